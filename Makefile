@@ -1,0 +1,172 @@
+# devsec - build, test, install, run.  GNU make; every library through pkg-config.
+PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+BINDIR   ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/devsec
+MANDIR   ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR  ?= /lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+DESTDIR  ?=
+BUILD    ?= build
+VERSION  := 1.0.0
+
+PKGS := libzmq libczmq msgpack openssl libconfig libsystemd libcurl pwquality libsodium libnftables
+TEST_PKGS := cmocka
+DEB_PKGS := build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev libssl-dev libconfig-dev \
+	libsystemd-dev libcurl4-openssl-dev libpwquality-dev libsodium-dev libnftables-dev libcmocka-dev \
+	cracklib-runtime nftables iproute2 bc openssl
+
+CC ?= cc
+SAN ?=
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+ifneq ($(SAN),)
+HARDEN := -fstack-protector-strong
+endif
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers $(HARDEN) -fPIE \
+	-Icommon -Ibus -Itools/devctl $(SAN) -DDEVSEC_VERSION='"$(VERSION)"'
+LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN)
+
+HAVE_PKGS := $(shell pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null && echo yes)
+ifeq ($(HAVE_PKGS),yes)
+CFLAGS += $(shell pkg-config --cflags $(PKGS))
+LDLIBS += $(shell pkg-config --libs $(PKGS))
+TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS))
+endif
+
+COMMON_SRC := $(wildcard common/*.c)
+BUSLIB_SRC := $(filter-out bus/busd.c,$(wildcard bus/*.c))
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+BUSLIB_OBJ := $(BUSLIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIBS := $(BUILD)/libdsbus.a $(BUILD)/libdscommon.a
+
+# Every services/<name>/ builds $(BUILD)/<name> from its *.c except its tests.
+SERVICES := $(notdir $(patsubst %/,%,$(wildcard services/*/)))
+svc_src = $(filter-out services/$(1)/test_%.c services/$(1)/%_fuzz.c,$(wildcard services/$(1)/*.c))
+SVC_BINS := $(SERVICES:%=$(BUILD)/%)
+
+DEVCTL_SRC := $(wildcard tools/devctl/*.c)
+TOOL_BINS := $(BUILD)/busd $(BUILD)/devctl $(BUILD)/devsec-keygen
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c)) \
+	$(foreach s,$(SERVICES),$(patsubst services/$(s)/%.c,$(BUILD)/tests/$(s)_%,$(wildcard services/$(s)/test_*.c)))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
+TEST_HELPERS := $(patsubst tests/lib/%.c,$(BUILD)/tests/%,$(wildcard tests/lib/*.c))
+
+.PHONY: all test check check-asan run install clean deps bench fuzz unit check-units test-containers help
+all: deps-check $(TOOL_BINS) $(SVC_BINS)
+
+help:
+	@echo "targets: all test run install check-asan bench fuzz check-units test-containers deps clean"
+
+deps-check:
+	@if [ "$(HAVE_PKGS)" != yes ]; then $(MAKE) --no-print-directory deps && \
+		$(MAKE) --no-print-directory $(MAKECMDGOALS); exit $$?; fi
+.PHONY: deps-check
+
+deps:
+	@if pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null; then echo "deps: all libraries present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "deps: installing Debian packages"; \
+		apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q $(DEB_PKGS); \
+	else \
+		echo "deps: missing libraries; as root run:"; \
+		echo "  apt-get install -y $(DEB_PKGS)"; exit 1; fi
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libdscommon.a: $(COMMON_OBJ)
+	$(AR) rcs $@ $^
+$(BUILD)/libdsbus.a: $(BUSLIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/busd: $(BUILD)/obj/bus/busd.o $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/devctl: $(DEVCTL_SRC:%.c=$(BUILD)/obj/%.o) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/devsec-keygen: $(BUILD)/obj/tools/keygen/devsec-keygen.o $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+define SVC_RULES
+$(BUILD)/$(1): $(call svc_src,$(1):%.c=$(BUILD)/obj/%.o) $(LIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+$(BUILD)/tests/$(1)_%: $(BUILD)/obj/services/$(1)/%.o $(filter-out $(BUILD)/obj/services/$(1)/main.o,$(call svc_src,$(1):%.c=$(BUILD)/obj/%.o)) $(LIBS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(TEST_LDLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call SVC_RULES,$(s))))
+
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/lib/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit: all $(UNIT_TESTS) $(TEST_HELPERS)
+
+# The README's test command. Prints "N passed, N failed[, N skipped]" last.
+test: all $(UNIT_TESTS) $(TEST_HELPERS) $(BENCH_BINS)
+	@BUILD=$(BUILD) tests/run.sh
+
+check: test
+
+check-asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=gcc CFLAGS="-O1 -g" \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+check-units: all
+	@BUILD=$(BUILD) tests/run.sh units
+
+test-containers: all
+	@BUILD=$(BUILD) tests/run.sh containers
+
+bench: all $(BENCH_BINS) $(TEST_HELPERS)
+	@BUILD=$(BUILD) tests/bench/run.sh
+
+FUZZERS := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz:
+	@mkdir -p $(BUILD)/fuzz
+	@set -e; for f in $(FUZZERS); do n=$$(basename $$f .c); \
+		clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Ibus $$(pkg-config --cflags $(PKGS)) \
+			$$f $(COMMON_SRC) $(BUSLIB_SRC) -o $(BUILD)/fuzz/$$n $$(pkg-config --libs $(PKGS)); \
+		mkdir -p tests/fuzz/corpus/$$n; \
+		echo "fuzz: $$n for $${FUZZ_SECONDS:-30}s"; \
+		$(BUILD)/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-30} -max_len=65536 \
+			-artifact_prefix=tests/fuzz/corpus/$$n/crash- tests/fuzz/corpus/$$n 2>&1 | tail -n 2; done
+
+# The whole stack from the build tree on an embedded default: no root, no systemd.
+run: all
+	@tools/devsec-run $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/devsec/bus.acl.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0755 $(BUILD)/busd $(SVC_BINS) $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BUILD)/devctl $(BUILD)/devsec-keygen $(DESTDIR)$(BINDIR)/
+	install -m 0644 etc/devsec/*.conf etc/devsec/bus.acl $(DESTDIR)$(SYSCONFDIR)/devsec/
+	install -m 0644 etc/devsec/bus.acl.d/*.acl $(DESTDIR)$(SYSCONFDIR)/devsec/bus.acl.d/
+	install -m 0644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	-install -m 0644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/ 2>/dev/null
+	install -m 0644 tools/devctl/devctl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/devctl
+	@if ls units/*.service >/dev/null 2>&1; then \
+		for u in units/*.service units/*.target; do \
+			sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+			chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); done; \
+		install -m 0644 units/sysusers.d/devsec.conf $(DESTDIR)$(SYSUSERSDIR)/devsec.conf; \
+		install -m 0644 units/tmpfiles.d/devsec.conf $(DESTDIR)$(TMPFILESDIR)/devsec.conf; fi
+
+clean:
+	rm -rf build build-asan run
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

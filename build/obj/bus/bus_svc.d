@@ -1,0 +1,17 @@
+build/obj/bus/bus_svc.o: bus/bus_svc.c bus/bus_internal.h bus/bus.h \
+ common/authz.h bus/bus_proto.h common/cfg.h common/err.h common/mp.h \
+ common/schema.h common/paths.h common/log.h bus/service.h common/state.h \
+ common/util.h
+bus/bus_internal.h:
+bus/bus.h:
+common/authz.h:
+bus/bus_proto.h:
+common/cfg.h:
+common/err.h:
+common/mp.h:
+common/schema.h:
+common/paths.h:
+common/log.h:
+bus/service.h:
+common/state.h:
+common/util.h:

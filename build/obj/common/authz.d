@@ -1,0 +1,2 @@
+build/obj/common/authz.o: common/authz.c common/authz.h
+common/authz.h:

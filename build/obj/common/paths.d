@@ -1,0 +1,2 @@
+build/obj/common/paths.o: common/paths.c common/paths.h
+common/paths.h:

@@ -1,0 +1,2 @@
+build/obj/common/state.o: common/state.c common/state.h
+common/state.h:

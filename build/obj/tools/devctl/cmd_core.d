@@ -1,0 +1,14 @@
+build/obj/tools/devctl/cmd_core.o: tools/devctl/cmd_core.c \
+ tools/devctl/devctl.h bus/bus.h common/authz.h bus/bus_proto.h \
+ common/cfg.h common/err.h common/mp.h common/schema.h common/paths.h \
+ common/util.h
+tools/devctl/devctl.h:
+bus/bus.h:
+common/authz.h:
+bus/bus_proto.h:
+common/cfg.h:
+common/err.h:
+common/mp.h:
+common/schema.h:
+common/paths.h:
+common/util.h:

@@ -1,0 +1,145 @@
+/* bus.h - libdsbus: connect to busd, call, publish, subscribe, serve a method table */
+#pragma once
+#include <czmq.h>
+#include <stdbool.h>
+
+#include "authz.h"
+#include "bus_proto.h"
+#include "cfg.h"
+#include "err.h"
+#include "mp.h"
+#include "paths.h"
+#include "schema.h"
+
+typedef struct bus bus_t;
+
+/* ---- replies, events ---------------------------------------------------- */
+
+struct bus_reply {
+        int code;                /* 0, or -errno / -DS_E* */
+        const msgpack_object *r; /* result map when code == 0 (borrowed from the reply) */
+        struct ds_err err;       /* when code != 0 */
+        msgpack_unpacked u;      /* owns the decoded message */
+        bool have_u;
+};
+void bus_reply_free(struct bus_reply *rep);
+
+typedef void (*bus_reply_fn)(void *ud, const struct bus_reply *rep);
+typedef void (*bus_event_fn)(void *ud, const char *topic, const char *src, int64_t ts_ms,
+                             const msgpack_object *data);
+
+/* ---- method tables ------------------------------------------------------ */
+
+/* Who is calling, as stamped by busd from authentication. Never from the body. */
+struct ds_caller {
+        char id[BUS_NAME_MAX + 1];    /* process identity (bus key name) */
+        char user[BUS_NAME_MAX + 1];  /* operator, "" for service callers and public calls */
+        char group[BUS_NAME_MAX + 1];
+        char source[64];              /* operator's source address when known */
+        char sid[32];                 /* session id */
+        uint32_t authz;               /* authority bits */
+        bool svc;                     /* a daemon calling on its own account */
+};
+
+struct ds_call;
+typedef int (*ds_handler_fn)(void *ctx, struct ds_call *c);
+
+/* Returned by a handler that will answer later with ds_call_finish(). */
+#define DS_DEFER 1
+
+struct ds_method {
+        const char *name;
+        const struct ds_field *args;
+        ds_handler_fn fn;
+        const char *auth;
+};
+/* The authority is a required argument: a table entry without it does not compile. */
+#define DS_METHOD(n, a, f, au) { .name = (n), .args = (a), .fn = (f), .auth = (au) }
+
+struct ds_call {
+        void *ctx;
+        void *daemon; /* the struct ds_daemon serving this call, when any */
+        const struct ds_method *m;
+        const msgpack_object *args; /* validated map (borrowed; dies with the call) */
+        struct ds_caller caller;
+        struct mpw *r;              /* write the result here: a map is opened for you */
+        struct ds_err err;
+        /* private */
+        bus_t *bus;
+        char *req_id;
+        size_t req_id_len;
+        bool detached;
+};
+
+/* Fails the call: returns code, to be returned by the handler. */
+int ds_call_fail(struct ds_call *c, int code, const char *field, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+/* Who to name in audit records: the operator, else the process identity. */
+const char *ds_call_actor(const struct ds_call *c);
+/* Argument accessors (on validated args). */
+const msgpack_object *ds_arg(const struct ds_call *c, const char *key);
+bool ds_arg_has(const struct ds_call *c, const char *key);
+int64_t ds_arg_int(const struct ds_call *c, const char *key, int64_t def);
+bool ds_arg_bool(const struct ds_call *c, const char *key, bool def);
+/* Copy of a string argument (caller owns; ds_free_secret() for secrets), NULL when absent. */
+char *ds_arg_strdup(const struct ds_call *c, const char *key);
+/* Copy into buf; "" when absent; -E2BIG when it does not fit. */
+int ds_arg_str(const struct ds_call *c, const char *key, char *buf, size_t size);
+
+/* Deferral: a handler calls ds_call_detach(), returns DS_DEFER, and answers
+ * later with ds_call_finish(). The detached call owns its result writer; its
+ * args are gone once the handler returns. */
+struct ds_call *ds_call_detach(struct ds_call *c);
+void ds_call_finish(struct ds_call **c, int code);
+
+/* Method table checks: names, unique, authority valid, schemas sound. */
+int ds_methods_selftest(const struct ds_method *methods, struct ds_err *e);
+const struct ds_method *ds_methods_find(const struct ds_method *const *tables, const char *name, size_t len);
+/* True when caller may invoke a method of authority auth. */
+bool ds_caller_allowed(const struct ds_caller *c, const char *auth);
+
+/* ---- connection ---------------------------------------------------------- */
+
+/* Connects as identity with its key from <confdir>/bus/private/<identity>.key,
+ * trusting busd's public key from <confdir>/bus/keys/busd.pub. NULL on error,
+ * *ret_err says why (-ENOENT: key missing, -EACCES: key unreadable). */
+bus_t *bus_new(const struct ds_paths *p, const char *identity, int *ret_err);
+void bus_destroy(bus_t **b);
+const char *bus_identity(const bus_t *b);
+
+/* Synchronous call, for tools and tests only (never inside a handler): waits
+ * up to timeout_ms. args: an encoded map (NULL: no arguments). tok may be NULL.
+ * ret must be released with bus_reply_free(). Returns ret->code. */
+int bus_call_sync(bus_t *b, const char *svc, const char *method, const struct mpw *args,
+                  const char *tok, int timeout_ms, struct bus_reply *ret);
+
+/* Loop integration: registers the socket reader and heartbeat timers. */
+int bus_attach(bus_t *b, zloop_t *loop);
+/* Asynchronous call: cb runs from the loop with the reply, or with ETIMEDOUT /
+ * EUNAVAIL. */
+int bus_call(bus_t *b, const char *svc, const char *method, const struct mpw *args, const char *tok,
+             int timeout_ms, bus_reply_fn cb, void *ud);
+/* Publishes an event; data is an encoded map (NULL: empty). */
+int bus_publish(bus_t *b, const char *topic, const struct mpw *data);
+/* Subscribes to topics starting with prefix ("" for all the ACL lets through). */
+int bus_subscribe(bus_t *b, const char *prefix, bus_event_fn cb, void *ud);
+/* For a connection without a loop (devctl listen): waits for one event. 0 on
+ * event, -ETIMEDOUT, or -EINTR. Heartbeats are sent as needed. */
+int bus_wait_event(bus_t *b, int timeout_ms);
+
+/* Serving: method tables (NULL-terminated list of NULL-terminated tables). */
+struct bus_serve_info {
+        const char *name;
+        const char *version;
+        const struct ds_method *const *tables;
+        const char *const *topics;
+        void *ctx;
+        void *daemon;
+};
+int bus_serve(bus_t *b, const struct bus_serve_info *info);
+
+/* Counters for status and tests. */
+struct bus_stats {
+        uint64_t reconnects, sent, received, dropped_replies, malformed;
+};
+void bus_get_stats(const bus_t *b, struct bus_stats *ret);

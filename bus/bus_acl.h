@@ -1,0 +1,29 @@
+/* bus_acl.h - which process identity may serve, call, publish and subscribe what */
+#pragma once
+#include <stdbool.h>
+
+#include "err.h"
+
+typedef struct bus_acl bus_acl_t;
+
+/* Loads <confdir>/bus.acl and every <confdir>/bus.acl.d/\*.acl. Deny by default.
+ * Errors name file:line. */
+int bus_acl_load(const char *confdir, bus_acl_t **ret, struct ds_err *e);
+/* Parses one file into acl (for tests). */
+int bus_acl_load_file(bus_acl_t *acl, const char *path, struct ds_err *e);
+bus_acl_t *bus_acl_new(void);
+void bus_acl_destroy(bus_acl_t **acl);
+
+/* Service names that some identity may serve (patterns without wildcards):
+ * the services installed on this device. Calls fn for each. */
+void bus_acl_each_service(const bus_acl_t *acl, void (*fn)(void *ud, const char *name), void *ud);
+bool bus_acl_known(const bus_acl_t *acl, const char *id);
+bool bus_acl_operator(const bus_acl_t *acl, const char *id);
+bool bus_acl_may_serve(const bus_acl_t *acl, const char *id, const char *service);
+/* target is "service.method" */
+bool bus_acl_may_call(const bus_acl_t *acl, const char *id, const char *target);
+bool bus_acl_may_publish(const bus_acl_t *acl, const char *id, const char *topic);
+bool bus_acl_may_subscribe(const bus_acl_t *acl, const char *id, const char *prefix);
+/* Delivery of an event on topic to a subscriber identity: restricted topics
+ * reach only identities that name them explicitly. */
+bool bus_acl_may_receive(const bus_acl_t *acl, const char *id, const char *topic);

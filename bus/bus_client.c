@@ -1,0 +1,689 @@
+/* bus_client.c - connection to busd: CURVE keys, calls, events, heartbeats, reconnect */
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "bus_internal.h"
+#include "log.h"
+#include "util.h"
+
+struct pending {
+        uint64_t id;
+        int timer;
+        bus_reply_fn cb;
+        void *ud;
+        bus_t *bus;
+        struct pending *next;
+};
+
+struct sub {
+        char *prefix;
+        bus_event_fn cb;
+        void *ud;
+};
+
+void bus_reply_free(struct bus_reply *rep)
+{
+        if (rep->have_u)
+                msgpack_unpacked_destroy(&rep->u);
+        rep->have_u = false;
+        rep->r = NULL;
+}
+
+const char *bus_identity(const bus_t *b)
+{
+        return b->identity;
+}
+
+void bus_get_stats(const bus_t *b, struct bus_stats *ret)
+{
+        *ret = b->stats;
+}
+
+static int load_cert(const char *path, zcert_t **ret)
+{
+        zcert_t *c;
+
+        if (access(path, F_OK) < 0)
+                return -ENOENT;
+        if (access(path, R_OK) < 0)
+                return -EACCES;
+        c = zcert_load(path);
+        if (!c)
+                return -EINVAL;
+        *ret = c;
+        return 0;
+}
+
+static int open_socket(bus_t *b)
+{
+        char mon_ep[64];
+
+        b->sock = zsock_new(ZMQ_DEALER);
+        if (!b->sock)
+                return -ENOMEM;
+        zcert_apply(b->cert, b->sock);
+        zsock_set_curve_serverkey(b->sock, b->server_pub);
+        zsock_set_linger(b->sock, 1000);
+        zsock_set_sndhwm(b->sock, 100000);
+        zsock_set_rcvhwm(b->sock, 100000);
+        zsock_set_maxmsgsize(b->sock, BUS_TRANSPORT_MAX);
+        /* watch for a refused handshake, so callers hear of it at once */
+        snprintf(mon_ep, sizeof mon_ep, "inproc://bus-mon-%p-%u", (void *)b, b->generation++);
+        if (zmq_socket_monitor(zsock_resolve(b->sock), mon_ep,
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+                b->mon = zsock_new(ZMQ_PAIR);
+                if (b->mon && zsock_connect(b->mon, "%s", mon_ep) < 0)
+                        zsock_destroy(&b->mon);
+        }
+        if (zsock_connect(b->sock, "%s", b->endpoint) < 0) {
+                log_debug("bus: connect '%s' failed", b->endpoint);
+                return -EINVAL;
+        }
+        b->last_rx = ds_now_mono_ms();
+        return 0;
+}
+
+static void close_socket(bus_t *b)
+{
+        if (b->sock)
+                zmq_socket_monitor(zsock_resolve(b->sock), NULL, 0);
+        zsock_destroy(&b->mon);
+        zsock_destroy(&b->sock);
+}
+
+bus_t *bus_new(const struct ds_paths *p, const char *identity, int *ret_err)
+{
+        char key[4096], pub[4096];
+        zcert_t *server = NULL;
+        bus_t *b;
+        int r;
+
+        b = calloc(1, sizeof *b);
+        if (!b) {
+                *ret_err = -ENOMEM;
+                return NULL;
+        }
+        snprintf(b->identity, sizeof b->identity, "%s", identity);
+        b->hb_ms = BUS_HB_MS;
+        b->limits = mp_limits_default;
+        b->next_id = 1;
+        b->endpoint = ds_paths_bus_endpoint(p);
+        snprintf(key, sizeof key, "%s/bus/private/%s.key", p->confdir, identity);
+        snprintf(pub, sizeof pub, "%s/bus/keys/busd.pub", p->confdir);
+        r = load_cert(key, &b->cert);
+        if (r < 0) {
+                log_debug("bus: key '%s': %s", key, strerror(-r));
+                goto fail;
+        }
+        r = load_cert(pub, &server);
+        if (r < 0) {
+                log_debug("bus: busd key '%s': %s", pub, strerror(-r));
+                goto fail;
+        }
+        snprintf(b->server_pub, sizeof b->server_pub, "%s", zcert_public_txt(server));
+        zcert_destroy(&server);
+        r = open_socket(b);
+        if (r < 0)
+                goto fail;
+        return b;
+fail:
+        *ret_err = r;
+        bus_destroy(&b);
+        return NULL;
+}
+
+static void fail_pending(bus_t *b, int code, const char *msg);
+
+void bus_destroy(bus_t **pb)
+{
+        bus_t *b = pb ? *pb : NULL;
+
+        if (!b)
+                return;
+        fail_pending(b, -DS_EUNAVAIL, "connection closed");
+        if (b->loop && b->sock)
+                zloop_reader_end(b->loop, b->sock);
+        if (b->loop && b->hb_timer > 0)
+                zloop_timer_end(b->loop, b->hb_timer);
+        close_socket(b);
+        zcert_destroy(&b->cert);
+        for (size_t i = 0; i < b->n_subs; i++)
+                free(b->subs[i].prefix);
+        free(b->subs);
+        free(b->serve_tables);
+        free(b->serve_name);
+        free(b->serve_version);
+        free(b->endpoint);
+        free(b);
+        *pb = NULL;
+}
+
+int bus_send_raw(bus_t *b, const void *data, size_t len)
+{
+        if (!b->sock)
+                return -DS_EUNAVAIL;
+        if (zmq_send(zsock_resolve(b->sock), data, len, ZMQ_DONTWAIT) < 0)
+                return errno == EAGAIN ? -EBUSY : -DS_EUNAVAIL;
+        b->stats.sent++;
+        return 0;
+}
+
+static void env_begin(struct mpw *w, const char *kind)
+{
+        mpw_map_begin(w);
+        mpw_kv_int(w, "v", BUS_PROTO_V);
+        mpw_kv_str(w, "k", kind);
+}
+
+static int send_simple(bus_t *b, const char *kind, const char *k1, const char *v1)
+{
+        struct mpw w;
+        int r;
+
+        mpw_init(&w);
+        env_begin(&w, kind);
+        if (k1)
+                mpw_kv_str(&w, k1, v1);
+        mpw_map_end(&w);
+        r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+        return r;
+}
+
+static int build_req(bus_t *b, struct mpw *w, uint64_t id, const char *svc, const char *method,
+                     const struct mpw *args, const char *tok, int timeout_ms)
+{
+        env_begin(w, BUS_K_REQ);
+        mpw_kv_uint(w, "id", id);
+        mpw_kv_str(w, "to", svc);
+        mpw_kv_str(w, "m", method);
+        mpw_kv_int(w, "t", timeout_ms);
+        if (tok && *tok)
+                mpw_kv_str(w, "tok", tok);
+        mpw_str(w, "a");
+        if (args && mpw_len(args) > 0) {
+                mpw_raw(w, mpw_data(args), mpw_len(args));
+        } else {
+                mpw_map_begin(w);
+                mpw_map_end(w);
+        }
+        mpw_map_end(w);
+        (void)b;
+        return mpw_finish(w);
+}
+
+/* Fills rep from a decoded "rep" envelope (takes ownership of u). */
+static void reply_from_msg(struct bus_reply *rep, msgpack_unpacked *u)
+{
+        const msgpack_object *m = &u->data, *err;
+        bool ok = mp_get_bool(m, "ok", false);
+
+        memset(rep, 0, sizeof *rep);
+        rep->u = *u;
+        rep->have_u = true;
+        if (ok) {
+                rep->code = 0;
+                rep->r = mp_get(&rep->u.data, "r");
+                return;
+        }
+        err = mp_get(m, "err");
+        {
+                size_t n = 0;
+                const char *code = mp_get_strn(err, "code", &n);
+                rep->code = code ? ds_err_from_name(code, n) : -DS_EINTERNAL;
+        }
+        rep->err.code = rep->code;
+        mp_strcpy(mp_get(err, "msg"), rep->err.msg, sizeof rep->err.msg);
+        mp_strcpy(mp_get(err, "field"), rep->err.field, sizeof rep->err.field);
+        mp_strcpy(mp_get(err, "reason"), rep->err.reason, sizeof rep->err.reason);
+        if (!rep->err.msg[0])
+                snprintf(rep->err.msg, sizeof rep->err.msg, "%s", ds_err_default_msg(rep->code));
+}
+
+static void local_reply(struct bus_reply *rep, int code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void local_reply(struct bus_reply *rep, int code, const char *fmt, ...)
+{
+        va_list ap;
+
+        memset(rep, 0, sizeof *rep);
+        rep->code = code;
+        rep->err.code = code;
+        va_start(ap, fmt);
+        vsnprintf(rep->err.msg, sizeof rep->err.msg, fmt, ap);
+        va_end(ap);
+}
+
+/* ---- incoming ------------------------------------------------------------ */
+
+static void deliver_event(bus_t *b, const msgpack_object *m)
+{
+        char topic[BUS_TOPIC_MAX + 1], src[BUS_NAME_MAX + 1] = "";
+        int64_t ts = mp_get_int(m, "ts", 0);
+        const msgpack_object *data = mp_get(m, "data");
+
+        if (mp_strcpy(mp_get(m, "topic"), topic, sizeof topic) < 0)
+                return;
+        mp_strcpy(mp_get(m, "src"), src, sizeof src);
+        b->got_event = true;
+        for (size_t i = 0; i < b->n_subs; i++)
+                if (strncmp(topic, b->subs[i].prefix, strlen(b->subs[i].prefix)) == 0)
+                        b->subs[i].cb(b->subs[i].ud, topic, src, ts, data);
+}
+
+static struct pending *take_pending(bus_t *b, uint64_t id)
+{
+        for (struct pending **pp = &b->pending; *pp; pp = &(*pp)->next)
+                if ((*pp)->id == id) {
+                        struct pending *p = *pp;
+                        *pp = p->next;
+                        return p;
+                }
+        return NULL;
+}
+
+static void handle_reply(bus_t *b, msgpack_unpacked *u)
+{
+        int64_t id = mp_get_int(&u->data, "id", -1);
+        struct bus_reply rep;
+        struct pending *p;
+
+        if (id < 0 || !(p = take_pending(b, (uint64_t)id))) {
+                b->stats.dropped_replies++;
+                msgpack_unpacked_destroy(u);
+                return;
+        }
+        if (b->loop && p->timer > 0)
+                zloop_timer_end(b->loop, p->timer);
+        reply_from_msg(&rep, u);
+        p->cb(p->ud, &rep);
+        bus_reply_free(&rep);
+        free(p);
+}
+
+static void say_hello(bus_t *b);
+static void resubscribe(bus_t *b);
+
+/* Handles one received message; returns the decoded kind for sync waiters
+ * (a "rep" for sync_id is handed back through *ret_rep). */
+static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bus_reply *ret_rep,
+                           bool *ret_done)
+{
+        msgpack_unpacked u;
+        const char *why;
+        const msgpack_object *m;
+
+        b->stats.received++;
+        b->last_rx = ds_now_mono_ms();
+        if (mp_decode(zmq_msg_data(msg), zmq_msg_size(msg), &b->limits, &u, &why) < 0) {
+                b->stats.malformed++;
+                log_debug("bus: malformed message from busd: %s", why);
+                return;
+        }
+        m = &u.data;
+        if (mp_streq(mp_get(m, "k"), BUS_K_REP)) {
+                int64_t id = mp_get_int(m, "id", -1);
+                if (ret_done && sync_id && (id == (int64_t)sync_id || (id < 0 && !mp_get(m, "id")) ||
+                                            mp_get(m, "id")->type == MSGPACK_OBJECT_NIL)) {
+                        reply_from_msg(ret_rep, &u);
+                        *ret_done = true;
+                        return;
+                }
+                handle_reply(b, &u);
+                return;
+        }
+        if (mp_streq(mp_get(m, "k"), BUS_K_REQ)) {
+                bus_dispatch_request(b, m);
+                sodium_memzero(zmq_msg_data(msg), zmq_msg_size(msg));
+        } else if (mp_streq(mp_get(m, "k"), BUS_K_PUB)) {
+                deliver_event(b, m);
+        } else if (mp_streq(mp_get(m, "k"), BUS_K_WHO)) {
+                say_hello(b);
+                resubscribe(b);
+        }
+        /* hb: last_rx already updated; unknown kinds are ignored */
+        msgpack_unpacked_destroy(&u);
+}
+
+static int check_monitor(bus_t *b)
+{
+        zmq_msg_t ev;
+        int r = 0;
+
+        if (!b->mon)
+                return 0;
+        zmq_msg_init(&ev);
+        while (zmq_msg_recv(&ev, zsock_resolve(b->mon), ZMQ_DONTWAIT) >= 0) {
+                if (zmq_msg_size(&ev) >= 2) {
+                        uint16_t e;
+                        memcpy(&e, zmq_msg_data(&ev), 2);
+                        if (e & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
+                                r = -EACCES;
+                }
+                /* drain the endpoint frame */
+                while (zmq_msg_more(&ev) && zmq_msg_recv(&ev, zsock_resolve(b->mon), ZMQ_DONTWAIT) >= 0)
+                        ;
+        }
+        zmq_msg_close(&ev);
+        return r;
+}
+
+static int recv_one(bus_t *b, uint64_t sync_id, struct bus_reply *ret_rep, bool *ret_done)
+{
+        zmq_msg_t msg;
+        int n = 0;
+
+        zmq_msg_init(&msg);
+        while (zmq_msg_recv(&msg, zsock_resolve(b->sock), ZMQ_DONTWAIT) >= 0) {
+                handle_message(b, &msg, sync_id, ret_rep, ret_done);
+                n++;
+                if (ret_done && *ret_done)
+                        break;
+                if (n > 256) /* let timers run under load */
+                        break;
+        }
+        zmq_msg_close(&msg);
+        return n;
+}
+
+int bus_call_sync(bus_t *b, const char *svc, const char *method, const struct mpw *args,
+                  const char *tok, int timeout_ms, struct bus_reply *ret)
+{
+        uint64_t id = b->next_id++;
+        int64_t deadline = ds_now_mono_ms() + timeout_ms;
+        struct mpw w;
+        bool done = false;
+        int r;
+
+        mpw_init(&w);
+        r = build_req(b, &w, id, svc, method, args, tok, timeout_ms);
+        if (r == 0)
+                r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
+        sodium_memzero(w.sb.data, w.sb.size);
+        mpw_free(&w);
+        if (r < 0) {
+                local_reply(ret, r, "cannot send to the bus");
+                return r;
+        }
+        while (!done) {
+                zmq_pollitem_t items[2] = {
+                        { zsock_resolve(b->sock), 0, ZMQ_POLLIN, 0 },
+                        { b->mon ? zsock_resolve(b->mon) : NULL, 0, ZMQ_POLLIN, 0 },
+                };
+                int64_t left = deadline - ds_now_mono_ms();
+
+                if (left <= 0) {
+                        local_reply(ret, -ETIMEDOUT, "no answer from the bus within %d ms", timeout_ms);
+                        return ret->code;
+                }
+                if (zmq_poll(items, b->mon ? 2 : 1, (long)left) < 0) {
+                        if (errno == EINTR) {
+                                local_reply(ret, -EINTR, "interrupted");
+                                return ret->code;
+                        }
+                        continue;
+                }
+                if (check_monitor(b) < 0) {
+                        local_reply(ret, -EACCES,
+                                    "the bus refused the key of identity '%s' (not in its key directory)",
+                                    b->identity);
+                        return ret->code;
+                }
+                if (items[0].revents & ZMQ_POLLIN)
+                        recv_one(b, id, ret, &done);
+        }
+        return ret->code;
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+int bus_publish(bus_t *b, const char *topic, const struct mpw *data)
+{
+        struct mpw w;
+        int r;
+
+        mpw_init(&w);
+        env_begin(&w, BUS_K_PUB);
+        mpw_kv_str(&w, "topic", topic);
+        mpw_kv_int(&w, "ts", ds_now_real_ms());
+        mpw_str(&w, "data");
+        if (data && mpw_len(data)) {
+                mpw_raw(&w, mpw_data(data), mpw_len(data));
+        } else {
+                mpw_map_begin(&w);
+                mpw_map_end(&w);
+        }
+        mpw_map_end(&w);
+        r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+        return r;
+}
+
+static void resubscribe(bus_t *b)
+{
+        for (size_t i = 0; i < b->n_subs; i++)
+                send_simple(b, BUS_K_SUB, "prefix", b->subs[i].prefix);
+}
+
+int bus_subscribe(bus_t *b, const char *prefix, bus_event_fn cb, void *ud)
+{
+        struct sub *n;
+
+        if (strlen(prefix) > BUS_TOPIC_MAX || b->n_subs >= BUS_MAX_SUBS)
+                return -EINVAL;
+        n = realloc(b->subs, (b->n_subs + 1) * sizeof *n);
+        if (!n)
+                return -ENOMEM;
+        b->subs = n;
+        b->subs[b->n_subs].prefix = strdup(prefix);
+        b->subs[b->n_subs].cb = cb;
+        b->subs[b->n_subs].ud = ud;
+        if (!b->subs[b->n_subs].prefix)
+                return -ENOMEM;
+        b->n_subs++;
+        return send_simple(b, BUS_K_SUB, "prefix", prefix);
+}
+
+int bus_wait_event(bus_t *b, int timeout_ms)
+{
+        int64_t deadline = ds_now_mono_ms() + timeout_ms;
+
+        b->got_event = false;
+        for (;;) {
+                zmq_pollitem_t it = { zsock_resolve(b->sock), 0, ZMQ_POLLIN, 0 };
+                int64_t now = ds_now_mono_ms(), left = deadline - now;
+                long wait;
+
+                if (now - b->last_tx_hb >= b->hb_ms) {
+                        send_simple(b, BUS_K_HB, NULL, NULL);
+                        b->last_tx_hb = now;
+                }
+                if (now - b->last_rx > (int64_t)b->hb_ms * BUS_HB_MISSES) {
+                        /* busd went away or restarted: connect afresh */
+                        close_socket(b);
+                        if (open_socket(b) == 0) {
+                                b->stats.reconnects++;
+                                resubscribe(b);
+                        }
+                }
+                if (left <= 0)
+                        return -ETIMEDOUT;
+                wait = left < b->hb_ms ? (long)left : b->hb_ms;
+                if (zmq_poll(&it, 1, wait) < 0) {
+                        if (errno == EINTR)
+                                return -EINTR;
+                        continue;
+                }
+                if (it.revents & ZMQ_POLLIN) {
+                        recv_one(b, 0, NULL, NULL);
+                        if (b->got_event)
+                                return 0;
+                }
+        }
+}
+
+/* ---- loop integration ---------------------------------------------------- */
+
+static void fail_pending(bus_t *b, int code, const char *msg)
+{
+        while (b->pending) {
+                struct pending *p = b->pending;
+                struct bus_reply rep;
+
+                b->pending = p->next;
+                if (b->loop && p->timer > 0)
+                        zloop_timer_end(b->loop, p->timer);
+                local_reply(&rep, code, "%s", msg);
+                p->cb(p->ud, &rep);
+                free(p);
+        }
+}
+
+static int on_readable(zloop_t *loop, zsock_t *sock, void *arg)
+{
+        bus_t *b = arg;
+
+        (void)loop;
+        (void)sock;
+        recv_one(b, 0, NULL, NULL);
+        return 0;
+}
+
+static void say_hello(bus_t *b)
+{
+        struct mpw w;
+
+        if (!b->serve_name)
+                return;
+        mpw_init(&w);
+        env_begin(&w, BUS_K_HELLO);
+        mpw_kv_str(&w, "name", b->serve_name);
+        mpw_kv_str(&w, "ver", b->serve_version);
+        mpw_kv_int(&w, "pid", getpid());
+        mpw_str(&w, "methods");
+        mpw_arr_begin(&w);
+        for (size_t t = 0; b->serve_tables[t]; t++)
+                for (const struct ds_method *m = b->serve_tables[t]; m->name; m++) {
+                        mpw_map_begin(&w);
+                        mpw_kv_str(&w, "n", m->name);
+                        mpw_kv_str(&w, "auth", m->auth);
+                        mpw_map_end(&w);
+                }
+        mpw_arr_end(&w);
+        mpw_map_end(&w);
+        bus_send_raw(b, mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+}
+
+static void reconnect(bus_t *b)
+{
+        log_notice("bus: no word from busd for %d ms, reconnecting", b->hb_ms * BUS_HB_MISSES);
+        if (b->loop && b->sock)
+                zloop_reader_end(b->loop, b->sock);
+        close_socket(b);
+        fail_pending(b, -DS_EUNAVAIL, "bus connection lost");
+        if (open_socket(b) < 0)
+                return;
+        b->stats.reconnects++;
+        if (b->loop)
+                zloop_reader(b->loop, b->sock, on_readable, b);
+        say_hello(b);
+        resubscribe(b);
+}
+
+static int on_hb_timer(zloop_t *loop, int timer_id, void *arg)
+{
+        bus_t *b = arg;
+        int64_t now = ds_now_mono_ms();
+
+        (void)loop;
+        (void)timer_id;
+        if (!b->serve_name && b->n_subs == 0)
+                return 0;
+        send_simple(b, BUS_K_HB, NULL, NULL);
+        if (now - b->last_rx > (int64_t)b->hb_ms * BUS_HB_MISSES)
+                reconnect(b);
+        return 0;
+}
+
+int bus_attach(bus_t *b, zloop_t *loop)
+{
+        b->loop = loop;
+        if (zloop_reader(loop, b->sock, on_readable, b) < 0)
+                return -ENOMEM;
+        zloop_reader_set_tolerant(loop, b->sock);
+        b->hb_timer = zloop_timer(loop, (size_t)b->hb_ms, 0, on_hb_timer, b);
+        return b->hb_timer < 0 ? -ENOMEM : 0;
+}
+
+static int on_call_timeout(zloop_t *loop, int timer_id, void *arg)
+{
+        struct pending *p = arg, *q;
+        bus_t *b = p->bus;
+        struct bus_reply rep;
+
+        (void)loop;
+        (void)timer_id;
+        q = take_pending(b, p->id);
+        if (!q)
+                return 0;
+        local_reply(&rep, -ETIMEDOUT, "no answer within the time limit");
+        q->cb(q->ud, &rep);
+        free(q);
+        return 0;
+}
+
+int bus_call(bus_t *b, const char *svc, const char *method, const struct mpw *args, const char *tok,
+             int timeout_ms, bus_reply_fn cb, void *ud)
+{
+        struct pending *p;
+        struct mpw w;
+        int r;
+
+        p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        p->id = b->next_id++;
+        p->cb = cb;
+        p->ud = ud;
+        p->bus = b;
+        mpw_init(&w);
+        r = build_req(b, &w, p->id, svc, method, args, tok, timeout_ms);
+        if (r == 0)
+                r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        /* busd answers ETIMEDOUT itself at the deadline; ours is a backstop */
+        if (b->loop)
+                p->timer = zloop_timer(b->loop, (size_t)timeout_ms + 500, 1, on_call_timeout, p);
+        p->next = b->pending;
+        b->pending = p;
+        return 0;
+}
+
+int bus_serve(bus_t *b, const struct bus_serve_info *info)
+{
+        size_t n = 0;
+
+        while (info->tables[n])
+                n++;
+        b->serve_tables = calloc(n + 1, sizeof *b->serve_tables);
+        b->serve_name = strdup(info->name);
+        b->serve_version = strdup(info->version);
+        if (!b->serve_tables || !b->serve_name || !b->serve_version)
+                return -ENOMEM;
+        memcpy(b->serve_tables, info->tables, n * sizeof *b->serve_tables);
+        b->serve_ctx = info->ctx;
+        b->serve_daemon = info->daemon;
+        say_hello(b);
+        return 0;
+}

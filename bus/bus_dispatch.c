@@ -1,0 +1,290 @@
+/* bus_dispatch.c - runs method tables: lookup, authority, schema, handler, reply */
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus_internal.h"
+#include "log.h"
+#include "util.h"
+
+int ds_call_fail(struct ds_call *c, int code, const char *field, const char *fmt, ...)
+{
+        va_list ap;
+
+        c->err.code = code;
+        c->err.field[0] = '\0';
+        if (field)
+                snprintf(c->err.field, sizeof c->err.field, "%s", field);
+        if (fmt) {
+                va_start(ap, fmt);
+                vsnprintf(c->err.msg, sizeof c->err.msg, fmt, ap);
+                va_end(ap);
+        } else {
+                snprintf(c->err.msg, sizeof c->err.msg, "%s", ds_err_default_msg(code));
+        }
+        return code;
+}
+
+const char *ds_call_actor(const struct ds_call *c)
+{
+        return c->caller.user[0] ? c->caller.user : c->caller.id;
+}
+
+const msgpack_object *ds_arg(const struct ds_call *c, const char *key)
+{
+        const msgpack_object *o = mp_get(c->args, key);
+
+        return o && o->type != MSGPACK_OBJECT_NIL ? o : NULL;
+}
+
+bool ds_arg_has(const struct ds_call *c, const char *key)
+{
+        return ds_arg(c, key) != NULL;
+}
+
+int64_t ds_arg_int(const struct ds_call *c, const char *key, int64_t def)
+{
+        int64_t v;
+
+        return mp_to_int64(ds_arg(c, key), &v) == 0 ? v : def;
+}
+
+bool ds_arg_bool(const struct ds_call *c, const char *key, bool def)
+{
+        bool v;
+
+        return mp_to_bool(ds_arg(c, key), &v) == 0 ? v : def;
+}
+
+char *ds_arg_strdup(const struct ds_call *c, const char *key)
+{
+        return mp_strdup(ds_arg(c, key));
+}
+
+int ds_arg_str(const struct ds_call *c, const char *key, char *buf, size_t size)
+{
+        const msgpack_object *o = ds_arg(c, key);
+
+        if (!o) {
+                if (size)
+                        buf[0] = '\0';
+                return 0;
+        }
+        return mp_strcpy(o, buf, size);
+}
+
+bool ds_caller_allowed(const struct ds_caller *c, const char *auth)
+{
+        if (!strcmp(auth, AUTH_PUBLIC))
+                return true;
+        if (!strcmp(auth, AUTH_SERVICE))
+                return c->svc;
+        if (c->svc) /* busd's ACL already decided what a daemon may call */
+                return true;
+        if (!c->user[0])
+                return false;
+        if (!strcmp(auth, AUTH_SESSION))
+                return true;
+        return (c->authz & ds_authz_bit(auth, strlen(auth))) != 0;
+}
+
+const struct ds_method *ds_methods_find(const struct ds_method *const *tables, const char *name, size_t len)
+{
+        for (size_t t = 0; tables[t]; t++)
+                for (const struct ds_method *m = tables[t]; m->name; m++)
+                        if (strlen(m->name) == len && memcmp(m->name, name, len) == 0)
+                                return m;
+        return NULL;
+}
+
+int ds_methods_selftest(const struct ds_method *methods, struct ds_err *e)
+{
+        for (const struct ds_method *m = methods; m->name; m++) {
+                const char *dot = strchr(m->name, '.');
+                int r;
+
+                if (!dot || dot == m->name || !dot[1] || strlen(m->name) > BUS_METHOD_MAX)
+                        return ds_err_set(e, -EINVAL, m->name, "method names are object.verb");
+                if (!m->fn)
+                        return ds_err_set(e, -EINVAL, m->name, "no handler");
+                if (!ds_authz_valid(m->auth))
+                        return ds_err_set(e, -EINVAL, m->name, "unknown authority '%s'",
+                                          m->auth ? m->auth : "(null)");
+                for (const struct ds_method *n = methods; n != m; n++)
+                        if (!strcmp(n->name, m->name))
+                                return ds_err_set(e, -EINVAL, m->name, "duplicate method");
+                r = ds_schema_selftest(m->args, e);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+static void parse_caller(const msgpack_object *c, struct ds_caller *ret)
+{
+        const msgpack_object *az;
+
+        memset(ret, 0, sizeof *ret);
+        if (!c || c->type != MSGPACK_OBJECT_MAP)
+                return;
+        mp_strcpy(mp_get(c, "id"), ret->id, sizeof ret->id);
+        mp_strcpy(mp_get(c, "user"), ret->user, sizeof ret->user);
+        mp_strcpy(mp_get(c, "group"), ret->group, sizeof ret->group);
+        mp_strcpy(mp_get(c, "src"), ret->source, sizeof ret->source);
+        mp_strcpy(mp_get(c, "sid"), ret->sid, sizeof ret->sid);
+        ret->svc = mp_get_bool(c, "svc", false);
+        az = mp_get(c, "authz");
+        if (az && az->type == MSGPACK_OBJECT_ARRAY)
+                for (uint32_t i = 0; i < az->via.array.size; i++)
+                        if (mp_is_str(&az->via.array.ptr[i]))
+                                ret->authz |= ds_authz_bit(az->via.array.ptr[i].via.str.ptr,
+                                                           az->via.array.ptr[i].via.str.size);
+}
+
+static void send_reply(bus_t *b, const char *id, size_t id_len, int code, const struct mpw *r,
+                       const struct ds_err *err)
+{
+        struct mpw w;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_int(&w, "v", BUS_PROTO_V);
+        mpw_kv_str(&w, "k", BUS_K_REP);
+        mpw_str(&w, "id");
+        if (id)
+                mpw_raw(&w, id, id_len);
+        else
+                mpw_nil(&w);
+        mpw_kv_bool(&w, "ok", code == 0);
+        if (code == 0) {
+                mpw_str(&w, "r");
+                mpw_raw(&w, mpw_data(r), mpw_len(r));
+        } else {
+                mpw_str(&w, "err");
+                mpw_map_begin(&w);
+                mpw_kv_str(&w, "code", ds_err_name(code));
+                mpw_kv_str(&w, "msg", err && err->msg[0] ? err->msg : ds_err_default_msg(code));
+                if (err && err->field[0])
+                        mpw_kv_str(&w, "field", err->field);
+                if (err && err->reason[0])
+                        mpw_kv_str(&w, "reason", err->reason);
+                mpw_map_end(&w);
+        }
+        mpw_map_end(&w);
+        bus_send_raw(b, mpw_data(&w), mpw_len(&w));
+        /* results may carry secrets meant for this caller only (a new token) */
+        sodium_memzero(w.sb.data, w.sb.size);
+        mpw_free(&w);
+}
+
+struct ds_call *ds_call_detach(struct ds_call *c)
+{
+        struct ds_call *d = calloc(1, sizeof *d);
+
+        if (!d)
+                return NULL;
+        *d = *c;
+        d->args = NULL;
+        d->r = malloc(sizeof *d->r);
+        d->req_id = malloc(c->req_id_len ? c->req_id_len : 1);
+        if (!d->r || !d->req_id) {
+                free(d->r);
+                free(d->req_id);
+                free(d);
+                return NULL;
+        }
+        memcpy(d->req_id, c->req_id, c->req_id_len);
+        *d->r = *c->r;          /* the writer moves to the detached call */
+        mpw_init(c->r);         /* and the caller's becomes an empty one */
+        d->detached = true;
+        c->detached = true;
+        return d;
+}
+
+void ds_call_finish(struct ds_call **pc, int code)
+{
+        struct ds_call *c = *pc;
+
+        if (!c)
+                return;
+        if (code == 0) {
+                mpw_map_end(c->r);
+                if (mpw_finish(c->r) < 0)
+                        code = ds_call_fail(c, -DS_EINTERNAL, NULL, "result could not be encoded");
+        } else if (!c->err.msg[0]) {
+                ds_call_fail(c, code, NULL, NULL);
+        }
+        send_reply(c->bus, c->req_id, c->req_id_len, code, c->r, &c->err);
+        mpw_free(c->r);
+        free(c->r);
+        free(c->req_id);
+        free(c);
+        *pc = NULL;
+}
+
+void bus_dispatch_request(bus_t *b, const msgpack_object *m)
+{
+        const msgpack_object *idobj = mp_get(m, "id"), *mo = mp_get(m, "m");
+        struct ds_call c = { .bus = b, .ctx = b->serve_ctx, .daemon = b->serve_daemon };
+        struct mpw idw, r;
+        int code;
+
+        mpw_init(&idw);
+        mpw_init(&r);
+        if (idobj)
+                mpw_obj(&idw, idobj);
+        c.req_id = idobj ? (char *)mpw_data(&idw) : NULL;
+        c.req_id_len = idobj ? mpw_len(&idw) : 0;
+        c.r = &r;
+        mpw_map_begin(&r);
+        if (!b->serve_tables) {
+                code = ds_call_fail(&c, -DS_EUNAVAIL, NULL, "this process serves no methods");
+                goto reply;
+        }
+        if (!mp_is_str(mo) || !(c.m = ds_methods_find((const struct ds_method *const *)b->serve_tables,
+                                                      mo->via.str.ptr, mo->via.str.size))) {
+                code = ds_call_fail(&c, -ENOENT, "m", "%s has no such method", b->serve_name);
+                goto reply;
+        }
+        parse_caller(mp_get(m, "c"), &c.caller);
+        if (!ds_caller_allowed(&c.caller, c.m->auth)) {
+                log_audit("security", LOG_LVL_NOTICE, ds_call_actor(&c),
+                          "refused %s.%s to '%s': needs authority '%s'", b->serve_name, c.m->name,
+                          ds_call_actor(&c), c.m->auth);
+                code = ds_call_fail(&c, c.caller.user[0] || c.caller.svc ? -EPERM : -DS_EAUTH, NULL,
+                                    c.caller.user[0] || c.caller.svc ? "needs authority '%s'" : "login required (%s)",
+                                    c.m->auth);
+                goto reply;
+        }
+        c.args = mp_get(m, "a");
+        code = ds_validate(c.m->args, c.args, &c.err);
+        if (code < 0)
+                goto reply;
+        code = c.m->fn(c.ctx, &c);
+        if (code == DS_DEFER) {
+                if (!c.detached)
+                        code = ds_call_fail(&c, -DS_EINTERNAL, NULL, "handler deferred without detaching");
+                else
+                        goto out;
+        }
+reply:
+        if (code > 0)
+                code = -DS_EINTERNAL;
+        if (code == 0) {
+                mpw_map_end(&r);
+                if (mpw_finish(&r) < 0)
+                        code = ds_call_fail(&c, -DS_EINTERNAL, NULL, "result could not be encoded");
+        } else if (!c.err.msg[0]) {
+                ds_call_fail(&c, code, NULL, NULL);
+        }
+        if (c.req_id)
+                send_reply(b, c.req_id, c.req_id_len, code, &r, &c.err);
+out:
+        if (r.sb.data)
+                sodium_memzero(r.sb.data, r.sb.size);
+        mpw_free(&r);
+        mpw_free(&idw);
+}

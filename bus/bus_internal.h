@@ -1,0 +1,37 @@
+/* bus_internal.h - shared between the client, the dispatcher and the service runner */
+#pragma once
+#include "bus.h"
+
+struct pending;
+struct sub;
+
+struct bus {
+        char identity[BUS_NAME_MAX + 1];
+        char *endpoint;
+        char server_pub[41];
+        zcert_t *cert;
+        zsock_t *sock;
+        zsock_t *mon;
+        unsigned generation;
+        zloop_t *loop;
+        int hb_timer;
+        int hb_ms;
+        struct mp_limits limits;
+        uint64_t next_id;
+        int64_t last_rx;
+        int64_t last_tx_hb;
+        struct pending *pending;
+        struct sub *subs;
+        size_t n_subs;
+        bool got_event;
+        /* serving */
+        char *serve_name;
+        char *serve_version;
+        const struct ds_method **serve_tables;
+        void *serve_ctx;
+        void *serve_daemon;
+        struct bus_stats stats;
+};
+
+int bus_send_raw(bus_t *b, const void *data, size_t len);
+void bus_dispatch_request(bus_t *b, const msgpack_object *m);

@@ -1,0 +1,1472 @@
+/* busd.c - the broker: routes requests by service, fans out events, heartbeats,
+ * CURVE identities, the bus ACL and operator authority stamping. */
+#include <czmq.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "bus_acl.h"
+#include "authz.h"
+#include "bus_auth.h"
+#include "bus_proto.h"
+#include "cfg.h"
+#include "log.h"
+#include "mp.h"
+#include "paths.h"
+#include "state.h"
+#include "util.h"
+
+#define BUSD_VERSION "1.0.0"
+#define RID_MAX 256
+#define SESSION_CHECK_TIMEOUT_MS 3000
+
+static const struct ds_field busd_settings[] = {
+        { "endpoints", DS_ARRAY, 0, .max_len = 8, .sub = &(const struct ds_field){ "", DS_STR, .max_len = 256 },
+          .help = "extra endpoints to bind (tcp:// for multi-host); the ipc socket is always bound" },
+        { "hb_ms", DS_INT, 0, .min = 100, .max = 60000, .def_int = BUS_HB_MS },
+        { "max_msg", DS_INT, 0, .min = 1024, .max = BUS_TRANSPORT_MAX, .def_int = 1 << 20 },
+        { "max_depth", DS_INT, 0, .min = 2, .max = 32, .def_int = 16 },
+        { "max_items", DS_INT, 0, .min = 16, .max = 1000000, .def_int = 10000 },
+        { "session_cache_ms", DS_INT, 0, .min = 0, .max = 600000, .def_int = 5000 },
+        { "default_timeout_ms", DS_INT, 0, .min = 10, .max = BUS_MAX_TIMEOUT_MS, .def_int = BUS_DEFAULT_TIMEOUT_MS },
+        { NULL },
+};
+
+struct peer {
+        uint8_t rid[RID_MAX];
+        size_t rid_len;
+        char key[2 * RID_MAX + 1];
+        char id[BUS_NAME_MAX + 1];
+        bool operator;
+        int fd;
+        int64_t last_rx;
+        struct service *svc;
+        char *subs[BUS_MAX_SUBS];
+        size_t n_subs;
+};
+
+struct service {
+        char name[BUS_NAME_MAX + 1];
+        char version[40];
+        int pid;
+        int64_t since_ms;
+        struct peer *peer;
+        zhash_t *methods; /* name -> authority */
+};
+
+enum inflight_kind { IF_FORWARD, IF_SESSION_CHECK };
+
+struct inflight {
+        uint64_t bid;
+        enum inflight_kind kind;
+        char client_key[2 * RID_MAX + 1];
+        uint8_t client_rid[RID_MAX];
+        size_t client_rid_len;
+        char *client_id; /* encoded msgpack of the client's id */
+        size_t client_id_len;
+        char svc[BUS_NAME_MAX + 1];
+        int64_t deadline;
+        /* IF_SESSION_CHECK: the parked request */
+        char *parked;
+        size_t parked_len;
+        char tok_hash[65];
+};
+
+struct session {
+        char user[BUS_NAME_MAX + 1];
+        char group[BUS_NAME_MAX + 1];
+        char sid[32];
+        char source[64];
+        char *authz; /* encoded msgpack array of names */
+        size_t authz_len;
+        uint32_t bits;
+        int64_t expires;
+};
+
+struct stats {
+        uint64_t requests, replies, events_in, events_out, events_dropped, malformed, refused, timeouts,
+                unroutable, session_checks;
+};
+
+struct busd {
+        struct ds_paths paths;
+        struct ds_settings cfg;
+        struct mp_limits lim;
+        bus_acl_t *acl;
+        bus_keys_t *keys;
+        zcert_t *cert;
+        void *router, *zap, *mon;
+        int sigfd;
+        zhash_t *peers;    /* key -> struct peer */
+        zhash_t *services; /* name -> struct service */
+        zhash_t *inflight; /* bid -> struct inflight */
+        zhash_t *sessions; /* token hash -> struct session */
+        zhash_t *disabled; /* name -> "1" */
+        char *statedir;
+        uint64_t next_bid;
+        int64_t started_ms;
+        int hb_ms;
+        struct stats st;
+        int64_t last_warn;
+};
+
+/* ---- peers ---------------------------------------------------------------- */
+
+static void peer_free(void *p)
+{
+        struct peer *pe = p;
+
+        for (size_t i = 0; i < pe->n_subs; i++)
+                free(pe->subs[i]);
+        free(pe);
+}
+
+static void service_free(void *p)
+{
+        struct service *s = p;
+
+        zhash_destroy(&s->methods);
+        free(s);
+}
+
+static void inflight_free(void *p)
+{
+        struct inflight *f = p;
+
+        free(f->client_id);
+        if (f->parked) {
+                sodium_memzero(f->parked, f->parked_len);
+                free(f->parked);
+        }
+        free(f);
+}
+
+static void session_free(void *p)
+{
+        struct session *s = p;
+
+        free(s->authz);
+        free(s);
+}
+
+static int send_to(struct busd *b, const uint8_t *rid, size_t rid_len, const void *data, size_t len)
+{
+        if (zmq_send(b->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(b->router, data, len, ZMQ_DONTWAIT) < 0) {
+                if (errno == EAGAIN)
+                        return -EAGAIN;
+                b->st.unroutable++;
+                return -EHOSTUNREACH;
+        }
+        return 0;
+}
+
+static void env(struct mpw *w, const char *kind)
+{
+        mpw_map_begin(w);
+        mpw_kv_int(w, "v", BUS_PROTO_V);
+        mpw_kv_str(w, "k", kind);
+}
+
+/* An error reply to a client; id is its encoded id (NULL: nil). */
+static void reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const char *id, size_t id_len,
+                      int code, const char *field, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+static void reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const char *id, size_t id_len,
+                      int code, const char *field, const char *fmt, ...)
+{
+        char msg[384];
+        struct mpw w;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        mpw_init(&w);
+        env(&w, BUS_K_REP);
+        mpw_str(&w, "id");
+        if (id)
+                mpw_raw(&w, id, id_len);
+        else
+                mpw_nil(&w);
+        mpw_kv_bool(&w, "ok", false);
+        mpw_str(&w, "err");
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "code", ds_err_name(code));
+        mpw_kv_str(&w, "msg", msg);
+        if (field)
+                mpw_kv_str(&w, "field", field);
+        mpw_map_end(&w);
+        mpw_map_end(&w);
+        send_to(b, rid, rid_len, mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+}
+
+static void send_simple(struct busd *b, struct peer *p, const char *kind)
+{
+        struct mpw w;
+
+        mpw_init(&w);
+        env(&w, kind);
+        mpw_map_end(&w);
+        send_to(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+}
+
+static void fail_inflight_of(struct busd *b, const char *svc, const char *why)
+{
+        zlist_t *keys = zhash_keys(b->inflight);
+
+        for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
+                struct inflight *f = zhash_lookup(b->inflight, k);
+                if (!f || strcmp(f->svc, svc))
+                        continue;
+                if (f->kind == IF_FORWARD)
+                        reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
+                                  -DS_EUNAVAIL, NULL, "%s %s", svc, why);
+                else
+                        reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
+                                  -DS_EUNAVAIL, NULL, "authd %s: cannot check the session", why);
+                zhash_delete(b->inflight, k);
+        }
+        zlist_destroy(&keys);
+}
+
+static void drop_service(struct busd *b, struct service *s, const char *why)
+{
+        char name[BUS_NAME_MAX + 1];
+
+        snprintf(name, sizeof name, "%s", s->name);
+        log_notice("service '%s' (pid %d) dropped: %s", name, s->pid, why);
+        if (s->peer)
+                s->peer->svc = NULL;
+        zhash_delete(b->services, name);
+        fail_inflight_of(b, name, "went away");
+}
+
+static void drop_peer(struct busd *b, struct peer *p, const char *why)
+{
+        if (p->svc)
+                drop_service(b, p->svc, why);
+        zhash_delete(b->peers, p->key);
+}
+
+static struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload)
+{
+        char key[2 * RID_MAX + 1];
+        struct peer *p;
+        const char *uid;
+
+        if (zmq_msg_size(ridm) == 0 || zmq_msg_size(ridm) > RID_MAX)
+                return NULL;
+        ds_hex(zmq_msg_data(ridm), zmq_msg_size(ridm), key);
+        p = zhash_lookup(b->peers, key);
+        if (!p) {
+                p = calloc(1, sizeof *p);
+                if (!p)
+                        return NULL;
+                memcpy(p->rid, zmq_msg_data(ridm), zmq_msg_size(ridm));
+                p->rid_len = zmq_msg_size(ridm);
+                memcpy(p->key, key, sizeof key);
+                uid = zmq_msg_gets(payload, "User-Id");
+                snprintf(p->id, sizeof p->id, "%s", uid ? uid : "");
+                p->operator = bus_acl_operator(b->acl, p->id);
+                zhash_insert(b->peers, key, p);
+                zhash_freefn(b->peers, key, peer_free);
+        }
+        p->fd = zmq_msg_get(payload, ZMQ_SRCFD);
+        p->last_rx = ds_now_mono_ms();
+        return p;
+}
+
+/* ---- disabled set (persisted) ------------------------------------------- */
+
+static void save_disabled(struct busd *b)
+{
+        struct mpw w;
+        int r;
+
+        mpw_init(&w);
+        mpw_arr_begin(&w);
+        for (void *v = zhash_first(b->disabled); v; v = zhash_next(b->disabled))
+                mpw_str(&w, zhash_cursor(b->disabled));
+        mpw_arr_end(&w);
+        r = state_write(b->statedir, "disabled.mp", mpw_data(&w), mpw_len(&w), 0600);
+        if (r < 0)
+                log_errno(r, "cannot save the disabled set in '%s': %m", b->statedir);
+        mpw_free(&w);
+}
+
+static void load_disabled(struct busd *b)
+{
+        msgpack_unpacked u;
+        const char *why;
+        char *buf;
+        size_t len;
+
+        if (state_read(b->statedir, "disabled.mp", 1 << 16, &buf, &len) < 0)
+                return;
+        if (mp_decode(buf, len, NULL, &u, &why) == 0) {
+                if (u.data.type == MSGPACK_OBJECT_ARRAY)
+                        for (uint32_t i = 0; i < u.data.via.array.size; i++) {
+                                char n[BUS_NAME_MAX + 1];
+                                if (mp_strcpy(&u.data.via.array.ptr[i], n, sizeof n) == 0)
+                                        zhash_insert(b->disabled, n, "1");
+                        }
+                msgpack_unpacked_destroy(&u);
+        }
+        free(buf);
+}
+
+/* ---- busd's own methods ("bus.*") ----------------------------------------- */
+
+/* Known services: those the ACL lets some identity serve, and those registered. */
+static void collect_name(void *ud, const char *name)
+{
+        zlist_t *l = ud;
+
+        for (char *n = zlist_first(l); n; n = zlist_next(l))
+                if (!strcmp(n, name))
+                        return;
+        zlist_append(l, (char *)name); /* autofree: the list copies it */
+}
+
+static void write_service_row(struct busd *b, struct mpw *w, const char *name)
+{
+        struct service *s = zhash_lookup(b->services, name);
+        bool dis = zhash_lookup(b->disabled, name) != NULL;
+
+        mpw_map_begin(w);
+        mpw_kv_str(w, "name", name);
+        mpw_kv_str(w, "state", dis ? "disabled" : s ? "running" : "down");
+        mpw_kv_str(w, "version", s ? s->version : "");
+        mpw_kv_int(w, "pid", s ? s->pid : 0);
+        mpw_kv_int(w, "uptime_s", s ? (ds_now_mono_ms() - s->since_ms) / 1000 : 0);
+        mpw_kv_str(w, "identity", s && s->peer ? s->peer->id : "");
+        mpw_map_end(w);
+}
+
+static int m_services(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n)
+{
+        zlist_t *names = zlist_new();
+
+        (void)a;
+        (void)err;
+        (void)n;
+        zlist_autofree(names);
+        bus_acl_each_service(b->acl, collect_name, names);
+        for (void *v = zhash_first(b->services); v; v = zhash_next(b->services))
+                collect_name(names, zhash_cursor(b->services));
+        zlist_sort(names, NULL);
+        mpw_str(r, "services");
+        mpw_arr_begin(r);
+        mpw_map_begin(r);
+        mpw_kv_str(r, "name", "busd");
+        mpw_kv_str(r, "state", "running");
+        mpw_kv_str(r, "version", BUSD_VERSION);
+        mpw_kv_int(r, "pid", getpid());
+        mpw_kv_int(r, "uptime_s", (ds_now_mono_ms() - b->started_ms) / 1000);
+        mpw_kv_str(r, "identity", "busd");
+        mpw_map_end(r);
+        for (char *k = zlist_first(names); k; k = zlist_next(names))
+                write_service_row(b, r, k);
+        zlist_destroy(&names);
+        mpw_arr_end(r);
+        return 0;
+}
+
+static int set_disabled(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n, bool dis)
+{
+        char name[BUS_NAME_MAX + 1];
+
+        if (mp_strcpy(mp_get(a, "service"), name, sizeof name) < 0 || ds_check_name(name, strlen(name))) {
+                snprintf(err, n, "service: must be a service name");
+                return -EINVAL;
+        }
+        if (dis)
+                zhash_insert(b->disabled, name, "1");
+        else
+                zhash_delete(b->disabled, name);
+        save_disabled(b);
+        if (dis)
+                fail_inflight_of(b, name, "was disabled");
+        log_audit("operation", LOG_LVL_NOTICE, NULL, "bus: service '%s' %s", name, dis ? "disabled" : "enabled");
+        mpw_kv_str(r, "service", name);
+        mpw_kv_bool(r, "disabled", dis);
+        return 0;
+}
+
+static int m_disable(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n)
+{
+        return set_disabled(b, a, r, err, n, true);
+}
+
+static int m_enable(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n)
+{
+        return set_disabled(b, a, r, err, n, false);
+}
+
+static int m_stats(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n)
+{
+        (void)a;
+        (void)err;
+        (void)n;
+        mpw_kv_uint(r, "requests", b->st.requests);
+        mpw_kv_uint(r, "replies", b->st.replies);
+        mpw_kv_uint(r, "events_in", b->st.events_in);
+        mpw_kv_uint(r, "events_out", b->st.events_out);
+        mpw_kv_uint(r, "events_dropped", b->st.events_dropped);
+        mpw_kv_uint(r, "malformed", b->st.malformed);
+        mpw_kv_uint(r, "refused", b->st.refused);
+        mpw_kv_uint(r, "timeouts", b->st.timeouts);
+        mpw_kv_uint(r, "unroutable", b->st.unroutable);
+        mpw_kv_uint(r, "session_checks", b->st.session_checks);
+        mpw_kv_uint(r, "peers", zhash_size(b->peers));
+        mpw_kv_uint(r, "services", zhash_size(b->services));
+        mpw_kv_uint(r, "inflight", zhash_size(b->inflight));
+        mpw_kv_uint(r, "sessions_cached", zhash_size(b->sessions));
+        mpw_kv_uint(r, "keys", bus_keys_count(b->keys));
+        return 0;
+}
+
+static int m_ping(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n)
+{
+        (void)a;
+        (void)err;
+        (void)n;
+        mpw_kv_str(r, "service", "busd");
+        mpw_kv_str(r, "version", BUSD_VERSION);
+        mpw_kv_int(r, "pid", getpid());
+        mpw_kv_int(r, "uptime_s", (ds_now_mono_ms() - b->started_ms) / 1000);
+        mpw_kv_str(r, "state", "running");
+        return 0;
+}
+
+struct own_method {
+        const char *name;
+        const char *auth;
+        int (*fn)(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n);
+};
+
+static const struct own_method own_methods[] = {
+        { "sys.ping", AUTH_PUBLIC, m_ping },
+        { "bus.services", AUTH_PUBLIC, m_services },
+        { "bus.stats", AUTH_PUBLIC, m_stats },
+        { "bus.disable", AUTH_SERVICE, m_disable },
+        { "bus.enable", AUTH_SERVICE, m_enable },
+        { NULL, NULL, NULL },
+};
+
+/* ---- requests --------------------------------------------------------------- */
+
+struct req {
+        const msgpack_object *m;
+        char to[BUS_NAME_MAX + 1];
+        char method[BUS_METHOD_MAX + 1];
+        char target[BUS_NAME_MAX + BUS_METHOD_MAX + 2];
+        const char *id;
+        size_t id_len;
+        int64_t timeout;
+        const msgpack_object *tok;
+};
+
+static void tok_hash(const msgpack_object *tok, char out[65])
+{
+        uint8_t h[32];
+
+        crypto_generichash(h, sizeof h, (const uint8_t *)tok->via.str.ptr, tok->via.str.size, NULL, 0);
+        ds_hex(h, sizeof h, out);
+}
+
+static void forward(struct busd *b, struct peer *from, struct req *q, struct service *s,
+                    const struct session *sess, bool as_service)
+{
+        struct inflight *f;
+        char key[24];
+        struct mpw w;
+        int r;
+
+        f = calloc(1, sizeof *f);
+        if (!f) {
+                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL, "out of memory");
+                return;
+        }
+        f->bid = b->next_bid++;
+        f->kind = IF_FORWARD;
+        memcpy(f->client_rid, from->rid, from->rid_len);
+        f->client_rid_len = from->rid_len;
+        memcpy(f->client_key, from->key, sizeof f->client_key);
+        f->client_id = malloc(q->id_len ? q->id_len : 1);
+        if (f->client_id)
+                memcpy(f->client_id, q->id, q->id_len);
+        f->client_id_len = q->id_len;
+        snprintf(f->svc, sizeof f->svc, "%s", s->name);
+        f->deadline = ds_now_mono_ms() + q->timeout;
+
+        mpw_init(&w);
+        env(&w, BUS_K_REQ);
+        mpw_kv_uint(&w, "id", f->bid);
+        mpw_kv_str(&w, "m", q->method);
+        mpw_kv_int(&w, "t", q->timeout);
+        mpw_str(&w, "a");
+        if (mp_get(q->m, "a"))
+                mpw_obj(&w, mp_get(q->m, "a"));
+        else
+                mpw_nil(&w);
+        /* the stamp: built here from authentication, never copied from the body */
+        mpw_str(&w, "c");
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "id", from->id);
+        if (as_service)
+                mpw_kv_bool(&w, "svc", true);
+        if (sess) {
+                mpw_kv_str(&w, "user", sess->user);
+                mpw_kv_str(&w, "group", sess->group);
+                mpw_kv_str(&w, "sid", sess->sid);
+                if (sess->source[0])
+                        mpw_kv_str(&w, "src", sess->source);
+                mpw_str(&w, "authz");
+                mpw_raw(&w, sess->authz, sess->authz_len);
+        }
+        mpw_map_end(&w);
+        mpw_map_end(&w);
+        r = send_to(b, s->peer->rid, s->peer->rid_len, mpw_data(&w), mpw_len(&w));
+        sodium_memzero(w.sb.data, w.sb.size);
+        mpw_free(&w);
+        if (r < 0) {
+                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, r == -EAGAIN ? -EBUSY : -DS_EUNAVAIL,
+                          NULL, "%s cannot take requests now", s->name);
+                inflight_free(f);
+                return;
+        }
+        snprintf(key, sizeof key, "%llu", (unsigned long long)f->bid);
+        zhash_insert(b->inflight, key, f);
+        zhash_freefn(b->inflight, key, inflight_free);
+}
+
+static void start_session_check(struct busd *b, struct peer *from, struct req *q, const char *raw, size_t raw_len,
+                                const char *th)
+{
+        struct service *authd = zhash_lookup(b->services, "authd");
+        struct inflight *f;
+        struct mpw w;
+        char key[24];
+
+        if (!authd || zhash_lookup(b->disabled, "authd")) {
+                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EUNAVAIL, NULL,
+                          "authd is not running: sessions cannot be checked");
+                return;
+        }
+        f = calloc(1, sizeof *f);
+        if (!f)
+                return;
+        f->bid = b->next_bid++;
+        f->kind = IF_SESSION_CHECK;
+        memcpy(f->client_rid, from->rid, from->rid_len);
+        f->client_rid_len = from->rid_len;
+        memcpy(f->client_key, from->key, sizeof f->client_key);
+        f->client_id = malloc(q->id_len ? q->id_len : 1);
+        if (f->client_id)
+                memcpy(f->client_id, q->id, q->id_len);
+        f->client_id_len = q->id_len;
+        snprintf(f->svc, sizeof f->svc, "authd");
+        f->deadline = ds_now_mono_ms() + SESSION_CHECK_TIMEOUT_MS;
+        f->parked = malloc(raw_len);
+        if (!f->client_id || !f->parked) {
+                inflight_free(f);
+                return;
+        }
+        memcpy(f->parked, raw, raw_len);
+        f->parked_len = raw_len;
+        memcpy(f->tok_hash, th, sizeof f->tok_hash);
+
+        mpw_init(&w);
+        env(&w, BUS_K_REQ);
+        mpw_kv_uint(&w, "id", f->bid);
+        mpw_kv_str(&w, "m", "session.check");
+        mpw_kv_int(&w, "t", SESSION_CHECK_TIMEOUT_MS);
+        mpw_str(&w, "a");
+        mpw_map_begin(&w);
+        mpw_str(&w, "token");
+        mpw_obj(&w, q->tok);
+        mpw_map_end(&w);
+        mpw_str(&w, "c");
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "id", "busd");
+        mpw_kv_bool(&w, "svc", true);
+        mpw_map_end(&w);
+        mpw_map_end(&w);
+        send_to(b, authd->peer->rid, authd->peer->rid_len, mpw_data(&w), mpw_len(&w));
+        sodium_memzero(w.sb.data, w.sb.size);
+        mpw_free(&w);
+        b->st.session_checks++;
+        snprintf(key, sizeof key, "%llu", (unsigned long long)f->bid);
+        zhash_insert(b->inflight, key, f);
+        zhash_freefn(b->inflight, key, inflight_free);
+}
+
+static void handle_own(struct busd *b, struct peer *from, struct req *q)
+{
+        const struct own_method *om;
+        char err[256] = "";
+        struct mpw r, w;
+        int code;
+
+        for (om = own_methods; om->name; om++)
+                if (!strcmp(om->name, q->method))
+                        break;
+        if (!om->name) {
+                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -ENOENT, "m", "bus has no method '%s'",
+                          q->method);
+                return;
+        }
+        if (!strcmp(om->auth, AUTH_SERVICE) && from->operator) {
+                b->st.refused++;
+                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EPERM, NULL,
+                          "bus.%s is for daemons only", q->method);
+                return;
+        }
+        mpw_init(&r);
+        mpw_map_begin(&r);
+        code = om->fn(b, mp_get(q->m, "a"), &r, err, sizeof err);
+        mpw_map_end(&r);
+        if (code < 0) {
+                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, code, NULL, "%s", err);
+        } else {
+                mpw_init(&w);
+                env(&w, BUS_K_REP);
+                mpw_str(&w, "id");
+                mpw_raw(&w, q->id, q->id_len);
+                mpw_kv_bool(&w, "ok", true);
+                mpw_str(&w, "r");
+                mpw_raw(&w, mpw_data(&r), mpw_len(&r));
+                mpw_map_end(&w);
+                send_to(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
+                mpw_free(&w);
+        }
+        mpw_free(&r);
+}
+
+/* Routes a decoded request. raw is the original message (for parking). */
+static void route_req(struct busd *b, struct peer *from, const msgpack_object *m, const char *raw, size_t raw_len,
+                      struct mpw *idw)
+{
+        struct req q = { .m = m };
+        struct service *s;
+        const char *auth;
+        int64_t t;
+
+        mpw_obj(idw, mp_get(m, "id"));
+        q.id = mpw_data(idw);
+        q.id_len = mpw_len(idw);
+        b->st.requests++;
+        if (mp_strcpy(mp_get(m, "to"), q.to, sizeof q.to) < 0 || ds_check_name(q.to, strlen(q.to))) {
+                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EINVAL, "to", "must name a service");
+                return;
+        }
+        if (mp_strcpy(mp_get(m, "m"), q.method, sizeof q.method) < 0 || !strchr(q.method, '.')) {
+                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EINVAL, "m", "must name a method (object.verb)");
+                return;
+        }
+        q.tok = mp_get(m, "tok");
+        if (q.tok && (!mp_is_str(q.tok) || q.tok->via.str.size > BUS_TOKEN_MAX)) {
+                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EINVAL, "tok", "must be a session token");
+                return;
+        }
+        if (q.tok && q.tok->via.str.size == 0)
+                q.tok = NULL;
+        t = mp_get_int(m, "t", ds_settings_int(&b->cfg, "default_timeout_ms"));
+        q.timeout = t < 10 ? 10 : t > BUS_MAX_TIMEOUT_MS ? BUS_MAX_TIMEOUT_MS : t;
+        snprintf(q.target, sizeof q.target, "%s.%s", q.to, q.method);
+
+        if (!bus_acl_may_call(b->acl, from->id, q.target)) {
+                b->st.refused++;
+                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not call %s (bus ACL)",
+                          from->id[0] ? from->id : "?", q.target);
+                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
+                          "identity '%s' may not call %s", from->id, q.target);
+                return;
+        }
+        if (!strcmp(q.to, BUS_SERVICE_SELF)) {
+                handle_own(b, from, &q);
+                return;
+        }
+        if (zhash_lookup(b->disabled, q.to)) {
+                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EDISABLED, NULL,
+                          "%s is disabled on this device", q.to);
+                return;
+        }
+        s = zhash_lookup(b->services, q.to);
+        if (!s) {
+                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EUNAVAIL, NULL, "%s is not running", q.to);
+                return;
+        }
+        auth = zhash_lookup(s->methods, q.method);
+        if (!auth) {
+                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -ENOENT, "m", "%s has no method '%s'", q.to,
+                          q.method);
+                return;
+        }
+        if (!strcmp(auth, AUTH_PUBLIC) && !q.tok) {
+                forward(b, from, &q, s, NULL, !from->operator);
+                return;
+        }
+        if (!strcmp(auth, AUTH_SERVICE)) {
+                if (from->operator) {
+                        b->st.refused++;
+                        reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
+                                  "%s is for daemons only", q.target);
+                        return;
+                }
+                forward(b, from, &q, s, NULL, true);
+                return;
+        }
+        if (!q.tok) {
+                if (from->operator) {
+                        reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EAUTH, NULL,
+                                  "login required for %s (devctl login)", q.target);
+                        return;
+                }
+                forward(b, from, &q, s, NULL, true);
+                return;
+        }
+        {
+                char th[65];
+                struct session *sess;
+
+                tok_hash(q.tok, th);
+                sess = zhash_lookup(b->sessions, th);
+                if (sess && sess->expires < ds_now_mono_ms()) {
+                        zhash_delete(b->sessions, th);
+                        sess = NULL;
+                }
+                if (!sess) {
+                        start_session_check(b, from, &q, raw, raw_len, th);
+                        return;
+                }
+                if (strcmp(auth, AUTH_SESSION) && strcmp(auth, AUTH_PUBLIC) &&
+                    !(sess->bits & ds_authz_bit(auth, strlen(auth)))) {
+                        b->st.refused++;
+                        log_audit("security", LOG_LVL_WARNING, sess->user,
+                                  "bus: user '%s' refused %s: needs authority '%s'", sess->user, q.target, auth);
+                        reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
+                                  "user '%s' lacks authority '%s' for %s", sess->user, auth, q.target);
+                        return;
+                }
+                forward(b, from, &q, s, sess, false);
+        }
+}
+
+static void handle_message(struct busd *b, struct peer *from, const char *raw, size_t len);
+
+static void session_checked(struct busd *b, struct inflight *f, const msgpack_object *m)
+{
+        struct peer *client = zhash_lookup(b->peers, f->client_key);
+        const msgpack_object *r = mp_get(m, "r"), *az;
+        struct session *s;
+
+        if (!client)
+                return;
+        if (!mp_get_bool(m, "ok", false)) {
+                const msgpack_object *err = mp_get(m, "err");
+                char msg[256] = "session not valid";
+                mp_strcpy(mp_get(err, "msg"), msg, sizeof msg);
+                reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EAUTH, NULL,
+                          "%s", msg);
+                return;
+        }
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return;
+        mp_strcpy(mp_get(r, "user"), s->user, sizeof s->user);
+        mp_strcpy(mp_get(r, "group"), s->group, sizeof s->group);
+        mp_strcpy(mp_get(r, "sid"), s->sid, sizeof s->sid);
+        mp_strcpy(mp_get(r, "source"), s->source, sizeof s->source);
+        az = mp_get(r, "authorities");
+        {
+                struct mpw w;
+                mpw_init(&w);
+                mpw_arr_begin(&w);
+                for (uint32_t i = 0; az && az->type == MSGPACK_OBJECT_ARRAY && i < az->via.array.size; i++) {
+                        const msgpack_object *o = &az->via.array.ptr[i];
+                        uint32_t bit = mp_is_str(o) ? ds_authz_bit(o->via.str.ptr, o->via.str.size) : 0;
+                        if (bit) {
+                                s->bits |= bit;
+                                mpw_obj(&w, o);
+                        }
+                }
+                mpw_arr_end(&w);
+                s->authz = malloc(mpw_len(&w));
+                if (s->authz)
+                        memcpy(s->authz, mpw_data(&w), mpw_len(&w));
+                s->authz_len = mpw_len(&w);
+                mpw_free(&w);
+        }
+        if (!s->user[0] || !s->authz) {
+                session_free(s);
+                reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EINTERNAL, NULL,
+                          "authd gave an unusable session answer");
+                return;
+        }
+        s->expires = ds_now_mono_ms() + ds_settings_int(&b->cfg, "session_cache_ms");
+        zhash_update(b->sessions, f->tok_hash, s);
+        zhash_freefn(b->sessions, f->tok_hash, session_free);
+        /* resume the parked request; a zero cache time still serves this one */
+        if (ds_settings_int(&b->cfg, "session_cache_ms") == 0)
+                s->expires = ds_now_mono_ms() + 1;
+        handle_message(b, client, f->parked, f->parked_len);
+}
+
+static void route_rep(struct busd *b, struct peer *from, const msgpack_object *m)
+{
+        int64_t bid = mp_get_int(m, "id", -1);
+        struct inflight *f;
+        char key[24];
+        struct mpw w;
+
+        if (bid < 0)
+                return;
+        snprintf(key, sizeof key, "%lld", (long long)bid);
+        f = zhash_lookup(b->inflight, key);
+        if (!f || !from->svc || strcmp(from->svc->name, f->svc)) {
+                log_debug("bus: stray reply %s from '%s'", key, from->id);
+                return;
+        }
+        zhash_freefn(b->inflight, key, NULL);
+        zhash_delete(b->inflight, key);
+        if (f->kind == IF_SESSION_CHECK) {
+                session_checked(b, f, m);
+                inflight_free(f);
+                return;
+        }
+        b->st.replies++;
+        mpw_init(&w);
+        env(&w, BUS_K_REP);
+        mpw_str(&w, "id");
+        mpw_raw(&w, f->client_id, f->client_id_len);
+        mpw_kv_bool(&w, "ok", mp_get_bool(m, "ok", false));
+        if (mp_get(m, "r")) {
+                mpw_str(&w, "r");
+                mpw_obj(&w, mp_get(m, "r"));
+        }
+        if (mp_get(m, "err")) {
+                mpw_str(&w, "err");
+                mpw_obj(&w, mp_get(m, "err"));
+        }
+        mpw_map_end(&w);
+        send_to(b, f->client_rid, f->client_rid_len, mpw_data(&w), mpw_len(&w));
+        sodium_memzero(w.sb.data, w.sb.size);
+        mpw_free(&w);
+        inflight_free(f);
+}
+
+static void handle_hello(struct busd *b, struct peer *from, const msgpack_object *m)
+{
+        char name[BUS_NAME_MAX + 1];
+        const msgpack_object *ms = mp_get(m, "methods");
+        struct service *s, *old;
+
+        if (mp_strcpy(mp_get(m, "name"), name, sizeof name) < 0 || ds_check_name(name, strlen(name)) ||
+            !strcmp(name, BUS_SERVICE_SELF) || !strcmp(name, "busd")) {
+                log_warn("bus: hello from '%s' with a bad service name, ignored", from->id);
+                return;
+        }
+        if (!bus_acl_may_serve(b->acl, from->id, name)) {
+                b->st.refused++;
+                log_audit("security", LOG_LVL_WARNING, from->id, "bus: identity '%s' may not serve '%s' (bus ACL)",
+                          from->id, name);
+                return;
+        }
+        if (!ms || ms->type != MSGPACK_OBJECT_ARRAY || ms->via.array.size > BUS_MAX_METHODS) {
+                log_warn("bus: hello of '%s' has no usable method table, ignored", name);
+                return;
+        }
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return;
+        snprintf(s->name, sizeof s->name, "%s", name);
+        mp_strcpy(mp_get(m, "ver"), s->version, sizeof s->version);
+        s->pid = (int)mp_get_int(m, "pid", 0);
+        s->since_ms = ds_now_mono_ms();
+        s->methods = zhash_new();
+        for (uint32_t i = 0; i < ms->via.array.size; i++) {
+                char mn[BUS_METHOD_MAX + 1], au[32];
+                const msgpack_object *e = &ms->via.array.ptr[i];
+                if (mp_strcpy(mp_get(e, "n"), mn, sizeof mn) < 0 || mp_strcpy(mp_get(e, "auth"), au, sizeof au) < 0 ||
+                    !ds_authz_valid(au))
+                        continue;
+                zhash_insert(s->methods, mn, strdup(au));
+                zhash_freefn(s->methods, mn, free);
+        }
+        old = zhash_lookup(b->services, name);
+        if (old) {
+                if (old->peer == from) {
+                        old->peer->svc = NULL;
+                } else {
+                        log_notice("service '%s' re-registered (pid %d -> %d)", name, old->pid, s->pid);
+                }
+                s->peer = from;
+                drop_service(b, old, "replaced by a new registration");
+        }
+        s->peer = from;
+        from->svc = s;
+        zhash_insert(b->services, name, s);
+        zhash_freefn(b->services, name, service_free);
+        log_info("service '%s' %s registered (pid %d, identity '%s', %zu methods)", name, s->version, s->pid,
+                 from->id, zhash_size(s->methods));
+}
+
+static void handle_pub(struct busd *b, struct peer *from, const msgpack_object *m)
+{
+        char topic[BUS_TOPIC_MAX + 1];
+        struct mpw w;
+
+        if (mp_strcpy(mp_get(m, "topic"), topic, sizeof topic) < 0 || !topic[0])
+                return;
+        b->st.events_in++;
+        if (!bus_acl_may_publish(b->acl, from->id, topic)) {
+                b->st.refused++;
+                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not publish '%s' (bus ACL)",
+                          from->id, topic);
+                return;
+        }
+        /* revocations come from authd only */
+        if (!strcmp(topic, "auth.session.revoked") && !strcmp(from->id, "authd")) {
+                const msgpack_object *d = mp_get(m, "data");
+                char user[BUS_NAME_MAX + 1] = "";
+                zlist_t *keys = zhash_keys(b->sessions);
+
+                mp_strcpy(mp_get(d, "user"), user, sizeof user);
+                for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
+                        struct session *s = zhash_lookup(b->sessions, k);
+                        if (!user[0] || !strcmp(s->user, user))
+                                zhash_delete(b->sessions, k);
+                }
+                zlist_destroy(&keys);
+        }
+        mpw_init(&w);
+        env(&w, BUS_K_PUB);
+        mpw_kv_str(&w, "topic", topic);
+        mpw_kv_int(&w, "ts", mp_get_int(m, "ts", ds_now_real_ms()));
+        mpw_kv_str(&w, "src", from->id);
+        mpw_str(&w, "data");
+        if (mp_get(m, "data"))
+                mpw_obj(&w, mp_get(m, "data"));
+        else
+                mpw_nil(&w);
+        mpw_map_end(&w);
+        for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers)) {
+                bool match = false;
+
+                for (size_t i = 0; i < p->n_subs && !match; i++)
+                        match = !strncmp(topic, p->subs[i], strlen(p->subs[i]));
+                if (!match || !bus_acl_may_receive(b->acl, p->id, topic))
+                        continue;
+                if (send_to(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
+                        b->st.events_dropped++;
+                        if (ds_now_mono_ms() - b->last_warn > 5000) {
+                                log_warn("bus: subscriber '%s' is not keeping up: %llu events dropped so far", p->id,
+                                         (unsigned long long)b->st.events_dropped);
+                                b->last_warn = ds_now_mono_ms();
+                        }
+                } else {
+                        b->st.events_out++;
+                }
+        }
+        mpw_free(&w);
+}
+
+static void handle_sub(struct busd *b, struct peer *from, const msgpack_object *m, bool add)
+{
+        char prefix[BUS_TOPIC_MAX + 1];
+
+        if (mp_strcpy(mp_get(m, "prefix"), prefix, sizeof prefix) < 0)
+                return;
+        for (size_t i = 0; i < from->n_subs; i++)
+                if (!strcmp(from->subs[i], prefix)) {
+                        if (!add) {
+                                free(from->subs[i]);
+                                from->subs[i] = from->subs[--from->n_subs];
+                        }
+                        return;
+                }
+        if (!add)
+                return;
+        if (!bus_acl_may_subscribe(b->acl, from->id, prefix)) {
+                b->st.refused++;
+                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not subscribe to '%s' (bus ACL)",
+                          from->id, prefix);
+                return;
+        }
+        if (from->n_subs >= BUS_MAX_SUBS)
+                return;
+        from->subs[from->n_subs] = strdup(prefix);
+        if (from->subs[from->n_subs])
+                from->n_subs++;
+}
+
+static void handle_message(struct busd *b, struct peer *from, const char *raw, size_t len)
+{
+        msgpack_unpacked u;
+        const char *why;
+        const msgpack_object *m, *k;
+        struct mpw idw;
+        int r;
+
+        r = mp_decode(raw, len, &b->lim, &u, &why);
+        if (r < 0) {
+                b->st.malformed++;
+                if (ds_now_mono_ms() - b->last_warn > 1000) {
+                        log_warn("bus: malformed message from '%s': %s", from->id, why);
+                        b->last_warn = ds_now_mono_ms();
+                }
+                reply_err(b, from->rid, from->rid_len, NULL, 0, -EINVAL, NULL, "malformed message: %s", why);
+                return;
+        }
+        m = &u.data;
+        k = mp_get(m, "k");
+        mpw_init(&idw);
+        if (m->type != MSGPACK_OBJECT_MAP || !mp_is_str(k)) {
+                b->st.malformed++;
+                if (mp_get(m, "id")) {
+                        mpw_obj(&idw, mp_get(m, "id"));
+                        reply_err(b, from->rid, from->rid_len, mpw_data(&idw), mpw_len(&idw), -EINVAL, "k",
+                                  "message has no kind");
+                } else {
+                        reply_err(b, from->rid, from->rid_len, NULL, 0, -EINVAL, "k", "message has no kind");
+                }
+        } else if (mp_get_int(m, "v", BUS_PROTO_V) != BUS_PROTO_V) {
+                if (mp_get(m, "id"))
+                        mpw_obj(&idw, mp_get(m, "id"));
+                reply_err(b, from->rid, from->rid_len, mpw_len(&idw) ? mpw_data(&idw) : NULL, mpw_len(&idw),
+                          -EINVAL, "v", "protocol version %lld not supported (this bus speaks %d)",
+                          (long long)mp_get_int(m, "v", 0), BUS_PROTO_V);
+        } else if (mp_streq(k, BUS_K_REQ)) {
+                if (!mp_get(m, "id"))
+                        reply_err(b, from->rid, from->rid_len, NULL, 0, -EINVAL, "id", "request without id");
+                else
+                        route_req(b, from, m, raw, len, &idw);
+        } else if (mp_streq(k, BUS_K_REP)) {
+                route_rep(b, from, m);
+        } else if (mp_streq(k, BUS_K_PUB)) {
+                handle_pub(b, from, m);
+        } else if (mp_streq(k, BUS_K_HB)) {
+                if (!from->svc && from->n_subs == 0)
+                        send_simple(b, from, BUS_K_WHO); /* we restarted or dropped it: ask again */
+        } else if (mp_streq(k, BUS_K_HELLO)) {
+                handle_hello(b, from, m);
+        } else if (mp_streq(k, BUS_K_SUB)) {
+                handle_sub(b, from, m, true);
+        } else if (mp_streq(k, BUS_K_UNSUB)) {
+                handle_sub(b, from, m, false);
+        } else if (mp_get(m, "id")) {
+                mpw_obj(&idw, mp_get(m, "id"));
+                reply_err(b, from->rid, from->rid_len, mpw_data(&idw), mpw_len(&idw), -EINVAL, "k", "unknown kind");
+        }
+        mpw_free(&idw);
+        msgpack_unpacked_destroy(&u);
+}
+
+static void on_router(struct busd *b)
+{
+        for (int n = 0; n < 1024; n++) {
+                zmq_msg_t rid, payload;
+                struct peer *p;
+
+                zmq_msg_init(&rid);
+                if (zmq_msg_recv(&rid, b->router, ZMQ_DONTWAIT) < 0) {
+                        zmq_msg_close(&rid);
+                        return;
+                }
+                zmq_msg_init(&payload);
+                if (!zmq_msg_more(&rid) || zmq_msg_recv(&payload, b->router, 0) < 0) {
+                        zmq_msg_close(&rid);
+                        zmq_msg_close(&payload);
+                        continue;
+                }
+                /* extra frames are not part of the protocol: drain them */
+                while (zmq_msg_more(&payload)) {
+                        zmq_msg_t x;
+                        zmq_msg_init(&x);
+                        zmq_msg_recv(&x, b->router, 0);
+                        int more = zmq_msg_more(&x);
+                        zmq_msg_close(&x);
+                        if (!more)
+                                break;
+                }
+                p = peer_get(b, &rid, &payload);
+                if (p) {
+                        if ((size_t)zmq_msg_size(&payload) > b->lim.max_msg) {
+                                b->st.malformed++;
+                                reply_err(b, p->rid, p->rid_len, NULL, 0, -EINVAL, NULL,
+                                          "message too large (%zu bytes, limit %zu)", zmq_msg_size(&payload),
+                                          b->lim.max_msg);
+                        } else {
+                                handle_message(b, p, zmq_msg_data(&payload), zmq_msg_size(&payload));
+                        }
+                }
+                /* requests may carry secrets: do not leave them in freed memory */
+                sodium_memzero(zmq_msg_data(&payload), zmq_msg_size(&payload));
+                zmq_msg_close(&rid);
+                zmq_msg_close(&payload);
+        }
+}
+
+static void on_monitor(struct busd *b)
+{
+        zmq_msg_t ev;
+
+        zmq_msg_init(&ev);
+        while (zmq_msg_recv(&ev, b->mon, ZMQ_DONTWAIT) >= 0) {
+                if (zmq_msg_size(&ev) == 6) {
+                        uint16_t e;
+                        int32_t fd;
+                        memcpy(&e, zmq_msg_data(&ev), 2);
+                        memcpy(&fd, (char *)zmq_msg_data(&ev) + 2, 4);
+                        if (e == ZMQ_EVENT_DISCONNECTED) {
+                                zlist_t *keys = zhash_keys(b->peers);
+                                for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
+                                        struct peer *p = zhash_lookup(b->peers, k);
+                                        if (p && p->fd == fd)
+                                                drop_peer(b, p, "connection closed");
+                                }
+                                zlist_destroy(&keys);
+                        }
+                }
+                while (zmq_msg_more(&ev) && zmq_msg_recv(&ev, b->mon, ZMQ_DONTWAIT) >= 0)
+                        ;
+        }
+        zmq_msg_close(&ev);
+}
+
+static void on_tick(struct busd *b)
+{
+        int64_t now = ds_now_mono_ms();
+        zlist_t *keys;
+
+        /* requests past their deadline get ETIMEDOUT, never silence */
+        keys = zhash_keys(b->inflight);
+        for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
+                struct inflight *f = zhash_lookup(b->inflight, k);
+                if (f && f->deadline <= now) {
+                        b->st.timeouts++;
+                        reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -ETIMEDOUT,
+                                  NULL, "%s did not answer in time", f->svc);
+                        zhash_delete(b->inflight, k);
+                }
+        }
+        zlist_destroy(&keys);
+}
+
+static void on_heartbeat(struct busd *b)
+{
+        int64_t now = ds_now_mono_ms();
+        zlist_t *keys = zhash_keys(b->peers);
+
+        for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
+                struct peer *p = zhash_lookup(b->peers, k);
+
+                if (!p)
+                        continue;
+                if (p->svc || p->n_subs) {
+                        if (now - p->last_rx > (int64_t)b->hb_ms * BUS_HB_MISSES) {
+                                drop_peer(b, p, "missed three heartbeats");
+                                continue;
+                        }
+                        send_simple(b, p, BUS_K_HB);
+                } else if (now - p->last_rx > 60000) {
+                        zhash_delete(b->peers, k); /* an idle client: forget it */
+                }
+        }
+        zlist_destroy(&keys);
+        keys = zhash_keys(b->sessions);
+        for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
+                struct session *s = zhash_lookup(b->sessions, k);
+                if (s && s->expires < now)
+                        zhash_delete(b->sessions, k);
+        }
+        zlist_destroy(&keys);
+}
+
+/* ---- start-up -------------------------------------------------------------- */
+
+static int load_config(struct busd *b, const char *path, struct ds_settings *ret, struct ds_err *e)
+{
+        msgpack_unpacked u;
+        const msgpack_object *layer[1] = { NULL };
+        const char *why;
+        struct mpw w;
+        int r;
+
+        mpw_init(&w);
+        r = cfg_read_file(path, busd_settings, &w, e);
+        if (r == -ENOENT) {
+                r = 0;
+        } else if (r == 0 && mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why) == 0) {
+                layer[0] = &u.data;
+        }
+        if (r == 0)
+                r = ds_settings_build(busd_settings, layer, 1, ret, e);
+        if (layer[0])
+                msgpack_unpacked_destroy(&u);
+        mpw_free(&w);
+        (void)b;
+        return r;
+}
+
+static int load_trust(struct busd *b, bus_acl_t **acl, bus_keys_t **keys, struct ds_err *e)
+{
+        char dir[4096];
+        int r;
+
+        r = bus_acl_load(b->paths.confdir, acl, e);
+        if (r < 0)
+                return r;
+        snprintf(dir, sizeof dir, "%s/bus/keys", b->paths.confdir);
+        r = bus_keys_load(dir, keys, e);
+        if (r < 0)
+                bus_acl_destroy(acl);
+        return r;
+}
+
+static void usage(void)
+{
+        fprintf(stderr, "usage: busd [-f] [-n] [-c FILE] [--rundir DIR] [--confdir DIR] [--statedir DIR] [-v]\n");
+}
+
+int main(int argc, char **argv)
+{
+        struct busd B = { 0 }, *b = &B;
+        const char *rundir = NULL, *confdir = NULL, *statedir = NULL, *conf = NULL;
+        char path[4096], *ep;
+        bool check = false;
+        struct ds_err e;
+        sigset_t mask;
+        void *zctx;
+        uint64_t wd_usec = 0;
+        int64_t next_hb, next_tick, next_wd = INT64_MAX;
+        int r = -ENOMEM;
+
+        log_init("busd");
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                const char **dst = NULL;
+                if (!strcmp(a, "-f"))
+                        continue;
+                if (!strcmp(a, "-n")) {
+                        check = true;
+                        continue;
+                }
+                if (!strcmp(a, "-v")) {
+                        log_set_level(LOG_LVL_DEBUG);
+                        continue;
+                }
+                if (!strcmp(a, "--version")) {
+                        printf("busd %s\n", BUSD_VERSION);
+                        return 0;
+                }
+                if (!strcmp(a, "-c"))
+                        dst = &conf;
+                else if (!strcmp(a, "--rundir"))
+                        dst = &rundir;
+                else if (!strcmp(a, "--confdir"))
+                        dst = &confdir;
+                else if (!strcmp(a, "--statedir"))
+                        dst = &statedir;
+                if (!dst || i + 1 >= argc) {
+                        usage();
+                        return 2;
+                }
+                *dst = argv[++i];
+        }
+        if (ds_paths_init(&b->paths, rundir, confdir, statedir) < 0)
+                fatal("out of memory");
+        if (!conf) {
+                snprintf(path, sizeof path, "%s/busd.conf", b->paths.confdir);
+                conf = path;
+        }
+        ds_err_clear(&e);
+        if (load_config(b, conf, &b->cfg, &e) < 0)
+                fatal("%s", e.msg);
+        if (load_trust(b, &b->acl, &b->keys, &e) < 0)
+                fatal("%s", e.msg);
+        if (check) {
+                printf("%s: configuration OK (%zu keys)\n", conf, bus_keys_count(b->keys));
+                return 0;
+        }
+        b->lim = (struct mp_limits){ .max_msg = (size_t)ds_settings_int(&b->cfg, "max_msg"),
+                                     .max_depth = (unsigned)ds_settings_int(&b->cfg, "max_depth"),
+                                     .max_items = (uint32_t)ds_settings_int(&b->cfg, "max_items"),
+                                     .max_str = (uint32_t)ds_settings_int(&b->cfg, "max_msg") };
+        b->hb_ms = (int)ds_settings_int(&b->cfg, "hb_ms");
+        b->statedir = ds_paths_state(&b->paths, "busd");
+        if (!b->statedir || (r = state_mkdir_p(b->statedir, 0700)) < 0)
+                fatal("state directory: %s", strerror(-r));
+        snprintf(path, sizeof path, "%s/bus/private/busd.key", b->paths.confdir);
+        b->cert = zcert_load(path);
+        if (!b->cert)
+                fatal("busd key '%s' is missing or unreadable (devsec-keygen creates it)", path);
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        b->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (b->sigfd < 0)
+                fatal("signalfd: %m");
+        zsys_handler_set(NULL);
+
+        zctx = zmq_ctx_new();
+        if (!zctx)
+                fatal("zmq context: %m");
+        /* the ZAP handler must be bound before any CURVE socket binds */
+        b->zap = zmq_socket(zctx, ZMQ_REP);
+        if (!b->zap || zmq_bind(b->zap, "inproc://zeromq.zap.01") < 0)
+                fatal("ZAP handler: %s", zmq_strerror(zmq_errno()));
+        b->router = zmq_socket(zctx, ZMQ_ROUTER);
+        {
+                int one = 1, hwm = 100000, zero = 0;
+                int64_t maxmsg = BUS_TRANSPORT_MAX;
+
+                zmq_setsockopt(b->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+                zmq_setsockopt(b->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+                zmq_setsockopt(b->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+                zmq_setsockopt(b->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+                zmq_setsockopt(b->router, ZMQ_LINGER, &zero, sizeof zero);
+                zmq_setsockopt(b->router, ZMQ_CURVE_SERVER, &one, sizeof one);
+                zmq_setsockopt(b->router, ZMQ_CURVE_SECRETKEY, zcert_secret_key(b->cert), 32);
+                zmq_setsockopt(b->router, ZMQ_ZAP_DOMAIN, "devsec", 6);
+        }
+        if (zmq_socket_monitor(b->router, "inproc://busd-monitor", ZMQ_EVENT_DISCONNECTED) < 0)
+                fatal("socket monitor: %s", zmq_strerror(zmq_errno()));
+        b->mon = zmq_socket(zctx, ZMQ_PAIR);
+        if (!b->mon || zmq_connect(b->mon, "inproc://busd-monitor") < 0)
+                fatal("socket monitor: %s", zmq_strerror(zmq_errno()));
+        r = state_mkdir_p(b->paths.rundir, 0755);
+        if (r < 0)
+                fatal("runtime directory '%s': %s", b->paths.rundir, strerror(-r));
+        ep = ds_paths_bus_endpoint(&b->paths);
+        if (!ep)
+                fatal("out of memory");
+        if (!strncmp(ep, "ipc://", 6))
+                unlink(ep + 6); /* a stale socket of an earlier run */
+        {
+                /* group members (the devsec group) may connect; CURVE still decides */
+                mode_t old = umask(0007);
+                r = zmq_bind(b->router, ep);
+                umask(old);
+        }
+        if (r < 0)
+                fatal("bind '%s': %s", ep, zmq_strerror(zmq_errno()));
+        {
+                const msgpack_object *eps = ds_settings_get(&b->cfg, "endpoints");
+                for (uint32_t i = 0; eps && eps->type == MSGPACK_OBJECT_ARRAY && i < eps->via.array.size; i++) {
+                        char x[300];
+                        if (mp_strcpy(&eps->via.array.ptr[i], x, sizeof x) == 0 && zmq_bind(b->router, x) < 0)
+                                fatal("bind '%s': %s", x, zmq_strerror(zmq_errno()));
+                        log_info("also listening on '%s'", x);
+                }
+        }
+        b->peers = zhash_new();
+        b->services = zhash_new();
+        b->inflight = zhash_new();
+        b->sessions = zhash_new();
+        b->disabled = zhash_new();
+        b->next_bid = 1;
+        load_disabled(b);
+        b->started_ms = ds_now_mono_ms();
+        next_hb = b->started_ms + b->hb_ms;
+        next_tick = b->started_ms + 100;
+        if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000)
+                next_wd = b->started_ms;
+        sd_notifyf(0, "READY=1\nSTATUS=routing on %s (%zu keys)\nMAINPID=%d", ep, bus_keys_count(b->keys),
+                   (int)getpid());
+        log_info("busd %s ready on '%s' (%zu keys)", BUSD_VERSION, ep, bus_keys_count(b->keys));
+
+        for (;;) {
+                zmq_pollitem_t items[4] = {
+                        { b->router, 0, ZMQ_POLLIN, 0 },
+                        { b->zap, 0, ZMQ_POLLIN, 0 },
+                        { b->mon, 0, ZMQ_POLLIN, 0 },
+                        { NULL, b->sigfd, ZMQ_POLLIN, 0 },
+                };
+                int64_t now = ds_now_mono_ms(), wake = next_hb < next_tick ? next_hb : next_tick;
+
+                if (next_wd < wake)
+                        wake = next_wd;
+                if (zmq_poll(items, 4, wake > now ? (long)(wake - now) : 0) < 0 && errno != EINTR)
+                        break;
+                if (items[1].revents & ZMQ_POLLIN)
+                        while (bus_zap_handle(b->zap, b->keys) >= 0)
+                                ;
+                if (items[0].revents & ZMQ_POLLIN)
+                        on_router(b);
+                if (items[2].revents & ZMQ_POLLIN)
+                        on_monitor(b);
+                if (items[3].revents & ZMQ_POLLIN) {
+                        struct signalfd_siginfo si;
+                        if (read(b->sigfd, &si, sizeof si) == sizeof si) {
+                                if (si.ssi_signo != SIGHUP)
+                                        break;
+                                bus_acl_t *acl = NULL;
+                                bus_keys_t *keys = NULL;
+                                ds_err_clear(&e);
+                                sd_notify(0, "RELOADING=1");
+                                if (load_trust(b, &acl, &keys, &e) < 0) {
+                                        log_err("reload refused, keeping the running ACL and keys: %s", e.msg);
+                                } else {
+                                        bus_acl_destroy(&b->acl);
+                                        bus_keys_destroy(&b->keys);
+                                        b->acl = acl;
+                                        b->keys = keys;
+                                        for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers))
+                                                p->operator = bus_acl_operator(b->acl, p->id);
+                                        log_notice("ACL and keys reloaded (%zu keys)", bus_keys_count(b->keys));
+                                }
+                                sd_notify(0, "READY=1");
+                        }
+                }
+                now = ds_now_mono_ms();
+                if (now >= next_tick) {
+                        on_tick(b);
+                        next_tick = now + 100;
+                }
+                if (now >= next_hb) {
+                        on_heartbeat(b);
+                        next_hb = now + b->hb_ms;
+                }
+                if (now >= next_wd) {
+                        sd_notify(0, "WATCHDOG=1");
+                        next_wd = now + (int64_t)(wd_usec / 2000);
+                }
+        }
+        sd_notify(0, "STOPPING=1");
+        log_info("stopping");
+        zhash_destroy(&b->inflight);
+        zhash_destroy(&b->sessions);
+        zhash_destroy(&b->services);
+        zhash_destroy(&b->peers);
+        zhash_destroy(&b->disabled);
+        zmq_socket_monitor(b->router, NULL, 0);
+        zmq_close(b->mon);
+        zmq_close(b->router);
+        zmq_close(b->zap);
+        zmq_ctx_term(zctx);
+        if (!strncmp(ep, "ipc://", 6))
+                unlink(ep + 6);
+        free(ep);
+        zcert_destroy(&b->cert);
+        bus_acl_destroy(&b->acl);
+        bus_keys_destroy(&b->keys);
+        ds_settings_free(&b->cfg);
+        free(b->statedir);
+        close(b->sigfd);
+        ds_paths_free(&b->paths);
+        return 0;
+}

@@ -1,0 +1,81 @@
+/* service.h - the generic service contract and the daemon skeleton every service uses */
+#pragma once
+#include "bus.h"
+
+struct ds_daemon;
+
+enum ds_audit_result { DS_AUDIT_PASS = 0, DS_AUDIT_FAIL, DS_AUDIT_NA };
+
+enum ds_audit_cmp { DS_CMP_EQ = 0, DS_CMP_NE, DS_CMP_LE, DS_CMP_GE };
+
+/* One hardening item. Either declarative (setting `key` compared with want_*;
+ * harden sets it) or with check/harden functions of its own. */
+struct ds_audit_item {
+        const char *id;
+        int level; /* 1..3: the lowest protection level that requires it */
+        const char *title;
+        const char *remediation;
+        const char *key;
+        enum ds_audit_cmp cmp;
+        bool want_bool;
+        int64_t want_int;
+        const char *want_str;
+        enum ds_audit_result (*check)(void *ctx, char *detail, size_t size);
+        int (*harden)(void *ctx, struct ds_err *e); /* NULL: needs an operator */
+};
+
+struct ds_service {
+        const char *name;
+        const char *version;
+        const struct ds_method *methods;
+        const struct ds_field *settings;       /* may be NULL: no settings */
+        const struct ds_audit_item *audit;     /* may be NULL */
+        const char *const *topics;             /* what it publishes (for docs, hello) */
+        const char *config_auth;               /* authority for config.set/reset; default system */
+        /* Hooks, all optional. Return 0 or -errno. */
+        int (*init)(struct ds_daemon *d, void *ctx);  /* before the bus: open what needs privilege */
+        int (*start)(struct ds_daemon *d, void *ctx); /* bus up: subscribe, timers */
+        void (*stop)(struct ds_daemon *d, void *ctx);
+        /* Settings changed (config.set/import/reset, SIGHUP): apply or refuse with e. */
+        int (*apply)(struct ds_daemon *d, void *ctx, struct ds_err *e);
+        int (*export_state)(struct ds_daemon *d, void *ctx, struct mpw *w); /* writes one value */
+        int (*import_state)(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e);
+        int (*reset_state)(struct ds_daemon *d, void *ctx);
+        void (*status)(struct ds_daemon *d, void *ctx, struct mpw *w); /* extra sys.ping fields */
+};
+
+struct ds_daemon {
+        const struct ds_service *svc;
+        void *ctx;
+        struct ds_paths paths;
+        char *statedir;        /* <statedir>/<name>, created at start */
+        char *conf_path;       /* <confdir>/<name>.conf */
+        struct ds_settings settings;
+        bus_t *bus;
+        zloop_t *loop;
+        int64_t started_ms;
+        bool check_only;       /* -n */
+        bool dry_run;          /* --dry-run: do not act on the host */
+        const char *identity;  /* bus key name; defaults to the service name */
+        int argc;              /* arguments left for the service */
+        char **argv;
+        int sigfd;
+        bool stopping;
+};
+
+/* Parses -f (foreground, default), -n (check config), -c FILE, --rundir/--confdir/
+ * --statedir DIR, --dry-run, --identity NAME; loads settings; runs init, connects,
+ * serves, sd_notify READY, loops until SIGTERM/SIGINT; SIGHUP reloads settings.
+ * Unknown options are left in d->argv for the service (parse them in init). */
+int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ctx);
+
+/* Publishes an event on behalf of the daemon. */
+int ds_daemon_publish(struct ds_daemon *d, const char *topic, const struct mpw *data);
+/* Persists a service state blob in its state dir (atomic, 0600). */
+int ds_daemon_save(struct ds_daemon *d, const char *name, const void *data, size_t len);
+int ds_daemon_load(struct ds_daemon *d, const char *name, size_t max, char **ret, size_t *ret_len);
+/* Replaces some settings as if by config.set (validated, persisted, applied). */
+int ds_daemon_set_settings(struct ds_daemon *d, const msgpack_object *changes, const char *actor,
+                           struct ds_err *e);
+/* The daemon of a handler's context: services keep it in their ctx. */
+const struct ds_method *ds_generic_methods(void);

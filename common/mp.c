@@ -1,0 +1,440 @@
+/* mp.c - msgpack helpers over msgpack-c */
+#include "mp.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct mp_limits mp_limits_default = {
+        .max_msg = 1 << 20,
+        .max_depth = 16,
+        .max_items = 10000,
+        .max_str = 1 << 20,
+};
+
+static int sbuffer_write(void *data, const char *buf, size_t len)
+{
+        return msgpack_sbuffer_write((msgpack_sbuffer *)data, buf, len);
+}
+
+void mpw_init(struct mpw *w)
+{
+        memset(w, 0, sizeof *w);
+        msgpack_sbuffer_init(&w->sb);
+        msgpack_packer_init(&w->pk, &w->sb, sbuffer_write);
+}
+
+void mpw_free(struct mpw *w)
+{
+        msgpack_sbuffer_destroy(&w->sb);
+        memset(w, 0, sizeof *w);
+}
+
+void mpw_reset(struct mpw *w)
+{
+        w->sb.size = 0;
+        w->depth = 0;
+        w->count[0] = 0;
+        w->bad = false;
+}
+
+int mpw_finish(const struct mpw *w)
+{
+        return (w->bad || w->depth != 0) ? -EINVAL : 0;
+}
+
+static void item(struct mpw *w)
+{
+        w->count[w->depth]++;
+}
+
+static void open_container(struct mpw *w, bool map)
+{
+        static const char hdr[5] = { 0 };
+
+        item(w);
+        if (w->depth >= MPW_MAX_DEPTH) {
+                w->bad = true;
+                return;
+        }
+        w->hdr[w->depth] = w->sb.size;
+        w->is_map[w->depth] = map;
+        w->depth++;
+        w->count[w->depth] = 0;
+        msgpack_sbuffer_write(&w->sb, hdr, sizeof hdr);
+}
+
+static void close_container(struct mpw *w, bool map)
+{
+        unsigned char *p;
+        uint32_t n;
+
+        if (w->depth == 0 || w->is_map[w->depth - 1] != map) {
+                w->bad = true;
+                return;
+        }
+        n = w->count[w->depth];
+        if (map) {
+                if (n % 2)
+                        w->bad = true;
+                n /= 2;
+        }
+        w->depth--;
+        p = (unsigned char *)w->sb.data + w->hdr[w->depth];
+        p[0] = map ? 0xdf : 0xdd;
+        p[1] = (unsigned char)(n >> 24);
+        p[2] = (unsigned char)(n >> 16);
+        p[3] = (unsigned char)(n >> 8);
+        p[4] = (unsigned char)n;
+}
+
+void mpw_map_begin(struct mpw *w) { open_container(w, true); }
+void mpw_map_end(struct mpw *w) { close_container(w, true); }
+void mpw_arr_begin(struct mpw *w) { open_container(w, false); }
+void mpw_arr_end(struct mpw *w) { close_container(w, false); }
+
+void mpw_strn(struct mpw *w, const char *s, size_t n)
+{
+        item(w);
+        msgpack_pack_str(&w->pk, n);
+        msgpack_pack_str_body(&w->pk, s, n);
+}
+
+void mpw_str(struct mpw *w, const char *s) { mpw_strn(w, s, strlen(s)); }
+void mpw_int(struct mpw *w, int64_t v) { item(w); msgpack_pack_int64(&w->pk, v); }
+void mpw_uint(struct mpw *w, uint64_t v) { item(w); msgpack_pack_uint64(&w->pk, v); }
+void mpw_double(struct mpw *w, double v) { item(w); msgpack_pack_double(&w->pk, v); }
+void mpw_nil(struct mpw *w) { item(w); msgpack_pack_nil(&w->pk); }
+
+void mpw_bool(struct mpw *w, bool v)
+{
+        item(w);
+        if (v)
+                msgpack_pack_true(&w->pk);
+        else
+                msgpack_pack_false(&w->pk);
+}
+
+void mpw_bin(struct mpw *w, const void *p, size_t n)
+{
+        item(w);
+        msgpack_pack_bin(&w->pk, n);
+        msgpack_pack_bin_body(&w->pk, p, n);
+}
+
+void mpw_obj(struct mpw *w, const msgpack_object *o)
+{
+        item(w);
+        msgpack_pack_object(&w->pk, *o);
+}
+
+void mpw_raw(struct mpw *w, const void *p, size_t n)
+{
+        item(w);
+        msgpack_sbuffer_write(&w->sb, p, n);
+}
+
+/* ---- bounded checker ---------------------------------------------------- */
+
+struct walk {
+        const unsigned char *p, *end;
+        const struct mp_limits *lim;
+        const char *why;
+};
+
+static int need(struct walk *k, size_t n)
+{
+        if ((size_t)(k->end - k->p) < n) {
+                k->why = "truncated message";
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+static uint64_t be(const unsigned char *p, int n)
+{
+        uint64_t v = 0;
+
+        for (int i = 0; i < n; i++)
+                v = (v << 8) | p[i];
+        return v;
+}
+
+static int walk_obj(struct walk *k, unsigned depth);
+
+static int walk_container(struct walk *k, uint64_t n, bool map, unsigned depth)
+{
+        int r;
+
+        if (depth + 1 > k->lim->max_depth) {
+                k->why = "nesting too deep";
+                return -EMSGSIZE;
+        }
+        if (n > k->lim->max_items) {
+                k->why = map ? "map has too many entries" : "array has too many items";
+                return -EMSGSIZE;
+        }
+        /* every item takes at least one byte: a cheap bound before descending */
+        if (n * (map ? 2 : 1) > (uint64_t)(k->end - k->p)) {
+                k->why = "truncated message";
+                return -EBADMSG;
+        }
+        for (uint64_t i = 0; i < n * (map ? 2 : 1); i++) {
+                r = walk_obj(k, depth + 1);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int walk_bytes(struct walk *k, uint64_t n)
+{
+        if (n > k->lim->max_str) {
+                k->why = "string too long";
+                return -EMSGSIZE;
+        }
+        if (need(k, n) < 0)
+                return -EBADMSG;
+        k->p += n;
+        return 0;
+}
+
+static int walk_obj(struct walk *k, unsigned depth)
+{
+        unsigned char b;
+        uint64_t n;
+
+        if (need(k, 1) < 0)
+                return -EBADMSG;
+        b = *k->p++;
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+                return 0;
+        if ((b & 0xf0) == 0x80)
+                return walk_container(k, b & 0x0f, true, depth);
+        if ((b & 0xf0) == 0x90)
+                return walk_container(k, b & 0x0f, false, depth);
+        if ((b & 0xe0) == 0xa0)
+                return walk_bytes(k, b & 0x1f);
+        switch (b) {
+        case 0xc4: case 0xd9:
+                if (need(k, 1) < 0) return -EBADMSG;
+                n = be(k->p, 1); k->p += 1;
+                return walk_bytes(k, n);
+        case 0xc5: case 0xda:
+                if (need(k, 2) < 0) return -EBADMSG;
+                n = be(k->p, 2); k->p += 2;
+                return walk_bytes(k, n);
+        case 0xc6: case 0xdb:
+                if (need(k, 4) < 0) return -EBADMSG;
+                n = be(k->p, 4); k->p += 4;
+                return walk_bytes(k, n);
+        case 0xc7: case 0xc8: case 0xc9: {
+                int l = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
+                if (need(k, l + 1) < 0) return -EBADMSG;
+                n = be(k->p, l); k->p += l + 1;
+                return walk_bytes(k, n);
+        }
+        case 0xca: case 0xce: case 0xd2: return walk_bytes(k, 4);
+        case 0xcb: case 0xcf: case 0xd3: return walk_bytes(k, 8);
+        case 0xcc: case 0xd0: return walk_bytes(k, 1);
+        case 0xcd: case 0xd1: return walk_bytes(k, 2);
+        case 0xd4: return walk_bytes(k, 2);
+        case 0xd5: return walk_bytes(k, 3);
+        case 0xd6: return walk_bytes(k, 5);
+        case 0xd7: return walk_bytes(k, 9);
+        case 0xd8: return walk_bytes(k, 17);
+        case 0xdc: case 0xde:
+                if (need(k, 2) < 0) return -EBADMSG;
+                n = be(k->p, 2); k->p += 2;
+                return walk_container(k, n, b == 0xde, depth);
+        case 0xdd: case 0xdf:
+                if (need(k, 4) < 0) return -EBADMSG;
+                n = be(k->p, 4); k->p += 4;
+                return walk_container(k, n, b == 0xdf, depth);
+        default: /* 0xc1 is never used */
+                k->why = "invalid type byte";
+                return -EBADMSG;
+        }
+}
+
+int mp_check(const void *buf, size_t len, const struct mp_limits *lim, const char **why)
+{
+        struct walk k = { .p = buf, .end = (const unsigned char *)buf + len, .lim = lim };
+        int r;
+
+        if (!lim)
+                k.lim = lim = &mp_limits_default;
+        if (len == 0) {
+                *why = "empty message";
+                return -EBADMSG;
+        }
+        if (len > lim->max_msg) {
+                *why = "message too large";
+                return -EMSGSIZE;
+        }
+        r = walk_obj(&k, 0);
+        if (r == 0 && k.p != k.end) {
+                k.why = "trailing bytes after message";
+                r = -EBADMSG;
+        }
+        if (r < 0)
+                *why = k.why;
+        return r;
+}
+
+int mp_decode(const void *buf, size_t len, const struct mp_limits *lim, msgpack_unpacked *ret,
+              const char **why)
+{
+        size_t off = 0;
+        int r;
+
+        r = mp_check(buf, len, lim, why);
+        if (r < 0)
+                return r;
+        msgpack_unpacked_init(ret);
+        if (msgpack_unpack_next(ret, buf, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+                msgpack_unpacked_destroy(ret);
+                *why = "undecodable message";
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+const msgpack_object *mp_get(const msgpack_object *map, const char *key)
+{
+        size_t kl;
+
+        if (!map || map->type != MSGPACK_OBJECT_MAP)
+                return NULL;
+        kl = strlen(key);
+        for (uint32_t i = 0; i < map->via.map.size; i++) {
+                const msgpack_object *k = &map->via.map.ptr[i].key;
+                if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl &&
+                    memcmp(k->via.str.ptr, key, kl) == 0)
+                        return &map->via.map.ptr[i].val;
+        }
+        return NULL;
+}
+
+bool mp_is_str(const msgpack_object *o)
+{
+        return o && o->type == MSGPACK_OBJECT_STR;
+}
+
+bool mp_streq(const msgpack_object *o, const char *s)
+{
+        size_t l = strlen(s);
+
+        return mp_is_str(o) && o->via.str.size == l && memcmp(o->via.str.ptr, s, l) == 0;
+}
+
+char *mp_strdup(const msgpack_object *o)
+{
+        char *s;
+
+        if (!mp_is_str(o) || memchr(o->via.str.ptr, '\0', o->via.str.size))
+                return NULL;
+        s = malloc(o->via.str.size + 1);
+        if (!s)
+                return NULL;
+        memcpy(s, o->via.str.ptr, o->via.str.size);
+        s[o->via.str.size] = '\0';
+        return s;
+}
+
+int mp_strcpy(const msgpack_object *o, char *buf, size_t size)
+{
+        if (!mp_is_str(o) || memchr(o->via.str.ptr, '\0', o->via.str.size))
+                return -EINVAL;
+        if (o->via.str.size >= size)
+                return -E2BIG;
+        memcpy(buf, o->via.str.ptr, o->via.str.size);
+        buf[o->via.str.size] = '\0';
+        return 0;
+}
+
+int mp_to_int64(const msgpack_object *o, int64_t *ret)
+{
+        if (!o)
+                return -EINVAL;
+        if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+                if (o->via.u64 > INT64_MAX)
+                        return -ERANGE;
+                *ret = (int64_t)o->via.u64;
+                return 0;
+        }
+        if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+                *ret = o->via.i64;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+int mp_to_double(const msgpack_object *o, double *ret)
+{
+        int64_t i;
+
+        if (o && (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32)) {
+                *ret = o->via.f64;
+                return 0;
+        }
+        if (mp_to_int64(o, &i) == 0) {
+                *ret = (double)i;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+int mp_to_bool(const msgpack_object *o, bool *ret)
+{
+        if (!o || o->type != MSGPACK_OBJECT_BOOLEAN)
+                return -EINVAL;
+        *ret = o->via.boolean;
+        return 0;
+}
+
+const char *mp_type_name(const msgpack_object *o)
+{
+        if (!o)
+                return "nothing";
+        switch (o->type) {
+        case MSGPACK_OBJECT_NIL: return "nil";
+        case MSGPACK_OBJECT_BOOLEAN: return "boolean";
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "integer";
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64: return "number";
+        case MSGPACK_OBJECT_STR: return "string";
+        case MSGPACK_OBJECT_ARRAY: return "array";
+        case MSGPACK_OBJECT_MAP: return "map";
+        case MSGPACK_OBJECT_BIN: return "binary";
+        case MSGPACK_OBJECT_EXT: return "extension";
+        }
+        return "unknown";
+}
+
+int64_t mp_get_int(const msgpack_object *map, const char *key, int64_t def)
+{
+        int64_t v;
+
+        return mp_to_int64(mp_get(map, key), &v) == 0 ? v : def;
+}
+
+bool mp_get_bool(const msgpack_object *map, const char *key, bool def)
+{
+        bool v;
+
+        return mp_to_bool(mp_get(map, key), &v) == 0 ? v : def;
+}
+
+const char *mp_get_strn(const msgpack_object *map, const char *key, size_t *len)
+{
+        const msgpack_object *o = mp_get(map, key);
+
+        if (!mp_is_str(o))
+                return NULL;
+        *len = o->via.str.size;
+        return o->via.str.ptr;
+}

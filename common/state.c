@@ -1,0 +1,169 @@
+/* state.c - crash-safe state files */
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *path_join(const char *a, const char *b)
+{
+        size_t la = strlen(a), lb = strlen(b);
+        char *p = malloc(la + lb + 2);
+
+        if (!p)
+                return NULL;
+        memcpy(p, a, la);
+        p[la] = '/';
+        memcpy(p + la + 1, b, lb + 1);
+        return p;
+}
+
+int state_mkdir_p(const char *dir, mode_t mode)
+{
+        char *p = strdup(dir);
+        int r = 0;
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; ; s++) {
+                if (*s == '/' || *s == '\0') {
+                        char c = *s;
+                        *s = '\0';
+                        if (mkdir(p, mode) < 0 && errno != EEXIST) {
+                                r = -errno;
+                                break;
+                        }
+                        *s = c;
+                        if (c == '\0')
+                                break;
+                }
+        }
+        free(p);
+        return r;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+        const char *p = data;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+int state_write(const char *dir, const char *name, const void *data, size_t len, mode_t mode)
+{
+        char tmp[4096], dst[4096];
+        int fd = -1, dfd = -1, r;
+
+        if (snprintf(dst, sizeof dst, "%s/%s", dir, name) >= (int)sizeof dst ||
+            snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%d", dir, name, (int)getpid()) >= (int)sizeof tmp)
+                return -ENAMETOOLONG;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return -errno;
+        /* the umask must not widen nor narrow what the caller asked for */
+        if (fchmod(fd, mode) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = write_all(fd, data, len);
+        if (r < 0)
+                goto fail;
+        if (fsync(fd) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (close(fd) < 0) {
+                fd = -1;
+                r = -errno;
+                goto fail;
+        }
+        fd = -1;
+        if (rename(tmp, dst) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+        }
+        return 0;
+fail:
+        if (fd >= 0)
+                close(fd);
+        unlink(tmp);
+        return r;
+}
+
+int state_read(const char *dir, const char *name, size_t max, char **ret, size_t *ret_len)
+{
+        char path[4096];
+        struct stat st;
+        char *buf = NULL;
+        size_t got = 0;
+        int fd, r = 0;
+
+        if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+                return -ENAMETOOLONG;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                goto out;
+        }
+        if ((size_t)st.st_size > max) {
+                r = -EFBIG;
+                goto out;
+        }
+        buf = malloc((size_t)st.st_size + 1);
+        if (!buf) {
+                r = -ENOMEM;
+                goto out;
+        }
+        while (got < (size_t)st.st_size) {
+                ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                got += (size_t)n;
+        }
+        buf[got] = '\0';
+        *ret = buf;
+        *ret_len = got;
+        buf = NULL;
+out:
+        free(buf);
+        close(fd);
+        return r;
+}
+
+int state_remove(const char *dir, const char *name)
+{
+        char path[4096];
+
+        if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+                return -ENAMETOOLONG;
+        if (unlink(path) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}

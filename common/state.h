@@ -1,0 +1,15 @@
+/* state.h - atomic state files: temp file, fsync, rename, fsync of the directory */
+#pragma once
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Creates dir (and parents) with mode when missing. */
+int state_mkdir_p(const char *dir, mode_t mode);
+/* Atomically replaces dir/name with data. */
+int state_write(const char *dir, const char *name, const void *data, size_t len, mode_t mode);
+/* Reads dir/name whole (caller owns *ret, NUL-terminated beyond len). -ENOENT when absent;
+ * -EFBIG above max bytes. */
+int state_read(const char *dir, const char *name, size_t max, char **ret, size_t *ret_len);
+int state_remove(const char *dir, const char *name);
+/* Joins a and b with '/': caller owns. */
+char *path_join(const char *a, const char *b);

@@ -1,0 +1,70 @@
+# tap.sh - sourced by every shell test: results, assertions and a private bus stack.
+# Output lines: "ok - DESC", "not ok - DESC", "skip - DESC # REASON". tests/run.sh counts them.
+set -u
+: "${BUILD:=build}"
+ROOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+B="$ROOT_DIR/$BUILD"
+T_PIDS=""
+T_DIR=""
+
+ok() { echo "ok - $*"; }
+nok() { echo "not ok - $*"; }
+skip() { echo "skip - $1 # $2"; }
+# check DESC CMD...: ok when CMD succeeds
+check() { local d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else nok "$d"; fi; }
+# check_rc DESC RC CMD...: ok when CMD exits RC
+check_rc() {
+        local d=$1 want=$2; shift 2; local got=0
+        "$@" >/dev/null 2>&1 || got=$?
+        if [ "$got" = "$want" ]; then ok "$d"; else nok "$d (exit $got, want $want)"; fi
+}
+# check_out DESC REGEX CMD...: ok when CMD's stdout+stderr matches REGEX (grep -E)
+check_out() {
+        local d=$1 re=$2; shift 2; local out
+        out=$("$@" 2>&1) || true
+        if printf '%s\n' "$out" | grep -Eq -- "$re"; then ok "$d"; else nok "$d"; printf '#   got: %s\n' "$(printf '%s' "$out" | head -c 600 | tr '\n' '|')"; fi
+}
+need_root() { [ "$(id -u)" = 0 ]; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+t_cleanup() {
+        local p
+        for p in $T_PIDS; do kill "$p" 2>/dev/null || true; done
+        for p in $T_PIDS; do wait "$p" 2>/dev/null || true; done
+        [ -n "$T_DIR" ] && [ -z "${KEEP:-}" ] && rm -rf "$T_DIR"
+        return 0
+}
+trap t_cleanup EXIT
+
+# stack_init IDENTITY...: a private runtime root with the tree's etc/devsec,
+# keys for busd, devctl and each identity, and env for every binary.
+stack_init() {
+        T_DIR=$(mktemp -d /tmp/devsec-test.XXXXXX)
+        mkdir -p "$T_DIR/etc" "$T_DIR/run" "$T_DIR/state" "$T_DIR/log"
+        cp -r "$ROOT_DIR/etc/devsec/." "$T_DIR/etc/"
+        export DEVSEC_RUNDIR="$T_DIR/run" DEVSEC_CONFDIR="$T_DIR/etc" DEVSEC_STATEDIR="$T_DIR/state"
+        export DEVSEC_TOKEN_FILE="$T_DIR/token"
+        "$B/devsec-keygen" --confdir "$T_DIR/etc" busd devctl "$@" >/dev/null
+}
+# stack_acl NAME TEXT: adds an ACL file
+stack_acl() { printf '%s\n' "$2" > "$T_DIR/etc/bus.acl.d/$1.acl"; }
+# bg NAME CMD...: starts CMD in the background, logging to $T_DIR/log/NAME.log; sets LAST_PID
+bg() {
+        local n=$1; shift
+        "$@" >>"$T_DIR/log/$n.log" 2>&1 &
+        LAST_PID=$!
+        T_PIDS="$T_PIDS $LAST_PID"
+}
+# wait_for SECONDS CMD...: polls CMD every 50 ms
+wait_for() {
+        local s=$1; shift; local n=$(( s * 20 ))
+        while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; n=$((n - 1)); done
+        return 1
+}
+stack_busd() {
+        bg busd "$B/busd"; BUSD_PID=$LAST_PID
+        wait_for 5 test -S "$DEVSEC_RUNDIR/bus.sock"
+}
+# svc_up NAME: waits until devctl status shows NAME running
+svc_up() { wait_for "${2:-5}" sh -c "'$B/devctl' --json status | grep -q '\"name\":\"$1\",\"state\":\"running\"'"; }
+dc() { "$B/devctl" "$@"; }

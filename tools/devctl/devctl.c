@@ -1,0 +1,519 @@
+/* devctl.c - global options, command lookup, generic calls, sessions, exit codes */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "devctl.h"
+#include "log.h"
+#include "state.h"
+#include "util.h"
+
+extern const struct devctl_cmd *const __start_devctl_cmds[];
+extern const struct devctl_cmd *const __stop_devctl_cmds[];
+
+static void usage_all(FILE *f)
+{
+        fprintf(f, "usage: devctl [--json] [--rundir DIR] [--confdir DIR] [--timeout MS] COMMAND [ARGS...]\n\n"
+                   "commands:\n");
+        for (const struct devctl_cmd *const *t = __start_devctl_cmds; t < __stop_devctl_cmds; t++)
+                for (const struct devctl_cmd *c = *t; c->path; c++)
+                        fprintf(f, "  %-28s %s\n", c->path, c->help ? c->help : "");
+        fprintf(f, "\nexit codes: 0 ok, 1 service error, 2 usage, 3 not authenticated/permitted,\n"
+                   "            4 unavailable/disabled/timed out.  See devctl(1).\n");
+}
+
+int devctl_exit_code(int code)
+{
+        switch (code) {
+        case 0: return DC_OK;
+        case -DS_EAUTH:
+        case -EPERM:
+        case -EACCES:
+        case -DS_ELOCKED: return DC_EAUTH;
+        case -DS_EUNAVAIL:
+        case -DS_EDISABLED:
+        case -ETIMEDOUT:
+        case -EINTR: return DC_EUNAVAIL;
+        default: return DC_ESERVICE;
+        }
+}
+
+void devctl_print_error(const char *svc, const struct bus_reply *rep)
+{
+        fprintf(stderr, "devctl: %s: %s: ", svc, ds_err_name(rep->code));
+        if (rep->err.field[0])
+                fprintf(stderr, "%s: ", rep->err.field);
+        fprintf(stderr, "%s\n", rep->err.msg[0] ? rep->err.msg : ds_err_default_msg(rep->code));
+}
+
+static void token_path(struct devctl *dc)
+{
+        const char *e = getenv("DEVSEC_TOKEN_FILE"), *base;
+        char dir[3072];
+        uint8_t h[8];
+        char hx[17];
+
+        if (e && *e) {
+                snprintf(dc->token_path, sizeof dc->token_path, "%s", e);
+                return;
+        }
+        /* one token per stack: the build-tree stack and the device's never mix */
+        crypto_generichash(h, sizeof h, (const uint8_t *)dc->paths.rundir, strlen(dc->paths.rundir), NULL, 0);
+        ds_hex(h, sizeof h, hx);
+        base = getenv("XDG_RUNTIME_DIR");
+        if (base && *base)
+                snprintf(dir, sizeof dir, "%s/devsec", base);
+        else if ((base = getenv("HOME")) && *base)
+                snprintf(dir, sizeof dir, "%s/.cache/devsec", base);
+        else
+                snprintf(dir, sizeof dir, "/tmp/devsec-%d", (int)getuid());
+        snprintf(dc->token_path, sizeof dc->token_path, "%s/token-%s", dir, hx);
+}
+
+static void token_load(struct devctl *dc)
+{
+        const char *e = getenv("DEVSEC_TOKEN");
+        char *buf;
+        size_t len;
+        char *slash;
+
+        if (e && *e) {
+                dc->token = strdup(e);
+                return;
+        }
+        slash = strrchr(dc->token_path, '/');
+        if (!slash)
+                return;
+        *slash = '\0';
+        if (state_read(dc->token_path, slash + 1, 1024, &buf, &len) == 0) {
+                while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+                        buf[--len] = '\0';
+                dc->token = buf;
+        }
+        *slash = '/';
+}
+
+int devctl_token_save(struct devctl *dc, const char *tok)
+{
+        char *slash = strrchr(dc->token_path, '/');
+        int r;
+
+        if (!slash)
+                return -EINVAL;
+        *slash = '\0';
+        r = state_mkdir_p(dc->token_path, 0700);
+        if (r == 0)
+                r = state_write(dc->token_path, slash + 1, tok, strlen(tok), 0600);
+        *slash = '/';
+        return r;
+}
+
+int devctl_token_clear(struct devctl *dc)
+{
+        char *slash = strrchr(dc->token_path, '/');
+        int r;
+
+        if (!slash)
+                return -EINVAL;
+        *slash = '\0';
+        r = state_remove(dc->token_path, slash + 1);
+        *slash = '/';
+        return r;
+}
+
+bus_t *devctl_bus(struct devctl *dc)
+{
+        int r;
+
+        if (dc->bus)
+                return dc->bus;
+        dc->bus = bus_new(&dc->paths, dc->identity, &r);
+        if (!dc->bus) {
+                if (r == -EACCES)
+                        fprintf(stderr, "devctl: cannot read the bus key of '%s' under '%s/bus/private': "
+                                        "only local operators may (permission denied)\n",
+                                dc->identity, dc->paths.confdir);
+                else
+                        fprintf(stderr, "devctl: no bus key for '%s' under '%s/bus' (%s); is the stack installed "
+                                        "or started with 'make run'?\n",
+                                dc->identity, dc->paths.confdir, strerror(-r));
+        }
+        return dc->bus;
+}
+
+char *devctl_read_secret(const char *prompt, bool confirm, bool from_stdin)
+{
+        char *a = NULL, *b = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        struct termios old, quiet;
+        bool tty = !from_stdin && isatty(STDIN_FILENO);
+
+        if (!from_stdin && !tty) {
+                fprintf(stderr, "devctl: not a terminal: use --password-stdin\n");
+                return NULL;
+        }
+        for (int round = 0; round < (confirm && tty ? 2 : 1); round++) {
+                char *line = NULL;
+                if (tty) {
+                        fprintf(stderr, "%s%s: ", round ? "Repeat " : "", prompt);
+                        tcgetattr(STDIN_FILENO, &old);
+                        quiet = old;
+                        quiet.c_lflag &= ~(tcflag_t)ECHO;
+                        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+                }
+                cap = 0;
+                n = getline(&line, &cap, stdin);
+                if (tty) {
+                        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+                        fputc('\n', stderr);
+                }
+                if (n < 0) {
+                        free(line);
+                        ds_free_secret(a);
+                        return NULL;
+                }
+                while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+                        line[--n] = '\0';
+                if (round == 0)
+                        a = line;
+                else
+                        b = line;
+        }
+        if (b) {
+                bool same = strlen(a) == strlen(b) && ds_memeq(a, b, strlen(a));
+                ds_free_secret(b);
+                if (!same) {
+                        fprintf(stderr, "devctl: the two entries differ\n");
+                        ds_free_secret(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
+static bool is_kv(const char *s)
+{
+        const char *eq = strchr(s, '=');
+
+        if (!eq || eq == s)
+                return false;
+        for (const char *p = s; p < eq; p++)
+                if (!(p[0] == '_' || p[0] == '.' || (p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z') ||
+                      (p > s && p[0] >= '0' && p[0] <= '9')))
+                        return false;
+        return true;
+}
+
+static void typed_value(struct mpw *w, const char *v)
+{
+        char *end;
+        long long n;
+
+        if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on"))
+                mpw_bool(w, true);
+        else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off"))
+                mpw_bool(w, false);
+        else if (!strcmp(v, "null"))
+                mpw_nil(w);
+        else if (*v && (errno = 0, n = strtoll(v, &end, 10), !*end && !errno))
+                mpw_int(w, n);
+        else if (v[0] == '[' || v[0] == '{') {
+                char err[128];
+                struct mpw t;
+                mpw_init(&t);
+                if (devctl_json_to_mp(v, &t, err, sizeof err) == 0)
+                        mpw_raw(w, mpw_data(&t), mpw_len(&t));
+                else
+                        mpw_str(w, v);
+                mpw_free(&t);
+        } else
+                mpw_str(w, v);
+}
+
+int devctl_parse_kv(struct mpw *w, int argc, char **argv)
+{
+        for (int i = 0; i < argc; i++) {
+                char *eq = strchr(argv[i], '=');
+
+                if (!is_kv(argv[i])) {
+                        fprintf(stderr, "devctl: '%s' is not key=value\n", argv[i]);
+                        return DC_EUSAGE;
+                }
+                mpw_strn(w, argv[i], (size_t)(eq - argv[i]));
+                typed_value(w, eq + 1);
+        }
+        return DC_OK;
+}
+
+int devctl_call(struct devctl *dc, const char *svc, const char *method, const struct mpw *args, bool auth,
+                const char *list_key, struct bus_reply *ret_rep)
+{
+        struct bus_reply rep;
+        int code;
+
+        if (!devctl_bus(dc))
+                return DC_EUNAVAIL;
+        code = bus_call_sync(dc->bus, svc, method, args, auth ? dc->token : NULL, dc->timeout_ms, &rep);
+        if (code < 0) {
+                devctl_print_error(svc, &rep);
+                if (code == -DS_EAUTH && auth && !dc->token)
+                        fprintf(stderr, "devctl: hint: log in first with 'devctl login'\n");
+                bus_reply_free(&rep);
+                return devctl_exit_code(code);
+        }
+        if (ret_rep) {
+                *ret_rep = rep;
+                return DC_OK;
+        }
+        if (dc->json) {
+                devctl_print_json(stdout, rep.r);
+                fputc('\n', stdout);
+        } else if (list_key && mp_get(rep.r, list_key)) {
+                devctl_print_table(stdout, mp_get(rep.r, list_key), NULL);
+        } else if (rep.r && rep.r->type == MSGPACK_OBJECT_MAP && rep.r->via.map.size > 0) {
+                devctl_print_map(stdout, rep.r, 0);
+        }
+        bus_reply_free(&rep);
+        return DC_OK;
+}
+
+/* Generic command: positionals into cmd->pos names, then key=value, --flag,
+ * --key=value and --args-json. */
+int devctl_run_generic(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
+{
+        unsigned npos = 0, max_pos = 0;
+        const char *json = NULL;
+        char *secret = NULL;
+        bool pw_stdin = false;
+        struct mpw w;
+        int r = DC_OK;
+
+        while (cmd->pos && cmd->pos[max_pos])
+                max_pos++;
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        for (int i = 0; i < argc; i++) {
+                const char *a = argv[i];
+                if (!strcmp(a, "--args-json") && i + 1 < argc) {
+                        json = argv[++i];
+                } else if (!strcmp(a, "--password-stdin")) {
+                        pw_stdin = true;
+                } else if (!strncmp(a, "--", 2) && a[2]) {
+                        const char *eq = strchr(a, '=');
+                        size_t kl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+                        char key[64];
+                        snprintf(key, sizeof key, "%.*s", (int)kl, a + 2);
+                        for (char *p = key; *p; p++)
+                                if (*p == '-')
+                                        *p = '_';
+                        mpw_str(&w, key);
+                        if (eq)
+                                typed_value(&w, eq + 1);
+                        else
+                                mpw_bool(&w, true);
+                } else if (is_kv(a) && npos >= cmd->min_pos) {
+                        char *eq = strchr(a, '=');
+                        mpw_strn(&w, a, (size_t)(eq - a));
+                        typed_value(&w, eq + 1);
+                } else if (npos < max_pos) {
+                        mpw_str(&w, cmd->pos[npos++]);
+                        mpw_str(&w, a);
+                } else {
+                        fprintf(stderr, "devctl: %s: unexpected argument '%s'\nusage: devctl %s %s\n", cmd->path, a,
+                                cmd->path, cmd->usage ? cmd->usage : "");
+                        r = DC_EUSAGE;
+                        goto out;
+                }
+        }
+        if (npos < cmd->min_pos) {
+                fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage ? cmd->usage : "");
+                r = DC_EUSAGE;
+                goto out;
+        }
+        if (cmd->flags & DC_SECRET_ARG) {
+                secret = devctl_read_secret("Password", true, pw_stdin);
+                if (!secret) {
+                        r = DC_EUSAGE;
+                        goto out;
+                }
+                mpw_str(&w, "password");
+                mpw_str(&w, secret);
+        }
+        mpw_map_end(&w);
+        if (json) {
+                char err[128];
+                struct mpw j;
+                msgpack_unpacked u, g;
+                const char *why;
+
+                /* merge: JSON keys override words */
+                mpw_init(&j);
+                if (devctl_json_to_mp(json, &j, err, sizeof err) < 0 ||
+                    mp_decode(mpw_data(&j), mpw_len(&j), NULL, &u, &why) < 0) {
+                        fprintf(stderr, "devctl: --args-json: %s\n", err);
+                        mpw_free(&j);
+                        r = DC_EUSAGE;
+                        goto out;
+                }
+                if (u.data.type != MSGPACK_OBJECT_MAP) {
+                        fprintf(stderr, "devctl: --args-json: must be an object\n");
+                        msgpack_unpacked_destroy(&u);
+                        mpw_free(&j);
+                        r = DC_EUSAGE;
+                        goto out;
+                }
+                mp_decode(mpw_data(&w), mpw_len(&w), NULL, &g, &why);
+                {
+                        struct mpw m;
+                        mpw_init(&m);
+                        mpw_map_begin(&m);
+                        for (uint32_t i = 0; i < g.data.via.map.size; i++) {
+                                char k[64];
+                                if (mp_strcpy(&g.data.via.map.ptr[i].key, k, sizeof k) == 0 && mp_get(&u.data, k))
+                                        continue;
+                                mpw_obj(&m, &g.data.via.map.ptr[i].key);
+                                mpw_obj(&m, &g.data.via.map.ptr[i].val);
+                        }
+                        for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+                                mpw_obj(&m, &u.data.via.map.ptr[i].key);
+                                mpw_obj(&m, &u.data.via.map.ptr[i].val);
+                        }
+                        mpw_map_end(&m);
+                        sodium_memzero(w.sb.data, w.sb.size);
+                        mpw_free(&w);
+                        w = m;
+                }
+                msgpack_unpacked_destroy(&g);
+                msgpack_unpacked_destroy(&u);
+                mpw_free(&j);
+        }
+        r = devctl_call(dc, cmd->svc, cmd->method, &w, !(cmd->flags & DC_NOAUTH), cmd->list_key, NULL);
+out:
+        if (w.sb.data)
+                sodium_memzero(w.sb.data, w.sb.size);
+        mpw_free(&w);
+        ds_free_secret(secret);
+        return r;
+}
+
+/* Longest match of the command words. */
+static const struct devctl_cmd *find_cmd(int argc, char **argv, int *ret_used)
+{
+        const struct devctl_cmd *best = NULL;
+        int best_words = 0;
+
+        for (const struct devctl_cmd *const *t = __start_devctl_cmds; t < __stop_devctl_cmds; t++)
+                for (const struct devctl_cmd *c = *t; c->path; c++) {
+                        const char *p = c->path;
+                        int words = 0;
+                        bool ok = true;
+
+                        while (*p && ok) {
+                                size_t l = strcspn(p, " ");
+                                if (words >= argc || strlen(argv[words]) != l || strncmp(argv[words], p, l))
+                                        ok = false;
+                                words++;
+                                p += l;
+                                while (*p == ' ')
+                                        p++;
+                        }
+                        if (ok && words > best_words) {
+                                best = c;
+                                best_words = words;
+                        }
+                }
+        *ret_used = best_words;
+        return best;
+}
+
+static void help_prefix(int argc, char **argv)
+{
+        char prefix[256] = "";
+        size_t l = 0;
+
+        for (int i = 0; i < argc && l < sizeof prefix - 1; i++)
+                l += (size_t)snprintf(prefix + l, sizeof prefix - l, "%s%s", i ? " " : "", argv[i]);
+        fprintf(stderr, "devctl: unknown command '%s'\n", prefix);
+        for (const struct devctl_cmd *const *t = __start_devctl_cmds; t < __stop_devctl_cmds; t++)
+                for (const struct devctl_cmd *c = *t; c->path; c++)
+                        if (!strncmp(c->path, argv[0], strlen(argv[0])) &&
+                            (c->path[strlen(argv[0])] == ' ' || !c->path[strlen(argv[0])]))
+                                fprintf(stderr, "  devctl %s %s\n", c->path, c->usage ? c->usage : "");
+}
+
+int main(int argc, char **argv)
+{
+        struct devctl dc = { .identity = "devctl", .timeout_ms = 10000 };
+        const char *rundir = NULL, *confdir = NULL;
+        const struct devctl_cmd *cmd;
+        int i, used, r;
+
+        log_init("devctl");
+        log_set_level(LOG_LVL_WARNING);
+        zsys_handler_set(NULL);
+        signal(SIGPIPE, SIG_IGN);
+        if (getenv("DEVSEC_TIMEOUT_MS"))
+                dc.timeout_ms = atoi(getenv("DEVSEC_TIMEOUT_MS"));
+        for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+                if (!strcmp(argv[i], "--json"))
+                        dc.json = true;
+                else if (!strcmp(argv[i], "--rundir") && i + 1 < argc)
+                        rundir = argv[++i];
+                else if (!strcmp(argv[i], "--confdir") && i + 1 < argc)
+                        confdir = argv[++i];
+                else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
+                        dc.timeout_ms = atoi(argv[++i]);
+                else if (!strcmp(argv[i], "--identity") && i + 1 < argc)
+                        dc.identity = argv[++i];
+                else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+                        usage_all(stdout);
+                        return 0;
+                } else {
+                        fprintf(stderr, "devctl: unknown option '%s'\n", argv[i]);
+                        usage_all(stderr);
+                        return DC_EUSAGE;
+                }
+        }
+        if (dc.timeout_ms <= 0 || dc.timeout_ms > BUS_MAX_TIMEOUT_MS) {
+                fprintf(stderr, "devctl: --timeout must be 1-%d ms\n", BUS_MAX_TIMEOUT_MS);
+                return DC_EUSAGE;
+        }
+        if (i >= argc) {
+                usage_all(stderr);
+                return DC_EUSAGE;
+        }
+        if (!strcmp(argv[i], "help")) {
+                usage_all(stdout);
+                return 0;
+        }
+        if (ds_paths_init(&dc.paths, rundir, confdir, NULL) < 0)
+                return 1;
+        token_path(&dc);
+        token_load(&dc);
+        cmd = find_cmd(argc - i, argv + i, &used);
+        if (!cmd) {
+                help_prefix(argc - i, argv + i);
+                r = DC_EUSAGE;
+        } else {
+                int sub_argc = argc - i - used;
+                char **sub_argv = argv + i + used;
+                for (int k = 0; k < sub_argc; k++)
+                        if (!strcmp(sub_argv[k], "-h") || !strcmp(sub_argv[k], "--help")) {
+                                printf("usage: devctl %s %s\n  %s\n", cmd->path, cmd->usage ? cmd->usage : "",
+                                       cmd->help ? cmd->help : "");
+                                return 0;
+                        }
+                r = cmd->fn ? cmd->fn(&dc, cmd, sub_argc, sub_argv) : devctl_run_generic(&dc, cmd, sub_argc, sub_argv);
+        }
+        bus_destroy(&dc.bus);
+        ds_free_secret(dc.token);
+        ds_paths_free(&dc.paths);
+        return r;
+}

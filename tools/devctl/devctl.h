@@ -1,0 +1,77 @@
+/* devctl.h - the operator CLI: a static command table per area, mapped 1:1 to bus methods */
+#pragma once
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "bus.h"
+
+/* Exit codes (documented in devctl(1)) */
+#define DC_OK 0
+#define DC_ESERVICE 1 /* the service answered an error */
+#define DC_EUSAGE 2
+#define DC_EAUTH 3    /* not authenticated / not permitted */
+#define DC_EUNAVAIL 4 /* unavailable / disabled / timed out */
+
+struct devctl {
+        struct ds_paths paths;
+        bus_t *bus;
+        const char *identity;
+        bool json;
+        int timeout_ms;
+        char *token;
+        char token_path[4096];
+};
+
+struct devctl_cmd;
+typedef int (*devctl_fn)(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv);
+
+#define DC_NOAUTH 0x1u     /* sends no session token */
+#define DC_SECRET_ARG 0x2u /* first positional is read from a prompt / stdin, never argv */
+
+struct devctl_cmd {
+        const char *path;         /* "user add" */
+        const char *svc;          /* target service */
+        const char *method;       /* bus method */
+        const char *const *pos;   /* names of positional arguments, in order */
+        unsigned min_pos;         /* how many positionals are required */
+        devctl_fn fn;             /* custom handler; NULL = generic call */
+        const char *usage;        /* "NAME GROUP [key=value...]" */
+        const char *help;         /* one line */
+        const char *list_key;     /* reply key holding rows to print as a table */
+        unsigned flags;
+};
+
+/* Registers a NULL-terminated command table at link time (no central list). */
+#define DEVCTL_COMMANDS(tbl)                                                                       \
+        static const struct devctl_cmd *const devctl_reg_##tbl                                     \
+                __attribute__((used, section("devctl_cmds"), aligned(sizeof(void *)))) = tbl
+
+/* Connects on first use; prints the error and returns NULL on failure. */
+bus_t *devctl_bus(struct devctl *dc);
+/* Parses key=value words into an open map (numbers, true/false, null, strings;
+ * key:=JSON-ish not supported; use --args-json). Returns DC_OK or DC_EUSAGE. */
+int devctl_parse_kv(struct mpw *w, int argc, char **argv);
+/* Parses a JSON object text into msgpack (for --args-json). */
+int devctl_json_to_mp(const char *json, struct mpw *w, char *err, size_t errlen);
+/* Calls svc.method with args, prints the reply (table/list_key aware) and
+ * returns the exit code. ret_rep, when not NULL, receives the reply instead
+ * of it being printed on success. */
+int devctl_call(struct devctl *dc, const char *svc, const char *method, const struct mpw *args, bool auth,
+                const char *list_key, struct bus_reply *ret_rep);
+/* The generic command runner (positionals, key=value, --flags, --args-json). */
+int devctl_run_generic(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv);
+/* Maps a bus error code to an exit code. */
+int devctl_exit_code(int code);
+/* Prints "devctl: svc: CODE: field: msg" on stderr. */
+void devctl_print_error(const char *svc, const struct bus_reply *rep);
+/* Output helpers. */
+void devctl_print_json(FILE *f, const msgpack_object *o);
+void devctl_print_value(FILE *f, const msgpack_object *o);
+void devctl_print_map(FILE *f, const msgpack_object *m, int indent);
+void devctl_print_table(FILE *f, const msgpack_object *rows, const char *const *columns);
+/* Reads a secret from the terminal without echo (twice when confirm) or one
+ * line from stdin. Caller frees with ds_free_secret(). */
+char *devctl_read_secret(const char *prompt, bool confirm, bool from_stdin);
+/* Token storage (0600 file) */
+int devctl_token_save(struct devctl *dc, const char *tok);
+int devctl_token_clear(struct devctl *dc);
