@@ -1,2 +1,0 @@
-build/obj/common/authz.o: common/authz.c common/authz.h
-common/authz.h:

@@ -1,2 +1,0 @@
-build/obj/common/mp.o: common/mp.c common/mp.h
-common/mp.h:

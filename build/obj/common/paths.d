@@ -1,2 +1,0 @@
-build/obj/common/paths.o: common/paths.c common/paths.h
-common/paths.h:

@@ -1,2 +1,0 @@
-build/obj/common/state.o: common/state.c common/state.h
-common/state.h:
