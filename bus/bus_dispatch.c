@@ -197,8 +197,7 @@ struct ds_call *ds_call_detach(struct ds_call *c)
                 return NULL;
         }
         memcpy(d->req_id, c->req_id, c->req_id_len);
-        *d->r = *c->r;          /* the writer moves to the detached call */
-        mpw_init(c->r);         /* and the caller's becomes an empty one */
+        mpw_move(d->r, c->r); /* the writer moves to the detached call */
         d->detached = true;
         c->detached = true;
         return d;

@@ -30,6 +30,14 @@ void mpw_free(struct mpw *w)
         memset(w, 0, sizeof *w);
 }
 
+void mpw_move(struct mpw *dst, struct mpw *src)
+{
+        *dst = *src;
+        /* the packer points at its own sbuffer: re-aim it */
+        msgpack_packer_init(&dst->pk, &dst->sb, sbuffer_write);
+        mpw_init(src);
+}
+
 void mpw_reset(struct mpw *w)
 {
         w->sb.size = 0;

@@ -22,6 +22,8 @@ struct mpw {
 void mpw_init(struct mpw *w);
 void mpw_free(struct mpw *w);
 void mpw_reset(struct mpw *w);
+/* Moves src's contents into dst (dst uninitialised); src is left empty and usable. */
+void mpw_move(struct mpw *dst, struct mpw *src);
 /* 0 when every container was closed and nothing overflowed. */
 int mpw_finish(const struct mpw *w);
 static inline const char *mpw_data(const struct mpw *w) { return w->sb.data; }
