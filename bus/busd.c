@@ -21,7 +21,7 @@
 #include "state.h"
 #include "util.h"
 
-#define BUSD_VERSION "1.0.0"
+#define BUSD_VERSION DEVSEC_VERSION
 #define RID_MAX 256
 #define SESSION_CHECK_TIMEOUT_MS 3000
 

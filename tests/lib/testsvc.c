@@ -179,7 +179,7 @@ int main(int argc, char **argv)
         const char *name = getenv("TESTSVC_NAME");
         struct ds_service svc = {
                 .name = name && *name ? name : "testsvc",
-                .version = getenv("TESTSVC_VERSION") ? getenv("TESTSVC_VERSION") : "0.1",
+                .version = getenv("TESTSVC_VERSION") ? getenv("TESTSVC_VERSION") : "0.1-" DEVSEC_VERSION,
                 .methods = methods,
                 .settings = settings,
                 .audit = audit,
