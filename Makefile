@@ -150,21 +150,34 @@ run: all
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(SYSCONFDIR)/devsec/bus.acl.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
-	install -m 0755 $(BUILD)/busd $(SVC_BINS) $(DESTDIR)$(SBINDIR)/
+		$(DESTDIR)$(SYSCONFDIR)/devsec/bus.acl.d $(DESTDIR)$(UNITDIR)/devsec.target.wants \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/doc/devsec
+	install -m 0755 $(BUILD)/busd $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(BUILD)/devctl $(BUILD)/devsec-keygen $(DESTDIR)$(BINDIR)/
 	install -m 0644 etc/devsec/*.conf etc/devsec/bus.acl $(DESTDIR)$(SYSCONFDIR)/devsec/
-	install -m 0644 etc/devsec/bus.acl.d/*.acl $(DESTDIR)$(SYSCONFDIR)/devsec/bus.acl.d/
-	install -m 0644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
-	-install -m 0644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/ 2>/dev/null
-	install -m 0644 tools/devctl/devctl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/devctl
-	@if ls units/*.service >/dev/null 2>&1; then \
-		for u in units/*.service units/*.target; do \
-			sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
-			chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); done; \
-		install -m 0644 units/sysusers.d/devsec.conf $(DESTDIR)$(SYSUSERSDIR)/devsec.conf; \
-		install -m 0644 units/tmpfiles.d/devsec.conf $(DESTDIR)$(TMPFILESDIR)/devsec.conf; fi
+	@# a daemon, its ACL and its unit are installed only when it was built
+	@set -e; for s in busd $(SERVICES); do \
+		[ -x $(BUILD)/$$s ] || { echo "install: $$s not built, skipped"; continue; }; \
+		[ $$s = busd ] || install -m 0755 $(BUILD)/$$s $(DESTDIR)$(SBINDIR)/; \
+		[ ! -f etc/devsec/bus.acl.d/$$s.acl ] || install -m 0644 etc/devsec/bus.acl.d/$$s.acl $(DESTDIR)$(SYSCONFDIR)/devsec/bus.acl.d/; \
+		[ -f units/devsec-$$s.service ] || continue; \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@UNITDIR@|$(UNITDIR)|g' \
+			units/devsec-$$s.service > $(DESTDIR)$(UNITDIR)/devsec-$$s.service; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/devsec-$$s.service; \
+		ln -sfn ../devsec-$$s.service $(DESTDIR)$(UNITDIR)/devsec.target.wants/devsec-$$s.service; done
+	@set -e; for u in units/devsec-keygen.service units/devsec.target; do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@UNITDIR@|$(UNITDIR)|g' \
+			$$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
+	ln -sfn ../devsec-keygen.service $(DESTDIR)$(UNITDIR)/devsec.target.wants/devsec-keygen.service
+	install -m 0644 units/sysusers.d/devsec.conf $(DESTDIR)$(SYSUSERSDIR)/devsec.conf
+	install -m 0644 units/tmpfiles.d/devsec.conf $(DESTDIR)$(TMPFILESDIR)/devsec.conf
+	@# written by others as the day goes on: installed when present
+	@if ls docs/man/*.1 >/dev/null 2>&1; then install -m 0644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/; fi
+	@if ls docs/man/*.8 >/dev/null 2>&1; then install -m 0644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/; fi
+	@if [ -f tools/devctl/devctl.bash ]; then install -m 0644 tools/devctl/devctl.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/devctl; fi
+	@if [ -f docs/install.md ]; then install -m 0644 docs/install.md $(DESTDIR)$(PREFIX)/share/doc/devsec/; fi
 
 clean:
 	rm -rf build build-asan run
