@@ -1,0 +1,209 @@
+/* authd.h - accounts, groups/authorities, password policy and hashing, sessions, lockout */
+#pragma once
+#include <pwquality.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "service.h"
+
+#define AUTHD_NAME_MAX 32
+#define AUTHD_SRC_MAX 63
+#define AUTHD_MEMO_MAX 128
+#define AUTHD_EMAIL_MAX 128
+#define AUTHD_HISTORY_MAX 24
+#define AUTHD_QUESTIONS_MAX 3
+#define AUTHD_LOCK_SOURCES 8
+#define AUTHD_LOCKS_MAX 4096
+#define AUTHD_TOKEN_BYTES 32
+#define AUTHD_NOT_INIT_MSG "device not initialised: run devctl init"
+
+/* ---- policy.c: password rules (pure) ------------------------------------- */
+
+struct authd_policy {
+        const char *profile; /* vendor, nist, strict */
+        int min_len, max_len; /* characters (UTF-8 code points) */
+        bool composition;     /* classes, forbidden characters, runs */
+        int history;          /* remembered previous passwords (0: none) */
+        int max_age_days;     /* 0: never expires */
+        bool dictionary;
+};
+
+/* The effective policy of a profile and the settings that tune it: a setting
+ * can make a profile stricter, never looser. */
+void authd_policy_from(const char *profile, int64_t min_len, int64_t max_len, int64_t history,
+                       int64_t max_age_days, struct authd_policy *ret);
+/* 0 when pw is acceptable for user; else -EINVAL with *ret_rule the rule's
+ * name and why a sentence for the operator. pwq NULL skips the dictionary. */
+int authd_policy_check(const struct authd_policy *p, pwquality_settings_t *pwq, const char *user,
+                       const char *pw, const char **ret_rule, char *why, size_t why_size);
+pwquality_settings_t *authd_pwq_new(void);
+
+/* ---- hash.c: Argon2id -------------------------------------------------------- */
+
+struct authd_cost {
+        uint64_t opslimit;
+        size_t memlimit; /* bytes */
+};
+/* Hashes pw into a PHC string ($argon2id$v=19$m=..,t=..,p=1$salt$hash): caller owns. */
+char *authd_hash(const char *pw, const struct authd_cost *cost);
+bool authd_hash_verify(const char *hash, const char *pw);
+/* True when hash was made with other parameters than cost. */
+bool authd_hash_needs_rehash(const char *hash, const struct authd_cost *cost);
+/* Token and one-time code digests (fast, keyed by nothing: the inputs are random). */
+void authd_token_hash(const char *tok, char out[65]);
+
+/* ---- users.c: the account store --------------------------------------------- */
+
+struct authd_group {
+        char name[AUTHD_NAME_MAX + 1];
+        uint32_t authz;
+        bool builtin;
+};
+
+struct authd_reset {
+        char code_hash[65];
+        int64_t expires_ms;
+        int tries;
+};
+
+struct authd_user {
+        char name[AUTHD_NAME_MAX + 1];
+        char group[AUTHD_NAME_MAX + 1];
+        char *hash;
+        char *history[AUTHD_HISTORY_MAX]; /* previous hashes, newest first */
+        int n_history;
+        bool enabled;
+        char mac[18];
+        int64_t not_before_ms, not_after_ms; /* 0: none */
+        char memo[AUTHD_MEMO_MAX + 1];
+        char email[AUTHD_EMAIL_MAX + 1];
+        int64_t pw_changed_ms, created_ms;
+        char *question[AUTHD_QUESTIONS_MAX];
+        char *answer_hash[AUTHD_QUESTIONS_MAX];
+        int n_questions;
+        struct authd_reset reset; /* in memory only */
+};
+
+struct authd_onvif {
+        char name[AUTHD_NAME_MAX + 1];
+        char *hash;
+        char level[16];
+};
+
+struct authd_lock_src {
+        char src[AUTHD_SRC_MAX + 1];
+        int n;
+        int64_t last_ms;
+};
+
+struct authd_lock {
+        char name[AUTHD_NAME_MAX + 1];
+        int total;      /* consecutive failures from any source */
+        int level;      /* locks so far: the next lasts lockout_s << level */
+        int64_t until_ms;
+        bool hard;      /* until an administrator unlocks (cap reached or user.lock) */
+        bool by_admin;
+        int64_t last_ms;
+        int refused; /* attempts refused while locked (memory only, for rate-limited records) */
+        struct authd_lock_src src[AUTHD_LOCK_SOURCES];
+};
+
+struct authd_session {
+        char sid[17];
+        char th[65]; /* hash of the token; the token itself is never kept */
+        char user[AUTHD_NAME_MAX + 1];
+        char source[AUTHD_SRC_MAX + 1];
+        char client[AUTHD_NAME_MAX + 1];
+        int64_t login_ms, last_ms, expires_ms;
+        bool anonymous;
+};
+
+struct authd_lockcfg {
+        int attempts;     /* per user and source before a lock */
+        int64_t lock_ms;  /* first lock */
+        int64_t max_ms;   /* cap of the doubling */
+        int total_cap;    /* failures that disable until an admin unlocks */
+};
+
+struct authd_ctx {
+        struct ds_daemon *d;
+        int64_t (*now)(void); /* real-time ms; tests replace it */
+        bool initialised;
+        char reserved_email[AUTHD_EMAIL_MAX + 1];
+        struct authd_group *groups;
+        size_t n_groups;
+        struct authd_user *users;
+        size_t n_users;
+        struct authd_onvif *onvif;
+        size_t n_onvif;
+        struct authd_lock *locks;
+        size_t n_locks;
+        zhash_t *sessions; /* th -> struct authd_session */
+        /* effective settings */
+        struct authd_policy policy;
+        struct authd_cost cost;
+        struct authd_lockcfg lockcfg;
+        int64_t idle_ms, lifetime_ms;
+        int max_sessions, max_per_user;
+        bool anonymous, password_reset;
+        int64_t reset_ttl_ms;
+        char *dummy_hash; /* verified for unknown users so that timing stays uniform */
+        pwquality_settings_t *pwq;
+        int sweep_timer;
+};
+
+/* users.c */
+void authd_store_init(struct authd_ctx *a);  /* built-in groups, no users */
+void authd_store_clear(struct authd_ctx *a); /* frees everything kept */
+struct authd_group *authd_group_find(struct authd_ctx *a, const char *name);
+struct authd_user *authd_user_find(struct authd_ctx *a, const char *name);
+struct authd_onvif *authd_onvif_find(struct authd_ctx *a, const char *name);
+struct authd_user *authd_user_add(struct authd_ctx *a, const char *name, const char *group);
+void authd_user_remove(struct authd_ctx *a, struct authd_user *u);
+/* Enabled members of groups holding every authority, not counting except. */
+int authd_admins_left(struct authd_ctx *a, const struct authd_user *except);
+/* Replaces u's hash, keeping history as the policy asks. Takes ownership of hash. */
+void authd_user_set_hash(struct authd_ctx *a, struct authd_user *u, char *hash);
+uint32_t authd_user_authz(struct authd_ctx *a, const struct authd_user *u);
+void authd_write_authorities(struct mpw *w, uint32_t bits);
+/* msgpack (de)serialisation of the account store: hashes only. */
+void authd_store_write(struct authd_ctx *a, struct mpw *w);
+int authd_store_read(struct authd_ctx *a, const msgpack_object *o, struct ds_err *e);
+int authd_store_save(struct authd_ctx *a);
+
+/* lockout.c */
+struct authd_lock *authd_lock_find(struct authd_ctx *a, const char *name);
+/* Is name locked now? Fills *ret_until (0 = until an administrator unlocks). */
+bool authd_lock_active(struct authd_ctx *a, const char *name, int64_t *ret_until);
+/* Counts a failure of name from src. Returns 1 when it just locked the account
+ * (*ret_until set as above), else 0. */
+int authd_lock_fail(struct authd_ctx *a, const char *name, const char *src, int64_t *ret_until);
+void authd_lock_success(struct authd_ctx *a, const char *name);
+void authd_lock_clear(struct authd_ctx *a, const char *name);
+void authd_lock_write(struct authd_ctx *a, struct mpw *w);
+int authd_lock_read(struct authd_ctx *a, const msgpack_object *o);
+int authd_lock_save(struct authd_ctx *a);
+
+/* sessions.c */
+/* Opens a session; returns 0 and the token (caller wipes) or -EBUSY with why. */
+int authd_session_open(struct authd_ctx *a, const char *user, const char *source, const char *client, bool anon,
+                       char tok[64], struct authd_session **ret, char *why, size_t why_size);
+struct authd_session *authd_session_check(struct authd_ctx *a, const char *tok);
+struct authd_session *authd_session_by_sid(struct authd_ctx *a, const char *sid);
+size_t authd_session_count(struct authd_ctx *a, const char *user);
+/* Revokes sessions of user (NULL: all) except except_sid; publishes
+ * auth.session.revoked for each. Returns how many. */
+int authd_session_revoke_user(struct authd_ctx *a, const char *user, const char *except_sid);
+int authd_session_revoke(struct authd_ctx *a, struct authd_session *s);
+/* Tells busd to drop its cached answers for user (authorities changed). */
+void authd_session_refresh(struct authd_ctx *a, const char *user);
+void authd_session_sweep(struct authd_ctx *a);
+
+/* methods.c */
+extern const struct ds_method authd_methods[];
+extern const struct ds_field authd_settings[];
+extern const struct ds_audit_item authd_audit[];
+int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e);
+int authd_load(struct authd_ctx *a);
+void authd_publish(struct authd_ctx *a, const char *topic, const struct mpw *w);
+int64_t authd_now_real(void);

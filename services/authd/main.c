@@ -1,0 +1,125 @@
+/* authd - accounts, password policy and hashing, sessions, lockout, authorities */
+#include <sodium.h>
+#include <stdlib.h>
+
+#include "authd.h"
+#include "log.h"
+
+static const char *const topics[] = { "auth.session.revoked", "auth.locked", "auth.reset.code", "log.security",
+                                      NULL };
+
+static int on_sweep(zloop_t *loop, int timer_id, void *arg)
+{
+        (void)loop;
+        (void)timer_id;
+        authd_session_sweep(arg);
+        return 0;
+}
+
+static int a_init(struct ds_daemon *d, void *ctx)
+{
+        struct authd_ctx *a = ctx;
+
+        if (sodium_init() < 0)
+                return -EIO;
+        a->d = d;
+        a->now = authd_now_real;
+        a->sessions = zhash_new();
+        a->pwq = authd_pwq_new();
+        if (!a->sessions || !a->pwq)
+                return -ENOMEM;
+        return authd_load(a);
+}
+
+static int a_start(struct ds_daemon *d, void *ctx)
+{
+        struct authd_ctx *a = ctx;
+
+        a->sweep_timer = zloop_timer(d->loop, 10000, 0, on_sweep, a);
+        return 0;
+}
+
+static void a_stop(struct ds_daemon *d, void *ctx)
+{
+        struct authd_ctx *a = ctx;
+
+        (void)d;
+        zhash_destroy(&a->sessions);
+        authd_store_clear(a);
+        free(a->locks);
+        free(a->dummy_hash);
+        pwquality_free_settings(a->pwq);
+}
+
+static int a_export(struct ds_daemon *d, void *ctx, struct mpw *w)
+{
+        (void)d;
+        authd_store_write(ctx, w);
+        return 0;
+}
+
+static int a_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e)
+{
+        struct authd_ctx *a = ctx;
+        int r;
+
+        (void)d;
+        r = authd_store_read(a, o, e);
+        if (r < 0) {
+                authd_load(a); /* back to what is on disk */
+                return r;
+        }
+        authd_session_revoke_user(a, NULL, NULL);
+        return authd_store_save(a);
+}
+
+/* Factory reset: no account, no session, no lock; auth.init works again. */
+static int a_reset(struct ds_daemon *d, void *ctx)
+{
+        struct authd_ctx *a = ctx;
+
+        (void)d;
+        authd_session_revoke_user(a, NULL, NULL);
+        authd_store_init(a);
+        free(a->locks);
+        a->locks = NULL;
+        a->n_locks = 0;
+        authd_lock_save(a);
+        log_audit("security", LOG_LVL_WARNING, NULL, "accounts reset to factory state: run devctl init");
+        return authd_store_save(a);
+}
+
+static void a_status(struct ds_daemon *d, void *ctx, struct mpw *w)
+{
+        struct authd_ctx *a = ctx;
+
+        (void)d;
+        mpw_kv_bool(w, "initialised", a->initialised);
+        mpw_kv_int(w, "users", (int64_t)a->n_users);
+        mpw_kv_int(w, "sessions", (int64_t)zhash_size(a->sessions));
+        mpw_kv_int(w, "locked", (int64_t)a->n_locks);
+}
+
+int main(int argc, char **argv)
+{
+        static struct authd_ctx ctx;
+        static const struct ds_service svc = {
+                .name = "authd",
+                .version = DEVSEC_VERSION,
+                .methods = authd_methods,
+                .settings = authd_settings,
+                .audit = authd_audit,
+                .topics = topics,
+                .config_auth = DS_AUTHZ_SECURITY,
+                .init = a_init,
+                .start = a_start,
+                .stop = a_stop,
+                .apply = authd_apply,
+                .export_state = a_export,
+                .import_state = a_import,
+                .reset_state = a_reset,
+                .status = a_status,
+        };
+
+        return ds_daemon_main(argc, argv, &svc, &ctx);
+}

@@ -1,0 +1,1593 @@
+/* methods.c - authd's method table, settings, audit items and thin handlers */
+#include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authd.h"
+#include "log.h"
+#include "util.h"
+
+#define A(ctx) ((struct authd_ctx *)(ctx))
+#define GUARD()                                                                        \
+        do {                                                                           \
+                if (!a->initialised)                                                   \
+                        return ds_call_fail(c, -DS_EAUTH, NULL, AUTHD_NOT_INIT_MSG);   \
+        } while (0)
+#define BAD_LOGIN_MSG "wrong user name or password"
+#define ANON_USER "anonymous"
+
+int64_t authd_now_real(void)
+{
+        return ds_now_real_ms();
+}
+
+void authd_publish(struct authd_ctx *a, const char *topic, const struct mpw *w)
+{
+        if (a->d)
+                ds_daemon_publish(a->d, topic, w);
+}
+
+static void fmt_time(int64_t ms, char *buf, size_t size)
+{
+        if (ms <= 0)
+                snprintf(buf, size, "-");
+        else
+                ds_format_time(ms, buf, size);
+}
+
+static void kv_time(struct mpw *w, const char *k, int64_t ms)
+{
+        char t[40];
+
+        fmt_time(ms, t, sizeof t);
+        mpw_kv_str(w, k, t);
+}
+
+/* ---- passwords ------------------------------------------------------------------ */
+
+/* Checks pw against the policy (and u's history) and hashes it. */
+static int make_hash(struct authd_ctx *a, struct ds_call *c, const char *user, const struct authd_user *u,
+                     const char *field, const char *pw, char **ret)
+{
+        const char *rule;
+        char why[256];
+
+        if (authd_policy_check(&a->policy, a->pwq, user, pw, &rule, why, sizeof why) < 0)
+                return ds_call_fail(c, -EINVAL, field, "rule '%s': %s", rule, why);
+        if (u && authd_hash_verify(u->hash, pw))
+                return ds_call_fail(c, -EINVAL, field, "rule 'history': must differ from the current password");
+        for (int i = 0; u && i < u->n_history && i < a->policy.history; i++)
+                if (authd_hash_verify(u->history[i], pw))
+                        return ds_call_fail(c, -EINVAL, field,
+                                            "rule 'history': must not be one of the last %d passwords",
+                                            a->policy.history);
+        *ret = authd_hash(pw, &a->cost);
+        if (!*ret)
+                return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot hash the password");
+        return 0;
+}
+
+static void publish_locked(struct authd_ctx *a, const char *user, const char *src, int64_t until)
+{
+        char t[40];
+        struct mpw w;
+
+        fmt_time(until, t, sizeof t);
+        log_audit("security", LOG_LVL_WARNING, user, "account '%s' locked after failed attempts from '%s' until %s",
+                  user, src, until ? t : "an administrator unlocks it");
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "user", user);
+        mpw_kv_str(&w, "source", src);
+        mpw_kv_int(&w, "until", until / 1000);
+        mpw_map_end(&w);
+        authd_publish(a, "auth.locked", &w);
+        mpw_free(&w);
+}
+
+/* Refuses before any hashing when name is locked. */
+static int refuse_locked(struct authd_ctx *a, struct ds_call *c, const char *name, const char *src)
+{
+        struct authd_lock *l;
+        int64_t until;
+        char t[40];
+
+        if (!authd_lock_active(a, name, &until))
+                return 0;
+        l = authd_lock_find(a, name);
+        if (l && l->refused++ % 100 == 0) /* rate-limited: a flood must not flood the log */
+                log_audit("security", LOG_LVL_NOTICE, name, "attempt on locked account '%s' from '%s' refused (%d)",
+                          name, src, l->refused);
+        if (!until)
+                return ds_call_fail(c, -DS_ELOCKED, NULL, "account locked: an administrator must unlock it");
+        fmt_time(until, t, sizeof t);
+        return ds_call_fail(c, -DS_ELOCKED, NULL, "account locked after failed attempts until %s", t);
+}
+
+static void count_failure(struct authd_ctx *a, const char *name, const char *src)
+{
+        int64_t until = 0;
+
+        if (authd_lock_fail(a, name, src, &until) == 1)
+                publish_locked(a, name, src, until);
+        authd_lock_save(a);
+}
+
+/* ---- auth.init / auth.status ------------------------------------------------------- */
+
+static int h_init(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        char *pw = ds_arg_strdup(c, "password"), *hash = NULL;
+        struct authd_user *u;
+        int r;
+
+        if (a->initialised) {
+                ds_free_secret(pw);
+                return ds_call_fail(c, -EEXIST, NULL, "the device is initialised already (factory reset first)");
+        }
+        r = pw ? make_hash(a, c, "admin", NULL, "password", pw, &hash) : -ENOMEM;
+        ds_free_secret(pw);
+        if (r < 0)
+                return r;
+        authd_store_init(a);
+        u = authd_user_add(a, "admin", "admin");
+        if (!u) {
+                free(hash);
+                return -ENOMEM;
+        }
+        u->hash = hash;
+        ds_arg_str(c, "email", a->reserved_email, sizeof a->reserved_email);
+        snprintf(u->email, sizeof u->email, "%s", a->reserved_email);
+        a->initialised = true;
+        if ((r = authd_store_save(a)) < 0) {
+                authd_store_init(a);
+                return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot save the account store");
+        }
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "device initialised: admin password set by '%s'",
+                  ds_call_actor(c));
+        mpw_kv_str(c->r, "user", "admin");
+        mpw_kv_bool(c->r, "initialised", true);
+        return 0;
+}
+
+static int h_status(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+
+        mpw_kv_bool(c->r, "initialised", a->initialised);
+        mpw_kv_bool(c->r, "anonymous", a->anonymous);
+        mpw_kv_bool(c->r, "password_reset", a->password_reset);
+        return 0;
+}
+
+/* ---- sessions ------------------------------------------------------------------- */
+
+static void write_session_answer(struct authd_ctx *a, struct ds_call *c, const struct authd_session *s)
+{
+        const struct authd_user *u = s->anonymous ? NULL : authd_user_find(a, s->user);
+
+        mpw_kv_str(c->r, "user", s->user);
+        mpw_kv_str(c->r, "group", u ? u->group : ANON_USER);
+        mpw_str(c->r, "authorities");
+        authd_write_authorities(c->r, u ? authd_user_authz(a, u) : ds_authz_bit(DS_AUTHZ_MONITOR, 7));
+        mpw_kv_str(c->r, "sid", s->sid);
+        mpw_kv_str(c->r, "source", s->source);
+}
+
+static bool valid_now(const struct authd_user *u, int64_t now)
+{
+        return (!u->not_before_ms || now >= u->not_before_ms) && (!u->not_after_ms || now < u->not_after_ms);
+}
+
+static int open_session(struct authd_ctx *a, struct ds_call *c, const char *user, const char *src, bool anon)
+{
+        struct authd_session *s;
+        char tok[64], why[160];
+        int r;
+
+        r = authd_session_open(a, user, src, c->caller.id, anon, tok, &s, why, sizeof why);
+        if (r == -EBUSY) {
+                log_audit("security", LOG_LVL_NOTICE, user, "login of '%s' from '%s' refused: %s", user, src, why);
+                return ds_call_fail(c, -EBUSY, NULL, "%s", why);
+        }
+        if (r < 0)
+                return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot open a session");
+        mpw_kv_str(c->r, "token", tok);
+        sodium_memzero(tok, sizeof tok);
+        write_session_answer(a, c, s);
+        mpw_kv_int(c->r, "expires_s", a->lifetime_ms / 1000);
+        mpw_kv_int(c->r, "idle_s", a->idle_ms / 1000);
+        log_audit("security", LOG_LVL_NOTICE, user, "login of '%s' from '%s' (session %s)", user, src, s->sid);
+        return 0;
+}
+
+static int h_login(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        char name[AUTHD_NAME_MAX + 1], src[AUTHD_SRC_MAX + 1], mac[18];
+        char *pw = NULL, *npw = NULL, *hash = NULL;
+        struct authd_user *u;
+        bool good;
+        int64_t now = a->now();
+        int r;
+
+        GUARD();
+        ds_arg_str(c, "user", name, sizeof name);
+        ds_arg_str(c, "source", src, sizeof src);
+        ds_arg_str(c, "mac", mac, sizeof mac);
+        if (!src[0])
+                snprintf(src, sizeof src, "%s", c->caller.id[0] ? c->caller.id : "bus");
+        if (!strcmp(name, ANON_USER)) {
+                if (!a->anonymous)
+                        return ds_call_fail(c, -DS_EAUTH, NULL, BAD_LOGIN_MSG);
+                return open_session(a, c, ANON_USER, src, true);
+        }
+        if ((r = refuse_locked(a, c, name, src)) < 0)
+                return r;
+        pw = ds_arg_strdup(c, "password");
+        if (!pw)
+                pw = strdup("");
+        u = authd_user_find(a, name);
+        /* one verification whether or not the user exists: same answer, same time */
+        good = authd_hash_verify(u ? u->hash : a->dummy_hash, pw ? pw : "") && u;
+        if (good && u->mac[0] && strcasecmp(u->mac, mac))
+                good = false;
+        if (!good) {
+                ds_free_secret(pw);
+                log_audit("security", LOG_LVL_NOTICE, name, "login failed for '%s' from '%s'", name, src);
+                count_failure(a, name, src);
+                return ds_call_fail(c, -DS_EAUTH, NULL, BAD_LOGIN_MSG);
+        }
+        if (authd_lock_find(a, name)) {
+                authd_lock_success(a, name);
+                authd_lock_save(a);
+        }
+        if (!u->enabled || !valid_now(u, now)) {
+                ds_free_secret(pw);
+                log_audit("security", LOG_LVL_NOTICE, name, "login of '%s' from '%s' refused: account %s", name,
+                          src, u->enabled ? "outside its validity period" : "disabled");
+                return ds_call_fail(c, -DS_EAUTH, NULL, "account %s",
+                                    u->enabled ? "not valid at this time" : "disabled");
+        }
+        npw = ds_arg_strdup(c, "new_password");
+        if (npw) {
+                r = make_hash(a, c, name, u, "new_password", npw, &hash);
+                ds_free_secret(npw);
+                if (r < 0) {
+                        ds_free_secret(pw);
+                        return r;
+                }
+                authd_user_set_hash(a, u, hash);
+                authd_session_revoke_user(a, name, NULL);
+                log_audit("security", LOG_LVL_NOTICE, name, "password of '%s' changed at login from '%s'", name,
+                          src);
+                authd_store_save(a);
+        } else if (a->policy.max_age_days > 0 &&
+                   now - u->pw_changed_ms >= (int64_t)a->policy.max_age_days * 86400000) {
+                ds_free_secret(pw);
+                log_audit("security", LOG_LVL_NOTICE, name, "login of '%s' from '%s' refused: password expired",
+                          name, src);
+                r = ds_call_fail(c, -DS_EAUTH, NULL,
+                                 "password expired: log in again giving new_password (devctl passwd --expired)");
+                snprintf(c->err.reason, sizeof c->err.reason, "password-expired");
+                return r;
+        } else if (authd_hash_needs_rehash(u->hash, &a->cost)) {
+                /* raise (or lower) the stored cost now that we hold the password */
+                char *h = authd_hash(pw, &a->cost);
+                if (h) {
+                        free(u->hash);
+                        u->hash = h;
+                        authd_store_save(a);
+                }
+        }
+        ds_free_secret(pw);
+        return open_session(a, c, name, src, false);
+}
+
+static struct authd_session *caller_session(struct authd_ctx *a, struct ds_call *c)
+{
+        return c->caller.sid[0] ? authd_session_by_sid(a, c->caller.sid) : NULL;
+}
+
+static int h_logout(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_session *s;
+
+        GUARD();
+        s = caller_session(a, c);
+        if (!s)
+                return ds_call_fail(c, -DS_EAUTH, NULL, "session expired or unknown");
+        log_audit("security", LOG_LVL_NOTICE, s->user, "logout of '%s' (session %s)", s->user, s->sid);
+        authd_session_revoke(a, s);
+        mpw_kv_bool(c->r, "logged_out", true);
+        return 0;
+}
+
+static int h_whoami(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_session *s;
+
+        GUARD();
+        s = caller_session(a, c);
+        if (!s)
+                return ds_call_fail(c, -DS_EAUTH, NULL, "session expired or unknown");
+        write_session_answer(a, c, s);
+        kv_time(c->r, "login", s->login_ms);
+        kv_time(c->r, "expires", s->expires_ms);
+        return 0;
+}
+
+static int h_check(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_session *s;
+        struct authd_user *u;
+        char *tok;
+
+        GUARD();
+        tok = ds_arg_strdup(c, "token");
+        s = tok ? authd_session_check(a, tok) : NULL;
+        ds_free_secret(tok);
+        if (!s)
+                return ds_call_fail(c, -DS_EAUTH, NULL, "session expired or unknown");
+        if (s->anonymous ? !a->anonymous : !((u = authd_user_find(a, s->user)) && u->enabled)) {
+                authd_session_revoke(a, s);
+                return ds_call_fail(c, -DS_EAUTH, NULL, "session expired or unknown");
+        }
+        write_session_answer(a, c, s);
+        return 0;
+}
+
+static int h_session_list(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        char user[AUTHD_NAME_MAX + 1];
+
+        GUARD();
+        ds_arg_str(c, "user", user, sizeof user);
+        authd_session_sweep(a);
+        mpw_str(c->r, "sessions");
+        mpw_arr_begin(c->r);
+        for (struct authd_session *s = zhash_first(a->sessions); s; s = zhash_next(a->sessions)) {
+                const struct authd_user *u = authd_user_find(a, s->user);
+                if (user[0] && strcmp(user, s->user))
+                        continue;
+                mpw_map_begin(c->r);
+                mpw_kv_str(c->r, "sid", s->sid);
+                mpw_kv_str(c->r, "user", s->user);
+                mpw_kv_str(c->r, "group", u ? u->group : ANON_USER);
+                mpw_kv_str(c->r, "source", s->source);
+                mpw_kv_str(c->r, "client", s->client);
+                kv_time(c->r, "login", s->login_ms);
+                kv_time(c->r, "last_activity", s->last_ms);
+                mpw_kv_bool(c->r, "current", !strcmp(s->sid, c->caller.sid));
+                mpw_map_end(c->r);
+        }
+        mpw_arr_end(c->r);
+        return 0;
+}
+
+static int h_kick(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        char sid[20], user[AUTHD_NAME_MAX + 1];
+        int n = 0;
+
+        GUARD();
+        ds_arg_str(c, "sid", sid, sizeof sid);
+        ds_arg_str(c, "user", user, sizeof user);
+        if (!sid[0] && !user[0])
+                return ds_call_fail(c, -EINVAL, "sid", "give the session id (sid=) or the user (user=)");
+        if (sid[0]) {
+                struct authd_session *s = authd_session_by_sid(a, sid);
+                if (!s)
+                        return ds_call_fail(c, -ENOENT, "sid", "no session '%s'", sid);
+                snprintf(user, sizeof user, "%s", s->user);
+                n = authd_session_revoke(a, s);
+        } else {
+                n = authd_session_revoke_user(a, user, NULL);
+                if (!n)
+                        return ds_call_fail(c, -ENOENT, "user", "'%s' has no session", user);
+        }
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "'%s' kicked %d session(s) of '%s'",
+                  ds_call_actor(c), n, user);
+        mpw_kv_int(c->r, "kicked", n);
+        return 0;
+}
+
+static int h_passwd_self(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        char *old = NULL, *npw = NULL, *hash = NULL;
+        const char *src = c->caller.source[0] ? c->caller.source : c->caller.id;
+        struct authd_user *u;
+        int r;
+
+        GUARD();
+        u = authd_user_find(a, c->caller.user);
+        if (!u)
+                return ds_call_fail(c, -EPERM, NULL, "this session has no account to change");
+        if ((r = refuse_locked(a, c, u->name, src)) < 0)
+                return r;
+        old = ds_arg_strdup(c, "old_password");
+        npw = ds_arg_strdup(c, "new_password");
+        if (!old || !npw) {
+                r = -ENOMEM;
+                goto out;
+        }
+        if (!authd_hash_verify(u->hash, old)) {
+                log_audit("security", LOG_LVL_NOTICE, u->name, "password change of '%s' refused: wrong old password",
+                          u->name);
+                count_failure(a, u->name, src);
+                r = ds_call_fail(c, -DS_EAUTH, "old_password", "the current password is not right");
+                goto out;
+        }
+        if ((r = make_hash(a, c, u->name, u, "new_password", npw, &hash)) < 0)
+                goto out;
+        authd_user_set_hash(a, u, hash);
+        authd_store_save(a);
+        r = authd_session_revoke_user(a, u->name, c->caller.sid);
+        log_audit("security", LOG_LVL_NOTICE, u->name, "password of '%s' changed by '%s'; %d other session(s) revoked",
+                  u->name, u->name, r);
+        mpw_kv_bool(c->r, "changed", true);
+        mpw_kv_int(c->r, "revoked", r);
+        r = 0;
+out:
+        ds_free_secret(old);
+        ds_free_secret(npw);
+        return r;
+}
+
+/* ---- users ---------------------------------------------------------------------- */
+
+static int arg_time(struct ds_call *c, const char *key, int64_t *ret)
+{
+        char s[40];
+
+        if (!ds_arg_has(c, key))
+                return 0;
+        if (ds_arg_str(c, key, s, sizeof s) < 0)
+                return ds_call_fail(c, -EINVAL, key, "must be an ISO 8601 UTC time or \"-\"");
+        if (!strcmp(s, "-") || !s[0]) {
+                *ret = 0;
+                return 0;
+        }
+        if (ds_parse_time(s, ret) < 0)
+                return ds_call_fail(c, -EINVAL, key, "must be an ISO 8601 UTC time (YYYY-MM-DDTHH:MM:SSZ) or \"-\"");
+        return 0;
+}
+
+static const char *check_mac_or_none(const char *s, size_t n)
+{
+        return n == 0 || (n == 1 && s[0] == '-') ? NULL : ds_check_mac(s, n);
+}
+
+static const char *check_email_or_none(const char *s, size_t n)
+{
+        return n == 0 ? NULL : ds_check_email(s, n);
+}
+
+static const char *check_user_name(const char *s, size_t n)
+{
+        const char *why = ds_check_name(s, n);
+
+        if (why)
+                return why;
+        return n == strlen(ANON_USER) && !memcmp(s, ANON_USER, n) ? "is reserved for anonymous sessions" : NULL;
+}
+
+/* Fields shared by user.add and user.set, applied after validation. */
+static int apply_user_fields(struct ds_call *c, struct authd_user *u)
+{
+        int64_t nb = u->not_before_ms, na = u->not_after_ms;
+        int r;
+
+        if ((r = arg_time(c, "not_before", &nb)) < 0 || (r = arg_time(c, "not_after", &na)) < 0)
+                return r;
+        if (nb && na && na <= nb)
+                return ds_call_fail(c, -EINVAL, "not_after", "must be later than not_before");
+        u->not_before_ms = nb;
+        u->not_after_ms = na;
+        if (ds_arg_has(c, "memo"))
+                ds_arg_str(c, "memo", u->memo, sizeof u->memo);
+        if (ds_arg_has(c, "email"))
+                ds_arg_str(c, "email", u->email, sizeof u->email);
+        if (ds_arg_has(c, "mac")) {
+                ds_arg_str(c, "mac", u->mac, sizeof u->mac);
+                if (!strcmp(u->mac, "-"))
+                        u->mac[0] = '\0';
+        }
+        return 0;
+}
+
+static int h_user_list(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+
+        GUARD();
+        mpw_str(c->r, "users");
+        mpw_arr_begin(c->r);
+        for (size_t i = 0; i < a->n_users; i++) {
+                const struct authd_user *u = &a->users[i];
+                int64_t until = 0;
+                bool locked = authd_lock_active(a, u->name, &until);
+                mpw_map_begin(c->r);
+                mpw_kv_str(c->r, "name", u->name);
+                mpw_kv_str(c->r, "group", u->group);
+                mpw_kv_bool(c->r, "enabled", u->enabled);
+                mpw_kv_str(c->r, "locked", !locked ? "no" : until ? "until" : "yes");
+                if (locked)
+                        kv_time(c->r, "locked_until", until);
+                mpw_kv_int(c->r, "sessions", (int64_t)authd_session_count(a, u->name));
+                mpw_kv_str(c->r, "mac", u->mac[0] ? u->mac : "-");
+                kv_time(c->r, "not_before", u->not_before_ms);
+                kv_time(c->r, "not_after", u->not_after_ms);
+                kv_time(c->r, "password_changed", u->pw_changed_ms);
+                mpw_kv_str(c->r, "email", u->email);
+                mpw_kv_str(c->r, "memo", u->memo);
+                mpw_map_end(c->r);
+        }
+        mpw_arr_end(c->r);
+        return 0;
+}
+
+static int h_user_add(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        char name[AUTHD_NAME_MAX + 1], group[AUTHD_NAME_MAX + 1], *pw, *hash = NULL;
+        struct authd_user *u;
+        int r;
+
+        GUARD();
+        ds_arg_str(c, "name", name, sizeof name);
+        ds_arg_str(c, "group", group, sizeof group);
+        if (authd_user_find(a, name))
+                return ds_call_fail(c, -EEXIST, "name", "user '%s' exists already", name);
+        if (!authd_group_find(a, group))
+                return ds_call_fail(c, -EINVAL, "group", "no group '%s'", group);
+        pw = ds_arg_strdup(c, "password");
+        r = pw ? make_hash(a, c, name, NULL, "password", pw, &hash) : -ENOMEM;
+        ds_free_secret(pw);
+        if (r < 0)
+                return r;
+        u = authd_user_add(a, name, group);
+        if (!u) {
+                free(hash);
+                return -ENOMEM;
+        }
+        u->hash = hash;
+        u->enabled = ds_arg_bool(c, "enabled", true);
+        if ((r = apply_user_fields(c, u)) < 0) {
+                authd_user_remove(a, u);
+                return r;
+        }
+        authd_store_save(a);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' (group %s) added by '%s'", name, group,
+                  ds_call_actor(c));
+        mpw_kv_str(c->r, "name", name);
+        mpw_kv_str(c->r, "group", group);
+        return 0;
+}
+
+static struct authd_user *find_user_arg(struct authd_ctx *a, struct ds_call *c)
+{
+        char name[AUTHD_NAME_MAX + 1];
+        struct authd_user *u;
+
+        ds_arg_str(c, "name", name, sizeof name);
+        u = authd_user_find(a, name);
+        if (!u)
+                ds_call_fail(c, -ENOENT, "name", "no user '%s'", name);
+        return u;
+}
+
+static int h_user_del(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_user *u;
+        char name[AUTHD_NAME_MAX + 1];
+
+        GUARD();
+        if (!(u = find_user_arg(a, c)))
+                return c->err.code;
+        if (authd_user_authz(a, u) == ds_authz_all() && u->enabled && authd_admins_left(a, u) == 0)
+                return ds_call_fail(c, -EPERM, "name", "'%s' is the last enabled administrator", u->name);
+        snprintf(name, sizeof name, "%s", u->name);
+        authd_user_remove(a, u);
+        authd_lock_clear(a, name);
+        authd_store_save(a);
+        authd_lock_save(a);
+        authd_session_revoke_user(a, name, NULL);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' deleted by '%s'", name, ds_call_actor(c));
+        mpw_kv_str(c->r, "deleted", name);
+        return 0;
+}
+
+static int h_user_set(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_user *u, saved;
+        char group[AUTHD_NAME_MAX + 1];
+        bool was_admin, revoke = false;
+        int r;
+
+        GUARD();
+        if (!(u = find_user_arg(a, c)))
+                return c->err.code;
+        was_admin = u->enabled && authd_user_authz(a, u) == ds_authz_all();
+        saved = *u;
+        if (ds_arg_has(c, "group")) {
+                ds_arg_str(c, "group", group, sizeof group);
+                if (!authd_group_find(a, group))
+                        return ds_call_fail(c, -EINVAL, "group", "no group '%s'", group);
+                revoke |= strcmp(group, u->group) != 0;
+                snprintf(u->group, sizeof u->group, "%s", group);
+        }
+        if (ds_arg_has(c, "enabled")) {
+                bool en = ds_arg_bool(c, "enabled", true);
+                revoke |= !en && u->enabled;
+                u->enabled = en;
+        }
+        if (was_admin && !(u->enabled && authd_user_authz(a, u) == ds_authz_all()) &&
+            authd_admins_left(a, u) == 0) {
+                *u = saved;
+                return ds_call_fail(c, -EPERM, ds_arg_has(c, "group") ? "group" : "enabled",
+                                    "'%s' is the last enabled administrator: it cannot be demoted or disabled",
+                                    u->name);
+        }
+        if ((r = apply_user_fields(c, u)) < 0) {
+                *u = saved;
+                return r;
+        }
+        authd_store_save(a);
+        if (revoke)
+                authd_session_revoke_user(a, u->name, NULL);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' changed by '%s' (group %s, %s)", u->name,
+                  ds_call_actor(c), u->group, u->enabled ? "enabled" : "disabled");
+        mpw_kv_str(c->r, "name", u->name);
+        mpw_kv_str(c->r, "group", u->group);
+        mpw_kv_bool(c->r, "enabled", u->enabled);
+        return 0;
+}
+
+static int h_user_passwd(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_user *u;
+        char *pw, *hash = NULL;
+        int r;
+
+        GUARD();
+        if (!(u = find_user_arg(a, c)))
+                return c->err.code;
+        pw = ds_arg_strdup(c, "password");
+        r = pw ? make_hash(a, c, u->name, u, "password", pw, &hash) : -ENOMEM;
+        ds_free_secret(pw);
+        if (r < 0)
+                return r;
+        authd_user_set_hash(a, u, hash);
+        authd_store_save(a);
+        r = authd_session_revoke_user(a, u->name, c->caller.sid);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password of '%s' set by '%s'; %d session(s) revoked",
+                  u->name, ds_call_actor(c), r);
+        mpw_kv_bool(c->r, "changed", true);
+        mpw_kv_int(c->r, "revoked", r);
+        return 0;
+}
+
+static int h_user_lock(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_user *u;
+        struct authd_lock *l;
+        int64_t until = 0;
+
+        GUARD();
+        if (!(u = find_user_arg(a, c)))
+                return c->err.code;
+        if (authd_user_authz(a, u) == ds_authz_all() && u->enabled && authd_admins_left(a, u) == 0)
+                return ds_call_fail(c, -EPERM, "name", "'%s' is the last enabled administrator", u->name);
+        /* a record with the cap reached is a lock until an administrator lifts it */
+        l = authd_lock_find(a, u->name);
+        if (!l) {
+                authd_lock_fail(a, u->name, "admin", &until);
+                l = authd_lock_find(a, u->name);
+        }
+        if (!l)
+                return -ENOMEM;
+        l->hard = true;
+        l->by_admin = true;
+        authd_lock_save(a);
+        authd_session_revoke_user(a, u->name, NULL);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' locked by '%s'", u->name,
+                  ds_call_actor(c));
+        {
+                struct mpw w;
+                mpw_init(&w);
+                mpw_map_begin(&w);
+                mpw_kv_str(&w, "user", u->name);
+                mpw_kv_str(&w, "source", "admin");
+                mpw_kv_int(&w, "until", 0);
+                mpw_map_end(&w);
+                authd_publish(a, "auth.locked", &w);
+                mpw_free(&w);
+        }
+        mpw_kv_str(c->r, "locked", u->name);
+        return 0;
+}
+
+static int h_user_unlock(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        char name[AUTHD_NAME_MAX + 1];
+
+        GUARD();
+        ds_arg_str(c, "name", name, sizeof name);
+        if (!authd_user_find(a, name) && !authd_lock_find(a, name))
+                return ds_call_fail(c, -ENOENT, "name", "no user '%s'", name);
+        authd_lock_clear(a, name);
+        authd_lock_save(a);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' unlocked by '%s'", name,
+                  ds_call_actor(c));
+        mpw_kv_str(c->r, "unlocked", name);
+        return 0;
+}
+
+/* ---- groups ---------------------------------------------------------------------- */
+
+static int arg_authorities(struct ds_call *c, uint32_t *ret)
+{
+        const msgpack_object *o = ds_arg(c, "authorities");
+        uint32_t bits = 0;
+
+        for (uint32_t i = 0; o && i < o->via.array.size; i++) {
+                const msgpack_object *s = &o->via.array.ptr[i];
+                uint32_t b = ds_authz_bit(s->via.str.ptr, s->via.str.size);
+                char f[32];
+                if (!b) {
+                        snprintf(f, sizeof f, "authorities[%u]", i);
+                        return ds_call_fail(c, -EINVAL, f, "unknown authority '%.*s'", (int)s->via.str.size,
+                                            s->via.str.ptr);
+                }
+                bits |= b;
+        }
+        *ret = bits;
+        return 0;
+}
+
+static int h_group_list(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+
+        GUARD();
+        mpw_str(c->r, "groups");
+        mpw_arr_begin(c->r);
+        for (size_t i = 0; i < a->n_groups; i++) {
+                int members = 0;
+                for (size_t j = 0; j < a->n_users; j++)
+                        members += !strcmp(a->users[j].group, a->groups[i].name);
+                mpw_map_begin(c->r);
+                mpw_kv_str(c->r, "name", a->groups[i].name);
+                mpw_kv_bool(c->r, "builtin", a->groups[i].builtin);
+                mpw_kv_int(c->r, "members", members);
+                mpw_str(c->r, "authorities");
+                authd_write_authorities(c->r, a->groups[i].authz);
+                mpw_map_end(c->r);
+        }
+        mpw_arr_end(c->r);
+        return 0;
+}
+
+static int h_group_add(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_group g = { 0 }, *p;
+        int r;
+
+        GUARD();
+        ds_arg_str(c, "name", g.name, sizeof g.name);
+        if (authd_group_find(a, g.name))
+                return ds_call_fail(c, -EEXIST, "name", "group '%s' exists already", g.name);
+        if ((r = arg_authorities(c, &g.authz)) < 0)
+                return r;
+        p = realloc(a->groups, (a->n_groups + 1) * sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        a->groups = p;
+        a->groups[a->n_groups++] = g;
+        authd_store_save(a);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' added by '%s'", g.name,
+                  ds_call_actor(c));
+        mpw_kv_str(c->r, "name", g.name);
+        mpw_str(c->r, "authorities");
+        authd_write_authorities(c->r, g.authz);
+        return 0;
+}
+
+static struct authd_group *find_group_arg(struct authd_ctx *a, struct ds_call *c)
+{
+        char name[AUTHD_NAME_MAX + 1];
+        struct authd_group *g;
+
+        ds_arg_str(c, "name", name, sizeof name);
+        g = authd_group_find(a, name);
+        if (!g)
+                ds_call_fail(c, -ENOENT, "name", "no group '%s'", name);
+        return g;
+}
+
+static int h_group_del(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_group *g;
+        char name[AUTHD_NAME_MAX + 1];
+        size_t i;
+
+        GUARD();
+        if (!(g = find_group_arg(a, c)))
+                return c->err.code;
+        if (g->builtin)
+                return ds_call_fail(c, -EPERM, "name", "'%s' is a built-in group", g->name);
+        for (i = 0; i < a->n_users; i++)
+                if (!strcmp(a->users[i].group, g->name))
+                        return ds_call_fail(c, -EBUSY, "name", "group '%s' still has members ('%s')", g->name,
+                                            a->users[i].name);
+        snprintf(name, sizeof name, "%s", g->name);
+        i = (size_t)(g - a->groups);
+        memmove(&a->groups[i], &a->groups[i + 1], (a->n_groups - i - 1) * sizeof *g);
+        a->n_groups--;
+        authd_store_save(a);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' deleted by '%s'", name, ds_call_actor(c));
+        mpw_kv_str(c->r, "deleted", name);
+        return 0;
+}
+
+static int h_group_set(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_group *g;
+        char nn[AUTHD_NAME_MAX + 1];
+        uint32_t bits;
+        int r;
+
+        GUARD();
+        if (!(g = find_group_arg(a, c)))
+                return c->err.code;
+        if (!strcmp(g->name, "admin"))
+                return ds_call_fail(c, -EPERM, "name", "the admin group always holds every authority");
+        ds_arg_str(c, "new_name", nn, sizeof nn);
+        if (nn[0] && g->builtin)
+                return ds_call_fail(c, -EPERM, "new_name", "built-in groups keep their names");
+        if (nn[0] && authd_group_find(a, nn))
+                return ds_call_fail(c, -EEXIST, "new_name", "group '%s' exists already", nn);
+        bits = g->authz;
+        if (ds_arg_has(c, "authorities") && (r = arg_authorities(c, &bits)) < 0)
+                return r;
+        g->authz = bits;
+        if (nn[0]) {
+                for (size_t i = 0; i < a->n_users; i++)
+                        if (!strcmp(a->users[i].group, g->name))
+                                snprintf(a->users[i].group, sizeof a->users[i].group, "%s", nn);
+                snprintf(g->name, sizeof g->name, "%s", nn);
+        }
+        authd_store_save(a);
+        /* members' cached authorities in busd are stale now */
+        for (size_t i = 0; i < a->n_users; i++)
+                if (!strcmp(a->users[i].group, g->name))
+                        authd_session_refresh(a, a->users[i].name);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' changed by '%s'", g->name,
+                  ds_call_actor(c));
+        mpw_kv_str(c->r, "name", g->name);
+        mpw_str(c->r, "authorities");
+        authd_write_authorities(c->r, g->authz);
+        return 0;
+}
+
+/* ---- ONVIF users ------------------------------------------------------------------ */
+
+static int h_onvif_list(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+
+        GUARD();
+        mpw_str(c->r, "users");
+        mpw_arr_begin(c->r);
+        for (size_t i = 0; i < a->n_onvif; i++) {
+                mpw_map_begin(c->r);
+                mpw_kv_str(c->r, "name", a->onvif[i].name);
+                mpw_kv_str(c->r, "level", a->onvif[i].level);
+                mpw_map_end(c->r);
+        }
+        mpw_arr_end(c->r);
+        return 0;
+}
+
+static int h_onvif_add(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_onvif v = { 0 }, *p;
+        char *pw;
+        int r;
+
+        GUARD();
+        ds_arg_str(c, "name", v.name, sizeof v.name);
+        ds_arg_str(c, "level", v.level, sizeof v.level);
+        if (authd_onvif_find(a, v.name))
+                return ds_call_fail(c, -EEXIST, "name", "ONVIF user '%s' exists already", v.name);
+        pw = ds_arg_strdup(c, "password");
+        r = pw ? make_hash(a, c, v.name, NULL, "password", pw, &v.hash) : -ENOMEM;
+        ds_free_secret(pw);
+        if (r < 0)
+                return r;
+        p = realloc(a->onvif, (a->n_onvif + 1) * sizeof *p);
+        if (!p) {
+                free(v.hash);
+                return -ENOMEM;
+        }
+        a->onvif = p;
+        a->onvif[a->n_onvif++] = v;
+        authd_store_save(a);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "ONVIF user '%s' (%s) added by '%s'", v.name, v.level,
+                  ds_call_actor(c));
+        mpw_kv_str(c->r, "name", v.name);
+        mpw_kv_str(c->r, "level", v.level);
+        return 0;
+}
+
+static struct authd_onvif *find_onvif_arg(struct authd_ctx *a, struct ds_call *c)
+{
+        char name[AUTHD_NAME_MAX + 1];
+        struct authd_onvif *v;
+
+        ds_arg_str(c, "name", name, sizeof name);
+        v = authd_onvif_find(a, name);
+        if (!v)
+                ds_call_fail(c, -ENOENT, "name", "no ONVIF user '%s'", name);
+        return v;
+}
+
+static int h_onvif_del(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_onvif *v;
+        char name[AUTHD_NAME_MAX + 1];
+        size_t i;
+
+        GUARD();
+        if (!(v = find_onvif_arg(a, c)))
+                return c->err.code;
+        snprintf(name, sizeof name, "%s", v->name);
+        free(v->hash);
+        i = (size_t)(v - a->onvif);
+        memmove(&a->onvif[i], &a->onvif[i + 1], (a->n_onvif - i - 1) * sizeof *v);
+        a->n_onvif--;
+        authd_store_save(a);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "ONVIF user '%s' deleted by '%s'", name,
+                  ds_call_actor(c));
+        mpw_kv_str(c->r, "deleted", name);
+        return 0;
+}
+
+static int h_onvif_passwd(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_onvif *v;
+        char *pw, *hash = NULL;
+        int r;
+
+        GUARD();
+        if (!(v = find_onvif_arg(a, c)))
+                return c->err.code;
+        pw = ds_arg_strdup(c, "password");
+        r = pw ? make_hash(a, c, v->name, NULL, "password", pw, &hash) : -ENOMEM;
+        if (r == 0 && authd_hash_verify(v->hash, pw)) {
+                free(hash);
+                r = ds_call_fail(c, -EINVAL, "password", "rule 'history': must differ from the current password");
+        }
+        ds_free_secret(pw);
+        if (r < 0)
+                return r;
+        free(v->hash);
+        v->hash = hash;
+        authd_store_save(a);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password of ONVIF user '%s' set by '%s'", v->name,
+                  ds_call_actor(c));
+        mpw_kv_bool(c->r, "changed", true);
+        return 0;
+}
+
+/* ---- policy ---------------------------------------------------------------------- */
+
+static int h_policy_show(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        const struct authd_policy *p = &a->policy;
+
+        mpw_kv_str(c->r, "profile", p->profile);
+        mpw_kv_int(c->r, "min_length", p->min_len);
+        mpw_kv_int(c->r, "max_length", p->max_len);
+        mpw_kv_bool(c->r, "composition", p->composition);
+        if (p->composition) {
+                mpw_kv_str(c->r, "classes", "at least 2 of lower, upper, digit, special");
+                mpw_kv_str(c->r, "forbidden", "' \" ; : & blanks, non-printing");
+                mpw_kv_str(c->r, "runs", "no 3+ consecutive (123, cba) or identical (aaa) characters");
+        }
+        mpw_kv_str(c->r, "username", "neither the user name nor its reverse");
+        mpw_kv_bool(c->r, "dictionary", p->dictionary);
+        mpw_kv_int(c->r, "history", p->history);
+        mpw_kv_int(c->r, "max_age_days", p->max_age_days);
+        mpw_kv_int(c->r, "lockout_attempts", a->lockcfg.attempts);
+        mpw_kv_int(c->r, "lockout_s", a->lockcfg.lock_ms / 1000);
+        mpw_kv_int(c->r, "lockout_total_cap", a->lockcfg.total_cap);
+        mpw_kv_int(c->r, "hash_opslimit", (int64_t)a->cost.opslimit);
+        mpw_kv_int(c->r, "hash_memlimit_kib", (int64_t)(a->cost.memlimit / 1024));
+        return 0;
+}
+
+static int h_policy_set(void *ctx, struct ds_call *c)
+{
+        static const struct {
+                const char *arg, *key;
+        } map[] = {
+                { "profile", "policy_profile" },     { "min_length", "password_min_length" },
+                { "history", "password_history" },   { "max_age_days", "password_max_age_days" },
+                { NULL, NULL },
+        };
+        struct authd_ctx *a = A(ctx);
+        msgpack_unpacked u;
+        const char *why;
+        struct mpw w;
+        int r, n = 0;
+
+        GUARD();
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        for (size_t i = 0; map[i].arg; i++)
+                if (ds_arg_has(c, map[i].arg)) {
+                        mpw_str(&w, map[i].key);
+                        mpw_obj(&w, ds_arg(c, map[i].arg));
+                        n++;
+                }
+        mpw_map_end(&w);
+        if (!n) {
+                mpw_free(&w);
+                return ds_call_fail(c, -EINVAL, "profile", "give profile=, min_length=, history= or max_age_days=");
+        }
+        r = mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why);
+        mpw_free(&w);
+        if (r < 0)
+                return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot encode the change");
+        r = ds_daemon_set_settings(a->d, &u.data, ds_call_actor(c), &c->err);
+        msgpack_unpacked_destroy(&u);
+        if (r < 0)
+                return r;
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password policy changed by '%s' (profile %s)",
+                  ds_call_actor(c), a->policy.profile);
+        return h_policy_show(ctx, c);
+}
+
+/* ---- password reset ---------------------------------------------------------------- */
+
+static void normalise_answer(const char *in, char *out, size_t size)
+{
+        size_t n = 0;
+
+        while (*in && isspace((unsigned char)*in))
+                in++;
+        for (; *in && n + 1 < size; in++)
+                out[n++] = (char)tolower((unsigned char)*in);
+        while (n && isspace((unsigned char)out[n - 1]))
+                n--;
+        out[n] = '\0';
+}
+
+static int h_reset_setup(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        const msgpack_object *qs = ds_arg(c, "questions");
+        char *q[AUTHD_QUESTIONS_MAX] = { 0 }, *h[AUTHD_QUESTIONS_MAX] = { 0 };
+        struct authd_user *u;
+        uint32_t n = 0;
+        int r = 0;
+
+        GUARD();
+        u = authd_user_find(a, c->caller.user);
+        if (!u)
+                return ds_call_fail(c, -EPERM, NULL, "this session has no account");
+        for (n = 0; qs && n < qs->via.array.size; n++) {
+                char *ans = mp_strdup(mp_get(&qs->via.array.ptr[n], "answer"));
+                char norm[256];
+                if (!ans) {
+                        r = -ENOMEM;
+                        break;
+                }
+                normalise_answer(ans, norm, sizeof norm);
+                ds_free_secret(ans);
+                if (strlen(norm) < 2) {
+                        char f[40];
+                        snprintf(f, sizeof f, "questions[%u].answer", n);
+                        sodium_memzero(norm, sizeof norm);
+                        r = ds_call_fail(c, -EINVAL, f, "must be at least 2 characters");
+                        break;
+                }
+                q[n] = mp_strdup(mp_get(&qs->via.array.ptr[n], "question"));
+                h[n] = authd_hash(norm, &a->cost);
+                sodium_memzero(norm, sizeof norm);
+                if (!q[n] || !h[n]) {
+                        r = -ENOMEM;
+                        n++;
+                        break;
+                }
+        }
+        if (r < 0) {
+                for (uint32_t i = 0; i <= n && i < AUTHD_QUESTIONS_MAX; i++) {
+                        free(q[i]);
+                        free(h[i]);
+                }
+                return r;
+        }
+        if (qs) {
+                for (int i = 0; i < u->n_questions; i++) {
+                        free(u->question[i]);
+                        free(u->answer_hash[i]);
+                }
+                for (uint32_t i = 0; i < n; i++) {
+                        u->question[i] = q[i];
+                        u->answer_hash[i] = h[i];
+                }
+                u->n_questions = (int)n;
+        }
+        if (ds_arg_has(c, "email")) {
+                ds_arg_str(c, "email", u->email, sizeof u->email);
+                if (authd_user_authz(a, u) == ds_authz_all())
+                        snprintf(a->reserved_email, sizeof a->reserved_email, "%s", u->email);
+        }
+        authd_store_save(a);
+        log_audit("security", LOG_LVL_NOTICE, u->name, "reset information of '%s' set (%d question(s))", u->name,
+                  u->n_questions);
+        mpw_kv_str(c->r, "email", u->email);
+        mpw_kv_int(c->r, "questions", u->n_questions);
+        return 0;
+}
+
+static int h_reset_request(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        char name[AUTHD_NAME_MAX + 1], code[16];
+        struct authd_user *u;
+        int r;
+
+        GUARD();
+        if (!a->password_reset)
+                return ds_call_fail(c, -DS_EDISABLED, NULL, "password reset is switched off on this device");
+        ds_arg_str(c, "user", name, sizeof name);
+        if ((r = refuse_locked(a, c, name, "reset")) < 0)
+                return r;
+        u = authd_user_find(a, name);
+        /* the answer does not say whether the user exists */
+        mpw_kv_bool(c->r, "requested", true);
+        mpw_kv_int(c->r, "expires_s", a->reset_ttl_ms / 1000);
+        if (!u || !u->enabled)
+                return 0;
+        {
+                const char *mail = u->email[0] ? u->email : authd_user_authz(a, u) == ds_authz_all() ? a->reserved_email : "";
+                struct mpw w;
+
+                if (!mail[0]) {
+                        log_audit("security", LOG_LVL_NOTICE, name, "reset code for '%s' not sent: no e-mail", name);
+                        return 0;
+                }
+                snprintf(code, sizeof code, "%08u", (unsigned)randombytes_uniform(100000000u));
+                authd_token_hash(code, u->reset.code_hash);
+                u->reset.expires_ms = a->now() + a->reset_ttl_ms;
+                u->reset.tries = 3;
+                mpw_init(&w);
+                mpw_map_begin(&w);
+                mpw_kv_str(&w, "user", name);
+                mpw_kv_str(&w, "email", mail);
+                mpw_kv_str(&w, "code", code);
+                mpw_map_end(&w);
+                authd_publish(a, "auth.reset.code", &w);
+                sodium_memzero(w.sb.data, w.sb.size);
+                mpw_free(&w);
+                sodium_memzero(code, sizeof code);
+                log_audit("security", LOG_LVL_NOTICE, name, "reset code for '%s' sent to its e-mail", name);
+        }
+        return 0;
+}
+
+static bool answers_match(struct authd_ctx *a, const struct authd_user *u, const msgpack_object *ans)
+{
+        bool ok = u->n_questions > 0 && ans && ans->via.array.size == (uint32_t)u->n_questions;
+
+        (void)a;
+        for (int i = 0; ok && i < u->n_questions; i++) {
+                char *s = mp_strdup(&ans->via.array.ptr[i]), norm[256];
+                if (!s)
+                        return false;
+                normalise_answer(s, norm, sizeof norm);
+                ds_free_secret(s);
+                ok = authd_hash_verify(u->answer_hash[i], norm);
+                sodium_memzero(norm, sizeof norm);
+        }
+        return ok;
+}
+
+static int h_reset_confirm(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        char name[AUTHD_NAME_MAX + 1], code[32], th[65];
+        char *npw = NULL, *hash = NULL;
+        struct authd_user *u;
+        bool good = false;
+        int r;
+
+        GUARD();
+        if (!a->password_reset)
+                return ds_call_fail(c, -DS_EDISABLED, NULL, "password reset is switched off on this device");
+        ds_arg_str(c, "user", name, sizeof name);
+        if (!ds_arg_has(c, "code") && !ds_arg_has(c, "answers"))
+                return ds_call_fail(c, -EINVAL, "code", "give the code that was mailed, or the answers");
+        if ((r = refuse_locked(a, c, name, "reset")) < 0)
+                return r;
+        u = authd_user_find(a, name);
+        if (u && ds_arg_has(c, "code")) {
+                ds_arg_str(c, "code", code, sizeof code);
+                authd_token_hash(code, th);
+                sodium_memzero(code, sizeof code);
+                if (u->reset.tries > 0 && a->now() < u->reset.expires_ms) {
+                        good = ds_memeq(th, u->reset.code_hash, 64);
+                        if (!good && --u->reset.tries == 0)
+                                memset(&u->reset, 0, sizeof u->reset);
+                }
+        } else if (u) {
+                good = answers_match(a, u, ds_arg(c, "answers"));
+        } else {
+                authd_hash_verify(a->dummy_hash, "x"); /* keep timing close to a real check */
+        }
+        if (!good) {
+                log_audit("security", LOG_LVL_NOTICE, name, "password reset of '%s' refused: wrong code or answers",
+                          name);
+                count_failure(a, name, "reset");
+                return ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
+        }
+        npw = ds_arg_strdup(c, "new_password");
+        r = npw ? make_hash(a, c, name, u, "new_password", npw, &hash) : -ENOMEM;
+        ds_free_secret(npw);
+        if (r < 0)
+                return r;
+        memset(&u->reset, 0, sizeof u->reset);
+        authd_user_set_hash(a, u, hash);
+        authd_lock_clear(a, name);
+        authd_lock_save(a);
+        authd_store_save(a);
+        authd_session_revoke_user(a, name, NULL);
+        log_audit("security", LOG_LVL_NOTICE, name, "password of '%s' reset", name);
+        mpw_kv_bool(c->r, "changed", true);
+        return 0;
+}
+
+/* ---- tables ----------------------------------------------------------------------- */
+
+#define PW_FIELD(n, fl) { n, DS_STR, (fl) | DS_SECRET, .max_len = 128 }
+static const char *const onvif_levels[] = { "Administrator", "Operator", "User", NULL };
+
+static const struct ds_field init_args[] = {
+        PW_FIELD("password", DS_REQUIRED),
+        { "email", DS_STR, 0, .max_len = AUTHD_EMAIL_MAX, .check = check_email_or_none },
+        { NULL },
+};
+static const struct ds_field login_args[] = {
+        { "user", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        PW_FIELD("password", 0),
+        { "source", DS_STR, 0, .max_len = AUTHD_SRC_MAX, .check = ds_check_printable },
+        { "mac", DS_STR, 0, .max_len = 17, .check = ds_check_mac },
+        PW_FIELD("new_password", 0),
+        { NULL },
+};
+static const struct ds_field check_args[] = {
+        { "token", DS_STR, DS_REQUIRED | DS_SECRET, .max_len = BUS_TOKEN_MAX },
+        { NULL },
+};
+static const struct ds_field session_list_args[] = {
+        { "user", DS_STR, 0, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        { NULL },
+};
+static const struct ds_field kick_args[] = {
+        { "sid", DS_STR, 0, .max_len = 16, .min_len = 1 },
+        { "user", DS_STR, 0, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        { NULL },
+};
+static const struct ds_field passwd_self_args[] = {
+        PW_FIELD("old_password", DS_REQUIRED),
+        PW_FIELD("new_password", DS_REQUIRED),
+        { NULL },
+};
+#define USER_FIELDS                                                                                        \
+        { "memo", DS_STR, 0, .max_len = AUTHD_MEMO_MAX, .check = ds_check_printable },                     \
+        { "email", DS_STR, 0, .max_len = AUTHD_EMAIL_MAX, .check = check_email_or_none },                 \
+        { "mac", DS_STR, 0, .max_len = 17, .check = check_mac_or_none },                                  \
+        { "not_before", DS_STR, 0, .max_len = 32 },                                                        \
+        { "not_after", DS_STR, 0, .max_len = 32 },                                                         \
+        { "enabled", DS_BOOL, 0 }
+static const struct ds_field user_add_args[] = {
+        { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = check_user_name },
+        { "group", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        PW_FIELD("password", DS_REQUIRED),
+        USER_FIELDS,
+        { NULL },
+};
+static const struct ds_field user_set_args[] = {
+        { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        { "group", DS_STR, 0, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        USER_FIELDS,
+        { NULL },
+};
+static const struct ds_field name_args[] = {
+        { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        { NULL },
+};
+static const struct ds_field name_pw_args[] = {
+        { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        PW_FIELD("password", DS_REQUIRED),
+        { NULL },
+};
+static const struct ds_field authz_item = { NULL, DS_STR, 0, .max_len = 32 };
+static const struct ds_field group_add_args[] = {
+        { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = check_user_name },
+        { "authorities", DS_ARRAY, DS_REQUIRED, .max_len = 32, .sub = &authz_item },
+        { NULL },
+};
+static const struct ds_field group_set_args[] = {
+        { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        { "authorities", DS_ARRAY, 0, .max_len = 32, .sub = &authz_item },
+        { "new_name", DS_STR, 0, .max_len = AUTHD_NAME_MAX, .check = check_user_name },
+        { NULL },
+};
+static const struct ds_field onvif_add_args[] = {
+        { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        { "level", DS_STR, DS_REQUIRED, .enums = onvif_levels },
+        PW_FIELD("password", DS_REQUIRED),
+        { NULL },
+};
+static const char *const profile_names[] = { "vendor", "nist", "strict", NULL };
+static const struct ds_field policy_set_args[] = {
+        { "profile", DS_STR, 0, .enums = profile_names },
+        { "min_length", DS_INT, 0, .min = 8, .max = 64 },
+        { "history", DS_INT, 0, .min = 0, .max = AUTHD_HISTORY_MAX },
+        { "max_age_days", DS_INT, 0, .min = 0, .max = 3650 },
+        { NULL },
+};
+static const struct ds_field question_fields[] = {
+        { "question", DS_STR, DS_REQUIRED, .min_len = 3, .max_len = 128, .check = ds_check_printable },
+        { "answer", DS_STR, DS_REQUIRED | DS_SECRET, .max_len = 128 },
+        { NULL },
+};
+static const struct ds_field question_item = { NULL, DS_MAP, 0, .sub = question_fields };
+static const struct ds_field reset_setup_args[] = {
+        { "email", DS_STR, 0, .max_len = AUTHD_EMAIL_MAX, .check = check_email_or_none },
+        { "questions", DS_ARRAY, 0, .max_len = AUTHD_QUESTIONS_MAX, .sub = &question_item },
+        { NULL },
+};
+static const struct ds_field reset_request_args[] = {
+        { "user", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        { NULL },
+};
+static const struct ds_field answer_item = { NULL, DS_STR, DS_SECRET, .max_len = 128 };
+static const struct ds_field reset_confirm_args[] = {
+        { "user", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        { "code", DS_STR, DS_SECRET, .min_len = 6, .max_len = 16 },
+        { "answers", DS_ARRAY, 0, .min_len = 1, .max_len = AUTHD_QUESTIONS_MAX, .sub = &answer_item },
+        PW_FIELD("new_password", DS_REQUIRED),
+        { NULL },
+};
+
+const struct ds_method authd_methods[] = {
+        DS_METHOD("auth.init", init_args, h_init, AUTH_PUBLIC),
+        DS_METHOD("auth.status", NULL, h_status, AUTH_PUBLIC),
+        DS_METHOD("session.login", login_args, h_login, AUTH_PUBLIC),
+        DS_METHOD("session.logout", NULL, h_logout, AUTH_SESSION),
+        DS_METHOD("session.whoami", NULL, h_whoami, AUTH_SESSION),
+        DS_METHOD("session.check", check_args, h_check, AUTH_SERVICE),
+        DS_METHOD("session.passwd", passwd_self_args, h_passwd_self, AUTH_SESSION),
+        DS_METHOD("session.list", session_list_args, h_session_list, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("session.kick", kick_args, h_kick, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("user.list", NULL, h_user_list, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("user.add", user_add_args, h_user_add, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("user.del", name_args, h_user_del, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("user.set", user_set_args, h_user_set, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("user.passwd", name_pw_args, h_user_passwd, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("user.lock", name_args, h_user_lock, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("user.unlock", name_args, h_user_unlock, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("group.list", NULL, h_group_list, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("group.add", group_add_args, h_group_add, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("group.del", name_args, h_group_del, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("group.set", group_set_args, h_group_set, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("onvif.list", NULL, h_onvif_list, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("onvif.add", onvif_add_args, h_onvif_add, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("onvif.del", name_args, h_onvif_del, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("onvif.passwd", name_pw_args, h_onvif_passwd, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("policy.show", NULL, h_policy_show, AUTH_SESSION),
+        DS_METHOD("policy.set", policy_set_args, h_policy_set, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("reset.setup", reset_setup_args, h_reset_setup, AUTH_SESSION),
+        DS_METHOD("reset.request", reset_request_args, h_reset_request, AUTH_PUBLIC),
+        DS_METHOD("reset.confirm", reset_confirm_args, h_reset_confirm, AUTH_PUBLIC),
+        { NULL },
+};
+
+/* Argon2id cost: t=3, m=64 MiB verifies in ~98 ms on the reference machine
+ * (docs/authd.md); tests lower it through these settings. */
+const struct ds_field authd_settings[] = {
+        { "policy_profile", DS_STR, 0, .enums = profile_names, .def_str = "vendor",
+          .help = "password rules: vendor, nist or strict" },
+        { "password_min_length", DS_INT, 0, .min = 8, .max = 64, .def_int = 8,
+          .help = "raises the profile's minimum length" },
+        { "password_history", DS_INT, 0, .min = 0, .max = AUTHD_HISTORY_MAX, .def_int = 0,
+          .help = "previous passwords that may not be reused (strict: at least 5)" },
+        { "password_max_age_days", DS_INT, 0, .min = 0, .max = 3650, .def_int = 0,
+          .help = "forces a change after this many days (0: never; strict: 90)" },
+        { "hash_opslimit", DS_INT, 0, .min = 1, .max = 16, .def_int = 3, .help = "Argon2id passes" },
+        { "hash_memlimit_kib", DS_INT, 0, .min = 8, .max = 1048576, .def_int = 65536,
+          .help = "Argon2id memory in KiB" },
+        { "session_idle_s", DS_INT, 0, .min = 1, .max = 86400, .def_int = 900, .help = "idle timeout" },
+        { "session_lifetime_s", DS_INT, 0, .min = 1, .max = 604800, .def_int = 43200,
+          .help = "absolute session lifetime" },
+        { "max_sessions", DS_INT, 0, .min = 0, .max = 128, .def_int = 32,
+          .help = "sessions on the device (0: no limit)" },
+        { "max_sessions_per_user", DS_INT, 0, .min = 0, .max = 128, .def_int = 8,
+          .help = "sessions per user (0: no limit)" },
+        { "lockout_attempts", DS_INT, 0, .min = 1, .max = 100, .def_int = 5,
+          .help = "failures of a user from one source before a lock" },
+        { "lockout_s", DS_INT, 0, .min = 1, .max = 86400, .def_int = 1800, .help = "first lock; doubles on repeat" },
+        { "lockout_max_s", DS_INT, 0, .min = 1, .max = 2592000, .def_int = 86400, .help = "cap of the doubling" },
+        { "lockout_total_cap", DS_INT, 0, .min = 1, .max = 100000, .def_int = 100,
+          .help = "consecutive failures that disable until an administrator unlocks" },
+        { "anonymous", DS_BOOL, 0, .def_bool = false, .help = "allow anonymous sessions (monitor only)" },
+        { "password_reset", DS_BOOL, 0, .def_bool = true, .help = "the password-reset function" },
+        { "reset_code_ttl_s", DS_INT, 0, .min = 60, .max = 3600, .def_int = 900, .help = "reset code lifetime" },
+        { NULL },
+};
+
+int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+{
+        struct authd_ctx *a = ctx;
+        const struct ds_settings *s = &d->settings;
+        struct authd_cost cost = { (uint64_t)ds_settings_int(s, "hash_opslimit"),
+                                   (size_t)ds_settings_int(s, "hash_memlimit_kib") * 1024 };
+        bool was_anon = a->anonymous;
+
+        if (ds_settings_int(s, "lockout_max_s") < ds_settings_int(s, "lockout_s"))
+                return ds_err_set(e, -EINVAL, "lockout_max_s", "must be at least lockout_s (%lld)",
+                                  (long long)ds_settings_int(s, "lockout_s"));
+        if (!a->dummy_hash || cost.opslimit != a->cost.opslimit || cost.memlimit != a->cost.memlimit) {
+                unsigned char r[16];
+                char pw[33], *h;
+
+                ds_random(r, sizeof r);
+                ds_hex(r, sizeof r, pw);
+                h = authd_hash(pw, &cost);
+                sodium_memzero(pw, sizeof pw);
+                if (!h)
+                        return ds_err_set(e, -EINVAL, "hash_memlimit_kib", "Argon2id cannot run with these limits");
+                free(a->dummy_hash);
+                a->dummy_hash = h;
+        }
+        a->cost = cost;
+        authd_policy_from(ds_settings_str(s, "policy_profile"), ds_settings_int(s, "password_min_length"), 0,
+                          ds_settings_int(s, "password_history"), ds_settings_int(s, "password_max_age_days"),
+                          &a->policy);
+        a->lockcfg.attempts = (int)ds_settings_int(s, "lockout_attempts");
+        a->lockcfg.lock_ms = ds_settings_int(s, "lockout_s") * 1000;
+        a->lockcfg.max_ms = ds_settings_int(s, "lockout_max_s") * 1000;
+        a->lockcfg.total_cap = (int)ds_settings_int(s, "lockout_total_cap");
+        a->idle_ms = ds_settings_int(s, "session_idle_s") * 1000;
+        a->lifetime_ms = ds_settings_int(s, "session_lifetime_s") * 1000;
+        a->max_sessions = (int)ds_settings_int(s, "max_sessions");
+        a->max_per_user = (int)ds_settings_int(s, "max_sessions_per_user");
+        a->anonymous = ds_settings_bool(s, "anonymous");
+        a->password_reset = ds_settings_bool(s, "password_reset");
+        a->reset_ttl_ms = ds_settings_int(s, "reset_code_ttl_s") * 1000;
+        if (was_anon && !a->anonymous && a->sessions)
+                authd_session_revoke_user(a, ANON_USER, NULL);
+        return 0;
+}
+
+/* ---- audit items ------------------------------------------------------------------- */
+
+static enum ds_audit_result a_initialised(void *ctx, char *detail, size_t size)
+{
+        struct authd_ctx *a = ctx;
+
+        snprintf(detail, size, "%s", a->initialised ? "admin password set" : "no admin password: run devctl init");
+        return a->initialised ? DS_AUDIT_PASS : DS_AUDIT_FAIL;
+}
+
+static enum ds_audit_result a_sessions(void *ctx, char *detail, size_t size)
+{
+        struct authd_ctx *a = ctx;
+
+        snprintf(detail, size, "max_sessions=%d", a->max_sessions);
+        return a->max_sessions > 0 && a->max_sessions <= 32 ? DS_AUDIT_PASS : DS_AUDIT_FAIL;
+}
+
+static enum ds_audit_result a_reset_mail(void *ctx, char *detail, size_t size)
+{
+        struct authd_ctx *a = ctx;
+
+        snprintf(detail, size, "password_reset=%s, reserved e-mail %s", a->password_reset ? "on" : "off",
+                 a->reserved_email[0] ? "set" : "not set");
+        return !a->password_reset || a->reserved_email[0] ? DS_AUDIT_PASS : DS_AUDIT_FAIL;
+}
+
+const struct ds_audit_item authd_audit[] = {
+        { .id = "auth.initialised", .level = 1, .title = "no default password: the admin password is set",
+          .remediation = "devctl init", .check = a_initialised },
+        { .id = "auth.anonymous", .level = 1, .title = "anonymous login off",
+          .remediation = "devctl config set authd anonymous=false", .key = "anonymous", .want_bool = false },
+        { .id = "auth.lockout", .level = 1, .title = "account lock after at most 5 failures",
+          .remediation = "devctl config set authd lockout_attempts=5", .key = "lockout_attempts",
+          .cmp = DS_CMP_LE, .want_int = 5 },
+        { .id = "auth.sessions", .level = 2, .title = "concurrent sessions limited (1-32)",
+          .remediation = "devctl config set authd max_sessions=32", .check = a_sessions },
+        { .id = "auth.idle", .level = 2, .title = "idle sessions end within 15 minutes",
+          .remediation = "devctl config set authd session_idle_s=900", .key = "session_idle_s", .cmp = DS_CMP_LE,
+          .want_int = 900 },
+        { .id = "auth.reset-mail", .level = 2, .title = "password reset off, or a reserved e-mail set",
+          .remediation = "devctl auth reset setup email=ADDR, or devctl config set authd password_reset=false",
+          .check = a_reset_mail },
+        { .id = "auth.profile", .level = 3, .title = "strict password profile (history, maximum age)",
+          .remediation = "devctl auth policy set profile=strict", .key = "policy_profile", .want_str = "strict" },
+        { NULL },
+};
+
+/* ---- state ------------------------------------------------------------------------- */
+
+int authd_load(struct authd_ctx *a)
+{
+        msgpack_unpacked u;
+        const char *why;
+        struct ds_err e;
+        char *buf = NULL;
+        size_t len = 0;
+        int r;
+
+        authd_store_init(a);
+        r = ds_daemon_load(a->d, "users.mp", 16u << 20, &buf, &len);
+        if (r == 0) {
+                static const struct mp_limits lim = { 16u << 20, 8, 100000, 65536 };
+                r = mp_decode(buf, len, &lim, &u, &why);
+                if (r == 0) {
+                        ds_err_clear(&e);
+                        r = authd_store_read(a, &u.data, &e);
+                        msgpack_unpacked_destroy(&u);
+                        if (r < 0)
+                                log_err("account store: %s", e.msg);
+                } else {
+                        log_err("account store: %s", why);
+                }
+                free(buf);
+                if (r < 0)
+                        return r; /* fail closed: never start with a half-read store */
+        } else if (r != -ENOENT) {
+                return log_errno(r, "cannot read the account store: %m");
+        }
+        buf = NULL;
+        r = ds_daemon_load(a->d, "locks.mp", 16u << 20, &buf, &len);
+        if (r == 0) {
+                if (mp_decode(buf, len, NULL, &u, &why) == 0) {
+                        authd_lock_read(a, &u.data);
+                        msgpack_unpacked_destroy(&u);
+                } else {
+                        log_warn("lockout state unreadable (%s): starting without locks", why);
+                }
+                free(buf);
+        }
+        log_info("%zu user(s), %zu lock record(s), %s", a->n_users, a->n_locks,
+                 a->initialised ? "initialised" : "not initialised: waiting for auth.init");
+        return 0;
+}
