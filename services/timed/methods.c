@@ -1,0 +1,343 @@
+/* methods.c - timed's method table, settings and thin handlers */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "state.h"
+#include "timed.h"
+#include "util.h"
+
+/* Area/City names under the zoneinfo dir: no absolute paths, no "..". */
+static const char *check_zone(const char *s, size_t n)
+{
+        if (n == 0 || s[0] == '/' || s[n - 1] == '/')
+                return "must be a zone name like Europe/Berlin";
+        for (size_t i = 0; i < n; i++) {
+                char ch = s[i];
+                if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                      ch == '/' || ch == '_' || ch == '-' || ch == '+'))
+                        return "must be a zone name like Europe/Berlin";
+                if (ch == '/' && i + 1 < n && s[i + 1] == '/')
+                        return "must be a zone name like Europe/Berlin";
+        }
+        return NULL;
+}
+
+static const struct ds_field server_item[] = { { "", DS_STR, 0, .max_len = 255, .check = ds_check_hostport } };
+
+static const struct ds_field timed_settings[] = {
+        { "ntp_enabled", DS_BOOL, 0, .def_bool = true, .help = "poll NTP servers and discipline the clock" },
+        { "servers", DS_ARRAY, 0, .max_len = TIMED_MAX_SOURCES, .sub = server_item,
+          .help = "NTP servers, HOST[:PORT]; each address a name resolves to is a source (at most 8)" },
+        { "minsources", DS_INT, 0, .min = 1, .max = TIMED_MAX_SOURCES, .def_int = 1,
+          .help = "agreeing sources needed to update the clock (2+ recommended)" },
+        { "poll_min_s", DS_INT, 0, .min = 1, .max = 1024, .def_int = 64, .help = "shortest poll interval (s)" },
+        { "poll_max_s", DS_INT, 0, .min = 1, .max = 1024, .def_int = 1024, .help = "longest poll interval (s)" },
+        { "step_threshold_ms", DS_INT, 0, .min = 1, .max = 86400000, .def_int = 1000,
+          .help = "offsets above this are stepped during the first updates (ms)" },
+        { "step_limit", DS_INT, 0, .min = 0, .max = 1000, .def_int = 3,
+          .help = "how many first updates may step (like chrony's makestep 1 3)" },
+        { "step_always", DS_BOOL, 0, .def_bool = false, .help = "also step after the first updates" },
+        { "max_slew_ms", DS_INT, 0, .min = 1, .max = 2000000, .def_int = 500, .help = "largest slew asked for (ms)" },
+        { "max_root_distance_ms", DS_INT, 0, .min = 1, .max = 16000, .def_int = 1500,
+          .help = "samples and sources farther from a reference clock are not used (ms)" },
+        { "save_interval_s", DS_INT, 0, .min = 1, .max = 86400, .def_int = 60,
+          .help = "how often the last known good time is saved (s)" },
+        { "timezone", DS_STR, 0, .max_len = 64, .check = check_zone, .def_str = "UTC", .help = "time zone" },
+        { "zoneinfo_dir", DS_STR, 0, .max_len = 200, .check = ds_check_path, .def_str = "/usr/share/zoneinfo",
+          .help = "where zone files are" },
+        { "clock_service", DS_STR, 0, .max_len = BUS_NAME_MAX, .check = ds_check_name, .def_str = "timed-clock",
+          .help = "the bus service that sets the clock" },
+        { NULL },
+};
+
+static int set_one(struct timed_ctx *t, struct ds_call *c, const char *key, const msgpack_object *val, bool b)
+{
+        msgpack_unpacked u;
+        const char *why;
+        struct mpw w;
+        int r;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_str(&w, key);
+        if (val)
+                mpw_obj(&w, val);
+        else
+                mpw_bool(&w, b);
+        mpw_map_end(&w);
+        r = mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why);
+        if (r == 0) {
+                r = ds_daemon_set_settings(t->d, &u.data, ds_call_actor(c), &c->err);
+                msgpack_unpacked_destroy(&u);
+        }
+        mpw_free(&w);
+        return r;
+}
+
+static int h_status(void *ctx, struct ds_call *c)
+{
+        timed_status_write(ctx, c->r);
+        return 0;
+}
+
+static int h_sync(void *ctx, struct ds_call *c)
+{
+        struct timed_ctx *t = ctx;
+
+        if (!t->cfg.ntp_enabled)
+                return ds_call_fail(c, -EBUSY, NULL, "NTP is disabled: enable it first");
+        timed_poll_now(t);
+        log_audit("operation", LOG_LVL_INFO, ds_call_actor(c), "NTP poll requested by '%s'", ds_call_actor(c));
+        mpw_kv_int(c->r, "polled", t->n_src);
+        return 0;
+}
+
+static const struct ds_field servers_args[] = {
+        { "servers", DS_ARRAY, DS_REQUIRED, .min_len = 1, .max_len = TIMED_MAX_SOURCES, .sub = server_item },
+        { NULL },
+};
+
+static int h_servers(void *ctx, struct ds_call *c)
+{
+        int r = set_one(ctx, c, "servers", ds_arg(c, "servers"), false);
+
+        if (r < 0)
+                return r;
+        mpw_str(c->r, "servers");
+        mpw_obj(c->r, ds_arg(c, "servers"));
+        return 0;
+}
+
+static const struct ds_field enable_args[] = { { "enabled", DS_BOOL, DS_REQUIRED }, { NULL } };
+
+static int h_enable(void *ctx, struct ds_call *c)
+{
+        bool on = ds_arg_bool(c, "enabled", true);
+        int r = set_one(ctx, c, "ntp_enabled", NULL, on);
+
+        if (r < 0)
+                return r;
+        mpw_kv_bool(c->r, "ntp_enabled", on);
+        return 0;
+}
+
+static const struct ds_field set_args[] = {
+        { "time", DS_STR, DS_REQUIRED, .max_len = 40, .help = "YYYY-MM-DDTHH:MM:SSZ (UTC)" },
+        { "force", DS_BOOL, 0, .help = "set it although NTP is enabled" },
+        { NULL },
+};
+
+struct manual {
+        struct ds_call *call;
+        char actor[BUS_NAME_MAX + 1];
+};
+
+static void on_manual_step(struct timed_ctx *t, void *ud, int code, const struct bus_reply *rep, int64_t old_ns,
+                           int64_t delta_ns)
+{
+        struct manual *m = ud;
+        char ob[40], nb[40];
+
+        (void)t;
+        if (code < 0) {
+                ds_call_fail(m->call, code == -EINVAL ? -EINVAL : code, code == -EINVAL ? "time" : NULL,
+                             "the clock process refused: %s", rep->err.msg);
+                ds_call_finish(&m->call, code);
+        } else {
+                log_audit("security", LOG_LVL_NOTICE, m->actor, "time set manually by '%s': %+.3f s", m->actor,
+                          (double)delta_ns / 1e9);
+                ds_format_time(old_ns / 1000000, ob, sizeof ob);
+                ds_format_time((old_ns + delta_ns) / 1000000, nb, sizeof nb);
+                mpw_kv_str(m->call->r, "old", ob);
+                mpw_kv_str(m->call->r, "new", nb);
+                mpw_kv_double(m->call->r, "delta", (double)delta_ns / 1e9);
+                ds_call_finish(&m->call, 0);
+        }
+        free(m);
+}
+
+static int h_set(void *ctx, struct ds_call *c)
+{
+        struct timed_ctx *t = ctx;
+        char tb[41];
+        int64_t ms;
+        struct manual *m;
+        int r;
+
+        ds_arg_str(c, "time", tb, sizeof tb);
+        if (ds_parse_time(tb, &ms) < 0)
+                return ds_call_fail(c, -EINVAL, "time", "must be an ISO 8601 UTC time like 2026-01-31T12:00:00Z");
+        if (t->cfg.ntp_enabled && !ds_arg_bool(c, "force", false))
+                return ds_call_fail(c, -EBUSY, NULL, "NTP is enabled: disable it, or give force=true");
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        snprintf(m->actor, sizeof m->actor, "%s", ds_call_actor(c));
+        m->call = ds_call_detach(c);
+        if (!m->call) {
+                free(m);
+                return -ENOMEM;
+        }
+        r = timed_clock_step(t, ms * 1000000, "manual", on_manual_step, m);
+        if (r < 0) {
+                ds_call_fail(m->call, r == -EBUSY ? -EBUSY : -DS_EUNAVAIL, NULL,
+                             r == -EBUSY ? "a clock change is in progress" : "the clock process is not reachable");
+                ds_call_finish(&m->call, r == -EBUSY ? -EBUSY : -DS_EUNAVAIL);
+                free(m);
+        }
+        return DS_DEFER;
+}
+
+static const struct ds_field zone_args[] = {
+        { "zone", DS_STR, DS_REQUIRED, .max_len = 64, .check = check_zone },
+        { NULL },
+};
+
+static int h_zone(void *ctx, struct ds_call *c)
+{
+        struct timed_ctx *t = ctx;
+        int r = set_one(t, c, "timezone", ds_arg(c, "zone"), false);
+
+        if (r < 0) {
+                if (!strcmp(c->err.field, "timezone"))
+                        snprintf(c->err.field, sizeof c->err.field, "zone");
+                return r;
+        }
+        mpw_kv_str(c->r, "zone", t->cfg.zone);
+        return 0;
+}
+
+static const struct ds_method timed_methods[] = {
+        DS_METHOD("ntp.status", NULL, h_status, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("ntp.sync", NULL, h_sync, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("ntp.servers", servers_args, h_servers, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("ntp.enable", enable_args, h_enable, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("time.set", set_args, h_set, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("time.zone", zone_args, h_zone, AUTH_NEEDS(SYSTEM)),
+        { NULL },
+};
+
+static enum ds_audit_result check_two_servers(void *ctx, char *detail, size_t size)
+{
+        struct timed_ctx *t = ctx;
+
+        snprintf(detail, size, "%d server(s) configured", t->cfg.n_servers);
+        return t->cfg.n_servers >= 2 ? DS_AUDIT_PASS : DS_AUDIT_FAIL;
+}
+
+static const struct ds_audit_item timed_audit[] = {
+        { .id = "timed.ntp", .level = 1, .title = "time is kept by NTP", .remediation = "devctl time ntp enable",
+          .key = "ntp_enabled", .want_bool = true },
+        { .id = "timed.servers", .level = 2, .title = "at least two NTP servers",
+          .remediation = "devctl time ntp set SERVER SERVER...", .check = check_two_servers },
+        { .id = "timed.minsources", .level = 2, .title = "two sources must agree before the clock moves",
+          .remediation = "devctl config set timed minsources=2", .key = "minsources", .cmp = DS_CMP_GE,
+          .want_int = 2 },
+        { NULL },
+};
+
+/* Installs the zone file as <statedir>/localtime (/etc/localtime links there). */
+static int install_zone(struct timed_ctx *t, const char *dir, const char *zone, struct ds_err *e)
+{
+        char *path = path_join(dir, zone), *buf = NULL;
+        size_t len;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        if (strstr(zone, ".."))
+                r = -EINVAL;
+        else
+                r = state_read(dir, zone, 1 << 20, &buf, &len);
+        free(path);
+        if (r < 0 || len < 4 || memcmp(buf, "TZif", 4) != 0) {
+                free(buf);
+                return ds_err_set(e, -EINVAL, "timezone", "'%s' is not a zone under %s", zone, dir);
+        }
+        r = ds_daemon_save(t->d, "localtime", buf, len);
+        free(buf);
+        if (r < 0)
+                return ds_err_set(e, r, NULL, "cannot install the zone: %s", strerror(-r));
+        return 0;
+}
+
+static int timed_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+{
+        struct timed_ctx *t = ctx;
+        const struct ds_settings *s = &d->settings;
+        const msgpack_object *sv = ds_settings_get(s, "servers");
+        struct timed_cfg c = { 0 }, old = t->cfg;
+        int r;
+
+        t->d = d;
+        c.ntp_enabled = ds_settings_bool(s, "ntp_enabled");
+        c.step_always = ds_settings_bool(s, "step_always");
+        c.minsources = (int)ds_settings_int(s, "minsources");
+        c.poll_min_s = (int)ds_settings_int(s, "poll_min_s");
+        c.poll_max_s = (int)ds_settings_int(s, "poll_max_s");
+        c.step_limit = (int)ds_settings_int(s, "step_limit");
+        c.save_interval_s = (int)ds_settings_int(s, "save_interval_s");
+        c.step_threshold_ns = ds_settings_int(s, "step_threshold_ms") * 1000000;
+        c.max_slew_ns = ds_settings_int(s, "max_slew_ms") * 1000000;
+        c.max_root_dist = (double)ds_settings_int(s, "max_root_distance_ms") / 1e3;
+        snprintf(c.zone, sizeof c.zone, "%s", ds_settings_str(s, "timezone"));
+        snprintf(c.zoneinfo_dir, sizeof c.zoneinfo_dir, "%s", ds_settings_str(s, "zoneinfo_dir"));
+        snprintf(c.clock_svc, sizeof c.clock_svc, "%s", ds_settings_str(s, "clock_service"));
+        if (c.poll_min_s > c.poll_max_s)
+                return ds_err_set(e, -EINVAL, "poll_min_s", "must not exceed poll_max_s (%d)", c.poll_max_s);
+        for (uint32_t i = 0; sv && sv->type == MSGPACK_OBJECT_ARRAY && i < sv->via.array.size; i++)
+                if (mp_strcpy(&sv->via.array.ptr[i], c.servers[c.n_servers], sizeof c.servers[0]) == 0)
+                        c.n_servers++;
+        if (strcmp(c.zone, t->applied_zone) != 0) {
+                r = install_zone(t, c.zoneinfo_dir, c.zone, e);
+                if (r < 0)
+                        return r;
+                if (t->applied_zone[0])
+                        log_audit("operation", LOG_LVL_NOTICE, NULL, "time zone is now %s", c.zone);
+                snprintf(t->applied_zone, sizeof t->applied_zone, "%s", c.zone);
+        }
+        t->cfg = c;
+        r = timed_engine_apply(t, t->started ? &old : NULL);
+        return r < 0 ? ds_err_set(e, r, "servers", "cannot use the servers: %s", strerror(-r)) : 0;
+}
+
+static int timed_start(struct ds_daemon *d, void *ctx)
+{
+        struct timed_ctx *t = ctx;
+
+        t->d = d;
+        return timed_engine_start(t);
+}
+
+static void timed_stop(struct ds_daemon *d, void *ctx)
+{
+        (void)d;
+        timed_engine_stop(ctx);
+}
+
+static void timed_ping(struct ds_daemon *d, void *ctx, struct mpw *w)
+{
+        struct timed_ctx *t = ctx;
+
+        (void)d;
+        mpw_kv_str(w, "sync_state", t->sync_state ? t->sync_state : "starting");
+        mpw_kv_int(w, "sources", t->n_src);
+}
+
+static const char *const timed_topics[] = { "time.changed", NULL };
+
+const struct ds_service timed_service = {
+        .name = "timed",
+        .version = DEVSEC_VERSION,
+        .methods = timed_methods,
+        .settings = timed_settings,
+        .audit = timed_audit,
+        .topics = timed_topics,
+        .start = timed_start,
+        .stop = timed_stop,
+        .apply = timed_apply,
+        .status = timed_ping,
+};
