@@ -1,0 +1,905 @@
+/* methods.c - netcfgd's settings, audit items, method table and thin handlers */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "netcfgd.h"
+#include "state.h"
+#include "util.h"
+
+#define FN_STATE "functions.mp"
+#define PEM_MAX (64 * 1024)
+
+/* ---- settings ------------------------------------------------------------- */
+
+static const char *check_host_or_empty(const char *s, size_t n)
+{
+        return n == 0 ? NULL : ds_check_host(s, n);
+}
+static const char *check_path_or_empty(const char *s, size_t n)
+{
+        return n == 0 ? NULL : ds_check_path(s, n);
+}
+static const char *check_user_or_empty(const char *s, size_t n)
+{
+        return n == 0 ? NULL : ds_check_name(s, n);
+}
+
+static const struct ds_field host_item[] = { { NULL, DS_STR, 0, .max_len = 253, .check = ds_check_host }, { NULL } };
+static const struct ds_field ip_item[] = { { NULL, DS_STR, 0, .max_len = 45, .check = ds_check_ip }, { NULL } };
+
+static const char *const tls_versions[] = { "1.2", "1.3", NULL };
+static const char *const snmp_auths[] = { "SHA", "MD5", NULL };
+static const char *const snmp_privs[] = { "AES", "DES", NULL };
+static const char *const wifi_secs[] = { "open", "WEP", "WPA-PSK", "WPA2-PSK", "WPA3-SAE", "WPA2-WPA3", NULL };
+static const char *const eap_methods[] = { "EAP-TLS", "PEAP", "EAP-MD5", NULL };
+static const char *const ddns_providers[] = { "none", "dyndns", "no-ip", "custom", NULL };
+
+#define PORT_SETTING(k, lo, hi, d, h) { k, DS_INT, 0, .min = lo, .max = hi, .def_int = d, .help = h }
+
+const struct ds_field netcfgd_settings[] = {
+        { "protection_level", DS_INT, 0, .min = 0, .max = 3, .def_int = 1,
+          .help = "protection level the secure settings are held to (0: none)" },
+        PORT_SETTING("tcp_port", 1025, 65535, 37777, "private SDK port (TCP)"),
+        PORT_SETTING("udp_port", 1025, 65535, 37778, "private SDK port (UDP)"),
+        PORT_SETTING("http_port", 1, 65535, 80, "HTTP port"),
+        PORT_SETTING("https_port", 1, 65535, 443, "HTTPS port"),
+        PORT_SETTING("rtsp_port", 1, 65535, 554, "RTSP port"),
+        PORT_SETTING("pos_port", 1, 65535, 38800, "POS port"),
+        PORT_SETTING("onvif_port", 1, 65535, 8080, "ONVIF port"),
+        PORT_SETTING("ssh_port", 1, 65535, 22, "SSH port"),
+        PORT_SETTING("snmp_port", 1, 65535, 161, "SNMP port (UDP)"),
+        { "max_connections", DS_INT, 0, .min = 0, .max = PORTS_MAXCONN_MAX, .def_int = 0,
+          .help = "concurrent connections per service port (0: no cap)" },
+        { "https_enabled", DS_BOOL, 0, .def_bool = true },
+        { "http_redirect", DS_BOOL, 0, .def_bool = true, .help = "redirect HTTP to HTTPS" },
+        { "tls_min", DS_STR, 0, .enums = tls_versions, .def_str = "1.2" },
+        { "device_name", DS_STR, 0, .max_len = 64, .check = ds_check_host, .def_str = "devsec-camera",
+          .help = "certificate subject CN" },
+        { "device_dns", DS_ARRAY, 0, .max_len = 16, .sub = host_item, .help = "DNS names the certificate covers" },
+        { "device_ips", DS_ARRAY, 0, .max_len = 16, .sub = ip_item, .help = "IP addresses the certificate covers" },
+        { "cert_days", DS_INT, 0, .min = 1, .max = 3650, .def_int = 825 },
+        { "snmp_address", DS_STR, 0, .max_len = 45, .check = ds_check_ip, .def_str = "0.0.0.0" },
+        { "snmp_v1v2c", DS_BOOL, 0, .def_bool = false },
+        { "snmp_community", DS_STR, DS_SECRET, .max_len = 32, .def_str = "" },
+        { "snmp_auth", DS_STR, 0, .enums = snmp_auths, .def_str = "SHA" },
+        { "snmp_priv", DS_STR, 0, .enums = snmp_privs, .def_str = "AES" },
+        { "snmp_ro_user", DS_STR, 0, .max_len = 32, .check = check_user_or_empty, .def_str = "" },
+        { "snmp_ro_auth_pass", DS_STR, DS_SECRET, .max_len = 64, .def_str = "" },
+        { "snmp_ro_priv_pass", DS_STR, DS_SECRET, .max_len = 64, .def_str = "" },
+        { "snmp_rw_user", DS_STR, 0, .max_len = 32, .check = check_user_or_empty, .def_str = "" },
+        { "snmp_rw_auth_pass", DS_STR, DS_SECRET, .max_len = 64, .def_str = "" },
+        { "snmp_rw_priv_pass", DS_STR, DS_SECRET, .max_len = 64, .def_str = "" },
+        { "snmp_sys_name", DS_STR, 0, .max_len = 64, .check = ds_check_printable, .def_str = "" },
+        { "snmp_sys_location", DS_STR, 0, .max_len = 128, .check = ds_check_printable, .def_str = "" },
+        { "snmp_sys_contact", DS_STR, 0, .max_len = 128, .check = ds_check_printable, .def_str = "" },
+        { "wifi_ap_ssid", DS_STR, 0, .max_len = 32, .check = ds_check_printable, .def_str = "" },
+        { "wifi_ap_security", DS_STR, 0, .enums = wifi_secs, .def_str = "WPA2-PSK" },
+        { "wifi_ap_passphrase", DS_STR, DS_SECRET, .max_len = 64, .def_str = "" },
+        { "wifi_ap_wps", DS_BOOL, 0, .def_bool = false },
+        { "dot1x_eap", DS_STR, 0, .enums = eap_methods, .def_str = "EAP-TLS" },
+        { "dot1x_identity", DS_STR, 0, .max_len = 128, .check = ds_check_printable, .def_str = "" },
+        { "dot1x_password", DS_STR, DS_SECRET, .max_len = 128, .def_str = "" },
+        { "dot1x_ca_cert", DS_STR, 0, .max_len = 1024, .check = check_path_or_empty, .def_str = "" },
+        { "dot1x_client_cert", DS_STR, 0, .max_len = 1024, .check = check_path_or_empty, .def_str = "" },
+        { "dot1x_client_key", DS_STR, 0, .max_len = 1024, .check = check_path_or_empty, .def_str = "" },
+        { "multicast_address", DS_STR, 0, .max_len = 45, .check = ds_check_ip, .def_str = "239.255.42.42" },
+        { "multicast_port", DS_INT, 0, .min = 1024, .max = 65535, .def_int = 40000 },
+        { "multicast_ttl", DS_INT, 0, .min = 1, .max = 255, .def_int = 1 },
+        { "ddns_provider", DS_STR, 0, .enums = ddns_providers, .def_str = "none" },
+        { "ddns_server", DS_STR, 0, .max_len = 253, .check = check_host_or_empty, .def_str = "" },
+        { "ddns_host", DS_STR, 0, .max_len = 253, .check = check_host_or_empty, .def_str = "" },
+        { "ddns_user", DS_STR, 0, .max_len = 64, .check = ds_check_printable, .def_str = "" },
+        { "ddns_password", DS_STR, DS_SECRET, .max_len = 128, .def_str = "" },
+        { "ddns_https", DS_BOOL, 0, .def_bool = true },
+        { "ddns_interval_min", DS_INT, 0, .min = 5, .max = 1440, .def_int = 10 },
+        { NULL },
+};
+
+static struct netcfgd_ctx *X(void *ctx)
+{
+        return ctx;
+}
+
+static const char *const *strv_from(const msgpack_object *arr, char ***owned)
+{
+        size_t n = arr && arr->type == MSGPACK_OBJECT_ARRAY ? arr->via.array.size : 0, k = 0;
+        char **v = calloc(n + 1, sizeof *v);
+
+        *owned = v;
+        for (size_t i = 0; v && i < n; i++)
+                if ((v[k] = mp_strdup(&arr->via.array.ptr[i])))
+                        k++;
+        return (const char *const *)v;
+}
+
+static void strv_free(char **v)
+{
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+/* ---- function changes: service manager + busd, asynchronously ---------- */
+
+struct fn_op {
+        struct netcfgd_ctx *x;
+        struct net_function *f;
+        struct ds_call *call; /* NULL: start-up, reset, harden */
+        bool enable;
+        int pending;
+        int err;
+        char why[128];
+        char actor[BUS_NAME_MAX + 1];
+};
+
+static int save_functions(struct netcfgd_ctx *x)
+{
+        struct mpw w;
+        int r;
+
+        mpw_init(&w);
+        functions_write_state(&x->fns, &w);
+        r = ds_daemon_save(x->d, FN_STATE, mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+        if (r < 0)
+                log_errno(r, "cannot save the function state in '%s': %m", x->d->statedir);
+        return r;
+}
+
+static void fn_op_step(struct fn_op *op, int r, const char *why)
+{
+        struct net_function *f = op->f;
+        struct mpw ev;
+
+        if (r < 0 && !op->err) {
+                op->err = r;
+                snprintf(op->why, sizeof op->why, "%s", why ? why : "the change failed");
+        }
+        if (--op->pending > 0)
+                return;
+        f->busy = false;
+        if (!op->err) {
+                f->enabled = op->enable;
+                save_functions(op->x);
+                if (op->call)
+                        log_audit("security", LOG_LVL_NOTICE, op->actor, "function '%s' %s by '%s'", f->name,
+                                  op->enable ? "enabled" : "disabled", op->actor);
+                mpw_init(&ev);
+                mpw_map_begin(&ev);
+                mpw_kv_str(&ev, "name", f->name);
+                mpw_kv_bool(&ev, "enabled", f->enabled);
+                mpw_kv_str(&ev, "user", op->actor);
+                mpw_map_end(&ev);
+                ds_daemon_publish(op->x->d, "net.function.changed", &ev);
+                mpw_free(&ev);
+        } else {
+                log_warn("function '%s': cannot %s: %s", f->name, op->enable ? "enable" : "disable", op->why);
+        }
+        if (op->call) {
+                if (op->err) {
+                        ds_call_fail(op->call, op->err == -ETIMEDOUT ? -ETIMEDOUT : -DS_EINTERNAL, NULL,
+                                     "cannot %s '%s': %s", op->enable ? "enable" : "disable", f->name, op->why);
+                        ds_call_finish(&op->call, op->call->err.code);
+                } else {
+                        mpw_str(op->call->r, "function");
+                        functions_write_row(f, op->call->r);
+                        ds_call_finish(&op->call, 0);
+                }
+        }
+        free(op);
+}
+
+static void on_mgr_done(void *ud, int r, const char *why)
+{
+        fn_op_step(ud, r, why);
+}
+
+static void on_bus_done(void *ud, const struct bus_reply *rep)
+{
+        fn_op_step(ud, rep->code, rep->code ? (rep->err.msg[0] ? rep->err.msg : "busd refused") : NULL);
+}
+
+/* Starts the change of f to enable; takes ownership of call (may be NULL). */
+static int fn_change(struct netcfgd_ctx *x, struct net_function *f, bool enable, struct ds_call *call,
+                     const char *actor)
+{
+        struct fn_op *op = calloc(1, sizeof *op);
+        int r;
+
+        if (!op)
+                return -ENOMEM;
+        *op = (struct fn_op){ .x = x, .f = f, .call = call, .enable = enable, .pending = 1 };
+        snprintf(op->actor, sizeof op->actor, "%s", actor);
+        f->busy = true;
+        /* hold one reference while starting the steps, so none can finish the op early */
+        if (f->kind == FN_DAEMON && x->d->bus) {
+                struct mpw a;
+                mpw_init(&a);
+                mpw_map_begin(&a);
+                mpw_kv_str(&a, "service", f->target);
+                mpw_map_end(&a);
+                op->pending++;
+                r = bus_call(x->d->bus, "bus", enable ? "bus.enable" : "bus.disable", &a, NULL, 5000, on_bus_done, op);
+                mpw_free(&a);
+                if (r < 0)
+                        fn_op_step(op, r, "cannot reach busd");
+        }
+        if (f->kind != FN_FLAG && x->mgr.ops) {
+                op->pending++;
+                r = x->mgr.ops->set(x->mgr.impl, f->target, f->kind == FN_DAEMON, enable, on_mgr_done, op);
+                if (r < 0)
+                        fn_op_step(op, r, "service manager failed");
+        }
+        fn_op_step(op, 0, NULL);
+        return 0;
+}
+
+/* Brings the service manager and busd in line with the table (start-up, reset, import). */
+static void functions_enforce(struct netcfgd_ctx *x)
+{
+        for (size_t i = 0; i < x->fns.n; i++) {
+                struct net_function *f = &x->fns.v[i];
+                if (f->busy || f->kind == FN_FLAG)
+                        continue;
+                /* under systemd, leave enabled units as the system has them */
+                if (f->enabled && f->kind == FN_UNIT && strcmp(x->backend, "dev"))
+                        continue;
+                fn_change(x, f, f->enabled, NULL, "netcfgd");
+        }
+}
+
+/* ---- ports ------------------------------------------------------------------ */
+
+static void publish_ports(struct netcfgd_ctx *x)
+{
+        struct mpw w;
+
+        mpw_init(&w);
+        ports_write(&x->ports, &w);
+        ds_daemon_publish(x->d, "net.ports.changed", &w);
+        mpw_free(&w);
+}
+
+static int h_port_show(void *ctx, struct ds_call *c)
+{
+        struct netcfgd_ctx *x = X(ctx);
+
+        mpw_str(c->r, "ports");
+        mpw_arr_begin(c->r);
+        for (size_t i = 0; ports_table[i].name; i++) {
+                mpw_map_begin(c->r);
+                mpw_kv_str(c->r, "name", ports_table[i].name);
+                mpw_kv_str(c->r, "proto", ports_proto_name(ports_table[i].proto));
+                mpw_kv_int(c->r, "port", x->ports.port[i]);
+                mpw_kv_int(c->r, "default", ports_table[i].def);
+                mpw_kv_str(c->r, "range", ports_table[i].min == 1 ? "1-65535" : "1025-65535");
+                mpw_kv_str(c->r, "title", ports_table[i].title);
+                mpw_map_end(c->r);
+        }
+        mpw_arr_end(c->r);
+        mpw_kv_int(c->r, "max_connections", x->ports.max_connections);
+        return 0;
+}
+
+static const struct ds_field port_set_args[] = {
+        { "tcp", DS_INT, 0, .min = 1025, .max = 65535 },
+        { "udp", DS_INT, 0, .min = 1025, .max = 65535 },
+        { "http", DS_INT, 0, .min = 1, .max = 65535 },
+        { "https", DS_INT, 0, .min = 1, .max = 65535 },
+        { "rtsp", DS_INT, 0, .min = 1, .max = 65535 },
+        { "pos", DS_INT, 0, .min = 1, .max = 65535 },
+        { "onvif", DS_INT, 0, .min = 1, .max = 65535 },
+        { "ssh", DS_INT, 0, .min = 1, .max = 65535 },
+        { "snmp", DS_INT, 0, .min = 1, .max = 65535 },
+        { "max_connections", DS_INT, 0, .min = 0, .max = PORTS_MAXCONN_MAX },
+        { NULL },
+};
+
+/* Runs changes (a settings map) through ds_daemon_set_settings. */
+static int set_settings(struct ds_call *c, const struct mpw *w)
+{
+        msgpack_unpacked u;
+        const char *why;
+        int r;
+
+        r = mp_decode(mpw_data(w), mpw_len(w), NULL, &u, &why);
+        if (r < 0)
+                return ds_call_fail(c, -DS_EINTERNAL, NULL, "%s", why);
+        r = ds_daemon_set_settings(c->daemon, &u.data, ds_call_actor(c), &c->err);
+        msgpack_unpacked_destroy(&u);
+        return r;
+}
+
+static int h_port_set(void *ctx, struct ds_call *c)
+{
+        struct netcfgd_ctx *x = X(ctx);
+        struct port_set want = x->ports;
+        size_t a, b, n = 0;
+        struct mpw w;
+        int r;
+
+        for (size_t i = 0; ports_table[i].name; i++)
+                if (ds_arg_has(c, ports_table[i].name)) {
+                        want.port[i] = (int)ds_arg_int(c, ports_table[i].name, 0);
+                        n++;
+                }
+        if (ds_arg_has(c, "max_connections"))
+                n++;
+        if (n == 0)
+                return ds_call_fail(c, -EINVAL, NULL, "name at least one port, e.g. http=8080");
+        if (ports_conflict(&want, &a, &b)) {
+                size_t named = ds_arg_has(c, ports_table[b].name) ? b : a;
+                size_t other = named == b ? a : b;
+                return ds_call_fail(c, -EINVAL, ports_table[named].name, "%s port %d is already used by %s",
+                                    ports_proto_name(ports_table[named].proto), want.port[named],
+                                    ports_table[other].name);
+        }
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        for (size_t i = 0; ports_table[i].name; i++)
+                if (ds_arg_has(c, ports_table[i].name))
+                        mpw_kv_int(&w, ports_table[i].key, want.port[i]);
+        if (ds_arg_has(c, "max_connections"))
+                mpw_kv_int(&w, "max_connections", ds_arg_int(c, "max_connections", 0));
+        mpw_map_end(&w);
+        r = set_settings(c, &w);
+        mpw_free(&w);
+        if (r < 0)
+                return r;
+        return h_port_show(ctx, c);
+}
+
+/* ---- functions ------------------------------------------------------------------ */
+
+static int h_function_list(void *ctx, struct ds_call *c)
+{
+        struct netcfgd_ctx *x = X(ctx);
+
+        mpw_kv_str(c->r, "backend", x->backend);
+        mpw_str(c->r, "functions");
+        mpw_arr_begin(c->r);
+        for (size_t i = 0; i < x->fns.n; i++)
+                functions_write_row(&x->fns.v[i], c->r);
+        mpw_arr_end(c->r);
+        return 0;
+}
+
+static const struct ds_field function_args[] = {
+        { "name", DS_STR, DS_REQUIRED, .check = ds_check_name, .help = "function name (function list)" },
+        { NULL },
+};
+
+static int function_set(struct netcfgd_ctx *x, struct ds_call *c, bool enable)
+{
+        char name[64];
+        struct net_function *f;
+        struct ds_call *dc;
+
+        ds_arg_str(c, "name", name, sizeof name);
+        f = functions_find(&x->fns, name);
+        if (!f)
+                return ds_call_fail(c, -ENOENT, "name", "no function '%s' (see function list)", name);
+        if (f->busy)
+                return ds_call_fail(c, -EBUSY, "name", "a change of '%s' is in progress", name);
+        if (f->enabled == enable) {
+                mpw_str(c->r, "function");
+                functions_write_row(f, c->r);
+                return 0;
+        }
+        dc = ds_call_detach(c);
+        if (!dc)
+                return -ENOMEM;
+        if (fn_change(x, f, enable, dc, ds_call_actor(c)) < 0) {
+                ds_call_finish(&dc, -ENOMEM);
+                return DS_DEFER;
+        }
+        return DS_DEFER;
+}
+
+static int h_function_enable(void *ctx, struct ds_call *c)
+{
+        return function_set(X(ctx), c, true);
+}
+
+static int h_function_disable(void *ctx, struct ds_call *c)
+{
+        return function_set(X(ctx), c, false);
+}
+
+/* ---- HTTPS and certificates --------------------------------------------- */
+
+static int h_https_show(void *ctx, struct ds_call *c)
+{
+        struct netcfgd_ctx *x = X(ctx);
+        struct ds_settings *st = &x->d->settings;
+        struct net_function *f = functions_find(&x->fns, "https");
+
+        mpw_kv_bool(c->r, "enabled", ds_settings_bool(st, "https_enabled") && (!f || f->enabled));
+        mpw_kv_bool(c->r, "redirect", ds_settings_bool(st, "http_redirect"));
+        mpw_kv_str(c->r, "tls_min", ds_settings_str(st, "tls_min"));
+        mpw_kv_int(c->r, "port", ds_settings_int(st, "https_port"));
+        mpw_str(c->r, "certificate");
+        mpw_map_begin(c->r);
+        certs_describe(x->certdir, "server.pem", c->r);
+        mpw_map_end(c->r);
+        return 0;
+}
+
+static const struct ds_field https_set_args[] = {
+        { "enabled", DS_BOOL, 0 },
+        { "redirect", DS_BOOL, 0 },
+        { "tls_min", DS_STR, 0, .enums = tls_versions },
+        { NULL },
+};
+
+static int h_https_set(void *ctx, struct ds_call *c)
+{
+        static const char *const map[][2] = { { "enabled", "https_enabled" }, { "redirect", "http_redirect" },
+                                              { "tls_min", "tls_min" } };
+        struct mpw w;
+        int r, n = 0;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+                if (ds_arg_has(c, map[i][0])) {
+                        mpw_str(&w, map[i][1]);
+                        mpw_obj(&w, ds_arg(c, map[i][0]));
+                        n++;
+                }
+        mpw_map_end(&w);
+        r = n ? set_settings(c, &w) : ds_call_fail(c, -EINVAL, NULL, "give enabled, redirect or tls_min");
+        mpw_free(&w);
+        return r < 0 ? r : h_https_show(ctx, c);
+}
+
+static const struct ds_field cert_create_args[] = {
+        { "cn", DS_STR, 0, .max_len = 64, .check = ds_check_host },
+        { "dns", DS_ARRAY, 0, .max_len = 16, .sub = host_item },
+        { "ip", DS_ARRAY, 0, .max_len = 16, .sub = ip_item },
+        { "days", DS_INT, 0, .min = 1, .max = 3650 },
+        { "new_ca", DS_BOOL, 0, .help = "replace the device CA too" },
+        { NULL },
+};
+
+static int h_cert_create(void *ctx, struct ds_call *c)
+{
+        struct netcfgd_ctx *x = X(ctx);
+        struct ds_settings *st = &x->d->settings;
+        char **dns = NULL, **ips = NULL, *cn = ds_arg_strdup(c, "cn");
+        struct cert_req req = {
+                .cn = cn ? cn : ds_settings_str(st, "device_name"),
+                .dns = strv_from(ds_arg_has(c, "dns") ? ds_arg(c, "dns") : ds_settings_get(st, "device_dns"), &dns),
+                .ips = strv_from(ds_arg_has(c, "ip") ? ds_arg(c, "ip") : ds_settings_get(st, "device_ips"), &ips),
+                .days = (int)ds_arg_int(c, "days", ds_settings_int(st, "cert_days")),
+                .new_ca = ds_arg_bool(c, "new_ca", false),
+        };
+        int r = dns && ips ? certs_create(x->certdir, &req, &c->err) : -ENOMEM;
+
+        if (r == 0) {
+                log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "HTTPS certificate created by '%s'",
+                          ds_call_actor(c));
+                mpw_str(c->r, "certificate");
+                mpw_map_begin(c->r);
+                certs_describe(x->certdir, "server.pem", c->r);
+                mpw_map_end(c->r);
+        }
+        free(cn);
+        strv_free(dns);
+        strv_free(ips);
+        return r;
+}
+
+static int h_cert_show(void *ctx, struct ds_call *c)
+{
+        struct netcfgd_ctx *x = X(ctx);
+
+        mpw_kv_str(c->r, "dir", x->certdir);
+        mpw_str(c->r, "server");
+        mpw_map_begin(c->r);
+        certs_describe(x->certdir, "server.pem", c->r);
+        mpw_map_end(c->r);
+        mpw_str(c->r, "ca");
+        mpw_map_begin(c->r);
+        certs_describe(x->certdir, "ca.pem", c->r);
+        mpw_map_end(c->r);
+        return 0;
+}
+
+static int h_cert_export_root(void *ctx, struct ds_call *c)
+{
+        char *pem = NULL;
+        int r = certs_read_root(X(ctx)->certdir, &pem);
+
+        if (r == -ENOENT)
+                return ds_call_fail(c, -ENOENT, NULL, "no device CA yet: run https cert create");
+        if (r < 0)
+                return r;
+        mpw_kv_str(c->r, "pem", pem);
+        free(pem);
+        return 0;
+}
+
+static const struct ds_field cert_import_args[] = {
+        { "cert", DS_STR, DS_REQUIRED, .max_len = PEM_MAX, .help = "PEM: the certificate, then intermediates" },
+        { "key", DS_STR, DS_REQUIRED | DS_SECRET, .max_len = 16384, .help = "PEM private key (unencrypted)" },
+        { "chain", DS_STR, 0, .max_len = PEM_MAX, .help = "PEM: the issuing CA(s)" },
+        { NULL },
+};
+
+static int h_cert_import(void *ctx, struct ds_call *c)
+{
+        struct netcfgd_ctx *x = X(ctx);
+        struct ds_settings *st = &x->d->settings;
+        char *cert = ds_arg_strdup(c, "cert"), *key = ds_arg_strdup(c, "key"), *chain = ds_arg_strdup(c, "chain");
+        char **dns = NULL, **ips = NULL;
+        const char *const *d = strv_from(ds_settings_get(st, "device_dns"), &dns);
+        const char *const *i = strv_from(ds_settings_get(st, "device_ips"), &ips);
+        int r = cert && key && dns && ips ? certs_import(x->certdir, cert, key, chain, d, i, &c->err) : -ENOMEM;
+
+        if (r == 0) {
+                log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "HTTPS certificate imported by '%s'",
+                          ds_call_actor(c));
+                mpw_str(c->r, "certificate");
+                mpw_map_begin(c->r);
+                certs_describe(x->certdir, "server.pem", c->r);
+                mpw_map_end(c->r);
+        }
+        ds_free_secret(key);
+        free(cert);
+        free(chain);
+        strv_free(dns);
+        strv_free(ips);
+        return r;
+}
+
+/* ---- SNMP ----------------------------------------------------------------- */
+
+static const char *snmp_conf_name = "snmpd.conf";
+
+static int h_snmp_show(void *ctx, struct ds_call *c)
+{
+        struct netcfgd_ctx *x = X(ctx);
+        struct ds_settings *st = &x->d->settings;
+        struct net_function *f = functions_find(&x->fns, "snmp");
+        static const char *const shown[] = { "snmp_address", "snmp_v1v2c", "snmp_auth", "snmp_priv", "snmp_ro_user",
+                                             "snmp_rw_user", "snmp_sys_name", "snmp_sys_location", "snmp_sys_contact",
+                                             NULL };
+        char *path = path_join(x->snmpdir, snmp_conf_name);
+
+        mpw_kv_bool(c->r, "enabled", f ? f->enabled : false);
+        mpw_kv_int(c->r, "port", ds_settings_int(st, "snmp_port"));
+        for (const char *const *k = shown; *k; k++) {
+                mpw_str(c->r, *k + 5);
+                mpw_obj(c->r, ds_settings_get(st, *k));
+        }
+        mpw_kv_bool(c->r, "ro_passphrases_set", *ds_settings_str(st, "snmp_ro_auth_pass") != 0);
+        mpw_kv_bool(c->r, "rw_passphrases_set", *ds_settings_str(st, "snmp_rw_auth_pass") != 0);
+        mpw_kv_str(c->r, "fragment", path);
+        free(path);
+        return 0;
+}
+
+static const struct ds_field snmp_set_args[] = {
+        { "address", DS_STR, 0, .max_len = 45, .check = ds_check_ip },
+        { "v1v2c", DS_BOOL, 0 },
+        { "community", DS_STR, DS_SECRET, .max_len = 32 },
+        { "auth", DS_STR, 0, .enums = snmp_auths },
+        { "priv", DS_STR, 0, .enums = snmp_privs },
+        { "ro_user", DS_STR, 0, .max_len = 32, .check = check_user_or_empty },
+        { "ro_auth_pass", DS_STR, DS_SECRET, .max_len = 64 },
+        { "ro_priv_pass", DS_STR, DS_SECRET, .max_len = 64 },
+        { "rw_user", DS_STR, 0, .max_len = 32, .check = check_user_or_empty },
+        { "rw_auth_pass", DS_STR, DS_SECRET, .max_len = 64 },
+        { "rw_priv_pass", DS_STR, DS_SECRET, .max_len = 64 },
+        { "sys_name", DS_STR, 0, .max_len = 64, .check = ds_check_printable },
+        { "sys_location", DS_STR, 0, .max_len = 128, .check = ds_check_printable },
+        { "sys_contact", DS_STR, 0, .max_len = 128, .check = ds_check_printable },
+        { NULL },
+};
+
+static int h_snmp_set(void *ctx, struct ds_call *c)
+{
+        struct mpw w;
+        char key[64];
+        int r, n = 0;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        for (const struct ds_field *f = snmp_set_args; f->name; f++)
+                if (ds_arg_has(c, f->name)) {
+                        snprintf(key, sizeof key, "snmp_%s", f->name);
+                        mpw_str(&w, key);
+                        mpw_obj(&w, ds_arg(c, f->name));
+                        n++;
+                }
+        mpw_map_end(&w);
+        r = n ? set_settings(c, &w) : ds_call_fail(c, -EINVAL, NULL, "give at least one setting");
+        explicit_bzero(w.sb.data, w.sb.size);
+        mpw_free(&w);
+        if (r < 0) {
+                /* name the field as the caller wrote it */
+                if (!strncmp(c->err.field, "snmp_", 5))
+                        memmove(c->err.field, c->err.field + 5, strlen(c->err.field + 5) + 1);
+                return r;
+        }
+        return h_snmp_show(ctx, c);
+}
+
+/* ---- method table ------------------------------------------------------------- */
+
+const struct ds_method netcfgd_methods[] = {
+        DS_METHOD("port.show", NULL, h_port_show, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("port.set", port_set_args, h_port_set, AUTH_NEEDS(NETWORK)),
+        DS_METHOD("function.list", NULL, h_function_list, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("function.enable", function_args, h_function_enable, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("function.disable", function_args, h_function_disable, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("https.show", NULL, h_https_show, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("https.set", https_set_args, h_https_set, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("cert.create", cert_create_args, h_cert_create, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("cert.show", NULL, h_cert_show, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("cert.export_root", NULL, h_cert_export_root, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("cert.import", cert_import_args, h_cert_import, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("snmp.show", NULL, h_snmp_show, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("snmp.set", snmp_set_args, h_snmp_set, AUTH_NEEDS(NETWORK)),
+        { NULL },
+};
+
+/* ---- audit ------------------------------------------------------------------ */
+
+static struct netcfgd_ctx *audit_ctx;
+
+static enum ds_audit_result check_ports(void *ctx, char *detail, size_t size)
+{
+        struct netcfgd_ctx *x = X(ctx);
+        char names[200];
+
+        if (ports_well_known(&x->ports, names, sizeof names) == 0)
+                return DS_AUDIT_PASS;
+        snprintf(detail, size, "well-known default ports in use: %s", names);
+        return DS_AUDIT_FAIL;
+}
+
+static enum ds_audit_result check_fns(struct netcfgd_ctx *x, int level, char *detail, size_t size)
+{
+        size_t off = 0;
+        int n = 0;
+
+        for (size_t i = 0; i < x->fns.n; i++) {
+                const struct net_function *f = &x->fns.v[i];
+                int k;
+                if (!f->off_level || f->off_level != level || !f->enabled)
+                        continue;
+                k = snprintf(detail + off, off < size ? size - off : 0, "%s%s", n++ ? ", " : "still enabled: ", f->name);
+                off += k > 0 ? (size_t)k : 0;
+        }
+        return n ? DS_AUDIT_FAIL : DS_AUDIT_PASS;
+}
+
+static int harden_fns(struct netcfgd_ctx *x, int level)
+{
+        for (size_t i = 0; i < x->fns.n; i++) {
+                struct net_function *f = &x->fns.v[i];
+                if (f->off_level == level && f->enabled && !f->busy)
+                        fn_change(x, f, false, NULL, "audit.harden");
+        }
+        return 0;
+}
+
+#define FN_LEVEL(n)                                                                                  \
+        static enum ds_audit_result check_fns##n(void *ctx, char *detail, size_t size)               \
+        {                                                                                            \
+                return check_fns(X(ctx), n, detail, size);                                           \
+        }                                                                                            \
+        static int harden_fns##n(void *ctx, struct ds_err *e)                                        \
+        {                                                                                            \
+                (void)e;                                                                             \
+                return harden_fns(X(ctx), n);                                                        \
+        }
+FN_LEVEL(1)
+FN_LEVEL(2)
+FN_LEVEL(3)
+
+static const struct ds_audit_item netcfgd_audit[] = {
+        { .id = "net.https", .level = 1, .title = "HTTPS enabled", .remediation = "devctl https enable",
+          .key = "https_enabled", .want_bool = true },
+        { .id = "net.snmp.v3only", .level = 1, .title = "SNMP v1/v2c off (v3 only)",
+          .remediation = "devctl snmp set v1v2c=false", .key = "snmp_v1v2c", .want_bool = false },
+        { .id = "net.functions.1", .level = 1, .title = "risky functions off (level 1)",
+          .remediation = "devctl function disable NAME", .check = check_fns1, .harden = harden_fns1 },
+        { .id = "net.https.redirect", .level = 2, .title = "HTTP redirected to HTTPS",
+          .remediation = "devctl call netcfgd https.set redirect=true", .key = "http_redirect", .want_bool = true },
+        { .id = "net.ports.custom", .level = 2, .title = "service ports moved off their well-known defaults",
+          .remediation = "devctl port set http=8080 ...", .check = check_ports },
+        { .id = "net.functions.2", .level = 2, .title = "unneeded functions off (level 2)",
+          .remediation = "devctl function disable NAME", .check = check_fns2, .harden = harden_fns2 },
+        { .id = "net.tls13", .level = 3, .title = "TLS 1.3 minimum", .remediation = "devctl call netcfgd https.set tls_min=1.3",
+          .key = "tls_min", .want_str = "1.3" },
+        { .id = "net.functions.3", .level = 3, .title = "every optional function off (level 3)",
+          .remediation = "devctl function disable NAME", .check = check_fns3, .harden = harden_fns3 },
+        { NULL },
+};
+
+/* ---- hooks ---------------------------------------------------------------- */
+
+static int n_init(struct ds_daemon *d, void *ctx)
+{
+        struct netcfgd_ctx *x = X(ctx);
+        char *path = NULL, *buf = NULL;
+        msgpack_unpacked u;
+        struct ds_err e;
+        const char *why;
+        size_t len;
+        int r;
+
+        x->d = d;
+        audit_ctx = x;
+        ds_err_clear(&e);
+        if (asprintf(&path, "%s/functions.conf", d->paths.confdir) < 0)
+                return -ENOMEM;
+        r = functions_load(path, &x->fns, &e);
+        free(path);
+        if (r < 0) {
+                log_err("function table: %s", e.msg);
+                return r;
+        }
+        r = ds_daemon_load(d, FN_STATE, 1 << 16, &buf, &len);
+        if (r == 0 && mp_decode(buf, len, NULL, &u, &why) == 0) {
+                if (functions_read_state(&x->fns, &u.data, &e) < 0)
+                        log_warn("'%s/%s': %s; using factory defaults", d->statedir, FN_STATE, e.msg);
+                msgpack_unpacked_destroy(&u);
+        } else if (r != -ENOENT) {
+                log_warn("'%s/%s' unreadable; using factory defaults", d->statedir, FN_STATE);
+        }
+        free(buf);
+        x->certdir = path_join(d->statedir, "certs");
+        x->snmpdir = path_join(d->statedir, "snmp");
+        x->svcdir = path_join(d->paths.rundir, "svcmgr");
+        if (!x->certdir || !x->snmpdir || !x->svcdir)
+                return -ENOMEM;
+        return 0;
+}
+
+static int n_start(struct ds_daemon *d, void *ctx)
+{
+        struct netcfgd_ctx *x = X(ctx);
+        int r;
+
+        /* the backend is chosen once: systemd only when booted with it and
+         * asked to act on the host */
+        if (sd_booted() > 0 && !d->dry_run)
+                r = svcmgr_systemd_new(d->loop, &x->mgr);
+        else
+                r = svcmgr_dev_new(x->svcdir, &x->mgr);
+        if (r < 0)
+                return r;
+        x->backend = x->mgr.ops->name;
+        log_info("service manager: %s backend", x->backend);
+        functions_enforce(x);
+        publish_ports(x);
+        return 0;
+}
+
+static void n_stop(struct ds_daemon *d, void *ctx)
+{
+        struct netcfgd_ctx *x = X(ctx);
+
+        (void)d;
+        svcmgr_destroy(&x->mgr);
+        functions_free(&x->fns);
+        free(x->certdir);
+        free(x->snmpdir);
+        free(x->svcdir);
+}
+
+static int write_snmp(struct netcfgd_ctx *x, const struct ds_settings *st)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        int r;
+
+        r = snmp_render(st, (int)ds_settings_int(st, "snmp_port"), &buf, &len);
+        if (r == 0)
+                r = state_mkdir_p(x->snmpdir, 0700);
+        if (r == 0)
+                r = state_write(x->snmpdir, snmp_conf_name, buf, len, 0600);
+        if (buf)
+                explicit_bzero(buf, len);
+        free(buf);
+        return r;
+}
+
+static int n_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+{
+        struct netcfgd_ctx *x = X(ctx);
+        struct port_set p;
+        size_t a, b;
+        int r;
+
+        ports_from_settings(&d->settings, &p);
+        if (ports_conflict(&p, &a, &b))
+                return ds_err_set(e, -EINVAL, ports_table[b].key, "%s port %d is already used by %s",
+                                  ports_proto_name(ports_table[b].proto), p.port[b], ports_table[a].name);
+        r = netcfg_settings_check(&d->settings, e);
+        if (r < 0)
+                return r;
+        if (x->snmpdir && (r = write_snmp(x, &d->settings)) < 0)
+                return ds_err_set(e, r, NULL, "cannot write the snmpd fragment in '%s': %s", x->snmpdir, strerror(-r));
+        if (!x->ports_known || memcmp(&p, &x->ports, sizeof p)) {
+                bool was_known = x->ports_known;
+                x->ports = p;
+                x->ports_known = true;
+                if (was_known && d->bus)
+                        publish_ports(x);
+        }
+        return 0;
+}
+
+static int n_export(struct ds_daemon *d, void *ctx, struct mpw *w)
+{
+        (void)d;
+        mpw_map_begin(w);
+        mpw_str(w, "functions");
+        functions_write_state(&X(ctx)->fns, w);
+        mpw_map_end(w);
+        return 0;
+}
+
+static int n_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e)
+{
+        struct netcfgd_ctx *x = X(ctx);
+        int r;
+
+        (void)d;
+        if (o->type != MSGPACK_OBJECT_MAP || !mp_get(o, "functions"))
+                return ds_err_set(e, -EINVAL, "state", "expected {functions: {...}}");
+        r = functions_read_state(&x->fns, mp_get(o, "functions"), e);
+        if (r < 0)
+                return r;
+        save_functions(x);
+        functions_enforce(x);
+        return 0;
+}
+
+static int n_reset(struct ds_daemon *d, void *ctx)
+{
+        struct netcfgd_ctx *x = X(ctx);
+        int r;
+
+        (void)d;
+        functions_reset(&x->fns);
+        r = state_remove(d->statedir, FN_STATE);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        functions_enforce(x);
+        return 0;
+}
+
+static void n_status(struct ds_daemon *d, void *ctx, struct mpw *w)
+{
+        (void)d;
+        mpw_kv_str(w, "svcmgr", X(ctx)->backend ? X(ctx)->backend : "-");
+}
+
+static const char *const netcfgd_topics[] = { "net.ports.changed", "net.function.changed", NULL };
+
+const struct ds_service netcfgd_service = {
+        .name = "netcfgd",
+        .version = DEVSEC_VERSION,
+        .methods = netcfgd_methods,
+        .settings = netcfgd_settings,
+        .audit = netcfgd_audit,
+        .topics = netcfgd_topics,
+        .config_auth = DS_AUTHZ_NETWORK,
+        .init = n_init,
+        .start = n_start,
+        .stop = n_stop,
+        .apply = n_apply,
+        .export_state = n_export,
+        .import_state = n_import,
+        .reset_state = n_reset,
+        .status = n_status,
+};

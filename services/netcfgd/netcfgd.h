@@ -1,0 +1,159 @@
+/* netcfgd.h - service ports, function minimization, HTTPS certificates and the
+ * secure settings of network functions (SNMPv3, Wi-Fi AP, 802.1X, multicast, DDNS) */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "service.h"
+
+struct netcfgd_ctx;
+
+/* ---- ports (ports.c: pure logic) ------------------------------------------ */
+
+enum net_proto { NET_TCP = 0, NET_UDP };
+
+struct port_def {
+        const char *name;    /* "http": the port.set argument */
+        const char *key;     /* "http_port": the setting */
+        enum net_proto proto;
+        int min, max;        /* allowed range */
+        int def;             /* factory default */
+        int well_known;      /* the default everyone scans for */
+        const char *title;
+};
+
+#define PORTS_MAX 16
+extern const struct port_def ports_table[]; /* NULL-name terminated */
+size_t ports_count(void);
+
+struct port_set {
+        int port[PORTS_MAX]; /* by index in ports_table */
+        int max_connections;
+};
+
+#define PORTS_MAXCONN_MAX 128
+const char *ports_proto_name(enum net_proto p);
+/* First conflict in s (same protocol, same port), as indexes: returns true and
+ * sets *ret_a < *ret_b. */
+bool ports_conflict(const struct port_set *s, size_t *ret_a, size_t *ret_b);
+/* The port set from effective settings. */
+void ports_from_settings(const struct ds_settings *st, struct port_set *ret);
+/* data of net.ports.changed: {ports: [{name, proto, port}], max_connections} */
+void ports_write(const struct port_set *s, struct mpw *w);
+/* How many ports still use their well-known default; names listed in buf. */
+int ports_well_known(const struct port_set *s, char *buf, size_t size);
+
+/* ---- service manager (svcmgr*.c) ------------------------------------------ */
+
+/* What stands behind a function: a systemd unit, a devsec daemon, or only a
+ * flag read by other daemons (e.g. authd's password reset). */
+enum fn_kind { FN_FLAG = 0, FN_UNIT, FN_DAEMON };
+
+typedef void (*svcmgr_done_fn)(void *ud, int r, const char *why);
+
+struct svcmgr_ops {
+        const char *name;
+        /* Stop + mask (enable=false) or unmask + start (enable=true) a unit;
+         * done runs exactly once, possibly before this returns. */
+        int (*set)(void *impl, const char *unit, bool is_daemon, bool enable, svcmgr_done_fn done, void *ud);
+        /* 1 masked, 0 not, -errno unknown (synchronous, cheap). */
+        int (*masked)(void *impl, const char *unit, bool is_daemon);
+        void (*destroy)(void *impl);
+};
+
+struct svcmgr {
+        const struct svcmgr_ops *ops;
+        void *impl;
+};
+
+/* dev backend: <dir>/<name>.masked files watched by tools/devsec-run */
+int svcmgr_dev_new(const char *dir, struct svcmgr *ret);
+/* systemd backend: sd-bus to org.freedesktop.systemd1, attached to loop */
+int svcmgr_systemd_new(zloop_t *loop, struct svcmgr *ret);
+/* The file name the dev backend uses for a unit: "ssh.service" -> "ssh". */
+int svcmgr_dev_name(const char *unit, char *buf, size_t size);
+void svcmgr_destroy(struct svcmgr *m);
+
+/* ---- function table (functions.c) ---------------------------------------- */
+
+struct net_function {
+        char *name;    /* "ssh" */
+        char *title;   /* "SSH" */
+        char *target;  /* unit ("ssh.service") or daemon ("smtp-notifier"); NULL for flags */
+        char *risk;
+        enum fn_kind kind;
+        bool def;      /* factory default */
+        int off_level; /* protection level that wants it off; 0: none */
+        bool enabled;  /* current state */
+        bool busy;     /* a change is in flight */
+};
+
+struct fn_table {
+        struct net_function *v;
+        size_t n;
+};
+
+/* Loads functions.conf (libconfig). Errors name path:line. */
+int functions_load(const char *path, struct fn_table *ret, struct ds_err *e);
+void functions_free(struct fn_table *t);
+struct net_function *functions_find(struct fn_table *t, const char *name);
+void functions_reset(struct fn_table *t);
+const char *functions_kind_name(enum fn_kind k);
+/* State blob: {name: bool, ...}. */
+void functions_write_state(const struct fn_table *t, struct mpw *w);
+/* Applies a state blob; unknown names are ignored (an older table), mistyped
+ * values refused. */
+int functions_read_state(struct fn_table *t, const msgpack_object *o, struct ds_err *e);
+void functions_write_row(const struct net_function *f, struct mpw *w);
+
+/* ---- certificates (certs.c) ---------------------------------------------- */
+
+struct cert_req {
+        const char *cn;
+        const char *const *dns; /* NULL-terminated */
+        const char *const *ips;
+        int days;
+        bool new_ca;
+};
+
+/* Creates (or reuses) the device CA and issues a server certificate into
+ * dir: ca.pem, ca.key, server.pem, server.key (keys 0600). */
+int certs_create(const char *dir, const struct cert_req *req, struct ds_err *e);
+/* Writes {present, subject, issuer, san:[..], fingerprint_sha256, not_before,
+ * not_after} of dir/name into w (a map is opened by the caller). */
+int certs_describe(const char *dir, const char *name, struct mpw *w);
+/* Imports an externally signed certificate + key (+ chain PEM, may be NULL):
+ * key matches, chain verifies, in its validity period, SAN covers every name. */
+int certs_import(const char *dir, const char *cert_pem, const char *key_pem, const char *chain_pem,
+                 const char *const *dns, const char *const *ips, struct ds_err *e);
+/* PEM text of the device CA (caller owns). -ENOENT when none. */
+int certs_read_root(const char *dir, char **ret);
+
+/* ---- SNMP and the other secure settings (snmp.c) ------------------------- */
+
+/* Local passphrase check (authd owns the full policy): NULL when acceptable. */
+const char *snmp_passphrase_check(const char *pass, const char *user);
+/* Cross-field checks of the settings at protection level `level`; e names the setting. */
+int netcfg_settings_check(const struct ds_settings *st, struct ds_err *e);
+/* The net-snmp snmpd.conf fragment for the settings (caller owns *ret). */
+int snmp_render(const struct ds_settings *st, int snmp_port, char **ret, size_t *ret_len);
+
+/* ---- the daemon ------------------------------------------------------------ */
+
+struct netcfgd_ctx {
+        struct ds_daemon *d;
+        struct fn_table fns;
+        struct svcmgr mgr;
+        struct port_set ports;
+        bool ports_known;
+        char *certdir;
+        char *snmpdir;
+        char *svcdir;  /* dev backend dir */
+        const char *backend;
+        bool force_dev;
+};
+
+extern const struct ds_service netcfgd_service;
+extern const struct ds_method netcfgd_methods[];
+extern const struct ds_field netcfgd_settings[];
