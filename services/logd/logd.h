@@ -1,0 +1,186 @@
+/* logd.h - tamper-evident log store, queries and the remote syslog forwarder */
+#pragma once
+#include <czmq.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mp.h"
+
+#define LOGD_HASH_LEN 32
+#define LOGD_MSG_MAX 2048
+#define LOGD_FIELDS_MAX 1024
+#define LOGD_SEG_MAGIC "DSLOGSG1"
+#define LOGD_SEG_HDR_LEN (8 + 8 + LOGD_HASH_LEN + 4)
+#define LOGD_FRAME_HDR 8                     /* u32 len, u8 type, 3 reserved */
+#define LOGD_FRAME_TAIL (LOGD_HASH_LEN + 4)  /* hash or mac, crc32c */
+#define LOGD_PAYLOAD_MAX 8192
+#define LOGD_SEG_LOAD_MAX (64u << 20)
+
+enum logd_frame_type { LOGD_FRAME_RECORD = 1, LOGD_FRAME_SEAL = 2 };
+
+/* One log record, as stored. Strings are NUL-terminated copies. */
+struct logd_rec {
+        uint64_t seq;
+        int64_t ts;   /* wall clock, ms since the epoch */
+        int64_t mono; /* monotonic, ms */
+        char service[33];
+        char category[16];
+        char level[12];
+        char user[33];
+        char src[64];  /* publishing identity or source address */
+        char msg[LOGD_MSG_MAX + 1];
+        const void *fields; /* msgpack map of structured fields, or NULL */
+        size_t fields_len;
+        char fbuf[LOGD_FIELDS_MAX]; /* holds fields when decoded from the store */
+};
+
+struct logd_store_cfg {
+        uint64_t seg_max_bytes;
+        int64_t seg_max_age_s;
+        uint64_t quota_bytes;
+        int64_t retention_s;     /* 0: keep until the quota says otherwise */
+        uint32_t seal_every;     /* records */
+};
+
+struct logd_seg {
+        uint64_t first, last; /* last < first: empty */
+        int64_t ts_first;     /* wall ms of the first record, 0 when empty */
+        int64_t ts_last;
+        uint64_t size;
+        char name[48];
+};
+
+typedef struct logd_store logd_store_t;
+
+struct logd_store {
+        char *dir;    /* segments */
+        char *keydir; /* seal key files */
+        struct logd_store_cfg cfg;
+        struct logd_seg *segs;
+        size_t n_segs, cap_segs;
+        int fd; /* active (last) segment, O_APPEND */
+        uint64_t next_seq;
+        uint8_t head[LOGD_HASH_LEN];
+        /* sealing: key k_epoch, evolves k' = H(k) after each seal */
+        uint8_t key[LOGD_HASH_LEN];
+        uint64_t epoch;       /* epoch of the next seal */
+        uint64_t sealed_seq;  /* last record covered by a seal (0: none) */
+        uint32_t unsealed;    /* records since the last seal */
+        bool init_key_pending; /* k0 not yet exported */
+        uint64_t total_bytes;
+        uint64_t torn_truncated; /* bytes cut at start-up */
+        uint64_t records_written;
+        int64_t last_seal_mono;
+};
+
+/* store.c */
+uint32_t logd_crc32c(uint32_t crc, const void *p, size_t n);
+/* Opens (creating) the store: scans segments, truncates a torn last record,
+ * restores the chain head and the seal key. Caller owns *ret. */
+int logd_store_open(const char *dir, const char *keydir, const struct logd_store_cfg *cfg, logd_store_t **ret);
+void logd_store_close(logd_store_t **s);
+/* Encodes and appends a record (rec->seq is assigned). */
+int logd_store_append(logd_store_t *s, struct logd_rec *rec);
+/* Writes a seal over the chain head when records are unsealed, then evolves the key. */
+int logd_store_seal(logd_store_t *s);
+/* Starts a new segment (seals first). */
+int logd_store_rotate(logd_store_t *s);
+/* Returns k0 once (hex into buf of 65), -EEXIST when already exported. */
+int logd_store_seal_init(logd_store_t *s, char *hex, size_t size);
+/* Deletes the oldest closed segments beyond quota/retention, never one holding
+ * a record above keep_from (unforwarded). Returns the number removed. */
+int logd_store_prune(logd_store_t *s, int64_t now_ms, uint64_t keep_from);
+bool logd_store_rotate_due(const logd_store_t *s, int64_t now_ms);
+
+/* Loads a whole segment file (caller frees). */
+int logd_seg_load(const logd_store_t *s, size_t i, char **ret, size_t *ret_len);
+/* Parses one frame at buf[off]: 0 and *ret_next on success; -EAGAIN: incomplete
+ * (ends past len); -EBADMSG: bad checksum or framing. */
+struct logd_frame {
+        int type;
+        const char *payload;
+        size_t len;
+        const uint8_t *tail; /* hash or mac */
+};
+int logd_frame_parse(const char *buf, size_t len, size_t off, struct logd_frame *f, size_t *ret_next);
+/* Decodes a record payload into rec (fields borrowed from payload). */
+int logd_rec_decode(const char *payload, size_t len, struct logd_rec *rec);
+void logd_chain_next(const uint8_t prev[LOGD_HASH_LEN], const void *payload, size_t len,
+                     uint8_t out[LOGD_HASH_LEN]);
+void logd_seal_mac(const uint8_t key[LOGD_HASH_LEN], uint64_t epoch, uint64_t seq,
+                   const uint8_t head[LOGD_HASH_LEN], uint8_t out[LOGD_HASH_LEN]);
+void logd_key_evolve(uint8_t key[LOGD_HASH_LEN]);
+/* Index of the segment holding seq, or -1. */
+ssize_t logd_store_find(const logd_store_t *s, uint64_t seq);
+
+/* verify.c */
+enum logd_verify_kind {
+        LOGD_V_OK = 0,
+        LOGD_V_CHECKSUM,
+        LOGD_V_CHAIN,
+        LOGD_V_GAP,
+        LOGD_V_REORDER,
+        LOGD_V_TRUNCATED,
+        LOGD_V_SEAL_MISSING,
+        LOGD_V_SEAL_BAD,
+        LOGD_V_SEGMENT,
+};
+struct logd_verify_result {
+        enum logd_verify_kind kind;
+        uint64_t verified_to; /* last record that checked out */
+        uint64_t sealed_to;   /* last record covered by a good seal */
+        uint64_t records, seals;
+        uint64_t at_seq;      /* where it broke (0: n/a) */
+        bool seals_checked;   /* HMACs verified with the off-device key */
+        char segment[48];
+        char detail[256];
+};
+const char *logd_verify_kind_name(enum logd_verify_kind k);
+/* key: the initial key k0, or NULL to check structure, chain and seal presence only. */
+int logd_store_verify(const logd_store_t *s, const uint8_t *key, struct logd_verify_result *ret);
+
+/* query.c */
+struct logd_query {
+        const char *category, *user, *service, *text;
+        int level_min; /* syslog severity: records at or more severe; -1 = any */
+        int64_t since_ms, until_ms; /* 0: open */
+        uint64_t cursor;            /* return records with seq < cursor (0: from the newest) */
+        uint32_t limit;
+};
+typedef void (*logd_query_fn)(void *ud, const struct logd_rec *rec);
+/* Newest first. *ret_next: cursor for the next page (0: no more). */
+int logd_query_run(const logd_store_t *s, const struct logd_query *q, logd_query_fn fn, void *ud,
+                   uint64_t *ret_next);
+int logd_level_severity(const char *level); /* "err" -> 3, unknown -> 6 */
+int logd_category_facility(const char *category);
+/* RFC 5424 line (no framing, no newline) into w; returns its length or -E2BIG. */
+int logd_rfc5424(const struct logd_rec *rec, const char *hostname, const char *device_id, char *buf,
+                 size_t size);
+void logd_rec_write(struct mpw *w, const struct logd_rec *rec);
+
+/* remote.c: RFC 5425 over TLS, non-blocking, driven by the loop */
+struct logd_remote_cfg {
+        bool enabled, insecure;
+        char host[256];
+        int port;
+        char ca[4096], name[256], pin[65], cert[4096], key[4096];
+        char hostname[256], device_id[64];
+        int backoff_max_ms;
+};
+typedef struct logd_remote logd_remote_t;
+/* read_fn: fetches the records after seq (a batch) from the store. */
+logd_remote_t *logd_remote_new(zloop_t *loop, logd_store_t *store, const char *statedir);
+void logd_remote_destroy(logd_remote_t **r);
+/* Applies (reconnects when changed). */
+int logd_remote_configure(logd_remote_t *r, const struct logd_remote_cfg *cfg);
+/* New records were stored. */
+void logd_remote_kick(logd_remote_t *r);
+/* Last record acknowledged by the server's TCP stack (persisted). */
+uint64_t logd_remote_acked(const logd_remote_t *r);
+bool logd_remote_enabled(const logd_remote_t *r);
+void logd_remote_status(const logd_remote_t *r, struct mpw *w);
+/* Saves the acknowledged position (at stop). */
+void logd_remote_flush(logd_remote_t *r);
