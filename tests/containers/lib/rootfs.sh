@@ -55,3 +55,68 @@ ct_rootfs() {
         ) 9>"$DEVSEC_TEST_CACHE/.lock" || return 1
         echo "$dir"
 }
+
+# ct_install DIR: a fresh copy of the cached rootfs in DIR with this build
+# installed (`make install DESTDIR=DIR PREFIX=/usr`) and devsec.target enabled
+ct_install() {
+        local dir=$1 base
+        base=$(ct_rootfs) || return 1
+        rm -rf "$dir"
+        mkdir -p "$(dirname "$dir")"
+        cp -a "$base" "$dir" || return 1
+        make -s -C "$ROOT_DIR" -o all BUILD="$BUILD" DESTDIR="$dir" PREFIX=/usr install >"$dir.install.log" 2>&1 || {
+                sed 's/^/#   /' "$dir.install.log"; return 1; }
+        mkdir -p "$dir/etc/systemd/system/multi-user.target.wants"
+        ln -sfn /lib/systemd/system/devsec.target "$dir/etc/systemd/system/multi-user.target.wants/devsec.target"
+}
+
+# ct_boot NAME DIR [nspawn args...]: boots DIR with systemd as PID 1 (machine
+# NAME, which must start with dsc-); sets CT_PID[NAME] (nspawn) and
+# CT_LEADER[NAME] (the container's PID 1 as the host sees it)
+declare -A CT_PID CT_LEADER
+ct_boot() {
+        local name=$1 dir=$2 i leader=""; shift 2
+        case $name in dsc-*) ;; *) echo "# container names start with dsc-"; return 1 ;; esac
+        systemd-nspawn -q -D "$dir" -M "$name" -b --register=no --keep-unit --console=read-only "$@" \
+                >"$dir.console.log" 2>&1 &
+        CT_PID[$name]=$!
+        T_PIDS="$T_PIDS $!"
+        for i in $(seq 300); do
+                leader=$(ps -o pid= --ppid "${CT_PID[$name]}" 2>/dev/null | head -1 | tr -d ' ')
+                [ -n "$leader" ] && [ "$(cat /proc/"$leader"/comm 2>/dev/null)" = systemd ] && break
+                leader=""
+                kill -0 "${CT_PID[$name]}" 2>/dev/null || break
+                sleep 0.1
+        done
+        [ -n "$leader" ] || { echo "# nspawn did not start:"; tail -20 "$dir.console.log" | sed 's/^/#   /'; return 1; }
+        CT_LEADER[$name]=$leader
+}
+
+# ct NAME CMD...: runs CMD inside the container as root, with a clean environment
+ct() {
+        local name=$1; shift
+        nsenter -t "${CT_LEADER[$name]}" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
+}
+
+# ct_wait_booted NAME SECONDS: until systemd inside finished start-up
+ct_wait_booted() {
+        local name=$1 s=${2:-60} st
+        for _ in $(seq $((s * 5))); do
+                st=$(ct "$name" systemctl is-system-running 2>/dev/null)
+                case $st in running|degraded) return 0 ;; esac
+                sleep 0.2
+        done
+        return 1
+}
+
+# ct_stop NAME: asks the container to halt (SIGTERM to nspawn), kills it after 20 s
+ct_stop() {
+        local name=$1 p=${CT_PID[$1]:-}
+        [ -n "$p" ] || return 0
+        kill "$p" 2>/dev/null
+        for _ in $(seq 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+        CT_PID[$name]=""
+        return 0
+}
