@@ -175,9 +175,8 @@ static void on_event(void *ud, const char *topic, const char *src, int64_t ts, c
                 qent_free(&e);
                 return;
         }
+        /* the drain timer empties the queue; a burst beyond its bound is counted, never blocks */
         enqueue(x, &e);
-        if (x->q_len >= x->q_max / 2)
-                logd_drain(x);
 }
 
 /* ---- store maintenance ------------------------------------------------------------ */
