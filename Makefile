@@ -43,7 +43,7 @@ BUSLIB_OBJ := $(BUSLIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIBS := $(BUILD)/libdsbus.a $(BUILD)/libdscommon.a
 
 # Every services/<name>/ builds $(BUILD)/<name> from its *.c except its tests.
-SERVICES := $(notdir $(patsubst %/,%,$(wildcard services/*/)))
+SERVICES := $(notdir $(patsubst %/main.c,%,$(wildcard services/*/main.c)))
 svc_src = $(filter-out services/$(1)/test_%.c services/$(1)/%_fuzz.c,$(wildcard services/$(1)/*.c))
 SVC_BINS := $(SERVICES:%=$(BUILD)/%)
 
@@ -92,9 +92,9 @@ $(BUILD)/devsec-keygen: $(BUILD)/obj/tools/keygen/devsec-keygen.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 define SVC_RULES
-$(BUILD)/$(1): $(call svc_src,$(1):%.c=$(BUILD)/obj/%.o) $(LIBS)
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(call svc_src,$(1))) $(LIBS)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
-$(BUILD)/tests/$(1)_%: $(BUILD)/obj/services/$(1)/%.o $(filter-out $(BUILD)/obj/services/$(1)/main.o,$(call svc_src,$(1):%.c=$(BUILD)/obj/%.o)) $(LIBS)
+$(BUILD)/tests/$(1)_%: $(BUILD)/obj/services/$(1)/%.o $(filter-out $(BUILD)/obj/services/$(1)/main.o,$(patsubst %.c,$(BUILD)/obj/%.o,$(call svc_src,$(1)))) $(LIBS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(TEST_LDLIBS)
 endef

@@ -174,9 +174,9 @@ static void env(struct mpw *w, const char *kind)
 }
 
 /* An error reply to a client; id is its encoded id (NULL: nil). */
-static void reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const char *id, size_t id_len,
+static void reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const void *id, size_t id_len,
                       int code, const char *field, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
-static void reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const char *id, size_t id_len,
+static void reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const void *id, size_t id_len,
                       int code, const char *field, const char *fmt, ...)
 {
         char msg[384];
@@ -1024,7 +1024,13 @@ static void handle_message(struct busd *b, struct peer *from, const char *raw, s
                         log_warn("bus: malformed message from '%s': %s", from->id, why);
                         b->last_warn = ds_now_mono_ms();
                 }
-                reply_err(b, from->rid, from->rid_len, NULL, 0, -EINVAL, NULL, "malformed message: %s", why);
+                {
+                        const void *idp = NULL;
+                        size_t idn = 0;
+                        /* answer under the sender's id when one can be found */
+                        mp_peek_id(raw, len, &idp, &idn);
+                        reply_err(b, from->rid, from->rid_len, idp, idn, -EINVAL, NULL, "malformed message: %s", why);
+                }
                 return;
         }
         m = &u.data;
@@ -1101,8 +1107,11 @@ static void on_router(struct busd *b)
                 p = peer_get(b, &rid, &payload);
                 if (p) {
                         if ((size_t)zmq_msg_size(&payload) > b->lim.max_msg) {
+                                const void *idp = NULL;
+                                size_t idn = 0;
                                 b->st.malformed++;
-                                reply_err(b, p->rid, p->rid_len, NULL, 0, -EINVAL, NULL,
+                                mp_peek_id(zmq_msg_data(&payload), zmq_msg_size(&payload), &idp, &idn);
+                                reply_err(b, p->rid, p->rid_len, idp, idn, -EINVAL, NULL,
                                           "message too large (%zu bytes, limit %zu)", zmq_msg_size(&payload),
                                           b->lim.max_msg);
                         } else {

@@ -109,10 +109,10 @@ static int conv(const struct ds_field *f, config_setting_t *s, struct mpw *w, co
                 return ds_err_set(e, -EINVAL, name, "%s:%d: '%s' cannot be set in a file", path, line, name);
         }
 mistyped:
-        return ds_err_set(e, -EINVAL, name, "%s:%d: '%s' must be a %s", path, line, name,
-                          f->type == DS_STR ? "string" : f->type == DS_INT ? "integer" :
-                          f->type == DS_BOOL ? "boolean (true/false)" : f->type == DS_MAP ? "group { ... }" :
-                          f->type == DS_ARRAY ? "list [ ... ]" : "number");
+        return ds_err_set(e, -EINVAL, name, "%s:%d: '%s' must be %s", path, line, name,
+                          f->type == DS_STR ? "a string" : f->type == DS_INT ? "an integer" :
+                          f->type == DS_BOOL ? "true or false" : f->type == DS_MAP ? "a group { ... }" :
+                          f->type == DS_ARRAY ? "a list [ ... ]" : "a number");
 }
 
 int cfg_read_file(const char *path, const struct ds_field *schema, struct mpw *out, struct ds_err *e)

@@ -290,6 +290,86 @@ int mp_check(const void *buf, size_t len, const struct mp_limits *lim, const cha
         return r;
 }
 
+/* Size of one object's header and of its payload, and how many child items follow. */
+static int item_shape(const unsigned char *p, const unsigned char *end, size_t *hdr, uint64_t *payload,
+                      uint64_t *children)
+{
+        unsigned char b;
+        static const struct { unsigned char first, last; unsigned char hdr; unsigned char pay; } fixed[] = {
+                { 0xc0, 0xc0, 1, 0 }, { 0xc2, 0xc3, 1, 0 }, { 0xca, 0xca, 1, 4 }, { 0xcb, 0xcb, 1, 8 },
+                { 0xcc, 0xcc, 1, 1 }, { 0xcd, 0xcd, 1, 2 }, { 0xce, 0xce, 1, 4 }, { 0xcf, 0xcf, 1, 8 },
+                { 0xd0, 0xd0, 1, 1 }, { 0xd1, 0xd1, 1, 2 }, { 0xd2, 0xd2, 1, 4 }, { 0xd3, 0xd3, 1, 8 },
+                { 0xd4, 0xd4, 1, 2 }, { 0xd5, 0xd5, 1, 3 }, { 0xd6, 0xd6, 1, 5 }, { 0xd7, 0xd7, 1, 9 },
+                { 0xd8, 0xd8, 1, 17 },
+        };
+
+        if (p >= end)
+                return -EBADMSG;
+        b = *p;
+        *children = 0;
+        *payload = 0;
+        *hdr = 1;
+        if (b <= 0x7f || b >= 0xe0)
+                return 0;
+        if ((b & 0xf0) == 0x80) { *children = 2u * (b & 0x0f); return 0; }
+        if ((b & 0xf0) == 0x90) { *children = b & 0x0f; return 0; }
+        if ((b & 0xe0) == 0xa0) { *payload = b & 0x1f; return 0; }
+        for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+                if (b >= fixed[i].first && b <= fixed[i].last) {
+                        *payload = fixed[i].pay;
+                        return 0;
+                }
+        {
+                int l = (b == 0xc4 || b == 0xd9 || b == 0xc7) ? 1 : (b == 0xc5 || b == 0xda || b == 0xc8 || b == 0xdc || b == 0xde) ? 2 :
+                        (b == 0xc6 || b == 0xdb || b == 0xc9 || b == 0xdd || b == 0xdf) ? 4 : 0;
+                if (!l || end - p < 1 + l)
+                        return -EBADMSG;
+                *hdr = 1 + (size_t)l + (b >= 0xc7 && b <= 0xc9 ? 1 : 0);
+                *payload = be(p + 1, l);
+                if (b == 0xdc || b == 0xdd) { *children = *payload; *payload = 0; }
+                if (b == 0xde || b == 0xdf) { *children = 2 * *payload; *payload = 0; }
+                return 0;
+        }
+}
+
+int mp_peek_id(const void *buf, size_t len, const void **ret_p, size_t *ret_n)
+{
+        const unsigned char *p = buf, *end = p + len;
+        uint64_t entries, children, payload;
+        size_t hdr;
+
+        if (item_shape(p, end, &hdr, &payload, &entries) < 0 || !((*p & 0xf0) == 0x80 || *p == 0xde || *p == 0xdf))
+                return -ENOENT;
+        p += hdr;
+        for (uint64_t e = 0; e < entries; e += 2) {
+                bool is_id = false;
+                uint64_t skip = 1;
+
+                /* key */
+                if (item_shape(p, end, &hdr, &payload, &children) < 0 || (uint64_t)(end - p) < hdr + payload)
+                        return -ENOENT;
+                is_id = children == 0 && payload == 2 && (*p & 0xe0) == 0xa0 && !memcmp(p + hdr, "id", 2);
+                p += hdr + payload;
+                /* value: skip iteratively, never recursively */
+                if (is_id) {
+                        if (item_shape(p, end, &hdr, &payload, &children) < 0 || children ||
+                            (uint64_t)(end - p) < hdr + payload)
+                                return -ENOENT;
+                        *ret_p = p;
+                        *ret_n = hdr + payload;
+                        return 0;
+                }
+                while (skip > 0) {
+                        if (item_shape(p, end, &hdr, &payload, &children) < 0 || (uint64_t)(end - p) < hdr + payload)
+                                return -ENOENT;
+                        p += hdr + payload;
+                        skip += children;
+                        skip--;
+                }
+        }
+        return -ENOENT;
+}
+
 int mp_decode(const void *buf, size_t len, const struct mp_limits *lim, msgpack_unpacked *ret,
               const char **why)
 {

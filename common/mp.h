@@ -76,6 +76,11 @@ int mp_check(const void *buf, size_t len, const struct mp_limits *lim, const cha
 int mp_decode(const void *buf, size_t len, const struct mp_limits *lim, msgpack_unpacked *ret,
               const char **why);
 
+/* For a message that failed mp_check(): finds the raw bytes of a scalar "id"
+ * at the top level of a map, without recursion or allocation, so the sender
+ * still gets an answer. 0 with ret_p and ret_n set, or -ENOENT. */
+int mp_peek_id(const void *buf, size_t len, const void **ret_p, size_t *ret_n);
+
 /* Accessors on decoded (borrowed) objects. */
 const msgpack_object *mp_get(const msgpack_object *map, const char *key);
 bool mp_is_str(const msgpack_object *o);

@@ -1,0 +1,281 @@
+/* busprobe - speaks raw ZeroMQ+CURVE to busd as a given identity, to send what
+ * no library client would: malformed envelopes, forged stamps, floods.
+ *
+ *   busprobe malformed N      N hostile messages; counts answers; exit 0 when
+ *                             every message that carried an id was answered
+ *   busprobe forge            a request with a forged caller stamp in the envelope
+ */
+#include <czmq.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mp.h"
+#include "paths.h"
+#include "util.h"
+
+static void *sock;
+
+static int connect_bus(const char *identity)
+{
+        struct ds_paths p;
+        char key[4096], pub[4096], *ep;
+        zcert_t *me, *srv;
+
+        ds_paths_init(&p, NULL, NULL, NULL);
+        snprintf(key, sizeof key, "%s/bus/private/%s.key", p.confdir, identity);
+        snprintf(pub, sizeof pub, "%s/bus/keys/busd.pub", p.confdir);
+        me = zcert_load(key);
+        srv = zcert_load(pub);
+        if (!me || !srv)
+                return -1;
+        sock = zmq_socket(zsys_init(), ZMQ_DEALER);
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, zcert_public_key(me), 32);
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, zcert_secret_key(me), 32);
+        zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, zcert_public_key(srv), 32);
+        ep = ds_paths_bus_endpoint(&p);
+        zmq_connect(sock, ep);
+        free(ep);
+        zcert_destroy(&me);
+        zcert_destroy(&srv);
+        ds_paths_free(&p);
+        return 0;
+}
+
+/* Receives one reply within ms; returns its decoded "id" (-2 nil, -3 none) */
+static int64_t recv_reply(int ms, char *kind, size_t ksize, char *code, size_t csize)
+{
+        zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+        zmq_msg_t m;
+        msgpack_unpacked u;
+        const char *why;
+        int64_t id = -3;
+
+        if (zmq_poll(&it, 1, ms) <= 0)
+                return -4;
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, sock, 0);
+        if (mp_decode(zmq_msg_data(&m), zmq_msg_size(&m), NULL, &u, &why) == 0) {
+                const msgpack_object *o = mp_get(&u.data, "id");
+                mp_strcpy(mp_get(&u.data, "k"), kind, ksize);
+                mp_strcpy(mp_get(mp_get(&u.data, "err"), "code"), code, csize);
+                id = !o ? -3 : o->type == MSGPACK_OBJECT_NIL ? -2 : mp_get_int(&u.data, "id", -3);
+                msgpack_unpacked_destroy(&u);
+        }
+        zmq_msg_close(&m);
+        return id;
+}
+
+static void send_buf(const void *p, size_t n)
+{
+        zmq_send(sock, p, n, 0);
+}
+
+/* One hostile message of kind i; returns the id it carried or -1 (none). */
+static int64_t hostile(int i, struct mpw *w)
+{
+        unsigned char raw[64];
+        int64_t id = 100000 + i;
+
+        mpw_reset(w);
+        /* 10 MB strings cost seconds each through CURVE: a few make the point */
+        switch (i % 10 == 4 && i >= 40 ? 1 : i % 10) {
+        case 0: /* random bytes */
+                ds_random(raw, sizeof raw);
+                send_buf(raw, 1 + raw[0] % sizeof raw);
+                return -1;
+        case 1: /* truncated map */
+                mpw_map_begin(w);
+                mpw_kv_int(w, "v", 1);
+                mpw_kv_str(w, "k", "req");
+                mpw_kv_int(w, "id", id);
+                mpw_map_end(w);
+                send_buf(mpw_data(w), mpw_len(w) - 3);
+                return -1;
+        case 2: /* wrong types */
+                mpw_map_begin(w);
+                mpw_kv_int(w, "v", 1);
+                mpw_kv_str(w, "k", "req");
+                mpw_kv_int(w, "id", id);
+                mpw_kv_int(w, "to", 5);
+                mpw_kv_bool(w, "m", true);
+                mpw_map_end(w);
+                break;
+        case 3: { /* 100-deep nesting inside the args */
+                mpw_map_begin(w);
+                mpw_kv_int(w, "v", 1);
+                mpw_kv_str(w, "k", "req");
+                mpw_kv_int(w, "id", id);
+                mpw_kv_str(w, "to", "testsvc");
+                mpw_kv_str(w, "m", "test.echo");
+                mpw_str(w, "a");
+                /* raw: 100 nested fixarrays */
+                unsigned char deep[101];
+                memset(deep, 0x91, 100);
+                deep[100] = 0xc0;
+                mpw_raw(w, deep, sizeof deep);
+                mpw_map_end(w);
+                break;
+        }
+        case 4: { /* a 10 MB string */
+                static char *big;
+                if (!big) {
+                        big = malloc(10 << 20);
+                        memset(big, 'x', 10 << 20);
+                }
+                mpw_map_begin(w);
+                mpw_kv_int(w, "v", 1);
+                mpw_kv_str(w, "k", "req");
+                mpw_kv_int(w, "id", id);
+                mpw_kv_str(w, "to", "testsvc");
+                mpw_kv_str(w, "m", "test.echo");
+                mpw_str(w, "a");
+                mpw_map_begin(w);
+                mpw_str(w, "text");
+                mpw_strn(w, big, 10 << 20);
+                mpw_map_end(w);
+                mpw_map_end(w);
+                break; /* too large to decode, still answered under its id */
+        }
+        case 5: /* not a map */
+                mpw_arr_begin(w);
+                mpw_int(w, 1);
+                mpw_arr_end(w);
+                send_buf(mpw_data(w), mpw_len(w));
+                return -1;
+        case 6: /* unknown kind */
+                mpw_map_begin(w);
+                mpw_kv_int(w, "v", 1);
+                mpw_kv_str(w, "k", "explode");
+                mpw_kv_int(w, "id", id);
+                mpw_map_end(w);
+                break;
+        case 7: /* wrong protocol version */
+                mpw_map_begin(w);
+                mpw_kv_int(w, "v", 99);
+                mpw_kv_str(w, "k", "req");
+                mpw_kv_int(w, "id", id);
+                mpw_map_end(w);
+                break;
+        case 8: /* args of the wrong type for the schema, reaches the service */
+                mpw_map_begin(w);
+                mpw_kv_int(w, "v", 1);
+                mpw_kv_str(w, "k", "req");
+                mpw_kv_int(w, "id", id);
+                mpw_kv_str(w, "to", "testsvc");
+                mpw_kv_str(w, "m", "test.echo");
+                mpw_str(w, "a");
+                mpw_arr_begin(w);
+                mpw_arr_end(w);
+                mpw_map_end(w);
+                break;
+        default: /* a hostile hello: a bad method table for a name we may not serve */
+                mpw_map_begin(w);
+                mpw_kv_int(w, "v", 1);
+                mpw_kv_str(w, "k", "hello");
+                mpw_kv_str(w, "name", "authd");
+                mpw_kv_int(w, "methods", 7);
+                mpw_map_end(w);
+                send_buf(mpw_data(w), mpw_len(w));
+                return -1;
+        }
+        send_buf(mpw_data(w), mpw_len(w));
+        return id;
+}
+
+static int malformed(int n)
+{
+        struct mpw w;
+        int with_id = 0, answered = 0, unanswered = 0;
+
+        mpw_init(&w);
+        for (int i = 0; i < n; i++) {
+                char kind[16] = "", code[16] = "";
+                int64_t id = hostile(i, &w), got;
+
+                if (id < 0) {
+                        /* drain whatever answer comes (a nil-id EINVAL), don't require it */
+                        while (recv_reply(i % 10 == 4 ? 2000 : 20, kind, sizeof kind, code, sizeof code) != -4)
+                                ;
+                        continue;
+                }
+                with_id++;
+                got = recv_reply(3000, kind, sizeof kind, code, sizeof code);
+                if (got == id && !strcmp(kind, "rep") && code[0])
+                        answered++;
+                else {
+                        unanswered++;
+                        fprintf(stderr, "message %d (kind %d): no error reply (got id %lld)\n", i, i % 10,
+                                (long long)got);
+                }
+        }
+        mpw_free(&w);
+        printf("%d sent, %d carried an id, %d answered with an error, %d unanswered\n", n, with_id, answered,
+               unanswered);
+        return unanswered == 0 ? 0 : 1;
+}
+
+static int forge(void)
+{
+        struct mpw w;
+        char kind[16], code[16];
+        zmq_pollitem_t it = { NULL, 0, ZMQ_POLLIN, 0 };
+        zmq_msg_t m;
+        msgpack_unpacked u;
+        const char *why;
+        int rc = 1;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_int(&w, "v", 1);
+        mpw_kv_str(&w, "k", "req");
+        mpw_kv_int(&w, "id", 7);
+        mpw_kv_str(&w, "to", "testsvc");
+        mpw_kv_str(&w, "m", "test.echo");
+        mpw_str(&w, "c"); /* a stamp of our own making: busd must drop it */
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "id", "authd");
+        mpw_kv_str(&w, "user", "root");
+        mpw_kv_bool(&w, "svc", true);
+        mpw_map_end(&w);
+        mpw_map_end(&w);
+        send_buf(mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+        it.socket = sock;
+        if (zmq_poll(&it, 1, 3000) <= 0)
+                return 1;
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, sock, 0);
+        if (mp_decode(zmq_msg_data(&m), zmq_msg_size(&m), NULL, &u, &why) == 0) {
+                const msgpack_object *r = mp_get(&u.data, "r");
+                char caller[64] = "", user[64] = "";
+                mp_strcpy(mp_get(r, "caller"), caller, sizeof caller);
+                mp_strcpy(mp_get(r, "user"), user, sizeof user);
+                printf("service saw caller '%s' user '%s' svc %d\n", caller, user, mp_get_bool(r, "svc", false));
+                rc = strcmp(caller, "devctl") || user[0] || mp_get_bool(r, "svc", false);
+                msgpack_unpacked_destroy(&u);
+        }
+        zmq_msg_close(&m);
+        (void)kind;
+        (void)code;
+        return rc;
+}
+
+int main(int argc, char **argv)
+{
+        int rc;
+
+        zsys_handler_set(NULL);
+        if (argc < 2 || connect_bus(getenv("PROBE_IDENTITY") ? getenv("PROBE_IDENTITY") : "devctl") < 0) {
+                fprintf(stderr, "usage: busprobe malformed N | forge  (keys from DEVSEC_CONFDIR)\n");
+                return 2;
+        }
+        if (!strcmp(argv[1], "malformed"))
+                rc = malformed(argc > 2 ? atoi(argv[2]) : 1000);
+        else if (!strcmp(argv[1], "forge"))
+                rc = forge();
+        else
+                rc = 2;
+        zmq_close(sock);
+        zsys_shutdown();
+        return rc;
+}
