@@ -47,8 +47,8 @@ static int settings(struct ds_settings *st, struct ds_err *e, ...)
         layers[0] = &u.data;
         ds_err_clear(e);
         r = ds_settings_build(netcfgd_settings, layers, 1, st, e);
-        if (r == 0)
-                r = netcfg_settings_check(st, e);
+        if (r == 0 && (r = netcfg_settings_check(st, e)) < 0)
+                ds_settings_free(st);
         msgpack_unpacked_destroy(&u);
         mpw_free(&w);
         return r;
