@@ -25,6 +25,19 @@ enum step { ST_STOP, ST_MASK, ST_UNMASK, ST_RELOAD, ST_START, ST_END };
 static const enum step disable_steps[] = { ST_STOP, ST_MASK, ST_RELOAD, ST_END };
 static const enum step enable_steps[] = { ST_UNMASK, ST_RELOAD, ST_START, ST_END };
 
+/* How each step is called: method and argument shape. */
+enum args { A_NONE, A_UNIT_MODE, A_MASK, A_UNMASK };
+static const struct {
+        const char *method;
+        enum args args;
+} step_calls[] = {
+        [ST_STOP] = { "StopUnit", A_UNIT_MODE },
+        [ST_MASK] = { "MaskUnitFiles", A_MASK },     /* files, runtime=false, force=true */
+        [ST_UNMASK] = { "UnmaskUnitFiles", A_UNMASK }, /* files, runtime=false */
+        [ST_RELOAD] = { "Reload", A_NONE },
+        [ST_START] = { "StartUnit", A_UNIT_MODE },
+};
+
 struct sd_op {
         struct sd_mgr *m;
         char *unit;
@@ -56,7 +69,7 @@ static int on_reply(sd_bus_message *m, void *ud, sd_bus_error *ret_error)
         (void)ret_error;
         /* stopping a unit that is not loaded is fine: it is stopped */
         if (e && !(op->steps[op->at] == ST_STOP && sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit"))) {
-                log_warn("svcmgr: systemd refused step %zu for '%s': %s", op->at, op->unit, e->message ? e->message : e->name);
+                log_warn("svcmgr: systemd refused %s for '%s': %s", step_calls[op->steps[op->at]].method, op->unit, e->message ? e->message : e->name);
                 op_end(op, -sd_bus_error_get_errno(e) ?: -EIO, "systemd refused the change");
                 return 0;
         }
@@ -66,37 +79,37 @@ static int on_reply(sd_bus_message *m, void *ud, sd_bus_error *ret_error)
         return 0;
 }
 
+static int append_args(sd_bus_message *msg, enum args a, const char *unit)
+{
+        if (a == A_UNIT_MODE)
+                return sd_bus_message_append(msg, "ss", unit, "replace");
+        if (a == A_MASK)
+                return sd_bus_message_append(msg, "asbb", 1, unit, 0, 1);
+        if (a == A_UNMASK)
+                return sd_bus_message_append(msg, "asb", 1, unit, 0);
+        return 0;
+}
+
 static int op_next(struct sd_op *op)
 {
         sd_bus_message *msg = NULL;
-        const char *method = NULL;
+        enum step st = op->steps[op->at];
         int r;
 
-        switch (op->steps[op->at]) { /* one call per step: the table above orders them */
-        case ST_STOP: method = "StopUnit"; break;
-        case ST_START: method = "StartUnit"; break;
-        case ST_MASK: method = "MaskUnitFiles"; break;
-        case ST_UNMASK: method = "UnmaskUnitFiles"; break;
-        case ST_RELOAD: method = "Reload"; break;
-        case ST_END: op_end(op, 0, NULL); return 0;
+        if (st == ST_END) {
+                op_end(op, 0, NULL);
+                return 0;
         }
-        r = sd_bus_message_new_method_call(op->m->bus, &msg, SD_DEST, SD_PATH, SD_MGR, method);
-        if (r >= 0) {
-                switch (op->steps[op->at]) {
-                case ST_STOP:
-                case ST_START: r = sd_bus_message_append(msg, "ss", op->unit, "replace"); break;
-                case ST_MASK: r = sd_bus_message_append(msg, "asbb", 1, op->unit, 0, 1); break;
-                case ST_UNMASK: r = sd_bus_message_append(msg, "asb", 1, op->unit, 0); break;
-                default: break;
-                }
-        }
+        r = sd_bus_message_new_method_call(op->m->bus, &msg, SD_DEST, SD_PATH, SD_MGR, step_calls[st].method);
+        if (r >= 0)
+                r = append_args(msg, step_calls[st].args, op->unit);
         if (r >= 0)
                 r = sd_bus_call_async(op->m->bus, NULL, msg, on_reply, op, SD_TIMEOUT_USEC);
         sd_bus_message_unref(msg);
         if (r >= 0)
                 r = sd_bus_flush(op->m->bus);
         if (r < 0) {
-                log_warn_errno(r, "svcmgr: cannot call systemd %s for '%s': %m", method, op->unit);
+                log_warn_errno(r, "svcmgr: cannot call systemd %s for '%s': %m", step_calls[st].method, op->unit);
                 op_end(op, r, "cannot reach systemd");
                 return r;
         }
