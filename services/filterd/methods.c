@@ -13,6 +13,7 @@
 #define STATE_CANDIDATE "candidate.mp"
 #define STATE_BANS "bans.mp"
 #define STATE_RULESET "ruleset.nft"
+#define STATE_PORTS "ports.mp"
 #define STATE_MAX (4u << 20)
 #define BAN_MAX_S 604800
 
@@ -23,6 +24,8 @@ static double mono_ms(void)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
+
+static void write_ports(struct filterd *f, struct mpw *w);
 
 /* ---- state ------------------------------------------------------------------------ */
 
@@ -80,6 +83,23 @@ static int load_config(struct filterd *f, const char *name, struct fd_config *re
         return r;
 }
 
+/* netcfgd publishes its table only when it changes: keep the last one */
+static int save_ports(struct filterd *f)
+{
+        struct mpw w;
+        int r;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        write_ports(f, &w);
+        mpw_map_end(&w);
+        r = ds_daemon_save(f->d, STATE_PORTS, mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+        if (r < 0)
+                log_errno(r, "cannot save '%s': %m", STATE_PORTS);
+        return r;
+}
+
 int filterd_load(struct filterd *f)
 {
         msgpack_unpacked u;
@@ -96,6 +116,17 @@ int filterd_load(struct filterd *f)
                 r = fd_config_copy(&f->candidate, &f->running);
         if (r < 0)
                 return r;
+        if (ds_daemon_load(f->d, STATE_PORTS, STATE_MAX, &buf, &len) == 0) {
+                struct ds_err e;
+                struct fd_ports p;
+
+                if (mp_decode(buf, len, NULL, &u, &why) == 0) {
+                        if (fd_ports_read(&u.data, &p, &e) == 0)
+                                f->ports = p;
+                        msgpack_unpacked_destroy(&u);
+                }
+                free(buf);
+        }
         if (ds_daemon_load(f->d, STATE_BANS, STATE_MAX, &buf, &len) == 0) {
                 if (mp_decode(buf, len, NULL, &u, &why) == 0) {
                         fd_bans_read(&u.data, &f->bans, ds_now_real_ms());
@@ -648,6 +679,7 @@ static void on_ports(struct filterd *f, const char *src, const msgpack_object *d
                 f->ports = old;
                 return;
         }
+        save_ports(f);
         log_notice("service ports from '%s': %zu ports, max %d connections each", src, p.n, p.max_connections);
 }
 
