@@ -1,0 +1,96 @@
+#!/bin/bash
+# logd -> real rsyslogd over TLS (RFC 5425 octet counting): records arrive and parse
+# as RFC 5424 with the structured data; client certificate; pinning; wrong CA,
+# wrong name or wrong pin -> no connection, error in log.status, nothing in the clear.
+source "$(dirname "$0")/../lib/tap.sh"
+source "$(dirname "$0")/logd_rsyslog_lib.sh"
+if ! have rsyslogd || ! have openssl; then skip "logd to rsyslog over TLS" "rsyslogd or openssl not installed"; exit 0; fi
+logd_stack
+mkca "$T_DIR/pki"; mkca "$T_DIR/otherpki"
+rsyslog_conf; rsyslog_start || nok "rsyslogd listens on 127.0.0.1:$RS_TLS/$RS_MTLS"
+OUT="$W/out/messages.log"
+
+dc log remote set 127.0.0.1:$RS_TLS --ca "$T_DIR/pki/ca.pem" >/dev/null
+"$B/tests/logd_produce" --category security --user alice --prefix "tls record" 50 >/dev/null
+wait_for 10 sh -c "grep -c 'tls record' '$OUT' 2>/dev/null | grep -qx 50"
+check_out "50 records arrive at rsyslogd over TLS" '^50$' grep -c 'tls record' "$OUT"
+check_out "they parse as RFC 5424 (version 1, app, msgid) with the structured data" \
+        '^86 1 [0-9TZ:.+-]+ [^ ]+ logprod - security \[devsec@32473 seq="[0-9]+" dev="[^"]+" user="alice" src="logprod"\] tls record 50$' \
+        tail -1 "$OUT"
+check_out "log.status: connected, nothing pending" '"state":"connected".*"pending":0' sh -c "sleep 0.3; '$B/devctl' --json log status"
+if ss -Htn state established "dport = :$RS_TLS" | grep -q 127.0.0.1; then ok "one TLS connection to the server"; else nok "no connection"; fi
+
+# mutual TLS: the server requires a client certificate
+dc log remote set 127.0.0.1:$RS_MTLS --ca "$T_DIR/pki/ca.pem" >/dev/null
+"$B/tests/logd_produce" --prefix "no client cert" 3 >/dev/null
+sleep 1
+check_out "without a client certificate nothing is accepted" '^0$' sh -c "grep -c 'no client cert' '$OUT'"
+dc log remote set 127.0.0.1:$RS_MTLS --ca "$T_DIR/pki/ca.pem" --client-cert "$T_DIR/pki/client.pem" --client-key "$T_DIR/pki/client.key" >/dev/null
+"$B/tests/logd_produce" --prefix "mtls record" 5 >/dev/null
+wait_for 10 sh -c "grep -q 'mtls record 5' '$OUT'"
+check_out "with the client certificate, records arrive (mTLS)" '^5$' grep -c 'mtls record' "$OUT"
+
+# pinning: the server certificate's SHA-256
+pin=$(openssl x509 -in "$T_DIR/pki/server.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+dc log remote set 127.0.0.1:$RS_TLS --ca "$T_DIR/pki/ca.pem" --pin "$pin" >/dev/null
+"$B/tests/logd_produce" --prefix "pinned record" 5 >/dev/null
+wait_for 10 sh -c "grep -q 'pinned record 5' '$OUT'"
+check_out "with the right pin, records arrive" '^5$' grep -c 'pinned record' "$OUT"
+
+# refusals: a relay in front of rsyslogd records every byte logd sends
+cat > "$T_DIR/relay.py" <<'PY'
+import socket, sys, threading
+lp, tp, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', lp)); s.listen(8)
+def pipe(a, b, rec):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d: break
+            if rec:
+                with open(log, 'ab') as f: f.write(d)
+            b.sendall(d)
+    except OSError: pass
+    for x in (a, b):
+        try: x.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+while True:
+    c, _ = s.accept(); u = socket.create_connection(('127.0.0.1', tp))
+    threading.Thread(target=pipe, args=(c, u, True), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, c, False), daemon=True).start()
+PY
+bg relay python3 "$T_DIR/relay.py" 16517 $RS_TLS "$T_DIR/wire.bin"
+waitport 16517
+refused() { # DESC ERROR-REGEX ARGS...
+        local d=$1 re=$2; shift 2
+        rm -f "$T_DIR/wire.bin"
+        dc log remote set 127.0.0.1:16517 "$@" >/dev/null
+        "$B/tests/logd_produce" --prefix "SECRET-$d" 5 >/dev/null
+        sleep 1.2
+        check_out "$d: error in log.status" "$re" dc --json log status
+        check_out "$d: no record reached rsyslogd" '^0$' sh -c "grep -c 'SECRET-$d' '$OUT'"
+        if [ -s "$T_DIR/wire.bin" ] && [ "$(head -c 1 "$T_DIR/wire.bin" | od -An -tx1 | tr -d ' ')" = 16 ] &&
+                ! grep -aq "SECRET" "$T_DIR/wire.bin" && ! grep -aq "devsec@32473" "$T_DIR/wire.bin"; then
+                ok "$d: only a TLS handshake on the wire, nothing in the clear"
+        else nok "$d: wire bytes: $(head -c 80 "$T_DIR/wire.bin" 2>/dev/null | od -An -c | head -2 | tr -s ' ')"; fi
+}
+refused "wrong CA" '"state":"(waiting|connecting)".*certificate verify failed: (unable to get local issuer certificate|self.signed)' \
+        --ca "$T_DIR/otherpki/ca.pem"
+refused "wrong name" '"state":"(waiting|connecting)".*certificate verify failed: [Hh]ostname mismatch' \
+        --ca "$T_DIR/pki/ca.pem" --name wrong.example
+# a wrong pin fails after the handshake, before any record is written
+rm -f "$T_DIR/wire.bin"
+dc log remote set 127.0.0.1:16517 --ca "$T_DIR/pki/ca.pem" --pin "$(printf '%064d' 0)" >/dev/null
+"$B/tests/logd_produce" --prefix "SECRET-pin" 5 >/dev/null
+sleep 1.2
+check_out "wrong pin: error in log.status" '"last_error":"pin: server certificate SHA-256 [0-9a-f]{64} does not match' dc --json log status
+check_out "wrong pin: no record reached rsyslogd" '^0$' sh -c "grep -c 'SECRET-pin' '$OUT'"
+if ! grep -aq "SECRET" "$T_DIR/wire.bin"; then ok "wrong pin: nothing in the clear"; else nok "wrong pin: plain text on the wire"; fi
+check_out "logd logs the refusal once, not per retry" '^1$' sh -c "grep -c 'pin: server certificate' '$T_DIR'/log/logd*.log"
+check_out "audit level 3: pinned server passes" '"id":"logd.remote.pinned".*"result":"pass"' dc --json call logd audit.report level=3
+
+# back to a good server: everything held back by the refusals is delivered, in order
+dc log remote set 127.0.0.1:$RS_TLS --ca "$T_DIR/pki/ca.pem" >/dev/null
+last=$(logd_status_field '["records"]')
+wait_for 10 sh -c "grep -q 'seq=\"$last\"' '$OUT'"
+check_out "after the refusals, every record 1..$last arrives in order" 'missing=0 .*inorder=True' received_check 1 "$last"
