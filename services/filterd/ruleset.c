@@ -104,7 +104,7 @@ static int render_list_set(FILE *f, const struct fd_list *l, uint8_t fam, const 
                 fprintf(f, "\t\telements = {");
                 for (size_t i = 0; i < n; i++) {
                         fd_range_format(fam, &r[i], buf, sizeof buf);
-                        fprintf(f, "%s%s%s", i ? "," : " ", i && i % 8 == 0 ? "\n\t\t\t" : "", buf);
+                        fprintf(f, "%s%s", i == 0 ? " " : i % 8 ? ", " : ",\n\t\t\t", buf);
                 }
                 fprintf(f, " }\n");
         }
