@@ -650,8 +650,6 @@ const struct ds_method netcfgd_methods[] = {
 
 /* ---- audit ------------------------------------------------------------------ */
 
-static struct netcfgd_ctx *audit_ctx;
-
 static enum ds_audit_result check_ports(void *ctx, char *detail, size_t size)
 {
         struct netcfgd_ctx *x = X(ctx);
@@ -736,8 +734,17 @@ static int n_init(struct ds_daemon *d, void *ctx)
         int r;
 
         x->d = d;
-        audit_ctx = x;
         ds_err_clear(&e);
+        /* --svcmgr=auto|dev|systemd: an explicit choice of backend */
+        for (int i = 1; i < d->argc; i++) {
+                const char *a = d->argv[i];
+                if (!strncmp(a, "--svcmgr=", 9) && (!strcmp(a + 9, "auto") || !strcmp(a + 9, "dev") || !strcmp(a + 9, "systemd"))) {
+                        x->want_backend = a + 9;
+                } else {
+                        log_err("unknown option '%s' (netcfgd takes --svcmgr=auto|dev|systemd)", a);
+                        return -EINVAL;
+                }
+        }
         if (asprintf(&path, "%s/functions.conf", d->paths.confdir) < 0)
                 return -ENOMEM;
         r = functions_load(path, &x->fns, &e);
@@ -766,11 +773,13 @@ static int n_init(struct ds_daemon *d, void *ctx)
 static int n_start(struct ds_daemon *d, void *ctx)
 {
         struct netcfgd_ctx *x = X(ctx);
+        /* the backend is chosen once: systemd when asked for, or when booted
+         * with it and not --dry-run */
+        bool sd = x->want_backend && strcmp(x->want_backend, "auto") ? !strcmp(x->want_backend, "systemd")
+                                                                       : sd_booted() > 0 && !d->dry_run;
         int r;
 
-        /* the backend is chosen once: systemd only when booted with it and
-         * asked to act on the host */
-        if (sd_booted() > 0 && !d->dry_run)
+        if (sd)
                 r = svcmgr_systemd_new(d->loop, &x->mgr);
         else
                 r = svcmgr_dev_new(x->svcdir, &x->mgr);

@@ -151,7 +151,7 @@ struct netcfgd_ctx {
         char *snmpdir;
         char *svcdir;  /* dev backend dir */
         const char *backend;
-        bool force_dev;
+        const char *want_backend; /* --svcmgr=: NULL or "auto" picks */
 };
 
 extern const struct ds_service netcfgd_service;

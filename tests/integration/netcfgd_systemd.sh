@@ -1,0 +1,74 @@
+#!/bin/bash
+# netcfgd's systemd backend (--svcmgr=systemd) against a stand-in for
+# org.freedesktop.systemd1 on a private D-Bus (python3-dbusmock): the calls and
+# their order (StopUnit, MaskUnitFiles, Reload / UnmaskUnitFiles, Reload,
+# StartUnit), a refusal by systemd leaves the function as it was, a devsec
+# daemon's unit is <name>.service and the bus answers EDISABLED.
+source "$(dirname "$0")/../lib/tap.sh"
+have dbus-daemon && /usr/bin/python3 -c 'import dbusmock' 2>/dev/null || { skip "netcfgd systemd backend" "dbus-daemon or python3-dbusmock not installed"; exit 0; }
+stack_init netcfgd testsvc
+stack_acl testsvc 'testsvc = { serve = ["authd", "smtp-notifier"]; call = ["bus.*"]; publish = ["*"]; subscribe = []; };'
+W="$T_DIR/dbus"; mkdir -p "$W"
+bg dbus dbus-daemon --session --address="unix:path=$W/bus" --nofork
+wait_for 5 test -S "$W/bus" || { nok "private D-Bus starts"; exit 0; }
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$W/bus"
+LOG="$W/calls.log"
+bg sdmock /usr/bin/python3 -m dbusmock --system -l "$LOG" org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager
+wait_for 5 dbus-send --system --print-reply --dest=org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.DBus.Peer.Ping || { nok "systemd stand-in starts"; exit 0; }
+add() { dbus-send --system --print-reply --dest=org.freedesktop.systemd1 /org/freedesktop/systemd1 \
+        org.freedesktop.DBus.Mock.AddMethod string:org.freedesktop.systemd1.Manager "string:$1" "string:$2" "string:$3" "string:$4" >/dev/null; }
+add StopUnit ss o "ret = '/org/freedesktop/systemd1/job/1'"
+add StartUnit ss o "ret = '/org/freedesktop/systemd1/job/2'"
+add MaskUnitFiles asbb 'a(sss)' "ret = dbus.Array([], signature='(sss)')
+if args[0][0] == 'iscsid.service': raise dbus.exceptions.DBusException('masking refused by the test', name='org.freedesktop.DBus.Error.AccessDenied')"
+add UnmaskUnitFiles asb 'a(sss)' "ret = dbus.Array([], signature='(sss)')"
+add Reload '' '' ''
+
+stack_busd
+bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"
+bg smtp env TESTSVC_NAME=smtp-notifier "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"
+bg netcfgd "$B/netcfgd" --svcmgr=systemd
+svc_up authd && svc_up smtp-notifier && svc_up netcfgd || { nok "stack comes up"; exit 0; }
+export DEVSEC_TOKEN=tok:admin:admin:system,network,security,system-info,backup
+SM="$DEVSEC_RUNDIR/svcmgr"
+# the calls since the last mark (the stand-in keeps its log open: never truncate it)
+MARK=0
+mark() { MARK=$(wc -l < "$LOG"); }
+since() { tail -n +$((MARK + 1)) "$LOG"; }
+# the calls for one unit since the mark, in order, as "Method" words
+calls() { since | grep -F "\"$1\"" | awk '{print $2}' | tr '\n' ' '; }
+methods() { since | awk '{print $2}' | tr '\n' ' '; }
+
+check_out "function list names the systemd backend" 'backend: +systemd' dc function list
+check_out "an unknown --svcmgr value is refused at start-up" "unknown option '--svcmgr=upstart'" "$B/netcfgd" --svcmgr=upstart --statedir "$T_DIR/x"
+wait_for 5 grep -q 'Reload' "$LOG"
+check_out "start-up stops and masks a factory-off unit (ssh)" '^StopUnit MaskUnitFiles $' calls ssh.service
+check_out "the mask is persistent and forced (runtime=false, force=true)" 'MaskUnitFiles \["ssh.service"\] False True' cat "$LOG"
+check "systemd reloads after masking" grep -q ' Reload' "$LOG"
+if grep -Fq '"avahi-daemon.service"' "$LOG"; then nok "an enabled unit is left as the system has it"; else ok "an enabled unit is left as the system has it"; fi
+if ls "$SM" 2>/dev/null | grep -q masked; then nok "the systemd backend writes no dev-backend files"; else ok "the systemd backend writes no dev-backend files"; fi
+
+mark
+check_out "function enable ssh" 'enabled: +yes' dc function enable ssh
+check_out "enable: UnmaskUnitFiles, then StartUnit" '^UnmaskUnitFiles StartUnit $' calls ssh.service
+check_out "Reload between unmask and start" 'UnmaskUnitFiles.*Reload.*StartUnit' methods
+check_out "StartUnit with mode replace" 'StartUnit "ssh.service" "replace"' since
+mark
+check_out "function disable ssh" 'enabled: +no' dc function disable ssh
+check_out "disable: StopUnit, then MaskUnitFiles" '^StopUnit MaskUnitFiles $' calls ssh.service
+check_out "Reload after the mask" 'StopUnit MaskUnitFiles Reload' methods
+
+# systemd refuses: the function stays as it was
+check_out "function enable iscsi" 'enabled: +yes' dc function enable iscsi
+check_out "a refused mask fails the call" "EINTERNAL: cannot disable 'iscsi': systemd refused the change" dc function disable iscsi
+check_rc "and exits 1" 1 dc function disable iscsi
+check_out "iscsi is still enabled" 'iscsi +yes +no +unit' dc function list
+
+# a devsec daemon: its unit, and the bus
+mark
+check_out "function disable smtp" 'enabled: +no' dc function disable smtp
+check_out "the daemon's unit is smtp-notifier.service" '^StopUnit MaskUnitFiles $' calls smtp-notifier.service
+check_out "and the bus answers EDISABLED" 'EDISABLED' dc call smtp-notifier test.echo
+check_out "function enable smtp" 'enabled: +yes' dc function enable smtp
+check_out "its unit is started again" 'StartUnit "smtp-notifier.service"' since
+check_out "and the bus routes again" 'text: +up' dc call smtp-notifier test.echo text=up
