@@ -78,7 +78,7 @@ static int64_t hostile(int i, struct mpw *w)
 
         mpw_reset(w);
         /* 10 MB strings cost seconds each through CURVE: a few make the point */
-        switch (i % 10 == 4 && i >= 40 ? 1 : i % 10) {
+        switch (i % 10 == 4 && i >= 20 ? 1 : i % 10) {
         case 0: /* random bytes */
                 ds_random(raw, sizeof raw);
                 send_buf(raw, 1 + raw[0] % sizeof raw);
@@ -182,15 +182,24 @@ static int64_t hostile(int i, struct mpw *w)
         return id;
 }
 
+static int64_t spent_mark;
+
 static int malformed(int n)
 {
         struct mpw w;
         int with_id = 0, answered = 0, unanswered = 0;
 
+        int64_t spent[10] = { 0 };
+
         mpw_init(&w);
         for (int i = 0; i < n; i++) {
                 char kind[16] = "", code[16] = "";
+                int64_t t0 = ds_now_mono_ms();
                 int64_t id = hostile(i, &w), got;
+
+                if (i > 0)
+                        spent[(i - 1) % 10] += t0 - spent_mark;
+                spent_mark = t0;
 
                 if (id < 0) {
                         /* drain whatever answer comes (a nil-id EINVAL), don't require it */
@@ -209,6 +218,9 @@ static int malformed(int n)
                 }
         }
         mpw_free(&w);
+        if (getenv("PROBE_VERBOSE"))
+                for (int k = 0; k < 10; k++)
+                        fprintf(stderr, "kind %d: %lld ms\n", k, (long long)spent[k]);
         printf("%d sent, %d carried an id, %d answered with an error, %d unanswered\n", n, with_id, answered,
                unanswered);
         return unanswered == 0 ? 0 : 1;
