@@ -93,3 +93,8 @@ check "the imported key is the one given" cmp -s <(openssl pkey -in "$CD/server.
 out=$(tls_check "$CD/server.pem" "$CD/server.key" "$W/ext-ca.pem" localhost)
 if echo "$out" | grep -q 'Verification: OK'; then ok "s_client verifies s_server on the imported files"; else nok "s_client verifies s_server on the imported files"; echo "#   $out" | head -5; fi
 if grep -q 'PRIVATE' "$T_DIR/log/netcfgd.log"; then nok "netcfgd never logs key material"; else ok "netcfgd never logs key material"; fi
+head -c 70000 /dev/zero | tr '\0' 'A' > "$W/huge.pem"
+check_out "devctl refuses an oversized file before sending it" 'File too large' dc https cert import "$W/huge.pem" "$W/good.key"
+check_out "the schema refuses an oversized certificate by name" 'EINVAL: cert: ' dc call netcfgd cert.import cert="$(cat "$W/huge.pem")" key=x
+check_out "cert.import needs the key" 'EINVAL: key: ' dc call netcfgd cert.import cert=x
+check_out "a viewer may not create certificates" "EPERM: user 'bob' lacks authority 'security'" env DEVSEC_TOKEN=tok:bob:viewer:monitor,system-info "$B/devctl" https cert create

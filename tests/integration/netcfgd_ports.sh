@@ -58,3 +58,10 @@ check_out "ports survive a restart" 'https +tcp +8443' dc port show
 check_out "max_connections survives a restart" 'max_connections: +32' dc port show
 check_out "config reset restores the defaults" 'https_port: +443' dc config reset netcfgd
 check_out "port show after reset" 'https +tcp +443 ' dc port show
+
+# malformed and unauthorized requests
+check_out "a mistyped port is named" 'EINVAL: http: must be an integer' dc call netcfgd port.set http=abc
+check_out "an empty port.set is refused" 'EINVAL: .*name at least one port' dc call netcfgd port.set
+check_out "a viewer may read the ports" 'http +tcp' env DEVSEC_TOKEN=tok:bob:viewer:monitor,system-info "$B/devctl" port show
+check_out "a viewer may not change them (EPERM)" "EPERM: user 'bob' lacks authority 'network'" env DEVSEC_TOKEN=tok:bob:viewer:monitor,system-info "$B/devctl" port set http=8081
+check_rc "without a session port set exits 3" 3 env -u DEVSEC_TOKEN "$B/devctl" port set http=8081
