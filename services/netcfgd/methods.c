@@ -161,12 +161,13 @@ static void fn_op_step(struct fn_op *op, int r, const char *why)
         if (--op->pending > 0)
                 return;
         f->busy = false;
-        if (!op->err) {
+        if (!op->err && f->enabled == op->enable) {
+                /* enforcement of a state already recorded: nothing to tell */
+        } else if (!op->err) {
                 f->enabled = op->enable;
                 save_functions(op->x);
-                if (op->call)
-                        log_audit("security", LOG_LVL_NOTICE, op->actor, "function '%s' %s by '%s'", f->name,
-                                  op->enable ? "enabled" : "disabled", op->actor);
+                log_audit("security", LOG_LVL_NOTICE, op->actor, "function '%s' %s by '%s'", f->name,
+                          op->enable ? "enabled" : "disabled", op->actor);
                 mpw_init(&ev);
                 mpw_map_begin(&ev);
                 mpw_kv_str(&ev, "name", f->name);
@@ -238,14 +239,14 @@ static int fn_change(struct netcfgd_ctx *x, struct net_function *f, bool enable,
 }
 
 /* Brings the service manager and busd in line with the table (start-up, reset, import). */
-static void functions_enforce(struct netcfgd_ctx *x)
+static void functions_enforce(struct netcfgd_ctx *x, bool startup)
 {
         for (size_t i = 0; i < x->fns.n; i++) {
                 struct net_function *f = &x->fns.v[i];
                 if (f->busy || f->kind == FN_FLAG)
                         continue;
-                /* under systemd, leave enabled units as the system has them */
-                if (f->enabled && f->kind == FN_UNIT && strcmp(x->backend, "dev"))
+                /* at start-up under systemd, leave enabled units as the system has them */
+                if (startup && f->enabled && f->kind == FN_UNIT && strcmp(x->backend, "dev"))
                         continue;
                 fn_change(x, f, f->enabled, NULL, "netcfgd");
         }
@@ -787,7 +788,7 @@ static int n_start(struct ds_daemon *d, void *ctx)
                 return r;
         x->backend = x->mgr.ops->name;
         log_info("service manager: %s backend", x->backend);
-        functions_enforce(x);
+        functions_enforce(x, true);
         publish_ports(x);
         return 0;
 }
@@ -869,7 +870,7 @@ static int n_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, str
         if (r < 0)
                 return r;
         save_functions(x);
-        functions_enforce(x);
+        functions_enforce(x, false);
         return 0;
 }
 
@@ -883,7 +884,7 @@ static int n_reset(struct ds_daemon *d, void *ctx)
         r = state_remove(d->statedir, FN_STATE);
         if (r < 0 && r != -ENOENT)
                 return r;
-        functions_enforce(x);
+        functions_enforce(x, false);
         return 0;
 }
 

@@ -72,3 +72,12 @@ check_out "and the bus answers EDISABLED" 'EDISABLED' dc call smtp-notifier test
 check_out "function enable smtp" 'enabled: +yes' dc function enable smtp
 check_out "its unit is started again" 'StartUnit "smtp-notifier.service"' since
 check_out "and the bus routes again" 'text: +up' dc call smtp-notifier test.echo text=up
+
+# factory reset under systemd: a unit the operator turned off comes back
+dc function disable bonjour >/dev/null
+mark
+check_out "config reset" 'settings' dc config reset netcfgd
+wait_for 5 sh -c "tail -n +$((MARK + 1)) '$LOG' | grep -q 'StartUnit \"avahi-daemon.service\"'"
+check_out "reset unmasks and starts bonjour's unit again" '^UnmaskUnitFiles StartUnit $' calls avahi-daemon.service
+check_out "reset masks ssh again" 'StopUnit MaskUnitFiles' calls ssh.service
+check_out "bonjour is on after the reset" 'bonjour +yes +yes' dc function list
