@@ -257,11 +257,12 @@ static void write_ports(struct filterd *f, struct mpw *w)
         mpw_kv_str(w, "ports_from", f->ports.from_netcfgd ? "netcfgd" : "defaults");
 }
 
-static void write_entries(struct mpw *w, const char *key, const struct fd_list *l)
+/* A page of the list: a terminal has no use for 10,000 lines at once. */
+static void write_entries(struct mpw *w, const char *key, const struct fd_list *l, size_t offset, size_t limit)
 {
         mpw_str(w, key);
         mpw_arr_begin(w);
-        for (size_t i = 0; i < l->n; i++)
+        for (size_t i = offset; i < l->n && i - offset < limit; i++)
                 mpw_str(w, l->v[i].text);
         mpw_arr_end(w);
 }
@@ -271,18 +272,23 @@ static void write_entries(struct mpw *w, const char *key, const struct fd_list *
 static int h_show(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
-        bool pending = !fd_config_equal(&f->running, &f->candidate);
+        bool pending = !fd_config_equal(&f->running, &f->candidate), brief = ds_arg_bool(c, "brief", false);
+        size_t offset = (size_t)ds_arg_int(c, "offset", 0), limit = (size_t)ds_arg_int(c, "limit", 1000);
 
         mpw_kv_str(c->r, "mode", fd_mode_names[f->running.mode]);
         mpw_kv_uint(c->r, "count", f->running.list.n);
-        write_entries(c->r, "entries", &f->running.list);
+        if (!brief)
+                write_entries(c->r, "entries", &f->running.list, offset, limit);
         mpw_kv_bool(c->r, "pending", pending);
         if (pending) {
                 mpw_kv_str(c->r, "candidate_mode", fd_mode_names[f->candidate.mode]);
                 mpw_kv_uint(c->r, "candidate_count", f->candidate.list.n);
-                if (!ds_arg_bool(c, "brief", false))
-                        write_entries(c->r, "candidate_entries", &f->candidate.list);
+                if (!brief)
+                        write_entries(c->r, "candidate_entries", &f->candidate.list, offset, limit);
         }
+        if (!brief && (offset > 0 || f->running.list.n > offset + limit ||
+                       (pending && f->candidate.list.n > offset + limit)))
+                mpw_kv_str(c->r, "page", "partial: use offset= and limit= for the rest");
         mpw_kv_bool(c->r, "confirm_pending", f->confirm_pending);
         if (f->confirm_pending)
                 mpw_kv_int(c->r, "confirm_left_s", (f->confirm_deadline_ms - ds_now_mono_ms() + 999) / 1000);
@@ -741,7 +747,9 @@ void filterd_on_event(void *ud, const char *topic, const char *src, int64_t ts_m
 
 static const struct ds_field entry_item = { NULL, DS_STR, 0, .max_len = FD_ENTRY_TEXT };
 static const struct ds_field show_args[] = {
-        { "brief", DS_BOOL, 0, .help = "leave the staged entries out" },
+        { "brief", DS_BOOL, 0, .help = "counts only, no entries" },
+        { "offset", DS_INT, 0, .min = 0, .max = FD_MAX_ENTRIES, .help = "first entry to list" },
+        { "limit", DS_INT, 0, .min = 1, .max = FD_MAX_ENTRIES, .help = "entries to list (default 1000)" },
         { NULL },
 };
 static const char *const modes[] = { "off", "allow", "deny", NULL };

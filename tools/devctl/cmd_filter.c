@@ -167,7 +167,8 @@ static int c_ruleset(struct devctl *dc, const struct devctl_cmd *cmd, int argc, 
 }
 
 static const struct devctl_cmd filter_cmds[] = {
-        { .path = "filter show", .svc = "filterd", .method = "filter.show", .usage = "[--brief]",
+        { .path = "filter show", .svc = "filterd", .method = "filter.show",
+          .usage = "[--brief] [offset=N] [limit=N]",
           .help = "filter mode, entries, staged changes, service ports" },
         { .path = "filter status", .svc = "filterd", .method = "filter.status", .usage = "",
           .help = "enforcement state and dropped packets per set" },
