@@ -54,26 +54,41 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 TEST_HELPERS := $(patsubst tests/lib/%.c,$(BUILD)/tests/%,$(wildcard tests/lib/*.c))
 
-.PHONY: all test check check-asan run install clean deps bench fuzz unit check-units test-containers help
+test-deps:
+	@[ -z "$(MISSING_DEBS)" ] || $(MAKE) --no-print-directory deps
+
+.PHONY: test-deps print-deps all test check check-asan run install clean deps bench fuzz unit check-units test-containers help
 all: deps-check $(TOOL_BINS) $(SVC_BINS)
 
 help:
 	@echo "targets: all test run install check-asan bench fuzz check-units test-containers deps clean"
+
+# Test peers and tools: one package per line in tests/deps/*.txt
+TEST_DEB_PKGS = $(sort $(shell cat tests/deps/*.txt 2>/dev/null | sed 's/\#.*//'))
+MISSING_DEBS = $(shell for p in $(DEB_PKGS) $(TEST_DEB_PKGS); do \
+	dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done)
 
 deps-check:
 	@if [ "$(HAVE_PKGS)" != yes ]; then $(MAKE) --no-print-directory deps && \
 		$(MAKE) --no-print-directory $(MAKECMDGOALS); exit $$?; fi
 .PHONY: deps-check
 
+# Installs (as root) or names (otherwise) every Debian package the build, the
+# stack and the tests need. Nothing is installed when all are present.
 deps:
-	@if pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null; then echo "deps: all libraries present"; \
+	@missing="$(MISSING_DEBS)"; \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		echo "deps: installing Debian packages"; \
+		echo "deps: installing $$missing"; \
+		[ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }; \
 		apt-get -o DPkg::Lock::Timeout=600 update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q $(DEB_PKGS); \
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $$missing; \
 	else \
-		echo "deps: missing libraries; as root run:"; \
-		echo "  apt-get install -y $(DEB_PKGS)"; exit 1; fi
+		echo "deps: missing Debian packages; as root run:"; \
+		echo "  apt-get install -y --no-install-recommends $$missing"; exit 1; fi
+
+print-deps:
+	@echo $(DEB_PKGS) $(TEST_DEB_PKGS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -115,7 +130,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIBS)
 unit: all $(UNIT_TESTS) $(TEST_HELPERS)
 
 # The README's test command. Prints "N passed, N failed[, N skipped]" last.
-test: all $(UNIT_TESTS) $(TEST_HELPERS) $(BENCH_BINS)
+test: test-deps all $(UNIT_TESTS) $(TEST_HELPERS) $(BENCH_BINS)
 	@BUILD=$(BUILD) tests/run.sh
 
 check: test
