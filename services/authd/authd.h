@@ -8,6 +8,7 @@
 
 #define AUTHD_NAME_MAX 32
 #define AUTHD_SRC_MAX 63
+#define AUTHD_LOCK_NAME_MAX 40 /* a user name, or "reset:" and a user name */
 #define AUTHD_MEMO_MAX 128
 #define AUTHD_EMAIL_MAX 128
 #define AUTHD_HISTORY_MAX 24
@@ -97,7 +98,7 @@ struct authd_lock_src {
 };
 
 struct authd_lock {
-        char name[AUTHD_NAME_MAX + 1];
+        char name[AUTHD_LOCK_NAME_MAX + 1];
         int total;      /* consecutive failures from any source */
         int level;      /* locks so far: the next lasts lockout_s << level */
         int64_t until_ms;

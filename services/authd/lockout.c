@@ -178,7 +178,7 @@ int authd_lock_read(struct authd_ctx *a, const msgpack_object *o)
         for (uint32_t i = 0; i < ls->via.array.size && a->n_locks < AUTHD_LOCKS_MAX; i++) {
                 const msgpack_object *m = &ls->via.array.ptr[i], *ss = mp_get(m, "src");
                 struct authd_lock *l;
-                char name[AUTHD_NAME_MAX + 1];
+                char name[AUTHD_LOCK_NAME_MAX + 1];
 
                 if (mp_strcpy(mp_get(m, "name"), name, sizeof name) < 0 || authd_lock_find(a, name))
                         continue;

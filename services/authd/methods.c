@@ -1059,11 +1059,13 @@ static int h_policy_set(void *ctx, struct ds_call *c)
                 return ds_call_fail(c, -EINVAL, "profile", "give profile=, min_length=, history= or max_age_days=");
         }
         r = mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why);
-        mpw_free(&w);
-        if (r < 0)
+        if (r < 0) {
+                mpw_free(&w);
                 return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot encode the change");
+        }
         r = ds_daemon_set_settings(a->d, &u.data, ds_call_actor(c), &c->err);
         msgpack_unpacked_destroy(&u);
+        mpw_free(&w); /* u borrowed its strings */
         if (r < 0)
                 return r;
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password policy changed by '%s' (profile %s)",
@@ -1155,10 +1157,17 @@ static int h_reset_setup(void *ctx, struct ds_call *c)
         return 0;
 }
 
+/* Reset attempts are counted apart from logins ("reset:NAME"): a user locked
+ * out of login may still reset by mail, and guessing codes locks resets. */
+static void reset_key(const char *name, char *key, size_t size)
+{
+        snprintf(key, size, "reset:%s", name);
+}
+
 static int h_reset_request(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        char name[AUTHD_NAME_MAX + 1], code[16];
+        char name[AUTHD_NAME_MAX + 1], code[16], key[AUTHD_LOCK_NAME_MAX + 1];
         struct authd_user *u;
         int r;
 
@@ -1166,7 +1175,8 @@ static int h_reset_request(void *ctx, struct ds_call *c)
         if (!a->password_reset)
                 return ds_call_fail(c, -DS_EDISABLED, NULL, "password reset is switched off on this device");
         ds_arg_str(c, "user", name, sizeof name);
-        if ((r = refuse_locked(a, c, name, "reset")) < 0)
+        reset_key(name, key, sizeof key);
+        if ((r = refuse_locked(a, c, key, "reset")) < 0)
                 return r;
         u = authd_user_find(a, name);
         /* the answer does not say whether the user exists */
@@ -1221,7 +1231,7 @@ static bool answers_match(struct authd_ctx *a, const struct authd_user *u, const
 static int h_reset_confirm(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        char name[AUTHD_NAME_MAX + 1], code[32], th[65];
+        char name[AUTHD_NAME_MAX + 1], code[32], th[65], key[AUTHD_LOCK_NAME_MAX + 1];
         char *npw = NULL, *hash = NULL;
         struct authd_user *u;
         bool good = false;
@@ -1233,7 +1243,8 @@ static int h_reset_confirm(void *ctx, struct ds_call *c)
         ds_arg_str(c, "user", name, sizeof name);
         if (!ds_arg_has(c, "code") && !ds_arg_has(c, "answers"))
                 return ds_call_fail(c, -EINVAL, "code", "give the code that was mailed, or the answers");
-        if ((r = refuse_locked(a, c, name, "reset")) < 0)
+        reset_key(name, key, sizeof key);
+        if ((r = refuse_locked(a, c, key, "reset")) < 0)
                 return r;
         u = authd_user_find(a, name);
         if (u && ds_arg_has(c, "code")) {
@@ -1253,7 +1264,7 @@ static int h_reset_confirm(void *ctx, struct ds_call *c)
         if (!good) {
                 log_audit("security", LOG_LVL_NOTICE, name, "password reset of '%s' refused: wrong code or answers",
                           name);
-                count_failure(a, name, "reset");
+                count_failure(a, key, "reset");
                 return ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
         }
         npw = ds_arg_strdup(c, "new_password");
@@ -1264,6 +1275,7 @@ static int h_reset_confirm(void *ctx, struct ds_call *c)
         memset(&u->reset, 0, sizeof u->reset);
         authd_user_set_hash(a, u, hash);
         authd_lock_clear(a, name);
+        authd_lock_clear(a, key);
         authd_lock_save(a);
         authd_store_save(a);
         authd_session_revoke_user(a, name, NULL);
