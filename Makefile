@@ -152,12 +152,12 @@ FUZZERS := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz:
 	@mkdir -p $(BUILD)/fuzz
 	@set -e; for f in $(FUZZERS); do n=$$(basename $$f .c); \
-		clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Ibus $$(pkg-config --cflags $(PKGS)) \
+		clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Ibus $$(pkg-config --cflags $(PKGS)) \
 			$$f $(COMMON_SRC) $(BUSLIB_SRC) -o $(BUILD)/fuzz/$$n $$(pkg-config --libs $(PKGS)); \
-		mkdir -p tests/fuzz/corpus/$$n; \
+		mkdir -p tests/fuzz/corpus/$$n $(BUILD)/fuzz/work-$$n; \
 		echo "fuzz: $$n for $${FUZZ_SECONDS:-30}s"; \
 		$(BUILD)/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-30} -max_len=65536 \
-			-artifact_prefix=tests/fuzz/corpus/$$n/crash- tests/fuzz/corpus/$$n 2>&1 | tail -n 2; done
+			-artifact_prefix=tests/fuzz/corpus/$$n/crash- $(BUILD)/fuzz/work-$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 2; done
 
 # The whole stack from the build tree on an embedded default: no root, no systemd.
 run: all
