@@ -330,7 +330,7 @@ static int h_port_set(void *ctx, struct ds_call *c)
         if (ds_arg_has(c, "max_connections"))
                 n++;
         if (n == 0)
-                return ds_call_fail(c, -EINVAL, NULL, "name at least one port, e.g. http=8080");
+                return ds_call_fail(c, -EINVAL, NULL, "name at least one port, e.g. http=8088");
         if (ports_conflict(&want, &a, &b)) {
                 size_t named = ds_arg_has(c, ports_table[b].name) ? b : a;
                 size_t other = named == b ? a : b;
@@ -712,7 +712,7 @@ static const struct ds_audit_item netcfgd_audit[] = {
         { .id = "net.https.redirect", .level = 2, .title = "HTTP redirected to HTTPS",
           .remediation = "devctl call netcfgd https.set redirect=true", .key = "http_redirect", .want_bool = true },
         { .id = "net.ports.custom", .level = 2, .title = "service ports moved off their well-known defaults",
-          .remediation = "devctl port set http=8080 ...", .check = check_ports },
+          .remediation = "devctl port set http=8088 https=8443 ...", .check = check_ports },
         { .id = "net.functions.2", .level = 2, .title = "unneeded functions off (level 2)",
           .remediation = "devctl function disable NAME", .check = check_fns2, .harden = harden_fns2 },
         { .id = "net.tls13", .level = 3, .title = "TLS 1.3 minimum", .remediation = "devctl call netcfgd https.set tls_min=1.3",
