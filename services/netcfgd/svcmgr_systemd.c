@@ -128,8 +128,10 @@ static int sd_set(void *impl, const char *unit, bool is_daemon, bool enable, svc
         op->done = done;
         op->ud = ud;
         op->steps = enable ? enable_steps : disable_steps;
-        /* a devsec daemon's unit is <name>.service */
-        if (is_daemon || n < 8 || strcmp(unit + n - 8, ".service"))
+        /* a devsec daemon's unit is devsec-<name>.service (units/) */
+        if (is_daemon)
+                op->unit = (asprintf(&op->unit, "devsec-%s.service", unit) < 0) ? NULL : op->unit;
+        else if (n < 8 || strcmp(unit + n - 8, ".service"))
                 op->unit = (asprintf(&op->unit, "%s.service", unit) < 0) ? NULL : op->unit;
         else
                 op->unit = strdup(unit);

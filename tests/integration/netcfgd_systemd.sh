@@ -3,7 +3,7 @@
 # org.freedesktop.systemd1 on a private D-Bus (python3-dbusmock): the calls and
 # their order (StopUnit, MaskUnitFiles, Reload / UnmaskUnitFiles, Reload,
 # StartUnit), a refusal by systemd leaves the function as it was, a devsec
-# daemon's unit is <name>.service and the bus answers EDISABLED.
+# daemon's unit is devsec-<name>.service and the bus answers EDISABLED.
 source "$(dirname "$0")/../lib/tap.sh"
 have dbus-daemon && /usr/bin/python3 -c 'import dbusmock' 2>/dev/null || { skip "netcfgd systemd backend" "dbus-daemon or python3-dbusmock not installed"; exit 0; }
 stack_init netcfgd testsvc
@@ -67,10 +67,10 @@ check_out "iscsi is still enabled" 'iscsi +yes +no +unit' dc function list
 # a devsec daemon: its unit, and the bus
 mark
 check_out "function disable smtp" 'enabled: +no' dc function disable smtp
-check_out "the daemon's unit is smtp-notifier.service" '^StopUnit MaskUnitFiles $' calls smtp-notifier.service
+check_out "the daemon's unit is devsec-smtp-notifier.service" '^StopUnit MaskUnitFiles $' calls devsec-smtp-notifier.service
 check_out "and the bus answers EDISABLED" 'EDISABLED' dc call smtp-notifier test.echo
 check_out "function enable smtp" 'enabled: +yes' dc function enable smtp
-check_out "its unit is started again" 'StartUnit "smtp-notifier.service"' since
+check_out "its unit is started again" 'StartUnit "devsec-smtp-notifier.service"' since
 check_out "and the bus routes again" 'text: +up' dc call smtp-notifier test.echo text=up
 
 # factory reset under systemd: a unit the operator turned off comes back
