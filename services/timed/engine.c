@@ -177,10 +177,14 @@ static int on_resolve_timer(zloop_t *loop, int timer_id, void *arg)
         struct resolve_job *j = arg;
         struct timed_ctx *t = j->t;
 
+        (void)timer_id;
+        /* one-shot timers, re-armed while a lookup runs: a fired one is gone */
+        j->timer = -1;
         for (int i = 0; i < j->n; i++)
-                if (gai_error(j->list[i]) == EAI_INPROGRESS)
+                if (gai_error(j->list[i]) == EAI_INPROGRESS) {
+                        j->timer = zloop_timer(loop, 20, 1, on_resolve_timer, j);
                         return 0;
-        zloop_timer_end(loop, timer_id);
+                }
         if (j->gen == t->gen && t->cfg.ntp_enabled) {
                 sources_clear(t);
                 for (int i = 0; i < j->n; i++) {
@@ -238,7 +242,7 @@ static int resolve_start(struct timed_ctx *t)
         }
         j->next = t->jobs;
         t->jobs = j;
-        j->timer = zloop_timer(t->d->loop, 20, 0, on_resolve_timer, j);
+        j->timer = zloop_timer(t->d->loop, 20, 1, on_resolve_timer, j);
         return 0;
 }
 
@@ -353,8 +357,8 @@ static int on_source_readable(zloop_t *loop, zmq_pollitem_t *item, void *arg)
                 if (s->state == SRC_DENIED)
                         continue;
                 v = ntp_check(buf, (size_t)n, s->cookie, &p);
-                if (v >= NTP_KOD_RATE)
-                        s->last = p;
+                if (v == NTP_OK || v >= NTP_KOD_RATE)
+                        s->last = p; /* it answered our request */
                 if (v == NTP_OK) {
                         ntp_sample_compute(&p, s->t1_ns, t4, mono_ns(), &smp);
                         if (ntp_root_distance(p.root_delay, p.root_disp, smp.delay, smp.disp, 0) >
@@ -740,9 +744,18 @@ void timed_engine_stop(struct timed_ctx *t)
                 for (int i = 0; i < j->n; i++)
                         if (gai_cancel(j->list[i]) == EAI_NOTCANCELED)
                                 gai_suspend((const struct gaicb *const *)&j->list[i], 1, &ts);
-                zloop_timer_end(t->d->loop, j->timer);
+                if (j->timer >= 0)
+                        zloop_timer_end(t->d->loop, j->timer);
                 job_free(t, j);
         }
+}
+
+/* milliseconds with microsecond resolution, for people */
+static double ms3(double s)
+{
+        double v = s * 1e6;
+
+        return (double)(int64_t)(v + (v < 0 ? -0.5 : 0.5)) / 1e3;
 }
 
 void timed_status_write(struct timed_ctx *t, struct mpw *w)
@@ -757,7 +770,7 @@ void timed_status_write(struct timed_ctx *t, struct mpw *w)
         mpw_kv_bool(w, "ntp_enabled", t->cfg.ntp_enabled);
         mpw_kv_str(w, "sync_state", t->sync_state ? t->sync_state : "starting");
         mpw_kv_bool(w, "synchronised", t->sync_state && !strcmp(t->sync_state, "synchronised"));
-        mpw_kv_double(w, "offset_ms", t->sys_offset * 1e3);
+        mpw_kv_double(w, "offset_ms", ms3(t->sys_offset));
         mpw_kv_int(w, "survivors", t->n_survivors);
         mpw_kv_int(w, "minsources", t->cfg.minsources);
         if (t->last_update_ms) {
@@ -785,10 +798,10 @@ void timed_status_write(struct timed_ctx *t, struct mpw *w)
                 mpw_kv_str(w, "state", timed_state_name(s->state));
                 mpw_kv_int(w, "stratum", s->rx_ok ? s->last.stratum : 0);
                 mpw_kv_str(w, "reach", reach);
-                mpw_kv_double(w, "offset_ms", s->have_best ? s->offset * 1e3 : 0);
-                mpw_kv_double(w, "delay_ms", s->have_best ? s->delay * 1e3 : 0);
-                mpw_kv_double(w, "jitter_ms", s->have_best ? s->jitter * 1e3 : 0);
-                mpw_kv_double(w, "rootdist_ms", s->have_best ? s->rootdist * 1e3 : 0);
+                mpw_kv_double(w, "offset_ms", s->have_best ? ms3(s->offset) : 0);
+                mpw_kv_double(w, "delay_ms", s->have_best ? ms3(s->delay) : 0);
+                mpw_kv_double(w, "jitter_ms", s->have_best ? ms3(s->jitter) : 0);
+                mpw_kv_double(w, "rootdist_ms", s->have_best ? ms3(s->rootdist) : 0);
                 mpw_kv_int(w, "poll_s", s->poll_s);
                 mpw_kv_uint(w, "rx", s->rx_ok);
                 mpw_kv_uint(w, "missed", s->missed);

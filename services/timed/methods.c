@@ -239,20 +239,26 @@ static const struct ds_audit_item timed_audit[] = {
         { NULL },
 };
 
-/* Installs the zone file as <statedir>/localtime (/etc/localtime links there). */
+/* Installs the zone file as <statedir>/localtime (/etc/localtime links there).
+ * Zone files are often symlinks (UTC -> Etc/UTC): follow them, but only to a
+ * file inside the zoneinfo dir. */
 static int install_zone(struct timed_ctx *t, const char *dir, const char *zone, struct ds_err *e)
 {
-        char *path = path_join(dir, zone), *buf = NULL;
-        size_t len;
-        int r;
+        char *path = path_join(dir, zone), *real = NULL, *rdir = realpath(dir, NULL), *buf = NULL, *slash;
+        size_t len = 0, dl;
+        int r = -EINVAL;
 
-        if (!path)
-                return -ENOMEM;
-        if (strstr(zone, ".."))
-                r = -EINVAL;
-        else
-                r = state_read(dir, zone, 1 << 20, &buf, &len);
+        if (path && rdir && !strstr(zone, "..") && (real = realpath(path, NULL))) {
+                dl = strlen(rdir);
+                slash = strrchr(real, '/');
+                if (!strncmp(real, rdir, dl) && real[dl] == '/' && slash) {
+                        *slash = '\0';
+                        r = state_read(real, slash + 1, 1 << 20, &buf, &len);
+                }
+        }
         free(path);
+        free(real);
+        free(rdir);
         if (r < 0 || len < 4 || memcmp(buf, "TZif", 4) != 0) {
                 free(buf);
                 return ds_err_set(e, -EINVAL, "timezone", "'%s' is not a zone under %s", zone, dir);
