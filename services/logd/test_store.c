@@ -344,11 +344,12 @@ static void test_torn_record_recovered(void **state)
         /* a record cut short by a crash: header says 200 bytes, 30 follow */
         fp = fopen(path, "ab");
         assert_non_null(fp);
-        fwrite("\xc8\x00\x00\x00\x01\x00\x00\x00 partial record bytes......", 1, 38, fp);
+        static const char torn[] = "\xc8\x00\x00\x00\x01\x00\x00\x00 partial record bytes......";
+        fwrite(torn, 1, sizeof torn - 1, fp);
         fclose(fp);
         free(path);
         assert_int_equal(logd_store_open(f->segdir, f->dir, &cfg, &f->s), 0);
-        assert_int_equal(f->s->torn_truncated, 38);
+        assert_int_equal(f->s->torn_truncated, sizeof "\xc8\x00\x00\x00\x01\x00\x00\x00 partial record bytes......" - 1);
         assert_int_equal(f->s->next_seq, 29);
         /* the unsealed tail is sealed at start-up by the daemon; here by hand */
         assert_int_equal(logd_store_seal(f->s), 0);
