@@ -71,7 +71,6 @@ as admin config set authd session_idle_s=2 >/dev/null
 login dave "$DAVE_PW" >/dev/null
 sleep 2.5
 check_out "an idle-expired token gets EAUTH" 'EAUTH: session expired or unknown' as dave whoami
-check_out "the admin's idle session expired too" 'EAUTH' as admin whoami
 login admin "$ADMIN_PW" >/dev/null
 as admin config set authd session_idle_s=900 max_sessions_per_user=8 >/dev/null
 
@@ -156,7 +155,8 @@ as admin user unlock bob >/dev/null
 check_out "policy set to strict" 'max_age_days: +90' as admin auth policy set profile=strict
 stop_authd
 if have faketime; then
-        start_authd env DONT_FAKE_MONOTONIC=1 faketime -f +100d
+        # ASan builds: libfaketime is preloaded ahead of the sanitizer runtime
+        start_authd env DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" faketime -f +100d
         out=$(login dave 'Cw2!dF9@gH' 2>&1); rc=$?
         if [ $rc = 3 ] && echo "$out" | grep -q 'password expired'; then ok "expired password: EAUTH password expired"; else nok "expired password: rc=$rc $out"; fi
         check_out "reason password-expired is carried" 'code=EAUTH reason=password-expired' sh -c "printf '%s\n' 'Cw2!dF9@gH' | '$B/tests/authd_probe' login dave"
@@ -181,3 +181,7 @@ if [ -z "$leak" ]; then ok "no password, code or token in state files or logs"; 
 if grep -q '^\$argon2id\$\|argon2id' "$T_DIR/state/authd/users.mp"; then ok "users.mp holds Argon2id hashes"; else nok "users.mp holds Argon2id hashes"; fi
 perm=$(stat -c %a "$T_DIR/state/authd/users.mp")
 if [ "$perm" = 600 ]; then ok "users.mp is 0600"; else nok "users.mp mode $perm"; fi
+stop_authd
+if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' "$T_DIR/log/authd.log"; then
+        nok "authd log has a sanitizer report"; grep -E -A5 'Sanitizer|runtime error' "$T_DIR/log/authd.log" | head -20 | sed 's/^/#   /'
+else ok "authd stopped cleanly, no sanitizer report"; fi

@@ -49,3 +49,7 @@ if [ "$n" -le 101 ]; then ok "refusals are logged rate-limited ($n records for 9
 # unknown names lock the same way: nothing tells an attacker which accounts exist
 out=$("$B/tests/authd_probe" brute nosuchuser 1000)
 check_out "an unknown user name is locked alike" '^EAUTH=5 ELOCKED=995 other=0 ' echo "$out"
+kill "$AUTHD_PID"; wait "$AUTHD_PID" 2>/dev/null
+if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' "$T_DIR/log/authd.log"; then
+        nok "authd log has a sanitizer report"; grep -E -A5 'Sanitizer|runtime error' "$T_DIR/log/authd.log" | head -20 | sed 's/^/#   /'
+else ok "authd stopped cleanly, no sanitizer report"; fi
