@@ -273,7 +273,7 @@ static int h_show(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
         bool pending = !fd_config_equal(&f->running, &f->candidate), brief = ds_arg_bool(c, "brief", false);
-        size_t offset = (size_t)ds_arg_int(c, "offset", 0), limit = (size_t)ds_arg_int(c, "limit", 1000);
+        size_t offset = (size_t)ds_arg_int(c, "offset", 0), limit = (size_t)ds_arg_int(c, "limit", 100);
 
         mpw_kv_str(c->r, "mode", fd_mode_names[f->running.mode]);
         mpw_kv_uint(c->r, "count", f->running.list.n);
@@ -749,7 +749,7 @@ static const struct ds_field entry_item = { NULL, DS_STR, 0, .max_len = FD_ENTRY
 static const struct ds_field show_args[] = {
         { "brief", DS_BOOL, 0, .help = "counts only, no entries" },
         { "offset", DS_INT, 0, .min = 0, .max = FD_MAX_ENTRIES, .help = "first entry to list" },
-        { "limit", DS_INT, 0, .min = 1, .max = FD_MAX_ENTRIES, .help = "entries to list (default 1000)" },
+        { "limit", DS_INT, 0, .min = 1, .max = FD_MAX_ENTRIES, .help = "entries to list (default 100)" },
         { NULL },
 };
 static const char *const modes[] = { "off", "allow", "deny", NULL };

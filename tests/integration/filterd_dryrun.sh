@@ -104,3 +104,9 @@ if need_root && have nft; then
 else
         skip "dry run left the host's ruleset alone" "needs root and nft to read the host ruleset"
 fi
+kill $FILTERD; wait $FILTERD 2>/dev/null
+if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error" "$T_DIR/log/filterd.log"; then
+        nok "filterd ran clean under the sanitizers"; grep -A12 "Sanitizer\|runtime error" "$T_DIR/log/filterd.log" | head -40
+else
+        ok "filterd ran and stopped clean (no sanitizer report in its log)"
+fi
