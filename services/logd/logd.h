@@ -74,6 +74,11 @@ struct logd_store {
         uint64_t torn_truncated; /* bytes cut at start-up */
         uint64_t records_written;
         int64_t last_seal_mono;
+        /* frames are gathered and written with one write() per batch */
+        uint8_t *wbuf;
+        size_t wlen, wcap;
+        uint64_t flushed_size; /* bytes of the active segment on disk */
+        uint64_t write_errors;
 };
 
 /* store.c */
@@ -84,6 +89,8 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
 void logd_store_close(logd_store_t **s);
 /* Encodes and appends a record (rec->seq is assigned). */
 int logd_store_append(logd_store_t *s, struct logd_rec *rec);
+/* Writes the gathered frames to the active segment (one write). */
+int logd_store_flush(logd_store_t *s);
 /* Writes a seal over the chain head when records are unsealed, then evolves the key. */
 int logd_store_seal(logd_store_t *s);
 /* Starts a new segment (seals first). */

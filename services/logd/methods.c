@@ -236,6 +236,7 @@ void logd_drain(struct logd_ctx *x)
         }
         if (!n)
                 return;
+        logd_store_flush(x->store);
         if (logd_store_rotate_due(x->store, ds_now_real_ms()) && logd_store_rotate(x->store) == 0)
                 logd_store_prune(x->store, ds_now_real_ms(), forwarded_to(x));
         else if (x->store->cfg.quota_bytes && x->store->total_bytes > x->store->cfg.quota_bytes)
@@ -561,7 +562,7 @@ static int h_status(void *ctx, struct ds_call *c)
         mpw_kv_uint(c->r, "queue", x->q_len);
         mpw_kv_uint(c->r, "queue_max", x->q_max);
         mpw_kv_uint(c->r, "dropped", x->dropped);
-        mpw_kv_uint(c->r, "write_errors", x->write_errors);
+        mpw_kv_uint(c->r, "write_errors", x->write_errors + s->write_errors);
         mpw_kv_uint(c->r, "torn_truncated_bytes", s->torn_truncated);
         mpw_str(c->r, "remote");
         mpw_map_begin(c->r);

@@ -22,6 +22,7 @@
 
 #define KEY_FILE "seal.key"
 #define INIT_FILE "seal.init"
+#define WBUF_CAP (256 * 1024)
 
 static uint32_t crc_table[256];
 
@@ -346,6 +347,7 @@ static int seg_create(logd_store_t *s)
                 return r;
         }
         s->segs[s->n_segs - 1].size = sizeof hdr;
+        s->flushed_size = sizeof hdr;
         s->total_bytes += sizeof hdr;
         if (s->fd >= 0)
                 close(s->fd);
@@ -439,6 +441,12 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
                 return -ENOMEM;
         s->fd = -1;
         s->cfg = *cfg;
+        s->wcap = WBUF_CAP;
+        s->wbuf = malloc(s->wcap);
+        if (!s->wbuf) {
+                free(s);
+                return -ENOMEM;
+        }
         s->dir = strdup(dir);
         s->keydir = strdup(keydir);
         if (!s->dir || !s->keydir) {
@@ -577,6 +585,7 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
                 char *p = seg_path(s, s->segs[s->n_segs - 1].name);
                 s->fd = p ? open(p, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
                 free(p);
+                s->flushed_size = s->segs[s->n_segs - 1].size;
                 if (s->fd < 0) {
                         r = log_errno(-errno, "store: open active segment: %m");
                         goto fail;
@@ -607,9 +616,11 @@ void logd_store_close(logd_store_t **sp)
         if (!s)
                 return;
         if (s->fd >= 0) {
+                logd_store_flush(s);
                 fdatasync(s->fd);
                 close(s->fd);
         }
+        free(s->wbuf);
         explicit_bzero(s->key, sizeof s->key);
         free(s->segs);
         free(s->dir);
@@ -618,37 +629,61 @@ void logd_store_close(logd_store_t **sp)
         *sp = NULL;
 }
 
+
+int logd_store_flush(logd_store_t *s)
+{
+        struct logd_seg *g = &s->segs[s->n_segs - 1];
+        size_t off = 0;
+        int r = 0;
+
+        while (off < s->wlen) {
+                ssize_t n = write(s->fd, s->wbuf + off, s->wlen - off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        r = n < 0 ? -errno : -EIO;
+                        break;
+                }
+                off += (size_t)n;
+        }
+        if (r < 0) {
+                /* never leave half a batch: cut back to what was on disk; verify
+                 * will report the lost records as a truncation */
+                if (ftruncate(s->fd, (off_t)s->flushed_size) < 0)
+                        log_warn("store: cannot undo a short write: %m");
+                s->write_errors++;
+                s->total_bytes -= g->size - s->flushed_size;
+                g->size = s->flushed_size;
+                log_errno(r, "store: write to '%s': %m", g->name);
+        } else {
+                s->flushed_size += s->wlen;
+        }
+        s->wlen = 0;
+        return r;
+}
+
 static int frame_write(logd_store_t *s, int type, const void *payload, size_t len, const uint8_t tail[LOGD_HASH_LEN])
 {
         size_t total = LOGD_FRAME_HDR + len + LOGD_FRAME_TAIL;
         struct logd_seg *g = &s->segs[s->n_segs - 1];
         uint8_t *f;
-        ssize_t n;
-        int r = 0;
+        int r;
 
         if (len > LOGD_PAYLOAD_MAX)
                 return -EMSGSIZE;
-        f = malloc(total);
-        if (!f)
-                return -ENOMEM;
+        if (s->wlen + total > s->wcap && (r = logd_store_flush(s)) < 0)
+                return r;
+        f = s->wbuf + s->wlen;
         put32(f, (uint32_t)len);
         f[4] = (uint8_t)type;
         f[5] = f[6] = f[7] = 0;
         memcpy(f + LOGD_FRAME_HDR, payload, len);
         memcpy(f + LOGD_FRAME_HDR + len, tail, LOGD_HASH_LEN);
         put32(f + total - 4, logd_crc32c(0, f, total - 4));
-        n = write(s->fd, f, total);
-        if (n != (ssize_t)total) {
-                r = n < 0 ? -errno : -EIO;
-                if (n > 0 && ftruncate(s->fd, (off_t)g->size) < 0)
-                        log_warn("store: cannot undo a short write: %m");
-                log_errno(r, "store: write to '%s': %m", g->name);
-        } else {
-                g->size += total;
-                s->total_bytes += total;
-        }
-        free(f);
-        return r;
+        s->wlen += total;
+        g->size += total;
+        s->total_bytes += total;
+        return 0;
 }
 
 int logd_store_append(logd_store_t *s, struct logd_rec *rec)
@@ -698,6 +733,8 @@ int logd_store_seal(logd_store_t *s)
         logd_seal_mac(s->key, s->epoch, seq, s->head, mac);
         r = frame_write(s, LOGD_FRAME_SEAL, mpw_data(&w), mpw_len(&w), mac);
         mpw_free(&w);
+        if (r == 0)
+                r = logd_store_flush(s);
         if (r < 0)
                 return r;
         if (fdatasync(s->fd) < 0)
@@ -726,6 +763,8 @@ int logd_store_rotate(logd_store_t *s)
 {
         int r = logd_store_seal(s);
 
+        if (r == 0)
+                r = logd_store_flush(s);
         if (r < 0)
                 return r;
         return seg_create(s);

@@ -38,6 +38,7 @@ static void add(logd_store_t *s, int n, const char *cat)
                 snprintf(r->msg, sizeof r->msg, "login \"%d\" ok]", i);
                 assert_int_equal(logd_store_append(s, r), 0);
         }
+        assert_int_equal(logd_store_flush(s), 0);
         free(r);
 }
 
