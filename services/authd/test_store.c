@@ -62,7 +62,7 @@ static void t_default_cost(void **state)
         qsort(ms, 5, sizeof ms[0], cmp_d);
         print_message("default Argon2id verification: median %.1f ms\n", ms[2]);
         assert_true(ms[2] >= 50.0);
-        assert_true(ms[2] <= 600.0);
+        assert_true(ms[2] <= 1000.0); /* generous: CI hosts are shared */
         free(h);
 }
 
