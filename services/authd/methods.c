@@ -29,6 +29,12 @@ void authd_publish(struct authd_ctx *a, const char *topic, const struct mpw *w)
                 ds_daemon_publish(a->d, topic, w);
 }
 
+/* The caller's source for audit records: the operator's address, else the process. */
+static const char *src_of(const struct ds_call *c)
+{
+        return c->caller.source[0] ? c->caller.source : c->caller.id;
+}
+
 static void fmt_time(int64_t ms, char *buf, size_t size)
 {
         if (ms <= 0)
@@ -146,8 +152,8 @@ static int h_init(void *ctx, struct ds_call *c)
                 authd_store_init(a);
                 return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot save the account store");
         }
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "device initialised: admin password set by '%s'",
-                  ds_call_actor(c));
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "device initialised: admin password set by '%s' from '%s'",
+                  ds_call_actor(c), src_of(c));
         mpw_kv_str(c->r, "user", "admin");
         mpw_kv_bool(c->r, "initialised", true);
         return 0;
@@ -394,8 +400,8 @@ static int h_kick(void *ctx, struct ds_call *c)
                 if (!n)
                         return ds_call_fail(c, -ENOENT, "user", "'%s' has no session", user);
         }
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "'%s' kicked %d session(s) of '%s'",
-                  ds_call_actor(c), n, user);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "'%s' from '%s' kicked %d session(s) of '%s'",
+                  ds_call_actor(c), src_of(c), n, user);
         mpw_kv_int(c->r, "kicked", n);
         return 0;
 }
@@ -432,8 +438,9 @@ static int h_passwd_self(void *ctx, struct ds_call *c)
         authd_user_set_hash(a, u, hash);
         authd_store_save(a);
         r = authd_session_revoke_user(a, u->name, c->caller.sid);
-        log_audit("security", LOG_LVL_NOTICE, u->name, "password of '%s' changed by '%s'; %d other session(s) revoked",
-                  u->name, u->name, r);
+        log_audit("security", LOG_LVL_NOTICE, u->name,
+                  "password of '%s' changed by '%s' from '%s'; %d other session(s) revoked", u->name, u->name,
+                  src_of(c), r);
         mpw_kv_bool(c->r, "changed", true);
         mpw_kv_int(c->r, "revoked", r);
         r = 0;
@@ -567,8 +574,8 @@ static int h_user_add(void *ctx, struct ds_call *c)
                 return r;
         }
         authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' (group %s) added by '%s'", name, group,
-                  ds_call_actor(c));
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' (group %s) added by '%s' from '%s'", name, group,
+                  ds_call_actor(c), src_of(c));
         mpw_kv_str(c->r, "name", name);
         mpw_kv_str(c->r, "group", group);
         return 0;
@@ -603,7 +610,7 @@ static int h_user_del(void *ctx, struct ds_call *c)
         authd_store_save(a);
         authd_lock_save(a);
         authd_session_revoke_user(a, name, NULL);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' deleted by '%s'", name, ds_call_actor(c));
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' deleted by '%s' from '%s'", name, ds_call_actor(c), src_of(c));
         mpw_kv_str(c->r, "deleted", name);
         return 0;
 }
@@ -647,8 +654,8 @@ static int h_user_set(void *ctx, struct ds_call *c)
         authd_store_save(a);
         if (revoke)
                 authd_session_revoke_user(a, u->name, NULL);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' changed by '%s' (group %s, %s)", u->name,
-                  ds_call_actor(c), u->group, u->enabled ? "enabled" : "disabled");
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' changed by '%s' from '%s' (group %s, %s)",
+                  u->name, ds_call_actor(c), src_of(c), u->group, u->enabled ? "enabled" : "disabled");
         mpw_kv_str(c->r, "name", u->name);
         mpw_kv_str(c->r, "group", u->group);
         mpw_kv_bool(c->r, "enabled", u->enabled);
@@ -673,8 +680,9 @@ static int h_user_passwd(void *ctx, struct ds_call *c)
         authd_user_set_hash(a, u, hash);
         authd_store_save(a);
         r = authd_session_revoke_user(a, u->name, c->caller.sid);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password of '%s' set by '%s'; %d session(s) revoked",
-                  u->name, ds_call_actor(c), r);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c),
+                  "password of '%s' set by '%s' from '%s'; %d session(s) revoked", u->name, ds_call_actor(c),
+                  src_of(c), r);
         mpw_kv_bool(c->r, "changed", true);
         mpw_kv_int(c->r, "revoked", r);
         return 0;
@@ -704,8 +712,8 @@ static int h_user_lock(void *ctx, struct ds_call *c)
         l->by_admin = true;
         authd_lock_save(a);
         authd_session_revoke_user(a, u->name, NULL);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' locked by '%s'", u->name,
-                  ds_call_actor(c));
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' locked by '%s' from '%s'", u->name,
+                  ds_call_actor(c), src_of(c));
         {
                 struct mpw w;
                 mpw_init(&w);
@@ -732,8 +740,8 @@ static int h_user_unlock(void *ctx, struct ds_call *c)
                 return ds_call_fail(c, -ENOENT, "name", "no user '%s'", name);
         authd_lock_clear(a, name);
         authd_lock_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' unlocked by '%s'", name,
-                  ds_call_actor(c));
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' unlocked by '%s' from '%s'", name,
+                  ds_call_actor(c), src_of(c));
         mpw_kv_str(c->r, "unlocked", name);
         return 0;
 }
@@ -801,8 +809,8 @@ static int h_group_add(void *ctx, struct ds_call *c)
         a->groups = p;
         a->groups[a->n_groups++] = g;
         authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' added by '%s'", g.name,
-                  ds_call_actor(c));
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' added by '%s' from '%s'", g.name,
+                  ds_call_actor(c), src_of(c));
         mpw_kv_str(c->r, "name", g.name);
         mpw_str(c->r, "authorities");
         authd_write_authorities(c->r, g.authz);
@@ -842,7 +850,7 @@ static int h_group_del(void *ctx, struct ds_call *c)
         memmove(&a->groups[i], &a->groups[i + 1], (a->n_groups - i - 1) * sizeof *g);
         a->n_groups--;
         authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' deleted by '%s'", name, ds_call_actor(c));
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' deleted by '%s' from '%s'", name, ds_call_actor(c), src_of(c));
         mpw_kv_str(c->r, "deleted", name);
         return 0;
 }
@@ -880,8 +888,8 @@ static int h_group_set(void *ctx, struct ds_call *c)
         for (size_t i = 0; i < a->n_users; i++)
                 if (!strcmp(a->users[i].group, g->name))
                         authd_session_refresh(a, a->users[i].name);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' changed by '%s'", g->name,
-                  ds_call_actor(c));
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' changed by '%s' from '%s'", g->name,
+                  ds_call_actor(c), src_of(c));
         mpw_kv_str(c->r, "name", g->name);
         mpw_str(c->r, "authorities");
         authd_write_authorities(c->r, g->authz);
@@ -932,8 +940,8 @@ static int h_onvif_add(void *ctx, struct ds_call *c)
         a->onvif = p;
         a->onvif[a->n_onvif++] = v;
         authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "ONVIF user '%s' (%s) added by '%s'", v.name, v.level,
-                  ds_call_actor(c));
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "ONVIF user '%s' (%s) added by '%s' from '%s'", v.name, v.level,
+                  ds_call_actor(c), src_of(c));
         mpw_kv_str(c->r, "name", v.name);
         mpw_kv_str(c->r, "level", v.level);
         return 0;
@@ -967,8 +975,8 @@ static int h_onvif_del(void *ctx, struct ds_call *c)
         memmove(&a->onvif[i], &a->onvif[i + 1], (a->n_onvif - i - 1) * sizeof *v);
         a->n_onvif--;
         authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "ONVIF user '%s' deleted by '%s'", name,
-                  ds_call_actor(c));
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "ONVIF user '%s' deleted by '%s' from '%s'", name,
+                  ds_call_actor(c), src_of(c));
         mpw_kv_str(c->r, "deleted", name);
         return 0;
 }
@@ -995,8 +1003,8 @@ static int h_onvif_passwd(void *ctx, struct ds_call *c)
         free(v->hash);
         v->hash = hash;
         authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password of ONVIF user '%s' set by '%s'", v->name,
-                  ds_call_actor(c));
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password of ONVIF user '%s' set by '%s' from '%s'", v->name,
+                  ds_call_actor(c), src_of(c));
         mpw_kv_bool(c->r, "changed", true);
         return 0;
 }
@@ -1068,8 +1076,8 @@ static int h_policy_set(void *ctx, struct ds_call *c)
         mpw_free(&w); /* u borrowed its strings */
         if (r < 0)
                 return r;
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password policy changed by '%s' (profile %s)",
-                  ds_call_actor(c), a->policy.profile);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password policy changed by '%s' from '%s' (profile %s)",
+                  ds_call_actor(c), src_of(c), a->policy.profile);
         return h_policy_show(ctx, c);
 }
 

@@ -171,7 +171,9 @@ fi
 start_authd
 
 # ---- audit records and secrets
-check_out "logins, locks and changes are audit records" "user 'bob' locked by 'admin'" cat "$T_DIR/log/authd.log"
+check_out "admin changes are audit records naming actor and source" "user 'bob' locked by 'admin' from 'local'" cat "$T_DIR/log/authd.log"
+check_out "failed logins are audit records naming the source" "login failed for 'dave' from 'local'" cat "$T_DIR/log/authd.log"
+check_out "locks are audit records" "account 'dave' locked after failed attempts from 'local'" cat "$T_DIR/log/authd.log"
 leak=""
 for tf in "$T_DIR"/tok.*; do [ -s "$tf" ] && SECRETS="$SECRETS $(cat "$tf")"; done
 for s in $SECRETS; do
