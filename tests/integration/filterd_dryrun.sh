@@ -8,7 +8,8 @@ stack_init filterd testsvc netcfgd
 stack_acl testsvc 'testsvc = { serve = ["authd"]; call = ["bus.*"]; publish = []; subscribe = []; };'
 stack_acl netcfgd 'netcfgd = { call = ["bus.*"]; publish = ["net.*"]; subscribe = []; };'
 stack_busd
-bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"
+# the session checker stands in for authd: tok:USER:GROUP:AUTHORITIES[:SOURCE]
+bg authd "$B/tests/filterd_authd" --identity testsvc -c "$T_DIR/none.conf"
 svc_up authd
 host_before=$(need_root && have nft && nft list ruleset 2>/dev/null | md5sum)
 bg filterd "$B/filterd" --dry-run; FILTERD=$LAST_PID
@@ -47,7 +48,17 @@ check_rc "no session: EAUTH (exit 3)" 3 env DEVSEC_TOKEN= DEVSEC_TOKEN_FILE="$T_
 check_out "entries are staged and normalised" 'added: +4' dc filter add 10.0.0.5/24 FD00::1 10.1.1.1-10.1.1.3 AA:BB:CC:DD:EE:FF
 check_out "a duplicate in another spelling is already present" 'present: +1' dc filter add 10.0.0.0/24
 check_out "show lists the canonical forms" 'candidate_entries: +aa:bb:cc:dd:ee:ff,10.0.0.0/24,10.1.1.1-10.1.1.3,fd00::1' dc filter show
-check_out "allow with no management address is refused" 'reason|lock' dc filter mode allow
+check_out "allow with no management address is refused" 'EINVAL: mode: .*no management address' dc filter mode allow
+# the operator's own source, stamped by busd from the session
+OP="tok:carol:admin:security,system-info:192.0.2.50"
+check_out "allow without the operator's source is refused, naming it" 'neither your source 192\.0\.2\.50' \
+        env DEVSEC_TOKEN=$OP "$B/devctl" filter mode allow
+check_rc "once the operator's network is listed, allow is accepted" 0 sh -c \
+        "DEVSEC_TOKEN=$OP '$B/devctl' filter add 192.0.2.0/24 && DEVSEC_TOKEN=$OP '$B/devctl' filter mode allow"
+check_out "removing the operator's own network in allow mode is refused" 'EINVAL: entries: .*192\.0\.2\.50' \
+        env DEVSEC_TOKEN=$OP "$B/devctl" filter del 192.0.2.0/24
+check_rc "with --force it is staged" 0 env DEVSEC_TOKEN=$OP "$B/devctl" filter del 192.0.2.0/24 --force
+check_rc "back to off" 0 dc filter mode off
 check_out "a bad management address is refused by name" 'EINVAL: settings.management' dc config set filterd management=10.0.0.0/8
 check_rc "management address set" 0 dc config set filterd management=10.0.0.9
 check_rc "allow staged" 0 dc filter mode allow
