@@ -170,6 +170,17 @@ else
 fi
 start_authd
 
+# ---- hardening report, export, factory reset
+login admin "$ADMIN_PW" >/dev/null
+check_out "audit level 1: admin password set passes" 'authd +auth.initialised +1 +pass' as admin audit --level 1
+check_out "audit level 3: strict profile passes after policy set" 'authd +auth.profile +3 +pass' as admin audit --level 3
+as admin config export authd > "$T_DIR/export.json" 2>&1
+if grep -q 'argon2id' "$T_DIR/export.json"; then ok "config export carries the account store (hashes)"; else nok "config export carries the account store"; fi
+check_out "factory reset (config reset authd) restores defaults" 'policy_profile: +vendor' as admin config reset authd
+check_out "after factory reset: not initialised" 'initialised: +no' dc auth status
+check_out "after factory reset: old sessions are gone" 'EAUTH' as admin whoami
+check_rc "after factory reset: init works again" 0 sh -c "printf '%s\n' '$ADMIN_PW' | '$B/devctl' init --password-stdin"
+
 # ---- audit records and secrets
 check_out "admin changes are audit records naming actor and source" "user 'bob' locked by 'admin' from 'local'" cat "$T_DIR/log/authd.log"
 check_out "failed logins are audit records naming the source" "login failed for 'dave' from 'local'" cat "$T_DIR/log/authd.log"
@@ -177,7 +188,7 @@ check_out "locks are audit records" "account 'dave' locked after failed attempts
 leak=""
 for tf in "$T_DIR"/tok.*; do [ -s "$tf" ] && SECRETS="$SECRETS $(cat "$tf")"; done
 for s in $SECRETS; do
-        if grep -rqF -- "$s" "$T_DIR/state" "$T_DIR/log"  2>/dev/null; then leak="$leak $s"; fi
+        if grep -rqF -- "$s" "$T_DIR/state" "$T_DIR/log" "$T_DIR/export.json" 2>/dev/null; then leak="$leak $s"; fi
 done
 if [ -z "$leak" ]; then ok "no password, code or token in state files or logs"; else nok "secrets found at rest:$leak"; fi
 if grep -q '^\$argon2id\$\|argon2id' "$T_DIR/state/authd/users.mp"; then ok "users.mp holds Argon2id hashes"; else nok "users.mp holds Argon2id hashes"; fi
