@@ -179,6 +179,21 @@ sleep 2.5
 check_out "confirmed: the filter stays after the deadline" '^mode: +allow' dc filter show --brief
 check_out "confirm with nothing pending is ENOENT" 'ENOENT' dc filter confirm
 
+# ---- atomicity: filterd's transaction (add, delete, define) refused by the
+# kernel itself (a jump loop, found only at commit) leaves the table exactly
+# as it was, its delete included
+awk '/^\t\tiif "lo" accept$/ { print; print "\t\tjump loop_a"; next }
+     /^}$/ { print "\tchain loop_a {\n\t\tjump loop_b\n\t}\n\tchain loop_b {\n\t\tjump loop_a\n\t}" }
+     { print }' "$DEVSEC_STATEDIR/filterd/ruleset.nft" > "$T_DIR/bad.nft"
+before=$(nftl | grep -v packets | md5sum)
+check_out "a transaction with a jump loop is refused by the kernel" 'Could not process rule' ip netns exec $FW nft -f "$T_DIR/bad.nft"
+after=$(nftl | grep -v packets | md5sum)
+if [ "$before" = "$after" ] && grep -q '^delete table inet devsec' "$T_DIR/bad.nft"; then
+        ok "the refused transaction left the table whole (its delete was rolled back)"
+else
+        nok "the refused transaction left the table whole (its delete was rolled back)"
+fi
+
 # ---- restart: the saved filter is loaded before filterd serves
 kill $FILTERD; wait $FILTERD 2>/dev/null
 ip netns exec $FW nft delete table inet devsec
