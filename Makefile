@@ -25,14 +25,14 @@ ifneq ($(SAN),)
 HARDEN := -fstack-protector-strong
 endif
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers $(HARDEN) -fPIE \
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers $(HARDEN) -fPIE \
 	-Icommon -Ibus -Itools/devctl $(SAN) -DDEVSEC_VERSION='"$(VERSION)"'
-LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN)
+override LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN)
 
 HAVE_PKGS := $(shell pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null && echo yes)
 ifeq ($(HAVE_PKGS),yes)
-CFLAGS += $(shell pkg-config --cflags $(PKGS))
-LDLIBS += $(shell pkg-config --libs $(PKGS))
+override CFLAGS += $(shell pkg-config --cflags $(PKGS))
+override LDLIBS += $(shell pkg-config --libs $(PKGS))
 TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS))
 endif
 

@@ -19,7 +19,9 @@ struct bus_reply {
         int code;                /* 0, or -errno / -DS_E* */
         const msgpack_object *r; /* result map when code == 0 (borrowed from the reply) */
         struct ds_err err;       /* when code != 0 */
-        msgpack_unpacked u;      /* owns the decoded message */
+        msgpack_unpacked u;      /* the decoded message: its strings point into buf */
+        char *buf;               /* owned copy of the received bytes */
+        size_t buf_len;
         bool have_u;
 };
 void bus_reply_free(struct bus_reply *rep);

@@ -29,6 +29,11 @@ void bus_reply_free(struct bus_reply *rep)
 {
         if (rep->have_u)
                 msgpack_unpacked_destroy(&rep->u);
+        if (rep->buf) {
+                sodium_memzero(rep->buf, rep->buf_len); /* replies may carry tokens */
+                free(rep->buf);
+        }
+        rep->buf = NULL;
         rep->have_u = false;
         rep->r = NULL;
 }
@@ -330,7 +335,21 @@ static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bu
                 int64_t id = mp_get_int(m, "id", -1);
                 if (ret_done && sync_id && (id == (int64_t)sync_id || (id < 0 && !mp_get(m, "id")) ||
                                             mp_get(m, "id")->type == MSGPACK_OBJECT_NIL)) {
-                        reply_from_msg(ret_rep, &u);
+                        /* the caller keeps this reply after the zmq message is gone:
+                         * decode it again from a copy it owns */
+                        size_t n = zmq_msg_size(msg);
+                        char *copy = malloc(n ? n : 1);
+                        msgpack_unpacked own;
+
+                        msgpack_unpacked_destroy(&u);
+                        if (!copy || mp_decode(memcpy(copy, zmq_msg_data(msg), n), n, &b->limits, &own, &why) < 0) {
+                                free(copy);
+                                local_reply(ret_rep, -DS_EINTERNAL, "out of memory");
+                        } else {
+                                reply_from_msg(ret_rep, &own);
+                                ret_rep->buf = copy;
+                                ret_rep->buf_len = n;
+                        }
                         *ret_done = true;
                         return;
                 }

@@ -68,10 +68,17 @@ static void on_sigint(int s)
         stop_listen = 1;
 }
 
+static int64_t listen_left = -1; /* events still to print; -1: no limit */
+
 static void print_event(void *ud, const char *topic, const char *src, int64_t ts, const msgpack_object *data)
 {
         struct devctl *dc = ud;
         char tbuf[40];
+
+        if (listen_left == 0)
+                return;
+        if (listen_left > 0)
+                listen_left--;
 
         if (dc->json) {
                 printf("{\"ts\":%lld,\"topic\":\"%s\",\"src\":\"%s\",\"data\":", (long long)ts, topic, src);
@@ -88,14 +95,19 @@ static void print_event(void *ud, const char *topic, const char *src, int64_t ts
 
 static int c_listen(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
-        const char *prefix = argc > 0 ? argv[0] : "";
+        const char *prefix = "";
         struct sigaction sa = { .sa_handler = on_sigint };
-        int64_t limit = -1, count = 0;
-
         (void)cmd;
-        for (int i = 1; i < argc; i++)
+        for (int i = 0; i < argc; i++) {
                 if (!strncmp(argv[i], "--count=", 8))
-                        limit = atoll(argv[i] + 8);
+                        listen_left = atoll(argv[i] + 8);
+                else if (argv[i][0] != '-')
+                        prefix = argv[i];
+                else {
+                        fprintf(stderr, "usage: devctl listen %s\n", cmd->usage);
+                        return DC_EUSAGE;
+                }
+        }
         if (!devctl_bus(dc))
                 return DC_EUNAVAIL;
         sigaction(SIGINT, &sa, NULL);
@@ -104,13 +116,9 @@ static int c_listen(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
                 fprintf(stderr, "devctl: cannot subscribe to '%s'\n", prefix);
                 return DC_EUSAGE;
         }
-        while (!stop_listen && (limit < 0 || count < limit)) {
-                int r = bus_wait_event(dc->bus, 1000);
-                if (r == 0)
-                        count++;
-                else if (r == -EINTR)
+        while (!stop_listen && listen_left != 0)
+                if (bus_wait_event(dc->bus, 1000) == -EINTR)
                         break;
-        }
         return DC_OK;
 }
 

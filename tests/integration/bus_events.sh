@@ -1,0 +1,43 @@
+#!/bin/bash
+# Events: fan-out by prefix, src stamped by busd, publish ACL, restricted topics,
+# subscriptions surviving a busd restart.
+source "$(dirname "$0")/../lib/tap.sh"
+stack_init testsvc quiet
+stack_acl testsvc 'testsvc = { serve = ["testsvc"]; call = ["bus.*"]; publish = ["*"]; subscribe = ["*"]; };'
+stack_acl quiet 'quiet = { serve = ["quiet"]; call = []; publish = ["log.*"]; subscribe = []; };'
+stack_busd
+bg testsvc "$B/tests/testsvc"
+bg quiet env TESTSVC_NAME=quiet "$B/tests/testsvc" --identity quiet
+svc_up testsvc; svc_up quiet
+
+L="$T_DIR/listen.out"
+"$B/devctl" listen demo. --count=5 > "$L" 2>&1 & LP=$!; T_PIDS="$T_PIDS $LP"
+sleep 0.5
+dc call testsvc test.publish topic=other.x count=3 >/dev/null
+dc call testsvc test.publish topic=demo.tick count=5 >/dev/null
+wait_for 5 sh -c "[ \$(wc -l < '$L') -ge 5 ]"
+wait $LP 2>/dev/null
+check_out "listener got the 5 events under its prefix" '^5$' sh -c "grep -c 'demo.tick' '$L'"
+check_out "and none outside it" '^0$' sh -c "grep -c 'other.x' '$L' || true"
+check_out "events carry the publisher identity stamped by busd" 'demo\.tick +testsvc' cat "$L"
+
+"$B/devctl" --json listen "" --count=1 > "$L" 2>&1 & LP=$!; T_PIDS="$T_PIDS $LP"
+sleep 0.5
+dc call quiet test.publish topic=demo.forbidden >/dev/null
+dc call testsvc test.publish topic=auth.reset.code >/dev/null
+dc call testsvc test.publish topic=demo.allowed >/dev/null
+wait_for 5 sh -c "[ -s '$L' ]"; wait $LP 2>/dev/null
+check_out "publish refused by the ACL never reaches subscribers" '"topic":"demo.allowed"' cat "$L"
+if grep -q "auth.reset.code\|demo.forbidden" "$L"; then nok "restricted and refused topics stay private"; else ok "restricted and refused topics stay private"; fi
+check_out "busd logs the refused publish" "may not publish 'demo.forbidden'" cat "$T_DIR/log/busd.log"
+
+# a subscriber keeps its subscription across a busd restart
+"$B/devctl" listen demo. --count=1 > "$L" 2>&1 & LP=$!; T_PIDS="$T_PIDS $LP"
+sleep 0.5
+kill $BUSD_PID; wait $BUSD_PID 2>/dev/null
+stack_busd
+svc_up testsvc 8
+sleep 3.5  # the listener notices the silence after three heartbeats and reconnects
+dc call testsvc test.publish topic=demo.after >/dev/null
+wait_for 5 sh -c "grep -q demo.after '$L'"
+check_out "subscription survives a busd restart" 'demo.after' cat "$L"
