@@ -54,7 +54,7 @@ check_rc "unknown key exits 3" 3 dc --identity stranger --timeout 3000 status
 if grep -q "refused connection" "$T_DIR/log/busd.log"; then ok "busd logs the refused handshake"; else nok "busd logs the refused handshake"; fi
 
 # operator authority: busd checks the token with "authd" and stamps the caller
-bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc
+bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"
 svc_up authd
 check_out "viewer session is stamped" 'user: +bob' env DEVSEC_TOKEN=tok:bob:viewer:monitor "$B/devctl" call testsvc test.session
 check_out "viewer refused an account method (EPERM)" "EPERM: user 'bob' lacks authority 'account'" \
