@@ -229,6 +229,9 @@ void logd_drain(struct logd_ctx *x)
                 rec->fields_len = e->fields_len;
                 if (logd_store_append(x->store, rec) < 0)
                         x->write_errors++;
+                /* rotate on the record that fills a segment, not once per batch */
+                if (logd_store_rotate_due(x->store, rec->ts) && logd_store_rotate(x->store) == 0)
+                        logd_store_prune(x->store, rec->ts, forwarded_to(x));
                 qent_free(e);
                 x->q_head = (x->q_head + 1) % x->q_max;
                 x->q_len--;
@@ -237,9 +240,7 @@ void logd_drain(struct logd_ctx *x)
         if (!n)
                 return;
         logd_store_flush(x->store);
-        if (logd_store_rotate_due(x->store, ds_now_real_ms()) && logd_store_rotate(x->store) == 0)
-                logd_store_prune(x->store, ds_now_real_ms(), forwarded_to(x));
-        else if (x->store->cfg.quota_bytes && x->store->total_bytes > x->store->cfg.quota_bytes)
+        if (x->store->cfg.quota_bytes && x->store->total_bytes > x->store->cfg.quota_bytes)
                 logd_store_prune(x->store, ds_now_real_ms(), forwarded_to(x));
         publish_storage(x);
         logd_remote_kick(x->remote);

@@ -398,6 +398,21 @@ static void test_prune_keeps_unforwarded(void **state)
         assert_int_equal(v.records, 5);
 }
 
+static void test_retention_by_age(void **state)
+{
+        struct fx *f = *state;
+
+        assert_int_equal(logd_store_rotate(f->s), 0);
+        add(f->s, 3, "event");
+        f->s->cfg.retention_s = 86400;
+        /* ten days later: the first segment is past retention, the active one never goes */
+        assert_int_equal(logd_store_prune(f->s, ds_now_real_ms() + 10 * 86400 * 1000LL, UINT64_MAX), 1);
+        assert_int_equal(f->s->n_segs, 1);
+        assert_int_equal(f->s->segs[0].first, 26);
+        /* an hour later nothing is old enough */
+        assert_int_equal(logd_store_prune(f->s, ds_now_real_ms() + 3600 * 1000LL, UINT64_MAX), 0);
+}
+
 struct coll {
         uint64_t seq[64];
         int n;
@@ -468,6 +483,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_torn_record_recovered, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reopen_continues_chain, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_keeps_unforwarded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_query_paging, setup, teardown),
                 cmocka_unit_test(test_rfc5424),
         };
