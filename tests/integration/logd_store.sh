@@ -41,6 +41,17 @@ check_out "bad since is EINVAL naming the field" 'EINVAL: since' dc log query --
 check_out "bad category is EINVAL naming the field" 'EINVAL: category' dc log query --category nosuch
 check_out "limit out of range is EINVAL naming the field" 'EINVAL: limit' dc log query --limit 5000
 
+# --follow: the stored page, then new records as they arrive, filtered
+bg follow "$B/devctl" log query --follow --category security --limit 1
+sleep 0.5
+"$B/tests/logd_produce" --category security --user carol --prefix "live sec" 3 >/dev/null
+"$B/tests/logd_produce" --category operation --prefix "live op" 2 >/dev/null
+wait_for 5 grep -q 'live sec 3' "$T_DIR/log/follow.log"
+sleep 0.2
+check_out "--follow prints new security records as they arrive" '^3$' grep -c 'live .*security .*carol .*live sec' "$T_DIR/log/follow.log"
+check_out "--follow applies the category filter to live records" '^0$' grep -c 'live op' "$T_DIR/log/follow.log"
+kill "$LAST_PID" 2>/dev/null
+
 # security events logd records itself
 dc call testsvc test.publish topic=time.changed count=1 >/dev/null
 sleep 0.3
