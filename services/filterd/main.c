@@ -25,9 +25,7 @@ static int filterd_init(struct ds_daemon *d, void *ctx)
         /* fail closed: the saved filter is in force before the bus is served */
         ds_err_clear(&e);
         r = filterd_enforce(f, &f->running, &e);
-        if (r < 0)
-                return log_errno(-EIO, "cannot load the saved filter: %s", e.msg);
-        return 0;
+        return r < 0 ? -EIO : 0; /* filterd_enforce() said why */
 }
 
 static int filterd_start(struct ds_daemon *d, void *ctx)

@@ -154,14 +154,14 @@ int filterd_enforce(struct filterd *f, const struct fd_config *cfg, struct ds_er
         fd_bans_prune(&f->bans, now);
         r = fd_ruleset_render(cfg, &f->ports, &f->bans, &cnt, now, &text, &len);
         if (r < 0)
-                return ds_err_set(e, r, NULL, "cannot render the ruleset");
+                return log_errno(ds_err_set(e, r, NULL, "cannot render the ruleset"), "cannot render the ruleset: %m");
         if (f->nft) {
                 r = fd_nft_run(f->nft, text, NULL, &err);
                 if (r < 0) {
                         f->apply_failures++;
                         snprintf(f->last_error, sizeof f->last_error, "%s", err ? err : "nftables refused the ruleset");
                         f->last_error[strcspn(f->last_error, "\n")] = '\0';
-                        log_err("nftables refused the ruleset, the previous one stays: %s", f->last_error);
+                        log_err("nftables refused the ruleset (the kernel keeps the one it had): %s", f->last_error);
                         ds_err_set(e, -DS_EINTERNAL, NULL, "nftables refused the ruleset: %s", f->last_error);
                         free(err);
                         free(text);

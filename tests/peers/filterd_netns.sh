@@ -55,6 +55,14 @@ stack_busd
 bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"
 svc_up authd
 export DEVSEC_TOKEN=tok:admin:admin:security,system-info,system
+if have setpriv; then
+        check_rc "without CAP_NET_ADMIN filterd refuses to start (fail closed)" 1 \
+                ip netns exec $FW setpriv --bounding-set -net_admin "$B/filterd"
+        check_out "and says why" 'nftables refused the ruleset.*Operation not permitted' \
+                ip netns exec $FW setpriv --bounding-set -net_admin "$B/filterd"
+else
+        skip "without CAP_NET_ADMIN filterd refuses to start" "setpriv (util-linux) is not installed"
+fi
 bg filterd ip netns exec $FW "$B/filterd"; FILTERD=$LAST_PID
 svc_up filterd 10 || { nok "filterd starts in $FW"; cat "$T_DIR/log/filterd.log"; exit 0; }
 
