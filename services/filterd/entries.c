@@ -1,6 +1,7 @@
 /* entries.c - list entries: parse, validate, normalise; the sorted list; the decision */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,9 +90,15 @@ static void prefix_bounds(const uint8_t *a, size_t bytes, unsigned len, uint8_t 
         }
 }
 
-static int why_set(char *why, size_t whylen, const char *fmt, const char *arg)
+static int why_set(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int why_set(char *why, size_t whylen, const char *fmt, ...)
 {
-        snprintf(why, whylen, fmt, arg);
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(why, whylen, fmt, ap);
+        va_end(ap);
         return -EINVAL;
 }
 
@@ -104,20 +111,20 @@ int fd_entry_parse(const char *s, size_t n, struct fd_entry *ret, char *why, siz
         uint8_t f2, x[16];
 
         if (n == 0)
-                return why_set(why, whylen, "%sempty entry", "");
+                return why_set(why, whylen, "empty entry");
         if (n >= sizeof buf)
-                return why_set(why, whylen, "%stoo long for an address, prefix, range or MAC", "");
+                return why_set(why, whylen, "too long for an address, prefix, range or MAC");
         memcpy(buf, s, n);
         buf[n] = '\0';
         if (strlen(buf) != n)
-                return why_set(why, whylen, "%scontains a NUL byte", "");
+                return why_set(why, whylen, "contains a NUL byte");
         for (size_t i = 0; i < n; i++)
                 if (isspace((unsigned char)buf[i]) || !isprint((unsigned char)buf[i]))
-                        return why_set(why, whylen, "%scontains a space or control character", "");
+                        return why_set(why, whylen, "contains a space or control character");
         slash = strchr(buf, '/');
         dash = strchr(buf, '-');
         if (slash && dash)
-                return why_set(why, whylen, "%sa range cannot also have a prefix length", "");
+                return why_set(why, whylen, "a range cannot also have a prefix length");
         if (slash) {
                 char *end;
                 unsigned long len;
@@ -128,13 +135,13 @@ int fd_entry_parse(const char *s, size_t n, struct fd_entry *ret, char *why, siz
                         return why_set(why, whylen, "'%s' before the prefix length is not an IP address", a1);
                 bytes = fd_addr_len(e.fam);
                 if (!isdigit((unsigned char)slash[1]))
-                        return why_set(why, whylen, "%sprefix length is not a number", "");
+                        return why_set(why, whylen, "prefix length is not a number");
                 len = strtoul(slash + 1, &end, 10);
                 if (*end || (slash[1] == '0' && slash[2]))
-                        return why_set(why, whylen, "%sprefix length is not a number", "");
+                        return why_set(why, whylen, "prefix length is not a number");
                 if (len > bytes * 8)
-                        return why_set(why, whylen, e.fam == FD_V4 ? "%sprefix length must be 0-32 for IPv4"
-                                                                   : "%sprefix length must be 0-128 for IPv6", "");
+                        return why_set(why, whylen, "prefix length must be 0-%zu for %s", bytes * 8,
+                                       e.fam == FD_V4 ? "IPv4" : "IPv6");
                 prefix_bounds(x, bytes, (unsigned)len, e.lo, e.hi);
                 if (len == bytes * 8) {
                         fd_addr_format(e.fam, e.lo, e.text, sizeof e.text);
@@ -150,9 +157,9 @@ int fd_entry_parse(const char *s, size_t n, struct fd_entry *ret, char *why, siz
                 if (parse_ip(a2, &f2, e.hi) < 0)
                         return why_set(why, whylen, "range end '%s' is not an IP address", a2);
                 if (f2 != e.fam)
-                        return why_set(why, whylen, "%srange mixes IPv4 and IPv6", "");
+                        return why_set(why, whylen, "range mixes IPv4 and IPv6");
                 if (memcmp(e.lo, e.hi, 16) > 0)
-                        return why_set(why, whylen, "%srange start is after its end", "");
+                        return why_set(why, whylen, "range start is after its end");
                 fd_addr_format(e.fam, e.lo, x1, sizeof x1);
                 fd_addr_format(e.fam, e.hi, x2, sizeof x2);
                 if (!memcmp(e.lo, e.hi, 16))
@@ -163,9 +170,9 @@ int fd_entry_parse(const char *s, size_t n, struct fd_entry *ret, char *why, siz
                 memcpy(e.hi, e.lo, 16);
                 fd_addr_format(e.fam, e.lo, e.text, sizeof e.text);
         } else if (strchr(buf, ':') && !strchr(buf, '.') && strlen(buf) == 17 && buf[2] == ':') {
-                return why_set(why, whylen, "%snot a MAC address (six hex pairs aa:bb:cc:dd:ee:ff)", "");
+                return why_set(why, whylen, "not a MAC address (six hex pairs aa:bb:cc:dd:ee:ff)");
         } else {
-                return why_set(why, whylen, "%snot an IPv4/IPv6 address, CIDR prefix, range a-b or MAC", "");
+                return why_set(why, whylen, "not an IPv4/IPv6 address, CIDR prefix, range a-b or MAC");
         }
         *ret = e;
         return 0;
