@@ -476,66 +476,85 @@ static int start_tls(logd_remote_t *r)
         return handshake(r);
 }
 
+/* What readiness means depends on the connection state: one handler per state. */
+static int io_connecting(logd_remote_t *r, short revents)
+{
+        int err = 0;
+        socklen_t l = sizeof err;
+
+        (void)revents;
+        getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+        if (err) {
+                set_error(r, "connect: %s", strerror(err));
+                return -1;
+        }
+        if (r->cfg.insecure) {
+                went_up(r);
+                return pump(r);
+        }
+        return start_tls(r);
+}
+
+static int io_handshake(logd_remote_t *r, short revents)
+{
+        (void)revents;
+        return handshake(r);
+}
+
+/* The server says nothing in RFC 5425: anything readable is drained, and end of
+ * stream or an error means the connection is gone. */
+static int drain_input(logd_remote_t *r)
+{
+        char buf[512];
+
+        for (;;) {
+                int n;
+                if (r->ssl) {
+                        n = SSL_read(r->ssl, buf, sizeof buf);
+                        if (n <= 0) {
+                                int e = SSL_get_error(r->ssl, n);
+                                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+                                        return 0;
+                                ssl_error(r, "read");
+                                return -1;
+                        }
+                } else {
+                        n = (int)recv(r->fd, buf, sizeof buf, MSG_DONTWAIT);
+                        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                                return 0;
+                        if (n <= 0) {
+                                set_error(r, "connection closed by the server");
+                                return -1;
+                        }
+                }
+        }
+}
+
+static int io_up(logd_remote_t *r, short revents)
+{
+        if ((revents & (ZMQ_POLLIN | ZMQ_POLLERR)) && drain_input(r) < 0)
+                return -1;
+        return pump(r);
+}
+
+static int io_idle(logd_remote_t *r, short revents)
+{
+        (void)revents;
+        poll_set(r, 0);
+        return 0;
+}
+
+static int (*const state_io[])(logd_remote_t *r, short revents) = {
+        [R_OFF] = io_idle,         [R_WAIT] = io_idle, [R_CONNECTING] = io_connecting,
+        [R_HANDSHAKE] = io_handshake, [R_UP] = io_up,  [R_ERROR] = io_idle,
+};
+
 static int on_io(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
         logd_remote_t *r = arg;
-        int rc = 0;
 
         (void)loop;
-        switch (r->st) {
-        case R_CONNECTING: {
-                int err = 0;
-                socklen_t l = sizeof err;
-                getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &l);
-                if (err) {
-                        set_error(r, "connect: %s", strerror(err));
-                        rc = -1;
-                } else if (r->cfg.insecure) {
-                        went_up(r);
-                        rc = pump(r);
-                } else {
-                        rc = start_tls(r);
-                }
-                break;
-        }
-        case R_HANDSHAKE:
-                rc = handshake(r);
-                break;
-        case R_UP:
-                if (item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) {
-                        char buf[512];
-                        for (;;) {
-                                int n;
-                                if (r->ssl) {
-                                        n = SSL_read(r->ssl, buf, sizeof buf);
-                                        if (n <= 0) {
-                                                int e = SSL_get_error(r->ssl, n);
-                                                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-                                                        break;
-                                                ssl_error(r, "read");
-                                                rc = -1;
-                                                break;
-                                        }
-                                } else {
-                                        n = (int)recv(r->fd, buf, sizeof buf, MSG_DONTWAIT);
-                                        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                                                break;
-                                        if (n <= 0) {
-                                                set_error(r, "connection closed by the server");
-                                                rc = -1;
-                                                break;
-                                        }
-                                }
-                        }
-                }
-                if (rc == 0)
-                        rc = pump(r);
-                break;
-        default:
-                poll_set(r, 0);
-                break;
-        }
-        if (rc < 0)
+        if (state_io[r->st](r, item->revents) < 0)
                 conn_fail(r);
         return 0;
 }
