@@ -201,14 +201,18 @@ static int malformed(int n)
                         spent[(i - 1) % 10] += t0 - spent_mark;
                 spent_mark = t0;
 
-                if (id < 0) {
-                        /* drain whatever answer comes (a nil-id EINVAL), don't require it */
-                        while (recv_reply(20, kind, sizeof kind, code, sizeof code) != -4)
-                                ;
-                        continue;
-                }
+                if (id < 0)
+                        continue; /* its nil-id answer, if any, is skipped below */
                 with_id++;
-                got = recv_reply(3000, kind, sizeof kind, code, sizeof code);
+                /* wait for the answer under this id; late answers to earlier
+                 * messages without an id are skipped */
+                {
+                        int64_t deadline = ds_now_mono_ms() + 5000;
+                        do
+                                got = recv_reply((int)(deadline - ds_now_mono_ms()), kind, sizeof kind, code,
+                                                 sizeof code);
+                        while (got != id && got != -4 && ds_now_mono_ms() < deadline);
+                }
                 if (got == id && !strcmp(kind, "rep") && code[0])
                         answered++;
                 else {
