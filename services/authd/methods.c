@@ -1527,6 +1527,16 @@ static enum ds_audit_result a_initialised(void *ctx, char *detail, size_t size)
         return a->initialised ? DS_AUDIT_PASS : DS_AUDIT_FAIL;
 }
 
+/* OWASP's floor for Argon2id: 19 MiB with 2 passes. */
+static enum ds_audit_result a_hash_cost(void *ctx, char *detail, size_t size)
+{
+        struct authd_ctx *a = ctx;
+
+        snprintf(detail, size, "Argon2id t=%llu m=%zu KiB", (unsigned long long)a->cost.opslimit,
+                 a->cost.memlimit / 1024);
+        return a->cost.opslimit >= 2 && a->cost.memlimit >= 19456u * 1024 ? DS_AUDIT_PASS : DS_AUDIT_FAIL;
+}
+
 static enum ds_audit_result a_sessions(void *ctx, char *detail, size_t size)
 {
         struct authd_ctx *a = ctx;
@@ -1547,6 +1557,8 @@ static enum ds_audit_result a_reset_mail(void *ctx, char *detail, size_t size)
 const struct ds_audit_item authd_audit[] = {
         { .id = "auth.initialised", .level = 1, .title = "no default password: the admin password is set",
           .remediation = "devctl init", .check = a_initialised },
+        { .id = "auth.hash-cost", .level = 1, .title = "password hashes cost at least Argon2id t=2, 19 MiB",
+          .remediation = "devctl config set authd hash_opslimit=3 hash_memlimit_kib=65536", .check = a_hash_cost },
         { .id = "auth.anonymous", .level = 1, .title = "anonymous login off",
           .remediation = "devctl config set authd anonymous=false", .key = "anonymous", .want_bool = false },
         { .id = "auth.lockout", .level = 1, .title = "account lock after at most 5 failures",

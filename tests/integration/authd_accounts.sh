@@ -178,6 +178,7 @@ start_authd
 check_out "admin logs in again" 'logged in as admin' login admin "$ADMIN_PW"
 check_out "audit level 1: admin password set passes" 'authd +auth.initialised +1 +pass' as admin audit --level 1
 check_out "audit level 3: strict profile passes after policy set" 'authd +auth.profile +3 +pass' as admin audit --level 3
+check_out "audit flags the lowered test hash cost" 'authd +auth.hash-cost +1 +fail' as admin audit --level 1
 as admin config export authd > "$T_DIR/export.json" 2>&1
 if grep -q 'argon2id' "$T_DIR/export.json"; then ok "config export carries the account store (hashes)"; else nok "config export carries the account store"; fi
 check_out "factory reset (config reset authd) restores defaults" 'policy_profile: +vendor' as admin config reset authd
