@@ -446,7 +446,7 @@ static void on_clock_reply(void *ud, const struct bus_reply *rep)
         old = now - delta;
         if (q->step) {
                 t->steps++;
-                log_audit("security", LOG_LVL_NOTICE, "timed", "time stepped by %+.6f s (%s)", (double)delta / 1e9,
+                log_audit("security", LOG_LVL_NOTICE, t->d->identity, "time stepped by %+.6f s (%s)", (double)delta / 1e9,
                           q->reason);
                 publish_time_changed(t, old, now, delta, q->reason);
         } else {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ntp.h"
+#include "timed.h"
 
 static double fabs_(double v)
 {
@@ -204,6 +205,32 @@ static void t_root_distance(void **st)
         assert_true(fabs(ntp_root_distance(0.1, 0.05, 0.1, 0.01, 0.02) - (0.1 + 0.05 + 0.01 + 0.02)) < 1e-12);
 }
 
+static void t_hostport(void **st)
+{
+        char h[64], p[8];
+
+        (void)st;
+        assert_int_equal(timed_split_hostport("pool.ntp.org", h, sizeof h, p, sizeof p), 0);
+        assert_string_equal(h, "pool.ntp.org");
+        assert_string_equal(p, "123");
+        assert_int_equal(timed_split_hostport("127.0.0.1:11123", h, sizeof h, p, sizeof p), 0);
+        assert_string_equal(h, "127.0.0.1");
+        assert_string_equal(p, "11123");
+        assert_int_equal(timed_split_hostport("[::1]:11124", h, sizeof h, p, sizeof p), 0);
+        assert_string_equal(h, "::1");
+        assert_string_equal(p, "11124");
+        assert_int_equal(timed_split_hostport("fe80::1", h, sizeof h, p, sizeof p), 0);
+        assert_string_equal(h, "fe80::1");
+        assert_string_equal(p, "123");
+        assert_int_equal(timed_split_hostport("[::1]", h, sizeof h, p, sizeof p), 0);
+        assert_string_equal(p, "123");
+        assert_int_equal(timed_split_hostport("[::1", h, sizeof h, p, sizeof p), -EINVAL);
+        assert_int_equal(timed_split_hostport("[::1]x", h, sizeof h, p, sizeof p), -EINVAL);
+        assert_int_equal(timed_split_hostport(":123", h, sizeof h, p, sizeof p), -EINVAL);
+        assert_int_equal(timed_split_hostport("host:", h, sizeof h, p, sizeof p), -EINVAL);
+        assert_int_equal(timed_split_hostport("host:123456789", h, sizeof h, p, sizeof p), -EINVAL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -211,7 +238,7 @@ int main(void)
                 cmocka_unit_test(t_timestamps),     cmocka_unit_test(t_onwire),
                 cmocka_unit_test(t_filter),         cmocka_unit_test(t_select_falseticker),
                 cmocka_unit_test(t_select_no_majority), cmocka_unit_test(t_select_weighting),
-                cmocka_unit_test(t_root_distance),
+                cmocka_unit_test(t_root_distance), cmocka_unit_test(t_hostport),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
