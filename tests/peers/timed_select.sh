@@ -1,8 +1,8 @@
 #!/bin/bash
-# Selection against real chronyd servers: of four, one is an hour off
-# (faketime): it is marked a falseticker and the clock follows the others;
-# then one good server stops answering: it becomes unreachable and the rest
-# carry on.
+# Selection against real chronyd servers: of three, one is an hour off
+# (faketime): it is marked a falseticker and the clock follows the other two.
+# A fourth server is added while running (devctl time ntp set); then it stops
+# answering: it becomes unreachable and the rest carry on.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../lib/timed_lib.sh"
 for p in chronyd python3; do have $p || { skip "timed selection scenario" "$p not installed"; exit 0; }; done
@@ -12,11 +12,20 @@ chrony_srv a 11123 || nok "chronyd a"
 chrony_srv b 11124 || nok "chronyd b"
 chrony_srv wrong 11125 3600 || nok "chronyd wrong"
 chrony_srv d 11126 || nok "chronyd d"; D_PID=$SRV_PID
-timed_conf 'servers=["127.0.0.1:11123","127.0.0.1:11124","127.0.0.1:11125","127.0.0.1:11126"]' \
+timed_conf 'servers=["127.0.0.1:11123","127.0.0.1:11124","127.0.0.1:11125"]' \
         minsources=2 poll_min_s=1 poll_max_s=1
 timed_start || nok "stack starts"
 
-if wait_status 15 "j['sync_state']=='synchronised' and j['updates']>=3"; then ok "synchronised with four servers"; else nok "synchronised with four servers"; dc time show; fi
+if wait_status 15 "j['sync_state']=='synchronised' and j['updates']>=3"; then ok "synchronised with three servers"; else nok "synchronised with three servers"; dc time show; fi
+if st_true "`src 11125`['state']=='falseticker' and j['survivors']==2"; then ok "of three, the one an hour off is a falseticker; two survive"; else nok "of three: falseticker"; dc time show; fi
+if st_true "{`src 11123`['state'], `src 11124`['state']} == {'selected','candidate'}"; then ok "the clock follows the other two"; else nok "the clock follows the other two"; fi
+check_out "no step: the falseticker did not move the clock" 'steps: +0$' dc call timed-clock sys.ping
+
+# a fourth server, added while running
+check_out "servers changed while running" '127.0.0.1:11126' \
+        dc time ntp set 127.0.0.1:11123 127.0.0.1:11124 127.0.0.1:11125 127.0.0.1:11126
+
+if wait_status 15 "j['sync_state']=='synchronised' and j['updates']>=3 and len(j['sources'])==4"; then ok "synchronised with four servers"; else nok "synchronised with four servers"; dc time show; fi
 if st_true "`src 11125`['state']=='falseticker'"; then ok "the server an hour off is a falseticker"; else nok "the server an hour off is a falseticker"; dc time show; fi
 o=$(tstatus "`src 11125`['offset_ms']")
 if pyt "abs($o - 3600000) < 50"; then ok "its offset is measured (${o} ms)"; else nok "its offset is measured (${o} ms)"; fi
