@@ -401,6 +401,18 @@ static enum ds_audit_result run_check(struct ds_daemon *d, const struct ds_audit
         return DS_AUDIT_NA;
 }
 
+/* A declarative item can be applied when its wanted value is one value. */
+static bool can_harden(struct ds_daemon *d, const struct ds_audit_item *it)
+{
+        const struct ds_field *f;
+
+        if (it->harden)
+                return true;
+        if (!it->key || !(f = ds_field_find(d->svc->settings, it->key)))
+                return false;
+        return it->cmp != DS_CMP_NE || f->type == DS_BOOL;
+}
+
 static const char *const result_names[] = { "pass", "fail", "n/a" };
 
 static const struct ds_field audit_report_args[] = {
@@ -434,7 +446,7 @@ static int h_audit_report(void *ctx, struct ds_call *c)
                 mpw_kv_str(c->r, "result", result_names[res]);
                 mpw_kv_str(c->r, "detail", detail);
                 mpw_kv_str(c->r, "remediation", it->remediation ? it->remediation : "");
-                mpw_kv_bool(c->r, "automatic", it->harden != NULL || it->key != NULL);
+                mpw_kv_bool(c->r, "automatic", can_harden(d, it));
                 mpw_map_end(c->r);
         }
         mpw_arr_end(c->r);
@@ -499,7 +511,7 @@ static int h_audit_harden(void *ctx, struct ds_call *c)
                 if (it->level > level || run_check(d, it, detail, sizeof detail) != DS_AUDIT_FAIL)
                         continue;
                 ds_err_clear(&e);
-                if (!it->harden && !(it->key && !it->cmp)) {
+                if (!can_harden(d, it)) {
                         action = "manual";
                         manual++;
                 } else if (dry) {
@@ -636,7 +648,6 @@ int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ct
         struct bus_serve_info info;
         uint64_t wd_usec = 0;
         struct ds_err e;
-        sigset_t mask;
         int r;
 
         memset(d, 0, sizeof *d);
@@ -716,15 +727,9 @@ int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ct
                 fatal("%s", e.msg);
 
         /* signals go to a signalfd; block them before any thread exists */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        d->sigfd = ds_signalfd_open();
         if (d->sigfd < 0)
-                fatal("signalfd: %m");
+                fatal("signals: %s", strerror(-d->sigfd));
         zsys_handler_set(NULL);
         zsys_set_logident(svc->name);
 

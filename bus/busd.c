@@ -482,31 +482,52 @@ static void tok_hash(const msgpack_object *tok, char out[65])
         ds_hex(h, sizeof h, out);
 }
 
-static void forward(struct busd *b, struct peer *from, struct req *q, struct service *s,
-                    const struct session *sess, bool as_service)
+/* A request in flight, answering the client (from, q) by default. */
+static struct inflight *inflight_new(struct busd *b, struct peer *from, const struct req *q, enum inflight_kind kind,
+                                     const char *svc, int64_t timeout)
 {
-        struct inflight *f;
-        char key[24];
-        struct mpw w;
-        int r;
+        struct inflight *f = calloc(1, sizeof *f);
 
-        f = calloc(1, sizeof *f);
-        if (!f) {
-                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL, "out of memory");
-                return;
-        }
+        if (!f)
+                return NULL;
         f->bid = b->next_bid++;
-        f->kind = IF_FORWARD;
+        f->kind = kind;
         memcpy(f->client_rid, from->rid, from->rid_len);
         f->client_rid_len = from->rid_len;
         memcpy(f->client_key, from->key, sizeof f->client_key);
         f->client_id = malloc(q->id_len ? q->id_len : 1);
-        if (f->client_id)
-                memcpy(f->client_id, q->id, q->id_len);
+        if (!f->client_id) {
+                free(f);
+                return NULL;
+        }
+        memcpy(f->client_id, q->id, q->id_len);
         f->client_id_len = q->id_len;
-        snprintf(f->svc, sizeof f->svc, "%s", s->name);
-        f->deadline = ds_now_mono_ms() + q->timeout;
+        snprintf(f->svc, sizeof f->svc, "%s", svc);
+        f->deadline = ds_now_mono_ms() + timeout;
+        return f;
+}
 
+static void inflight_track(struct busd *b, struct inflight *f)
+{
+        char key[24];
+
+        snprintf(key, sizeof key, "%llu", (unsigned long long)f->bid);
+        zhash_insert(b->inflight, key, f);
+        zhash_freefn(b->inflight, key, inflight_free);
+}
+
+static void forward(struct busd *b, struct peer *from, struct req *q, struct service *s,
+                    const struct session *sess, bool as_service)
+{
+        struct inflight *f;
+        struct mpw w;
+        int r;
+
+        f = inflight_new(b, from, q, IF_FORWARD, s->name, q->timeout);
+        if (!f) {
+                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL, "out of memory");
+                return;
+        }
         mpw_init(&w);
         env(&w, BUS_K_REQ);
         mpw_kv_uint(&w, "id", f->bid);
@@ -543,9 +564,7 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
                 inflight_free(f);
                 return;
         }
-        snprintf(key, sizeof key, "%llu", (unsigned long long)f->bid);
-        zhash_insert(b->inflight, key, f);
-        zhash_freefn(b->inflight, key, inflight_free);
+        inflight_track(b, f);
 }
 
 static void start_session_check(struct busd *b, struct peer *from, struct req *q, const char *raw, size_t raw_len,
@@ -554,29 +573,17 @@ static void start_session_check(struct busd *b, struct peer *from, struct req *q
         struct service *authd = zhash_lookup(b->services, "authd");
         struct inflight *f;
         struct mpw w;
-        char key[24];
 
         if (!authd || zhash_lookup(b->disabled, "authd")) {
                 reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EUNAVAIL, NULL,
                           "authd is not running: sessions cannot be checked");
                 return;
         }
-        f = calloc(1, sizeof *f);
+        f = inflight_new(b, from, q, IF_SESSION_CHECK, "authd", SESSION_CHECK_TIMEOUT_MS);
         if (!f)
                 return;
-        f->bid = b->next_bid++;
-        f->kind = IF_SESSION_CHECK;
-        memcpy(f->client_rid, from->rid, from->rid_len);
-        f->client_rid_len = from->rid_len;
-        memcpy(f->client_key, from->key, sizeof f->client_key);
-        f->client_id = malloc(q->id_len ? q->id_len : 1);
-        if (f->client_id)
-                memcpy(f->client_id, q->id, q->id_len);
-        f->client_id_len = q->id_len;
-        snprintf(f->svc, sizeof f->svc, "authd");
-        f->deadline = ds_now_mono_ms() + SESSION_CHECK_TIMEOUT_MS;
         f->parked = malloc(raw_len);
-        if (!f->client_id || !f->parked) {
+        if (!f->parked) {
                 inflight_free(f);
                 return;
         }
@@ -604,9 +611,7 @@ static void start_session_check(struct busd *b, struct peer *from, struct req *q
         sodium_memzero(w.sb.data, w.sb.size);
         mpw_free(&w);
         b->st.session_checks++;
-        snprintf(key, sizeof key, "%llu", (unsigned long long)f->bid);
-        zhash_insert(b->inflight, key, f);
-        zhash_freefn(b->inflight, key, inflight_free);
+        inflight_track(b, f);
 }
 
 static void handle_own(struct busd *b, struct peer *from, struct req *q)
@@ -1254,7 +1259,6 @@ int main(int argc, char **argv)
         char path[4096], *ep;
         bool check = false;
         struct ds_err e;
-        sigset_t mask;
         void *zctx;
         uint64_t wd_usec = 0;
         int64_t next_hb, next_tick, next_wd = INT64_MAX;
@@ -1320,15 +1324,9 @@ int main(int argc, char **argv)
         if (!b->cert)
                 fatal("busd key '%s' is missing or unreadable (devsec-keygen creates it)", path);
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        b->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        b->sigfd = ds_signalfd_open();
         if (b->sigfd < 0)
-                fatal("signalfd: %m");
+                fatal("signals: %s", strerror(-b->sigfd));
         zsys_handler_set(NULL);
 
         zctx = zmq_ctx_new();

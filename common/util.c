@@ -2,6 +2,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,4 +118,20 @@ void ds_free_secret(char *s)
 char *ds_strdup0(const char *s)
 {
         return s ? strdup(s) : NULL;
+}
+
+int ds_signalfd_open(void)
+{
+        sigset_t mask;
+        int fd;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        signal(SIGPIPE, SIG_IGN);
+        fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        return fd < 0 ? -errno : fd;
 }

@@ -23,5 +23,8 @@ void ds_hex(const void *in, size_t n, char *out); /* out: 2n+1 */
 bool ds_memeq(const void *a, const void *b, size_t n);
 /* Wipes and frees a NUL-terminated secret. */
 void ds_free_secret(char *s);
+/* Blocks SIGTERM, SIGINT and SIGHUP (before any thread exists), ignores
+ * SIGPIPE, and returns a signalfd for them (-errno on failure). */
+int ds_signalfd_open(void);
 /* strdup that returns NULL for NULL. */
 char *ds_strdup0(const char *s);

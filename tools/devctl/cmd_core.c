@@ -211,11 +211,6 @@ static int c_logout(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
 
 /* ---- audit / harden across every running service ------------------------------- */
 
-static int running_services(struct devctl *dc, struct bus_reply *rep)
-{
-        return devctl_call(dc, "bus", "bus.services", NULL, false, NULL, rep);
-}
-
 static int parse_level(int argc, char **argv, int *level, bool *dry)
 {
         for (int i = 0; i < argc; i++) {
@@ -231,30 +226,33 @@ static int parse_level(int argc, char **argv, int *level, bool *dry)
         return *level >= 1 && *level <= 3 ? 0 : -1;
 }
 
-static int c_audit(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
-{
-        static const char *const cols[] = { "service", "id", "level", "result", "title", "remediation", NULL };
-        struct bus_reply svcs;
-        const msgpack_object *list;
-        struct mpw rows;
-        int level = 1, pass = 0, fail = 0, na = 0, r, worst = DC_OK;
-        msgpack_unpacked u;
-        const char *why;
+/* What one pass over the services adds up. */
+struct sweep {
+        const char *method;
+        int level;
+        bool dry;
+        int pass, fail, na;          /* audit.report results */
+        int applied, manual, failed; /* audit.harden totals */
+        int worst;                   /* exit code of the worst refusal */
+};
 
-        if (parse_level(argc, argv, &level, NULL) < 0) {
-                fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
-                return DC_EUSAGE;
-        }
-        r = running_services(dc, &svcs);
+/* Calls audit.report or audit.harden on every running service and gathers
+ * their items into one array of rows, each prefixed with its service. */
+static int sweep_services(struct devctl *dc, struct sweep *sw, struct mpw *rows)
+{
+        const msgpack_object *list;
+        struct bus_reply svcs;
+        int r;
+
+        r = devctl_call(dc, "bus", "bus.services", NULL, false, NULL, &svcs);
         if (r != DC_OK)
                 return r;
         list = mp_get(svcs.r, "services");
-        mpw_init(&rows);
-        mpw_arr_begin(&rows);
+        mpw_arr_begin(rows);
         for (uint32_t i = 0; list && i < list->via.array.size; i++) {
                 const msgpack_object *s = &list->via.array.ptr[i], *items;
-                char name[64];
                 struct bus_reply rep;
+                char name[64];
                 struct mpw a;
 
                 if (!mp_streq(mp_get(s, "state"), "running") || mp_strcpy(mp_get(s, "name"), name, sizeof name) < 0 ||
@@ -262,127 +260,113 @@ static int c_audit(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
                         continue;
                 mpw_init(&a);
                 mpw_map_begin(&a);
-                mpw_kv_int(&a, "level", level);
+                mpw_kv_int(&a, "level", sw->level);
+                if (!strcmp(sw->method, "audit.harden"))
+                        mpw_kv_bool(&a, "dry_run", sw->dry);
                 mpw_map_end(&a);
-                r = devctl_call(dc, name, "audit.report", &a, true, NULL, &rep);
+                r = devctl_call(dc, name, sw->method, &a, true, NULL, &rep);
                 mpw_free(&a);
                 if (r != DC_OK) {
-                        if (r == DC_EAUTH)
-                                worst = DC_EAUTH;
+                        if (r > sw->worst)
+                                sw->worst = r;
                         continue;
                 }
+                sw->applied += (int)mp_get_int(rep.r, "applied", 0);
+                sw->manual += (int)mp_get_int(rep.r, "manual", 0);
+                sw->failed += (int)mp_get_int(rep.r, "failed", 0);
                 items = mp_get(rep.r, "items");
                 for (uint32_t k = 0; items && k < items->via.array.size; k++) {
                         const msgpack_object *it = &items->via.array.ptr[k];
-                        pass += mp_streq(mp_get(it, "result"), "pass");
-                        fail += mp_streq(mp_get(it, "result"), "fail");
-                        na += mp_streq(mp_get(it, "result"), "n/a");
-                        mpw_map_begin(&rows);
-                        mpw_kv_str(&rows, "service", name);
+                        sw->pass += mp_streq(mp_get(it, "result"), "pass");
+                        sw->fail += mp_streq(mp_get(it, "result"), "fail");
+                        sw->na += mp_streq(mp_get(it, "result"), "n/a");
+                        mpw_map_begin(rows);
+                        mpw_kv_str(rows, "service", name);
                         for (uint32_t f = 0; f < it->via.map.size; f++) {
-                                mpw_obj(&rows, &it->via.map.ptr[f].key);
-                                mpw_obj(&rows, &it->via.map.ptr[f].val);
+                                mpw_obj(rows, &it->via.map.ptr[f].key);
+                                mpw_obj(rows, &it->via.map.ptr[f].val);
                         }
-                        mpw_map_end(&rows);
+                        mpw_map_end(rows);
                 }
                 bus_reply_free(&rep);
         }
-        mpw_arr_end(&rows);
+        mpw_arr_end(rows);
         bus_reply_free(&svcs);
-        if (mp_decode(mpw_data(&rows), mpw_len(&rows), NULL, &u, &why) == 0) {
-                int score = pass + fail ? (100 * pass) / (pass + fail) : 100;
+        return DC_OK;
+}
+
+static int c_audit(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
+{
+        static const char *const cols[] = { "service", "id", "level", "result", "title", "remediation", NULL };
+        struct sweep sw = { .method = "audit.report", .level = 1 };
+        struct mpw rows;
+        msgpack_unpacked u;
+        const char *why;
+        int r;
+
+        if (parse_level(argc, argv, &sw.level, NULL) < 0) {
+                fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
+                return DC_EUSAGE;
+        }
+        mpw_init(&rows);
+        r = sweep_services(dc, &sw, &rows);
+        if (r == DC_OK && mp_decode(mpw_data(&rows), mpw_len(&rows), NULL, &u, &why) == 0) {
+                int score = sw.pass + sw.fail ? (100 * sw.pass) / (sw.pass + sw.fail) : 100;
                 if (dc->json) {
-                        printf("{\"level\":%d,\"passed\":%d,\"failed\":%d,\"na\":%d,\"score\":%d,\"items\":", level, pass,
-                               fail, na, score);
+                        printf("{\"level\":%d,\"passed\":%d,\"failed\":%d,\"na\":%d,\"score\":%d,\"items\":", sw.level,
+                               sw.pass, sw.fail, sw.na, score);
                         devctl_print_json(stdout, &u.data);
                         printf("}\n");
                 } else {
                         devctl_print_table(stdout, &u.data, cols);
-                        printf("\nlevel %d: %d passed, %d failed, %d n/a: score %d%%\n", level, pass, fail, na, score);
+                        printf("\nlevel %d: %d passed, %d failed, %d n/a: score %d%%\n", sw.level, sw.pass, sw.fail,
+                               sw.na, score);
                 }
                 msgpack_unpacked_destroy(&u);
         }
         mpw_free(&rows);
-        if (worst != DC_OK)
-                return worst;
-        return fail ? DC_ESERVICE : DC_OK;
+        if (r != DC_OK)
+                return r;
+        if (sw.worst != DC_OK)
+                return sw.worst;
+        return sw.fail ? DC_ESERVICE : DC_OK;
 }
 
 static int c_harden(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
         static const char *const cols[] = { "service", "id", "action", "title", "detail", NULL };
-        struct bus_reply svcs;
-        const msgpack_object *list;
-        int level = 0, r, applied = 0, manual = 0, failed = 0;
-        bool dry = false;
+        struct sweep sw = { .method = "audit.harden" };
         struct mpw rows;
         msgpack_unpacked u;
         const char *why;
+        int r;
 
-        if (parse_level(argc, argv, &level, &dry) < 0) {
+        if (parse_level(argc, argv, &sw.level, &sw.dry) < 0) {
                 fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
                 return DC_EUSAGE;
         }
-        r = running_services(dc, &svcs);
-        if (r != DC_OK)
-                return r;
-        list = mp_get(svcs.r, "services");
         mpw_init(&rows);
-        mpw_arr_begin(&rows);
-        for (uint32_t i = 0; list && i < list->via.array.size; i++) {
-                const msgpack_object *s = &list->via.array.ptr[i], *items;
-                struct bus_reply rep;
-                char name[64];
-                struct mpw a;
-
-                if (!mp_streq(mp_get(s, "state"), "running") || mp_strcpy(mp_get(s, "name"), name, sizeof name) < 0 ||
-                    !strcmp(name, "busd"))
-                        continue;
-                mpw_init(&a);
-                mpw_map_begin(&a);
-                mpw_kv_int(&a, "level", level);
-                mpw_kv_bool(&a, "dry_run", dry);
-                mpw_map_end(&a);
-                r = devctl_call(dc, name, "audit.harden", &a, true, NULL, &rep);
-                mpw_free(&a);
-                if (r != DC_OK) {
-                        mpw_free(&rows);
-                        bus_reply_free(&svcs);
-                        return r;
-                }
-                applied += (int)mp_get_int(rep.r, "applied", 0);
-                manual += (int)mp_get_int(rep.r, "manual", 0);
-                failed += (int)mp_get_int(rep.r, "failed", 0);
-                items = mp_get(rep.r, "items");
-                for (uint32_t k = 0; items && k < items->via.array.size; k++) {
-                        const msgpack_object *it = &items->via.array.ptr[k];
-                        mpw_map_begin(&rows);
-                        mpw_kv_str(&rows, "service", name);
-                        for (uint32_t f = 0; f < it->via.map.size; f++) {
-                                mpw_obj(&rows, &it->via.map.ptr[f].key);
-                                mpw_obj(&rows, &it->via.map.ptr[f].val);
-                        }
-                        mpw_map_end(&rows);
-                }
-                bus_reply_free(&rep);
-        }
-        mpw_arr_end(&rows);
-        bus_reply_free(&svcs);
-        if (mp_decode(mpw_data(&rows), mpw_len(&rows), NULL, &u, &why) == 0) {
+        r = sweep_services(dc, &sw, &rows);
+        if (r == DC_OK && mp_decode(mpw_data(&rows), mpw_len(&rows), NULL, &u, &why) == 0) {
                 if (dc->json) {
-                        printf("{\"level\":%d,\"dry_run\":%s,\"applied\":%d,\"manual\":%d,\"failed\":%d,\"items\":", level,
-                               dry ? "true" : "false", applied, manual, failed);
+                        printf("{\"level\":%d,\"dry_run\":%s,\"applied\":%d,\"manual\":%d,\"failed\":%d,\"items\":", sw.level,
+                               sw.dry ? "true" : "false", sw.applied, sw.manual, sw.failed);
                         devctl_print_json(stdout, &u.data);
                         printf("}\n");
                 } else {
                         devctl_print_table(stdout, &u.data, cols);
-                        printf("\nlevel %d%s: %d %s, %d need an operator, %d failed\n", level, dry ? " (dry run)" : "",
-                               applied, dry ? "would be applied" : "applied", manual, failed);
+                        printf("\nlevel %d%s: %d %s, %d need an operator, %d failed\n", sw.level,
+                               sw.dry ? " (dry run)" : "", sw.applied, sw.dry ? "would be applied" : "applied", sw.manual,
+                               sw.failed);
                 }
                 msgpack_unpacked_destroy(&u);
         }
         mpw_free(&rows);
-        return failed ? DC_ESERVICE : DC_OK;
+        if (r != DC_OK)
+                return r;
+        if (sw.worst != DC_OK)
+                return sw.worst;
+        return sw.failed ? DC_ESERVICE : DC_OK;
 }
 
 /* ---- config --------------------------------------------------------------------- */
