@@ -188,12 +188,26 @@ static void test_modes(void **state)
         assert_int_equal(fd_mode_parse("Allow", &m), -EINVAL);
 }
 
+static void test_tables(void **state)
+{
+        struct ds_err e;
+
+        (void)state;
+        ds_err_clear(&e);
+        if (ds_methods_selftest(filterd_methods, &e) < 0)
+                fail_msg("method table: %s: %s", e.field, e.msg);
+        if (ds_schema_selftest(filterd_settings, &e) < 0)
+                fail_msg("settings: %s: %s", e.field, e.msg);
+        for (const struct ds_audit_item *it = filterd_audit; it->id; it++)
+                assert_non_null(it->check);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_decisions),    cmocka_unit_test(test_bans_first),
                 cmocka_unit_test(test_bans_persist), cmocka_unit_test(test_guard),
-                cmocka_unit_test(test_modes),
+                cmocka_unit_test(test_modes),        cmocka_unit_test(test_tables),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,11 @@ svc_up filterd || { nok "filterd starts with --dry-run"; cat "$T_DIR/log/filterd
 export DEVSEC_TOKEN=tok:admin:admin:security,system-info,system,backup
 VIEWER=tok:bob:viewer:monitor,system-info
 
+check_out "the shipped configuration passes -n" 'configuration OK' "$B/filterd" -n -c "$ROOT_DIR/etc/devsec/filterd.conf"
+printf 'ban_seconds = 0;\n' > "$T_DIR/bad.conf"
+check_out "-n names a value out of range with file and line" 'bad.conf:1.*ban_seconds' "$B/filterd" -n -c "$T_DIR/bad.conf"
+printf 'mangement = "10.0.0.1";\n' > "$T_DIR/typo.conf"
+check_out "-n refuses an unknown key" "unknown key 'mangement'" "$B/filterd" -n -c "$T_DIR/typo.conf"
 check_out "status lists filterd running" 'filterd +running +1\.' dc status
 check_out "dry run: nothing enforced" 'enforced: +no' dc filter show --brief
 check_out "the ruleset is rendered even so" 'table inet devsec \{' dc filter ruleset
