@@ -755,7 +755,7 @@ void logd_remote_status(const logd_remote_t *r, struct mpw *w)
         mpw_kv_bool(w, "pinned", r->cfg.pin[0] != '\0');
         mpw_kv_bool(w, "client_cert", r->cfg.cert[0] != '\0');
         mpw_kv_uint(w, "acked", r->acked);
-        mpw_kv_uint(w, "pending", last > r->acked ? last - r->acked : 0);
+        mpw_kv_uint(w, "pending", r->st != R_OFF && last > r->acked ? last - r->acked : 0);
         mpw_kv_uint(w, "connects", r->connects);
         mpw_kv_uint(w, "failures", r->failures);
         mpw_kv_int(w, "backoff_ms", r->st == R_WAIT ? r->backoff_ms : 0);
