@@ -49,7 +49,10 @@ void devctl_print_error(const char *svc, const struct bus_reply *rep)
         fprintf(stderr, "devctl: %s: %s: ", svc, ds_err_name(rep->code));
         if (rep->err.field[0])
                 fprintf(stderr, "%s: ", rep->err.field);
-        fprintf(stderr, "%s\n", rep->err.msg[0] ? rep->err.msg : ds_err_default_msg(rep->code));
+        fprintf(stderr, "%s", rep->err.msg[0] ? rep->err.msg : ds_err_default_msg(rep->code));
+        if (rep->err.reason[0])
+                fprintf(stderr, " (reason: %s)", rep->err.reason);
+        fputc('\n', stderr);
 }
 
 static void token_path(struct devctl *dc)
