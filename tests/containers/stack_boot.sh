@@ -59,6 +59,11 @@ if [ -f "$R/lib/systemd/system/devsec-timed-clock.service" ]; then
         printf '[Service]\nExecStart=\nExecStart=/usr/sbin/timed-clock -f --dry-run\n' \
                 > "$R/etc/systemd/system/devsec-timed-clock.service.d/test-dry-run.conf"
 fi
+# netcfgd switches units through systemd's D-Bus API: the polkit rule an
+# integrator installs (docs/install.md)
+if [ -d "$R/usr/share/polkit-1/rules.d" ]; then
+        install -m 0644 "$ROOT_DIR/units/polkit/50-devsec-netcfgd.rules" "$R/usr/share/polkit-1/rules.d/"
+fi
 # short watchdogs for the two daemons whose watchdog is tested (30 s in the units)
 for n in busd testsvc; do
         mkdir -p "$R/etc/systemd/system/devsec-$n.service.d"
@@ -151,6 +156,29 @@ if printf '%s\n' "${DAEMONS[@]}" | grep -qx authd; then
         check_out "devctl whoami shows admin" 'admin' ct "$CT" devctl whoami
 else
         skip "devctl init/login inside" "authd is not built"
+fi
+
+# --- a function switched off through netcfgd: its unit stopped and masked ------
+have_d() { printf '%s\n' "${DAEMONS[@]}" | grep -qx "$1"; }
+if ! have_d netcfgd || ! have_d authd || ! have_d timed; then
+        skip "function disable/enable through netcfgd" "needs netcfgd, authd and timed built"
+elif [ ! -f "$R/usr/share/polkit-1/rules.d/50-devsec-netcfgd.rules" ]; then
+        skip "function disable/enable through netcfgd" "no polkitd in the root filesystem"
+else
+        check_rc "devctl: netcfgd function.disable ntp" 0 ct "$CT" devctl --timeout 30000 call netcfgd function.disable name=ntp
+        st=""
+        for _ in $(seq 40); do
+                st="$(prop timed LoadState)/$(prop timed ActiveState)"
+                [ "$st" = masked/inactive ] && break
+                sleep 0.25
+        done
+        if [ "$st" = masked/inactive ]; then ok "ntp off: devsec-timed stopped and masked by netcfgd"
+        else nok "ntp off: devsec-timed is $st"; ct "$CT" journalctl --no-pager -n 8 -u devsec-netcfgd | sed 's/^/#   /'; fi
+        check_out "calls to the disabled timed get EDISABLED" 'EDISABLED' ct "$CT" devctl call timed sys.ping
+        check_rc "devctl: netcfgd function.enable ntp" 0 ct "$CT" devctl --timeout 30000 call netcfgd function.enable name=ntp
+        if wait_running timed 20 && [ "$(prop timed LoadState)/$(prop timed ActiveState)" = loaded/active ]; then
+                ok "ntp on: devsec-timed unmasked, started and registered again"
+        else nok "ntp on: devsec-timed is $(prop timed LoadState)/$(prop timed ActiveState)"; fi
 fi
 
 # --- kill -9: systemd restarts, the bus re-registers ----------------------------

@@ -10,9 +10,10 @@
 CT_SUITE=bookworm
 # systemd as PID 1, D-Bus for systemctl, the runtime libraries of every daemon
 # (ldd of the build: czmq pulls zmq, msgpack-c, libconfig, libsodium...), procps
-# for /bin/kill (ExecReload=), iproute2 for the veth pair of the two-host scenario.
+# for /bin/kill (ExecReload=), iproute2 for the veth pair of the two-host scenario,
+# polkitd (and libpam-systemd, its logind) for netcfgd's unit switching (units/polkit/).
 CT_PACKAGES="systemd systemd-sysv dbus procps iproute2 libzmq5 libczmq4 libmsgpackc2 libconfig9 libsystemd0
-libcurl4 libpwquality1 cracklib-runtime libsodium23 libnftables1 libssl3 ca-certificates"
+libcurl4 libpwquality1 cracklib-runtime libsodium23 libnftables1 libssl3 ca-certificates polkitd libpam-systemd"
 
 ct_need() {
         # ct_need: prints the reason and returns 1 when the scenarios cannot run here
@@ -52,6 +53,10 @@ ct_rootfs() {
                 touch "$tmp/.complete"
                 rm -rf "$dir"
                 mv "$tmp" "$dir"
+                # the roots of older package lists are not used any more
+                for old in "$DEVSEC_TEST_CACHE"/rootfs-* "$DEVSEC_TEST_CACHE"/debootstrap-*.log; do
+                        case $old in "$dir"|*"-$h.log") ;; *) rm -rf "$old" ;; esac
+                done
         ) 9>"$DEVSEC_TEST_CACHE/.lock" || return 1
         echo "$dir"
 }
