@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -46,6 +48,8 @@ struct logd_remote {
         SSL_CTX *ctx;
         SSL *ssl;
         int fd;
+        int res_fd;    /* resolver child's answer, -1: none */
+        pid_t res_pid;
         enum rstate st;
         short events; /* registered poll events, 0: none */
         int retry_timer, ack_timer;
@@ -134,8 +138,11 @@ static void load_state(logd_remote_t *r)
         free(buf);
 }
 
+static void resolver_end(logd_remote_t *r);
+
 static void close_conn(logd_remote_t *r)
 {
+        resolver_end(r);
         poll_set(r, 0);
         if (r->ssl) {
                 SSL_free(r->ssl);
@@ -559,41 +566,146 @@ static int on_io(zloop_t *loop, zmq_pollitem_t *item, void *arg)
         return 0;
 }
 
+static void connect_addr(logd_remote_t *r, const struct sockaddr *sa, socklen_t len)
+{
+        r->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (r->fd < 0) {
+                set_error(r, "socket: %s", strerror(errno));
+                conn_fail(r);
+                return;
+        }
+        if (connect(r->fd, sa, len) < 0 && errno != EINPROGRESS) {
+                set_error(r, "connect: %s", strerror(errno));
+                conn_fail(r);
+                return;
+        }
+        r->st = R_CONNECTING;
+        poll_set(r, ZMQ_POLLOUT);
+}
+
+/* A host name is resolved by a short-lived child process, so that a slow or
+ * absent DNS server never stalls the loop; the answer comes back on a pipe. */
+struct resolved {
+        int err; /* EAI_* or 0 */
+        socklen_t len;
+        struct sockaddr_storage ss;
+};
+
+static void resolver_end(logd_remote_t *r)
+{
+        zmq_pollitem_t it = { NULL, r->res_fd, ZMQ_POLLIN, 0 };
+
+        if (r->res_fd >= 0) {
+                zloop_poller_end(r->loop, &it);
+                close(r->res_fd);
+                r->res_fd = -1;
+        }
+        if (r->res_pid > 0) {
+                kill(r->res_pid, SIGKILL);
+                waitpid(r->res_pid, NULL, 0);
+                r->res_pid = 0;
+        }
+}
+
+static int on_resolve_timeout(zloop_t *loop, int timer_id, void *arg)
+{
+        logd_remote_t *r = arg;
+
+        (void)loop;
+        (void)timer_id;
+        r->retry_timer = -1;
+        set_error(r, "resolve '%s': no answer within 10 s", r->cfg.host);
+        conn_fail(r);
+        return 0;
+}
+
+static int on_resolved(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+        logd_remote_t *r = arg;
+        struct resolved res = { .err = EAI_FAIL };
+        ssize_t n;
+
+        (void)loop;
+        (void)item;
+        if (r->retry_timer >= 0) {
+                zloop_timer_end(r->loop, r->retry_timer);
+                r->retry_timer = -1;
+        }
+        n = read(r->res_fd, &res, sizeof res);
+        resolver_end(r);
+        if (n != (ssize_t)sizeof res || res.err || res.len > sizeof res.ss) {
+                set_error(r, "resolve '%s': %s", r->cfg.host, n == (ssize_t)sizeof res ? gai_strerror(res.err) : "no answer");
+                conn_fail(r);
+                return 0;
+        }
+        connect_addr(r, (struct sockaddr *)&res.ss, res.len);
+        return 0;
+}
+
+static void resolve_child(int wfd, const char *host, const char *port)
+{
+        struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
+        struct addrinfo *ai = NULL;
+        struct resolved res = { 0 };
+
+        res.err = getaddrinfo(host, port, &hints, &ai);
+        if (!res.err && ai->ai_addrlen <= sizeof res.ss) {
+                memcpy(&res.ss, ai->ai_addr, ai->ai_addrlen);
+                res.len = ai->ai_addrlen;
+        } else if (!res.err) {
+                res.err = EAI_FAMILY;
+        }
+        if (write(wfd, &res, sizeof res) < 0)
+                _exit(1);
+        _exit(0);
+}
+
 static void start_connect(logd_remote_t *r)
 {
         struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
         struct addrinfo *ai = NULL;
+        int p[2];
         char port[16];
         int e;
 
         snprintf(port, sizeof port, "%d", r->cfg.port);
         e = getaddrinfo(r->cfg.host, port, &hints, &ai);
-        if (e == EAI_NONAME) {
-                /* a name: resolved through the local resolver (/etc/hosts first) */
-                hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-                e = getaddrinfo(r->cfg.host, port, &hints, &ai);
-        }
-        if (e) {
-                set_error(r, "resolve: %s", gai_strerror(e));
-                conn_fail(r);
-                return;
-        }
-        r->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (r->fd < 0) {
-                set_error(r, "socket: %s", strerror(errno));
+        if (e == 0) {
+                connect_addr(r, ai->ai_addr, ai->ai_addrlen);
                 freeaddrinfo(ai);
+                return;
+        }
+        if (e != EAI_NONAME) {
+                set_error(r, "resolve '%s': %s", r->cfg.host, gai_strerror(e));
                 conn_fail(r);
                 return;
         }
-        if (connect(r->fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
-                set_error(r, "connect: %s", strerror(errno));
-                freeaddrinfo(ai);
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                set_error(r, "resolve: pipe: %s", strerror(errno));
                 conn_fail(r);
                 return;
         }
-        freeaddrinfo(ai);
+        r->res_pid = fork();
+        if (r->res_pid == 0) {
+                close(p[0]);
+                resolve_child(p[1], r->cfg.host, port);
+        }
+        close(p[1]);
+        if (r->res_pid < 0) {
+                r->res_pid = 0;
+                close(p[0]);
+                set_error(r, "resolve: fork: %s", strerror(errno));
+                conn_fail(r);
+                return;
+        }
+        r->res_fd = p[0];
         r->st = R_CONNECTING;
-        poll_set(r, ZMQ_POLLOUT);
+        r->retry_timer = zloop_timer(r->loop, 10000, 1, on_resolve_timeout, r);
+        {
+                zmq_pollitem_t it = { NULL, r->res_fd, ZMQ_POLLIN, 0 };
+                zloop_poller(r->loop, &it, on_resolved, r);
+                zloop_poller_set_tolerant(r->loop, &it);
+        }
 }
 
 static int on_retry(zloop_t *loop, int timer_id, void *arg)
@@ -629,6 +741,7 @@ logd_remote_t *logd_remote_new(zloop_t *loop, logd_store_t *store, const char *s
         r->loop = loop;
         r->store = store;
         r->fd = -1;
+        r->res_fd = -1;
         r->retry_timer = r->ack_timer = -1;
         r->rseg = -1;
         r->backoff_ms = BACKOFF_MIN_MS;

@@ -20,6 +20,15 @@ check_out "they parse as RFC 5424 (version 1, app, msgid) with the structured da
 check_out "log.status: connected, nothing pending" '"state":"connected".*"pending":0' sh -c "sleep 0.3; '$B/devctl' --json log status"
 if ss -Htn state established "dport = :$RS_TLS" | grep -q 127.0.0.1; then ok "one TLS connection to the server"; else nok "no connection"; fi
 
+# a host name is resolved off the loop (a child process), then verified against the certificate
+dc log remote set localhost:$RS_TLS --ca "$T_DIR/pki/ca.pem" >/dev/null
+"$B/tests/logd_produce" --prefix "by name" 3 >/dev/null
+wait_for 10 sh -c "grep -q 'by name 3' '$OUT'"
+check_out "a host name (localhost) is resolved and its certificate name verified" '^3$' grep -c 'by name' "$OUT"
+dc log remote set no-such-host.invalid:$RS_TLS --ca "$T_DIR/pki/ca.pem" >/dev/null
+sleep 0.5
+check_out "an unresolvable name is an error in log.status" '"last_error":"resolve .no-such-host.invalid.' dc --json log status
+
 # mutual TLS: the server requires a client certificate
 dc log remote set 127.0.0.1:$RS_MTLS --ca "$T_DIR/pki/ca.pem" >/dev/null
 "$B/tests/logd_produce" --prefix "no client cert" 3 >/dev/null
