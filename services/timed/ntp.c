@@ -174,20 +174,34 @@ void ntp_filter_add(struct ntp_filter *f, const struct ntp_sample *s)
 int ntp_filter_best(const struct ntp_filter *f, int64_t now_mono_ns, struct ntp_sample *ret_best,
                     double *ret_jitter, double *ret_disp)
 {
-        unsigned best = 0;
-        double j = 0;
+        unsigned idx[NTP_FILTER], k;
+        double j = 0, off = 0;
 
         if (f->n == 0)
                 return -ENOENT;
-        for (unsigned i = 1; i < f->n; i++)
-                if (f->s[i].delay < f->s[best].delay)
-                        best = i;
+        /* by delay, least first (insertion sort: at most 8) */
+        for (unsigned i = 0; i < f->n; i++) {
+                unsigned p = i;
+                while (p > 0 && f->s[idx[p - 1]].delay > f->s[i].delay) {
+                        idx[p] = idx[p - 1];
+                        p--;
+                }
+                idx[p] = i;
+        }
+        /* the least delay bounds the asymmetry error best; once there are
+         * four samples, the mean of the lower-delay half also averages that
+         * error down, as chrony's regression does */
+        k = f->n >= 4 ? f->n / 2 : 1;
+        for (unsigned i = 0; i < k; i++)
+                off += f->s[idx[i]].offset;
+        off /= k;
         for (unsigned i = 0; i < f->n; i++)
-                if (i != best)
-                        j += (f->s[i].offset - f->s[best].offset) * (f->s[i].offset - f->s[best].offset);
-        *ret_best = f->s[best];
+                if (i != idx[0])
+                        j += (f->s[i].offset - off) * (f->s[i].offset - off);
+        *ret_best = f->s[idx[0]];
+        ret_best->offset = off;
         *ret_jitter = f->n > 1 ? sq_root(j / (f->n - 1)) : 0;
-        *ret_disp = f->s[best].disp + NTP_PHI * (double)(now_mono_ns - f->s[best].t_mono_ns) / 1e9;
+        *ret_disp = f->s[idx[0]].disp + NTP_PHI * (double)(now_mono_ns - f->s[idx[0]].t_mono_ns) / 1e9;
         return 0;
 }
 

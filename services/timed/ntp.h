@@ -53,14 +53,15 @@ struct ntp_sample {
 void ntp_sample_compute(const struct ntp_pkt *p, int64_t t1_ns, int64_t t4_ns, int64_t now_mono_ns,
                         struct ntp_sample *ret);
 
-/* The clock filter: the last NTP_FILTER samples, the one of least delay wins. */
+/* The clock filter: the last NTP_FILTER samples; the ones of least delay win. */
 struct ntp_filter {
         struct ntp_sample s[NTP_FILTER];
         unsigned n, next;
 };
 void ntp_filter_add(struct ntp_filter *f, const struct ntp_sample *s);
-/* Best sample (least delay), its jitter (RMS of the others' offsets from it)
- * and dispersion aged to now. -ENOENT when empty. */
+/* Best sample (least delay; its offset is the mean of the lower-delay half
+ * once there are 4 samples), the jitter (RMS of the others' offsets from that)
+ * and the dispersion aged to now. -ENOENT when empty. */
 int ntp_filter_best(const struct ntp_filter *f, int64_t now_mono_ns, struct ntp_sample *ret_best,
                     double *ret_jitter, double *ret_disp);
 /* Shifts every stored offset after the clock moved by delta seconds. */

@@ -151,9 +151,28 @@ static void t_filter(void **st)
         assert_true(fabs(best.delay - 0.046) < 1e-9);
         assert_true(jit > 0);
         assert_true(disp > 0.001 && disp < 0.001 + 2 * NTP_PHI);
+        /* offset: the mean of the 4 lowest-delay samples (i = 4 or 9, 8, 7 and the other of 4/9) */
+        assert_true(fabs(best.offset - (0.004 + 0.009 + 0.008 + 0.007) / 4) < 1e-9);
         ntp_filter_shift(&f, 0.5);
         assert_int_equal(ntp_filter_best(&f, 0, &best, &jit, &disp), 0);
         assert_true(best.offset < -0.49);
+}
+
+static void t_filter_few(void **st)
+{
+        struct ntp_filter f = { 0 };
+        struct ntp_sample s, best;
+        double jit, disp;
+
+        (void)st;
+        /* under four samples: the least-delay one alone */
+        s = (struct ntp_sample){ .offset = 0.010, .delay = 0.08 };
+        ntp_filter_add(&f, &s);
+        s = (struct ntp_sample){ .offset = -0.002, .delay = 0.05 };
+        ntp_filter_add(&f, &s);
+        assert_int_equal(ntp_filter_best(&f, 0, &best, &jit, &disp), 0);
+        assert_true(fabs(best.offset + 0.002) < 1e-12);
+        assert_true(fabs(jit - 0.012) < 1e-9);
 }
 
 static void t_select_falseticker(void **st)
@@ -236,7 +255,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(t_request),        cmocka_unit_test(t_verdicts),
                 cmocka_unit_test(t_timestamps),     cmocka_unit_test(t_onwire),
-                cmocka_unit_test(t_filter),         cmocka_unit_test(t_select_falseticker),
+                cmocka_unit_test(t_filter), cmocka_unit_test(t_filter_few),         cmocka_unit_test(t_select_falseticker),
                 cmocka_unit_test(t_select_no_majority), cmocka_unit_test(t_select_weighting),
                 cmocka_unit_test(t_root_distance), cmocka_unit_test(t_hostport),
         };

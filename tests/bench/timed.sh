@@ -6,7 +6,7 @@
 # Prints BENCH<TAB>metric<TAB>value<TAB>unit<TAB>note.
 source "$(dirname "$0")/../lib/tap.sh" >/dev/null
 source "$(dirname "$0")/../lib/timed_lib.sh"
-ROUNDS=${TIMED_BENCH_ROUNDS:-3}
+ROUNDS=${TIMED_BENCH_ROUNDS:-5}
 have chronyd || { echo "timed bench: chronyd not installed" >&2; exit 0; }
 timed_stack
 chrony_srv bench 11150 || exit 1
