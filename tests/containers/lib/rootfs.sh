@@ -5,6 +5,7 @@
 # The cache lives under $DEVSEC_TEST_CACHE (default /var/cache/devsec-test) as
 # rootfs-<hash of suite, mirror and package list>; a changed list builds a new one.
 
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac   # debootstrap, nspawn helpers
 : "${DEVSEC_TEST_CACHE:=/var/cache/devsec-test}"
 : "${DEVSEC_TEST_MIRROR:=http://deb.debian.org/debian}"
 CT_SUITE=bookworm
