@@ -716,7 +716,8 @@ static void route_req(struct busd *b, struct peer *from, const msgpack_object *m
                           q.method);
                 return;
         }
-        if (!strcmp(auth, AUTH_PUBLIC) && !q.tok) {
+        if (!strcmp(auth, AUTH_PUBLIC)) {
+                /* needs no session: a stale token must not stand in the way */
                 forward(b, from, &q, s, NULL, !from->operator);
                 return;
         }
