@@ -57,6 +57,9 @@ TEST_HELPERS := $(patsubst tests/lib/%.c,$(BUILD)/tests/%,$(wildcard tests/lib/*
 test-deps:
 	@[ -z "$(MISSING_DEBS)" ] || $(MAKE) --no-print-directory deps
 
+# keep every object: no "rm" line may follow the test summary
+.SECONDARY:
+
 .PHONY: test-deps print-deps all test check check-asan run install clean deps bench fuzz unit check-units test-containers help
 all: deps-check $(TOOL_BINS) $(SVC_BINS)
 
