@@ -28,9 +28,19 @@ need_root() { [ "$(id -u)" = 0 ]; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
 t_cleanup() {
-        local p
+        local p f
         for p in $T_PIDS; do kill "$p" 2>/dev/null || true; done
         for p in $T_PIDS; do wait "$p" 2>/dev/null || true; done
+        # under make check-asan: every daemon's log must be free of sanitizer reports
+        if [ -n "$T_DIR" ] && [ -d "$T_DIR/log" ]; then
+                for f in "$T_DIR"/log/*.log; do
+                        [ -f "$f" ] || continue
+                        if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
+                                nok "sanitizer report in $(basename "$f")"
+                                grep -m3 -E 'ERROR: |runtime error:|#[0-9] ' "$f" | sed 's/^/#   /'
+                        fi
+                done
+        fi
         [ -n "$T_DIR" ] && [ -z "${KEEP:-}" ] && rm -rf "$T_DIR"
         return 0
 }
