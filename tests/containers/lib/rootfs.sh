@@ -23,6 +23,11 @@ ct_need() {
         for t in systemd-nspawn debootstrap nsenter; do
                 command -v "$t" >/dev/null 2>&1 || { echo "$t not installed (apt-get install systemd-container debootstrap util-linux)"; return 1; }
         done
+        # a sanitizer build needs its runtime, which the device root filesystem
+        # does not carry: the containers run in make test with the real build
+        if ldd "$B/busd" 2>/dev/null | grep -q 'libasan\|libubsan'; then
+                echo "sanitizer build: the device rootfs has no ASan runtime (make test runs the containers)"; return 1
+        fi
         return 0
 }
 
