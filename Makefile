@@ -54,9 +54,6 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 TEST_HELPERS := $(patsubst tests/lib/%.c,$(BUILD)/tests/%,$(wildcard tests/lib/*.c))
 
-test-deps:
-	@[ -z "$(MISSING_DEBS)" ] || $(MAKE) --no-print-directory deps
-
 # keep every object: no "rm" line may follow the test summary
 .SECONDARY:
 
@@ -68,7 +65,7 @@ help:
 
 # Test peers and tools: one package per line in tests/deps/*.txt
 TEST_DEB_PKGS = $(sort $(shell cat tests/deps/*.txt 2>/dev/null | sed 's/\#.*//'))
-MISSING_DEBS = $(shell for p in $(DEB_PKGS) $(TEST_DEB_PKGS); do \
+missing_debs = $(shell for p in $(1); do \
 	dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done)
 
 deps-check:
@@ -76,10 +73,11 @@ deps-check:
 		$(MAKE) --no-print-directory $(MAKECMDGOALS); exit $$?; fi
 .PHONY: deps-check
 
-# Installs (as root) or names (otherwise) every Debian package the build, the
-# stack and the tests need. Nothing is installed when all are present.
-deps:
-	@missing="$(MISSING_DEBS)"; \
+# Installs (as root) or names (otherwise) the Debian packages: `deps` for the
+# build and the stack, `test-deps` also for the test peers (chrony, rsyslog,
+# snmpd, nftables, debootstrap, ...). Nothing is installed when all are present.
+define install_debs
+	@missing="$(call missing_debs,$(1))"; \
 	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		echo "deps: installing $$missing"; \
@@ -89,6 +87,13 @@ deps:
 	else \
 		echo "deps: missing Debian packages; as root run:"; \
 		echo "  apt-get install -y --no-install-recommends $$missing"; exit 1; fi
+endef
+
+deps:
+	$(call install_debs,$(DEB_PKGS))
+
+test-deps:
+	$(call install_debs,$(DEB_PKGS) $(TEST_DEB_PKGS))
 
 print-deps:
 	@echo $(DEB_PKGS) $(TEST_DEB_PKGS)
