@@ -46,7 +46,13 @@ run_script() {
 suite_unit() {
         for b in "$BUILD"/tests/test_* "$BUILD"/tests/*_test_*; do [ -x "$b" ] && run_cmocka "$b"; done
 }
-suite_scripts() { for sc in tests/$1/*.sh; do [ -f "$sc" ] && run_script "$sc"; done; }
+suite_scripts() {
+        local sc
+        for sc in tests/$1/*.sh; do
+                case "$sc" in *_lib.sh) continue ;; esac # sourced by the scenarios, not one itself
+                [ -f "$sc" ] && run_script "$sc"
+        done
+}
 
 case "$WHAT" in
 all) suite_unit; suite_scripts integration; suite_scripts peers; suite_scripts units; suite_scripts containers ;;
