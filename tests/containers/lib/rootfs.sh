@@ -28,6 +28,11 @@ ct_need() {
         if ldd "$B/busd" 2>/dev/null | grep -q 'libasan\|libubsan'; then
                 echo "sanitizer build: the device rootfs has no ASan runtime (make test runs the containers)"; return 1
         fi
+        # the Debian root comes from the package archive: without it there is nothing to boot
+        if ! ct_rootfs >/dev/null; then
+                echo "no Debian 12 root filesystem: debootstrap could not build one (see $DEVSEC_TEST_CACHE/debootstrap-*.log)"
+                return 1
+        fi
         return 0
 }
 
