@@ -441,7 +441,8 @@ int bus_call_sync(bus_t *b, const char *svc, const char *method, const struct mp
                         local_reply(ret, -ETIMEDOUT, "no answer from the bus within %d ms", timeout_ms);
                         return ret->code;
                 }
-                if (zmq_poll(items, b->mon ? 2 : 1, (long)left) < 0) {
+                /* the monitor only matters until busd has answered once */
+                if (zmq_poll(items, b->mon && !b->stats.received ? 2 : 1, (long)left) < 0) {
                         if (errno == EINTR) {
                                 local_reply(ret, -EINTR, "interrupted");
                                 return ret->code;
