@@ -197,7 +197,7 @@ install: all
 	install -m 0644 units/tmpfiles.d/devsec.conf $(DESTDIR)$(TMPFILESDIR)/devsec.conf
 	@if [ -x $(BUILD)/netcfgd ]; then install -d $(DESTDIR)$(PREFIX)/share/polkit-1/rules.d && \
 		install -m 0644 units/polkit/50-devsec-netcfgd.rules $(DESTDIR)$(PREFIX)/share/polkit-1/rules.d/; fi
-	@# written by others as the day goes on: installed when present
+	@# optional pieces: installed when present
 	@if ls docs/man/*.1 >/dev/null 2>&1; then install -m 0644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/; fi
 	@if ls docs/man/*.8 >/dev/null 2>&1; then install -m 0644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/; fi
 	@if [ -f tools/devctl/devctl.bash ]; then install -m 0644 tools/devctl/devctl.bash \
