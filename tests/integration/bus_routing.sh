@@ -5,6 +5,8 @@ source "$(dirname "$0")/../lib/tap.sh"
 stack_init testsvc intruder
 stack_acl testsvc 'testsvc = { serve = ["testsvc", "authd"]; call = ["bus.*", "testsvc.*"]; publish = ["*"]; subscribe = ["*"]; };'
 stack_acl intruder 'intruder = { call = ["bus.services"]; publish = []; subscribe = []; };'
+check_out "devctl without a running bus says so at once" 'the bus is not running' timeout 2 "$B/devctl" status
+check_rc "and exits 4" 4 timeout 2 "$B/devctl" status
 stack_busd
 bg testsvc "$B/tests/testsvc"; SVC=$LAST_PID
 svc_up testsvc

@@ -136,6 +136,18 @@ bus_t *devctl_bus(struct devctl *dc)
 
         if (dc->bus)
                 return dc->bus;
+        {
+                /* no socket, no bus: say so now rather than after the timeout */
+                char *ep = ds_paths_bus_endpoint(&dc->paths);
+                bool absent = ep && !strncmp(ep, "ipc://", 6) && access(ep + 6, F_OK) < 0;
+
+                if (absent)
+                        fprintf(stderr, "devctl: the bus is not running (no socket at '%s'); start devsec.target "
+                                        "or 'make run'\n", ep + 6);
+                free(ep);
+                if (absent)
+                        return NULL;
+        }
         dc->bus = bus_new(&dc->paths, dc->identity, &r);
         if (!dc->bus) {
                 if (r == -EACCES)
