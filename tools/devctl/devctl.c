@@ -139,7 +139,7 @@ bus_t *devctl_bus(struct devctl *dc)
         {
                 /* no socket, no bus: say so now rather than after the timeout */
                 char *ep = ds_paths_bus_endpoint(&dc->paths);
-                bool absent = ep && !strncmp(ep, "ipc://", 6) && access(ep + 6, F_OK) < 0;
+                bool absent = ep && !strncmp(ep, "ipc://", 6) && access(ep + 6, F_OK) < 0 && errno == ENOENT;
 
                 if (absent)
                         fprintf(stderr, "devctl: the bus is not running (no socket at '%s'); start devsec.target "
