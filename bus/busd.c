@@ -1310,6 +1310,10 @@ int main(int argc, char **argv)
                 fatal("%s", e.msg);
         if (check) {
                 printf("%s: configuration OK (%zu keys)\n", conf, bus_keys_count(b->keys));
+                bus_acl_destroy(&b->acl);
+                bus_keys_destroy(&b->keys);
+                ds_settings_free(&b->cfg);
+                ds_paths_free(&b->paths);
                 return 0;
         }
         b->lim = (struct mp_limits){ .max_msg = (size_t)ds_settings_int(&b->cfg, "max_msg"),
