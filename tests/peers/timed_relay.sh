@@ -17,7 +17,8 @@ timed_conf 'servers=["127.0.0.1:11130"]' poll_min_s=1 poll_max_s=1
 timed_start || nok "stack starts"
 if wait_status 20 "j['sync_state']=='synchronised' and `src 11130`['rx']>=10"; then ok "synchronised through the relay"; else nok "synchronised through the relay"; dc time show; fi
 d=$(tstatus "`src 11130`['delay_ms']")
-if pyt "60 <= $d <= 130"; then ok "the measured delay shows the relay ($d ms)"; else nok "measured delay $d ms"; fi
+# the filter keeps the least-delay sample of 8 draws of 2 x gauss(40, 10) ms: often near 60 ms, rarely under 30
+if pyt "25 <= $d <= 130"; then ok "the measured delay shows the relay ($d ms)"; else nok "measured delay $d ms"; fi
 e=$(dc --json call timed-clock sys.ping | jq_ "j['virtual_offset_ns']/1e6")
 if pyt "abs($e) <= $d / 2"; then ok "clock error $e ms is within the delay asymmetry bound ($d/2 ms)"; else nok "clock error $e ms beyond $d/2 ms"; fi
 if pyt "abs($e) <= 20"; then ok "and within 20 ms for 40+-10 ms each way ($e ms)"; else nok "clock error $e ms above 20 ms"; fi
