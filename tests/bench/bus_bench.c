@@ -2,6 +2,7 @@
  * throughput, event fan-in. Prints "BENCH\tmetric\tvalue\tunit\tnote" lines.
  *
  *   bus_bench raw N          raw REQ/REP over ipc:// (its own endpoint, no busd)
+ *   bus_bench broker N       the same through a plain zmq_proxy broker (reference)
  *   bus_bench rtt N          synchronous calls to testsvc test.echo through busd
  *   bus_bench pipeline N K   N calls with K in flight
  *   bus_bench events N P     P publishers of N events each, one subscriber
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,6 +79,63 @@ static int raw(int n)
         zmq_ctx_term(ctx);
         waitpid(child, NULL, 0);
         unlink(ep + 6);
+        free(lat);
+        return 0;
+}
+
+/* The reference broker: zmq_proxy between a ROUTER for clients and a DEALER to
+ * one REP echo worker, no CURVE, no ACL: what any forwarding broker costs. */
+static int plain_broker(int n)
+{
+        char fe[128], be[128];
+        int64_t *lat = calloc((size_t)n, sizeof *lat), t0;
+        pid_t proxy, worker;
+
+        snprintf(fe, sizeof fe, "ipc:///tmp/ds-bench-fe-%d.sock", (int)getpid());
+        snprintf(be, sizeof be, "ipc:///tmp/ds-bench-be-%d.sock", (int)getpid());
+        proxy = fork();
+        if (proxy == 0) {
+                void *ctx = zmq_ctx_new(), *f = zmq_socket(ctx, ZMQ_ROUTER), *b = zmq_socket(ctx, ZMQ_DEALER);
+                zmq_bind(f, fe);
+                zmq_bind(b, be);
+                zmq_proxy(f, b, NULL); /* until killed */
+                _exit(0);
+        }
+        worker = fork();
+        if (worker == 0) {
+                void *ctx = zmq_ctx_new(), *rep = zmq_socket(ctx, ZMQ_REP);
+                char buf[256];
+                zmq_connect(rep, be);
+                for (;;) {
+                        int len = zmq_recv(rep, buf, sizeof buf, 0);
+                        if (len < 0)
+                                break;
+                        zmq_send(rep, buf, (size_t)len, 0);
+                }
+                _exit(0);
+        }
+        void *ctx = zmq_ctx_new(), *req = zmq_socket(ctx, ZMQ_REQ);
+        char buf[256];
+        const char msg[] = "\x85\xa1v\x01\xa1k\xa3req\xa2id\x01\xa2to\xa7testsvc\xa1m\xa9test.echo";
+        zmq_connect(req, fe);
+        zmq_send(req, msg, sizeof msg - 1, 0); /* warm-up */
+        zmq_recv(req, buf, sizeof buf, 0);
+        t0 = now_us();
+        for (int i = 0; i < n; i++) {
+                int64_t s = now_us();
+                zmq_send(req, msg, sizeof msg - 1, 0);
+                zmq_recv(req, buf, sizeof buf, 0);
+                lat[i] = now_us() - s;
+        }
+        report("plain zmq_proxy broker (no CURVE)", lat, n, now_us() - t0);
+        zmq_close(req);
+        zmq_ctx_term(ctx);
+        kill(worker, SIGKILL);
+        kill(proxy, SIGKILL);
+        waitpid(worker, NULL, 0);
+        waitpid(proxy, NULL, 0);
+        unlink(fe + 6);
+        unlink(be + 6);
         free(lat);
         return 0;
 }
@@ -278,12 +337,14 @@ int main(int argc, char **argv)
         zsys_handler_set(NULL);
         if (argc >= 3 && !strcmp(argv[1], "raw"))
                 return raw(atoi(argv[2]));
+        if (argc >= 3 && !strcmp(argv[1], "broker"))
+                return plain_broker(atoi(argv[2]));
         if (argc >= 3 && !strcmp(argv[1], "rtt"))
                 return rtt(atoi(argv[2]));
         if (argc >= 4 && !strcmp(argv[1], "pipeline"))
                 return pipeline(atoi(argv[2]), atoi(argv[3]));
         if (argc >= 4 && !strcmp(argv[1], "events"))
                 return events(atoi(argv[2]), atoi(argv[3]));
-        fprintf(stderr, "usage: bus_bench raw N | rtt N | pipeline N K | events N P\n");
+        fprintf(stderr, "usage: bus_bench raw N | broker N | rtt N | pipeline N K | events N P\n");
         return 2;
 }
