@@ -41,10 +41,33 @@ static void report(const char *what, int64_t *lat, int n, int64_t total_us)
         printf("BENCH\t%s rate\t%.0f\treq/s\t\n", what, n * 1e6 / (double)total_us);
 }
 
+/* n synchronous REQ round trips of a request-sized message to ep; reports what. */
+static void req_loop(const char *ep, int n, int64_t *lat, const char *what)
+{
+        void *ctx = zmq_ctx_new(), *req = zmq_socket(ctx, ZMQ_REQ);
+        char buf[256];
+        const char msg[] = "\x85\xa1v\x01\xa1k\xa3req\xa2id\x01\xa2to\xa7testsvc\xa1m\xa9test.echo";
+        int64_t t0;
+
+        zmq_connect(req, ep);
+        zmq_send(req, msg, sizeof msg - 1, 0); /* warm-up */
+        zmq_recv(req, buf, sizeof buf, 0);
+        t0 = now_us();
+        for (int i = 0; i < n; i++) {
+                int64_t s = now_us();
+                zmq_send(req, msg, sizeof msg - 1, 0);
+                zmq_recv(req, buf, sizeof buf, 0);
+                lat[i] = now_us() - s;
+        }
+        report(what, lat, n, now_us() - t0);
+        zmq_close(req);
+        zmq_ctx_term(ctx);
+}
+
 static int raw(int n)
 {
         char ep[128];
-        int64_t *lat = calloc((size_t)n, sizeof *lat), t0;
+        int64_t *lat = calloc((size_t)n, sizeof *lat);
         pid_t child;
 
         snprintf(ep, sizeof ep, "ipc:///tmp/ds-bench-raw-%d.sock", (int)getpid());
@@ -61,22 +84,7 @@ static int raw(int n)
                 zmq_ctx_term(ctx);
                 _exit(0);
         }
-        void *ctx = zmq_ctx_new(), *req = zmq_socket(ctx, ZMQ_REQ);
-        char buf[256];
-        const char msg[] = "\x85\xa1v\x01\xa1k\xa3req\xa2id\x01\xa2to\xa7testsvc\xa1m\xa9test.echo";
-        zmq_connect(req, ep);
-        zmq_send(req, msg, sizeof msg - 1, 0); /* warm-up */
-        zmq_recv(req, buf, sizeof buf, 0);
-        t0 = now_us();
-        for (int i = 0; i < n; i++) {
-                int64_t s = now_us();
-                zmq_send(req, msg, sizeof msg - 1, 0);
-                zmq_recv(req, buf, sizeof buf, 0);
-                lat[i] = now_us() - s;
-        }
-        report("raw zmq REQ/REP ipc", lat, n, now_us() - t0);
-        zmq_close(req);
-        zmq_ctx_term(ctx);
+        req_loop(ep, n, lat, "raw zmq REQ/REP ipc");
         waitpid(child, NULL, 0);
         unlink(ep + 6);
         free(lat);
@@ -88,7 +96,7 @@ static int raw(int n)
 static int plain_broker(int n)
 {
         char fe[128], be[128];
-        int64_t *lat = calloc((size_t)n, sizeof *lat), t0;
+        int64_t *lat = calloc((size_t)n, sizeof *lat);
         pid_t proxy, worker;
 
         snprintf(fe, sizeof fe, "ipc:///tmp/ds-bench-fe-%d.sock", (int)getpid());
@@ -114,22 +122,7 @@ static int plain_broker(int n)
                 }
                 _exit(0);
         }
-        void *ctx = zmq_ctx_new(), *req = zmq_socket(ctx, ZMQ_REQ);
-        char buf[256];
-        const char msg[] = "\x85\xa1v\x01\xa1k\xa3req\xa2id\x01\xa2to\xa7testsvc\xa1m\xa9test.echo";
-        zmq_connect(req, fe);
-        zmq_send(req, msg, sizeof msg - 1, 0); /* warm-up */
-        zmq_recv(req, buf, sizeof buf, 0);
-        t0 = now_us();
-        for (int i = 0; i < n; i++) {
-                int64_t s = now_us();
-                zmq_send(req, msg, sizeof msg - 1, 0);
-                zmq_recv(req, buf, sizeof buf, 0);
-                lat[i] = now_us() - s;
-        }
-        report("plain zmq_proxy broker (no CURVE)", lat, n, now_us() - t0);
-        zmq_close(req);
-        zmq_ctx_term(ctx);
+        req_loop(fe, n, lat, "plain zmq_proxy broker (no CURVE)");
         kill(worker, SIGKILL);
         kill(proxy, SIGKILL);
         waitpid(worker, NULL, 0);

@@ -70,6 +70,19 @@ static void send_buf(const void *p, size_t n)
         zmq_send(sock, p, n, 0);
 }
 
+/* Opens an envelope map: v, k, id (and to, m when given). */
+static void env_open(struct mpw *w, int v, const char *kind, int64_t id, const char *to, const char *m)
+{
+        mpw_map_begin(w);
+        mpw_kv_int(w, "v", v);
+        mpw_kv_str(w, "k", kind);
+        mpw_kv_int(w, "id", id);
+        if (to) {
+                mpw_kv_str(w, "to", to);
+                mpw_kv_str(w, "m", m);
+        }
+}
+
 /* One hostile message of kind i; returns the id it carried or -1 (none). */
 static int64_t hostile(int i, struct mpw *w)
 {
@@ -84,29 +97,18 @@ static int64_t hostile(int i, struct mpw *w)
                 send_buf(raw, 1 + raw[0] % sizeof raw);
                 return -1;
         case 1: /* truncated map */
-                mpw_map_begin(w);
-                mpw_kv_int(w, "v", 1);
-                mpw_kv_str(w, "k", "req");
-                mpw_kv_int(w, "id", id);
+                env_open(w, 1, "req", id, NULL, NULL);
                 mpw_map_end(w);
                 send_buf(mpw_data(w), mpw_len(w) - 3);
                 return -1;
         case 2: /* wrong types */
-                mpw_map_begin(w);
-                mpw_kv_int(w, "v", 1);
-                mpw_kv_str(w, "k", "req");
-                mpw_kv_int(w, "id", id);
+                env_open(w, 1, "req", id, NULL, NULL);
                 mpw_kv_int(w, "to", 5);
                 mpw_kv_bool(w, "m", true);
                 mpw_map_end(w);
                 break;
         case 3: { /* 100-deep nesting inside the args */
-                mpw_map_begin(w);
-                mpw_kv_int(w, "v", 1);
-                mpw_kv_str(w, "k", "req");
-                mpw_kv_int(w, "id", id);
-                mpw_kv_str(w, "to", "testsvc");
-                mpw_kv_str(w, "m", "test.echo");
+                env_open(w, 1, "req", id, "testsvc", "test.echo");
                 mpw_str(w, "a");
                 /* raw: 100 nested fixarrays */
                 unsigned char deep[101];
@@ -122,12 +124,7 @@ static int64_t hostile(int i, struct mpw *w)
                         big = malloc(10 << 20);
                         memset(big, 'x', 10 << 20);
                 }
-                mpw_map_begin(w);
-                mpw_kv_int(w, "v", 1);
-                mpw_kv_str(w, "k", "req");
-                mpw_kv_int(w, "id", id);
-                mpw_kv_str(w, "to", "testsvc");
-                mpw_kv_str(w, "m", "test.echo");
+                env_open(w, 1, "req", id, "testsvc", "test.echo");
                 mpw_str(w, "a");
                 mpw_map_begin(w);
                 mpw_str(w, "text");
@@ -143,26 +140,15 @@ static int64_t hostile(int i, struct mpw *w)
                 send_buf(mpw_data(w), mpw_len(w));
                 return -1;
         case 6: /* unknown kind */
-                mpw_map_begin(w);
-                mpw_kv_int(w, "v", 1);
-                mpw_kv_str(w, "k", "explode");
-                mpw_kv_int(w, "id", id);
+                env_open(w, 1, "explode", id, NULL, NULL);
                 mpw_map_end(w);
                 break;
         case 7: /* wrong protocol version */
-                mpw_map_begin(w);
-                mpw_kv_int(w, "v", 99);
-                mpw_kv_str(w, "k", "req");
-                mpw_kv_int(w, "id", id);
+                env_open(w, 99, "req", id, NULL, NULL);
                 mpw_map_end(w);
                 break;
         case 8: /* args of the wrong type for the schema, reaches the service */
-                mpw_map_begin(w);
-                mpw_kv_int(w, "v", 1);
-                mpw_kv_str(w, "k", "req");
-                mpw_kv_int(w, "id", id);
-                mpw_kv_str(w, "to", "testsvc");
-                mpw_kv_str(w, "m", "test.echo");
+                env_open(w, 1, "req", id, "testsvc", "test.echo");
                 mpw_str(w, "a");
                 mpw_arr_begin(w);
                 mpw_arr_end(w);
