@@ -76,6 +76,8 @@ int ds_arg_str(const struct ds_call *c, const char *key, char *buf, size_t size)
 
 bool ds_caller_allowed(const struct ds_caller *c, const char *auth)
 {
+        uint32_t need;
+
         if (!strcmp(auth, AUTH_PUBLIC))
                 return true;
         if (!strcmp(auth, AUTH_SERVICE))
@@ -86,7 +88,9 @@ bool ds_caller_allowed(const struct ds_caller *c, const char *auth)
                 return false;
         if (!strcmp(auth, AUTH_SESSION))
                 return true;
-        return (c->authz & ds_authz_bit(auth, strlen(auth))) != 0;
+        if (ds_authz_mask(auth, &need) < 0 || !need)
+                return false;
+        return (c->authz & need) == need; /* a set: every authority it names */
 }
 
 const struct ds_method *ds_methods_find(const struct ds_method *const *tables, const char *name, size_t len)

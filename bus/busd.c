@@ -754,8 +754,9 @@ static void route_req(struct busd *b, struct peer *from, const msgpack_object *m
                         start_session_check(b, from, &q, raw, raw_len, th);
                         return;
                 }
-                if (strcmp(auth, AUTH_SESSION) && strcmp(auth, AUTH_PUBLIC) &&
-                    !(sess->bits & ds_authz_bit(auth, strlen(auth)))) {
+                uint32_t need = 0;
+                if (strcmp(auth, AUTH_SESSION) &&
+                    (ds_authz_mask(auth, &need) < 0 || !need || (sess->bits & need) != need)) {
                         b->st.refused++;
                         log_audit("security", LOG_LVL_WARNING, sess->user,
                                   "bus: user '%s' refused %s: needs authority '%s'", sess->user, q.target, auth);
@@ -900,7 +901,7 @@ static void handle_hello(struct busd *b, struct peer *from, const msgpack_object
         s->since_ms = ds_now_mono_ms();
         s->methods = zhash_new();
         for (uint32_t i = 0; i < ms->via.array.size; i++) {
-                char mn[BUS_METHOD_MAX + 1], au[32];
+                char mn[BUS_METHOD_MAX + 1], au[DS_AUTHZ_SET_MAX + 1];
                 const msgpack_object *e = &ms->via.array.ptr[i];
                 if (mp_strcpy(mp_get(e, "n"), mn, sizeof mn) < 0 || mp_strcpy(mp_get(e, "auth"), au, sizeof au) < 0 ||
                     !ds_authz_valid(au))

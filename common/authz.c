@@ -1,6 +1,7 @@
 /* authz.c */
 #include "authz.h"
 
+#include <errno.h>
 #include <string.h>
 
 const char *const ds_authorities[] = {
@@ -26,11 +27,40 @@ uint32_t ds_authz_all(void)
         return m;
 }
 
+bool ds_authz_is_marker(const char *auth)
+{
+        return auth && (!strcmp(auth, AUTH_PUBLIC) || !strcmp(auth, AUTH_SESSION) || !strcmp(auth, AUTH_SERVICE));
+}
+
+int ds_authz_mask(const char *auth, uint32_t *ret)
+{
+        uint32_t m = 0;
+
+        if (!auth || strlen(auth) > DS_AUTHZ_SET_MAX)
+                return -EINVAL;
+        if (ds_authz_is_marker(auth)) {
+                *ret = 0;
+                return 0;
+        }
+        for (const char *p = auth;;) {
+                const char *e = strchr(p, '+');
+                size_t len = e ? (size_t)(e - p) : strlen(p);
+                uint32_t bit = ds_authz_bit(p, len);
+
+                if (!bit || (m & bit))
+                        return -EINVAL;
+                m |= bit;
+                if (!e)
+                        break;
+                p = e + 1;
+        }
+        *ret = m;
+        return 0;
+}
+
 bool ds_authz_valid(const char *auth)
 {
-        if (!auth)
-                return false;
-        if (!strcmp(auth, AUTH_PUBLIC) || !strcmp(auth, AUTH_SESSION) || !strcmp(auth, AUTH_SERVICE))
-                return true;
-        return ds_authz_bit(auth, strlen(auth)) != 0;
+        uint32_t m;
+
+        return ds_authz_mask(auth, &m) == 0;
 }

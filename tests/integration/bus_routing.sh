@@ -63,6 +63,12 @@ check_out "viewer refused an account method (EPERM)" "EPERM: user 'bob' lacks au
         env DEVSEC_TOKEN=tok:bob:viewer:monitor "$B/devctl" call testsvc test.secure
 check_out "admin with account authority passes" 'group: +admin' \
         env DEVSEC_TOKEN=tok:alice:admin:account "$B/devctl" call testsvc test.secure
+check_out "a set needs every authority: account alone is refused" "EPERM: user 'alice' lacks authority 'account\+security'" \
+        env DEVSEC_TOKEN=tok:alice:admin:account "$B/devctl" call testsvc test.both
+check_out "security alone is refused" "EPERM: user 'carol' lacks authority 'account\+security'" \
+        env DEVSEC_TOKEN=tok:carol:admin:security "$B/devctl" call testsvc test.both
+check_out "account and security together pass" 'user: +dave' \
+        env DEVSEC_TOKEN=tok:dave:admin:account,security "$B/devctl" call testsvc test.both
 check_rc "unknown token is EAUTH (exit 3)" 3 env DEVSEC_TOKEN=forged "$B/devctl" call testsvc test.session
 
 # disable: callers get EDISABLED at once

@@ -141,6 +141,7 @@ static const struct ds_field revoke_args[] = { { "user", DS_STR, 0 }, { NULL } }
 static const struct ds_method methods[] = {
         DS_METHOD("test.echo", echo_args, h_echo, AUTH_PUBLIC),
         DS_METHOD("test.secure", echo_args, h_echo, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("test.both", echo_args, h_echo, AUTH_NEEDS2(ACCOUNT, SECURITY)),
         DS_METHOD("test.session", echo_args, h_echo, AUTH_SESSION),
         DS_METHOD("test.internal", echo_args, h_echo, AUTH_SERVICE),
         DS_METHOD("test.sleep", sleep_args, h_sleep, AUTH_PUBLIC),
