@@ -64,7 +64,10 @@ static int load_layers(struct ds_daemon *d, struct layers *l, struct ds_err *e)
                 ds_err_clear(e);
         } else if (r < 0) {
                 return r;
-        } else if (mp_decode(mpw_data(&l->file), mpw_len(&l->file), NULL, &l->file_u, &why) == 0) {
+        } else if (mp_decode(mpw_data(&l->file), mpw_len(&l->file), NULL, &l->file_u, &why) < 0) {
+                /* never fall back to defaults for a file that is there but unusable */
+                return ds_err_set(e, -EINVAL, NULL, "%s: cannot be used: %s", d->conf_path, why);
+        } else {
                 l->have_file = true;
         }
         r = state_read(d->statedir, SETTINGS_FILE, 1 << 20, &l->over_buf, &len);
@@ -91,26 +94,39 @@ static int load_settings(struct ds_daemon *d, struct ds_settings *ret, struct ds
         return r;
 }
 
-/* Swaps in new settings and applies them; on refusal the old ones stay. */
-static int swap_settings(struct ds_daemon *d, struct ds_settings *fresh, struct ds_err *e)
+/* Puts back settings that swap_settings() returned, and applies them again. */
+static void restore_settings(struct ds_daemon *d, struct ds_settings *old)
+{
+        struct ds_err ignore;
+
+        ds_settings_free(&d->settings);
+        d->settings = *old;
+        memset(old, 0, sizeof *old);
+        if (d->svc->apply)
+                d->svc->apply(d, d->ctx, &ignore);
+}
+
+/* Swaps in new settings and applies them; on refusal the old ones stay. With
+ * ret_old the replaced settings are handed back (for restore_settings()),
+ * else freed. */
+static int swap_settings(struct ds_daemon *d, struct ds_settings *fresh, struct ds_settings *ret_old,
+                         struct ds_err *e)
 {
         struct ds_settings old = d->settings;
         int r = 0;
 
         d->settings = *fresh;
+        memset(fresh, 0, sizeof *fresh);
         if (d->svc->apply)
                 r = d->svc->apply(d, d->ctx, e);
         if (r < 0) {
-                d->settings = old;
-                if (d->svc->apply) {
-                        struct ds_err ignore;
-                        d->svc->apply(d, d->ctx, &ignore);
-                }
-                ds_settings_free(fresh);
+                restore_settings(d, &old);
                 return r;
         }
-        ds_settings_free(&old);
-        memset(fresh, 0, sizeof *fresh);
+        if (ret_old)
+                *ret_old = old;
+        else
+                ds_settings_free(&old);
         return 0;
 }
 
@@ -136,16 +152,30 @@ static void publish_changed(struct ds_daemon *d, const char *actor, const msgpac
         mpw_free(&w);
 }
 
-int ds_daemon_set_settings(struct ds_daemon *d, const msgpack_object *changes, const char *actor,
-                           struct ds_err *e)
-{
+/* Settings being changed: validated and built, not yet in force. */
+struct settings_change {
         struct ds_settings fresh;
+        struct mpw over; /* the new overrides file */
+};
+
+static void settings_change_free(struct settings_change *sc)
+{
+        ds_settings_free(&sc->fresh);
+        sodium_memzero(sc->over.sb.data, sc->over.sb.size);
+        mpw_free(&sc->over);
+}
+
+/* Validates changes and builds the settings they make, changing nothing. */
+static int settings_change_prepare(struct ds_daemon *d, const msgpack_object *changes, struct settings_change *sc,
+                                   struct ds_err *e)
+{
         struct layers l;
-        struct mpw over;
         msgpack_unpacked u;
         const char *why;
         int r;
 
+        memset(sc, 0, sizeof *sc);
+        mpw_init(&sc->over);
         if (!d->svc->settings)
                 return ds_err_set(e, -EINVAL, "settings", "%s has no settings", d->svc->name);
         r = ds_validate(d->svc->settings, changes, e);
@@ -157,11 +187,10 @@ int ds_daemon_set_settings(struct ds_daemon *d, const msgpack_object *changes, c
                 return r;
         }
         /* new overrides: the changes, plus earlier overrides they do not name */
-        mpw_init(&over);
-        mpw_map_begin(&over);
+        mpw_map_begin(&sc->over);
         for (uint32_t i = 0; i < changes->via.map.size; i++) {
-                mpw_obj(&over, &changes->via.map.ptr[i].key);
-                mpw_obj(&over, &changes->via.map.ptr[i].val);
+                mpw_obj(&sc->over, &changes->via.map.ptr[i].key);
+                mpw_obj(&sc->over, &changes->via.map.ptr[i].val);
         }
         if (l.have_over)
                 for (uint32_t i = 0; i < l.over_u.data.via.map.size; i++) {
@@ -171,33 +200,52 @@ int ds_daemon_set_settings(struct ds_daemon *d, const msgpack_object *changes, c
                         if (mp_strcpy(k, key, sizeof key) < 0 || mp_get(changes, key) ||
                             !ds_field_find(d->svc->settings, key))
                                 continue;
-                        mpw_obj(&over, k);
-                        mpw_obj(&over, &l.over_u.data.via.map.ptr[i].val);
+                        mpw_obj(&sc->over, k);
+                        mpw_obj(&sc->over, &l.over_u.data.via.map.ptr[i].val);
                 }
-        mpw_map_end(&over);
-        r = mp_decode(mpw_data(&over), mpw_len(&over), NULL, &u, &why);
+        mpw_map_end(&sc->over);
+        r = mp_decode(mpw_data(&sc->over), mpw_len(&sc->over), NULL, &u, &why);
         if (r < 0) {
                 r = ds_err_set(e, r, "settings", "%s", why);
-                goto out;
+        } else {
+                r = build_settings(d, l.have_file ? &l.file_u.data : NULL, &u.data, &sc->fresh, e);
+                msgpack_unpacked_destroy(&u);
         }
-        r = build_settings(d, l.have_file ? &l.file_u.data : NULL, &u.data, &fresh, e);
-        msgpack_unpacked_destroy(&u);
+        layers_free(&l);
+        return r;
+}
+
+/* Persists settings already in force; audits and announces the change. */
+static int settings_change_commit(struct ds_daemon *d, struct settings_change *sc, const msgpack_object *changes,
+                                  const char *actor, struct ds_err *e)
+{
+        int r = ds_daemon_save(d, SETTINGS_FILE, mpw_data(&sc->over), mpw_len(&sc->over));
+
         if (r < 0)
-                goto out;
-        r = swap_settings(d, &fresh, e);
-        if (r < 0)
-                goto out;
-        r = ds_daemon_save(d, SETTINGS_FILE, mpw_data(&over), mpw_len(&over));
-        if (r < 0) {
-                r = ds_err_set(e, r, NULL, "cannot save settings: %s", strerror(-r));
-                goto out;
-        }
+                return ds_err_set(e, r, NULL, "cannot save settings: %s", strerror(-r));
         log_audit("operation", LOG_LVL_NOTICE, actor, "%s: settings changed by '%s'", d->svc->name, actor);
         publish_changed(d, actor, changes, "set");
-out:
-        sodium_memzero(over.sb.data, over.sb.size);
-        mpw_free(&over);
-        layers_free(&l);
+        return 0;
+}
+
+int ds_daemon_set_settings(struct ds_daemon *d, const msgpack_object *changes, const char *actor,
+                           struct ds_err *e)
+{
+        struct settings_change sc;
+        struct ds_settings old;
+        int r;
+
+        r = settings_change_prepare(d, changes, &sc, e);
+        if (r == 0)
+                r = swap_settings(d, &sc.fresh, &old, e);
+        if (r == 0) {
+                r = settings_change_commit(d, &sc, changes, actor, e);
+                if (r < 0)
+                        restore_settings(d, &old); /* not saved: not in force either */
+                else
+                        ds_settings_free(&old);
+        }
+        settings_change_free(&sc);
         return r;
 }
 
@@ -213,7 +261,7 @@ static int reset_settings(struct ds_daemon *d, const char *actor, struct ds_err 
         layers_free(&l);
         if (r < 0)
                 return r;
-        r = swap_settings(d, &fresh, e);
+        r = swap_settings(d, &fresh, NULL, e);
         if (r < 0)
                 return r;
         r = state_remove(d->statedir, SETTINGS_FILE);
@@ -268,15 +316,34 @@ static void prefix_field(struct ds_err *e)
         snprintf(e->field, sizeof e->field, "settings.%.*s", (int)(sizeof e->field - 10), f);
 }
 
+static const char *settings_auth(const struct ds_daemon *d)
+{
+        return d->svc->config_auth ? d->svc->config_auth : DS_AUTHZ_SYSTEM;
+}
+
+/* The state stands for the service's own methods: its authority, never less. */
+static const char *state_auth(const struct ds_daemon *d)
+{
+        return d->svc->state_auth ? d->svc->state_auth : settings_auth(d);
+}
+
+static int need_auth(struct ds_call *c, const char *need, const char *what)
+{
+        if (ds_caller_allowed(&c->caller, need))
+                return 0;
+        log_audit("security", LOG_LVL_WARNING, ds_call_actor(c), "refused %s to '%s': needs authority '%s'", what,
+                  ds_call_actor(c), need);
+        return ds_call_fail(c, -EPERM, NULL, "%s needs authority '%s'", what, need);
+}
+
 static int h_config_set(void *ctx, struct ds_call *c)
 {
         struct ds_daemon *d = D(c);
-        const char *need = d->svc->config_auth ? d->svc->config_auth : DS_AUTHZ_SYSTEM;
         int r;
 
         (void)ctx;
-        if (!ds_caller_allowed(&c->caller, need))
-                return ds_call_fail(c, -EPERM, NULL, "needs authority '%s'", need);
+        if ((r = need_auth(c, settings_auth(d), "config.set")) < 0)
+                return r;
         r = ds_daemon_set_settings(d, ds_arg(c, "settings"), ds_call_actor(c), &c->err);
         if (r < 0) {
                 /* name the field as the caller wrote it: settings.<key> */
@@ -292,16 +359,25 @@ static int h_config_set(void *ctx, struct ds_call *c)
 static int h_config_reset(void *ctx, struct ds_call *c)
 {
         struct ds_daemon *d = D(c);
-        const char *need = d->svc->config_auth ? d->svc->config_auth : DS_AUTHZ_SYSTEM;
+        int r;
 
         (void)ctx;
-        if (!ds_caller_allowed(&c->caller, need))
-                return ds_call_fail(c, -EPERM, NULL, "needs authority '%s'", need);
+        /* a reset wipes the state too: it needs what the state's methods need */
+        if ((r = need_auth(c, settings_auth(d), "config.reset")) < 0 ||
+            (d->svc->reset_state && (r = need_auth(c, state_auth(d), "config.reset")) < 0))
+                return r;
         if (reset_settings(d, ds_call_actor(c), &c->err) < 0)
                 return c->err.code;
         mpw_str(c->r, "settings");
         ds_settings_write(&d->settings, c->r, false);
         return 0;
+}
+
+void ds_export_secret(struct ds_export *x, const char *key, const char *val)
+{
+        if (!x->secrets || !val)
+                return;
+        mpw_kv_str(x->w, key, val);
 }
 
 static int h_config_export(void *ctx, struct ds_call *c)
@@ -315,9 +391,14 @@ static int h_config_export(void *ctx, struct ds_call *c)
         mpw_kv_int(c->r, "exported_ms", ds_now_real_ms());
         mpw_str(c->r, "settings");
         ds_settings_write(&d->settings, c->r, false);
-        if (d->svc->export_state) {
+        if (d->svc->export_state && !ds_caller_allowed(&c->caller, state_auth(d))) {
+                /* backup alone is not enough to read accounts, rules or functions */
+                mpw_kv_str(c->r, "state_omitted", state_auth(d));
+        } else if (d->svc->export_state) {
+                struct ds_export x = { .w = c->r, .secrets = false };
+
                 mpw_str(c->r, "state");
-                r = d->svc->export_state(d, d->ctx, c->r);
+                r = d->svc->export_state(d, d->ctx, &x);
                 if (r < 0)
                         return ds_call_fail(c, r, NULL, "cannot export state: %s", strerror(-r));
         }
@@ -332,13 +413,20 @@ static const struct ds_field config_import_args[] = {
         { "exported_ms", DS_INT, 0 },
         { "settings", DS_MAP, DS_REQUIRED | DS_OPEN_MAP },
         { "state", DS_ANY, 0 },
+        { "state_omitted", DS_STR, 0, .max_len = DS_AUTHZ_SET_MAX },
         { NULL },
 };
 
+/* All or nothing: the settings go through config.set's checks and the state
+ * through the live methods' (the service's import_state); if the state is
+ * refused, the settings already applied are put back. */
 static int h_config_import(void *ctx, struct ds_call *c)
 {
         struct ds_daemon *d = D(c);
-        const msgpack_object *svc = ds_arg(c, "service"), *st = ds_arg(c, "state");
+        const msgpack_object *svc = ds_arg(c, "service"), *st = ds_arg(c, "state"), *set = ds_arg(c, "settings");
+        bool have_set = set->via.map.size > 0;
+        struct settings_change sc = { 0 };
+        struct ds_settings old = { 0 };
         int r;
 
         (void)ctx;
@@ -346,20 +434,38 @@ static int h_config_import(void *ctx, struct ds_call *c)
                 return ds_call_fail(c, -EINVAL, "service", "this export belongs to another service");
         if (st && !d->svc->import_state)
                 return ds_call_fail(c, -EINVAL, "state", "%s keeps no state to import", d->svc->name);
-        /* validate everything before changing anything */
-        if (d->svc->settings && (r = ds_validate(d->svc->settings, ds_arg(c, "settings"), &c->err)) < 0) {
-                prefix_field(&c->err);
+        if ((st && (r = need_auth(c, state_auth(d), "config.import of state")) < 0) ||
+            (have_set && (r = need_auth(c, settings_auth(d), "config.import of settings")) < 0))
                 return r;
+        mpw_init(&sc.over);
+        if (have_set) {
+                r = settings_change_prepare(d, set, &sc, &c->err);
+                if (r == 0)
+                        r = swap_settings(d, &sc.fresh, &old, &c->err);
+                if (r < 0) {
+                        if (c->err.field[0] && strncmp(c->err.field, "settings", 8) != 0)
+                                prefix_field(&c->err);
+                        goto out;
+                }
         }
-        if (st && (r = d->svc->import_state(d, d->ctx, st, &c->err)) < 0)
-                return r;
-        if (d->svc->settings && ds_arg(c, "settings")->via.map.size > 0 &&
-            (r = ds_daemon_set_settings(d, ds_arg(c, "settings"), ds_call_actor(c), &c->err)) < 0)
-                return r;
+        if (st && (r = d->svc->import_state(d, d->ctx, st, &c->err)) < 0) {
+                if (have_set)
+                        restore_settings(d, &old);
+                goto out;
+        }
+        if (have_set) {
+                r = settings_change_commit(d, &sc, set, ds_call_actor(c), &c->err);
+                if (r < 0)
+                        goto out;
+                ds_settings_free(&old);
+        }
         log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%s: configuration imported by '%s'",
                   d->svc->name, ds_call_actor(c));
         mpw_kv_bool(c->r, "imported", true);
-        return 0;
+        r = 0;
+out:
+        settings_change_free(&sc);
+        return r;
 }
 
 static bool cmp_ok(const struct ds_audit_item *it, const msgpack_object *v)
@@ -496,9 +602,13 @@ static int h_audit_harden(void *ctx, struct ds_call *c)
         struct ds_daemon *d = D(c);
         int level = (int)ds_arg_int(c, "level", 1);
         bool dry = ds_arg_bool(c, "dry_run", false);
-        int applied = 0, manual = 0, failed = 0;
+        int applied = 0, manual = 0, failed = 0, r;
 
         (void)ctx;
+        /* harden changes settings: it needs what config.set needs (a dry run only reads) */
+        if (!dry && ((r = need_auth(c, settings_auth(d), "audit.harden")) < 0 ||
+                     (r = need_auth(c, state_auth(d), "audit.harden")) < 0))
+                return r;
         mpw_kv_str(c->r, "service", d->svc->name);
         mpw_kv_bool(c->r, "dry_run", dry);
         mpw_str(c->r, "items");
@@ -609,7 +719,7 @@ static int on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
         if (si.ssi_signo == SIGHUP) {
                 ds_err_clear(&e);
                 sd_notify(0, "RELOADING=1");
-                if (load_settings(d, &fresh, &e) < 0 || swap_settings(d, &fresh, &e) < 0)
+                if (load_settings(d, &fresh, &e) < 0 || swap_settings(d, &fresh, NULL, &e) < 0)
                         log_err("reload refused, keeping the running settings: %s", e.msg);
                 else
                         log_notice("settings reloaded");

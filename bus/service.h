@@ -24,6 +24,16 @@ struct ds_audit_item {
         int (*harden)(void *ctx, struct ds_err *e); /* NULL: needs an operator */
 };
 
+/* A state being exported. Secrets (password, answer and ONVIF hashes, keys) are
+ * written only through ds_export_secret(), which alone decides whether they go
+ * in: never into a plain config.export, only into an encrypted device backup. */
+struct ds_export {
+        struct mpw *w;
+        bool secrets;
+};
+/* Writes key = val when the export carries secrets, else nothing. */
+void ds_export_secret(struct ds_export *x, const char *key, const char *val);
+
 struct ds_service {
         const char *name;
         const char *version;
@@ -31,14 +41,16 @@ struct ds_service {
         const struct ds_field *settings;       /* may be NULL: no settings */
         const struct ds_audit_item *audit;     /* may be NULL */
         const char *const *topics;             /* what it publishes (for docs, hello) */
-        const char *config_auth;               /* authority for config.set/reset; default system */
+        const char *config_auth;               /* authority (set) for config.set/reset/import of settings; default system */
+        const char *state_auth;                /* authority (set) to export/import/reset the state; default config_auth */
         /* Hooks, all optional. Return 0 or -errno. */
         int (*init)(struct ds_daemon *d, void *ctx);  /* before the bus: open what needs privilege */
         int (*start)(struct ds_daemon *d, void *ctx); /* bus up: subscribe, timers */
         void (*stop)(struct ds_daemon *d, void *ctx);
         /* Settings changed (config.set/import/reset, SIGHUP): apply or refuse with e. */
         int (*apply)(struct ds_daemon *d, void *ctx, struct ds_err *e);
-        int (*export_state)(struct ds_daemon *d, void *ctx, struct mpw *w); /* writes one value */
+        int (*export_state)(struct ds_daemon *d, void *ctx, struct ds_export *x); /* writes one value */
+        /* All or nothing, through the same checks as the live methods. */
         int (*import_state)(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e);
         int (*reset_state)(struct ds_daemon *d, void *ctx);
         void (*status)(struct ds_daemon *d, void *ctx, struct mpw *w); /* extra sys.ping fields */

@@ -51,10 +51,10 @@ static void a_stop(struct ds_daemon *d, void *ctx)
         pwquality_free_settings(a->pwq);
 }
 
-static int a_export(struct ds_daemon *d, void *ctx, struct mpw *w)
+static int a_export(struct ds_daemon *d, void *ctx, struct ds_export *x)
 {
         (void)d;
-        authd_store_write(ctx, w);
+        authd_store_write(ctx, x->w);
         return 0;
 }
 
@@ -111,6 +111,7 @@ int main(int argc, char **argv)
                 .audit = authd_audit,
                 .topics = topics,
                 .config_auth = DS_AUTHZ_SECURITY,
+                .state_auth = AUTH_NEEDS2(ACCOUNT, SECURITY),
                 .init = a_init,
                 .start = a_start,
                 .stop = a_stop,

@@ -198,7 +198,7 @@ extern const struct ds_method filterd_methods[];
 extern const struct ds_field filterd_settings[];
 extern const struct ds_audit_item filterd_audit[];
 int filterd_apply_settings(struct ds_daemon *d, void *ctx, struct ds_err *e);
-int filterd_export(struct ds_daemon *d, void *ctx, struct mpw *w);
+int filterd_export(struct ds_daemon *d, void *ctx, struct ds_export *x);
 int filterd_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e);
 int filterd_reset(struct ds_daemon *d, void *ctx);
 void filterd_status(struct ds_daemon *d, void *ctx, struct mpw *w);

@@ -67,6 +67,7 @@ int main(int argc, char **argv)
                 .audit = filterd_audit,
                 .topics = topics,
                 .config_auth = DS_AUTHZ_SECURITY,
+                .state_auth = AUTH_NEEDS2(NETWORK, SECURITY),
                 .init = filterd_init,
                 .start = filterd_start,
                 .stop = filterd_stop,

@@ -851,12 +851,12 @@ int filterd_apply_settings(struct ds_daemon *d, void *ctx, struct ds_err *e)
         return 0;
 }
 
-int filterd_export(struct ds_daemon *d, void *ctx, struct mpw *w)
+int filterd_export(struct ds_daemon *d, void *ctx, struct ds_export *x)
 {
         struct filterd *f = ctx;
 
         (void)d;
-        fd_config_write(&f->running, w);
+        fd_config_write(&f->running, x->w);
         return 0;
 }
 

@@ -848,8 +848,10 @@ static int n_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         return 0;
 }
 
-static int n_export(struct ds_daemon *d, void *ctx, struct mpw *w)
+static int n_export(struct ds_daemon *d, void *ctx, struct ds_export *x)
 {
+        struct mpw *w = x->w;
+
         (void)d;
         mpw_map_begin(w);
         mpw_str(w, "functions");
@@ -904,6 +906,7 @@ const struct ds_service netcfgd_service = {
         .audit = netcfgd_audit,
         .topics = netcfgd_topics,
         .config_auth = DS_AUTHZ_NETWORK,
+        .state_auth = AUTH_NEEDS2(NETWORK, SECURITY),
         .init = n_init,
         .start = n_start,
         .stop = n_stop,

@@ -15,3 +15,8 @@ printf 'devctl = { operator = true; call = [ "*" ] ; publsh = [ ]; };\n' > "$T_D
 cp "$ROOT_DIR/etc/devsec/busd.conf" "$T_DIR/etc/busd.conf"
 check_out "busd -n names an unknown ACL key with its line" "bus.acl:1: unknown key 'publsh'" "$B/busd" -n
 check_rc "busd -n exits 1 on a bad ACL" 1 "$B/busd" -n
+# a file that is there but cannot be used is never replaced by defaults
+python3 -c "print('device_id = \"' + 'a' * 1100000 + '\";')" > "$T_DIR/huge.conf"
+check_out "a configuration over 1 MiB is refused, naming the file" 'huge.conf: cannot be used: message too large' \
+        "$B/logd" -n -c "$T_DIR/huge.conf"
+check_rc "and the daemon does not start on it (exit 1)" 1 "$B/logd" -n -c "$T_DIR/huge.conf"

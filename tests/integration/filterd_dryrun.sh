@@ -14,7 +14,7 @@ svc_up authd
 host_before=$(need_root && have nft && nft list ruleset 2>/dev/null | md5sum)
 bg filterd "$B/filterd" --dry-run; FILTERD=$LAST_PID
 svc_up filterd || { nok "filterd starts with --dry-run"; cat "$T_DIR/log/filterd.log"; exit 0; }
-export DEVSEC_TOKEN=tok:admin:admin:security,system-info,system,backup
+export DEVSEC_TOKEN=tok:admin:admin:security,system-info,system,backup,network
 VIEWER=tok:bob:viewer:monitor,system-info
 
 check_out "the shipped configuration passes -n" 'configuration OK' "$B/filterd" -n -c "$ROOT_DIR/etc/devsec/filterd.conf"
