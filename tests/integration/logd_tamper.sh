@@ -45,6 +45,9 @@ open(path, 'wb').write(b)
 PY
 start_logd
 "$B/tests/logd_produce" --category security --prefix rec 200 >/dev/null
+# logd gets the records from busd a little after logd_produce returns
+recs_at_least() { [ "$(dc --json log status | python3 -c 'import sys,json; print(json.load(sys.stdin)["records"])')" -ge "$1" ]; }
+wait_for 10 recs_at_least 200
 check_out "pristine store verifies" '^OK up to record 200 ' dc log verify
 stop_logd
 # the store and the seal key state belong together: keep and restore both
@@ -85,5 +88,6 @@ check_out "log.status reports the cut bytes" '"torn_truncated_bytes":21' dc --js
 recs=$(dc --json log status | python3 -c 'import sys,json; print(json.load(sys.stdin)["records"])')
 if [ "$recs" -gt 100 ]; then ok "records written before the crash survive ($recs, store was $before bytes)"; else nok "records after crash: $recs"; fi
 "$B/tests/logd_produce" --prefix after 10 >/dev/null
+wait_for 10 sh -c "'$B/devctl' log query --text after --limit 1 | grep -q 'after 10\$'"
 check_out "writing continues the chain after the crash" '^OK up to record [0-9]+ ' dc log verify
 check_out "new records are queryable" 'after 10$' dc log query --text after --limit 1

@@ -17,7 +17,8 @@ check_out "50 records arrive at rsyslogd over TLS" '^50$' grep -c 'tls record' "
 check_out "they parse as RFC 5424 (version 1, app, msgid) with the structured data" \
         '^86 1 [0-9TZ:.+-]+ [^ ]+ logprod - security \[devsec@32473 seq="[0-9]+" dev="[^"]+" user="alice" src="logprod"\] tls record 50$' \
         tail -1 "$OUT"
-check_out "log.status: connected, nothing pending" '"state":"connected".*"pending":0' sh -c "sleep 0.3; '$B/devctl' --json log status"
+wait_for 10 sh -c "'$B/devctl' --json log status | grep -Eq '\"state\":\"connected\".*\"pending\":0'"
+check_out "log.status: connected, nothing pending" '"state":"connected".*"pending":0' dc --json log status
 if ss -Htn state established "dport = :$RS_TLS" | grep -q 127.0.0.1; then ok "one TLS connection to the server"; else nok "no connection"; fi
 
 # a host name is resolved off the loop (a child process), then verified against the certificate
@@ -26,7 +27,7 @@ dc log remote set localhost:$RS_TLS --ca "$T_DIR/pki/ca.pem" >/dev/null
 wait_for 10 sh -c "grep -q 'by name 3' '$OUT'"
 check_out "a host name (localhost) is resolved and its certificate name verified" '^3$' grep -c 'by name' "$OUT"
 dc log remote set no-such-host.invalid:$RS_TLS --ca "$T_DIR/pki/ca.pem" >/dev/null
-sleep 0.5
+wait_for 15 sh -c "'$B/devctl' --json log status | grep -q 'last_error\":\"resolve'"
 check_out "an unresolvable name is an error in log.status" '"last_error":"resolve .no-such-host.invalid.' dc --json log status
 
 # mutual TLS: the server requires a client certificate
@@ -88,7 +89,7 @@ refused() { # DESC ERROR-REGEX ARGS...
         rm -f "$T_DIR/wire.bin"
         dc log remote set 127.0.0.1:16517 "$@" >/dev/null
         "$B/tests/logd_produce" --prefix "SECRET-$d" 5 >/dev/null
-        sleep 1.2
+        wait_for 10 sh -c "'$B/devctl' --json log status | grep -Eq -- '$re'"
         check_out "$d: error in log.status" "$re" dc --json log status
         check_out "$d: no record reached rsyslogd" '^0$' sh -c "grep -c 'SECRET-$d' '$OUT'"
         check_out "$d: only TLS handshake and alert records on the wire, nothing in the clear" '^tls-only records=[1-9]' \
@@ -102,7 +103,7 @@ refused "wrong name" '"state":"(waiting|connecting)".*certificate verify failed:
 rm -f "$T_DIR/wire.bin"
 dc log remote set 127.0.0.1:16517 --ca "$T_DIR/pki/ca.pem" --pin "$(printf '%064d' 0)" >/dev/null
 "$B/tests/logd_produce" --prefix "SECRET-pin" 5 >/dev/null
-sleep 1.2
+wait_for 10 sh -c "'$B/devctl' --json log status | grep -q 'last_error\":\"pin: server certificate'"
 check_out "wrong pin: error in log.status" '"last_error":"pin: server certificate SHA-256 [0-9a-f]{64} does not match' dc --json log status
 check_out "wrong pin: no record reached rsyslogd" '^0$' sh -c "grep -c 'SECRET-pin' '$OUT'"
 if ! grep -aq "SECRET" "$T_DIR/wire.bin"; then ok "wrong pin: nothing in the clear"; else nok "wrong pin: plain text on the wire"; fi

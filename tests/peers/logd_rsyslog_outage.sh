@@ -17,8 +17,11 @@ check_out "warm-up records delivered" '^100$' grep -c warmup "$OUT"
 # outage 1: the server goes away
 rsyslog_stop
 "$B/tests/logd_produce" --prefix outage1 10000 >/dev/null
+wait_for 10 sh -c "'$B/devctl' --json log status | grep -Eq '\"last_error\":\"(connect|TLS handshake|read|write)'"
 check_out "during the outage log.status shows the server unreachable" '"state":"(waiting|connecting)".*"last_error":"(connect|TLS handshake|read|write)' \
-        sh -c "sleep 0.5; '$B/devctl' --json log status"
+        dc --json log status
+held() { [ "$(logd_status_field '["remote"]["pending"]')" -ge 10000 ]; }
+wait_for 10 held
 pending=$(logd_status_field '["remote"]["pending"]')
 if [ "$pending" -ge 10000 ]; then ok "pending counts the held records ($pending)"; else nok "pending: $pending"; fi
 t0=$(date +%s.%N)
@@ -29,7 +32,8 @@ t1=$(date +%s.%N)
 check_out "outage 1: records 1..$last all arrive, in order" 'missing=0 .*inorder=True' received_check 1 "$last"
 n=$(grep -c 'outage1 ' "$OUT")
 if [ "$n" -ge 10000 ]; then ok "all 10000 outage records delivered ($n lines, $(echo "$t1 - $t0" | bc | cut -c1-4) s after the restart)"; else nok "outage records delivered: $n"; fi
-check_out "nothing pending once caught up" '"pending":0' sh -c "sleep 0.5; '$B/devctl' --json log status"
+wait_for 10 sh -c "'$B/devctl' --json log status | grep -q '\"pending\":0'"
+check_out "nothing pending once caught up" '"pending":0' dc --json log status
 
 # outage 2: the server goes away and logd is killed -9 and restarted meanwhile
 rsyslog_stop
