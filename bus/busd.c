@@ -283,6 +283,18 @@ static struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload
         return p;
 }
 
+/* Services that are never disabled, whoever asks: busd itself, and authd,
+ * without which no operator session can be checked. */
+static const char *const never_disabled[] = { BUS_SERVICE_SELF, "busd", "authd", NULL };
+
+static bool may_not_disable(const char *name)
+{
+        for (size_t i = 0; never_disabled[i]; i++)
+                if (!strcmp(never_disabled[i], name))
+                        return true;
+        return false;
+}
+
 /* ---- disabled set (persisted) ------------------------------------------- */
 
 static void save_disabled(struct busd *b)
@@ -314,7 +326,11 @@ static void load_disabled(struct busd *b)
                 if (u.data.type == MSGPACK_OBJECT_ARRAY)
                         for (uint32_t i = 0; i < u.data.via.array.size; i++) {
                                 char n[BUS_NAME_MAX + 1];
-                                if (mp_strcpy(&u.data.via.array.ptr[i], n, sizeof n) == 0)
+                                if (mp_strcpy(&u.data.via.array.ptr[i], n, sizeof n) < 0)
+                                        continue;
+                                if (may_not_disable(n))
+                                        log_warn("'%s' was saved as disabled; it cannot be, ignored", n);
+                                else
                                         zhash_insert(b->disabled, n, "1");
                         }
                 msgpack_unpacked_destroy(&u);
@@ -387,6 +403,11 @@ static int set_disabled(struct busd *b, const msgpack_object *a, struct mpw *r, 
                 snprintf(err, n, "service: must be a service name");
                 return -EINVAL;
         }
+        if (dis && may_not_disable(name)) {
+                snprintf(err, n, "'%s' cannot be disabled: the bus needs it to %s", name,
+                         strcmp(name, "authd") ? "run" : "check operator sessions");
+                return -EPERM;
+        }
         if (dis)
                 zhash_insert(b->disabled, name, "1");
         else
@@ -449,16 +470,18 @@ static int m_ping(struct busd *b, const msgpack_object *a, struct mpw *r, char *
 struct own_method {
         const char *name;
         const char *auth;
+        const char *only; /* when set: the one process identity that may call it */
         int (*fn)(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n);
 };
 
 static const struct own_method own_methods[] = {
-        { "sys.ping", AUTH_PUBLIC, m_ping },
-        { "bus.services", AUTH_PUBLIC, m_services },
-        { "bus.stats", AUTH_PUBLIC, m_stats },
-        { "bus.disable", AUTH_SERVICE, m_disable },
-        { "bus.enable", AUTH_SERVICE, m_enable },
-        { NULL, NULL, NULL },
+        { "sys.ping", AUTH_PUBLIC, NULL, m_ping },
+        { "bus.services", AUTH_PUBLIC, NULL, m_services },
+        { "bus.stats", AUTH_PUBLIC, NULL, m_stats },
+        /* the function table is netcfgd's: no other daemon, whatever its ACL says */
+        { "bus.disable", AUTH_SERVICE, "netcfgd", m_disable },
+        { "bus.enable", AUTH_SERVICE, "netcfgd", m_enable },
+        { NULL, NULL, NULL, NULL },
 };
 
 /* ---- requests --------------------------------------------------------------- */
@@ -633,6 +656,14 @@ static void handle_own(struct busd *b, struct peer *from, struct req *q)
                 b->st.refused++;
                 reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EPERM, NULL,
                           "bus.%s is for daemons only", q->method);
+                return;
+        }
+        if (om->only && strcmp(om->only, from->id)) {
+                b->st.refused++;
+                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' refused %s: only '%s' may call it",
+                          from->id[0] ? from->id : "?", q->method, om->only);
+                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EPERM, NULL,
+                          "identity '%s' may not call %s: only %s may", from->id, q->method, om->only);
                 return;
         }
         mpw_init(&r);
