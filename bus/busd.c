@@ -913,6 +913,23 @@ static void handle_hello(struct busd *b, struct peer *from, const msgpack_object
                 log_warn("bus: hello from '%s' with a bad service name, ignored", from->id);
                 return;
         }
+        if (from->svc && strcmp(from->svc->name, name)) {
+                /* one service per connection: a second name would leave the
+                 * first service pointing at a peer that is freed with the second */
+                const msgpack_object *id = mp_get(m, "id");
+                struct mpw idw;
+
+                b->st.refused++;
+                log_warn("bus: '%s' already serves '%s' on this connection; hello for '%s' refused", from->id,
+                         from->svc->name, name);
+                mpw_init(&idw);
+                if (id)
+                        mpw_obj(&idw, id);
+                reply_err(b, from->rid, from->rid_len, id ? mpw_data(&idw) : NULL, mpw_len(&idw), -EINVAL, "name",
+                          "this connection already serves '%s': one service name per connection", from->svc->name);
+                mpw_free(&idw);
+                return;
+        }
         if (!bus_acl_may_serve(b->acl, from->id, name)) {
                 b->st.refused++;
                 log_audit("security", LOG_LVL_WARNING, from->id, "bus: identity '%s' may not serve '%s' (bus ACL)",

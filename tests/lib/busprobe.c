@@ -4,6 +4,8 @@
  *   busprobe malformed N      N hostile messages; counts answers; exit 0 when
  *                             every message that carried an id was answered
  *   busprobe forge            a request with a forged caller stamp in the envelope
+ *   busprobe hello2 A B       hello as service A, then as B on the same connection;
+ *                             prints busd's answer to the second; exit 0 when refused
  */
 #include <czmq.h>
 #include <stdio.h>
@@ -262,6 +264,71 @@ static int forge(void)
         return rc;
 }
 
+static void send_hello(const char *name, int64_t id)
+{
+        struct mpw w;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_int(&w, "v", 1);
+        mpw_kv_str(&w, "k", "hello");
+        if (id >= 0)
+                mpw_kv_int(&w, "id", id);
+        mpw_kv_str(&w, "name", name);
+        mpw_kv_str(&w, "ver", "0.1");
+        mpw_str(&w, "methods");
+        mpw_arr_begin(&w);
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "n", "probe.x");
+        mpw_kv_str(&w, "auth", "public");
+        mpw_map_end(&w);
+        mpw_arr_end(&w);
+        mpw_map_end(&w);
+        send_buf(mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+}
+
+/* Waits for the first "rep" (heartbeats skipped); prints its error. */
+static int wait_refusal(int ms)
+{
+        int64_t deadline = ds_now_mono_ms() + ms;
+
+        while (ds_now_mono_ms() < deadline) {
+                zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+                zmq_msg_t m;
+                msgpack_unpacked u;
+                const char *why;
+                int rc = -1;
+
+                if (zmq_poll(&it, 1, (long)(deadline - ds_now_mono_ms())) <= 0)
+                        break;
+                zmq_msg_init(&m);
+                zmq_msg_recv(&m, sock, 0);
+                if (mp_decode(zmq_msg_data(&m), zmq_msg_size(&m), NULL, &u, &why) == 0) {
+                        if (mp_streq(mp_get(&u.data, "k"), "rep")) {
+                                char code[16] = "", msg[256] = "";
+                                mp_strcpy(mp_get(mp_get(&u.data, "err"), "code"), code, sizeof code);
+                                mp_strcpy(mp_get(mp_get(&u.data, "err"), "msg"), msg, sizeof msg);
+                                printf("refused: %s: %s\n", code, msg);
+                                rc = code[0] ? 0 : 1;
+                        }
+                        msgpack_unpacked_destroy(&u);
+                }
+                zmq_msg_close(&m);
+                if (rc >= 0)
+                        return rc;
+        }
+        printf("no answer to the second hello\n");
+        return 1;
+}
+
+static int hello2(const char *a, const char *b)
+{
+        send_hello(a, -1);
+        send_hello(b, 9);
+        return wait_refusal(3000);
+}
+
 int main(int argc, char **argv)
 {
         int rc;
@@ -275,6 +342,8 @@ int main(int argc, char **argv)
                 rc = malformed(argc > 2 ? atoi(argv[2]) : 1000);
         else if (!strcmp(argv[1], "forge"))
                 rc = forge();
+        else if (!strcmp(argv[1], "hello2") && argc > 3)
+                rc = hello2(argv[2], argv[3]);
         else
                 rc = 2;
         zmq_close(sock);
