@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -42,8 +43,10 @@ struct peer {
         size_t rid_len;
         char key[2 * RID_MAX + 1];
         char id[BUS_NAME_MAX + 1];
+        char pub[65]; /* its CURVE public key (hex), from the ZAP metadata */
         bool operator;
         int fd;
+        ino_t fd_ino; /* the connection's socket, so a reused fd is never taken for it */
         int64_t last_rx;
         struct service *svc;
         char *subs[BUS_MAX_SUBS];
@@ -274,11 +277,21 @@ static struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload
                 memcpy(p->key, key, sizeof key);
                 uid = zmq_msg_gets(payload, "User-Id");
                 snprintf(p->id, sizeof p->id, "%s", uid ? uid : "");
+                uid = zmq_msg_gets(payload, "X-Key");
+                snprintf(p->pub, sizeof p->pub, "%s", uid ? uid : "");
                 p->operator = bus_acl_operator(b->acl, p->id);
                 zhash_insert(b->peers, key, p);
                 zhash_freefn(b->peers, key, peer_free);
         }
-        p->fd = zmq_msg_get(payload, ZMQ_SRCFD);
+        {
+                int fd = zmq_msg_get(payload, ZMQ_SRCFD);
+                struct stat st;
+
+                if (fd != p->fd || !p->fd_ino) {
+                        p->fd = fd;
+                        p->fd_ino = fd >= 0 && fstat(fd, &st) == 0 ? st.st_ino : 0;
+                }
+        }
         p->last_rx = ds_now_mono_ms();
         return p;
 }
@@ -293,6 +306,34 @@ static bool may_not_disable(const char *name)
                 if (!strcmp(never_disabled[i], name))
                         return true;
         return false;
+}
+
+/* After a reload: a peer whose key left the key directory, or now carries
+ * another name (rotated or reassigned), loses its connection. ZeroMQ has no
+ * call to close one ROUTER peer, so busd shuts the connection's socket down
+ * (after checking by inode that the descriptor is still that connection);
+ * the I/O thread then closes it and the client must handshake again. */
+static void drop_untrusted_peers(struct busd *b)
+{
+        zlist_t *keys = zhash_keys(b->peers);
+
+        for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
+                struct peer *p = zhash_lookup(b->peers, k);
+                const char *now_name;
+                struct stat st;
+
+                if (!p)
+                        continue;
+                now_name = bus_keys_lookup_hex(b->keys, p->pub);
+                if (now_name && !strcmp(now_name, p->id))
+                        continue;
+                log_audit("security", LOG_LVL_NOTICE, p->id, "bus: '%s' disconnected: its key %s", p->id,
+                          now_name ? "now names another identity" : "is no longer in the key directory");
+                if (p->fd >= 0 && p->fd_ino && fstat(p->fd, &st) == 0 && st.st_ino == p->fd_ino)
+                        shutdown(p->fd, SHUT_RDWR);
+                drop_peer(b, p, "key no longer trusted");
+        }
+        zlist_destroy(&keys);
 }
 
 /* ---- disabled set (persisted) ------------------------------------------- */
@@ -337,6 +378,8 @@ static void load_disabled(struct busd *b)
         }
         free(buf);
 }
+
+static void on_monitor(struct busd *b);
 
 /* ---- busd's own methods ("bus.*") ----------------------------------------- */
 
@@ -1486,6 +1529,8 @@ int main(int argc, char **argv)
                                         bus_keys_destroy(&b->keys);
                                         b->acl = acl;
                                         b->keys = keys;
+                                        on_monitor(b); /* forget closed connections first */
+                                        drop_untrusted_peers(b);
                                         for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers))
                                                 p->operator = bus_acl_operator(b->acl, p->id);
                                         log_notice("ACL and keys reloaded (%zu keys)", bus_keys_count(b->keys));

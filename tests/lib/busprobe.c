@@ -4,12 +4,15 @@
  *   busprobe malformed N      N hostile messages; counts answers; exit 0 when
  *                             every message that carried an id was answered
  *   busprobe forge            a request with a forged caller stamp in the envelope
+ *   busprobe hold FILE        one call, then waits for FILE to exist and calls again
+ *                             on the same connection: prints "call N: ok|failed"
  *   busprobe hello2 A B       hello as service A, then as B on the same connection;
  *                             prints busd's answer to the second; exit 0 when refused
  */
 #include <czmq.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mp.h"
 #include "paths.h"
@@ -322,6 +325,36 @@ static int wait_refusal(int ms)
         return 1;
 }
 
+static bool call_once(int64_t id)
+{
+        struct mpw w;
+        char kind[16], code[16];
+        int64_t deadline = ds_now_mono_ms() + 2000, got;
+
+        mpw_init(&w);
+        env_open(&w, 1, "req", id, "bus", "bus.services");
+        mpw_map_end(&w);
+        send_buf(mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+        do {
+                kind[0] = code[0] = '\0';
+                got = recv_reply((int)(deadline - ds_now_mono_ms()), kind, sizeof kind, code, sizeof code);
+        } while (got != id && got != -4 && ds_now_mono_ms() < deadline);
+        return got == id && !code[0];
+}
+
+static int hold(const char *file)
+{
+        bool first = call_once(1);
+
+        printf("call 1: %s\n", first ? "ok" : "failed");
+        fflush(stdout);
+        while (access(file, F_OK) < 0)
+                zclock_sleep(50);
+        printf("call 2: %s\n", call_once(2) ? "ok" : "failed");
+        return first ? 0 : 1;
+}
+
 static int hello2(const char *a, const char *b)
 {
         send_hello(a, -1);
@@ -342,6 +375,8 @@ int main(int argc, char **argv)
                 rc = malformed(argc > 2 ? atoi(argv[2]) : 1000);
         else if (!strcmp(argv[1], "forge"))
                 rc = forge();
+        else if (!strcmp(argv[1], "hold") && argc > 2)
+                rc = hold(argv[2]);
         else if (!strcmp(argv[1], "hello2") && argc > 3)
                 rc = hello2(argv[2], argv[3]);
         else
