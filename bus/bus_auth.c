@@ -3,6 +3,7 @@
 
 #include <czmq.h>
 #include <dirent.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -84,6 +85,17 @@ int bus_keys_load(const char *dir, bus_keys_t **ret, struct ds_err *e)
         return 0;
 }
 
+const char *bus_keys_lookup_hex(const bus_keys_t *k, const char *hex)
+{
+        uint8_t pub[32];
+
+        size_t n = 0;
+
+        if (!hex || strlen(hex) != 64 || sodium_hex2bin(pub, sizeof pub, hex, 64, NULL, &n, NULL) < 0 || n != 32)
+                return NULL;
+        return bus_keys_lookup(k, pub);
+}
+
 const char *bus_keys_lookup(const bus_keys_t *k, const uint8_t pub[32])
 {
         for (size_t i = 0; i < k->n; i++)
@@ -153,7 +165,21 @@ int bus_zap_handle(void *zap, const bus_keys_t *kc)
                         k->last_refusal_log = now;
                 }
         }
-        zmq_send(zap, "", 0, 0);
+        if (who) {
+                /* metadata (ZMTP property list): X-Key = the client's public key in
+                 * hex, read back per message with zmq_msg_gets() */
+                uint8_t md[1 + 5 + 4 + 64];
+                char hex[65];
+
+                ds_hex(zmq_msg_data(&f[6]), 32, hex);
+                md[0] = 5;
+                memcpy(md + 1, "X-Key", 5);
+                md[6] = 0, md[7] = 0, md[8] = 0, md[9] = 64;
+                memcpy(md + 10, hex, 64);
+                zmq_send(zap, md, sizeof md, 0);
+        } else {
+                zmq_send(zap, "", 0, 0);
+        }
         for (int i = 0; i < n; i++)
                 zmq_msg_close(&f[i]);
         return who ? 1 : 0;

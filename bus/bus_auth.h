@@ -13,6 +13,8 @@ void bus_keys_destroy(bus_keys_t **k);
 size_t bus_keys_count(const bus_keys_t *k);
 /* Identity for a 32-byte public key, or NULL. */
 const char *bus_keys_lookup(const bus_keys_t *k, const uint8_t pub[32]);
+/* The same for the 64-hex-digit key of the ZAP metadata property X-Key. */
+const char *bus_keys_lookup_hex(const bus_keys_t *k, const char *hex);
 
 /* Answers one pending ZAP request on zap (a REP socket bound to
  * inproc://zeromq.zap.01). Returns 1 when accepted, 0 when refused, <0 on error. */

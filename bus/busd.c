@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -42,8 +43,10 @@ struct peer {
         size_t rid_len;
         char key[2 * RID_MAX + 1];
         char id[BUS_NAME_MAX + 1];
+        char pub[65]; /* its CURVE public key (hex), from the ZAP metadata */
         bool operator;
         int fd;
+        ino_t fd_ino; /* the connection's socket, so a reused fd is never taken for it */
         int64_t last_rx;
         struct service *svc;
         char *subs[BUS_MAX_SUBS];
@@ -274,13 +277,63 @@ static struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload
                 memcpy(p->key, key, sizeof key);
                 uid = zmq_msg_gets(payload, "User-Id");
                 snprintf(p->id, sizeof p->id, "%s", uid ? uid : "");
+                uid = zmq_msg_gets(payload, "X-Key");
+                snprintf(p->pub, sizeof p->pub, "%s", uid ? uid : "");
                 p->operator = bus_acl_operator(b->acl, p->id);
                 zhash_insert(b->peers, key, p);
                 zhash_freefn(b->peers, key, peer_free);
         }
-        p->fd = zmq_msg_get(payload, ZMQ_SRCFD);
+        {
+                int fd = zmq_msg_get(payload, ZMQ_SRCFD);
+                struct stat st;
+
+                if (fd != p->fd || !p->fd_ino) {
+                        p->fd = fd;
+                        p->fd_ino = fd >= 0 && fstat(fd, &st) == 0 ? st.st_ino : 0;
+                }
+        }
         p->last_rx = ds_now_mono_ms();
         return p;
+}
+
+/* Services that are never disabled, whoever asks: busd itself, and authd,
+ * without which no operator session can be checked. */
+static const char *const never_disabled[] = { BUS_SERVICE_SELF, "busd", "authd", NULL };
+
+static bool may_not_disable(const char *name)
+{
+        for (size_t i = 0; never_disabled[i]; i++)
+                if (!strcmp(never_disabled[i], name))
+                        return true;
+        return false;
+}
+
+/* After a reload: a peer whose key left the key directory, or now carries
+ * another name (rotated or reassigned), loses its connection. ZeroMQ has no
+ * call to close one ROUTER peer, so busd shuts the connection's socket down
+ * (after checking by inode that the descriptor is still that connection);
+ * the I/O thread then closes it and the client must handshake again. */
+static void drop_untrusted_peers(struct busd *b)
+{
+        zlist_t *keys = zhash_keys(b->peers);
+
+        for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
+                struct peer *p = zhash_lookup(b->peers, k);
+                const char *now_name;
+                struct stat st;
+
+                if (!p)
+                        continue;
+                now_name = bus_keys_lookup_hex(b->keys, p->pub);
+                if (now_name && !strcmp(now_name, p->id))
+                        continue;
+                log_audit("security", LOG_LVL_NOTICE, p->id, "bus: '%s' disconnected: its key %s", p->id,
+                          now_name ? "now names another identity" : "is no longer in the key directory");
+                if (p->fd >= 0 && p->fd_ino && fstat(p->fd, &st) == 0 && st.st_ino == p->fd_ino)
+                        shutdown(p->fd, SHUT_RDWR);
+                drop_peer(b, p, "key no longer trusted");
+        }
+        zlist_destroy(&keys);
 }
 
 /* ---- disabled set (persisted) ------------------------------------------- */
@@ -314,13 +367,19 @@ static void load_disabled(struct busd *b)
                 if (u.data.type == MSGPACK_OBJECT_ARRAY)
                         for (uint32_t i = 0; i < u.data.via.array.size; i++) {
                                 char n[BUS_NAME_MAX + 1];
-                                if (mp_strcpy(&u.data.via.array.ptr[i], n, sizeof n) == 0)
+                                if (mp_strcpy(&u.data.via.array.ptr[i], n, sizeof n) < 0)
+                                        continue;
+                                if (may_not_disable(n))
+                                        log_warn("'%s' was saved as disabled; it cannot be, ignored", n);
+                                else
                                         zhash_insert(b->disabled, n, "1");
                         }
                 msgpack_unpacked_destroy(&u);
         }
         free(buf);
 }
+
+static void on_monitor(struct busd *b);
 
 /* ---- busd's own methods ("bus.*") ----------------------------------------- */
 
@@ -387,6 +446,11 @@ static int set_disabled(struct busd *b, const msgpack_object *a, struct mpw *r, 
                 snprintf(err, n, "service: must be a service name");
                 return -EINVAL;
         }
+        if (dis && may_not_disable(name)) {
+                snprintf(err, n, "'%s' cannot be disabled: the bus needs it to %s", name,
+                         strcmp(name, "authd") ? "run" : "check operator sessions");
+                return -EPERM;
+        }
         if (dis)
                 zhash_insert(b->disabled, name, "1");
         else
@@ -449,16 +513,18 @@ static int m_ping(struct busd *b, const msgpack_object *a, struct mpw *r, char *
 struct own_method {
         const char *name;
         const char *auth;
+        const char *only; /* when set: the one process identity that may call it */
         int (*fn)(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n);
 };
 
 static const struct own_method own_methods[] = {
-        { "sys.ping", AUTH_PUBLIC, m_ping },
-        { "bus.services", AUTH_PUBLIC, m_services },
-        { "bus.stats", AUTH_PUBLIC, m_stats },
-        { "bus.disable", AUTH_SERVICE, m_disable },
-        { "bus.enable", AUTH_SERVICE, m_enable },
-        { NULL, NULL, NULL },
+        { "sys.ping", AUTH_PUBLIC, NULL, m_ping },
+        { "bus.services", AUTH_PUBLIC, NULL, m_services },
+        { "bus.stats", AUTH_PUBLIC, NULL, m_stats },
+        /* the function table is netcfgd's: no other daemon, whatever its ACL says */
+        { "bus.disable", AUTH_SERVICE, "netcfgd", m_disable },
+        { "bus.enable", AUTH_SERVICE, "netcfgd", m_enable },
+        { NULL, NULL, NULL, NULL },
 };
 
 /* ---- requests --------------------------------------------------------------- */
@@ -633,6 +699,14 @@ static void handle_own(struct busd *b, struct peer *from, struct req *q)
                 b->st.refused++;
                 reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EPERM, NULL,
                           "bus.%s is for daemons only", q->method);
+                return;
+        }
+        if (om->only && strcmp(om->only, from->id)) {
+                b->st.refused++;
+                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' refused %s: only '%s' may call it",
+                          from->id[0] ? from->id : "?", q->method, om->only);
+                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EPERM, NULL,
+                          "identity '%s' may not call %s: only %s may", from->id, q->method, om->only);
                 return;
         }
         mpw_init(&r);
@@ -880,6 +954,23 @@ static void handle_hello(struct busd *b, struct peer *from, const msgpack_object
         if (mp_strcpy(mp_get(m, "name"), name, sizeof name) < 0 || ds_check_name(name, strlen(name)) ||
             !strcmp(name, BUS_SERVICE_SELF) || !strcmp(name, "busd")) {
                 log_warn("bus: hello from '%s' with a bad service name, ignored", from->id);
+                return;
+        }
+        if (from->svc && strcmp(from->svc->name, name)) {
+                /* one service per connection: a second name would leave the
+                 * first service pointing at a peer that is freed with the second */
+                const msgpack_object *id = mp_get(m, "id");
+                struct mpw idw;
+
+                b->st.refused++;
+                log_warn("bus: '%s' already serves '%s' on this connection; hello for '%s' refused", from->id,
+                         from->svc->name, name);
+                mpw_init(&idw);
+                if (id)
+                        mpw_obj(&idw, id);
+                reply_err(b, from->rid, from->rid_len, id ? mpw_data(&idw) : NULL, mpw_len(&idw), -EINVAL, "name",
+                          "this connection already serves '%s': one service name per connection", from->svc->name);
+                mpw_free(&idw);
                 return;
         }
         if (!bus_acl_may_serve(b->acl, from->id, name)) {
@@ -1438,6 +1529,8 @@ int main(int argc, char **argv)
                                         bus_keys_destroy(&b->keys);
                                         b->acl = acl;
                                         b->keys = keys;
+                                        on_monitor(b); /* forget closed connections first */
+                                        drop_untrusted_peers(b);
                                         for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers))
                                                 p->operator = bus_acl_operator(b->acl, p->id);
                                         log_notice("ACL and keys reloaded (%zu keys)", bus_keys_count(b->keys));

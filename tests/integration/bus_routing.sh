@@ -2,7 +2,7 @@
 # busd routing: status, calls, errors named by field, timeouts, EUNAVAIL on
 # death, re-registration, EDISABLED, ACL EPERM, CURVE refusal, authority stamping.
 source "$(dirname "$0")/../lib/tap.sh"
-stack_init testsvc intruder
+stack_init testsvc intruder netcfgd
 stack_acl testsvc 'testsvc = { serve = ["testsvc", "authd"]; call = ["bus.*", "testsvc.*"]; publish = ["*"]; subscribe = ["*"]; };'
 stack_acl intruder 'intruder = { call = ["bus.services"]; publish = []; subscribe = []; };'
 check_out "devctl without a running bus says so at once" 'the bus is not running' timeout 2 "$B/devctl" status
@@ -71,10 +71,21 @@ check_out "account and security together pass" 'user: +dave' \
         env DEVSEC_TOKEN=tok:dave:admin:account,security "$B/devctl" call testsvc test.both
 check_rc "unknown token is EAUTH (exit 3)" 3 env DEVSEC_TOKEN=forged "$B/devctl" call testsvc test.session
 
+# disable: only netcfgd (the function table's owner) may, whatever an ACL grants
+check_out "another daemon may not disable a service even when its ACL grants bus.*" \
+        "EPERM: identity 'testsvc' may not call bus.disable: only netcfgd may" \
+        dc --identity testsvc call bus bus.disable service=testsvc
+check_rc "and that refusal exits 3" 3 dc --identity testsvc call bus bus.disable service=testsvc
+check_out "nor enable one" 'EPERM' dc --identity testsvc call bus bus.enable service=testsvc
+check_out "netcfgd may not disable authd" "EPERM: 'authd' cannot be disabled: the bus needs it to check operator sessions" \
+        dc --identity netcfgd call bus bus.disable service=authd
+check_out "nor busd itself" "EPERM: 'busd' cannot be disabled" dc --identity netcfgd call bus bus.disable service=busd
+check_out "nor the bus" "EPERM: 'bus' cannot be disabled" dc --identity netcfgd call bus bus.disable service=bus
+check_out "authd still answers after the refusals" 'user: +bob' env DEVSEC_TOKEN=tok:bob:viewer:monitor "$B/devctl" call testsvc test.session
 # disable: callers get EDISABLED at once
-check_out "a daemon can disable a service" 'disabled: +yes' dc --identity testsvc call bus bus.disable service=testsvc
+check_out "netcfgd can disable a service" 'disabled: +yes' dc --identity netcfgd call bus bus.disable service=testsvc
 check_rc "disabled service answers EDISABLED (exit 4)" 4 dc call testsvc test.echo
 check_out "status shows disabled" 'testsvc +disabled' dc status
 check_out "devctl may not disable services itself" 'EPERM' dc call bus bus.disable service=testsvc
-dc --identity testsvc call bus bus.enable service=testsvc >/dev/null
+dc --identity netcfgd call bus bus.enable service=testsvc >/dev/null
 check_out "enabled again" 'text: +back' dc call testsvc test.echo text=back

@@ -4,10 +4,15 @@
  *   busprobe malformed N      N hostile messages; counts answers; exit 0 when
  *                             every message that carried an id was answered
  *   busprobe forge            a request with a forged caller stamp in the envelope
+ *   busprobe hold FILE        one call, then waits for FILE to exist and calls again
+ *                             on the same connection: prints "call N: ok|failed"
+ *   busprobe hello2 A B       hello as service A, then as B on the same connection;
+ *                             prints busd's answer to the second; exit 0 when refused
  */
 #include <czmq.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mp.h"
 #include "paths.h"
@@ -262,6 +267,101 @@ static int forge(void)
         return rc;
 }
 
+static void send_hello(const char *name, int64_t id)
+{
+        struct mpw w;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_int(&w, "v", 1);
+        mpw_kv_str(&w, "k", "hello");
+        if (id >= 0)
+                mpw_kv_int(&w, "id", id);
+        mpw_kv_str(&w, "name", name);
+        mpw_kv_str(&w, "ver", "0.1");
+        mpw_str(&w, "methods");
+        mpw_arr_begin(&w);
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "n", "probe.x");
+        mpw_kv_str(&w, "auth", "public");
+        mpw_map_end(&w);
+        mpw_arr_end(&w);
+        mpw_map_end(&w);
+        send_buf(mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+}
+
+/* Waits for the first "rep" (heartbeats skipped); prints its error. */
+static int wait_refusal(int ms)
+{
+        int64_t deadline = ds_now_mono_ms() + ms;
+
+        while (ds_now_mono_ms() < deadline) {
+                zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+                zmq_msg_t m;
+                msgpack_unpacked u;
+                const char *why;
+                int rc = -1;
+
+                if (zmq_poll(&it, 1, (long)(deadline - ds_now_mono_ms())) <= 0)
+                        break;
+                zmq_msg_init(&m);
+                zmq_msg_recv(&m, sock, 0);
+                if (mp_decode(zmq_msg_data(&m), zmq_msg_size(&m), NULL, &u, &why) == 0) {
+                        if (mp_streq(mp_get(&u.data, "k"), "rep")) {
+                                char code[16] = "", msg[256] = "";
+                                mp_strcpy(mp_get(mp_get(&u.data, "err"), "code"), code, sizeof code);
+                                mp_strcpy(mp_get(mp_get(&u.data, "err"), "msg"), msg, sizeof msg);
+                                printf("refused: %s: %s\n", code, msg);
+                                rc = code[0] ? 0 : 1;
+                        }
+                        msgpack_unpacked_destroy(&u);
+                }
+                zmq_msg_close(&m);
+                if (rc >= 0)
+                        return rc;
+        }
+        printf("no answer to the second hello\n");
+        return 1;
+}
+
+static bool call_once(int64_t id)
+{
+        struct mpw w;
+        char kind[16], code[16];
+        int64_t deadline = ds_now_mono_ms() + 2000, got;
+
+        mpw_init(&w);
+        env_open(&w, 1, "req", id, "bus", "bus.services");
+        mpw_map_end(&w);
+        send_buf(mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+        do {
+                kind[0] = code[0] = '\0';
+                got = recv_reply((int)(deadline - ds_now_mono_ms()), kind, sizeof kind, code, sizeof code);
+        } while (got != id && got != -4 && ds_now_mono_ms() < deadline);
+        return got == id && !code[0];
+}
+
+static int hold(const char *file)
+{
+        bool first = call_once(1);
+
+        printf("call 1: %s\n", first ? "ok" : "failed");
+        fflush(stdout);
+        while (access(file, F_OK) < 0)
+                zclock_sleep(50);
+        printf("call 2: %s\n", call_once(2) ? "ok" : "failed");
+        return first ? 0 : 1;
+}
+
+static int hello2(const char *a, const char *b)
+{
+        send_hello(a, -1);
+        send_hello(b, 9);
+        return wait_refusal(3000);
+}
+
 int main(int argc, char **argv)
 {
         int rc;
@@ -275,6 +375,10 @@ int main(int argc, char **argv)
                 rc = malformed(argc > 2 ? atoi(argv[2]) : 1000);
         else if (!strcmp(argv[1], "forge"))
                 rc = forge();
+        else if (!strcmp(argv[1], "hold") && argc > 2)
+                rc = hold(argv[2]);
+        else if (!strcmp(argv[1], "hello2") && argc > 3)
+                rc = hello2(argv[2], argv[3]);
         else
                 rc = 2;
         zmq_close(sock);

@@ -152,6 +152,9 @@ static int c_login(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
                 u[strcspn(u, "\r\n")] = '\0';
                 user = u;
         }
+        /* a token that cannot be kept safely is not worth a password */
+        if (!getenv("DEVSEC_TOKEN") && devctl_token_check(dc) < 0)
+                return DC_ESERVICE;
         pw = devctl_read_secret("Password", false, from_stdin);
         if (!pw)
                 return DC_EUSAGE;
@@ -175,7 +178,9 @@ static int c_login(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
         r = devctl_token_save(dc, tok);
         sodium_memzero(tok, sizeof tok);
         if (r < 0) {
-                fprintf(stderr, "devctl: cannot save the session token in '%s': %s\n", dc->token_path, strerror(-r));
+                if (r != -EPERM && r != -ELOOP && r != -ENOTDIR)
+                        fprintf(stderr, "devctl: cannot save the session token in '%s': %s\n", dc->token_path,
+                                strerror(-r));
                 bus_reply_free(&rep);
                 return DC_ESERVICE;
         }

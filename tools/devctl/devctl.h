@@ -20,6 +20,7 @@ struct devctl {
         int timeout_ms;
         char *token;
         char token_path[4096];
+        bool token_dir_private; /* the default path: its directory must be ours and 0700 */
 };
 
 struct devctl_cmd;
@@ -75,3 +76,6 @@ char *devctl_read_secret(const char *prompt, bool confirm, bool from_stdin);
 /* Token storage (0600 file) */
 int devctl_token_save(struct devctl *dc, const char *tok);
 int devctl_token_clear(struct devctl *dc);
+/* Checks that the token can be kept safely (directory owned by the user and
+ * 0700, token file not a link, ours, 0600); prints why not. 0 or -errno. */
+int devctl_token_check(struct devctl *dc);
