@@ -168,6 +168,8 @@ int fd_nft_ban(fd_nft_t *n, const struct fd_ban *ban, int64_t now_ms, bool add);
  * source (may be "" or not an address) given the management addresses
  * (comma/space separated)? 0, or -EPERM with why. */
 int fd_guard(const struct fd_config *c, const char *source, const char *management, char *why, size_t whylen);
+/* Is addr one of the management addresses? (bans never cover them) */
+bool fd_management_has(const char *management, uint8_t fam, const uint8_t *addr);
 /* Validates the management setting: 0 or -EINVAL with the bad word in why. */
 int fd_management_check(const char *management, char *why, size_t whylen);
 
@@ -190,6 +192,7 @@ struct filterd {
         int64_t last_apply_real_ms;
         double last_apply_ms;
         uint64_t applies, apply_failures;
+        uint64_t bans_refused; /* ban requests naming a management address */
         char last_error[256];
 };
 

@@ -325,6 +325,7 @@ static int h_mode(void *ctx, struct ds_call *c)
 static int h_add(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
+        struct fd_config next = { 0 };
         struct fd_entry *v;
         size_t n, added = 0;
         int r;
@@ -332,13 +333,29 @@ static int h_add(void *ctx, struct ds_call *c)
         r = parse_entries(c, &v, &n);
         if (r < 0)
                 return r;
-        r = fd_list_add(&f->candidate.list, v, n, &added);
+        if (fd_config_copy(&next, &f->candidate) < 0) {
+                free(v);
+                return ds_call_fail(c, -ENOMEM, NULL, "out of memory");
+        }
+        r = fd_list_add(&next.list, v, n, &added);
         free(v);
-        if (r == -E2BIG)
+        if (r == -E2BIG) {
+                fd_config_free(&next);
                 return ds_call_fail(c, -EINVAL, "entries", "the list would exceed %d entries (it holds %zu)",
                                     FD_MAX_ENTRIES, f->candidate.list.n);
-        if (r < 0)
+        }
+        if (r < 0) {
+                fd_config_free(&next);
                 return ds_call_fail(c, r, NULL, "out of memory");
+        }
+        /* in deny mode an added entry may lock out as a removed one does in allow mode */
+        r = guard(f, c, &next, "entries");
+        if (r < 0) {
+                fd_config_free(&next);
+                return r;
+        }
+        fd_config_free(&f->candidate);
+        f->candidate = next;
         save_config(f, STATE_CANDIDATE, &f->candidate);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "filter: %zu entries staged for adding by '%s'", added,
                   ds_call_actor(c));
@@ -529,6 +546,7 @@ static int h_status(void *ctx, struct ds_call *c)
         mpw_kv_bool(c->r, "enforced", f->nft != NULL);
         mpw_kv_uint(c->r, "entries", f->running.list.n);
         mpw_kv_uint(c->r, "bans", f->bans.n);
+        mpw_kv_uint(c->r, "bans_refused", f->bans_refused);
         mpw_kv_uint(c->r, "ports", f->ports.n);
         mpw_kv_int(c->r, "max_connections", f->ports.max_connections);
         mpw_kv_bool(c->r, "pending", !fd_config_equal(&f->running, &f->candidate));
@@ -570,7 +588,19 @@ static int ban(struct filterd *f, uint8_t fam, const uint8_t *ip, int64_t until_
                struct ds_err *e)
 {
         const struct fd_ban *b;
-        int r = fd_bans_add(&f->bans, fam, ip, until_ms);
+        char text[64];
+        int r;
+
+        if (fd_management_has(ds_settings_str(&f->d->settings, "management"), fam, ip)) {
+                fd_addr_format(fam, ip, text, sizeof text);
+                f->bans_refused++;
+                log_audit("security", LOG_LVL_WARNING, actor,
+                          "filter: ban of management address %s requested by '%s' refused (%llu refused so far)",
+                          text, actor, (unsigned long long)f->bans_refused);
+                return ds_err_set(e, -EINVAL, "ip", "'%s' is a management address (setting 'management'): it is never banned",
+                                  text);
+        }
+        r = fd_bans_add(&f->bans, fam, ip, until_ms);
 
         if (r == -ENOSPC)
                 return ds_err_set(e, -EBUSY, NULL, "too many bans (at most %d)", FD_MAX_BANS);
@@ -760,6 +790,7 @@ static const struct ds_field mode_args[] = {
 };
 static const struct ds_field add_args[] = {
         { "entries", DS_ARRAY, DS_REQUIRED, .min_len = 1, .max_len = FD_MAX_ENTRIES, .sub = &entry_item },
+        { "force", DS_BOOL, 0, .help = "skip the self-lockout guard (deny mode)" },
         { NULL },
 };
 static const struct ds_field del_args[] = {
@@ -866,10 +897,18 @@ int filterd_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, stru
         struct fd_config c = { 0 };
         int r;
 
-        (void)d;
         if (f->confirm_pending)
                 return ds_err_set(e, -EBUSY, NULL, "an apply awaits filter.confirm");
         r = fd_config_read(o, &c, e);
+        if (r == 0) {
+                /* the live methods' guard; an import carries no operator source */
+                char why[384];
+                if (fd_guard(&c, "", ds_settings_str(&d->settings, "management"), why, sizeof why) < 0) {
+                        log_audit("security", LOG_LVL_WARNING, "config.import", "filter: import refused: %s", why);
+                        snprintf(e->reason, sizeof e->reason, "self-lockout");
+                        r = ds_err_set(e, -EINVAL, c.mode == FD_MODE_DENY ? "state.entries" : "state.mode", "%s", why);
+                }
+        }
         if (r == 0)
                 r = filterd_enforce(f, &c, e);
         if (r < 0) {
