@@ -866,11 +866,22 @@ static int n_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, str
         (void)d;
         if (o->type != MSGPACK_OBJECT_MAP || !mp_get(o, "functions"))
                 return ds_err_set(e, -EINVAL, "state", "expected {functions: {...}}");
-        r = functions_read_state(&x->fns, mp_get(o, "functions"), e);
+        r = functions_check_state(&x->fns, mp_get(o, "functions"), e);
         if (r < 0)
                 return r;
-        save_functions(x);
-        functions_enforce(x, false);
+        /* as function.enable/disable: each change is recorded once it is done */
+        for (uint32_t i = 0; i < mp_get(o, "functions")->via.map.size; i++) {
+                const msgpack_object_kv *kv = &mp_get(o, "functions")->via.map.ptr[i];
+                char name[64];
+                struct net_function *f;
+                bool b = false;
+
+                mp_strcpy(&kv->key, name, sizeof name);
+                mp_to_bool(&kv->val, &b);
+                f = functions_find(&x->fns, name);
+                if (f && f->enabled != b)
+                        fn_change(x, f, b, NULL, "config.import");
+        }
         return 0;
 }
 

@@ -105,6 +105,10 @@ void functions_write_state(const struct fn_table *t, struct mpw *w);
 /* Applies a state blob; unknown names are ignored (an older table), mistyped
  * values refused. */
 int functions_read_state(struct fn_table *t, const msgpack_object *o, struct ds_err *e);
+/* Checks an imported state blob as function.enable/disable check a name:
+ * every name in the table, every value true|false, none busy; e names the
+ * field (state.functions.<name>). */
+int functions_check_state(struct fn_table *t, const msgpack_object *o, struct ds_err *e);
 void functions_write_row(const struct net_function *f, struct mpw *w);
 
 /* ---- certificates (certs.c) ---------------------------------------------- */
