@@ -184,6 +184,7 @@ struct filterd {
         int64_t confirm_deadline_ms; /* monotonic */
         int confirm_within_s;
         char confirm_by[64];
+        bool reverted_at_start; /* the persisted deadline passed while filterd was down */
         struct fd_ports ports;
         struct fd_bans bans;
         int prune_timer;
@@ -206,6 +207,9 @@ int filterd_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, stru
 int filterd_reset(struct ds_daemon *d, void *ctx);
 void filterd_status(struct ds_daemon *d, void *ctx, struct mpw *w);
 int filterd_load(struct filterd *f);
+/* Bus up: rearms the revert timer of an unconfirmed apply loaded from state,
+ * or announces the revert done at start-up. */
+void filterd_resume(struct filterd *f);
 /* Renders cfg with the current ports and bans and loads it (unless dry-run). */
 int filterd_enforce(struct filterd *f, const struct fd_config *cfg, struct ds_err *e);
 void filterd_on_event(void *ud, const char *topic, const char *src, int64_t ts_ms, const msgpack_object *data);
