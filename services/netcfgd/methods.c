@@ -230,7 +230,7 @@ static int fn_change(struct netcfgd_ctx *x, struct net_function *f, bool enable,
         }
         if (f->kind != FN_FLAG && x->mgr.ops) {
                 op->pending++;
-                r = x->mgr.ops->set(x->mgr.impl, f->target, f->kind == FN_DAEMON, enable, on_mgr_done, op);
+                r = svcmgr_set(&x->mgr, f->target, f->kind == FN_DAEMON, enable, on_mgr_done, op);
                 if (r < 0)
                         fn_op_step(op, r, "service manager failed");
         }
@@ -787,6 +787,9 @@ static int n_start(struct ds_daemon *d, void *ctx)
         if (r < 0)
                 return r;
         x->backend = x->mgr.ops->name;
+        /* the service manager acts on the units of the function table and nothing else */
+        if ((r = svcmgr_allow(&x->mgr, &x->fns)) < 0)
+                return r;
         log_info("service manager: %s backend", x->backend);
         functions_enforce(x, true);
         publish_ports(x);
