@@ -506,6 +506,8 @@ static int each_word(const char *list, int (*fn)(const char *w, void *ud), void 
 
 struct mgmt_ctx {
         const struct fd_config *c;
+        const struct fd_entry *e;
+        char addr[FD_ENTRY_TEXT];
         char *why;
         size_t whylen;
         int found;
@@ -533,6 +535,38 @@ static int mgmt_listed(const char *w, void *ud)
         return m->found;
 }
 
+static int mgmt_covered(const char *w, void *ud)
+{
+        struct mgmt_ctx *m = ud;
+        uint8_t fam, a[16];
+
+        if (fd_addr_parse(w, &fam, a) == 0 && fam != FD_MAC && fd_entry_contains(m->e, fam, a)) {
+                snprintf(m->addr, sizeof m->addr, "%s", w);
+                m->found = 1;
+        }
+        return m->found;
+}
+
+static int mgmt_is(const char *w, void *ud)
+{
+        struct mgmt_ctx *m = ud;
+        uint8_t fam, a[16];
+
+        if (fd_addr_parse(w, &fam, a) == 0 && fam == m->e->fam && !memcmp(a, m->e->lo, fd_addr_len(fam)))
+                m->found = 1;
+        return m->found;
+}
+
+bool fd_management_has(const char *management, uint8_t fam, const uint8_t *addr)
+{
+        struct fd_entry e = { .fam = fam };
+        struct mgmt_ctx m = { .e = &e };
+
+        memcpy(e.lo, addr, fd_addr_len(fam));
+        each_word(management ? management : "", mgmt_is, &m);
+        return m.found;
+}
+
 int fd_management_check(const char *management, char *why, size_t whylen)
 {
         struct mgmt_ctx m = { .why = why, .whylen = whylen };
@@ -546,6 +580,25 @@ int fd_guard(const struct fd_config *c, const char *source, const char *manageme
         uint8_t fam = 0, a[16];
         bool have_src = source && fd_addr_parse(source, &fam, a) == 0 && fam != FD_MAC;
 
+        if (c->mode == FD_MODE_DENY) {
+                /* a deny entry must cover neither the operator nor a management address */
+                for (size_t i = 0; i < c->list.n; i++) {
+                        m.found = 0;
+                        m.e = &c->list.v[i];
+                        if (have_src && fd_entry_contains(m.e, fam, a)) {
+                                snprintf(why, whylen, "the deny list entry '%s' covers your source %s: "
+                                         "it would lock you out (remove it, or force=true)", m.e->text, source);
+                                return -EPERM;
+                        }
+                        each_word(management ? management : "", mgmt_covered, &m);
+                        if (m.found) {
+                                snprintf(why, whylen, "the deny list entry '%s' covers the management address %s: "
+                                         "it would lock operators out (remove it, or force=true)", m.e->text, m.addr);
+                                return -EPERM;
+                        }
+                }
+                return 0;
+        }
         if (c->mode != FD_MODE_ALLOW)
                 return 0;
         if (have_src && fd_list_match(&c->list, fam, a))

@@ -168,6 +168,8 @@ int fd_nft_ban(fd_nft_t *n, const struct fd_ban *ban, int64_t now_ms, bool add);
  * source (may be "" or not an address) given the management addresses
  * (comma/space separated)? 0, or -EPERM with why. */
 int fd_guard(const struct fd_config *c, const char *source, const char *management, char *why, size_t whylen);
+/* Is addr one of the management addresses? (bans never cover them) */
+bool fd_management_has(const char *management, uint8_t fam, const uint8_t *addr);
 /* Validates the management setting: 0 or -EINVAL with the bad word in why. */
 int fd_management_check(const char *management, char *why, size_t whylen);
 
@@ -182,6 +184,7 @@ struct filterd {
         int64_t confirm_deadline_ms; /* monotonic */
         int confirm_within_s;
         char confirm_by[64];
+        bool reverted_at_start; /* the persisted deadline passed while filterd was down */
         struct fd_ports ports;
         struct fd_bans bans;
         int prune_timer;
@@ -190,6 +193,7 @@ struct filterd {
         int64_t last_apply_real_ms;
         double last_apply_ms;
         uint64_t applies, apply_failures;
+        uint64_t bans_refused; /* ban requests naming a management address */
         char last_error[256];
 };
 
@@ -203,6 +207,9 @@ int filterd_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, stru
 int filterd_reset(struct ds_daemon *d, void *ctx);
 void filterd_status(struct ds_daemon *d, void *ctx, struct mpw *w);
 int filterd_load(struct filterd *f);
+/* Bus up: rearms the revert timer of an unconfirmed apply loaded from state,
+ * or announces the revert done at start-up. */
+void filterd_resume(struct filterd *f);
 /* Renders cfg with the current ports and bans and loads it (unless dry-run). */
 int filterd_enforce(struct filterd *f, const struct fd_config *cfg, struct ds_err *e);
 void filterd_on_event(void *ud, const char *topic, const char *src, int64_t ts_ms, const msgpack_object *data);

@@ -36,6 +36,7 @@ static int filterd_start(struct ds_daemon *d, void *ctx)
             bus_subscribe(d->bus, "auth.locked", filterd_on_event, f) < 0)
                 return -ENOMEM;
         f->prune_timer = zloop_timer(d->loop, 5000, 0, filterd_prune, f);
+        filterd_resume(f);
         return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "filterd.h"
 #include "log.h"
 #include "service.h"
+#include "state.h"
 #include "util.h"
 
 #define STATE_RUNNING "filter.mp"
@@ -14,6 +15,7 @@
 #define STATE_BANS "bans.mp"
 #define STATE_RULESET "ruleset.nft"
 #define STATE_PORTS "ports.mp"
+#define STATE_CONFIRM "confirm.mp" /* an unconfirmed apply: {deadline_ms (wall clock), within_s, by, config} */
 #define STATE_MAX (4u << 20)
 #define BAN_MAX_S 604800
 
@@ -100,6 +102,82 @@ static int save_ports(struct filterd *f)
         return r;
 }
 
+static int save_confirm(struct filterd *f, const struct fd_config *c, int64_t deadline_real_ms)
+{
+        struct mpw w;
+        int r;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_int(&w, "deadline_ms", deadline_real_ms);
+        mpw_kv_int(&w, "within_s", f->confirm_within_s);
+        mpw_kv_str(&w, "by", f->confirm_by);
+        mpw_str(&w, "config");
+        fd_config_write(c, &w);
+        mpw_map_end(&w);
+        r = ds_daemon_save(f->d, STATE_CONFIRM, mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+        if (r < 0)
+                log_errno(r, "cannot save '%s': %m", STATE_CONFIRM);
+        return r;
+}
+
+static void drop_confirm(struct filterd *f)
+{
+        int r = state_remove(f->d->statedir, STATE_CONFIRM);
+
+        if (r < 0 && r != -ENOENT)
+                log_errno(r, "cannot remove '%s': %m", STATE_CONFIRM);
+}
+
+/* An unconfirmed apply that outlived the process: its deadline passed, the
+ * confirmed filter (already loaded) stays; otherwise it runs on for the rest
+ * of its window (never longer than the window it was given). */
+static void load_confirm(struct filterd *f)
+{
+        struct fd_config c = { 0 };
+        msgpack_unpacked u;
+        struct ds_err e;
+        const char *why;
+        int64_t deadline, within, left;
+        size_t len;
+        char *buf;
+
+        if (ds_daemon_load(f->d, STATE_CONFIRM, STATE_MAX, &buf, &len) < 0)
+                return;
+        if (mp_decode(buf, len, NULL, &u, &why) < 0) {
+                log_err("state '%s': %s: the confirmed filter stays", STATE_CONFIRM, why);
+                free(buf);
+                drop_confirm(f);
+                f->reverted_at_start = true;
+                return;
+        }
+        deadline = mp_get_int(&u.data, "deadline_ms", 0);
+        within = mp_get_int(&u.data, "within_s", 0);
+        if (mp_strcpy(mp_get(&u.data, "by"), f->confirm_by, sizeof f->confirm_by) < 0)
+                snprintf(f->confirm_by, sizeof f->confirm_by, "?");
+        left = deadline - ds_now_real_ms();
+        ds_err_clear(&e);
+        if (within < 1 || within > 3600 || left <= 0 || fd_config_read(mp_get(&u.data, "config"), &c, &e) < 0) {
+                f->confirm_within_s = (int)within;
+                f->reverted_at_start = true;
+                drop_confirm(f);
+        } else {
+                if (left > within * 1000)
+                        left = within * 1000; /* the wall clock went back: the window never grows */
+                fd_config_free(&f->confirmed);
+                f->confirmed = f->running;
+                f->running = c;
+                memset(&c, 0, sizeof c);
+                f->confirm_pending = true;
+                f->confirm_within_s = (int)within;
+                f->confirm_deadline_ms = ds_now_mono_ms() + left;
+        }
+        fd_config_free(&c);
+        msgpack_unpacked_destroy(&u);
+        free(buf);
+}
+
 int filterd_load(struct filterd *f)
 {
         msgpack_unpacked u;
@@ -134,6 +212,7 @@ int filterd_load(struct filterd *f)
                 }
                 free(buf);
         }
+        load_confirm(f);
         return 0;
 }
 
@@ -325,6 +404,7 @@ static int h_mode(void *ctx, struct ds_call *c)
 static int h_add(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
+        struct fd_config next = { 0 };
         struct fd_entry *v;
         size_t n, added = 0;
         int r;
@@ -332,13 +412,29 @@ static int h_add(void *ctx, struct ds_call *c)
         r = parse_entries(c, &v, &n);
         if (r < 0)
                 return r;
-        r = fd_list_add(&f->candidate.list, v, n, &added);
+        if (fd_config_copy(&next, &f->candidate) < 0) {
+                free(v);
+                return ds_call_fail(c, -ENOMEM, NULL, "out of memory");
+        }
+        r = fd_list_add(&next.list, v, n, &added);
         free(v);
-        if (r == -E2BIG)
+        if (r == -E2BIG) {
+                fd_config_free(&next);
                 return ds_call_fail(c, -EINVAL, "entries", "the list would exceed %d entries (it holds %zu)",
                                     FD_MAX_ENTRIES, f->candidate.list.n);
-        if (r < 0)
+        }
+        if (r < 0) {
+                fd_config_free(&next);
                 return ds_call_fail(c, r, NULL, "out of memory");
+        }
+        /* in deny mode an added entry may lock out as a removed one does in allow mode */
+        r = guard(f, c, &next, "entries");
+        if (r < 0) {
+                fd_config_free(&next);
+                return r;
+        }
+        fd_config_free(&f->candidate);
+        f->candidate = next;
         save_config(f, STATE_CANDIDATE, &f->candidate);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "filter: %zu entries staged for adding by '%s'", added,
                   ds_call_actor(c));
@@ -408,11 +504,31 @@ static int on_confirm_timeout(zloop_t *loop, int timer_id, void *arg)
         fd_config_free(&f->running);
         f->running = f->confirmed;
         memset(&f->confirmed, 0, sizeof f->confirmed);
+        drop_confirm(f);
         log_audit("security", LOG_LVL_WARNING, f->confirm_by,
                   "filter: apply by '%s' not confirmed within %d s: previous filter restored", f->confirm_by,
                   f->confirm_within_s);
         publish_applied(f, f->confirm_by, "reverted");
         return 0;
+}
+
+void filterd_resume(struct filterd *f)
+{
+        int64_t left;
+
+        if (f->reverted_at_start) {
+                f->reverted_at_start = false;
+                log_audit("security", LOG_LVL_WARNING, f->confirm_by,
+                          "filter: apply by '%s' not confirmed before its deadline (passed while filterd was down): "
+                          "previous filter restored", f->confirm_by);
+                publish_applied(f, f->confirm_by, "reverted");
+        }
+        if (!f->confirm_pending)
+                return;
+        left = f->confirm_deadline_ms - ds_now_mono_ms();
+        f->confirm_timer = zloop_timer(f->d->loop, left > 0 ? (size_t)left : 1, 1, on_confirm_timeout, f);
+        log_notice("filter: apply by '%s' still awaits filter.confirm: %lld s left", f->confirm_by,
+                   (long long)((left + 999) / 1000));
 }
 
 static int h_apply(void *ctx, struct ds_call *c)
@@ -430,8 +546,19 @@ static int h_apply(void *ctx, struct ds_call *c)
                 return r;
         if (fd_config_copy(&next, &f->candidate) < 0)
                 return ds_call_fail(c, -ENOMEM, NULL, "out of memory");
+        if (within > 0) {
+                /* the revert deadline outlives a crash or a stop: persisted before the kernel changes */
+                f->confirm_within_s = (int)within;
+                snprintf(f->confirm_by, sizeof f->confirm_by, "%s", ds_call_actor(c));
+                if (save_confirm(f, &next, ds_now_real_ms() + within * 1000) < 0) {
+                        fd_config_free(&next);
+                        return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot persist the revert deadline");
+                }
+        }
         r = filterd_enforce(f, &next, &c->err);
         if (r < 0) {
+                if (within > 0)
+                        drop_confirm(f);
                 fd_config_free(&next);
                 return r;
         }
@@ -476,6 +603,7 @@ static int h_confirm(void *ctx, struct ds_call *c)
         f->confirm_pending = false;
         fd_config_free(&f->confirmed);
         save_config(f, STATE_RUNNING, &f->running);
+        drop_confirm(f);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "filter: apply confirmed by '%s'", ds_call_actor(c));
         publish_applied(f, ds_call_actor(c), "confirmed");
         mpw_kv_bool(c->r, "confirmed", true);
@@ -529,6 +657,7 @@ static int h_status(void *ctx, struct ds_call *c)
         mpw_kv_bool(c->r, "enforced", f->nft != NULL);
         mpw_kv_uint(c->r, "entries", f->running.list.n);
         mpw_kv_uint(c->r, "bans", f->bans.n);
+        mpw_kv_uint(c->r, "bans_refused", f->bans_refused);
         mpw_kv_uint(c->r, "ports", f->ports.n);
         mpw_kv_int(c->r, "max_connections", f->ports.max_connections);
         mpw_kv_bool(c->r, "pending", !fd_config_equal(&f->running, &f->candidate));
@@ -570,7 +699,19 @@ static int ban(struct filterd *f, uint8_t fam, const uint8_t *ip, int64_t until_
                struct ds_err *e)
 {
         const struct fd_ban *b;
-        int r = fd_bans_add(&f->bans, fam, ip, until_ms);
+        char text[64];
+        int r;
+
+        if (fd_management_has(ds_settings_str(&f->d->settings, "management"), fam, ip)) {
+                fd_addr_format(fam, ip, text, sizeof text);
+                f->bans_refused++;
+                log_audit("security", LOG_LVL_WARNING, actor,
+                          "filter: ban of management address %s requested by '%s' refused (%llu refused so far)",
+                          text, actor, (unsigned long long)f->bans_refused);
+                return ds_err_set(e, -EINVAL, "ip", "'%s' is a management address (setting 'management'): it is never banned",
+                                  text);
+        }
+        r = fd_bans_add(&f->bans, fam, ip, until_ms);
 
         if (r == -ENOSPC)
                 return ds_err_set(e, -EBUSY, NULL, "too many bans (at most %d)", FD_MAX_BANS);
@@ -760,6 +901,7 @@ static const struct ds_field mode_args[] = {
 };
 static const struct ds_field add_args[] = {
         { "entries", DS_ARRAY, DS_REQUIRED, .min_len = 1, .max_len = FD_MAX_ENTRIES, .sub = &entry_item },
+        { "force", DS_BOOL, 0, .help = "skip the self-lockout guard (deny mode)" },
         { NULL },
 };
 static const struct ds_field del_args[] = {
@@ -866,10 +1008,18 @@ int filterd_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, stru
         struct fd_config c = { 0 };
         int r;
 
-        (void)d;
         if (f->confirm_pending)
                 return ds_err_set(e, -EBUSY, NULL, "an apply awaits filter.confirm");
         r = fd_config_read(o, &c, e);
+        if (r == 0) {
+                /* the live methods' guard; an import carries no operator source */
+                char why[384];
+                if (fd_guard(&c, "", ds_settings_str(&d->settings, "management"), why, sizeof why) < 0) {
+                        log_audit("security", LOG_LVL_WARNING, "config.import", "filter: import refused: %s", why);
+                        snprintf(e->reason, sizeof e->reason, "self-lockout");
+                        r = ds_err_set(e, -EINVAL, c.mode == FD_MODE_DENY ? "state.entries" : "state.mode", "%s", why);
+                }
+        }
         if (r == 0)
                 r = filterd_enforce(f, &c, e);
         if (r < 0) {
@@ -898,6 +1048,7 @@ int filterd_reset(struct ds_daemon *d, void *ctx)
                 f->confirm_timer = -1;
                 f->confirm_pending = false;
                 fd_config_free(&f->confirmed);
+                drop_confirm(f);
         }
         fd_bans_free(&f->bans);
         r = filterd_enforce(f, &off, &e);

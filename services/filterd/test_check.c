@@ -162,9 +162,18 @@ static void test_guard(void **state)
         assert_int_equal(fd_guard(&c, "", "10.0.0.200", why, sizeof why), 0);
         /* a MAC source never counts as an IP source */
         assert_int_equal(fd_guard(&c, "02:00:00:00:00:01", "", why, sizeof why), -EPERM);
-        /* deny and off never lock anybody out by the list */
+        /* deny: an entry covering the operator or a management address is refused */
         c.mode = FD_MODE_DENY;
         assert_int_equal(fd_guard(&c, "", "", why, sizeof why), 0);
+        assert_int_equal(fd_guard(&c, "192.0.2.1", "198.51.100.1", why, sizeof why), 0);
+        assert_int_equal(fd_guard(&c, "10.0.0.7", "", why, sizeof why), -EPERM);
+        assert_non_null(strstr(why, "'10.0.0.0/24' covers your source 10.0.0.7"));
+        assert_int_equal(fd_guard(&c, "", "198.51.100.1, 10.0.0.9", why, sizeof why), -EPERM);
+        assert_non_null(strstr(why, "covers the management address 10.0.0.9"));
+        add(&c, "0.0.0.0/0");
+        assert_int_equal(fd_guard(&c, "", "198.51.100.1", why, sizeof why), -EPERM);
+        assert_non_null(strstr(why, "'0.0.0.0/0'"));
+        /* off never locks anybody out by the list */
         c.mode = FD_MODE_OFF;
         assert_int_equal(fd_guard(&c, "", "", why, sizeof why), 0);
         fd_config_free(&c);
@@ -174,6 +183,19 @@ static void test_guard(void **state)
         assert_int_equal(fd_management_check("10.0.0.1,10.0.0.0/24", why, sizeof why), -EINVAL);
         assert_non_null(strstr(why, "'10.0.0.0/24'"));
         assert_int_equal(fd_management_check("02:00:00:00:00:01", why, sizeof why), -EINVAL);
+}
+
+static void test_management_has(void **state)
+{
+        uint8_t fam, a[16];
+
+        (void)state;
+        assert_int_equal(fd_addr_parse("10.0.0.9", &fam, a), 0);
+        assert_true(fd_management_has("198.51.100.1, 10.0.0.9", fam, a));
+        assert_false(fd_management_has("10.0.0.90", fam, a));
+        assert_false(fd_management_has("", fam, a));
+        assert_int_equal(fd_addr_parse("fd00::1", &fam, a), 0);
+        assert_true(fd_management_has("10.0.0.9 FD00:0::1", fam, a));
 }
 
 static void test_modes(void **state)
@@ -207,6 +229,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_decisions),    cmocka_unit_test(test_bans_first),
                 cmocka_unit_test(test_bans_persist), cmocka_unit_test(test_guard),
+                cmocka_unit_test(test_management_has),
                 cmocka_unit_test(test_modes),        cmocka_unit_test(test_tables),
         };
 

@@ -1,6 +1,7 @@
 /* functions.c - the function table (minimization): what each function is,
  * what stands behind it, its factory default and its current state */
 #include <libconfig.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -215,6 +216,28 @@ int functions_read_state(struct fn_table *t, const msgpack_object *o, struct ds_
                         continue;
                 mp_to_bool(&o->via.map.ptr[i].val, &b);
                 f->enabled = b;
+        }
+        return 0;
+}
+
+int functions_check_state(struct fn_table *t, const msgpack_object *o, struct ds_err *e)
+{
+        if (!o || o->type != MSGPACK_OBJECT_MAP)
+                return ds_err_set(e, -EINVAL, "state.functions", "must be a map of name = true|false");
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+                const msgpack_object *k = &o->via.map.ptr[i].key;
+                char name[64], field[96];
+                bool b;
+
+                if (!mp_is_str(k) || mp_strcpy(k, name, sizeof name) < 0 || ds_check_name(name, strlen(name)))
+                        return ds_err_set(e, -EINVAL, "state.functions", "a function name is malformed");
+                snprintf(field, sizeof field, "state.functions.%s", name);
+                if (!functions_find(t, name))
+                        return ds_err_set(e, -EINVAL, field, "no function '%s' (see function list)", name);
+                if (mp_to_bool(&o->via.map.ptr[i].val, &b) < 0)
+                        return ds_err_set(e, -EINVAL, field, "must be true or false");
+                if (functions_find(t, name)->busy)
+                        return ds_err_set(e, -EBUSY, field, "a change of '%s' is in progress", name);
         }
         return 0;
 }

@@ -230,7 +230,7 @@ static int fn_change(struct netcfgd_ctx *x, struct net_function *f, bool enable,
         }
         if (f->kind != FN_FLAG && x->mgr.ops) {
                 op->pending++;
-                r = x->mgr.ops->set(x->mgr.impl, f->target, f->kind == FN_DAEMON, enable, on_mgr_done, op);
+                r = svcmgr_set(&x->mgr, f->target, f->kind == FN_DAEMON, enable, on_mgr_done, op);
                 if (r < 0)
                         fn_op_step(op, r, "service manager failed");
         }
@@ -787,6 +787,9 @@ static int n_start(struct ds_daemon *d, void *ctx)
         if (r < 0)
                 return r;
         x->backend = x->mgr.ops->name;
+        /* the service manager acts on the units of the function table and nothing else */
+        if ((r = svcmgr_allow(&x->mgr, &x->fns)) < 0)
+                return r;
         log_info("service manager: %s backend", x->backend);
         functions_enforce(x, true);
         publish_ports(x);
@@ -868,11 +871,22 @@ static int n_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, str
         (void)d;
         if (o->type != MSGPACK_OBJECT_MAP || !mp_get(o, "functions"))
                 return ds_err_set(e, -EINVAL, "state", "expected {functions: {...}}");
-        r = functions_read_state(&x->fns, mp_get(o, "functions"), e);
+        r = functions_check_state(&x->fns, mp_get(o, "functions"), e);
         if (r < 0)
                 return r;
-        save_functions(x);
-        functions_enforce(x, false);
+        /* as function.enable/disable: each change is recorded once it is done */
+        for (uint32_t i = 0; i < mp_get(o, "functions")->via.map.size; i++) {
+                const msgpack_object_kv *kv = &mp_get(o, "functions")->via.map.ptr[i];
+                char name[64];
+                struct net_function *f;
+                bool b = false;
+
+                mp_strcpy(&kv->key, name, sizeof name);
+                mp_to_bool(&kv->val, &b);
+                f = functions_find(&x->fns, name);
+                if (f && f->enabled != b)
+                        fn_change(x, f, b, NULL, "config.import");
+        }
         return 0;
 }
 

@@ -65,6 +65,8 @@ struct svcmgr_ops {
 struct svcmgr {
         const struct svcmgr_ops *ops;
         void *impl;
+        char **allowed; /* the systemd units of the function table: nothing else is acted on */
+        size_t n_allowed;
 };
 
 /* dev backend: <dir>/<name>.masked files watched by tools/devsec-run */
@@ -73,6 +75,15 @@ int svcmgr_dev_new(const char *dir, struct svcmgr *ret);
 int svcmgr_systemd_new(zloop_t *loop, struct svcmgr *ret);
 /* The file name the dev backend uses for a unit: "ssh.service" -> "ssh". */
 int svcmgr_dev_name(const char *unit, char *buf, size_t size);
+/* The systemd unit behind a target: "ssh" -> "ssh.service", "ssh.service" as
+ * is, a devsec daemon "timed" -> "devsec-timed.service". */
+int svcmgr_unit_name(const char *target, bool is_daemon, char *buf, size_t size);
+struct fn_table;
+/* Records the units of t as the only ones svcmgr_set() acts on. */
+int svcmgr_allow(struct svcmgr *m, const struct fn_table *t);
+/* ops->set for a unit of the function table; any other unit: -EPERM, logged,
+ * done not called. */
+int svcmgr_set(struct svcmgr *m, const char *target, bool is_daemon, bool enable, svcmgr_done_fn done, void *ud);
 void svcmgr_destroy(struct svcmgr *m);
 
 /* ---- function table (functions.c) ---------------------------------------- */
@@ -105,6 +116,10 @@ void functions_write_state(const struct fn_table *t, struct mpw *w);
 /* Applies a state blob; unknown names are ignored (an older table), mistyped
  * values refused. */
 int functions_read_state(struct fn_table *t, const msgpack_object *o, struct ds_err *e);
+/* Checks an imported state blob as function.enable/disable check a name:
+ * every name in the table, every value true|false, none busy; e names the
+ * field (state.functions.<name>). */
+int functions_check_state(struct fn_table *t, const msgpack_object *o, struct ds_err *e);
 void functions_write_row(const struct net_function *f, struct mpw *w);
 
 /* ---- certificates (certs.c) ---------------------------------------------- */

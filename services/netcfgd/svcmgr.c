@@ -1,7 +1,9 @@
 /* svcmgr.c - the service-manager interface shared by both backends */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "netcfgd.h"
 
 int svcmgr_dev_name(const char *unit, char *buf, size_t size)
@@ -17,8 +19,68 @@ int svcmgr_dev_name(const char *unit, char *buf, size_t size)
         return k < 0 || (size_t)k >= size ? -E2BIG : 0;
 }
 
+int svcmgr_unit_name(const char *target, bool is_daemon, char *buf, size_t size)
+{
+        size_t n = strlen(target);
+        int k;
+
+        if (n == 0)
+                return -EINVAL;
+        if (is_daemon)
+                k = snprintf(buf, size, "devsec-%s.service", target);
+        else if (n > 8 && !strcmp(target + n - 8, ".service"))
+                k = snprintf(buf, size, "%s", target);
+        else
+                k = snprintf(buf, size, "%s.service", target);
+        return k < 0 || (size_t)k >= size ? -E2BIG : 0;
+}
+
+int svcmgr_allow(struct svcmgr *m, const struct fn_table *t)
+{
+        char **v = calloc(t->n + 1, sizeof *v), unit[256];
+        size_t k = 0;
+
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < t->n; i++) {
+                if (t->v[i].kind == FN_FLAG || !t->v[i].target ||
+                    svcmgr_unit_name(t->v[i].target, t->v[i].kind == FN_DAEMON, unit, sizeof unit) < 0)
+                        continue;
+                if (!(v[k] = strdup(unit))) {
+                        while (k > 0)
+                                free(v[--k]);
+                        free(v);
+                        return -ENOMEM;
+                }
+                k++;
+        }
+        for (size_t i = 0; i < m->n_allowed; i++)
+                free(m->allowed[i]);
+        free(m->allowed);
+        m->allowed = v;
+        m->n_allowed = k;
+        return 0;
+}
+
+int svcmgr_set(struct svcmgr *m, const char *target, bool is_daemon, bool enable, svcmgr_done_fn done, void *ud)
+{
+        char unit[256];
+
+        if (svcmgr_unit_name(target, is_daemon, unit, sizeof unit) == 0)
+                for (size_t i = 0; i < m->n_allowed; i++)
+                        if (!strcmp(m->allowed[i], unit))
+                                return m->ops->set(m->impl, target, is_daemon, enable, done, ud);
+        log_warn("svcmgr: refused to %s '%s': not a unit of the function table", enable ? "start" : "stop", target);
+        return -EPERM;
+}
+
 void svcmgr_destroy(struct svcmgr *m)
 {
+        for (size_t i = 0; i < m->n_allowed; i++)
+                free(m->allowed[i]);
+        free(m->allowed);
+        m->allowed = NULL;
+        m->n_allowed = 0;
         if (m->ops && m->ops->destroy)
                 m->ops->destroy(m->impl);
         m->ops = NULL;

@@ -226,6 +226,60 @@ static const char *functions_conf(void)
         return path;
 }
 
+static const char *functions_conf(void);
+/* a backend that records what it was asked to do */
+static int fake_calls;
+static int fake_set(void *impl, const char *unit, bool is_daemon, bool enable, svcmgr_done_fn done, void *ud)
+{
+        (void)impl;
+        (void)unit;
+        (void)is_daemon;
+        (void)enable;
+        fake_calls++;
+        done(ud, 0, NULL);
+        return 0;
+}
+static void fake_done(void *ud, int r, const char *why)
+{
+        (void)ud;
+        (void)r;
+        (void)why;
+}
+
+static void t_svcmgr_table_only(void **s)
+{
+        static const struct svcmgr_ops fake = { .name = "fake", .set = fake_set };
+        struct svcmgr m = { .ops = &fake };
+        struct fn_table t = { 0 };
+        struct ds_err e;
+        char u[64];
+
+        (void)s;
+        assert_int_equal(svcmgr_unit_name("ssh", false, u, sizeof u), 0);
+        assert_string_equal(u, "ssh.service");
+        assert_int_equal(svcmgr_unit_name("ssh.service", false, u, sizeof u), 0);
+        assert_string_equal(u, "ssh.service");
+        assert_int_equal(svcmgr_unit_name("timed", true, u, sizeof u), 0);
+        assert_string_equal(u, "devsec-timed.service");
+        ds_err_clear(&e);
+        assert_int_equal(functions_load(functions_conf(), &t, &e), 0);
+        /* before the table is known nothing is acted on */
+        assert_int_equal(svcmgr_set(&m, "ssh.service", false, false, fake_done, NULL), -EPERM);
+        assert_int_equal(svcmgr_allow(&m, &t), 0);
+        fake_calls = 0;
+        assert_int_equal(svcmgr_set(&m, "ssh.service", false, false, fake_done, NULL), 0);
+        assert_int_equal(svcmgr_set(&m, "timed", true, true, fake_done, NULL), 0);
+        assert_int_equal(fake_calls, 2);
+        /* a unit outside the table, a devsec unit of no function, a daemon's name as a plain unit */
+        assert_int_equal(svcmgr_set(&m, "getty@tty1.service", false, true, fake_done, NULL), -EPERM);
+        assert_int_equal(svcmgr_set(&m, "authd", true, false, fake_done, NULL), -EPERM);
+        assert_int_equal(svcmgr_set(&m, "devsec-authd.service", false, false, fake_done, NULL), -EPERM);
+        assert_int_equal(svcmgr_set(&m, "timed", false, false, fake_done, NULL), -EPERM);
+        assert_int_equal(fake_calls, 2);
+        svcmgr_destroy(&m);
+        functions_free(&t);
+}
+
 static void t_functions_shipped(void **s)
 {
         static const char *const issue[] = { "upnp", "multicast", "ssh", "onvif", "cgi", "wifi", "mobile", "ap_hotspot",
@@ -448,7 +502,7 @@ int main(void)
                 cmocka_unit_test(t_ports_event),      cmocka_unit_test(t_passphrase),
                 cmocka_unit_test(t_secure_settings),  cmocka_unit_test(t_render),
                 cmocka_unit_test(t_functions_shipped), cmocka_unit_test(t_functions_errors),
-                cmocka_unit_test(t_functions_state),  cmocka_unit_test(t_svcmgr_dev),
+                cmocka_unit_test(t_functions_state),  cmocka_unit_test(t_svcmgr_dev), cmocka_unit_test(t_svcmgr_table_only),
                 cmocka_unit_test(t_certs),
         };
 

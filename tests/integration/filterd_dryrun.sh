@@ -100,8 +100,34 @@ dc config export filterd > "$T_DIR/export.json"
 check "export carries the list" grep -q '"mode":"allow"' "$T_DIR/export.json"
 check_rc "config reset" 0 dc config reset filterd
 check_out "reset: mode off, no entries" '^count: +0' dc filter show --brief
+# the list's guard checks the management setting in force (the state is checked before the settings are set)
+check_out "after reset, importing the allow list is refused: no management address" 'EINVAL: state.mode: .*no management address' \
+        dc --timeout 30000 config import filterd "$T_DIR/export.json"
+check_rc "management address set again" 0 dc config set filterd management=10.0.0.9
 check_rc "config import" 0 dc --timeout 30000 config import filterd "$T_DIR/export.json"
 check_out "import: the filter is back" '^count: +4' dc filter show --brief
+# deny mode is guarded as allow mode is: no deny entry may cover a management address
+check_out "deny mode with the management address in the list is refused" \
+        'EINVAL: mode: .*deny list entry .10\.0\.0\.0/24. covers the management address 10\.0\.0\.9' dc filter mode deny
+check_rc "deny of an unrelated address staged" 0 sh -c "'$B/devctl' filter discard && '$B/devctl' filter del 10.0.0.0/24 --force && '$B/devctl' filter mode deny"
+check_out "in deny mode, adding 0.0.0.0/0 is refused, naming it" 'EINVAL: entries: .*0\.0\.0\.0/0.*management address 10\.0\.0\.9' \
+        dc filter add 0.0.0.0/0
+check_rc "filter discard" 0 dc filter discard
+sed 's/"mode":"allow"/"mode":"deny"/' "$T_DIR/export.json" > "$T_DIR/deny.json"
+check_out "config import of a deny list covering the management address is refused, field named" \
+        'EINVAL: state.entries: .*covers the management address 10\.0\.0\.9' dc config import filterd "$T_DIR/deny.json"
+check_out "the refused import changed nothing" '^mode: +allow' dc filter show --brief
+printf '{"service":"filterd","settings":{},"state":{"mode":"allow","entries":["192.0.2.0/24"]}}\n' > "$T_DIR/lock.json"
+check_out "config import of an allow list without a management address is refused" \
+        'EINVAL: state.mode: .*no management address' dc config import filterd "$T_DIR/lock.json"
+check_out "still the applied filter" '^count: +4' dc filter show --brief
+# bans never cover a management address
+check_out "ban of a management address is refused, naming ip" "EINVAL: ip: '10.0.0.9' is a management address" \
+        dc filter ban add 10.0.0.9 60
+check_out "the refusal is counted" 'bans_refused: +1' dc filter status
+check_out "and logged" 'ban of management address 10.0.0.9 .*refused' cat "$T_DIR/log/filterd.log"
+check_out "another address is banned" 'ip: +10.0.0.10' dc filter ban add 10.0.0.10 60
+check_out "ban list holds only that one" '10\.0\.0\.10' dc filter ban list
 check_out "audit level 2 passes with a filter in allow mode" 'filter.enabled +2 .* pass ' dc call filterd audit.report level=2
 check_out "audit: enforcement is n/a in a dry run" 'filter.enforced +1 .* n/a ' dc call filterd audit.report level=2
 # the 10,000-entry limit, over the bus in one call

@@ -82,3 +82,17 @@ check_out "after reset: bonjour back on" 'bonjour +yes +yes' dc function list
 check "after reset: ssh.masked again" wait_for 3 test -f "$SM/ssh.masked"
 check "after reset: avahi-daemon unmasked" wait_for 3 test ! -e "$SM/avahi-daemon.masked"
 check_out "after reset: smtp-notifier answers" 'text: +reset' dc call smtp-notifier test.echo text=reset
+
+# config.import checks the function state as function.enable/disable check a name
+dc config export netcfgd > "$T_DIR/n.json"
+sed 's/"functions":{/"functions":{"telnet":true,/' "$T_DIR/n.json" > "$T_DIR/n-bad.json"
+check_out "import of an unknown function is refused, field named" "EINVAL: state.functions.telnet: no function 'telnet'" \
+        dc config import netcfgd "$T_DIR/n-bad.json"
+sed 's/"ssh":false/"ssh":"maybe"/' "$T_DIR/n.json" > "$T_DIR/n-bad2.json"
+check_out "import of a non-boolean state is refused, field named" 'EINVAL: state.functions.ssh: must be true or false' \
+        dc config import netcfgd "$T_DIR/n-bad2.json"
+check_out "the refused imports changed nothing" 'ssh +no +no' dc function list
+sed 's/"ssh":false/"ssh":true/' "$T_DIR/n.json" > "$T_DIR/n-ssh.json"
+check_rc "import turning ssh on" 0 dc config import netcfgd "$T_DIR/n-ssh.json"
+check "the import goes through the service manager (ssh.masked removed)" wait_for 3 test ! -e "$SM/ssh.masked"
+check_out "and is recorded once done" 'ssh +yes +no' dc function list

@@ -110,7 +110,8 @@ check_out "filter.check agrees: unlisted client dropped" 'reason: +not-listed' d
 check_out "status counts the dropped packets of unlisted sources" '"unlisted":\{"packets":[1-9]' dc --json filter status
 
 # ---- deny list
-check_rc "deny mode applied" 0 sh -c "'$B/devctl' filter mode deny && '$B/devctl' filter apply"
+check_out "deny mode over a list holding the management address is refused" 'EINVAL: mode: .*covers the management address' dc filter mode deny
+check_rc "deny mode applied (forced: client 1 is the management address)" 0 sh -c "'$B/devctl' filter mode deny --force && '$B/devctl' filter apply --force"
 out=$(nftl)
 if echo "$out" | grep -q 'ip saddr @list4 counter name "drop_list4" drop' && ! echo "$out" | grep -q 'drop_unlisted" drop'; then
         ok "deny: nft list shows the deny rules and no allow rules"
