@@ -1219,18 +1219,22 @@ static int h_reset_request(void *ctx, struct ds_call *c)
         return 0;
 }
 
+/* Costs one hash per answer given whether or not the user exists and however
+ * many questions it has, so the time says nothing about the account. */
 static bool answers_match(struct authd_ctx *a, const struct authd_user *u, const msgpack_object *ans)
 {
-        bool ok = u->n_questions > 0 && ans && ans->via.array.size == (uint32_t)u->n_questions;
+        bool ok = u && u->n_questions > 0 && ans && ans->via.array.size == (uint32_t)u->n_questions;
 
-        (void)a;
-        for (int i = 0; ok && i < u->n_questions; i++) {
+        for (uint32_t i = 0; ans && i < ans->via.array.size; i++) {
                 char *s = mp_strdup(&ans->via.array.ptr[i]), norm[256];
+                bool real = ok && i < (uint32_t)u->n_questions;
+
                 if (!s)
                         return false;
                 normalise_answer(s, norm, sizeof norm);
                 ds_free_secret(s);
-                ok = authd_hash_verify(u->answer_hash[i], norm);
+                if (!authd_hash_verify(real ? u->answer_hash[i] : a->dummy_hash, norm))
+                        ok = false;
                 sodium_memzero(norm, sizeof norm);
         }
         return ok;
@@ -1255,19 +1259,19 @@ static int h_reset_confirm(void *ctx, struct ds_call *c)
         if ((r = refuse_locked(a, c, key, "reset")) < 0)
                 return r;
         u = authd_user_find(a, name);
-        if (u && ds_arg_has(c, "code")) {
+        if (ds_arg_has(c, "code")) {
                 ds_arg_str(c, "code", code, sizeof code);
                 authd_token_hash(code, th);
                 sodium_memzero(code, sizeof code);
-                if (u->reset.tries > 0 && a->now() < u->reset.expires_ms) {
+                if (u && u->reset.tries > 0 && a->now() < u->reset.expires_ms) {
                         good = ds_memeq(th, u->reset.code_hash, 64);
                         if (!good && --u->reset.tries == 0)
                                 memset(&u->reset, 0, sizeof u->reset);
                 }
-        } else if (u) {
-                good = answers_match(a, u, ds_arg(c, "answers"));
+                /* one hash for a known name as for an unknown one: timing enumerates nobody */
+                authd_hash_verify(a->dummy_hash, "x");
         } else {
-                authd_hash_verify(a->dummy_hash, "x"); /* keep timing close to a real check */
+                good = answers_match(a, u, ds_arg(c, "answers"));
         }
         if (!good) {
                 log_audit("security", LOG_LVL_NOTICE, name, "password reset of '%s' refused: wrong code or answers",
@@ -1282,7 +1286,15 @@ static int h_reset_confirm(void *ctx, struct ds_call *c)
                 return r;
         memset(&u->reset, 0, sizeof u->reset);
         authd_user_set_hash(a, u, hash);
-        authd_lock_clear(a, name);
+        /* a reset lifts the failed-attempt lock, never an administrator's */
+        {
+                const struct authd_lock *l = authd_lock_find(a, name);
+                if (l && l->by_admin)
+                        log_audit("security", LOG_LVL_NOTICE, name,
+                                  "password of '%s' reset; the administrator's lock stays", name);
+                else
+                        authd_lock_clear(a, name);
+        }
         authd_lock_clear(a, key);
         authd_lock_save(a);
         authd_store_save(a);
