@@ -100,9 +100,15 @@ dc config export filterd > "$T_DIR/export.json"
 check "export carries the list" grep -q '"mode":"allow"' "$T_DIR/export.json"
 check_rc "config reset" 0 dc config reset filterd
 check_out "reset: mode off, no entries" '^count: +0' dc filter show --brief
-# the list's guard checks the management setting in force (the state is checked before the settings are set)
-check_out "after reset, importing the allow list is refused: no management address" 'EINVAL: state.mode: .*no management address' \
+# the list's guard checks the management setting in force: an import's own settings go in first
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["settings"]={}; json.dump(d,open(sys.argv[2],"w"))' \
+        "$T_DIR/export.json" "$T_DIR/state-only.json"
+check_out "after reset, importing the allow list alone is refused: no management address" 'EINVAL: state.mode: .*no management address' \
+        dc --timeout 30000 config import filterd "$T_DIR/state-only.json"
+check_out "the refused import changed nothing" '^count: +0' dc filter show --brief
+check_out "the whole export imports: its management setting guards its list" 'imported: +yes' \
         dc --timeout 30000 config import filterd "$T_DIR/export.json"
+check_out "and brings the filter back" '^count: +4' dc filter show --brief
 check_rc "management address set again" 0 dc config set filterd management=10.0.0.9
 check_rc "config import" 0 dc --timeout 30000 config import filterd "$T_DIR/export.json"
 check_out "import: the filter is back" '^count: +4' dc filter show --brief
