@@ -78,7 +78,9 @@ if ct_wait_booted dsc-nvr 90 && ct_wait_booted dsc-cam 90; then ok "NVR and came
 else nok "both containers boot"; fi
 check "NVR busd active with its TCP endpoint" ct dsc-nvr systemctl is-active devsec-busd.service
 check_out "NVR busd listens on $EP" 'also listening on .tcp://10\.99\.80\.1:7700' ct dsc-nvr journalctl --no-pager -u devsec-busd
-check "camera reaches the NVR's TCP endpoint over the veth pair" ct dsc-cam timeout 5 bash -c 'exec 3<>/dev/tcp/10.99.80.1/7700'
+# the camera's address comes up with its network unit: wait for the connection, do not try once
+check "camera reaches the NVR's TCP endpoint over the veth pair" \
+        wait_for 30 ct dsc-cam timeout 5 bash -c 'exec 3<>/dev/tcp/10.99.80.1/7700'
 
 # key exchange: the camera makes its keys, the NVR trusts two of them
 CONF=/etc/devsec-nvr
