@@ -46,11 +46,11 @@ check_out "viewer cannot harden (EPERM)" 'EPERM' env DEVSEC_TOKEN=$VIEW "$B/devc
 # SIGHUP reload: a broken file is refused, the running settings stay
 printf 'limit = 7;\n' > "$T_DIR/etc/testsvc.conf"
 dc config reset testsvc >/dev/null
-kill -HUP $SVC; sleep 0.5
-check_out "SIGHUP reloads the file" 'limit: +7' dc config get testsvc
+kill -HUP $SVC
+check_until "SIGHUP reloads the file" 5 'limit: +7' dc config get testsvc
 printf 'limit = 700;\n' > "$T_DIR/etc/testsvc.conf"
-kill -HUP $SVC; sleep 0.5
-check_out "a bad file on SIGHUP is refused and logged with file:line" "testsvc.conf:1: 'limit' must be between 1 and 100" cat "$T_DIR/log/testsvc2.log"
+kill -HUP $SVC
+check_until "a bad file on SIGHUP is refused and logged with file:line" 5 "testsvc.conf:1: 'limit' must be between 1 and 100" cat "$T_DIR/log/testsvc2.log"
 check_out "the running settings stay" 'limit: +7' dc config get testsvc
 check_out "-n names the bad line" "testsvc.conf:1: 'limit' must be between" "$B/tests/testsvc" -n
 check_rc "-n exits 1 on a bad file" 1 "$B/tests/testsvc" -n

@@ -24,6 +24,17 @@ check_out() {
         out=$("$@" 2>&1) || true
         if printf '%s\n' "$out" | grep -Eq -- "$re"; then ok "$d"; else nok "$d"; printf '#   got: %s\n' "$(printf '%s' "$out" | head -c 600 | tr '\n' '|')"; fi
 }
+# check_until DESC SECONDS REGEX CMD...: like check_out, polling CMD until its
+# output matches or SECONDS pass (for a state an event makes true later)
+check_until() {
+        local d=$1 s=$2 re=$3; shift 3; local out n=$(( s * 10 ))
+        while :; do
+                out=$("$@" 2>&1) || true
+                printf '%s\n' "$out" | grep -Eq -- "$re" && { ok "$d"; return 0; }
+                n=$((n - 1)); [ $n -le 0 ] && break; sleep 0.1
+        done
+        nok "$d"; printf '#   got: %s\n' "$(printf '%s' "$out" | head -c 600 | tr '\n' '|')"
+}
 need_root() { [ "$(id -u)" = 0 ]; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
