@@ -35,6 +35,13 @@ check_out "import restores the export" 'imported: +yes' dc config import testsvc
 check_out "imported values are back" 'greeting: +hi' dc config get testsvc
 sed 's/"limit":4/"limit":400/' "$T_DIR/export.json" > "$T_DIR/bad.json"
 check_out "a bad import changes nothing and names the field" 'EINVAL: settings.limit' dc config import testsvc "$T_DIR/bad.json"
+sed 's/"limit":4/"limit":4,"limit":1/' "$T_DIR/export.json" > "$T_DIR/dup.json"
+check_out "an import naming a key twice is refused with its place" "dup.json': not a configuration export: line 1 column [0-9]+: duplicate object key" dc config import testsvc "$T_DIR/dup.json"
+printf '\xff' | cat "$T_DIR/export.json" - > "$T_DIR/utf.json"
+check_rc "an import that is not UTF-8 is refused (usage, exit 2)" 2 dc config import testsvc "$T_DIR/utf.json"
+head -c 1100000 /dev/zero | tr '\0' ' ' | cat "$T_DIR/export.json" - > "$T_DIR/big.json"
+check_out "an import larger than a bus message is refused" 'larger than 1048576 bytes' dc config import testsvc "$T_DIR/big.json"
+check_out "and none of them changed anything" 'greeting: +hi' dc config get testsvc
 check_out "audit fails level 2 items" 'test\.limit +2 +fail' dc audit --level 2
 check_rc "audit exits 1 on a failed item" 1 dc audit --level 2
 check_out "harden dry run changes nothing" 'would-apply' dc harden --level 2 --dry-run

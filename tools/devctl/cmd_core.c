@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "devctl.h"
+#include "json.h"
 #include "util.h"
 
 static int c_status(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
@@ -451,7 +452,7 @@ static int c_config_import(struct devctl *dc, const struct devctl_cmd *cmd, int 
                 }
                 size_t got = fread(buf + len, 1, cap - len - 1, f);
                 len += got;
-                if (got == 0)
+                if (got == 0 || len > DS_JSON_MAX_SIZE)
                         break;
         }
         if (f != stdin)
@@ -460,7 +461,11 @@ static int c_config_import(struct devctl *dc, const struct devctl_cmd *cmd, int 
                 return DC_ESERVICE;
         buf[len] = '\0';
         mpw_init(&w);
-        if (devctl_json_to_mp(buf, &w, err, sizeof err) < 0) {
+        if (len > DS_JSON_MAX_SIZE) {
+                fprintf(stderr, "devctl: '%s': larger than %u bytes, more than the bus carries\n", argv[1],
+                        DS_JSON_MAX_SIZE);
+                r = DC_EUSAGE;
+        } else if (devctl_json_to_mp(buf, &w, err, sizeof err) < 0) {
                 fprintf(stderr, "devctl: '%s': not a configuration export: %s\n", argv[1], err);
                 r = DC_EUSAGE;
         } else {
