@@ -417,11 +417,22 @@ int devctl_call(struct devctl *dc, const char *svc, const char *method, const st
         return DC_OK;
 }
 
+/* Index of the positional named key in cmd->pos, or -1. */
+static int pos_index(const struct devctl_cmd *cmd, const char *key)
+{
+        for (int k = 0; cmd->pos && cmd->pos[k]; k++)
+                if (!strcmp(cmd->pos[k], key))
+                        return k;
+        return -1;
+}
+
 /* Generic command: positionals into cmd->pos names, then key=value, --flag,
- * --key=value and --args-json. */
+ * --key=value and --args-json. A positional may also be named as an option,
+ * `--group operator` or `--group=operator`, anywhere on the line. */
 int devctl_run_generic(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
-        unsigned npos = 0, max_pos = 0;
+        unsigned max_pos = 0, ngiven = 0;
+        uint32_t given = 0; /* bit k: cmd->pos[k] has a value */
         const char *json = NULL;
         char *secret = NULL;
         bool pw_stdin = false;
@@ -442,21 +453,39 @@ int devctl_run_generic(struct devctl *dc, const struct devctl_cmd *cmd, int argc
                         const char *eq = strchr(a, '=');
                         size_t kl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
                         char key[64];
+                        int k;
                         snprintf(key, sizeof key, "%.*s", (int)kl, a + 2);
                         for (char *p = key; *p; p++)
                                 if (*p == '-')
                                         *p = '_';
+                        k = pos_index(cmd, key);
+                        if (k >= 0 && k < 32 && (given & 1u << k)) {
+                                fprintf(stderr, "devctl: %s: %s: given twice\nusage: devctl %s %s\n", cmd->path, key,
+                                        cmd->path, cmd->usage ? cmd->usage : "");
+                                r = DC_EUSAGE;
+                                goto out;
+                        }
+                        if (k >= 0 && k < 32 && (eq || i + 1 < argc)) {
+                                given |= 1u << k, ngiven++;
+                                mpw_str(&w, key);
+                                mpw_str(&w, eq ? eq + 1 : argv[++i]);
+                                continue;
+                        }
                         mpw_str(&w, key);
                         if (eq)
                                 typed_value(&w, eq + 1);
                         else
                                 mpw_bool(&w, true);
-                } else if (is_kv(a) && npos >= cmd->min_pos) {
+                } else if (is_kv(a) && ngiven >= cmd->min_pos) {
                         char *eq = strchr(a, '=');
                         mpw_strn(&w, a, (size_t)(eq - a));
                         typed_value(&w, eq + 1);
-                } else if (npos < max_pos) {
-                        mpw_str(&w, cmd->pos[npos++]);
+                } else if (ngiven < max_pos) {
+                        unsigned k = 0;
+                        while (given & 1u << k)
+                                k++;
+                        given |= 1u << k, ngiven++;
+                        mpw_str(&w, cmd->pos[k]);
                         mpw_str(&w, a);
                 } else {
                         fprintf(stderr, "devctl: %s: unexpected argument '%s'\nusage: devctl %s %s\n", cmd->path, a,
@@ -465,7 +494,7 @@ int devctl_run_generic(struct devctl *dc, const struct devctl_cmd *cmd, int argc
                         goto out;
                 }
         }
-        if (npos < cmd->min_pos) {
+        if (ngiven < cmd->min_pos) {
                 fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage ? cmd->usage : "");
                 r = DC_EUSAGE;
                 goto out;
@@ -594,40 +623,75 @@ int main(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN);
         if (getenv("DEVSEC_TIMEOUT_MS"))
                 dc.timeout_ms = atoi(getenv("DEVSEC_TIMEOUT_MS"));
-        for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-                if (!strcmp(argv[i], "--json"))
+        /* Global options anywhere before a lone "--", as systemctl and git take
+         * them: `devctl time show --json` is `devctl --json time show`. What is
+         * left, in order, is the command and its own arguments. */
+        char **rest = calloc((size_t)argc + 1, sizeof *rest);
+        int nrest = 0;
+        bool dashdash = false;
+        if (!rest)
+                return 1;
+        rest[nrest++] = argv[0];
+        for (i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                if (dashdash || a[0] != '-') {
+                        rest[nrest++] = argv[i];
+                } else if (!strcmp(a, "--")) {
+                        dashdash = true;
+                        rest[nrest++] = argv[i];
+                } else if (!strcmp(a, "--json")) {
                         dc.json = true;
-                else if (!strcmp(argv[i], "--rundir") && i + 1 < argc)
-                        rundir = argv[++i];
-                else if (!strcmp(argv[i], "--confdir") && i + 1 < argc)
-                        confdir = argv[++i];
-                else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
-                        dc.timeout_ms = atoi(argv[++i]);
-                else if (!strcmp(argv[i], "--identity") && i + 1 < argc)
-                        dc.identity = argv[++i];
-                else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+                } else if (!strcmp(a, "--rundir") || !strcmp(a, "--confdir") || !strcmp(a, "--timeout") ||
+                           !strcmp(a, "--identity")) {
+                        if (i + 1 >= argc) {
+                                fprintf(stderr, "devctl: %s needs a value\n", a);
+                                free(rest);
+                                return DC_EUSAGE;
+                        }
+                        const char *v = argv[++i];
+                        if (a[2] == 'r')
+                                rundir = v;
+                        else if (a[2] == 'c')
+                                confdir = v;
+                        else if (a[2] == 't')
+                                dc.timeout_ms = atoi(v);
+                        else
+                                dc.identity = v;
+                } else if (nrest == 1 && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
                         usage_all(stdout);
+                        free(rest);
                         return 0;
-                } else {
-                        fprintf(stderr, "devctl: unknown option '%s'\n", argv[i]);
+                } else if (nrest == 1) {
+                        fprintf(stderr, "devctl: unknown option '%s'\n", a);
                         usage_all(stderr);
+                        free(rest);
                         return DC_EUSAGE;
+                } else {
+                        rest[nrest++] = argv[i]; /* the command's own option */
                 }
         }
+        argc = nrest;
+        argv = rest;
+        i = 1;
         if (dc.timeout_ms <= 0 || dc.timeout_ms > BUS_MAX_TIMEOUT_MS) {
                 fprintf(stderr, "devctl: --timeout must be 1-%d ms\n", BUS_MAX_TIMEOUT_MS);
-                return DC_EUSAGE;
+                r = DC_EUSAGE;
+                goto out;
         }
         if (i >= argc) {
                 usage_all(stderr);
-                return DC_EUSAGE;
+                r = DC_EUSAGE;
+                goto out;
         }
         if (!strcmp(argv[i], "help")) {
                 usage_all(stdout);
-                return 0;
+                r = 0;
+                goto out;
         }
-        if (ds_paths_init(&dc.paths, rundir, confdir, NULL) < 0)
-                return 1;
+        if (ds_paths_init(&dc.paths, rundir, confdir, NULL) < 0) {
+                r = 1;
+                goto out;
+        }
         token_path(&dc);
         token_load(&dc);
         cmd = find_cmd(argc - i, argv + i, &used);
@@ -641,12 +705,15 @@ int main(int argc, char **argv)
                         if (!strcmp(sub_argv[k], "-h") || !strcmp(sub_argv[k], "--help")) {
                                 printf("usage: devctl %s %s\n  %s\n", cmd->path, cmd->usage ? cmd->usage : "",
                                        cmd->help ? cmd->help : "");
-                                return 0;
+                                r = 0;
+                                goto out;
                         }
                 r = cmd->fn ? cmd->fn(&dc, cmd, sub_argc, sub_argv) : devctl_run_generic(&dc, cmd, sub_argc, sub_argv);
         }
+out:
         bus_destroy(&dc.bus);
         ds_free_secret(dc.token);
         ds_paths_free(&dc.paths);
+        free(rest);
         return r;
 }
