@@ -54,7 +54,7 @@ static void a_stop(struct ds_daemon *d, void *ctx)
 static int a_export(struct ds_daemon *d, void *ctx, struct ds_export *x)
 {
         (void)d;
-        authd_store_write(ctx, x->w);
+        authd_store_write(ctx, x); /* hashes only when x says so */
         return 0;
 }
 
@@ -64,13 +64,13 @@ static int a_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, str
         int r;
 
         (void)d;
-        r = authd_store_read(a, o, e);
-        if (r < 0) {
-                authd_load(a); /* back to what is on disk */
+        r = authd_store_import(a, o, e); /* untouched when refused */
+        if (r < 0)
                 return r;
-        }
         authd_session_revoke_user(a, NULL, NULL);
-        return authd_store_save(a);
+        log_audit("security", LOG_LVL_NOTICE, NULL, "account store imported: %zu user(s), every session ended",
+                  a->n_users);
+        return 0;
 }
 
 /* Factory reset: no account, no session, no lock; auth.init works again. */
