@@ -17,6 +17,8 @@
 #define AUTHD_LOCKS_MAX 4096
 #define AUTHD_TOKEN_BYTES 32
 #define AUTHD_NOT_INIT_MSG "device not initialised: run devctl init"
+#define AUTHD_SETUP_FILE "setup-code" /* in authd's state dir, 0600 */
+#define AUTHD_SETUP_CHARS 16          /* base32: 80 bits, written XXXX-XXXX-XXXX-XXXX */
 
 /* ---- policy.c: password rules (pure) ------------------------------------- */
 
@@ -130,6 +132,8 @@ struct authd_ctx {
         struct ds_daemon *d;
         int64_t (*now)(void); /* real-time ms; tests replace it */
         bool initialised;
+        char setup_hash[65]; /* digest of the setup code auth.init needs; "" once used */
+        unsigned setup_failures;
         char reserved_email[AUTHD_EMAIL_MAX + 1];
         struct authd_group *groups;
         size_t n_groups;
@@ -167,10 +171,26 @@ int authd_admins_left(struct authd_ctx *a, const struct authd_user *except);
 void authd_user_set_hash(struct authd_ctx *a, struct authd_user *u, char *hash);
 uint32_t authd_user_authz(struct authd_ctx *a, const struct authd_user *u);
 void authd_write_authorities(struct mpw *w, uint32_t bits);
-/* msgpack (de)serialisation of the account store: hashes only. */
-void authd_store_write(struct authd_ctx *a, struct mpw *w);
+/* msgpack (de)serialisation of the account store; every hash goes through
+ * ds_export_secret(), so only authd's own file (secrets on) carries them. */
+void authd_store_write(struct authd_ctx *a, struct ds_export *x);
+/* Replaces the store with authd's own file as written. */
 int authd_store_read(struct authd_ctx *a, const msgpack_object *o, struct ds_err *e);
+/* config.import: all or nothing, with the live methods' checks (built-in
+ * groups, the last administrator, names, hash parameters...); an account or
+ * ONVIF user given without hashes keeps the ones it has here (by name), a new
+ * one without is refused. Saved before it is taken; a untouched on error. */
+int authd_store_import(struct authd_ctx *a, const msgpack_object *o, struct ds_err *e);
 int authd_store_save(struct authd_ctx *a);
+
+/* setup.c: the one-time code of auth.init, in <statedir>/authd/setup-code */
+/* Makes a new code (file 0600; ret_code, when not NULL, gets it for tests). */
+int authd_setup_code_new(struct authd_ctx *a, char *ret_code, size_t size);
+/* At start: an uninitialised device keeps its unused code or gets one. */
+int authd_setup_code_load(struct authd_ctx *a);
+bool authd_setup_code_check(struct authd_ctx *a, const char *code);
+/* Used: forgotten and its file removed. */
+void authd_setup_code_drop(struct authd_ctx *a);
 
 /* lockout.c */
 struct authd_lock *authd_lock_find(struct authd_ctx *a, const char *name);

@@ -19,6 +19,7 @@ static int on_sweep(zloop_t *loop, int timer_id, void *arg)
 static int a_init(struct ds_daemon *d, void *ctx)
 {
         struct authd_ctx *a = ctx;
+        int r;
 
         if (sodium_init() < 0)
                 return -EIO;
@@ -28,7 +29,9 @@ static int a_init(struct ds_daemon *d, void *ctx)
         a->pwq = authd_pwq_new();
         if (!a->sessions || !a->pwq)
                 return -ENOMEM;
-        return authd_load(a);
+        if ((r = authd_load(a)) < 0)
+                return r;
+        return authd_setup_code_load(a); /* fail closed: no init without a code */
 }
 
 static int a_start(struct ds_daemon *d, void *ctx)
@@ -54,7 +57,7 @@ static void a_stop(struct ds_daemon *d, void *ctx)
 static int a_export(struct ds_daemon *d, void *ctx, struct ds_export *x)
 {
         (void)d;
-        authd_store_write(ctx, x->w);
+        authd_store_write(ctx, x); /* hashes only when x says so */
         return 0;
 }
 
@@ -64,19 +67,21 @@ static int a_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, str
         int r;
 
         (void)d;
-        r = authd_store_read(a, o, e);
-        if (r < 0) {
-                authd_load(a); /* back to what is on disk */
+        r = authd_store_import(a, o, e); /* untouched when refused */
+        if (r < 0)
                 return r;
-        }
         authd_session_revoke_user(a, NULL, NULL);
-        return authd_store_save(a);
+        log_audit("security", LOG_LVL_NOTICE, NULL, "account store imported: %zu user(s), every session ended",
+                  a->n_users);
+        return 0;
 }
 
-/* Factory reset: no account, no session, no lock; auth.init works again. */
+/* Factory reset: no account, no session, no lock; auth.init works again,
+ * with a new setup code (whoever knew the old one may not take the device). */
 static int a_reset(struct ds_daemon *d, void *ctx)
 {
         struct authd_ctx *a = ctx;
+        int r;
 
         (void)d;
         authd_session_revoke_user(a, NULL, NULL);
@@ -86,7 +91,9 @@ static int a_reset(struct ds_daemon *d, void *ctx)
         a->n_locks = 0;
         authd_lock_save(a);
         log_audit("security", LOG_LVL_WARNING, NULL, "accounts reset to factory state: run devctl init");
-        return authd_store_save(a);
+        if ((r = authd_store_save(a)) < 0)
+                return r;
+        return authd_setup_code_new(a, NULL, 0);
 }
 
 static void a_status(struct ds_daemon *d, void *ctx, struct mpw *w)

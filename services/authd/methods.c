@@ -123,6 +123,28 @@ static void count_failure(struct authd_ctx *a, const char *name, const char *src
 
 /* ---- auth.init / auth.status ------------------------------------------------------- */
 
+/* The setup code of auth.init: compared in constant time; a wrong one is
+ * counted and logged (rate-limited), never the code itself. */
+static int check_setup_code(struct authd_ctx *a, struct ds_call *c)
+{
+        char *code = ds_arg_strdup(c, "setup_code");
+        bool good = authd_setup_code_check(a, code);
+
+        ds_free_secret(code);
+        if (good)
+                return 0;
+        if (!ds_arg_has(c, "setup_code"))
+                return ds_call_fail(c, -DS_EAUTH, "setup_code",
+                                    "auth.init needs the device's setup code: see its label, or run devctl init as "
+                                    "root on the device");
+        a->setup_failures++;
+        if (a->setup_failures <= 10 || a->setup_failures % 100 == 0)
+                log_audit("security", LOG_LVL_WARNING, ds_call_actor(c),
+                          "auth.init refused from '%s': wrong setup code (%u so far)", src_of(c), a->setup_failures);
+        return ds_call_fail(c, -DS_EAUTH, "setup_code",
+                            "wrong setup code: see the device's label, or run devctl init as root on the device");
+}
+
 static int h_init(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
@@ -133,6 +155,11 @@ static int h_init(void *ctx, struct ds_call *c)
         if (a->initialised) {
                 ds_free_secret(pw);
                 return ds_call_fail(c, -EEXIST, NULL, "the device is initialised already (factory reset first)");
+        }
+        /* before any hashing: only who holds the device's setup code may take it */
+        if ((r = check_setup_code(a, c)) < 0) {
+                ds_free_secret(pw);
+                return r;
         }
         r = pw ? make_hash(a, c, "admin", NULL, "password", pw, &hash) : -ENOMEM;
         ds_free_secret(pw);
@@ -152,6 +179,7 @@ static int h_init(void *ctx, struct ds_call *c)
                 authd_store_init(a);
                 return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot save the account store");
         }
+        authd_setup_code_drop(a); /* single use */
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "device initialised: admin password set by '%s' from '%s'",
                   ds_call_actor(c), src_of(c));
         mpw_kv_str(c->r, "user", "admin");
@@ -1311,6 +1339,7 @@ static const char *const onvif_levels[] = { "Administrator", "Operator", "User",
 
 static const struct ds_field init_args[] = {
         PW_FIELD("password", DS_REQUIRED),
+        { "setup_code", DS_STR, DS_SECRET, .max_len = 64 },
         { "email", DS_STR, 0, .max_len = AUTHD_EMAIL_MAX, .check = check_email_or_none },
         { NULL },
 };

@@ -1,6 +1,7 @@
 /* test_methods.c - handlers run as the dispatcher runs them (authority, schema,
  * handler) on crafted msgpack, with the injected clock: first boot, login and
  * lockout timing, uniform answers, expired passwords, session checks, last admin */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 static int64_t clock_ms;
 static int64_t fake_now(void) { return clock_ms; }
 static const char *ADMIN_PW = "Zx9#mQ2$vL";
+static char setup_code[32]; /* the device's one-time code, made by setup() */
 
 struct res {
         int code;
@@ -129,6 +131,7 @@ static int setup(void **state)
         a->password_reset = true;
         a->reset_ttl_ms = 15 * MINUTE;
         authd_store_init(a);
+        assert_int_equal(authd_setup_code_new(a, setup_code, sizeof setup_code), 0);
         *state = a;
         return 0;
 }
@@ -150,8 +153,10 @@ static void init_device(struct authd_ctx *a)
 {
         struct res x;
         struct mpw w;
+        char code[64];
 
-        assert_int_equal(call(a, &x, "auth.init", args(&w, "password=Zx9#mQ2$vL", NULL), NULL, 0, NULL), 0);
+        snprintf(code, sizeof code, "setup_code=%s", setup_code);
+        assert_int_equal(call(a, &x, "auth.init", args(&w, "password=Zx9#mQ2$vL", code, NULL), NULL, 0, NULL), 0);
         res_free(&x);
         mpw_free(&w);
 }
@@ -172,6 +177,7 @@ static int login(struct authd_ctx *a, const char *user, const char *pw, struct r
 static void t_first_boot(void **state)
 {
         struct authd_ctx *a = *state;
+        char buf[64];
         struct res x;
         struct mpw w;
 
@@ -182,7 +188,8 @@ static void t_first_boot(void **state)
         assert_string_equal(x.err.msg, AUTHD_NOT_INIT_MSG); /* so every service's callers see it */
         res_free(&x);
         mpw_free(&w);
-        assert_int_equal(call(a, &x, "auth.init", args(&w, "password=admin", NULL), NULL, 0, NULL), -EINVAL);
+        snprintf(buf, sizeof buf, "setup_code=%s", setup_code);
+        assert_int_equal(call(a, &x, "auth.init", args(&w, "password=admin", buf, NULL), NULL, 0, NULL), -EINVAL);
         assert_string_equal(x.err.field, "password");
         assert_non_null(strstr(x.err.msg, "rule '"));
         res_free(&x);
@@ -193,6 +200,58 @@ static void t_first_boot(void **state)
         mpw_free(&w);
         assert_int_equal(login(a, "admin", ADMIN_PW, &x), 0);
         res_free(&x);
+}
+
+/* auth.init needs the device's one-time setup code: without it, or with a
+ * wrong one, nobody on the network takes a fresh device; it works once. */
+static void t_setup_code(void **state)
+{
+        struct authd_ctx *a = *state;
+        char code[64], old[64], lower[40];
+        struct res x;
+        struct mpw w;
+
+        assert_int_equal(strlen(setup_code), 19); /* XXXX-XXXX-XXXX-XXXX */
+        assert_int_equal(call(a, &x, "auth.init", args(&w, "password=Zx9#mQ2$vL", NULL), NULL, 0, NULL), -DS_EAUTH);
+        assert_string_equal(x.err.field, "setup_code");
+        assert_false(a->initialised);
+        res_free(&x);
+        mpw_free(&w);
+        snprintf(code, sizeof code, "setup_code=%.18s%c", setup_code, setup_code[18] == 'Z' ? 'Y' : 'Z');
+        assert_int_equal(call(a, &x, "auth.init", args(&w, "password=Zx9#mQ2$vL", code, NULL), NULL, 0, NULL),
+                         -DS_EAUTH);
+        assert_string_equal(x.err.field, "setup_code");
+        assert_null(strstr(x.err.msg, setup_code));
+        assert_int_equal(a->setup_failures, 1); /* counted */
+        assert_false(a->initialised);
+        res_free(&x);
+        mpw_free(&w);
+        assert_int_equal(call(a, &x, "auth.init", args(&w, "password=Zx9#mQ2$vL", "setup_code=", NULL), NULL, 0, NULL),
+                         -DS_EAUTH);
+        res_free(&x);
+        mpw_free(&w);
+        /* typed from a label: lower case, without dashes */
+        for (size_t i = 0, n = 0; setup_code[i] && n + 1 < sizeof lower; i++)
+                if (setup_code[i] != '-')
+                        lower[n++] = (char)tolower((unsigned char)setup_code[i]), lower[n] = '\0';
+        snprintf(code, sizeof code, "setup_code=%s", lower);
+        assert_int_equal(call(a, &x, "auth.init", args(&w, "password=Zx9#mQ2$vL", code, NULL), NULL, 0, NULL), 0);
+        assert_true(a->initialised);
+        assert_string_equal(a->setup_hash, ""); /* used: forgotten */
+        res_free(&x);
+        mpw_free(&w);
+        assert_int_equal(call(a, &x, "auth.init", args(&w, "password=Qm4!zT7#kW", code, NULL), NULL, 0, NULL), -EEXIST);
+        res_free(&x);
+        mpw_free(&w);
+        /* a factory reset makes a new code; the old one is refused */
+        snprintf(old, sizeof old, "%s", code);
+        authd_store_init(a);
+        assert_int_equal(authd_setup_code_new(a, setup_code, sizeof setup_code), 0);
+        assert_int_equal(call(a, &x, "auth.init", args(&w, "password=Zx9#mQ2$vL", old, NULL), NULL, 0, NULL), -DS_EAUTH);
+        res_free(&x);
+        mpw_free(&w);
+        init_device(a);
+        assert_true(a->initialised);
 }
 
 static void t_login_lockout_timing(void **state)
@@ -392,6 +451,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(t_first_boot, setup, teardown),
+                cmocka_unit_test_setup_teardown(t_setup_code, setup, teardown),
                 cmocka_unit_test_setup_teardown(t_login_lockout_timing, setup, teardown),
                 cmocka_unit_test_setup_teardown(t_password_expiry, setup, teardown),
                 cmocka_unit_test_setup_teardown(t_session_check, setup, teardown),

@@ -105,7 +105,7 @@ static void t_store_roundtrip_without_plaintext(void **state)
         u->hash = authd_hash(pw2, &fast);
         snprintf(u->mac, sizeof u->mac, "aa:bb:cc:dd:ee:ff");
         mpw_init(&w);
-        authd_store_write(&a, &w);
+        authd_store_write(&a, &(struct ds_export){ .w = &w, .secrets = true }); /* authd's own file */
         assert_int_equal(mpw_finish(&w), 0);
         assert_null(memmem(mpw_data(&w), mpw_len(&w), pw, strlen(pw)));
         assert_null(memmem(mpw_data(&w), mpw_len(&w), pw2, strlen(pw2)));
@@ -164,6 +164,231 @@ static void t_store_refuses_garbage(void **state)
         authd_store_clear(&a);
 }
 
+/* A live store: admin (with history and a security answer), bob, an ONVIF user. */
+static void live_store(struct authd_ctx *a)
+{
+        struct authd_user *u;
+
+        authd_store_init(a);
+        a->initialised = true;
+        a->policy.history = 5;
+        u = authd_user_add(a, "admin", "admin");
+        u->hash = authd_hash("Zx9#mQ2$vL", &fast);
+        authd_user_set_hash(a, u, authd_hash("Vw7#kP4!nR", &fast));
+        u->question[0] = strdup("first pet?");
+        u->answer_hash[0] = authd_hash("rex", &fast);
+        u->n_questions = 1;
+        u = authd_user_add(a, "bob", "viewer");
+        u->hash = authd_hash("Hq5%tN8=wY", &fast);
+        a->onvif = calloc(1, sizeof *a->onvif);
+        snprintf(a->onvif[0].name, sizeof a->onvif[0].name, "cam1");
+        snprintf(a->onvif[0].level, sizeof a->onvif[0].level, "Operator");
+        a->onvif[0].hash = authd_hash("Rb8*hN3!cV", &fast);
+        a->n_onvif = 1;
+}
+
+static void t_export_has_no_secrets(void **state)
+{
+        struct authd_ctx a = { .now = fake_now };
+        struct mpw w;
+
+        (void)state;
+        live_store(&a);
+        mpw_init(&w);
+        authd_store_write(&a, &(struct ds_export){ .w = &w, .secrets = false });
+        assert_int_equal(mpw_finish(&w), 0);
+        assert_null(memmem(mpw_data(&w), mpw_len(&w), "$argon2", 7));
+        assert_null(memmem(mpw_data(&w), mpw_len(&w), "history", 7));
+        assert_non_null(memmem(mpw_data(&w), mpw_len(&w), "first pet?", 10)); /* the question is no secret */
+        mpw_free(&w);
+        mpw_init(&w);
+        authd_store_write(&a, &(struct ds_export){ .w = &w, .secrets = true });
+        assert_non_null(memmem(mpw_data(&w), mpw_len(&w), "$argon2id$", 10));
+        mpw_free(&w);
+        authd_store_clear(&a);
+}
+
+/* The state of `a` as a plain export, with one change: what = "users" etc. */
+enum mut { M_NONE, M_DEMOTE_ADMIN, M_ADMIN_RIGHTS, M_NEW_USER, M_HASH_COST, M_USERS_NOT_LIST, M_NO_VIEWER,
+           M_FAKE_BUILTIN, M_ANON_NAME, M_BAD_MAC, M_NOT_INIT, M_UNKNOWN_AUTHZ, M_NEW_ONVIF };
+
+static void state_of(struct authd_ctx *a, enum mut m, struct mpw *w)
+{
+        mpw_init(w);
+        mpw_map_begin(w);
+        mpw_kv_int(w, "v", 1);
+        mpw_kv_bool(w, "initialised", m != M_NOT_INIT);
+        mpw_kv_str(w, "email", "");
+        mpw_str(w, "groups");
+        mpw_arr_begin(w);
+        for (size_t i = 0; i < a->n_groups; i++) {
+                if (m == M_NO_VIEWER && !strcmp(a->groups[i].name, "viewer"))
+                        continue;
+                mpw_map_begin(w);
+                mpw_kv_str(w, "name", a->groups[i].name);
+                mpw_kv_bool(w, "builtin", a->groups[i].builtin);
+                mpw_str(w, "authorities");
+                authd_write_authorities(w, m == M_ADMIN_RIGHTS && !strcmp(a->groups[i].name, "admin")
+                                                   ? ds_authz_bit("monitor", 7)
+                                                   : a->groups[i].authz);
+                mpw_map_end(w);
+        }
+        if (m == M_FAKE_BUILTIN || m == M_UNKNOWN_AUTHZ) {
+                mpw_map_begin(w);
+                mpw_kv_str(w, "name", "ops");
+                mpw_kv_bool(w, "builtin", m == M_FAKE_BUILTIN);
+                mpw_str(w, "authorities");
+                mpw_arr_begin(w);
+                mpw_str(w, m == M_UNKNOWN_AUTHZ ? "flying" : "monitor");
+                mpw_arr_end(w);
+                mpw_map_end(w);
+        }
+        mpw_arr_end(w);
+        mpw_str(w, "users");
+        if (m == M_USERS_NOT_LIST) {
+                mpw_str(w, "nobody");
+        } else {
+                mpw_arr_begin(w);
+                for (size_t i = 0; i < a->n_users; i++) {
+                        const struct authd_user *u = &a->users[i];
+                        mpw_map_begin(w);
+                        mpw_kv_str(w, "name", u->name);
+                        mpw_kv_str(w, "group", m == M_DEMOTE_ADMIN && !strcmp(u->name, "admin") ? "viewer" : u->group);
+                        mpw_kv_bool(w, "enabled", u->enabled);
+                        mpw_kv_str(w, "mac", m == M_BAD_MAC && !strcmp(u->name, "bob") ? "zz" : "");
+                        mpw_kv_int(w, "pw_changed", u->pw_changed_ms);
+                        mpw_str(w, "questions");
+                        mpw_arr_begin(w);
+                        for (int j = 0; j < u->n_questions; j++) {
+                                mpw_map_begin(w);
+                                mpw_kv_str(w, "q", u->question[j]);
+                                mpw_map_end(w);
+                        }
+                        mpw_arr_end(w);
+                        mpw_map_end(w);
+                }
+                if (m == M_NEW_USER || m == M_HASH_COST || m == M_ANON_NAME) {
+                        mpw_map_begin(w);
+                        mpw_kv_str(w, "name", m == M_ANON_NAME ? "anonymous" : "carol");
+                        mpw_kv_str(w, "group", "viewer");
+                        if (m == M_HASH_COST)
+                                mpw_kv_str(w, "hash", "$argon2id$v=19$m=4194304,t=1000,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo");
+                        if (m == M_ANON_NAME) {
+                                char *h = authd_hash("Lp3@rX6^bT", &fast);
+                                mpw_kv_str(w, "hash", h);
+                                free(h);
+                        }
+                        mpw_map_end(w);
+                }
+                mpw_arr_end(w);
+        }
+        mpw_str(w, "onvif");
+        mpw_arr_begin(w);
+        for (size_t i = 0; i < a->n_onvif; i++) {
+                mpw_map_begin(w);
+                mpw_kv_str(w, "name", a->onvif[i].name);
+                mpw_kv_str(w, "level", a->onvif[i].level);
+                mpw_map_end(w);
+        }
+        if (m == M_NEW_ONVIF) {
+                mpw_map_begin(w);
+                mpw_kv_str(w, "name", "cam2");
+                mpw_kv_str(w, "level", "User");
+                mpw_map_end(w);
+        }
+        mpw_arr_end(w);
+        mpw_map_end(w);
+}
+
+static int import(struct authd_ctx *a, enum mut m, struct ds_err *e)
+{
+        msgpack_unpacked u;
+        const char *why;
+        struct mpw w;
+        int r;
+
+        state_of(a, m, &w);
+        assert_int_equal(mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why), 0);
+        ds_err_clear(e);
+        r = authd_store_import(a, &u.data, e);
+        msgpack_unpacked_destroy(&u);
+        mpw_free(&w);
+        return r;
+}
+
+/* An export without hashes imports back: every account keeps its hash,
+ * history, security answer and password age, matched by name. */
+static void t_import_keeps_hashes(void **state)
+{
+        struct authd_ctx a = { .now = fake_now };
+        struct authd_user *u;
+        int64_t changed;
+        struct ds_err e;
+
+        (void)state;
+        live_store(&a);
+        changed = authd_user_find(&a, "admin")->pw_changed_ms;
+        clock_ms += 1000;
+        assert_int_equal(import(&a, M_NONE, &e), 0);
+        u = authd_user_find(&a, "admin");
+        assert_non_null(u);
+        assert_true(authd_hash_verify(u->hash, "Vw7#kP4!nR"));
+        assert_int_equal(u->n_history, 1);
+        assert_true(authd_hash_verify(u->history[0], "Zx9#mQ2$vL"));
+        assert_int_equal(u->n_questions, 1);
+        assert_true(authd_hash_verify(u->answer_hash[0], "rex"));
+        assert_int_equal(u->pw_changed_ms, changed);
+        assert_true(authd_hash_verify(authd_user_find(&a, "bob")->hash, "Hq5%tN8=wY"));
+        assert_true(authd_hash_verify(authd_onvif_find(&a, "cam1")->hash, "Rb8*hN3!cV"));
+        assert_int_equal(authd_admins_left(&a, NULL), 1);
+        authd_store_clear(&a);
+}
+
+/* What the live methods refuse, an import refuses, naming the field, and
+ * the store stays as it was. */
+static void t_import_runs_the_live_checks(void **state)
+{
+        static const struct {
+                enum mut m;
+                const char *field, *msg;
+        } cases[] = {
+                { M_DEMOTE_ADMIN, "state.users", "no enabled administrator" },
+                { M_ADMIN_RIGHTS, "state.groups[0].authorities", "every authority" },
+                { M_NEW_USER, "state.users[2].hash", "'carol' is new" },
+                { M_HASH_COST, "state.users[2].hash", "out of bounds" },
+                { M_USERS_NOT_LIST, "state.users", "must be a list" },
+                { M_NO_VIEWER, "state.groups", "'viewer' is missing" },
+                { M_FAKE_BUILTIN, "state.groups[3].builtin", "built-in" },
+                { M_UNKNOWN_AUTHZ, "state.groups[3].authorities[0]", "unknown authority" },
+                { M_ANON_NAME, "state.users[2].name", "reserved" },
+                { M_BAD_MAC, "state.users[1].mac", "" },
+                { M_NOT_INIT, "state.initialised", "config.reset" },
+                { M_NEW_ONVIF, "state.onvif[1].hash", "'cam2' is new" },
+        };
+        struct authd_ctx a = { .now = fake_now };
+        const char *h0;
+        struct ds_err e;
+
+        (void)state;
+        live_store(&a);
+        h0 = authd_user_find(&a, "admin")->hash;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                print_message("case %zu: %s\n", i, cases[i].field);
+                assert_int_equal(import(&a, cases[i].m, &e), -EINVAL);
+                assert_string_equal(e.field, cases[i].field);
+                assert_non_null(strstr(e.msg, cases[i].msg));
+                assert_null(strstr(e.msg, "$argon2")); /* no hash in an answer */
+                /* untouched: same objects, same accounts */
+                assert_int_equal(a.n_users, 2);
+                assert_int_equal(a.n_groups, 3);
+                assert_ptr_equal(authd_user_find(&a, "admin")->hash, h0);
+                assert_string_equal(authd_user_find(&a, "admin")->group, "admin");
+                assert_int_equal(authd_group_find(&a, "admin")->authz, ds_authz_all());
+                assert_true(a.initialised);
+        }
+        authd_store_clear(&a);
+}
+
 static void t_method_table(void **state)
 {
         struct ds_err e;
@@ -188,6 +413,9 @@ int main(void)
                 cmocka_unit_test(t_salted_and_upgradable),
                 cmocka_unit_test(t_store_roundtrip_without_plaintext),
                 cmocka_unit_test(t_store_refuses_garbage),
+                cmocka_unit_test(t_export_has_no_secrets),
+                cmocka_unit_test(t_import_keeps_hashes),
+                cmocka_unit_test(t_import_runs_the_live_checks),
                 cmocka_unit_test(t_method_table),
         };
         if (sodium_init() < 0)

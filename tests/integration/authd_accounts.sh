@@ -163,6 +163,7 @@ as admin user unlock bob >/dev/null
 check_out "once unlocked, bob logs in with the reset password" 'logged in as bob' login bob "$BOB_PW3"
 
 # ---- expired password: strict profile, clock 100 days ahead
+DAVE_NOW='Cw2!dF9@gH' # unless the expired-password flow below changes it
 check_out "policy set to strict" 'max_age_days: +90' as admin auth policy set profile=strict
 stop_authd
 FT_LIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
@@ -177,7 +178,7 @@ if [ -n "$FT_LIB" ]; then
         check_out "change path refuses the same password" "rule 'history'" sh -c "printf '%s\n%s\n' 'Cw2!dF9@gH' 'Cw2!dF9@gH' | DEVSEC_TOKEN_FILE='$T_DIR/tok.dave' '$B/devctl' passwd --expired -u dave --password-stdin"
         check_out "change path sets a new password and logs in" 'password changed; logged in as dave' sh -c "printf '%s\n%s\n' 'Cw2!dF9@gH' 'Mn5^bV8%cX' | DEVSEC_TOKEN_FILE='$T_DIR/tok.dave' '$B/devctl' passwd --expired -u dave --password-stdin"
         check_out "the new session works" 'user: +dave' as dave whoami
-        SECRETS="$SECRETS Mn5^bV8%cX"
+        SECRETS="$SECRETS Mn5^bV8%cX"; DAVE_NOW='Mn5^bV8%cX'
         stop_authd
 else
         skip "expired password flow" "libfaketime not installed"
@@ -190,7 +191,41 @@ check_out "audit level 1: admin password set passes" 'authd +auth.initialised +1
 check_out "audit level 3: strict profile passes after policy set" 'authd +auth.profile +3 +pass' as admin audit --level 3
 check_out "audit flags the lowered test hash cost" 'authd +auth.hash-cost +1 +fail' as admin audit --level 1
 as admin config export authd > "$T_DIR/export.json" 2>&1
-if grep -q 'argon2id' "$T_DIR/export.json"; then ok "config export carries the account store (hashes)"; else nok "config export carries the account store"; fi
+check_out "config export carries the accounts" '"name": *"dave"' cat "$T_DIR/export.json"
+if grep -Eq 'argon2|"hash"|"history"|"a": *"\$' "$T_DIR/export.json"; then nok "config export carries no hash (password, history, answer, ONVIF)"; else ok "config export carries no hash (password, history, answer, ONVIF)"; fi
+
+# ---- import: the live methods' checks, all or nothing; an export restores without hashes
+users_now() { as admin --json user list 2>/dev/null | python3 -c 'import json,sys; print(" ".join(u["name"]+":"+u["group"] for u in json.load(sys.stdin)["users"]))' 2>/dev/null; }
+BEFORE=$(users_now)
+# mutate NAME PYTHON: writes $T_DIR/NAME.json, the export with PYTHON applied to its state s
+mutate() { python3 - "$T_DIR/export.json" "$T_DIR/$1.json" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); s = d["state"]
+exec(sys.argv[3])
+json.dump(d, open(sys.argv[2], "w"))
+PY
+}
+mutate demote 'next(u for u in s["users"] if u["name"] == "admin")["group"] = "viewer"'
+mutate rights 'next(g for g in s["groups"] if g["name"] == "admin")["authorities"] = ["monitor"]'
+mutate builtin 's["groups"] = [g for g in s["groups"] if g["name"] != "operator"]'
+mutate nohash 's["users"].append({"name": "carol", "group": "viewer"})'
+mutate cost 's["users"].append({"name": "carol", "group": "viewer", "hash": "$argon2id$v=19$m=4194304,t=1000,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo"})'
+mutate notlist 's["users"] = "nobody"'
+check_out "import demoting the last admin: refused" 'EINVAL: state.users: no enabled administrator' as admin config import authd "$T_DIR/demote.json"
+check_out "import changing the admin group's rights: refused" 'EINVAL: state.groups\[0\].authorities: the admin group always holds every authority' as admin config import authd "$T_DIR/rights.json"
+check_out "import deleting a built-in group: refused" "EINVAL: state.groups: the built-in group 'operator' is missing" as admin config import authd "$T_DIR/builtin.json"
+check_out "import of a new account without a hash: refused naming it" "EINVAL: state.users\[3\].hash: user 'carol' is new here and has no password hash" as admin config import authd "$T_DIR/nohash.json"
+check_out "import of a hash with out-of-bounds parameters: refused" 'EINVAL: state.users\[3\].hash: Argon2id parameters t=1000 m=4194304 p=1 out of bounds' as admin config import authd "$T_DIR/cost.json"
+check_out "import of a non-list users: refused naming the field" 'EINVAL: state.users: must be a list' as admin config import authd "$T_DIR/notlist.json"
+check_out "after the refusals: the admin session still works" 'user: +admin' as admin whoami
+if [ "$(users_now)" = "$BEFORE" ]; then ok "after the refusals: every account as it was ($BEFORE)"; else nok "accounts changed: $(users_now), were $BEFORE"; fi
+check_out "after the refusals: admin still logs in" 'logged in as admin' login admin "$ADMIN_PW"
+check_out "the export imports back (no hashes: each account keeps its own)" 'imported: +yes' as admin config import authd "$T_DIR/export.json"
+check_out "after the round trip: admin logs in with its password" 'logged in as admin' login admin "$ADMIN_PW"
+check_out "after the round trip: bob logs in with his" 'logged in as bob' login bob "$BOB_PW3"
+check_out "after the round trip: dave logs in with his" 'logged in as dave' login dave "$DAVE_NOW"
+if [ "$(users_now)" = "$BEFORE" ]; then ok "after the round trip: the same accounts and groups"; else nok "round trip changed accounts: $(users_now)"; fi
+check "after the round trip: users.mp still holds the hashes" grep -q argon2id "$T_DIR/state/authd/users.mp"
 check_out "factory reset (config reset authd) restores defaults" 'policy_profile: +vendor' as admin config reset authd
 check_out "after factory reset: not initialised" 'initialised: +no' dc auth status
 check_out "after factory reset: old sessions are gone" 'EAUTH' as admin whoami

@@ -1,8 +1,11 @@
 /* cmd_auth.c - devctl init, passwd, user, group, session, onvif-user, auth policy/reset */
+#include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devctl.h"
 #include "util.h"
@@ -47,24 +50,91 @@ static const char *take_opt(int *argc, char **argv, const char *opt)
         return NULL;
 }
 
-/* devctl init [email=ADDR] [--password-stdin] */
+/* The first line of path (a setup code: short, no NUL). Caller frees with
+ * ds_free_secret(); NULL with errno set. */
+static char *read_code_file(const char *path)
+{
+        char buf[128];
+        ssize_t n;
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY), e;
+        char *nl, *s;
+
+        if (fd < 0)
+                return NULL;
+        n = read(fd, buf, sizeof buf - 1);
+        e = errno;
+        close(fd);
+        if (n < 0) {
+                errno = e;
+                return NULL;
+        }
+        buf[n] = '\0';
+        if ((nl = strpbrk(buf, "\r\n")))
+                *nl = '\0';
+        s = strdup(buf);
+        sodium_memzero(buf, sizeof buf);
+        return s;
+}
+
+/* The setup code auth.init needs, never from argv: --setup-code-file FILE
+ * (- : the first line of stdin), else the device's own file when this user
+ * may read it (root on the device), else a prompt on the terminal. NULL when
+ * there is none to give: authd then answers why (EEXIST, or EAUTH). */
+static char *setup_code(struct devctl *dc, const char *opt)
+{
+        char *dir, path[4096], *code = NULL;
+        int e;
+
+        if (opt && !strcmp(opt, "-"))
+                return devctl_read_secret("Setup code", false, true);
+        if (opt) {
+                if (!(code = read_code_file(opt)))
+                        fprintf(stderr, "devctl: cannot read the setup code from '%s': %s\n", opt, strerror(errno));
+                return code;
+        }
+        dir = ds_paths_state(&dc->paths, "authd");
+        snprintf(path, sizeof path, "%s/%s", dir ? dir : ".", "setup-code");
+        free(dir);
+        if ((code = read_code_file(path)))
+                return code;
+        e = errno;
+        if (isatty(STDIN_FILENO)) {
+                fprintf(stderr, "The setup code is on the device's label (or in %s, root only).\n", path);
+                return devctl_read_secret("Setup code", false, false);
+        }
+        if (e != ENOENT)
+                fprintf(stderr, "devctl: cannot read the setup code in '%s': %s; give --setup-code-file FILE (- for stdin)\n",
+                        path, strerror(e));
+        return NULL;
+}
+
+/* devctl init [email=ADDR] [--password-stdin] [--setup-code-file FILE|-] */
 static int c_init(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
         bool from_stdin = take_flag(&argc, argv, "--password-stdin");
+        const char *code_file = take_opt(&argc, argv, "--setup-code-file");
         struct mpw w;
-        char *pw;
+        char *pw, *code;
         int r;
 
         for (int i = 0; i < argc; i++)
                 if (strncmp(argv[i], "email=", 6))
                         return usage(cmd);
-        pw = devctl_read_secret("Admin password", true, from_stdin);
-        if (!pw)
+        code = setup_code(dc, code_file);
+        if (!code && code_file)
                 return DC_EUSAGE;
+        pw = devctl_read_secret("Admin password", true, from_stdin);
+        if (!pw) {
+                ds_free_secret(code);
+                return DC_EUSAGE;
+        }
         mpw_init(&w);
         mpw_map_begin(&w);
         mpw_kv_str(&w, "password", pw);
         ds_free_secret(pw);
+        if (code)
+                mpw_kv_str(&w, "setup_code", code);
+        ds_free_secret(code);
         if ((r = devctl_parse_kv(&w, argc, argv)) != DC_OK) {
                 sodium_memzero(w.sb.data, w.sb.size);
                 mpw_free(&w);
@@ -280,7 +350,8 @@ static int c_reset_setup(struct devctl *dc, const struct devctl_cmd *cmd, int ar
 
 static const struct devctl_cmd auth_cmds[] = {
         { .path = "init", .svc = "authd", .method = "auth.init", .fn = c_init,
-          .usage = "[email=ADDR] [--password-stdin]", .help = "first boot: set the admin password" },
+          .usage = "[email=ADDR] [--password-stdin] [--setup-code-file FILE|-]",
+          .help = "first boot: set the admin password (needs the device's setup code)" },
         { .path = "passwd", .svc = "authd", .method = "session.passwd", .fn = c_passwd,
           .usage = "[USER] [--password-stdin] | --expired -u USER", .help = "change a password" },
         { .path = "user list", .svc = "authd", .method = "user.list", .list_key = "users", .usage = "",
