@@ -9,8 +9,6 @@ UNITDIR  ?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 TMPFILESDIR ?= /usr/lib/tmpfiles.d
 POLKITDIR ?= /usr/share/polkit-1/rules.d
-# where netcfgd flags a disabled function's unit (tmpfiles.d, its unit's ReadWritePaths=)
-FUNCTIONS_FLAGDIR ?= /var/lib/devsec/functions/disabled
 DESTDIR  ?=
 BUILD    ?= build
 VERSION  := 1.0.0
@@ -199,9 +197,10 @@ install: all
 	install -m 0644 units/sysusers.d/devsec.conf $(DESTDIR)$(SYSUSERSDIR)/devsec.conf
 	install -m 0644 units/tmpfiles.d/devsec.conf $(DESTDIR)$(TMPFILESDIR)/devsec.conf
 	@# netcfgd's function switching: the polkit rule (start/stop of the function
-	@# table's units only) and one drop-in per unit, generated from the table
-	@if [ -x $(BUILD)/netcfgd ]; then tools/devsec-functions-gen install etc/devsec/functions.conf \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(POLKITDIR) $(FUNCTIONS_FLAGDIR); fi
+	@# table's units only) and one drop-in per unit, generated from the table; the
+	@# flag directory is the one of tmpfiles.d and devsec-netcfgd.service
+	@if [ -x $(BUILD)/netcfgd ]; then sh tools/devsec-functions-gen install etc/devsec/functions.conf \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(POLKITDIR) /var/lib/devsec/functions/disabled; fi
 	@# optional pieces: installed when present
 	@if ls docs/man/*.1 >/dev/null 2>&1; then install -m 0644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/; fi
 	@if ls docs/man/*.8 >/dev/null 2>&1; then install -m 0644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/; fi
