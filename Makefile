@@ -8,6 +8,7 @@ SYSCONFDIR ?= /etc
 UNITDIR  ?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 TMPFILESDIR ?= /usr/lib/tmpfiles.d
+POLKITDIR ?= /usr/share/polkit-1/rules.d
 DESTDIR  ?=
 BUILD    ?= build
 VERSION  := 1.0.0
@@ -195,8 +196,11 @@ install: all
 	ln -sfn ../devsec-keygen.service $(DESTDIR)$(UNITDIR)/devsec.target.wants/devsec-keygen.service
 	install -m 0644 units/sysusers.d/devsec.conf $(DESTDIR)$(SYSUSERSDIR)/devsec.conf
 	install -m 0644 units/tmpfiles.d/devsec.conf $(DESTDIR)$(TMPFILESDIR)/devsec.conf
-	@if [ -x $(BUILD)/netcfgd ]; then install -d $(DESTDIR)$(PREFIX)/share/polkit-1/rules.d && \
-		install -m 0644 units/polkit/50-devsec-netcfgd.rules $(DESTDIR)$(PREFIX)/share/polkit-1/rules.d/; fi
+	@# netcfgd's function switching: the polkit rule (start/stop of the function
+	@# table's units only) and one drop-in per unit, generated from the table; the
+	@# flag directory is the one of tmpfiles.d and devsec-netcfgd.service
+	@if [ -x $(BUILD)/netcfgd ]; then sh tools/devsec-functions-gen install etc/devsec/functions.conf \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(POLKITDIR) /var/lib/devsec/functions/disabled; fi
 	@# optional pieces: installed when present
 	@if ls docs/man/*.1 >/dev/null 2>&1; then install -m 0644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/; fi
 	@if ls docs/man/*.8 >/dev/null 2>&1; then install -m 0644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/; fi

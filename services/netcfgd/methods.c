@@ -252,6 +252,29 @@ static void functions_enforce(struct netcfgd_ctx *x, bool startup)
         }
 }
 
+/* A function whose unit the system has flagged disabled is disabled, whatever
+ * functions.mp says: the flag is what systemd goes by at boot (the unit's
+ * drop-in ConditionPathExists=!), so function.list says so too. An enable cut
+ * short between the flag's removal and the state's save errs the same way:
+ * towards off. */
+static void functions_adopt_flags(struct netcfgd_ctx *x)
+{
+        bool changed = false;
+
+        for (size_t i = 0; i < x->fns.n; i++) {
+                struct net_function *f = &x->fns.v[i];
+                if (f->kind == FN_FLAG || !f->enabled ||
+                    svcmgr_disabled(&x->mgr, f->target, f->kind == FN_DAEMON) != 1)
+                        continue;
+                f->enabled = false;
+                changed = true;
+                log_audit("security", LOG_LVL_NOTICE, "netcfgd",
+                          "function '%s' is disabled on this system (its unit is flagged): recorded disabled", f->name);
+        }
+        if (changed)
+                save_functions(x);
+}
+
 /* ---- ports ------------------------------------------------------------------ */
 
 static void publish_ports(struct netcfgd_ctx *x)
@@ -766,7 +789,8 @@ static int n_init(struct ds_daemon *d, void *ctx)
         x->certdir = path_join(d->statedir, "certs");
         x->snmpdir = path_join(d->statedir, "snmp");
         x->svcdir = path_join(d->paths.rundir, "svcmgr");
-        if (!x->certdir || !x->snmpdir || !x->svcdir)
+        x->flagdir = path_join(d->paths.statedir, "functions/disabled");
+        if (!x->certdir || !x->snmpdir || !x->svcdir || !x->flagdir)
                 return -ENOMEM;
         return 0;
 }
@@ -781,7 +805,7 @@ static int n_start(struct ds_daemon *d, void *ctx)
         int r;
 
         if (sd)
-                r = svcmgr_systemd_new(d->loop, &x->mgr);
+                r = svcmgr_systemd_new(d->loop, x->flagdir, &x->mgr);
         else
                 r = svcmgr_dev_new(x->svcdir, &x->mgr);
         if (r < 0)
@@ -791,6 +815,7 @@ static int n_start(struct ds_daemon *d, void *ctx)
         if ((r = svcmgr_allow(&x->mgr, &x->fns)) < 0)
                 return r;
         log_info("service manager: %s backend", x->backend);
+        functions_adopt_flags(x);
         functions_enforce(x, true);
         publish_ports(x);
         return 0;
@@ -806,6 +831,7 @@ static void n_stop(struct ds_daemon *d, void *ctx)
         free(x->certdir);
         free(x->snmpdir);
         free(x->svcdir);
+        free(x->flagdir);
 }
 
 static int write_snmp(struct netcfgd_ctx *x, const struct ds_settings *st)

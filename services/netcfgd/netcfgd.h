@@ -54,10 +54,11 @@ typedef void (*svcmgr_done_fn)(void *ud, int r, const char *why);
 
 struct svcmgr_ops {
         const char *name;
-        /* Stop + mask (enable=false) or unmask + start (enable=true) a unit;
-         * done runs exactly once, possibly before this returns. */
+        /* Disable (flag + stop) or enable (flag removed + start) a unit; done
+         * runs exactly once, possibly before this returns. */
         int (*set)(void *impl, const char *unit, bool is_daemon, bool enable, svcmgr_done_fn done, void *ud);
-        /* 1 masked, 0 not, -errno unknown (synchronous, cheap). */
+        /* 1 flagged disabled on this system, 0 not, -errno unknown
+         * (synchronous, cheap: one stat). */
         int (*masked)(void *impl, const char *unit, bool is_daemon);
         void (*destroy)(void *impl);
 };
@@ -71,8 +72,10 @@ struct svcmgr {
 
 /* dev backend: <dir>/<name>.masked files watched by tools/devsec-run */
 int svcmgr_dev_new(const char *dir, struct svcmgr *ret);
-/* systemd backend: sd-bus to org.freedesktop.systemd1, attached to loop */
-int svcmgr_systemd_new(zloop_t *loop, struct svcmgr *ret);
+/* systemd backend: sd-bus to org.freedesktop.systemd1, attached to loop; the
+ * flag of a disabled function's unit is flagdir/<unit> (each unit's drop-in
+ * ConditionPathExists=!flagdir/<unit>, installed by make install) */
+int svcmgr_systemd_new(zloop_t *loop, const char *flagdir, struct svcmgr *ret);
 /* The file name the dev backend uses for a unit: "ssh.service" -> "ssh". */
 int svcmgr_dev_name(const char *unit, char *buf, size_t size);
 /* The systemd unit behind a target: "ssh" -> "ssh.service", "ssh.service" as
@@ -84,6 +87,9 @@ int svcmgr_allow(struct svcmgr *m, const struct fn_table *t);
 /* ops->set for a unit of the function table; any other unit: -EPERM, logged,
  * done not called. */
 int svcmgr_set(struct svcmgr *m, const char *target, bool is_daemon, bool enable, svcmgr_done_fn done, void *ud);
+/* 1 when the system has target flagged disabled (a unit of the table only),
+ * 0 not, -errno */
+int svcmgr_disabled(struct svcmgr *m, const char *target, bool is_daemon);
 void svcmgr_destroy(struct svcmgr *m);
 
 /* ---- function table (functions.c) ---------------------------------------- */
@@ -165,6 +171,7 @@ struct netcfgd_ctx {
         char *certdir;
         char *snmpdir;
         char *svcdir;  /* dev backend dir */
+        char *flagdir; /* systemd backend: <statedir root>/functions/disabled */
         const char *backend;
         const char *want_backend; /* --svcmgr=: NULL or "auto" picks */
 };

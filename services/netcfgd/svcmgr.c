@@ -62,14 +62,28 @@ int svcmgr_allow(struct svcmgr *m, const struct fn_table *t)
         return 0;
 }
 
-int svcmgr_set(struct svcmgr *m, const char *target, bool is_daemon, bool enable, svcmgr_done_fn done, void *ud)
+static bool allowed(const struct svcmgr *m, const char *target, bool is_daemon)
 {
         char unit[256];
 
         if (svcmgr_unit_name(target, is_daemon, unit, sizeof unit) == 0)
                 for (size_t i = 0; i < m->n_allowed; i++)
                         if (!strcmp(m->allowed[i], unit))
-                                return m->ops->set(m->impl, target, is_daemon, enable, done, ud);
+                                return true;
+        return false;
+}
+
+int svcmgr_disabled(struct svcmgr *m, const char *target, bool is_daemon)
+{
+        if (!m->ops || !m->ops->masked || !allowed(m, target, is_daemon))
+                return -EPERM;
+        return m->ops->masked(m->impl, target, is_daemon);
+}
+
+int svcmgr_set(struct svcmgr *m, const char *target, bool is_daemon, bool enable, svcmgr_done_fn done, void *ud)
+{
+        if (allowed(m, target, is_daemon))
+                return m->ops->set(m->impl, target, is_daemon, enable, done, ud);
         log_warn("svcmgr: refused to %s '%s': not a unit of the function table", enable ? "start" : "stop", target);
         return -EPERM;
 }

@@ -1,48 +1,42 @@
 /* svcmgr_systemd.c - the systemd backend: org.freedesktop.systemd1 over sd-bus,
  * driven asynchronously from the daemon's loop (never blocks a handler).
- * Disable: StopUnit, MaskUnitFiles, Reload. Enable: UnmaskUnitFiles, Reload,
- * StartUnit. */
+ *
+ * Disable: the flag file <flagdir>/<unit> (atomic), then StopUnit. Enable: the
+ * flag removed, then StartUnit. Each unit of the function table carries a
+ * drop-in ConditionPathExists=!<flagdir>/<unit> (make install), so a flagged
+ * unit does not start at boot nor on anyone's request. No unit file is
+ * masked, linked or changed and systemd is never reloaded: polkit lets
+ * netcfgd start and stop the table's units and nothing else. A call systemd
+ * refuses puts the flag back as it was. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-bus.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "netcfgd.h"
+#include "state.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
 #define SD_MGR "org.freedesktop.systemd1.Manager"
 #define SD_TIMEOUT_USEC (30ULL * 1000000ULL)
+#define FLAG_TEXT "disabled by netcfgd\n"
 
 struct sd_mgr {
         sd_bus *bus;
         zloop_t *loop;
         int timer;
-};
-
-enum step { ST_STOP, ST_MASK, ST_UNMASK, ST_RELOAD, ST_START, ST_END };
-
-static const enum step disable_steps[] = { ST_STOP, ST_MASK, ST_RELOAD, ST_END };
-static const enum step enable_steps[] = { ST_UNMASK, ST_RELOAD, ST_START, ST_END };
-
-/* How each step is called: method and argument shape. */
-enum args { A_NONE, A_UNIT_MODE, A_MASK, A_UNMASK };
-static const struct {
-        const char *method;
-        enum args args;
-} step_calls[] = {
-        [ST_STOP] = { "StopUnit", A_UNIT_MODE },
-        [ST_MASK] = { "MaskUnitFiles", A_MASK },     /* files, runtime=false, force=true */
-        [ST_UNMASK] = { "UnmaskUnitFiles", A_UNMASK }, /* files, runtime=false */
-        [ST_RELOAD] = { "Reload", A_NONE },
-        [ST_START] = { "StartUnit", A_UNIT_MODE },
+        char *flagdir;
 };
 
 struct sd_op {
         struct sd_mgr *m;
         char *unit;
-        const enum step *steps;
-        size_t at;
+        bool enable;
+        bool had_flag; /* the flag as it was before: restored on a refusal */
         svcmgr_done_fn done;
         void *ud;
 };
@@ -53,7 +47,47 @@ static void op_free(struct sd_op *op)
         free(op);
 }
 
-static int op_next(struct sd_op *op);
+static int flag_path(struct sd_mgr *m, const char *unit, char **ret)
+{
+        char *p = path_join(m->flagdir, unit);
+
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
+/* 1 flagged, 0 not, -errno */
+static int flag_get(struct sd_mgr *m, const char *unit)
+{
+        struct stat st;
+        char *p;
+        int r;
+
+        if ((r = flag_path(m, unit, &p)) < 0)
+                return r;
+        r = lstat(p, &st) == 0 ? 1 : errno == ENOENT ? 0 : -errno;
+        free(p);
+        return r;
+}
+
+static int flag_put(struct sd_mgr *m, const char *unit, bool on)
+{
+        int r, dfd;
+
+        if (on)
+                return state_write(m->flagdir, unit, FLAG_TEXT, sizeof FLAG_TEXT - 1, 0644);
+        r = state_remove(m->flagdir, unit);
+        if (r < 0)
+                return r;
+        /* the removal is what lets the unit start at the next boot: make it durable */
+        dfd = open(m->flagdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        r = fsync(dfd) < 0 ? -errno : 0;
+        close(dfd);
+        return r;
+}
 
 static void op_end(struct sd_op *op, int r, const char *why)
 {
@@ -65,90 +99,91 @@ static int on_reply(sd_bus_message *m, void *ud, sd_bus_error *ret_error)
 {
         struct sd_op *op = ud;
         const sd_bus_error *e = sd_bus_message_get_error(m);
+        const char *method = op->enable ? "StartUnit" : "StopUnit";
+        int r;
 
         (void)ret_error;
         /* stopping a unit that is not loaded is fine: it is stopped */
-        if (e && !(op->steps[op->at] == ST_STOP && sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit"))) {
-                log_warn("svcmgr: systemd refused %s for '%s': %s", step_calls[op->steps[op->at]].method, op->unit, e->message ? e->message : e->name);
-                op_end(op, -sd_bus_error_get_errno(e) ?: -EIO, "systemd refused the change");
-                return 0;
-        }
-        op->at++;
-        if (op_next(op) < 0)
-                return 0;
-        return 0;
-}
-
-static int append_args(sd_bus_message *msg, enum args a, const char *unit)
-{
-        if (a == A_UNIT_MODE)
-                return sd_bus_message_append(msg, "ss", unit, "replace");
-        if (a == A_MASK)
-                return sd_bus_message_append(msg, "asbb", 1, unit, 0, 1);
-        if (a == A_UNMASK)
-                return sd_bus_message_append(msg, "asb", 1, unit, 0);
-        return 0;
-}
-
-static int op_next(struct sd_op *op)
-{
-        sd_bus_message *msg = NULL;
-        enum step st = op->steps[op->at];
-        int r;
-
-        if (st == ST_END) {
+        if (!e || (!op->enable && sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit"))) {
                 op_end(op, 0, NULL);
                 return 0;
         }
-        r = sd_bus_message_new_method_call(op->m->bus, &msg, SD_DEST, SD_PATH, SD_MGR, step_calls[st].method);
+        log_warn("svcmgr: systemd refused %s for '%s': %s", method, op->unit, e->message ? e->message : e->name);
+        if (op->had_flag != !op->enable && (r = flag_put(op->m, op->unit, op->had_flag)) < 0)
+                log_warn_errno(r, "svcmgr: cannot restore the flag of '%s' in '%s': %m", op->unit, op->m->flagdir);
+        op_end(op, -sd_bus_error_get_errno(e) ?: -EIO, "systemd refused the change");
+        return 0;
+}
+
+static int op_run(struct sd_op *op)
+{
+        sd_bus_message *msg = NULL;
+        const char *method = op->enable ? "StartUnit" : "StopUnit";
+        int r;
+
+        r = flag_get(op->m, op->unit);
+        if (r < 0) {
+                log_warn_errno(r, "svcmgr: cannot read the flag of '%s' in '%s': %m", op->unit, op->m->flagdir);
+                op_end(op, r, "cannot read the function flag directory");
+                return r;
+        }
+        op->had_flag = r == 1;
+        /* disable: the flag first, so no start in between gets the unit up again */
+        r = flag_put(op->m, op->unit, !op->enable);
+        if (r < 0) {
+                log_warn_errno(r, "svcmgr: cannot %s the flag of '%s' in '%s': %m", op->enable ? "remove" : "write",
+                               op->unit, op->m->flagdir);
+                op_end(op, r, "cannot write the function flag directory");
+                return r;
+        }
+        r = sd_bus_message_new_method_call(op->m->bus, &msg, SD_DEST, SD_PATH, SD_MGR, method);
         if (r >= 0)
-                r = append_args(msg, step_calls[st].args, op->unit);
+                r = sd_bus_message_append(msg, "ss", op->unit, "replace");
         if (r >= 0)
                 r = sd_bus_call_async(op->m->bus, NULL, msg, on_reply, op, SD_TIMEOUT_USEC);
         sd_bus_message_unref(msg);
         if (r >= 0)
                 r = sd_bus_flush(op->m->bus);
         if (r < 0) {
-                log_warn_errno(r, "svcmgr: cannot call systemd %s for '%s': %m", step_calls[st].method, op->unit);
+                int k;
+                log_warn_errno(r, "svcmgr: cannot call systemd %s for '%s': %m", method, op->unit);
+                if (op->had_flag != !op->enable && (k = flag_put(op->m, op->unit, op->had_flag)) < 0)
+                        log_warn_errno(k, "svcmgr: cannot restore the flag of '%s': %m", op->unit);
                 op_end(op, r, "cannot reach systemd");
                 return r;
         }
         return 0;
 }
 
-static int sd_set(void *impl, const char *unit, bool is_daemon, bool enable, svcmgr_done_fn done, void *ud)
+static int sd_set(void *impl, const char *target, bool is_daemon, bool enable, svcmgr_done_fn done, void *ud)
 {
         struct sd_mgr *m = impl;
         struct sd_op *op = calloc(1, sizeof *op);
-        size_t n = strlen(unit);
+        char unit[256];
+        int r;
 
         if (!op)
                 return -ENOMEM;
+        /* a devsec daemon's unit is devsec-<name>.service (units/) */
+        r = svcmgr_unit_name(target, is_daemon, unit, sizeof unit);
+        if (r < 0 || !(op->unit = strdup(unit))) {
+                free(op);
+                return r < 0 ? r : -ENOMEM;
+        }
         op->m = m;
         op->done = done;
         op->ud = ud;
-        op->steps = enable ? enable_steps : disable_steps;
-        /* a devsec daemon's unit is devsec-<name>.service (units/) */
-        if (is_daemon)
-                op->unit = (asprintf(&op->unit, "devsec-%s.service", unit) < 0) ? NULL : op->unit;
-        else if (n < 8 || strcmp(unit + n - 8, ".service"))
-                op->unit = (asprintf(&op->unit, "%s.service", unit) < 0) ? NULL : op->unit;
-        else
-                op->unit = strdup(unit);
-        if (!op->unit) {
-                free(op);
-                return -ENOMEM;
-        }
-        op_next(op);
+        op->enable = enable;
+        op_run(op);
         return 0;
 }
 
-static int sd_masked(void *impl, const char *unit, bool is_daemon)
+static int sd_masked(void *impl, const char *target, bool is_daemon)
 {
-        (void)impl;
-        (void)unit;
-        (void)is_daemon;
-        return -EOPNOTSUPP; /* asking would block; the function table is the record */
+        char unit[256];
+        int r = svcmgr_unit_name(target, is_daemon, unit, sizeof unit);
+
+        return r < 0 ? r : flag_get(impl, unit);
 }
 
 static int on_readable(zloop_t *loop, zmq_pollitem_t *item, void *arg)
@@ -180,6 +215,7 @@ static void sd_destroy(void *impl)
                 zloop_timer_end(m->loop, m->timer);
         }
         sd_bus_flush_close_unref(m->bus);
+        free(m->flagdir);
         free(m);
 }
 
@@ -190,16 +226,27 @@ static const struct svcmgr_ops sd_ops = {
         .destroy = sd_destroy,
 };
 
-int svcmgr_systemd_new(zloop_t *loop, struct svcmgr *ret)
+int svcmgr_systemd_new(zloop_t *loop, const char *flagdir, struct svcmgr *ret)
 {
         struct sd_mgr *m = calloc(1, sizeof *m);
         zmq_pollitem_t it;
         int r;
 
-        if (!m)
+        if (!m || !(m->flagdir = strdup(flagdir))) {
+                free(m);
                 return -ENOMEM;
+        }
+        /* installed by tmpfiles.d on a device; made here for a build tree */
+        r = state_mkdir_p(flagdir, 0755);
+        if (r < 0) {
+                log_errno(r, "svcmgr: cannot create the function flag directory '%s': %m", flagdir);
+                free(m->flagdir);
+                free(m);
+                return r;
+        }
         r = sd_bus_open_system(&m->bus);
         if (r < 0) {
+                free(m->flagdir);
                 free(m);
                 return log_errno(r, "svcmgr: cannot connect to the system bus: %m");
         }

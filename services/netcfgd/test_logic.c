@@ -280,6 +280,42 @@ static void t_svcmgr_table_only(void **s)
         functions_free(&t);
 }
 
+/* make install's generator (polkit rule, drop-ins) names exactly the units
+ * svcmgr acts on: the two read the same table */
+static void t_svcmgr_gen_agrees(void **s)
+{
+        static const struct svcmgr_ops fake = { .name = "fake", .set = fake_set };
+        struct svcmgr m = { .ops = &fake };
+        struct fn_table t = { 0 };
+        const char *src = getenv("DEVSEC_SRCDIR");
+        char cmd[8192], line[256];
+        struct ds_err e;
+        size_t n = 0;
+        FILE *f;
+
+        (void)s;
+        ds_err_clear(&e);
+        assert_int_equal(functions_load(functions_conf(), &t, &e), 0);
+        assert_int_equal(svcmgr_allow(&m, &t), 0);
+        snprintf(cmd, sizeof cmd, "sh '%s/tools/devsec-functions-gen' units '%s'", src ? src : ".", functions_conf());
+        f = popen(cmd, "r");
+        assert_non_null(f);
+        while (fgets(line, sizeof line, f)) {
+                bool found = false;
+                line[strcspn(line, "\n")] = '\0';
+                for (size_t i = 0; i < m.n_allowed; i++)
+                        found |= !strcmp(m.allowed[i], line);
+                if (!found)
+                        fail_msg("generator names '%s', netcfgd does not act on it", line);
+                n++;
+        }
+        assert_int_equal(pclose(f), 0);
+        assert_int_equal(n, m.n_allowed);
+        assert_true(n >= 10);
+        svcmgr_destroy(&m);
+        functions_free(&t);
+}
+
 static void t_functions_shipped(void **s)
 {
         static const char *const issue[] = { "upnp", "multicast", "ssh", "onvif", "cgi", "wifi", "mobile", "ap_hotspot",
@@ -414,6 +450,20 @@ static void t_svcmgr_dev(void **s)
         assert_int_equal(done_r, 0);
         assert_int_equal(svcmgr_dev_name("timed", name, sizeof name), 0);
         assert_string_equal(name, "timed");
+        /* the state the system has: only for the table's units */
+        {
+                struct fn_table t = { 0 };
+                struct ds_err e;
+                ds_err_clear(&e);
+                assert_int_equal(functions_load(functions_conf(), &t, &e), 0);
+                assert_int_equal(svcmgr_allow(&m, &t), 0);
+                assert_int_equal(svcmgr_disabled(&m, "ssh.service", false), 0);
+                assert_int_equal(m.ops->set(m.impl, "ssh.service", false, false, on_done, NULL), 0);
+                assert_int_equal(svcmgr_disabled(&m, "ssh.service", false), 1);
+                assert_int_equal(svcmgr_disabled(&m, "authd", true), -EPERM);
+                assert_int_equal(svcmgr_disabled(&m, "getty@tty1.service", false), -EPERM);
+                functions_free(&t);
+        }
         svcmgr_destroy(&m);
         assert_null(m.ops);
 }
@@ -503,6 +553,7 @@ int main(void)
                 cmocka_unit_test(t_secure_settings),  cmocka_unit_test(t_render),
                 cmocka_unit_test(t_functions_shipped), cmocka_unit_test(t_functions_errors),
                 cmocka_unit_test(t_functions_state),  cmocka_unit_test(t_svcmgr_dev), cmocka_unit_test(t_svcmgr_table_only),
+                cmocka_unit_test(t_svcmgr_gen_agrees),
                 cmocka_unit_test(t_certs),
         };
 

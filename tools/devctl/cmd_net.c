@@ -246,7 +246,7 @@ static const struct devctl_cmd net_cmds[] = {
           .pos = (const char *const[]){ "name", NULL }, .min_pos = 1, .usage = "NAME", .help = "turn a function on" },
         { .path = "function disable", .svc = "netcfgd", .method = "function.disable",
           .pos = (const char *const[]){ "name", NULL }, .min_pos = 1, .usage = "NAME",
-          .help = "turn a function off (stops and masks what stands behind it)" },
+          .help = "turn a function off (stops what stands behind it; it stays off across reboots)" },
         { .path = "https show", .svc = "netcfgd", .method = "https.show", .usage = "",
           .help = "HTTPS state and the server certificate" },
         { .path = "https enable", .svc = "netcfgd", .method = "https.set", .fn = c_https_toggle, .usage = "",

@@ -12,7 +12,8 @@ CT_SUITE=bookworm
 # systemd as PID 1, D-Bus for systemctl, the runtime libraries of every daemon
 # (ldd of the build: czmq pulls zmq, msgpack-c, libconfig, libsodium...), procps
 # for /bin/kill (ExecReload=), iproute2 for the veth pair of the two-host scenario,
-# polkitd (and libpam-systemd, its logind) for netcfgd's unit switching (units/polkit/).
+# polkitd (and libpam-systemd, its logind) for netcfgd's unit switching (the rule
+# make install generates from the function table).
 CT_PACKAGES="systemd systemd-sysv dbus procps iproute2 libzmq5 libczmq4 libmsgpackc2 libconfig9 libsystemd0
 libcurl4 libpwquality1 cracklib-runtime libsodium23 libnftables1 libssl3 ca-certificates polkitd libpam-systemd"
 
