@@ -314,30 +314,30 @@ static struct authd_bucket *bucket_find(struct authd_ctx *a, const char *key)
         return NULL;
 }
 
-/* A new bucket; when the table is full it takes the place of one that has
- * refilled completely (forgetting it loses nothing), else of the least
- * recently used. */
+/* A new bucket; when the table is full it takes the place of the one closest
+ * to full (a full one: forgetting it loses nothing; never an exhausted one
+ * while another holds more), the least recently used among equals. */
 static struct authd_bucket *bucket_get(struct authd_ctx *a, const char *key, int64_t now)
 {
-        struct authd_bucket *b = bucket_find(a, key), *old = NULL;
+        struct authd_bucket *b = bucket_find(a, key);
+        int64_t best = -1, cap = (int64_t)a->ratecfg.burst * 1000;
 
         if (b)
                 return b;
         if (a->n_buckets < AUTHD_RATE_BUCKETS) {
                 b = &a->buckets[a->n_buckets++];
         } else {
-                for (size_t i = 0; i < a->n_buckets && !b; i++) {
+                for (size_t i = 0; i < a->n_buckets && best < cap; i++) {
                         struct authd_bucket *x = &a->buckets[i];
-                        if (level(a, x, now) >= (int64_t)a->ratecfg.burst * 1000)
+                        int64_t m = level(a, x, now);
+                        if (m > best || (m == best && x->last_ms < b->last_ms)) {
                                 b = x;
-                        else if (!old || x->last_ms < old->last_ms)
-                                old = x;
+                                best = m;
+                        }
                 }
-                if (!b)
-                        b = old;
         }
         snprintf(b->key, sizeof b->key, "%s", key);
-        b->milli = (int64_t)a->ratecfg.burst * 1000;
+        b->milli = cap;
         b->last_ms = now;
         return b;
 }
