@@ -1586,8 +1586,10 @@ int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
                 n_front++;
         }
         if (ds_settings_int(s, "login_burst") < ds_settings_int(s, "login_rate"))
-                return ds_err_set(e, -EINVAL, "login_burst", "must be at least login_rate (%lld): a source could "
-                                  "never use a second's worth of attempts", (long long)ds_settings_int(s, "login_rate"));
+                return ds_err_set(e, -EINVAL, "login_burst",
+                                  "must be at least login_rate (%lld): a source could never use a second's worth "
+                                  "of attempts",
+                                  (long long)ds_settings_int(s, "login_rate"));
         if (!a->dummy_hash || cost.opslimit != a->cost.opslimit || cost.memlimit != a->cost.memlimit) {
                 unsigned char r[16];
                 char pw[33], *h;
