@@ -19,6 +19,13 @@
 #define AUTHD_NOT_INIT_MSG "device not initialised: run devctl init"
 #define AUTHD_SETUP_FILE "setup-code" /* in authd's state dir, 0600 */
 #define AUTHD_SETUP_CHARS 16          /* base32: 80 bits, written XXXX-XXXX-XXXX-XXXX */
+/* Records for names that are no account live in a table of their own: a flood
+ * of made-up names evicts only its own kind, never a real account's record. */
+#define AUTHD_UNKNOWN_LOCKS_MAX 4096
+#define AUTHD_RATE_BUCKETS 2048 /* per-source login token buckets */
+#define AUTHD_RATE_KEY_MAX (AUTHD_SRC_MAX + 2)
+#define AUTHD_FRONT_ENDS_MAX 8
+#define AUTHD_SOURCE_LOCAL "local"
 
 /* ---- policy.c: password rules (pure) ------------------------------------- */
 
@@ -109,6 +116,21 @@ struct authd_lock {
         int64_t last_ms;
         int refused; /* attempts refused while locked (memory only, for rate-limited records) */
         struct authd_lock_src src[AUTHD_LOCK_SOURCES];
+        bool unknown; /* the name is no account (nor "reset:" of one): kept in the bounded second table */
+};
+
+/* A login token bucket: "s:SOURCE" for a source a front end vouched for,
+ * "n:USER" for local attempts (so that one local guesser throttles only the
+ * names it tries). Tokens in thousandths. */
+struct authd_bucket {
+        char key[AUTHD_RATE_KEY_MAX + 1];
+        int64_t milli;
+        int64_t last_ms;
+};
+
+struct authd_ratecfg {
+        int rate;  /* tokens per second */
+        int burst; /* bucket size */
 };
 
 struct authd_session {
@@ -155,6 +177,16 @@ struct authd_ctx {
         char *dummy_hash; /* verified for unknown users so that timing stays uniform */
         pwquality_settings_t *pwq;
         int sweep_timer;
+        /* login rate limit, trusted front ends (appended) */
+        struct authd_ratecfg ratecfg;
+        struct authd_bucket buckets[AUTHD_RATE_BUCKETS];
+        size_t n_buckets;
+        uint64_t rate_refused;      /* attempts refused by the rate limit since start */
+        uint64_t rate_unlogged;     /* refusals not yet in a log record */
+        int64_t rate_logged_ms;     /* time of the last rate-limit record */
+        char front_ends[AUTHD_FRONT_ENDS_MAX][BUS_NAME_MAX + 1]; /* identities that may vouch for source/mac */
+        size_t n_front_ends;
+        int lock_save_timer;        /* a coalesced save of locks.mp is pending */
 };
 
 /* users.c */
@@ -204,6 +236,16 @@ void authd_lock_clear(struct authd_ctx *a, const char *name);
 void authd_lock_write(struct authd_ctx *a, struct mpw *w);
 int authd_lock_read(struct authd_ctx *a, const msgpack_object *o);
 int authd_lock_save(struct authd_ctx *a);
+/* Saves locks.mp within a second (one write for a flood of failures); at once without a loop. */
+void authd_lock_save_soon(struct authd_ctx *a);
+/* Writes a pending coalesced save now (at stop). */
+void authd_lock_flush(struct authd_ctx *a);
+/* True when name is an account, or "reset:" and an account. */
+bool authd_lock_name_known(struct authd_ctx *a, const char *name);
+/* Takes a login token from key's bucket: 0, or -EBUSY with *ret_retry_ms until the next token. */
+int authd_rate_take(struct authd_ctx *a, const char *key, int64_t *ret_retry_ms);
+/* Gives back the token of an attempt that succeeded. */
+void authd_rate_refund(struct authd_ctx *a, const char *key);
 
 /* sessions.c */
 /* Opens a session; returns 0 and the token (caller wipes) or -EBUSY with why. */

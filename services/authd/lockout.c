@@ -1,5 +1,7 @@
-/* lockout.c - failed-login counters per user and source, doubling locks, the total cap.
- * Kept by name whether or not the account exists, so that answers stay uniform. */
+/* lockout.c - failed-login counters per user and source, doubling locks, the total cap,
+ * and the per-source login rate limit in front of hashing.
+ * Kept by name whether or not the account exists, so that answers stay uniform;
+ * made-up names are bounded on their own so that they never crowd out accounts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,22 +22,53 @@ static bool is_active(const struct authd_lock *l, int64_t now)
         return l->hard || l->until_ms > now;
 }
 
+bool authd_lock_name_known(struct authd_ctx *a, const char *name)
+{
+        if (!strncmp(name, "reset:", 6))
+                name += 6;
+        return authd_user_find(a, name) != NULL;
+}
+
+/* The record to reuse when a table is full: the least recently failed one
+ * that holds no lock; for made-up names, failing that, the least recently
+ * failed of all (a flood of made-up names evicts only its own kind). */
+static struct authd_lock *victim(struct authd_ctx *a, bool unknown, int64_t now)
+{
+        struct authd_lock *idle = NULL, *any = NULL;
+
+        for (size_t i = 0; i < a->n_locks; i++) {
+                struct authd_lock *l = &a->locks[i];
+                if (l->unknown != unknown)
+                        continue;
+                if (unknown && authd_lock_name_known(a, l->name)) {
+                        l->unknown = false; /* an account of that name was added since */
+                        continue;
+                }
+                if (!is_active(l, now) && (!idle || l->last_ms < idle->last_ms))
+                        idle = l;
+                if (!any || l->last_ms < any->last_ms)
+                        any = l;
+        }
+        return idle ? idle : unknown ? any : NULL;
+}
+
 static struct authd_lock *lock_get(struct authd_ctx *a, const char *name)
 {
         struct authd_lock *l = authd_lock_find(a, name);
+        bool unknown = !authd_lock_name_known(a, name);
+        size_t same = 0;
         int64_t now = a->now();
 
-        if (l)
+        if (l) {
+                l->unknown = unknown;
                 return l;
-        if (a->n_locks == AUTHD_LOCKS_MAX) {
-                /* full: reuse the least recently failed record that holds no lock */
-                struct authd_lock *old = NULL;
-                for (size_t i = 0; i < a->n_locks; i++)
-                        if (!is_active(&a->locks[i], now) && (!old || a->locks[i].last_ms < old->last_ms))
-                                old = &a->locks[i];
-                if (!old)
+        }
+        for (size_t i = 0; i < a->n_locks; i++)
+                same += a->locks[i].unknown == unknown;
+        if (same >= (unknown ? AUTHD_UNKNOWN_LOCKS_MAX : AUTHD_LOCKS_MAX)) {
+                l = victim(a, unknown, now);
+                if (!l)
                         return NULL;
-                l = old;
         } else {
                 l = realloc(a->locks, (a->n_locks + 1) * sizeof *l);
                 if (!l)
@@ -45,6 +78,7 @@ static struct authd_lock *lock_get(struct authd_ctx *a, const char *name)
         }
         memset(l, 0, sizeof *l);
         snprintf(l->name, sizeof l->name, "%s", name);
+        l->unknown = unknown;
         return l;
 }
 
@@ -175,7 +209,7 @@ int authd_lock_read(struct authd_ctx *a, const msgpack_object *o)
         a->n_locks = 0;
         if (!ls || ls->type != MSGPACK_OBJECT_ARRAY)
                 return -EINVAL;
-        for (uint32_t i = 0; i < ls->via.array.size && a->n_locks < AUTHD_LOCKS_MAX; i++) {
+        for (uint32_t i = 0; i < ls->via.array.size && a->n_locks < AUTHD_LOCKS_MAX + AUTHD_UNKNOWN_LOCKS_MAX; i++) {
                 const msgpack_object *m = &ls->via.array.ptr[i], *ss = mp_get(m, "src");
                 struct authd_lock *l;
                 char name[AUTHD_LOCK_NAME_MAX + 1];
@@ -217,4 +251,120 @@ int authd_lock_save(struct authd_ctx *a)
         if (r < 0)
                 log_errno(r, "cannot save the lockout state: %m");
         return r;
+}
+
+static int on_save_timer(zloop_t *loop, int timer_id, void *arg)
+{
+        struct authd_ctx *a = arg;
+
+        (void)loop;
+        (void)timer_id;
+        a->lock_save_timer = 0;
+        authd_lock_save(a);
+        return 0;
+}
+
+/* A flood must not rewrite the whole table once per attempt: failures are
+ * written at most once a second, off the reply path (so the time of an answer
+ * does not depend on the name either). */
+void authd_lock_save_soon(struct authd_ctx *a)
+{
+        int id;
+
+        if (a->lock_save_timer)
+                return;
+        if (!a->d || !a->d->loop || (id = zloop_timer(a->d->loop, 1000, 1, on_save_timer, a)) < 0) {
+                authd_lock_save(a);
+                return;
+        }
+        a->lock_save_timer = id;
+}
+
+void authd_lock_flush(struct authd_ctx *a)
+{
+        if (!a->lock_save_timer)
+                return;
+        if (a->d && a->d->loop)
+                zloop_timer_end(a->d->loop, a->lock_save_timer);
+        a->lock_save_timer = 0;
+        authd_lock_save(a);
+}
+
+/* ---- login rate limit ------------------------------------------------------------ */
+
+/* Tokens (thousandths) in b at now, without changing it. */
+static int64_t level(const struct authd_ctx *a, const struct authd_bucket *b, int64_t now)
+{
+        int64_t cap = (int64_t)a->ratecfg.burst * 1000, m = b->milli < cap ? b->milli : cap;
+
+        if (now > b->last_ms) {
+                int64_t dt = now - b->last_ms;
+                if (dt >= (cap - m) / a->ratecfg.rate + 1) /* ms x tokens/s = thousandths */
+                        return cap;
+                m += dt * a->ratecfg.rate;
+        }
+        return m < cap ? m : cap;
+}
+
+static struct authd_bucket *bucket_find(struct authd_ctx *a, const char *key)
+{
+        for (size_t i = 0; i < a->n_buckets; i++)
+                if (!strcmp(a->buckets[i].key, key))
+                        return &a->buckets[i];
+        return NULL;
+}
+
+/* A new bucket; when the table is full it takes the place of the one closest
+ * to full (a full one: forgetting it loses nothing; never an exhausted one
+ * while another holds more), the least recently used among equals. */
+static struct authd_bucket *bucket_get(struct authd_ctx *a, const char *key, int64_t now)
+{
+        struct authd_bucket *b = bucket_find(a, key);
+        int64_t best = -1, cap = (int64_t)a->ratecfg.burst * 1000;
+
+        if (b)
+                return b;
+        if (a->n_buckets < AUTHD_RATE_BUCKETS) {
+                b = &a->buckets[a->n_buckets++];
+        } else {
+                for (size_t i = 0; i < a->n_buckets && best < cap; i++) {
+                        struct authd_bucket *x = &a->buckets[i];
+                        int64_t m = level(a, x, now);
+                        if (m > best || (m == best && x->last_ms < b->last_ms)) {
+                                b = x;
+                                best = m;
+                        }
+                }
+        }
+        snprintf(b->key, sizeof b->key, "%s", key);
+        b->milli = cap;
+        b->last_ms = now;
+        return b;
+}
+
+int authd_rate_take(struct authd_ctx *a, const char *key, int64_t *ret_retry_ms)
+{
+        int64_t now = a->now();
+        struct authd_bucket *b;
+
+        if (a->ratecfg.rate <= 0 || a->ratecfg.burst <= 0)
+                return 0; /* not configured (unit tests of other parts) */
+        b = bucket_get(a, key, now);
+        b->milli = level(a, b, now);
+        b->last_ms = now;
+        if (b->milli >= 1000) {
+                b->milli -= 1000;
+                return 0;
+        }
+        if (ret_retry_ms)
+                *ret_retry_ms = (1000 - b->milli + a->ratecfg.rate - 1) / a->ratecfg.rate;
+        return -EBUSY;
+}
+
+void authd_rate_refund(struct authd_ctx *a, const char *key)
+{
+        struct authd_bucket *b = bucket_find(a, key);
+
+        if (b && b->milli + 1000 <= (int64_t)a->ratecfg.burst * 1000)
+                b->milli += 1000;
 }

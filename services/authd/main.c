@@ -47,6 +47,7 @@ static void a_stop(struct ds_daemon *d, void *ctx)
         struct authd_ctx *a = ctx;
 
         (void)d;
+        authd_lock_flush(a);
         zhash_destroy(&a->sessions);
         authd_store_clear(a);
         free(a->locks);
@@ -105,6 +106,7 @@ static void a_status(struct ds_daemon *d, void *ctx, struct mpw *w)
         mpw_kv_int(w, "users", (int64_t)a->n_users);
         mpw_kv_int(w, "sessions", (int64_t)zhash_size(a->sessions));
         mpw_kv_int(w, "locked", (int64_t)a->n_locks);
+        mpw_kv_int(w, "login_rate_refused", (int64_t)a->rate_refused);
 }
 
 int main(int argc, char **argv)

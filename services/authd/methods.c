@@ -118,7 +118,49 @@ static void count_failure(struct authd_ctx *a, const char *name, const char *src
 
         if (authd_lock_fail(a, name, src, &until) == 1)
                 publish_locked(a, name, src, until);
-        authd_lock_save(a);
+        authd_lock_save_soon(a);
+}
+
+/* Did the caller see the network peer? Only a daemon named in front_ends
+ * (its identity from busd's stamp, never from the body) may say where a login
+ * comes from and which MAC it has. */
+static bool vouches(const struct authd_ctx *a, const struct ds_call *c)
+{
+        if (!c->caller.svc || !c->caller.id[0])
+                return false;
+        for (size_t i = 0; i < a->n_front_ends; i++)
+                if (!strcmp(a->front_ends[i], c->caller.id))
+                        return true;
+        return false;
+}
+
+/* A MAC binding holds when a front end saw that MAC. The local console
+ * (an operator tool on the bus) has no MAC: its logins are not bound. Any
+ * other caller cannot satisfy a binding: a MAC in its body proves nothing. */
+static bool mac_ok(const struct authd_user *u, const struct ds_call *c, bool front, const char *mac)
+{
+        if (!u->mac[0])
+                return true;
+        if (front)
+                return !strcasecmp(u->mac, mac);
+        return !c->caller.svc;
+}
+
+/* Refusals by the rate limit are counted, and logged at most every 10 s. */
+static void note_rate_refused(struct authd_ctx *a, const char *name, const char *src)
+{
+        int64_t now = a->now();
+
+        a->rate_refused++;
+        a->rate_unlogged++;
+        if (a->rate_logged_ms && now - a->rate_logged_ms < 10000)
+                return;
+        log_audit("security", LOG_LVL_NOTICE, name,
+                  "login rate limit: %llu attempt(s) refused since the last record (%llu in all), the latest "
+                  "for '%s' from '%s'",
+                  (unsigned long long)a->rate_unlogged, (unsigned long long)a->rate_refused, name, src);
+        a->rate_logged_ms = now;
+        a->rate_unlogged = 0;
 }
 
 /* ---- auth.init / auth.status ------------------------------------------------------- */
@@ -241,19 +283,27 @@ static int open_session(struct authd_ctx *a, struct ds_call *c, const char *user
 static int h_login(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        char name[AUTHD_NAME_MAX + 1], src[AUTHD_SRC_MAX + 1], mac[18];
+        char name[AUTHD_NAME_MAX + 1], src[AUTHD_SRC_MAX + 1], mac[18] = "", key[AUTHD_RATE_KEY_MAX + 1];
         char *pw = NULL, *npw = NULL, *hash = NULL;
         struct authd_user *u;
-        bool good;
-        int64_t now = a->now();
+        bool good, front = vouches(a, c);
+        int64_t now = a->now(), retry = 0;
         int r;
 
         GUARD();
         ds_arg_str(c, "user", name, sizeof name);
-        ds_arg_str(c, "source", src, sizeof src);
-        ds_arg_str(c, "mac", mac, sizeof mac);
-        if (!src[0])
-                snprintf(src, sizeof src, "%s", c->caller.id[0] ? c->caller.id : "bus");
+        /* source and mac are believed from a front end only: anyone else is
+         * the local console, whatever its body says */
+        if (front) {
+                ds_arg_str(c, "source", src, sizeof src);
+                ds_arg_str(c, "mac", mac, sizeof mac);
+                if (!src[0])
+                        snprintf(src, sizeof src, "%s", c->caller.id);
+                snprintf(key, sizeof key, "s:%s", src);
+        } else {
+                snprintf(src, sizeof src, "%s", AUTHD_SOURCE_LOCAL);
+                snprintf(key, sizeof key, "n:%s", name);
+        }
         if (!strcmp(name, ANON_USER)) {
                 if (!a->anonymous)
                         return ds_call_fail(c, -DS_EAUTH, NULL, BAD_LOGIN_MSG);
@@ -261,13 +311,24 @@ static int h_login(void *ctx, struct ds_call *c)
         }
         if ((r = refuse_locked(a, c, name, src)) < 0)
                 return r;
+        /* in front of hashing; a refused attempt still counts toward the lock */
+        if (authd_rate_take(a, key, &retry) < 0) {
+                note_rate_refused(a, name, src);
+                count_failure(a, name, src);
+                r = ds_call_fail(c, -EBUSY, NULL, "too many login attempts from '%s': try again in %lld s", src,
+                                 (long long)(retry + 999) / 1000);
+                snprintf(c->err.reason, sizeof c->err.reason, "rate-limited");
+                return r;
+        }
         pw = ds_arg_strdup(c, "password");
         if (!pw)
                 pw = strdup("");
         u = authd_user_find(a, name);
         /* one verification whether or not the user exists: same answer, same time */
         good = authd_hash_verify(u ? u->hash : a->dummy_hash, pw ? pw : "") && u;
-        if (good && u->mac[0] && strcasecmp(u->mac, mac))
+        if (good)
+                authd_rate_refund(a, key); /* who knows the password is not throttled */
+        if (good && !mac_ok(u, c, front, mac))
                 good = false;
         if (!good) {
                 ds_free_secret(pw);
@@ -560,6 +621,8 @@ static int h_user_list(void *ctx, struct ds_call *c)
                         kv_time(c->r, "locked_until", until);
                 mpw_kv_int(c->r, "sessions", (int64_t)authd_session_count(a, u->name));
                 mpw_kv_str(c->r, "mac", u->mac[0] ? u->mac : "-");
+                /* only a front end sees a MAC: the local console is not bound */
+                mpw_kv_str(c->r, "mac_binding", u->mac[0] ? "front-end logins only" : "-");
                 kv_time(c->r, "not_before", u->not_before_ms);
                 kv_time(c->r, "not_after", u->not_after_ms);
                 kv_time(c->r, "password_changed", u->pw_changed_ms);
@@ -1060,6 +1123,8 @@ static int h_policy_show(void *ctx, struct ds_call *c)
         mpw_kv_int(c->r, "lockout_attempts", a->lockcfg.attempts);
         mpw_kv_int(c->r, "lockout_s", a->lockcfg.lock_ms / 1000);
         mpw_kv_int(c->r, "lockout_total_cap", a->lockcfg.total_cap);
+        mpw_kv_int(c->r, "login_rate", a->ratecfg.rate);
+        mpw_kv_int(c->r, "login_burst", a->ratecfg.burst);
         mpw_kv_int(c->r, "hash_opslimit", (int64_t)a->cost.opslimit);
         mpw_kv_int(c->r, "hash_memlimit_kib", (int64_t)(a->cost.memlimit / 1024));
         return 0;
@@ -1481,6 +1546,8 @@ const struct ds_method authd_methods[] = {
         { NULL },
 };
 
+static const struct ds_field front_end_item = { NULL, DS_STR, 0, .max_len = BUS_NAME_MAX, .check = ds_check_name };
+
 /* Argon2id cost: t=3, m=64 MiB verifies in ~98 ms on the reference machine
  * (docs/authd.md); tests lower it through these settings. */
 const struct ds_field authd_settings[] = {
@@ -1508,6 +1575,12 @@ const struct ds_field authd_settings[] = {
         { "lockout_max_s", DS_INT, 0, .min = 1, .max = 2592000, .def_int = 86400, .help = "cap of the doubling" },
         { "lockout_total_cap", DS_INT, 0, .min = 1, .max = 100000, .def_int = 100,
           .help = "consecutive failures that disable until an administrator unlocks" },
+        { "login_rate", DS_INT, 0, .min = 1, .max = 1000, .def_int = 1,
+          .help = "login attempts per second per source (local: per user name) before hashing" },
+        { "login_burst", DS_INT, 0, .min = 1, .max = 1000, .def_int = 10,
+          .help = "login attempts a source may make at once" },
+        { "front_ends", DS_ARRAY, 0, .max_len = AUTHD_FRONT_ENDS_MAX, .sub = &front_end_item,
+          .help = "daemon identities that saw the network peer and may give a login's source and mac" },
         { "anonymous", DS_BOOL, 0, .def_bool = false, .help = "allow anonymous sessions (monitor only)" },
         { "password_reset", DS_BOOL, 0, .def_bool = true, .help = "the password-reset function" },
         { "reset_code_ttl_s", DS_INT, 0, .min = 60, .max = 3600, .def_int = 900, .help = "reset code lifetime" },
@@ -1522,9 +1595,30 @@ int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
                                    (size_t)ds_settings_int(s, "hash_memlimit_kib") * 1024 };
         bool was_anon = a->anonymous;
 
+        const msgpack_object *fe = ds_settings_get(s, "front_ends");
+        char front[AUTHD_FRONT_ENDS_MAX][BUS_NAME_MAX + 1];
+        size_t n_front = 0;
+
         if (ds_settings_int(s, "lockout_max_s") < ds_settings_int(s, "lockout_s"))
                 return ds_err_set(e, -EINVAL, "lockout_max_s", "must be at least lockout_s (%lld)",
                                   (long long)ds_settings_int(s, "lockout_s"));
+        for (uint32_t i = 0; fe && fe->type == MSGPACK_OBJECT_ARRAY && i < fe->via.array.size; i++) {
+                if (n_front == AUTHD_FRONT_ENDS_MAX ||
+                    mp_strcpy(&fe->via.array.ptr[i], front[n_front], sizeof front[n_front]) < 0 ||
+                    ds_check_name(front[n_front], strlen(front[n_front])))
+                        return ds_err_set(e, -EINVAL, "front_ends",
+                                          "item %u: must be a bus identity name (at most %d names)", i,
+                                          AUTHD_FRONT_ENDS_MAX);
+                for (size_t j = 0; j < n_front; j++)
+                        if (!strcmp(front[j], front[n_front]))
+                                return ds_err_set(e, -EINVAL, "front_ends", "'%s' is listed twice", front[j]);
+                n_front++;
+        }
+        if (ds_settings_int(s, "login_burst") < ds_settings_int(s, "login_rate"))
+                return ds_err_set(e, -EINVAL, "login_burst",
+                                  "must be at least login_rate (%lld): a source could never use a second's worth "
+                                  "of attempts",
+                                  (long long)ds_settings_int(s, "login_rate"));
         if (!a->dummy_hash || cost.opslimit != a->cost.opslimit || cost.memlimit != a->cost.memlimit) {
                 unsigned char r[16];
                 char pw[33], *h;
@@ -1546,6 +1640,10 @@ int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         a->lockcfg.lock_ms = ds_settings_int(s, "lockout_s") * 1000;
         a->lockcfg.max_ms = ds_settings_int(s, "lockout_max_s") * 1000;
         a->lockcfg.total_cap = (int)ds_settings_int(s, "lockout_total_cap");
+        a->ratecfg.rate = (int)ds_settings_int(s, "login_rate");
+        a->ratecfg.burst = (int)ds_settings_int(s, "login_burst");
+        memcpy(a->front_ends, front, sizeof front);
+        a->n_front_ends = n_front;
         a->idle_ms = ds_settings_int(s, "session_idle_s") * 1000;
         a->lifetime_ms = ds_settings_int(s, "session_lifetime_s") * 1000;
         a->max_sessions = (int)ds_settings_int(s, "max_sessions");

@@ -1,4 +1,5 @@
-/* test_lockout.c - lockout timing on an injected clock: per source, doubling, cap, persistence */
+/* test_lockout.c - lockout timing on an injected clock: per source, doubling, cap, persistence,
+ * floods of made-up names, the per-source login token bucket */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -169,6 +170,115 @@ static void t_survives_restart(void **state)
         free(b);
 }
 
+/* Made-up names filling their table with locks neither block counting for an
+ * account nor displace its lock; they evict their own kind, oldest first. */
+static void t_unknown_flood_spares_accounts(void **state)
+{
+        struct authd_ctx *a = *state;
+        struct authd_user *u = authd_user_add(a, "admin", "admin");
+        char name[40];
+        int64_t until = 0;
+
+        u->hash = strdup("$argon2id$x");
+        assert_int_equal(fail_n(a, "admin", "A", 2), 0);
+        for (int i = 0; i < AUTHD_UNKNOWN_LOCKS_MAX; i++) {
+                snprintf(name, sizeof name, "ghost%05d", i);
+                assert_int_equal(fail_n(a, name, "A", 5), 1);
+                clock_ms++;
+        }
+        assert_true(authd_lock_active(a, "ghost00000", NULL));
+        assert_int_equal(fail_n(a, "admin", "A", 2), 0);
+        assert_int_equal(authd_lock_fail(a, "admin", "A", &until), 1); /* 2 + 2 + 1: counted throughout */
+        assert_true(authd_lock_active(a, "admin", NULL));
+        /* another flood: each new made-up name still locks, evicting the oldest made-up record */
+        for (int i = 0; i < AUTHD_UNKNOWN_LOCKS_MAX + 10; i++) {
+                snprintf(name, sizeof name, "phantom%05d", i);
+                assert_int_equal(fail_n(a, name, "A", 5), 1);
+                assert_true(authd_lock_active(a, name, NULL));
+                clock_ms++;
+        }
+        assert_false(authd_lock_active(a, "ghost00000", NULL)); /* evicted */
+        assert_true(authd_lock_active(a, "admin", NULL));
+        assert_int_equal(a->n_locks, AUTHD_UNKNOWN_LOCKS_MAX + 1);
+        /* a made-up name becomes an account: its record is no longer evictable */
+        u = authd_user_add(a, "phantom04105", "viewer");
+        assert_non_null(u);
+        u->hash = strdup("$argon2id$x");
+        for (int i = 0; i < AUTHD_UNKNOWN_LOCKS_MAX; i++) {
+                snprintf(name, sizeof name, "spectre%05d", i);
+                fail_n(a, name, "A", 1);
+                clock_ms++;
+        }
+        assert_true(authd_lock_active(a, "phantom04105", NULL));
+        assert_true(authd_lock_active(a, "admin", NULL));
+}
+
+/* Idle made-up records go before locked ones. */
+static void t_unknown_evicts_idle_first(void **state)
+{
+        struct authd_ctx *a = *state;
+        char name[40];
+
+        assert_int_equal(fail_n(a, "locked1", "A", 5), 1);
+        for (int i = 1; i < AUTHD_UNKNOWN_LOCKS_MAX; i++) {
+                snprintf(name, sizeof name, "idle%05d", i);
+                clock_ms++;
+                fail_n(a, name, "A", 1);
+        }
+        clock_ms++;
+        fail_n(a, "newcomer", "A", 1);
+        assert_true(authd_lock_active(a, "locked1", NULL)); /* oldest, but holds a lock */
+        assert_null(authd_lock_find(a, "idle00001"));       /* the oldest idle one went */
+        assert_non_null(authd_lock_find(a, "newcomer"));
+}
+
+static void t_rate_bucket(void **state)
+{
+        struct authd_ctx *a = *state;
+        int64_t retry = 0;
+
+        a->ratecfg = (struct authd_ratecfg){ .rate = 2, .burst = 3 };
+        for (int i = 0; i < 3; i++)
+                assert_int_equal(authd_rate_take(a, "s:10.0.0.1", NULL), 0);
+        assert_int_equal(authd_rate_take(a, "s:10.0.0.1", &retry), -EBUSY);
+        assert_int_equal(retry, 500); /* 2 tokens per second */
+        assert_int_equal(authd_rate_take(a, "s:10.0.0.2", NULL), 0); /* another source */
+        clock_ms += 499;
+        assert_int_equal(authd_rate_take(a, "s:10.0.0.1", &retry), -EBUSY);
+        assert_int_equal(retry, 1);
+        clock_ms += 1;
+        assert_int_equal(authd_rate_take(a, "s:10.0.0.1", NULL), 0);
+        assert_int_equal(authd_rate_take(a, "s:10.0.0.1", NULL), -EBUSY);
+        authd_rate_refund(a, "s:10.0.0.1"); /* a success gives its token back */
+        assert_int_equal(authd_rate_take(a, "s:10.0.0.1", NULL), 0);
+        clock_ms += 3600 * 1000LL; /* refills to the burst, never beyond */
+        for (int i = 0; i < 3; i++)
+                assert_int_equal(authd_rate_take(a, "s:10.0.0.1", NULL), 0);
+        assert_int_equal(authd_rate_take(a, "s:10.0.0.1", NULL), -EBUSY);
+}
+
+/* A full bucket table forgets refilled buckets first, so churning through
+ * many keys does not give an exhausted source a fresh burst. */
+static void t_rate_table_full(void **state)
+{
+        struct authd_ctx *a = *state;
+        char key[40];
+
+        a->ratecfg = (struct authd_ratecfg){ .rate = 1, .burst = 2 };
+        assert_int_equal(authd_rate_take(a, "s:hot", NULL), 0);
+        assert_int_equal(authd_rate_take(a, "s:hot", NULL), 0);
+        assert_int_equal(authd_rate_take(a, "s:hot", NULL), -EBUSY);
+        clock_ms += 5000; /* every other bucket below will be older than this one's refill */
+        assert_int_equal(authd_rate_take(a, "s:hot", NULL), 0);
+        assert_int_equal(authd_rate_take(a, "s:hot", NULL), 0);
+        for (int i = 0; i < AUTHD_RATE_BUCKETS + 100; i++) {
+                snprintf(key, sizeof key, "n:user%05d", i);
+                assert_int_equal(authd_rate_take(a, key, NULL), 0);
+        }
+        assert_int_equal(a->n_buckets, AUTHD_RATE_BUCKETS);
+        assert_int_equal(authd_rate_take(a, "s:hot", NULL), -EBUSY); /* still exhausted */
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -180,6 +290,10 @@ int main(void)
                 cmocka_unit_test_setup_teardown(t_cap_spares_last_admin, setup, teardown),
                 cmocka_unit_test_setup_teardown(t_unknown_names_lock_too, setup, teardown),
                 cmocka_unit_test_setup_teardown(t_survives_restart, setup, teardown),
+                cmocka_unit_test_setup_teardown(t_unknown_flood_spares_accounts, setup, teardown),
+                cmocka_unit_test_setup_teardown(t_unknown_evicts_idle_first, setup, teardown),
+                cmocka_unit_test_setup_teardown(t_rate_bucket, setup, teardown),
+                cmocka_unit_test_setup_teardown(t_rate_table_full, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
