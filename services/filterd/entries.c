@@ -1,4 +1,4 @@
-/* entries.c - list entries: parse, validate, normalise; the sorted list; the decision */
+/* entries.c - list entries: parse, validate, normalise; the sorted list; the configuration */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
@@ -18,63 +18,6 @@ int fd_mode_parse(const char *s, enum fd_mode *ret)
                         return 0;
                 }
         return -EINVAL;
-}
-
-size_t fd_addr_len(uint8_t fam)
-{
-        return fam == FD_V4 ? 4 : fam == FD_V6 ? 16 : fam == FD_MAC ? 6 : 0;
-}
-
-static int parse_mac(const char *s, uint8_t a[16])
-{
-        unsigned v[6];
-        int used = 0;
-
-        if (strlen(s) != 17)
-                return -EINVAL;
-        for (int i = 0; i < 17; i++)
-                if ((i % 3 == 2) ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
-                        return -EINVAL;
-        if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &used) != 6 ||
-            used != 17)
-                return -EINVAL;
-        memset(a, 0, 16);
-        for (int i = 0; i < 6; i++)
-                a[i] = (uint8_t)v[i];
-        return 0;
-}
-
-static int parse_ip(const char *s, uint8_t *fam, uint8_t a[16])
-{
-        memset(a, 0, 16);
-        if (inet_pton(AF_INET, s, a) == 1) {
-                *fam = FD_V4;
-                return 0;
-        }
-        if (inet_pton(AF_INET6, s, a) == 1) {
-                *fam = FD_V6;
-                return 0;
-        }
-        return -EINVAL;
-}
-
-int fd_addr_parse(const char *s, uint8_t *ret_fam, uint8_t ret_addr[16])
-{
-        if (parse_ip(s, ret_fam, ret_addr) == 0)
-                return 0;
-        if (parse_mac(s, ret_addr) == 0) {
-                *ret_fam = FD_MAC;
-                return 0;
-        }
-        return -EINVAL;
-}
-
-void fd_addr_format(uint8_t fam, const uint8_t *a, char *buf, size_t size)
-{
-        if (fam == FD_MAC)
-                snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3], a[4], a[5]);
-        else if (!inet_ntop(fam == FD_V4 ? AF_INET : AF_INET6, a, buf, (socklen_t)size) && size)
-                buf[0] = '\0';
 }
 
 /* lo with the bits after len cleared, hi with them set */
@@ -131,7 +74,7 @@ int fd_entry_parse(const char *s, size_t n, struct fd_entry *ret, char *why, siz
                 size_t bytes;
 
                 snprintf(a1, sizeof a1, "%.*s", (int)(slash - buf), buf);
-                if (parse_ip(a1, &e.fam, x) < 0)
+                if (fd_ip_parse(a1, &e.fam, x) < 0)
                         return why_set(why, whylen, "'%s' before the prefix length is not an IP address", a1);
                 bytes = fd_addr_len(e.fam);
                 if (!isdigit((unsigned char)slash[1]))
@@ -149,12 +92,12 @@ int fd_entry_parse(const char *s, size_t n, struct fd_entry *ret, char *why, siz
                         fd_addr_format(e.fam, e.lo, x1, sizeof x1);
                         snprintf(e.text, sizeof e.text, "%s/%u", x1, (unsigned)len);
                 }
-        } else if (dash && parse_mac(buf, x) < 0) {
+        } else if (dash && fd_mac_parse(buf, x) < 0) {
                 snprintf(a1, sizeof a1, "%.*s", (int)(dash - buf), buf);
                 snprintf(a2, sizeof a2, "%s", dash + 1);
-                if (parse_ip(a1, &e.fam, e.lo) < 0)
+                if (fd_ip_parse(a1, &e.fam, e.lo) < 0)
                         return why_set(why, whylen, "range start '%s' is not an IP address", a1);
-                if (parse_ip(a2, &f2, e.hi) < 0)
+                if (fd_ip_parse(a2, &f2, e.hi) < 0)
                         return why_set(why, whylen, "range end '%s' is not an IP address", a2);
                 if (f2 != e.fam)
                         return why_set(why, whylen, "range mixes IPv4 and IPv6");
@@ -449,170 +392,4 @@ int fd_config_read(const msgpack_object *o, struct fd_config *ret, struct ds_err
         }
         *ret = c;
         return 0;
-}
-
-/* ---- the decision ------------------------------------------------------------------ */
-
-void fd_check(const struct fd_config *c, const struct fd_bans *b, int64_t now_ms, uint8_t fam,
-              const uint8_t *ip, const uint8_t *mac, struct fd_decision *ret)
-{
-        bool ip_hit = fam && fd_list_match(&c->list, fam, ip);
-        bool mac_hit = mac && fd_list_match(&c->list, FD_MAC, mac);
-
-        /* same order as the chain: bans, then the list on the service ports */
-        if (fam && b && fd_bans_find(b, fam, ip, now_ms)) {
-                *ret = (struct fd_decision){ false, "banned", "ip" };
-                return;
-        }
-        switch (c->mode) {
-        case FD_MODE_OFF:
-                *ret = (struct fd_decision){ true, "off", "" };
-                return;
-        case FD_MODE_ALLOW:
-                *ret = (struct fd_decision){ ip_hit || mac_hit, ip_hit || mac_hit ? "allow-list" : "not-listed",
-                                             ip_hit ? "ip" : mac_hit ? "mac" : "" };
-                return;
-        case FD_MODE_DENY:
-                *ret = (struct fd_decision){ !(ip_hit || mac_hit), ip_hit || mac_hit ? "deny-list" : "not-denied",
-                                             ip_hit ? "ip" : mac_hit ? "mac" : "" };
-                return;
-        }
-}
-
-/* ---- self-lockout guard -------------------------------------------------------- */
-
-/* Calls fn for each word of a comma/space separated list; stops at non-zero. */
-static int each_word(const char *list, int (*fn)(const char *w, void *ud), void *ud)
-{
-        const char *p = list;
-
-        while (*p) {
-                size_t n;
-                char w[FD_ENTRY_TEXT];
-                int r;
-
-                p += strspn(p, ", \t");
-                n = strcspn(p, ", \t");
-                if (!n)
-                        break;
-                snprintf(w, sizeof w, "%.*s", (int)(n < sizeof w - 1 ? n : sizeof w - 1), p);
-                r = fn(w, ud);
-                if (r)
-                        return r;
-                p += n;
-        }
-        return 0;
-}
-
-struct mgmt_ctx {
-        const struct fd_config *c;
-        const struct fd_entry *e;
-        char addr[FD_ENTRY_TEXT];
-        char *why;
-        size_t whylen;
-        int found;
-};
-
-static int mgmt_valid(const char *w, void *ud)
-{
-        struct mgmt_ctx *m = ud;
-        uint8_t fam, a[16];
-
-        if (fd_addr_parse(w, &fam, a) < 0 || fam == FD_MAC) {
-                snprintf(m->why, m->whylen, "'%s' is not an IP address", w);
-                return -EINVAL;
-        }
-        return 0;
-}
-
-static int mgmt_listed(const char *w, void *ud)
-{
-        struct mgmt_ctx *m = ud;
-        uint8_t fam, a[16];
-
-        if (fd_addr_parse(w, &fam, a) == 0 && fam != FD_MAC && fd_list_match(&m->c->list, fam, a))
-                m->found = 1;
-        return m->found;
-}
-
-static int mgmt_covered(const char *w, void *ud)
-{
-        struct mgmt_ctx *m = ud;
-        uint8_t fam, a[16];
-
-        if (fd_addr_parse(w, &fam, a) == 0 && fam != FD_MAC && fd_entry_contains(m->e, fam, a)) {
-                snprintf(m->addr, sizeof m->addr, "%s", w);
-                m->found = 1;
-        }
-        return m->found;
-}
-
-static int mgmt_is(const char *w, void *ud)
-{
-        struct mgmt_ctx *m = ud;
-        uint8_t fam, a[16];
-
-        if (fd_addr_parse(w, &fam, a) == 0 && fam == m->e->fam && !memcmp(a, m->e->lo, fd_addr_len(fam)))
-                m->found = 1;
-        return m->found;
-}
-
-bool fd_management_has(const char *management, uint8_t fam, const uint8_t *addr)
-{
-        struct fd_entry e = { .fam = fam };
-        struct mgmt_ctx m = { .e = &e };
-
-        memcpy(e.lo, addr, fd_addr_len(fam));
-        each_word(management ? management : "", mgmt_is, &m);
-        return m.found;
-}
-
-int fd_management_check(const char *management, char *why, size_t whylen)
-{
-        struct mgmt_ctx m = { .why = why, .whylen = whylen };
-
-        return each_word(management ? management : "", mgmt_valid, &m);
-}
-
-int fd_guard(const struct fd_config *c, const char *source, const char *management, char *why, size_t whylen)
-{
-        struct mgmt_ctx m = { .c = c };
-        uint8_t fam = 0, a[16];
-        bool have_src = source && fd_addr_parse(source, &fam, a) == 0 && fam != FD_MAC;
-
-        if (c->mode == FD_MODE_DENY) {
-                /* a deny entry must cover neither the operator nor a management address */
-                for (size_t i = 0; i < c->list.n; i++) {
-                        m.found = 0;
-                        m.e = &c->list.v[i];
-                        if (have_src && fd_entry_contains(m.e, fam, a)) {
-                                snprintf(why, whylen, "the deny list entry '%s' covers your source %s: "
-                                         "it would lock you out (remove it, or force=true)", m.e->text, source);
-                                return -EPERM;
-                        }
-                        each_word(management ? management : "", mgmt_covered, &m);
-                        if (m.found) {
-                                snprintf(why, whylen, "the deny list entry '%s' covers the management address %s: "
-                                         "it would lock operators out (remove it, or force=true)", m.e->text, m.addr);
-                                return -EPERM;
-                        }
-                }
-                return 0;
-        }
-        if (c->mode != FD_MODE_ALLOW)
-                return 0;
-        if (have_src && fd_list_match(&c->list, fam, a))
-                return 0;
-        each_word(management ? management : "", mgmt_listed, &m);
-        if (m.found)
-                return 0;
-        if (have_src)
-                snprintf(why, whylen,
-                         "the allow list contains neither your source %s nor a management address: "
-                         "it would lock you out (add it, or force=true)", source);
-        else
-                snprintf(why, whylen,
-                         "the allow list contains no management address (setting 'management': '%s'): "
-                         "it could lock operators out (add one, or force=true)", management ? management : "");
-        return -EPERM;
 }

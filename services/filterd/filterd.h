@@ -38,6 +38,9 @@ struct fd_entry {
 int fd_entry_parse(const char *s, size_t n, struct fd_entry *ret, char *why, size_t whylen);
 /* Parses a single IP address (fam FD_V4/FD_V6) or MAC (FD_MAC). */
 int fd_addr_parse(const char *s, uint8_t *ret_fam, uint8_t ret_addr[16]);
+/* One IP address (v4 or v6) / one MAC aa:bb:cc:dd:ee:ff; addr zero-padded to 16. */
+int fd_ip_parse(const char *s, uint8_t *ret_fam, uint8_t ret_addr[16]);
+int fd_mac_parse(const char *s, uint8_t ret_addr[16]);
 /* Bytes of an address of a family: 4, 16 or 6. */
 size_t fd_addr_len(uint8_t fam);
 void fd_addr_format(uint8_t fam, const uint8_t *a, char *buf, size_t size);

@@ -348,7 +348,7 @@ static void write_entries(struct mpw *w, const char *key, const struct fd_list *
 
 /* ---- handlers ---------------------------------------------------------------------- */
 
-static int h_show(void *ctx, struct ds_call *c)
+static int h_filter_show(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
         bool pending = !fd_config_equal(&f->running, &f->candidate), brief = ds_arg_bool(c, "brief", false);
@@ -376,7 +376,7 @@ static int h_show(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_mode(void *ctx, struct ds_call *c)
+static int h_filter_mode(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
         struct fd_config next = { 0 };
@@ -401,7 +401,7 @@ static int h_mode(void *ctx, struct ds_call *c)
         return r;
 }
 
-static int h_add(void *ctx, struct ds_call *c)
+static int h_filter_add(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
         struct fd_config next = { 0 };
@@ -445,7 +445,7 @@ static int h_add(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_del(void *ctx, struct ds_call *c)
+static int h_filter_del(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
         struct fd_config next = { 0 };
@@ -531,7 +531,7 @@ void filterd_resume(struct filterd *f)
                    (long long)((left + 999) / 1000));
 }
 
-static int h_apply(void *ctx, struct ds_call *c)
+static int h_filter_apply(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
         int64_t within = ds_arg_int(c, "confirm_within", 0);
@@ -591,7 +591,7 @@ static int h_apply(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_confirm(void *ctx, struct ds_call *c)
+static int h_filter_confirm(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
 
@@ -611,7 +611,7 @@ static int h_confirm(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_discard(void *ctx, struct ds_call *c)
+static int h_filter_discard(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
 
@@ -622,7 +622,7 @@ static int h_discard(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_check(void *ctx, struct ds_call *c)
+static int h_filter_check(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
         uint8_t fam = 0, ip[16], mfam, mac[16];
@@ -646,7 +646,7 @@ static int h_check(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_status(void *ctx, struct ds_call *c)
+static int h_filter_status(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
         struct fd_counters cnt = { 0 };
@@ -683,7 +683,7 @@ static int h_status(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_ruleset(void *ctx, struct ds_call *c)
+static int h_filter_ruleset(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
 
@@ -930,16 +930,16 @@ static const struct ds_field ban_del_args[] = {
 };
 
 const struct ds_method filterd_methods[] = {
-        DS_METHOD("filter.show", show_args, h_show, AUTH_NEEDS(SYSTEM_INFO)),
-        DS_METHOD("filter.mode", mode_args, h_mode, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("filter.add", add_args, h_add, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("filter.del", del_args, h_del, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("filter.apply", apply_args, h_apply, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("filter.confirm", NULL, h_confirm, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("filter.discard", NULL, h_discard, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("filter.check", check_args, h_check, AUTH_NEEDS(SYSTEM_INFO)),
-        DS_METHOD("filter.status", NULL, h_status, AUTH_NEEDS(SYSTEM_INFO)),
-        DS_METHOD("filter.ruleset", NULL, h_ruleset, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("filter.show", show_args, h_filter_show, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("filter.mode", mode_args, h_filter_mode, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("filter.add", add_args, h_filter_add, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("filter.del", del_args, h_filter_del, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("filter.apply", apply_args, h_filter_apply, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("filter.confirm", NULL, h_filter_confirm, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("filter.discard", NULL, h_filter_discard, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("filter.check", check_args, h_filter_check, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("filter.status", NULL, h_filter_status, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("filter.ruleset", NULL, h_filter_ruleset, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("ban.add", ban_add_args, h_ban_add, AUTH_NEEDS(SECURITY)),
         DS_METHOD("ban.list", NULL, h_ban_list, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("ban.del", ban_del_args, h_ban_del, AUTH_NEEDS(SECURITY)),

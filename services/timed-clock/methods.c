@@ -44,7 +44,7 @@ static int refuse(struct clockd_ctx *x, struct ds_call *c, const char *field, co
         return ds_call_fail(c, -EINVAL, field, "%s", why);
 }
 
-static int h_step(void *ctx, struct ds_call *c)
+static int h_clock_step(void *ctx, struct ds_call *c)
 {
         struct clockd_ctx *x = ctx;
         bool has_to = ds_arg_has(c, "to_ns"), has_delta = ds_arg_has(c, "delta_ns");
@@ -77,7 +77,7 @@ static int h_step(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_adjust(void *ctx, struct ds_call *c)
+static int h_clock_adjust(void *ctx, struct ds_call *c)
 {
         struct clockd_ctx *x = ctx;
         int64_t delta = ds_arg_int(c, "delta_ns", 0);
@@ -98,8 +98,8 @@ static int h_adjust(void *ctx, struct ds_call *c)
 }
 
 static const struct ds_method clockd_methods[] = {
-        DS_METHOD("clock.step", step_args, h_step, AUTH_SERVICE),
-        DS_METHOD("clock.adjust", adjust_args, h_adjust, AUTH_SERVICE),
+        DS_METHOD("clock.step", step_args, h_clock_step, AUTH_SERVICE),
+        DS_METHOD("clock.adjust", adjust_args, h_clock_adjust, AUTH_SERVICE),
         { NULL },
 };
 

@@ -77,13 +77,13 @@ static int set_one(struct timed_ctx *t, struct ds_call *c, const char *key, cons
         return r;
 }
 
-static int h_status(void *ctx, struct ds_call *c)
+static int h_ntp_status(void *ctx, struct ds_call *c)
 {
         timed_status_write(ctx, c->r);
         return 0;
 }
 
-static int h_sync(void *ctx, struct ds_call *c)
+static int h_ntp_sync(void *ctx, struct ds_call *c)
 {
         struct timed_ctx *t = ctx;
 
@@ -100,7 +100,7 @@ static const struct ds_field servers_args[] = {
         { NULL },
 };
 
-static int h_servers(void *ctx, struct ds_call *c)
+static int h_ntp_servers(void *ctx, struct ds_call *c)
 {
         int r = set_one(ctx, c, "servers", ds_arg(c, "servers"), false);
 
@@ -113,7 +113,7 @@ static int h_servers(void *ctx, struct ds_call *c)
 
 static const struct ds_field enable_args[] = { { "enabled", DS_BOOL, DS_REQUIRED }, { NULL } };
 
-static int h_enable(void *ctx, struct ds_call *c)
+static int h_ntp_enable(void *ctx, struct ds_call *c)
 {
         bool on = ds_arg_bool(c, "enabled", true);
         int r = set_one(ctx, c, "ntp_enabled", NULL, on);
@@ -159,7 +159,7 @@ static void on_manual_step(struct timed_ctx *t, void *ud, int code, const struct
         free(m);
 }
 
-static int h_set(void *ctx, struct ds_call *c)
+static int h_time_set(void *ctx, struct ds_call *c)
 {
         struct timed_ctx *t = ctx;
         char tb[41];
@@ -196,7 +196,7 @@ static const struct ds_field zone_args[] = {
         { NULL },
 };
 
-static int h_zone(void *ctx, struct ds_call *c)
+static int h_time_zone(void *ctx, struct ds_call *c)
 {
         struct timed_ctx *t = ctx;
         int r = set_one(t, c, "timezone", ds_arg(c, "zone"), false);
@@ -211,12 +211,12 @@ static int h_zone(void *ctx, struct ds_call *c)
 }
 
 static const struct ds_method timed_methods[] = {
-        DS_METHOD("ntp.status", NULL, h_status, AUTH_NEEDS(SYSTEM_INFO)),
-        DS_METHOD("ntp.sync", NULL, h_sync, AUTH_NEEDS(SYSTEM)),
-        DS_METHOD("ntp.servers", servers_args, h_servers, AUTH_NEEDS(SYSTEM)),
-        DS_METHOD("ntp.enable", enable_args, h_enable, AUTH_NEEDS(SYSTEM)),
-        DS_METHOD("time.set", set_args, h_set, AUTH_NEEDS(SYSTEM)),
-        DS_METHOD("time.zone", zone_args, h_zone, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("ntp.status", NULL, h_ntp_status, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("ntp.sync", NULL, h_ntp_sync, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("ntp.servers", servers_args, h_ntp_servers, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("ntp.enable", enable_args, h_ntp_enable, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("time.set", set_args, h_time_set, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("time.zone", zone_args, h_time_zone, AUTH_NEEDS(SYSTEM)),
         { NULL },
 };
 
