@@ -210,6 +210,22 @@ int filterd_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, stru
 int filterd_reset(struct ds_daemon *d, void *ctx);
 void filterd_status(struct ds_daemon *d, void *ctx, struct mpw *w);
 int filterd_load(struct filterd *f);
+
+/* store.c: the files in filterd's state directory (atomic writes) */
+#define FD_STATE_RUNNING "filter.mp"
+#define FD_STATE_CANDIDATE "candidate.mp"
+#define FD_STATE_BANS "bans.mp"
+#define FD_STATE_RULESET "ruleset.nft"
+#define FD_STATE_PORTS "ports.mp"
+#define FD_STATE_CONFIRM "confirm.mp" /* an unconfirmed apply: {deadline_ms (wall clock), within_s, by, config} */
+int filterd_save_config(struct filterd *f, const char *name, const struct fd_config *c);
+int filterd_save_bans(struct filterd *f);
+int filterd_save_ports(struct filterd *f);
+/* An unconfirmed apply: the revert target and its wall-clock deadline. */
+int filterd_save_confirm(struct filterd *f, const struct fd_config *c, int64_t deadline_real_ms);
+void filterd_drop_confirm(struct filterd *f);
+/* The ports as netcfgd announced them, as "ports" and "max_connections". */
+void filterd_write_ports(struct filterd *f, struct mpw *w);
 /* Bus up: rearms the revert timer of an unconfirmed apply loaded from state,
  * or announces the revert done at start-up. */
 void filterd_resume(struct filterd *f);

@@ -1,4 +1,4 @@
-/* methods.c - filterd's method table, thin handlers, events and state */
+/* methods.c - filterd's method table, thin handlers, enforcement and events */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +10,6 @@
 #include "state.h"
 #include "util.h"
 
-#define STATE_RUNNING "filter.mp"
-#define STATE_CANDIDATE "candidate.mp"
-#define STATE_BANS "bans.mp"
-#define STATE_RULESET "ruleset.nft"
-#define STATE_PORTS "ports.mp"
-#define STATE_CONFIRM "confirm.mp" /* an unconfirmed apply: {deadline_ms (wall clock), within_s, by, config} */
-#define STATE_MAX (4u << 20)
 #define BAN_MAX_S 604800
 
 static double mono_ms(void)
@@ -25,195 +18,6 @@ static double mono_ms(void)
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void write_ports(struct filterd *f, struct mpw *w);
-
-/* ---- state ------------------------------------------------------------------------ */
-
-static int save_config(struct filterd *f, const char *name, const struct fd_config *c)
-{
-        struct mpw w;
-        int r;
-
-        mpw_init(&w);
-        fd_config_write(c, &w);
-        r = ds_daemon_save(f->d, name, mpw_data(&w), mpw_len(&w));
-        mpw_free(&w);
-        if (r < 0)
-                log_errno(r, "cannot save '%s': %m", name);
-        return r;
-}
-
-static int save_bans(struct filterd *f)
-{
-        struct mpw w;
-        int r;
-
-        mpw_init(&w);
-        fd_bans_write(&f->bans, &w, ds_now_real_ms());
-        r = ds_daemon_save(f->d, STATE_BANS, mpw_data(&w), mpw_len(&w));
-        mpw_free(&w);
-        if (r < 0)
-                log_errno(r, "cannot save '%s': %m", STATE_BANS);
-        return r;
-}
-
-static int load_config(struct filterd *f, const char *name, struct fd_config *ret)
-{
-        msgpack_unpacked u;
-        struct ds_err e;
-        const char *why;
-        size_t len;
-        char *buf;
-        int r;
-
-        r = ds_daemon_load(f->d, name, STATE_MAX, &buf, &len);
-        if (r < 0)
-                return r;
-        r = mp_decode(buf, len, NULL, &u, &why);
-        if (r == 0) {
-                ds_err_clear(&e);
-                r = fd_config_read(&u.data, ret, &e);
-                if (r < 0)
-                        log_err("state '%s': %s: %s", name, e.field, e.msg);
-                msgpack_unpacked_destroy(&u);
-        } else {
-                log_err("state '%s': %s", name, why);
-        }
-        free(buf);
-        return r;
-}
-
-/* netcfgd publishes its table only when it changes: keep the last one */
-static int save_ports(struct filterd *f)
-{
-        struct mpw w;
-        int r;
-
-        mpw_init(&w);
-        mpw_map_begin(&w);
-        write_ports(f, &w);
-        mpw_map_end(&w);
-        r = ds_daemon_save(f->d, STATE_PORTS, mpw_data(&w), mpw_len(&w));
-        mpw_free(&w);
-        if (r < 0)
-                log_errno(r, "cannot save '%s': %m", STATE_PORTS);
-        return r;
-}
-
-static int save_confirm(struct filterd *f, const struct fd_config *c, int64_t deadline_real_ms)
-{
-        struct mpw w;
-        int r;
-
-        mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_kv_int(&w, "deadline_ms", deadline_real_ms);
-        mpw_kv_int(&w, "within_s", f->confirm_within_s);
-        mpw_kv_str(&w, "by", f->confirm_by);
-        mpw_str(&w, "config");
-        fd_config_write(c, &w);
-        mpw_map_end(&w);
-        r = ds_daemon_save(f->d, STATE_CONFIRM, mpw_data(&w), mpw_len(&w));
-        mpw_free(&w);
-        if (r < 0)
-                log_errno(r, "cannot save '%s': %m", STATE_CONFIRM);
-        return r;
-}
-
-static void drop_confirm(struct filterd *f)
-{
-        int r = state_remove(f->d->statedir, STATE_CONFIRM);
-
-        if (r < 0 && r != -ENOENT)
-                log_errno(r, "cannot remove '%s': %m", STATE_CONFIRM);
-}
-
-/* An unconfirmed apply that outlived the process: its deadline passed, the
- * confirmed filter (already loaded) stays; otherwise it runs on for the rest
- * of its window (never longer than the window it was given). */
-static void load_confirm(struct filterd *f)
-{
-        struct fd_config c = { 0 };
-        msgpack_unpacked u;
-        struct ds_err e;
-        const char *why;
-        int64_t deadline, within, left;
-        size_t len;
-        char *buf;
-
-        if (ds_daemon_load(f->d, STATE_CONFIRM, STATE_MAX, &buf, &len) < 0)
-                return;
-        if (mp_decode(buf, len, NULL, &u, &why) < 0) {
-                log_err("state '%s': %s: the confirmed filter stays", STATE_CONFIRM, why);
-                free(buf);
-                drop_confirm(f);
-                f->reverted_at_start = true;
-                return;
-        }
-        deadline = mp_get_int(&u.data, "deadline_ms", 0);
-        within = mp_get_int(&u.data, "within_s", 0);
-        if (mp_strcpy(mp_get(&u.data, "by"), f->confirm_by, sizeof f->confirm_by) < 0)
-                snprintf(f->confirm_by, sizeof f->confirm_by, "?");
-        left = deadline - ds_now_real_ms();
-        ds_err_clear(&e);
-        if (within < 1 || within > 3600 || left <= 0 || fd_config_read(mp_get(&u.data, "config"), &c, &e) < 0) {
-                f->confirm_within_s = (int)within;
-                f->reverted_at_start = true;
-                drop_confirm(f);
-        } else {
-                if (left > within * 1000)
-                        left = within * 1000; /* the wall clock went back: the window never grows */
-                fd_config_free(&f->confirmed);
-                f->confirmed = f->running;
-                f->running = c;
-                memset(&c, 0, sizeof c);
-                f->confirm_pending = true;
-                f->confirm_within_s = (int)within;
-                f->confirm_deadline_ms = ds_now_mono_ms() + left;
-        }
-        fd_config_free(&c);
-        msgpack_unpacked_destroy(&u);
-        free(buf);
-}
-
-int filterd_load(struct filterd *f)
-{
-        msgpack_unpacked u;
-        const char *why;
-        size_t len;
-        char *buf;
-        int r;
-
-        r = load_config(f, STATE_RUNNING, &f->running);
-        if (r < 0 && r != -ENOENT)
-                return r;
-        r = load_config(f, STATE_CANDIDATE, &f->candidate);
-        if (r == -ENOENT)
-                r = fd_config_copy(&f->candidate, &f->running);
-        if (r < 0)
-                return r;
-        if (ds_daemon_load(f->d, STATE_PORTS, STATE_MAX, &buf, &len) == 0) {
-                struct ds_err e;
-                struct fd_ports p;
-
-                if (mp_decode(buf, len, NULL, &u, &why) == 0) {
-                        if (fd_ports_read(&u.data, &p, &e) == 0)
-                                f->ports = p;
-                        msgpack_unpacked_destroy(&u);
-                }
-                free(buf);
-        }
-        if (ds_daemon_load(f->d, STATE_BANS, STATE_MAX, &buf, &len) == 0) {
-                if (mp_decode(buf, len, NULL, &u, &why) == 0) {
-                        fd_bans_read(&u.data, &f->bans, ds_now_real_ms());
-                        msgpack_unpacked_destroy(&u);
-                }
-                free(buf);
-        }
-        load_confirm(f);
-        return 0;
 }
 
 /* ---- enforcement ------------------------------------------------------------------ */
@@ -251,8 +55,8 @@ int filterd_enforce(struct filterd *f, const struct fd_config *cfg, struct ds_er
         f->last_apply_real_ms = now;
         f->applies++;
         f->last_error[0] = '\0';
-        if (ds_daemon_save(f->d, STATE_RULESET, text, len) < 0)
-                log_warn("cannot keep a copy of the ruleset in '%s'", STATE_RULESET);
+        if (ds_daemon_save(f->d, FD_STATE_RULESET, text, len) < 0)
+                log_warn("cannot keep a copy of the ruleset in '%s'", FD_STATE_RULESET);
         free(f->ruleset);
         f->ruleset = text;
         f->ruleset_len = len;
@@ -320,22 +124,6 @@ static int guard(struct filterd *f, struct ds_call *c, const struct fd_config *c
         return 0;
 }
 
-static void write_ports(struct filterd *f, struct mpw *w)
-{
-        mpw_str(w, "ports");
-        mpw_arr_begin(w);
-        for (size_t i = 0; i < f->ports.n; i++) {
-                mpw_map_begin(w);
-                mpw_kv_str(w, "name", f->ports.v[i].name);
-                mpw_kv_str(w, "proto", f->ports.v[i].proto == 6 ? "tcp" : "udp");
-                mpw_kv_int(w, "port", f->ports.v[i].port);
-                mpw_map_end(w);
-        }
-        mpw_arr_end(w);
-        mpw_kv_int(w, "max_connections", f->ports.max_connections);
-        mpw_kv_str(w, "ports_from", f->ports.from_netcfgd ? "netcfgd" : "defaults");
-}
-
 /* A page of the list: a terminal has no use for 10,000 lines at once. */
 static void write_entries(struct mpw *w, const char *key, const struct fd_list *l, size_t offset, size_t limit)
 {
@@ -372,7 +160,7 @@ static int h_filter_show(void *ctx, struct ds_call *c)
         if (f->confirm_pending)
                 mpw_kv_int(c->r, "confirm_left_s", (f->confirm_deadline_ms - ds_now_mono_ms() + 999) / 1000);
         mpw_kv_bool(c->r, "enforced", f->nft != NULL);
-        write_ports(f, c->r);
+        filterd_write_ports(f, c->r);
         return 0;
 }
 
@@ -391,7 +179,7 @@ static int h_filter_mode(void *ctx, struct ds_call *c)
         r = guard(f, c, &next, "mode");
         if (r == 0) {
                 f->candidate.mode = next.mode;
-                save_config(f, STATE_CANDIDATE, &f->candidate);
+                filterd_save_config(f, FD_STATE_CANDIDATE, &f->candidate);
                 log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "filter: mode '%s' staged by '%s'", mode,
                           ds_call_actor(c));
                 mpw_kv_str(c->r, "mode", mode);
@@ -435,7 +223,7 @@ static int h_filter_add(void *ctx, struct ds_call *c)
         }
         fd_config_free(&f->candidate);
         f->candidate = next;
-        save_config(f, STATE_CANDIDATE, &f->candidate);
+        filterd_save_config(f, FD_STATE_CANDIDATE, &f->candidate);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "filter: %zu entries staged for adding by '%s'", added,
                   ds_call_actor(c));
         mpw_kv_uint(c->r, "added", added);
@@ -473,7 +261,7 @@ static int h_filter_del(void *ctx, struct ds_call *c)
                 fd_config_free(&f->candidate);
                 f->candidate = next;
                 memset(&next, 0, sizeof next);
-                save_config(f, STATE_CANDIDATE, &f->candidate);
+                filterd_save_config(f, FD_STATE_CANDIDATE, &f->candidate);
                 log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "filter: %zu entries staged for removal by '%s'",
                           n, ds_call_actor(c));
                 mpw_kv_uint(c->r, "removed", n);
@@ -504,7 +292,7 @@ static int on_confirm_timeout(zloop_t *loop, int timer_id, void *arg)
         fd_config_free(&f->running);
         f->running = f->confirmed;
         memset(&f->confirmed, 0, sizeof f->confirmed);
-        drop_confirm(f);
+        filterd_drop_confirm(f);
         log_audit("security", LOG_LVL_WARNING, f->confirm_by,
                   "filter: apply by '%s' not confirmed within %d s: previous filter restored", f->confirm_by,
                   f->confirm_within_s);
@@ -550,7 +338,7 @@ static int h_filter_apply(void *ctx, struct ds_call *c)
                 /* the revert deadline outlives a crash or a stop: persisted before the kernel changes */
                 f->confirm_within_s = (int)within;
                 snprintf(f->confirm_by, sizeof f->confirm_by, "%s", ds_call_actor(c));
-                if (save_confirm(f, &next, ds_now_real_ms() + within * 1000) < 0) {
+                if (filterd_save_confirm(f, &next, ds_now_real_ms() + within * 1000) < 0) {
                         fd_config_free(&next);
                         return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot persist the revert deadline");
                 }
@@ -558,7 +346,7 @@ static int h_filter_apply(void *ctx, struct ds_call *c)
         r = filterd_enforce(f, &next, &c->err);
         if (r < 0) {
                 if (within > 0)
-                        drop_confirm(f);
+                        filterd_drop_confirm(f);
                 fd_config_free(&next);
                 return r;
         }
@@ -575,7 +363,7 @@ static int h_filter_apply(void *ctx, struct ds_call *c)
                 f->confirm_timer = zloop_timer(f->d->loop, (size_t)within * 1000, 1, on_confirm_timeout, f);
         } else {
                 fd_config_free(&old);
-                save_config(f, STATE_RUNNING, &f->running);
+                filterd_save_config(f, FD_STATE_RUNNING, &f->running);
         }
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "filter: mode %s with %zu entries applied by '%s'%s",
                   fd_mode_names[f->running.mode], f->running.list.n, ds_call_actor(c),
@@ -602,8 +390,8 @@ static int h_filter_confirm(void *ctx, struct ds_call *c)
         f->confirm_timer = -1;
         f->confirm_pending = false;
         fd_config_free(&f->confirmed);
-        save_config(f, STATE_RUNNING, &f->running);
-        drop_confirm(f);
+        filterd_save_config(f, FD_STATE_RUNNING, &f->running);
+        filterd_drop_confirm(f);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "filter: apply confirmed by '%s'", ds_call_actor(c));
         publish_applied(f, ds_call_actor(c), "confirmed");
         mpw_kv_bool(c->r, "confirmed", true);
@@ -617,7 +405,7 @@ static int h_filter_discard(void *ctx, struct ds_call *c)
 
         if (fd_config_copy(&f->candidate, &f->running) < 0)
                 return ds_call_fail(c, -ENOMEM, NULL, "out of memory");
-        save_config(f, STATE_CANDIDATE, &f->candidate);
+        filterd_save_config(f, FD_STATE_CANDIDATE, &f->candidate);
         mpw_kv_bool(c->r, "pending", false);
         return 0;
 }
@@ -722,7 +510,7 @@ static int ban(struct filterd *f, uint8_t fam, const uint8_t *ip, int64_t until_
                 fd_bans_del(&f->bans, fam, ip);
                 return ds_err_set(e, -DS_EINTERNAL, NULL, "nftables refused the ban");
         }
-        save_bans(f);
+        filterd_save_bans(f);
         log_audit("security", LOG_LVL_NOTICE, actor, "filter: %s banned for %lld s by '%s'", b ? b->text : "?",
                   (long long)((until_ms - ds_now_real_ms() + 999) / 1000), actor);
         return 0;
@@ -789,7 +577,7 @@ static int h_ban_del(void *ctx, struct ds_call *c)
         fd_addr_format(fam, ip, b.text, sizeof b.text);
         if (f->nft && fd_nft_ban(f->nft, &b, ds_now_real_ms(), false) < 0)
                 log_warn("nftables: cannot remove the ban of '%s'", b.text);
-        save_bans(f);
+        filterd_save_bans(f);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "filter: ban of %s lifted by '%s'", b.text,
                   ds_call_actor(c));
         mpw_kv_str(c->r, "ip", b.text);
@@ -805,7 +593,7 @@ int filterd_prune(zloop_t *loop, int timer_id, void *arg)
         (void)timer_id;
         /* the kernel expires its elements by itself; this keeps our copy in step */
         if (fd_bans_prune(&f->bans, ds_now_real_ms()) > 0)
-                save_bans(f);
+                filterd_save_bans(f);
         return 0;
 }
 
@@ -826,7 +614,7 @@ static void on_ports(struct filterd *f, const char *src, const msgpack_object *d
                 f->ports = old;
                 return;
         }
-        save_ports(f);
+        filterd_save_ports(f);
         log_notice("service ports from '%s': %zu ports, max %d connections each", src, p.n, p.max_connections);
 }
 
@@ -990,75 +778,6 @@ int filterd_apply_settings(struct ds_daemon *d, void *ctx, struct ds_err *e)
         (void)ctx;
         if (fd_management_check(ds_settings_str(&d->settings, "management"), why, sizeof why) < 0)
                 return ds_err_set(e, -EINVAL, "management", "%s", why);
-        return 0;
-}
-
-int filterd_export(struct ds_daemon *d, void *ctx, struct ds_export *x)
-{
-        struct filterd *f = ctx;
-
-        (void)d;
-        fd_config_write(&f->running, x->w);
-        return 0;
-}
-
-int filterd_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e)
-{
-        struct filterd *f = ctx;
-        struct fd_config c = { 0 };
-        int r;
-
-        if (f->confirm_pending)
-                return ds_err_set(e, -EBUSY, NULL, "an apply awaits filter.confirm");
-        r = fd_config_read(o, &c, e);
-        if (r == 0) {
-                /* the live methods' guard; an import carries no operator source */
-                char why[384];
-                if (fd_guard(&c, "", ds_settings_str(&d->settings, "management"), why, sizeof why) < 0) {
-                        log_audit("security", LOG_LVL_WARNING, "config.import", "filter: import refused: %s", why);
-                        snprintf(e->reason, sizeof e->reason, "self-lockout");
-                        r = ds_err_set(e, -EINVAL, c.mode == FD_MODE_DENY ? "state.entries" : "state.mode", "%s", why);
-                }
-        }
-        if (r == 0)
-                r = filterd_enforce(f, &c, e);
-        if (r < 0) {
-                fd_config_free(&c);
-                return r;
-        }
-        fd_config_free(&f->running);
-        f->running = c;
-        fd_config_copy(&f->candidate, &f->running);
-        save_config(f, STATE_RUNNING, &f->running);
-        save_config(f, STATE_CANDIDATE, &f->candidate);
-        return 0;
-}
-
-int filterd_reset(struct ds_daemon *d, void *ctx)
-{
-        struct filterd *f = ctx;
-        struct fd_config off = { 0 };
-        struct ds_err e;
-        int r;
-
-        (void)d;
-        if (f->confirm_pending) {
-                if (f->confirm_timer >= 0)
-                        zloop_timer_end(f->d->loop, f->confirm_timer);
-                f->confirm_timer = -1;
-                f->confirm_pending = false;
-                fd_config_free(&f->confirmed);
-                drop_confirm(f);
-        }
-        fd_bans_free(&f->bans);
-        r = filterd_enforce(f, &off, &e);
-        if (r < 0)
-                return r;
-        fd_config_free(&f->running);
-        fd_config_free(&f->candidate);
-        save_config(f, STATE_RUNNING, &f->running);
-        save_config(f, STATE_CANDIDATE, &f->candidate);
-        save_bans(f);
         return 0;
 }
 
