@@ -176,6 +176,14 @@ struct netcfgd_ctx {
         const char *want_backend; /* --svcmgr=: NULL or "auto" picks */
 };
 
-extern const struct ds_service netcfgd_service;
 extern const struct ds_method netcfgd_methods[];
 extern const struct ds_field netcfgd_settings[];
+extern const struct ds_audit_item netcfgd_audit[];
+#define FN_STATE "functions.mp" /* the function switches, in netcfgd's state dir */
+/* methods.c, for the hooks in main.c */
+int netcfgd_fn_change(struct netcfgd_ctx *x, struct net_function *f, bool enable, struct ds_call *call,
+                      const char *actor);
+void netcfgd_functions_enforce(struct netcfgd_ctx *x, bool startup);
+void netcfgd_functions_adopt(struct netcfgd_ctx *x);
+void netcfgd_publish_ports(struct netcfgd_ctx *x);
+int netcfgd_write_snmp(struct netcfgd_ctx *x, const struct ds_settings *st);
