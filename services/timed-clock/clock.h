@@ -46,6 +46,8 @@ struct clockd_ctx {
         char engine[BUS_NAME_MAX + 1];
 };
 
-extern const struct ds_service clockd_service;
+/* methods.c: the tables; main.c holds the service and its hooks */
+extern const struct ds_method clockd_methods[];
+extern const struct ds_field clockd_settings[];
+extern const struct ds_audit_item clockd_audit[];
 /* Applies settings from d->settings into ctx (shared by start-up, SIGHUP, config.set). */
-int clockd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e);

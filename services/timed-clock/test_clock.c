@@ -101,7 +101,7 @@ struct fix {
 
 static int call(struct fix *f, const char *method, const char *caller, bool svc, void (*args)(struct mpw *))
 {
-        const struct ds_method *tables[] = { clockd_service.methods, NULL };
+        const struct ds_method *tables[] = { clockd_methods, NULL };
         const struct ds_method *m = ds_methods_find(tables, method, strlen(method));
         const char *why;
         int r;
@@ -166,7 +166,7 @@ static void t_handlers(void **st)
         struct fix *f = *st;
         int64_t before = host_epoch_ns();
 
-        assert_int_equal(ds_methods_selftest(clockd_service.methods, &f->c.err), 0);
+        assert_int_equal(ds_methods_selftest(clockd_methods, &f->c.err), 0);
         assert_int_equal(call(f, "clock.step", "timed", true, a_delta_30), 0);
         assert_true(llabs(f->x.be.virt_offset_ns - 30 * S) < S / 10);
         assert_int_equal(f->x.be.steps, 1);

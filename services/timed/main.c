@@ -1,5 +1,123 @@
-/* timed - the NTP engine: no capabilities; the clock is set by timed-clock over the bus */
+/* timed - the NTP engine: no capabilities; the clock is set by timed-clock over
+ * the bus. main.c: the service and its hooks; methods.c the table. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "state.h"
 #include "timed.h"
+#include "util.h"
+
+/* Installs the zone file as <statedir>/localtime (/etc/localtime links there).
+ * Zone files are often symlinks (UTC -> Etc/UTC): follow them, but only to a
+ * file inside the zoneinfo dir. */
+static int install_zone(struct timed_ctx *t, const char *dir, const char *zone, struct ds_err *e)
+{
+        char *path = path_join(dir, zone), *real = NULL, *rdir = realpath(dir, NULL), *buf = NULL, *slash;
+        size_t len = 0, dl;
+        int r = -EINVAL;
+
+        if (path && rdir && !strstr(zone, "..") && (real = realpath(path, NULL))) {
+                dl = strlen(rdir);
+                slash = strrchr(real, '/');
+                if (!strncmp(real, rdir, dl) && real[dl] == '/' && slash) {
+                        *slash = '\0';
+                        r = state_read(real, slash + 1, 1 << 20, &buf, &len);
+                }
+        }
+        free(path);
+        free(real);
+        free(rdir);
+        if (r < 0 || len < 4 || memcmp(buf, "TZif", 4) != 0) {
+                free(buf);
+                return ds_err_set(e, -EINVAL, "timezone", "'%s' is not a zone under %s", zone, dir);
+        }
+        r = ds_daemon_save(t->d, "localtime", buf, len);
+        free(buf);
+        if (r < 0)
+                return ds_err_set(e, r, NULL, "cannot install the zone: %s", strerror(-r));
+        return 0;
+}
+
+static int timed_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+{
+        struct timed_ctx *t = ctx;
+        const struct ds_settings *s = &d->settings;
+        const msgpack_object *sv = ds_settings_get(s, "servers");
+        struct timed_cfg c = { 0 }, old = t->cfg;
+        int r;
+
+        t->d = d;
+        c.ntp_enabled = ds_settings_bool(s, "ntp_enabled");
+        c.step_always = ds_settings_bool(s, "step_always");
+        c.minsources = (int)ds_settings_int(s, "minsources");
+        c.poll_min_s = (int)ds_settings_int(s, "poll_min_s");
+        c.poll_max_s = (int)ds_settings_int(s, "poll_max_s");
+        c.step_limit = (int)ds_settings_int(s, "step_limit");
+        c.save_interval_s = (int)ds_settings_int(s, "save_interval_s");
+        c.step_threshold_ns = ds_settings_int(s, "step_threshold_ms") * 1000000;
+        c.max_slew_ns = ds_settings_int(s, "max_slew_ms") * 1000000;
+        c.max_root_dist = (double)ds_settings_int(s, "max_root_distance_ms") / 1e3;
+        snprintf(c.zone, sizeof c.zone, "%s", ds_settings_str(s, "timezone"));
+        snprintf(c.zoneinfo_dir, sizeof c.zoneinfo_dir, "%s", ds_settings_str(s, "zoneinfo_dir"));
+        snprintf(c.clock_svc, sizeof c.clock_svc, "%s", ds_settings_str(s, "clock_service"));
+        if (c.poll_min_s > c.poll_max_s)
+                return ds_err_set(e, -EINVAL, "poll_min_s", "must not exceed poll_max_s (%d)", c.poll_max_s);
+        for (uint32_t i = 0; sv && sv->type == MSGPACK_OBJECT_ARRAY && i < sv->via.array.size; i++)
+                if (mp_strcpy(&sv->via.array.ptr[i], c.servers[c.n_servers], sizeof c.servers[0]) == 0)
+                        c.n_servers++;
+        if (strcmp(c.zone, t->applied_zone) != 0) {
+                r = install_zone(t, c.zoneinfo_dir, c.zone, e);
+                if (r < 0)
+                        return r;
+                if (t->applied_zone[0])
+                        log_audit("operation", LOG_LVL_NOTICE, NULL, "time zone is now %s", c.zone);
+                snprintf(t->applied_zone, sizeof t->applied_zone, "%s", c.zone);
+        }
+        t->cfg = c;
+        r = timed_engine_apply(t, t->started ? &old : NULL);
+        return r < 0 ? ds_err_set(e, r, "servers", "cannot use the servers: %s", strerror(-r)) : 0;
+}
+
+static int timed_start(struct ds_daemon *d, void *ctx)
+{
+        struct timed_ctx *t = ctx;
+
+        t->d = d;
+        return timed_engine_start(t);
+}
+
+static void timed_stop(struct ds_daemon *d, void *ctx)
+{
+        (void)d;
+        timed_engine_stop(ctx);
+}
+
+static void timed_ping(struct ds_daemon *d, void *ctx, struct mpw *w)
+{
+        struct timed_ctx *t = ctx;
+
+        (void)d;
+        mpw_kv_str(w, "sync_state", t->sync_state ? t->sync_state : "starting");
+        mpw_kv_int(w, "sources", t->n_src);
+}
+
+static const char *const timed_topics[] = { "time.changed", NULL };
+
+static const struct ds_service timed_service = {
+        .name = "timed",
+        .version = DEVSEC_VERSION,
+        .methods = timed_methods,
+        .settings = timed_settings,
+        .audit = timed_audit,
+        .topics = timed_topics,
+        .start = timed_start,
+        .stop = timed_stop,
+        .apply = timed_apply,
+        .status = timed_ping,
+};
 
 int main(int argc, char **argv)
 {

@@ -69,7 +69,10 @@ struct timed_ctx {
         char applied_zone[128];
 };
 
-extern const struct ds_service timed_service;
+/* methods.c: the tables; main.c holds the service and its hooks */
+extern const struct ds_method timed_methods[];
+extern const struct ds_field timed_settings[];
+extern const struct ds_audit_item timed_audit[];
 
 /* engine.c */
 int64_t timed_now_ns(const struct timed_ctx *t);
