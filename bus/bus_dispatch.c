@@ -1,5 +1,4 @@
 /* bus_dispatch.c - runs method tables: lookup, authority, schema, handler, reply */
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -180,8 +179,7 @@ static void send_reply(bus_t *b, const char *id, size_t id_len, int code, const 
         mpw_map_end(&w);
         bus_send_raw(b, mpw_data(&w), mpw_len(&w));
         /* results may carry secrets meant for this caller only (a new token) */
-        sodium_memzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
+        mpw_wipe(&w);
 }
 
 struct ds_call *ds_call_detach(struct ds_call *c)
@@ -286,8 +284,6 @@ reply:
         if (c.req_id)
                 send_reply(b, c.req_id, c.req_id_len, code, &r, &c.err);
 out:
-        if (r.sb.data)
-                sodium_memzero(r.sb.data, r.sb.size);
-        mpw_free(&r);
+        mpw_wipe(&r);
         mpw_free(&idw);
 }

@@ -1,6 +1,5 @@
 /* bus_svc.c - the generic service contract (sys.ping, config.*, audit.*) and the daemon skeleton */
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -161,8 +160,7 @@ struct settings_change {
 static void settings_change_free(struct settings_change *sc)
 {
         ds_settings_free(&sc->fresh);
-        sodium_memzero(sc->over.sb.data, sc->over.sb.size);
-        mpw_free(&sc->over);
+        mpw_wipe(&sc->over);
 }
 
 /* Validates changes and builds the settings they make, changing nothing. */

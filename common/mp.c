@@ -1,4 +1,6 @@
 /* mp.c - msgpack helpers over msgpack-c */
+#include <sodium.h>
+
 #include "mp.h"
 
 #include <errno.h>
@@ -36,6 +38,13 @@ void mpw_move(struct mpw *dst, struct mpw *src)
         /* the packer points at its own sbuffer: re-aim it */
         msgpack_packer_init(&dst->pk, &dst->sb, sbuffer_write);
         mpw_init(src);
+}
+
+void mpw_wipe(struct mpw *w)
+{
+        if (w->sb.data)
+                sodium_memzero(w->sb.data, w->sb.size);
+        mpw_free(w);
 }
 
 void mpw_reset(struct mpw *w)

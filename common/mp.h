@@ -21,6 +21,8 @@ struct mpw {
 
 void mpw_init(struct mpw *w);
 void mpw_free(struct mpw *w);
+/* mpw_free() after zeroing the buffer: for a writer that held a secret. */
+void mpw_wipe(struct mpw *w);
 void mpw_reset(struct mpw *w);
 /* Moves src's contents into dst (dst uninitialised); src is left empty and usable. */
 void mpw_move(struct mpw *dst, struct mpw *src);

@@ -658,8 +658,7 @@ static int h_snmp_set(void *ctx, struct ds_call *c)
                 }
         mpw_map_end(&w);
         r = n ? set_settings(c, &w) : ds_call_fail(c, -EINVAL, NULL, "give at least one setting");
-        explicit_bzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
+        mpw_wipe(&w);
         if (r < 0) {
                 /* name the field as the caller wrote it */
                 if (!strncmp(c->err.field, "snmp_", 5))

@@ -22,8 +22,7 @@ static int call_wiped(struct devctl *dc, const struct devctl_cmd *cmd, struct mp
 {
         int r = devctl_call(dc, cmd->svc, cmd->method, w, auth, NULL, ret);
 
-        sodium_memzero(w->sb.data, w->sb.size);
-        mpw_free(w);
+        mpw_wipe(w);
         return r;
 }
 
@@ -136,8 +135,7 @@ static int c_init(struct devctl *dc, const struct devctl_cmd *cmd, int argc, cha
                 mpw_kv_str(&w, "setup_code", code);
         ds_free_secret(code);
         if ((r = devctl_parse_kv(&w, argc, argv)) != DC_OK) {
-                sodium_memzero(w.sb.data, w.sb.size);
-                mpw_free(&w);
+                mpw_wipe(&w);
                 return r;
         }
         mpw_map_end(&w);
@@ -170,8 +168,7 @@ static int c_passwd(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
                 mpw_map_end(&w);
                 ds_free_secret(npw);
                 r = devctl_call(dc, "authd", "user.passwd", &w, true, NULL, NULL);
-                sodium_memzero(w.sb.data, w.sb.size);
-                mpw_free(&w);
+                mpw_wipe(&w);
                 return r;
         }
         old = devctl_read_secret("Current password", false, from_stdin);
@@ -195,13 +192,11 @@ static int c_passwd(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
         ds_free_secret(npw);
         if (!expired) {
                 r = devctl_call(dc, "authd", "session.passwd", &w, true, NULL, NULL);
-                sodium_memzero(w.sb.data, w.sb.size);
-                mpw_free(&w);
+                mpw_wipe(&w);
                 return r;
         }
         r = devctl_call(dc, "authd", "session.login", &w, false, NULL, &rep);
-        sodium_memzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
+        mpw_wipe(&w);
         if (r != DC_OK)
                 return r;
         {
@@ -281,8 +276,7 @@ static int c_reset_confirm(struct devctl *dc, const struct devctl_cmd *cmd, int 
                 snprintf(prompt, sizeof prompt, n ? "Answer %d" : "Code", i + 1);
                 s = devctl_read_secret(prompt, false, from_stdin);
                 if (!s) {
-                        sodium_memzero(w.sb.data, w.sb.size);
-                        mpw_free(&w);
+                        mpw_wipe(&w);
                         return DC_EUSAGE;
                 }
                 if (!n)
@@ -294,8 +288,7 @@ static int c_reset_confirm(struct devctl *dc, const struct devctl_cmd *cmd, int 
                 mpw_arr_end(&w);
         npw = devctl_read_secret("New password", true, from_stdin);
         if (!npw) {
-                sodium_memzero(w.sb.data, w.sb.size);
-                mpw_free(&w);
+                mpw_wipe(&w);
                 return DC_EUSAGE;
         }
         mpw_kv_str(&w, "new_password", npw);
@@ -332,8 +325,7 @@ static int c_reset_setup(struct devctl *dc, const struct devctl_cmd *cmd, int ar
                         fprintf(stderr, "%s\n", argv[i]);
                         s = devctl_read_secret("Answer", false, from_stdin);
                         if (!s) {
-                                sodium_memzero(w.sb.data, w.sb.size);
-                                mpw_free(&w);
+                                mpw_wipe(&w);
                                 return DC_EUSAGE;
                         }
                         mpw_map_begin(&w);

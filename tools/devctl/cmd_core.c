@@ -167,8 +167,7 @@ static int c_login(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
         mpw_map_end(&w);
         ds_free_secret(pw);
         r = devctl_call(dc, "authd", "session.login", &w, false, NULL, &rep);
-        sodium_memzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
+        mpw_wipe(&w);
         if (r != DC_OK)
                 return r;
         if (mp_strcpy(mp_get(rep.r, "token"), tok, sizeof tok) < 0) {

@@ -174,8 +174,7 @@ static int c_cert_import(struct devctl *dc, const struct devctl_cmd *cmd, int ar
                         sodium_memzero(data[i], len[i]);
                 free(data[i]);
         }
-        sodium_memzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
+        mpw_wipe(&w);
         return r;
 }
 
@@ -230,8 +229,7 @@ static int c_snmp_set(struct devctl *dc, const struct devctl_cmd *cmd, int argc,
         mpw_map_end(&w);
         if (r == DC_OK)
                 r = devctl_call(dc, cmd->svc, cmd->method, &w, true, NULL, NULL);
-        sodium_memzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
+        mpw_wipe(&w);
         return r;
 }
 

@@ -548,8 +548,7 @@ int devctl_run_generic(struct devctl *dc, const struct devctl_cmd *cmd, int argc
                                 mpw_obj(&m, &u.data.via.map.ptr[i].val);
                         }
                         mpw_map_end(&m);
-                        sodium_memzero(w.sb.data, w.sb.size);
-                        mpw_free(&w);
+                        mpw_wipe(&w);
                         w = m;
                 }
                 msgpack_unpacked_destroy(&g);
@@ -558,9 +557,7 @@ int devctl_run_generic(struct devctl *dc, const struct devctl_cmd *cmd, int argc
         }
         r = devctl_call(dc, cmd->svc, cmd->method, &w, !(cmd->flags & DC_NOAUTH), cmd->list_key, NULL);
 out:
-        if (w.sb.data)
-                sodium_memzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
+        mpw_wipe(&w);
         ds_free_secret(secret);
         return r;
 }
