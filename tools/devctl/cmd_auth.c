@@ -10,12 +10,6 @@
 #include "devctl.h"
 #include "util.h"
 
-static int usage(const struct devctl_cmd *cmd)
-{
-        fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
-        return DC_EUSAGE;
-}
-
 /* Sends w (a finished map holding secrets), wipes it, prints the answer. */
 static int call_wiped(struct devctl *dc, const struct devctl_cmd *cmd, struct mpw *w, bool auth,
                       struct bus_reply *ret)
@@ -118,7 +112,7 @@ static int c_init(struct devctl *dc, const struct devctl_cmd *cmd, int argc, cha
 
         for (int i = 0; i < argc; i++)
                 if (strncmp(argv[i], "email=", 6))
-                        return usage(cmd);
+                        return devctl_usage(cmd);
         code = setup_code(dc, code_file);
         if (!code && code_file)
                 return DC_EUSAGE;
@@ -156,7 +150,7 @@ static int c_passwd(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
         int r;
 
         if (argc > 1 || (expired && (!user || argc)) || (!expired && user))
-                return usage(cmd);
+                return devctl_usage(cmd);
         if (!expired && argc == 1) {
                 npw = devctl_read_secret("New password", true, from_stdin);
                 if (!npw)
@@ -221,7 +215,7 @@ static int c_group(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
         struct mpw w;
 
         if (argc < 1 || argc > 3)
-                return usage(cmd);
+                return devctl_usage(cmd);
         for (int i = 1; i < argc; i++) {
                 if (!strncmp(argv[i], "authorities=", 12))
                         authz = argv[i] + 12;
@@ -230,7 +224,7 @@ static int c_group(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
                 else if (!strchr(argv[i], '=') && !authz)
                         authz = argv[i];
                 else
-                        return usage(cmd);
+                        return devctl_usage(cmd);
         }
         if (!strcmp(cmd->method, "group.add") && !authz)
                 authz = "";
@@ -263,7 +257,7 @@ static int c_reset_confirm(struct devctl *dc, const struct devctl_cmd *cmd, int 
         struct mpw w;
 
         if (argc != 1 || (nans && (n < 1 || n > 3)))
-                return usage(cmd);
+                return devctl_usage(cmd);
         mpw_init(&w);
         mpw_map_begin(&w);
         mpw_kv_str(&w, "user", argv[0]);
@@ -313,7 +307,7 @@ static int c_reset_setup(struct devctl *dc, const struct devctl_cmd *cmd, int ar
                         nq++;
         if (nq > 3) {
                 mpw_free(&w);
-                return usage(cmd);
+                return devctl_usage(cmd);
         }
         if (nq) {
                 mpw_str(&w, "questions");

@@ -5,12 +5,6 @@
 
 #include "devctl.h"
 
-static int usage(const struct devctl_cmd *cmd)
-{
-        fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
-        return DC_EUSAGE;
-}
-
 /* Entries from a file: one a line, '#' starts a comment. */
 static int read_entries_file(const char *path, struct mpw *w, unsigned *n)
 {
@@ -59,7 +53,7 @@ static int c_entries(struct devctl *dc, const struct devctl_cmd *cmd, int argc, 
                 else if (!strcmp(argv[i], "--from-file") && i + 1 < argc)
                         r = read_entries_file(argv[++i], &w, &n);
                 else if (!strncmp(argv[i], "--", 2))
-                        r = usage(cmd);
+                        r = devctl_usage(cmd);
                 else {
                         mpw_str(&w, argv[i]);
                         n++;
@@ -69,10 +63,10 @@ static int c_entries(struct devctl *dc, const struct devctl_cmd *cmd, int argc, 
         if (force && !strcmp(cmd->method, "filter.del"))
                 mpw_kv_bool(&w, "force", true);
         else if (force)
-                r = usage(cmd);
+                r = devctl_usage(cmd);
         mpw_map_end(&w);
         if (r == DC_OK && n == 0)
-                r = usage(cmd);
+                r = devctl_usage(cmd);
         if (r == DC_OK)
                 r = devctl_call(dc, cmd->svc, cmd->method, &w, true, NULL, NULL);
         mpw_free(&w);
@@ -101,7 +95,7 @@ static int c_apply(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
                 else if (!strncmp(argv[i], "--confirm-within=", 17))
                         v = argv[i] + 17;
                 if (!v) {
-                        r = usage(cmd);
+                        r = devctl_usage(cmd);
                         break;
                 }
                 errno = 0;
@@ -129,7 +123,7 @@ static int c_ban_add(struct devctl *dc, const struct devctl_cmd *cmd, int argc, 
         int r;
 
         if (argc != 2)
-                return usage(cmd);
+                return devctl_usage(cmd);
         errno = 0;
         s = strtol(argv[1], &end, 10);
         if (!argv[1][0] || *end || errno) {
@@ -155,7 +149,7 @@ static int c_ruleset(struct devctl *dc, const struct devctl_cmd *cmd, int argc, 
 
         (void)argv;
         if (argc)
-                return usage(cmd);
+                return devctl_usage(cmd);
         r = devctl_call(dc, cmd->svc, cmd->method, NULL, true, NULL, dc->json ? NULL : &rep);
         if (r != DC_OK || dc->json)
                 return r;

@@ -9,12 +9,6 @@
 #include "devctl.h"
 #include "util.h"
 
-static int usage(const struct devctl_cmd *cmd)
-{
-        fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
-        return DC_EUSAGE;
-}
-
 /* Calls and prints rows of list_key with the given columns (all of it with --json). */
 static int call_table(struct devctl *dc, const struct devctl_cmd *cmd, const struct mpw *args,
                       const char *const *cols)
@@ -48,7 +42,7 @@ static int c_port_show(struct devctl *dc, const struct devctl_cmd *cmd, int argc
 
         (void)argv;
         if (argc)
-                return usage(cmd);
+                return devctl_usage(cmd);
         return call_table(dc, cmd, NULL, cols);
 }
 
@@ -59,7 +53,7 @@ static int c_port_set(struct devctl *dc, const struct devctl_cmd *cmd, int argc,
         int r;
 
         if (argc < 1)
-                return usage(cmd);
+                return devctl_usage(cmd);
         mpw_init(&w);
         mpw_map_begin(&w);
         r = devctl_parse_kv(&w, argc, argv);
@@ -77,7 +71,7 @@ static int c_function_list(struct devctl *dc, const struct devctl_cmd *cmd, int 
 
         (void)argv;
         if (argc)
-                return usage(cmd);
+                return devctl_usage(cmd);
         return call_table(dc, cmd, NULL, cols);
 }
 
@@ -88,7 +82,7 @@ static int c_https_toggle(struct devctl *dc, const struct devctl_cmd *cmd, int a
 
         (void)argv;
         if (argc)
-                return usage(cmd);
+                return devctl_usage(cmd);
         mpw_init(&w);
         mpw_map_begin(&w);
         mpw_kv_bool(&w, "enabled", !strcmp(cmd->path, "https enable"));
@@ -107,7 +101,7 @@ static int c_export_root(struct devctl *dc, const struct devctl_cmd *cmd, int ar
         int r;
 
         if (argc != 1)
-                return usage(cmd);
+                return devctl_usage(cmd);
         r = devctl_call(dc, cmd->svc, cmd->method, NULL, true, NULL, &rep);
         if (r != DC_OK)
                 return r;
@@ -154,7 +148,7 @@ static int c_cert_import(struct devctl *dc, const struct devctl_cmd *cmd, int ar
         int r = DC_OK;
 
         if (argc < 2 || argc > 3)
-                return usage(cmd);
+                return devctl_usage(cmd);
         mpw_init(&w);
         mpw_map_begin(&w);
         for (int i = 0; i < argc; i++) {
@@ -191,7 +185,7 @@ static int c_snmp_set(struct devctl *dc, const struct devctl_cmd *cmd, int argc,
         int r = DC_OK;
 
         if (argc < 1)
-                return usage(cmd);
+                return devctl_usage(cmd);
         mpw_init(&w);
         mpw_map_begin(&w);
         for (int i = 0; i < argc && r == DC_OK; i++) {
@@ -199,7 +193,7 @@ static int c_snmp_set(struct devctl *dc, const struct devctl_cmd *cmd, int argc,
                 size_t kl;
 
                 if (!eq || eq == argv[i]) {
-                        r = usage(cmd);
+                        r = devctl_usage(cmd);
                         break;
                 }
                 kl = (size_t)(eq - argv[i]);

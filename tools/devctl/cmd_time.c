@@ -25,8 +25,7 @@ static int c_show(struct devctl *dc, const struct devctl_cmd *cmd, int argc, cha
 
         (void)argv;
         if (argc > 0) {
-                fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
-                return DC_EUSAGE;
+                return devctl_usage(cmd);
         }
         r = devctl_call(dc, cmd->svc, cmd->method, NULL, true, NULL, &rep);
         if (r != DC_OK)
@@ -57,8 +56,7 @@ static int c_ntp_set(struct devctl *dc, const struct devctl_cmd *cmd, int argc, 
         int r;
 
         if (argc < 1) {
-                fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
-                return DC_EUSAGE;
+                return devctl_usage(cmd);
         }
         mpw_init(&w);
         mpw_map_begin(&w);
@@ -80,8 +78,7 @@ static int c_ntp_onoff(struct devctl *dc, const struct devctl_cmd *cmd, int argc
 
         (void)argv;
         if (argc > 0) {
-                fprintf(stderr, "usage: devctl %s\n", cmd->path);
-                return DC_EUSAGE;
+                return devctl_usage(cmd);
         }
         mpw_init(&w);
         mpw_map_begin(&w);

@@ -417,6 +417,12 @@ int devctl_call(struct devctl *dc, const char *svc, const char *method, const st
         return DC_OK;
 }
 
+int devctl_usage(const struct devctl_cmd *cmd)
+{
+        fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage ? cmd->usage : "");
+        return DC_EUSAGE;
+}
+
 /* Index of the positional named key in cmd->pos, or -1. */
 static int pos_index(const struct devctl_cmd *cmd, const char *key)
 {
@@ -495,8 +501,7 @@ int devctl_run_generic(struct devctl *dc, const struct devctl_cmd *cmd, int argc
                 }
         }
         if (ngiven < cmd->min_pos) {
-                fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage ? cmd->usage : "");
-                r = DC_EUSAGE;
+                r = devctl_usage(cmd);
                 goto out;
         }
         if (cmd->flags & DC_SECRET_ARG) {

@@ -60,6 +60,8 @@ int devctl_json_to_mp(const char *json, struct mpw *w, char *err, size_t errlen)
 int devctl_call(struct devctl *dc, const char *svc, const char *method, const struct mpw *args, bool auth,
                 const char *list_key, struct bus_reply *ret_rep);
 /* The generic command runner (positionals, key=value, --flags, --args-json). */
+/* Prints "usage: devctl PATH USAGE" on stderr; returns DC_EUSAGE. */
+int devctl_usage(const struct devctl_cmd *cmd);
 int devctl_run_generic(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv);
 /* Maps a bus error code to an exit code. */
 int devctl_exit_code(int code);
