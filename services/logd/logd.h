@@ -24,7 +24,8 @@ enum logd_frame_type { LOGD_FRAME_RECORD = 1, LOGD_FRAME_SEAL = 2 };
 /* One log record, as stored. Strings are NUL-terminated copies. */
 struct logd_rec {
         uint64_t seq;
-        int64_t ts;   /* wall clock, ms since the epoch */
+        int64_t ts;   /* logd's wall clock at ingest, ms since the epoch */
+        int64_t pub_ts; /* the publisher's own time (its claim, kept apart), 0: none */
         int64_t mono; /* monotonic, ms */
         char service[33];
         char category[16];

@@ -14,7 +14,7 @@
 /* ---- the bounded ingest queue ------------------------------------------------- */
 
 struct qent {
-        int64_t ts, mono;
+        int64_t ts, pub_ts, mono;
         char service[33], category[16], level[12], user[33], src[64];
         char *msg;
         char *fields;
@@ -126,17 +126,20 @@ static void describe(char *buf, size_t size, const char *topic, const msgpack_ob
 static void on_event(void *ud, const char *topic, const char *src, int64_t ts, const msgpack_object *data)
 {
         struct logd_ctx *x = ud;
-        struct qent e = { .ts = ts > 0 ? ts : ds_now_real_ms(), .mono = ds_now_mono_ms() };
+        /* who and when are logd's facts, not the publisher's claims: the service
+         * is busd's `src` stamp, the time logd's clock at ingest; the publisher's
+         * time is kept apart as pub_ts */
+        struct qent e = { .ts = ds_now_real_ms(), .pub_ts = ts > 0 ? ts : 0, .mono = ds_now_mono_ms() };
         const msgpack_object *m = data && data->type == MSGPACK_OBJECT_MAP ? data : NULL;
         const msgpack_object *f = m ? mp_get(m, "fields") : NULL;
         char msg[LOGD_MSG_MAX + 1];
 
-        scopy(e.src, sizeof e.src, src ? src : "", src ? strlen(src) : 0);
+        scopy(e.src, sizeof e.src, src && *src ? src : "unknown", src && *src ? strlen(src) : 7);
         if (!strncmp(topic, "log.", 4)) {
                 const char *cat = topic + 4;
                 scopy(e.category, sizeof e.category, known_category(cat) ? cat : "system",
                       strlen(known_category(cat) ? cat : "system"));
-                mcopy(e.service, sizeof e.service, m, "service", e.src);
+                scopy(e.service, sizeof e.service, e.src, strlen(e.src));
                 mcopy(e.level, sizeof e.level, m, "level", "info");
                 if (logd_level_severity(e.level) < 0)
                         snprintf(e.level, sizeof e.level, "info");
@@ -218,6 +221,7 @@ void logd_drain(struct logd_ctx *x)
         while (x->q_len) {
                 struct qent *e = &x->q[x->q_head];
                 rec->ts = e->ts;
+                rec->pub_ts = e->pub_ts;
                 rec->mono = e->mono;
                 memcpy(rec->service, e->service, sizeof rec->service);
                 memcpy(rec->category, e->category, sizeof rec->category);

@@ -174,6 +174,11 @@ void logd_rec_write(struct mpw *w, const struct logd_rec *rec)
         mpw_kv_str(w, "time", ts);
         mpw_kv_int(w, "ts", rec->ts);
         mpw_kv_int(w, "mono", rec->mono);
+        if (rec->pub_ts) {
+                ds_format_time(rec->pub_ts, ts, sizeof ts);
+                mpw_kv_int(w, "pub_ts", rec->pub_ts);
+                mpw_kv_str(w, "pub_time", ts);
+        }
         mpw_kv_str(w, "category", rec->category);
         mpw_kv_str(w, "level", rec->level);
         mpw_kv_str(w, "service", rec->service);

@@ -154,6 +154,7 @@ int logd_rec_decode(const char *payload, size_t len, struct logd_rec *rec)
         rec->fields_len = 0;
         rec->seq = (uint64_t)mp_get_int(m, "seq", 0);
         rec->ts = mp_get_int(m, "ts", 0);
+        rec->pub_ts = mp_get_int(m, "pts", 0);
         rec->mono = mp_get_int(m, "mono", 0);
         if (copy_str(m, "svc", rec->service, sizeof rec->service) < 0 ||
             copy_str(m, "cat", rec->category, sizeof rec->category) < 0 ||
@@ -186,6 +187,8 @@ static void rec_encode(struct mpw *w, const struct logd_rec *rec)
         mpw_map_begin(w);
         mpw_kv_uint(w, "seq", rec->seq);
         mpw_kv_int(w, "ts", rec->ts);
+        if (rec->pub_ts)
+                mpw_kv_int(w, "pts", rec->pub_ts);
         mpw_kv_int(w, "mono", rec->mono);
         mpw_kv_str(w, "svc", rec->service);
         mpw_kv_str(w, "cat", rec->category);
