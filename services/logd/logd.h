@@ -164,9 +164,17 @@ int logd_query_run(const logd_store_t *s, const struct logd_query *q, logd_query
                    uint64_t *ret_next);
 int logd_level_severity(const char *level); /* "err" -> 3, unknown -> 6 */
 int logd_category_facility(const char *category);
-/* RFC 5424 line (no framing, no newline) into w; returns its length or -E2BIG. */
+/* RFC 5424 line (no framing, no newline) into buf; returns its length or -E2BIG.
+ * buf of LOGD_RFC5424_MAX always holds a whole line. */
+#define LOGD_RFC5424_MAX (LOGD_MSG_MAX + 1024)
+#define LOGD_TRUNC_MARK "...[truncated]"
 int logd_rfc5424(const struct logd_rec *rec, const char *hostname, const char *device_id, char *buf,
                  size_t size);
+/* The same, at most max bytes (0: size - 1): a longer MSG is cut at a UTF-8
+ * character boundary and ends with LOGD_TRUNC_MARK (*ret_truncated = true).
+ * -E2BIG when not even the header and the marker fit. */
+int logd_rfc5424_fit(const struct logd_rec *rec, const char *hostname, const char *device_id, size_t max, char *buf,
+                     size_t size, bool *ret_truncated);
 void logd_rec_write(struct mpw *w, const struct logd_rec *rec);
 
 /* remote.c: RFC 5425 over TLS, non-blocking, driven by the loop */
@@ -177,6 +185,7 @@ struct logd_remote_cfg {
         char ca[4096], name[256], pin[65], cert[4096], key[4096];
         char hostname[256], device_id[64];
         int backoff_max_ms;
+        int max_msg; /* longest RFC 5424 message sent, bytes */
 };
 typedef struct logd_remote logd_remote_t;
 /* read_fn: fetches the records after seq (a batch) from the store. */

@@ -337,6 +337,8 @@ const struct ds_field logd_settings[] = {
         { "remote_client_key", DS_STR, 0, .max_len = 4000, .check = check_path_opt, .def_str = "" },
         { "remote_insecure", DS_BOOL, 0, .def_bool = false, .help = "plain TCP: flagged by audit.report" },
         { "remote_backoff_max_s", DS_INT, 0, .min = 1, .max = 3600, .def_int = 60 },
+        { "remote_max_msg", DS_INT, 0, .min = 480, .max = 65536, .def_int = 2048,
+          .help = "longest RFC 5424 message sent; a longer MSG is cut with a marker" },
         { NULL },
 };
 
@@ -356,6 +358,7 @@ int logd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         snprintf(rc.cert, sizeof rc.cert, "%s", ds_settings_str(s, "remote_client_cert"));
         snprintf(rc.key, sizeof rc.key, "%s", ds_settings_str(s, "remote_client_key"));
         rc.backoff_max_ms = (int)ds_settings_int(s, "remote_backoff_max_s") * 1000;
+        rc.max_msg = (int)ds_settings_int(s, "remote_max_msg");
         if (rc.enabled && !rc.host[0])
                 return ds_err_set(e, -EINVAL, "remote_host", "remote logging needs a host");
         if (rc.enabled && !rc.insecure && !rc.ca[0])
@@ -436,7 +439,7 @@ static void emit(void *ud, const struct logd_rec *rec)
 
         if (o->rfc) {
                 if (logd_rfc5424(rec, o->x->remote_cfg.hostname, o->x->remote_cfg.device_id, o->line,
-                                 LOGD_MSG_MAX + 512) >= 0)
+                                 LOGD_RFC5424_MAX) >= 0)
                         mpw_str(o->w, o->line);
         } else {
                 logd_rec_write(o->w, rec);
@@ -468,7 +471,7 @@ static int h_query(void *ctx, struct ds_call *c)
         q.limit = (uint32_t)ds_arg_int(c, "limit", 50);
         q.cursor = (uint64_t)ds_arg_int(c, "cursor", 0);
         o.rfc = !strcmp(fmt, "rfc5424");
-        if (o.rfc && !(o.line = malloc(LOGD_MSG_MAX + 512)))
+        if (o.rfc && !(o.line = malloc(LOGD_RFC5424_MAX)))
                 return -ENOMEM;
         logd_drain(x);
         mpw_str(c->r, o.rfc ? "lines" : "records");

@@ -142,12 +142,28 @@ static const char *nil(const char *s)
         return s && *s ? s : "-";
 }
 
-int logd_rfc5424(const struct logd_rec *rec, const char *hostname, const char *device_id, char *buf, size_t size)
+/* The length of a UTF-8 prefix of s that is at most n bytes and does not end
+ * inside a character. */
+static size_t utf8_cut(const char *s, size_t n)
+{
+        size_t k = n;
+
+        /* step back over continuation bytes to the lead byte of the character at n */
+        while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+                k--;
+        return k;
+}
+
+int logd_rfc5424_fit(const struct logd_rec *rec, const char *hostname, const char *device_id, size_t max, char *buf,
+                     size_t size, bool *ret_truncated)
 {
         char ts[40], user[80], src[140], dev[140], app[49];
         int sev = logd_level_severity(rec->level), n;
-        size_t k = 0;
+        size_t k = 0, hdr, mlen = strlen(rec->msg), mk = sizeof LOGD_TRUNC_MARK - 1;
+        bool cut = false;
 
+        if (!max || max >= size)
+                max = size - 1;
         ds_format_time(rec->ts, ts, sizeof ts);
         sd_escape(user, sizeof user, rec->user);
         sd_escape(src, sizeof src, rec->src);
@@ -156,12 +172,32 @@ int logd_rfc5424(const struct logd_rec *rec, const char *hostname, const char *d
         for (const char *p = rec->service; *p && k < sizeof app - 1; p++)
                 app[k++] = *p > 32 && *p < 127 ? *p : '_';
         app[k] = '\0';
-        n = snprintf(buf, size, "<%d>1 %s %s %s - %s [devsec@32473 seq=\"%llu\" dev=\"%s\" user=\"%s\" src=\"%s\"] %s",
+        n = snprintf(buf, size, "<%d>1 %s %s %s - %s [devsec@32473 seq=\"%llu\" dev=\"%s\" user=\"%s\" src=\"%s\"] ",
                      logd_category_facility(rec->category) * 8 + (sev < 0 ? 6 : sev), ts, nil(hostname), nil(app),
-                     nil(rec->category), (unsigned long long)rec->seq, dev, user, src, rec->msg);
+                     nil(rec->category), (unsigned long long)rec->seq, dev, user, src);
         if (n < 0 || (size_t)n >= size)
                 return -E2BIG;
+        hdr = (size_t)n;
+        if (hdr + mlen > max) {
+                /* the MSG is cut at a character boundary and says so; the header never is */
+                if (hdr + mk > max)
+                        return -E2BIG;
+                mlen = utf8_cut(rec->msg, max - hdr - mk);
+                cut = true;
+        }
+        memcpy(buf + hdr, rec->msg, mlen);
+        if (cut)
+                memcpy(buf + hdr + mlen, LOGD_TRUNC_MARK, mk);
+        n = (int)(hdr + mlen + (cut ? mk : 0));
+        buf[n] = '\0';
+        if (ret_truncated)
+                *ret_truncated = cut;
         return n;
+}
+
+int logd_rfc5424(const struct logd_rec *rec, const char *hostname, const char *device_id, char *buf, size_t size)
+{
+        return logd_rfc5424_fit(rec, hostname, device_id, 0, buf, size, NULL);
 }
 
 void logd_rec_write(struct mpw *w, const struct logd_rec *rec)
