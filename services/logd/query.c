@@ -78,7 +78,7 @@ int logd_query_run(const logd_store_t *s, const struct logd_query *q, logd_query
         *ret_next = 0;
         for (size_t i = s->n_segs; i-- > 0 && emitted < q->limit;) {
                 const struct logd_seg *g = &s->segs[i];
-                struct logd_frame f;
+                struct seal_frame f;
                 size_t len, off, next;
                 char *buf = NULL;
 
@@ -91,7 +91,7 @@ int logd_query_run(const logd_store_t *s, const struct logd_query *q, logd_query
                 if (logd_seg_load(s, i, &buf, &len) < 0)
                         continue;
                 n_offs = 0;
-                for (off = LOGD_SEG_HDR_LEN; off < len && logd_frame_parse(buf, len, off, &f, &next) == 0; off = next) {
+                for (off = LOGD_SEG_HDR_LEN; off < len && seal_frame_parse(buf, len, off, &f, &next) == 0; off = next) {
                         if (f.type != LOGD_FRAME_RECORD || logd_rec_decode(f.payload, f.len, rec) < 0 || !match(q, rec))
                                 continue;
                         if (n_offs == cap) {
@@ -106,7 +106,7 @@ int logd_query_run(const logd_store_t *s, const struct logd_query *q, logd_query
                         offs[n_offs++] = off;
                 }
                 while (n_offs-- > 0 && emitted < q->limit) {
-                        if (logd_frame_parse(buf, len, offs[n_offs], &f, &next) < 0 ||
+                        if (seal_frame_parse(buf, len, offs[n_offs], &f, &next) < 0 ||
                             logd_rec_decode(f.payload, f.len, rec) < 0)
                                 continue;
                         fn(ud, rec);

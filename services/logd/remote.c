@@ -237,7 +237,7 @@ static int reader_next(logd_remote_t *r)
 {
         const logd_store_t *s = r->store;
         uint64_t want = r->queued + 1;
-        struct logd_frame f;
+        struct seal_frame f;
         size_t next;
 
         if (!s->n_segs || want >= s->next_seq)
@@ -260,7 +260,7 @@ static int reader_next(logd_remote_t *r)
                 r->roff = LOGD_SEG_HDR_LEN;
         }
         for (int pass = 0; pass < 2; pass++) {
-                while (r->roff < r->rlen && logd_frame_parse(r->rbuf, r->rlen, r->roff, &f, &next) == 0) {
+                while (r->roff < r->rlen && seal_frame_parse(r->rbuf, r->rlen, r->roff, &f, &next) == 0) {
                         r->roff = next;
                         if (f.type != LOGD_FRAME_RECORD || logd_rec_decode(f.payload, f.len, r->rec) < 0)
                                 continue;
