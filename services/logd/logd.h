@@ -9,22 +9,26 @@
 
 #include "mp.h"
 
-#define LOGD_HASH_LEN 32
+#include "seal.h"
+
+#define LOGD_HASH_LEN SEAL_HASH_LEN
 #define LOGD_MSG_MAX 2048
 #define LOGD_FIELDS_MAX 1024
-#define LOGD_SEG_MAGIC "DSLOGSG1"
-#define LOGD_SEG_HDR_LEN (8 + 8 + LOGD_HASH_LEN + 4)
-#define LOGD_FRAME_HDR 8                     /* u32 len, u8 type, 3 reserved */
-#define LOGD_FRAME_TAIL (LOGD_HASH_LEN + 4)  /* hash or mac, crc32c */
-#define LOGD_PAYLOAD_MAX 8192
+#define LOGD_SEG_MAGIC SEAL_SEG_MAGIC
+#define LOGD_SEG_HDR_LEN SEAL_SEG_HDR_LEN
+#define LOGD_FRAME_HDR SEAL_FRAME_HDR
+#define LOGD_FRAME_TAIL SEAL_FRAME_TAIL
+#define LOGD_PAYLOAD_MAX SEAL_PAYLOAD_MAX
 #define LOGD_SEG_LOAD_MAX (64u << 20)
-
-enum logd_frame_type { LOGD_FRAME_RECORD = 1, LOGD_FRAME_SEAL = 2 };
+#define LOGD_READ_MAX (512 * 1024) /* bytes per log.read answer, well under the bus limit */
+#define LOGD_FRAME_RECORD SEAL_FRAME_RECORD
+#define LOGD_FRAME_SEAL SEAL_FRAME_SEAL
 
 /* One log record, as stored. Strings are NUL-terminated copies. */
 struct logd_rec {
         uint64_t seq;
-        int64_t ts;   /* wall clock, ms since the epoch */
+        int64_t ts;   /* logd's wall clock at ingest, ms since the epoch */
+        int64_t pub_ts; /* the publisher's own time (its claim, kept apart), 0: none */
         int64_t mono; /* monotonic, ms */
         char service[33];
         char category[16];
@@ -32,6 +36,9 @@ struct logd_rec {
         char user[33];
         char src[64];  /* publishing identity or source address */
         char msg[LOGD_MSG_MAX + 1];
+        bool prune;               /* a prune record: segments before prune_first_kept were removed */
+        uint64_t prune_first_kept;
+        uint8_t prune_head[LOGD_HASH_LEN]; /* chain hash the first kept segment continues */
         const void *fields; /* msgpack map of structured fields, or NULL */
         size_t fields_len;
         char fbuf[LOGD_FIELDS_MAX]; /* holds fields when decoded from the store */
@@ -43,6 +50,7 @@ struct logd_store_cfg {
         uint64_t quota_bytes;
         int64_t retention_s;     /* 0: keep until the quota says otherwise */
         uint32_t seal_every;     /* records */
+        int64_t epoch_ms;        /* seal epoch length for a new key (the key keeps its own) */
 };
 
 struct logd_seg {
@@ -64,11 +72,14 @@ struct logd_store {
         int fd; /* active (last) segment, O_APPEND */
         uint64_t next_seq;
         uint8_t head[LOGD_HASH_LEN];
-        /* sealing: key k_epoch, evolves k' = H(k) after each seal */
-        uint8_t key[LOGD_HASH_LEN];
-        uint64_t epoch;       /* epoch of the next seal */
+        /* sealing: the key of the current epoch and the tree nodes of later ones;
+         * epoch = (time - key_t0) / key_iv */
+        struct seal_keystate ks;
+        int64_t key_t0, key_iv;
+        uint64_t seal_n;      /* number of the next seal */
         uint64_t sealed_seq;  /* last record covered by a seal (0: none) */
         uint32_t unsealed;    /* records since the last seal */
+        int64_t last_ts;      /* latest time the store shows: a record's, or a seal epoch's start */
         bool init_key_pending; /* k0 not yet exported */
         uint64_t total_bytes;
         uint64_t torn_truncated; /* bytes cut at start-up */
@@ -82,7 +93,6 @@ struct logd_store {
 };
 
 /* store.c */
-uint32_t logd_crc32c(uint32_t crc, const void *p, size_t n);
 /* Opens (creating) the store: scans segments, truncates a torn last record,
  * restores the chain head and the seal key. Caller owns *ret. */
 int logd_store_open(const char *dir, const char *keydir, const struct logd_store_cfg *cfg, logd_store_t **ret);
@@ -95,8 +105,9 @@ int logd_store_flush(logd_store_t *s);
 int logd_store_seal(logd_store_t *s);
 /* Starts a new segment (seals first). */
 int logd_store_rotate(logd_store_t *s);
-/* Returns k0 once (hex into buf of 65), -EEXIST when already exported. */
-int logd_store_seal_init(logd_store_t *s, char *hex, size_t size);
+/* Returns the verification key once ("<k0 hex>/<t0>/<interval>" into buf of
+ * SEAL_KEY_TEXT_MAX), -EEXIST when already exported. */
+int logd_store_seal_init(logd_store_t *s, char *text, size_t size);
 /* Deletes the oldest closed segments beyond quota/retention, never one holding
  * a record above keep_from (unforwarded). Returns the number removed. */
 int logd_store_prune(logd_store_t *s, int64_t now_ms, uint64_t keep_from);
@@ -104,50 +115,18 @@ bool logd_store_rotate_due(const logd_store_t *s, int64_t now_ms);
 
 /* Loads a whole segment file (caller frees). */
 int logd_seg_load(const logd_store_t *s, size_t i, char **ret, size_t *ret_len);
-/* Parses one frame at buf[off]: 0 and *ret_next on success; -EAGAIN: incomplete
- * (ends past len); -EBADMSG: bad checksum or framing. */
-struct logd_frame {
-        int type;
-        const char *payload;
-        size_t len;
-        const uint8_t *tail; /* hash or mac */
-};
-int logd_frame_parse(const char *buf, size_t len, size_t off, struct logd_frame *f, size_t *ret_next);
 /* Decodes a record payload into rec (fields borrowed from payload). */
 int logd_rec_decode(const char *payload, size_t len, struct logd_rec *rec);
-void logd_chain_next(const uint8_t prev[LOGD_HASH_LEN], const void *payload, size_t len,
-                     uint8_t out[LOGD_HASH_LEN]);
-void logd_seal_mac(const uint8_t key[LOGD_HASH_LEN], uint64_t epoch, uint64_t seq,
-                   const uint8_t head[LOGD_HASH_LEN], uint8_t out[LOGD_HASH_LEN]);
-void logd_key_evolve(uint8_t key[LOGD_HASH_LEN]);
+/* Moves the key on to the epoch of now_ms (sealing what is pending first). */
+int logd_store_tick(logd_store_t *s, int64_t now_ms);
 /* Index of the segment holding seq, or -1. */
 ssize_t logd_store_find(const logd_store_t *s, uint64_t seq);
 
-/* verify.c */
-enum logd_verify_kind {
-        LOGD_V_OK = 0,
-        LOGD_V_CHECKSUM,
-        LOGD_V_CHAIN,
-        LOGD_V_GAP,
-        LOGD_V_REORDER,
-        LOGD_V_TRUNCATED,
-        LOGD_V_SEAL_MISSING,
-        LOGD_V_SEAL_BAD,
-        LOGD_V_SEGMENT,
-};
-struct logd_verify_result {
-        enum logd_verify_kind kind;
-        uint64_t verified_to; /* last record that checked out */
-        uint64_t sealed_to;   /* last record covered by a good seal */
-        uint64_t records, seals;
-        uint64_t at_seq;      /* where it broke (0: n/a) */
-        bool seals_checked;   /* HMACs verified with the off-device key */
-        char segment[48];
-        char detail[256];
-};
-const char *logd_verify_kind_name(enum logd_verify_kind k);
-/* key: the initial key k0, or NULL to check structure, chain and seal presence only. */
-int logd_store_verify(const logd_store_t *s, const uint8_t *key, struct logd_verify_result *ret);
+/* verify.c: the shared verifier (common/seal.c) over the store, with the store's
+ * own state as the claims. key: the off-device key (unit tests), or NULL. */
+int logd_store_verify(const logd_store_t *s, const struct seal_vkey *key, struct seal_result *ret);
+/* Reads the 32-byte chain hash a segment continues from its header. */
+int logd_seg_prev(const logd_store_t *s, size_t i, uint8_t prev[LOGD_HASH_LEN]);
 
 /* query.c */
 struct logd_query {
@@ -163,9 +142,17 @@ int logd_query_run(const logd_store_t *s, const struct logd_query *q, logd_query
                    uint64_t *ret_next);
 int logd_level_severity(const char *level); /* "err" -> 3, unknown -> 6 */
 int logd_category_facility(const char *category);
-/* RFC 5424 line (no framing, no newline) into w; returns its length or -E2BIG. */
+/* RFC 5424 line (no framing, no newline) into buf; returns its length or -E2BIG.
+ * buf of LOGD_RFC5424_MAX always holds a whole line. */
+#define LOGD_RFC5424_MAX (LOGD_MSG_MAX + 1024)
+#define LOGD_TRUNC_MARK "...[truncated]"
 int logd_rfc5424(const struct logd_rec *rec, const char *hostname, const char *device_id, char *buf,
                  size_t size);
+/* The same, at most max bytes (0: size - 1): a longer MSG is cut at a UTF-8
+ * character boundary and ends with LOGD_TRUNC_MARK (*ret_truncated = true).
+ * -E2BIG when not even the header and the marker fit. */
+int logd_rfc5424_fit(const struct logd_rec *rec, const char *hostname, const char *device_id, size_t max, char *buf,
+                     size_t size, bool *ret_truncated);
 void logd_rec_write(struct mpw *w, const struct logd_rec *rec);
 
 /* remote.c: RFC 5425 over TLS, non-blocking, driven by the loop */
@@ -176,6 +163,7 @@ struct logd_remote_cfg {
         char ca[4096], name[256], pin[65], cert[4096], key[4096];
         char hostname[256], device_id[64];
         int backoff_max_ms;
+        int max_msg; /* longest RFC 5424 message sent, bytes */
 };
 typedef struct logd_remote logd_remote_t;
 /* read_fn: fetches the records after seq (a batch) from the store. */

@@ -1,5 +1,6 @@
 /* methods.c - logd's method table, settings, audit items, and the ingest path
  * (bus subscription -> bounded queue -> store, sealing/rotation/retention timers). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 /* ---- the bounded ingest queue ------------------------------------------------- */
 
 struct qent {
-        int64_t ts, mono;
+        int64_t ts, pub_ts, mono;
         char service[33], category[16], level[12], user[33], src[64];
         char *msg;
         char *fields;
@@ -126,17 +127,20 @@ static void describe(char *buf, size_t size, const char *topic, const msgpack_ob
 static void on_event(void *ud, const char *topic, const char *src, int64_t ts, const msgpack_object *data)
 {
         struct logd_ctx *x = ud;
-        struct qent e = { .ts = ts > 0 ? ts : ds_now_real_ms(), .mono = ds_now_mono_ms() };
+        /* who and when are logd's facts, not the publisher's claims: the service
+         * is busd's `src` stamp, the time logd's clock at ingest; the publisher's
+         * time is kept apart as pub_ts */
+        struct qent e = { .ts = ds_now_real_ms(), .pub_ts = ts > 0 ? ts : 0, .mono = ds_now_mono_ms() };
         const msgpack_object *m = data && data->type == MSGPACK_OBJECT_MAP ? data : NULL;
         const msgpack_object *f = m ? mp_get(m, "fields") : NULL;
         char msg[LOGD_MSG_MAX + 1];
 
-        scopy(e.src, sizeof e.src, src ? src : "", src ? strlen(src) : 0);
+        scopy(e.src, sizeof e.src, src && *src ? src : "unknown", src && *src ? strlen(src) : 7);
         if (!strncmp(topic, "log.", 4)) {
                 const char *cat = topic + 4;
                 scopy(e.category, sizeof e.category, known_category(cat) ? cat : "system",
                       strlen(known_category(cat) ? cat : "system"));
-                mcopy(e.service, sizeof e.service, m, "service", e.src);
+                scopy(e.service, sizeof e.service, e.src, strlen(e.src));
                 mcopy(e.level, sizeof e.level, m, "level", "info");
                 if (logd_level_severity(e.level) < 0)
                         snprintf(e.level, sizeof e.level, "info");
@@ -218,6 +222,7 @@ void logd_drain(struct logd_ctx *x)
         while (x->q_len) {
                 struct qent *e = &x->q[x->q_head];
                 rec->ts = e->ts;
+                rec->pub_ts = e->pub_ts;
                 rec->mono = e->mono;
                 memcpy(rec->service, e->service, sizeof rec->service);
                 memcpy(rec->category, e->category, sizeof rec->category);
@@ -264,6 +269,8 @@ static int on_tick(zloop_t *loop, int timer_id, void *arg)
         logd_drain(x);
         if (x->store->unsealed && ds_now_mono_ms() - x->store->last_seal_mono >= x->seal_interval_ms)
                 logd_store_seal(x->store);
+        /* forward security in quiet times too: the key moves on with the clock */
+        logd_store_tick(x->store, now);
         if (logd_store_rotate_due(x->store, now))
                 logd_store_rotate(x->store);
         logd_store_prune(x->store, now, forwarded_to(x));
@@ -333,6 +340,8 @@ const struct ds_field logd_settings[] = {
         { "remote_client_key", DS_STR, 0, .max_len = 4000, .check = check_path_opt, .def_str = "" },
         { "remote_insecure", DS_BOOL, 0, .def_bool = false, .help = "plain TCP: flagged by audit.report" },
         { "remote_backoff_max_s", DS_INT, 0, .min = 1, .max = 3600, .def_int = 60 },
+        { "remote_max_msg", DS_INT, 0, .min = 480, .max = 65536, .def_int = 2048,
+          .help = "longest RFC 5424 message sent; a longer MSG is cut with a marker" },
         { NULL },
 };
 
@@ -352,6 +361,7 @@ int logd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         snprintf(rc.cert, sizeof rc.cert, "%s", ds_settings_str(s, "remote_client_cert"));
         snprintf(rc.key, sizeof rc.key, "%s", ds_settings_str(s, "remote_client_key"));
         rc.backoff_max_ms = (int)ds_settings_int(s, "remote_backoff_max_s") * 1000;
+        rc.max_msg = (int)ds_settings_int(s, "remote_max_msg");
         if (rc.enabled && !rc.host[0])
                 return ds_err_set(e, -EINVAL, "remote_host", "remote logging needs a host");
         if (rc.enabled && !rc.insecure && !rc.ca[0])
@@ -367,6 +377,7 @@ int logd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
                 snprintf(rc.hostname, sizeof rc.hostname, "-");
 
         x->cfg.seal_every = (uint32_t)ds_settings_int(s, "seal_every");
+        x->cfg.epoch_ms = ds_settings_int(s, "seal_interval_s") * 1000;
         x->cfg.seg_max_bytes = (uint64_t)ds_settings_int(s, "segment_max_kb") * 1024;
         x->cfg.seg_max_age_s = ds_settings_int(s, "segment_max_age_s");
         x->cfg.quota_bytes = (uint64_t)ds_settings_int(s, "quota_mb") * 1024 * 1024;
@@ -432,7 +443,7 @@ static void emit(void *ud, const struct logd_rec *rec)
 
         if (o->rfc) {
                 if (logd_rfc5424(rec, o->x->remote_cfg.hostname, o->x->remote_cfg.device_id, o->line,
-                                 LOGD_MSG_MAX + 512) >= 0)
+                                 LOGD_RFC5424_MAX) >= 0)
                         mpw_str(o->w, o->line);
         } else {
                 logd_rec_write(o->w, rec);
@@ -464,7 +475,7 @@ static int h_query(void *ctx, struct ds_call *c)
         q.limit = (uint32_t)ds_arg_int(c, "limit", 50);
         q.cursor = (uint64_t)ds_arg_int(c, "cursor", 0);
         o.rfc = !strcmp(fmt, "rfc5424");
-        if (o.rfc && !(o.line = malloc(LOGD_MSG_MAX + 512)))
+        if (o.rfc && !(o.line = malloc(LOGD_RFC5424_MAX)))
                 return -ENOMEM;
         logd_drain(x);
         mpw_str(c->r, o.rfc ? "lines" : "records");
@@ -478,48 +489,36 @@ static int h_query(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static const struct ds_field verify_args[] = {
-        { "key", DS_STR, DS_SECRET, .min_len = 64, .max_len = 64, .check = check_pin,
-          .help = "the initial seal key (hex) kept off the device" },
-        { NULL },
-};
-
+/* log.verify checks what logd can check without the off-device key (structure,
+ * chain, seal order, what it knows it wrote). It takes no key: the seals are
+ * checked by the operator's devctl with the key, on segments read through
+ * log.segments / log.read, so the key never reaches the device. */
 static int h_verify(void *ctx, struct ds_call *c)
 {
         struct logd_ctx *x = ctx;
-        struct logd_verify_result v;
-        uint8_t key[LOGD_HASH_LEN];
-        char *hex = ds_arg_strdup(c, "key");
+        struct seal_result v;
         int64_t t0 = ds_now_mono_ms(), ms;
         int r;
 
-        if (hex) {
-                for (size_t i = 0; i < LOGD_HASH_LEN; i++) {
-                        unsigned b;
-                        sscanf(hex + 2 * i, "%2x", &b);
-                        key[i] = (uint8_t)b;
-                }
-                ds_free_secret(hex);
-        }
         /* the unsealed tail is sealed first: an operator verifies what was written,
          * and a young store is not reported as one whose seal was removed */
         logd_drain(x);
         logd_store_seal(x->store);
-        r = logd_store_verify(x->store, hex ? key : NULL, &v);
-        explicit_bzero(key, sizeof key);
+        r = logd_store_verify(x->store, NULL, &v);
         if (r < 0)
                 return r;
         ms = ds_now_mono_ms() - t0;
-        mpw_kv_bool(c->r, "ok", v.kind == LOGD_V_OK);
-        mpw_kv_str(c->r, "result", logd_verify_kind_name(v.kind));
+        mpw_kv_bool(c->r, "ok", v.kind == SEAL_V_OK);
+        mpw_kv_str(c->r, "result", seal_vkind_name(v.kind));
+        mpw_kv_uint(c->r, "first", v.first_seq);
         mpw_kv_uint(c->r, "verified_to", v.verified_to);
         mpw_kv_uint(c->r, "sealed_to", v.sealed_to);
         mpw_kv_uint(c->r, "records", v.records);
         mpw_kv_uint(c->r, "seals", v.seals);
         mpw_kv_uint(c->r, "unsealed", v.verified_to > v.sealed_to ? v.verified_to - v.sealed_to : 0);
-        mpw_kv_bool(c->r, "seals_checked", v.seals_checked);
+        mpw_kv_bool(c->r, "seals_checked", false);
         mpw_kv_int(c->r, "elapsed_ms", ms);
-        if (v.kind != LOGD_V_OK) {
+        if (v.kind != SEAL_V_OK) {
                 mpw_kv_uint(c->r, "at", v.at_seq);
                 mpw_kv_str(c->r, "segment", v.segment);
                 mpw_kv_str(c->r, "detail", v.detail);
@@ -528,20 +527,113 @@ static int h_verify(void *ctx, struct ds_call *c)
         return 0;
 }
 
+/* The store as it is, for a verifier off the device: the segments (sealed up to
+ * now), and what logd says it wrote, which a verifier may use to name a loss but
+ * never to pass a store. */
+static int h_segments(void *ctx, struct ds_call *c)
+{
+        struct logd_ctx *x = ctx;
+        logd_store_t *s = x->store;
+
+        logd_drain(x);
+        logd_store_seal(s);
+        mpw_str(c->r, "segments");
+        mpw_arr_begin(c->r);
+        for (size_t i = 0; i < s->n_segs; i++) {
+                mpw_map_begin(c->r);
+                mpw_kv_str(c->r, "name", s->segs[i].name);
+                mpw_kv_uint(c->r, "first", s->segs[i].first);
+                mpw_kv_uint(c->r, "size", s->segs[i].size);
+                mpw_map_end(c->r);
+        }
+        mpw_arr_end(c->r);
+        mpw_kv_uint(c->r, "last_seq", s->next_seq - 1);
+        mpw_kv_uint(c->r, "sealed_seq", s->sealed_seq);
+        mpw_kv_uint(c->r, "seals_made", s->seal_n);
+        mpw_kv_str(c->r, "device_id", x->remote_cfg.device_id);
+        return 0;
+}
+
+static const char *check_seg_name(const char *s, size_t n)
+{
+        if (n < 9 || n > 47 || strncmp(s, "seg-", 4) || memcmp(s + n - 4, ".log", 4))
+                return "must be a segment name (seg-N.log) from log.segments";
+        for (size_t i = 4; i < n - 4; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return "must be a segment name (seg-N.log) from log.segments";
+        return NULL;
+}
+
+static const struct ds_field read_args[] = {
+        { "segment", DS_STR, DS_REQUIRED, .max_len = 47, .check = check_seg_name },
+        { "offset", DS_INT, 0, .min = 0, .max = LOGD_SEG_LOAD_MAX },
+        { "max", DS_INT, 0, .min = 1, .max = LOGD_READ_MAX, .help = "bytes per answer" },
+        { NULL },
+};
+
+static int h_read(void *ctx, struct ds_call *c)
+{
+        struct logd_ctx *x = ctx;
+        logd_store_t *s = x->store;
+        char name[48], *p, *buf;
+        uint64_t off = (uint64_t)ds_arg_int(c, "offset", 0), want = (uint64_t)ds_arg_int(c, "max", LOGD_READ_MAX);
+        size_t i;
+        ssize_t n;
+        int fd;
+
+        ds_arg_str(c, "segment", name, sizeof name);
+        /* only a segment of the table, never a path the caller makes up */
+        for (i = 0; i < s->n_segs && strcmp(s->segs[i].name, name); i++)
+                ;
+        if (i == s->n_segs)
+                return ds_call_fail(c, -ENOENT, "segment", "no segment '%s' (pruned?)", name);
+        logd_store_flush(s);
+        if (off > s->segs[i].size)
+                return ds_call_fail(c, -EINVAL, "offset", "past the end of '%s' (%llu bytes)", name,
+                                    (unsigned long long)s->segs[i].size);
+        if (want > s->segs[i].size - off)
+                want = s->segs[i].size - off;
+        p = path_join(s->dir, name);
+        buf = malloc(want ? want : 1);
+        fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+        free(p);
+        if (fd < 0 || !buf) {
+                int e = fd < 0 ? -errno : -ENOMEM;
+                free(buf);
+                if (fd >= 0)
+                        close(fd);
+                return ds_call_fail(c, e, "segment", "cannot read '%s': %s", name, strerror(-e));
+        }
+        n = want ? pread(fd, buf, want, (off_t)off) : 0;
+        close(fd);
+        if (n < 0) {
+                int e = -errno;
+                free(buf);
+                return ds_call_fail(c, e, "segment", "cannot read '%s': %s", name, strerror(-e));
+        }
+        mpw_str(c->r, "data");
+        mpw_bin(c->r, buf, (size_t)n);
+        mpw_kv_uint(c->r, "offset", off);
+        mpw_kv_bool(c->r, "eof", off + (uint64_t)n >= s->segs[i].size);
+        free(buf);
+        return 0;
+}
+
 static int h_seal_init(void *ctx, struct ds_call *c)
 {
         struct logd_ctx *x = ctx;
-        char hex[2 * LOGD_HASH_LEN + 1];
+        char text[SEAL_KEY_TEXT_MAX];
         int r;
 
-        r = logd_store_seal_init(x->store, hex, sizeof hex);
+        r = logd_store_seal_init(x->store, text, sizeof text);
         if (r == -EEXIST)
                 return ds_call_fail(c, -EEXIST, NULL, "the initial seal key was exported already");
         if (r < 0)
                 return ds_call_fail(c, r, NULL, "cannot read the initial seal key: %s", strerror(-r));
-        mpw_kv_str(c->r, "key", hex);
-        mpw_kv_uint(c->r, "epoch", 0);
-        explicit_bzero(hex, sizeof hex);
+        mpw_kv_str(c->r, "key", text);
+        mpw_kv_int(c->r, "t0", x->store->key_t0);
+        mpw_kv_int(c->r, "interval_ms", x->store->key_iv);
+        explicit_bzero(text, sizeof text);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "logd: initial seal key exported by '%s'",
                   ds_call_actor(c));
         return 0;
@@ -561,7 +653,8 @@ static int h_status(void *ctx, struct ds_call *c)
         mpw_kv_int(c->r, "quota_percent", s->cfg.quota_bytes ? (int64_t)(s->total_bytes * 100 / s->cfg.quota_bytes) : 0);
         mpw_kv_uint(c->r, "sealed_to", s->sealed_seq);
         mpw_kv_uint(c->r, "unsealed", s->unsealed);
-        mpw_kv_uint(c->r, "seal_epoch", s->epoch);
+        mpw_kv_uint(c->r, "seal_epoch", s->ks.epoch);
+        mpw_kv_uint(c->r, "seals_made", s->seal_n);
         mpw_kv_bool(c->r, "seal_key_exported", !s->init_key_pending);
         mpw_kv_uint(c->r, "queue", x->q_len);
         mpw_kv_uint(c->r, "queue_max", x->q_max);
@@ -720,7 +813,9 @@ static int h_remote_disable(void *ctx, struct ds_call *c)
 
 const struct ds_method logd_methods[] = {
         DS_METHOD("log.query", query_args, h_query, AUTH_NEEDS(SYSTEM_INFO)),
-        DS_METHOD("log.verify", verify_args, h_verify, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("log.verify", NULL, h_verify, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("log.segments", NULL, h_segments, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("log.read", read_args, h_read, AUTH_NEEDS(SECURITY)),
         DS_METHOD("log.seal.init", NULL, h_seal_init, AUTH_NEEDS(SECURITY)),
         DS_METHOD("log.status", NULL, h_status, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("log.remote.show", NULL, h_remote_show, AUTH_NEEDS(SYSTEM_INFO)),
@@ -807,6 +902,7 @@ int logd_init(struct ds_daemon *d, void *ctx)
         }
         /* settings are loaded: take the store's limits before opening it */
         x->cfg.seal_every = (uint32_t)ds_settings_int(&d->settings, "seal_every");
+        x->cfg.epoch_ms = ds_settings_int(&d->settings, "seal_interval_s") * 1000;
         x->cfg.seg_max_bytes = (uint64_t)ds_settings_int(&d->settings, "segment_max_kb") * 1024;
         x->cfg.seg_max_age_s = ds_settings_int(&d->settings, "segment_max_age_s");
         x->cfg.quota_bytes = (uint64_t)ds_settings_int(&d->settings, "quota_mb") * 1024 * 1024;

@@ -78,7 +78,7 @@ int logd_query_run(const logd_store_t *s, const struct logd_query *q, logd_query
         *ret_next = 0;
         for (size_t i = s->n_segs; i-- > 0 && emitted < q->limit;) {
                 const struct logd_seg *g = &s->segs[i];
-                struct logd_frame f;
+                struct seal_frame f;
                 size_t len, off, next;
                 char *buf = NULL;
 
@@ -91,7 +91,7 @@ int logd_query_run(const logd_store_t *s, const struct logd_query *q, logd_query
                 if (logd_seg_load(s, i, &buf, &len) < 0)
                         continue;
                 n_offs = 0;
-                for (off = LOGD_SEG_HDR_LEN; off < len && logd_frame_parse(buf, len, off, &f, &next) == 0; off = next) {
+                for (off = LOGD_SEG_HDR_LEN; off < len && seal_frame_parse(buf, len, off, &f, &next) == 0; off = next) {
                         if (f.type != LOGD_FRAME_RECORD || logd_rec_decode(f.payload, f.len, rec) < 0 || !match(q, rec))
                                 continue;
                         if (n_offs == cap) {
@@ -106,7 +106,7 @@ int logd_query_run(const logd_store_t *s, const struct logd_query *q, logd_query
                         offs[n_offs++] = off;
                 }
                 while (n_offs-- > 0 && emitted < q->limit) {
-                        if (logd_frame_parse(buf, len, offs[n_offs], &f, &next) < 0 ||
+                        if (seal_frame_parse(buf, len, offs[n_offs], &f, &next) < 0 ||
                             logd_rec_decode(f.payload, f.len, rec) < 0)
                                 continue;
                         fn(ud, rec);
@@ -142,12 +142,28 @@ static const char *nil(const char *s)
         return s && *s ? s : "-";
 }
 
-int logd_rfc5424(const struct logd_rec *rec, const char *hostname, const char *device_id, char *buf, size_t size)
+/* The length of a UTF-8 prefix of s that is at most n bytes and does not end
+ * inside a character. */
+static size_t utf8_cut(const char *s, size_t n)
+{
+        size_t k = n;
+
+        /* step back over continuation bytes to the lead byte of the character at n */
+        while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+                k--;
+        return k;
+}
+
+int logd_rfc5424_fit(const struct logd_rec *rec, const char *hostname, const char *device_id, size_t max, char *buf,
+                     size_t size, bool *ret_truncated)
 {
         char ts[40], user[80], src[140], dev[140], app[49];
         int sev = logd_level_severity(rec->level), n;
-        size_t k = 0;
+        size_t k = 0, hdr, mlen = strlen(rec->msg), mk = sizeof LOGD_TRUNC_MARK - 1;
+        bool cut = false;
 
+        if (!max || max >= size)
+                max = size - 1;
         ds_format_time(rec->ts, ts, sizeof ts);
         sd_escape(user, sizeof user, rec->user);
         sd_escape(src, sizeof src, rec->src);
@@ -156,12 +172,32 @@ int logd_rfc5424(const struct logd_rec *rec, const char *hostname, const char *d
         for (const char *p = rec->service; *p && k < sizeof app - 1; p++)
                 app[k++] = *p > 32 && *p < 127 ? *p : '_';
         app[k] = '\0';
-        n = snprintf(buf, size, "<%d>1 %s %s %s - %s [devsec@32473 seq=\"%llu\" dev=\"%s\" user=\"%s\" src=\"%s\"] %s",
+        n = snprintf(buf, size, "<%d>1 %s %s %s - %s [devsec@32473 seq=\"%llu\" dev=\"%s\" user=\"%s\" src=\"%s\"] ",
                      logd_category_facility(rec->category) * 8 + (sev < 0 ? 6 : sev), ts, nil(hostname), nil(app),
-                     nil(rec->category), (unsigned long long)rec->seq, dev, user, src, rec->msg);
+                     nil(rec->category), (unsigned long long)rec->seq, dev, user, src);
         if (n < 0 || (size_t)n >= size)
                 return -E2BIG;
+        hdr = (size_t)n;
+        if (hdr + mlen > max) {
+                /* the MSG is cut at a character boundary and says so; the header never is */
+                if (hdr + mk > max)
+                        return -E2BIG;
+                mlen = utf8_cut(rec->msg, max - hdr - mk);
+                cut = true;
+        }
+        memcpy(buf + hdr, rec->msg, mlen);
+        if (cut)
+                memcpy(buf + hdr + mlen, LOGD_TRUNC_MARK, mk);
+        n = (int)(hdr + mlen + (cut ? mk : 0));
+        buf[n] = '\0';
+        if (ret_truncated)
+                *ret_truncated = cut;
         return n;
+}
+
+int logd_rfc5424(const struct logd_rec *rec, const char *hostname, const char *device_id, char *buf, size_t size)
+{
+        return logd_rfc5424_fit(rec, hostname, device_id, 0, buf, size, NULL);
 }
 
 void logd_rec_write(struct mpw *w, const struct logd_rec *rec)
@@ -174,6 +210,11 @@ void logd_rec_write(struct mpw *w, const struct logd_rec *rec)
         mpw_kv_str(w, "time", ts);
         mpw_kv_int(w, "ts", rec->ts);
         mpw_kv_int(w, "mono", rec->mono);
+        if (rec->pub_ts) {
+                ds_format_time(rec->pub_ts, ts, sizeof ts);
+                mpw_kv_int(w, "pub_ts", rec->pub_ts);
+                mpw_kv_str(w, "pub_time", ts);
+        }
         mpw_kv_str(w, "category", rec->category);
         mpw_kv_str(w, "level", rec->level);
         mpw_kv_str(w, "service", rec->service);

@@ -67,6 +67,7 @@ struct logd_remote {
         /* status */
         char last_error[256];
         uint64_t connects, failures, sent_records;
+        uint64_t truncated, dropped; /* records cut to max_msg, records that could not be sent at all */
         int64_t up_since, last_save_ms;
         struct logd_rec *rec;
 };
@@ -236,7 +237,7 @@ static int reader_next(logd_remote_t *r)
 {
         const logd_store_t *s = r->store;
         uint64_t want = r->queued + 1;
-        struct logd_frame f;
+        struct seal_frame f;
         size_t next;
 
         if (!s->n_segs || want >= s->next_seq)
@@ -259,7 +260,7 @@ static int reader_next(logd_remote_t *r)
                 r->roff = LOGD_SEG_HDR_LEN;
         }
         for (int pass = 0; pass < 2; pass++) {
-                while (r->roff < r->rlen && logd_frame_parse(r->rbuf, r->rlen, r->roff, &f, &next) == 0) {
+                while (r->roff < r->rlen && seal_frame_parse(r->rbuf, r->rlen, r->roff, &f, &next) == 0) {
                         r->roff = next;
                         if (f.type != LOGD_FRAME_RECORD || logd_rec_decode(f.payload, f.len, r->rec) < 0)
                                 continue;
@@ -282,17 +283,23 @@ static int reader_next(logd_remote_t *r)
 
 static void fill_out(logd_remote_t *r)
 {
-        char line[LOGD_MSG_MAX + 512];
+        char line[LOGD_RFC5424_MAX];
 
         if (r->out_off == r->out_len)
                 r->out_off = r->out_len = 0;
         while (r->out_len < OUT_TARGET) {
+                bool cut = false;
                 int n, k;
                 if (reader_next(r) <= 0)
                         break;
-                n = logd_rfc5424(r->rec, r->cfg.hostname, r->cfg.device_id, line, sizeof line);
+                n = logd_rfc5424_fit(r->rec, r->cfg.hostname, r->cfg.device_id, (size_t)r->cfg.max_msg, line,
+                                     sizeof line, &cut);
                 if (n < 0) {
-                        r->queued = r->rec->seq; /* cannot render: skip, never stall */
+                        /* not even the header fits: counted and said, never passed off as sent */
+                        r->dropped++;
+                        log_warn("remote: record %llu not sent: its RFC 5424 header exceeds remote_max_msg (%d)",
+                                 (unsigned long long)r->rec->seq, r->cfg.max_msg);
+                        r->queued = r->rec->seq;
                         continue;
                 }
                 if (r->out_len + (size_t)n + 16 > r->out_cap) {
@@ -303,10 +310,13 @@ static void fill_out(logd_remote_t *r)
                         r->out = o;
                         r->out_cap = cap;
                 }
+                if (cut)
+                        r->truncated++;
                 k = snprintf(r->out + r->out_len, 16, "%d ", n);
                 memcpy(r->out + r->out_len + k, line, (size_t)n);
                 r->out_len += (size_t)k + (size_t)n;
                 r->queued = r->rec->seq;
+                r->sent_records++;
         }
 }
 
@@ -873,4 +883,7 @@ void logd_remote_status(const logd_remote_t *r, struct mpw *w)
         mpw_kv_uint(w, "failures", r->failures);
         mpw_kv_int(w, "backoff_ms", r->st == R_WAIT ? r->backoff_ms : 0);
         mpw_kv_str(w, "last_error", r->last_error);
+        mpw_kv_int(w, "max_msg", r->cfg.max_msg);
+        mpw_kv_uint(w, "truncated", r->truncated);
+        mpw_kv_uint(w, "dropped", r->dropped);
 }

@@ -4,8 +4,10 @@
  *   "DSLOGSG1" | u64 first seq | prev chain hash[32] | crc32c    (header)
  *   frames: u32 len | u8 type | 3 x 0 | payload[len] | tail[32] | crc32c(all before)
  * A record's tail is its chain hash H(prev || payload); a seal's tail is
- * HMAC(k_epoch, "devsec-seal" || epoch || seq || head). After a seal the key
- * becomes k' = SHA-256(k) and k is wiped. */
+ * HMAC(k_e, "devsec-seal2" || epoch || n || seq || head) (common/seal.c). The
+ * epoch is bound to time, e = (ts - t0) / interval; the key moves on to a later
+ * epoch before a record of that epoch is written, and on the 1 s tick, so a key
+ * taken from the device forges no seal of an earlier epoch. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -24,30 +26,6 @@
 #define INIT_FILE "seal.init"
 #define WBUF_CAP (256 * 1024)
 
-static uint32_t crc_table[256];
-
-static void crc_init(void)
-{
-        for (uint32_t i = 0; i < 256; i++) {
-                uint32_t c = i;
-                for (int k = 0; k < 8; k++)
-                        c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-                crc_table[i] = c;
-        }
-}
-
-uint32_t logd_crc32c(uint32_t crc, const void *p, size_t n)
-{
-        const uint8_t *b = p;
-
-        if (!crc_table[1])
-                crc_init();
-        crc = ~crc;
-        while (n--)
-                crc = crc_table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
-        return ~crc;
-}
-
 static void put32(uint8_t *p, uint32_t v)
 {
         for (int i = 0; i < 4; i++)
@@ -65,66 +43,6 @@ static uint32_t get32(const uint8_t *p)
 static uint64_t get64(const uint8_t *p)
 {
         return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-void logd_chain_next(const uint8_t prev[LOGD_HASH_LEN], const void *payload, size_t len, uint8_t out[LOGD_HASH_LEN])
-{
-        crypto_hash_sha256_state c;
-
-        crypto_hash_sha256_init(&c);
-        crypto_hash_sha256_update(&c, prev, LOGD_HASH_LEN);
-        crypto_hash_sha256_update(&c, payload, len);
-        crypto_hash_sha256_final(&c, out);
-}
-
-void logd_seal_mac(const uint8_t key[LOGD_HASH_LEN], uint64_t epoch, uint64_t seq, const uint8_t head[LOGD_HASH_LEN],
-                   uint8_t out[LOGD_HASH_LEN])
-{
-        uint8_t msg[11 + 16 + LOGD_HASH_LEN];
-        memcpy(msg, "devsec-seal", 11);
-        put64(msg + 11, epoch);
-        put64(msg + 19, seq);
-        memcpy(msg + 27, head, LOGD_HASH_LEN);
-        crypto_auth_hmacsha256_state st;
-
-        crypto_auth_hmacsha256_init(&st, key, LOGD_HASH_LEN);
-        crypto_auth_hmacsha256_update(&st, msg, sizeof msg);
-        crypto_auth_hmacsha256_final(&st, out);
-        sodium_memzero(&st, sizeof st);
-}
-
-void logd_key_evolve(uint8_t key[LOGD_HASH_LEN])
-{
-        uint8_t next[LOGD_HASH_LEN];
-
-        crypto_hash_sha256(next, key, LOGD_HASH_LEN);
-        memcpy(key, next, LOGD_HASH_LEN);
-        explicit_bzero(next, sizeof next);
-}
-
-int logd_frame_parse(const char *buf, size_t len, size_t off, struct logd_frame *f, size_t *ret_next)
-{
-        const uint8_t *p = (const uint8_t *)buf + off;
-        uint32_t plen;
-        size_t total;
-
-        if (off + LOGD_FRAME_HDR > len)
-                return -EAGAIN;
-        plen = get32(p);
-        if (plen > LOGD_PAYLOAD_MAX || (p[4] != LOGD_FRAME_RECORD && p[4] != LOGD_FRAME_SEAL) || p[5] || p[6] ||
-            p[7])
-                return -EBADMSG;
-        total = LOGD_FRAME_HDR + plen + LOGD_FRAME_TAIL;
-        if (off + total > len)
-                return -EAGAIN;
-        if (logd_crc32c(0, p, total - 4) != get32(p + total - 4))
-                return -EBADMSG;
-        f->type = p[4];
-        f->payload = (const char *)p + LOGD_FRAME_HDR;
-        f->len = plen;
-        f->tail = p + LOGD_FRAME_HDR + plen;
-        *ret_next = off + total;
-        return 0;
 }
 
 static int copy_str(const msgpack_object *map, const char *key, char *buf, size_t size)
@@ -152,8 +70,10 @@ int logd_rec_decode(const char *payload, size_t len, struct logd_rec *rec)
         rec->msg[0] = '\0';
         rec->fields = NULL;
         rec->fields_len = 0;
+        rec->prune = false;
         rec->seq = (uint64_t)mp_get_int(m, "seq", 0);
         rec->ts = mp_get_int(m, "ts", 0);
+        rec->pub_ts = mp_get_int(m, "pts", 0);
         rec->mono = mp_get_int(m, "mono", 0);
         if (copy_str(m, "svc", rec->service, sizeof rec->service) < 0 ||
             copy_str(m, "cat", rec->category, sizeof rec->category) < 0 ||
@@ -186,6 +106,8 @@ static void rec_encode(struct mpw *w, const struct logd_rec *rec)
         mpw_map_begin(w);
         mpw_kv_uint(w, "seq", rec->seq);
         mpw_kv_int(w, "ts", rec->ts);
+        if (rec->pub_ts)
+                mpw_kv_int(w, "pts", rec->pub_ts);
         mpw_kv_int(w, "mono", rec->mono);
         mpw_kv_str(w, "svc", rec->service);
         mpw_kv_str(w, "cat", rec->category);
@@ -196,6 +118,14 @@ static void rec_encode(struct mpw *w, const struct logd_rec *rec)
         if (rec->fields && rec->fields_len) {
                 mpw_str(w, "f");
                 mpw_raw(w, rec->fields, rec->fields_len);
+        }
+        if (rec->prune) {
+                mpw_str(w, "prune");
+                mpw_map_begin(w);
+                mpw_kv_uint(w, "first_kept", rec->prune_first_kept);
+                mpw_str(w, "head");
+                mpw_bin(w, rec->prune_head, LOGD_HASH_LEN);
+                mpw_map_end(w);
         }
         mpw_map_end(w);
 }
@@ -240,7 +170,7 @@ static int name_cmp(const void *a, const void *b)
 struct scan {
         uint64_t last_seq;
         uint8_t head[LOGD_HASH_LEN];
-        uint64_t last_seal_epoch, last_seal_seq;
+        uint64_t last_seal_epoch, last_seal_seq, last_seal_n;
         bool have_seal, have_rec;
         int stop; /* 0, -EAGAIN (incomplete tail), -EBADMSG */
         size_t good_end;
@@ -249,12 +179,12 @@ struct scan {
 static int seg_scan(logd_store_t *s, size_t i, const char *buf, size_t len, struct scan *sc)
 {
         struct logd_seg *g = &s->segs[i];
-        struct logd_frame f;
+        struct seal_frame f;
         size_t off = LOGD_SEG_HDR_LEN, next;
         struct logd_rec *rec;
 
         if (len < LOGD_SEG_HDR_LEN || memcmp(buf, LOGD_SEG_MAGIC, 8) ||
-            logd_crc32c(0, buf, LOGD_SEG_HDR_LEN - 4) != get32((const uint8_t *)buf + LOGD_SEG_HDR_LEN - 4))
+            seal_crc32c(0, buf, LOGD_SEG_HDR_LEN - 4) != get32((const uint8_t *)buf + LOGD_SEG_HDR_LEN - 4))
                 return -EBADMSG;
         g->first = get64((const uint8_t *)buf + 8);
         g->last = g->first - 1;
@@ -264,7 +194,7 @@ static int seg_scan(logd_store_t *s, size_t i, const char *buf, size_t len, stru
                 return -ENOMEM;
         sc->stop = 0;
         while (off < len) {
-                int r = logd_frame_parse(buf, len, off, &f, &next);
+                int r = seal_frame_parse(buf, len, off, &f, &next);
                 if (r < 0) {
                         sc->stop = r;
                         break;
@@ -285,6 +215,7 @@ static int seg_scan(logd_store_t *s, size_t i, const char *buf, size_t len, stru
                         msgpack_unpacked_init(&u);
                         if (msgpack_unpack_next(&u, f.payload, f.len, &o) == MSGPACK_UNPACK_SUCCESS) {
                                 sc->last_seal_epoch = (uint64_t)mp_get_int(&u.data, "epoch", 0);
+                                sc->last_seal_n = (uint64_t)mp_get_int(&u.data, "n", 0);
                                 sc->last_seal_seq = (uint64_t)mp_get_int(&u.data, "seq", 0);
                                 sc->have_seal = true;
                         }
@@ -311,7 +242,7 @@ static int seg_create(logd_store_t *s)
         memcpy(hdr, LOGD_SEG_MAGIC, 8);
         put64(hdr + 8, s->next_seq);
         memcpy(hdr + 16, s->head, LOGD_HASH_LEN);
-        put32(hdr + 48, logd_crc32c(0, hdr, 48));
+        put32(hdr + 48, seal_crc32c(0, hdr, 48));
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
         if (fd < 0 && errno == EEXIST) {
                 /* an empty segment of the same first seq from a damaged run: replace it */
@@ -362,6 +293,9 @@ static int seg_create(logd_store_t *s)
         return 0;
 }
 
+#define KEY_VERSION 2
+#define INIT_LEN (LOGD_HASH_LEN + 16)
+
 static int key_save(logd_store_t *s)
 {
         struct mpw w;
@@ -369,10 +303,23 @@ static int key_save(logd_store_t *s)
 
         mpw_init(&w);
         mpw_map_begin(&w);
-        mpw_kv_uint(&w, "epoch", s->epoch);
+        mpw_kv_int(&w, "v", KEY_VERSION);
+        mpw_kv_int(&w, "t0", s->key_t0);
+        mpw_kv_int(&w, "iv", s->key_iv);
+        mpw_kv_uint(&w, "epoch", s->ks.epoch);
+        mpw_kv_uint(&w, "n", s->seal_n);
         mpw_kv_uint(&w, "sealed_seq", s->sealed_seq);
-        mpw_str(&w, "key");
-        mpw_bin(&w, s->key, LOGD_HASH_LEN);
+        mpw_str(&w, "nodes");
+        mpw_arr_begin(&w);
+        for (size_t i = 0; i < s->ks.count; i++) {
+                uint8_t b[LOGD_HASH_LEN + 9];
+                memcpy(b, s->ks.n[i].k, LOGD_HASH_LEN);
+                b[LOGD_HASH_LEN] = s->ks.n[i].depth;
+                put64(b + LOGD_HASH_LEN + 1, s->ks.n[i].prefix);
+                mpw_bin(&w, b, sizeof b);
+                explicit_bzero(b, sizeof b);
+        }
+        mpw_arr_end(&w);
         mpw_map_end(&w);
         r = state_write(s->keydir, KEY_FILE, mpw_data(&w), mpw_len(&w), 0600);
         explicit_bzero(w.sb.data, w.sb.size);
@@ -385,22 +332,39 @@ static int key_load(logd_store_t *s)
         char *buf = NULL;
         size_t len;
         msgpack_unpacked u;
-        const msgpack_object *k;
+        const msgpack_object *nodes;
         const char *why;
         int r;
 
-        r = state_read(s->keydir, KEY_FILE, 4096, &buf, &len);
+        r = state_read(s->keydir, KEY_FILE, 16384, &buf, &len);
         if (r < 0)
                 return r;
         r = mp_decode(buf, len, NULL, &u, &why);
         if (r == 0) {
-                k = mp_get(&u.data, "key");
-                if (k && k->type == MSGPACK_OBJECT_BIN && k->via.bin.size == LOGD_HASH_LEN) {
-                        memcpy(s->key, k->via.bin.ptr, LOGD_HASH_LEN);
-                        s->epoch = (uint64_t)mp_get_int(&u.data, "epoch", 0);
-                        s->sealed_seq = (uint64_t)mp_get_int(&u.data, "sealed_seq", 0);
+                nodes = mp_get(&u.data, "nodes");
+                if (mp_get_int(&u.data, "v", 0) != KEY_VERSION || !nodes || nodes->type != MSGPACK_OBJECT_ARRAY ||
+                    !nodes->via.array.size || nodes->via.array.size > sizeof s->ks.n / sizeof *s->ks.n) {
+                        r = -EPROTO;
                 } else {
-                        r = -EBADMSG;
+                        memset(&s->ks, 0, sizeof s->ks);
+                        for (uint32_t i = 0; i < nodes->via.array.size; i++) {
+                                const msgpack_object *b = &nodes->via.array.ptr[i];
+                                if (b->type != MSGPACK_OBJECT_BIN || b->via.bin.size != LOGD_HASH_LEN + 9) {
+                                        r = -EBADMSG;
+                                        break;
+                                }
+                                memcpy(s->ks.n[i].k, b->via.bin.ptr, LOGD_HASH_LEN);
+                                s->ks.n[i].depth = (uint8_t)b->via.bin.ptr[LOGD_HASH_LEN];
+                                s->ks.n[i].prefix = get64((const uint8_t *)b->via.bin.ptr + LOGD_HASH_LEN + 1);
+                        }
+                        s->ks.count = nodes->via.array.size;
+                        s->ks.epoch = (uint64_t)mp_get_int(&u.data, "epoch", 0);
+                        s->key_t0 = mp_get_int(&u.data, "t0", 0);
+                        s->key_iv = mp_get_int(&u.data, "iv", 0);
+                        s->seal_n = (uint64_t)mp_get_int(&u.data, "n", 0);
+                        s->sealed_seq = (uint64_t)mp_get_int(&u.data, "sealed_seq", 0);
+                        if (r == 0 && (s->key_iv < 1000 || s->ks.n[0].depth != SEAL_TREE_DEPTH))
+                                r = -EBADMSG;
                 }
                 msgpack_unpacked_destroy(&u);
         }
@@ -411,15 +375,29 @@ static int key_load(logd_store_t *s)
 
 static int key_new(logd_store_t *s)
 {
+        uint8_t init[INIT_LEN];
         int r;
 
-        ds_random(s->key, LOGD_HASH_LEN);
-        s->epoch = 0;
-        r = state_write(s->keydir, INIT_FILE, s->key, LOGD_HASH_LEN, 0600);
+        ds_random(init, LOGD_HASH_LEN);
+        s->key_t0 = ds_now_real_ms();
+        s->key_iv = s->cfg.epoch_ms >= 1000 ? s->cfg.epoch_ms : 10000;
+        put64(init + LOGD_HASH_LEN, (uint64_t)s->key_t0);
+        put64(init + LOGD_HASH_LEN + 8, (uint64_t)s->key_iv);
+        seal_key_init(&s->ks, init);
+        seal_key_seek(&s->ks, 0);
+        s->seal_n = 0;
+        s->sealed_seq = 0;
+        r = state_write(s->keydir, INIT_FILE, init, sizeof init, 0600);
+        explicit_bzero(init, sizeof init);
         if (r < 0)
                 return log_errno(r, "store: save initial seal key: %m");
         s->init_key_pending = true;
         return key_save(s);
+}
+
+static int64_t epoch_start(const logd_store_t *s, uint64_t e)
+{
+        return s->key_t0 + (int64_t)e * s->key_iv;
 }
 
 int logd_store_open(const char *dir, const char *keydir, const struct logd_store_cfg *cfg, logd_store_t **ret)
@@ -431,6 +409,7 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
         size_t n = 0, cap = 0;
         struct scan sc = { 0 };
         bool have_last = false, damaged = false, any_seal = false;
+        uint64_t max_n = 0;
         uint64_t max_epoch = 0, max_sealed = 0;
         int r;
 
@@ -546,7 +525,11 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
                                 max_epoch = sc.last_seal_epoch;
                         if (sc.last_seal_seq > max_sealed)
                                 max_sealed = sc.last_seal_seq;
+                        if (sc.last_seal_n > max_n)
+                                max_n = sc.last_seal_n;
                 }
+                if (s->segs[s->n_segs - 1].ts_last > s->last_ts)
+                        s->last_ts = s->segs[s->n_segs - 1].ts_last;
                 if (last) {
                         memcpy(s->head, sc.head, LOGD_HASH_LEN);
                         have_last = !sc.stop || sc.stop == -EAGAIN;
@@ -554,6 +537,12 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
                 free(buf);
         }
         r = key_load(s);
+        if (r == -EPROTO) {
+                log_audit("security", LOG_LVL_WARNING, NULL,
+                          "logd: seal key of an older format; starting a new time-bound key (earlier seals "
+                          "verify only with the old key)");
+                r = -ENOENT;
+        }
         if (r == -ENOENT) {
                 if (s->n_segs)
                         log_audit("security", LOG_LVL_ERR, NULL,
@@ -569,17 +558,21 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
                 s->init_key_pending = ip && stat(ip, &st) == 0;
                 free(ip);
         }
-        /* a seal written but the evolved key not yet saved: move the key on */
-        if (any_seal && max_epoch >= s->epoch) {
-                while (s->epoch <= max_epoch) {
-                        logd_key_evolve(s->key);
-                        s->epoch++;
+        /* a seal written but the key state not yet saved: catch up */
+        if (any_seal && (max_n >= s->seal_n || max_epoch > s->ks.epoch || max_sealed > s->sealed_seq)) {
+                if (max_n >= s->seal_n)
+                        s->seal_n = max_n + 1;
+                if (max_epoch > s->ks.epoch && seal_key_seek(&s->ks, max_epoch) < 0) {
+                        r = -EINVAL;
+                        goto fail;
                 }
                 if (max_sealed > s->sealed_seq)
                         s->sealed_seq = max_sealed;
                 if ((r = key_save(s)) < 0)
                         goto fail;
         }
+        if (any_seal && epoch_start(s, max_epoch) > s->last_ts)
+                s->last_ts = epoch_start(s, max_epoch);
         s->unsealed = s->next_seq - 1 > s->sealed_seq ? (uint32_t)(s->next_seq - 1 - s->sealed_seq) : 0;
         if (have_last && !damaged) {
                 char *p = seg_path(s, s->segs[s->n_segs - 1].name);
@@ -621,7 +614,7 @@ void logd_store_close(logd_store_t **sp)
                 close(s->fd);
         }
         free(s->wbuf);
-        explicit_bzero(s->key, sizeof s->key);
+        seal_key_wipe(&s->ks);
         free(s->segs);
         free(s->dir);
         free(s->keydir);
@@ -679,12 +672,15 @@ static int frame_write(logd_store_t *s, int type, const void *payload, size_t le
         f[5] = f[6] = f[7] = 0;
         memcpy(f + LOGD_FRAME_HDR, payload, len);
         memcpy(f + LOGD_FRAME_HDR + len, tail, LOGD_HASH_LEN);
-        put32(f + total - 4, logd_crc32c(0, f, total - 4));
+        put32(f + total - 4, seal_crc32c(0, f, total - 4));
         s->wlen += total;
         g->size += total;
         s->total_bytes += total;
         return 0;
 }
+
+static int seal_write(logd_store_t *s, bool force);
+static int logd_store_advance(logd_store_t *s, uint64_t e);
 
 int logd_store_append(logd_store_t *s, struct logd_rec *rec)
 {
@@ -693,10 +689,23 @@ int logd_store_append(logd_store_t *s, struct logd_rec *rec)
         struct mpw w;
         int r;
 
+        {
+                uint64_t e = seal_epoch_of(s->key_t0, s->key_iv, rec->ts);
+                if (e > s->ks.epoch) {
+                        /* a new epoch: what the old key covers is sealed, then it goes */
+                        if ((r = logd_store_advance(s, e)) < 0)
+                                return r;
+                } else if (e < s->ks.epoch && rec->ts >= s->last_ts) {
+                        /* the clock is behind the key: a seal of the key's epoch first
+                         * shows in the store that time went back */
+                        if ((r = seal_write(s, true)) < 0)
+                                return r;
+                }
+        }
         rec->seq = s->next_seq;
         mpw_init(&w);
         rec_encode(&w, rec);
-        logd_chain_next(s->head, mpw_data(&w), mpw_len(&w), h);
+        seal_chain_next(s->head, mpw_data(&w), mpw_len(&w), h);
         r = frame_write(s, LOGD_FRAME_RECORD, mpw_data(&w), mpw_len(&w), h);
         mpw_free(&w);
         if (r < 0)
@@ -707,6 +716,8 @@ int logd_store_append(logd_store_t *s, struct logd_rec *rec)
                 g->ts_first = rec->ts;
         g->ts_last = rec->ts;
         g->last = rec->seq;
+        if (rec->ts > s->last_ts)
+                s->last_ts = rec->ts;
         s->next_seq++;
         s->unsealed++;
         s->records_written++;
@@ -715,22 +726,23 @@ int logd_store_append(logd_store_t *s, struct logd_rec *rec)
         return 0;
 }
 
-int logd_store_seal(logd_store_t *s)
+static int seal_write(logd_store_t *s, bool force)
 {
         uint8_t mac[LOGD_HASH_LEN];
         uint64_t seq = s->next_seq - 1;
         struct mpw w;
         int r;
 
-        if (!s->unsealed)
+        if (!s->unsealed && !force)
                 return 0;
         mpw_init(&w);
         mpw_map_begin(&w);
-        mpw_kv_uint(&w, "epoch", s->epoch);
+        mpw_kv_uint(&w, "epoch", s->ks.epoch);
+        mpw_kv_uint(&w, "n", s->seal_n);
         mpw_kv_uint(&w, "seq", seq);
         mpw_kv_int(&w, "ts", ds_now_real_ms());
         mpw_map_end(&w);
-        logd_seal_mac(s->key, s->epoch, seq, s->head, mac);
+        seal_mac(seal_key_current(&s->ks), s->ks.epoch, s->seal_n, seq, s->head, mac);
         r = frame_write(s, LOGD_FRAME_SEAL, mpw_data(&w), mpw_len(&w), mac);
         mpw_free(&w);
         if (r == 0)
@@ -739,13 +751,37 @@ int logd_store_seal(logd_store_t *s)
                 return r;
         if (fdatasync(s->fd) < 0)
                 log_warn("store: fdatasync: %m");
-        /* the seal is on disk: the key it used must not survive */
-        logd_key_evolve(s->key);
-        s->epoch++;
+        s->seal_n++;
         s->sealed_seq = seq;
         s->unsealed = 0;
         s->last_seal_mono = ds_now_mono_ms();
+        if (epoch_start(s, s->ks.epoch) > s->last_ts)
+                s->last_ts = epoch_start(s, s->ks.epoch);
         return key_save(s);
+}
+
+int logd_store_seal(logd_store_t *s)
+{
+        return seal_write(s, false);
+}
+
+static int logd_store_advance(logd_store_t *s, uint64_t e)
+{
+        int r = logd_store_seal(s);
+
+        if (r < 0)
+                return r;
+        if ((r = seal_key_seek(&s->ks, e)) < 0)
+                return r;
+        /* the earlier key is gone from memory; now from the disk too */
+        return key_save(s);
+}
+
+int logd_store_tick(logd_store_t *s, int64_t now_ms)
+{
+        uint64_t e = seal_epoch_of(s->key_t0, s->key_iv, now_ms);
+
+        return e > s->ks.epoch ? logd_store_advance(s, e) : 0;
 }
 
 bool logd_store_rotate_due(const logd_store_t *s, int64_t now_ms)
@@ -770,6 +806,35 @@ int logd_store_rotate(logd_store_t *s)
         return seg_create(s);
 }
 
+/* Before a segment goes, a prune record says so and is sealed: a verifier then
+ * knows that the store honestly starts where the record says (first_kept, and
+ * the chain hash that segment continues). */
+static int write_prune_record(logd_store_t *s, const struct logd_seg *g, uint64_t first_kept, const uint8_t *head,
+                              const char *why)
+{
+        struct logd_rec *rec = calloc(1, sizeof *rec);
+        int r;
+
+        if (!rec)
+                return -ENOMEM;
+        rec->ts = ds_now_real_ms();
+        rec->mono = ds_now_mono_ms();
+        snprintf(rec->service, sizeof rec->service, "logd");
+        snprintf(rec->category, sizeof rec->category, "system");
+        snprintf(rec->level, sizeof rec->level, "notice");
+        snprintf(rec->src, sizeof rec->src, "logd");
+        snprintf(rec->msg, sizeof rec->msg, "logd: removed segment '%s' (records %llu-%llu, %s)", g->name,
+                 (unsigned long long)g->first, (unsigned long long)g->last, why);
+        rec->prune = true;
+        rec->prune_first_kept = first_kept;
+        memcpy(rec->prune_head, head, LOGD_HASH_LEN);
+        r = logd_store_append(s, rec);
+        free(rec);
+        if (r == 0)
+                r = logd_store_seal(s);
+        return r;
+}
+
 int logd_store_prune(logd_store_t *s, int64_t now_ms, uint64_t forwarded_to)
 {
         int removed = 0;
@@ -778,21 +843,28 @@ int logd_store_prune(logd_store_t *s, int64_t now_ms, uint64_t forwarded_to)
                 struct logd_seg *g = &s->segs[0];
                 bool over = s->cfg.quota_bytes && s->total_bytes > s->cfg.quota_bytes;
                 bool old = s->cfg.retention_s > 0 && g->ts_last && now_ms - g->ts_last > s->cfg.retention_s * 1000;
+                uint8_t head[LOGD_HASH_LEN];
                 char *p;
+                int r;
 
                 if (!over && !old)
                         break;
                 if (g->last >= g->first && g->last > forwarded_to)
                         break; /* not yet forwarded: keep it */
+                if ((r = logd_seg_prev(s, 1, head)) < 0)
+                        return log_errno(r, "store: cannot read the header of '%s': %m", s->segs[1].name);
+                if ((r = write_prune_record(s, g, s->segs[1].first, head, over ? "quota" : "retention")) < 0)
+                        return log_errno(r, "store: cannot record the removal of '%s': %m", g->name);
+                g = &s->segs[0];
                 p = seg_path(s, g->name);
                 if (!p || unlink(p) < 0) {
-                        int r = log_errno(-errno, "store: remove '%s': %m", g->name);
+                        r = log_errno(-errno, "store: remove '%s': %m", g->name);
                         free(p);
                         return r;
                 }
                 free(p);
-                log_audit("system", LOG_LVL_NOTICE, NULL, "logd: removed segment '%s' (records %llu-%llu, %s)", g->name,
-                          (unsigned long long)g->first, (unsigned long long)g->last, over ? "quota" : "retention");
+                log_notice("store: removed segment '%s' (records %llu-%llu, %s)", g->name, (unsigned long long)g->first,
+                           (unsigned long long)g->last, over ? "quota" : "retention");
                 s->total_bytes -= g->size < s->total_bytes ? g->size : s->total_bytes;
                 memmove(&s->segs[0], &s->segs[1], (s->n_segs - 1) * sizeof *s->segs);
                 s->n_segs--;
@@ -801,33 +873,40 @@ int logd_store_prune(logd_store_t *s, int64_t now_ms, uint64_t forwarded_to)
         return removed;
 }
 
-int logd_store_seal_init(logd_store_t *s, char *hex, size_t size)
+int logd_store_seal_init(logd_store_t *s, char *text, size_t size)
 {
+        struct seal_vkey k;
         char *buf = NULL;
         size_t len;
         int r;
 
-        if (size < 2 * LOGD_HASH_LEN + 1)
+        if (size < SEAL_KEY_TEXT_MAX)
                 return -EINVAL;
-        r = state_read(s->keydir, INIT_FILE, 64, &buf, &len);
+        r = state_read(s->keydir, INIT_FILE, 256, &buf, &len);
         if (r == -ENOENT)
                 return -EEXIST;
         if (r < 0)
                 return r;
-        if (len != LOGD_HASH_LEN) {
+        if (len != INIT_LEN) {
                 explicit_bzero(buf, len);
                 free(buf);
                 return -EBADMSG;
         }
-        ds_hex(buf, LOGD_HASH_LEN, hex);
+        memcpy(k.k0, buf, LOGD_HASH_LEN);
+        k.t0_ms = (int64_t)get64((const uint8_t *)buf + LOGD_HASH_LEN);
+        k.interval_ms = (int64_t)get64((const uint8_t *)buf + LOGD_HASH_LEN + 8);
+        r = seal_vkey_format(&k, text, size);
+        explicit_bzero(&k, sizeof k);
         explicit_bzero(buf, len);
         free(buf);
+        if (r < 0)
+                return r;
         {
                 /* wipe the file's content before unlinking it */
                 char *p = path_join(s->keydir, INIT_FILE);
                 int fd = p ? open(p, O_WRONLY | O_CLOEXEC) : -1;
                 if (fd >= 0) {
-                        uint8_t z[LOGD_HASH_LEN] = { 0 };
+                        uint8_t z[INIT_LEN] = { 0 };
                         if (write(fd, z, sizeof z) < 0 || fsync(fd) < 0)
                                 log_warn("store: wipe initial key: %m");
                         close(fd);

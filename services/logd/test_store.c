@@ -18,10 +18,11 @@ struct fx {
         char dir[64];
         char segdir[96];
         logd_store_t *s;
-        char key0[65];
+        char key0[SEAL_KEY_TEXT_MAX];
 };
 
-static struct logd_store_cfg cfg = { .seg_max_bytes = 1 << 20, .quota_bytes = 64 << 20, .seal_every = 10 };
+static struct logd_store_cfg cfg = { .seg_max_bytes = 1 << 20, .quota_bytes = 64 << 20, .seal_every = 10,
+                                      .epoch_ms = 3600 * 1000 };
 
 static void add(logd_store_t *s, int n, const char *cat)
 {
@@ -69,15 +70,6 @@ static int teardown(void **state)
         return 0;
 }
 
-static void key_bytes(const char *hex, uint8_t *k)
-{
-        for (int i = 0; i < LOGD_HASH_LEN; i++) {
-                unsigned b;
-                sscanf(hex + 2 * i, "%2x", &b);
-                k[i] = (uint8_t)b;
-        }
-}
-
 /* frame offsets of the (only) segment */
 struct frames {
         char *buf;
@@ -90,13 +82,13 @@ struct frames {
 
 static void frames_load(struct fx *f, struct frames *fr)
 {
-        struct logd_frame lf;
+        struct seal_frame lf;
         size_t off = LOGD_SEG_HDR_LEN, next;
         struct logd_rec *r = malloc(sizeof *r);
 
         memset(fr, 0, sizeof *fr);
         assert_int_equal(logd_seg_load(f->s, 0, &fr->buf, &fr->len), 0);
-        while (off < fr->len && logd_frame_parse(fr->buf, fr->len, off, &lf, &next) == 0) {
+        while (off < fr->len && seal_frame_parse(fr->buf, fr->len, off, &lf, &next) == 0) {
                 fr->off[fr->n] = off;
                 fr->end[fr->n] = next;
                 fr->type[fr->n] = lf.type;
@@ -121,52 +113,61 @@ static void save(struct fx *f, const char *buf, size_t len)
         assert_int_equal(state_write(f->segdir, f->s->segs[0].name, buf, len, 0600), 0);
 }
 
-static void verify(struct fx *f, bool with_key, struct logd_verify_result *v)
+static void verify(struct fx *f, bool with_key, struct seal_result *v)
 {
-        uint8_t k[LOGD_HASH_LEN];
+        struct seal_vkey k;
 
-        key_bytes(f->key0, k);
-        assert_int_equal(logd_store_verify(f->s, with_key ? k : NULL, v), 0);
+        assert_int_equal(seal_vkey_parse(f->key0, &k), 0);
+        assert_int_equal(logd_store_verify(f->s, with_key ? &k : NULL, v), 0);
 }
 
 static void test_intact(void **state)
 {
         struct fx *f = *state;
-        struct logd_verify_result v;
+        struct seal_result v;
 
         verify(f, true, &v);
-        assert_int_equal(v.kind, LOGD_V_OK);
+        assert_int_equal(v.kind, SEAL_V_OK);
         assert_int_equal(v.verified_to, 25);
         assert_int_equal(v.sealed_to, 25);
         assert_int_equal(v.seals, 3);
         assert_true(v.seals_checked);
         verify(f, false, &v);
-        assert_int_equal(v.kind, LOGD_V_OK);
+        assert_int_equal(v.kind, SEAL_V_OK);
         assert_false(v.seals_checked);
 }
 
 static void test_key_once_and_evolves(void **state)
 {
         struct fx *f = *state;
-        char hex[65];
-        uint8_t k0[LOGD_HASH_LEN], k[LOGD_HASH_LEN];
+        char text[SEAL_KEY_TEXT_MAX];
+        struct seal_vkey k;
+        struct seal_keystate ks;
+        uint64_t e = f->s->ks.epoch + 5;
 
-        assert_int_equal(logd_store_seal_init(f->s, hex, sizeof hex), -EEXIST);
-        /* the device now holds k3 = H(H(H(k0))), never k0 */
-        key_bytes(f->key0, k0);
-        memcpy(k, k0, sizeof k);
-        for (int i = 0; i < 3; i++)
-                logd_key_evolve(k);
-        assert_int_equal(f->s->epoch, 3);
-        assert_memory_equal(f->s->key, k, LOGD_HASH_LEN);
-        assert_memory_not_equal(f->s->key, k0, LOGD_HASH_LEN);
+        assert_int_equal(logd_store_seal_init(f->s, text, sizeof text), -EEXIST);
+        assert_int_equal(seal_vkey_parse(f->key0, &k), 0);
+        assert_int_equal(k.interval_ms, 3600 * 1000);
+        /* the device holds the leaf of its epoch and nodes for later ones, never k0 */
+        for (size_t i = 0; i < f->s->ks.count; i++)
+                assert_memory_not_equal(f->s->ks.n[i].k, k.k0, LOGD_HASH_LEN);
+        /* moving on: the device's leaf is the one k0 derives for that epoch */
+        assert_int_equal(seal_key_seek(&f->s->ks, e), 0);
+        seal_key_init(&ks, k.k0);
+        assert_int_equal(seal_key_seek(&ks, e), 0);
+        assert_memory_equal(seal_key_current(&f->s->ks), seal_key_current(&ks), LOGD_HASH_LEN);
+        /* and it cannot go back */
+        assert_int_equal(seal_key_seek(&f->s->ks, e - 1), -EINVAL);
+        /* a far jump (years of epochs) costs a few dozen hashes, not one per epoch */
+        assert_int_equal(seal_key_seek(&ks, e + 50000000), 0);
+        assert_true(ks.count <= 2 * SEAL_TREE_DEPTH + 2);
 }
 
 static void test_flip(void **state)
 {
         struct fx *f = *state;
         struct frames fr;
-        struct logd_verify_result v;
+        struct seal_result v;
         int i;
 
         frames_load(f, &fr);
@@ -174,7 +175,7 @@ static void test_flip(void **state)
         fr.buf[fr.off[i] + LOGD_FRAME_HDR + 20] ^= 0x01;
         save(f, fr.buf, fr.len);
         verify(f, false, &v);
-        assert_int_equal(v.kind, LOGD_V_CHECKSUM);
+        assert_int_equal(v.kind, SEAL_V_CHECKSUM);
         assert_int_equal(v.at_seq, 7);
         assert_non_null(strstr(v.detail, "record 7"));
         free(fr.buf);
@@ -184,7 +185,7 @@ static void test_delete(void **state)
 {
         struct fx *f = *state;
         struct frames fr;
-        struct logd_verify_result v;
+        struct seal_result v;
         int i;
 
         frames_load(f, &fr);
@@ -192,7 +193,7 @@ static void test_delete(void **state)
         memmove(fr.buf + fr.off[i], fr.buf + fr.end[i], fr.len - fr.end[i]);
         save(f, fr.buf, fr.len - (fr.end[i] - fr.off[i]));
         verify(f, false, &v);
-        assert_int_equal(v.kind, LOGD_V_GAP);
+        assert_int_equal(v.kind, SEAL_V_GAP);
         assert_int_equal(v.at_seq, 12);
         assert_non_null(strstr(v.detail, "12-12 missing"));
         free(fr.buf);
@@ -202,7 +203,7 @@ static void test_swap(void **state)
 {
         struct fx *f = *state;
         struct frames fr;
-        struct logd_verify_result v;
+        struct seal_result v;
         int a, b;
         char *tmp;
         size_t la, lb;
@@ -219,7 +220,7 @@ static void test_swap(void **state)
         free(tmp);
         save(f, fr.buf, fr.len);
         verify(f, false, &v);
-        assert_int_equal(v.kind, LOGD_V_REORDER);
+        assert_int_equal(v.kind, SEAL_V_REORDER);
         assert_int_equal(v.at_seq, 14);
         free(fr.buf);
 }
@@ -228,13 +229,13 @@ static void test_truncate_tail(void **state)
 {
         struct fx *f = *state;
         struct frames fr;
-        struct logd_verify_result v;
+        struct seal_result v;
 
         frames_load(f, &fr);
         /* cut records 22.. and the final seal: whole frames, no torn bytes */
         save(f, fr.buf, fr.off[frame_of_seq(&fr, 22)]);
         verify(f, false, &v);
-        assert_int_equal(v.kind, LOGD_V_TRUNCATED);
+        assert_int_equal(v.kind, SEAL_V_TRUNCATED);
         assert_int_equal(v.verified_to, 21);
         assert_non_null(strstr(v.detail, "sealed"));
         free(fr.buf);
@@ -244,12 +245,12 @@ static void test_truncate_mid(void **state)
 {
         struct fx *f = *state;
         struct frames fr;
-        struct logd_verify_result v;
+        struct seal_result v;
 
         frames_load(f, &fr);
         save(f, fr.buf, fr.off[frame_of_seq(&fr, 5)] + 11);
         verify(f, false, &v);
-        assert_int_equal(v.kind, LOGD_V_TRUNCATED);
+        assert_int_equal(v.kind, SEAL_V_TRUNCATED);
         assert_int_equal(v.verified_to, 4);
         free(fr.buf);
 }
@@ -258,14 +259,14 @@ static void test_drop_seal(void **state)
 {
         struct fx *f = *state;
         struct frames fr;
-        struct logd_verify_result v;
+        struct seal_result v;
         int i = frame_of_seq((frames_load(f, &fr), &fr), 10) + 1;
 
         assert_int_equal(fr.type[i], LOGD_FRAME_SEAL);
         memmove(fr.buf + fr.off[i], fr.buf + fr.end[i], fr.len - fr.end[i]);
         save(f, fr.buf, fr.len - (fr.end[i] - fr.off[i]));
         verify(f, false, &v);
-        assert_int_equal(v.kind, LOGD_V_SEAL_MISSING);
+        assert_int_equal(v.kind, SEAL_V_SEAL_MISSING);
         assert_non_null(strstr(v.detail, "seal 0 missing"));
         free(fr.buf);
 }
@@ -274,13 +275,13 @@ static void test_drop_last_seal(void **state)
 {
         struct fx *f = *state;
         struct frames fr;
-        struct logd_verify_result v;
+        struct seal_result v;
 
         frames_load(f, &fr);
         assert_int_equal(fr.type[fr.n - 1], LOGD_FRAME_SEAL);
         save(f, fr.buf, fr.off[fr.n - 1]);
         verify(f, false, &v);
-        assert_int_equal(v.kind, LOGD_V_SEAL_MISSING);
+        assert_int_equal(v.kind, SEAL_V_SEAL_MISSING);
         free(fr.buf);
 }
 
@@ -288,7 +289,7 @@ static void test_no_seal_fails(void **state)
 {
         struct fx *f = *state;
         struct frames fr;
-        struct logd_verify_result v;
+        struct seal_result v;
         size_t o = LOGD_SEG_HDR_LEN;
 
         /* keep records only: a store without any seal must fail */
@@ -299,9 +300,10 @@ static void test_no_seal_fails(void **state)
                         o += fr.end[i] - fr.off[i];
                 }
         save(f, fr.buf, o);
-        f->s->epoch = 0; /* as if the key state had been rolled back too */
+        f->s->seal_n = 0; /* as if the key state had been rolled back too */
+        f->s->sealed_seq = 0;
         verify(f, false, &v);
-        assert_int_equal(v.kind, LOGD_V_SEAL_MISSING);
+        assert_int_equal(v.kind, SEAL_V_SEAL_MISSING);
         assert_non_null(strstr(v.detail, "no seal"));
         free(fr.buf);
 }
@@ -309,7 +311,7 @@ static void test_no_seal_fails(void **state)
 static void test_rewritten_history_bad_mac(void **state)
 {
         struct fx *f = *state;
-        struct logd_verify_result v;
+        struct seal_result v;
         char *buf;
         size_t len;
         uint8_t fake[LOGD_HASH_LEN] = { 1 };
@@ -320,7 +322,8 @@ static void test_rewritten_history_bad_mac(void **state)
          * chain and structure check out, the off-device key does not */
         snprintf(d2, sizeof d2, "%s/forged", f->dir);
         assert_int_equal(logd_store_open(d2, d2, &cfg, &s2), 0);
-        memcpy(s2->key, fake, sizeof fake);
+        seal_key_init(&s2->ks, fake);
+        seal_key_seek(&s2->ks, 0);
         add(s2, 25, "security");
         assert_int_equal(logd_store_seal(s2), 0);
         assert_int_equal(logd_seg_load(s2, 0, &buf, &len), 0);
@@ -328,15 +331,15 @@ static void test_rewritten_history_bad_mac(void **state)
         free(buf);
         logd_store_close(&s2);
         verify(f, false, &v);
-        assert_int_equal(v.kind, LOGD_V_OK);
+        assert_int_equal(v.kind, SEAL_V_OK);
         verify(f, true, &v);
-        assert_int_equal(v.kind, LOGD_V_SEAL_BAD);
+        assert_int_equal(v.kind, SEAL_V_SEAL_BAD);
 }
 
 static void test_torn_record_recovered(void **state)
 {
         struct fx *f = *state;
-        struct logd_verify_result v;
+        struct seal_result v;
         char *path = path_join(f->segdir, f->s->segs[0].name);
         FILE *fp;
 
@@ -357,32 +360,32 @@ static void test_torn_record_recovered(void **state)
         add(f->s, 2, "system");
         assert_int_equal(logd_store_seal(f->s), 0);
         verify(f, true, &v);
-        assert_int_equal(v.kind, LOGD_V_OK);
+        assert_int_equal(v.kind, SEAL_V_OK);
         assert_int_equal(v.verified_to, 30);
 }
 
 static void test_reopen_continues_chain(void **state)
 {
         struct fx *f = *state;
-        struct logd_verify_result v;
+        struct seal_result v;
 
         logd_store_close(&f->s);
         assert_int_equal(logd_store_open(f->segdir, f->dir, &cfg, &f->s), 0);
-        assert_int_equal(f->s->epoch, 3);
+        assert_int_equal(f->s->seal_n, 3);
         add(f->s, 5, "event");
         assert_int_equal(logd_store_rotate(f->s), 0);
         add(f->s, 5, "event");
         assert_int_equal(logd_store_seal(f->s), 0);
         assert_int_equal(f->s->n_segs, 2);
         verify(f, true, &v);
-        assert_int_equal(v.kind, LOGD_V_OK);
+        assert_int_equal(v.kind, SEAL_V_OK);
         assert_int_equal(v.verified_to, 35);
 }
 
 static void test_prune_keeps_unforwarded(void **state)
 {
         struct fx *f = *state;
-        struct logd_verify_result v;
+        struct seal_result v;
 
         assert_int_equal(logd_store_rotate(f->s), 0);
         add(f->s, 5, "event");
@@ -394,8 +397,29 @@ static void test_prune_keeps_unforwarded(void **state)
         assert_int_equal(f->s->n_segs, 1);
         assert_int_equal(logd_store_seal(f->s), 0);
         verify(f, true, &v);
-        assert_int_equal(v.kind, LOGD_V_OK);
-        assert_int_equal(v.records, 5);
+        assert_int_equal(v.kind, SEAL_V_OK);
+        assert_int_equal(v.records, 6); /* the 5 and the sealed prune record */
+        assert_int_equal(v.pruned_to, 25);
+}
+
+/* a segment removed by hand (no prune record) is named, however good the rest */
+static void test_prune_without_record(void **state)
+{
+        struct fx *f = *state;
+        struct seal_result v;
+        char *p;
+
+        assert_int_equal(logd_store_rotate(f->s), 0);
+        add(f->s, 5, "event");
+        assert_int_equal(logd_store_seal(f->s), 0);
+        p = path_join(f->segdir, f->s->segs[0].name);
+        assert_int_equal(unlink(p), 0);
+        free(p);
+        logd_store_close(&f->s);
+        assert_int_equal(logd_store_open(f->segdir, f->dir, &cfg, &f->s), 0);
+        verify(f, true, &v);
+        assert_int_equal(v.kind, SEAL_V_PRUNE);
+        assert_non_null(strstr(v.detail, "records 1-25"));
 }
 
 static void test_retention_by_age(void **state)
@@ -483,6 +507,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_torn_record_recovered, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reopen_continues_chain, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_keeps_unforwarded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_prune_without_record, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_query_paging, setup, teardown),
                 cmocka_unit_test(test_rfc5424),

@@ -8,6 +8,7 @@ stack_acl testsvc 'testsvc = { serve = ["testsvc", "authd"]; call = ["bus.*"]; p
 stack_acl logprod 'logprod = { call = ["bus.*"]; publish = ["log.*"]; subscribe = []; };'
 sed -i -e 's/^seal_every = .*/seal_every = 100;/' -e 's/^seal_interval_s = .*/seal_interval_s = 1;/' "$T_DIR/etc/logd.conf"
 export DEVSEC_TOKEN=tok:admin:admin:system,security,system-info
+export XDG_STATE_HOME="$T_DIR/xdg"   # devctl's anchors stay in the test's own dir
 stack_busd
 : > "$T_DIR/empty.conf"  # the session checker stand-in must not read authd's own settings
 bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/empty.conf"
@@ -64,7 +65,7 @@ check_out "time.changed is stored as a security record" 'security +notice +tests
 # seal key: exported once, then verification with it
 check_out "audit flags the seal key still on the device" '"id":"logd.seal.exported".*"result":"fail"' dc --json call logd audit.report level=1
 dc log seal init --out "$T_DIR/seal.key" 2>/dev/null
-if grep -Eq '^[0-9a-f]{64}$' "$T_DIR/seal.key"; then ok "log seal init writes the 64-hex initial key"; else nok "log seal init writes the key"; fi
+if grep -Eq '^[0-9a-f]{64}/[0-9]+/[0-9]+$' "$T_DIR/seal.key"; then ok "log seal init writes the initial key (64 hex/start/interval)"; else nok "log seal init writes the key"; fi
 check_out "the key is exported only once (EEXIST)" 'EEXIST' dc log seal init
 check_rc "second export exits 1" 1 dc log seal init
 check_out "audit passes once the key is exported" '"id":"logd.seal.exported".*"result":"pass"' dc --json call logd audit.report level=1
@@ -72,7 +73,7 @@ if [ ! -e "$T_DIR/state/logd/seal.init" ]; then ok "initial key erased from the 
 sleep 1.2
 check_out "verify without the key: OK, seals present" '^OK up to record 5[0-9][0-9] .*seals present' dc log verify
 check_out "verify with the off-device key: seals verified" '^OK up to record .*verified with the key' dc log verify --key "$T_DIR/seal.key"
-printf '%064d\n' 0 > "$T_DIR/wrong.key"
+printf '%064d/%s\n' 0 "$(cut -d/ -f2- "$T_DIR/seal.key")" > "$T_DIR/wrong.key"
 check_out "a wrong key fails on the first seal" 'FAILED \(bad-seal\).*does not verify with the key' dc log verify --key "$T_DIR/wrong.key"
 check_rc "failed verification exits 1" 1 dc log verify --key "$T_DIR/wrong.key"
 

@@ -6,7 +6,8 @@ source "$(dirname "$0")/../lib/tap.sh"
 stack_init logd logprod testsvc
 stack_acl testsvc 'testsvc = { serve = ["authd"]; call = ["bus.*"]; publish = []; subscribe = []; };'
 stack_acl logprod 'logprod = { call = ["bus.*"]; publish = ["log.*"]; subscribe = []; };'
-sed -i -e 's/^seal_every = .*/seal_every = 50;/' -e 's/^seal_interval_s = .*/seal_interval_s = 1;/' "$T_DIR/etc/logd.conf"
+# seals every 50 records; epochs of an hour, so that no epoch boundary adds a seal
+sed -i -e 's/^seal_every = .*/seal_every = 50;/' -e 's/^seal_interval_s = .*/seal_interval_s = 3600;/' "$T_DIR/etc/logd.conf"
 export DEVSEC_TOKEN=tok:admin:admin:system,security,system-info
 : > "$T_DIR/empty.conf"
 stack_busd

@@ -1,19 +1,48 @@
 /* logd_produce - publishes log records on the bus as fast as it can (or at --rate),
  * for logd's tests and benchmark.
- *   logd_produce [--identity ID] [--category C] [--user U] [--prefix TEXT] [--rate N] COUNT */
+ *   logd_produce [--identity ID] [--category C] [--user U] [--prefix TEXT] [--rate N]
+ *                [--claim-service NAME] [--pub-ts MS] [--msg-len N] COUNT
+ * --claim-service and --pub-ts forge the body's service and the envelope's time
+ * (and a `src` of their own), as a hostile publisher would; --msg-len pads the
+ * message to N bytes with a multi-byte UTF-8 character. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bus.h"
+#include "bus_internal.h"
+#include "bus_proto.h"
 #include "log.h"
 #include "util.h"
 
+/* A pub envelope with the publisher's own time and a claimed src (busd must
+ * replace the src; logd must not take the time). */
+static int publish_at(bus_t *b, const char *topic, const struct mpw *data, int64_t ts, const char *src)
+{
+        struct mpw w;
+        int r;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_int(&w, "v", BUS_PROTO_V);
+        mpw_kv_str(&w, "k", BUS_K_PUB);
+        mpw_kv_str(&w, "topic", topic);
+        mpw_kv_int(&w, "ts", ts);
+        if (src)
+                mpw_kv_str(&w, "src", src);
+        mpw_str(&w, "data");
+        mpw_raw(&w, mpw_data(data), mpw_len(data));
+        mpw_map_end(&w);
+        r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+        return r;
+}
+
 int main(int argc, char **argv)
 {
-        const char *identity = "logprod", *category = "system", *user = "", *prefix = "record";
-        long long count = -1, rate = 0;
+        const char *identity = "logprod", *category = "system", *user = "", *prefix = "record", *claim = NULL;
+        long long count = -1, rate = 0, pub_ts = 0, msg_len = 0;
         struct ds_paths p;
         struct bus_reply rep;
         struct mpw w;
@@ -31,12 +60,18 @@ int main(int argc, char **argv)
                         user = argv[++i];
                 else if (!strcmp(argv[i], "--prefix") && i + 1 < argc)
                         prefix = argv[++i];
+                else if (!strcmp(argv[i], "--claim-service") && i + 1 < argc)
+                        claim = argv[++i];
+                else if (!strcmp(argv[i], "--pub-ts") && i + 1 < argc)
+                        pub_ts = atoll(argv[++i]);
+                else if (!strcmp(argv[i], "--msg-len") && i + 1 < argc)
+                        msg_len = atoll(argv[++i]);
                 else if (!strcmp(argv[i], "--rate") && i + 1 < argc)
                         rate = atoll(argv[++i]);
                 else if (argv[i][0] != '-')
                         count = atoll(argv[i]);
                 else {
-                        fprintf(stderr, "usage: logd_produce [--identity ID] [--category C] [--user U] [--prefix T] [--rate N] COUNT\n");
+                        fprintf(stderr, "usage: logd_produce [--identity ID] [--category C] [--user U] [--prefix T] [--rate N] [--claim-service S] [--pub-ts MS] [--msg-len N] COUNT\n");
                         return 2;
                 }
         }
@@ -52,13 +87,20 @@ int main(int argc, char **argv)
         bus_reply_free(&rep);
         mpw_init(&w);
         t0 = ds_now_mono_ms();
-        char topic[64], msg[256];
+        char topic[64], *msg = malloc(msg_len > 256 ? (size_t)msg_len + 1 : 257);
+        if (!msg)
+                return 1;
         snprintf(topic, sizeof topic, "log.%s", category);
         for (long long i = 1; i <= count; i++) {
-                snprintf(msg, sizeof msg, "%s %lld", prefix, i);
+                size_t cap = msg_len > 256 ? (size_t)msg_len + 1 : 257, n;
+                snprintf(msg, cap, "%s %lld ", prefix, i);
+                /* pad with U+00E9 (2 bytes) so a cut can land inside a character */
+                for (n = strlen(msg); (long long)n + 2 <= msg_len; n += 2)
+                        memcpy(msg + n, "\xc3\xa9", 2);
+                msg[msg_len > 0 ? n : n - 1] = '\0';
                 mpw_reset(&w);
                 mpw_map_begin(&w);
-                mpw_kv_str(&w, "service", identity);
+                mpw_kv_str(&w, "service", claim ? claim : identity);
                 mpw_kv_str(&w, "level", "info");
                 mpw_kv_str(&w, "user", user);
                 mpw_kv_str(&w, "msg", msg);
@@ -67,7 +109,7 @@ int main(int argc, char **argv)
                 mpw_kv_int(&w, "n", i);
                 mpw_map_end(&w);
                 mpw_map_end(&w);
-                while (bus_publish(b, topic, &w) < 0) {
+                while ((pub_ts ? publish_at(b, topic, &w, pub_ts, claim) : bus_publish(b, topic, &w)) < 0) {
                         struct timespec ts = { 0, 200000 };
                         nanosleep(&ts, NULL); /* send queue full: wait, never drop */
                 }
@@ -85,6 +127,7 @@ int main(int argc, char **argv)
         t1 = ds_now_mono_ms();
         printf("published %lld records in %lld ms\n", count, (long long)(t1 - t0));
         mpw_free(&w);
+        free(msg);
         bus_destroy(&b);
         ds_paths_free(&p);
         return 0;

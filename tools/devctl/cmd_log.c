@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "devctl.h"
+#include "seal.h"
+#include "state.h"
 #include "util.h"
 
 static int usage(const struct devctl_cmd *cmd)
@@ -186,12 +188,18 @@ static int c_query(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
         return DC_OK;
 }
 
-static int read_key_file(const char *path, char *hex, size_t size)
+/* ---- log verify: done here, with the off-device key, on the segments logd sends;
+ * logd never sees the key. An anchor per key (device) remembers the last verified
+ * seal, so a later store must extend it. ---------------------------------------- */
+
+#define ANCHOR_FILE "log-anchors"
+#define ANCHOR_MAX (1024 * 1024)
+
+static int read_key_file(const char *path, struct seal_vkey *k)
 {
-        char buf[256];
+        char buf[SEAL_KEY_TEXT_MAX + 64];
         ssize_t n;
-        size_t k = 0;
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 
         if (fd < 0)
                 return -errno;
@@ -199,75 +207,315 @@ static int read_key_file(const char *path, char *hex, size_t size)
         close(fd);
         if (n < 0)
                 return -errno;
-        for (ssize_t i = 0; i < n && k < size - 1; i++)
-                if (strchr("0123456789abcdefABCDEF", buf[i]) && buf[i])
-                        hex[k++] = buf[i];
-        hex[k] = '\0';
+        buf[n] = '\0';
+        r = seal_vkey_parse(buf, k);
         explicit_bzero(buf, sizeof buf);
-        return k == 64 ? 0 : -EINVAL;
+        return r;
+}
+
+/* The anchor file: --anchor FILE, else $XDG_STATE_HOME/devsec or ~/.local/state/devsec. */
+static int anchor_path(const char *opt, char *dir, size_t dsize, char *name, size_t nsize)
+{
+        const char *base;
+
+        if (opt) {
+                const char *slash = strrchr(opt, '/');
+                if (!slash)
+                        snprintf(dir, dsize, ".");
+                else
+                        snprintf(dir, dsize, "%.*s", slash == opt ? 1 : (int)(slash - opt), opt);
+                snprintf(name, nsize, "%s", slash ? slash + 1 : opt);
+                return name[0] ? 0 : -EINVAL;
+        }
+        snprintf(name, nsize, "%s", ANCHOR_FILE);
+        if ((base = getenv("XDG_STATE_HOME")) && base[0] == '/')
+                return snprintf(dir, dsize, "%s/devsec", base) < (int)dsize ? 0 : -ENAMETOOLONG;
+        if ((base = getenv("HOME")) && *base)
+                return snprintf(dir, dsize, "%s/.local/state/devsec", base) < (int)dsize ? 0 : -ENAMETOOLONG;
+        return -ENOENT;
+}
+
+/* One line per key id: "ID SEQ EPOCH N HEADHEX AT_MS". */
+static int anchor_load(const char *dir, const char *name, const char *id, struct seal_anchor *a, bool *found)
+{
+        char *buf = NULL, *line, *save = NULL;
+        size_t len;
+        int r = state_read(dir, name, ANCHOR_MAX, &buf, &len);
+
+        *found = false;
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char lid[40], hex[65];
+                unsigned long long seq, ep, n;
+                long long at;
+                if (sscanf(line, "%39s %llu %llu %llu %64s %lld", lid, &seq, &ep, &n, hex, &at) != 6 || strcmp(lid, id))
+                        continue;
+                if (strlen(hex) != 64)
+                        continue;
+                for (size_t i = 0; i < SEAL_HASH_LEN; i++) {
+                        unsigned b;
+                        sscanf(hex + 2 * i, "%2x", &b);
+                        a->head[i] = (uint8_t)b;
+                }
+                a->seq = seq;
+                a->epoch = ep;
+                a->n = n;
+                a->at_ms = at;
+                *found = true;
+        }
+        free(buf);
+        return 0;
+}
+
+static int anchor_save(const char *dir, const char *name, const char *id, const struct seal_anchor *a)
+{
+        char *buf = NULL, *line, *save = NULL, hex[65];
+        size_t len = 0;
+        struct mpw w; /* used as a growing byte buffer */
+        int r = state_read(dir, name, ANCHOR_MAX, &buf, &len);
+
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if ((r = state_mkdir_p(dir, 0700)) < 0)
+                goto out;
+        mpw_init(&w);
+        for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+                size_t l = strcspn(line, " ");
+                if (l == strlen(id) && !strncmp(line, id, l))
+                        continue;
+                msgpack_sbuffer_write(&w.sb, line, strlen(line));
+                msgpack_sbuffer_write(&w.sb, "\n", 1);
+        }
+        ds_hex(a->head, SEAL_HASH_LEN, hex);
+        {
+                char l[256];
+                int n = snprintf(l, sizeof l, "%s %llu %llu %llu %s %lld\n", id, (unsigned long long)a->seq,
+                                 (unsigned long long)a->epoch, (unsigned long long)a->n, hex, (long long)a->at_ms);
+                msgpack_sbuffer_write(&w.sb, l, (size_t)n);
+        }
+        /* temp file, fsync, rename, fsync dir; 0600 in a 0700 dir */
+        r = state_write(dir, name, w.sb.data, w.sb.size, 0600);
+        mpw_free(&w);
+out:
+        free(buf);
+        return r;
+}
+
+/* Reads one segment through log.read into *ret (caller frees). */
+static int fetch_segment(struct devctl *dc, const char *name, uint64_t size, char **ret, size_t *ret_len)
+{
+        char *buf = malloc(size ? size : 1);
+        uint64_t off = 0;
+
+        if (!buf)
+                return DC_ESERVICE;
+        while (off < size) {
+                struct bus_reply rep;
+                const msgpack_object *d;
+                struct mpw w;
+                int r;
+
+                mpw_init(&w);
+                mpw_map_begin(&w);
+                mpw_kv_str(&w, "segment", name);
+                mpw_kv_uint(&w, "offset", off);
+                mpw_kv_uint(&w, "max", size - off < 512 * 1024 ? size - off : 512 * 1024);
+                mpw_map_end(&w);
+                r = devctl_call(dc, "logd", "log.read", &w, true, NULL, &rep);
+                mpw_free(&w);
+                if (r != DC_OK) {
+                        free(buf);
+                        return r;
+                }
+                d = mp_get(rep.r, "data");
+                if (!d || d->type != MSGPACK_OBJECT_BIN || !d->via.bin.size || d->via.bin.size > size - off) {
+                        bus_reply_free(&rep);
+                        break; /* the segment is shorter than listed: the verifier names it */
+                }
+                memcpy(buf + off, d->via.bin.ptr, d->via.bin.size);
+                off += d->via.bin.size;
+                bus_reply_free(&rep);
+        }
+        *ret = buf;
+        *ret_len = (size_t)off;
+        return DC_OK;
 }
 
 static int c_verify(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
-        const char *keyfile = NULL;
+        const char *keyfile = NULL, *anchor_opt = NULL;
+        char adir[4096], aname[256], id[33] = "", t[40];
+        struct seal_vkey key;
+        struct seal_anchor anchor = { 0 };
+        struct seal_claims claims = { 0 };
+        struct seal_result v;
         struct bus_reply rep;
-        char hex[80];
-        struct mpw w;
-        int r;
-        bool ok;
+        const msgpack_object *segs;
+        seal_verifier_t *ver = NULL;
+        bool have_anchor = false, saved = false;
+        int64_t t0 = ds_now_mono_ms();
+        int r, rc = DC_OK;
 
         for (int i = 0; i < argc; i++) {
                 if (!strcmp(argv[i], "--key") && i + 1 < argc)
                         keyfile = argv[++i];
                 else if (!strncmp(argv[i], "--key=", 6))
                         keyfile = argv[i] + 6;
+                else if (!strcmp(argv[i], "--anchor") && i + 1 < argc)
+                        anchor_opt = argv[++i];
+                else if (!strncmp(argv[i], "--anchor=", 9))
+                        anchor_opt = argv[i] + 9;
+                else if (!strcmp(argv[i], "--json"))
+                        dc->json = true;
                 else
                         return usage(cmd);
         }
-        mpw_init(&w);
-        mpw_map_begin(&w);
         if (keyfile) {
-                r = read_key_file(keyfile, hex, sizeof hex);
+                r = read_key_file(keyfile, &key);
                 if (r < 0) {
                         fprintf(stderr, "devctl: log verify: key file '%s': %s\n", keyfile,
-                                r == -EINVAL ? "not 64 hex digits" : strerror(-r));
-                        mpw_free(&w);
+                                r == -EINVAL ? "not a seal key (KEYHEX/START/INTERVAL from log seal init)"
+                                             : strerror(-r));
                         return DC_EUSAGE;
                 }
-                mpw_kv_str(&w, "key", hex);
-                explicit_bzero(hex, sizeof hex);
+                seal_vkey_id(&key, id);
+                if (anchor_path(anchor_opt, adir, sizeof adir, aname, sizeof aname) < 0) {
+                        fprintf(stderr, "devctl: log verify: no place for the anchor file (set HOME or --anchor)\n");
+                        explicit_bzero(&key, sizeof key);
+                        return DC_EUSAGE;
+                }
+                if ((r = anchor_load(adir, aname, id, &anchor, &have_anchor)) < 0) {
+                        fprintf(stderr, "devctl: log verify: anchor file '%s/%s': %s\n", adir, aname, strerror(-r));
+                        explicit_bzero(&key, sizeof key);
+                        return DC_ESERVICE;
+                }
         }
-        mpw_map_end(&w);
-        r = devctl_call(dc, "logd", "log.verify", &w, true, NULL, &rep);
-        explicit_bzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
-        if (r != DC_OK)
+        r = devctl_call(dc, "logd", "log.segments", NULL, true, NULL, &rep);
+        if (r != DC_OK) {
+                explicit_bzero(&key, sizeof key);
                 return r;
-        ok = mp_get_bool(rep.r, "ok", false);
-        if (dc->json) {
-                devctl_print_json(stdout, rep.r);
-                fputc('\n', stdout);
-        } else if (ok) {
-                printf("OK up to record %lld (sealed to %lld, %lld unsealed), %lld records, %lld seals, seals %s\n",
-                       (long long)mp_get_int(rep.r, "verified_to", 0), (long long)mp_get_int(rep.r, "sealed_to", 0),
-                       (long long)mp_get_int(rep.r, "unsealed", 0), (long long)mp_get_int(rep.r, "records", 0),
-                       (long long)mp_get_int(rep.r, "seals", 0),
-                       mp_get_bool(rep.r, "seals_checked", false) ? "verified with the key" : "present (no key given)");
-        } else {
-                size_t n = 0, nr = 0;
-                const char *d = mp_get_strn(rep.r, "detail", &n), *res = mp_get_strn(rep.r, "result", &nr);
-                printf("FAILED (%.*s) after record %lld: %.*s\n", (int)nr, res ? res : "", (long long)mp_get_int(rep.r, "verified_to", 0),
-                       (int)n, d ? d : "");
+        }
+        claims.last_seq = (uint64_t)mp_get_int(rep.r, "last_seq", 0);
+        claims.sealed_seq = (uint64_t)mp_get_int(rep.r, "sealed_seq", 0);
+        claims.seals_made = (uint64_t)mp_get_int(rep.r, "seals_made", 0);
+        if (seal_verifier_new(keyfile ? &key : NULL, have_anchor ? &anchor : NULL, &claims, &ver) < 0) {
+                bus_reply_free(&rep);
+                explicit_bzero(&key, sizeof key);
+                return DC_ESERVICE;
+        }
+        explicit_bzero(&key, sizeof key);
+        segs = mp_get(rep.r, "segments");
+        for (uint32_t i = 0; segs && segs->type == MSGPACK_OBJECT_ARRAY && i < segs->via.array.size; i++) {
+                const msgpack_object *g = &segs->via.array.ptr[i];
+                char name[48], *buf = NULL;
+                size_t len = 0;
+                if (mp_strcpy(mp_get(g, "name"), name, sizeof name) < 0)
+                        continue;
+                r = fetch_segment(dc, name, (uint64_t)mp_get_int(g, "size", 0), &buf, &len);
+                if (r != DC_OK) {
+                        rc = r;
+                        break;
+                }
+                r = seal_verifier_segment(ver, name, buf, len);
+                free(buf);
+                if (r)
+                        break;
         }
         bus_reply_free(&rep);
-        return ok ? DC_OK : DC_ESERVICE;
+        seal_verifier_finish(ver, &v);
+        seal_verifier_destroy(&ver);
+        if (rc != DC_OK)
+                return rc;
+        /* a verified store moves the anchor on; it never moves back */
+        if (v.kind == SEAL_V_OK && v.next.seq && (!have_anchor || v.next.seq >= anchor.seq)) {
+                v.next.at_ms = ds_now_real_ms();
+                if ((r = anchor_save(adir, aname, id, &v.next)) < 0)
+                        fprintf(stderr, "devctl: log verify: cannot save the anchor in '%s/%s': %s\n", adir, aname,
+                                strerror(-r));
+                else
+                        saved = true;
+        }
+        if (dc->json) {
+                struct mpw w;
+                msgpack_unpacked u;
+                const char *why;
+                mpw_init(&w);
+                mpw_map_begin(&w);
+                mpw_kv_bool(&w, "ok", v.kind == SEAL_V_OK);
+                mpw_kv_str(&w, "result", seal_vkind_name(v.kind));
+                mpw_kv_uint(&w, "first", v.first_seq);
+                mpw_kv_uint(&w, "verified_to", v.verified_to);
+                mpw_kv_uint(&w, "sealed_to", v.sealed_to);
+                mpw_kv_uint(&w, "records", v.records);
+                mpw_kv_uint(&w, "seals", v.seals);
+                mpw_kv_uint(&w, "unsealed", v.verified_to > v.sealed_to ? v.verified_to - v.sealed_to : 0);
+                mpw_kv_uint(&w, "late", v.late);
+                mpw_kv_uint(&w, "pruned_to", v.pruned_to);
+                mpw_kv_bool(&w, "seals_checked", v.seals_checked);
+                mpw_kv_bool(&w, "anchor_found", have_anchor);
+                mpw_kv_bool(&w, "anchor_saved", saved);
+                if (have_anchor)
+                        mpw_kv_uint(&w, "anchor_seq", anchor.seq);
+                if (saved)
+                        mpw_kv_uint(&w, "new_anchor_seq", v.next.seq);
+                mpw_kv_str(&w, "key_id", id);
+                mpw_kv_int(&w, "elapsed_ms", ds_now_mono_ms() - t0);
+                if (v.kind != SEAL_V_OK) {
+                        mpw_kv_uint(&w, "at", v.at_seq);
+                        mpw_kv_str(&w, "segment", v.segment);
+                        mpw_kv_str(&w, "detail", v.detail);
+                }
+                mpw_map_end(&w);
+                if (mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why) == 0) {
+                        devctl_print_json(stdout, &u.data);
+                        fputc('\n', stdout);
+                        msgpack_unpacked_destroy(&u);
+                }
+                mpw_free(&w);
+        } else if (v.kind == SEAL_V_OK) {
+                printf("OK up to record %llu (sealed to %llu, %llu unsealed), %llu records, %llu seals, seals %s\n",
+                       (unsigned long long)v.verified_to, (unsigned long long)v.sealed_to,
+                       (unsigned long long)(v.verified_to - v.sealed_to), (unsigned long long)v.records,
+                       (unsigned long long)v.seals,
+                       v.seals_checked ? "verified with the key" : "present (no key given)");
+                if (!keyfile)
+                        printf("without the key neither the seals nor their times are checked, and no anchor is "
+                               "kept: use --key\n");
+                else if (!have_anchor)
+                        printf("no earlier anchor for key %s: the store was not compared with an earlier "
+                               "verification%s\n",
+                               id, saved ? "; anchor saved" : "");
+                else if (v.anchor_pruned)
+                        printf("the anchor at record %llu (verified %s) was pruned since: continuity from it not "
+                               "checked\n",
+                               (unsigned long long)anchor.seq, (ds_format_time(anchor.at_ms, t, sizeof t), t));
+                else
+                        printf("extends the anchor at record %llu (verified %s)\n", (unsigned long long)anchor.seq,
+                               (ds_format_time(anchor.at_ms, t, sizeof t), t));
+                if (saved)
+                        printf("anchor now at record %llu (seal %llu)\n", (unsigned long long)v.next.seq,
+                               (unsigned long long)v.next.n);
+                if (v.pruned_to)
+                        printf("records 1-%llu were removed, as a sealed prune record says\n",
+                               (unsigned long long)v.pruned_to);
+                if (v.late)
+                        printf("%llu records are dated before an earlier one (the clock stepped back)\n",
+                               (unsigned long long)v.late);
+        } else {
+                printf("FAILED (%s) after record %llu: %s\n", seal_vkind_name(v.kind), (unsigned long long)v.verified_to,
+                       v.detail);
+        }
+        return v.kind == SEAL_V_OK ? DC_OK : DC_ESERVICE;
 }
 
 static int c_seal_init(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
         const char *out = NULL;
         struct bus_reply rep;
-        char key[80];
+        char key[SEAL_KEY_TEXT_MAX];
         int r;
 
         for (int i = 0; i < argc; i++) {
@@ -393,8 +641,10 @@ static const struct devctl_cmd log_cmds[] = {
           .usage = "[--category C] [--since 1h] [--until T] [--user U] [--service S] [--level L] [--text T] "
                    "[--limit N] [--cursor SEQ] [--follow] [--json|--rfc5424]",
           .help = "query the security log (oldest first; --follow streams new records)" },
-        { .path = "log verify", .svc = "logd", .method = "log.verify", .fn = c_verify, .usage = "[--key FILE]",
-          .help = "check checksums, hash chain and seals; exits 1 naming the first break" },
+        { .path = "log verify", .svc = "logd", .method = "log.segments", .fn = c_verify,
+          .usage = "[--key FILE] [--anchor FILE] [--json]",
+          .help = "fetch the store and check checksums, chain, seals and their times here (the key never leaves "
+                  "this host); exits 1 naming the first break" },
         { .path = "log seal init", .svc = "logd", .method = "log.seal.init", .fn = c_seal_init, .usage = "[--out FILE]",
           .help = "export the initial seal key, once (keep it off the device)" },
         { .path = "log status", .svc = "logd", .method = "log.status", .usage = "",

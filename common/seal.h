@@ -1,0 +1,131 @@
+/* seal.h - logd's store format and its verification, shared by logd (which writes
+ * and seals) and devctl (which verifies with the off-device key, so that the key
+ * never reaches the device).
+ *
+ * Segment: "DSLOGSG1" | u64 first seq | prev chain hash[32] | crc32c
+ * Frame:   u32 len | u8 type (1 record, 2 seal) | 3 x 0 | payload | tail[32] | crc32c
+ * A record's tail is SHA-256(prev || payload); a seal's tail is
+ * HMAC-SHA-256(k_e, "devsec-seal2" || epoch || n || seq || head).
+ *
+ * Epochs are bound to time: e = (t - t0) / interval, t0 and interval fixed when
+ * the key is made (like journald's forward-secure sealing). The epoch keys are the
+ * leaves of a binary hash tree of depth SEAL_TREE_DEPTH under k0, so moving on by
+ * any number of epochs costs at most 2 x depth hashes, and the state kept for the
+ * future (one node per level) derives no earlier leaf. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SEAL_HASH_LEN 32
+#define SEAL_SEG_MAGIC "DSLOGSG1"
+#define SEAL_SEG_HDR_LEN (8 + 8 + SEAL_HASH_LEN + 4)
+#define SEAL_FRAME_HDR 8
+#define SEAL_FRAME_TAIL (SEAL_HASH_LEN + 4)
+#define SEAL_PAYLOAD_MAX 8192
+#define SEAL_TREE_DEPTH 48
+#define SEAL_KEY_TEXT_MAX 128 /* "<64 hex>/<t0 ms>/<interval ms>" */
+
+enum seal_frame_type { SEAL_FRAME_RECORD = 1, SEAL_FRAME_SEAL = 2 };
+
+uint32_t seal_crc32c(uint32_t crc, const void *p, size_t n);
+struct seal_frame {
+        int type;
+        const char *payload;
+        size_t len;
+        const uint8_t *tail;
+};
+/* 0 and *ret_next; -EAGAIN: runs past len; -EBADMSG: bad framing or checksum. */
+int seal_frame_parse(const char *buf, size_t len, size_t off, struct seal_frame *f, size_t *ret_next);
+void seal_chain_next(const uint8_t prev[SEAL_HASH_LEN], const void *payload, size_t len, uint8_t out[SEAL_HASH_LEN]);
+void seal_mac(const uint8_t key[SEAL_HASH_LEN], uint64_t epoch, uint64_t n, uint64_t seq,
+              const uint8_t head[SEAL_HASH_LEN], uint8_t out[SEAL_HASH_LEN]);
+uint64_t seal_epoch_of(int64_t t0_ms, int64_t interval_ms, int64_t ts_ms);
+
+/* The forward-secure key state: the leaf of the current epoch and the right
+ * siblings along its path (everything needed for later epochs, nothing earlier). */
+struct seal_node {
+        uint8_t k[SEAL_HASH_LEN];
+        uint8_t depth;
+        uint64_t prefix;
+};
+struct seal_keystate {
+        struct seal_node n[2 * SEAL_TREE_DEPTH + 2];
+        size_t count;
+        uint64_t epoch;
+};
+void seal_key_init(struct seal_keystate *ks, const uint8_t k0[SEAL_HASH_LEN]);
+/* Moves on to epoch (>= the current one; -EINVAL otherwise), wiping what is behind. */
+int seal_key_seek(struct seal_keystate *ks, uint64_t epoch);
+/* The key of the current epoch (valid after a seek). */
+const uint8_t *seal_key_current(const struct seal_keystate *ks);
+void seal_key_wipe(struct seal_keystate *ks);
+
+/* The off-device verification key: k0, the sealing start and the epoch length. */
+struct seal_vkey {
+        uint8_t k0[SEAL_HASH_LEN];
+        int64_t t0_ms, interval_ms;
+};
+/* "<64 hex>/<t0 ms>/<interval ms>" (whitespace around it ignored). */
+int seal_vkey_parse(const char *text, struct seal_vkey *ret);
+int seal_vkey_format(const struct seal_vkey *k, char *buf, size_t size);
+/* A public name of the key (hex of 16 bytes), to key anchors by device. */
+void seal_vkey_id(const struct seal_vkey *k, char out[33]);
+
+/* What an earlier verification established, kept off the device. */
+struct seal_anchor {
+        uint64_t seq;   /* last record covered by a verified seal */
+        uint64_t epoch; /* that seal's epoch */
+        uint64_t n;     /* that seal's number */
+        uint8_t head[SEAL_HASH_LEN];
+        int64_t at_ms; /* when it was verified */
+};
+
+/* What the device says about its store: untrusted, used to name accidental
+ * loss (a tail cut at start-up, seals lost), never to pass a store. */
+struct seal_claims {
+        uint64_t last_seq, sealed_seq, seals_made;
+};
+
+enum seal_vkind {
+        SEAL_V_OK = 0,
+        SEAL_V_CHECKSUM,
+        SEAL_V_CHAIN,
+        SEAL_V_GAP,
+        SEAL_V_REORDER,
+        SEAL_V_TRUNCATED,
+        SEAL_V_SEAL_MISSING,
+        SEAL_V_SEAL_BAD,
+        SEAL_V_SEGMENT,
+        SEAL_V_REWRITTEN,
+        SEAL_V_REPLAY,
+        SEAL_V_PRUNE,
+};
+const char *seal_vkind_name(enum seal_vkind k);
+
+struct seal_result {
+        enum seal_vkind kind;
+        uint64_t first_seq;   /* first record in the store */
+        uint64_t verified_to; /* last record that checked out */
+        uint64_t sealed_to;   /* last record covered by a good seal */
+        uint64_t records, seals;
+        uint64_t late;        /* records dated before an earlier one (clock stepped back) */
+        uint64_t at_seq;
+        bool seals_checked;   /* HMACs and time binding checked with the key */
+        bool anchor_given;    /* an earlier anchor was compared */
+        bool anchor_pruned;   /* ... but its record is no longer in the store */
+        uint64_t pruned_to;   /* records up to this were removed by a sealed prune record (0: none) */
+        struct seal_anchor next; /* the anchor this verification establishes (seq 0: none) */
+        char segment[48];
+        char detail[320];
+};
+
+typedef struct seal_verifier seal_verifier_t;
+/* key, anchor, claims may be NULL. Caller owns *ret. */
+int seal_verifier_new(const struct seal_vkey *key, const struct seal_anchor *anchor, const struct seal_claims *claims,
+                      seal_verifier_t **ret);
+/* Feeds the next segment (in order). 0: go on, 1: stopped (the result says why). */
+int seal_verifier_segment(seal_verifier_t *v, const char *name, const char *buf, size_t len);
+/* Final checks; fills ret. */
+void seal_verifier_finish(seal_verifier_t *v, struct seal_result *ret);
+void seal_verifier_destroy(seal_verifier_t **v);
