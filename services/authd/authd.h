@@ -26,6 +26,8 @@
 #define AUTHD_RATE_KEY_MAX (AUTHD_SRC_MAX + 2)
 #define AUTHD_FRONT_ENDS_MAX 8
 #define AUTHD_SOURCE_LOCAL "local"
+#define AUTHD_SESSIONS_FILE "sessions.mp" /* in authd's state dir, 0600 */
+#define AUTHD_SESSIONS_KEPT_MAX 4096       /* sessions read back at most */
 
 /* ---- policy.c: password rules (pure) ------------------------------------- */
 
@@ -92,7 +94,8 @@ typedef int (*authd_job_fn)(struct authd_ctx *a, struct ds_call *c, struct authd
 
 struct authd_job {
         /* work (filled on the loop; read by one worker) */
-        char *secret[AUTHD_JOB_SECRETS]; /* wiped and freed with the job */
+        char *secret[AUTHD_JOB_SECRETS]; /* wiped by the worker once used */
+        char *keep; /* a secret the completion needs (a new password): wiped and freed with the job */
         struct authd_job_check must[AUTHD_JOB_MUST];
         int n_must;
         struct authd_job_check none[AUTHD_JOB_NONE];
@@ -375,6 +378,17 @@ int authd_session_revoke(struct authd_ctx *a, struct authd_session *s);
 /* Tells busd to drop its cached answers for user (authorities changed). */
 void authd_session_refresh(struct authd_ctx *a, const char *user);
 void authd_session_sweep(struct authd_ctx *a);
+/* sessions.mp: {v, sessions: [{th, sid, user, source, client, login, last,
+ * expires, anon}]}, token hashes only. Read drops what expired or whose
+ * account is gone or disabled; returns how many it kept. */
+void authd_session_write(struct authd_ctx *a, struct mpw *w);
+int authd_session_read(struct authd_ctx *a, const msgpack_object *o, size_t *ret_dropped);
+int authd_session_save(struct authd_ctx *a);
+/* At most one write a second (coalesced), flushed at stop. */
+void authd_session_save_soon(struct authd_ctx *a);
+void authd_session_flush(struct authd_ctx *a);
+/* At start (after the settings): loads sessions.mp and tells busd to drop its cache. */
+void authd_session_restore(struct authd_ctx *a);
 
 /* methods.c */
 extern const struct ds_method authd_methods[];

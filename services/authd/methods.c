@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "authd.h"
 #include "log.h"
@@ -256,6 +257,35 @@ static void note_rate_refused(struct authd_ctx *a, const char *name, const char 
         a->rate_unlogged = 0;
 }
 
+/* Second stage of a password change: the new password (j->keep) meets the
+ * policy, then the pool checks it against the current and remembered hashes
+ * and makes its hash; done finishes on the loop. The first stage verified
+ * what proves the caller (old password, reset code or answers). */
+static int chain_new_password(struct authd_ctx *a, struct ds_call *c, const struct authd_job *j,
+                              const struct authd_user *u, const char *field, authd_job_fn done)
+{
+        struct authd_job *n;
+        int r, s;
+
+        if ((r = check_policy(a, c, u->name, field, j->keep ? j->keep : "")) < 0)
+                return r;
+        if (!(n = authd_job_new()))
+                return -ENOMEM;
+        if ((s = authd_job_secret(n, j->keep)) < 0 || add_history(a, n, u, s) < 0) {
+                authd_job_free(&n);
+                return -ENOMEM;
+        }
+        n->hash[n->n_hash++] = s;
+        authd_user_digest(u, n->digest);
+        memcpy(n->name, j->name, sizeof n->name);
+        memcpy(n->src, j->src, sizeof n->src);
+        memcpy(n->key, j->key, sizeof n->key);
+        n->front = j->front;
+        n->flag = j->flag;
+        n->done = done;
+        return run_job(a, c, n);
+}
+
 /* ---- auth.init / auth.status ------------------------------------------------------- */
 
 /* The setup code of auth.init: compared in constant time; a wrong one is
@@ -400,6 +430,27 @@ static int open_session(struct authd_ctx *a, struct ds_call *c, const char *user
         return 0;
 }
 
+/* The new password given at login is checked and hashed: change it, open the session. */
+static int login_npw_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        struct authd_user *u = authd_user_find(a, j->name);
+        int r;
+
+        if (!same_account(u, j))
+                return changed_meanwhile(c, j->name);
+        if (j->none_hit >= 0)
+                return history_fail(a, c, "new_password", j->none_hit);
+        if ((r = hashes_made(c, j)) < 0)
+                return r;
+        authd_user_set_hash(a, u, j->out[0]);
+        j->out[0] = NULL;
+        authd_session_revoke_user(a, j->name, NULL);
+        log_audit("security", LOG_LVL_NOTICE, j->name, "password of '%s' changed at login from '%s'", j->name,
+                  j->src);
+        authd_store_save(a);
+        return open_session(a, c, j->name, j->src, false);
+}
+
 /* Back on the loop with the verdict: everything below is decided on the
  * store as it is now, not as it was when the attempt was queued. */
 static int login_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
@@ -441,16 +492,7 @@ static int login_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *
                                     u->enabled ? "not valid at this time" : "disabled");
         }
         if (npw) {
-                if (j->none_hit >= 0)
-                        return history_fail(a, c, "new_password", j->none_hit);
-                if ((r = hashes_made(c, j)) < 0)
-                        return r;
-                authd_user_set_hash(a, u, j->out[0]);
-                j->out[0] = NULL;
-                authd_session_revoke_user(a, name, NULL);
-                log_audit("security", LOG_LVL_NOTICE, name, "password of '%s' changed at login from '%s'", name,
-                          src);
-                authd_store_save(a);
+                return chain_new_password(a, c, j, u, "new_password", login_npw_done);
         } else if (a->policy.max_age_days > 0 &&
                    now - u->pw_changed_ms >= (int64_t)a->policy.max_age_days * 86400000) {
                 log_audit("security", LOG_LVL_NOTICE, name, "login of '%s' from '%s' refused: password expired",
@@ -479,7 +521,7 @@ static int h_login(void *ctx, struct ds_call *c)
         struct authd_user *u;
         bool front = vouches(a, c);
         int64_t retry = 0;
-        int r, s0, s1;
+        int r, s0;
 
         GUARD();
         ds_arg_str(c, "user", name, sizeof name);
@@ -516,8 +558,6 @@ static int h_login(void *ctx, struct ds_call *c)
         pw = ds_arg_strdup(c, "password");
         npw = ds_arg_strdup(c, "new_password");
         u = authd_user_find(a, name);
-        if (npw && (r = check_policy(a, c, name, "new_password", npw)) < 0)
-                goto out;
         r = -ENOMEM;
         if (!(j = authd_job_new()) || (s0 = authd_job_secret(j, pw)) < 0)
                 goto out;
@@ -525,9 +565,8 @@ static int h_login(void *ctx, struct ds_call *c)
         if (authd_job_must(j, u ? u->hash : a->dummy_hash, s0) < 0)
                 goto out;
         if (npw) {
-                if ((s1 = authd_job_secret(j, npw)) < 0 || add_history(a, j, u, s1) < 0)
-                        goto out;
-                j->hash[j->n_hash++] = s1;
+                j->keep = npw; /* checked and hashed once the password proved right */
+                npw = NULL;
                 j->n = 1;
         } else if (u && u->hash && authd_hash_needs_rehash(u->hash, &a->cost)) {
                 j->hash[j->n_hash++] = s0; /* made only when the password is right */
@@ -664,7 +703,7 @@ static int h_kick(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int passwd_self_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+static int passwd_self_new_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
 {
         struct authd_user *u = authd_user_find(a, j->name);
         int r;
@@ -672,12 +711,6 @@ static int passwd_self_done(struct authd_ctx *a, struct ds_call *c, struct authd
         if (!same_account(u, j))
                 return u ? changed_meanwhile(c, j->name)
                          : ds_call_fail(c, -EPERM, NULL, "this session has no account to change");
-        if (!j->must_ok) {
-                log_audit("security", LOG_LVL_NOTICE, u->name, "password change of '%s' refused: wrong old password",
-                          u->name);
-                count_failure(a, u->name, j->src);
-                return ds_call_fail(c, -DS_EAUTH, "old_password", "the current password is not right");
-        }
         if (j->none_hit >= 0)
                 return history_fail(a, c, "new_password", j->none_hit);
         if ((r = hashes_made(c, j)) < 0)
@@ -694,6 +727,22 @@ static int passwd_self_done(struct authd_ctx *a, struct ds_call *c, struct authd
         return 0;
 }
 
+static int passwd_self_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        struct authd_user *u = authd_user_find(a, j->name);
+
+        if (!same_account(u, j))
+                return u ? changed_meanwhile(c, j->name)
+                         : ds_call_fail(c, -EPERM, NULL, "this session has no account to change");
+        if (!j->must_ok) {
+                log_audit("security", LOG_LVL_NOTICE, u->name, "password change of '%s' refused: wrong old password",
+                          u->name);
+                count_failure(a, u->name, j->src);
+                return ds_call_fail(c, -DS_EAUTH, "old_password", "the current password is not right");
+        }
+        return chain_new_password(a, c, j, u, "new_password", passwd_self_new_done);
+}
+
 static int h_passwd_self(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
@@ -701,7 +750,7 @@ static int h_passwd_self(void *ctx, struct ds_call *c)
         const char *src = c->caller.source[0] ? c->caller.source : c->caller.id;
         struct authd_job *j = NULL;
         struct authd_user *u;
-        int r, s0, s1;
+        int r, s0;
 
         GUARD();
         u = authd_user_find(a, c->caller.user);
@@ -714,13 +763,10 @@ static int h_passwd_self(void *ctx, struct ds_call *c)
         r = -ENOMEM;
         if (!old || !npw || !(j = authd_job_new()))
                 goto out;
-        if ((r = check_policy(a, c, u->name, "new_password", npw)) < 0)
+        if ((s0 = authd_job_secret(j, old)) < 0 || authd_job_must(j, u->hash, s0) < 0)
                 goto out;
-        r = -ENOMEM;
-        if ((s0 = authd_job_secret(j, old)) < 0 || (s1 = authd_job_secret(j, npw)) < 0 ||
-            authd_job_must(j, u->hash, s0) < 0 || add_history(a, j, u, s1) < 0)
-                goto out;
-        j->hash[j->n_hash++] = s1;
+        j->keep = npw;
+        npw = NULL;
         authd_user_digest(u, j->digest);
         snprintf(j->name, sizeof j->name, "%s", u->name);
         snprintf(j->src, sizeof j->src, "%s", src);
@@ -1669,28 +1715,21 @@ static int h_reset_request(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int reset_confirm_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+static int reset_confirm_new_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
 {
         struct authd_user *u = authd_user_find(a, j->name);
         char key[AUTHD_LOCK_NAME_MAX + 1];
         const char *name = j->name;
-        bool good = j->flag && j->must_ok;
         int r;
 
-        reset_key(name, key, sizeof key);
-        if (good && !same_account(u, j))
+        if (!same_account(u, j))
                 return u ? changed_meanwhile(c, name)
                          : ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
-        if (!good) {
-                log_audit("security", LOG_LVL_NOTICE, name, "password reset of '%s' refused: wrong code or answers",
-                          name);
-                count_failure(a, key, "reset");
-                return ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
-        }
         if (j->none_hit >= 0)
                 return history_fail(a, c, "new_password", j->none_hit);
         if ((r = hashes_made(c, j)) < 0)
                 return r;
+        reset_key(name, key, sizeof key);
         memset(&u->reset, 0, sizeof u->reset);
         authd_user_set_hash(a, u, j->out[0]);
         j->out[0] = NULL;
@@ -1712,6 +1751,25 @@ static int reset_confirm_done(struct authd_ctx *a, struct ds_call *c, struct aut
         return 0;
 }
 
+static int reset_confirm_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        struct authd_user *u = authd_user_find(a, j->name);
+        char key[AUTHD_LOCK_NAME_MAX + 1];
+        bool good = j->flag && j->must_ok;
+
+        reset_key(j->name, key, sizeof key);
+        if (good && !same_account(u, j))
+                return u ? changed_meanwhile(c, j->name)
+                         : ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
+        if (!good) {
+                log_audit("security", LOG_LVL_NOTICE, j->name,
+                          "password reset of '%s' refused: wrong code or answers", j->name);
+                count_failure(a, key, "reset");
+                return ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
+        }
+        return chain_new_password(a, c, j, u, "new_password", reset_confirm_new_done);
+}
+
 /* Costs one hash per code or answer given whether or not the user exists and
  * however many questions it has, so the time says nothing about the account. */
 static int h_reset_confirm(void *ctx, struct ds_call *c)
@@ -1723,7 +1781,7 @@ static int h_reset_confirm(void *ctx, struct ds_call *c)
         struct authd_user *u;
         char *npw = NULL;
         bool good = false;
-        int r, s1;
+        int r;
 
         GUARD();
         if (!a->password_reset)
@@ -1739,9 +1797,6 @@ static int h_reset_confirm(void *ctx, struct ds_call *c)
         r = -ENOMEM;
         if (!npw || !(j = authd_job_new()))
                 goto out;
-        if ((r = check_policy(a, c, name, "new_password", npw)) < 0)
-                goto out;
-        r = -ENOMEM;
         if (ds_arg_has(c, "code")) {
                 ds_arg_str(c, "code", code, sizeof code);
                 authd_token_hash(code, th);
@@ -1776,9 +1831,8 @@ static int h_reset_confirm(void *ctx, struct ds_call *c)
                 }
                 good = shape;
         }
-        if ((s1 = authd_job_secret(j, npw)) < 0 || (good && add_history(a, j, u, s1) < 0))
-                goto out;
-        j->hash[j->n_hash++] = s1;
+        j->keep = npw;
+        npw = NULL;
         if (u)
                 authd_user_digest(u, j->digest);
         j->flag = good;
@@ -1958,6 +2012,10 @@ const struct ds_field authd_settings[] = {
         { "hash_opslimit", DS_INT, 0, .min = 1, .max = 16, .def_int = 3, .help = "Argon2id passes" },
         { "hash_memlimit_kib", DS_INT, 0, .min = 8, .max = 1048576, .def_int = 65536,
           .help = "Argon2id memory in KiB" },
+        { "hash_workers", DS_INT, 0, .min = 0, .max = AUTHD_HASH_WORKERS_MAX, .def_int = 0,
+          .help = "threads hashing passwords off the loop (0: one per CPU)" },
+        { "hash_queue", DS_INT, 0, .min = 1, .max = 1024, .def_int = 64,
+          .help = "hash jobs that may wait for a worker; beyond, EBUSY at once" },
         { "session_idle_s", DS_INT, 0, .min = 1, .max = 86400, .def_int = 900, .help = "idle timeout" },
         { "session_lifetime_s", DS_INT, 0, .min = 1, .max = 604800, .def_int = 43200,
           .help = "absolute session lifetime" },
@@ -1983,6 +2041,40 @@ const struct ds_field authd_settings[] = {
         { NULL },
 };
 
+static int dummy_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        (void)c;
+        /* only when the cost is still the one it was made for */
+        if (j->out[0] && !authd_hash_needs_rehash(j->out[0], &a->cost)) {
+                free(a->dummy_hash);
+                a->dummy_hash = j->out[0];
+                j->out[0] = NULL;
+        }
+        return 0;
+}
+
+static void refresh_dummy(struct authd_ctx *a, const struct authd_cost *cost)
+{
+        struct authd_job *j = authd_job_new();
+        unsigned char r[16];
+        char pw[33];
+
+        if (!j)
+                return;
+        ds_random(r, sizeof r);
+        ds_hex(r, sizeof r, pw);
+        j->hash[0] = authd_job_secret(j, pw);
+        sodium_memzero(pw, sizeof pw);
+        j->n_hash = j->hash[0] < 0 ? 0 : 1;
+        j->cost = *cost;
+        j->done = dummy_done;
+        if (!j->n_hash || !authd_pool_has_room(a->pool)) {
+                authd_job_free(&j); /* the next cost change tries again; the old dummy serves */
+                return;
+        }
+        authd_pool_submit(a->pool, j);
+}
+
 int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
 {
         struct authd_ctx *a = ctx;
@@ -1990,6 +2082,9 @@ int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         struct authd_cost cost = { (uint64_t)ds_settings_int(s, "hash_opslimit"),
                                    (size_t)ds_settings_int(s, "hash_memlimit_kib") * 1024 };
         bool was_anon = a->anonymous;
+        uint64_t phys = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+        size_t queue;
+        int workers;
 
         const msgpack_object *fe = ds_settings_get(s, "front_ends");
         char front[AUTHD_FRONT_ENDS_MAX][BUS_NAME_MAX + 1];
@@ -2015,7 +2110,24 @@ int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
                                   "must be at least login_rate (%lld): a source could never use a second's worth "
                                   "of attempts",
                                   (long long)ds_settings_int(s, "login_rate"));
-        if (!a->dummy_hash || cost.opslimit != a->cost.opslimit || cost.memlimit != a->cost.memlimit) {
+        workers = (int)ds_settings_int(s, "hash_workers");
+        if (!workers)
+                workers = authd_cpus();
+        queue = (size_t)ds_settings_int(s, "hash_queue");
+        /* what may be in flight at once must fit in memory with room to spare */
+        if (phys > 0 && (uint64_t)workers * cost.memlimit > phys / 2)
+                return ds_err_set(e, -EINVAL, "hash_workers",
+                                  "%d worker(s) x %zu KiB of Argon2id memory exceed half of the device's %llu MiB: "
+                                  "fewer workers or a lower hash_memlimit_kib",
+                                  workers, cost.memlimit / 1024, (unsigned long long)(phys >> 20));
+        if (a->pool && authd_pool_resize(a->pool, workers, queue) < 0)
+                return ds_err_set(e, -EAGAIN, "hash_workers", "cannot start %d hash worker(s)", workers);
+        a->hash_workers = workers;
+        a->hash_queue = queue;
+        if (a->pool && a->dummy_hash && (cost.opslimit != a->cost.opslimit || cost.memlimit != a->cost.memlimit)) {
+                /* the new cost's dummy is made off the loop; till then the old one serves */
+                refresh_dummy(a, &cost);
+        } else if (!a->dummy_hash || cost.opslimit != a->cost.opslimit || cost.memlimit != a->cost.memlimit) {
                 unsigned char r[16];
                 char pw[33], *h;
 

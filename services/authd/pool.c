@@ -105,6 +105,7 @@ void authd_job_free(struct authd_job **pj)
         if (!j)
                 return;
         wipe_secrets(j);
+        ds_free_secret(j->keep);
         for (int i = 0; i < j->n_must; i++)
                 free(j->must[i].hash);
         for (int i = 0; i < j->n_none; i++)
