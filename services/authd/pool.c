@@ -143,16 +143,18 @@ void authd_job_work(struct authd_job *j)
 
 /* ---- workers ------------------------------------------------------------------- */
 
-/* Hashing yields to the loop (and to every normal task): SCHED_IDLE, else the
- * highest nice value for this thread only. RestrictRealtime= and the unit's
- * system call filter allow both (sched_setscheduler is listed there). */
+/* Hashing yields to the loop (and to every normal task): this thread only
+ * gets the highest nice value (19: about 1.5% of the CPU against a busy
+ * normal task, all of it when the CPU is otherwise idle), else SCHED_IDLE.
+ * The unit's system call filter allows both (setpriority and
+ * sched_setscheduler are listed there); neither can raise a priority. */
 static void lower_priority(void)
 {
         struct sched_param sp = { 0 };
 
-        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0)
+        if (setpriority(PRIO_PROCESS, (id_t)gettid(), 19) == 0)
                 return;
-        if (setpriority(PRIO_PROCESS, (id_t)gettid(), 19) < 0)
+        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) < 0)
                 log_debug("hash worker keeps the loop's priority: %m");
 }
 
