@@ -70,10 +70,10 @@ eb=$(echo "$out" | sed -n 's/.* EBUSY=\([0-9]*\) .*/\1/p'); ea=$(echo "$out" | s
 bm=$(echo "$out" | sed -n 's/.*busy_max_ms=\([0-9]*\).*/\1/p')
 if [ "${eb:-0}" -ge 8 ] && [ "${ea:-0}" -ge 1 ] && [ $((ea + eb)) = 16 ]; then ok "a full queue answers EBUSY ($eb of 16), the rest are hashed ($ea)"
 else nok "full queue: $out"; fi
-if [ -n "$bm" ] && [ "$bm" -lt 50 ]; then ok "EBUSY comes at once (slowest ${bm} ms, a hash takes ~100)"
+if [ "${eb:-0}" -ge 1 ] && [ -n "$bm" ] && [ "$bm" -lt 50 ]; then ok "EBUSY comes at once (slowest ${bm} ms, a hash takes ~100)"
 else nok "EBUSY took ${bm:-?} ms"; fi
 full1=$(ping_val hash_queue_full)
-if [ "$((full1 - full0))" -ge "${eb:-1}" ]; then ok "sys.ping counts full-queue refusals ($full0 -> $full1)"
+if [ -n "$full1" ] && [ -n "$full0" ] && [ "${eb:-0}" -ge 1 ] && [ "$((full1 - full0))" -ge "$eb" ]; then ok "sys.ping counts full-queue refusals ($full0 -> $full1)"
 else nok "hash_queue_full: $full0 -> $full1"; fi
 "$F" -i flood2 -s 198.51.100.10 -n 8 flood g 6 > /dev/null 2>&1 & BG=$!; T_PIDS="$T_PIDS $BG"
 check_until "the refusal says why (reason queue-full)" 5 'code=EBUSY reason=queue-full' \
