@@ -26,6 +26,8 @@
 #define AUTHD_RATE_KEY_MAX (AUTHD_SRC_MAX + 2)
 #define AUTHD_FRONT_ENDS_MAX 8
 #define AUTHD_SOURCE_LOCAL "local"
+#define AUTHD_SESSIONS_FILE "sessions.mp" /* in authd's state dir, 0600 */
+#define AUTHD_SESSIONS_KEPT_MAX 4096       /* sessions read back at most */
 
 /* ---- policy.c: password rules (pure) ------------------------------------- */
 
@@ -61,6 +63,107 @@ bool authd_hash_verify(const char *hash, const char *pw);
 bool authd_hash_needs_rehash(const char *hash, const struct authd_cost *cost);
 /* Token and one-time code digests (fast, keyed by nothing: the inputs are random). */
 void authd_token_hash(const char *tok, char out[65]);
+
+/* ---- pool.c: Argon2id off the event loop ------------------------------------------
+ * A job is a small program run by a worker thread: verify every `must` check
+ * (all of them, whatever the first says: the time names nothing), then, when
+ * they all matched, the `none` checks in order (stopping at the first that
+ * matches: a reused password), then, when none matched, hash the secrets
+ * listed in `hash`. The loop fills a job from copies (the worker never sees
+ * the account store), submits it, and finishes the call in `done`, back on the
+ * loop, where it re-checks the store before it changes anything. */
+
+#define AUTHD_JOB_SECRETS 4
+#define AUTHD_JOB_MUST AUTHD_QUESTIONS_MAX
+#define AUTHD_JOB_NONE (AUTHD_HISTORY_MAX + 1)
+#define AUTHD_JOB_HASH AUTHD_QUESTIONS_MAX
+#define AUTHD_HASH_WORKERS_MAX 64
+
+struct authd_ctx;
+
+struct authd_job_check {
+        char *hash; /* copy of a stored hash (NULL never matches) */
+        int secret; /* index into secret[] */
+};
+
+struct authd_job;
+/* Runs on the loop when the job's hashing is over. c is the call to answer
+ * (the detached one, or the handler's own when there is no pool); NULL for a
+ * job that answers nobody. Returns the call's code (0, -errno or DS_DEFER). */
+typedef int (*authd_job_fn)(struct authd_ctx *a, struct ds_call *c, struct authd_job *j);
+
+struct authd_job {
+        /* work (filled on the loop; read by one worker) */
+        char *secret[AUTHD_JOB_SECRETS]; /* wiped by the worker once used */
+        char *keep; /* a secret the completion needs (a new password): wiped and freed with the job */
+        struct authd_job_check must[AUTHD_JOB_MUST];
+        int n_must;
+        struct authd_job_check none[AUTHD_JOB_NONE];
+        int n_none;
+        int hash[AUTHD_JOB_HASH]; /* secrets to hash */
+        int n_hash;
+        struct authd_cost cost;
+        /* results (written by the worker) */
+        bool must_ok;    /* every must check matched (true when there is none) */
+        int none_hit;    /* index of the first none check that matched, else -1 */
+        char *out[AUTHD_JOB_HASH]; /* new hashes, NULL when not made; done may take them */
+        bool hash_failed;          /* a hash was asked for and could not be made */
+        /* completion (loop only) */
+        authd_job_fn done;
+        struct ds_call *call;
+        struct authd_job *next;
+        /* what the handler needs again at completion */
+        char name[AUTHD_NAME_MAX + 1];
+        char src[AUTHD_SRC_MAX + 1];
+        char key[AUTHD_RATE_KEY_MAX + 1];
+        char lock_name[AUTHD_LOCK_NAME_MAX + 1]; /* counted as an attempt in flight ("" none) */
+        char mac[18];
+        char group[AUTHD_NAME_MAX + 1];
+        char text[AUTHD_EMAIL_MAX + 1]; /* e-mail, ONVIF level... */
+        char aux[65];                   /* a digest to compare at completion */
+        unsigned char digest[32];       /* the account's secrets when the job was made */
+        bool front, flag;
+        int n;
+        void *extra; /* handler data, freed with free() */
+};
+
+typedef struct authd_pool authd_pool_t;
+
+struct authd_pool_stats {
+        int workers;
+        size_t queued, running, queue_max;
+        uint64_t done, full; /* jobs completed, refused because the queue was full */
+};
+
+/* Starts workers threads (lower scheduling priority than the loop) that take
+ * jobs from a queue of at most queue_max waiting; completions come back
+ * through an eventfd polled by loop. NULL on error (errno set). */
+authd_pool_t *authd_pool_new(struct authd_ctx *a, zloop_t *loop, int workers, size_t queue_max);
+/* Stops the workers (after the hashes they are on), completes the finished
+ * jobs and answers the waiting ones EUNAVAIL. */
+void authd_pool_destroy(authd_pool_t **p);
+/* Changes the worker count and the queue bound (settings reload). */
+int authd_pool_resize(authd_pool_t *p, int workers, size_t queue_max);
+void authd_pool_stats(const authd_pool_t *p, struct authd_pool_stats *ret);
+/* Is there room for one more job? (The loop is the only producer.) */
+bool authd_pool_has_room(const authd_pool_t *p);
+/* Takes ownership of j; the queue must have room. */
+void authd_pool_submit(authd_pool_t *p, struct authd_job *j);
+/* The work of a job, on the calling thread. */
+void authd_job_work(struct authd_job *j);
+struct authd_job *authd_job_new(void);
+/* Adds a copy of s as a secret; its index, or -ENOMEM. */
+int authd_job_secret(struct authd_job *j, const char *s);
+int authd_job_must(struct authd_job *j, const char *hash, int secret);
+int authd_job_none(struct authd_job *j, const char *hash, int secret);
+void authd_job_free(struct authd_job **j);
+/* Attempts on a lock name being hashed (so that parallel ones get no more
+ * tries than serial ones would). */
+int authd_pending(struct authd_ctx *a, const char *name);
+int authd_pending_add(struct authd_ctx *a, const char *name);
+void authd_pending_release(struct authd_ctx *a, const char *name);
+/* One per online CPU. */
+int authd_cpus(void);
 
 /* ---- users.c: the account store --------------------------------------------- */
 
@@ -141,6 +244,7 @@ struct authd_session {
         char client[AUTHD_NAME_MAX + 1];
         int64_t login_ms, last_ms, expires_ms;
         bool anonymous;
+        int64_t saved_last_ms; /* last_ms as last written to sessions.mp */
 };
 
 struct authd_lockcfg {
@@ -187,6 +291,14 @@ struct authd_ctx {
         char front_ends[AUTHD_FRONT_ENDS_MAX][BUS_NAME_MAX + 1]; /* identities that may vouch for source/mac */
         size_t n_front_ends;
         int lock_save_timer;        /* a coalesced save of locks.mp is pending */
+        /* hashing off the loop (appended) */
+        authd_pool_t *pool;         /* NULL: jobs run inline (unit tests, before start) */
+        int hash_workers;           /* effective (0 in the setting: one per CPU) */
+        size_t hash_queue;
+        zhash_t *pending;           /* lock name -> attempts being hashed (int *) */
+        uint64_t pending_refused;   /* attempts refused: as many in flight as the lock allows */
+        int session_save_timer;     /* a coalesced save of sessions.mp is pending */
+        bool sessions_dirty;
 };
 
 /* users.c */
@@ -201,6 +313,9 @@ void authd_user_remove(struct authd_ctx *a, struct authd_user *u);
 int authd_admins_left(struct authd_ctx *a, const struct authd_user *except);
 /* Replaces u's hash, keeping history as the policy asks. Takes ownership of hash. */
 void authd_user_set_hash(struct authd_ctx *a, struct authd_user *u, char *hash);
+/* Digest of u's password hash, history and answer hashes: a job made from
+ * them compares it at completion to see that nothing changed meanwhile. */
+void authd_user_digest(const struct authd_user *u, unsigned char out[32]);
 uint32_t authd_user_authz(struct authd_ctx *a, const struct authd_user *u);
 void authd_write_authorities(struct mpw *w, uint32_t bits);
 /* msgpack (de)serialisation of the account store; every hash goes through
@@ -244,6 +359,8 @@ void authd_lock_flush(struct authd_ctx *a);
 bool authd_lock_name_known(struct authd_ctx *a, const char *name);
 /* Takes a login token from key's bucket: 0, or -EBUSY with *ret_retry_ms until the next token. */
 int authd_rate_take(struct authd_ctx *a, const char *key, int64_t *ret_retry_ms);
+/* Failures name may still have from src before it locks (at least 0). */
+int authd_lock_room(struct authd_ctx *a, const char *name, const char *src);
 /* Gives back the token of an attempt that succeeded. */
 void authd_rate_refund(struct authd_ctx *a, const char *key);
 
@@ -261,6 +378,17 @@ int authd_session_revoke(struct authd_ctx *a, struct authd_session *s);
 /* Tells busd to drop its cached answers for user (authorities changed). */
 void authd_session_refresh(struct authd_ctx *a, const char *user);
 void authd_session_sweep(struct authd_ctx *a);
+/* sessions.mp: {v, sessions: [{th, sid, user, source, client, login, last,
+ * expires, anon}]}, token hashes only. Read drops what expired or whose
+ * account is gone or disabled; returns how many it kept. */
+void authd_session_write(struct authd_ctx *a, struct mpw *w);
+int authd_session_read(struct authd_ctx *a, const msgpack_object *o, size_t *ret_dropped);
+int authd_session_save(struct authd_ctx *a);
+/* At most one write a second (coalesced), flushed at stop. */
+void authd_session_save_soon(struct authd_ctx *a);
+void authd_session_flush(struct authd_ctx *a);
+/* At start (after the settings): loads sessions.mp and tells busd to drop its cache. */
+void authd_session_restore(struct authd_ctx *a);
 
 /* methods.c */
 extern const struct ds_method authd_methods[];

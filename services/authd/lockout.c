@@ -149,6 +149,20 @@ int authd_lock_fail(struct authd_ctx *a, const char *name, const char *src, int6
         return 1;
 }
 
+int authd_lock_room(struct authd_ctx *a, const char *name, const char *src)
+{
+        const struct authd_lock *l = authd_lock_find(a, name);
+        int n = 0, room;
+
+        for (int i = 0; l && i < AUTHD_LOCK_SOURCES; i++)
+                if (l->src[i].n && !strcmp(l->src[i].src, src))
+                        n = l->src[i].n;
+        room = a->lockcfg.attempts - n;
+        if (a->lockcfg.total_cap - (l ? l->total : 0) < room)
+                room = a->lockcfg.total_cap - (l ? l->total : 0);
+        return room > 0 ? room : 0;
+}
+
 void authd_lock_success(struct authd_ctx *a, const char *name)
 {
         authd_lock_clear(a, name);

@@ -1,4 +1,5 @@
 /* authd - accounts, password policy and hashing, sessions, lockout, authorities */
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 
@@ -38,6 +39,12 @@ static int a_start(struct ds_daemon *d, void *ctx)
 {
         struct authd_ctx *a = ctx;
 
+        /* the workers inherit the blocked signals: they go to the loop's signalfd */
+        a->pool = authd_pool_new(a, d->loop, a->hash_workers, a->hash_queue);
+        if (!a->pool)
+                return log_errno(-errno, "cannot start %d hash worker(s): %m", a->hash_workers);
+        log_info("%d hash worker(s), queue of %zu", a->hash_workers, a->hash_queue);
+        authd_session_restore(a);
         a->sweep_timer = zloop_timer(d->loop, 10000, 0, on_sweep, a);
         return 0;
 }
@@ -47,7 +54,11 @@ static void a_stop(struct ds_daemon *d, void *ctx)
         struct authd_ctx *a = ctx;
 
         (void)d;
+        /* finished hashes complete (they may open sessions), waiting ones get EUNAVAIL */
+        authd_pool_destroy(&a->pool);
         authd_lock_flush(a);
+        authd_session_flush(a);
+        zhash_destroy(&a->pending);
         zhash_destroy(&a->sessions);
         authd_store_clear(a);
         free(a->locks);
@@ -107,6 +118,17 @@ static void a_status(struct ds_daemon *d, void *ctx, struct mpw *w)
         mpw_kv_int(w, "sessions", (int64_t)zhash_size(a->sessions));
         mpw_kv_int(w, "locked", (int64_t)a->n_locks);
         mpw_kv_int(w, "login_rate_refused", (int64_t)a->rate_refused);
+        mpw_kv_int(w, "login_in_flight_refused", (int64_t)a->pending_refused);
+        if (a->pool) {
+                struct authd_pool_stats st;
+                authd_pool_stats(a->pool, &st);
+                mpw_kv_int(w, "hash_workers", st.workers);
+                mpw_kv_int(w, "hash_queued", (int64_t)st.queued);
+                mpw_kv_int(w, "hash_running", (int64_t)st.running);
+                mpw_kv_int(w, "hash_queue_max", (int64_t)st.queue_max);
+                mpw_kv_int(w, "hash_done", (int64_t)st.done);
+                mpw_kv_int(w, "hash_queue_full", (int64_t)st.full);
+        }
 }
 
 int main(int argc, char **argv)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "authd.h"
 #include "log.h"
@@ -53,26 +54,119 @@ static void kv_time(struct mpw *w, const char *k, int64_t ms)
 
 /* ---- passwords ------------------------------------------------------------------ */
 
-/* Checks pw against the policy (and u's history) and hashes it. */
-static int make_hash(struct authd_ctx *a, struct ds_call *c, const char *user, const struct authd_user *u,
-                     const char *field, const char *pw, char **ret)
+/* The policy, on the loop (cheap); reuse and hashing go to the pool. */
+static int check_policy(struct authd_ctx *a, struct ds_call *c, const char *user, const char *field, const char *pw)
 {
         const char *rule;
         char why[256];
 
         if (authd_policy_check(&a->policy, a->pwq, user, pw, &rule, why, sizeof why) < 0)
                 return ds_call_fail(c, -EINVAL, field, "rule '%s': %s", rule, why);
-        if (u && authd_hash_verify(u->hash, pw))
+        return 0;
+}
+
+/* A new password (secret index s) must not be the current one nor one of the
+ * remembered ones: `none` checks of j. */
+static int add_history(struct authd_ctx *a, struct authd_job *j, const struct authd_user *u, int s)
+{
+        int r = 0;
+
+        if (!u)
+                return 0;
+        if (u->hash)
+                r = authd_job_none(j, u->hash, s);
+        for (int i = 0; r == 0 && i < u->n_history && i < a->policy.history; i++)
+                r = authd_job_none(j, u->history[i], s);
+        return r;
+}
+
+static int history_fail(struct authd_ctx *a, struct ds_call *c, const char *field, int hit)
+{
+        if (hit == 0)
                 return ds_call_fail(c, -EINVAL, field, "rule 'history': must differ from the current password");
-        for (int i = 0; u && i < u->n_history && i < a->policy.history; i++)
-                if (authd_hash_verify(u->history[i], pw))
-                        return ds_call_fail(c, -EINVAL, field,
-                                            "rule 'history': must not be one of the last %d passwords",
-                                            a->policy.history);
-        *ret = authd_hash(pw, &a->cost);
-        if (!*ret)
+        return ds_call_fail(c, -EINVAL, field, "rule 'history': must not be one of the last %d passwords",
+                            a->policy.history);
+}
+
+/* The job's hashes or none: -EINTERNAL when one could not be made. */
+static int hashes_made(struct ds_call *c, const struct authd_job *j)
+{
+        if (j->hash_failed)
                 return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot hash the password");
         return 0;
+}
+
+/* The account changed (password, history, answers, or it went) while its
+ * job was hashed: nothing is applied, the caller tries again. */
+static int changed_meanwhile(struct ds_call *c, const char *name)
+{
+        int r = ds_call_fail(c, -EBUSY, NULL, "account '%s' changed while its password was checked: try again",
+                             name);
+
+        snprintf(c->err.reason, sizeof c->err.reason, "changed");
+        return r;
+}
+
+static bool same_account(const struct authd_user *u, const struct authd_job *j)
+{
+        unsigned char d[32];
+
+        if (!u)
+                return false;
+        authd_user_digest(u, d);
+        return sodium_memcmp(d, j->digest, sizeof d) == 0;
+}
+
+/* Hands j to the pool (the call answers later: DS_DEFER) or, without a pool,
+ * runs it here. A full queue answers EBUSY at once: nothing waits unbounded.
+ * Takes ownership of j. */
+static int run_job(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        struct ds_call *d;
+        int r;
+
+        j->cost = a->cost;
+        if (!a->pool) {
+                if (j->lock_name[0])
+                        authd_pending_add(a, j->lock_name);
+                authd_job_work(j);
+                r = j->done(a, c, j);
+                if (j->lock_name[0])
+                        authd_pending_release(a, j->lock_name);
+                authd_job_free(&j);
+                return r;
+        }
+        if (!authd_pool_has_room(a->pool)) {
+                authd_job_free(&j);
+                r = ds_call_fail(c, -EBUSY, NULL, "authd is busy checking passwords: try again shortly");
+                snprintf(c->err.reason, sizeof c->err.reason, "queue-full");
+                return r;
+        }
+        d = c->detached ? c : ds_call_detach(c); /* a completion may run a second job on its call */
+        if (!d) {
+                authd_job_free(&j);
+                return -ENOMEM;
+        }
+        j->call = d;
+        if (j->lock_name[0])
+                authd_pending_add(a, j->lock_name);
+        authd_pool_submit(a->pool, j);
+        return DS_DEFER;
+}
+
+/* Attempts on name already being hashed may lock it when they fail: no more
+ * go to the pool than the lock leaves room for, so that parallel guesses get
+ * no more tries than serial ones. */
+static int refuse_in_flight(struct authd_ctx *a, struct ds_call *c, const char *name, const char *src)
+{
+        int r;
+
+        if (authd_pending(a, name) < authd_lock_room(a, name, src))
+                return 0;
+        a->pending_refused++;
+        r = ds_call_fail(c, -EBUSY, NULL, "attempts for '%s' are being checked: try again shortly", name);
+        snprintf(c->err.reason, sizeof c->err.reason, "in-flight");
+        return r;
 }
 
 static void publish_locked(struct authd_ctx *a, const char *user, const char *src, int64_t until)
@@ -163,6 +257,35 @@ static void note_rate_refused(struct authd_ctx *a, const char *name, const char 
         a->rate_unlogged = 0;
 }
 
+/* Second stage of a password change: the new password (j->keep) meets the
+ * policy, then the pool checks it against the current and remembered hashes
+ * and makes its hash; done finishes on the loop. The first stage verified
+ * what proves the caller (old password, reset code or answers). */
+static int chain_new_password(struct authd_ctx *a, struct ds_call *c, const struct authd_job *j,
+                              const struct authd_user *u, const char *field, authd_job_fn done)
+{
+        struct authd_job *n;
+        int r, s;
+
+        if ((r = check_policy(a, c, u->name, field, j->keep ? j->keep : "")) < 0)
+                return r;
+        if (!(n = authd_job_new()))
+                return -ENOMEM;
+        if ((s = authd_job_secret(n, j->keep)) < 0 || add_history(a, n, u, s) < 0) {
+                authd_job_free(&n);
+                return -ENOMEM;
+        }
+        n->hash[n->n_hash++] = s;
+        authd_user_digest(u, n->digest);
+        memcpy(n->name, j->name, sizeof n->name);
+        memcpy(n->src, j->src, sizeof n->src);
+        memcpy(n->key, j->key, sizeof n->key);
+        n->front = j->front;
+        n->flag = j->flag;
+        n->done = done;
+        return run_job(a, c, n);
+}
+
 /* ---- auth.init / auth.status ------------------------------------------------------- */
 
 /* The setup code of auth.init: compared in constant time; a wrong one is
@@ -187,34 +310,25 @@ static int check_setup_code(struct authd_ctx *a, struct ds_call *c)
                             "wrong setup code: see the device's label, or run devctl init as root on the device");
 }
 
-static int h_init(void *ctx, struct ds_call *c)
+static int init_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
 {
-        struct authd_ctx *a = A(ctx);
-        char *pw = ds_arg_strdup(c, "password"), *hash = NULL;
         struct authd_user *u;
         int r;
 
-        if (a->initialised) {
-                ds_free_secret(pw);
+        /* a second auth.init, or a factory reset, may have come meanwhile */
+        if (a->initialised)
                 return ds_call_fail(c, -EEXIST, NULL, "the device is initialised already (factory reset first)");
-        }
-        /* before any hashing: only who holds the device's setup code may take it */
-        if ((r = check_setup_code(a, c)) < 0) {
-                ds_free_secret(pw);
-                return r;
-        }
-        r = pw ? make_hash(a, c, "admin", NULL, "password", pw, &hash) : -ENOMEM;
-        ds_free_secret(pw);
-        if (r < 0)
+        if (!a->setup_hash[0] || strcmp(a->setup_hash, j->aux))
+                return ds_call_fail(c, -DS_EAUTH, "setup_code", "the setup code changed meanwhile: use the new one");
+        if ((r = hashes_made(c, j)) < 0)
                 return r;
         authd_store_init(a);
         u = authd_user_add(a, "admin", "admin");
-        if (!u) {
-                free(hash);
+        if (!u)
                 return -ENOMEM;
-        }
-        u->hash = hash;
-        ds_arg_str(c, "email", a->reserved_email, sizeof a->reserved_email);
+        u->hash = j->out[0];
+        j->out[0] = NULL;
+        snprintf(a->reserved_email, sizeof a->reserved_email, "%s", j->text);
         snprintf(u->email, sizeof u->email, "%s", a->reserved_email);
         a->initialised = true;
         if ((r = authd_store_save(a)) < 0) {
@@ -227,6 +341,42 @@ static int h_init(void *ctx, struct ds_call *c)
         mpw_kv_str(c->r, "user", "admin");
         mpw_kv_bool(c->r, "initialised", true);
         return 0;
+}
+
+static int h_init(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        char *pw = ds_arg_strdup(c, "password");
+        struct authd_job *j = NULL;
+        int r;
+
+        if (a->initialised) {
+                ds_free_secret(pw);
+                return ds_call_fail(c, -EEXIST, NULL, "the device is initialised already (factory reset first)");
+        }
+        /* before any hashing: only who holds the device's setup code may take it */
+        if ((r = check_setup_code(a, c)) < 0)
+                goto out;
+        if (!pw || !(j = authd_job_new())) {
+                r = -ENOMEM;
+                goto out;
+        }
+        if ((r = check_policy(a, c, "admin", "password", pw)) < 0)
+                goto out;
+        if ((j->hash[0] = authd_job_secret(j, pw)) < 0) {
+                r = -ENOMEM;
+                goto out;
+        }
+        j->n_hash = 1;
+        j->done = init_done;
+        snprintf(j->aux, sizeof j->aux, "%s", a->setup_hash);
+        ds_arg_str(c, "email", j->text, sizeof j->text);
+        r = run_job(a, c, j);
+        j = NULL;
+out:
+        authd_job_free(&j);
+        ds_free_secret(pw);
+        return r;
 }
 
 static int h_status(void *ctx, struct ds_call *c)
@@ -280,15 +430,98 @@ static int open_session(struct authd_ctx *a, struct ds_call *c, const char *user
         return 0;
 }
 
+/* The new password given at login is checked and hashed: change it, open the session. */
+static int login_npw_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        struct authd_user *u = authd_user_find(a, j->name);
+        int r;
+
+        if (!same_account(u, j))
+                return changed_meanwhile(c, j->name);
+        if (j->none_hit >= 0)
+                return history_fail(a, c, "new_password", j->none_hit);
+        if ((r = hashes_made(c, j)) < 0)
+                return r;
+        authd_user_set_hash(a, u, j->out[0]);
+        j->out[0] = NULL;
+        authd_session_revoke_user(a, j->name, NULL);
+        log_audit("security", LOG_LVL_NOTICE, j->name, "password of '%s' changed at login from '%s'", j->name,
+                  j->src);
+        authd_store_save(a);
+        return open_session(a, c, j->name, j->src, false);
+}
+
+/* Back on the loop with the verdict: everything below is decided on the
+ * store as it is now, not as it was when the attempt was queued. */
+static int login_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        const char *name = j->name, *src = j->src;
+        struct authd_user *u = authd_user_find(a, name);
+        bool had_user = j->flag, npw = j->n == 1, good;
+        int64_t now = a->now();
+        int r;
+
+        if (had_user && !same_account(u, j)) {
+                /* removed, or its password changed: the verdict is about a password that is gone */
+                log_audit("security", LOG_LVL_NOTICE, name,
+                          "login of '%s' from '%s' not completed: the account changed while the password was checked",
+                          name, src);
+                return ds_call_fail(c, -DS_EAUTH, NULL, BAD_LOGIN_MSG);
+        }
+        good = had_user && j->must_ok;
+        if (good)
+                authd_rate_refund(a, j->key); /* who knows the password is not throttled */
+        if (good && !mac_ok(u, c, j->front, j->mac))
+                good = false;
+        if (!good) {
+                log_audit("security", LOG_LVL_NOTICE, name, "login failed for '%s' from '%s'", name, src);
+                count_failure(a, name, src);
+                return ds_call_fail(c, -DS_EAUTH, NULL, BAD_LOGIN_MSG);
+        }
+        /* locked while it was checked (by other failures, or an administrator) */
+        if ((r = refuse_locked(a, c, name, src)) < 0)
+                return r;
+        if (authd_lock_find(a, name)) {
+                authd_lock_success(a, name);
+                authd_lock_save(a);
+        }
+        if (!u->enabled || !valid_now(u, now)) {
+                log_audit("security", LOG_LVL_NOTICE, name, "login of '%s' from '%s' refused: account %s", name,
+                          src, u->enabled ? "outside its validity period" : "disabled");
+                return ds_call_fail(c, -DS_EAUTH, NULL, "account %s",
+                                    u->enabled ? "not valid at this time" : "disabled");
+        }
+        if (npw) {
+                return chain_new_password(a, c, j, u, "new_password", login_npw_done);
+        } else if (a->policy.max_age_days > 0 &&
+                   now - u->pw_changed_ms >= (int64_t)a->policy.max_age_days * 86400000) {
+                log_audit("security", LOG_LVL_NOTICE, name, "login of '%s' from '%s' refused: password expired",
+                          name, src);
+                r = ds_call_fail(c, -DS_EAUTH, NULL,
+                                 "password expired: log in again giving new_password (devctl passwd --expired)");
+                snprintf(c->err.reason, sizeof c->err.reason, "password-expired");
+                return r;
+        } else if (j->n_hash && j->out[0] && authd_hash_needs_rehash(u->hash, &a->cost) &&
+                   !authd_hash_needs_rehash(j->out[0], &a->cost)) {
+                /* the stored cost raised (or lowered) now that the password was at hand */
+                free(u->hash);
+                u->hash = j->out[0];
+                j->out[0] = NULL;
+                authd_store_save(a);
+        }
+        return open_session(a, c, name, src, false);
+}
+
 static int h_login(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
         char name[AUTHD_NAME_MAX + 1], src[AUTHD_SRC_MAX + 1], mac[18] = "", key[AUTHD_RATE_KEY_MAX + 1];
-        char *pw = NULL, *npw = NULL, *hash = NULL;
+        char *pw = NULL, *npw = NULL;
+        struct authd_job *j = NULL;
         struct authd_user *u;
-        bool good, front = vouches(a, c);
-        int64_t now = a->now(), retry = 0;
-        int r;
+        bool front = vouches(a, c);
+        int64_t retry = 0;
+        int r, s0;
 
         GUARD();
         ds_arg_str(c, "user", name, sizeof name);
@@ -311,6 +544,8 @@ static int h_login(void *ctx, struct ds_call *c)
         }
         if ((r = refuse_locked(a, c, name, src)) < 0)
                 return r;
+        if ((r = refuse_in_flight(a, c, name, src)) < 0)
+                return r;
         /* in front of hashing; a refused attempt still counts toward the lock */
         if (authd_rate_take(a, key, &retry) < 0) {
                 note_rate_refused(a, name, src);
@@ -321,65 +556,38 @@ static int h_login(void *ctx, struct ds_call *c)
                 return r;
         }
         pw = ds_arg_strdup(c, "password");
-        if (!pw)
-                pw = strdup("");
-        u = authd_user_find(a, name);
-        /* one verification whether or not the user exists: same answer, same time */
-        good = authd_hash_verify(u ? u->hash : a->dummy_hash, pw ? pw : "") && u;
-        if (good)
-                authd_rate_refund(a, key); /* who knows the password is not throttled */
-        if (good && !mac_ok(u, c, front, mac))
-                good = false;
-        if (!good) {
-                ds_free_secret(pw);
-                log_audit("security", LOG_LVL_NOTICE, name, "login failed for '%s' from '%s'", name, src);
-                count_failure(a, name, src);
-                return ds_call_fail(c, -DS_EAUTH, NULL, BAD_LOGIN_MSG);
-        }
-        if (authd_lock_find(a, name)) {
-                authd_lock_success(a, name);
-                authd_lock_save(a);
-        }
-        if (!u->enabled || !valid_now(u, now)) {
-                ds_free_secret(pw);
-                log_audit("security", LOG_LVL_NOTICE, name, "login of '%s' from '%s' refused: account %s", name,
-                          src, u->enabled ? "outside its validity period" : "disabled");
-                return ds_call_fail(c, -DS_EAUTH, NULL, "account %s",
-                                    u->enabled ? "not valid at this time" : "disabled");
-        }
         npw = ds_arg_strdup(c, "new_password");
+        u = authd_user_find(a, name);
+        r = -ENOMEM;
+        if (!(j = authd_job_new()) || (s0 = authd_job_secret(j, pw)) < 0)
+                goto out;
+        /* one verification whether or not the user exists: same answer, same time */
+        if (authd_job_must(j, u ? u->hash : a->dummy_hash, s0) < 0)
+                goto out;
         if (npw) {
-                r = make_hash(a, c, name, u, "new_password", npw, &hash);
-                ds_free_secret(npw);
-                if (r < 0) {
-                        ds_free_secret(pw);
-                        return r;
-                }
-                authd_user_set_hash(a, u, hash);
-                authd_session_revoke_user(a, name, NULL);
-                log_audit("security", LOG_LVL_NOTICE, name, "password of '%s' changed at login from '%s'", name,
-                          src);
-                authd_store_save(a);
-        } else if (a->policy.max_age_days > 0 &&
-                   now - u->pw_changed_ms >= (int64_t)a->policy.max_age_days * 86400000) {
-                ds_free_secret(pw);
-                log_audit("security", LOG_LVL_NOTICE, name, "login of '%s' from '%s' refused: password expired",
-                          name, src);
-                r = ds_call_fail(c, -DS_EAUTH, NULL,
-                                 "password expired: log in again giving new_password (devctl passwd --expired)");
-                snprintf(c->err.reason, sizeof c->err.reason, "password-expired");
-                return r;
-        } else if (authd_hash_needs_rehash(u->hash, &a->cost)) {
-                /* raise (or lower) the stored cost now that we hold the password */
-                char *h = authd_hash(pw, &a->cost);
-                if (h) {
-                        free(u->hash);
-                        u->hash = h;
-                        authd_store_save(a);
-                }
+                j->keep = npw; /* checked and hashed once the password proved right */
+                npw = NULL;
+                j->n = 1;
+        } else if (u && u->hash && authd_hash_needs_rehash(u->hash, &a->cost)) {
+                j->hash[j->n_hash++] = s0; /* made only when the password is right */
         }
+        if (u)
+                authd_user_digest(u, j->digest);
+        j->flag = u != NULL;
+        j->front = front;
+        snprintf(j->name, sizeof j->name, "%s", name);
+        snprintf(j->src, sizeof j->src, "%s", src);
+        snprintf(j->key, sizeof j->key, "%s", key);
+        snprintf(j->mac, sizeof j->mac, "%s", mac);
+        snprintf(j->lock_name, sizeof j->lock_name, "%s", name);
+        j->done = login_done;
+        r = run_job(a, c, j);
+        j = NULL;
+out:
+        authd_job_free(&j);
         ds_free_secret(pw);
-        return open_session(a, c, name, src, false);
+        ds_free_secret(npw);
+        return r;
 }
 
 static struct authd_session *caller_session(struct authd_ctx *a, struct ds_call *c)
@@ -495,36 +703,20 @@ static int h_kick(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_passwd_self(void *ctx, struct ds_call *c)
+static int passwd_self_new_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
 {
-        struct authd_ctx *a = A(ctx);
-        char *old = NULL, *npw = NULL, *hash = NULL;
-        const char *src = c->caller.source[0] ? c->caller.source : c->caller.id;
-        struct authd_user *u;
+        struct authd_user *u = authd_user_find(a, j->name);
         int r;
 
-        GUARD();
-        u = authd_user_find(a, c->caller.user);
-        if (!u)
-                return ds_call_fail(c, -EPERM, NULL, "this session has no account to change");
-        if ((r = refuse_locked(a, c, u->name, src)) < 0)
+        if (!same_account(u, j))
+                return u ? changed_meanwhile(c, j->name)
+                         : ds_call_fail(c, -EPERM, NULL, "this session has no account to change");
+        if (j->none_hit >= 0)
+                return history_fail(a, c, "new_password", j->none_hit);
+        if ((r = hashes_made(c, j)) < 0)
                 return r;
-        old = ds_arg_strdup(c, "old_password");
-        npw = ds_arg_strdup(c, "new_password");
-        if (!old || !npw) {
-                r = -ENOMEM;
-                goto out;
-        }
-        if (!authd_hash_verify(u->hash, old)) {
-                log_audit("security", LOG_LVL_NOTICE, u->name, "password change of '%s' refused: wrong old password",
-                          u->name);
-                count_failure(a, u->name, src);
-                r = ds_call_fail(c, -DS_EAUTH, "old_password", "the current password is not right");
-                goto out;
-        }
-        if ((r = make_hash(a, c, u->name, u, "new_password", npw, &hash)) < 0)
-                goto out;
-        authd_user_set_hash(a, u, hash);
+        authd_user_set_hash(a, u, j->out[0]);
+        j->out[0] = NULL;
         authd_store_save(a);
         r = authd_session_revoke_user(a, u->name, c->caller.sid);
         log_audit("security", LOG_LVL_NOTICE, u->name,
@@ -532,8 +724,58 @@ static int h_passwd_self(void *ctx, struct ds_call *c)
                   src_of(c), r);
         mpw_kv_bool(c->r, "changed", true);
         mpw_kv_int(c->r, "revoked", r);
-        r = 0;
+        return 0;
+}
+
+static int passwd_self_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        struct authd_user *u = authd_user_find(a, j->name);
+
+        if (!same_account(u, j))
+                return u ? changed_meanwhile(c, j->name)
+                         : ds_call_fail(c, -EPERM, NULL, "this session has no account to change");
+        if (!j->must_ok) {
+                log_audit("security", LOG_LVL_NOTICE, u->name, "password change of '%s' refused: wrong old password",
+                          u->name);
+                count_failure(a, u->name, j->src);
+                return ds_call_fail(c, -DS_EAUTH, "old_password", "the current password is not right");
+        }
+        return chain_new_password(a, c, j, u, "new_password", passwd_self_new_done);
+}
+
+static int h_passwd_self(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        char *old = NULL, *npw = NULL;
+        const char *src = c->caller.source[0] ? c->caller.source : c->caller.id;
+        struct authd_job *j = NULL;
+        struct authd_user *u;
+        int r, s0;
+
+        GUARD();
+        u = authd_user_find(a, c->caller.user);
+        if (!u)
+                return ds_call_fail(c, -EPERM, NULL, "this session has no account to change");
+        if ((r = refuse_locked(a, c, u->name, src)) < 0 || (r = refuse_in_flight(a, c, u->name, src)) < 0)
+                return r;
+        old = ds_arg_strdup(c, "old_password");
+        npw = ds_arg_strdup(c, "new_password");
+        r = -ENOMEM;
+        if (!old || !npw || !(j = authd_job_new()))
+                goto out;
+        if ((s0 = authd_job_secret(j, old)) < 0 || authd_job_must(j, u->hash, s0) < 0)
+                goto out;
+        j->keep = npw;
+        npw = NULL;
+        authd_user_digest(u, j->digest);
+        snprintf(j->name, sizeof j->name, "%s", u->name);
+        snprintf(j->src, sizeof j->src, "%s", src);
+        snprintf(j->lock_name, sizeof j->lock_name, "%s", u->name);
+        j->done = passwd_self_done;
+        r = run_job(a, c, j);
+        j = NULL;
 out:
+        authd_job_free(&j);
         ds_free_secret(old);
         ds_free_secret(npw);
         return r;
@@ -634,11 +876,44 @@ static int h_user_list(void *ctx, struct ds_call *c)
         return 0;
 }
 
+/* The fields given with user.add, validated before the hash is made. */
+static int user_add_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        const struct authd_user *f = j->extra;
+        struct authd_user *u;
+        int r;
+
+        if (authd_user_find(a, j->name))
+                return ds_call_fail(c, -EEXIST, "name", "user '%s' exists already", j->name);
+        if (!authd_group_find(a, j->group))
+                return ds_call_fail(c, -EINVAL, "group", "no group '%s' (deleted meanwhile)", j->group);
+        if ((r = hashes_made(c, j)) < 0)
+                return r;
+        u = authd_user_add(a, j->name, j->group);
+        if (!u)
+                return -ENOMEM;
+        u->hash = j->out[0];
+        j->out[0] = NULL;
+        u->enabled = f->enabled;
+        u->not_before_ms = f->not_before_ms;
+        u->not_after_ms = f->not_after_ms;
+        memcpy(u->memo, f->memo, sizeof u->memo);
+        memcpy(u->email, f->email, sizeof u->email);
+        memcpy(u->mac, f->mac, sizeof u->mac);
+        authd_store_save(a);
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' (group %s) added by '%s' from '%s'",
+                  j->name, j->group, ds_call_actor(c), src_of(c));
+        mpw_kv_str(c->r, "name", j->name);
+        mpw_kv_str(c->r, "group", j->group);
+        return 0;
+}
+
 static int h_user_add(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        char name[AUTHD_NAME_MAX + 1], group[AUTHD_NAME_MAX + 1], *pw, *hash = NULL;
-        struct authd_user *u;
+        char name[AUTHD_NAME_MAX + 1], group[AUTHD_NAME_MAX + 1], *pw = NULL;
+        struct authd_job *j = NULL;
+        struct authd_user *f = NULL;
         int r;
 
         GUARD();
@@ -649,27 +924,27 @@ static int h_user_add(void *ctx, struct ds_call *c)
         if (!authd_group_find(a, group))
                 return ds_call_fail(c, -EINVAL, "group", "no group '%s'", group);
         pw = ds_arg_strdup(c, "password");
-        r = pw ? make_hash(a, c, name, NULL, "password", pw, &hash) : -ENOMEM;
+        r = -ENOMEM;
+        if (!pw || !(j = authd_job_new()) || !(f = calloc(1, sizeof *f)))
+                goto out;
+        j->extra = f;
+        f->enabled = ds_arg_bool(c, "enabled", true);
+        if ((r = apply_user_fields(c, f)) < 0 || (r = check_policy(a, c, name, "password", pw)) < 0)
+                goto out;
+        if ((j->hash[0] = authd_job_secret(j, pw)) < 0) {
+                r = -ENOMEM;
+                goto out;
+        }
+        j->n_hash = 1;
+        snprintf(j->name, sizeof j->name, "%s", name);
+        snprintf(j->group, sizeof j->group, "%s", group);
+        j->done = user_add_done;
+        r = run_job(a, c, j);
+        j = NULL;
+out:
+        authd_job_free(&j); /* and f with it */
         ds_free_secret(pw);
-        if (r < 0)
-                return r;
-        u = authd_user_add(a, name, group);
-        if (!u) {
-                free(hash);
-                return -ENOMEM;
-        }
-        u->hash = hash;
-        u->enabled = ds_arg_bool(c, "enabled", true);
-        if ((r = apply_user_fields(c, u)) < 0) {
-                authd_user_remove(a, u);
-                return r;
-        }
-        authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' (group %s) added by '%s' from '%s'", name, group,
-                  ds_call_actor(c), src_of(c));
-        mpw_kv_str(c->r, "name", name);
-        mpw_kv_str(c->r, "group", group);
-        return 0;
+        return r;
 }
 
 static struct authd_user *find_user_arg(struct authd_ctx *a, struct ds_call *c)
@@ -753,22 +1028,21 @@ static int h_user_set(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_user_passwd(void *ctx, struct ds_call *c)
+static int user_passwd_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
 {
-        struct authd_ctx *a = A(ctx);
-        struct authd_user *u;
-        char *pw, *hash = NULL;
+        struct authd_user *u = authd_user_find(a, j->name);
         int r;
 
-        GUARD();
-        if (!(u = find_user_arg(a, c)))
-                return c->err.code;
-        pw = ds_arg_strdup(c, "password");
-        r = pw ? make_hash(a, c, u->name, u, "password", pw, &hash) : -ENOMEM;
-        ds_free_secret(pw);
-        if (r < 0)
+        if (!u)
+                return ds_call_fail(c, -ENOENT, "name", "no user '%s' (deleted meanwhile)", j->name);
+        if (!same_account(u, j))
+                return changed_meanwhile(c, j->name);
+        if (j->none_hit >= 0)
+                return history_fail(a, c, "password", j->none_hit);
+        if ((r = hashes_made(c, j)) < 0)
                 return r;
-        authd_user_set_hash(a, u, hash);
+        authd_user_set_hash(a, u, j->out[0]);
+        j->out[0] = NULL;
         authd_store_save(a);
         r = authd_session_revoke_user(a, u->name, c->caller.sid);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c),
@@ -777,6 +1051,38 @@ static int h_user_passwd(void *ctx, struct ds_call *c)
         mpw_kv_bool(c->r, "changed", true);
         mpw_kv_int(c->r, "revoked", r);
         return 0;
+}
+
+static int h_user_passwd(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_job *j = NULL;
+        struct authd_user *u;
+        char *pw = NULL;
+        int r, s0;
+
+        GUARD();
+        if (!(u = find_user_arg(a, c)))
+                return c->err.code;
+        pw = ds_arg_strdup(c, "password");
+        r = -ENOMEM;
+        if (!pw || !(j = authd_job_new()))
+                goto out;
+        if ((r = check_policy(a, c, u->name, "password", pw)) < 0)
+                goto out;
+        r = -ENOMEM;
+        if ((s0 = authd_job_secret(j, pw)) < 0 || add_history(a, j, u, s0) < 0)
+                goto out;
+        j->hash[j->n_hash++] = s0;
+        authd_user_digest(u, j->digest);
+        snprintf(j->name, sizeof j->name, "%s", u->name);
+        j->done = user_passwd_done;
+        r = run_job(a, c, j);
+        j = NULL;
+out:
+        authd_job_free(&j);
+        ds_free_secret(pw);
+        return r;
 }
 
 static int h_user_lock(void *ctx, struct ds_call *c)
@@ -1006,29 +1312,23 @@ static int h_onvif_list(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_onvif_add(void *ctx, struct ds_call *c)
+static int onvif_add_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
 {
-        struct authd_ctx *a = A(ctx);
         struct authd_onvif v = { 0 }, *p;
-        char *pw;
         int r;
 
-        GUARD();
-        ds_arg_str(c, "name", v.name, sizeof v.name);
-        ds_arg_str(c, "level", v.level, sizeof v.level);
-        if (authd_onvif_find(a, v.name))
-                return ds_call_fail(c, -EEXIST, "name", "ONVIF user '%s' exists already", v.name);
-        pw = ds_arg_strdup(c, "password");
-        r = pw ? make_hash(a, c, v.name, NULL, "password", pw, &v.hash) : -ENOMEM;
-        ds_free_secret(pw);
-        if (r < 0)
+        if (authd_onvif_find(a, j->name))
+                return ds_call_fail(c, -EEXIST, "name", "ONVIF user '%s' exists already", j->name);
+        if ((r = hashes_made(c, j)) < 0)
                 return r;
         p = realloc(a->onvif, (a->n_onvif + 1) * sizeof *p);
-        if (!p) {
-                free(v.hash);
+        if (!p)
                 return -ENOMEM;
-        }
         a->onvif = p;
+        snprintf(v.name, sizeof v.name, "%s", j->name);
+        snprintf(v.level, sizeof v.level, "%.15s", j->text);
+        v.hash = j->out[0];
+        j->out[0] = NULL;
         a->onvif[a->n_onvif++] = v;
         authd_store_save(a);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "ONVIF user '%s' (%s) added by '%s' from '%s'", v.name, v.level,
@@ -1036,6 +1336,39 @@ static int h_onvif_add(void *ctx, struct ds_call *c)
         mpw_kv_str(c->r, "name", v.name);
         mpw_kv_str(c->r, "level", v.level);
         return 0;
+}
+
+static int h_onvif_add(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        char name[AUTHD_NAME_MAX + 1], *pw = NULL;
+        struct authd_job *j = NULL;
+        int r;
+
+        GUARD();
+        ds_arg_str(c, "name", name, sizeof name);
+        if (authd_onvif_find(a, name))
+                return ds_call_fail(c, -EEXIST, "name", "ONVIF user '%s' exists already", name);
+        pw = ds_arg_strdup(c, "password");
+        r = -ENOMEM;
+        if (!pw || !(j = authd_job_new()))
+                goto out;
+        if ((r = check_policy(a, c, name, "password", pw)) < 0)
+                goto out;
+        if ((j->hash[0] = authd_job_secret(j, pw)) < 0) {
+                r = -ENOMEM;
+                goto out;
+        }
+        j->n_hash = 1;
+        snprintf(j->name, sizeof j->name, "%s", name);
+        ds_arg_str(c, "level", j->text, sizeof j->text);
+        j->done = onvif_add_done;
+        r = run_job(a, c, j);
+        j = NULL;
+out:
+        authd_job_free(&j);
+        ds_free_secret(pw);
+        return r;
 }
 
 static struct authd_onvif *find_onvif_arg(struct authd_ctx *a, struct ds_call *c)
@@ -1072,32 +1405,66 @@ static int h_onvif_del(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_onvif_passwd(void *ctx, struct ds_call *c)
+static void onvif_digest(const struct authd_onvif *v, char out[65])
 {
-        struct authd_ctx *a = A(ctx);
-        struct authd_onvif *v;
-        char *pw, *hash = NULL;
+        authd_token_hash(v->hash ? v->hash : "", out);
+}
+
+static int onvif_passwd_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        struct authd_onvif *v = authd_onvif_find(a, j->name);
+        char d[65];
         int r;
 
-        GUARD();
-        if (!(v = find_onvif_arg(a, c)))
-                return c->err.code;
-        pw = ds_arg_strdup(c, "password");
-        r = pw ? make_hash(a, c, v->name, NULL, "password", pw, &hash) : -ENOMEM;
-        if (r == 0 && authd_hash_verify(v->hash, pw)) {
-                free(hash);
-                r = ds_call_fail(c, -EINVAL, "password", "rule 'history': must differ from the current password");
-        }
-        ds_free_secret(pw);
-        if (r < 0)
+        if (!v)
+                return ds_call_fail(c, -ENOENT, "name", "no ONVIF user '%s' (deleted meanwhile)", j->name);
+        onvif_digest(v, d);
+        if (strcmp(d, j->aux))
+                return changed_meanwhile(c, j->name);
+        if (j->none_hit >= 0)
+                return ds_call_fail(c, -EINVAL, "password", "rule 'history': must differ from the current password");
+        if ((r = hashes_made(c, j)) < 0)
                 return r;
         free(v->hash);
-        v->hash = hash;
+        v->hash = j->out[0];
+        j->out[0] = NULL;
         authd_store_save(a);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password of ONVIF user '%s' set by '%s' from '%s'", v->name,
                   ds_call_actor(c), src_of(c));
         mpw_kv_bool(c->r, "changed", true);
         return 0;
+}
+
+static int h_onvif_passwd(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        struct authd_job *j = NULL;
+        struct authd_onvif *v;
+        char *pw = NULL;
+        int r, s0;
+
+        GUARD();
+        if (!(v = find_onvif_arg(a, c)))
+                return c->err.code;
+        pw = ds_arg_strdup(c, "password");
+        r = -ENOMEM;
+        if (!pw || !(j = authd_job_new()))
+                goto out;
+        if ((r = check_policy(a, c, v->name, "password", pw)) < 0)
+                goto out;
+        r = -ENOMEM;
+        if ((s0 = authd_job_secret(j, pw)) < 0 || authd_job_none(j, v->hash, s0) < 0)
+                goto out;
+        j->hash[j->n_hash++] = s0;
+        snprintf(j->name, sizeof j->name, "%s", v->name);
+        onvif_digest(v, j->aux);
+        j->done = onvif_passwd_done;
+        r = run_job(a, c, j);
+        j = NULL;
+out:
+        authd_job_free(&j);
+        ds_free_secret(pw);
+        return r;
 }
 
 /* ---- policy ---------------------------------------------------------------------- */
@@ -1189,64 +1556,43 @@ static void normalise_answer(const char *in, char *out, size_t size)
         out[n] = '\0';
 }
 
-static int h_reset_setup(void *ctx, struct ds_call *c)
-{
-        struct authd_ctx *a = A(ctx);
-        const msgpack_object *qs = ds_arg(c, "questions");
-        char *q[AUTHD_QUESTIONS_MAX] = { 0 }, *h[AUTHD_QUESTIONS_MAX] = { 0 };
-        struct authd_user *u;
-        uint32_t n = 0;
-        int r = 0;
+struct reset_setup {
+        char question[AUTHD_QUESTIONS_MAX][129];
+        int n;
+        bool questions, email;
+};
 
-        GUARD();
-        u = authd_user_find(a, c->caller.user);
+static int reset_setup_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        const struct reset_setup *rs = j->extra;
+        struct authd_user *u = authd_user_find(a, j->name);
+        char *q[AUTHD_QUESTIONS_MAX] = { 0 };
+        int r;
+
         if (!u)
                 return ds_call_fail(c, -EPERM, NULL, "this session has no account");
-        for (n = 0; qs && n < qs->via.array.size; n++) {
-                char *ans = mp_strdup(mp_get(&qs->via.array.ptr[n], "answer"));
-                char norm[256];
-                if (!ans) {
-                        r = -ENOMEM;
-                        break;
-                }
-                normalise_answer(ans, norm, sizeof norm);
-                ds_free_secret(ans);
-                if (strlen(norm) < 2) {
-                        char f[40];
-                        snprintf(f, sizeof f, "questions[%u].answer", n);
-                        sodium_memzero(norm, sizeof norm);
-                        r = ds_call_fail(c, -EINVAL, f, "must be at least 2 characters");
-                        break;
-                }
-                q[n] = mp_strdup(mp_get(&qs->via.array.ptr[n], "question"));
-                h[n] = authd_hash(norm, &a->cost);
-                sodium_memzero(norm, sizeof norm);
-                if (!q[n] || !h[n]) {
-                        r = -ENOMEM;
-                        n++;
-                        break;
-                }
-        }
-        if (r < 0) {
-                for (uint32_t i = 0; i <= n && i < AUTHD_QUESTIONS_MAX; i++) {
-                        free(q[i]);
-                        free(h[i]);
-                }
+        if ((r = hashes_made(c, j)) < 0)
                 return r;
-        }
-        if (qs) {
+        for (int i = 0; i < rs->n; i++)
+                if (!(q[i] = strdup(rs->question[i]))) {
+                        for (int k = 0; k < i; k++)
+                                free(q[k]);
+                        return -ENOMEM;
+                }
+        if (rs->questions) {
                 for (int i = 0; i < u->n_questions; i++) {
                         free(u->question[i]);
                         free(u->answer_hash[i]);
                 }
-                for (uint32_t i = 0; i < n; i++) {
+                for (int i = 0; i < rs->n; i++) {
                         u->question[i] = q[i];
-                        u->answer_hash[i] = h[i];
+                        u->answer_hash[i] = j->out[i];
+                        j->out[i] = NULL;
                 }
-                u->n_questions = (int)n;
+                u->n_questions = rs->n;
         }
-        if (ds_arg_has(c, "email")) {
-                ds_arg_str(c, "email", u->email, sizeof u->email);
+        if (rs->email) {
+                snprintf(u->email, sizeof u->email, "%s", j->text);
                 if (authd_user_authz(a, u) == ds_authz_all())
                         snprintf(a->reserved_email, sizeof a->reserved_email, "%s", u->email);
         }
@@ -1256,6 +1602,63 @@ static int h_reset_setup(void *ctx, struct ds_call *c)
         mpw_kv_str(c->r, "email", u->email);
         mpw_kv_int(c->r, "questions", u->n_questions);
         return 0;
+}
+
+static int h_reset_setup(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        const msgpack_object *qs = ds_arg(c, "questions");
+        struct authd_job *j = NULL;
+        struct reset_setup *rs = NULL;
+        struct authd_user *u;
+        int r = -ENOMEM;
+
+        GUARD();
+        u = authd_user_find(a, c->caller.user);
+        if (!u)
+                return ds_call_fail(c, -EPERM, NULL, "this session has no account");
+        if (!(j = authd_job_new()) || !(rs = calloc(1, sizeof *rs)))
+                goto out;
+        j->extra = rs;
+        rs->questions = qs != NULL;
+        rs->email = ds_arg_has(c, "email");
+        for (uint32_t n = 0; qs && n < qs->via.array.size && n < AUTHD_QUESTIONS_MAX; n++) {
+                char *ans = mp_strdup(mp_get(&qs->via.array.ptr[n], "answer"));
+                char norm[256];
+                int si;
+
+                if (!ans) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                normalise_answer(ans, norm, sizeof norm);
+                ds_free_secret(ans);
+                if (strlen(norm) < 2) {
+                        char f[40];
+                        snprintf(f, sizeof f, "questions[%u].answer", n);
+                        sodium_memzero(norm, sizeof norm);
+                        r = ds_call_fail(c, -EINVAL, f, "must be at least 2 characters");
+                        goto out;
+                }
+                si = authd_job_secret(j, norm);
+                sodium_memzero(norm, sizeof norm);
+                if (si < 0 || mp_strcpy(mp_get(&qs->via.array.ptr[n], "question"), rs->question[n],
+                                        sizeof rs->question[n]) < 0) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                j->hash[j->n_hash++] = si;
+                rs->n++;
+        }
+        if (rs->email)
+                ds_arg_str(c, "email", j->text, sizeof j->text);
+        snprintf(j->name, sizeof j->name, "%s", u->name);
+        j->done = reset_setup_done;
+        r = run_job(a, c, j);
+        j = NULL;
+out:
+        authd_job_free(&j);
+        return r;
 }
 
 /* Reset attempts are counted apart from logins ("reset:NAME"): a user locked
@@ -1312,73 +1715,24 @@ static int h_reset_request(void *ctx, struct ds_call *c)
         return 0;
 }
 
-/* Costs one hash per answer given whether or not the user exists and however
- * many questions it has, so the time says nothing about the account. */
-static bool answers_match(struct authd_ctx *a, const struct authd_user *u, const msgpack_object *ans)
+static int reset_confirm_new_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
 {
-        bool ok = u && u->n_questions > 0 && ans && ans->via.array.size == (uint32_t)u->n_questions;
-
-        for (uint32_t i = 0; ans && i < ans->via.array.size; i++) {
-                char *s = mp_strdup(&ans->via.array.ptr[i]), norm[256];
-                bool real = ok && i < (uint32_t)u->n_questions;
-
-                if (!s)
-                        return false;
-                normalise_answer(s, norm, sizeof norm);
-                ds_free_secret(s);
-                if (!authd_hash_verify(real ? u->answer_hash[i] : a->dummy_hash, norm))
-                        ok = false;
-                sodium_memzero(norm, sizeof norm);
-        }
-        return ok;
-}
-
-static int h_reset_confirm(void *ctx, struct ds_call *c)
-{
-        struct authd_ctx *a = A(ctx);
-        char name[AUTHD_NAME_MAX + 1], code[32], th[65], key[AUTHD_LOCK_NAME_MAX + 1];
-        char *npw = NULL, *hash = NULL;
-        struct authd_user *u;
-        bool good = false;
+        struct authd_user *u = authd_user_find(a, j->name);
+        char key[AUTHD_LOCK_NAME_MAX + 1];
+        const char *name = j->name;
         int r;
 
-        GUARD();
-        if (!a->password_reset)
-                return ds_call_fail(c, -DS_EDISABLED, NULL, "password reset is switched off on this device");
-        ds_arg_str(c, "user", name, sizeof name);
-        if (!ds_arg_has(c, "code") && !ds_arg_has(c, "answers"))
-                return ds_call_fail(c, -EINVAL, "code", "give the code that was mailed, or the answers");
+        if (!same_account(u, j))
+                return u ? changed_meanwhile(c, name)
+                         : ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
+        if (j->none_hit >= 0)
+                return history_fail(a, c, "new_password", j->none_hit);
+        if ((r = hashes_made(c, j)) < 0)
+                return r;
         reset_key(name, key, sizeof key);
-        if ((r = refuse_locked(a, c, key, "reset")) < 0)
-                return r;
-        u = authd_user_find(a, name);
-        if (ds_arg_has(c, "code")) {
-                ds_arg_str(c, "code", code, sizeof code);
-                authd_token_hash(code, th);
-                sodium_memzero(code, sizeof code);
-                if (u && u->reset.tries > 0 && a->now() < u->reset.expires_ms) {
-                        good = ds_memeq(th, u->reset.code_hash, 64);
-                        if (!good && --u->reset.tries == 0)
-                                memset(&u->reset, 0, sizeof u->reset);
-                }
-                /* one hash for a known name as for an unknown one: timing enumerates nobody */
-                authd_hash_verify(a->dummy_hash, "x");
-        } else {
-                good = answers_match(a, u, ds_arg(c, "answers"));
-        }
-        if (!good) {
-                log_audit("security", LOG_LVL_NOTICE, name, "password reset of '%s' refused: wrong code or answers",
-                          name);
-                count_failure(a, key, "reset");
-                return ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
-        }
-        npw = ds_arg_strdup(c, "new_password");
-        r = npw ? make_hash(a, c, name, u, "new_password", npw, &hash) : -ENOMEM;
-        ds_free_secret(npw);
-        if (r < 0)
-                return r;
         memset(&u->reset, 0, sizeof u->reset);
-        authd_user_set_hash(a, u, hash);
+        authd_user_set_hash(a, u, j->out[0]);
+        j->out[0] = NULL;
         /* a reset lifts the failed-attempt lock, never an administrator's */
         {
                 const struct authd_lock *l = authd_lock_find(a, name);
@@ -1395,6 +1749,102 @@ static int h_reset_confirm(void *ctx, struct ds_call *c)
         log_audit("security", LOG_LVL_NOTICE, name, "password of '%s' reset", name);
         mpw_kv_bool(c->r, "changed", true);
         return 0;
+}
+
+static int reset_confirm_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        struct authd_user *u = authd_user_find(a, j->name);
+        char key[AUTHD_LOCK_NAME_MAX + 1];
+        bool good = j->flag && j->must_ok;
+
+        reset_key(j->name, key, sizeof key);
+        if (good && !same_account(u, j))
+                return u ? changed_meanwhile(c, j->name)
+                         : ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
+        if (!good) {
+                log_audit("security", LOG_LVL_NOTICE, j->name,
+                          "password reset of '%s' refused: wrong code or answers", j->name);
+                count_failure(a, key, "reset");
+                return ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
+        }
+        return chain_new_password(a, c, j, u, "new_password", reset_confirm_new_done);
+}
+
+/* Costs one hash per code or answer given whether or not the user exists and
+ * however many questions it has, so the time says nothing about the account. */
+static int h_reset_confirm(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+        char name[AUTHD_NAME_MAX + 1], code[32], th[65], key[AUTHD_LOCK_NAME_MAX + 1];
+        const msgpack_object *ans = ds_arg(c, "answers");
+        struct authd_job *j = NULL;
+        struct authd_user *u;
+        char *npw = NULL;
+        bool good = false;
+        int r;
+
+        GUARD();
+        if (!a->password_reset)
+                return ds_call_fail(c, -DS_EDISABLED, NULL, "password reset is switched off on this device");
+        ds_arg_str(c, "user", name, sizeof name);
+        if (!ds_arg_has(c, "code") && !ans)
+                return ds_call_fail(c, -EINVAL, "code", "give the code that was mailed, or the answers");
+        reset_key(name, key, sizeof key);
+        if ((r = refuse_locked(a, c, key, "reset")) < 0 || (r = refuse_in_flight(a, c, key, "reset")) < 0)
+                return r;
+        u = authd_user_find(a, name);
+        npw = ds_arg_strdup(c, "new_password");
+        r = -ENOMEM;
+        if (!npw || !(j = authd_job_new()))
+                goto out;
+        if (ds_arg_has(c, "code")) {
+                ds_arg_str(c, "code", code, sizeof code);
+                authd_token_hash(code, th);
+                sodium_memzero(code, sizeof code);
+                if (u && u->reset.tries > 0 && a->now() < u->reset.expires_ms) {
+                        good = ds_memeq(th, u->reset.code_hash, 64);
+                        if (!good && --u->reset.tries == 0)
+                                memset(&u->reset, 0, sizeof u->reset);
+                }
+                /* one hash for a known name as for an unknown one: timing enumerates nobody */
+                if (!good) {
+                        int s0 = authd_job_secret(j, "x");
+                        if (s0 < 0 || authd_job_must(j, a->dummy_hash, s0) < 0)
+                                goto out;
+                }
+        } else {
+                bool shape = u && u->n_questions > 0 && ans->via.array.size == (uint32_t)u->n_questions;
+
+                for (uint32_t i = 0; i < ans->via.array.size && i < AUTHD_JOB_MUST; i++) {
+                        char *sa = mp_strdup(&ans->via.array.ptr[i]), norm[256];
+                        bool real = shape && i < (uint32_t)u->n_questions;
+                        int si;
+
+                        if (!sa)
+                                goto out;
+                        normalise_answer(sa, norm, sizeof norm);
+                        ds_free_secret(sa);
+                        si = authd_job_secret(j, norm);
+                        sodium_memzero(norm, sizeof norm);
+                        if (si < 0 || authd_job_must(j, real ? u->answer_hash[i] : a->dummy_hash, si) < 0)
+                                goto out;
+                }
+                good = shape;
+        }
+        j->keep = npw;
+        npw = NULL;
+        if (u)
+                authd_user_digest(u, j->digest);
+        j->flag = good;
+        snprintf(j->name, sizeof j->name, "%s", name);
+        snprintf(j->lock_name, sizeof j->lock_name, "%s", key);
+        j->done = reset_confirm_done;
+        r = run_job(a, c, j);
+        j = NULL;
+out:
+        authd_job_free(&j);
+        ds_free_secret(npw);
+        return r;
 }
 
 /* ---- tables ----------------------------------------------------------------------- */
@@ -1562,6 +2012,10 @@ const struct ds_field authd_settings[] = {
         { "hash_opslimit", DS_INT, 0, .min = 1, .max = 16, .def_int = 3, .help = "Argon2id passes" },
         { "hash_memlimit_kib", DS_INT, 0, .min = 8, .max = 1048576, .def_int = 65536,
           .help = "Argon2id memory in KiB" },
+        { "hash_workers", DS_INT, 0, .min = 0, .max = AUTHD_HASH_WORKERS_MAX, .def_int = 0,
+          .help = "threads hashing passwords off the loop (0: one per CPU)" },
+        { "hash_queue", DS_INT, 0, .min = 1, .max = 1024, .def_int = 64,
+          .help = "hash jobs that may wait for a worker; beyond, EBUSY at once" },
         { "session_idle_s", DS_INT, 0, .min = 1, .max = 86400, .def_int = 900, .help = "idle timeout" },
         { "session_lifetime_s", DS_INT, 0, .min = 1, .max = 604800, .def_int = 43200,
           .help = "absolute session lifetime" },
@@ -1587,6 +2041,40 @@ const struct ds_field authd_settings[] = {
         { NULL },
 };
 
+static int dummy_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        (void)c;
+        /* only when the cost is still the one it was made for */
+        if (j->out[0] && !authd_hash_needs_rehash(j->out[0], &a->cost)) {
+                free(a->dummy_hash);
+                a->dummy_hash = j->out[0];
+                j->out[0] = NULL;
+        }
+        return 0;
+}
+
+static void refresh_dummy(struct authd_ctx *a, const struct authd_cost *cost)
+{
+        struct authd_job *j = authd_job_new();
+        unsigned char r[16];
+        char pw[33];
+
+        if (!j)
+                return;
+        ds_random(r, sizeof r);
+        ds_hex(r, sizeof r, pw);
+        j->hash[0] = authd_job_secret(j, pw);
+        sodium_memzero(pw, sizeof pw);
+        j->n_hash = j->hash[0] < 0 ? 0 : 1;
+        j->cost = *cost;
+        j->done = dummy_done;
+        if (!j->n_hash || !authd_pool_has_room(a->pool)) {
+                authd_job_free(&j); /* the next cost change tries again; the old dummy serves */
+                return;
+        }
+        authd_pool_submit(a->pool, j);
+}
+
 int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
 {
         struct authd_ctx *a = ctx;
@@ -1594,6 +2082,9 @@ int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         struct authd_cost cost = { (uint64_t)ds_settings_int(s, "hash_opslimit"),
                                    (size_t)ds_settings_int(s, "hash_memlimit_kib") * 1024 };
         bool was_anon = a->anonymous;
+        uint64_t phys = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+        size_t queue;
+        int workers;
 
         const msgpack_object *fe = ds_settings_get(s, "front_ends");
         char front[AUTHD_FRONT_ENDS_MAX][BUS_NAME_MAX + 1];
@@ -1619,7 +2110,24 @@ int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
                                   "must be at least login_rate (%lld): a source could never use a second's worth "
                                   "of attempts",
                                   (long long)ds_settings_int(s, "login_rate"));
-        if (!a->dummy_hash || cost.opslimit != a->cost.opslimit || cost.memlimit != a->cost.memlimit) {
+        workers = (int)ds_settings_int(s, "hash_workers");
+        if (!workers)
+                workers = authd_cpus();
+        queue = (size_t)ds_settings_int(s, "hash_queue");
+        /* what may be in flight at once must fit in memory with room to spare */
+        if (phys > 0 && (uint64_t)workers * cost.memlimit > phys / 2)
+                return ds_err_set(e, -EINVAL, "hash_workers",
+                                  "%d worker(s) x %zu KiB of Argon2id memory exceed half of the device's %llu MiB: "
+                                  "fewer workers or a lower hash_memlimit_kib",
+                                  workers, cost.memlimit / 1024, (unsigned long long)(phys >> 20));
+        if (a->pool && authd_pool_resize(a->pool, workers, queue) < 0)
+                return ds_err_set(e, -EAGAIN, "hash_workers", "cannot start %d hash worker(s)", workers);
+        a->hash_workers = workers;
+        a->hash_queue = queue;
+        if (a->pool && a->dummy_hash && (cost.opslimit != a->cost.opslimit || cost.memlimit != a->cost.memlimit)) {
+                /* the new cost's dummy is made off the loop; till then the old one serves */
+                refresh_dummy(a, &cost);
+        } else if (!a->dummy_hash || cost.opslimit != a->cost.opslimit || cost.memlimit != a->cost.memlimit) {
                 unsigned char r[16];
                 char pw[33], *h;
 

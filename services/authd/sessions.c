@@ -1,5 +1,6 @@
 /* sessions.c - session table keyed by the hash of the token; idle and absolute expiry,
- * global and per-user limits, revocation events for busd's cache */
+ * global and per-user limits, revocation events for busd's cache; persisted in
+ * sessions.mp (token hashes only) so that sessions survive a restart */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,15 @@
 static bool expired(const struct authd_ctx *a, const struct authd_session *s, int64_t now)
 {
         return now >= s->expires_ms || now - s->last_ms >= a->idle_ms;
+}
+
+/* How stale the activity time in sessions.mp may get: a minute, less for
+ * short idle timeouts. */
+static int64_t save_every(const struct authd_ctx *a)
+{
+        int64_t q = a->idle_ms / 4;
+
+        return q < 60000 ? q : 60000;
 }
 
 size_t authd_session_count(struct authd_ctx *a, const char *user)
@@ -64,6 +74,8 @@ int authd_session_open(struct authd_ctx *a, const char *user, const char *source
                 return -EEXIST;
         }
         zhash_freefn(a->sessions, s->th, free);
+        s->saved_last_ms = now;
+        authd_session_save_soon(a);
         *ret = s;
         return 0;
 }
@@ -83,6 +95,12 @@ struct authd_session *authd_session_check(struct authd_ctx *a, const char *tok)
                 return NULL;
         }
         s->last_ms = now;
+        /* activity is written now and then, not per check: the idle time a
+         * restart sees is at most this much too long */
+        if (now - s->saved_last_ms >= save_every(a)) {
+                s->saved_last_ms = now;
+                authd_session_save_soon(a);
+        }
         return s;
 }
 
@@ -120,6 +138,7 @@ int authd_session_revoke(struct authd_ctx *a, struct authd_session *s)
         snprintf(sid, sizeof sid, "%s", s->sid);
         zhash_delete(a->sessions, s->th);
         publish_revoked(a, user, sid);
+        authd_session_save_soon(a);
         return 1;
 }
 
@@ -148,4 +167,184 @@ void authd_session_sweep(struct authd_ctx *a)
                         authd_session_revoke(a, s);
         }
         zlist_destroy(&keys);
+}
+
+/* ---- persistence ---------------------------------------------------------------- */
+
+void authd_session_write(struct authd_ctx *a, struct mpw *w)
+{
+        mpw_map_begin(w);
+        mpw_kv_int(w, "v", 1);
+        mpw_str(w, "sessions");
+        mpw_arr_begin(w);
+        for (struct authd_session *s = zhash_first(a->sessions); s; s = zhash_next(a->sessions)) {
+                mpw_map_begin(w);
+                mpw_kv_str(w, "th", s->th); /* the token's hash: the token is never kept */
+                mpw_kv_str(w, "sid", s->sid);
+                mpw_kv_str(w, "user", s->user);
+                mpw_kv_str(w, "source", s->source);
+                mpw_kv_str(w, "client", s->client);
+                mpw_kv_int(w, "login", s->login_ms);
+                mpw_kv_int(w, "last", s->last_ms);
+                mpw_kv_int(w, "expires", s->expires_ms);
+                mpw_kv_bool(w, "anon", s->anonymous);
+                mpw_map_end(w);
+        }
+        mpw_arr_end(w);
+        mpw_map_end(w);
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+        if (strlen(s) != n)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("0123456789abcdef", s[i]))
+                        return false;
+        return true;
+}
+
+/* Whether s may live on: not expired, its account still there and enabled
+ * (or anonymous sessions still allowed). */
+static bool still_valid(struct authd_ctx *a, struct authd_session *s, int64_t now)
+{
+        const struct authd_user *u;
+
+        if (s->expires_ms > s->login_ms + a->lifetime_ms) /* the lifetime was shortened meanwhile */
+                s->expires_ms = s->login_ms + a->lifetime_ms;
+        if (expired(a, s, now) || s->login_ms > now + 60000)
+                return false;
+        if (s->anonymous)
+                return a->anonymous;
+        u = authd_user_find(a, s->user);
+        return u && u->enabled;
+}
+
+int authd_session_read(struct authd_ctx *a, const msgpack_object *o, size_t *ret_dropped)
+{
+        const msgpack_object *ss = mp_get(o, "sessions");
+        int64_t now = a->now();
+        size_t dropped = 0;
+        int n = 0;
+
+        if (mp_get_int(o, "v", 0) != 1 || !ss || ss->type != MSGPACK_OBJECT_ARRAY)
+                return -EINVAL;
+        for (uint32_t i = 0; i < ss->via.array.size; i++) {
+                const msgpack_object *m = &ss->via.array.ptr[i];
+                struct authd_session *s = calloc(1, sizeof *s);
+
+                if (!s)
+                        return -ENOMEM;
+                if (mp_strcpy(mp_get(m, "th"), s->th, sizeof s->th) < 0 || !is_hex(s->th, 64) ||
+                    mp_strcpy(mp_get(m, "sid"), s->sid, sizeof s->sid) < 0 || !is_hex(s->sid, 16) ||
+                    mp_strcpy(mp_get(m, "user"), s->user, sizeof s->user) < 0 ||
+                    ds_check_name(s->user, strlen(s->user)) ||
+                    mp_strcpy(mp_get(m, "source"), s->source, sizeof s->source) < 0 ||
+                    mp_strcpy(mp_get(m, "client"), s->client, sizeof s->client) < 0) {
+                        free(s);
+                        dropped++;
+                        continue;
+                }
+                s->login_ms = mp_get_int(m, "login", 0);
+                s->last_ms = s->saved_last_ms = mp_get_int(m, "last", 0);
+                s->expires_ms = mp_get_int(m, "expires", 0);
+                s->anonymous = mp_get_bool(m, "anon", false);
+                if (!still_valid(a, s, now) || n >= AUTHD_SESSIONS_KEPT_MAX ||
+                    zhash_insert(a->sessions, s->th, s) < 0) {
+                        free(s);
+                        dropped++;
+                        continue;
+                }
+                zhash_freefn(a->sessions, s->th, free);
+                n++;
+        }
+        if (ret_dropped)
+                *ret_dropped = dropped;
+        return n;
+}
+
+int authd_session_save(struct authd_ctx *a)
+{
+        struct mpw w;
+        int r;
+
+        a->sessions_dirty = false;
+        if (!a->d || !a->sessions)
+                return 0;
+        mpw_init(&w);
+        authd_session_write(a, &w);
+        r = mpw_finish(&w) < 0 ? -EINVAL : ds_daemon_save(a->d, AUTHD_SESSIONS_FILE, mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+        if (r < 0)
+                log_errno(r, "cannot save the sessions: %m");
+        return r;
+}
+
+static int on_save_timer(zloop_t *loop, int timer_id, void *arg)
+{
+        struct authd_ctx *a = arg;
+
+        (void)loop;
+        (void)timer_id;
+        a->session_save_timer = 0;
+        authd_session_save(a);
+        return 0;
+}
+
+void authd_session_save_soon(struct authd_ctx *a)
+{
+        int id;
+
+        a->sessions_dirty = true;
+        if (a->session_save_timer || !a->d)
+                return;
+        if (!a->d->loop || (id = zloop_timer(a->d->loop, 1000, 1, on_save_timer, a)) < 0) {
+                authd_session_save(a);
+                return;
+        }
+        a->session_save_timer = id;
+}
+
+void authd_session_flush(struct authd_ctx *a)
+{
+        if (a->session_save_timer && a->d && a->d->loop)
+                zloop_timer_end(a->d->loop, a->session_save_timer);
+        a->session_save_timer = 0;
+        if (a->sessions_dirty)
+                authd_session_save(a);
+}
+
+void authd_session_restore(struct authd_ctx *a)
+{
+        msgpack_unpacked u;
+        const char *why;
+        size_t len = 0, dropped = 0;
+        char *buf = NULL;
+        int r;
+
+        r = ds_daemon_load(a->d, AUTHD_SESSIONS_FILE, 4u << 20, &buf, &len);
+        if (r == 0) {
+                if (mp_decode(buf, len, NULL, &u, &why) == 0) {
+                        r = authd_session_read(a, &u.data, &dropped);
+                        msgpack_unpacked_destroy(&u);
+                        if (r < 0)
+                                log_warn("sessions unreadable: every operator logs in again");
+                        else
+                                log_info("%d session(s) kept across the restart, %zu dropped (expired, account "
+                                         "gone or disabled)",
+                                         r, dropped);
+                } else {
+                        log_warn("sessions unreadable (%s): every operator logs in again", why);
+                }
+                sodium_memzero(buf, len);
+                free(buf);
+                if (r < 0 || dropped)
+                        authd_session_save_soon(a);
+        } else if (r != -ENOENT) {
+                log_errno(r, "cannot read the sessions: %m");
+        }
+        /* busd may still cache a session that did not survive (expired while
+         * authd was down, or opened in the last second before a crash): it
+         * drops its whole cache and asks again */
+        publish_revoked(a, "", "");
 }

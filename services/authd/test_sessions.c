@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -134,6 +135,66 @@ static void t_sweep(void **state)
         assert_int_equal(authd_session_count(a, NULL), 0);
 }
 
+/* sessions.mp round trip: token hashes only; what expired, whose account is
+ * gone or disabled, or malformed is dropped; the token still checks after. */
+static void t_persist(void **state)
+{
+        struct authd_ctx *a = *state;
+        char tb[64], tc[64], tg[64], tx[64];
+        msgpack_unpacked u;
+        const char *why;
+        size_t dropped = 99;
+        struct mpw w;
+
+        authd_store_init(a);
+        authd_user_add(a, "bob", "viewer")->enabled = true;
+        authd_user_add(a, "carol", "viewer")->enabled = true;
+        authd_user_add(a, "gone", "viewer")->enabled = true;
+        open1(a, "bob", tb, 0);
+        open1(a, "carol", tc, 0);
+        open1(a, "gone", tg, 0);
+        clock_ms += 600 * 1000LL;
+        assert_non_null(authd_session_check(a, tb)); /* bob active, carol idle for 600 s */
+        mpw_init(&w);
+        authd_session_write(a, &w);
+        assert_int_equal(mpw_finish(&w), 0);
+        assert_null(memmem(mpw_data(&w), mpw_len(&w), tb, strlen(tb))); /* never a token */
+        assert_null(memmem(mpw_data(&w), mpw_len(&w), tc, strlen(tc)));
+
+        /* a restart 400 s later: carol idled out meanwhile, gone was removed */
+        zhash_destroy(&a->sessions);
+        a->sessions = zhash_new();
+        authd_user_remove(a, authd_user_find(a, "gone"));
+        clock_ms += 400 * 1000LL;
+        assert_int_equal(mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why), 0);
+        assert_int_equal(authd_session_read(a, &u.data, &dropped), 1);
+        msgpack_unpacked_destroy(&u);
+        assert_int_equal(dropped, 2);
+        assert_non_null(authd_session_check(a, tb));
+        assert_null(authd_session_check(a, tc));
+        assert_null(authd_session_check(a, tg));
+        (void)tx;
+
+        /* a disabled account's sessions do not come back either; junk is refused */
+        authd_user_find(a, "bob")->enabled = false;
+        zhash_destroy(&a->sessions);
+        a->sessions = zhash_new();
+        assert_int_equal(mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why), 0);
+        assert_int_equal(authd_session_read(a, &u.data, &dropped), 0);
+        msgpack_unpacked_destroy(&u);
+        mpw_free(&w);
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_int(&w, "v", 2);
+        mpw_map_end(&w);
+        assert_int_equal(mpw_finish(&w), 0);
+        assert_int_equal(mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why), 0);
+        assert_int_equal(authd_session_read(a, &u.data, NULL), -EINVAL);
+        msgpack_unpacked_destroy(&u);
+        mpw_free(&w);
+        authd_store_clear(a);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -142,6 +203,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(t_limits, setup, teardown),
                 cmocka_unit_test_setup_teardown(t_revoke_user_except, setup, teardown),
                 cmocka_unit_test_setup_teardown(t_sweep, setup, teardown),
+                cmocka_unit_test_setup_teardown(t_persist, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

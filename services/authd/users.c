@@ -160,6 +160,26 @@ void authd_user_set_hash(struct authd_ctx *a, struct authd_user *u, char *hash)
         u->pw_changed_ms = a->now();
 }
 
+void authd_user_digest(const struct authd_user *u, unsigned char out[32])
+{
+        crypto_generichash_state st;
+        static const unsigned char sep = 0;
+
+        crypto_generichash_init(&st, NULL, 0, 32);
+        crypto_generichash_update(&st, (const unsigned char *)(u->hash ? u->hash : ""), u->hash ? strlen(u->hash) : 0);
+        for (int i = 0; i < u->n_history; i++) {
+                crypto_generichash_update(&st, &sep, 1);
+                crypto_generichash_update(&st, (const unsigned char *)u->history[i], strlen(u->history[i]));
+        }
+        for (int i = 0; i < u->n_questions; i++) {
+                crypto_generichash_update(&st, &sep, 1);
+                if (u->answer_hash[i])
+                        crypto_generichash_update(&st, (const unsigned char *)u->answer_hash[i],
+                                                  strlen(u->answer_hash[i]));
+        }
+        crypto_generichash_final(&st, out, 32);
+}
+
 uint32_t authd_user_authz(struct authd_ctx *a, const struct authd_user *u)
 {
         const struct authd_group *g = authd_group_find(a, u->group);

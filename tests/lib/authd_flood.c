@@ -3,11 +3,15 @@
  *                                            names PREFIX00000...; prints counts per code
  *   authd_flood brute USER COUNT             COUNT wrong passwords for USER
  *   authd_flood spray PREFIX COUNT           one wrong password for each of COUNT names
+ *   authd_flood flood PREFIX SECONDS         wrong passwords as fast as replies come for
+ *                                            SECONDS, a new made-up name every 4 tries
  *   authd_flood login USER                   password on stdin; prints "ok source=S" or the code
  *   authd_flood ping                         prints authd's sys.ping as key=value lines
  * Options before the mode: -i IDENTITY (default devctl), -s SOURCE and -m MAC (put in
- * the request body; authd believes them only from a front end).
- * Counts: "EAUTH=n ELOCKED=n EBUSY=n other=n ms=n". */
+ * the request body; authd believes them only from a front end), -n INFLIGHT
+ * (fill and flood: requests in flight at once, default 16).
+ * Counts: "EAUTH=n ELOCKED=n EBUSY=n other=n ms=n busy_max_ms=n" (busy_max_ms:
+ * the slowest EBUSY answer of fill and flood, in ms). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +44,7 @@ static int login(bus_t *b, const char *user, const char *pw, struct bus_reply *r
 
 struct counts {
         long eauth, elocked, ebusy, other;
+        double busy_max_ms;
 };
 
 static void count(struct counts *n, int r)
@@ -60,24 +65,45 @@ struct fill {
         bus_t *b;
         const char *prefix;
         long next, total, att;
-        int inflight;
+        int inflight, max_inflight;
+        double deadline_ms; /* flood: no new request after this (monotonic ms), 0: none */
         struct counts n;
 };
+
+struct req {
+        struct fill *f;
+        double t0;
+};
+
+static double mono_ms(void)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
 
 static void fill_send(struct fill *f);
 
 static void fill_reply(void *ud, const struct bus_reply *rep)
 {
-        struct fill *f = ud;
+        struct req *q = ud;
+        struct fill *f = q->f;
+        double dt = mono_ms() - q->t0;
 
         count(&f->n, rep->code);
+        if (rep->code == -EBUSY && dt > f->n.busy_max_ms)
+                f->n.busy_max_ms = dt;
+        free(q);
         f->inflight--;
         fill_send(f);
 }
 
 static void fill_send(struct fill *f)
 {
-        while (f->inflight < 16 && f->next < f->total) {
+        while (f->inflight < f->max_inflight && f->next < f->total &&
+               (!f->deadline_ms || mono_ms() < f->deadline_ms)) {
+                struct req *q = malloc(sizeof *q);
                 char name[64], pw[64];
                 struct mpw w;
 
@@ -90,10 +116,16 @@ static void fill_send(struct fill *f)
                 if (source)
                         mpw_kv_str(&w, "source", source);
                 mpw_map_end(&w);
-                if (bus_call(f->b, "authd", "session.login", &w, NULL, 30000, fill_reply, f) < 0)
+                if (q) {
+                        q->f = f;
+                        q->t0 = mono_ms();
+                }
+                if (!q || bus_call(f->b, "authd", "session.login", &w, NULL, 30000, fill_reply, q) < 0) {
+                        free(q);
                         f->n.other++;
-                else
+                } else {
                         f->inflight++;
+                }
                 mpw_free(&w);
                 f->next++;
         }
@@ -105,7 +137,8 @@ static int fill_done(zloop_t *loop, int timer_id, void *arg)
 
         (void)loop;
         (void)timer_id;
-        return f->inflight == 0 && f->next == f->total ? -1 : 0;
+        return f->inflight == 0 && (f->next == f->total || (f->deadline_ms && mono_ms() >= f->deadline_ms)) ? -1
+                                                                                                   : 0;
 }
 
 static long ms_since(const struct timespec *t0)
@@ -139,10 +172,12 @@ int main(int argc, char **argv)
         struct bus_reply rep;
         char name[64], pw[64];
         bus_t *b;
-        int opt, r = 0;
+        int opt, r = 0, inflight = 16;
 
-        while ((opt = getopt(argc, argv, "+i:s:m:")) != -1) {
-                if (opt == 'i')
+        while ((opt = getopt(argc, argv, "+i:s:m:n:")) != -1) {
+                if (opt == 'n')
+                        inflight = atoi(optarg) > 0 ? atoi(optarg) : 1;
+                else if (opt == 'i')
                         id = optarg;
                 else if (opt == 's')
                         source = optarg;
@@ -154,7 +189,7 @@ int main(int argc, char **argv)
         argc -= optind;
         argv += optind;
         if (argc < 1 || ds_paths_init(&p, NULL, NULL, NULL) < 0) {
-                fprintf(stderr, "usage: authd_flood [-i ID] [-s SRC] [-m MAC] fill|brute|spray|login|ping ...\n");
+                fprintf(stderr, "usage: authd_flood [-i ID] [-s SRC] [-m MAC] [-n INFLIGHT] fill|flood|brute|spray|login|ping ...\n");
                 return 2;
         }
         b = bus_new(&p, id, &r);
@@ -163,10 +198,14 @@ int main(int argc, char **argv)
                 return 2;
         }
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (!strcmp(argv[0], "fill") && argc == 4) {
-                struct fill f = { .b = b, .prefix = argv[1], .att = atol(argv[3]) };
+        if ((!strcmp(argv[0], "fill") && argc == 4) || (!strcmp(argv[0], "flood") && argc == 3)) {
+                bool flood = !strcmp(argv[0], "flood");
+                struct fill f = { .b = b, .prefix = argv[1], .att = flood ? 4 : atol(argv[3]),
+                                  .max_inflight = inflight };
                 zloop_t *loop = zloop_new();
-                f.total = atol(argv[2]) * f.att;
+                f.total = flood ? 4L * 99999 : atol(argv[2]) * f.att;
+                if (flood)
+                        f.deadline_ms = mono_ms() + atof(argv[2]) * 1000;
                 if (!loop || f.att < 1 || bus_attach(b, loop) < 0) {
                         fprintf(stderr, "authd_flood: cannot set up the loop\n");
                         zloop_destroy(&loop);
@@ -231,8 +270,8 @@ int main(int argc, char **argv)
                 r = 2;
                 goto out;
         }
-        printf("EAUTH=%ld ELOCKED=%ld EBUSY=%ld other=%ld ms=%ld\n", n.eauth, n.elocked, n.ebusy, n.other,
-               ms_since(&t0));
+        printf("EAUTH=%ld ELOCKED=%ld EBUSY=%ld other=%ld ms=%ld busy_max_ms=%.1f\n", n.eauth, n.elocked, n.ebusy,
+               n.other, ms_since(&t0), n.busy_max_ms);
         r = 0;
 out:
         bus_destroy(&b);
