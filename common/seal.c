@@ -2,34 +2,82 @@
  * and a streaming verifier that names the first thing that does not check out. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "mp.h"
 #include "seal.h"
 #include "util.h"
 
-static uint32_t crc_table[256];
+/* ---- CRC-32C: the CPU's instruction where there is one, else slicing by 8 ------ */
+
+static uint32_t crc_tab[8][256];
+
+static void crc_tab_init(void)
+{
+        for (uint32_t i = 0; i < 256; i++) {
+                uint32_t c = i;
+                for (int k = 0; k < 8; k++)
+                        c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+                crc_tab[0][i] = c;
+        }
+        for (uint32_t i = 0; i < 256; i++)
+                for (int t = 1; t < 8; t++)
+                        crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xff];
+}
+
+static uint32_t crc_sw(uint32_t crc, const uint8_t *b, size_t n)
+{
+        if (!crc_tab[0][1])
+                crc_tab_init();
+        while (n >= 8) {
+                uint32_t lo = crc ^ ((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24);
+                crc = crc_tab[7][lo & 0xff] ^ crc_tab[6][(lo >> 8) & 0xff] ^ crc_tab[5][(lo >> 16) & 0xff] ^
+                      crc_tab[4][lo >> 24] ^ crc_tab[3][b[4]] ^ crc_tab[2][b[5]] ^ crc_tab[1][b[6]] ^ crc_tab[0][b[7]];
+                b += 8;
+                n -= 8;
+        }
+        while (n--)
+                crc = crc_tab[0][(crc ^ *b++) & 0xff] ^ (crc >> 8);
+        return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uint8_t *b, size_t n)
+{
+        uint64_t c = crc;
+
+        while (n >= 8) {
+                uint64_t v;
+                memcpy(&v, b, 8);
+                c = __builtin_ia32_crc32di(c, v);
+                b += 8;
+                n -= 8;
+        }
+        crc = (uint32_t)c;
+        while (n--)
+                crc = __builtin_ia32_crc32qi(crc, *b++);
+        return crc;
+}
+#endif
 
 uint32_t seal_crc32c(uint32_t crc, const void *p, size_t n)
 {
-        const uint8_t *b = p;
+#if defined(__x86_64__)
+        static int hw = -1;
 
-        if (!crc_table[1])
-                for (uint32_t i = 0; i < 256; i++) {
-                        uint32_t c = i;
-                        for (int k = 0; k < 8; k++)
-                                c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-                        crc_table[i] = c;
-                }
-        crc = ~crc;
-        while (n--)
-                crc = crc_table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
-        return ~crc;
+        if (hw < 0)
+                hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+        if (hw)
+                return ~crc_hw(~crc, p, n);
+#endif
+        return ~crc_sw(~crc, p, n);
 }
 
 static uint32_t get32(const uint8_t *p)
@@ -40,11 +88,57 @@ static uint64_t get64(const uint8_t *p)
 {
         return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
+static void put32(uint8_t *p, uint32_t v)
+{
+        for (int i = 0; i < 4; i++)
+                p[i] = (uint8_t)(v >> (8 * i));
+}
 static void put64(uint8_t *p, uint64_t v)
 {
         for (int i = 0; i < 8; i++)
                 p[i] = (uint8_t)(v >> (8 * i));
 }
+
+/* ---- segments ------------------------------------------------------------------ */
+
+void seal_seg_name(uint64_t first, char buf[SEAL_SEG_NAME_MAX])
+{
+        snprintf(buf, SEAL_SEG_NAME_MAX, "seg-%020llu.log", (unsigned long long)first);
+}
+
+const char *seal_seg_name_check(const char *s, size_t n)
+{
+        if (n < 9 || n >= SEAL_SEG_NAME_MAX || strncmp(s, "seg-", 4) || memcmp(s + n - 4, ".log", 4))
+                return "must be a segment name (seg-N.log) from log.segments";
+        for (size_t i = 4; i < n - 4; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return "must be a segment name (seg-N.log) from log.segments";
+        return NULL;
+}
+
+void seal_seg_header(uint8_t out[SEAL_SEG_HDR_LEN], uint64_t first, const uint8_t prev[SEAL_HASH_LEN])
+{
+        memcpy(out, SEAL_SEG_MAGIC, 8);
+        put64(out + 8, first);
+        memcpy(out + 16, prev, SEAL_HASH_LEN);
+        put32(out + 16 + SEAL_HASH_LEN, seal_crc32c(0, out, SEAL_SEG_HDR_LEN - 4));
+}
+
+int seal_seg_header_parse(const void *buf, size_t len, uint64_t *ret_first, uint8_t prev[SEAL_HASH_LEN])
+{
+        const uint8_t *b = buf;
+
+        if (len < SEAL_SEG_HDR_LEN || memcmp(b, SEAL_SEG_MAGIC, 8) ||
+            seal_crc32c(0, b, SEAL_SEG_HDR_LEN - 4) != get32(b + SEAL_SEG_HDR_LEN - 4))
+                return -EBADMSG;
+        if (ret_first)
+                *ret_first = get64(b + 8);
+        if (prev)
+                memcpy(prev, b + 16, SEAL_HASH_LEN);
+        return 0;
+}
+
+/* ---- frames ---------------------------------------------------------------------- */
 
 int seal_frame_parse(const char *buf, size_t len, size_t off, struct seal_frame *f, size_t *ret_next)
 {
@@ -57,7 +151,7 @@ int seal_frame_parse(const char *buf, size_t len, size_t off, struct seal_frame 
         plen = get32(p);
         if (plen > SEAL_PAYLOAD_MAX || (p[4] != SEAL_FRAME_RECORD && p[4] != SEAL_FRAME_SEAL) || p[5] || p[6] || p[7])
                 return -EBADMSG;
-        total = SEAL_FRAME_HDR + plen + SEAL_FRAME_TAIL;
+        total = SEAL_FRAME_SIZE(plen);
         if (off + total > len)
                 return -EAGAIN;
         if (seal_crc32c(0, p, total - 4) != get32(p + total - 4))
@@ -70,14 +164,491 @@ int seal_frame_parse(const char *buf, size_t len, size_t off, struct seal_frame 
         return 0;
 }
 
-void seal_chain_next(const uint8_t prev[SEAL_HASH_LEN], const void *payload, size_t len, uint8_t out[SEAL_HASH_LEN])
+size_t seal_frame_put(uint8_t *out, int type, const void *payload, size_t len, const uint8_t tail[SEAL_HASH_LEN])
 {
-        crypto_hash_sha256_state c;
+        size_t total = SEAL_FRAME_SIZE(len);
 
-        crypto_hash_sha256_init(&c);
-        crypto_hash_sha256_update(&c, prev, SEAL_HASH_LEN);
-        crypto_hash_sha256_update(&c, payload, len);
-        crypto_hash_sha256_final(&c, out);
+        put32(out, (uint32_t)len);
+        out[4] = (uint8_t)type;
+        out[5] = out[6] = out[7] = 0;
+        memcpy(out + SEAL_FRAME_HDR, payload, len);
+        memcpy(out + SEAL_FRAME_HDR + len, tail, SEAL_HASH_LEN);
+        put32(out + total - 4, seal_crc32c(0, out, total - 4));
+        return total;
+}
+
+/* ---- the hash chain ---------------------------------------------------------------- */
+
+struct seal_hasher {
+        EVP_MD *md;
+        EVP_MD_CTX *ctx;
+};
+
+seal_hasher_t *seal_hasher_new(void)
+{
+        seal_hasher_t *h = calloc(1, sizeof *h);
+
+        if (!h)
+                return NULL;
+        h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+        h->ctx = EVP_MD_CTX_new();
+        if (!h->md || !h->ctx)
+                seal_hasher_destroy(&h);
+        return h;
+}
+
+void seal_hasher_destroy(seal_hasher_t **hp)
+{
+        seal_hasher_t *h = hp ? *hp : NULL;
+
+        if (!h)
+                return;
+        EVP_MD_CTX_free(h->ctx);
+        EVP_MD_free(h->md);
+        free(h);
+        *hp = NULL;
+}
+
+int seal_chain_next(seal_hasher_t *h, const uint8_t prev[SEAL_HASH_LEN], const void *payload, size_t len,
+                    uint8_t out[SEAL_HASH_LEN])
+{
+        unsigned int n = 0;
+
+        if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 || EVP_DigestUpdate(h->ctx, prev, SEAL_HASH_LEN) != 1 ||
+            EVP_DigestUpdate(h->ctx, payload, len) != 1 || EVP_DigestFinal_ex(h->ctx, out, &n) != 1 ||
+            n != SEAL_HASH_LEN)
+                return -EIO;
+        return 0;
+}
+
+/* ---- payloads: a small allocation-free msgpack reader ------------------------------ */
+
+struct rd {
+        const uint8_t *p, *end;
+};
+
+static uint64_t be(const uint8_t *p, int n)
+{
+        uint64_t v = 0;
+
+        for (int i = 0; i < n; i++)
+                v = v << 8 | p[i];
+        return v;
+}
+
+static bool rd_take(struct rd *r, size_t n, const uint8_t **ret)
+{
+        if ((size_t)(r->end - r->p) < n)
+                return false;
+        if (ret)
+                *ret = r->p;
+        r->p += n;
+        return true;
+}
+
+/* The length of the item's header and its count: bytes (str/bin/ext), entries
+ * (array), pairs (map), or 0 for a scalar; kind 's' str, 'b' bin, 'a', 'm', 'i'
+ * integer, 'x' other scalar, 'e' ext. */
+static bool rd_head(struct rd *r, char *kind, uint64_t *count, uint64_t *ival, bool *neg)
+{
+        const uint8_t *q;
+        uint8_t c;
+        static const uint8_t fixext[] = { 1, 2, 4, 8, 16 };
+
+        if (!rd_take(r, 1, &q))
+                return false;
+        c = *q;
+        *neg = false;
+        *count = 0;
+        if (c <= 0x7f || c >= 0xe0) {
+                *kind = 'i';
+                *neg = c >= 0xe0;
+                *ival = c >= 0xe0 ? (uint64_t)(int64_t)(int8_t)c : c;
+                return true;
+        }
+        if (c >= 0x80 && c <= 0x8f)
+                return *kind = 'm', *count = c & 0x0f, true;
+        if (c >= 0x90 && c <= 0x9f)
+                return *kind = 'a', *count = c & 0x0f, true;
+        if (c >= 0xa0 && c <= 0xbf)
+                return *kind = 's', *count = c & 0x1f, true;
+        switch (c) {
+        case 0xc0: case 0xc2: case 0xc3:
+                return *kind = 'x', true;
+        case 0xc4: case 0xc5: case 0xc6: {
+                int n = 1 << (c - 0xc4);
+                return rd_take(r, (size_t)n, &q) && (*kind = 'b', *count = be(q, n), true);
+        }
+        case 0xc7: case 0xc8: case 0xc9: {
+                int n = 1 << (c - 0xc7);
+                return rd_take(r, (size_t)n + 1, &q) && (*kind = 'e', *count = be(q, n), true);
+        }
+        case 0xca: case 0xcb:
+                return rd_take(r, c == 0xca ? 4 : 8, NULL) && (*kind = 'x', true);
+        case 0xcc: case 0xcd: case 0xce: case 0xcf: {
+                int n = 1 << (c - 0xcc);
+                return rd_take(r, (size_t)n, &q) && (*kind = 'i', *ival = be(q, n), true);
+        }
+        case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+                int n = 1 << (c - 0xd0);
+                uint64_t v;
+                if (!rd_take(r, (size_t)n, &q))
+                        return false;
+                v = be(q, n);
+                if (n < 8 && (v >> (8 * n - 1)) & 1)
+                        v |= ~(uint64_t)0 << (8 * n); /* sign-extend */
+                *kind = 'i';
+                *neg = (int64_t)v < 0;
+                *ival = v;
+                return true;
+        }
+        case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+                return rd_take(r, 1u + fixext[c - 0xd4], NULL) && (*kind = 'x', true);
+        case 0xd9: case 0xda: case 0xdb: {
+                int n = 1 << (c - 0xd9);
+                return rd_take(r, (size_t)n, &q) && (*kind = 's', *count = be(q, n), true);
+        }
+        case 0xdc: case 0xdd: {
+                int n = c == 0xdc ? 2 : 4;
+                return rd_take(r, (size_t)n, &q) && (*kind = 'a', *count = be(q, n), true);
+        }
+        case 0xde: case 0xdf: {
+                int n = c == 0xde ? 2 : 4;
+                return rd_take(r, (size_t)n, &q) && (*kind = 'm', *count = be(q, n), true);
+        }
+        default:
+                return false; /* 0xc1, never used */
+        }
+}
+
+static bool rd_skip(struct rd *r, int depth)
+{
+        char k;
+        uint64_t n, iv;
+        bool neg;
+
+        if (depth > 32 || !rd_head(r, &k, &n, &iv, &neg))
+                return false;
+        switch (k) {
+        case 's': case 'b': case 'e':
+                return rd_take(r, n, NULL);
+        case 'a':
+        case 'm':
+                if (k == 'm') {
+                        if (n > (uint64_t)(r->end - r->p))
+                                return false; /* cannot hold that many pairs */
+                        n *= 2;
+                }
+                for (uint64_t i = 0; i < n; i++)
+                        if (!rd_skip(r, depth + 1))
+                                return false;
+                return true;
+        default:
+                return true;
+        }
+}
+
+/* Map of the payload: its pair count. */
+static bool rd_map(struct rd *r, uint64_t *pairs)
+{
+        char k;
+        uint64_t iv;
+        bool neg;
+
+        return rd_head(r, &k, pairs, &iv, &neg) && k == 'm';
+}
+
+static bool rd_key(struct rd *r, const char **key, size_t *klen)
+{
+        char k;
+        uint64_t n, iv;
+        bool neg;
+        const uint8_t *q;
+
+        if (!rd_head(r, &k, &n, &iv, &neg) || k != 's' || !rd_take(r, n, &q))
+                return false;
+        *key = (const char *)q;
+        *klen = n;
+        return true;
+}
+
+static bool key_is(const char *k, size_t n, const char *want)
+{
+        return strlen(want) == n && !memcmp(k, want, n);
+}
+
+/* The value as an int64 (mp_get_int's rule: a mistyped value is the default);
+ * *ok false when the bytes do not decode at all. */
+static int64_t rd_int(struct rd *r, int64_t def, bool *ok)
+{
+        const uint8_t *start = r->p;
+        char k;
+        uint64_t n, iv;
+        bool neg;
+
+        if (!rd_head(r, &k, &n, &iv, &neg)) {
+                *ok = false;
+                return def;
+        }
+        if (k == 'i')
+                return neg || iv <= INT64_MAX ? (int64_t)iv : def;
+        r->p = start;
+        *ok = rd_skip(r, 0);
+        return def;
+}
+
+/* A string value copied into buf: -EBADMSG when it is not a string, does not
+ * fit, or holds a NUL (mp_strcpy's rule). */
+static int rd_strcpy(struct rd *r, char *buf, size_t size)
+{
+        char k;
+        uint64_t n, iv;
+        bool neg;
+        const uint8_t *q;
+
+        if (!rd_head(r, &k, &n, &iv, &neg) || k != 's' || !rd_take(r, n, &q) || n >= size || memchr(q, '\0', n))
+                return -EBADMSG;
+        memcpy(buf, q, n);
+        buf[n] = '\0';
+        return 0;
+}
+
+/* prune = { first_kept, head } */
+static bool rd_prune(struct rd *r, uint64_t *first_kept, uint8_t head[SEAL_HASH_LEN], bool *have_head)
+{
+        uint64_t pairs;
+        bool ok = true;
+
+        *have_head = false;
+        if (!rd_map(r, &pairs))
+                return false;
+        for (uint64_t i = 0; i < pairs && ok; i++) {
+                const char *k;
+                size_t kl;
+                if (!rd_key(r, &k, &kl))
+                        return false;
+                if (key_is(k, kl, "first_kept")) {
+                        *first_kept = (uint64_t)rd_int(r, 0, &ok);
+                } else if (key_is(k, kl, "head")) {
+                        const uint8_t *start = r->p, *q;
+                        char t;
+                        uint64_t n, iv;
+                        bool neg;
+                        if (!rd_head(r, &t, &n, &iv, &neg))
+                                return false;
+                        if (t == 'b' && n == SEAL_HASH_LEN && rd_take(r, n, &q)) {
+                                memcpy(head, q, SEAL_HASH_LEN);
+                                *have_head = true;
+                        } else {
+                                r->p = start;
+                                ok = rd_skip(r, 0);
+                        }
+                } else {
+                        ok = rd_skip(r, 0);
+                }
+        }
+        return ok;
+}
+
+void seal_rec_encode(struct mpw *w, const struct seal_rec *rec)
+{
+        mpw_map_begin(w);
+        mpw_kv_uint(w, "seq", rec->seq);
+        mpw_kv_int(w, "ts", rec->ts);
+        if (rec->pub_ts)
+                mpw_kv_int(w, "pts", rec->pub_ts);
+        mpw_kv_int(w, "mono", rec->mono);
+        mpw_kv_str(w, "svc", rec->service);
+        mpw_kv_str(w, "cat", rec->category);
+        mpw_kv_str(w, "lvl", rec->level);
+        mpw_kv_str(w, "user", rec->user);
+        mpw_kv_str(w, "src", rec->src);
+        mpw_kv_str(w, "msg", rec->msg);
+        if (rec->fields && rec->fields_len) {
+                mpw_str(w, "f");
+                mpw_raw(w, rec->fields, rec->fields_len);
+        }
+        if (rec->prune) {
+                mpw_str(w, "prune");
+                mpw_map_begin(w);
+                mpw_kv_uint(w, "first_kept", rec->prune_first_kept);
+                mpw_str(w, "head");
+                mpw_bin(w, rec->prune_head, SEAL_HASH_LEN);
+                mpw_map_end(w);
+        }
+        mpw_map_end(w);
+}
+
+/* The first of duplicate keys counts, for every reader alike. */
+enum { K_SEQ, K_TS, K_PTS, K_MONO, K_SVC, K_CAT, K_LVL, K_USER, K_SRC, K_MSG, K_F, K_PRUNE, K_N };
+static const char *const rec_keys[K_N] = { "seq", "ts", "pts", "mono", "svc", "cat",
+                                           "lvl", "user", "src", "msg", "f", "prune" };
+
+static int key_index(const char *k, size_t n)
+{
+        for (int i = 0; i < K_N; i++)
+                if (key_is(k, n, rec_keys[i]))
+                        return i;
+        return -1;
+}
+
+int seal_rec_decode(const char *payload, size_t len, struct seal_rec *rec)
+{
+        struct rd r = { (const uint8_t *)payload, (const uint8_t *)payload + len };
+        char *const strs[] = { [K_SVC] = rec->service, [K_CAT] = rec->category, [K_LVL] = rec->level,
+                               [K_USER] = rec->user, [K_SRC] = rec->src, [K_MSG] = rec->msg };
+        const size_t sizes[] = { [K_SVC] = sizeof rec->service, [K_CAT] = sizeof rec->category,
+                                 [K_LVL] = sizeof rec->level, [K_USER] = sizeof rec->user,
+                                 [K_SRC] = sizeof rec->src, [K_MSG] = sizeof rec->msg };
+        uint32_t seen = 0;
+        uint64_t pairs;
+        bool ok = true;
+
+        memset(rec, 0, offsetof(struct seal_rec, msg));
+        rec->msg[0] = '\0';
+        rec->prune = false;
+        rec->prune_first_kept = 0;
+        rec->fields = NULL;
+        rec->fields_len = 0;
+        if (!rd_map(&r, &pairs))
+                return -EBADMSG;
+        for (uint64_t i = 0; i < pairs && ok; i++) {
+                const char *k;
+                size_t kl;
+                int ki;
+                if (!rd_key(&r, &k, &kl))
+                        return -EBADMSG;
+                ki = key_index(k, kl);
+                if (ki < 0 || (seen & (1u << ki))) {
+                        ok = rd_skip(&r, 0);
+                        continue;
+                }
+                seen |= 1u << ki;
+                switch (ki) {
+                case K_SEQ: rec->seq = (uint64_t)rd_int(&r, 0, &ok); break;
+                case K_TS: rec->ts = rd_int(&r, 0, &ok); break;
+                case K_PTS: rec->pub_ts = rd_int(&r, 0, &ok); break;
+                case K_MONO: rec->mono = rd_int(&r, 0, &ok); break;
+                case K_F: {
+                        const uint8_t *start = r.p;
+                        char t;
+                        uint64_t n, iv;
+                        bool neg;
+                        ok = rd_head(&r, &t, &n, &iv, &neg);
+                        r.p = start;
+                        ok = ok && rd_skip(&r, 0);
+                        if (ok && t == 'm' && (size_t)(r.p - start) <= sizeof rec->fbuf) {
+                                memcpy(rec->fbuf, start, (size_t)(r.p - start));
+                                rec->fields = rec->fbuf;
+                                rec->fields_len = (size_t)(r.p - start);
+                        }
+                        break;
+                }
+                case K_PRUNE: {
+                        const uint8_t *start = r.p;
+                        bool hh;
+                        if (rd_prune(&r, &rec->prune_first_kept, rec->prune_head, &hh)) {
+                                rec->prune = hh && rec->prune_first_kept > 0;
+                        } else {
+                                r.p = start;
+                                ok = rd_skip(&r, 0);
+                        }
+                        break;
+                }
+                default:
+                        if (rd_strcpy(&r, strs[ki], sizes[ki]) < 0)
+                                return -EBADMSG;
+                }
+        }
+        return ok && rec->seq ? 0 : -EBADMSG;
+}
+
+int seal_rec_peek(const char *payload, size_t len, struct seal_peek *p)
+{
+        struct rd r = { (const uint8_t *)payload, (const uint8_t *)payload + len };
+        bool have_seq = false, have_ts = false, have_prune = false, ok = true;
+        uint64_t pairs;
+
+        memset(p, 0, sizeof *p);
+        if (!rd_map(&r, &pairs))
+                return -EBADMSG;
+        for (uint64_t i = 0; i < pairs && ok; i++) {
+                const char *k;
+                size_t kl;
+                if (!rd_key(&r, &k, &kl))
+                        return -EBADMSG;
+                if (!have_seq && key_is(k, kl, "seq")) {
+                        have_seq = true;
+                        p->seq = (uint64_t)rd_int(&r, 0, &ok);
+                } else if (!have_ts && key_is(k, kl, "ts")) {
+                        have_ts = true;
+                        p->ts = rd_int(&r, 0, &ok);
+                } else if (!have_prune && key_is(k, kl, "prune")) {
+                        const uint8_t *start = r.p;
+                        bool hh;
+                        have_prune = true;
+                        if (rd_prune(&r, &p->first_kept, p->prune_head, &hh)) {
+                                p->prune = hh && p->first_kept > 0;
+                        } else {
+                                r.p = start;
+                                ok = rd_skip(&r, 0);
+                        }
+                } else {
+                        ok = rd_skip(&r, 0);
+                }
+        }
+        return ok && p->seq ? 0 : -EBADMSG;
+}
+
+void seal_info_encode(struct mpw *w, const struct seal_info *si)
+{
+        mpw_map_begin(w);
+        mpw_kv_uint(w, "epoch", si->epoch);
+        mpw_kv_uint(w, "n", si->n);
+        mpw_kv_uint(w, "seq", si->seq);
+        mpw_kv_int(w, "ts", si->ts);
+        mpw_map_end(w);
+}
+
+int seal_info_decode(const char *payload, size_t len, struct seal_info *ret)
+{
+        struct rd r = { (const uint8_t *)payload, (const uint8_t *)payload + len };
+        struct seal_info si = { 0 };
+        uint32_t seen = 0;
+        uint64_t pairs;
+        bool ok = true;
+
+        if (!rd_map(&r, &pairs))
+                return -EBADMSG;
+        for (uint64_t i = 0; i < pairs && ok; i++) {
+                static const char *const keys[] = { "epoch", "n", "seq", "ts" };
+                const char *k;
+                size_t kl;
+                int ki = -1;
+                if (!rd_key(&r, &k, &kl))
+                        return -EBADMSG;
+                for (int j = 0; j < 4; j++)
+                        if (key_is(k, kl, keys[j]))
+                                ki = j;
+                if (ki < 0 || (seen & (1u << ki))) {
+                        ok = rd_skip(&r, 0);
+                        continue;
+                }
+                seen |= 1u << ki;
+                int64_t v = rd_int(&r, 0, &ok);
+                if (ki == 0)
+                        si.epoch = (uint64_t)v;
+                else if (ki == 1)
+                        si.n = (uint64_t)v;
+                else if (ki == 2)
+                        si.seq = (uint64_t)v;
+                else
+                        si.ts = v;
+        }
+        if (!ok || !(seen & 2))
+                return -EBADMSG;
+        *ret = si;
+        return 0;
 }
 
 void seal_mac(const uint8_t key[SEAL_HASH_LEN], uint64_t epoch, uint64_t n, uint64_t seq,
@@ -253,406 +824,3 @@ void seal_vkey_id(const struct seal_vkey *k, char out[33])
         ds_hex(d, 16, out);
 }
 
-/* ---- verification -------------------------------------------------------------- */
-
-static const char *const kind_names[] = {
-        [SEAL_V_OK] = "ok",
-        [SEAL_V_CHECKSUM] = "checksum",
-        [SEAL_V_CHAIN] = "chain",
-        [SEAL_V_GAP] = "gap",
-        [SEAL_V_REORDER] = "reordering",
-        [SEAL_V_TRUNCATED] = "truncation",
-        [SEAL_V_SEAL_MISSING] = "missing-seal",
-        [SEAL_V_SEAL_BAD] = "bad-seal",
-        [SEAL_V_SEGMENT] = "segment",
-        [SEAL_V_REWRITTEN] = "rewritten",
-        [SEAL_V_REPLAY] = "replay",
-        [SEAL_V_PRUNE] = "unrecorded-prune",
-};
-
-const char *seal_vkind_name(enum seal_vkind k)
-{
-        return (unsigned)k < sizeof kind_names / sizeof *kind_names ? kind_names[k] : "unknown";
-}
-
-struct seal_verifier {
-        struct seal_vkey key;
-        bool have_key, have_anchor, have_claims, stopped;
-        struct seal_keystate ks;
-        bool ks_init;
-        struct seal_anchor anchor;
-        struct seal_claims claims;
-        struct seal_result r;
-        uint8_t head[SEAL_HASH_LEN], seg0_prev[SEAL_HASH_LEN];
-        uint64_t expected;
-        size_t nseg;
-        /* seals */
-        bool have_seal;
-        uint64_t last_epoch, next_n;
-        /* the records since the last seal, for the time binding */
-        bool pend_inorder;
-        uint64_t pend_min_epoch, pend_min_seq; /* earliest epoch of a record not dated back */
-        uint64_t pend_max_epoch, pend_max_seq;
-        int64_t pend_min_ts, pend_max_ts;
-        int64_t evidence_ms; /* the latest time the store shows the clock reached */
-        /* prune records */
-        uint64_t prune_seq; /* a prune record that accounts for the store's start (0: none) */
-};
-
-static int fail(struct seal_verifier *v, enum seal_vkind k, uint64_t at, const char *seg, const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
-static int fail(struct seal_verifier *v, enum seal_vkind k, uint64_t at, const char *seg, const char *fmt, ...)
-{
-        va_list ap;
-
-        v->r.kind = k;
-        v->r.at_seq = at;
-        snprintf(v->r.segment, sizeof v->r.segment, "%s", seg ? seg : "");
-        va_start(ap, fmt);
-        vsnprintf(v->r.detail, sizeof v->r.detail, fmt, ap);
-        va_end(ap);
-        v->stopped = true;
-        return 1;
-}
-
-int seal_verifier_new(const struct seal_vkey *key, const struct seal_anchor *anchor, const struct seal_claims *claims,
-                      seal_verifier_t **ret)
-{
-        seal_verifier_t *v;
-
-        if (sodium_init() < 0)
-                return -EIO;
-        v = calloc(1, sizeof *v);
-        if (!v)
-                return -ENOMEM;
-        if (key) {
-                v->key = *key;
-                v->have_key = true;
-                v->r.seals_checked = true;
-        }
-        if (anchor && anchor->seq) {
-                v->anchor = *anchor;
-                v->have_anchor = true;
-                v->r.anchor_given = true;
-        }
-        if (claims) {
-                v->claims = *claims;
-                v->have_claims = true;
-        }
-        v->expected = 1;
-        *ret = v;
-        return 0;
-}
-
-void seal_verifier_destroy(seal_verifier_t **vp)
-{
-        seal_verifier_t *v = vp ? *vp : NULL;
-
-        if (!v)
-                return;
-        seal_key_wipe(&v->ks);
-        sodium_memzero(v, sizeof *v);
-        free(v);
-        *vp = NULL;
-}
-
-/* seq, ts and an optional prune map {first_kept, head} of a record payload */
-struct peek {
-        uint64_t seq;
-        int64_t ts;
-        bool prune;
-        uint64_t first_kept;
-        uint8_t prune_head[SEAL_HASH_LEN];
-};
-
-static int rec_peek(const char *payload, size_t len, struct peek *p)
-{
-        msgpack_unpacked u;
-        size_t off = 0;
-        int r = -EBADMSG;
-
-        memset(p, 0, sizeof *p);
-        msgpack_unpacked_init(&u);
-        if (msgpack_unpack_next(&u, payload, len, &off) == MSGPACK_UNPACK_SUCCESS && u.data.type == MSGPACK_OBJECT_MAP) {
-                const msgpack_object *pr = mp_get(&u.data, "prune");
-                p->seq = (uint64_t)mp_get_int(&u.data, "seq", 0);
-                p->ts = mp_get_int(&u.data, "ts", 0);
-                if (pr && pr->type == MSGPACK_OBJECT_MAP) {
-                        const msgpack_object *h = mp_get(pr, "head");
-                        p->first_kept = (uint64_t)mp_get_int(pr, "first_kept", 0);
-                        if (h && h->type == MSGPACK_OBJECT_BIN && h->via.bin.size == SEAL_HASH_LEN) {
-                                memcpy(p->prune_head, h->via.bin.ptr, SEAL_HASH_LEN);
-                                p->prune = p->first_kept > 0;
-                        }
-                }
-                r = p->seq ? 0 : -EBADMSG;
-        }
-        msgpack_unpacked_destroy(&u);
-        return r;
-}
-
-static bool appears_later(const char *buf, size_t len, size_t off, uint64_t seq)
-{
-        struct seal_frame f;
-        struct peek p;
-        size_t next;
-
-        while (off < len && seal_frame_parse(buf, len, off, &f, &next) == 0) {
-                if (f.type == SEAL_FRAME_RECORD && rec_peek(f.payload, f.len, &p) == 0 && p.seq == seq)
-                        return true;
-                off = next;
-        }
-        return false;
-}
-
-static const char *when(int64_t ms, char *buf, size_t size)
-{
-        ds_format_time(ms, buf, size);
-        return buf;
-}
-
-static int64_t epoch_start(const struct seal_verifier *v, uint64_t e)
-{
-        return v->key.t0_ms + (int64_t)e * v->key.interval_ms;
-}
-
-static int check_seal(struct seal_verifier *v, const struct seal_frame *f, const char *seg)
-{
-        struct seal_result *r = &v->r;
-        msgpack_unpacked u;
-        uint64_t epoch, n, seq;
-        size_t o = 0;
-        bool okp;
-        char t[40], a[40];
-
-        msgpack_unpacked_init(&u);
-        okp = msgpack_unpack_next(&u, f->payload, f->len, &o) == MSGPACK_UNPACK_SUCCESS &&
-              u.data.type == MSGPACK_OBJECT_MAP && mp_get(&u.data, "n");
-        epoch = okp ? (uint64_t)mp_get_int(&u.data, "epoch", 0) : 0;
-        n = okp ? (uint64_t)mp_get_int(&u.data, "n", 0) : 0;
-        seq = okp ? (uint64_t)mp_get_int(&u.data, "seq", 0) : 0;
-        msgpack_unpacked_destroy(&u);
-        if (!okp)
-                return fail(v, SEAL_V_SEAL_BAD, r->verified_to, seg, "seal after record %" PRIu64 " does not decode",
-                            r->verified_to);
-        if (!v->have_seal ? r->first_seq == 1 && n != 0 : n != v->next_n) {
-                uint64_t want = v->have_seal ? v->next_n : 0;
-                return fail(v, n > want ? SEAL_V_SEAL_MISSING : SEAL_V_REORDER, r->verified_to, seg,
-                            "seal %" PRIu64 " missing: found seal %" PRIu64 " after record %" PRIu64, want, n,
-                            r->verified_to);
-        }
-        if (seq != r->verified_to)
-                return fail(v, SEAL_V_SEAL_BAD, r->verified_to, seg,
-                            "seal %" PRIu64 " covers record %" PRIu64 " but the chain is at record %" PRIu64, n, seq,
-                            r->verified_to);
-        if (v->have_seal && epoch < v->last_epoch)
-                return fail(v, SEAL_V_REWRITTEN, seq, seg,
-                            "rewritten: seal %" PRIu64 " is of epoch %" PRIu64 ", before epoch %" PRIu64
-                            " of the seal before it",
-                            n, epoch, v->last_epoch);
-        if (v->have_key) {
-                uint8_t mac[SEAL_HASH_LEN];
-                int e;
-                if (!v->ks_init) {
-                        seal_key_init(&v->ks, v->key.k0);
-                        v->ks_init = true;
-                }
-                e = seal_key_seek(&v->ks, epoch);
-                if (e == 0)
-                        seal_mac(seal_key_current(&v->ks), epoch, n, seq, v->head, mac);
-                if (e < 0 || !ds_memeq(mac, f->tail, SEAL_HASH_LEN))
-                        return fail(v, SEAL_V_SEAL_BAD, seq, seg,
-                                    "seal %" PRIu64 " over record %" PRIu64 " does not verify with the key", n, seq);
-                /* the time binding: a record is sealed in the epoch it was written in
-                 * (a record dated back, after the clock stepped back, in a later one) */
-                if (v->pend_inorder && v->pend_min_epoch < epoch)
-                        return fail(v, SEAL_V_REWRITTEN, v->pend_min_seq, seg,
-                                    "rewritten: record %" PRIu64 " dated %s (epoch %" PRIu64 ") is sealed by seal %" PRIu64
-                                    " of epoch %" PRIu64 " (from %s): sealed later than its time allows, with a newer key",
-                                    v->pend_min_seq, when(v->pend_min_ts, t, sizeof t), v->pend_min_epoch, n, epoch,
-                                    when(epoch_start(v, epoch), a, sizeof a));
-                if (r->verified_to > r->sealed_to && v->pend_max_epoch > epoch)
-                        return fail(v, SEAL_V_REWRITTEN, v->pend_max_seq, seg,
-                                    "rewritten: record %" PRIu64 " dated %s is later than the epoch %" PRIu64
-                                    " of its seal %" PRIu64,
-                                    v->pend_max_seq, when(v->pend_max_ts, t, sizeof t), epoch, n);
-                if (epoch_start(v, epoch) > v->evidence_ms)
-                        v->evidence_ms = epoch_start(v, epoch);
-        }
-        v->have_seal = true;
-        v->last_epoch = epoch;
-        v->next_n = n + 1;
-        v->pend_inorder = false;
-        v->pend_max_epoch = 0;
-        r->sealed_to = seq;
-        r->seals++;
-        r->next = (struct seal_anchor){ .seq = seq, .epoch = epoch, .n = n };
-        memcpy(r->next.head, v->head, SEAL_HASH_LEN);
-        return 0;
-}
-
-static void note_time(struct seal_verifier *v, const struct peek *p)
-{
-        uint64_t e;
-
-        if (!v->have_key)
-                return;
-        e = seal_epoch_of(v->key.t0_ms, v->key.interval_ms, p->ts);
-        if (p->ts < v->evidence_ms) {
-                v->r.late++; /* dated before what the store already showed: the clock stepped back */
-        } else if (!v->pend_inorder || e < v->pend_min_epoch) {
-                v->pend_inorder = true;
-                v->pend_min_epoch = e;
-                v->pend_min_seq = p->seq;
-                v->pend_min_ts = p->ts;
-        }
-        if (v->r.verified_to == v->r.sealed_to || e > v->pend_max_epoch) {
-                v->pend_max_epoch = e;
-                v->pend_max_seq = p->seq;
-                v->pend_max_ts = p->ts;
-        }
-        if (p->ts > v->evidence_ms)
-                v->evidence_ms = p->ts;
-}
-
-int seal_verifier_segment(seal_verifier_t *v, const char *seg, const char *buf, size_t len)
-{
-        struct seal_result *r = &v->r;
-        struct seal_frame f;
-        struct peek p;
-        size_t off, next;
-        uint64_t first;
-        char t[40];
-
-        if (v->stopped)
-                return 1;
-        if (len < SEAL_SEG_HDR_LEN || memcmp(buf, SEAL_SEG_MAGIC, 8) ||
-            seal_crc32c(0, buf, SEAL_SEG_HDR_LEN - 4) != get32((const uint8_t *)buf + SEAL_SEG_HDR_LEN - 4))
-                return fail(v, SEAL_V_SEGMENT, v->expected, seg, "segment %s: bad header", seg);
-        first = get64((const uint8_t *)buf + 8);
-        if (v->nseg++ == 0) {
-                memcpy(v->head, buf + 16, SEAL_HASH_LEN);
-                memcpy(v->seg0_prev, buf + 16, SEAL_HASH_LEN);
-                v->expected = first;
-                r->first_seq = first;
-                r->verified_to = first - 1;
-                r->sealed_to = first - 1;
-                if (v->have_anchor && v->anchor.seq + 1 == first && !ds_memeq(v->head, v->anchor.head, SEAL_HASH_LEN))
-                        return fail(v, SEAL_V_REPLAY, first, seg,
-                                    "replay: the store continues from a record %" PRIu64
-                                    " that is not the one verified on %s (anchor)",
-                                    v->anchor.seq, when(v->anchor.at_ms, t, sizeof t));
-        } else if (first != v->expected) {
-                return fail(v, first > v->expected ? SEAL_V_GAP : SEAL_V_REORDER, v->expected, seg,
-                            "segment %s starts at record %" PRIu64 ", expected %" PRIu64, seg, first, v->expected);
-        } else if (!ds_memeq(buf + 16, v->head, SEAL_HASH_LEN)) {
-                return fail(v, SEAL_V_CHAIN, v->expected, seg,
-                            "segment %s does not continue the chain of record %" PRIu64, seg, r->verified_to);
-        }
-        for (off = SEAL_SEG_HDR_LEN; off < len; off = next) {
-                uint8_t h[SEAL_HASH_LEN];
-                int e = seal_frame_parse(buf, len, off, &f, &next);
-
-                if (e == -EAGAIN)
-                        return fail(v, SEAL_V_TRUNCATED, v->expected, seg,
-                                    "truncated: %s ends inside the record after %" PRIu64 " (offset %zu)", seg,
-                                    r->verified_to, off);
-                if (e < 0)
-                        return fail(v, SEAL_V_CHECKSUM, v->expected, seg,
-                                    "checksum mismatch: record %" PRIu64 " (%s offset %zu) was altered", v->expected,
-                                    seg, off);
-                if (f.type == SEAL_FRAME_SEAL) {
-                        if (check_seal(v, &f, seg))
-                                return 1;
-                        continue;
-                }
-                if (rec_peek(f.payload, f.len, &p) < 0)
-                        return fail(v, SEAL_V_CHECKSUM, v->expected, seg, "record %" PRIu64 " does not decode",
-                                    v->expected);
-                if (p.seq != v->expected) {
-                        bool later = p.seq > v->expected && appears_later(buf, len, next, v->expected);
-                        if (p.seq < v->expected || later)
-                                return fail(v, SEAL_V_REORDER, v->expected, seg,
-                                            "reordering: record %" PRIu64 " found where record %" PRIu64 " belongs",
-                                            p.seq, v->expected);
-                        return fail(v, SEAL_V_GAP, v->expected, seg,
-                                    "gap: records %" PRIu64 "-%" PRIu64 " missing", v->expected, p.seq - 1);
-                }
-                seal_chain_next(v->head, f.payload, f.len, h);
-                if (!ds_memeq(h, f.tail, SEAL_HASH_LEN))
-                        return fail(v, SEAL_V_CHAIN, v->expected, seg,
-                                    "chain broken at record %" PRIu64 ": its hash does not follow record %" PRIu64,
-                                    v->expected, r->verified_to);
-                memcpy(v->head, h, SEAL_HASH_LEN);
-                if (v->have_anchor && p.seq == v->anchor.seq && !ds_memeq(h, v->anchor.head, SEAL_HASH_LEN))
-                        return fail(v, SEAL_V_REPLAY, p.seq, seg,
-                                    "replay: record %" PRIu64 " is not the record verified on %s (anchor): the "
-                                    "store was rolled back or rewritten since",
-                                    p.seq, when(v->anchor.at_ms, t, sizeof t));
-                if (p.prune && p.first_kept == r->first_seq && ds_memeq(p.prune_head, v->seg0_prev, SEAL_HASH_LEN))
-                        v->prune_seq = p.seq;
-                note_time(v, &p);
-                r->verified_to = v->expected;
-                r->records++;
-                v->expected++;
-        }
-        return 0;
-}
-
-void seal_verifier_finish(seal_verifier_t *v, struct seal_result *ret)
-{
-        struct seal_result *r = &v->r;
-        char t[40];
-
-        if (v->stopped)
-                goto out;
-        if (!v->nseg) {
-                r->verified_to = r->sealed_to = 0;
-                r->first_seq = 1;
-        }
-        if (v->have_anchor && r->verified_to < v->anchor.seq) {
-                fail(v, SEAL_V_TRUNCATED, r->verified_to + 1, NULL,
-                     "truncated: the store ends at record %" PRIu64 " but record %" PRIu64
-                     " was verified on %s (anchor)",
-                     r->verified_to, v->anchor.seq, when(v->anchor.at_ms, t, sizeof t));
-        } else if (v->have_anchor && v->have_seal && v->next_n - 1 < v->anchor.n) {
-                fail(v, SEAL_V_REPLAY, r->sealed_to, NULL,
-                     "replay: the newest seal in the store is %" PRIu64 " but seal %" PRIu64
-                     " was verified on %s (anchor): an older store was put back",
-                     v->next_n - 1, v->anchor.n, when(v->anchor.at_ms, t, sizeof t));
-        } else if (v->have_claims && r->verified_to < v->claims.sealed_seq) {
-                fail(v, SEAL_V_TRUNCATED, r->verified_to + 1, NULL,
-                     "truncated: the store ends at record %" PRIu64 " but records up to %" PRIu64 " were sealed",
-                     r->verified_to, v->claims.sealed_seq);
-        } else if (v->have_claims && r->verified_to < v->claims.last_seq) {
-                fail(v, SEAL_V_TRUNCATED, r->verified_to + 1, NULL,
-                     "truncated: the store ends at record %" PRIu64 " but record %" PRIu64 " was written",
-                     r->verified_to, v->claims.last_seq);
-        } else if (r->records && !r->seals) {
-                fail(v, SEAL_V_SEAL_MISSING, r->verified_to, NULL, "missing seal: %" PRIu64 " records and no seal",
-                     r->records);
-        } else if (v->have_claims && v->have_seal && v->claims.seals_made > v->next_n) {
-                fail(v, SEAL_V_SEAL_MISSING, r->sealed_to, NULL,
-                     "missing seal: the last seal in the store is %" PRIu64 " but %" PRIu64 " seals were made",
-                     v->next_n - 1, v->claims.seals_made);
-        } else if (v->have_claims && r->sealed_to < v->claims.sealed_seq) {
-                fail(v, SEAL_V_SEAL_MISSING, r->sealed_to + 1, NULL,
-                     "missing seal: records %" PRIu64 "-%" PRIu64 " are not covered by a seal but were sealed",
-                     r->sealed_to + 1, v->claims.sealed_seq);
-        } else if (r->first_seq > 1 && !(v->prune_seq && v->prune_seq <= r->sealed_to)) {
-                fail(v, SEAL_V_PRUNE, r->first_seq, NULL,
-                     "unrecorded prune: records 1-%" PRIu64 " are not in the store and no sealed prune record "
-                     "accounts for them",
-                     r->first_seq - 1);
-        } else {
-                r->kind = SEAL_V_OK;
-                if (r->first_seq > 1)
-                        r->pruned_to = r->first_seq - 1;
-                if (v->have_anchor && r->first_seq > v->anchor.seq + 1)
-                        r->anchor_pruned = true;
-        }
-out:
-        if (r->kind != SEAL_V_OK || !v->have_key)
-                r->next.seq = 0;
-        *ret = *r;
-}

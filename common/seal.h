@@ -1,11 +1,15 @@
-/* seal.h - logd's store format and its verification, shared by logd (which writes
- * and seals) and devctl (which verifies with the off-device key, so that the key
- * never reaches the device).
+/* seal.h - logd's store format, the one place it is written down: segment
+ * header and name, frames, the record and seal payloads, the hash chain, the
+ * time-bound forward-secure seal keys and the verifier. A format, not a service:
+ * logd writes and seals with it, devctl verifies with it (with the off-device
+ * key, so that the key never reaches the device).
  *
  * Segment: "DSLOGSG1" | u64 first seq | prev chain hash[32] | crc32c
  * Frame:   u32 len | u8 type (1 record, 2 seal) | 3 x 0 | payload | tail[32] | crc32c
- * A record's tail is SHA-256(prev || payload); a seal's tail is
+ * A record's payload is a msgpack map (struct seal_rec), its tail the chain hash
+ * SHA-256(prev || payload); a seal's payload is {epoch, n, seq, ts}, its tail
  * HMAC-SHA-256(k_e, "devsec-seal2" || epoch || n || seq || head).
+ * Integers are little-endian.
  *
  * Epochs are bound to time: e = (t - t0) / interval, t0 and interval fixed when
  * the key is made (like journald's forward-secure sealing). The epoch keys are the
@@ -17,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct mpw;
+
 #define SEAL_HASH_LEN 32
 #define SEAL_SEG_MAGIC "DSLOGSG1"
 #define SEAL_SEG_HDR_LEN (8 + 8 + SEAL_HASH_LEN + 4)
@@ -26,9 +32,25 @@
 #define SEAL_TREE_DEPTH 48
 #define SEAL_KEY_TEXT_MAX 128 /* "<64 hex>/<t0 ms>/<interval ms>" */
 
+#define SEAL_FRAME_SIZE(len) (SEAL_FRAME_HDR + (size_t)(len) + SEAL_FRAME_TAIL)
+#define SEAL_SEG_NAME_MAX 48
+
 enum seal_frame_type { SEAL_FRAME_RECORD = 1, SEAL_FRAME_SEAL = 2 };
 
 uint32_t seal_crc32c(uint32_t crc, const void *p, size_t n);
+
+/* ---- segments ---------------------------------------------------------------- */
+
+/* "seg-<first, 20 digits>.log" into buf of SEAL_SEG_NAME_MAX. */
+void seal_seg_name(uint64_t first, char buf[SEAL_SEG_NAME_MAX]);
+/* NULL when s (n bytes) is a segment name, else why not. */
+const char *seal_seg_name_check(const char *s, size_t n);
+void seal_seg_header(uint8_t out[SEAL_SEG_HDR_LEN], uint64_t first, const uint8_t prev[SEAL_HASH_LEN]);
+/* 0, or -EBADMSG: short, wrong magic or checksum. prev may be NULL. */
+int seal_seg_header_parse(const void *buf, size_t len, uint64_t *ret_first, uint8_t prev[SEAL_HASH_LEN]);
+
+/* ---- frames ------------------------------------------------------------------ */
+
 struct seal_frame {
         int type;
         const char *payload;
@@ -37,7 +59,68 @@ struct seal_frame {
 };
 /* 0 and *ret_next; -EAGAIN: runs past len; -EBADMSG: bad framing or checksum. */
 int seal_frame_parse(const char *buf, size_t len, size_t off, struct seal_frame *f, size_t *ret_next);
-void seal_chain_next(const uint8_t prev[SEAL_HASH_LEN], const void *payload, size_t len, uint8_t out[SEAL_HASH_LEN]);
+/* Writes a whole frame (SEAL_FRAME_SIZE(len) bytes) to out; returns its size. */
+size_t seal_frame_put(uint8_t *out, int type, const void *payload, size_t len, const uint8_t tail[SEAL_HASH_LEN]);
+
+/* ---- the hash chain ----------------------------------------------------------- */
+
+/* A reusable SHA-256 context (OpenSSL: the CPU's SHA instructions where there
+ * are some), so that hashing a record allocates nothing. */
+typedef struct seal_hasher seal_hasher_t;
+seal_hasher_t *seal_hasher_new(void);
+void seal_hasher_destroy(seal_hasher_t **h);
+/* out = SHA-256(prev || payload) */
+int seal_chain_next(seal_hasher_t *h, const uint8_t prev[SEAL_HASH_LEN], const void *payload, size_t len,
+                    uint8_t out[SEAL_HASH_LEN]);
+
+/* ---- record and seal payloads --------------------------------------------------- */
+
+#define SEAL_MSG_MAX 2048
+#define SEAL_FIELDS_MAX 1024
+
+/* One log record. Strings are NUL-terminated copies. */
+struct seal_rec {
+        uint64_t seq;
+        int64_t ts;     /* logd's wall clock at ingest, ms since the epoch */
+        int64_t pub_ts; /* the publisher's own time (its claim, kept apart), 0: none */
+        int64_t mono;   /* monotonic, ms */
+        char service[33];
+        char category[16];
+        char level[12];
+        char user[33];
+        char src[64]; /* publishing identity or source address */
+        char msg[SEAL_MSG_MAX + 1];
+        bool prune; /* a prune record: segments before prune_first_kept were removed */
+        uint64_t prune_first_kept;
+        uint8_t prune_head[SEAL_HASH_LEN]; /* chain hash the first kept segment continues */
+        const void *fields;                /* msgpack map of structured fields, or NULL */
+        size_t fields_len;
+        char fbuf[SEAL_FIELDS_MAX]; /* holds fields when decoded from the store */
+};
+/* Appends the record's payload to w. */
+void seal_rec_encode(struct mpw *w, const struct seal_rec *rec);
+/* Decodes a record payload into rec (fields copied into rec->fbuf). */
+int seal_rec_decode(const char *payload, size_t len, struct seal_rec *rec);
+
+/* What the verifier and a store scan need of a record: no copies. */
+struct seal_peek {
+        uint64_t seq;
+        int64_t ts;
+        bool prune;
+        uint64_t first_kept;
+        uint8_t prune_head[SEAL_HASH_LEN];
+};
+int seal_rec_peek(const char *payload, size_t len, struct seal_peek *ret);
+
+struct seal_info {
+        uint64_t epoch, n, seq;
+        int64_t ts;
+};
+void seal_info_encode(struct mpw *w, const struct seal_info *si);
+/* -EBADMSG when it does not decode or has no "n". */
+int seal_info_decode(const char *payload, size_t len, struct seal_info *ret);
+
+/* ---- seals -------------------------------------------------------------------- */
 void seal_mac(const uint8_t key[SEAL_HASH_LEN], uint64_t epoch, uint64_t n, uint64_t seq,
               const uint8_t head[SEAL_HASH_LEN], uint8_t out[SEAL_HASH_LEN]);
 uint64_t seal_epoch_of(int64_t t0_ms, int64_t interval_ms, int64_t ts_ms);

@@ -1,6 +1,6 @@
-/* methods.c - logd's method table, settings, audit items, and the ingest path
- * (bus subscription -> bounded queue -> store, sealing/rotation/retention timers). */
-#include <fcntl.h>
+/* methods.c - logd's settings, method table, handlers (h_<object>_<verb> after
+ * their method) and audit items. The domain is in store.c, query.c, verify.c,
+ * remote.c; the ingest path in ingest.c; the service and its hooks in main.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,284 +11,6 @@
 #include "service.h"
 #include "state.h"
 #include "util.h"
-
-/* ---- the bounded ingest queue ------------------------------------------------- */
-
-struct qent {
-        int64_t ts, pub_ts, mono;
-        char service[33], category[16], level[12], user[33], src[64];
-        char *msg;
-        char *fields;
-        size_t fields_len;
-};
-
-static void qent_free(struct qent *e)
-{
-        free(e->msg);
-        free(e->fields);
-        e->msg = e->fields = NULL;
-}
-
-int logd_queue_init(struct logd_ctx *x, size_t max)
-{
-        struct qent *q = calloc(max, sizeof *q);
-
-        if (!q)
-                return -ENOMEM;
-        x->q = q;
-        x->q_max = max;
-        x->q_head = x->q_len = 0;
-        return 0;
-}
-
-void logd_queue_free(struct logd_ctx *x)
-{
-        for (size_t i = 0; i < x->q_len; i++)
-                qent_free(&x->q[(x->q_head + i) % x->q_max]);
-        free(x->q);
-        x->q = NULL;
-        x->q_len = 0;
-}
-
-static void scopy(char *dst, size_t size, const char *src, size_t n)
-{
-        size_t k = n < size - 1 ? n : size - 1;
-
-        /* control bytes would break RFC 5424 and terminals: replace them */
-        for (size_t i = 0; i < k; i++)
-                dst[i] = (unsigned char)src[i] < 0x20 && src[i] != '\t' ? ' ' : src[i];
-        dst[k] = '\0';
-}
-
-static void mcopy(char *dst, size_t size, const msgpack_object *map, const char *key, const char *def)
-{
-        size_t n = 0;
-        const char *p = map ? mp_get_strn(map, key, &n) : NULL;
-
-        if (p && n)
-                scopy(dst, size, p, n);
-        else
-                snprintf(dst, size, "%s", def);
-}
-
-static const char *const categories[] = { "system", "security", "operation", "event", NULL };
-
-static bool known_category(const char *c)
-{
-        for (const char *const *p = categories; *p; p++)
-                if (!strcmp(*p, c))
-                        return true;
-        return false;
-}
-
-/* Security events logd records on its own behalf, by topic prefix. */
-static const struct {
-        const char *prefix;
-        const char *category;
-        const char *level;
-} event_topics[] = {
-        { "time.changed", "security", "notice" },
-        { "auth.locked", "security", "warning" },
-        { "filter.", "security", "notice" },
-};
-
-static int enqueue(struct logd_ctx *x, struct qent *e)
-{
-        if (x->q_len == x->q_max) {
-                x->dropped++;
-                qent_free(e);
-                return -ENOBUFS;
-        }
-        x->q[(x->q_head + x->q_len++) % x->q_max] = *e;
-        return 0;
-}
-
-/* "key=value" of the scalar fields of an event, for the record's message */
-static void describe(char *buf, size_t size, const char *topic, const msgpack_object *data)
-{
-        size_t o = (size_t)snprintf(buf, size, "%s", topic);
-
-        for (uint32_t i = 0; data && data->type == MSGPACK_OBJECT_MAP && i < data->via.map.size && o < size; i++) {
-                const msgpack_object *k = &data->via.map.ptr[i].key, *v = &data->via.map.ptr[i].val;
-                if (k->type != MSGPACK_OBJECT_STR)
-                        continue;
-                if (v->type == MSGPACK_OBJECT_STR)
-                        o += (size_t)snprintf(buf + o, size - o, " %.*s=%.*s", (int)k->via.str.size, k->via.str.ptr,
-                                              (int)(v->via.str.size > 128 ? 128 : v->via.str.size), v->via.str.ptr);
-                else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER || v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-                        int64_t n = 0;
-                        mp_to_int64(v, &n);
-                        o += (size_t)snprintf(buf + o, size - o, " %.*s=%lld", (int)k->via.str.size, k->via.str.ptr,
-                                              (long long)n);
-                }
-        }
-}
-
-static void on_event(void *ud, const char *topic, const char *src, int64_t ts, const msgpack_object *data)
-{
-        struct logd_ctx *x = ud;
-        /* who and when are logd's facts, not the publisher's claims: the service
-         * is busd's `src` stamp, the time logd's clock at ingest; the publisher's
-         * time is kept apart as pub_ts */
-        struct qent e = { .ts = ds_now_real_ms(), .pub_ts = ts > 0 ? ts : 0, .mono = ds_now_mono_ms() };
-        const msgpack_object *m = data && data->type == MSGPACK_OBJECT_MAP ? data : NULL;
-        const msgpack_object *f = m ? mp_get(m, "fields") : NULL;
-        char msg[LOGD_MSG_MAX + 1];
-
-        scopy(e.src, sizeof e.src, src && *src ? src : "unknown", src && *src ? strlen(src) : 7);
-        if (!strncmp(topic, "log.", 4)) {
-                const char *cat = topic + 4;
-                scopy(e.category, sizeof e.category, known_category(cat) ? cat : "system",
-                      strlen(known_category(cat) ? cat : "system"));
-                scopy(e.service, sizeof e.service, e.src, strlen(e.src));
-                mcopy(e.level, sizeof e.level, m, "level", "info");
-                if (logd_level_severity(e.level) < 0)
-                        snprintf(e.level, sizeof e.level, "info");
-                mcopy(e.user, sizeof e.user, m, "user", "");
-                if (known_category(cat))
-                        mcopy(msg, sizeof msg, m, "msg", "");
-                else
-                        describe(msg, sizeof msg, topic, m);
-        } else {
-                size_t i;
-                for (i = 0; i < sizeof event_topics / sizeof *event_topics; i++)
-                        if (!strncmp(topic, event_topics[i].prefix, strlen(event_topics[i].prefix)))
-                                break;
-                if (i == sizeof event_topics / sizeof *event_topics)
-                        return;
-                snprintf(e.category, sizeof e.category, "%s", event_topics[i].category);
-                snprintf(e.level, sizeof e.level, "%s", event_topics[i].level);
-                scopy(e.service, sizeof e.service, e.src, strlen(e.src));
-                mcopy(e.user, sizeof e.user, m, "user", "");
-                describe(msg, sizeof msg, topic, m);
-                f = m; /* the whole event is the structured data */
-        }
-        e.msg = strdup(msg);
-        if (f && f->type == MSGPACK_OBJECT_MAP) {
-                struct mpw w;
-                mpw_init(&w);
-                mpw_obj(&w, f);
-                if (mpw_len(&w) <= LOGD_FIELDS_MAX && (e.fields = malloc(mpw_len(&w)))) {
-                        memcpy(e.fields, mpw_data(&w), mpw_len(&w));
-                        e.fields_len = mpw_len(&w);
-                }
-                mpw_free(&w);
-        }
-        if (!e.msg) {
-                x->dropped++;
-                qent_free(&e);
-                return;
-        }
-        /* the drain timer empties the queue; a burst beyond its bound is counted, never blocks */
-        enqueue(x, &e);
-}
-
-/* ---- store maintenance ------------------------------------------------------------ */
-
-static void publish_storage(struct logd_ctx *x)
-{
-        uint64_t quota = x->store->cfg.quota_bytes, used = x->store->total_bytes;
-        int pct = quota ? (int)(used * 100 / quota) : 0;
-        struct mpw w;
-
-        if (pct >= 80 && !x->quota_warned) {
-                x->quota_warned = true;
-                mpw_init(&w);
-                mpw_map_begin(&w);
-                mpw_kv_uint(&w, "used_bytes", used);
-                mpw_kv_uint(&w, "quota_bytes", quota);
-                mpw_kv_int(&w, "percent", pct);
-                mpw_map_end(&w);
-                if (x->d)
-                        ds_daemon_publish(x->d, "log.storage.threshold", &w);
-                mpw_free(&w);
-                log_warn("store: %d%% of the quota used (%llu of %llu bytes)", pct, (unsigned long long)used,
-                         (unsigned long long)quota);
-        } else if (pct < 70) {
-                x->quota_warned = false;
-        }
-}
-
-static uint64_t forwarded_to(const struct logd_ctx *x)
-{
-        return logd_remote_enabled(x->remote) ? logd_remote_acked(x->remote) : UINT64_MAX;
-}
-
-void logd_drain(struct logd_ctx *x)
-{
-        struct logd_rec *rec = x->rec;
-        size_t n = 0;
-
-        while (x->q_len) {
-                struct qent *e = &x->q[x->q_head];
-                rec->ts = e->ts;
-                rec->pub_ts = e->pub_ts;
-                rec->mono = e->mono;
-                memcpy(rec->service, e->service, sizeof rec->service);
-                memcpy(rec->category, e->category, sizeof rec->category);
-                memcpy(rec->level, e->level, sizeof rec->level);
-                memcpy(rec->user, e->user, sizeof rec->user);
-                memcpy(rec->src, e->src, sizeof rec->src);
-                snprintf(rec->msg, sizeof rec->msg, "%s", e->msg);
-                rec->fields = e->fields;
-                rec->fields_len = e->fields_len;
-                if (logd_store_append(x->store, rec) < 0)
-                        x->write_errors++;
-                /* rotate on the record that fills a segment, not once per batch */
-                if (logd_store_rotate_due(x->store, rec->ts) && logd_store_rotate(x->store) == 0)
-                        logd_store_prune(x->store, rec->ts, forwarded_to(x));
-                qent_free(e);
-                x->q_head = (x->q_head + 1) % x->q_max;
-                x->q_len--;
-                n++;
-        }
-        if (!n)
-                return;
-        logd_store_flush(x->store);
-        if (x->store->cfg.quota_bytes && x->store->total_bytes > x->store->cfg.quota_bytes)
-                logd_store_prune(x->store, ds_now_real_ms(), forwarded_to(x));
-        publish_storage(x);
-        logd_remote_kick(x->remote);
-}
-
-static int on_drain(zloop_t *loop, int timer_id, void *arg)
-{
-        (void)loop;
-        (void)timer_id;
-        logd_drain(arg);
-        return 0;
-}
-
-static int on_tick(zloop_t *loop, int timer_id, void *arg)
-{
-        struct logd_ctx *x = arg;
-        int64_t now = ds_now_real_ms();
-
-        (void)loop;
-        (void)timer_id;
-        logd_drain(x);
-        if (x->store->unsealed && ds_now_mono_ms() - x->store->last_seal_mono >= x->seal_interval_ms)
-                logd_store_seal(x->store);
-        /* forward security in quiet times too: the key moves on with the clock */
-        logd_store_tick(x->store, now);
-        if (logd_store_rotate_due(x->store, now))
-                logd_store_rotate(x->store);
-        logd_store_prune(x->store, now, forwarded_to(x));
-        publish_storage(x);
-        if (x->dropped != x->dropped_reported) {
-                struct mpw w;
-                mpw_init(&w);
-                mpw_map_begin(&w);
-                mpw_kv_uint(&w, "dropped", x->dropped);
-                mpw_kv_uint(&w, "since_last", x->dropped - x->dropped_reported);
-                mpw_map_end(&w);
-                ds_daemon_publish(x->d, "logd.dropped", &w);
-                mpw_free(&w);
-                log_warn("ingest queue full: %llu records dropped so far", (unsigned long long)x->dropped);
-                x->dropped_reported = x->dropped;
-        }
-        return 0;
-}
 
 /* ---- settings ----------------------------------------------------------------------- */
 
@@ -345,10 +67,18 @@ const struct ds_field logd_settings[] = {
         { NULL },
 };
 
-int logd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+void logd_settings_store(const struct ds_settings *s, struct logd_store_cfg *ret)
 {
-        struct logd_ctx *x = ctx;
-        const struct ds_settings *s = &d->settings;
+        ret->seal_every = (uint32_t)ds_settings_int(s, "seal_every");
+        ret->epoch_ms = ds_settings_int(s, "seal_interval_s") * 1000;
+        ret->seg_max_bytes = (uint64_t)ds_settings_int(s, "segment_max_kb") * 1024;
+        ret->seg_max_age_s = ds_settings_int(s, "segment_max_age_s");
+        ret->quota_bytes = (uint64_t)ds_settings_int(s, "quota_mb") * 1024 * 1024;
+        ret->retention_s = ds_settings_int(s, "retention_days") * 86400;
+}
+
+int logd_settings_apply(struct logd_ctx *x, const struct ds_settings *s, struct ds_err *e)
+{
         struct logd_remote_cfg rc = { 0 };
 
         rc.enabled = ds_settings_bool(s, "remote_enabled");
@@ -376,16 +106,11 @@ int logd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         if (gethostname(rc.hostname, sizeof rc.hostname - 1) < 0)
                 snprintf(rc.hostname, sizeof rc.hostname, "-");
 
-        x->cfg.seal_every = (uint32_t)ds_settings_int(s, "seal_every");
-        x->cfg.epoch_ms = ds_settings_int(s, "seal_interval_s") * 1000;
-        x->cfg.seg_max_bytes = (uint64_t)ds_settings_int(s, "segment_max_kb") * 1024;
-        x->cfg.seg_max_age_s = ds_settings_int(s, "segment_max_age_s");
-        x->cfg.quota_bytes = (uint64_t)ds_settings_int(s, "quota_mb") * 1024 * 1024;
-        x->cfg.retention_s = ds_settings_int(s, "retention_days") * 86400;
+        logd_settings_store(s, &x->cfg);
         x->seal_interval_ms = ds_settings_int(s, "seal_interval_s") * 1000;
         x->queue_max = (size_t)ds_settings_int(s, "queue_max");
         if (x->store)
-                x->store->cfg = x->cfg;
+                logd_store_configure(x->store, &x->cfg);
         x->remote_cfg = rc;
         if (x->remote && logd_remote_configure(x->remote, &rc) < 0)
                 log_warn("remote logging configured but not usable: see log.status");
@@ -437,7 +162,7 @@ struct qout {
         char *line;
 };
 
-static void emit(void *ud, const struct logd_rec *rec)
+static void emit(void *ud, const struct seal_rec *rec)
 {
         struct qout *o = ud;
 
@@ -450,7 +175,7 @@ static void emit(void *ud, const struct logd_rec *rec)
         }
 }
 
-static int h_query(void *ctx, struct ds_call *c)
+static int h_log_query(void *ctx, struct ds_call *c)
 {
         struct logd_ctx *x = ctx;
         char cat[16] = "", lvl[12] = "", user[33] = "", svc[33] = "", text[129] = "", fmt[16] = "";
@@ -493,7 +218,7 @@ static int h_query(void *ctx, struct ds_call *c)
  * chain, seal order, what it knows it wrote). It takes no key: the seals are
  * checked by the operator's devctl with the key, on segments read through
  * log.segments / log.read, so the key never reaches the device. */
-static int h_verify(void *ctx, struct ds_call *c)
+static int h_log_verify(void *ctx, struct ds_call *c)
 {
         struct logd_ctx *x = ctx;
         struct seal_result v;
@@ -530,98 +255,80 @@ static int h_verify(void *ctx, struct ds_call *c)
 /* The store as it is, for a verifier off the device: the segments (sealed up to
  * now), and what logd says it wrote, which a verifier may use to name a loss but
  * never to pass a store. */
-static int h_segments(void *ctx, struct ds_call *c)
+static int h_log_segments(void *ctx, struct ds_call *c)
 {
         struct logd_ctx *x = ctx;
-        logd_store_t *s = x->store;
+        struct logd_store_info in;
+        struct logd_seg g;
 
         logd_drain(x);
-        logd_store_seal(s);
+        logd_store_seal(x->store);
+        logd_store_info(x->store, &in);
         mpw_str(c->r, "segments");
         mpw_arr_begin(c->r);
-        for (size_t i = 0; i < s->n_segs; i++) {
+        for (size_t i = 0; logd_store_seg(x->store, i, &g) == 0; i++) {
                 mpw_map_begin(c->r);
-                mpw_kv_str(c->r, "name", s->segs[i].name);
-                mpw_kv_uint(c->r, "first", s->segs[i].first);
-                mpw_kv_uint(c->r, "size", s->segs[i].size);
+                mpw_kv_str(c->r, "name", g.name);
+                mpw_kv_uint(c->r, "first", g.first);
+                mpw_kv_uint(c->r, "size", g.size);
                 mpw_map_end(c->r);
         }
         mpw_arr_end(c->r);
-        mpw_kv_uint(c->r, "last_seq", s->next_seq - 1);
-        mpw_kv_uint(c->r, "sealed_seq", s->sealed_seq);
-        mpw_kv_uint(c->r, "seals_made", s->seal_n);
+        mpw_kv_uint(c->r, "last_seq", in.last_seq);
+        mpw_kv_uint(c->r, "sealed_seq", in.sealed_seq);
+        mpw_kv_uint(c->r, "seals_made", in.seals_made);
         mpw_kv_str(c->r, "device_id", x->remote_cfg.device_id);
+        mpw_kv_uint(c->r, "read_max", LOGD_READ_MAX);
         return 0;
 }
 
-static const char *check_seg_name(const char *s, size_t n)
-{
-        if (n < 9 || n > 47 || strncmp(s, "seg-", 4) || memcmp(s + n - 4, ".log", 4))
-                return "must be a segment name (seg-N.log) from log.segments";
-        for (size_t i = 4; i < n - 4; i++)
-                if (s[i] < '0' || s[i] > '9')
-                        return "must be a segment name (seg-N.log) from log.segments";
-        return NULL;
-}
-
 static const struct ds_field read_args[] = {
-        { "segment", DS_STR, DS_REQUIRED, .max_len = 47, .check = check_seg_name },
+        { "segment", DS_STR, DS_REQUIRED, .max_len = 47, .check = seal_seg_name_check },
         { "offset", DS_INT, 0, .min = 0, .max = LOGD_SEG_LOAD_MAX },
         { "max", DS_INT, 0, .min = 1, .max = LOGD_READ_MAX, .help = "bytes per answer" },
         { NULL },
 };
 
-static int h_read(void *ctx, struct ds_call *c)
+static int h_log_read(void *ctx, struct ds_call *c)
 {
         struct logd_ctx *x = ctx;
-        logd_store_t *s = x->store;
-        char name[48], *p, *buf;
+        char name[SEAL_SEG_NAME_MAX];
         uint64_t off = (uint64_t)ds_arg_int(c, "offset", 0), want = (uint64_t)ds_arg_int(c, "max", LOGD_READ_MAX);
-        size_t i;
-        ssize_t n;
-        int fd;
+        struct logd_seg g;
+        ssize_t i;
+        size_t n = 0;
+        char *buf;
+        int r;
 
         ds_arg_str(c, "segment", name, sizeof name);
         /* only a segment of the table, never a path the caller makes up */
-        for (i = 0; i < s->n_segs && strcmp(s->segs[i].name, name); i++)
-                ;
-        if (i == s->n_segs)
+        i = logd_store_find_name(x->store, name);
+        if (i < 0 || logd_store_seg(x->store, (size_t)i, &g) < 0)
                 return ds_call_fail(c, -ENOENT, "segment", "no segment '%s' (pruned?)", name);
-        logd_store_flush(s);
-        if (off > s->segs[i].size)
+        if (off > g.size)
                 return ds_call_fail(c, -EINVAL, "offset", "past the end of '%s' (%llu bytes)", name,
-                                    (unsigned long long)s->segs[i].size);
-        if (want > s->segs[i].size - off)
-                want = s->segs[i].size - off;
-        p = path_join(s->dir, name);
-        buf = malloc(want ? want : 1);
-        fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
-        free(p);
-        if (fd < 0 || !buf) {
-                int e = fd < 0 ? -errno : -ENOMEM;
+                                    (unsigned long long)g.size);
+        if (want > g.size - off)
+                want = g.size - off;
+        if (!(buf = malloc(want ? want : 1)))
+                return -ENOMEM;
+        r = logd_store_pread(x->store, (size_t)i, off, buf, (size_t)want, &n);
+        if (r < 0) {
                 free(buf);
-                if (fd >= 0)
-                        close(fd);
-                return ds_call_fail(c, e, "segment", "cannot read '%s': %s", name, strerror(-e));
-        }
-        n = want ? pread(fd, buf, want, (off_t)off) : 0;
-        close(fd);
-        if (n < 0) {
-                int e = -errno;
-                free(buf);
-                return ds_call_fail(c, e, "segment", "cannot read '%s': %s", name, strerror(-e));
+                return ds_call_fail(c, r, "segment", "cannot read '%s': %s", name, strerror(-r));
         }
         mpw_str(c->r, "data");
-        mpw_bin(c->r, buf, (size_t)n);
+        mpw_bin(c->r, buf, n);
         mpw_kv_uint(c->r, "offset", off);
-        mpw_kv_bool(c->r, "eof", off + (uint64_t)n >= s->segs[i].size);
+        mpw_kv_bool(c->r, "eof", off + n >= g.size);
         free(buf);
         return 0;
 }
 
-static int h_seal_init(void *ctx, struct ds_call *c)
+static int h_log_seal_init(void *ctx, struct ds_call *c)
 {
         struct logd_ctx *x = ctx;
+        struct logd_store_info in;
         char text[SEAL_KEY_TEXT_MAX];
         int r;
 
@@ -630,37 +337,39 @@ static int h_seal_init(void *ctx, struct ds_call *c)
                 return ds_call_fail(c, -EEXIST, NULL, "the initial seal key was exported already");
         if (r < 0)
                 return ds_call_fail(c, r, NULL, "cannot read the initial seal key: %s", strerror(-r));
+        logd_store_info(x->store, &in);
         mpw_kv_str(c->r, "key", text);
-        mpw_kv_int(c->r, "t0", x->store->key_t0);
-        mpw_kv_int(c->r, "interval_ms", x->store->key_iv);
+        mpw_kv_int(c->r, "t0", in.key_t0);
+        mpw_kv_int(c->r, "interval_ms", in.key_iv);
         explicit_bzero(text, sizeof text);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "logd: initial seal key exported by '%s'",
                   ds_call_actor(c));
         return 0;
 }
 
-static int h_status(void *ctx, struct ds_call *c)
+static int h_log_status(void *ctx, struct ds_call *c)
 {
         struct logd_ctx *x = ctx;
-        logd_store_t *s = x->store;
+        struct logd_store_info in;
 
         logd_drain(x);
-        mpw_kv_uint(c->r, "records", s->next_seq - 1);
-        mpw_kv_uint(c->r, "first", s->n_segs ? s->segs[0].first : 0);
-        mpw_kv_uint(c->r, "segments", s->n_segs);
-        mpw_kv_uint(c->r, "bytes", s->total_bytes);
-        mpw_kv_uint(c->r, "quota_bytes", s->cfg.quota_bytes);
-        mpw_kv_int(c->r, "quota_percent", s->cfg.quota_bytes ? (int64_t)(s->total_bytes * 100 / s->cfg.quota_bytes) : 0);
-        mpw_kv_uint(c->r, "sealed_to", s->sealed_seq);
-        mpw_kv_uint(c->r, "unsealed", s->unsealed);
-        mpw_kv_uint(c->r, "seal_epoch", s->ks.epoch);
-        mpw_kv_uint(c->r, "seals_made", s->seal_n);
-        mpw_kv_bool(c->r, "seal_key_exported", !s->init_key_pending);
+        logd_store_info(x->store, &in);
+        mpw_kv_uint(c->r, "records", in.last_seq);
+        mpw_kv_uint(c->r, "first", in.first_seq);
+        mpw_kv_uint(c->r, "segments", in.segments);
+        mpw_kv_uint(c->r, "bytes", in.bytes);
+        mpw_kv_uint(c->r, "quota_bytes", in.quota_bytes);
+        mpw_kv_int(c->r, "quota_percent", in.quota_bytes ? (int64_t)(in.bytes * 100 / in.quota_bytes) : 0);
+        mpw_kv_uint(c->r, "sealed_to", in.sealed_seq);
+        mpw_kv_uint(c->r, "unsealed", in.unsealed);
+        mpw_kv_uint(c->r, "seal_epoch", in.seal_epoch);
+        mpw_kv_uint(c->r, "seals_made", in.seals_made);
+        mpw_kv_bool(c->r, "seal_key_exported", in.key_exported);
         mpw_kv_uint(c->r, "queue", x->q_len);
         mpw_kv_uint(c->r, "queue_max", x->q_max);
         mpw_kv_uint(c->r, "dropped", x->dropped);
-        mpw_kv_uint(c->r, "write_errors", x->write_errors + s->write_errors);
-        mpw_kv_uint(c->r, "torn_truncated_bytes", s->torn_truncated);
+        mpw_kv_uint(c->r, "write_errors", x->write_errors + in.write_errors);
+        mpw_kv_uint(c->r, "torn_truncated_bytes", in.torn_truncated);
         mpw_str(c->r, "remote");
         mpw_map_begin(c->r);
         logd_remote_status(x->remote, c->r);
@@ -668,7 +377,7 @@ static int h_status(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_remote_show(void *ctx, struct ds_call *c)
+static int h_log_remote_show(void *ctx, struct ds_call *c)
 {
         struct logd_ctx *x = ctx;
 
@@ -741,7 +450,7 @@ static int set_settings(struct logd_ctx *x, struct ds_call *c, struct mpw *w)
         return r;
 }
 
-static int h_remote_set(void *ctx, struct ds_call *c)
+static int h_log_remote_set(void *ctx, struct ds_call *c)
 {
         struct logd_ctx *x = ctx;
         char host[262], ca[4001] = "", name[254] = "", pin[65] = "", cert[4001] = "", key[4001] = "";
@@ -791,7 +500,7 @@ static int h_remote_set(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_remote_disable(void *ctx, struct ds_call *c)
+static int h_log_remote_disable(void *ctx, struct ds_call *c)
 {
         struct logd_ctx *x = ctx;
         struct mpw w;
@@ -812,15 +521,15 @@ static int h_remote_disable(void *ctx, struct ds_call *c)
 }
 
 const struct ds_method logd_methods[] = {
-        DS_METHOD("log.query", query_args, h_query, AUTH_NEEDS(SYSTEM_INFO)),
-        DS_METHOD("log.verify", NULL, h_verify, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("log.segments", NULL, h_segments, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("log.read", read_args, h_read, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("log.seal.init", NULL, h_seal_init, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("log.status", NULL, h_status, AUTH_NEEDS(SYSTEM_INFO)),
-        DS_METHOD("log.remote.show", NULL, h_remote_show, AUTH_NEEDS(SYSTEM_INFO)),
-        DS_METHOD("log.remote.set", remote_set_args, h_remote_set, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("log.remote.disable", NULL, h_remote_disable, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("log.query", query_args, h_log_query, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("log.verify", NULL, h_log_verify, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("log.segments", NULL, h_log_segments, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("log.read", read_args, h_log_read, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("log.seal.init", NULL, h_log_seal_init, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("log.status", NULL, h_log_status, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("log.remote.show", NULL, h_log_remote_show, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("log.remote.set", remote_set_args, h_log_remote_set, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("log.remote.disable", NULL, h_log_remote_disable, AUTH_NEEDS(SECURITY)),
         { NULL },
 };
 
@@ -854,7 +563,11 @@ static enum ds_audit_result a_key_exported(void *ctx, char *detail, size_t size)
 {
         struct logd_ctx *x = ctx;
 
-        if (x->store && x->store->init_key_pending) {
+        struct logd_store_info in;
+
+        if (x->store)
+                logd_store_info(x->store, &in);
+        if (x->store && !in.key_exported) {
                 snprintf(detail, size, "the initial seal key is still on the device");
                 return DS_AUDIT_FAIL;
         }
@@ -885,80 +598,3 @@ const struct ds_audit_item logd_audit[] = {
           .remediation = "devctl log remote set HOST:PORT --ca FILE --pin SHA256", .check = a_pinned },
         { NULL },
 };
-
-/* ---- lifecycle ------------------------------------------------------------------------ */
-
-int logd_init(struct ds_daemon *d, void *ctx)
-{
-        struct logd_ctx *x = ctx;
-        char *segdir = path_join(d->statedir, "store");
-        int r;
-
-        x->d = d;
-        x->rec = malloc(sizeof *x->rec);
-        if (!segdir || !x->rec) {
-                free(segdir);
-                return -ENOMEM;
-        }
-        /* settings are loaded: take the store's limits before opening it */
-        x->cfg.seal_every = (uint32_t)ds_settings_int(&d->settings, "seal_every");
-        x->cfg.epoch_ms = ds_settings_int(&d->settings, "seal_interval_s") * 1000;
-        x->cfg.seg_max_bytes = (uint64_t)ds_settings_int(&d->settings, "segment_max_kb") * 1024;
-        x->cfg.seg_max_age_s = ds_settings_int(&d->settings, "segment_max_age_s");
-        x->cfg.quota_bytes = (uint64_t)ds_settings_int(&d->settings, "quota_mb") * 1024 * 1024;
-        x->cfg.retention_s = ds_settings_int(&d->settings, "retention_days") * 86400;
-        r = logd_store_open(segdir, d->statedir, &x->cfg, &x->store);
-        free(segdir);
-        if (r < 0)
-                return r;
-        r = logd_queue_init(x, (size_t)ds_settings_int(&d->settings, "queue_max"));
-        if (r < 0)
-                return r;
-        /* what a crash left unsealed is sealed now, with the key of its epoch */
-        return logd_store_seal(x->store);
-}
-
-int logd_start(struct ds_daemon *d, void *ctx)
-{
-        struct logd_ctx *x = ctx;
-        struct ds_err e;
-
-        x->d = d;
-        x->remote = logd_remote_new(d->loop, x->store, d->statedir);
-        if (!x->remote)
-                return -ENOMEM;
-        ds_err_clear(&e);
-        if (logd_apply(d, x, &e) < 0)
-                log_warn("remote logging settings refused: %s", e.msg);
-        if (bus_subscribe(d->bus, "log.", on_event, x) < 0 || bus_subscribe(d->bus, "time.changed", on_event, x) < 0 ||
-            bus_subscribe(d->bus, "auth.locked", on_event, x) < 0 || bus_subscribe(d->bus, "filter.", on_event, x) < 0)
-                return -ENOMEM;
-        zloop_timer(d->loop, 10, 0, on_drain, x);
-        zloop_timer(d->loop, 1000, 0, on_tick, x);
-        return 0;
-}
-
-void logd_stop(struct ds_daemon *d, void *ctx)
-{
-        struct logd_ctx *x = ctx;
-
-        (void)d;
-        logd_drain(x);
-        logd_store_seal(x->store);
-        if (x->remote)
-                logd_remote_flush(x->remote);
-        logd_remote_destroy(&x->remote);
-        logd_queue_free(x);
-        logd_store_close(&x->store);
-        free(x->rec);
-        x->rec = NULL;
-}
-
-void logd_status(struct ds_daemon *d, void *ctx, struct mpw *w)
-{
-        struct logd_ctx *x = ctx;
-
-        (void)d;
-        mpw_kv_uint(w, "records", x->store ? x->store->next_seq - 1 : 0);
-        mpw_kv_uint(w, "dropped", x->dropped);
-}

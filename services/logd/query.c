@@ -41,7 +41,7 @@ int logd_category_facility(const char *category)
         return 3;
 }
 
-static bool match(const struct logd_query *q, const struct logd_rec *r)
+static bool match(const struct logd_query *q, const struct seal_rec *r)
 {
         if (q->cursor && r->seq >= q->cursor)
                 return false;
@@ -67,37 +67,42 @@ static bool match(const struct logd_query *q, const struct logd_rec *r)
 
 int logd_query_run(const logd_store_t *s, const struct logd_query *q, logd_query_fn fn, void *ud, uint64_t *ret_next)
 {
-        struct logd_rec *rec = malloc(sizeof *rec);
-        size_t *offs = NULL, n_offs = 0, cap = 0;
+        struct seal_rec *rec = malloc(sizeof *rec);
+        size_t *offs = NULL, n_offs = 0, cap = 0, nsegs;
+        struct logd_store_info in;
+        logd_cursor_t *c = NULL;
         uint32_t emitted = 0;
         uint64_t last = 0;
         int r = 0;
 
-        if (!rec)
-                return -ENOMEM;
         *ret_next = 0;
-        for (size_t i = s->n_segs; i-- > 0 && emitted < q->limit;) {
-                const struct logd_seg *g = &s->segs[i];
+        if (!rec || logd_cursor_new(s, &c) < 0) {
+                free(rec);
+                return -ENOMEM;
+        }
+        logd_store_info(s, &in);
+        nsegs = in.segments;
+        /* newest first: per segment, the offsets of the matches, then back through them */
+        for (size_t i = nsegs; i-- > 0 && emitted < q->limit;) {
+                struct logd_seg g;
                 struct seal_frame f;
-                size_t len, off, next;
-                char *buf = NULL;
+                size_t off;
 
-                if (g->last < g->first || (q->cursor && g->first >= q->cursor))
+                if (logd_store_seg(s, i, &g) < 0 || g.last < g.first || (q->cursor && g.first >= q->cursor))
                         continue;
-                if (q->since_ms && g->ts_last && g->ts_last < q->since_ms)
+                if (q->since_ms && g.ts_last && g.ts_last < q->since_ms)
                         break;
-                if (q->until_ms && g->ts_first > q->until_ms)
+                if (q->until_ms && g.ts_first > q->until_ms)
                         continue;
-                if (logd_seg_load(s, i, &buf, &len) < 0)
+                if (logd_cursor_seek_segment(c, i) < 0)
                         continue;
                 n_offs = 0;
-                for (off = LOGD_SEG_HDR_LEN; off < len && seal_frame_parse(buf, len, off, &f, &next) == 0; off = next) {
-                        if (f.type != LOGD_FRAME_RECORD || logd_rec_decode(f.payload, f.len, rec) < 0 || !match(q, rec))
+                for (off = logd_cursor_tell(c); logd_cursor_next(c, &f) > 0; off = logd_cursor_tell(c)) {
+                        if (f.type != SEAL_FRAME_RECORD || seal_rec_decode(f.payload, f.len, rec) < 0 || !match(q, rec))
                                 continue;
                         if (n_offs == cap) {
                                 size_t *no = realloc(offs, (cap = cap ? cap * 2 : 256) * sizeof *no);
                                 if (!no) {
-                                        free(buf);
                                         r = -ENOMEM;
                                         goto out;
                                 }
@@ -106,18 +111,18 @@ int logd_query_run(const logd_store_t *s, const struct logd_query *q, logd_query
                         offs[n_offs++] = off;
                 }
                 while (n_offs-- > 0 && emitted < q->limit) {
-                        if (seal_frame_parse(buf, len, offs[n_offs], &f, &next) < 0 ||
-                            logd_rec_decode(f.payload, f.len, rec) < 0)
+                        if (logd_cursor_seek_offset(c, offs[n_offs]) < 0 || logd_cursor_next(c, &f) <= 0 ||
+                            seal_rec_decode(f.payload, f.len, rec) < 0)
                                 continue;
                         fn(ud, rec);
                         emitted++;
                         last = rec->seq;
                 }
-                free(buf);
         }
-        if (emitted == q->limit && last > s->segs[0].first)
+        if (emitted == q->limit && last > in.first_seq)
                 *ret_next = last;
 out:
+        logd_cursor_destroy(&c);
         free(offs);
         free(rec);
         return r;
@@ -154,7 +159,7 @@ static size_t utf8_cut(const char *s, size_t n)
         return k;
 }
 
-int logd_rfc5424_fit(const struct logd_rec *rec, const char *hostname, const char *device_id, size_t max, char *buf,
+int logd_rfc5424_fit(const struct seal_rec *rec, const char *hostname, const char *device_id, size_t max, char *buf,
                      size_t size, bool *ret_truncated)
 {
         char ts[40], user[80], src[140], dev[140], app[49];
@@ -195,12 +200,12 @@ int logd_rfc5424_fit(const struct logd_rec *rec, const char *hostname, const cha
         return n;
 }
 
-int logd_rfc5424(const struct logd_rec *rec, const char *hostname, const char *device_id, char *buf, size_t size)
+int logd_rfc5424(const struct seal_rec *rec, const char *hostname, const char *device_id, char *buf, size_t size)
 {
         return logd_rfc5424_fit(rec, hostname, device_id, 0, buf, size, NULL);
 }
 
-void logd_rec_write(struct mpw *w, const struct logd_rec *rec)
+void logd_rec_write(struct mpw *w, const struct seal_rec *rec)
 {
         char ts[40];
 

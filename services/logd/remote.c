@@ -61,15 +61,14 @@ struct logd_remote {
         struct batch *b;
         size_t nb, capb;
         /* reader over the store */
-        ssize_t rseg;
-        char *rbuf;
-        size_t rlen, roff;
+        logd_cursor_t *cur;
+        bool reseek; /* queued was moved: position the cursor after it again */
         /* status */
         char last_error[256];
         uint64_t connects, failures, sent_records;
         uint64_t truncated, dropped; /* records cut to max_msg, records that could not be sent at all */
         int64_t up_since, last_save_ms;
-        struct logd_rec *rec;
+        struct seal_rec *rec;
 };
 
 static void set_error(logd_remote_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -198,87 +197,20 @@ static void ssl_error(logd_remote_t *r, const char *what)
 
 /* ---- reading the store ------------------------------------------------------ */
 
-static int reader_refill(logd_remote_t *r)
-{
-        const struct logd_seg *g = &r->store->segs[r->rseg];
-        char *p = path_join(r->store->dir, g->name);
-        int fd, rr = 0;
-
-        if (!p)
-                return -ENOMEM;
-        fd = open(p, O_RDONLY | O_CLOEXEC);
-        free(p);
-        if (fd < 0)
-                return -errno;
-        if (g->size > r->rlen) {
-                size_t want = g->size - r->rlen;
-                if (r->rlen + want > LOGD_SEG_LOAD_MAX) {
-                        close(fd);
-                        return -EFBIG;
-                }
-                char *nb = realloc(r->rbuf, r->rlen + want);
-                if (!nb) {
-                        close(fd);
-                        return -ENOMEM;
-                }
-                r->rbuf = nb;
-                ssize_t n = pread(fd, r->rbuf + r->rlen, want, (off_t)r->rlen);
-                if (n > 0)
-                        r->rlen += (size_t)n;
-                else
-                        rr = n < 0 ? -errno : 0;
-        }
-        close(fd);
-        return rr;
-}
-
 /* Next stored record after r->queued into r->rec: 1, 0 when none yet, <0 error. */
 static int reader_next(logd_remote_t *r)
 {
-        const logd_store_t *s = r->store;
-        uint64_t want = r->queued + 1;
-        struct seal_frame f;
-        size_t next;
+        struct logd_store_info in;
 
-        if (!s->n_segs || want >= s->next_seq)
+        logd_store_info(r->store, &in);
+        if (in.last_seq <= r->queued)
                 return 0;
-        if (want < s->segs[0].first) {
-                /* pruned before it could be forwarded (remote was off): skip ahead */
-                want = s->segs[0].first;
-                r->queued = want - 1;
-        }
-        if (r->rseg < 0 || r->rseg >= (ssize_t)s->n_segs || want < s->segs[r->rseg].first ||
-            (r->rseg + 1 < (ssize_t)s->n_segs && want >= s->segs[r->rseg + 1].first) || r->roff > r->rlen) {
-                ssize_t i = logd_store_find(s, want);
-                if (i < 0)
+        if (r->reseek) {
+                if (logd_cursor_seek_seq(r->cur, r->queued + 1) < 0)
                         return 0;
-                r->rseg = i;
-                r->rlen = r->roff = 0;
-                int e = reader_refill(r);
-                if (e < 0)
-                        return e;
-                r->roff = LOGD_SEG_HDR_LEN;
+                r->reseek = false;
         }
-        for (int pass = 0; pass < 2; pass++) {
-                while (r->roff < r->rlen && seal_frame_parse(r->rbuf, r->rlen, r->roff, &f, &next) == 0) {
-                        r->roff = next;
-                        if (f.type != LOGD_FRAME_RECORD || logd_rec_decode(f.payload, f.len, r->rec) < 0)
-                                continue;
-                        if (r->rec->seq >= want)
-                                return 1;
-                }
-                if (pass == 0 && reader_refill(r) < 0)
-                        return 0;
-        }
-        /* end of this segment: continue in the next one */
-        if (r->rseg + 1 < (ssize_t)s->n_segs) {
-                uint64_t nf = s->segs[r->rseg + 1].first;
-                r->rseg = -1;
-                if (nf > want)
-                        r->queued = nf - 1; /* a hole: never wait on it forever */
-                return reader_next(r);
-        }
-        return 0;
+        return logd_cursor_next_rec(r->cur, r->rec);
 }
 
 static void fill_out(logd_remote_t *r)
@@ -442,7 +374,7 @@ static void went_up(logd_remote_t *r)
         r->up_since = ds_now_mono_ms();
         r->last_error[0] = '\0';
         r->queued = r->acked;
-        r->rseg = -1;
+        r->reseek = true;
         log_notice("remote '%s:%d': connected%s, resending from record %llu", r->cfg.host, r->cfg.port,
                    r->ssl ? " (TLS verified)" : " in the clear (insecure)", (unsigned long long)r->acked + 1);
         r->ack_timer = zloop_timer(r->loop, ACK_TICK_MS, 0, on_ack, r);
@@ -594,7 +526,8 @@ static void connect_addr(logd_remote_t *r, const struct sockaddr *sa, socklen_t 
 }
 
 /* A host name is resolved by a short-lived child process, so that a slow or
- * absent DNS server never stalls the loop; the answer comes back on a pipe. */
+ * absent DNS server never stalls the loop; the answer comes back on a pipe.
+ * (To be replaced by the common asynchronous resolver when there is one.) */
 struct resolved {
         int err; /* EAI_* or 0 */
         socklen_t len;
@@ -733,11 +666,13 @@ static int on_retry(zloop_t *loop, int timer_id, void *arg)
 static int on_ack(zloop_t *loop, int timer_id, void *arg)
 {
         logd_remote_t *r = arg;
+        struct logd_store_info in;
 
         (void)loop;
         (void)timer_id;
         check_acks(r);
-        if (r->st == R_UP && r->out_off == r->out_len && r->queued + 1 < r->store->next_seq)
+        logd_store_info(r->store, &in);
+        if (r->st == R_UP && r->out_off == r->out_len && r->queued < in.last_seq)
                 poll_set(r, ZMQ_POLLIN | ZMQ_POLLOUT);
         return 0;
 }
@@ -753,11 +688,11 @@ logd_remote_t *logd_remote_new(zloop_t *loop, logd_store_t *store, const char *s
         r->fd = -1;
         r->res_fd = -1;
         r->retry_timer = r->ack_timer = -1;
-        r->rseg = -1;
+        r->reseek = true;
         r->backoff_ms = BACKOFF_MIN_MS;
         r->statedir = strdup(statedir);
         r->rec = malloc(sizeof *r->rec);
-        if (!r->statedir || !r->rec) {
+        if (!r->statedir || !r->rec || logd_cursor_new(store, &r->cur) < 0) {
                 logd_remote_destroy(&r);
                 return NULL;
         }
@@ -779,7 +714,7 @@ void logd_remote_destroy(logd_remote_t **rp)
         SSL_CTX_free(r->ctx);
         free(r->out);
         free(r->b);
-        free(r->rbuf);
+        logd_cursor_destroy(&r->cur);
         free(r->rec);
         free(r->statedir);
         free(r);
@@ -867,7 +802,11 @@ void logd_remote_flush(logd_remote_t *r)
 
 void logd_remote_status(const logd_remote_t *r, struct mpw *w)
 {
-        uint64_t last = r->store->next_seq - 1;
+        struct logd_store_info in;
+        uint64_t last;
+
+        logd_store_info(r->store, &in);
+        last = in.last_seq;
 
         mpw_kv_str(w, "state", state_names[r->st]);
         mpw_kv_bool(w, "enabled", r->cfg.enabled);

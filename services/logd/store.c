@@ -1,13 +1,11 @@
-/* store.c - append-only segments: per-record checksum, hash chain, forward-secure seals.
+/* store.c - append-only segments: per-record checksum, hash chain, forward-secure
+ * seals (the format: common/seal.h), rotation, quota and retention.
  *
- * Segment file seg-<first seq>.log:
- *   "DSLOGSG1" | u64 first seq | prev chain hash[32] | crc32c    (header)
- *   frames: u32 len | u8 type | 3 x 0 | payload[len] | tail[32] | crc32c(all before)
- * A record's tail is its chain hash H(prev || payload); a seal's tail is
- * HMAC(k_e, "devsec-seal2" || epoch || n || seq || head) (common/seal.c). The
- * epoch is bound to time, e = (ts - t0) / interval; the key moves on to a later
- * epoch before a record of that epoch is written, and on the 1 s tick, so a key
- * taken from the device forges no seal of an earlier epoch. */
+ * The epoch of a seal is bound to time, e = (ts - t0) / interval; the key moves
+ * on to a later epoch before a record of that epoch is written, and on the 1 s
+ * tick, so a key taken from the device forges no seal of an earlier epoch.
+ * Records are encoded into one reused buffer, hashed with a reused context and
+ * gathered into the write buffer: one write() per batch, fdatasync per seal. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -18,117 +16,11 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "logd.h"
 #include "state.h"
+#include "store_impl.h"
 #include "util.h"
 
-#define KEY_FILE "seal.key"
-#define INIT_FILE "seal.init"
 #define WBUF_CAP (256 * 1024)
-
-static void put32(uint8_t *p, uint32_t v)
-{
-        for (int i = 0; i < 4; i++)
-                p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-        for (int i = 0; i < 8; i++)
-                p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p)
-{
-        return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p)
-{
-        return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static int copy_str(const msgpack_object *map, const char *key, char *buf, size_t size)
-{
-        const msgpack_object *o = mp_get(map, key);
-
-        buf[0] = '\0';
-        if (!o)
-                return 0;
-        return mp_strcpy(o, buf, size) < 0 ? -EBADMSG : 0;
-}
-
-int logd_rec_decode(const char *payload, size_t len, struct logd_rec *rec)
-{
-        msgpack_unpacked u;
-        const msgpack_object *m;
-        size_t off = 0;
-        int r = -EBADMSG;
-
-        msgpack_unpacked_init(&u);
-        if (msgpack_unpack_next(&u, payload, len, &off) != MSGPACK_UNPACK_SUCCESS || u.data.type != MSGPACK_OBJECT_MAP)
-                goto out;
-        m = &u.data;
-        memset(rec, 0, offsetof(struct logd_rec, msg));
-        rec->msg[0] = '\0';
-        rec->fields = NULL;
-        rec->fields_len = 0;
-        rec->prune = false;
-        rec->seq = (uint64_t)mp_get_int(m, "seq", 0);
-        rec->ts = mp_get_int(m, "ts", 0);
-        rec->pub_ts = mp_get_int(m, "pts", 0);
-        rec->mono = mp_get_int(m, "mono", 0);
-        if (copy_str(m, "svc", rec->service, sizeof rec->service) < 0 ||
-            copy_str(m, "cat", rec->category, sizeof rec->category) < 0 ||
-            copy_str(m, "lvl", rec->level, sizeof rec->level) < 0 || copy_str(m, "user", rec->user, sizeof rec->user) < 0 ||
-            copy_str(m, "src", rec->src, sizeof rec->src) < 0 || copy_str(m, "msg", rec->msg, sizeof rec->msg) < 0)
-                goto out;
-        /* structured fields, re-encoded into the record's own buffer */
-        {
-                const msgpack_object *f = mp_get(m, "f");
-                if (f && f->type == MSGPACK_OBJECT_MAP) {
-                        struct mpw t;
-                        mpw_init(&t);
-                        mpw_obj(&t, f);
-                        if (mpw_len(&t) <= sizeof rec->fbuf) {
-                                memcpy(rec->fbuf, mpw_data(&t), mpw_len(&t));
-                                rec->fields = rec->fbuf;
-                                rec->fields_len = mpw_len(&t);
-                        }
-                        mpw_free(&t);
-                }
-        }
-        r = rec->seq ? 0 : -EBADMSG;
-out:
-        msgpack_unpacked_destroy(&u);
-        return r;
-}
-
-static void rec_encode(struct mpw *w, const struct logd_rec *rec)
-{
-        mpw_map_begin(w);
-        mpw_kv_uint(w, "seq", rec->seq);
-        mpw_kv_int(w, "ts", rec->ts);
-        if (rec->pub_ts)
-                mpw_kv_int(w, "pts", rec->pub_ts);
-        mpw_kv_int(w, "mono", rec->mono);
-        mpw_kv_str(w, "svc", rec->service);
-        mpw_kv_str(w, "cat", rec->category);
-        mpw_kv_str(w, "lvl", rec->level);
-        mpw_kv_str(w, "user", rec->user);
-        mpw_kv_str(w, "src", rec->src);
-        mpw_kv_str(w, "msg", rec->msg);
-        if (rec->fields && rec->fields_len) {
-                mpw_str(w, "f");
-                mpw_raw(w, rec->fields, rec->fields_len);
-        }
-        if (rec->prune) {
-                mpw_str(w, "prune");
-                mpw_map_begin(w);
-                mpw_kv_uint(w, "first_kept", rec->prune_first_kept);
-                mpw_str(w, "head");
-                mpw_bin(w, rec->prune_head, LOGD_HASH_LEN);
-                mpw_map_end(w);
-        }
-        mpw_map_end(w);
-}
 
 static char *seg_path(const logd_store_t *s, const char *name)
 {
@@ -137,6 +29,8 @@ static char *seg_path(const logd_store_t *s, const char *name)
 
 int logd_seg_load(const logd_store_t *s, size_t i, char **ret, size_t *ret_len)
 {
+        if (i >= s->n_segs)
+                return -ENOENT;
         return state_read(s->dir, s->segs[i].name, LOGD_SEG_LOAD_MAX, ret, ret_len);
 }
 
@@ -165,8 +59,7 @@ static int name_cmp(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Scans one segment's frames; fills meta. Returns the offset of the end of the
- * last good frame; *ret_bad: stopped at a frame that does not parse. */
+/* What a scan of one segment found; good_end: the end of the last good frame. */
 struct scan {
         uint64_t last_seq;
         uint8_t head[LOGD_HASH_LEN];
@@ -180,18 +73,11 @@ static int seg_scan(logd_store_t *s, size_t i, const char *buf, size_t len, stru
 {
         struct logd_seg *g = &s->segs[i];
         struct seal_frame f;
-        size_t off = LOGD_SEG_HDR_LEN, next;
-        struct logd_rec *rec;
+        size_t off = SEAL_SEG_HDR_LEN, next;
 
-        if (len < LOGD_SEG_HDR_LEN || memcmp(buf, LOGD_SEG_MAGIC, 8) ||
-            seal_crc32c(0, buf, LOGD_SEG_HDR_LEN - 4) != get32((const uint8_t *)buf + LOGD_SEG_HDR_LEN - 4))
+        if (seal_seg_header_parse(buf, len, &g->first, sc->head) < 0)
                 return -EBADMSG;
-        g->first = get64((const uint8_t *)buf + 8);
         g->last = g->first - 1;
-        memcpy(sc->head, buf + 16, LOGD_HASH_LEN);
-        rec = malloc(sizeof *rec);
-        if (!rec)
-                return -ENOMEM;
         sc->stop = 0;
         while (off < len) {
                 int r = seal_frame_parse(buf, len, off, &f, &next);
@@ -199,31 +85,28 @@ static int seg_scan(logd_store_t *s, size_t i, const char *buf, size_t len, stru
                         sc->stop = r;
                         break;
                 }
-                if (f.type == LOGD_FRAME_RECORD) {
-                        if (logd_rec_decode(f.payload, f.len, rec) == 0) {
+                if (f.type == SEAL_FRAME_RECORD) {
+                        struct seal_peek p;
+                        if (seal_rec_peek(f.payload, f.len, &p) == 0) {
                                 if (!g->ts_first)
-                                        g->ts_first = rec->ts;
-                                g->ts_last = rec->ts;
-                                g->last = rec->seq;
-                                sc->last_seq = rec->seq;
+                                        g->ts_first = p.ts;
+                                g->ts_last = p.ts;
+                                g->last = p.seq;
+                                sc->last_seq = p.seq;
                                 sc->have_rec = true;
                         }
                         memcpy(sc->head, f.tail, LOGD_HASH_LEN);
                 } else {
-                        msgpack_unpacked u;
-                        size_t o = 0;
-                        msgpack_unpacked_init(&u);
-                        if (msgpack_unpack_next(&u, f.payload, f.len, &o) == MSGPACK_UNPACK_SUCCESS) {
-                                sc->last_seal_epoch = (uint64_t)mp_get_int(&u.data, "epoch", 0);
-                                sc->last_seal_n = (uint64_t)mp_get_int(&u.data, "n", 0);
-                                sc->last_seal_seq = (uint64_t)mp_get_int(&u.data, "seq", 0);
+                        struct seal_info si;
+                        if (seal_info_decode(f.payload, f.len, &si) == 0) {
+                                sc->last_seal_epoch = si.epoch;
+                                sc->last_seal_n = si.n;
+                                sc->last_seal_seq = si.seq;
                                 sc->have_seal = true;
                         }
-                        msgpack_unpacked_destroy(&u);
                 }
                 off = next;
         }
-        free(rec);
         sc->good_end = off;
         g->size = len;
         return 0;
@@ -231,18 +114,15 @@ static int seg_scan(logd_store_t *s, size_t i, const char *buf, size_t len, stru
 
 static int seg_create(logd_store_t *s)
 {
-        uint8_t hdr[LOGD_SEG_HDR_LEN];
-        char name[48], *path;
+        uint8_t hdr[SEAL_SEG_HDR_LEN];
+        char name[SEAL_SEG_NAME_MAX], *path;
         int fd, r;
 
-        snprintf(name, sizeof name, "seg-%020llu.log", (unsigned long long)s->next_seq);
+        seal_seg_name(s->next_seq, name);
         path = seg_path(s, name);
         if (!path)
                 return -ENOMEM;
-        memcpy(hdr, LOGD_SEG_MAGIC, 8);
-        put64(hdr + 8, s->next_seq);
-        memcpy(hdr + 16, s->head, LOGD_HASH_LEN);
-        put32(hdr + 48, seal_crc32c(0, hdr, 48));
+        seal_seg_header(hdr, s->next_seq, s->head);
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
         if (fd < 0 && errno == EEXIST) {
                 /* an empty segment of the same first seq from a damaged run: replace it */
@@ -293,113 +173,6 @@ static int seg_create(logd_store_t *s)
         return 0;
 }
 
-#define KEY_VERSION 2
-#define INIT_LEN (LOGD_HASH_LEN + 16)
-
-static int key_save(logd_store_t *s)
-{
-        struct mpw w;
-        int r;
-
-        mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_kv_int(&w, "v", KEY_VERSION);
-        mpw_kv_int(&w, "t0", s->key_t0);
-        mpw_kv_int(&w, "iv", s->key_iv);
-        mpw_kv_uint(&w, "epoch", s->ks.epoch);
-        mpw_kv_uint(&w, "n", s->seal_n);
-        mpw_kv_uint(&w, "sealed_seq", s->sealed_seq);
-        mpw_str(&w, "nodes");
-        mpw_arr_begin(&w);
-        for (size_t i = 0; i < s->ks.count; i++) {
-                uint8_t b[LOGD_HASH_LEN + 9];
-                memcpy(b, s->ks.n[i].k, LOGD_HASH_LEN);
-                b[LOGD_HASH_LEN] = s->ks.n[i].depth;
-                put64(b + LOGD_HASH_LEN + 1, s->ks.n[i].prefix);
-                mpw_bin(&w, b, sizeof b);
-                explicit_bzero(b, sizeof b);
-        }
-        mpw_arr_end(&w);
-        mpw_map_end(&w);
-        r = state_write(s->keydir, KEY_FILE, mpw_data(&w), mpw_len(&w), 0600);
-        explicit_bzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
-        return r < 0 ? log_errno(r, "store: save seal key: %m") : 0;
-}
-
-static int key_load(logd_store_t *s)
-{
-        char *buf = NULL;
-        size_t len;
-        msgpack_unpacked u;
-        const msgpack_object *nodes;
-        const char *why;
-        int r;
-
-        r = state_read(s->keydir, KEY_FILE, 16384, &buf, &len);
-        if (r < 0)
-                return r;
-        r = mp_decode(buf, len, NULL, &u, &why);
-        if (r == 0) {
-                nodes = mp_get(&u.data, "nodes");
-                if (mp_get_int(&u.data, "v", 0) != KEY_VERSION || !nodes || nodes->type != MSGPACK_OBJECT_ARRAY ||
-                    !nodes->via.array.size || nodes->via.array.size > sizeof s->ks.n / sizeof *s->ks.n) {
-                        r = -EPROTO;
-                } else {
-                        memset(&s->ks, 0, sizeof s->ks);
-                        for (uint32_t i = 0; i < nodes->via.array.size; i++) {
-                                const msgpack_object *b = &nodes->via.array.ptr[i];
-                                if (b->type != MSGPACK_OBJECT_BIN || b->via.bin.size != LOGD_HASH_LEN + 9) {
-                                        r = -EBADMSG;
-                                        break;
-                                }
-                                memcpy(s->ks.n[i].k, b->via.bin.ptr, LOGD_HASH_LEN);
-                                s->ks.n[i].depth = (uint8_t)b->via.bin.ptr[LOGD_HASH_LEN];
-                                s->ks.n[i].prefix = get64((const uint8_t *)b->via.bin.ptr + LOGD_HASH_LEN + 1);
-                        }
-                        s->ks.count = nodes->via.array.size;
-                        s->ks.epoch = (uint64_t)mp_get_int(&u.data, "epoch", 0);
-                        s->key_t0 = mp_get_int(&u.data, "t0", 0);
-                        s->key_iv = mp_get_int(&u.data, "iv", 0);
-                        s->seal_n = (uint64_t)mp_get_int(&u.data, "n", 0);
-                        s->sealed_seq = (uint64_t)mp_get_int(&u.data, "sealed_seq", 0);
-                        if (r == 0 && (s->key_iv < 1000 || s->ks.n[0].depth != SEAL_TREE_DEPTH))
-                                r = -EBADMSG;
-                }
-                msgpack_unpacked_destroy(&u);
-        }
-        explicit_bzero(buf, len);
-        free(buf);
-        return r;
-}
-
-static int key_new(logd_store_t *s)
-{
-        uint8_t init[INIT_LEN];
-        int r;
-
-        ds_random(init, LOGD_HASH_LEN);
-        s->key_t0 = ds_now_real_ms();
-        s->key_iv = s->cfg.epoch_ms >= 1000 ? s->cfg.epoch_ms : 10000;
-        put64(init + LOGD_HASH_LEN, (uint64_t)s->key_t0);
-        put64(init + LOGD_HASH_LEN + 8, (uint64_t)s->key_iv);
-        seal_key_init(&s->ks, init);
-        seal_key_seek(&s->ks, 0);
-        s->seal_n = 0;
-        s->sealed_seq = 0;
-        r = state_write(s->keydir, INIT_FILE, init, sizeof init, 0600);
-        explicit_bzero(init, sizeof init);
-        if (r < 0)
-                return log_errno(r, "store: save initial seal key: %m");
-        s->init_key_pending = true;
-        return key_save(s);
-}
-
-static int64_t epoch_start(const logd_store_t *s, uint64_t e)
-{
-        return s->key_t0 + (int64_t)e * s->key_iv;
-}
-
 int logd_store_open(const char *dir, const char *keydir, const struct logd_store_cfg *cfg, logd_store_t **ret)
 {
         logd_store_t *s;
@@ -422,13 +195,13 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
         s->cfg = *cfg;
         s->wcap = WBUF_CAP;
         s->wbuf = malloc(s->wcap);
-        if (!s->wbuf) {
-                free(s);
-                return -ENOMEM;
+        mpw_init(&s->enc);
+        s->hasher = seal_hasher_new();
+        if (!s->wbuf || !s->hasher) {
+                r = -ENOMEM;
+                goto fail;
         }
-        s->dir = strdup(dir);
-        s->keydir = strdup(keydir);
-        if (!s->dir || !s->keydir) {
+        if (!(s->dir = strdup(dir)) || !(s->keydir = strdup(keydir))) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -443,7 +216,8 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
         }
         while ((de = readdir(dh))) {
                 size_t l = strlen(de->d_name);
-                if (strncmp(de->d_name, "seg-", 4) || l < 9 || strcmp(de->d_name + l - 4, ".log"))
+
+                if (seal_seg_name_check(de->d_name, l))
                         continue;
                 if (n == cap) {
                         char **nn = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof *nn);
@@ -479,7 +253,7 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
                 }
                 memset(&sc, 0, sizeof sc);
                 r = seg_scan(s, s->n_segs - 1, buf, len, &sc);
-                if (r == -EBADMSG && last && len < LOGD_SEG_HDR_LEN) {
+                if (r == -EBADMSG && last && len < SEAL_SEG_HDR_LEN) {
                         /* a segment whose header was torn: nothing in it, remove */
                         char *p = seg_path(s, names[i]);
                         log_warn("store: removing segment '%s' with a torn header", names[i]);
@@ -536,7 +310,7 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
                 }
                 free(buf);
         }
-        r = key_load(s);
+        r = logd_key_load(s);
         if (r == -EPROTO) {
                 log_audit("security", LOG_LVL_WARNING, NULL,
                           "logd: seal key of an older format; starting a new time-bound key (earlier seals "
@@ -547,16 +321,11 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
                 if (s->n_segs)
                         log_audit("security", LOG_LVL_ERR, NULL,
                                   "logd: seal key missing with a store present; starting a new key");
-                if ((r = key_new(s)) < 0)
+                if ((r = logd_key_new(s)) < 0)
                         goto fail;
         } else if (r < 0) {
                 log_errno(r, "store: seal key unreadable: %m");
                 goto fail;
-        } else {
-                struct stat st;
-                char *ip = path_join(keydir, INIT_FILE);
-                s->init_key_pending = ip && stat(ip, &st) == 0;
-                free(ip);
         }
         /* a seal written but the key state not yet saved: catch up */
         if (any_seal && (max_n >= s->seal_n || max_epoch > s->ks.epoch || max_sealed > s->sealed_seq)) {
@@ -568,11 +337,11 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
                 }
                 if (max_sealed > s->sealed_seq)
                         s->sealed_seq = max_sealed;
-                if ((r = key_save(s)) < 0)
+                if ((r = logd_key_save(s)) < 0)
                         goto fail;
         }
-        if (any_seal && epoch_start(s, max_epoch) > s->last_ts)
-                s->last_ts = epoch_start(s, max_epoch);
+        if (any_seal && logd_epoch_start(s, max_epoch) > s->last_ts)
+                s->last_ts = logd_epoch_start(s, max_epoch);
         s->unsealed = s->next_seq - 1 > s->sealed_seq ? (uint32_t)(s->next_seq - 1 - s->sealed_seq) : 0;
         if (have_last && !damaged) {
                 char *p = seg_path(s, s->segs[s->n_segs - 1].name);
@@ -612,8 +381,11 @@ void logd_store_close(logd_store_t **sp)
                 logd_store_flush(s);
                 fdatasync(s->fd);
                 close(s->fd);
+                logd_key_save(s); /* the seal count, so that the next start need not catch up */
         }
         free(s->wbuf);
+        mpw_free(&s->enc);
+        seal_hasher_destroy(&s->hasher);
         seal_key_wipe(&s->ks);
         free(s->segs);
         free(s->dir);
@@ -622,6 +394,86 @@ void logd_store_close(logd_store_t **sp)
         *sp = NULL;
 }
 
+void logd_store_configure(logd_store_t *s, const struct logd_store_cfg *cfg)
+{
+        s->cfg = *cfg;
+}
+
+void logd_store_info(const logd_store_t *s, struct logd_store_info *ret)
+{
+        *ret = (struct logd_store_info){
+                .first_seq = s->n_segs ? s->segs[0].first : 0,
+                .last_seq = s->next_seq - 1,
+                .segments = s->n_segs,
+                .bytes = s->total_bytes,
+                .quota_bytes = s->cfg.quota_bytes,
+                .sealed_seq = s->sealed_seq,
+                .seals_made = s->seal_n,
+                .seal_epoch = s->ks.epoch,
+                .unsealed = s->unsealed,
+                .last_seal_mono = s->last_seal_mono,
+                .key_t0 = s->key_t0,
+                .key_iv = s->key_iv,
+                .key_exported = !s->init_key_pending,
+                .write_errors = s->write_errors,
+                .torn_truncated = s->torn_truncated,
+                .records_written = s->records_written,
+        };
+}
+
+int logd_store_seg(const logd_store_t *s, size_t i, struct logd_seg *ret)
+{
+        if (i >= s->n_segs)
+                return -ENOENT;
+        *ret = s->segs[i];
+        return 0;
+}
+
+ssize_t logd_store_find(const logd_store_t *s, uint64_t seq)
+{
+        for (size_t i = s->n_segs; i-- > 0;)
+                if (seq >= s->segs[i].first)
+                        return (ssize_t)i;
+        return -1;
+}
+
+ssize_t logd_store_find_name(const logd_store_t *s, const char *name)
+{
+        for (size_t i = 0; i < s->n_segs; i++)
+                if (!strcmp(s->segs[i].name, name))
+                        return (ssize_t)i;
+        return -ENOENT;
+}
+
+int logd_store_pread(logd_store_t *s, size_t i, uint64_t off, void *buf, size_t size, size_t *ret_n)
+{
+        char *p;
+        ssize_t n;
+        int fd;
+
+        if (i >= s->n_segs)
+                return -ENOENT;
+        if (i == s->n_segs - 1 && s->wlen)
+                logd_store_flush(s);
+        if (off > s->segs[i].size)
+                return -ERANGE;
+        if (size > s->segs[i].size - off)
+                size = (size_t)(s->segs[i].size - off);
+        p = seg_path(s, s->segs[i].name);
+        fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+        free(p);
+        if (fd < 0)
+                return p ? -errno : -ENOMEM;
+        n = size ? pread(fd, buf, size, (off_t)off) : 0;
+        if (n < 0) {
+                int e = -errno;
+                close(fd);
+                return e;
+        }
+        close(fd);
+        *ret_n = (size_t)n;
+        return 0;
+}
 
 int logd_store_flush(logd_store_t *s)
 {
@@ -657,58 +509,45 @@ int logd_store_flush(logd_store_t *s)
 
 static int frame_write(logd_store_t *s, int type, const void *payload, size_t len, const uint8_t tail[LOGD_HASH_LEN])
 {
-        size_t total = LOGD_FRAME_HDR + len + LOGD_FRAME_TAIL;
+        size_t total = SEAL_FRAME_SIZE(len);
         struct logd_seg *g = &s->segs[s->n_segs - 1];
-        uint8_t *f;
         int r;
 
-        if (len > LOGD_PAYLOAD_MAX)
+        if (len > SEAL_PAYLOAD_MAX)
                 return -EMSGSIZE;
         if (s->wlen + total > s->wcap && (r = logd_store_flush(s)) < 0)
                 return r;
-        f = s->wbuf + s->wlen;
-        put32(f, (uint32_t)len);
-        f[4] = (uint8_t)type;
-        f[5] = f[6] = f[7] = 0;
-        memcpy(f + LOGD_FRAME_HDR, payload, len);
-        memcpy(f + LOGD_FRAME_HDR + len, tail, LOGD_HASH_LEN);
-        put32(f + total - 4, seal_crc32c(0, f, total - 4));
-        s->wlen += total;
+        s->wlen += seal_frame_put(s->wbuf + s->wlen, type, payload, len, tail);
         g->size += total;
         s->total_bytes += total;
         return 0;
 }
 
 static int seal_write(logd_store_t *s, bool force);
-static int logd_store_advance(logd_store_t *s, uint64_t e);
+static int store_advance(logd_store_t *s, uint64_t e);
 
-int logd_store_append(logd_store_t *s, struct logd_rec *rec)
+int logd_store_append(logd_store_t *s, struct seal_rec *rec)
 {
         uint8_t h[LOGD_HASH_LEN];
         struct logd_seg *g;
-        struct mpw w;
+        uint64_t e = seal_epoch_of(s->key_t0, s->key_iv, rec->ts);
         int r;
 
-        {
-                uint64_t e = seal_epoch_of(s->key_t0, s->key_iv, rec->ts);
-                if (e > s->ks.epoch) {
-                        /* a new epoch: what the old key covers is sealed, then it goes */
-                        if ((r = logd_store_advance(s, e)) < 0)
-                                return r;
-                } else if (e < s->ks.epoch && rec->ts >= s->last_ts) {
-                        /* the clock is behind the key: a seal of the key's epoch first
-                         * shows in the store that time went back */
-                        if ((r = seal_write(s, true)) < 0)
-                                return r;
-                }
+        if (e > s->ks.epoch) {
+                /* a new epoch: what the old key covers is sealed, then it goes */
+                if ((r = store_advance(s, e)) < 0)
+                        return r;
+        } else if (e < s->ks.epoch && rec->ts >= s->last_ts) {
+                /* the clock is behind the key: a seal of the key's epoch first
+                 * shows in the store that time went back */
+                if ((r = seal_write(s, true)) < 0)
+                        return r;
         }
         rec->seq = s->next_seq;
-        mpw_init(&w);
-        rec_encode(&w, rec);
-        seal_chain_next(s->head, mpw_data(&w), mpw_len(&w), h);
-        r = frame_write(s, LOGD_FRAME_RECORD, mpw_data(&w), mpw_len(&w), h);
-        mpw_free(&w);
-        if (r < 0)
+        mpw_reset(&s->enc);
+        seal_rec_encode(&s->enc, rec);
+        if ((r = seal_chain_next(s->hasher, s->head, mpw_data(&s->enc), mpw_len(&s->enc), h)) < 0 ||
+            (r = frame_write(s, SEAL_FRAME_RECORD, mpw_data(&s->enc), mpw_len(&s->enc), h)) < 0)
                 return r;
         memcpy(s->head, h, LOGD_HASH_LEN);
         g = &s->segs[s->n_segs - 1];
@@ -726,24 +565,22 @@ int logd_store_append(logd_store_t *s, struct logd_rec *rec)
         return 0;
 }
 
+/* The seal's frame is made durable with the records before it (fdatasync). The
+ * key state on disk changes only when the key moves on (store_advance): the
+ * seal count and the sealed record are read back from the seals at start-up. */
 static int seal_write(logd_store_t *s, bool force)
 {
         uint8_t mac[LOGD_HASH_LEN];
-        uint64_t seq = s->next_seq - 1;
+        struct seal_info si = { .epoch = s->ks.epoch, .n = s->seal_n, .seq = s->next_seq - 1, .ts = ds_now_real_ms() };
         struct mpw w;
         int r;
 
         if (!s->unsealed && !force)
                 return 0;
         mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_kv_uint(&w, "epoch", s->ks.epoch);
-        mpw_kv_uint(&w, "n", s->seal_n);
-        mpw_kv_uint(&w, "seq", seq);
-        mpw_kv_int(&w, "ts", ds_now_real_ms());
-        mpw_map_end(&w);
-        seal_mac(seal_key_current(&s->ks), s->ks.epoch, s->seal_n, seq, s->head, mac);
-        r = frame_write(s, LOGD_FRAME_SEAL, mpw_data(&w), mpw_len(&w), mac);
+        seal_info_encode(&w, &si);
+        seal_mac(seal_key_current(&s->ks), si.epoch, si.n, si.seq, s->head, mac);
+        r = frame_write(s, SEAL_FRAME_SEAL, mpw_data(&w), mpw_len(&w), mac);
         mpw_free(&w);
         if (r == 0)
                 r = logd_store_flush(s);
@@ -752,12 +589,12 @@ static int seal_write(logd_store_t *s, bool force)
         if (fdatasync(s->fd) < 0)
                 log_warn("store: fdatasync: %m");
         s->seal_n++;
-        s->sealed_seq = seq;
+        s->sealed_seq = si.seq;
         s->unsealed = 0;
         s->last_seal_mono = ds_now_mono_ms();
-        if (epoch_start(s, s->ks.epoch) > s->last_ts)
-                s->last_ts = epoch_start(s, s->ks.epoch);
-        return key_save(s);
+        if (logd_epoch_start(s, s->ks.epoch) > s->last_ts)
+                s->last_ts = logd_epoch_start(s, s->ks.epoch);
+        return s->saved_epoch != s->ks.epoch ? logd_key_save(s) : 0;
 }
 
 int logd_store_seal(logd_store_t *s)
@@ -765,7 +602,7 @@ int logd_store_seal(logd_store_t *s)
         return seal_write(s, false);
 }
 
-static int logd_store_advance(logd_store_t *s, uint64_t e)
+static int store_advance(logd_store_t *s, uint64_t e)
 {
         int r = logd_store_seal(s);
 
@@ -774,14 +611,14 @@ static int logd_store_advance(logd_store_t *s, uint64_t e)
         if ((r = seal_key_seek(&s->ks, e)) < 0)
                 return r;
         /* the earlier key is gone from memory; now from the disk too */
-        return key_save(s);
+        return logd_key_save(s);
 }
 
 int logd_store_tick(logd_store_t *s, int64_t now_ms)
 {
         uint64_t e = seal_epoch_of(s->key_t0, s->key_iv, now_ms);
 
-        return e > s->ks.epoch ? logd_store_advance(s, e) : 0;
+        return e > s->ks.epoch ? store_advance(s, e) : 0;
 }
 
 bool logd_store_rotate_due(const logd_store_t *s, int64_t now_ms)
@@ -806,13 +643,34 @@ int logd_store_rotate(logd_store_t *s)
         return seg_create(s);
 }
 
+/* The chain hash segment i continues, from its header. */
+static int seg_prev(const logd_store_t *s, size_t i, uint8_t prev[LOGD_HASH_LEN])
+{
+        char *p = seg_path(s, s->segs[i].name);
+        uint8_t hdr[SEAL_SEG_HDR_LEN];
+        ssize_t n;
+        int fd;
+
+        if (!p)
+                return -ENOMEM;
+        fd = open(p, O_RDONLY | O_CLOEXEC);
+        free(p);
+        if (fd < 0)
+                return -errno;
+        n = pread(fd, hdr, sizeof hdr, 0);
+        close(fd);
+        if (n != (ssize_t)sizeof hdr)
+                return -EBADMSG;
+        return seal_seg_header_parse(hdr, sizeof hdr, NULL, prev);
+}
+
 /* Before a segment goes, a prune record says so and is sealed: a verifier then
  * knows that the store honestly starts where the record says (first_kept, and
  * the chain hash that segment continues). */
 static int write_prune_record(logd_store_t *s, const struct logd_seg *g, uint64_t first_kept, const uint8_t *head,
                               const char *why)
 {
-        struct logd_rec *rec = calloc(1, sizeof *rec);
+        struct seal_rec *rec = calloc(1, sizeof *rec);
         int r;
 
         if (!rec)
@@ -851,7 +709,7 @@ int logd_store_prune(logd_store_t *s, int64_t now_ms, uint64_t forwarded_to)
                         break;
                 if (g->last >= g->first && g->last > forwarded_to)
                         break; /* not yet forwarded: keep it */
-                if ((r = logd_seg_prev(s, 1, head)) < 0)
+                if ((r = seg_prev(s, 1, head)) < 0)
                         return log_errno(r, "store: cannot read the header of '%s': %m", s->segs[1].name);
                 if ((r = write_prune_record(s, g, s->segs[1].first, head, over ? "quota" : "retention")) < 0)
                         return log_errno(r, "store: cannot record the removal of '%s': %m", g->name);
@@ -873,57 +731,13 @@ int logd_store_prune(logd_store_t *s, int64_t now_ms, uint64_t forwarded_to)
         return removed;
 }
 
-int logd_store_seal_init(logd_store_t *s, char *text, size_t size)
+int logd_store_maintain(logd_store_t *s, int64_t now_ms, uint64_t keep_from)
 {
-        struct seal_vkey k;
-        char *buf = NULL;
-        size_t len;
         int r;
 
-        if (size < SEAL_KEY_TEXT_MAX)
-                return -EINVAL;
-        r = state_read(s->keydir, INIT_FILE, 256, &buf, &len);
-        if (r == -ENOENT)
-                return -EEXIST;
-        if (r < 0)
+        if (logd_store_rotate_due(s, now_ms) && (r = logd_store_rotate(s)) < 0)
                 return r;
-        if (len != INIT_LEN) {
-                explicit_bzero(buf, len);
-                free(buf);
-                return -EBADMSG;
-        }
-        memcpy(k.k0, buf, LOGD_HASH_LEN);
-        k.t0_ms = (int64_t)get64((const uint8_t *)buf + LOGD_HASH_LEN);
-        k.interval_ms = (int64_t)get64((const uint8_t *)buf + LOGD_HASH_LEN + 8);
-        r = seal_vkey_format(&k, text, size);
-        explicit_bzero(&k, sizeof k);
-        explicit_bzero(buf, len);
-        free(buf);
-        if (r < 0)
-                return r;
-        {
-                /* wipe the file's content before unlinking it */
-                char *p = path_join(s->keydir, INIT_FILE);
-                int fd = p ? open(p, O_WRONLY | O_CLOEXEC) : -1;
-                if (fd >= 0) {
-                        uint8_t z[INIT_LEN] = { 0 };
-                        if (write(fd, z, sizeof z) < 0 || fsync(fd) < 0)
-                                log_warn("store: wipe initial key: %m");
-                        close(fd);
-                }
-                free(p);
-        }
-        r = state_remove(s->keydir, INIT_FILE);
-        if (r < 0)
-                return r;
-        s->init_key_pending = false;
-        return 0;
-}
-
-ssize_t logd_store_find(const logd_store_t *s, uint64_t seq)
-{
-        for (size_t i = s->n_segs; i-- > 0;)
-                if (seq >= s->segs[i].first)
-                        return (ssize_t)i;
-        return -1;
+        if (s->n_segs < 2)
+                return 0;
+        return logd_store_prune(s, now_ms, keep_from);
 }

@@ -10,7 +10,7 @@
 
 #include "logd.h"
 
-static void rec_init(struct logd_rec *r, const char *msg)
+static void rec_init(struct seal_rec *r, const char *msg)
 {
         memset(r, 0, sizeof *r);
         r->seq = 7;
@@ -39,7 +39,7 @@ static bool valid_utf8(const char *s, size_t n)
 
 static void test_short_line_untouched(void **state)
 {
-        struct logd_rec r;
+        struct seal_rec r;
         char line[LOGD_RFC5424_MAX];
         bool cut = true;
         int n;
@@ -56,7 +56,7 @@ static void test_short_line_untouched(void **state)
  * cut never splits a character, and the marker says it was cut */
 static void test_long_msg_cut_at_char_boundary(void **state)
 {
-        struct logd_rec r;
+        struct seal_rec r;
         char msg[LOGD_MSG_MAX + 1], line[LOGD_RFC5424_MAX], full[LOGD_RFC5424_MAX];
         size_t o = 0;
         int nfull;
@@ -95,7 +95,7 @@ static void test_long_msg_cut_at_char_boundary(void **state)
 
 static void test_header_too_long_is_an_error(void **state)
 {
-        struct logd_rec r;
+        struct seal_rec r;
         char line[LOGD_RFC5424_MAX], host[256];
         bool cut = false;
 

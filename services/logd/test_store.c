@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "logd.h"
+#include "store_impl.h"
 #include "state.h"
 #include "util.h"
 
@@ -26,7 +26,7 @@ static struct logd_store_cfg cfg = { .seg_max_bytes = 1 << 20, .quota_bytes = 64
 
 static void add(logd_store_t *s, int n, const char *cat)
 {
-        struct logd_rec *r = calloc(1, sizeof *r);
+        struct seal_rec *r = calloc(1, sizeof *r);
 
         for (int i = 0; i < n; i++) {
                 r->ts = ds_now_real_ms();
@@ -83,8 +83,8 @@ struct frames {
 static void frames_load(struct fx *f, struct frames *fr)
 {
         struct seal_frame lf;
-        size_t off = LOGD_SEG_HDR_LEN, next;
-        struct logd_rec *r = malloc(sizeof *r);
+        size_t off = SEAL_SEG_HDR_LEN, next;
+        struct seal_rec *r = malloc(sizeof *r);
 
         memset(fr, 0, sizeof *fr);
         assert_int_equal(logd_seg_load(f->s, 0, &fr->buf, &fr->len), 0);
@@ -92,7 +92,7 @@ static void frames_load(struct fx *f, struct frames *fr)
                 fr->off[fr->n] = off;
                 fr->end[fr->n] = next;
                 fr->type[fr->n] = lf.type;
-                fr->seq[fr->n] = lf.type == LOGD_FRAME_RECORD && logd_rec_decode(lf.payload, lf.len, r) == 0 ? r->seq : 0;
+                fr->seq[fr->n] = lf.type == SEAL_FRAME_RECORD && seal_rec_decode(lf.payload, lf.len, r) == 0 ? r->seq : 0;
                 fr->n++;
                 off = next;
         }
@@ -102,7 +102,7 @@ static void frames_load(struct fx *f, struct frames *fr)
 static int frame_of_seq(struct frames *fr, uint64_t seq)
 {
         for (int i = 0; i < fr->n; i++)
-                if (fr->type[i] == LOGD_FRAME_RECORD && fr->seq[i] == seq)
+                if (fr->type[i] == SEAL_FRAME_RECORD && fr->seq[i] == seq)
                         return i;
         fail();
         return -1;
@@ -172,7 +172,7 @@ static void test_flip(void **state)
 
         frames_load(f, &fr);
         i = frame_of_seq(&fr, 7);
-        fr.buf[fr.off[i] + LOGD_FRAME_HDR + 20] ^= 0x01;
+        fr.buf[fr.off[i] + SEAL_FRAME_HDR + 20] ^= 0x01;
         save(f, fr.buf, fr.len);
         verify(f, false, &v);
         assert_int_equal(v.kind, SEAL_V_CHECKSUM);
@@ -262,7 +262,7 @@ static void test_drop_seal(void **state)
         struct seal_result v;
         int i = frame_of_seq((frames_load(f, &fr), &fr), 10) + 1;
 
-        assert_int_equal(fr.type[i], LOGD_FRAME_SEAL);
+        assert_int_equal(fr.type[i], SEAL_FRAME_SEAL);
         memmove(fr.buf + fr.off[i], fr.buf + fr.end[i], fr.len - fr.end[i]);
         save(f, fr.buf, fr.len - (fr.end[i] - fr.off[i]));
         verify(f, false, &v);
@@ -278,7 +278,7 @@ static void test_drop_last_seal(void **state)
         struct seal_result v;
 
         frames_load(f, &fr);
-        assert_int_equal(fr.type[fr.n - 1], LOGD_FRAME_SEAL);
+        assert_int_equal(fr.type[fr.n - 1], SEAL_FRAME_SEAL);
         save(f, fr.buf, fr.off[fr.n - 1]);
         verify(f, false, &v);
         assert_int_equal(v.kind, SEAL_V_SEAL_MISSING);
@@ -290,12 +290,12 @@ static void test_no_seal_fails(void **state)
         struct fx *f = *state;
         struct frames fr;
         struct seal_result v;
-        size_t o = LOGD_SEG_HDR_LEN;
+        size_t o = SEAL_SEG_HDR_LEN;
 
         /* keep records only: a store without any seal must fail */
         frames_load(f, &fr);
         for (int i = 0; i < fr.n; i++)
-                if (fr.type[i] == LOGD_FRAME_RECORD) {
+                if (fr.type[i] == SEAL_FRAME_RECORD) {
                         memmove(fr.buf + o, fr.buf + fr.off[i], fr.end[i] - fr.off[i]);
                         o += fr.end[i] - fr.off[i];
                 }
@@ -442,7 +442,7 @@ struct coll {
         int n;
 };
 
-static void collect(void *ud, const struct logd_rec *r)
+static void collect(void *ud, const struct seal_rec *r)
 {
         struct coll *c = ud;
         c->seq[c->n++] = r->seq;
@@ -473,7 +473,7 @@ static void test_query_paging(void **state)
 
 static void test_rfc5424(void **state)
 {
-        struct logd_rec r = { .seq = 42, .ts = 1700000000123 };
+        struct seal_rec r = { .seq = 42, .ts = 1700000000123 };
         char line[512];
         int n;
 

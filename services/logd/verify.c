@@ -1,65 +1,35 @@
-/* verify.c - runs the shared verifier (common/seal.c) over the store. logd itself
- * never holds the off-device key: log.verify checks structure, chain, seal order
- * and what logd knows it wrote; devctl checks the seals with the key. */
-#include <fcntl.h>
+/* verify.c - runs the shared verifier (common/seal_verify.c) over the store. logd
+ * itself never holds the off-device key: log.verify checks structure, chain, seal
+ * order and what logd knows it wrote; devctl checks the seals with the key. */
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "logd.h"
-#include "state.h"
-#include "util.h"
-
-int logd_seg_prev(const logd_store_t *s, size_t i, uint8_t prev[LOGD_HASH_LEN])
-{
-        char *p = path_join(s->dir, s->segs[i].name);
-        uint8_t hdr[LOGD_SEG_HDR_LEN];
-        ssize_t n;
-        int fd;
-
-        if (!p)
-                return -ENOMEM;
-        fd = open(p, O_RDONLY | O_CLOEXEC);
-        free(p);
-        if (fd < 0)
-                return -errno;
-        n = pread(fd, hdr, sizeof hdr, 0);
-        close(fd);
-        if (n != (ssize_t)sizeof hdr || memcmp(hdr, LOGD_SEG_MAGIC, 8))
-                return -EBADMSG;
-        memcpy(prev, hdr + 16, LOGD_HASH_LEN);
-        return 0;
-}
 
 int logd_store_verify(const logd_store_t *s, const struct seal_vkey *key, struct seal_result *ret)
 {
-        struct seal_claims claims = {
-                .last_seq = s->next_seq - 1,
-                .sealed_seq = s->sealed_seq,
-                .seals_made = s->seal_n,
-        };
+        struct logd_store_info in;
+        struct seal_claims claims;
         seal_verifier_t *v = NULL;
+        logd_cursor_t *c = NULL;
         int r;
 
-        r = seal_verifier_new(key, NULL, &claims, &v);
-        if (r < 0)
+        logd_store_info(s, &in);
+        claims = (struct seal_claims){ .last_seq = in.last_seq, .sealed_seq = in.sealed_seq, .seals_made = in.seals_made };
+        if ((r = logd_cursor_new(s, &c)) < 0 || (r = seal_verifier_new(key, NULL, &claims, &v)) < 0) {
+                logd_cursor_destroy(&c);
                 return r;
-        for (size_t i = 0; i < s->n_segs; i++) {
-                char *buf = NULL;
-                size_t len = 0;
-                r = logd_seg_load(s, i, &buf, &len);
-                if (r < 0) {
-                        /* an unreadable segment is named as a bad one */
-                        free(buf);
-                        buf = NULL;
-                        len = 0;
-                }
-                r = seal_verifier_segment(v, s->segs[i].name, buf ? buf : "", len);
-                free(buf);
-                if (r)
+        }
+        for (size_t i = 0; i < in.segments; i++) {
+                const char *name, *buf;
+                size_t len;
+                /* an unreadable segment is fed empty: the verifier names it as a bad one */
+                r = logd_cursor_seek_segment(c, i);
+                logd_cursor_segment(c, &name, &buf, &len);
+                if (seal_verifier_segment(v, name, r < 0 ? "" : buf, r < 0 ? 0 : len))
                         break;
         }
         seal_verifier_finish(v, ret);
         seal_verifier_destroy(&v);
+        logd_cursor_destroy(&c);
         return 0;
 }

@@ -4,7 +4,9 @@
  *                [--claim-service NAME] [--pub-ts MS] [--msg-len N] COUNT
  * --claim-service and --pub-ts forge the body's service and the envelope's time
  * (and a `src` of their own), as a hostile publisher would; --msg-len pads the
- * message to N bytes with a multi-byte UTF-8 character. */
+ * message to N bytes with a multi-byte UTF-8 character; --wait-stored then polls
+ * logd's log.status (token from DEVSEC_TOKEN) until the records are stored and
+ * prints the time from the first publish to the last stored record. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +41,23 @@ static int publish_at(bus_t *b, const char *topic, const struct mpw *data, int64
         return r;
 }
 
+/* records in logd's store plus those its queue dropped, or -1 */
+static long long stored(bus_t *b)
+{
+        struct bus_reply rep;
+        long long n = -1;
+
+        if (bus_call_sync(b, "logd", "log.status", NULL, getenv("DEVSEC_TOKEN"), 5000, &rep) == 0)
+                n = mp_get_int(rep.r, "records", 0) + mp_get_int(rep.r, "dropped", 0);
+        bus_reply_free(&rep);
+        return n;
+}
+
 int main(int argc, char **argv)
 {
         const char *identity = "logprod", *category = "system", *user = "", *prefix = "record", *claim = NULL;
-        long long count = -1, rate = 0, pub_ts = 0, msg_len = 0;
+        long long count = -1, rate = 0, pub_ts = 0, msg_len = 0, base = 0;
+        bool wait_stored = false;
         struct ds_paths p;
         struct bus_reply rep;
         struct mpw w;
@@ -66,12 +81,14 @@ int main(int argc, char **argv)
                         pub_ts = atoll(argv[++i]);
                 else if (!strcmp(argv[i], "--msg-len") && i + 1 < argc)
                         msg_len = atoll(argv[++i]);
+                else if (!strcmp(argv[i], "--wait-stored"))
+                        wait_stored = true;
                 else if (!strcmp(argv[i], "--rate") && i + 1 < argc)
                         rate = atoll(argv[++i]);
                 else if (argv[i][0] != '-')
                         count = atoll(argv[i]);
                 else {
-                        fprintf(stderr, "usage: logd_produce [--identity ID] [--category C] [--user U] [--prefix T] [--rate N] [--claim-service S] [--pub-ts MS] [--msg-len N] COUNT\n");
+                        fprintf(stderr, "usage: logd_produce [--identity ID] [--category C] [--user U] [--prefix T] [--rate N] [--claim-service S] [--pub-ts MS] [--msg-len N] [--wait-stored] COUNT\n");
                         return 2;
                 }
         }
@@ -85,6 +102,10 @@ int main(int argc, char **argv)
         /* a call first: the CURVE handshake is done before the clock starts */
         bus_call_sync(b, "bus", "bus.services", NULL, NULL, 5000, &rep);
         bus_reply_free(&rep);
+        if (wait_stored && (base = stored(b)) < 0) {
+                fprintf(stderr, "logd_produce: log.status: no answer\n");
+                return 1;
+        }
         mpw_init(&w);
         t0 = ds_now_mono_ms();
         char topic[64], *msg = malloc(msg_len > 256 ? (size_t)msg_len + 1 : 257);
@@ -126,6 +147,15 @@ int main(int argc, char **argv)
         bus_reply_free(&rep);
         t1 = ds_now_mono_ms();
         printf("published %lld records in %lld ms\n", count, (long long)(t1 - t0));
+        if (wait_stored) {
+                int64_t deadline = t1 + 120000;
+                long long n = 0;
+                while ((n = stored(b)) >= 0 && n - base < count && ds_now_mono_ms() < deadline) {
+                        struct timespec ts = { 0, 2000000 };
+                        nanosleep(&ts, NULL);
+                }
+                printf("stored %lld records in %lld ms\n", n - base, (long long)(ds_now_mono_ms() - t0));
+        }
         mpw_free(&w);
         free(msg);
         bus_destroy(&b);

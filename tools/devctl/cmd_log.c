@@ -13,12 +13,6 @@
 #include "state.h"
 #include "util.h"
 
-static int usage(const struct devctl_cmd *cmd)
-{
-        fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage ? cmd->usage : "");
-        return DC_EUSAGE;
-}
-
 /* option table for `log query`: --name VALUE (or --name=VALUE) -> argument */
 static const struct {
         const char *opt;
@@ -116,7 +110,7 @@ static int c_query(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
                 }
                 if (strncmp(a, "--", 2)) {
                         mpw_free(&w);
-                        return usage(cmd);
+                        return devctl_usage(cmd);
                 }
                 snprintf(name, sizeof name, "%.*s", (int)strcspn(a + 2, "="), a + 2);
                 for (k = 0; k < sizeof query_opts / sizeof *query_opts; k++)
@@ -125,12 +119,12 @@ static int c_query(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
                 if (k == sizeof query_opts / sizeof *query_opts) {
                         fprintf(stderr, "devctl: log query: unknown option '%s'\n", a);
                         mpw_free(&w);
-                        return usage(cmd);
+                        return devctl_usage(cmd);
                 }
                 val = strchr(a, '=') ? strchr(a, '=') + 1 : i + 1 < argc ? argv[++i] : NULL;
                 if (!val) {
                         mpw_free(&w);
-                        return usage(cmd);
+                        return devctl_usage(cmd);
                 }
                 mpw_str(&w, query_opts[k].arg);
                 if (query_opts[k].is_int) {
@@ -304,8 +298,10 @@ out:
         return r;
 }
 
-/* Reads one segment through log.read into *ret (caller frees). */
-static int fetch_segment(struct devctl *dc, const char *name, uint64_t size, char **ret, size_t *ret_len)
+/* Reads one segment through log.read into *ret (caller frees), in pages of
+ * page bytes (the largest logd offers: a bus message each). */
+static int fetch_segment(struct devctl *dc, const char *name, uint64_t size, uint64_t page, char **ret,
+                         size_t *ret_len)
 {
         char *buf = malloc(size ? size : 1);
         uint64_t off = 0;
@@ -322,7 +318,7 @@ static int fetch_segment(struct devctl *dc, const char *name, uint64_t size, cha
                 mpw_map_begin(&w);
                 mpw_kv_str(&w, "segment", name);
                 mpw_kv_uint(&w, "offset", off);
-                mpw_kv_uint(&w, "max", size - off < 512 * 1024 ? size - off : 512 * 1024);
+                mpw_kv_uint(&w, "max", size - off < page ? size - off : page);
                 mpw_map_end(&w);
                 r = devctl_call(dc, "logd", "log.read", &w, true, NULL, &rep);
                 mpw_free(&w);
@@ -357,6 +353,7 @@ static int c_verify(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
         seal_verifier_t *ver = NULL;
         bool have_anchor = false, saved = false;
         int64_t t0 = ds_now_mono_ms();
+        uint64_t page;
         int r, rc = DC_OK;
 
         for (int i = 0; i < argc; i++) {
@@ -371,7 +368,7 @@ static int c_verify(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
                 else if (!strcmp(argv[i], "--json"))
                         dc->json = true;
                 else
-                        return usage(cmd);
+                        return devctl_usage(cmd);
         }
         if (keyfile) {
                 r = read_key_file(keyfile, &key);
@@ -398,6 +395,10 @@ static int c_verify(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
                 explicit_bzero(&key, sizeof key);
                 return r;
         }
+        /* an older logd does not say: its limit then */
+        page = (uint64_t)mp_get_int(rep.r, "read_max", 512 * 1024);
+        if (page < 4096 || page > 16 * 1024 * 1024)
+                page = 512 * 1024;
         claims.last_seq = (uint64_t)mp_get_int(rep.r, "last_seq", 0);
         claims.sealed_seq = (uint64_t)mp_get_int(rep.r, "sealed_seq", 0);
         claims.seals_made = (uint64_t)mp_get_int(rep.r, "seals_made", 0);
@@ -414,7 +415,7 @@ static int c_verify(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
                 size_t len = 0;
                 if (mp_strcpy(mp_get(g, "name"), name, sizeof name) < 0)
                         continue;
-                r = fetch_segment(dc, name, (uint64_t)mp_get_int(g, "size", 0), &buf, &len);
+                r = fetch_segment(dc, name, (uint64_t)mp_get_int(g, "size", 0), page, &buf, &len);
                 if (r != DC_OK) {
                         rc = r;
                         break;
@@ -522,7 +523,7 @@ static int c_seal_init(struct devctl *dc, const struct devctl_cmd *cmd, int argc
                 if (!strcmp(argv[i], "--out") && i + 1 < argc)
                         out = argv[++i];
                 else
-                        return usage(cmd);
+                        return devctl_usage(cmd);
         }
         r = devctl_call(dc, "logd", "log.seal.init", NULL, true, NULL, &rep);
         if (r != DC_OK)
@@ -589,7 +590,7 @@ static int c_remote_set(struct devctl *dc, const struct devctl_cmd *cmd, int arg
                 if (strncmp(a, "--", 2)) {
                         if (target) {
                                 mpw_free(&w);
-                                return usage(cmd);
+                                return devctl_usage(cmd);
                         }
                         target = a;
                         continue;
@@ -604,14 +605,14 @@ static int c_remote_set(struct devctl *dc, const struct devctl_cmd *cmd, int arg
                                 break;
                 if (k == sizeof remote_opts / sizeof *remote_opts || (!strchr(a, '=') && i + 1 >= argc)) {
                         mpw_free(&w);
-                        return usage(cmd);
+                        return devctl_usage(cmd);
                 }
                 snprintf(val, sizeof val, "%s", strchr(a, '=') ? strchr(a, '=') + 1 : argv[++i]);
                 if (remote_opts[k].path) {
                         char p[PATH_MAX + 1];
                         if (abs_path(val, p, sizeof p) < 0) {
                                 mpw_free(&w);
-                                return usage(cmd);
+                                return devctl_usage(cmd);
                         }
                         snprintf(val, sizeof val, "%s", p);
                 }
@@ -627,7 +628,7 @@ static int c_remote_set(struct devctl *dc, const struct devctl_cmd *cmd, int arg
         }
         if (!target) {
                 mpw_free(&w);
-                return usage(cmd);
+                return devctl_usage(cmd);
         }
         mpw_kv_str(&w, "target", target);
         mpw_map_end(&w);
