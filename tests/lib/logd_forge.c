@@ -54,11 +54,20 @@ static void frame(int type, const void *payload, size_t len, const uint8_t tail[
         mpw_free(&tmp);
 }
 
+static seal_hasher_t *hasher;
+
 static void record(const void *payload, size_t len)
 {
         uint8_t h[SEAL_HASH_LEN];
 
-        seal_chain_next(head, payload, len, h);
+        if (!hasher && !(hasher = seal_hasher_new())) {
+                fprintf(stderr, "logd_forge: out of memory\n");
+                exit(1);
+        }
+        if (seal_chain_next(hasher, head, payload, len, h) < 0) {
+                fprintf(stderr, "logd_forge: cannot hash a record\n");
+                exit(1);
+        }
         frame(SEAL_FRAME_RECORD, payload, len, h);
         memcpy(head, h, sizeof h);
 }
