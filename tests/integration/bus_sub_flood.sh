@@ -6,7 +6,7 @@
 source "$(dirname "$0")/../lib/tap.sh"
 stack_init testsvc
 stack_acl testsvc 'testsvc = { serve = ["testsvc", "authd"]; call = ["bus.*"]; publish = ["*"]; subscribe = []; };'
-echo 'sub_queue_max = 100;' >> "$T_DIR/etc/busd.conf"
+sed -i 's/^sub_queue_max = .*/sub_queue_max = 100;/' "$T_DIR/etc/busd.conf"
 stack_busd
 echo '' > "$T_DIR/none.conf"
 bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"
