@@ -13,6 +13,8 @@ bg authd "$B/authd"; svc_up authd
 bg testsvc "$B/tests/testsvc"; svc_up testsvc
 
 as() { local u=$1; shift; DEVSEC_TOKEN_FILE="$T_DIR/tok.$u" "$B/devctl" "$@"; }
+# a listen that must be refused at once: bounded, so a listener that is let in fails the check
+refused() { local u=$1; shift; DEVSEC_TOKEN_FILE="$T_DIR/tok.$u" timeout 10 "$B/devctl" listen "$@"; }
 login() { printf '%s\n' "$3" | as "$1" login -u "$2" --password-stdin; }
 pub() { dc call testsvc test.publish topic="$1" >/dev/null; }
 # listen_bg NAME TOKEN ARGS...: devctl listen in the background; output in
@@ -44,21 +46,21 @@ login ian ian "$IAN_PW" >/dev/null
 login vic vic "$VIC_PW" >/dev/null
 
 # ---- no session
-check_rc "no session: listen log.security refused (exit 3)" 3 as nobody listen log.security --count=1
-check_out "no session: the refusal says a login is needed" 'EAUTH: login required' as nobody listen auth. --count=1
-check_rc "no session: listen everything refused" 3 as nobody listen --count=1
+check_rc "no session: listen log.security refused (exit 3)" 3 refused nobody log.security --count=1
+check_out "no session: the refusal says a login is needed" 'EAUTH: login required' refused nobody auth. --count=1
+check_rc "no session: listen everything refused" 3 refused nobody --count=1
 
 # ---- a session without security (ian: system-info)
-check_rc "system-info only: listen log.security refused (exit 3)" 3 as ian listen log.security --count=1
+check_rc "system-info only: listen log.security refused (exit 3)" 3 refused ian log.security --count=1
 check_out "the refusal names the missing authority" "EPERM: prefix: user 'ian' lacks authority 'security' for events under 'log.security'" \
-        as ian listen log.security --count=1
+        refused ian log.security --count=1
 check_out "auth.* needs security or account" "lacks authority 'security' or 'account' for events under 'auth.'" \
-        as ian listen auth. --count=1
-check_out "log. covers log.security: refused" "lacks authority 'security' for events under 'log.'" as ian listen log. --count=1
-check_rc "the empty prefix covers every topic: refused" 3 as ian listen "" --count=1
-check_rc "'*' is everything too: refused" 3 as ian listen '*' --count=1
+        refused ian auth. --count=1
+check_out "log. covers log.security: refused" "lacks authority 'security' for events under 'log.'" refused ian log. --count=1
+check_rc "the empty prefix covers every topic: refused" 3 refused ian "" --count=1
+check_rc "'*' is everything too: refused" 3 refused ian '*' --count=1
 check_out "a viewer may not read the other logs" "user 'vic' lacks authority 'system-info' or 'security' for events under 'log.storage'" \
-        as vic listen log.storage --count=1
+        refused vic log.storage --count=1
 check_out "busd logs the refusal" "user 'ian' refused events under 'log.security'" cat "$T_DIR/log/busd.log"
 
 listen_bg ian-storage ian log.storage
