@@ -353,9 +353,11 @@ static bool sub_answered(bus_t *b, uint64_t id, msgpack_unpacked *u)
                         continue;
                 b->subs[i].req_id = 0;
                 reply_from_msg(&rep, u);
-                if (rep.code == 0)
+                if (rep.code == 0) {
                         b->ack_every = (uint64_t)mp_get_int(rep.r, "window", 256) / 4;
-                else if (rep.code == -DS_EUNAVAIL || rep.code == -ETIMEDOUT || rep.code == -EBUSY)
+                        if (b->ack_every == 0)
+                                b->ack_every = 1;
+                } else if (rep.code == -DS_EUNAVAIL || rep.code == -ETIMEDOUT || rep.code == -EBUSY)
                         b->subs[i].retry = true;
                 else
                         sub_ended(b, i, rep.code, rep.err.msg);
