@@ -125,9 +125,22 @@ int bus_call(bus_t *b, const char *svc, const char *method, const struct mpw *ar
 int bus_publish(bus_t *b, const char *topic, const struct mpw *data);
 /* Subscribes to topics starting with prefix ("" for all the ACL lets through). */
 int bus_subscribe(bus_t *b, const char *prefix, bus_event_fn cb, void *ud);
+/* Subscribes under an operator session (tok) and waits up to timeout_ms for
+ * busd's answer: busd checks the session and the authority of every topic the
+ * prefix could match. ret is filled like bus_call_sync() (release it with
+ * bus_reply_free()); returns ret->code. On success the subscription (and the
+ * token, to subscribe again after a busd restart) is kept. */
+int bus_subscribe_session(bus_t *b, const char *prefix, const char *tok, bus_event_fn cb, void *ud, int timeout_ms,
+                          struct bus_reply *ret);
 /* For a connection without a loop (devctl listen): waits for one event. 0 on
- * event, -ETIMEDOUT, or -EINTR. Heartbeats are sent as needed. */
+ * event, -ETIMEDOUT, -EINTR, or -ECANCELED when busd ended a subscription
+ * (bus_subscription_error() says why). Heartbeats and acks are sent as needed. */
 int bus_wait_event(bus_t *b, int timeout_ms);
+/* Why busd last ended or refused one of our subscriptions: its code (0: never),
+ * and the error in *ret when not NULL. */
+int bus_subscription_error(const bus_t *b, struct ds_err *ret);
+/* Events busd dropped for this connection because it did not read them in time. */
+uint64_t bus_events_lost(const bus_t *b);
 
 /* Serving: method tables (NULL-terminated list of NULL-terminated tables). */
 struct bus_serve_info {

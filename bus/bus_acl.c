@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "bus_proto.h"
 
 enum { L_SERVE, L_CALL, L_PUBLISH, L_SUBSCRIBE, L_N };
@@ -307,4 +308,94 @@ bool bus_acl_may_receive(const bus_acl_t *acl, const char *id, const char *topic
         if (restricted)
                 return false;
         return match_list(i->lists[L_SUBSCRIBE], i->n[L_SUBSCRIBE], topic);
+}
+
+/* ---- topic authorities ------------------------------------------------------ */
+
+struct topic_rule {
+        const char *topic;   /* dotted prefix, "" = every other topic */
+        const char *any[3];  /* the session needs one of these */
+};
+
+/* log.security and auth.* carry logins, lockouts and security audit records;
+ * the rest of the logs are system information, as is every other event
+ * (service state, time, filter and network changes). */
+static const struct topic_rule topic_rules[] = {
+        { "log.security", { DS_AUTHZ_SECURITY, NULL } },
+        { "log", { DS_AUTHZ_SYSTEM_INFO, DS_AUTHZ_SECURITY, NULL } },
+        { "auth", { DS_AUTHZ_SECURITY, DS_AUTHZ_ACCOUNT, NULL } },
+        { "", { DS_AUTHZ_SYSTEM_INFO, NULL } },
+};
+#define N_TOPIC_RULES (sizeof topic_rules / sizeof topic_rules[0])
+
+/* Does rule r cover topic t (t == r or t under "r.")? */
+static bool rule_covers(const char *r, const char *t)
+{
+        size_t n = strlen(r);
+
+        return n == 0 || (!strncmp(t, r, n) && (t[n] == '\0' || t[n] == '.'));
+}
+
+static const struct topic_rule *rule_of(const char *topic)
+{
+        const struct topic_rule *best = NULL;
+
+        for (size_t i = 0; i < N_TOPIC_RULES; i++)
+                if (rule_covers(topic_rules[i].topic, topic) &&
+                    (!best || strlen(topic_rules[i].topic) > strlen(best->topic)))
+                        best = &topic_rules[i];
+        return best;
+}
+
+static bool rule_ok(const struct topic_rule *r, uint32_t bits)
+{
+        for (size_t i = 0; r->any[i]; i++) {
+                uint32_t b = ds_authz_bit(r->any[i], strlen(r->any[i]));
+                if (b && (bits & b) == b)
+                        return true;
+        }
+        return false;
+}
+
+bool bus_topic_allowed(const char *topic, uint32_t bits)
+{
+        const struct topic_rule *r = rule_of(topic);
+
+        return r && rule_ok(r, bits);
+}
+
+int bus_topic_sub_check(const char *prefix, uint32_t bits, char *missing, size_t missing_size, const char **rule)
+{
+        const struct topic_rule *outer = NULL;
+
+        /* the rule over the prefix itself: the longest whose subtree ("r.")
+         * holds the prefix; it governs e.g. prefix + "zz" */
+        for (size_t i = 0; i < N_TOPIC_RULES; i++) {
+                const char *t = topic_rules[i].topic;
+                size_t n = strlen(t);
+                bool over = n == 0 || (!strncmp(prefix, t, n) && prefix[n] == '.');
+                if (over && (!outer || n > strlen(outer->topic)))
+                        outer = &topic_rules[i];
+        }
+        for (size_t i = 0; i < N_TOPIC_RULES; i++) {
+                const struct topic_rule *r = &topic_rules[i];
+                /* the outer rule, and every rule whose topic starts with the prefix */
+                bool needed = r == outer || (r->topic[0] && !strncmp(r->topic, prefix, strlen(prefix)));
+                if (!needed || rule_ok(r, bits))
+                        continue;
+                if (missing_size) {
+                        size_t k = 0;
+                        missing[0] = '\0';
+                        for (size_t j = 0; r->any[j] && k < missing_size; j++) {
+                                int w = snprintf(missing + k, missing_size - k, "%s'%s'", j ? " or " : "", r->any[j]);
+                                if (w < 0)
+                                        break;
+                                k += (size_t)w;
+                        }
+                }
+                if (rule)
+                        *rule = r->topic;
+                return -EPERM;
+        }
+        return 0;
 }

@@ -1,6 +1,8 @@
 /* bus_acl.h - which process identity may serve, call, publish and subscribe what */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -27,3 +29,17 @@ bool bus_acl_may_subscribe(const bus_acl_t *acl, const char *id, const char *pre
 /* Delivery of an event on topic to a subscriber identity: restricted topics
  * reach only identities that name them explicitly. */
 bool bus_acl_may_receive(const bus_acl_t *acl, const char *id, const char *topic);
+
+/* ---- topic authorities (operator subscriptions) ------------------------------
+ * An operator (a human's tool, with a session) receives a topic only when its
+ * session holds one of the authorities the topic's rule names. Rules are dotted
+ * topic prefixes ("log" covers "log" and "log.*"); the longest rule that covers
+ * a topic governs it; "" covers everything else. */
+
+/* Whether bits satisfy the rule governing topic. */
+bool bus_topic_allowed(const char *topic, uint32_t bits);
+/* A subscription to a raw prefix must satisfy every rule that governs some
+ * topic starting with it. 0 when bits do; -EPERM otherwise, with *missing
+ * naming the first unsatisfied rule ("'security'", "'security' or 'account'")
+ * and *rule its topic ("log.security", "" for the default). */
+int bus_topic_sub_check(const char *prefix, uint32_t bits, char *missing, size_t missing_size, const char **rule);

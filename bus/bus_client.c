@@ -23,6 +23,9 @@ struct sub {
         char *prefix;
         bus_event_fn cb;
         void *ud;
+        char *tok;       /* an operator's session token (secret), NULL for services */
+        uint64_t req_id; /* the id of the sub busd has not answered yet */
+        bool retry;      /* busd could not check the session yet: ask again at the next heartbeat */
 };
 
 void bus_reply_free(struct bus_reply *rep)
@@ -157,8 +160,10 @@ void bus_destroy(bus_t **pb)
                 zloop_timer_end(b->loop, b->hb_timer);
         close_socket(b);
         zcert_destroy(&b->cert);
-        for (size_t i = 0; i < b->n_subs; i++)
+        for (size_t i = 0; i < b->n_subs; i++) {
                 free(b->subs[i].prefix);
+                ds_free_secret(b->subs[i].tok);
+        }
         free(b->subs);
         free(b->serve_tables);
         free(b->serve_name);
@@ -266,6 +271,139 @@ static void local_reply(struct bus_reply *rep, int code, const char *fmt, ...)
 
 /* ---- incoming ------------------------------------------------------------ */
 
+static void send_ack(bus_t *b)
+{
+        struct mpw w;
+
+        mpw_init(&w);
+        env_begin(&w, BUS_K_ACK);
+        mpw_kv_uint(&w, "seq", b->ev_seq);
+        mpw_kv_uint(&w, "tag", b->ev_tag);
+        mpw_map_end(&w);
+        if (bus_send_raw(b, mpw_data(&w), mpw_len(&w)) == 0)
+                b->ev_unacked = 0;
+        mpw_free(&w);
+}
+
+/* Events to an operator carry seq and tag: acknowledging the last one read
+ * gives busd credit to send more (it keeps a window in flight, no more). */
+static void credit_event(bus_t *b, const msgpack_object *m)
+{
+        const msgpack_object *sq = mp_get(m, "seq"), *tg = mp_get(m, "tag"), *lost = mp_get(m, "lost");
+
+        if (lost && lost->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                b->ev_lost += lost->via.u64;
+        if (!sq || !tg || sq->type != MSGPACK_OBJECT_POSITIVE_INTEGER || tg->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+                return;
+        b->ev_seq = sq->via.u64;
+        b->ev_tag = tg->via.u64;
+        b->ev_unacked++;
+        if (b->ev_unacked >= (b->ack_every ? b->ack_every : 64))
+                send_ack(b);
+}
+
+static void sub_remove(bus_t *b, size_t i)
+{
+        free(b->subs[i].prefix);
+        ds_free_secret(b->subs[i].tok);
+        b->subs[i] = b->subs[--b->n_subs];
+}
+
+/* busd ended (or refused again) the subscription i: remember why. */
+static void sub_ended(bus_t *b, size_t i, int code, const char *msg)
+{
+        ds_err_clear(&b->sub_err);
+        b->sub_err.code = code;
+        snprintf(b->sub_err.msg, sizeof b->sub_err.msg, "%s", msg && *msg ? msg : ds_err_default_msg(code));
+        b->sub_ended = true;
+        if (b->loop)
+                log_warn("bus: busd ended the subscription to '%s': %s", b->subs[i].prefix, b->sub_err.msg);
+        sub_remove(b, i);
+}
+
+static int send_sub(bus_t *b, struct sub *s)
+{
+        struct mpw w;
+        int r;
+
+        mpw_init(&w);
+        env_begin(&w, BUS_K_SUB);
+        mpw_kv_str(&w, "prefix", s->prefix);
+        if (s->tok) {
+                s->req_id = b->next_id++;
+                s->retry = false;
+                mpw_kv_uint(&w, "id", s->req_id);
+                mpw_kv_str(&w, "tok", s->tok);
+        }
+        mpw_map_end(&w);
+        r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
+        sodium_memzero(w.sb.data, w.sb.size);
+        mpw_free(&w);
+        return r;
+}
+
+/* busd's answer to a resubscription (after it restarted): a refusal ends it,
+ * an unavailable authd is asked again later. */
+static bool sub_answered(bus_t *b, uint64_t id, msgpack_unpacked *u)
+{
+        for (size_t i = 0; i < b->n_subs; i++) {
+                struct bus_reply rep;
+
+                if (!b->subs[i].req_id || b->subs[i].req_id != id)
+                        continue;
+                b->subs[i].req_id = 0;
+                reply_from_msg(&rep, u);
+                if (rep.code == 0) {
+                        b->ack_every = (uint64_t)mp_get_int(rep.r, "window", 256) / 4;
+                        if (b->ack_every == 0)
+                                b->ack_every = 1;
+                } else if (rep.code == -DS_EUNAVAIL || rep.code == -ETIMEDOUT || rep.code == -EBUSY)
+                        b->subs[i].retry = true;
+                else
+                        sub_ended(b, i, rep.code, rep.err.msg);
+                bus_reply_free(&rep);
+                return true;
+        }
+        return false;
+}
+
+static void handle_unsub(bus_t *b, const msgpack_object *m)
+{
+        char prefix[BUS_TOPIC_MAX + 1];
+        const msgpack_object *err = mp_get(m, "err");
+        char msg[sizeof b->sub_err.msg] = "";
+        size_t n = 0;
+        const char *code = mp_get_strn(err, "code", &n);
+
+        if (mp_strcpy(mp_get(m, "prefix"), prefix, sizeof prefix) < 0)
+                return;
+        mp_strcpy(mp_get(err, "msg"), msg, sizeof msg);
+        for (size_t i = 0; i < b->n_subs; i++)
+                if (!strcmp(b->subs[i].prefix, prefix)) {
+                        sub_ended(b, i, code ? ds_err_from_name(code, n) : -DS_EAUTH, msg);
+                        return;
+                }
+}
+
+static void retry_subs(bus_t *b)
+{
+        for (size_t i = 0; i < b->n_subs; i++)
+                if (b->subs[i].retry)
+                        send_sub(b, &b->subs[i]);
+}
+
+int bus_subscription_error(const bus_t *b, struct ds_err *ret)
+{
+        if (ret && b->sub_err.code)
+                *ret = b->sub_err;
+        return b->sub_err.code;
+}
+
+uint64_t bus_events_lost(const bus_t *b)
+{
+        return b->ev_lost;
+}
+
 static void deliver_event(bus_t *b, const msgpack_object *m)
 {
         char topic[BUS_TOPIC_MAX + 1], src[BUS_NAME_MAX + 1] = "";
@@ -279,6 +417,7 @@ static void deliver_event(bus_t *b, const msgpack_object *m)
         for (size_t i = 0; i < b->n_subs; i++)
                 if (strncmp(topic, b->subs[i].prefix, strlen(b->subs[i].prefix)) == 0)
                         b->subs[i].cb(b->subs[i].ud, topic, src, ts, data);
+        credit_event(b, m);
 }
 
 static struct pending *take_pending(bus_t *b, uint64_t id)
@@ -299,8 +438,10 @@ static void handle_reply(bus_t *b, msgpack_unpacked *u)
         struct pending *p;
 
         if (id < 0 || !(p = take_pending(b, (uint64_t)id))) {
-                b->stats.dropped_replies++;
-                msgpack_unpacked_destroy(u);
+                if (id < 0 || !sub_answered(b, (uint64_t)id, u)) {
+                        b->stats.dropped_replies++;
+                        msgpack_unpacked_destroy(u);
+                }
                 return;
         }
         if (b->loop && p->timer > 0)
@@ -361,6 +502,8 @@ static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bu
                 sodium_memzero(zmq_msg_data(msg), zmq_msg_size(msg));
         } else if (mp_streq(mp_get(m, "k"), BUS_K_PUB)) {
                 deliver_event(b, m);
+        } else if (mp_streq(mp_get(m, "k"), BUS_K_UNSUB)) {
+                handle_unsub(b, m);
         } else if (mp_streq(mp_get(m, "k"), BUS_K_WHO)) {
                 say_hello(b);
                 resubscribe(b);
@@ -411,25 +554,12 @@ static int recv_one(bus_t *b, uint64_t sync_id, struct bus_reply *ret_rep, bool 
         return n;
 }
 
-int bus_call_sync(bus_t *b, const char *svc, const char *method, const struct mpw *args,
-                  const char *tok, int timeout_ms, struct bus_reply *ret)
+/* Waits for busd's answer under id (events that come meanwhile are delivered). */
+static int sync_wait(bus_t *b, uint64_t id, int timeout_ms, struct bus_reply *ret)
 {
-        uint64_t id = b->next_id++;
         int64_t deadline = ds_now_mono_ms() + timeout_ms;
-        struct mpw w;
         bool done = false;
-        int r;
 
-        mpw_init(&w);
-        r = build_req(b, &w, id, svc, method, args, tok, timeout_ms);
-        if (r == 0)
-                r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
-        sodium_memzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
-        if (r < 0) {
-                local_reply(ret, r, "cannot send to the bus");
-                return r;
-        }
         while (!done) {
                 zmq_pollitem_t items[2] = {
                         { zsock_resolve(b->sock), 0, ZMQ_POLLIN, 0 },
@@ -461,6 +591,26 @@ int bus_call_sync(bus_t *b, const char *svc, const char *method, const struct mp
         return ret->code;
 }
 
+int bus_call_sync(bus_t *b, const char *svc, const char *method, const struct mpw *args,
+                  const char *tok, int timeout_ms, struct bus_reply *ret)
+{
+        uint64_t id = b->next_id++;
+        struct mpw w;
+        int r;
+
+        mpw_init(&w);
+        r = build_req(b, &w, id, svc, method, args, tok, timeout_ms);
+        if (r == 0)
+                r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
+        sodium_memzero(w.sb.data, w.sb.size);
+        mpw_free(&w);
+        if (r < 0) {
+                local_reply(ret, r, "cannot send to the bus");
+                return r;
+        }
+        return sync_wait(b, id, timeout_ms, ret);
+}
+
 /* ---- events -------------------------------------------------------------- */
 
 int bus_publish(bus_t *b, const char *topic, const struct mpw *data)
@@ -488,26 +638,77 @@ int bus_publish(bus_t *b, const char *topic, const struct mpw *data)
 static void resubscribe(bus_t *b)
 {
         for (size_t i = 0; i < b->n_subs; i++)
-                send_simple(b, BUS_K_SUB, "prefix", b->subs[i].prefix);
+                send_sub(b, &b->subs[i]);
+}
+
+/* Adds a subscription locally; busd takes a trailing '*' as the prefix before it. */
+static struct sub *sub_add(bus_t *b, const char *prefix, const char *tok, bus_event_fn cb, void *ud)
+{
+        size_t len = strlen(prefix);
+        struct sub *n, *s;
+
+        if (len > BUS_TOPIC_MAX || b->n_subs >= BUS_MAX_SUBS)
+                return NULL;
+        if (len && prefix[len - 1] == '*')
+                len--;
+        n = realloc(b->subs, (b->n_subs + 1) * sizeof *n);
+        if (!n)
+                return NULL;
+        b->subs = n;
+        s = &b->subs[b->n_subs];
+        memset(s, 0, sizeof *s);
+        s->prefix = strndup(prefix, len);
+        s->tok = tok ? strdup(tok) : NULL;
+        s->cb = cb;
+        s->ud = ud;
+        if (!s->prefix || (tok && !s->tok)) {
+                free(s->prefix);
+                ds_free_secret(s->tok);
+                return NULL;
+        }
+        b->n_subs++;
+        return s;
 }
 
 int bus_subscribe(bus_t *b, const char *prefix, bus_event_fn cb, void *ud)
 {
-        struct sub *n;
+        struct sub *s = sub_add(b, prefix, NULL, cb, ud);
 
-        if (strlen(prefix) > BUS_TOPIC_MAX || b->n_subs >= BUS_MAX_SUBS)
-                return -EINVAL;
-        n = realloc(b->subs, (b->n_subs + 1) * sizeof *n);
-        if (!n)
-                return -ENOMEM;
-        b->subs = n;
-        b->subs[b->n_subs].prefix = strdup(prefix);
-        b->subs[b->n_subs].cb = cb;
-        b->subs[b->n_subs].ud = ud;
-        if (!b->subs[b->n_subs].prefix)
-                return -ENOMEM;
-        b->n_subs++;
-        return send_simple(b, BUS_K_SUB, "prefix", prefix);
+        return s ? send_sub(b, s) : -EINVAL;
+}
+
+int bus_subscribe_session(bus_t *b, const char *prefix, const char *tok, bus_event_fn cb, void *ud, int timeout_ms,
+                          struct bus_reply *ret)
+{
+        struct sub *s = sub_add(b, prefix, tok && *tok ? tok : "", cb, ud);
+        uint64_t id;
+        int r;
+
+        if (!s) {
+                local_reply(ret, -EINVAL, "cannot subscribe to '%s'", prefix);
+                return ret->code;
+        }
+        r = send_sub(b, s);
+        id = s->req_id;
+        if (r < 0) {
+                sub_remove(b, b->n_subs - 1);
+                local_reply(ret, r, "cannot send to the bus");
+                return r;
+        }
+        r = sync_wait(b, id, timeout_ms, ret);
+        /* the sub may have moved in the array meanwhile: find it by its id */
+        for (size_t i = 0; i < b->n_subs; i++)
+                if (b->subs[i].req_id == id) {
+                        b->subs[i].req_id = 0;
+                        if (r < 0)
+                                sub_remove(b, i);
+                        break;
+                }
+        if (r == 0)
+                b->ack_every = (uint64_t)mp_get_int(ret->r, "window", 256) / 4;
+        if (b->ack_every == 0)
+                b->ack_every = 1;
+        return r;
 }
 
 int bus_wait_event(bus_t *b, int timeout_ms)
@@ -520,7 +721,14 @@ int bus_wait_event(bus_t *b, int timeout_ms)
                 int64_t now = ds_now_mono_ms(), left = deadline - now;
                 long wait;
 
+                if (b->sub_ended) {
+                        b->sub_ended = false;
+                        return -ECANCELED;
+                }
                 if (now - b->last_tx_hb >= b->hb_ms) {
+                        if (b->ev_unacked)
+                                send_ack(b);
+                        retry_subs(b);
                         send_simple(b, BUS_K_HB, NULL, NULL);
                         b->last_tx_hb = now;
                 }
@@ -542,6 +750,10 @@ int bus_wait_event(bus_t *b, int timeout_ms)
                 }
                 if (it.revents & ZMQ_POLLIN) {
                         recv_one(b, 0, NULL, NULL);
+                        if (b->sub_ended) {
+                                b->sub_ended = false;
+                                return -ECANCELED;
+                        }
                         if (b->got_event)
                                 return 0;
                 }
@@ -626,6 +838,10 @@ static int on_hb_timer(zloop_t *loop, int timer_id, void *arg)
         (void)timer_id;
         if (!b->serve_name && b->n_subs == 0)
                 return 0;
+        if (b->ev_unacked)
+                send_ack(b);
+        retry_subs(b);
+        b->sub_ended = false; /* a service hears of it in the log */
         send_simple(b, BUS_K_HB, NULL, NULL);
         if (now - b->last_rx > (int64_t)b->hb_ms * BUS_HB_MISSES)
                 reconnect(b);

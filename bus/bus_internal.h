@@ -24,6 +24,12 @@ struct bus {
         struct sub *subs;
         size_t n_subs;
         bool got_event;
+        /* subscriptions busd ended (unsub{prefix, err}) or refused on resubscribe */
+        bool sub_ended;
+        struct ds_err sub_err;
+        /* credit: the last event read (seq, tag) and how many since the last ack */
+        uint64_t ev_seq, ev_tag, ev_unacked, ev_lost;
+        uint64_t ack_every;
         /* serving */
         char *serve_name;
         char *serve_version;

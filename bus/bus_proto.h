@@ -8,8 +8,9 @@
 #define BUS_K_REQ "req"     /* id, to, m, a, tok, t (timeout ms); busd adds c (caller stamp) */
 #define BUS_K_REP "rep"     /* id, ok, r | err{code,msg,field,reason} */
 #define BUS_K_PUB "pub"     /* topic, ts, src, data */
-#define BUS_K_SUB "sub"     /* prefix: subscribe */
-#define BUS_K_UNSUB "unsub" /* prefix */
+#define BUS_K_SUB "sub"     /* prefix; id and tok (an operator's session): answered with a rep */
+#define BUS_K_UNSUB "unsub" /* prefix; busd -> peer also err{code,msg}: the subscription ended */
+#define BUS_K_ACK "ack"     /* subscriber -> busd: seq, tag of the last event read (credit) */
 #define BUS_K_HB "hb"       /* heartbeat, both ways */
 #define BUS_K_WHO "who"     /* busd -> peer: unknown to me, say hello again */
 
@@ -21,6 +22,7 @@
 #define BUS_TOKEN_MAX 128
 #define BUS_MAX_METHODS 256
 #define BUS_MAX_SUBS 64 /* prefixes per peer */
+#define BUS_SUB_QUEUE_DEFAULT 1000 /* events in flight to one operator subscriber */
 
 #define BUS_DEFAULT_TIMEOUT_MS 5000
 #define BUS_MAX_TIMEOUT_MS 120000

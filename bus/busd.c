@@ -35,7 +35,19 @@ static const struct ds_field busd_settings[] = {
         { "max_items", DS_INT, 0, .min = 16, .max = 1000000, .def_int = 10000 },
         { "session_cache_ms", DS_INT, 0, .min = 0, .max = 600000, .def_int = 5000 },
         { "default_timeout_ms", DS_INT, 0, .min = 10, .max = BUS_MAX_TIMEOUT_MS, .def_int = BUS_DEFAULT_TIMEOUT_MS },
+        { "sub_queue_max", DS_INT, 0, .min = 1, .max = 100000, .def_int = BUS_SUB_QUEUE_DEFAULT,
+          .help = "events sent to one operator subscriber and not yet acknowledged; more are dropped" },
         { NULL },
+};
+
+/* The session an operator connection subscribes under (one per connection). */
+struct sub_sess {
+        char th[65];   /* token hash: the session cache key */
+        char *tok;     /* kept to check the session again (secret: zeroed when freed) */
+        char user[BUS_NAME_MAX + 1];
+        char sid[32];
+        uint32_t bits;
+        bool checking; /* a re-check is in flight: nothing is delivered meanwhile */
 };
 
 struct peer {
@@ -51,6 +63,11 @@ struct peer {
         struct service *svc;
         char *subs[BUS_MAX_SUBS];
         size_t n_subs;
+        /* operator subscribers: the session, and the credit of events in
+         * flight (sent minus acknowledged; an ack names the last event read) */
+        struct sub_sess *ss;
+        uint64_t ev_seq, ev_acked, ev_lost;
+        uint8_t ack_key[crypto_shorthash_KEYBYTES];
 };
 
 struct service {
@@ -62,7 +79,7 @@ struct service {
         zhash_t *methods; /* name -> authority */
 };
 
-enum inflight_kind { IF_FORWARD, IF_SESSION_CHECK };
+enum inflight_kind { IF_FORWARD, IF_SESSION_CHECK, IF_SUB_RECHECK };
 
 struct inflight {
         uint64_t bid;
@@ -94,6 +111,9 @@ struct session {
 struct stats {
         uint64_t requests, replies, events_in, events_out, events_dropped, malformed, refused, timeouts,
                 unroutable, session_checks;
+        /* events_dropped by reason */
+        uint64_t dropped_slow, dropped_full, dropped_check;
+        uint64_t subs_refused, subs_ended;
 };
 
 struct busd {
@@ -115,10 +135,25 @@ struct busd {
         int64_t started_ms;
         int hb_ms;
         struct stats st;
-        int64_t last_warn;
+        int64_t last_warn, last_slow_warn;
+        uint64_t sub_queue_max;
 };
 
 /* ---- peers ---------------------------------------------------------------- */
+
+static void sub_sess_free(struct sub_sess **pss)
+{
+        struct sub_sess *ss = *pss;
+
+        if (!ss)
+                return;
+        if (ss->tok) {
+                sodium_memzero(ss->tok, strlen(ss->tok));
+                free(ss->tok);
+        }
+        free(ss);
+        *pss = NULL;
+}
 
 static void peer_free(void *p)
 {
@@ -126,6 +161,7 @@ static void peer_free(void *p)
 
         for (size_t i = 0; i < pe->n_subs; i++)
                 free(pe->subs[i]);
+        sub_sess_free(&pe->ss);
         free(pe);
 }
 
@@ -220,6 +256,59 @@ static void send_simple(struct busd *b, struct peer *p, const char *kind)
         mpw_free(&w);
 }
 
+/* Ends peer p's subscription to prefix (NULL: all of them) and tells the
+ * peer why with an unsub{prefix, err}. The session goes with the last one. */
+static void end_subs(struct busd *b, struct peer *p, const char *prefix, int code, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+static void end_subs(struct busd *b, struct peer *p, const char *prefix, int code, const char *fmt, ...)
+{
+        char msg[320];
+        size_t ended = 0;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        for (size_t i = 0; i < p->n_subs;) {
+                struct mpw w;
+
+                if (prefix && strcmp(p->subs[i], prefix)) {
+                        i++;
+                        continue;
+                }
+                mpw_init(&w);
+                env(&w, BUS_K_UNSUB);
+                mpw_kv_str(&w, "prefix", p->subs[i]);
+                mpw_str(&w, "err");
+                mpw_map_begin(&w);
+                mpw_kv_str(&w, "code", ds_err_name(code));
+                mpw_kv_str(&w, "msg", msg);
+                mpw_map_end(&w);
+                mpw_map_end(&w);
+                send_to(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w));
+                mpw_free(&w);
+                free(p->subs[i]);
+                p->subs[i] = p->subs[--p->n_subs];
+                ended++;
+        }
+        if (ended) {
+                b->st.subs_ended += ended;
+                log_audit("security", LOG_LVL_NOTICE, p->ss ? p->ss->user : p->id,
+                          "bus: %zu subscription(s) of '%s' (user '%s') ended: %s", ended, p->id,
+                          p->ss ? p->ss->user : "", msg);
+        }
+        if (!p->n_subs)
+                sub_sess_free(&p->ss);
+}
+
+static void recheck_failed(struct busd *b, struct inflight *f, const char *why)
+{
+        struct peer *p = zhash_lookup(b->peers, f->client_key);
+
+        if (p && p->ss && !strcmp(p->ss->th, f->tok_hash))
+                end_subs(b, p, NULL, -DS_EUNAVAIL, "the session could not be checked again: authd %s", why);
+}
+
 static void fail_inflight_of(struct busd *b, const char *svc, const char *why)
 {
         zlist_t *keys = zhash_keys(b->inflight);
@@ -231,6 +320,8 @@ static void fail_inflight_of(struct busd *b, const char *svc, const char *why)
                 if (f->kind == IF_FORWARD)
                         reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
                                   -DS_EUNAVAIL, NULL, "%s %s", svc, why);
+                else if (f->kind == IF_SUB_RECHECK)
+                        recheck_failed(b, f, why);
                 else
                         reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
                                   -DS_EUNAVAIL, NULL, "authd %s: cannot check the session", why);
@@ -280,6 +371,7 @@ static struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload
                 uid = zmq_msg_gets(payload, "X-Key");
                 snprintf(p->pub, sizeof p->pub, "%s", uid ? uid : "");
                 p->operator = bus_acl_operator(b->acl, p->id);
+                crypto_shorthash_keygen(p->ack_key);
                 zhash_insert(b->peers, key, p);
                 zhash_freefn(b->peers, key, peer_free);
         }
@@ -484,6 +576,15 @@ static int m_stats(struct busd *b, const msgpack_object *a, struct mpw *r, char 
         mpw_kv_uint(r, "events_in", b->st.events_in);
         mpw_kv_uint(r, "events_out", b->st.events_out);
         mpw_kv_uint(r, "events_dropped", b->st.events_dropped);
+        mpw_str(r, "dropped"); /* events_dropped by reason */
+        mpw_map_begin(r);
+        mpw_kv_uint(r, "slow_subscriber", b->st.dropped_slow);
+        mpw_kv_uint(r, "queue_full", b->st.dropped_full);
+        mpw_kv_uint(r, "session_check", b->st.dropped_check);
+        mpw_map_end(r);
+        mpw_kv_uint(r, "sub_queue_max", b->sub_queue_max);
+        mpw_kv_uint(r, "subs_refused", b->st.subs_refused);
+        mpw_kv_uint(r, "subs_ended", b->st.subs_ended);
         mpw_kv_uint(r, "malformed", b->st.malformed);
         mpw_kv_uint(r, "refused", b->st.refused);
         mpw_kv_uint(r, "timeouts", b->st.timeouts);
@@ -633,12 +734,38 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
         inflight_track(b, f);
 }
 
+/* Asks authd whether a token names a live session, under busd's own id bid. */
+static void send_session_check(struct busd *b, struct service *authd, uint64_t bid, const char *tok, size_t tok_len)
+{
+        struct mpw w;
+
+        mpw_init(&w);
+        env(&w, BUS_K_REQ);
+        mpw_kv_uint(&w, "id", bid);
+        mpw_kv_str(&w, "m", "session.check");
+        mpw_kv_int(&w, "t", SESSION_CHECK_TIMEOUT_MS);
+        mpw_str(&w, "a");
+        mpw_map_begin(&w);
+        mpw_str(&w, "token");
+        mpw_strn(&w, tok, tok_len);
+        mpw_map_end(&w);
+        mpw_str(&w, "c");
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "id", "busd");
+        mpw_kv_bool(&w, "svc", true);
+        mpw_map_end(&w);
+        mpw_map_end(&w);
+        send_to(b, authd->peer->rid, authd->peer->rid_len, mpw_data(&w), mpw_len(&w));
+        sodium_memzero(w.sb.data, w.sb.size);
+        mpw_free(&w);
+        b->st.session_checks++;
+}
+
 static void start_session_check(struct busd *b, struct peer *from, struct req *q, const char *raw, size_t raw_len,
                                 const char *th)
 {
         struct service *authd = zhash_lookup(b->services, "authd");
         struct inflight *f;
-        struct mpw w;
 
         if (!authd || zhash_lookup(b->disabled, "authd")) {
                 reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EUNAVAIL, NULL,
@@ -656,27 +783,36 @@ static void start_session_check(struct busd *b, struct peer *from, struct req *q
         memcpy(f->parked, raw, raw_len);
         f->parked_len = raw_len;
         memcpy(f->tok_hash, th, sizeof f->tok_hash);
+        send_session_check(b, authd, f->bid, q->tok->via.str.ptr, q->tok->via.str.size);
+        inflight_track(b, f);
+}
 
-        mpw_init(&w);
-        env(&w, BUS_K_REQ);
-        mpw_kv_uint(&w, "id", f->bid);
-        mpw_kv_str(&w, "m", "session.check");
-        mpw_kv_int(&w, "t", SESSION_CHECK_TIMEOUT_MS);
-        mpw_str(&w, "a");
-        mpw_map_begin(&w);
-        mpw_str(&w, "token");
-        mpw_obj(&w, q->tok);
-        mpw_map_end(&w);
-        mpw_str(&w, "c");
-        mpw_map_begin(&w);
-        mpw_kv_str(&w, "id", "busd");
-        mpw_kv_bool(&w, "svc", true);
-        mpw_map_end(&w);
-        mpw_map_end(&w);
-        send_to(b, authd->peer->rid, authd->peer->rid_len, mpw_data(&w), mpw_len(&w));
-        sodium_memzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
-        b->st.session_checks++;
+/* Checks an operator subscriber's session again (its authorities may have
+ * changed); nothing is delivered to it until authd answers. */
+static void start_sub_recheck(struct busd *b, struct peer *p)
+{
+        struct service *authd = zhash_lookup(b->services, "authd");
+        struct inflight *f;
+
+        if (!p->ss || p->ss->checking)
+                return;
+        if (!authd || zhash_lookup(b->disabled, "authd")) {
+                end_subs(b, p, NULL, -DS_EUNAVAIL, "authd is not running: the session cannot be checked again");
+                return;
+        }
+        f = calloc(1, sizeof *f);
+        if (!f) {
+                end_subs(b, p, NULL, -DS_EINTERNAL, "out of memory");
+                return;
+        }
+        f->bid = b->next_bid++;
+        f->kind = IF_SUB_RECHECK;
+        memcpy(f->client_key, p->key, sizeof f->client_key);
+        snprintf(f->svc, sizeof f->svc, "authd");
+        f->deadline = ds_now_mono_ms() + SESSION_CHECK_TIMEOUT_MS;
+        memcpy(f->tok_hash, p->ss->th, sizeof f->tok_hash);
+        p->ss->checking = true;
+        send_session_check(b, authd, f->bid, p->ss->tok, strlen(p->ss->tok));
         inflight_track(b, f);
 }
 
@@ -844,10 +980,52 @@ static void route_req(struct busd *b, struct peer *from, const msgpack_object *m
 
 static void handle_message(struct busd *b, struct peer *from, const char *raw, size_t len);
 
+/* A session from authd's session.check answer r (caller owns), NULL when unusable. */
+static struct session *session_from_answer(struct busd *b, const msgpack_object *r)
+{
+        const msgpack_object *az = mp_get(r, "authorities");
+        struct session *s = calloc(1, sizeof *s);
+        struct mpw w;
+
+        if (!s)
+                return NULL;
+        mp_strcpy(mp_get(r, "user"), s->user, sizeof s->user);
+        mp_strcpy(mp_get(r, "group"), s->group, sizeof s->group);
+        mp_strcpy(mp_get(r, "sid"), s->sid, sizeof s->sid);
+        mp_strcpy(mp_get(r, "source"), s->source, sizeof s->source);
+        mpw_init(&w);
+        mpw_arr_begin(&w);
+        for (uint32_t i = 0; az && az->type == MSGPACK_OBJECT_ARRAY && i < az->via.array.size; i++) {
+                const msgpack_object *o = &az->via.array.ptr[i];
+                uint32_t bit = mp_is_str(o) ? ds_authz_bit(o->via.str.ptr, o->via.str.size) : 0;
+                if (bit) {
+                        s->bits |= bit;
+                        mpw_obj(&w, o);
+                }
+        }
+        mpw_arr_end(&w);
+        s->authz = malloc(mpw_len(&w));
+        if (s->authz)
+                memcpy(s->authz, mpw_data(&w), mpw_len(&w));
+        s->authz_len = mpw_len(&w);
+        mpw_free(&w);
+        if (!s->user[0] || !s->authz) {
+                session_free(s);
+                return NULL;
+        }
+        s->expires = ds_now_mono_ms() + ds_settings_int(&b->cfg, "session_cache_ms");
+        return s;
+}
+
+static void session_cache(struct busd *b, const char *th, struct session *s)
+{
+        zhash_update(b->sessions, th, s);
+        zhash_freefn(b->sessions, th, session_free);
+}
+
 static void session_checked(struct busd *b, struct inflight *f, const msgpack_object *m)
 {
         struct peer *client = zhash_lookup(b->peers, f->client_key);
-        const msgpack_object *r = mp_get(m, "r"), *az;
         struct session *s;
 
         if (!client)
@@ -860,46 +1038,56 @@ static void session_checked(struct busd *b, struct inflight *f, const msgpack_ob
                           "%s", msg);
                 return;
         }
-        s = calloc(1, sizeof *s);
-        if (!s)
-                return;
-        mp_strcpy(mp_get(r, "user"), s->user, sizeof s->user);
-        mp_strcpy(mp_get(r, "group"), s->group, sizeof s->group);
-        mp_strcpy(mp_get(r, "sid"), s->sid, sizeof s->sid);
-        mp_strcpy(mp_get(r, "source"), s->source, sizeof s->source);
-        az = mp_get(r, "authorities");
-        {
-                struct mpw w;
-                mpw_init(&w);
-                mpw_arr_begin(&w);
-                for (uint32_t i = 0; az && az->type == MSGPACK_OBJECT_ARRAY && i < az->via.array.size; i++) {
-                        const msgpack_object *o = &az->via.array.ptr[i];
-                        uint32_t bit = mp_is_str(o) ? ds_authz_bit(o->via.str.ptr, o->via.str.size) : 0;
-                        if (bit) {
-                                s->bits |= bit;
-                                mpw_obj(&w, o);
-                        }
-                }
-                mpw_arr_end(&w);
-                s->authz = malloc(mpw_len(&w));
-                if (s->authz)
-                        memcpy(s->authz, mpw_data(&w), mpw_len(&w));
-                s->authz_len = mpw_len(&w);
-                mpw_free(&w);
-        }
-        if (!s->user[0] || !s->authz) {
-                session_free(s);
+        s = session_from_answer(b, mp_get(m, "r"));
+        if (!s) {
                 reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EINTERNAL, NULL,
                           "authd gave an unusable session answer");
                 return;
         }
-        s->expires = ds_now_mono_ms() + ds_settings_int(&b->cfg, "session_cache_ms");
-        zhash_update(b->sessions, f->tok_hash, s);
-        zhash_freefn(b->sessions, f->tok_hash, session_free);
+        session_cache(b, f->tok_hash, s);
         /* resume the parked request; a zero cache time still serves this one */
         if (ds_settings_int(&b->cfg, "session_cache_ms") == 0)
                 s->expires = ds_now_mono_ms() + 1;
         handle_message(b, client, f->parked, f->parked_len);
+}
+
+/* authd's answer to a subscriber's re-check: the subscriptions its session no
+ * longer covers end, all of them when the session is gone. */
+static void sub_rechecked(struct busd *b, struct inflight *f, const msgpack_object *m)
+{
+        struct peer *p = zhash_lookup(b->peers, f->client_key);
+        struct session *s;
+        uint32_t bits;
+
+        if (!p || !p->ss || strcmp(p->ss->th, f->tok_hash))
+                return;
+        p->ss->checking = false;
+        if (!mp_get_bool(m, "ok", false)) {
+                char msg[256] = "session not valid";
+                mp_strcpy(mp_get(mp_get(m, "err"), "msg"), msg, sizeof msg);
+                end_subs(b, p, NULL, -DS_EAUTH, "the session of '%s' ended: %s", p->ss->user, msg);
+                return;
+        }
+        s = session_from_answer(b, mp_get(m, "r"));
+        if (!s) {
+                end_subs(b, p, NULL, -DS_EINTERNAL, "authd gave an unusable session answer");
+                return;
+        }
+        bits = p->ss->bits = s->bits;
+        snprintf(p->ss->sid, sizeof p->ss->sid, "%s", s->sid);
+        session_cache(b, f->tok_hash, s);
+        for (size_t i = 0; p->ss && i < p->n_subs;) {
+                char missing[96], prefix[BUS_TOPIC_MAX + 1];
+                const char *rule = "";
+
+                if (bus_topic_sub_check(p->subs[i], bits, missing, sizeof missing, &rule) == 0) {
+                        i++;
+                        continue;
+                }
+                snprintf(prefix, sizeof prefix, "%s", p->subs[i]);
+                end_subs(b, p, prefix, -EPERM, "user '%s' no longer holds authority %s for events under '%s' (%s)",
+                         p->ss->user, missing, prefix, rule[0] ? rule : "every other topic");
+        }
 }
 
 static void route_rep(struct busd *b, struct peer *from, const msgpack_object *m)
@@ -921,6 +1109,11 @@ static void route_rep(struct busd *b, struct peer *from, const msgpack_object *m
         zhash_delete(b->inflight, key);
         if (f->kind == IF_SESSION_CHECK) {
                 session_checked(b, f, m);
+                inflight_free(f);
+                return;
+        }
+        if (f->kind == IF_SUB_RECHECK) {
+                sub_rechecked(b, f, m);
                 inflight_free(f);
                 return;
         }
@@ -1016,12 +1209,113 @@ static void handle_hello(struct busd *b, struct peer *from, const msgpack_object
         zhash_freefn(b->services, name, service_free);
         log_info("service '%s' %s registered (pid %d, identity '%s', %zu methods)", name, s->version, s->pid,
                  from->id, zhash_size(s->methods));
+        /* a new authd may not know the sessions subscribers hold */
+        if (!strcmp(name, "authd"))
+                for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers))
+                        if (p->ss)
+                                start_sub_recheck(b, p);
+}
+
+/* The tag an operator subscriber echoes in its ack: proof that it read
+ * event seq (keyed per connection, so it cannot be computed ahead). */
+static uint64_t ack_tag(const struct peer *p, uint64_t seq)
+{
+        uint8_t in[8], out[crypto_shorthash_BYTES];
+        uint64_t tag;
+
+        for (int i = 0; i < 8; i++)
+                in[i] = (uint8_t)(seq >> (8 * i));
+        crypto_shorthash(out, in, sizeof in, p->ack_key);
+        memcpy(&tag, out, sizeof tag);
+        return tag;
+}
+
+static void count_drop(struct busd *b, struct peer *p, uint64_t *reason)
+{
+        b->st.events_dropped++;
+        (*reason)++;
+        p->ev_lost++;
+}
+
+/* An event to an operator subscriber: only what its session may see, and
+ * never more than sub_queue_max unacknowledged in flight. */
+static void deliver_operator(struct busd *b, struct peer *p, const char *topic, int64_t ts, const char *src,
+                             const struct mpw *data)
+{
+        uint64_t seq = p->ev_seq + 1;
+        struct mpw w;
+
+        if (!p->ss || !bus_topic_allowed(topic, p->ss->bits))
+                return;
+        if (p->ss->checking) {
+                count_drop(b, p, &b->st.dropped_check);
+                return;
+        }
+        if (p->ev_seq - p->ev_acked >= b->sub_queue_max) {
+                count_drop(b, p, &b->st.dropped_slow);
+                if (ds_now_mono_ms() - b->last_slow_warn > 5000) {
+                        log_warn("bus: subscriber '%s' (user '%s') is not reading: %llu events in flight, "
+                                 "%llu dropped for it so far",
+                                 p->id, p->ss->user, (unsigned long long)(p->ev_seq - p->ev_acked),
+                                 (unsigned long long)p->ev_lost);
+                        b->last_slow_warn = ds_now_mono_ms();
+                }
+                return;
+        }
+        mpw_init(&w);
+        env(&w, BUS_K_PUB);
+        mpw_kv_str(&w, "topic", topic);
+        mpw_kv_int(&w, "ts", ts);
+        mpw_kv_str(&w, "src", src);
+        mpw_str(&w, "data");
+        mpw_raw(&w, mpw_data(data), mpw_len(data));
+        mpw_kv_uint(&w, "seq", seq);
+        mpw_kv_uint(&w, "tag", ack_tag(p, seq));
+        if (p->ev_lost)
+                mpw_kv_uint(&w, "lost", p->ev_lost);
+        mpw_map_end(&w);
+        if (send_to(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
+                count_drop(b, p, &b->st.dropped_full);
+        } else {
+                p->ev_seq = seq;
+                p->ev_lost = 0;
+                b->st.events_out++;
+        }
+        mpw_free(&w);
+}
+
+/* auth.session.revoked {user, sid}: the cache forgets the user's sessions; a
+ * subscriber under the revoked session loses its subscriptions at once, and a
+ * user-wide refresh (no sid: authorities changed) checks them again. */
+static void session_revoked(struct busd *b, const msgpack_object *d)
+{
+        char user[BUS_NAME_MAX + 1] = "", sid[32] = "";
+        zlist_t *keys = zhash_keys(b->sessions);
+
+        mp_strcpy(mp_get(d, "user"), user, sizeof user);
+        mp_strcpy(mp_get(d, "sid"), sid, sizeof sid);
+        for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
+                struct session *s = zhash_lookup(b->sessions, k);
+                if (!user[0] || !strcmp(s->user, user))
+                        zhash_delete(b->sessions, k);
+        }
+        zlist_destroy(&keys);
+        for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers)) {
+                if (!p->ss || (user[0] && strcmp(p->ss->user, user)))
+                        continue;
+                if (!sid[0])
+                        start_sub_recheck(b, p);
+                else if (!strcmp(sid, p->ss->sid))
+                        end_subs(b, p, NULL, -DS_EAUTH,
+                                 "the session of '%s' ended (logged out, kicked or expired): devctl login", p->ss->user);
+        }
 }
 
 static void handle_pub(struct busd *b, struct peer *from, const msgpack_object *m)
 {
         char topic[BUS_TOPIC_MAX + 1];
-        struct mpw w;
+        int64_t ts;
+        struct mpw w, dw;
 
         if (mp_strcpy(mp_get(m, "topic"), topic, sizeof topic) < 0 || !topic[0])
                 return;
@@ -1033,29 +1327,21 @@ static void handle_pub(struct busd *b, struct peer *from, const msgpack_object *
                 return;
         }
         /* revocations come from authd only */
-        if (!strcmp(topic, "auth.session.revoked") && !strcmp(from->id, "authd")) {
-                const msgpack_object *d = mp_get(m, "data");
-                char user[BUS_NAME_MAX + 1] = "";
-                zlist_t *keys = zhash_keys(b->sessions);
-
-                mp_strcpy(mp_get(d, "user"), user, sizeof user);
-                for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
-                        struct session *s = zhash_lookup(b->sessions, k);
-                        if (!user[0] || !strcmp(s->user, user))
-                                zhash_delete(b->sessions, k);
-                }
-                zlist_destroy(&keys);
-        }
+        if (!strcmp(topic, "auth.session.revoked") && !strcmp(from->id, "authd"))
+                session_revoked(b, mp_get(m, "data"));
+        ts = mp_get_int(m, "ts", ds_now_real_ms());
+        mpw_init(&dw);
+        if (mp_get(m, "data"))
+                mpw_obj(&dw, mp_get(m, "data"));
+        else
+                mpw_nil(&dw);
         mpw_init(&w);
         env(&w, BUS_K_PUB);
         mpw_kv_str(&w, "topic", topic);
-        mpw_kv_int(&w, "ts", mp_get_int(m, "ts", ds_now_real_ms()));
+        mpw_kv_int(&w, "ts", ts);
         mpw_kv_str(&w, "src", from->id);
         mpw_str(&w, "data");
-        if (mp_get(m, "data"))
-                mpw_obj(&w, mp_get(m, "data"));
-        else
-                mpw_nil(&w);
+        mpw_raw(&w, mpw_data(&dw), mpw_len(&dw));
         mpw_map_end(&w);
         for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers)) {
                 bool match = false;
@@ -1064,8 +1350,13 @@ static void handle_pub(struct busd *b, struct peer *from, const msgpack_object *
                         match = !strncmp(topic, p->subs[i], strlen(p->subs[i]));
                 if (!match || !bus_acl_may_receive(b->acl, p->id, topic))
                         continue;
+                if (p->operator) {
+                        deliver_operator(b, p, topic, ts, from->id, &dw);
+                        continue;
+                }
                 if (send_to(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
                         b->st.events_dropped++;
+                        b->st.dropped_full++;
                         if (ds_now_mono_ms() - b->last_warn > 5000) {
                                 log_warn("bus: subscriber '%s' is not keeping up: %llu events dropped so far", p->id,
                                          (unsigned long long)b->st.events_dropped);
@@ -1076,35 +1367,207 @@ static void handle_pub(struct busd *b, struct peer *from, const msgpack_object *
                 }
         }
         mpw_free(&w);
+        mpw_free(&dw);
 }
 
-static void handle_sub(struct busd *b, struct peer *from, const msgpack_object *m, bool add)
+/* ack {seq, tag}: the subscriber has read every event up to seq. */
+static void handle_ack(struct busd *b, struct peer *p, const msgpack_object *m)
 {
-        char prefix[BUS_TOPIC_MAX + 1];
+        const msgpack_object *so = mp_get(m, "seq"), *to = mp_get(m, "tag");
 
-        if (mp_strcpy(mp_get(m, "prefix"), prefix, sizeof prefix) < 0)
+        (void)b;
+        if (!so || so->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !to ||
+            to->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
                 return;
-        for (size_t i = 0; i < from->n_subs; i++)
-                if (!strcmp(from->subs[i], prefix)) {
-                        if (!add) {
-                                free(from->subs[i]);
-                                from->subs[i] = from->subs[--from->n_subs];
-                        }
-                        return;
-                }
-        if (!add)
-                return;
-        if (!bus_acl_may_subscribe(b->acl, from->id, prefix)) {
-                b->st.refused++;
-                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not subscribe to '%s' (bus ACL)",
-                          from->id, prefix);
+        if (so->via.u64 <= p->ev_acked || so->via.u64 > p->ev_seq || to->via.u64 != ack_tag(p, so->via.u64)) {
+                log_debug("bus: ack from '%s' for an event it was not sent, ignored", p->id);
                 return;
         }
-        if (from->n_subs >= BUS_MAX_SUBS)
-                return;
-        from->subs[from->n_subs] = strdup(prefix);
-        if (from->subs[from->n_subs])
-                from->n_subs++;
+        p->ev_acked = so->via.u64;
+}
+
+/* A trailing '*' is accepted: "log.*" is the prefix "log.", "*" everything. */
+static void prefix_normalize(char *prefix)
+{
+        size_t n = strlen(prefix);
+
+        if (n && prefix[n - 1] == '*')
+                prefix[n - 1] = '\0';
+}
+
+static void sub_reply_ok(struct busd *b, struct peer *from, const struct req *q, const char *prefix)
+{
+        struct mpw w;
+
+        mpw_init(&w);
+        env(&w, BUS_K_REP);
+        mpw_str(&w, "id");
+        mpw_raw(&w, q->id, q->id_len);
+        mpw_kv_bool(&w, "ok", true);
+        mpw_str(&w, "r");
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "prefix", prefix);
+        if (from->operator)
+                mpw_kv_uint(&w, "window", b->sub_queue_max);
+        mpw_map_end(&w);
+        mpw_map_end(&w);
+        send_to(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+}
+
+/* The checks an operator's subscription passes: a session (checked with
+ * authd through the cache, like a request), and the topic authorities of
+ * every topic the prefix could match. 0 when it may subscribe; 1 when the
+ * message is parked for a session check; -1 refused (answered). */
+static int sub_operator_check(struct busd *b, struct peer *from, struct req *q, const char *prefix, const char *raw,
+                              size_t raw_len)
+{
+        char th[65], missing[96];
+        const char *rule = "";
+        struct session *sess;
+
+        q->tok = mp_get(q->m, "tok");
+        if (q->tok && (!mp_is_str(q->tok) || q->tok->via.str.size > BUS_TOKEN_MAX)) {
+                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EINVAL, "tok", "must be a session token");
+                return -1;
+        }
+        if (!q->tok || q->tok->via.str.size == 0) {
+                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EAUTH, NULL,
+                          "login required to receive events (devctl login)");
+                return -1;
+        }
+        tok_hash(q->tok, th);
+        if (from->ss && strcmp(from->ss->th, th)) {
+                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EINVAL, "tok",
+                          "this connection already subscribes under another session");
+                return -1;
+        }
+        sess = zhash_lookup(b->sessions, th);
+        if (sess && sess->expires < ds_now_mono_ms()) {
+                zhash_delete(b->sessions, th);
+                sess = NULL;
+        }
+        if (!sess) {
+                start_session_check(b, from, q, raw, raw_len, th);
+                return 1;
+        }
+        if (bus_topic_sub_check(prefix, sess->bits, missing, sizeof missing, &rule) < 0) {
+                log_audit("security", LOG_LVL_WARNING, sess->user,
+                          "bus: user '%s' refused events under '%s': needs authority %s (%s)", sess->user, prefix,
+                          missing, rule[0] ? rule : "every other topic");
+                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EPERM, "prefix",
+                          "user '%s' lacks authority %s for events under '%s' (%s)", sess->user, missing, prefix,
+                          rule[0] ? rule : "every other topic");
+                return -1;
+        }
+        if (!from->ss) {
+                from->ss = calloc(1, sizeof *from->ss);
+                if (from->ss)
+                        from->ss->tok = strndup(q->tok->via.str.ptr, q->tok->via.str.size);
+                if (!from->ss || !from->ss->tok) {
+                        sub_sess_free(&from->ss);
+                        reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL, "out of memory");
+                        return -1;
+                }
+                memcpy(from->ss->th, th, sizeof from->ss->th);
+        }
+        snprintf(from->ss->user, sizeof from->ss->user, "%s", sess->user);
+        snprintf(from->ss->sid, sizeof from->ss->sid, "%s", sess->sid);
+        from->ss->bits = sess->bits;
+        return 0;
+}
+
+/* sub / unsub {prefix, id?, tok?}. With an id busd answers with a rep.
+ * Services subscribe by their ACL; operators (devctl) also need a session. */
+static void handle_sub(struct busd *b, struct peer *from, const msgpack_object *m, const char *raw, size_t raw_len,
+                       bool add)
+{
+        char prefix[BUS_TOPIC_MAX + 1];
+        struct req q = { .m = m };
+        struct mpw idw;
+        ssize_t found = -1;
+
+        mpw_init(&idw);
+        if (mp_get(m, "id")) {
+                mpw_obj(&idw, mp_get(m, "id"));
+                q.id = mpw_data(&idw);
+                q.id_len = mpw_len(&idw);
+        }
+        if (mp_strcpy(mp_get(m, "prefix"), prefix, sizeof prefix) < 0) {
+                if (q.id)
+                        reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EINVAL, "prefix",
+                                  "must be a topic prefix of at most %d bytes", BUS_TOPIC_MAX);
+                goto out;
+        }
+        prefix_normalize(prefix);
+        for (size_t i = 0; i < from->n_subs && found < 0; i++)
+                if (!strcmp(from->subs[i], prefix))
+                        found = (ssize_t)i;
+        if (!add) {
+                if (found >= 0) {
+                        free(from->subs[found]);
+                        from->subs[found] = from->subs[--from->n_subs];
+                        if (!from->n_subs)
+                                sub_sess_free(&from->ss);
+                }
+                if (q.id)
+                        sub_reply_ok(b, from, &q, prefix);
+                goto out;
+        }
+        if (!bus_acl_may_subscribe(b->acl, from->id, prefix)) {
+                b->st.refused++;
+                b->st.subs_refused++;
+                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not subscribe to '%s' (bus ACL)",
+                          from->id, prefix);
+                if (q.id)
+                        reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, "prefix",
+                                  "identity '%s' may not subscribe to '%s' (bus ACL)", from->id, prefix);
+                goto out;
+        }
+        if (from->operator) {
+                int r;
+
+                if (!q.id) {
+                        /* an older client: it cannot hear a rep, so say it with an unsub */
+                        struct mpw w;
+
+                        b->st.subs_refused++;
+                        mpw_init(&w);
+                        env(&w, BUS_K_UNSUB);
+                        mpw_kv_str(&w, "prefix", prefix);
+                        mpw_str(&w, "err");
+                        mpw_map_begin(&w);
+                        mpw_kv_str(&w, "code", ds_err_name(-DS_EAUTH));
+                        mpw_kv_str(&w, "msg", "subscribing needs a session token and an id (devctl login)");
+                        mpw_map_end(&w);
+                        mpw_map_end(&w);
+                        send_to(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
+                        mpw_free(&w);
+                        goto out;
+                }
+                r = sub_operator_check(b, from, &q, prefix, raw, raw_len);
+                if (r < 0) {
+                        b->st.refused++;
+                        b->st.subs_refused++;
+                }
+                if (r != 0)
+                        goto out;
+        }
+        if (found < 0) {
+                char *dup;
+
+                if (from->n_subs >= BUS_MAX_SUBS || !(dup = strdup(prefix))) {
+                        if (q.id)
+                                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EINVAL, "prefix",
+                                          "too many subscriptions on this connection (limit %d)", BUS_MAX_SUBS);
+                        goto out;
+                }
+                from->subs[from->n_subs++] = dup;
+        }
+        if (q.id)
+                sub_reply_ok(b, from, &q, prefix);
+out:
+        mpw_free(&idw);
 }
 
 static void handle_message(struct busd *b, struct peer *from, const char *raw, size_t len)
@@ -1164,9 +1627,11 @@ static void handle_message(struct busd *b, struct peer *from, const char *raw, s
         } else if (mp_streq(k, BUS_K_HELLO)) {
                 handle_hello(b, from, m);
         } else if (mp_streq(k, BUS_K_SUB)) {
-                handle_sub(b, from, m, true);
+                handle_sub(b, from, m, raw, len, true);
         } else if (mp_streq(k, BUS_K_UNSUB)) {
-                handle_sub(b, from, m, false);
+                handle_sub(b, from, m, raw, len, false);
+        } else if (mp_streq(k, BUS_K_ACK)) {
+                handle_ack(b, from, m);
         } else if (mp_get(m, "id")) {
                 mpw_obj(&idw, mp_get(m, "id"));
                 reply_err(b, from->rid, from->rid_len, mpw_data(&idw), mpw_len(&idw), -EINVAL, "k", "unknown kind");
@@ -1261,8 +1726,11 @@ static void on_tick(struct busd *b)
                 struct inflight *f = zhash_lookup(b->inflight, k);
                 if (f && f->deadline <= now) {
                         b->st.timeouts++;
-                        reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -ETIMEDOUT,
-                                  NULL, "%s did not answer in time", f->svc);
+                        if (f->kind == IF_SUB_RECHECK)
+                                recheck_failed(b, f, "did not answer in time");
+                        else
+                                reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
+                                          -ETIMEDOUT, NULL, "%s did not answer in time", f->svc);
                         zhash_delete(b->inflight, k);
                 }
         }
@@ -1413,6 +1881,7 @@ int main(int argc, char **argv)
                                      .max_items = (uint32_t)ds_settings_int(&b->cfg, "max_items"),
                                      .max_str = (uint32_t)ds_settings_int(&b->cfg, "max_msg") };
         b->hb_ms = (int)ds_settings_int(&b->cfg, "hb_ms");
+        b->sub_queue_max = (uint64_t)ds_settings_int(&b->cfg, "sub_queue_max");
         b->statedir = ds_paths_state(&b->paths, "busd");
         if (!b->statedir || (r = state_mkdir_p(b->statedir, 0700)) < 0)
                 fatal("state directory: %s", strerror(-r));

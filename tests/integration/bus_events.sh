@@ -1,14 +1,18 @@
 #!/bin/bash
 # Events: fan-out by prefix, src stamped by busd, publish ACL, restricted topics,
-# subscriptions surviving a busd restart.
+# subscriptions surviving a busd restart (subscribing again under the session).
 source "$(dirname "$0")/../lib/tap.sh"
 stack_init testsvc quiet
-stack_acl testsvc 'testsvc = { serve = ["testsvc"]; call = ["bus.*"]; publish = ["*"]; subscribe = ["*"]; };'
+stack_acl testsvc 'testsvc = { serve = ["testsvc", "authd"]; call = ["bus.*"]; publish = ["*"]; subscribe = ["*"]; };'
 stack_acl quiet 'quiet = { serve = ["quiet"]; call = []; publish = ["log.*"]; subscribe = []; };'
 stack_busd
 bg testsvc "$B/tests/testsvc"
 bg quiet env TESTSVC_NAME=quiet "$B/tests/testsvc" --identity quiet
-svc_up testsvc; svc_up quiet
+echo '' > "$T_DIR/none.conf"
+bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"
+svc_up testsvc; svc_up quiet; svc_up authd
+# an operator's subscription needs a session holding the topics' authorities
+export DEVSEC_TOKEN=tok:ann:admin:system-info,security
 
 L="$T_DIR/listen.out"
 "$B/devctl" listen demo. --count=5 > "$L" 2>&1 & LP=$!; T_PIDS="$T_PIDS $LP"

@@ -8,8 +8,13 @@
  *                             on the same connection: prints "call N: ok|failed"
  *   busprobe hello2 A B       hello as service A, then as B on the same connection;
  *                             prints busd's answer to the second; exit 0 when refused
+ *   busprobe idle TOK PREFIX  subscribes under session TOK, prints busd's answer,
+ *                             then only heartbeats: never reads an event (a stuck
+ *                             subscriber; its receive queue is kept small)
+ *   busprobe flood N SIZE TOPIC  publishes N events of SIZE bytes each
  */
 #include <czmq.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +24,7 @@
 #include "util.h"
 
 static void *sock;
+static int rcvhwm; /* 0: the default; -1: a flood (linger to deliver) */
 
 static int connect_bus(const char *identity)
 {
@@ -37,6 +43,16 @@ static int connect_bus(const char *identity)
         zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, zcert_public_key(me), 32);
         zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, zcert_secret_key(me), 32);
         zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, zcert_public_key(srv), 32);
+        {
+                /* a flood's last events must reach busd; nothing else waits */
+                int linger = rcvhwm < 0 ? 10000 : 0;
+                zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+        }
+        if (rcvhwm > 0) {
+                int buf = 4096;
+                zmq_setsockopt(sock, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
+                zmq_setsockopt(sock, ZMQ_RCVBUF, &buf, sizeof buf);
+        }
         ep = ds_paths_bus_endpoint(&p);
         zmq_connect(sock, ep);
         free(ep);
@@ -362,11 +378,103 @@ static int hello2(const char *a, const char *b)
         return wait_refusal(3000);
 }
 
+static void send_hb(void)
+{
+        struct mpw w;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_int(&w, "v", 1);
+        mpw_kv_str(&w, "k", "hb");
+        mpw_map_end(&w);
+        zmq_send(sock, mpw_data(&w), mpw_len(&w), ZMQ_DONTWAIT);
+        mpw_free(&w);
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int s)
+{
+        (void)s;
+        stop = 1;
+}
+
+static int idle(const char *tok, const char *prefix)
+{
+        struct mpw w;
+        char kind[16] = "", code[16] = "";
+        int64_t deadline = ds_now_mono_ms() + 5000, got;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_int(&w, "v", 1);
+        mpw_kv_str(&w, "k", "sub");
+        mpw_kv_int(&w, "id", 42);
+        mpw_kv_str(&w, "prefix", prefix);
+        mpw_kv_str(&w, "tok", tok);
+        mpw_map_end(&w);
+        send_buf(mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+        do
+                got = recv_reply((int)(deadline - ds_now_mono_ms()), kind, sizeof kind, code, sizeof code);
+        while (got != 42 && got != -4 && ds_now_mono_ms() < deadline);
+        if (got != 42)
+                printf("subscribed (no answer)\n");
+        else if (code[0])
+                printf("refused: %s\n", code);
+        else
+                printf("subscribed\n");
+        fflush(stdout);
+        signal(SIGTERM, on_term);
+        signal(SIGINT, on_term);
+        /* alive to busd, but never reading what it sends */
+        while (!stop) {
+                send_hb();
+                usleep(300 * 1000);
+        }
+        return 0;
+}
+
+static int flood(long n, long size, const char *topic)
+{
+        char *pad = malloc((size_t)size + 1);
+        struct mpw w;
+
+        if (!pad)
+                return 1;
+        memset(pad, 'e', (size_t)size);
+        mpw_init(&w);
+        for (long i = 0; i < n; i++) {
+                mpw_reset(&w);
+                mpw_map_begin(&w);
+                mpw_kv_int(&w, "v", 1);
+                mpw_kv_str(&w, "k", "pub");
+                mpw_kv_str(&w, "topic", topic);
+                mpw_kv_int(&w, "ts", ds_now_real_ms());
+                mpw_str(&w, "data");
+                mpw_map_begin(&w);
+                mpw_kv_int(&w, "i", i);
+                mpw_str(&w, "pad");
+                mpw_strn(&w, pad, (size_t)size);
+                mpw_map_end(&w);
+                mpw_map_end(&w);
+                send_buf(mpw_data(&w), mpw_len(&w));
+        }
+        mpw_free(&w);
+        free(pad);
+        printf("published %ld\n", n);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         int rc;
 
         zsys_handler_set(NULL);
+        if (argc > 1 && !strcmp(argv[1], "idle"))
+                rcvhwm = 2;
+        if (argc > 1 && !strcmp(argv[1], "flood"))
+                rcvhwm = -1;
         if (argc < 2 || connect_bus(getenv("PROBE_IDENTITY") ? getenv("PROBE_IDENTITY") : "devctl") < 0) {
                 fprintf(stderr, "usage: busprobe malformed N | forge  (keys from DEVSEC_CONFDIR)\n");
                 return 2;
@@ -379,6 +487,10 @@ int main(int argc, char **argv)
                 rc = hold(argv[2]);
         else if (!strcmp(argv[1], "hello2") && argc > 3)
                 rc = hello2(argv[2], argv[3]);
+        else if (!strcmp(argv[1], "idle") && argc > 3)
+                rc = idle(argv[2], argv[3]);
+        else if (!strcmp(argv[1], "flood") && argc > 4)
+                rc = flood(atol(argv[2]), atol(argv[3]), argv[4]);
         else
                 rc = 2;
         zmq_close(sock);

@@ -98,6 +98,8 @@ static int c_listen(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
 {
         const char *prefix = "";
         struct sigaction sa = { .sa_handler = on_sigint };
+        int r;
+
         (void)cmd;
         for (int i = 0; i < argc; i++) {
                 if (!strncmp(argv[i], "--count=", 8))
@@ -109,17 +111,18 @@ static int c_listen(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
                         return DC_EUSAGE;
                 }
         }
-        if (!devctl_bus(dc))
-                return DC_EUNAVAIL;
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
-        if (bus_subscribe(dc->bus, prefix, print_event, dc) < 0) {
-                fprintf(stderr, "devctl: cannot subscribe to '%s'\n", prefix);
-                return DC_EUSAGE;
-        }
-        while (!stop_listen && listen_left != 0)
-                if (bus_wait_event(dc->bus, 1000) == -EINTR)
+        r = devctl_subscribe(dc, prefix, print_event, dc);
+        if (r != DC_OK)
+                return r;
+        while (!stop_listen && listen_left != 0) {
+                r = devctl_wait_event(dc, 1000);
+                if (r == -EINTR)
                         break;
+                if (r > 0)
+                        return r;
+        }
         return DC_OK;
 }
 

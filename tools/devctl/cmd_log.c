@@ -171,13 +171,16 @@ static int c_query(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
                 struct sigaction sa = { .sa_handler = on_sigint };
                 sigaction(SIGINT, &sa, NULL);
                 sigaction(SIGTERM, &sa, NULL);
-                if (bus_subscribe(dc->bus, "log.", on_live, &fl) < 0) {
-                        fprintf(stderr, "devctl: cannot subscribe to 'log.'\n");
-                        return DC_EUNAVAIL;
-                }
-                while (!stop_follow)
-                        if (bus_wait_event(dc->bus, 1000) == -EINTR)
+                r = devctl_subscribe(dc, "log.", on_live, &fl);
+                if (r != DC_OK)
+                        return r;
+                while (!stop_follow) {
+                        r = devctl_wait_event(dc, 1000);
+                        if (r == -EINTR)
                                 break;
+                        if (r > 0)
+                                return r;
+                }
         }
         return DC_OK;
 }

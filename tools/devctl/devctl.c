@@ -385,6 +385,44 @@ int devctl_parse_kv(struct mpw *w, int argc, char **argv)
         return DC_OK;
 }
 
+int devctl_subscribe(struct devctl *dc, const char *prefix, bus_event_fn cb, void *ud)
+{
+        struct bus_reply rep;
+        int code;
+
+        if (!devctl_bus(dc))
+                return DC_EUNAVAIL;
+        /* busd checks the session and the topics' authorities, and answers */
+        code = bus_subscribe_session(dc->bus, prefix, dc->token, cb, ud, dc->timeout_ms, &rep);
+        if (code < 0) {
+                char what[BUS_TOPIC_MAX + 16];
+                snprintf(what, sizeof what, "listen '%s'", prefix);
+                devctl_print_error(what, &rep);
+                if (code == -DS_EAUTH && !dc->token)
+                        fprintf(stderr, "devctl: hint: log in first with 'devctl login'\n");
+        }
+        bus_reply_free(&rep);
+        return devctl_exit_code(code);
+}
+
+int devctl_wait_event(struct devctl *dc, int timeout_ms)
+{
+        struct ds_err e;
+        int r = bus_wait_event(dc->bus, timeout_ms);
+        uint64_t lost = bus_events_lost(dc->bus);
+
+        if (lost > dc->lost_told) {
+                fprintf(stderr, "devctl: %llu events were dropped by busd: this listener did not keep up\n",
+                        (unsigned long long)(lost - dc->lost_told));
+                dc->lost_told = lost;
+        }
+        if (r != -ECANCELED)
+                return r == -EINTR ? -EINTR : 0;
+        bus_subscription_error(dc->bus, &e);
+        fprintf(stderr, "devctl: listen: busd ended the subscription: %s: %s\n", ds_err_name(e.code), e.msg);
+        return devctl_exit_code(e.code) ? devctl_exit_code(e.code) : DC_ESERVICE;
+}
+
 int devctl_call(struct devctl *dc, const char *svc, const char *method, const struct mpw *args, bool auth,
                 const char *list_key, struct bus_reply *ret_rep)
 {

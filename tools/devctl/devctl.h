@@ -21,6 +21,7 @@ struct devctl {
         char *token;
         char token_path[4096];
         bool token_dir_private; /* the default path: its directory must be ours and 0700 */
+        uint64_t lost_told;     /* dropped events already reported */
 };
 
 struct devctl_cmd;
@@ -59,6 +60,13 @@ int devctl_json_to_mp(const char *json, struct mpw *w, char *err, size_t errlen)
  * of it being printed on success. */
 int devctl_call(struct devctl *dc, const char *svc, const char *method, const struct mpw *args, bool auth,
                 const char *list_key, struct bus_reply *ret_rep);
+/* Subscribes to prefix under the session; prints busd's refusal and returns
+ * the exit code (DC_OK when subscribed). */
+int devctl_subscribe(struct devctl *dc, const char *prefix, bus_event_fn cb, void *ud);
+/* Waits for events: 0 (go on), -EINTR (stop), or, when busd ended the
+ * subscription (the session ended or lost an authority), the exit code after
+ * printing why. Also reports events busd dropped for us. */
+int devctl_wait_event(struct devctl *dc, int timeout_ms);
 /* The generic command runner (positionals, key=value, --flags, --args-json). */
 /* Prints "usage: devctl PATH USAGE" on stderr; returns DC_EUSAGE. */
 int devctl_usage(const struct devctl_cmd *cmd);
