@@ -15,8 +15,7 @@ svc_up testsvc; svc_up quiet; svc_up authd
 export DEVSEC_TOKEN=tok:ann:admin:system-info,security
 
 L="$T_DIR/listen.out"
-"$B/devctl" listen demo. --count=5 > "$L" 2>&1 & LP=$!; T_PIDS="$T_PIDS $LP"
-sleep 0.5
+listen_bg "$L" -- demo. --count=5
 dc call testsvc test.publish topic=other.x count=3 >/dev/null
 dc call testsvc test.publish topic=demo.tick count=5 >/dev/null
 wait_for 5 sh -c "[ \$(wc -l < '$L') -ge 5 ]"
@@ -25,8 +24,7 @@ check_out "listener got the 5 events under its prefix" '^5$' sh -c "grep -c 'dem
 check_out "and none outside it" '^0$' sh -c "grep -c 'other.x' '$L' || true"
 check_out "events carry the publisher identity stamped by busd" 'demo\.tick +testsvc' cat "$L"
 
-"$B/devctl" --json listen "" --count=1 > "$L" 2>&1 & LP=$!; T_PIDS="$T_PIDS $LP"
-sleep 0.5
+listen_bg "$L" --json -- "" --count=1
 dc call quiet test.publish topic=demo.forbidden >/dev/null
 dc call testsvc test.publish topic=auth.reset.code >/dev/null
 dc call testsvc test.publish topic=demo.allowed >/dev/null
@@ -36,8 +34,7 @@ if grep -q "auth.reset.code\|demo.forbidden" "$L"; then nok "restricted and refu
 check_out "busd logs the refused publish" "may not publish 'demo.forbidden'" cat "$T_DIR/log/busd.log"
 
 # a subscriber keeps its subscription across a busd restart
-"$B/devctl" listen demo. --count=1 > "$L" 2>&1 & LP=$!; T_PIDS="$T_PIDS $LP"
-sleep 0.5
+listen_bg "$L" -- demo. --count=1
 kill $BUSD_PID; wait $BUSD_PID 2>/dev/null
 stack_busd
 svc_up testsvc 8

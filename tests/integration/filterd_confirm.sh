@@ -14,7 +14,7 @@ bg filterd "$B/filterd" --dry-run; FILTERD=$LAST_PID
 svc_up filterd || { nok "filterd starts with --dry-run"; exit 0; }
 export DEVSEC_TOKEN=tok:admin:admin:security,system-info,system,backup
 # listen_reverted FILE: a subscriber for the next filter.applied, in the background
-listen() { timeout 30 "$B/devctl" listen filter.applied --count=1 > "$1" 2>&1 & LP=$!; T_PIDS="$T_PIDS $LP"; sleep 0.4; }
+listen() { listen_bg "$1" -- filter.applied --count=1; }
 
 check_rc "management address set" 0 dc config set filterd management=10.0.0.9
 check_rc "allow list staged" 0 sh -c "'$B/devctl' filter add 10.0.0.0/24 && '$B/devctl' filter mode allow"

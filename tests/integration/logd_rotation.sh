@@ -18,8 +18,7 @@ st() { dc --json log status | python3 -c "import sys,json; d=json.load(sys.stdin
 # the records reach logd from busd a little after logd_produce returns: wait for them
 recs_at_least() { [ "$(st 'd["records"]')" -ge "$1" ]; }
 
-bg listen "$B/devctl" --json listen log.storage --count=1
-sleep 0.3
+listen_bg "$T_DIR/log/listen.log" --json -- log.storage --count=1
 "$B/tests/logd_produce" --prefix fill 4000 >/dev/null
 wait_for 10 recs_at_least 4000
 segs=$(st 'd["segments"]')

@@ -31,8 +31,7 @@ check_rc "without a session the change is refused (exit 3)" 3 env -u DEVSEC_TOKE
 
 # a devsec daemon: disabling it makes the bus answer EDISABLED at once
 check_out "smtp-notifier answers before" 'text: +hi' dc call smtp-notifier test.echo text=hi
-dc listen net.function --count=1 > "$T_DIR/ev.txt" 2>&1 & LP=$!
-T_PIDS="$T_PIDS $LP"; sleep 0.4
+listen_bg "$T_DIR/ev.txt" -- net.function --count=1
 check_out "function disable smtp answers with the new state" 'enabled: +no' dc function disable smtp
 check_out "the bus answers EDISABLED for smtp-notifier" 'EDISABLED' dc call smtp-notifier test.echo text=hi
 check_rc "a disabled service exits 4" 4 dc call smtp-notifier test.echo

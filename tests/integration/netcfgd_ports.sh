@@ -32,9 +32,7 @@ check_out "config.set conflict is named as a setting" 'EINVAL: settings.https_po
 check_out "nothing changed by refused calls" 'http +tcp +80 ' dc port show
 
 # an accepted change is published with the full table
-dc listen net.ports --count=1 > "$T_DIR/ev.txt" 2>&1 & LP=$!
-T_PIDS="$T_PIDS $LP"
-sleep 0.5
+listen_bg "$T_DIR/ev.txt" -- net.ports --count=1
 check_out "http=8080 swap and max_connections=32 accepted" 'http +tcp +8080' dc port set onvif=8081 http=8080 max_connections=32
 wait_for 3 grep -q ports "$T_DIR/ev.txt"
 ev=$(cat "$T_DIR/ev.txt")

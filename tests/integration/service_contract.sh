@@ -17,7 +17,7 @@ check_out "sys.ping without a session" 'state: +running' env -u DEVSEC_TOKEN "$B
 check_out "config get shows defaults" 'greeting: +hello' dc config get testsvc
 check_out "secrets never shown" '^0$' sh -c "'$B/devctl' config get testsvc | grep -c secret || true"
 check_rc "viewer may not read config (3)" 3 env DEVSEC_TOKEN=$VIEW "$B/devctl" config get testsvc
-"$B/devctl" listen testsvc.config. --count=1 > "$T_DIR/ev" 2>&1 & LP=$!; T_PIDS="$T_PIDS $LP"; sleep 0.4
+listen_bg "$T_DIR/ev" -- testsvc.config. --count=1
 check_out "config set validates and applies" 'limit: +4' dc config set testsvc limit=4 greeting=hi
 wait_for 5 test -s "$T_DIR/ev"
 check_out "config.changed names the user and the keys" '"user":"ann".*"keys":\["limit","greeting"\]' cat "$T_DIR/ev"

@@ -89,3 +89,14 @@ stack_busd() {
 # svc_up NAME: waits until devctl status shows NAME running
 svc_up() { wait_for "${2:-5}" sh -c "'$B/devctl' --json status | grep -q '\"name\":\"$1\",\"state\":\"running\"'"; }
 dc() { "$B/devctl" "$@"; }
+# listen_bg OUT [devctl options...] -- [listen args...]: a background listener
+# writing events to OUT (stderr to OUT.err), returned once busd has accepted
+# its subscription, so no event of the next action is missed; sets LP.
+listen_bg() {
+        local out=$1; shift
+        local pre=() ; while [ $# -gt 0 ] && [ "$1" != -- ]; do pre+=("$1"); shift; done
+        [ "${1:-}" = -- ] && shift
+        "$B/devctl" "${pre[@]}" listen "$@" --ready > "$out" 2> "$out.err" &
+        LP=$!; T_PIDS="$T_PIDS $LP"
+        wait_for 10 grep -q '^listening: ' "$out.err" || { echo "# listener on '$*' not ready: $(cat "$out.err")"; return 1; }
+}

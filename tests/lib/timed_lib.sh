@@ -49,7 +49,7 @@ timed_start() {
         bg timed-clock "$B/timed-clock" --dry-run; CLOCK_PID=$LAST_PID
         svc_up timed-clock
         # every time.* event, as JSON lines, from before timed starts
-        bg listen "$B/devctl" --json listen time.; sleep 0.3
+        listen_bg "$T_DIR/log/listen.log" --json -- time.
         bg timed "$B/timed" --dry-run "$@"; TIMED_PID=$LAST_PID
         svc_up authd && svc_up timed-clock && svc_up timed
 }

@@ -98,24 +98,26 @@ static int c_listen(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
 {
         const char *prefix = "";
         struct sigaction sa = { .sa_handler = on_sigint };
+        bool ready = false;
         int r;
 
-        (void)cmd;
         for (int i = 0; i < argc; i++) {
                 if (!strncmp(argv[i], "--count=", 8))
                         listen_left = atoll(argv[i] + 8);
+                else if (!strcmp(argv[i], "--ready"))
+                        ready = true;
                 else if (argv[i][0] != '-')
                         prefix = argv[i];
-                else {
-                        fprintf(stderr, "usage: devctl listen %s\n", cmd->usage);
-                        return DC_EUSAGE;
-                }
+                else
+                        return devctl_usage(cmd);
         }
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         r = devctl_subscribe(dc, prefix, print_event, dc);
         if (r != DC_OK)
                 return r;
+        if (ready) /* busd has accepted the subscription: nothing published from now on is missed */
+                fprintf(stderr, "listening: '%s'\n", prefix);
         while (!stop_listen && listen_left != 0) {
                 r = devctl_wait_event(dc, 1000);
                 if (r == -EINTR)
@@ -483,7 +485,7 @@ static const struct devctl_cmd core_cmds[] = {
         { .path = "status", .fn = c_status, .usage = "", .help = "every service: state, version, pid, uptime" },
         { .path = "call", .fn = c_call, .usage = "SERVICE METHOD [key=value...] [--args-json JSON] [--no-auth]",
           .help = "call any bus method" },
-        { .path = "listen", .fn = c_listen, .usage = "[TOPIC_PREFIX] [--count=N]", .help = "print events as they arrive" },
+        { .path = "listen", .fn = c_listen, .usage = "[TOPIC_PREFIX] [--count=N] [--ready]", .help = "print events as they arrive" },
         { .path = "ping", .svc = "bus", .method = "sys.ping", .pos = (const char *const[]){ NULL },
           .usage = "", .help = "is the bus up?", .flags = DC_NOAUTH },
         { .path = "login", .fn = c_login, .usage = "[-u USER] [--password-stdin]", .help = "open a session" },
