@@ -41,6 +41,7 @@ struct ds_caller {
         char sid[32];                 /* session id */
         uint32_t authz;               /* authority bits */
         bool svc;                     /* a daemon calling on its own account */
+        bool gateway;                 /* relayed by a gateway (webd) that saw the network peer */
 };
 
 struct ds_call;

@@ -17,6 +17,7 @@ static const char *const list_names[L_N] = { "serve", "call", "publish", "subscr
 struct acl_ident {
         char *name;
         bool operator;
+        bool gateway; /* an operator-class peer that relays other people's sessions (webd) */
         char **lists[L_N];
         size_t n[L_N];
 };
@@ -114,22 +115,33 @@ static int load_ident(bus_acl_t *acl, config_setting_t *g, const char *path, str
                 const char *k = config_setting_name(c);
                 int l;
 
-                if (!strcmp(k, "operator")) {
+                if (!strcmp(k, "operator") || !strcmp(k, "gateway")) {
                         if (config_setting_type(c) != CONFIG_TYPE_BOOL)
-                                return ds_err_set(e, -EINVAL, k, "%s:%d: 'operator' must be true or false",
-                                                  path, config_setting_source_line(c));
-                        id->operator = config_setting_get_bool(c);
+                                return ds_err_set(e, -EINVAL, k, "%s:%d: '%s' must be true or false",
+                                                  path, config_setting_source_line(c), k);
+                        if (k[0] == 'o')
+                                id->operator = config_setting_get_bool(c);
+                        else
+                                id->gateway = config_setting_get_bool(c);
                         continue;
                 }
                 for (l = 0; l < L_N; l++)
                         if (!strcmp(k, list_names[l]))
                                 break;
                 if (l == L_N)
-                        return ds_err_set(e, -EINVAL, k, "%s:%d: unknown key '%s' (serve, call, publish, subscribe, operator)",
+                        return ds_err_set(e, -EINVAL, k, "%s:%d: unknown key '%s' (serve, call, publish, subscribe, operator, gateway)",
                                           path, config_setting_source_line(c), k);
                 r = read_strings(c, path, &id->lists[l], &id->n[l], e);
                 if (r < 0)
                         return r;
+        }
+        /* a gateway's calls are its users' calls: it serves nothing and has no
+         * daemon's rights, so it is an operator whatever else the entry says */
+        if (id->gateway) {
+                if (id->n[L_SERVE])
+                        return ds_err_set(e, -EINVAL, "serve", "%s:%d: gateway '%s' may not serve a service", path,
+                                          config_setting_source_line(g), name);
+                id->operator = true;
         }
         return 0;
 }
@@ -246,6 +258,13 @@ void bus_acl_each_service(const bus_acl_t *acl, void (*fn)(void *ud, const char 
 bool bus_acl_known(const bus_acl_t *acl, const char *id)
 {
         return find(acl, id) != NULL;
+}
+
+bool bus_acl_gateway(const bus_acl_t *acl, const char *id)
+{
+        const struct acl_ident *i = find(acl, id);
+
+        return i && i->gateway;
 }
 
 bool bus_acl_operator(const bus_acl_t *acl, const char *id)

@@ -21,6 +21,11 @@ void bus_acl_destroy(bus_acl_t **acl);
 void bus_acl_each_service(const bus_acl_t *acl, void (*fn)(void *ud, const char *name), void *ud);
 bool bus_acl_known(const bus_acl_t *acl, const char *id);
 bool bus_acl_operator(const bus_acl_t *acl, const char *id);
+/* A gateway (webd) is an operator-class identity that relays the sessions of
+ * the people behind it: every call is theirs (no token, no rights beyond an
+ * anonymous operator's), busd stamps it "gw", and only a gateway may say where
+ * a login comes from (authd's front_ends). */
+bool bus_acl_gateway(const bus_acl_t *acl, const char *id);
 bool bus_acl_may_serve(const bus_acl_t *acl, const char *id, const char *service);
 /* target is "service.method" */
 bool bus_acl_may_call(const bus_acl_t *acl, const char *id, const char *target);

@@ -139,6 +139,7 @@ static void parse_caller(const msgpack_object *c, struct ds_caller *ret)
         mp_strcpy(mp_get(c, "src"), ret->source, sizeof ret->source);
         mp_strcpy(mp_get(c, "sid"), ret->sid, sizeof ret->sid);
         ret->svc = mp_get_bool(c, "svc", false);
+        ret->gateway = mp_get_bool(c, "gw", false);
         az = mp_get(c, "authz");
         if (az && az->type == MSGPACK_OBJECT_ARRAY)
                 for (uint32_t i = 0; i < az->via.array.size; i++)

@@ -57,6 +57,7 @@ struct peer {
         char id[BUS_NAME_MAX + 1];
         char pub[65]; /* its CURVE public key (hex), from the ZAP metadata */
         bool operator;
+        bool gateway; /* operator-class, relaying other people's sessions: calls stamped "gw" */
         int fd;
         ino_t fd_ino; /* the connection's socket, so a reused fd is never taken for it */
         int64_t last_rx;
@@ -371,6 +372,7 @@ static struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload
                 uid = zmq_msg_gets(payload, "X-Key");
                 snprintf(p->pub, sizeof p->pub, "%s", uid ? uid : "");
                 p->operator = bus_acl_operator(b->acl, p->id);
+                p->gateway = bus_acl_gateway(b->acl, p->id);
                 crypto_shorthash_keygen(p->ack_key);
                 zhash_insert(b->peers, key, p);
                 zhash_freefn(b->peers, key, peer_free);
@@ -711,6 +713,8 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
         mpw_kv_str(&w, "id", from->id);
         if (as_service)
                 mpw_kv_bool(&w, "svc", true);
+        if (from->gateway)
+                mpw_kv_bool(&w, "gw", true);
         if (sess) {
                 mpw_kv_str(&w, "user", sess->user);
                 mpw_kv_str(&w, "group", sess->group);
@@ -2000,8 +2004,10 @@ int main(int argc, char **argv)
                                         b->keys = keys;
                                         on_monitor(b); /* forget closed connections first */
                                         drop_untrusted_peers(b);
-                                        for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers))
+                                        for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers)) {
                                                 p->operator = bus_acl_operator(b->acl, p->id);
+                                                p->gateway = bus_acl_gateway(b->acl, p->id);
+                                        }
                                         log_notice("ACL and keys reloaded (%zu keys)", bus_keys_count(b->keys));
                                 }
                                 sd_notify(0, "READY=1");

@@ -215,12 +215,12 @@ static void count_failure(struct authd_ctx *a, const char *name, const char *src
         authd_lock_save_soon(a);
 }
 
-/* Did the caller see the network peer? Only a daemon named in front_ends
- * (its identity from busd's stamp, never from the body) may say where a login
- * comes from and which MAC it has. */
+/* Did the caller see the network peer? Only a gateway (busd's stamp "gw":
+ * an identity its ACL makes one, never the body) named in front_ends may say
+ * where a login comes from and which MAC it has; a daemon may not. */
 static bool vouches(const struct authd_ctx *a, const struct ds_call *c)
 {
-        if (!c->caller.svc || !c->caller.id[0])
+        if (!c->caller.gateway || !c->caller.id[0])
                 return false;
         for (size_t i = 0; i < a->n_front_ends; i++)
                 if (!strcmp(a->front_ends[i], c->caller.id))

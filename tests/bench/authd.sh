@@ -18,7 +18,7 @@ us2ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 stack_init authd authbench flood1 flood2 flood3 flood4
 stack_acl authbench 'authbench = { call = ["authd.*", "bus.*"]; publish = []; subscribe = []; };'
 for i in 1 2 3 4; do
-        stack_acl flood$i "flood$i = { call = [\"authd.session.login\"]; publish = []; subscribe = []; };"
+        stack_acl flood$i "flood$i = { gateway = true; call = [\"authd.session.login\"]; publish = []; subscribe = []; };"
 done
 sed -i 's/^login_rate = .*/login_rate = 1000;/; s/^login_burst = .*/login_burst = 1000;/;
         s/^front_ends = .*/front_ends = [ "webd", "flood1", "flood2", "flood3", "flood4" ];/' "$T_DIR/etc/authd.conf"

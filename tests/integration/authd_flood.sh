@@ -9,7 +9,7 @@
 #   and refused attempts count toward the lock.
 source "$(dirname "$0")/../lib/tap.sh"
 stack_init authd webd
-stack_acl webd 'webd = { call = ["authd.session.login", "authd.sys.ping"]; publish = []; subscribe = []; };'
+stack_acl webd 'webd = { gateway = true; call = ["authd.session.login", "authd.sys.ping"]; publish = []; subscribe = []; };'
 sed -i 's/^hash_opslimit = .*/hash_opslimit = 1;/; s/^hash_memlimit_kib = .*/hash_memlimit_kib = 8;/;
         s/^login_burst = .*/login_burst = 5;/' "$T_DIR/etc/authd.conf"
 stack_busd

@@ -11,7 +11,7 @@
 source "$(dirname "$0")/../lib/tap.sh"
 stack_init authd flood1 flood2 flood3 flood4
 for i in 1 2 3 4; do
-        stack_acl flood$i "flood$i = { call = [\"authd.session.login\", \"authd.sys.ping\"]; publish = []; subscribe = []; };"
+        stack_acl flood$i "flood$i = { gateway = true; call = [\"authd.session.login\", \"authd.sys.ping\"]; publish = []; subscribe = []; };"
 done
 # a real cost (t=2, 32 MiB: tens of ms a hash), the rate limit out of the way
 sed -i 's/^hash_opslimit = .*/hash_opslimit = 2;/; s/^hash_memlimit_kib = .*/hash_memlimit_kib = 32768;/;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Where a login comes from, and its MAC, are believed only from a front end
-# (a daemon identity in authd's front_ends, known from busd's stamp):
+# (a gateway identity in authd's front_ends, known from busd's stamp):
 # - devctl (an operator peer) or any other caller is "local" whatever its body
 #   says: rotating a forged source gives no extra guesses, and a failure
 #   "from" a management address asks for no ban of that address;
@@ -11,7 +11,7 @@
 #   console (no MAC) is not bound; another daemon's body MAC proves nothing.
 source "$(dirname "$0")/../lib/tap.sh"
 stack_init authd webd rogue watcher
-stack_acl webd 'webd = { call = ["authd.session.login"]; publish = []; subscribe = []; };'
+stack_acl webd 'webd = { gateway = true; call = ["authd.session.login"]; publish = []; subscribe = []; };'
 stack_acl rogue 'rogue = { call = ["authd.session.login"]; publish = []; subscribe = []; };'
 stack_acl watcher 'watcher = { call = ["bus.*"]; publish = []; subscribe = ["auth.locked"]; };'
 sed -i 's/^hash_opslimit = .*/hash_opslimit = 1;/; s/^hash_memlimit_kib = .*/hash_memlimit_kib = 8;/' "$T_DIR/etc/authd.conf"
@@ -32,6 +32,9 @@ T_PIDS="$T_PIDS $!"
 # ---- source: only a front end says
 check_out "devctl with a forged source logs in as local" '^ok source=local$' flogin "$BOB_PW" -s 203.0.113.5 login bob
 check_out "another daemon's body source is not believed either" '^ok source=local$' flogin "$BOB_PW" -i rogue -s 192.0.2.50 login bob
+check_rc "a daemon may be listed in front_ends" 0 dc config set authd 'front_ends=["webd","rogue"]'
+check_out "but a daemon listed in front_ends is still not believed: only a gateway is" '^ok source=local$' flogin "$BOB_PW" -i rogue -s 192.0.2.51 login bob
+check_rc "front_ends back to webd" 0 dc config set authd 'front_ends=["webd"]'
 check_out "a front end gives the source" '^ok source=192\.0\.2\.60$' flogin "$BOB_PW" -i webd -s 192.0.2.60 login bob
 check_out "the session carries the front end's source" 'bob .*192\.0\.2\.60' dc session list
 check_out "and the forged one is recorded as local" 'bob .*local' dc session list

@@ -26,6 +26,7 @@ static int h_echo(void *ctx, struct ds_call *c)
         mpw_kv_str(c->r, "user", c->caller.user);
         mpw_kv_str(c->r, "group", c->caller.group);
         mpw_kv_bool(c->r, "svc", c->caller.svc);
+        mpw_kv_bool(c->r, "gw", c->caller.gateway);
         return 0;
 }
 
