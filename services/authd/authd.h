@@ -390,11 +390,20 @@ void authd_session_flush(struct authd_ctx *a);
 /* At start (after the settings): loads sessions.mp and tells busd to drop its cache. */
 void authd_session_restore(struct authd_ctx *a);
 
+/* events.c: what authd publishes (no-ops without a daemon: unit tests) */
+void authd_publish(struct authd_ctx *a, const char *topic, const struct mpw *w);
+/* auth.locked {user, source, until (s, 0: until an administrator unlocks)} */
+void authd_publish_locked(struct authd_ctx *a, const char *user, const char *src, int64_t until_ms);
+/* auth.session.revoked {user, sid}: "" for sid drops every cached answer of
+ * user, "" for both every cached answer */
+void authd_publish_revoked(struct authd_ctx *a, const char *user, const char *sid);
+/* auth.reset.code {user, email, code}: the message is wiped once sent */
+void authd_publish_reset_code(struct authd_ctx *a, const char *user, const char *email, const char *code);
+
 /* methods.c */
 extern const struct ds_method authd_methods[];
 extern const struct ds_field authd_settings[];
 extern const struct ds_audit_item authd_audit[];
 int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e);
 int authd_load(struct authd_ctx *a);
-void authd_publish(struct authd_ctx *a, const char *topic, const struct mpw *w);
 int64_t authd_now_real(void);

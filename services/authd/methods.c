@@ -24,12 +24,6 @@ int64_t authd_now_real(void)
         return ds_now_real_ms();
 }
 
-void authd_publish(struct authd_ctx *a, const char *topic, const struct mpw *w)
-{
-        if (a->d)
-                ds_daemon_publish(a->d, topic, w);
-}
-
 /* The caller's source for audit records: the operator's address, else the process. */
 static const char *src_of(const struct ds_call *c)
 {
@@ -169,24 +163,6 @@ static int refuse_in_flight(struct authd_ctx *a, struct ds_call *c, const char *
         return r;
 }
 
-static void publish_locked(struct authd_ctx *a, const char *user, const char *src, int64_t until)
-{
-        char t[40];
-        struct mpw w;
-
-        fmt_time(until, t, sizeof t);
-        log_audit("security", LOG_LVL_WARNING, user, "account '%s' locked after failed attempts from '%s' until %s",
-                  user, src, until ? t : "an administrator unlocks it");
-        mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_kv_str(&w, "user", user);
-        mpw_kv_str(&w, "source", src);
-        mpw_kv_int(&w, "until", until / 1000);
-        mpw_map_end(&w);
-        authd_publish(a, "auth.locked", &w);
-        mpw_free(&w);
-}
-
 /* Refuses before any hashing when name is locked. */
 static int refuse_locked(struct authd_ctx *a, struct ds_call *c, const char *name, const char *src)
 {
@@ -210,8 +186,15 @@ static void count_failure(struct authd_ctx *a, const char *name, const char *src
 {
         int64_t until = 0;
 
-        if (authd_lock_fail(a, name, src, &until) == 1)
-                publish_locked(a, name, src, until);
+        char t[40];
+
+        if (authd_lock_fail(a, name, src, &until) == 1) {
+                fmt_time(until, t, sizeof t);
+                log_audit("security", LOG_LVL_WARNING, name,
+                          "account '%s' locked after failed attempts from '%s' until %s", name, src,
+                          until ? t : "an administrator unlocks it");
+                authd_publish_locked(a, name, src, until);
+        }
         authd_lock_save_soon(a);
 }
 
@@ -1111,17 +1094,7 @@ static int h_user_lock(void *ctx, struct ds_call *c)
         authd_session_revoke_user(a, u->name, NULL);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' locked by '%s' from '%s'", u->name,
                   ds_call_actor(c), src_of(c));
-        {
-                struct mpw w;
-                mpw_init(&w);
-                mpw_map_begin(&w);
-                mpw_kv_str(&w, "user", u->name);
-                mpw_kv_str(&w, "source", "admin");
-                mpw_kv_int(&w, "until", 0);
-                mpw_map_end(&w);
-                authd_publish(a, "auth.locked", &w);
-                mpw_free(&w);
-        }
+        authd_publish_locked(a, u->name, "admin", 0);
         mpw_kv_str(c->r, "locked", u->name);
         return 0;
 }
@@ -1690,7 +1663,6 @@ static int h_reset_request(void *ctx, struct ds_call *c)
                 return 0;
         {
                 const char *mail = u->email[0] ? u->email : authd_user_authz(a, u) == ds_authz_all() ? a->reserved_email : "";
-                struct mpw w;
 
                 if (!mail[0]) {
                         log_audit("security", LOG_LVL_NOTICE, name, "reset code for '%s' not sent: no e-mail", name);
@@ -1700,15 +1672,7 @@ static int h_reset_request(void *ctx, struct ds_call *c)
                 authd_token_hash(code, u->reset.code_hash);
                 u->reset.expires_ms = a->now() + a->reset_ttl_ms;
                 u->reset.tries = 3;
-                mpw_init(&w);
-                mpw_map_begin(&w);
-                mpw_kv_str(&w, "user", name);
-                mpw_kv_str(&w, "email", mail);
-                mpw_kv_str(&w, "code", code);
-                mpw_map_end(&w);
-                authd_publish(a, "auth.reset.code", &w);
-                sodium_memzero(w.sb.data, w.sb.size);
-                mpw_free(&w);
+                authd_publish_reset_code(a, name, mail, code);
                 sodium_memzero(code, sizeof code);
                 log_audit("security", LOG_LVL_NOTICE, name, "reset code for '%s' sent to its e-mail", name);
         }

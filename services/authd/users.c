@@ -802,8 +802,7 @@ int authd_store_save(struct authd_ctx *a)
         mpw_init(&w);
         authd_store_write(a, &x);
         r = mpw_finish(&w) < 0 ? -EINVAL : ds_daemon_save(a->d, "users.mp", mpw_data(&w), mpw_len(&w));
-        sodium_memzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
+        mpw_wipe(&w); /* it held every hash */
         if (r < 0)
                 log_errno(r, "cannot save the account store: %m");
         return r;
