@@ -307,8 +307,18 @@ void authd_store_clear(struct authd_ctx *a); /* frees everything kept */
 struct authd_group *authd_group_find(struct authd_ctx *a, const char *name);
 struct authd_user *authd_user_find(struct authd_ctx *a, const char *name);
 struct authd_onvif *authd_onvif_find(struct authd_ctx *a, const char *name);
+/* The i-th built-in group's name (admin, operator, viewer), NULL past the last. */
+const char *authd_builtin_group(size_t i);
+/* Appends a copy of g; NULL when out of memory. Pointers into the store
+ * (finds, adds) last until the next add or remove. */
+struct authd_group *authd_group_add(struct authd_ctx *a, const struct authd_group *g);
+void authd_group_remove(struct authd_ctx *a, struct authd_group *g);
 struct authd_user *authd_user_add(struct authd_ctx *a, const char *name, const char *group);
 void authd_user_remove(struct authd_ctx *a, struct authd_user *u);
+/* Appends a copy of v, taking its hash; NULL when out of memory (the hash
+ * stays the caller's). Remove frees the hash. */
+struct authd_onvif *authd_onvif_add(struct authd_ctx *a, const struct authd_onvif *v);
+void authd_onvif_remove(struct authd_ctx *a, struct authd_onvif *v);
 /* Enabled members of groups holding every authority, not counting except. */
 int authd_admins_left(struct authd_ctx *a, const struct authd_user *except);
 /* Replaces u's hash, keeping history as the policy asks. Takes ownership of hash. */
@@ -318,7 +328,7 @@ void authd_user_set_hash(struct authd_ctx *a, struct authd_user *u, char *hash);
 void authd_user_digest(const struct authd_user *u, unsigned char out[32]);
 uint32_t authd_user_authz(struct authd_ctx *a, const struct authd_user *u);
 void authd_write_authorities(struct mpw *w, uint32_t bits);
-/* msgpack (de)serialisation of the account store; every hash goes through
+/* store.c: msgpack (de)serialisation of the account store; every hash goes through
  * ds_export_secret(), so only authd's own file (secrets on) carries them. */
 void authd_store_write(struct authd_ctx *a, struct ds_export *x);
 /* Replaces the store with authd's own file as written. */

@@ -1164,7 +1164,7 @@ static int h_group_list(void *ctx, struct ds_call *c)
 static int h_group_add(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        struct authd_group g = { 0 }, *p;
+        struct authd_group g = { 0 };
         int r;
 
         GUARD();
@@ -1173,11 +1173,8 @@ static int h_group_add(void *ctx, struct ds_call *c)
                 return ds_call_fail(c, -EEXIST, "name", "group '%s' exists already", g.name);
         if ((r = arg_authorities(c, &g.authz)) < 0)
                 return r;
-        p = realloc(a->groups, (a->n_groups + 1) * sizeof *p);
-        if (!p)
+        if (!authd_group_add(a, &g))
                 return -ENOMEM;
-        a->groups = p;
-        a->groups[a->n_groups++] = g;
         authd_store_save(a);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' added by '%s' from '%s'", g.name,
                   ds_call_actor(c), src_of(c));
@@ -1216,9 +1213,7 @@ static int h_group_del(void *ctx, struct ds_call *c)
                         return ds_call_fail(c, -EBUSY, "name", "group '%s' still has members ('%s')", g->name,
                                             a->users[i].name);
         snprintf(name, sizeof name, "%s", g->name);
-        i = (size_t)(g - a->groups);
-        memmove(&a->groups[i], &a->groups[i + 1], (a->n_groups - i - 1) * sizeof *g);
-        a->n_groups--;
+        authd_group_remove(a, g);
         authd_store_save(a);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' deleted by '%s' from '%s'", name, ds_call_actor(c), src_of(c));
         mpw_kv_str(c->r, "deleted", name);
@@ -1287,22 +1282,19 @@ static int h_onvif_list(void *ctx, struct ds_call *c)
 
 static int onvif_add_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
 {
-        struct authd_onvif v = { 0 }, *p;
+        struct authd_onvif v = { 0 };
         int r;
 
         if (authd_onvif_find(a, j->name))
                 return ds_call_fail(c, -EEXIST, "name", "ONVIF user '%s' exists already", j->name);
         if ((r = hashes_made(c, j)) < 0)
                 return r;
-        p = realloc(a->onvif, (a->n_onvif + 1) * sizeof *p);
-        if (!p)
-                return -ENOMEM;
-        a->onvif = p;
         snprintf(v.name, sizeof v.name, "%s", j->name);
         snprintf(v.level, sizeof v.level, "%.15s", j->text);
         v.hash = j->out[0];
+        if (!authd_onvif_add(a, &v))
+                return -ENOMEM; /* the hash is still the job's */
         j->out[0] = NULL;
-        a->onvif[a->n_onvif++] = v;
         authd_store_save(a);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "ONVIF user '%s' (%s) added by '%s' from '%s'", v.name, v.level,
                   ds_call_actor(c), src_of(c));
@@ -1361,16 +1353,12 @@ static int h_onvif_del(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         struct authd_onvif *v;
         char name[AUTHD_NAME_MAX + 1];
-        size_t i;
 
         GUARD();
         if (!(v = find_onvif_arg(a, c)))
                 return c->err.code;
         snprintf(name, sizeof name, "%s", v->name);
-        free(v->hash);
-        i = (size_t)(v - a->onvif);
-        memmove(&a->onvif[i], &a->onvif[i + 1], (a->n_onvif - i - 1) * sizeof *v);
-        a->n_onvif--;
+        authd_onvif_remove(a, v);
         authd_store_save(a);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "ONVIF user '%s' deleted by '%s' from '%s'", name,
                   ds_call_actor(c), src_of(c));
