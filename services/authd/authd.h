@@ -1,10 +1,12 @@
 /* authd.h - accounts, groups/authorities, password policy and hashing, sessions, lockout */
 #pragma once
 #include <pwquality.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "service.h"
+#include "util.h"
 
 #define AUTHD_NAME_MAX 32
 #define AUTHD_SRC_MAX 63
@@ -164,6 +166,12 @@ int authd_pending_add(struct authd_ctx *a, const char *name);
 void authd_pending_release(struct authd_ctx *a, const char *name);
 /* One per online CPU. */
 int authd_cpus(void);
+/* Hands j to the pool (the call answers later: DS_DEFER) or, without a pool,
+ * runs it at once. A full queue answers EBUSY: nothing waits unbounded.
+ * Takes ownership of j. */
+int authd_job_run(struct authd_ctx *a, struct ds_call *c, struct authd_job *j);
+/* 0 when the hashes j was asked for were made; else answers c EINTERNAL. */
+int authd_job_hashes_made(struct ds_call *c, const struct authd_job *j);
 
 /* ---- users.c: the account store --------------------------------------------- */
 
@@ -400,6 +408,28 @@ void authd_session_flush(struct authd_ctx *a);
 /* At start (after the settings): loads sessions.mp and tells busd to drop its cache. */
 void authd_session_restore(struct authd_ctx *a);
 
+/* passwd.c: setting passwords */
+/* The policy, on the loop (cheap): 0, or answers EINVAL naming field and the rule. */
+int authd_passwd_policy(struct authd_ctx *a, struct ds_call *c, const char *user, const char *field, const char *pw);
+/* A new password (secret s of j) must be neither u's current one nor one of
+ * the remembered ones: `none` checks of j. 0 or -ENOMEM. */
+int authd_passwd_history(struct authd_ctx *a, struct authd_job *j, const struct authd_user *u, int s);
+/* Answers EINVAL for a reused password (hit: the job's none_hit). */
+int authd_passwd_reused(struct authd_ctx *a, struct ds_call *c, const char *field, int hit);
+/* Answers EBUSY (reason "changed"): the account changed while its job was hashed. */
+int authd_passwd_changed(struct ds_call *c, const char *name);
+/* Is u (may be NULL) still the account j was made from? */
+bool authd_passwd_same(const struct authd_user *u, const struct authd_job *j);
+/* Second stage of a change: the new password (j->keep) meets the policy,
+ * then the pool checks it against the current and remembered hashes and makes
+ * its hash; done finishes on the loop. The first stage (j) verified what
+ * proves the caller: old password, reset code or answers. */
+int authd_passwd_chain(struct authd_ctx *a, struct ds_call *c, const struct authd_job *j,
+                       const struct authd_user *u, const char *field, authd_job_fn done);
+/* user.passwd and onvif.passwd: the argument "password" for u or v. */
+int authd_passwd_user(struct authd_ctx *a, struct ds_call *c, const struct authd_user *u);
+int authd_passwd_onvif(struct authd_ctx *a, struct ds_call *c, const struct authd_onvif *v);
+
 /* events.c: what authd publishes (no-ops without a daemon: unit tests) */
 void authd_publish(struct authd_ctx *a, const char *topic, const struct mpw *w);
 /* auth.locked {user, source, until (s, 0: until an administrator unlocks)} */
@@ -417,3 +447,19 @@ extern const struct ds_audit_item authd_audit[];
 int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e);
 int authd_load(struct authd_ctx *a);
 int64_t authd_now_real(void);
+
+/* Words of the records and answers */
+/* The caller's source for audit records: the operator's address, else the process. */
+static inline const char *authd_call_source(const struct ds_call *c)
+{
+        return c->caller.source[0] ? c->caller.source : c->caller.id;
+}
+
+/* A time for an answer or a record: "-" for none (0). */
+static inline void authd_fmt_time(int64_t ms, char *buf, size_t size)
+{
+        if (ms <= 0)
+                snprintf(buf, size, "-");
+        else
+                ds_format_time(ms, buf, size);
+}

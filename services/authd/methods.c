@@ -24,129 +24,15 @@ int64_t authd_now_real(void)
         return ds_now_real_ms();
 }
 
-/* The caller's source for audit records: the operator's address, else the process. */
-static const char *src_of(const struct ds_call *c)
-{
-        return c->caller.source[0] ? c->caller.source : c->caller.id;
-}
-
-static void fmt_time(int64_t ms, char *buf, size_t size)
-{
-        if (ms <= 0)
-                snprintf(buf, size, "-");
-        else
-                ds_format_time(ms, buf, size);
-}
-
 static void kv_time(struct mpw *w, const char *k, int64_t ms)
 {
         char t[40];
 
-        fmt_time(ms, t, sizeof t);
+        authd_fmt_time(ms, t, sizeof t);
         mpw_kv_str(w, k, t);
 }
 
 /* ---- passwords ------------------------------------------------------------------ */
-
-/* The policy, on the loop (cheap); reuse and hashing go to the pool. */
-static int check_policy(struct authd_ctx *a, struct ds_call *c, const char *user, const char *field, const char *pw)
-{
-        const char *rule;
-        char why[256];
-
-        if (authd_policy_check(&a->policy, a->pwq, user, pw, &rule, why, sizeof why) < 0)
-                return ds_call_fail(c, -EINVAL, field, "rule '%s': %s", rule, why);
-        return 0;
-}
-
-/* A new password (secret index s) must not be the current one nor one of the
- * remembered ones: `none` checks of j. */
-static int add_history(struct authd_ctx *a, struct authd_job *j, const struct authd_user *u, int s)
-{
-        int r = 0;
-
-        if (!u)
-                return 0;
-        if (u->hash)
-                r = authd_job_none(j, u->hash, s);
-        for (int i = 0; r == 0 && i < u->n_history && i < a->policy.history; i++)
-                r = authd_job_none(j, u->history[i], s);
-        return r;
-}
-
-static int history_fail(struct authd_ctx *a, struct ds_call *c, const char *field, int hit)
-{
-        if (hit == 0)
-                return ds_call_fail(c, -EINVAL, field, "rule 'history': must differ from the current password");
-        return ds_call_fail(c, -EINVAL, field, "rule 'history': must not be one of the last %d passwords",
-                            a->policy.history);
-}
-
-/* The job's hashes or none: -EINTERNAL when one could not be made. */
-static int hashes_made(struct ds_call *c, const struct authd_job *j)
-{
-        if (j->hash_failed)
-                return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot hash the password");
-        return 0;
-}
-
-/* The account changed (password, history, answers, or it went) while its
- * job was hashed: nothing is applied, the caller tries again. */
-static int changed_meanwhile(struct ds_call *c, const char *name)
-{
-        int r = ds_call_fail(c, -EBUSY, NULL, "account '%s' changed while its password was checked: try again",
-                             name);
-
-        snprintf(c->err.reason, sizeof c->err.reason, "changed");
-        return r;
-}
-
-static bool same_account(const struct authd_user *u, const struct authd_job *j)
-{
-        unsigned char d[32];
-
-        if (!u)
-                return false;
-        authd_user_digest(u, d);
-        return sodium_memcmp(d, j->digest, sizeof d) == 0;
-}
-
-/* Hands j to the pool (the call answers later: DS_DEFER) or, without a pool,
- * runs it here. A full queue answers EBUSY at once: nothing waits unbounded.
- * Takes ownership of j. */
-static int run_job(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        struct ds_call *d;
-        int r;
-
-        j->cost = a->cost;
-        if (!a->pool) {
-                if (j->lock_name[0])
-                        authd_pending_add(a, j->lock_name);
-                authd_job_work(j);
-                r = j->done(a, c, j);
-                if (j->lock_name[0])
-                        authd_pending_release(a, j->lock_name);
-                authd_job_free(&j);
-                return r;
-        }
-        if (!authd_pool_has_room(a->pool)) {
-                authd_job_free(&j);
-                r = ds_call_fail(c, -EBUSY, NULL, "authd is busy checking passwords: try again shortly");
-                snprintf(c->err.reason, sizeof c->err.reason, "queue-full");
-                return r;
-        }
-        d = c->detached ? c : ds_call_detach(c); /* a completion may run a second job on its call */
-        if (!d) {
-                authd_job_free(&j);
-                return -ENOMEM;
-        }
-        j->call = d;
-        if (j->lock_name[0])
-                authd_pending_add(a, j->lock_name);
-        authd_pool_submit(a->pool, j);
-        return DS_DEFER;
-}
 
 /* Attempts on name already being hashed may lock it when they fail: no more
  * go to the pool than the lock leaves room for, so that parallel guesses get
@@ -178,7 +64,7 @@ static int refuse_locked(struct authd_ctx *a, struct ds_call *c, const char *nam
                           name, src, l->refused);
         if (!until)
                 return ds_call_fail(c, -DS_ELOCKED, NULL, "account locked: an administrator must unlock it");
-        fmt_time(until, t, sizeof t);
+        authd_fmt_time(until, t, sizeof t);
         return ds_call_fail(c, -DS_ELOCKED, NULL, "account locked after failed attempts until %s", t);
 }
 
@@ -189,7 +75,7 @@ static void count_failure(struct authd_ctx *a, const char *name, const char *src
         char t[40];
 
         if (authd_lock_fail(a, name, src, &until) == 1) {
-                fmt_time(until, t, sizeof t);
+                authd_fmt_time(until, t, sizeof t);
                 log_audit("security", LOG_LVL_WARNING, name,
                           "account '%s' locked after failed attempts from '%s' until %s", name, src,
                           until ? t : "an administrator unlocks it");
@@ -240,35 +126,6 @@ static void note_rate_refused(struct authd_ctx *a, const char *name, const char 
         a->rate_unlogged = 0;
 }
 
-/* Second stage of a password change: the new password (j->keep) meets the
- * policy, then the pool checks it against the current and remembered hashes
- * and makes its hash; done finishes on the loop. The first stage verified
- * what proves the caller (old password, reset code or answers). */
-static int chain_new_password(struct authd_ctx *a, struct ds_call *c, const struct authd_job *j,
-                              const struct authd_user *u, const char *field, authd_job_fn done)
-{
-        struct authd_job *n;
-        int r, s;
-
-        if ((r = check_policy(a, c, u->name, field, j->keep ? j->keep : "")) < 0)
-                return r;
-        if (!(n = authd_job_new()))
-                return -ENOMEM;
-        if ((s = authd_job_secret(n, j->keep)) < 0 || add_history(a, n, u, s) < 0) {
-                authd_job_free(&n);
-                return -ENOMEM;
-        }
-        n->hash[n->n_hash++] = s;
-        authd_user_digest(u, n->digest);
-        memcpy(n->name, j->name, sizeof n->name);
-        memcpy(n->src, j->src, sizeof n->src);
-        memcpy(n->key, j->key, sizeof n->key);
-        n->front = j->front;
-        n->flag = j->flag;
-        n->done = done;
-        return run_job(a, c, n);
-}
-
 /* ---- auth.init / auth.status ------------------------------------------------------- */
 
 /* The setup code of auth.init: compared in constant time; a wrong one is
@@ -288,7 +145,7 @@ static int check_setup_code(struct authd_ctx *a, struct ds_call *c)
         a->setup_failures++;
         if (a->setup_failures <= 10 || a->setup_failures % 100 == 0)
                 log_audit("security", LOG_LVL_WARNING, ds_call_actor(c),
-                          "auth.init refused from '%s': wrong setup code (%u so far)", src_of(c), a->setup_failures);
+                          "auth.init refused from '%s': wrong setup code (%u so far)", authd_call_source(c), a->setup_failures);
         return ds_call_fail(c, -DS_EAUTH, "setup_code",
                             "wrong setup code: see the device's label, or run devctl init as root on the device");
 }
@@ -303,7 +160,7 @@ static int init_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j
                 return ds_call_fail(c, -EEXIST, NULL, "the device is initialised already (factory reset first)");
         if (!a->setup_hash[0] || strcmp(a->setup_hash, j->aux))
                 return ds_call_fail(c, -DS_EAUTH, "setup_code", "the setup code changed meanwhile: use the new one");
-        if ((r = hashes_made(c, j)) < 0)
+        if ((r = authd_job_hashes_made(c, j)) < 0)
                 return r;
         authd_store_init(a);
         u = authd_user_add(a, "admin", "admin");
@@ -320,7 +177,7 @@ static int init_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j
         }
         authd_setup_code_drop(a); /* single use */
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "device initialised: admin password set by '%s' from '%s'",
-                  ds_call_actor(c), src_of(c));
+                  ds_call_actor(c), authd_call_source(c));
         mpw_kv_str(c->r, "user", "admin");
         mpw_kv_bool(c->r, "initialised", true);
         return 0;
@@ -344,7 +201,7 @@ static int h_init(void *ctx, struct ds_call *c)
                 r = -ENOMEM;
                 goto out;
         }
-        if ((r = check_policy(a, c, "admin", "password", pw)) < 0)
+        if ((r = authd_passwd_policy(a, c, "admin", "password", pw)) < 0)
                 goto out;
         if ((j->hash[0] = authd_job_secret(j, pw)) < 0) {
                 r = -ENOMEM;
@@ -354,7 +211,7 @@ static int h_init(void *ctx, struct ds_call *c)
         j->done = init_done;
         snprintf(j->aux, sizeof j->aux, "%s", a->setup_hash);
         ds_arg_str(c, "email", j->text, sizeof j->text);
-        r = run_job(a, c, j);
+        r = authd_job_run(a, c, j);
         j = NULL;
 out:
         authd_job_free(&j);
@@ -419,11 +276,11 @@ static int login_npw_done(struct authd_ctx *a, struct ds_call *c, struct authd_j
         struct authd_user *u = authd_user_find(a, j->name);
         int r;
 
-        if (!same_account(u, j))
-                return changed_meanwhile(c, j->name);
+        if (!authd_passwd_same(u, j))
+                return authd_passwd_changed(c, j->name);
         if (j->none_hit >= 0)
-                return history_fail(a, c, "new_password", j->none_hit);
-        if ((r = hashes_made(c, j)) < 0)
+                return authd_passwd_reused(a, c, "new_password", j->none_hit);
+        if ((r = authd_job_hashes_made(c, j)) < 0)
                 return r;
         authd_user_set_hash(a, u, j->out[0]);
         j->out[0] = NULL;
@@ -444,7 +301,7 @@ static int login_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *
         int64_t now = a->now();
         int r;
 
-        if (had_user && !same_account(u, j)) {
+        if (had_user && !authd_passwd_same(u, j)) {
                 /* removed, or its password changed: the verdict is about a password that is gone */
                 log_audit("security", LOG_LVL_NOTICE, name,
                           "login of '%s' from '%s' not completed: the account changed while the password was checked",
@@ -475,7 +332,7 @@ static int login_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *
                                     u->enabled ? "not valid at this time" : "disabled");
         }
         if (npw) {
-                return chain_new_password(a, c, j, u, "new_password", login_npw_done);
+                return authd_passwd_chain(a, c, j, u, "new_password", login_npw_done);
         } else if (a->policy.max_age_days > 0 &&
                    now - u->pw_changed_ms >= (int64_t)a->policy.max_age_days * 86400000) {
                 log_audit("security", LOG_LVL_NOTICE, name, "login of '%s' from '%s' refused: password expired",
@@ -564,7 +421,7 @@ static int h_login(void *ctx, struct ds_call *c)
         snprintf(j->mac, sizeof j->mac, "%s", mac);
         snprintf(j->lock_name, sizeof j->lock_name, "%s", name);
         j->done = login_done;
-        r = run_job(a, c, j);
+        r = authd_job_run(a, c, j);
         j = NULL;
 out:
         authd_job_free(&j);
@@ -681,7 +538,7 @@ static int h_kick(void *ctx, struct ds_call *c)
                         return ds_call_fail(c, -ENOENT, "user", "'%s' has no session", user);
         }
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "'%s' from '%s' kicked %d session(s) of '%s'",
-                  ds_call_actor(c), src_of(c), n, user);
+                  ds_call_actor(c), authd_call_source(c), n, user);
         mpw_kv_int(c->r, "kicked", n);
         return 0;
 }
@@ -691,12 +548,12 @@ static int passwd_self_new_done(struct authd_ctx *a, struct ds_call *c, struct a
         struct authd_user *u = authd_user_find(a, j->name);
         int r;
 
-        if (!same_account(u, j))
-                return u ? changed_meanwhile(c, j->name)
+        if (!authd_passwd_same(u, j))
+                return u ? authd_passwd_changed(c, j->name)
                          : ds_call_fail(c, -EPERM, NULL, "this session has no account to change");
         if (j->none_hit >= 0)
-                return history_fail(a, c, "new_password", j->none_hit);
-        if ((r = hashes_made(c, j)) < 0)
+                return authd_passwd_reused(a, c, "new_password", j->none_hit);
+        if ((r = authd_job_hashes_made(c, j)) < 0)
                 return r;
         authd_user_set_hash(a, u, j->out[0]);
         j->out[0] = NULL;
@@ -704,7 +561,7 @@ static int passwd_self_new_done(struct authd_ctx *a, struct ds_call *c, struct a
         r = authd_session_revoke_user(a, u->name, c->caller.sid);
         log_audit("security", LOG_LVL_NOTICE, u->name,
                   "password of '%s' changed by '%s' from '%s'; %d other session(s) revoked", u->name, u->name,
-                  src_of(c), r);
+                  authd_call_source(c), r);
         mpw_kv_bool(c->r, "changed", true);
         mpw_kv_int(c->r, "revoked", r);
         return 0;
@@ -714,8 +571,8 @@ static int passwd_self_done(struct authd_ctx *a, struct ds_call *c, struct authd
 {
         struct authd_user *u = authd_user_find(a, j->name);
 
-        if (!same_account(u, j))
-                return u ? changed_meanwhile(c, j->name)
+        if (!authd_passwd_same(u, j))
+                return u ? authd_passwd_changed(c, j->name)
                          : ds_call_fail(c, -EPERM, NULL, "this session has no account to change");
         if (!j->must_ok) {
                 log_audit("security", LOG_LVL_NOTICE, u->name, "password change of '%s' refused: wrong old password",
@@ -723,7 +580,7 @@ static int passwd_self_done(struct authd_ctx *a, struct ds_call *c, struct authd
                 count_failure(a, u->name, j->src);
                 return ds_call_fail(c, -DS_EAUTH, "old_password", "the current password is not right");
         }
-        return chain_new_password(a, c, j, u, "new_password", passwd_self_new_done);
+        return authd_passwd_chain(a, c, j, u, "new_password", passwd_self_new_done);
 }
 
 static int h_passwd_self(void *ctx, struct ds_call *c)
@@ -755,7 +612,7 @@ static int h_passwd_self(void *ctx, struct ds_call *c)
         snprintf(j->src, sizeof j->src, "%s", src);
         snprintf(j->lock_name, sizeof j->lock_name, "%s", u->name);
         j->done = passwd_self_done;
-        r = run_job(a, c, j);
+        r = authd_job_run(a, c, j);
         j = NULL;
 out:
         authd_job_free(&j);
@@ -870,7 +727,7 @@ static int user_add_done(struct authd_ctx *a, struct ds_call *c, struct authd_jo
                 return ds_call_fail(c, -EEXIST, "name", "user '%s' exists already", j->name);
         if (!authd_group_find(a, j->group))
                 return ds_call_fail(c, -EINVAL, "group", "no group '%s' (deleted meanwhile)", j->group);
-        if ((r = hashes_made(c, j)) < 0)
+        if ((r = authd_job_hashes_made(c, j)) < 0)
                 return r;
         u = authd_user_add(a, j->name, j->group);
         if (!u)
@@ -885,7 +742,7 @@ static int user_add_done(struct authd_ctx *a, struct ds_call *c, struct authd_jo
         memcpy(u->mac, f->mac, sizeof u->mac);
         authd_store_save(a);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' (group %s) added by '%s' from '%s'",
-                  j->name, j->group, ds_call_actor(c), src_of(c));
+                  j->name, j->group, ds_call_actor(c), authd_call_source(c));
         mpw_kv_str(c->r, "name", j->name);
         mpw_kv_str(c->r, "group", j->group);
         return 0;
@@ -912,7 +769,7 @@ static int h_user_add(void *ctx, struct ds_call *c)
                 goto out;
         j->extra = f;
         f->enabled = ds_arg_bool(c, "enabled", true);
-        if ((r = apply_user_fields(c, f)) < 0 || (r = check_policy(a, c, name, "password", pw)) < 0)
+        if ((r = apply_user_fields(c, f)) < 0 || (r = authd_passwd_policy(a, c, name, "password", pw)) < 0)
                 goto out;
         if ((j->hash[0] = authd_job_secret(j, pw)) < 0) {
                 r = -ENOMEM;
@@ -922,7 +779,7 @@ static int h_user_add(void *ctx, struct ds_call *c)
         snprintf(j->name, sizeof j->name, "%s", name);
         snprintf(j->group, sizeof j->group, "%s", group);
         j->done = user_add_done;
-        r = run_job(a, c, j);
+        r = authd_job_run(a, c, j);
         j = NULL;
 out:
         authd_job_free(&j); /* and f with it */
@@ -959,7 +816,7 @@ static int h_user_del(void *ctx, struct ds_call *c)
         authd_store_save(a);
         authd_lock_save(a);
         authd_session_revoke_user(a, name, NULL);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' deleted by '%s' from '%s'", name, ds_call_actor(c), src_of(c));
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' deleted by '%s' from '%s'", name, ds_call_actor(c), authd_call_source(c));
         mpw_kv_str(c->r, "deleted", name);
         return 0;
 }
@@ -1004,68 +861,22 @@ static int h_user_set(void *ctx, struct ds_call *c)
         if (revoke)
                 authd_session_revoke_user(a, u->name, NULL);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' changed by '%s' from '%s' (group %s, %s)",
-                  u->name, ds_call_actor(c), src_of(c), u->group, u->enabled ? "enabled" : "disabled");
+                  u->name, ds_call_actor(c), authd_call_source(c), u->group, u->enabled ? "enabled" : "disabled");
         mpw_kv_str(c->r, "name", u->name);
         mpw_kv_str(c->r, "group", u->group);
         mpw_kv_bool(c->r, "enabled", u->enabled);
         return 0;
 }
 
-static int user_passwd_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        struct authd_user *u = authd_user_find(a, j->name);
-        int r;
-
-        if (!u)
-                return ds_call_fail(c, -ENOENT, "name", "no user '%s' (deleted meanwhile)", j->name);
-        if (!same_account(u, j))
-                return changed_meanwhile(c, j->name);
-        if (j->none_hit >= 0)
-                return history_fail(a, c, "password", j->none_hit);
-        if ((r = hashes_made(c, j)) < 0)
-                return r;
-        authd_user_set_hash(a, u, j->out[0]);
-        j->out[0] = NULL;
-        authd_store_save(a);
-        r = authd_session_revoke_user(a, u->name, c->caller.sid);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c),
-                  "password of '%s' set by '%s' from '%s'; %d session(s) revoked", u->name, ds_call_actor(c),
-                  src_of(c), r);
-        mpw_kv_bool(c->r, "changed", true);
-        mpw_kv_int(c->r, "revoked", r);
-        return 0;
-}
-
 static int h_user_passwd(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        struct authd_job *j = NULL;
         struct authd_user *u;
-        char *pw = NULL;
-        int r, s0;
 
         GUARD();
         if (!(u = find_user_arg(a, c)))
                 return c->err.code;
-        pw = ds_arg_strdup(c, "password");
-        r = -ENOMEM;
-        if (!pw || !(j = authd_job_new()))
-                goto out;
-        if ((r = check_policy(a, c, u->name, "password", pw)) < 0)
-                goto out;
-        r = -ENOMEM;
-        if ((s0 = authd_job_secret(j, pw)) < 0 || add_history(a, j, u, s0) < 0)
-                goto out;
-        j->hash[j->n_hash++] = s0;
-        authd_user_digest(u, j->digest);
-        snprintf(j->name, sizeof j->name, "%s", u->name);
-        j->done = user_passwd_done;
-        r = run_job(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j);
-        ds_free_secret(pw);
-        return r;
+        return authd_passwd_user(a, c, u);
 }
 
 static int h_user_lock(void *ctx, struct ds_call *c)
@@ -1093,7 +904,7 @@ static int h_user_lock(void *ctx, struct ds_call *c)
         authd_lock_save(a);
         authd_session_revoke_user(a, u->name, NULL);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' locked by '%s' from '%s'", u->name,
-                  ds_call_actor(c), src_of(c));
+                  ds_call_actor(c), authd_call_source(c));
         authd_publish_locked(a, u->name, "admin", 0);
         mpw_kv_str(c->r, "locked", u->name);
         return 0;
@@ -1111,7 +922,7 @@ static int h_user_unlock(void *ctx, struct ds_call *c)
         authd_lock_clear(a, name);
         authd_lock_save(a);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' unlocked by '%s' from '%s'", name,
-                  ds_call_actor(c), src_of(c));
+                  ds_call_actor(c), authd_call_source(c));
         mpw_kv_str(c->r, "unlocked", name);
         return 0;
 }
@@ -1177,7 +988,7 @@ static int h_group_add(void *ctx, struct ds_call *c)
                 return -ENOMEM;
         authd_store_save(a);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' added by '%s' from '%s'", g.name,
-                  ds_call_actor(c), src_of(c));
+                  ds_call_actor(c), authd_call_source(c));
         mpw_kv_str(c->r, "name", g.name);
         mpw_str(c->r, "authorities");
         authd_write_authorities(c->r, g.authz);
@@ -1215,7 +1026,7 @@ static int h_group_del(void *ctx, struct ds_call *c)
         snprintf(name, sizeof name, "%s", g->name);
         authd_group_remove(a, g);
         authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' deleted by '%s' from '%s'", name, ds_call_actor(c), src_of(c));
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' deleted by '%s' from '%s'", name, ds_call_actor(c), authd_call_source(c));
         mpw_kv_str(c->r, "deleted", name);
         return 0;
 }
@@ -1254,7 +1065,7 @@ static int h_group_set(void *ctx, struct ds_call *c)
                 if (!strcmp(a->users[i].group, g->name))
                         authd_session_refresh(a, a->users[i].name);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' changed by '%s' from '%s'", g->name,
-                  ds_call_actor(c), src_of(c));
+                  ds_call_actor(c), authd_call_source(c));
         mpw_kv_str(c->r, "name", g->name);
         mpw_str(c->r, "authorities");
         authd_write_authorities(c->r, g->authz);
@@ -1287,7 +1098,7 @@ static int onvif_add_done(struct authd_ctx *a, struct ds_call *c, struct authd_j
 
         if (authd_onvif_find(a, j->name))
                 return ds_call_fail(c, -EEXIST, "name", "ONVIF user '%s' exists already", j->name);
-        if ((r = hashes_made(c, j)) < 0)
+        if ((r = authd_job_hashes_made(c, j)) < 0)
                 return r;
         snprintf(v.name, sizeof v.name, "%s", j->name);
         snprintf(v.level, sizeof v.level, "%.15s", j->text);
@@ -1297,7 +1108,7 @@ static int onvif_add_done(struct authd_ctx *a, struct ds_call *c, struct authd_j
         j->out[0] = NULL;
         authd_store_save(a);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "ONVIF user '%s' (%s) added by '%s' from '%s'", v.name, v.level,
-                  ds_call_actor(c), src_of(c));
+                  ds_call_actor(c), authd_call_source(c));
         mpw_kv_str(c->r, "name", v.name);
         mpw_kv_str(c->r, "level", v.level);
         return 0;
@@ -1318,7 +1129,7 @@ static int h_onvif_add(void *ctx, struct ds_call *c)
         r = -ENOMEM;
         if (!pw || !(j = authd_job_new()))
                 goto out;
-        if ((r = check_policy(a, c, name, "password", pw)) < 0)
+        if ((r = authd_passwd_policy(a, c, name, "password", pw)) < 0)
                 goto out;
         if ((j->hash[0] = authd_job_secret(j, pw)) < 0) {
                 r = -ENOMEM;
@@ -1328,7 +1139,7 @@ static int h_onvif_add(void *ctx, struct ds_call *c)
         snprintf(j->name, sizeof j->name, "%s", name);
         ds_arg_str(c, "level", j->text, sizeof j->text);
         j->done = onvif_add_done;
-        r = run_job(a, c, j);
+        r = authd_job_run(a, c, j);
         j = NULL;
 out:
         authd_job_free(&j);
@@ -1361,71 +1172,20 @@ static int h_onvif_del(void *ctx, struct ds_call *c)
         authd_onvif_remove(a, v);
         authd_store_save(a);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "ONVIF user '%s' deleted by '%s' from '%s'", name,
-                  ds_call_actor(c), src_of(c));
+                  ds_call_actor(c), authd_call_source(c));
         mpw_kv_str(c->r, "deleted", name);
-        return 0;
-}
-
-static void onvif_digest(const struct authd_onvif *v, char out[65])
-{
-        authd_token_hash(v->hash ? v->hash : "", out);
-}
-
-static int onvif_passwd_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        struct authd_onvif *v = authd_onvif_find(a, j->name);
-        char d[65];
-        int r;
-
-        if (!v)
-                return ds_call_fail(c, -ENOENT, "name", "no ONVIF user '%s' (deleted meanwhile)", j->name);
-        onvif_digest(v, d);
-        if (strcmp(d, j->aux))
-                return changed_meanwhile(c, j->name);
-        if (j->none_hit >= 0)
-                return ds_call_fail(c, -EINVAL, "password", "rule 'history': must differ from the current password");
-        if ((r = hashes_made(c, j)) < 0)
-                return r;
-        free(v->hash);
-        v->hash = j->out[0];
-        j->out[0] = NULL;
-        authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password of ONVIF user '%s' set by '%s' from '%s'", v->name,
-                  ds_call_actor(c), src_of(c));
-        mpw_kv_bool(c->r, "changed", true);
         return 0;
 }
 
 static int h_onvif_passwd(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        struct authd_job *j = NULL;
         struct authd_onvif *v;
-        char *pw = NULL;
-        int r, s0;
 
         GUARD();
         if (!(v = find_onvif_arg(a, c)))
                 return c->err.code;
-        pw = ds_arg_strdup(c, "password");
-        r = -ENOMEM;
-        if (!pw || !(j = authd_job_new()))
-                goto out;
-        if ((r = check_policy(a, c, v->name, "password", pw)) < 0)
-                goto out;
-        r = -ENOMEM;
-        if ((s0 = authd_job_secret(j, pw)) < 0 || authd_job_none(j, v->hash, s0) < 0)
-                goto out;
-        j->hash[j->n_hash++] = s0;
-        snprintf(j->name, sizeof j->name, "%s", v->name);
-        onvif_digest(v, j->aux);
-        j->done = onvif_passwd_done;
-        r = run_job(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j);
-        ds_free_secret(pw);
-        return r;
+        return authd_passwd_onvif(a, c, v);
 }
 
 /* ---- policy ---------------------------------------------------------------------- */
@@ -1498,7 +1258,7 @@ static int h_policy_set(void *ctx, struct ds_call *c)
         if (r < 0)
                 return r;
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password policy changed by '%s' from '%s' (profile %s)",
-                  ds_call_actor(c), src_of(c), a->policy.profile);
+                  ds_call_actor(c), authd_call_source(c), a->policy.profile);
         return h_policy_show(ctx, c);
 }
 
@@ -1532,7 +1292,7 @@ static int reset_setup_done(struct authd_ctx *a, struct ds_call *c, struct authd
 
         if (!u)
                 return ds_call_fail(c, -EPERM, NULL, "this session has no account");
-        if ((r = hashes_made(c, j)) < 0)
+        if ((r = authd_job_hashes_made(c, j)) < 0)
                 return r;
         for (int i = 0; i < rs->n; i++)
                 if (!(q[i] = strdup(rs->question[i]))) {
@@ -1615,7 +1375,7 @@ static int h_reset_setup(void *ctx, struct ds_call *c)
                 ds_arg_str(c, "email", j->text, sizeof j->text);
         snprintf(j->name, sizeof j->name, "%s", u->name);
         j->done = reset_setup_done;
-        r = run_job(a, c, j);
+        r = authd_job_run(a, c, j);
         j = NULL;
 out:
         authd_job_free(&j);
@@ -1674,12 +1434,12 @@ static int reset_confirm_new_done(struct authd_ctx *a, struct ds_call *c, struct
         const char *name = j->name;
         int r;
 
-        if (!same_account(u, j))
-                return u ? changed_meanwhile(c, name)
+        if (!authd_passwd_same(u, j))
+                return u ? authd_passwd_changed(c, name)
                          : ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
         if (j->none_hit >= 0)
-                return history_fail(a, c, "new_password", j->none_hit);
-        if ((r = hashes_made(c, j)) < 0)
+                return authd_passwd_reused(a, c, "new_password", j->none_hit);
+        if ((r = authd_job_hashes_made(c, j)) < 0)
                 return r;
         reset_key(name, key, sizeof key);
         memset(&u->reset, 0, sizeof u->reset);
@@ -1710,8 +1470,8 @@ static int reset_confirm_done(struct authd_ctx *a, struct ds_call *c, struct aut
         bool good = j->flag && j->must_ok;
 
         reset_key(j->name, key, sizeof key);
-        if (good && !same_account(u, j))
-                return u ? changed_meanwhile(c, j->name)
+        if (good && !authd_passwd_same(u, j))
+                return u ? authd_passwd_changed(c, j->name)
                          : ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
         if (!good) {
                 log_audit("security", LOG_LVL_NOTICE, j->name,
@@ -1719,7 +1479,7 @@ static int reset_confirm_done(struct authd_ctx *a, struct ds_call *c, struct aut
                 count_failure(a, key, "reset");
                 return ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
         }
-        return chain_new_password(a, c, j, u, "new_password", reset_confirm_new_done);
+        return authd_passwd_chain(a, c, j, u, "new_password", reset_confirm_new_done);
 }
 
 /* Costs one hash per code or answer given whether or not the user exists and
@@ -1791,7 +1551,7 @@ static int h_reset_confirm(void *ctx, struct ds_call *c)
         snprintf(j->name, sizeof j->name, "%s", name);
         snprintf(j->lock_name, sizeof j->lock_name, "%s", key);
         j->done = reset_confirm_done;
-        r = run_job(a, c, j);
+        r = authd_job_run(a, c, j);
         j = NULL;
 out:
         authd_job_free(&j);
