@@ -28,6 +28,7 @@
 #define AUTHD_RATE_KEY_MAX (AUTHD_SRC_MAX + 2)
 #define AUTHD_FRONT_ENDS_MAX 8
 #define AUTHD_SOURCE_LOCAL "local"
+#define AUTHD_ANON_USER "anonymous" /* the name of anonymous sessions, reserved */
 #define AUTHD_SESSIONS_FILE "sessions.mp" /* in authd's state dir, 0600 */
 #define AUTHD_SESSIONS_KEPT_MAX 4096       /* sessions read back at most */
 
@@ -388,6 +389,8 @@ int authd_session_open(struct authd_ctx *a, const char *user, const char *source
                        char tok[64], struct authd_session **ret, char *why, size_t why_size);
 struct authd_session *authd_session_check(struct authd_ctx *a, const char *tok);
 struct authd_session *authd_session_by_sid(struct authd_ctx *a, const char *sid);
+/* user, group, authorities, sid and source of s, into the open map w. */
+void authd_session_write_answer(struct authd_ctx *a, struct mpw *w, const struct authd_session *s);
 size_t authd_session_count(struct authd_ctx *a, const char *user);
 /* Revokes sessions of user (NULL: all) except except_sid; publishes
  * auth.session.revoked for each. Returns how many. */
@@ -407,6 +410,18 @@ void authd_session_save_soon(struct authd_ctx *a);
 void authd_session_flush(struct authd_ctx *a);
 /* At start (after the settings): loads sessions.mp and tells busd to drop its cache. */
 void authd_session_restore(struct authd_ctx *a);
+
+/* login.c: session.login and session.passwd (GUARD()ed by their handlers) */
+int authd_login(struct authd_ctx *a, struct ds_call *c);
+int authd_login_passwd(struct authd_ctx *a, struct ds_call *c);
+/* Refuses (ELOCKED) when name is locked, before any hashing; else 0. */
+int authd_login_locked(struct authd_ctx *a, struct ds_call *c, const char *name, const char *src);
+/* Refuses (EBUSY, reason "in-flight") when as many attempts on name are being
+ * hashed as its lock leaves room for: parallel guesses get no more tries than
+ * serial ones. Else 0. */
+int authd_login_in_flight(struct authd_ctx *a, struct ds_call *c, const char *name, const char *src);
+/* Counts a failure of name from src; a lock it causes is logged and published. */
+void authd_login_failed(struct authd_ctx *a, const char *name, const char *src);
 
 /* passwd.c: setting passwords */
 /* The policy, on the loop (cheap): 0, or answers EINVAL naming field and the rule. */

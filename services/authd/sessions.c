@@ -104,6 +104,18 @@ struct authd_session *authd_session_check(struct authd_ctx *a, const char *tok)
         return s;
 }
 
+void authd_session_write_answer(struct authd_ctx *a, struct mpw *w, const struct authd_session *s)
+{
+        const struct authd_user *u = s->anonymous ? NULL : authd_user_find(a, s->user);
+
+        mpw_kv_str(w, "user", s->user);
+        mpw_kv_str(w, "group", u ? u->group : AUTHD_ANON_USER);
+        mpw_str(w, "authorities");
+        authd_write_authorities(w, u ? authd_user_authz(a, u) : ds_authz_bit(DS_AUTHZ_MONITOR, 7));
+        mpw_kv_str(w, "sid", s->sid);
+        mpw_kv_str(w, "source", s->source);
+}
+
 struct authd_session *authd_session_by_sid(struct authd_ctx *a, const char *sid)
 {
         for (struct authd_session *s = zhash_first(a->sessions); s; s = zhash_next(a->sessions))
