@@ -423,6 +423,11 @@ int authd_login_in_flight(struct authd_ctx *a, struct ds_call *c, const char *na
 /* Counts a failure of name from src; a lock it causes is logged and published. */
 void authd_login_failed(struct authd_ctx *a, const char *name, const char *src);
 
+/* reset.c: reset.setup, reset.request, reset.confirm (GUARD()ed by their handlers) */
+int authd_reset_setup(struct authd_ctx *a, struct ds_call *c);
+int authd_reset_request(struct authd_ctx *a, struct ds_call *c);
+int authd_reset_confirm(struct authd_ctx *a, struct ds_call *c);
+
 /* passwd.c: setting passwords */
 /* The policy, on the loop (cheap): 0, or answers EINVAL naming field and the rule. */
 int authd_passwd_policy(struct authd_ctx *a, struct ds_call *c, const char *user, const char *field, const char *pw);
