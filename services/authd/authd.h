@@ -357,6 +357,8 @@ int authd_setup_code_load(struct authd_ctx *a);
 bool authd_setup_code_check(struct authd_ctx *a, const char *code);
 /* Used: forgotten and its file removed. */
 void authd_setup_code_drop(struct authd_ctx *a);
+/* auth.init: the setup code, then the admin password (hashed in the pool). */
+int authd_setup_init(struct authd_ctx *a, struct ds_call *c);
 
 /* lockout.c */
 struct authd_lock *authd_lock_find(struct authd_ctx *a, const char *name);
