@@ -466,9 +466,6 @@ void authd_publish_reset_code(struct authd_ctx *a, const char *user, const char 
 extern const struct ds_method authd_methods[];
 extern const struct ds_field authd_settings[];
 extern const struct ds_audit_item authd_audit[];
-int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e);
-int authd_load(struct authd_ctx *a);
-int64_t authd_now_real(void);
 
 /* Words of the records and answers */
 /* The caller's source for audit records: the operator's address, else the process. */
