@@ -430,6 +430,17 @@ int authd_reset_setup(struct authd_ctx *a, struct ds_call *c);
 int authd_reset_request(struct authd_ctx *a, struct ds_call *c);
 int authd_reset_confirm(struct authd_ctx *a, struct ds_call *c);
 
+/* accounts.c: the account methods that change the store (GUARD()ed by their
+ * handlers; u and g found from the argument "name") */
+int authd_account_user_add(struct authd_ctx *a, struct ds_call *c);
+int authd_account_user_del(struct authd_ctx *a, struct ds_call *c, struct authd_user *u);
+int authd_account_user_set(struct authd_ctx *a, struct ds_call *c, struct authd_user *u);
+int authd_account_user_lock(struct authd_ctx *a, struct ds_call *c, struct authd_user *u);
+int authd_account_group_add(struct authd_ctx *a, struct ds_call *c);
+int authd_account_group_del(struct authd_ctx *a, struct ds_call *c, struct authd_group *g);
+int authd_account_group_set(struct authd_ctx *a, struct ds_call *c, struct authd_group *g);
+int authd_account_onvif_add(struct authd_ctx *a, struct ds_call *c);
+
 /* passwd.c: setting passwords */
 /* The policy, on the loop (cheap): 0, or answers EINVAL naming field and the rule. */
 int authd_passwd_policy(struct authd_ctx *a, struct ds_call *c, const char *user, const char *field, const char *pw);
