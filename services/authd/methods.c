@@ -29,12 +29,12 @@ static void kv_time(struct mpw *w, const char *k, int64_t ms)
 
 /* ---- auth.init / auth.status ------------------------------------------------------- */
 
-static int h_init(void *ctx, struct ds_call *c)
+static int h_auth_init(void *ctx, struct ds_call *c)
 {
         return authd_setup_init(ctx, c);
 }
 
-static int h_status(void *ctx, struct ds_call *c)
+static int h_auth_status(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
@@ -46,7 +46,7 @@ static int h_status(void *ctx, struct ds_call *c)
 
 /* ---- sessions ------------------------------------------------------------------- */
 
-static int h_login(void *ctx, struct ds_call *c)
+static int h_session_login(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
@@ -59,7 +59,7 @@ static struct authd_session *caller_session(struct authd_ctx *a, struct ds_call 
         return c->caller.sid[0] ? authd_session_by_sid(a, c->caller.sid) : NULL;
 }
 
-static int h_logout(void *ctx, struct ds_call *c)
+static int h_session_logout(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
         struct authd_session *s;
@@ -74,7 +74,7 @@ static int h_logout(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_whoami(void *ctx, struct ds_call *c)
+static int h_session_whoami(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
         struct authd_session *s;
@@ -89,7 +89,7 @@ static int h_whoami(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_check(void *ctx, struct ds_call *c)
+static int h_session_check(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
         struct authd_session *s;
@@ -139,7 +139,7 @@ static int h_session_list(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_kick(void *ctx, struct ds_call *c)
+static int h_session_kick(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
         char sid[20], user[AUTHD_NAME_MAX + 1];
@@ -167,7 +167,7 @@ static int h_kick(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_passwd_self(void *ctx, struct ds_call *c)
+static int h_session_passwd(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
@@ -662,15 +662,15 @@ static const struct ds_field reset_confirm_args[] = {
 };
 
 const struct ds_method authd_methods[] = {
-        DS_METHOD("auth.init", init_args, h_init, AUTH_PUBLIC),
-        DS_METHOD("auth.status", NULL, h_status, AUTH_PUBLIC),
-        DS_METHOD("session.login", login_args, h_login, AUTH_PUBLIC),
-        DS_METHOD("session.logout", NULL, h_logout, AUTH_SESSION),
-        DS_METHOD("session.whoami", NULL, h_whoami, AUTH_SESSION),
-        DS_METHOD("session.check", check_args, h_check, AUTH_SERVICE),
-        DS_METHOD("session.passwd", passwd_self_args, h_passwd_self, AUTH_SESSION),
+        DS_METHOD("auth.init", init_args, h_auth_init, AUTH_PUBLIC),
+        DS_METHOD("auth.status", NULL, h_auth_status, AUTH_PUBLIC),
+        DS_METHOD("session.login", login_args, h_session_login, AUTH_PUBLIC),
+        DS_METHOD("session.logout", NULL, h_session_logout, AUTH_SESSION),
+        DS_METHOD("session.whoami", NULL, h_session_whoami, AUTH_SESSION),
+        DS_METHOD("session.check", check_args, h_session_check, AUTH_SERVICE),
+        DS_METHOD("session.passwd", passwd_self_args, h_session_passwd, AUTH_SESSION),
         DS_METHOD("session.list", session_list_args, h_session_list, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("session.kick", kick_args, h_kick, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("session.kick", kick_args, h_session_kick, AUTH_NEEDS(ACCOUNT)),
         DS_METHOD("user.list", NULL, h_user_list, AUTH_NEEDS(ACCOUNT)),
         DS_METHOD("user.add", user_add_args, h_user_add, AUTH_NEEDS(ACCOUNT)),
         DS_METHOD("user.del", name_args, h_user_del, AUTH_NEEDS(ACCOUNT)),
