@@ -81,6 +81,11 @@ void authd_token_hash(const char *tok, char out[65]);
 #define AUTHD_JOB_NONE (AUTHD_HISTORY_MAX + 1)
 #define AUTHD_JOB_HASH AUTHD_QUESTIONS_MAX
 #define AUTHD_HASH_WORKERS_MAX 64
+/* Bounds of the Argon2id cost: the settings', and what an imported hash may use */
+#define AUTHD_HASH_OPS_MIN 1
+#define AUTHD_HASH_OPS_MAX 16
+#define AUTHD_HASH_MEM_KIB_MIN 8
+#define AUTHD_HASH_MEM_KIB_MAX 1048576
 
 struct authd_ctx;
 

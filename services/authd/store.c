@@ -197,13 +197,6 @@ static const char *check_account_name(const char *s, size_t n)
         return n == 9 && !memcmp(s, "anonymous", 9) ? "is reserved for anonymous sessions" : NULL;
 }
 
-static int64_t setting_bound(const char *key, bool max)
-{
-        const struct ds_field *f = ds_field_find(authd_settings, key);
-
-        return f ? (max ? f->max : f->min) : 0;
-}
-
 static bool parse_u64(const char **p, const char *prefix, uint64_t *ret)
 {
         size_t n = strlen(prefix);
@@ -246,14 +239,12 @@ static const char *check_phc(const char *h)
         if (!parse_u64(&p, "m=", &m) || !parse_u64(&p, ",t=", &t) || !parse_u64(&p, ",p=", &par) || *p++ != '$' ||
             !b64_run(&p, '$') || (p++, !b64_run(&p, '\0')))
                 return "not an Argon2id hash ($argon2id$v=19$m=..,t=..,p=1$salt$hash)";
-        if (t < (uint64_t)setting_bound("hash_opslimit", false) || t > (uint64_t)setting_bound("hash_opslimit", true) ||
-            m < (uint64_t)setting_bound("hash_memlimit_kib", false) ||
-            m > (uint64_t)setting_bound("hash_memlimit_kib", true) || par != 1) {
+        if (t < AUTHD_HASH_OPS_MIN || t > AUTHD_HASH_OPS_MAX || m < AUTHD_HASH_MEM_KIB_MIN ||
+            m > AUTHD_HASH_MEM_KIB_MAX || par != 1) {
                 snprintf(why, sizeof why, "Argon2id parameters t=%llu m=%llu p=%llu out of bounds (t %lld-%lld, m %lld-%lld KiB, p 1)",
                          (unsigned long long)t, (unsigned long long)m, (unsigned long long)par,
-                         (long long)setting_bound("hash_opslimit", false), (long long)setting_bound("hash_opslimit", true),
-                         (long long)setting_bound("hash_memlimit_kib", false),
-                         (long long)setting_bound("hash_memlimit_kib", true));
+                         (long long)AUTHD_HASH_OPS_MIN, (long long)AUTHD_HASH_OPS_MAX,
+                         (long long)AUTHD_HASH_MEM_KIB_MIN, (long long)AUTHD_HASH_MEM_KIB_MAX);
                 return why;
         }
         return NULL;
