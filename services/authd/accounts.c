@@ -84,9 +84,9 @@ static int user_add_done(struct authd_ctx *a, struct ds_call *c, struct authd_jo
 
 int authd_account_user_add(struct authd_ctx *a, struct ds_call *c)
 {
-        char name[AUTHD_NAME_MAX + 1], group[AUTHD_NAME_MAX + 1], *pw = NULL;
-        struct authd_job *j = NULL;
-        struct authd_user *f = NULL;
+        char name[AUTHD_NAME_MAX + 1], group[AUTHD_NAME_MAX + 1];
+        struct authd_job *j;
+        struct authd_user *f;
         int r;
 
         ds_arg_str(c, "name", name, sizeof name);
@@ -95,28 +95,17 @@ int authd_account_user_add(struct authd_ctx *a, struct ds_call *c)
                 return ds_call_fail(c, -EEXIST, "name", "user '%s' exists already", name);
         if (!authd_group_find(a, group))
                 return ds_call_fail(c, -EINVAL, "group", "no group '%s'", group);
-        pw = ds_arg_strdup(c, "password");
-        r = -ENOMEM;
-        if (!pw || !(j = authd_job_new()) || !(f = calloc(1, sizeof *f)))
-                goto out;
-        j->extra = f;
+        if (!(f = calloc(1, sizeof *f)))
+                return -ENOMEM;
         f->enabled = ds_arg_bool(c, "enabled", true);
-        if ((r = apply_user_fields(c, f)) < 0 || (r = authd_passwd_policy(a, c, name, "password", pw)) < 0)
-                goto out;
-        if ((j->hash[0] = authd_job_secret(j, pw)) < 0) {
-                r = -ENOMEM;
-                goto out;
+        if ((r = apply_user_fields(c, f)) < 0 || (r = authd_passwd_job(a, c, name, "password", &j)) < 0) {
+                free(f);
+                return r;
         }
-        j->n_hash = 1;
-        snprintf(j->name, sizeof j->name, "%s", name);
+        j->extra = f; /* freed with the job */
         snprintf(j->group, sizeof j->group, "%s", group);
         j->done = user_add_done;
-        r = authd_job_run(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j); /* and f with it */
-        ds_free_secret(pw);
-        return r;
+        return authd_job_run(a, c, j);
 }
 
 int authd_account_user_del(struct authd_ctx *a, struct ds_call *c, struct authd_user *u)
@@ -326,32 +315,17 @@ static int onvif_add_done(struct authd_ctx *a, struct ds_call *c, struct authd_j
 
 int authd_account_onvif_add(struct authd_ctx *a, struct ds_call *c)
 {
-        char name[AUTHD_NAME_MAX + 1], *pw = NULL;
-        struct authd_job *j = NULL;
+        char name[AUTHD_NAME_MAX + 1];
+        struct authd_job *j;
         int r;
 
         ds_arg_str(c, "name", name, sizeof name);
         if (authd_onvif_find(a, name))
                 return ds_call_fail(c, -EEXIST, "name", "ONVIF user '%s' exists already", name);
-        pw = ds_arg_strdup(c, "password");
-        r = -ENOMEM;
-        if (!pw || !(j = authd_job_new()))
-                goto out;
-        if ((r = authd_passwd_policy(a, c, name, "password", pw)) < 0)
-                goto out;
-        if ((j->hash[0] = authd_job_secret(j, pw)) < 0) {
-                r = -ENOMEM;
-                goto out;
-        }
-        j->n_hash = 1;
-        snprintf(j->name, sizeof j->name, "%s", name);
+        if ((r = authd_passwd_job(a, c, name, "password", &j)) < 0)
+                return r;
         ds_arg_str(c, "level", j->text, sizeof j->text);
         j->done = onvif_add_done;
-        r = authd_job_run(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j);
-        ds_free_secret(pw);
-        return r;
+        return authd_job_run(a, c, j);
 }
 

@@ -464,6 +464,16 @@ bool authd_passwd_same(const struct authd_user *u, const struct authd_job *j);
  * proves the caller: old password, reset code or answers. */
 int authd_passwd_chain(struct authd_ctx *a, struct ds_call *c, const struct authd_job *j,
                        const struct authd_user *u, const char *field, authd_job_fn done);
+/* A job that hashes the password in argument field, first checked against
+ * the policy for user: *ret (caller owns) has it as secret 0, to hash, and
+ * user as its name. Else the call's code (the call answered). */
+int authd_passwd_job(struct authd_ctx *a, struct ds_call *c, const char *user, const char *field,
+                     struct authd_job **ret);
+/* At completion: the new hash (j->out[0]) becomes u's, the old one into the
+ * history; unless it was a reused password or could not be made (the call
+ * answered naming field). */
+int authd_passwd_take(struct authd_ctx *a, struct ds_call *c, struct authd_user *u, struct authd_job *j,
+                      const char *field);
 /* user.passwd and onvif.passwd: the argument "password" for u or v. */
 int authd_passwd_user(struct authd_ctx *a, struct ds_call *c, const struct authd_user *u);
 int authd_passwd_onvif(struct authd_ctx *a, struct ds_call *c, const struct authd_onvif *v);

@@ -140,12 +140,8 @@ static int login_npw_done(struct authd_ctx *a, struct ds_call *c, struct authd_j
 
         if (!authd_passwd_same(u, j))
                 return authd_passwd_changed(c, j->name);
-        if (j->none_hit >= 0)
-                return authd_passwd_reused(a, c, "new_password", j->none_hit);
-        if ((r = authd_job_hashes_made(c, j)) < 0)
+        if ((r = authd_passwd_take(a, c, u, j, "new_password")) < 0)
                 return r;
-        authd_user_set_hash(a, u, j->out[0]);
-        j->out[0] = NULL;
         authd_session_revoke_user(a, j->name, NULL);
         log_audit("security", LOG_LVL_NOTICE, j->name, "password of '%s' changed at login from '%s'", j->name,
                   j->src);
@@ -298,12 +294,8 @@ static int passwd_self_new_done(struct authd_ctx *a, struct ds_call *c, struct a
         if (!authd_passwd_same(u, j))
                 return u ? authd_passwd_changed(c, j->name)
                          : ds_call_fail(c, -EPERM, NULL, "this session has no account to change");
-        if (j->none_hit >= 0)
-                return authd_passwd_reused(a, c, "new_password", j->none_hit);
-        if ((r = authd_job_hashes_made(c, j)) < 0)
+        if ((r = authd_passwd_take(a, c, u, j, "new_password")) < 0)
                 return r;
-        authd_user_set_hash(a, u, j->out[0]);
-        j->out[0] = NULL;
         authd_store_save(a);
         r = authd_session_revoke_user(a, u->name, c->caller.sid);
         log_audit("security", LOG_LVL_NOTICE, u->name,

@@ -93,6 +93,45 @@ int authd_passwd_chain(struct authd_ctx *a, struct ds_call *c, const struct auth
         return authd_job_run(a, c, n);
 }
 
+int authd_passwd_job(struct authd_ctx *a, struct ds_call *c, const char *user, const char *field,
+                     struct authd_job **ret)
+{
+        char *pw = ds_arg_strdup(c, field);
+        struct authd_job *j = NULL;
+        int r = -ENOMEM, s;
+
+        if (!pw || !(j = authd_job_new()))
+                goto out;
+        if ((r = authd_passwd_policy(a, c, user, field, pw)) < 0)
+                goto out;
+        r = -ENOMEM;
+        if ((s = authd_job_secret(j, pw)) < 0)
+                goto out;
+        j->hash[j->n_hash++] = s;
+        snprintf(j->name, sizeof j->name, "%s", user);
+        *ret = j;
+        j = NULL;
+        r = 0;
+out:
+        authd_job_free(&j);
+        ds_free_secret(pw);
+        return r;
+}
+
+int authd_passwd_take(struct authd_ctx *a, struct ds_call *c, struct authd_user *u, struct authd_job *j,
+                      const char *field)
+{
+        int r;
+
+        if (j->none_hit >= 0)
+                return authd_passwd_reused(a, c, field, j->none_hit);
+        if ((r = authd_job_hashes_made(c, j)) < 0)
+                return r;
+        authd_user_set_hash(a, u, j->out[0]);
+        j->out[0] = NULL;
+        return 0;
+}
+
 static int user_passwd_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
 {
         struct authd_user *u = authd_user_find(a, j->name);
@@ -102,12 +141,8 @@ static int user_passwd_done(struct authd_ctx *a, struct ds_call *c, struct authd
                 return ds_call_fail(c, -ENOENT, "name", "no user '%s' (deleted meanwhile)", j->name);
         if (!authd_passwd_same(u, j))
                 return authd_passwd_changed(c, j->name);
-        if (j->none_hit >= 0)
-                return authd_passwd_reused(a, c, "password", j->none_hit);
-        if ((r = authd_job_hashes_made(c, j)) < 0)
+        if ((r = authd_passwd_take(a, c, u, j, "password")) < 0)
                 return r;
-        authd_user_set_hash(a, u, j->out[0]);
-        j->out[0] = NULL;
         authd_store_save(a);
         r = authd_session_revoke_user(a, u->name, c->caller.sid);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c),
@@ -120,29 +155,18 @@ static int user_passwd_done(struct authd_ctx *a, struct ds_call *c, struct authd
 
 int authd_passwd_user(struct authd_ctx *a, struct ds_call *c, const struct authd_user *u)
 {
-        struct authd_job *j = NULL;
-        char *pw = NULL;
-        int r, s0;
+        struct authd_job *j;
+        int r;
 
-        pw = ds_arg_strdup(c, "password");
-        r = -ENOMEM;
-        if (!pw || !(j = authd_job_new()))
-                goto out;
-        if ((r = authd_passwd_policy(a, c, u->name, "password", pw)) < 0)
-                goto out;
-        r = -ENOMEM;
-        if ((s0 = authd_job_secret(j, pw)) < 0 || authd_passwd_history(a, j, u, s0) < 0)
-                goto out;
-        j->hash[j->n_hash++] = s0;
+        if ((r = authd_passwd_job(a, c, u->name, "password", &j)) < 0)
+                return r;
+        if (authd_passwd_history(a, j, u, j->hash[0]) < 0) {
+                authd_job_free(&j);
+                return -ENOMEM;
+        }
         authd_user_digest(u, j->digest);
-        snprintf(j->name, sizeof j->name, "%s", u->name);
         j->done = user_passwd_done;
-        r = authd_job_run(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j);
-        ds_free_secret(pw);
-        return r;
+        return authd_job_run(a, c, j);
 }
 
 static void onvif_digest(const struct authd_onvif *v, char out[65])
@@ -177,28 +201,17 @@ static int onvif_passwd_done(struct authd_ctx *a, struct ds_call *c, struct auth
 
 int authd_passwd_onvif(struct authd_ctx *a, struct ds_call *c, const struct authd_onvif *v)
 {
-        struct authd_job *j = NULL;
-        char *pw = NULL;
-        int r, s0;
+        struct authd_job *j;
+        int r;
 
-        pw = ds_arg_strdup(c, "password");
-        r = -ENOMEM;
-        if (!pw || !(j = authd_job_new()))
-                goto out;
-        if ((r = authd_passwd_policy(a, c, v->name, "password", pw)) < 0)
-                goto out;
-        r = -ENOMEM;
-        if ((s0 = authd_job_secret(j, pw)) < 0 || authd_job_none(j, v->hash, s0) < 0)
-                goto out;
-        j->hash[j->n_hash++] = s0;
-        snprintf(j->name, sizeof j->name, "%s", v->name);
+        if ((r = authd_passwd_job(a, c, v->name, "password", &j)) < 0)
+                return r;
+        if (authd_job_none(j, v->hash, j->hash[0]) < 0) {
+                authd_job_free(&j);
+                return -ENOMEM;
+        }
         onvif_digest(v, j->aux);
         j->done = onvif_passwd_done;
-        r = authd_job_run(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j);
-        ds_free_secret(pw);
-        return r;
+        return authd_job_run(a, c, j);
 }
 

@@ -179,14 +179,10 @@ static int reset_confirm_new_done(struct authd_ctx *a, struct ds_call *c, struct
         if (!authd_passwd_same(u, j))
                 return u ? authd_passwd_changed(c, name)
                          : ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
-        if (j->none_hit >= 0)
-                return authd_passwd_reused(a, c, "new_password", j->none_hit);
-        if ((r = authd_job_hashes_made(c, j)) < 0)
+        if ((r = authd_passwd_take(a, c, u, j, "new_password")) < 0)
                 return r;
         reset_key(name, key, sizeof key);
         memset(&u->reset, 0, sizeof u->reset);
-        authd_user_set_hash(a, u, j->out[0]);
-        j->out[0] = NULL;
         /* a reset lifts the failed-attempt lock, never an administrator's */
         {
                 const struct authd_lock *l = authd_lock_find(a, name);

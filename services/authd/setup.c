@@ -192,36 +192,17 @@ static int init_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j
 
 int authd_setup_init(struct authd_ctx *a, struct ds_call *c)
 {
-        char *pw = ds_arg_strdup(c, "password");
-        struct authd_job *j = NULL;
+        struct authd_job *j;
         int r;
 
-        if (a->initialised) {
-                ds_free_secret(pw);
+        if (a->initialised)
                 return ds_call_fail(c, -EEXIST, NULL, "the device is initialised already (factory reset first)");
-        }
         /* before any hashing: only who holds the device's setup code may take it */
-        if ((r = check_setup_code(a, c)) < 0)
-                goto out;
-        if (!pw || !(j = authd_job_new())) {
-                r = -ENOMEM;
-                goto out;
-        }
-        if ((r = authd_passwd_policy(a, c, "admin", "password", pw)) < 0)
-                goto out;
-        if ((j->hash[0] = authd_job_secret(j, pw)) < 0) {
-                r = -ENOMEM;
-                goto out;
-        }
-        j->n_hash = 1;
+        if ((r = check_setup_code(a, c)) < 0 || (r = authd_passwd_job(a, c, "admin", "password", &j)) < 0)
+                return r;
         j->done = init_done;
         snprintf(j->aux, sizeof j->aux, "%s", a->setup_hash);
         ds_arg_str(c, "email", j->text, sizeof j->text);
-        r = authd_job_run(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j);
-        ds_free_secret(pw);
-        return r;
+        return authd_job_run(a, c, j);
 }
 
