@@ -1,10 +1,12 @@
 /* authd.h - accounts, groups/authorities, password policy and hashing, sessions, lockout */
 #pragma once
 #include <pwquality.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "service.h"
+#include "util.h"
 
 #define AUTHD_NAME_MAX 32
 #define AUTHD_SRC_MAX 63
@@ -26,6 +28,7 @@
 #define AUTHD_RATE_KEY_MAX (AUTHD_SRC_MAX + 2)
 #define AUTHD_FRONT_ENDS_MAX 8
 #define AUTHD_SOURCE_LOCAL "local"
+#define AUTHD_ANON_USER "anonymous" /* the name of anonymous sessions, reserved */
 #define AUTHD_SESSIONS_FILE "sessions.mp" /* in authd's state dir, 0600 */
 #define AUTHD_SESSIONS_KEPT_MAX 4096       /* sessions read back at most */
 
@@ -78,6 +81,11 @@ void authd_token_hash(const char *tok, char out[65]);
 #define AUTHD_JOB_NONE (AUTHD_HISTORY_MAX + 1)
 #define AUTHD_JOB_HASH AUTHD_QUESTIONS_MAX
 #define AUTHD_HASH_WORKERS_MAX 64
+/* Bounds of the Argon2id cost: the settings', and what an imported hash may use */
+#define AUTHD_HASH_OPS_MIN 1
+#define AUTHD_HASH_OPS_MAX 16
+#define AUTHD_HASH_MEM_KIB_MIN 8
+#define AUTHD_HASH_MEM_KIB_MAX 1048576
 
 struct authd_ctx;
 
@@ -164,6 +172,12 @@ int authd_pending_add(struct authd_ctx *a, const char *name);
 void authd_pending_release(struct authd_ctx *a, const char *name);
 /* One per online CPU. */
 int authd_cpus(void);
+/* Hands j to the pool (the call answers later: DS_DEFER) or, without a pool,
+ * runs it at once. A full queue answers EBUSY: nothing waits unbounded.
+ * Takes ownership of j. */
+int authd_job_run(struct authd_ctx *a, struct ds_call *c, struct authd_job *j);
+/* 0 when the hashes j was asked for were made; else answers c EINTERNAL. */
+int authd_job_hashes_made(struct ds_call *c, const struct authd_job *j);
 
 /* ---- users.c: the account store --------------------------------------------- */
 
@@ -307,8 +321,18 @@ void authd_store_clear(struct authd_ctx *a); /* frees everything kept */
 struct authd_group *authd_group_find(struct authd_ctx *a, const char *name);
 struct authd_user *authd_user_find(struct authd_ctx *a, const char *name);
 struct authd_onvif *authd_onvif_find(struct authd_ctx *a, const char *name);
+/* The i-th built-in group's name (admin, operator, viewer), NULL past the last. */
+const char *authd_builtin_group(size_t i);
+/* Appends a copy of g; NULL when out of memory. Pointers into the store
+ * (finds, adds) last until the next add or remove. */
+struct authd_group *authd_group_add(struct authd_ctx *a, const struct authd_group *g);
+void authd_group_remove(struct authd_ctx *a, struct authd_group *g);
 struct authd_user *authd_user_add(struct authd_ctx *a, const char *name, const char *group);
 void authd_user_remove(struct authd_ctx *a, struct authd_user *u);
+/* Appends a copy of v, taking its hash; NULL when out of memory (the hash
+ * stays the caller's). Remove frees the hash. */
+struct authd_onvif *authd_onvif_add(struct authd_ctx *a, const struct authd_onvif *v);
+void authd_onvif_remove(struct authd_ctx *a, struct authd_onvif *v);
 /* Enabled members of groups holding every authority, not counting except. */
 int authd_admins_left(struct authd_ctx *a, const struct authd_user *except);
 /* Replaces u's hash, keeping history as the policy asks. Takes ownership of hash. */
@@ -318,7 +342,7 @@ void authd_user_set_hash(struct authd_ctx *a, struct authd_user *u, char *hash);
 void authd_user_digest(const struct authd_user *u, unsigned char out[32]);
 uint32_t authd_user_authz(struct authd_ctx *a, const struct authd_user *u);
 void authd_write_authorities(struct mpw *w, uint32_t bits);
-/* msgpack (de)serialisation of the account store; every hash goes through
+/* store.c: msgpack (de)serialisation of the account store; every hash goes through
  * ds_export_secret(), so only authd's own file (secrets on) carries them. */
 void authd_store_write(struct authd_ctx *a, struct ds_export *x);
 /* Replaces the store with authd's own file as written. */
@@ -338,6 +362,8 @@ int authd_setup_code_load(struct authd_ctx *a);
 bool authd_setup_code_check(struct authd_ctx *a, const char *code);
 /* Used: forgotten and its file removed. */
 void authd_setup_code_drop(struct authd_ctx *a);
+/* auth.init: the setup code, then the admin password (hashed in the pool). */
+int authd_setup_init(struct authd_ctx *a, struct ds_call *c);
 
 /* lockout.c */
 struct authd_lock *authd_lock_find(struct authd_ctx *a, const char *name);
@@ -370,6 +396,8 @@ int authd_session_open(struct authd_ctx *a, const char *user, const char *source
                        char tok[64], struct authd_session **ret, char *why, size_t why_size);
 struct authd_session *authd_session_check(struct authd_ctx *a, const char *tok);
 struct authd_session *authd_session_by_sid(struct authd_ctx *a, const char *sid);
+/* user, group, authorities, sid and source of s, into the open map w. */
+void authd_session_write_answer(struct authd_ctx *a, struct mpw *w, const struct authd_session *s);
 size_t authd_session_count(struct authd_ctx *a, const char *user);
 /* Revokes sessions of user (NULL: all) except except_sid; publishes
  * auth.session.revoked for each. Returns how many. */
@@ -390,11 +418,93 @@ void authd_session_flush(struct authd_ctx *a);
 /* At start (after the settings): loads sessions.mp and tells busd to drop its cache. */
 void authd_session_restore(struct authd_ctx *a);
 
+/* login.c: session.login and session.passwd (GUARD()ed by their handlers) */
+int authd_login(struct authd_ctx *a, struct ds_call *c);
+int authd_login_passwd(struct authd_ctx *a, struct ds_call *c);
+/* Refuses (ELOCKED) when name is locked, before any hashing; else 0. */
+int authd_login_locked(struct authd_ctx *a, struct ds_call *c, const char *name, const char *src);
+/* Refuses (EBUSY, reason "in-flight") when as many attempts on name are being
+ * hashed as its lock leaves room for: parallel guesses get no more tries than
+ * serial ones. Else 0. */
+int authd_login_in_flight(struct authd_ctx *a, struct ds_call *c, const char *name, const char *src);
+/* Counts a failure of name from src; a lock it causes is logged and published. */
+void authd_login_failed(struct authd_ctx *a, const char *name, const char *src);
+
+/* reset.c: reset.setup, reset.request, reset.confirm (GUARD()ed by their handlers) */
+int authd_reset_setup(struct authd_ctx *a, struct ds_call *c);
+int authd_reset_request(struct authd_ctx *a, struct ds_call *c);
+int authd_reset_confirm(struct authd_ctx *a, struct ds_call *c);
+
+/* accounts.c: the account methods that change the store (GUARD()ed by their
+ * handlers; u and g found from the argument "name") */
+int authd_account_user_add(struct authd_ctx *a, struct ds_call *c);
+int authd_account_user_del(struct authd_ctx *a, struct ds_call *c, struct authd_user *u);
+int authd_account_user_set(struct authd_ctx *a, struct ds_call *c, struct authd_user *u);
+int authd_account_user_lock(struct authd_ctx *a, struct ds_call *c, struct authd_user *u);
+int authd_account_group_add(struct authd_ctx *a, struct ds_call *c);
+int authd_account_group_del(struct authd_ctx *a, struct ds_call *c, struct authd_group *g);
+int authd_account_group_set(struct authd_ctx *a, struct ds_call *c, struct authd_group *g);
+int authd_account_onvif_add(struct authd_ctx *a, struct ds_call *c);
+
+/* passwd.c: setting passwords */
+/* The policy, on the loop (cheap): 0, or answers EINVAL naming field and the rule. */
+int authd_passwd_policy(struct authd_ctx *a, struct ds_call *c, const char *user, const char *field, const char *pw);
+/* A new password (secret s of j) must be neither u's current one nor one of
+ * the remembered ones: `none` checks of j. 0 or -ENOMEM. */
+int authd_passwd_history(struct authd_ctx *a, struct authd_job *j, const struct authd_user *u, int s);
+/* Answers EINVAL for a reused password (hit: the job's none_hit). */
+int authd_passwd_reused(struct authd_ctx *a, struct ds_call *c, const char *field, int hit);
+/* Answers EBUSY (reason "changed"): the account changed while its job was hashed. */
+int authd_passwd_changed(struct ds_call *c, const char *name);
+/* Is u (may be NULL) still the account j was made from? */
+bool authd_passwd_same(const struct authd_user *u, const struct authd_job *j);
+/* Second stage of a change: the new password (j->keep) meets the policy,
+ * then the pool checks it against the current and remembered hashes and makes
+ * its hash; done finishes on the loop. The first stage (j) verified what
+ * proves the caller: old password, reset code or answers. */
+int authd_passwd_chain(struct authd_ctx *a, struct ds_call *c, const struct authd_job *j,
+                       const struct authd_user *u, const char *field, authd_job_fn done);
+/* A job that hashes the password in argument field, first checked against
+ * the policy for user: *ret (caller owns) has it as secret 0, to hash, and
+ * user as its name. Else the call's code (the call answered). */
+int authd_passwd_job(struct authd_ctx *a, struct ds_call *c, const char *user, const char *field,
+                     struct authd_job **ret);
+/* At completion: the new hash (j->out[0]) becomes u's, the old one into the
+ * history; unless it was a reused password or could not be made (the call
+ * answered naming field). */
+int authd_passwd_take(struct authd_ctx *a, struct ds_call *c, struct authd_user *u, struct authd_job *j,
+                      const char *field);
+/* user.passwd and onvif.passwd: the argument "password" for u or v. */
+int authd_passwd_user(struct authd_ctx *a, struct ds_call *c, const struct authd_user *u);
+int authd_passwd_onvif(struct authd_ctx *a, struct ds_call *c, const struct authd_onvif *v);
+
+/* events.c: what authd publishes (no-ops without a daemon: unit tests) */
+void authd_publish(struct authd_ctx *a, const char *topic, const struct mpw *w);
+/* auth.locked {user, source, until (s, 0: until an administrator unlocks)} */
+void authd_publish_locked(struct authd_ctx *a, const char *user, const char *src, int64_t until_ms);
+/* auth.session.revoked {user, sid}: "" for sid drops every cached answer of
+ * user, "" for both every cached answer */
+void authd_publish_revoked(struct authd_ctx *a, const char *user, const char *sid);
+/* auth.reset.code {user, email, code}: the message is wiped once sent */
+void authd_publish_reset_code(struct authd_ctx *a, const char *user, const char *email, const char *code);
+
 /* methods.c */
 extern const struct ds_method authd_methods[];
 extern const struct ds_field authd_settings[];
 extern const struct ds_audit_item authd_audit[];
-int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e);
-int authd_load(struct authd_ctx *a);
-void authd_publish(struct authd_ctx *a, const char *topic, const struct mpw *w);
-int64_t authd_now_real(void);
+
+/* Words of the records and answers */
+/* The caller's source for audit records: the operator's address, else the process. */
+static inline const char *authd_call_source(const struct ds_call *c)
+{
+        return c->caller.source[0] ? c->caller.source : c->caller.id;
+}
+
+/* A time for an answer or a record: "-" for none (0). */
+static inline void authd_fmt_time(int64_t ms, char *buf, size_t size)
+{
+        if (ms <= 0)
+                snprintf(buf, size, "-");
+        else
+                ds_format_time(ms, buf, size);
+}

@@ -1,7 +1,12 @@
-/* authd - accounts, password policy and hashing, sessions, lockout, authorities */
+/* authd - accounts, password policy and hashing, sessions, lockout, authorities.
+ * main.c: the service and its hooks (settings into the context, state,
+ * start and stop); methods.c the methods. */
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "authd.h"
 #include "log.h"
@@ -17,6 +22,180 @@ static int on_sweep(zloop_t *loop, int timer_id, void *arg)
         return 0;
 }
 
+static int dummy_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        (void)c;
+        /* only when the cost is still the one it was made for */
+        if (j->out[0] && !authd_hash_needs_rehash(j->out[0], &a->cost)) {
+                free(a->dummy_hash);
+                a->dummy_hash = j->out[0];
+                j->out[0] = NULL;
+        }
+        return 0;
+}
+
+static void refresh_dummy(struct authd_ctx *a, const struct authd_cost *cost)
+{
+        struct authd_job *j = authd_job_new();
+        unsigned char r[16];
+        char pw[33];
+
+        if (!j)
+                return;
+        ds_random(r, sizeof r);
+        ds_hex(r, sizeof r, pw);
+        j->hash[0] = authd_job_secret(j, pw);
+        sodium_memzero(pw, sizeof pw);
+        j->n_hash = j->hash[0] < 0 ? 0 : 1;
+        j->cost = *cost;
+        j->done = dummy_done;
+        if (!j->n_hash || !authd_pool_has_room(a->pool)) {
+                authd_job_free(&j); /* the next cost change tries again; the old dummy serves */
+                return;
+        }
+        authd_pool_submit(a->pool, j);
+}
+
+static int a_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+{
+        struct authd_ctx *a = ctx;
+        const struct ds_settings *s = &d->settings;
+        struct authd_cost cost = { (uint64_t)ds_settings_int(s, "hash_opslimit"),
+                                   (size_t)ds_settings_int(s, "hash_memlimit_kib") * 1024 };
+        bool was_anon = a->anonymous;
+        uint64_t phys = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+        size_t queue;
+        int workers;
+
+        const msgpack_object *fe = ds_settings_get(s, "front_ends");
+        char front[AUTHD_FRONT_ENDS_MAX][BUS_NAME_MAX + 1];
+        size_t n_front = 0;
+
+        if (ds_settings_int(s, "lockout_max_s") < ds_settings_int(s, "lockout_s"))
+                return ds_err_set(e, -EINVAL, "lockout_max_s", "must be at least lockout_s (%lld)",
+                                  (long long)ds_settings_int(s, "lockout_s"));
+        for (uint32_t i = 0; fe && fe->type == MSGPACK_OBJECT_ARRAY && i < fe->via.array.size; i++) {
+                if (n_front == AUTHD_FRONT_ENDS_MAX ||
+                    mp_strcpy(&fe->via.array.ptr[i], front[n_front], sizeof front[n_front]) < 0 ||
+                    ds_check_name(front[n_front], strlen(front[n_front])))
+                        return ds_err_set(e, -EINVAL, "front_ends",
+                                          "item %u: must be a bus identity name (at most %d names)", i,
+                                          AUTHD_FRONT_ENDS_MAX);
+                for (size_t j = 0; j < n_front; j++)
+                        if (!strcmp(front[j], front[n_front]))
+                                return ds_err_set(e, -EINVAL, "front_ends", "'%s' is listed twice", front[j]);
+                n_front++;
+        }
+        if (ds_settings_int(s, "login_burst") < ds_settings_int(s, "login_rate"))
+                return ds_err_set(e, -EINVAL, "login_burst",
+                                  "must be at least login_rate (%lld): a source could never use a second's worth "
+                                  "of attempts",
+                                  (long long)ds_settings_int(s, "login_rate"));
+        workers = (int)ds_settings_int(s, "hash_workers");
+        if (!workers)
+                workers = authd_cpus();
+        queue = (size_t)ds_settings_int(s, "hash_queue");
+        /* what may be in flight at once must fit in memory with room to spare */
+        if (phys > 0 && (uint64_t)workers * cost.memlimit > phys / 2)
+                return ds_err_set(e, -EINVAL, "hash_workers",
+                                  "%d worker(s) x %zu KiB of Argon2id memory exceed half of the device's %llu MiB: "
+                                  "fewer workers or a lower hash_memlimit_kib",
+                                  workers, cost.memlimit / 1024, (unsigned long long)(phys >> 20));
+        if (a->pool && authd_pool_resize(a->pool, workers, queue) < 0)
+                return ds_err_set(e, -EAGAIN, "hash_workers", "cannot start %d hash worker(s)", workers);
+        a->hash_workers = workers;
+        a->hash_queue = queue;
+        if (a->pool && a->dummy_hash && (cost.opslimit != a->cost.opslimit || cost.memlimit != a->cost.memlimit)) {
+                /* the new cost's dummy is made off the loop; till then the old one serves */
+                refresh_dummy(a, &cost);
+        } else if (!a->dummy_hash || cost.opslimit != a->cost.opslimit || cost.memlimit != a->cost.memlimit) {
+                unsigned char r[16];
+                char pw[33], *h;
+
+                ds_random(r, sizeof r);
+                ds_hex(r, sizeof r, pw);
+                h = authd_hash(pw, &cost);
+                sodium_memzero(pw, sizeof pw);
+                if (!h)
+                        return ds_err_set(e, -EINVAL, "hash_memlimit_kib", "Argon2id cannot run with these limits");
+                free(a->dummy_hash);
+                a->dummy_hash = h;
+        }
+        a->cost = cost;
+        authd_policy_from(ds_settings_str(s, "policy_profile"), ds_settings_int(s, "password_min_length"), 0,
+                          ds_settings_int(s, "password_history"), ds_settings_int(s, "password_max_age_days"),
+                          &a->policy);
+        a->lockcfg.attempts = (int)ds_settings_int(s, "lockout_attempts");
+        a->lockcfg.lock_ms = ds_settings_int(s, "lockout_s") * 1000;
+        a->lockcfg.max_ms = ds_settings_int(s, "lockout_max_s") * 1000;
+        a->lockcfg.total_cap = (int)ds_settings_int(s, "lockout_total_cap");
+        a->ratecfg.rate = (int)ds_settings_int(s, "login_rate");
+        a->ratecfg.burst = (int)ds_settings_int(s, "login_burst");
+        memcpy(a->front_ends, front, sizeof front);
+        a->n_front_ends = n_front;
+        a->idle_ms = ds_settings_int(s, "session_idle_s") * 1000;
+        a->lifetime_ms = ds_settings_int(s, "session_lifetime_s") * 1000;
+        a->max_sessions = (int)ds_settings_int(s, "max_sessions");
+        a->max_per_user = (int)ds_settings_int(s, "max_sessions_per_user");
+        a->anonymous = ds_settings_bool(s, "anonymous");
+        a->password_reset = ds_settings_bool(s, "password_reset");
+        a->reset_ttl_ms = ds_settings_int(s, "reset_code_ttl_s") * 1000;
+        if (was_anon && !a->anonymous && a->sessions)
+                authd_session_revoke_user(a, AUTHD_ANON_USER, NULL);
+        return 0;
+}
+
+/* users.mp (fail closed when unreadable) and locks.mp (without locks when unreadable) */
+static int a_load(struct authd_ctx *a)
+{
+        msgpack_unpacked u;
+        const char *why;
+        struct ds_err e;
+        char *buf = NULL;
+        size_t len = 0;
+        int r;
+
+        authd_store_init(a);
+        r = ds_daemon_load(a->d, "users.mp", 16u << 20, &buf, &len);
+        if (r == 0) {
+                static const struct mp_limits lim = { 16u << 20, 8, 100000, 65536 };
+                r = mp_decode(buf, len, &lim, &u, &why);
+                if (r == 0) {
+                        ds_err_clear(&e);
+                        r = authd_store_read(a, &u.data, &e);
+                        msgpack_unpacked_destroy(&u);
+                        if (r < 0)
+                                log_err("account store: %s", e.msg);
+                } else {
+                        log_err("account store: %s", why);
+                }
+                free(buf);
+                if (r < 0)
+                        return r; /* fail closed: never start with a half-read store */
+        } else if (r != -ENOENT) {
+                return log_errno(r, "cannot read the account store: %m");
+        }
+        buf = NULL;
+        r = ds_daemon_load(a->d, "locks.mp", 16u << 20, &buf, &len);
+        if (r == 0) {
+                if (mp_decode(buf, len, NULL, &u, &why) == 0) {
+                        authd_lock_read(a, &u.data);
+                        msgpack_unpacked_destroy(&u);
+                } else {
+                        log_warn("lockout state unreadable (%s): starting without locks", why);
+                }
+                free(buf);
+        }
+        log_info("%zu user(s), %zu lock record(s), %s", a->n_users, a->n_locks,
+                 a->initialised ? "initialised" : "not initialised: waiting for auth.init");
+        return 0;
+}
+
+static int64_t now_real(void)
+{
+        return ds_now_real_ms();
+}
+
 static int a_init(struct ds_daemon *d, void *ctx)
 {
         struct authd_ctx *a = ctx;
@@ -25,12 +204,12 @@ static int a_init(struct ds_daemon *d, void *ctx)
         if (sodium_init() < 0)
                 return -EIO;
         a->d = d;
-        a->now = authd_now_real;
+        a->now = now_real;
         a->sessions = zhash_new();
         a->pwq = authd_pwq_new();
         if (!a->sessions || !a->pwq)
                 return -ENOMEM;
-        if ((r = authd_load(a)) < 0)
+        if ((r = a_load(a)) < 0)
                 return r;
         return authd_setup_code_load(a); /* fail closed: no init without a code */
 }
@@ -146,7 +325,7 @@ int main(int argc, char **argv)
                 .init = a_init,
                 .start = a_start,
                 .stop = a_stop,
-                .apply = authd_apply,
+                .apply = a_apply,
                 .export_state = a_export,
                 .import_state = a_import,
                 .reset_state = a_reset,

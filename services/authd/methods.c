@@ -16,370 +16,25 @@
                 if (!a->initialised)                                                   \
                         return ds_call_fail(c, -DS_EAUTH, NULL, AUTHD_NOT_INIT_MSG);   \
         } while (0)
-#define BAD_LOGIN_MSG "wrong user name or password"
-#define ANON_USER "anonymous"
-
-int64_t authd_now_real(void)
-{
-        return ds_now_real_ms();
-}
-
-void authd_publish(struct authd_ctx *a, const char *topic, const struct mpw *w)
-{
-        if (a->d)
-                ds_daemon_publish(a->d, topic, w);
-}
-
-/* The caller's source for audit records: the operator's address, else the process. */
-static const char *src_of(const struct ds_call *c)
-{
-        return c->caller.source[0] ? c->caller.source : c->caller.id;
-}
-
-static void fmt_time(int64_t ms, char *buf, size_t size)
-{
-        if (ms <= 0)
-                snprintf(buf, size, "-");
-        else
-                ds_format_time(ms, buf, size);
-}
 
 static void kv_time(struct mpw *w, const char *k, int64_t ms)
 {
         char t[40];
 
-        fmt_time(ms, t, sizeof t);
+        authd_fmt_time(ms, t, sizeof t);
         mpw_kv_str(w, k, t);
 }
 
 /* ---- passwords ------------------------------------------------------------------ */
 
-/* The policy, on the loop (cheap); reuse and hashing go to the pool. */
-static int check_policy(struct authd_ctx *a, struct ds_call *c, const char *user, const char *field, const char *pw)
-{
-        const char *rule;
-        char why[256];
-
-        if (authd_policy_check(&a->policy, a->pwq, user, pw, &rule, why, sizeof why) < 0)
-                return ds_call_fail(c, -EINVAL, field, "rule '%s': %s", rule, why);
-        return 0;
-}
-
-/* A new password (secret index s) must not be the current one nor one of the
- * remembered ones: `none` checks of j. */
-static int add_history(struct authd_ctx *a, struct authd_job *j, const struct authd_user *u, int s)
-{
-        int r = 0;
-
-        if (!u)
-                return 0;
-        if (u->hash)
-                r = authd_job_none(j, u->hash, s);
-        for (int i = 0; r == 0 && i < u->n_history && i < a->policy.history; i++)
-                r = authd_job_none(j, u->history[i], s);
-        return r;
-}
-
-static int history_fail(struct authd_ctx *a, struct ds_call *c, const char *field, int hit)
-{
-        if (hit == 0)
-                return ds_call_fail(c, -EINVAL, field, "rule 'history': must differ from the current password");
-        return ds_call_fail(c, -EINVAL, field, "rule 'history': must not be one of the last %d passwords",
-                            a->policy.history);
-}
-
-/* The job's hashes or none: -EINTERNAL when one could not be made. */
-static int hashes_made(struct ds_call *c, const struct authd_job *j)
-{
-        if (j->hash_failed)
-                return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot hash the password");
-        return 0;
-}
-
-/* The account changed (password, history, answers, or it went) while its
- * job was hashed: nothing is applied, the caller tries again. */
-static int changed_meanwhile(struct ds_call *c, const char *name)
-{
-        int r = ds_call_fail(c, -EBUSY, NULL, "account '%s' changed while its password was checked: try again",
-                             name);
-
-        snprintf(c->err.reason, sizeof c->err.reason, "changed");
-        return r;
-}
-
-static bool same_account(const struct authd_user *u, const struct authd_job *j)
-{
-        unsigned char d[32];
-
-        if (!u)
-                return false;
-        authd_user_digest(u, d);
-        return sodium_memcmp(d, j->digest, sizeof d) == 0;
-}
-
-/* Hands j to the pool (the call answers later: DS_DEFER) or, without a pool,
- * runs it here. A full queue answers EBUSY at once: nothing waits unbounded.
- * Takes ownership of j. */
-static int run_job(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        struct ds_call *d;
-        int r;
-
-        j->cost = a->cost;
-        if (!a->pool) {
-                if (j->lock_name[0])
-                        authd_pending_add(a, j->lock_name);
-                authd_job_work(j);
-                r = j->done(a, c, j);
-                if (j->lock_name[0])
-                        authd_pending_release(a, j->lock_name);
-                authd_job_free(&j);
-                return r;
-        }
-        if (!authd_pool_has_room(a->pool)) {
-                authd_job_free(&j);
-                r = ds_call_fail(c, -EBUSY, NULL, "authd is busy checking passwords: try again shortly");
-                snprintf(c->err.reason, sizeof c->err.reason, "queue-full");
-                return r;
-        }
-        d = c->detached ? c : ds_call_detach(c); /* a completion may run a second job on its call */
-        if (!d) {
-                authd_job_free(&j);
-                return -ENOMEM;
-        }
-        j->call = d;
-        if (j->lock_name[0])
-                authd_pending_add(a, j->lock_name);
-        authd_pool_submit(a->pool, j);
-        return DS_DEFER;
-}
-
-/* Attempts on name already being hashed may lock it when they fail: no more
- * go to the pool than the lock leaves room for, so that parallel guesses get
- * no more tries than serial ones. */
-static int refuse_in_flight(struct authd_ctx *a, struct ds_call *c, const char *name, const char *src)
-{
-        int r;
-
-        if (authd_pending(a, name) < authd_lock_room(a, name, src))
-                return 0;
-        a->pending_refused++;
-        r = ds_call_fail(c, -EBUSY, NULL, "attempts for '%s' are being checked: try again shortly", name);
-        snprintf(c->err.reason, sizeof c->err.reason, "in-flight");
-        return r;
-}
-
-static void publish_locked(struct authd_ctx *a, const char *user, const char *src, int64_t until)
-{
-        char t[40];
-        struct mpw w;
-
-        fmt_time(until, t, sizeof t);
-        log_audit("security", LOG_LVL_WARNING, user, "account '%s' locked after failed attempts from '%s' until %s",
-                  user, src, until ? t : "an administrator unlocks it");
-        mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_kv_str(&w, "user", user);
-        mpw_kv_str(&w, "source", src);
-        mpw_kv_int(&w, "until", until / 1000);
-        mpw_map_end(&w);
-        authd_publish(a, "auth.locked", &w);
-        mpw_free(&w);
-}
-
-/* Refuses before any hashing when name is locked. */
-static int refuse_locked(struct authd_ctx *a, struct ds_call *c, const char *name, const char *src)
-{
-        struct authd_lock *l;
-        int64_t until;
-        char t[40];
-
-        if (!authd_lock_active(a, name, &until))
-                return 0;
-        l = authd_lock_find(a, name);
-        if (l && l->refused++ % 100 == 0) /* rate-limited: a flood must not flood the log */
-                log_audit("security", LOG_LVL_NOTICE, name, "attempt on locked account '%s' from '%s' refused (%d)",
-                          name, src, l->refused);
-        if (!until)
-                return ds_call_fail(c, -DS_ELOCKED, NULL, "account locked: an administrator must unlock it");
-        fmt_time(until, t, sizeof t);
-        return ds_call_fail(c, -DS_ELOCKED, NULL, "account locked after failed attempts until %s", t);
-}
-
-static void count_failure(struct authd_ctx *a, const char *name, const char *src)
-{
-        int64_t until = 0;
-
-        if (authd_lock_fail(a, name, src, &until) == 1)
-                publish_locked(a, name, src, until);
-        authd_lock_save_soon(a);
-}
-
-/* Did the caller see the network peer? Only a gateway (busd's stamp "gw":
- * an identity its ACL makes one, never the body) named in front_ends may say
- * where a login comes from and which MAC it has; a daemon may not. */
-static bool vouches(const struct authd_ctx *a, const struct ds_call *c)
-{
-        if (!c->caller.gateway || !c->caller.id[0])
-                return false;
-        for (size_t i = 0; i < a->n_front_ends; i++)
-                if (!strcmp(a->front_ends[i], c->caller.id))
-                        return true;
-        return false;
-}
-
-/* A MAC binding holds when a front end saw that MAC. The local console
- * (an operator tool on the bus) has no MAC: its logins are not bound. Any
- * other caller cannot satisfy a binding: a MAC in its body proves nothing. */
-static bool mac_ok(const struct authd_user *u, const struct ds_call *c, bool front, const char *mac)
-{
-        if (!u->mac[0])
-                return true;
-        if (front)
-                return !strcasecmp(u->mac, mac);
-        return !c->caller.svc;
-}
-
-/* Refusals by the rate limit are counted, and logged at most every 10 s. */
-static void note_rate_refused(struct authd_ctx *a, const char *name, const char *src)
-{
-        int64_t now = a->now();
-
-        a->rate_refused++;
-        a->rate_unlogged++;
-        if (a->rate_logged_ms && now - a->rate_logged_ms < 10000)
-                return;
-        log_audit("security", LOG_LVL_NOTICE, name,
-                  "login rate limit: %llu attempt(s) refused since the last record (%llu in all), the latest "
-                  "for '%s' from '%s'",
-                  (unsigned long long)a->rate_unlogged, (unsigned long long)a->rate_refused, name, src);
-        a->rate_logged_ms = now;
-        a->rate_unlogged = 0;
-}
-
-/* Second stage of a password change: the new password (j->keep) meets the
- * policy, then the pool checks it against the current and remembered hashes
- * and makes its hash; done finishes on the loop. The first stage verified
- * what proves the caller (old password, reset code or answers). */
-static int chain_new_password(struct authd_ctx *a, struct ds_call *c, const struct authd_job *j,
-                              const struct authd_user *u, const char *field, authd_job_fn done)
-{
-        struct authd_job *n;
-        int r, s;
-
-        if ((r = check_policy(a, c, u->name, field, j->keep ? j->keep : "")) < 0)
-                return r;
-        if (!(n = authd_job_new()))
-                return -ENOMEM;
-        if ((s = authd_job_secret(n, j->keep)) < 0 || add_history(a, n, u, s) < 0) {
-                authd_job_free(&n);
-                return -ENOMEM;
-        }
-        n->hash[n->n_hash++] = s;
-        authd_user_digest(u, n->digest);
-        memcpy(n->name, j->name, sizeof n->name);
-        memcpy(n->src, j->src, sizeof n->src);
-        memcpy(n->key, j->key, sizeof n->key);
-        n->front = j->front;
-        n->flag = j->flag;
-        n->done = done;
-        return run_job(a, c, n);
-}
-
 /* ---- auth.init / auth.status ------------------------------------------------------- */
 
-/* The setup code of auth.init: compared in constant time; a wrong one is
- * counted and logged (rate-limited), never the code itself. */
-static int check_setup_code(struct authd_ctx *a, struct ds_call *c)
+static int h_auth_init(void *ctx, struct ds_call *c)
 {
-        char *code = ds_arg_strdup(c, "setup_code");
-        bool good = authd_setup_code_check(a, code);
-
-        ds_free_secret(code);
-        if (good)
-                return 0;
-        if (!ds_arg_has(c, "setup_code"))
-                return ds_call_fail(c, -DS_EAUTH, "setup_code",
-                                    "auth.init needs the device's setup code: see its label, or run devctl init as "
-                                    "root on the device");
-        a->setup_failures++;
-        if (a->setup_failures <= 10 || a->setup_failures % 100 == 0)
-                log_audit("security", LOG_LVL_WARNING, ds_call_actor(c),
-                          "auth.init refused from '%s': wrong setup code (%u so far)", src_of(c), a->setup_failures);
-        return ds_call_fail(c, -DS_EAUTH, "setup_code",
-                            "wrong setup code: see the device's label, or run devctl init as root on the device");
+        return authd_setup_init(ctx, c);
 }
 
-static int init_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        struct authd_user *u;
-        int r;
-
-        /* a second auth.init, or a factory reset, may have come meanwhile */
-        if (a->initialised)
-                return ds_call_fail(c, -EEXIST, NULL, "the device is initialised already (factory reset first)");
-        if (!a->setup_hash[0] || strcmp(a->setup_hash, j->aux))
-                return ds_call_fail(c, -DS_EAUTH, "setup_code", "the setup code changed meanwhile: use the new one");
-        if ((r = hashes_made(c, j)) < 0)
-                return r;
-        authd_store_init(a);
-        u = authd_user_add(a, "admin", "admin");
-        if (!u)
-                return -ENOMEM;
-        u->hash = j->out[0];
-        j->out[0] = NULL;
-        snprintf(a->reserved_email, sizeof a->reserved_email, "%s", j->text);
-        snprintf(u->email, sizeof u->email, "%s", a->reserved_email);
-        a->initialised = true;
-        if ((r = authd_store_save(a)) < 0) {
-                authd_store_init(a);
-                return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot save the account store");
-        }
-        authd_setup_code_drop(a); /* single use */
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "device initialised: admin password set by '%s' from '%s'",
-                  ds_call_actor(c), src_of(c));
-        mpw_kv_str(c->r, "user", "admin");
-        mpw_kv_bool(c->r, "initialised", true);
-        return 0;
-}
-
-static int h_init(void *ctx, struct ds_call *c)
-{
-        struct authd_ctx *a = A(ctx);
-        char *pw = ds_arg_strdup(c, "password");
-        struct authd_job *j = NULL;
-        int r;
-
-        if (a->initialised) {
-                ds_free_secret(pw);
-                return ds_call_fail(c, -EEXIST, NULL, "the device is initialised already (factory reset first)");
-        }
-        /* before any hashing: only who holds the device's setup code may take it */
-        if ((r = check_setup_code(a, c)) < 0)
-                goto out;
-        if (!pw || !(j = authd_job_new())) {
-                r = -ENOMEM;
-                goto out;
-        }
-        if ((r = check_policy(a, c, "admin", "password", pw)) < 0)
-                goto out;
-        if ((j->hash[0] = authd_job_secret(j, pw)) < 0) {
-                r = -ENOMEM;
-                goto out;
-        }
-        j->n_hash = 1;
-        j->done = init_done;
-        snprintf(j->aux, sizeof j->aux, "%s", a->setup_hash);
-        ds_arg_str(c, "email", j->text, sizeof j->text);
-        r = run_job(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j);
-        ds_free_secret(pw);
-        return r;
-}
-
-static int h_status(void *ctx, struct ds_call *c)
+static int h_auth_status(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
@@ -391,203 +46,12 @@ static int h_status(void *ctx, struct ds_call *c)
 
 /* ---- sessions ------------------------------------------------------------------- */
 
-static void write_session_answer(struct authd_ctx *a, struct ds_call *c, const struct authd_session *s)
-{
-        const struct authd_user *u = s->anonymous ? NULL : authd_user_find(a, s->user);
-
-        mpw_kv_str(c->r, "user", s->user);
-        mpw_kv_str(c->r, "group", u ? u->group : ANON_USER);
-        mpw_str(c->r, "authorities");
-        authd_write_authorities(c->r, u ? authd_user_authz(a, u) : ds_authz_bit(DS_AUTHZ_MONITOR, 7));
-        mpw_kv_str(c->r, "sid", s->sid);
-        mpw_kv_str(c->r, "source", s->source);
-}
-
-static bool valid_now(const struct authd_user *u, int64_t now)
-{
-        return (!u->not_before_ms || now >= u->not_before_ms) && (!u->not_after_ms || now < u->not_after_ms);
-}
-
-static int open_session(struct authd_ctx *a, struct ds_call *c, const char *user, const char *src, bool anon)
-{
-        struct authd_session *s;
-        char tok[64], why[160];
-        int r;
-
-        r = authd_session_open(a, user, src, c->caller.id, anon, tok, &s, why, sizeof why);
-        if (r == -EBUSY) {
-                log_audit("security", LOG_LVL_NOTICE, user, "login of '%s' from '%s' refused: %s", user, src, why);
-                return ds_call_fail(c, -EBUSY, NULL, "%s", why);
-        }
-        if (r < 0)
-                return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot open a session");
-        mpw_kv_str(c->r, "token", tok);
-        sodium_memzero(tok, sizeof tok);
-        write_session_answer(a, c, s);
-        mpw_kv_int(c->r, "expires_s", a->lifetime_ms / 1000);
-        mpw_kv_int(c->r, "idle_s", a->idle_ms / 1000);
-        log_audit("security", LOG_LVL_NOTICE, user, "login of '%s' from '%s' (session %s)", user, src, s->sid);
-        return 0;
-}
-
-/* The new password given at login is checked and hashed: change it, open the session. */
-static int login_npw_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        struct authd_user *u = authd_user_find(a, j->name);
-        int r;
-
-        if (!same_account(u, j))
-                return changed_meanwhile(c, j->name);
-        if (j->none_hit >= 0)
-                return history_fail(a, c, "new_password", j->none_hit);
-        if ((r = hashes_made(c, j)) < 0)
-                return r;
-        authd_user_set_hash(a, u, j->out[0]);
-        j->out[0] = NULL;
-        authd_session_revoke_user(a, j->name, NULL);
-        log_audit("security", LOG_LVL_NOTICE, j->name, "password of '%s' changed at login from '%s'", j->name,
-                  j->src);
-        authd_store_save(a);
-        return open_session(a, c, j->name, j->src, false);
-}
-
-/* Back on the loop with the verdict: everything below is decided on the
- * store as it is now, not as it was when the attempt was queued. */
-static int login_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        const char *name = j->name, *src = j->src;
-        struct authd_user *u = authd_user_find(a, name);
-        bool had_user = j->flag, npw = j->n == 1, good;
-        int64_t now = a->now();
-        int r;
-
-        if (had_user && !same_account(u, j)) {
-                /* removed, or its password changed: the verdict is about a password that is gone */
-                log_audit("security", LOG_LVL_NOTICE, name,
-                          "login of '%s' from '%s' not completed: the account changed while the password was checked",
-                          name, src);
-                return ds_call_fail(c, -DS_EAUTH, NULL, BAD_LOGIN_MSG);
-        }
-        good = had_user && j->must_ok;
-        if (good)
-                authd_rate_refund(a, j->key); /* who knows the password is not throttled */
-        if (good && !mac_ok(u, c, j->front, j->mac))
-                good = false;
-        if (!good) {
-                log_audit("security", LOG_LVL_NOTICE, name, "login failed for '%s' from '%s'", name, src);
-                count_failure(a, name, src);
-                return ds_call_fail(c, -DS_EAUTH, NULL, BAD_LOGIN_MSG);
-        }
-        /* locked while it was checked (by other failures, or an administrator) */
-        if ((r = refuse_locked(a, c, name, src)) < 0)
-                return r;
-        if (authd_lock_find(a, name)) {
-                authd_lock_success(a, name);
-                authd_lock_save(a);
-        }
-        if (!u->enabled || !valid_now(u, now)) {
-                log_audit("security", LOG_LVL_NOTICE, name, "login of '%s' from '%s' refused: account %s", name,
-                          src, u->enabled ? "outside its validity period" : "disabled");
-                return ds_call_fail(c, -DS_EAUTH, NULL, "account %s",
-                                    u->enabled ? "not valid at this time" : "disabled");
-        }
-        if (npw) {
-                return chain_new_password(a, c, j, u, "new_password", login_npw_done);
-        } else if (a->policy.max_age_days > 0 &&
-                   now - u->pw_changed_ms >= (int64_t)a->policy.max_age_days * 86400000) {
-                log_audit("security", LOG_LVL_NOTICE, name, "login of '%s' from '%s' refused: password expired",
-                          name, src);
-                r = ds_call_fail(c, -DS_EAUTH, NULL,
-                                 "password expired: log in again giving new_password (devctl passwd --expired)");
-                snprintf(c->err.reason, sizeof c->err.reason, "password-expired");
-                return r;
-        } else if (j->n_hash && j->out[0] && authd_hash_needs_rehash(u->hash, &a->cost) &&
-                   !authd_hash_needs_rehash(j->out[0], &a->cost)) {
-                /* the stored cost raised (or lowered) now that the password was at hand */
-                free(u->hash);
-                u->hash = j->out[0];
-                j->out[0] = NULL;
-                authd_store_save(a);
-        }
-        return open_session(a, c, name, src, false);
-}
-
-static int h_login(void *ctx, struct ds_call *c)
+static int h_session_login(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        char name[AUTHD_NAME_MAX + 1], src[AUTHD_SRC_MAX + 1], mac[18] = "", key[AUTHD_RATE_KEY_MAX + 1];
-        char *pw = NULL, *npw = NULL;
-        struct authd_job *j = NULL;
-        struct authd_user *u;
-        bool front = vouches(a, c);
-        int64_t retry = 0;
-        int r, s0;
 
         GUARD();
-        ds_arg_str(c, "user", name, sizeof name);
-        /* source and mac are believed from a front end only: anyone else is
-         * the local console, whatever its body says */
-        if (front) {
-                ds_arg_str(c, "source", src, sizeof src);
-                ds_arg_str(c, "mac", mac, sizeof mac);
-                if (!src[0])
-                        snprintf(src, sizeof src, "%s", c->caller.id);
-                snprintf(key, sizeof key, "s:%s", src);
-        } else {
-                snprintf(src, sizeof src, "%s", AUTHD_SOURCE_LOCAL);
-                snprintf(key, sizeof key, "n:%s", name);
-        }
-        if (!strcmp(name, ANON_USER)) {
-                if (!a->anonymous)
-                        return ds_call_fail(c, -DS_EAUTH, NULL, BAD_LOGIN_MSG);
-                return open_session(a, c, ANON_USER, src, true);
-        }
-        if ((r = refuse_locked(a, c, name, src)) < 0)
-                return r;
-        if ((r = refuse_in_flight(a, c, name, src)) < 0)
-                return r;
-        /* in front of hashing; a refused attempt still counts toward the lock */
-        if (authd_rate_take(a, key, &retry) < 0) {
-                note_rate_refused(a, name, src);
-                count_failure(a, name, src);
-                r = ds_call_fail(c, -EBUSY, NULL, "too many login attempts from '%s': try again in %lld s", src,
-                                 (long long)(retry + 999) / 1000);
-                snprintf(c->err.reason, sizeof c->err.reason, "rate-limited");
-                return r;
-        }
-        pw = ds_arg_strdup(c, "password");
-        npw = ds_arg_strdup(c, "new_password");
-        u = authd_user_find(a, name);
-        r = -ENOMEM;
-        if (!(j = authd_job_new()) || (s0 = authd_job_secret(j, pw)) < 0)
-                goto out;
-        /* one verification whether or not the user exists: same answer, same time */
-        if (authd_job_must(j, u ? u->hash : a->dummy_hash, s0) < 0)
-                goto out;
-        if (npw) {
-                j->keep = npw; /* checked and hashed once the password proved right */
-                npw = NULL;
-                j->n = 1;
-        } else if (u && u->hash && authd_hash_needs_rehash(u->hash, &a->cost)) {
-                j->hash[j->n_hash++] = s0; /* made only when the password is right */
-        }
-        if (u)
-                authd_user_digest(u, j->digest);
-        j->flag = u != NULL;
-        j->front = front;
-        snprintf(j->name, sizeof j->name, "%s", name);
-        snprintf(j->src, sizeof j->src, "%s", src);
-        snprintf(j->key, sizeof j->key, "%s", key);
-        snprintf(j->mac, sizeof j->mac, "%s", mac);
-        snprintf(j->lock_name, sizeof j->lock_name, "%s", name);
-        j->done = login_done;
-        r = run_job(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j);
-        ds_free_secret(pw);
-        ds_free_secret(npw);
-        return r;
+        return authd_login(a, c);
 }
 
 static struct authd_session *caller_session(struct authd_ctx *a, struct ds_call *c)
@@ -595,7 +59,7 @@ static struct authd_session *caller_session(struct authd_ctx *a, struct ds_call 
         return c->caller.sid[0] ? authd_session_by_sid(a, c->caller.sid) : NULL;
 }
 
-static int h_logout(void *ctx, struct ds_call *c)
+static int h_session_logout(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
         struct authd_session *s;
@@ -610,7 +74,7 @@ static int h_logout(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_whoami(void *ctx, struct ds_call *c)
+static int h_session_whoami(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
         struct authd_session *s;
@@ -619,13 +83,13 @@ static int h_whoami(void *ctx, struct ds_call *c)
         s = caller_session(a, c);
         if (!s)
                 return ds_call_fail(c, -DS_EAUTH, NULL, "session expired or unknown");
-        write_session_answer(a, c, s);
+        authd_session_write_answer(a, c->r, s);
         kv_time(c->r, "login", s->login_ms);
         kv_time(c->r, "expires", s->expires_ms);
         return 0;
 }
 
-static int h_check(void *ctx, struct ds_call *c)
+static int h_session_check(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
         struct authd_session *s;
@@ -642,7 +106,7 @@ static int h_check(void *ctx, struct ds_call *c)
                 authd_session_revoke(a, s);
                 return ds_call_fail(c, -DS_EAUTH, NULL, "session expired or unknown");
         }
-        write_session_answer(a, c, s);
+        authd_session_write_answer(a, c->r, s);
         return 0;
 }
 
@@ -663,7 +127,7 @@ static int h_session_list(void *ctx, struct ds_call *c)
                 mpw_map_begin(c->r);
                 mpw_kv_str(c->r, "sid", s->sid);
                 mpw_kv_str(c->r, "user", s->user);
-                mpw_kv_str(c->r, "group", u ? u->group : ANON_USER);
+                mpw_kv_str(c->r, "group", u ? u->group : AUTHD_ANON_USER);
                 mpw_kv_str(c->r, "source", s->source);
                 mpw_kv_str(c->r, "client", s->client);
                 kv_time(c->r, "login", s->login_ms);
@@ -675,7 +139,7 @@ static int h_session_list(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_kick(void *ctx, struct ds_call *c)
+static int h_session_kick(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
         char sid[20], user[AUTHD_NAME_MAX + 1];
@@ -698,107 +162,20 @@ static int h_kick(void *ctx, struct ds_call *c)
                         return ds_call_fail(c, -ENOENT, "user", "'%s' has no session", user);
         }
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "'%s' from '%s' kicked %d session(s) of '%s'",
-                  ds_call_actor(c), src_of(c), n, user);
+                  ds_call_actor(c), authd_call_source(c), n, user);
         mpw_kv_int(c->r, "kicked", n);
         return 0;
 }
 
-static int passwd_self_new_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        struct authd_user *u = authd_user_find(a, j->name);
-        int r;
-
-        if (!same_account(u, j))
-                return u ? changed_meanwhile(c, j->name)
-                         : ds_call_fail(c, -EPERM, NULL, "this session has no account to change");
-        if (j->none_hit >= 0)
-                return history_fail(a, c, "new_password", j->none_hit);
-        if ((r = hashes_made(c, j)) < 0)
-                return r;
-        authd_user_set_hash(a, u, j->out[0]);
-        j->out[0] = NULL;
-        authd_store_save(a);
-        r = authd_session_revoke_user(a, u->name, c->caller.sid);
-        log_audit("security", LOG_LVL_NOTICE, u->name,
-                  "password of '%s' changed by '%s' from '%s'; %d other session(s) revoked", u->name, u->name,
-                  src_of(c), r);
-        mpw_kv_bool(c->r, "changed", true);
-        mpw_kv_int(c->r, "revoked", r);
-        return 0;
-}
-
-static int passwd_self_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        struct authd_user *u = authd_user_find(a, j->name);
-
-        if (!same_account(u, j))
-                return u ? changed_meanwhile(c, j->name)
-                         : ds_call_fail(c, -EPERM, NULL, "this session has no account to change");
-        if (!j->must_ok) {
-                log_audit("security", LOG_LVL_NOTICE, u->name, "password change of '%s' refused: wrong old password",
-                          u->name);
-                count_failure(a, u->name, j->src);
-                return ds_call_fail(c, -DS_EAUTH, "old_password", "the current password is not right");
-        }
-        return chain_new_password(a, c, j, u, "new_password", passwd_self_new_done);
-}
-
-static int h_passwd_self(void *ctx, struct ds_call *c)
+static int h_session_passwd(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        char *old = NULL, *npw = NULL;
-        const char *src = c->caller.source[0] ? c->caller.source : c->caller.id;
-        struct authd_job *j = NULL;
-        struct authd_user *u;
-        int r, s0;
 
         GUARD();
-        u = authd_user_find(a, c->caller.user);
-        if (!u)
-                return ds_call_fail(c, -EPERM, NULL, "this session has no account to change");
-        if ((r = refuse_locked(a, c, u->name, src)) < 0 || (r = refuse_in_flight(a, c, u->name, src)) < 0)
-                return r;
-        old = ds_arg_strdup(c, "old_password");
-        npw = ds_arg_strdup(c, "new_password");
-        r = -ENOMEM;
-        if (!old || !npw || !(j = authd_job_new()))
-                goto out;
-        if ((s0 = authd_job_secret(j, old)) < 0 || authd_job_must(j, u->hash, s0) < 0)
-                goto out;
-        j->keep = npw;
-        npw = NULL;
-        authd_user_digest(u, j->digest);
-        snprintf(j->name, sizeof j->name, "%s", u->name);
-        snprintf(j->src, sizeof j->src, "%s", src);
-        snprintf(j->lock_name, sizeof j->lock_name, "%s", u->name);
-        j->done = passwd_self_done;
-        r = run_job(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j);
-        ds_free_secret(old);
-        ds_free_secret(npw);
-        return r;
+        return authd_login_passwd(a, c);
 }
 
 /* ---- users ---------------------------------------------------------------------- */
-
-static int arg_time(struct ds_call *c, const char *key, int64_t *ret)
-{
-        char s[40];
-
-        if (!ds_arg_has(c, key))
-                return 0;
-        if (ds_arg_str(c, key, s, sizeof s) < 0)
-                return ds_call_fail(c, -EINVAL, key, "must be an ISO 8601 UTC time or \"-\"");
-        if (!strcmp(s, "-") || !s[0]) {
-                *ret = 0;
-                return 0;
-        }
-        if (ds_parse_time(s, ret) < 0)
-                return ds_call_fail(c, -EINVAL, key, "must be an ISO 8601 UTC time (YYYY-MM-DDTHH:MM:SSZ) or \"-\"");
-        return 0;
-}
 
 static const char *check_mac_or_none(const char *s, size_t n)
 {
@@ -816,31 +193,7 @@ static const char *check_user_name(const char *s, size_t n)
 
         if (why)
                 return why;
-        return n == strlen(ANON_USER) && !memcmp(s, ANON_USER, n) ? "is reserved for anonymous sessions" : NULL;
-}
-
-/* Fields shared by user.add and user.set, applied after validation. */
-static int apply_user_fields(struct ds_call *c, struct authd_user *u)
-{
-        int64_t nb = u->not_before_ms, na = u->not_after_ms;
-        int r;
-
-        if ((r = arg_time(c, "not_before", &nb)) < 0 || (r = arg_time(c, "not_after", &na)) < 0)
-                return r;
-        if (nb && na && na <= nb)
-                return ds_call_fail(c, -EINVAL, "not_after", "must be later than not_before");
-        u->not_before_ms = nb;
-        u->not_after_ms = na;
-        if (ds_arg_has(c, "memo"))
-                ds_arg_str(c, "memo", u->memo, sizeof u->memo);
-        if (ds_arg_has(c, "email"))
-                ds_arg_str(c, "email", u->email, sizeof u->email);
-        if (ds_arg_has(c, "mac")) {
-                ds_arg_str(c, "mac", u->mac, sizeof u->mac);
-                if (!strcmp(u->mac, "-"))
-                        u->mac[0] = '\0';
-        }
-        return 0;
+        return n == strlen(AUTHD_ANON_USER) && !memcmp(s, AUTHD_ANON_USER, n) ? "is reserved for anonymous sessions" : NULL;
 }
 
 static int h_user_list(void *ctx, struct ds_call *c)
@@ -876,77 +229,6 @@ static int h_user_list(void *ctx, struct ds_call *c)
         return 0;
 }
 
-/* The fields given with user.add, validated before the hash is made. */
-static int user_add_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        const struct authd_user *f = j->extra;
-        struct authd_user *u;
-        int r;
-
-        if (authd_user_find(a, j->name))
-                return ds_call_fail(c, -EEXIST, "name", "user '%s' exists already", j->name);
-        if (!authd_group_find(a, j->group))
-                return ds_call_fail(c, -EINVAL, "group", "no group '%s' (deleted meanwhile)", j->group);
-        if ((r = hashes_made(c, j)) < 0)
-                return r;
-        u = authd_user_add(a, j->name, j->group);
-        if (!u)
-                return -ENOMEM;
-        u->hash = j->out[0];
-        j->out[0] = NULL;
-        u->enabled = f->enabled;
-        u->not_before_ms = f->not_before_ms;
-        u->not_after_ms = f->not_after_ms;
-        memcpy(u->memo, f->memo, sizeof u->memo);
-        memcpy(u->email, f->email, sizeof u->email);
-        memcpy(u->mac, f->mac, sizeof u->mac);
-        authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' (group %s) added by '%s' from '%s'",
-                  j->name, j->group, ds_call_actor(c), src_of(c));
-        mpw_kv_str(c->r, "name", j->name);
-        mpw_kv_str(c->r, "group", j->group);
-        return 0;
-}
-
-static int h_user_add(void *ctx, struct ds_call *c)
-{
-        struct authd_ctx *a = A(ctx);
-        char name[AUTHD_NAME_MAX + 1], group[AUTHD_NAME_MAX + 1], *pw = NULL;
-        struct authd_job *j = NULL;
-        struct authd_user *f = NULL;
-        int r;
-
-        GUARD();
-        ds_arg_str(c, "name", name, sizeof name);
-        ds_arg_str(c, "group", group, sizeof group);
-        if (authd_user_find(a, name))
-                return ds_call_fail(c, -EEXIST, "name", "user '%s' exists already", name);
-        if (!authd_group_find(a, group))
-                return ds_call_fail(c, -EINVAL, "group", "no group '%s'", group);
-        pw = ds_arg_strdup(c, "password");
-        r = -ENOMEM;
-        if (!pw || !(j = authd_job_new()) || !(f = calloc(1, sizeof *f)))
-                goto out;
-        j->extra = f;
-        f->enabled = ds_arg_bool(c, "enabled", true);
-        if ((r = apply_user_fields(c, f)) < 0 || (r = check_policy(a, c, name, "password", pw)) < 0)
-                goto out;
-        if ((j->hash[0] = authd_job_secret(j, pw)) < 0) {
-                r = -ENOMEM;
-                goto out;
-        }
-        j->n_hash = 1;
-        snprintf(j->name, sizeof j->name, "%s", name);
-        snprintf(j->group, sizeof j->group, "%s", group);
-        j->done = user_add_done;
-        r = run_job(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j); /* and f with it */
-        ds_free_secret(pw);
-        return r;
-}
-
 static struct authd_user *find_user_arg(struct authd_ctx *a, struct ds_call *c)
 {
         char name[AUTHD_NAME_MAX + 1];
@@ -959,171 +241,56 @@ static struct authd_user *find_user_arg(struct authd_ctx *a, struct ds_call *c)
         return u;
 }
 
+static int h_user_add(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+
+        GUARD();
+        return authd_account_user_add(a, c);
+}
+
 static int h_user_del(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
         struct authd_user *u;
-        char name[AUTHD_NAME_MAX + 1];
 
         GUARD();
         if (!(u = find_user_arg(a, c)))
                 return c->err.code;
-        if (authd_user_authz(a, u) == ds_authz_all() && u->enabled && authd_admins_left(a, u) == 0)
-                return ds_call_fail(c, -EPERM, "name", "'%s' is the last enabled administrator", u->name);
-        snprintf(name, sizeof name, "%s", u->name);
-        authd_user_remove(a, u);
-        authd_lock_clear(a, name);
-        authd_store_save(a);
-        authd_lock_save(a);
-        authd_session_revoke_user(a, name, NULL);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' deleted by '%s' from '%s'", name, ds_call_actor(c), src_of(c));
-        mpw_kv_str(c->r, "deleted", name);
-        return 0;
+        return authd_account_user_del(a, c, u);
 }
 
 static int h_user_set(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        struct authd_user *u, saved;
-        char group[AUTHD_NAME_MAX + 1];
-        bool was_admin, revoke = false;
-        int r;
+        struct authd_user *u;
 
         GUARD();
         if (!(u = find_user_arg(a, c)))
                 return c->err.code;
-        was_admin = u->enabled && authd_user_authz(a, u) == ds_authz_all();
-        saved = *u;
-        if (ds_arg_has(c, "group")) {
-                ds_arg_str(c, "group", group, sizeof group);
-                if (!authd_group_find(a, group))
-                        return ds_call_fail(c, -EINVAL, "group", "no group '%s'", group);
-                revoke |= strcmp(group, u->group) != 0;
-                snprintf(u->group, sizeof u->group, "%s", group);
-        }
-        if (ds_arg_has(c, "enabled")) {
-                bool en = ds_arg_bool(c, "enabled", true);
-                revoke |= !en && u->enabled;
-                u->enabled = en;
-        }
-        if (was_admin && !(u->enabled && authd_user_authz(a, u) == ds_authz_all()) &&
-            authd_admins_left(a, u) == 0) {
-                *u = saved;
-                return ds_call_fail(c, -EPERM, ds_arg_has(c, "group") ? "group" : "enabled",
-                                    "'%s' is the last enabled administrator: it cannot be demoted or disabled",
-                                    u->name);
-        }
-        if ((r = apply_user_fields(c, u)) < 0) {
-                *u = saved;
-                return r;
-        }
-        authd_store_save(a);
-        if (revoke)
-                authd_session_revoke_user(a, u->name, NULL);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' changed by '%s' from '%s' (group %s, %s)",
-                  u->name, ds_call_actor(c), src_of(c), u->group, u->enabled ? "enabled" : "disabled");
-        mpw_kv_str(c->r, "name", u->name);
-        mpw_kv_str(c->r, "group", u->group);
-        mpw_kv_bool(c->r, "enabled", u->enabled);
-        return 0;
-}
-
-static int user_passwd_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        struct authd_user *u = authd_user_find(a, j->name);
-        int r;
-
-        if (!u)
-                return ds_call_fail(c, -ENOENT, "name", "no user '%s' (deleted meanwhile)", j->name);
-        if (!same_account(u, j))
-                return changed_meanwhile(c, j->name);
-        if (j->none_hit >= 0)
-                return history_fail(a, c, "password", j->none_hit);
-        if ((r = hashes_made(c, j)) < 0)
-                return r;
-        authd_user_set_hash(a, u, j->out[0]);
-        j->out[0] = NULL;
-        authd_store_save(a);
-        r = authd_session_revoke_user(a, u->name, c->caller.sid);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c),
-                  "password of '%s' set by '%s' from '%s'; %d session(s) revoked", u->name, ds_call_actor(c),
-                  src_of(c), r);
-        mpw_kv_bool(c->r, "changed", true);
-        mpw_kv_int(c->r, "revoked", r);
-        return 0;
+        return authd_account_user_set(a, c, u);
 }
 
 static int h_user_passwd(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        struct authd_job *j = NULL;
         struct authd_user *u;
-        char *pw = NULL;
-        int r, s0;
 
         GUARD();
         if (!(u = find_user_arg(a, c)))
                 return c->err.code;
-        pw = ds_arg_strdup(c, "password");
-        r = -ENOMEM;
-        if (!pw || !(j = authd_job_new()))
-                goto out;
-        if ((r = check_policy(a, c, u->name, "password", pw)) < 0)
-                goto out;
-        r = -ENOMEM;
-        if ((s0 = authd_job_secret(j, pw)) < 0 || add_history(a, j, u, s0) < 0)
-                goto out;
-        j->hash[j->n_hash++] = s0;
-        authd_user_digest(u, j->digest);
-        snprintf(j->name, sizeof j->name, "%s", u->name);
-        j->done = user_passwd_done;
-        r = run_job(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j);
-        ds_free_secret(pw);
-        return r;
+        return authd_passwd_user(a, c, u);
 }
 
 static int h_user_lock(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
         struct authd_user *u;
-        struct authd_lock *l;
-        int64_t until = 0;
 
         GUARD();
         if (!(u = find_user_arg(a, c)))
                 return c->err.code;
-        if (authd_user_authz(a, u) == ds_authz_all() && u->enabled && authd_admins_left(a, u) == 0)
-                return ds_call_fail(c, -EPERM, "name", "'%s' is the last enabled administrator", u->name);
-        /* a record with the cap reached is a lock until an administrator lifts it */
-        l = authd_lock_find(a, u->name);
-        if (!l) {
-                authd_lock_fail(a, u->name, "admin", &until);
-                l = authd_lock_find(a, u->name);
-        }
-        if (!l)
-                return -ENOMEM;
-        l->hard = true;
-        l->by_admin = true;
-        authd_lock_save(a);
-        authd_session_revoke_user(a, u->name, NULL);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' locked by '%s' from '%s'", u->name,
-                  ds_call_actor(c), src_of(c));
-        {
-                struct mpw w;
-                mpw_init(&w);
-                mpw_map_begin(&w);
-                mpw_kv_str(&w, "user", u->name);
-                mpw_kv_str(&w, "source", "admin");
-                mpw_kv_int(&w, "until", 0);
-                mpw_map_end(&w);
-                authd_publish(a, "auth.locked", &w);
-                mpw_free(&w);
-        }
-        mpw_kv_str(c->r, "locked", u->name);
-        return 0;
+        return authd_account_user_lock(a, c, u);
 }
 
 static int h_user_unlock(void *ctx, struct ds_call *c)
@@ -1138,32 +305,12 @@ static int h_user_unlock(void *ctx, struct ds_call *c)
         authd_lock_clear(a, name);
         authd_lock_save(a);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "user '%s' unlocked by '%s' from '%s'", name,
-                  ds_call_actor(c), src_of(c));
+                  ds_call_actor(c), authd_call_source(c));
         mpw_kv_str(c->r, "unlocked", name);
         return 0;
 }
 
 /* ---- groups ---------------------------------------------------------------------- */
-
-static int arg_authorities(struct ds_call *c, uint32_t *ret)
-{
-        const msgpack_object *o = ds_arg(c, "authorities");
-        uint32_t bits = 0;
-
-        for (uint32_t i = 0; o && i < o->via.array.size; i++) {
-                const msgpack_object *s = &o->via.array.ptr[i];
-                uint32_t b = ds_authz_bit(s->via.str.ptr, s->via.str.size);
-                char f[32];
-                if (!b) {
-                        snprintf(f, sizeof f, "authorities[%u]", i);
-                        return ds_call_fail(c, -EINVAL, f, "unknown authority '%.*s'", (int)s->via.str.size,
-                                            s->via.str.ptr);
-                }
-                bits |= b;
-        }
-        *ret = bits;
-        return 0;
-}
 
 static int h_group_list(void *ctx, struct ds_call *c)
 {
@@ -1188,32 +335,6 @@ static int h_group_list(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_group_add(void *ctx, struct ds_call *c)
-{
-        struct authd_ctx *a = A(ctx);
-        struct authd_group g = { 0 }, *p;
-        int r;
-
-        GUARD();
-        ds_arg_str(c, "name", g.name, sizeof g.name);
-        if (authd_group_find(a, g.name))
-                return ds_call_fail(c, -EEXIST, "name", "group '%s' exists already", g.name);
-        if ((r = arg_authorities(c, &g.authz)) < 0)
-                return r;
-        p = realloc(a->groups, (a->n_groups + 1) * sizeof *p);
-        if (!p)
-                return -ENOMEM;
-        a->groups = p;
-        a->groups[a->n_groups++] = g;
-        authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' added by '%s' from '%s'", g.name,
-                  ds_call_actor(c), src_of(c));
-        mpw_kv_str(c->r, "name", g.name);
-        mpw_str(c->r, "authorities");
-        authd_write_authorities(c->r, g.authz);
-        return 0;
-}
-
 static struct authd_group *find_group_arg(struct authd_ctx *a, struct ds_call *c)
 {
         char name[AUTHD_NAME_MAX + 1];
@@ -1226,71 +347,34 @@ static struct authd_group *find_group_arg(struct authd_ctx *a, struct ds_call *c
         return g;
 }
 
+static int h_group_add(void *ctx, struct ds_call *c)
+{
+        struct authd_ctx *a = A(ctx);
+
+        GUARD();
+        return authd_account_group_add(a, c);
+}
+
 static int h_group_del(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
         struct authd_group *g;
-        char name[AUTHD_NAME_MAX + 1];
-        size_t i;
 
         GUARD();
         if (!(g = find_group_arg(a, c)))
                 return c->err.code;
-        if (g->builtin)
-                return ds_call_fail(c, -EPERM, "name", "'%s' is a built-in group", g->name);
-        for (i = 0; i < a->n_users; i++)
-                if (!strcmp(a->users[i].group, g->name))
-                        return ds_call_fail(c, -EBUSY, "name", "group '%s' still has members ('%s')", g->name,
-                                            a->users[i].name);
-        snprintf(name, sizeof name, "%s", g->name);
-        i = (size_t)(g - a->groups);
-        memmove(&a->groups[i], &a->groups[i + 1], (a->n_groups - i - 1) * sizeof *g);
-        a->n_groups--;
-        authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' deleted by '%s' from '%s'", name, ds_call_actor(c), src_of(c));
-        mpw_kv_str(c->r, "deleted", name);
-        return 0;
+        return authd_account_group_del(a, c, g);
 }
 
 static int h_group_set(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
         struct authd_group *g;
-        char nn[AUTHD_NAME_MAX + 1];
-        uint32_t bits;
-        int r;
 
         GUARD();
         if (!(g = find_group_arg(a, c)))
                 return c->err.code;
-        if (!strcmp(g->name, "admin"))
-                return ds_call_fail(c, -EPERM, "name", "the admin group always holds every authority");
-        ds_arg_str(c, "new_name", nn, sizeof nn);
-        if (nn[0] && g->builtin)
-                return ds_call_fail(c, -EPERM, "new_name", "built-in groups keep their names");
-        if (nn[0] && authd_group_find(a, nn))
-                return ds_call_fail(c, -EEXIST, "new_name", "group '%s' exists already", nn);
-        bits = g->authz;
-        if (ds_arg_has(c, "authorities") && (r = arg_authorities(c, &bits)) < 0)
-                return r;
-        g->authz = bits;
-        if (nn[0]) {
-                for (size_t i = 0; i < a->n_users; i++)
-                        if (!strcmp(a->users[i].group, g->name))
-                                snprintf(a->users[i].group, sizeof a->users[i].group, "%s", nn);
-                snprintf(g->name, sizeof g->name, "%s", nn);
-        }
-        authd_store_save(a);
-        /* members' cached authorities in busd are stale now */
-        for (size_t i = 0; i < a->n_users; i++)
-                if (!strcmp(a->users[i].group, g->name))
-                        authd_session_refresh(a, a->users[i].name);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "group '%s' changed by '%s' from '%s'", g->name,
-                  ds_call_actor(c), src_of(c));
-        mpw_kv_str(c->r, "name", g->name);
-        mpw_str(c->r, "authorities");
-        authd_write_authorities(c->r, g->authz);
-        return 0;
+        return authd_account_group_set(a, c, g);
 }
 
 /* ---- ONVIF users ------------------------------------------------------------------ */
@@ -1312,63 +396,12 @@ static int h_onvif_list(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int onvif_add_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        struct authd_onvif v = { 0 }, *p;
-        int r;
-
-        if (authd_onvif_find(a, j->name))
-                return ds_call_fail(c, -EEXIST, "name", "ONVIF user '%s' exists already", j->name);
-        if ((r = hashes_made(c, j)) < 0)
-                return r;
-        p = realloc(a->onvif, (a->n_onvif + 1) * sizeof *p);
-        if (!p)
-                return -ENOMEM;
-        a->onvif = p;
-        snprintf(v.name, sizeof v.name, "%s", j->name);
-        snprintf(v.level, sizeof v.level, "%.15s", j->text);
-        v.hash = j->out[0];
-        j->out[0] = NULL;
-        a->onvif[a->n_onvif++] = v;
-        authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "ONVIF user '%s' (%s) added by '%s' from '%s'", v.name, v.level,
-                  ds_call_actor(c), src_of(c));
-        mpw_kv_str(c->r, "name", v.name);
-        mpw_kv_str(c->r, "level", v.level);
-        return 0;
-}
-
 static int h_onvif_add(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        char name[AUTHD_NAME_MAX + 1], *pw = NULL;
-        struct authd_job *j = NULL;
-        int r;
 
         GUARD();
-        ds_arg_str(c, "name", name, sizeof name);
-        if (authd_onvif_find(a, name))
-                return ds_call_fail(c, -EEXIST, "name", "ONVIF user '%s' exists already", name);
-        pw = ds_arg_strdup(c, "password");
-        r = -ENOMEM;
-        if (!pw || !(j = authd_job_new()))
-                goto out;
-        if ((r = check_policy(a, c, name, "password", pw)) < 0)
-                goto out;
-        if ((j->hash[0] = authd_job_secret(j, pw)) < 0) {
-                r = -ENOMEM;
-                goto out;
-        }
-        j->n_hash = 1;
-        snprintf(j->name, sizeof j->name, "%s", name);
-        ds_arg_str(c, "level", j->text, sizeof j->text);
-        j->done = onvif_add_done;
-        r = run_job(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j);
-        ds_free_secret(pw);
-        return r;
+        return authd_account_onvif_add(a, c);
 }
 
 static struct authd_onvif *find_onvif_arg(struct authd_ctx *a, struct ds_call *c)
@@ -1388,83 +421,28 @@ static int h_onvif_del(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         struct authd_onvif *v;
         char name[AUTHD_NAME_MAX + 1];
-        size_t i;
 
         GUARD();
         if (!(v = find_onvif_arg(a, c)))
                 return c->err.code;
         snprintf(name, sizeof name, "%s", v->name);
-        free(v->hash);
-        i = (size_t)(v - a->onvif);
-        memmove(&a->onvif[i], &a->onvif[i + 1], (a->n_onvif - i - 1) * sizeof *v);
-        a->n_onvif--;
+        authd_onvif_remove(a, v);
         authd_store_save(a);
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "ONVIF user '%s' deleted by '%s' from '%s'", name,
-                  ds_call_actor(c), src_of(c));
+                  ds_call_actor(c), authd_call_source(c));
         mpw_kv_str(c->r, "deleted", name);
-        return 0;
-}
-
-static void onvif_digest(const struct authd_onvif *v, char out[65])
-{
-        authd_token_hash(v->hash ? v->hash : "", out);
-}
-
-static int onvif_passwd_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        struct authd_onvif *v = authd_onvif_find(a, j->name);
-        char d[65];
-        int r;
-
-        if (!v)
-                return ds_call_fail(c, -ENOENT, "name", "no ONVIF user '%s' (deleted meanwhile)", j->name);
-        onvif_digest(v, d);
-        if (strcmp(d, j->aux))
-                return changed_meanwhile(c, j->name);
-        if (j->none_hit >= 0)
-                return ds_call_fail(c, -EINVAL, "password", "rule 'history': must differ from the current password");
-        if ((r = hashes_made(c, j)) < 0)
-                return r;
-        free(v->hash);
-        v->hash = j->out[0];
-        j->out[0] = NULL;
-        authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password of ONVIF user '%s' set by '%s' from '%s'", v->name,
-                  ds_call_actor(c), src_of(c));
-        mpw_kv_bool(c->r, "changed", true);
         return 0;
 }
 
 static int h_onvif_passwd(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        struct authd_job *j = NULL;
         struct authd_onvif *v;
-        char *pw = NULL;
-        int r, s0;
 
         GUARD();
         if (!(v = find_onvif_arg(a, c)))
                 return c->err.code;
-        pw = ds_arg_strdup(c, "password");
-        r = -ENOMEM;
-        if (!pw || !(j = authd_job_new()))
-                goto out;
-        if ((r = check_policy(a, c, v->name, "password", pw)) < 0)
-                goto out;
-        r = -ENOMEM;
-        if ((s0 = authd_job_secret(j, pw)) < 0 || authd_job_none(j, v->hash, s0) < 0)
-                goto out;
-        j->hash[j->n_hash++] = s0;
-        snprintf(j->name, sizeof j->name, "%s", v->name);
-        onvif_digest(v, j->aux);
-        j->done = onvif_passwd_done;
-        r = run_job(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j);
-        ds_free_secret(pw);
-        return r;
+        return authd_passwd_onvif(a, c, v);
 }
 
 /* ---- policy ---------------------------------------------------------------------- */
@@ -1537,314 +515,34 @@ static int h_policy_set(void *ctx, struct ds_call *c)
         if (r < 0)
                 return r;
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password policy changed by '%s' from '%s' (profile %s)",
-                  ds_call_actor(c), src_of(c), a->policy.profile);
+                  ds_call_actor(c), authd_call_source(c), a->policy.profile);
         return h_policy_show(ctx, c);
 }
 
 /* ---- password reset ---------------------------------------------------------------- */
 
-static void normalise_answer(const char *in, char *out, size_t size)
-{
-        size_t n = 0;
-
-        while (*in && isspace((unsigned char)*in))
-                in++;
-        for (; *in && n + 1 < size; in++)
-                out[n++] = (char)tolower((unsigned char)*in);
-        while (n && isspace((unsigned char)out[n - 1]))
-                n--;
-        out[n] = '\0';
-}
-
-struct reset_setup {
-        char question[AUTHD_QUESTIONS_MAX][129];
-        int n;
-        bool questions, email;
-};
-
-static int reset_setup_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        const struct reset_setup *rs = j->extra;
-        struct authd_user *u = authd_user_find(a, j->name);
-        char *q[AUTHD_QUESTIONS_MAX] = { 0 };
-        int r;
-
-        if (!u)
-                return ds_call_fail(c, -EPERM, NULL, "this session has no account");
-        if ((r = hashes_made(c, j)) < 0)
-                return r;
-        for (int i = 0; i < rs->n; i++)
-                if (!(q[i] = strdup(rs->question[i]))) {
-                        for (int k = 0; k < i; k++)
-                                free(q[k]);
-                        return -ENOMEM;
-                }
-        if (rs->questions) {
-                for (int i = 0; i < u->n_questions; i++) {
-                        free(u->question[i]);
-                        free(u->answer_hash[i]);
-                }
-                for (int i = 0; i < rs->n; i++) {
-                        u->question[i] = q[i];
-                        u->answer_hash[i] = j->out[i];
-                        j->out[i] = NULL;
-                }
-                u->n_questions = rs->n;
-        }
-        if (rs->email) {
-                snprintf(u->email, sizeof u->email, "%s", j->text);
-                if (authd_user_authz(a, u) == ds_authz_all())
-                        snprintf(a->reserved_email, sizeof a->reserved_email, "%s", u->email);
-        }
-        authd_store_save(a);
-        log_audit("security", LOG_LVL_NOTICE, u->name, "reset information of '%s' set (%d question(s))", u->name,
-                  u->n_questions);
-        mpw_kv_str(c->r, "email", u->email);
-        mpw_kv_int(c->r, "questions", u->n_questions);
-        return 0;
-}
-
 static int h_reset_setup(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        const msgpack_object *qs = ds_arg(c, "questions");
-        struct authd_job *j = NULL;
-        struct reset_setup *rs = NULL;
-        struct authd_user *u;
-        int r = -ENOMEM;
 
         GUARD();
-        u = authd_user_find(a, c->caller.user);
-        if (!u)
-                return ds_call_fail(c, -EPERM, NULL, "this session has no account");
-        if (!(j = authd_job_new()) || !(rs = calloc(1, sizeof *rs)))
-                goto out;
-        j->extra = rs;
-        rs->questions = qs != NULL;
-        rs->email = ds_arg_has(c, "email");
-        for (uint32_t n = 0; qs && n < qs->via.array.size && n < AUTHD_QUESTIONS_MAX; n++) {
-                char *ans = mp_strdup(mp_get(&qs->via.array.ptr[n], "answer"));
-                char norm[256];
-                int si;
-
-                if (!ans) {
-                        r = -ENOMEM;
-                        goto out;
-                }
-                normalise_answer(ans, norm, sizeof norm);
-                ds_free_secret(ans);
-                if (strlen(norm) < 2) {
-                        char f[40];
-                        snprintf(f, sizeof f, "questions[%u].answer", n);
-                        sodium_memzero(norm, sizeof norm);
-                        r = ds_call_fail(c, -EINVAL, f, "must be at least 2 characters");
-                        goto out;
-                }
-                si = authd_job_secret(j, norm);
-                sodium_memzero(norm, sizeof norm);
-                if (si < 0 || mp_strcpy(mp_get(&qs->via.array.ptr[n], "question"), rs->question[n],
-                                        sizeof rs->question[n]) < 0) {
-                        r = -ENOMEM;
-                        goto out;
-                }
-                j->hash[j->n_hash++] = si;
-                rs->n++;
-        }
-        if (rs->email)
-                ds_arg_str(c, "email", j->text, sizeof j->text);
-        snprintf(j->name, sizeof j->name, "%s", u->name);
-        j->done = reset_setup_done;
-        r = run_job(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j);
-        return r;
-}
-
-/* Reset attempts are counted apart from logins ("reset:NAME"): a user locked
- * out of login may still reset by mail, and guessing codes locks resets. */
-static void reset_key(const char *name, char *key, size_t size)
-{
-        snprintf(key, size, "reset:%s", name);
+        return authd_reset_setup(a, c);
 }
 
 static int h_reset_request(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        char name[AUTHD_NAME_MAX + 1], code[16], key[AUTHD_LOCK_NAME_MAX + 1];
-        struct authd_user *u;
-        int r;
 
         GUARD();
-        if (!a->password_reset)
-                return ds_call_fail(c, -DS_EDISABLED, NULL, "password reset is switched off on this device");
-        ds_arg_str(c, "user", name, sizeof name);
-        reset_key(name, key, sizeof key);
-        if ((r = refuse_locked(a, c, key, "reset")) < 0)
-                return r;
-        u = authd_user_find(a, name);
-        /* the answer does not say whether the user exists */
-        mpw_kv_bool(c->r, "requested", true);
-        mpw_kv_int(c->r, "expires_s", a->reset_ttl_ms / 1000);
-        if (!u || !u->enabled)
-                return 0;
-        {
-                const char *mail = u->email[0] ? u->email : authd_user_authz(a, u) == ds_authz_all() ? a->reserved_email : "";
-                struct mpw w;
-
-                if (!mail[0]) {
-                        log_audit("security", LOG_LVL_NOTICE, name, "reset code for '%s' not sent: no e-mail", name);
-                        return 0;
-                }
-                snprintf(code, sizeof code, "%08u", (unsigned)randombytes_uniform(100000000u));
-                authd_token_hash(code, u->reset.code_hash);
-                u->reset.expires_ms = a->now() + a->reset_ttl_ms;
-                u->reset.tries = 3;
-                mpw_init(&w);
-                mpw_map_begin(&w);
-                mpw_kv_str(&w, "user", name);
-                mpw_kv_str(&w, "email", mail);
-                mpw_kv_str(&w, "code", code);
-                mpw_map_end(&w);
-                authd_publish(a, "auth.reset.code", &w);
-                sodium_memzero(w.sb.data, w.sb.size);
-                mpw_free(&w);
-                sodium_memzero(code, sizeof code);
-                log_audit("security", LOG_LVL_NOTICE, name, "reset code for '%s' sent to its e-mail", name);
-        }
-        return 0;
+        return authd_reset_request(a, c);
 }
 
-static int reset_confirm_new_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        struct authd_user *u = authd_user_find(a, j->name);
-        char key[AUTHD_LOCK_NAME_MAX + 1];
-        const char *name = j->name;
-        int r;
-
-        if (!same_account(u, j))
-                return u ? changed_meanwhile(c, name)
-                         : ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
-        if (j->none_hit >= 0)
-                return history_fail(a, c, "new_password", j->none_hit);
-        if ((r = hashes_made(c, j)) < 0)
-                return r;
-        reset_key(name, key, sizeof key);
-        memset(&u->reset, 0, sizeof u->reset);
-        authd_user_set_hash(a, u, j->out[0]);
-        j->out[0] = NULL;
-        /* a reset lifts the failed-attempt lock, never an administrator's */
-        {
-                const struct authd_lock *l = authd_lock_find(a, name);
-                if (l && l->by_admin)
-                        log_audit("security", LOG_LVL_NOTICE, name,
-                                  "password of '%s' reset; the administrator's lock stays", name);
-                else
-                        authd_lock_clear(a, name);
-        }
-        authd_lock_clear(a, key);
-        authd_lock_save(a);
-        authd_store_save(a);
-        authd_session_revoke_user(a, name, NULL);
-        log_audit("security", LOG_LVL_NOTICE, name, "password of '%s' reset", name);
-        mpw_kv_bool(c->r, "changed", true);
-        return 0;
-}
-
-static int reset_confirm_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        struct authd_user *u = authd_user_find(a, j->name);
-        char key[AUTHD_LOCK_NAME_MAX + 1];
-        bool good = j->flag && j->must_ok;
-
-        reset_key(j->name, key, sizeof key);
-        if (good && !same_account(u, j))
-                return u ? changed_meanwhile(c, j->name)
-                         : ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
-        if (!good) {
-                log_audit("security", LOG_LVL_NOTICE, j->name,
-                          "password reset of '%s' refused: wrong code or answers", j->name);
-                count_failure(a, key, "reset");
-                return ds_call_fail(c, -DS_EAUTH, NULL, "the code or the answers are not right (or expired)");
-        }
-        return chain_new_password(a, c, j, u, "new_password", reset_confirm_new_done);
-}
-
-/* Costs one hash per code or answer given whether or not the user exists and
- * however many questions it has, so the time says nothing about the account. */
 static int h_reset_confirm(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
-        char name[AUTHD_NAME_MAX + 1], code[32], th[65], key[AUTHD_LOCK_NAME_MAX + 1];
-        const msgpack_object *ans = ds_arg(c, "answers");
-        struct authd_job *j = NULL;
-        struct authd_user *u;
-        char *npw = NULL;
-        bool good = false;
-        int r;
 
         GUARD();
-        if (!a->password_reset)
-                return ds_call_fail(c, -DS_EDISABLED, NULL, "password reset is switched off on this device");
-        ds_arg_str(c, "user", name, sizeof name);
-        if (!ds_arg_has(c, "code") && !ans)
-                return ds_call_fail(c, -EINVAL, "code", "give the code that was mailed, or the answers");
-        reset_key(name, key, sizeof key);
-        if ((r = refuse_locked(a, c, key, "reset")) < 0 || (r = refuse_in_flight(a, c, key, "reset")) < 0)
-                return r;
-        u = authd_user_find(a, name);
-        npw = ds_arg_strdup(c, "new_password");
-        r = -ENOMEM;
-        if (!npw || !(j = authd_job_new()))
-                goto out;
-        if (ds_arg_has(c, "code")) {
-                ds_arg_str(c, "code", code, sizeof code);
-                authd_token_hash(code, th);
-                sodium_memzero(code, sizeof code);
-                if (u && u->reset.tries > 0 && a->now() < u->reset.expires_ms) {
-                        good = ds_memeq(th, u->reset.code_hash, 64);
-                        if (!good && --u->reset.tries == 0)
-                                memset(&u->reset, 0, sizeof u->reset);
-                }
-                /* one hash for a known name as for an unknown one: timing enumerates nobody */
-                if (!good) {
-                        int s0 = authd_job_secret(j, "x");
-                        if (s0 < 0 || authd_job_must(j, a->dummy_hash, s0) < 0)
-                                goto out;
-                }
-        } else {
-                bool shape = u && u->n_questions > 0 && ans->via.array.size == (uint32_t)u->n_questions;
-
-                for (uint32_t i = 0; i < ans->via.array.size && i < AUTHD_JOB_MUST; i++) {
-                        char *sa = mp_strdup(&ans->via.array.ptr[i]), norm[256];
-                        bool real = shape && i < (uint32_t)u->n_questions;
-                        int si;
-
-                        if (!sa)
-                                goto out;
-                        normalise_answer(sa, norm, sizeof norm);
-                        ds_free_secret(sa);
-                        si = authd_job_secret(j, norm);
-                        sodium_memzero(norm, sizeof norm);
-                        if (si < 0 || authd_job_must(j, real ? u->answer_hash[i] : a->dummy_hash, si) < 0)
-                                goto out;
-                }
-                good = shape;
-        }
-        j->keep = npw;
-        npw = NULL;
-        if (u)
-                authd_user_digest(u, j->digest);
-        j->flag = good;
-        snprintf(j->name, sizeof j->name, "%s", name);
-        snprintf(j->lock_name, sizeof j->lock_name, "%s", key);
-        j->done = reset_confirm_done;
-        r = run_job(a, c, j);
-        j = NULL;
-out:
-        authd_job_free(&j);
-        ds_free_secret(npw);
-        return r;
+        return authd_reset_confirm(a, c);
 }
 
 /* ---- tables ----------------------------------------------------------------------- */
@@ -1964,15 +662,15 @@ static const struct ds_field reset_confirm_args[] = {
 };
 
 const struct ds_method authd_methods[] = {
-        DS_METHOD("auth.init", init_args, h_init, AUTH_PUBLIC),
-        DS_METHOD("auth.status", NULL, h_status, AUTH_PUBLIC),
-        DS_METHOD("session.login", login_args, h_login, AUTH_PUBLIC),
-        DS_METHOD("session.logout", NULL, h_logout, AUTH_SESSION),
-        DS_METHOD("session.whoami", NULL, h_whoami, AUTH_SESSION),
-        DS_METHOD("session.check", check_args, h_check, AUTH_SERVICE),
-        DS_METHOD("session.passwd", passwd_self_args, h_passwd_self, AUTH_SESSION),
+        DS_METHOD("auth.init", init_args, h_auth_init, AUTH_PUBLIC),
+        DS_METHOD("auth.status", NULL, h_auth_status, AUTH_PUBLIC),
+        DS_METHOD("session.login", login_args, h_session_login, AUTH_PUBLIC),
+        DS_METHOD("session.logout", NULL, h_session_logout, AUTH_SESSION),
+        DS_METHOD("session.whoami", NULL, h_session_whoami, AUTH_SESSION),
+        DS_METHOD("session.check", check_args, h_session_check, AUTH_SERVICE),
+        DS_METHOD("session.passwd", passwd_self_args, h_session_passwd, AUTH_SESSION),
         DS_METHOD("session.list", session_list_args, h_session_list, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("session.kick", kick_args, h_kick, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD("session.kick", kick_args, h_session_kick, AUTH_NEEDS(ACCOUNT)),
         DS_METHOD("user.list", NULL, h_user_list, AUTH_NEEDS(ACCOUNT)),
         DS_METHOD("user.add", user_add_args, h_user_add, AUTH_NEEDS(ACCOUNT)),
         DS_METHOD("user.del", name_args, h_user_del, AUTH_NEEDS(ACCOUNT)),
@@ -2009,8 +707,9 @@ const struct ds_field authd_settings[] = {
           .help = "previous passwords that may not be reused (strict: at least 5)" },
         { "password_max_age_days", DS_INT, 0, .min = 0, .max = 3650, .def_int = 0,
           .help = "forces a change after this many days (0: never; strict: 90)" },
-        { "hash_opslimit", DS_INT, 0, .min = 1, .max = 16, .def_int = 3, .help = "Argon2id passes" },
-        { "hash_memlimit_kib", DS_INT, 0, .min = 8, .max = 1048576, .def_int = 65536,
+        { "hash_opslimit", DS_INT, 0, .min = AUTHD_HASH_OPS_MIN, .max = AUTHD_HASH_OPS_MAX, .def_int = 3,
+          .help = "Argon2id passes" },
+        { "hash_memlimit_kib", DS_INT, 0, .min = AUTHD_HASH_MEM_KIB_MIN, .max = AUTHD_HASH_MEM_KIB_MAX, .def_int = 65536,
           .help = "Argon2id memory in KiB" },
         { "hash_workers", DS_INT, 0, .min = 0, .max = AUTHD_HASH_WORKERS_MAX, .def_int = 0,
           .help = "threads hashing passwords off the loop (0: one per CPU)" },
@@ -2040,129 +739,6 @@ const struct ds_field authd_settings[] = {
         { "reset_code_ttl_s", DS_INT, 0, .min = 60, .max = 3600, .def_int = 900, .help = "reset code lifetime" },
         { NULL },
 };
-
-static int dummy_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
-{
-        (void)c;
-        /* only when the cost is still the one it was made for */
-        if (j->out[0] && !authd_hash_needs_rehash(j->out[0], &a->cost)) {
-                free(a->dummy_hash);
-                a->dummy_hash = j->out[0];
-                j->out[0] = NULL;
-        }
-        return 0;
-}
-
-static void refresh_dummy(struct authd_ctx *a, const struct authd_cost *cost)
-{
-        struct authd_job *j = authd_job_new();
-        unsigned char r[16];
-        char pw[33];
-
-        if (!j)
-                return;
-        ds_random(r, sizeof r);
-        ds_hex(r, sizeof r, pw);
-        j->hash[0] = authd_job_secret(j, pw);
-        sodium_memzero(pw, sizeof pw);
-        j->n_hash = j->hash[0] < 0 ? 0 : 1;
-        j->cost = *cost;
-        j->done = dummy_done;
-        if (!j->n_hash || !authd_pool_has_room(a->pool)) {
-                authd_job_free(&j); /* the next cost change tries again; the old dummy serves */
-                return;
-        }
-        authd_pool_submit(a->pool, j);
-}
-
-int authd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
-{
-        struct authd_ctx *a = ctx;
-        const struct ds_settings *s = &d->settings;
-        struct authd_cost cost = { (uint64_t)ds_settings_int(s, "hash_opslimit"),
-                                   (size_t)ds_settings_int(s, "hash_memlimit_kib") * 1024 };
-        bool was_anon = a->anonymous;
-        uint64_t phys = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
-        size_t queue;
-        int workers;
-
-        const msgpack_object *fe = ds_settings_get(s, "front_ends");
-        char front[AUTHD_FRONT_ENDS_MAX][BUS_NAME_MAX + 1];
-        size_t n_front = 0;
-
-        if (ds_settings_int(s, "lockout_max_s") < ds_settings_int(s, "lockout_s"))
-                return ds_err_set(e, -EINVAL, "lockout_max_s", "must be at least lockout_s (%lld)",
-                                  (long long)ds_settings_int(s, "lockout_s"));
-        for (uint32_t i = 0; fe && fe->type == MSGPACK_OBJECT_ARRAY && i < fe->via.array.size; i++) {
-                if (n_front == AUTHD_FRONT_ENDS_MAX ||
-                    mp_strcpy(&fe->via.array.ptr[i], front[n_front], sizeof front[n_front]) < 0 ||
-                    ds_check_name(front[n_front], strlen(front[n_front])))
-                        return ds_err_set(e, -EINVAL, "front_ends",
-                                          "item %u: must be a bus identity name (at most %d names)", i,
-                                          AUTHD_FRONT_ENDS_MAX);
-                for (size_t j = 0; j < n_front; j++)
-                        if (!strcmp(front[j], front[n_front]))
-                                return ds_err_set(e, -EINVAL, "front_ends", "'%s' is listed twice", front[j]);
-                n_front++;
-        }
-        if (ds_settings_int(s, "login_burst") < ds_settings_int(s, "login_rate"))
-                return ds_err_set(e, -EINVAL, "login_burst",
-                                  "must be at least login_rate (%lld): a source could never use a second's worth "
-                                  "of attempts",
-                                  (long long)ds_settings_int(s, "login_rate"));
-        workers = (int)ds_settings_int(s, "hash_workers");
-        if (!workers)
-                workers = authd_cpus();
-        queue = (size_t)ds_settings_int(s, "hash_queue");
-        /* what may be in flight at once must fit in memory with room to spare */
-        if (phys > 0 && (uint64_t)workers * cost.memlimit > phys / 2)
-                return ds_err_set(e, -EINVAL, "hash_workers",
-                                  "%d worker(s) x %zu KiB of Argon2id memory exceed half of the device's %llu MiB: "
-                                  "fewer workers or a lower hash_memlimit_kib",
-                                  workers, cost.memlimit / 1024, (unsigned long long)(phys >> 20));
-        if (a->pool && authd_pool_resize(a->pool, workers, queue) < 0)
-                return ds_err_set(e, -EAGAIN, "hash_workers", "cannot start %d hash worker(s)", workers);
-        a->hash_workers = workers;
-        a->hash_queue = queue;
-        if (a->pool && a->dummy_hash && (cost.opslimit != a->cost.opslimit || cost.memlimit != a->cost.memlimit)) {
-                /* the new cost's dummy is made off the loop; till then the old one serves */
-                refresh_dummy(a, &cost);
-        } else if (!a->dummy_hash || cost.opslimit != a->cost.opslimit || cost.memlimit != a->cost.memlimit) {
-                unsigned char r[16];
-                char pw[33], *h;
-
-                ds_random(r, sizeof r);
-                ds_hex(r, sizeof r, pw);
-                h = authd_hash(pw, &cost);
-                sodium_memzero(pw, sizeof pw);
-                if (!h)
-                        return ds_err_set(e, -EINVAL, "hash_memlimit_kib", "Argon2id cannot run with these limits");
-                free(a->dummy_hash);
-                a->dummy_hash = h;
-        }
-        a->cost = cost;
-        authd_policy_from(ds_settings_str(s, "policy_profile"), ds_settings_int(s, "password_min_length"), 0,
-                          ds_settings_int(s, "password_history"), ds_settings_int(s, "password_max_age_days"),
-                          &a->policy);
-        a->lockcfg.attempts = (int)ds_settings_int(s, "lockout_attempts");
-        a->lockcfg.lock_ms = ds_settings_int(s, "lockout_s") * 1000;
-        a->lockcfg.max_ms = ds_settings_int(s, "lockout_max_s") * 1000;
-        a->lockcfg.total_cap = (int)ds_settings_int(s, "lockout_total_cap");
-        a->ratecfg.rate = (int)ds_settings_int(s, "login_rate");
-        a->ratecfg.burst = (int)ds_settings_int(s, "login_burst");
-        memcpy(a->front_ends, front, sizeof front);
-        a->n_front_ends = n_front;
-        a->idle_ms = ds_settings_int(s, "session_idle_s") * 1000;
-        a->lifetime_ms = ds_settings_int(s, "session_lifetime_s") * 1000;
-        a->max_sessions = (int)ds_settings_int(s, "max_sessions");
-        a->max_per_user = (int)ds_settings_int(s, "max_sessions_per_user");
-        a->anonymous = ds_settings_bool(s, "anonymous");
-        a->password_reset = ds_settings_bool(s, "password_reset");
-        a->reset_ttl_ms = ds_settings_int(s, "reset_code_ttl_s") * 1000;
-        if (was_anon && !a->anonymous && a->sessions)
-                authd_session_revoke_user(a, ANON_USER, NULL);
-        return 0;
-}
 
 /* ---- audit items ------------------------------------------------------------------- */
 
@@ -2223,50 +799,3 @@ const struct ds_audit_item authd_audit[] = {
           .remediation = "devctl auth policy set profile=strict", .key = "policy_profile", .want_str = "strict" },
         { NULL },
 };
-
-/* ---- state ------------------------------------------------------------------------- */
-
-int authd_load(struct authd_ctx *a)
-{
-        msgpack_unpacked u;
-        const char *why;
-        struct ds_err e;
-        char *buf = NULL;
-        size_t len = 0;
-        int r;
-
-        authd_store_init(a);
-        r = ds_daemon_load(a->d, "users.mp", 16u << 20, &buf, &len);
-        if (r == 0) {
-                static const struct mp_limits lim = { 16u << 20, 8, 100000, 65536 };
-                r = mp_decode(buf, len, &lim, &u, &why);
-                if (r == 0) {
-                        ds_err_clear(&e);
-                        r = authd_store_read(a, &u.data, &e);
-                        msgpack_unpacked_destroy(&u);
-                        if (r < 0)
-                                log_err("account store: %s", e.msg);
-                } else {
-                        log_err("account store: %s", why);
-                }
-                free(buf);
-                if (r < 0)
-                        return r; /* fail closed: never start with a half-read store */
-        } else if (r != -ENOENT) {
-                return log_errno(r, "cannot read the account store: %m");
-        }
-        buf = NULL;
-        r = ds_daemon_load(a->d, "locks.mp", 16u << 20, &buf, &len);
-        if (r == 0) {
-                if (mp_decode(buf, len, NULL, &u, &why) == 0) {
-                        authd_lock_read(a, &u.data);
-                        msgpack_unpacked_destroy(&u);
-                } else {
-                        log_warn("lockout state unreadable (%s): starting without locks", why);
-                }
-                free(buf);
-        }
-        log_info("%zu user(s), %zu lock record(s), %s", a->n_users, a->n_locks,
-                 a->initialised ? "initialised" : "not initialised: waiting for auth.init");
-        return 0;
-}

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -449,4 +450,49 @@ static void pending_release(struct authd_ctx *a, const char *name)
 void authd_pending_release(struct authd_ctx *a, const char *name)
 {
         pending_release(a, name);
+}
+
+/* Hands j to the pool (the call answers later: DS_DEFER) or, without a pool,
+ * runs it here. A full queue answers EBUSY at once: nothing waits unbounded.
+ * Takes ownership of j. */
+int authd_job_run(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        struct ds_call *d;
+        int r;
+
+        j->cost = a->cost;
+        if (!a->pool) {
+                if (j->lock_name[0])
+                        authd_pending_add(a, j->lock_name);
+                authd_job_work(j);
+                r = j->done(a, c, j);
+                if (j->lock_name[0])
+                        authd_pending_release(a, j->lock_name);
+                authd_job_free(&j);
+                return r;
+        }
+        if (!authd_pool_has_room(a->pool)) {
+                authd_job_free(&j);
+                r = ds_call_fail(c, -EBUSY, NULL, "authd is busy checking passwords: try again shortly");
+                snprintf(c->err.reason, sizeof c->err.reason, "queue-full");
+                return r;
+        }
+        d = c->detached ? c : ds_call_detach(c); /* a completion may run a second job on its call */
+        if (!d) {
+                authd_job_free(&j);
+                return -ENOMEM;
+        }
+        j->call = d;
+        if (j->lock_name[0])
+                authd_pending_add(a, j->lock_name);
+        authd_pool_submit(a->pool, j);
+        return DS_DEFER;
+}
+
+/* The job's hashes or none: -EINTERNAL when one could not be made. */
+int authd_job_hashes_made(struct ds_call *c, const struct authd_job *j)
+{
+        if (j->hash_failed)
+                return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot hash the password");
+        return 0;
 }

@@ -104,6 +104,18 @@ struct authd_session *authd_session_check(struct authd_ctx *a, const char *tok)
         return s;
 }
 
+void authd_session_write_answer(struct authd_ctx *a, struct mpw *w, const struct authd_session *s)
+{
+        const struct authd_user *u = s->anonymous ? NULL : authd_user_find(a, s->user);
+
+        mpw_kv_str(w, "user", s->user);
+        mpw_kv_str(w, "group", u ? u->group : AUTHD_ANON_USER);
+        mpw_str(w, "authorities");
+        authd_write_authorities(w, u ? authd_user_authz(a, u) : ds_authz_bit(DS_AUTHZ_MONITOR, 7));
+        mpw_kv_str(w, "sid", s->sid);
+        mpw_kv_str(w, "source", s->source);
+}
+
 struct authd_session *authd_session_by_sid(struct authd_ctx *a, const char *sid)
 {
         for (struct authd_session *s = zhash_first(a->sessions); s; s = zhash_next(a->sessions))
@@ -112,22 +124,9 @@ struct authd_session *authd_session_by_sid(struct authd_ctx *a, const char *sid)
         return NULL;
 }
 
-static void publish_revoked(struct authd_ctx *a, const char *user, const char *sid)
-{
-        struct mpw w;
-
-        mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_kv_str(&w, "user", user);
-        mpw_kv_str(&w, "sid", sid);
-        mpw_map_end(&w);
-        authd_publish(a, "auth.session.revoked", &w);
-        mpw_free(&w);
-}
-
 void authd_session_refresh(struct authd_ctx *a, const char *user)
 {
-        publish_revoked(a, user, "");
+        authd_publish_revoked(a, user, "");
 }
 
 int authd_session_revoke(struct authd_ctx *a, struct authd_session *s)
@@ -137,7 +136,7 @@ int authd_session_revoke(struct authd_ctx *a, struct authd_session *s)
         snprintf(user, sizeof user, "%s", s->user);
         snprintf(sid, sizeof sid, "%s", s->sid);
         zhash_delete(a->sessions, s->th);
-        publish_revoked(a, user, sid);
+        authd_publish_revoked(a, user, sid);
         authd_session_save_soon(a);
         return 1;
 }
@@ -346,5 +345,5 @@ void authd_session_restore(struct authd_ctx *a)
         /* busd may still cache a session that did not survive (expired while
          * authd was down, or opened in the last second before a crash): it
          * drops its whole cache and asks again */
-        publish_revoked(a, "", "");
+        authd_publish_revoked(a, "", "");
 }

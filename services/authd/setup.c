@@ -1,5 +1,6 @@
-/* setup.c - the one-time setup code that proves a first boot's auth.init is
- * made by someone with the device in hand (the label, a local console, root) */
+/* setup.c - first boot: the one-time setup code that proves auth.init is
+ * made by someone with the device in hand (the label, a local console, root),
+ * and auth.init itself (the admin password) */
 #include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -131,3 +132,77 @@ void authd_setup_code_drop(struct authd_ctx *a)
         if (a->d && (r = state_remove(a->d->statedir, AUTHD_SETUP_FILE)) < 0)
                 log_errno(r, "cannot remove the used setup code: %m");
 }
+
+/* ---- auth.init ---------------------------------------------------------------- */
+
+/* The setup code of auth.init: compared in constant time; a wrong one is
+ * counted and logged (rate-limited), never the code itself. */
+static int check_setup_code(struct authd_ctx *a, struct ds_call *c)
+{
+        char *code = ds_arg_strdup(c, "setup_code");
+        bool good = authd_setup_code_check(a, code);
+
+        ds_free_secret(code);
+        if (good)
+                return 0;
+        if (!ds_arg_has(c, "setup_code"))
+                return ds_call_fail(c, -DS_EAUTH, "setup_code",
+                                    "auth.init needs the device's setup code: see its label, or run devctl init as "
+                                    "root on the device");
+        a->setup_failures++;
+        if (a->setup_failures <= 10 || a->setup_failures % 100 == 0)
+                log_audit("security", LOG_LVL_WARNING, ds_call_actor(c),
+                          "auth.init refused from '%s': wrong setup code (%u so far)", authd_call_source(c), a->setup_failures);
+        return ds_call_fail(c, -DS_EAUTH, "setup_code",
+                            "wrong setup code: see the device's label, or run devctl init as root on the device");
+}
+
+static int init_done(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
+{
+        struct authd_user *u;
+        int r;
+
+        /* a second auth.init, or a factory reset, may have come meanwhile */
+        if (a->initialised)
+                return ds_call_fail(c, -EEXIST, NULL, "the device is initialised already (factory reset first)");
+        if (!a->setup_hash[0] || strcmp(a->setup_hash, j->aux))
+                return ds_call_fail(c, -DS_EAUTH, "setup_code", "the setup code changed meanwhile: use the new one");
+        if ((r = authd_job_hashes_made(c, j)) < 0)
+                return r;
+        authd_store_init(a);
+        u = authd_user_add(a, "admin", "admin");
+        if (!u)
+                return -ENOMEM;
+        u->hash = j->out[0];
+        j->out[0] = NULL;
+        snprintf(a->reserved_email, sizeof a->reserved_email, "%s", j->text);
+        snprintf(u->email, sizeof u->email, "%s", a->reserved_email);
+        a->initialised = true;
+        if ((r = authd_store_save(a)) < 0) {
+                authd_store_init(a);
+                return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot save the account store");
+        }
+        authd_setup_code_drop(a); /* single use */
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "device initialised: admin password set by '%s' from '%s'",
+                  ds_call_actor(c), authd_call_source(c));
+        mpw_kv_str(c->r, "user", "admin");
+        mpw_kv_bool(c->r, "initialised", true);
+        return 0;
+}
+
+int authd_setup_init(struct authd_ctx *a, struct ds_call *c)
+{
+        struct authd_job *j;
+        int r;
+
+        if (a->initialised)
+                return ds_call_fail(c, -EEXIST, NULL, "the device is initialised already (factory reset first)");
+        /* before any hashing: only who holds the device's setup code may take it */
+        if ((r = check_setup_code(a, c)) < 0 || (r = authd_passwd_job(a, c, "admin", "password", &j)) < 0)
+                return r;
+        j->done = init_done;
+        snprintf(j->aux, sizeof j->aux, "%s", a->setup_hash);
+        ds_arg_str(c, "email", j->text, sizeof j->text);
+        return authd_job_run(a, c, j);
+}
+

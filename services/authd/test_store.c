@@ -406,6 +406,45 @@ static void t_method_table(void **state)
                                             "session.check", 13)->auth, AUTH_SERVICE);
 }
 
+/* Groups and ONVIF users are added and removed by the store's operations:
+ * the others stay where a find sees them, a removed ONVIF user's hash is freed
+ * (ASan) and the built-in groups come back with a new store. */
+static void t_store_operations(void **state)
+{
+        struct authd_ctx a = { .now = fake_now };
+        struct authd_group g = { .authz = ds_authz_bit(DS_AUTHZ_MONITOR, strlen(DS_AUTHZ_MONITOR)) };
+        struct authd_onvif v = { 0 };
+
+        (void)state;
+        authd_store_init(&a);
+        assert_int_equal(a.n_groups, 3);
+        for (size_t i = 0; authd_builtin_group(i); i++)
+                assert_non_null(authd_group_find(&a, authd_builtin_group(i)));
+        assert_null(authd_builtin_group(3));
+        snprintf(g.name, sizeof g.name, "night");
+        assert_non_null(authd_group_add(&a, &g));
+        snprintf(g.name, sizeof g.name, "day");
+        assert_non_null(authd_group_add(&a, &g));
+        authd_group_remove(&a, authd_group_find(&a, "night"));
+        assert_null(authd_group_find(&a, "night"));
+        assert_int_equal(a.n_groups, 4);
+        assert_int_equal(authd_group_find(&a, "day")->authz, g.authz);
+        assert_non_null(authd_group_find(&a, "viewer"));
+        for (int i = 0; i < 3; i++) {
+                snprintf(v.name, sizeof v.name, "cam%d", i);
+                snprintf(v.level, sizeof v.level, "User");
+                v.hash = authd_hash("Zx9#mQ2$vL", &fast);
+                assert_non_null(v.hash);
+                assert_non_null(authd_onvif_add(&a, &v));
+        }
+        authd_onvif_remove(&a, authd_onvif_find(&a, "cam1"));
+        assert_int_equal(a.n_onvif, 2);
+        assert_null(authd_onvif_find(&a, "cam1"));
+        assert_true(authd_hash_verify(authd_onvif_find(&a, "cam2")->hash, "Zx9#mQ2$vL"));
+        assert_non_null(authd_onvif_find(&a, "cam0"));
+        authd_store_clear(&a);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -417,6 +456,7 @@ int main(void)
                 cmocka_unit_test(t_import_keeps_hashes),
                 cmocka_unit_test(t_import_runs_the_live_checks),
                 cmocka_unit_test(t_method_table),
+                cmocka_unit_test(t_store_operations),
         };
         if (sodium_init() < 0)
                 return 1;
