@@ -80,25 +80,6 @@ uint32_t seal_crc32c(uint32_t crc, const void *p, size_t n)
         return ~crc_sw(~crc, p, n);
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-        return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p)
-{
-        return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-        for (int i = 0; i < 4; i++)
-                p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-        for (int i = 0; i < 8; i++)
-                p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* ---- segments ------------------------------------------------------------------ */
 
 void seal_seg_name(uint64_t first, char buf[SEAL_SEG_NAME_MAX])
@@ -119,9 +100,9 @@ const char *seal_seg_name_check(const char *s, size_t n)
 void seal_seg_header(uint8_t out[SEAL_SEG_HDR_LEN], uint64_t first, const uint8_t prev[SEAL_HASH_LEN])
 {
         memcpy(out, SEAL_SEG_MAGIC, 8);
-        put64(out + 8, first);
+        seal_put64(out + 8, first);
         memcpy(out + 16, prev, SEAL_HASH_LEN);
-        put32(out + 16 + SEAL_HASH_LEN, seal_crc32c(0, out, SEAL_SEG_HDR_LEN - 4));
+        seal_put32(out + 16 + SEAL_HASH_LEN, seal_crc32c(0, out, SEAL_SEG_HDR_LEN - 4));
 }
 
 int seal_seg_header_parse(const void *buf, size_t len, uint64_t *ret_first, uint8_t prev[SEAL_HASH_LEN])
@@ -129,10 +110,10 @@ int seal_seg_header_parse(const void *buf, size_t len, uint64_t *ret_first, uint
         const uint8_t *b = buf;
 
         if (len < SEAL_SEG_HDR_LEN || memcmp(b, SEAL_SEG_MAGIC, 8) ||
-            seal_crc32c(0, b, SEAL_SEG_HDR_LEN - 4) != get32(b + SEAL_SEG_HDR_LEN - 4))
+            seal_crc32c(0, b, SEAL_SEG_HDR_LEN - 4) != seal_get32(b + SEAL_SEG_HDR_LEN - 4))
                 return -EBADMSG;
         if (ret_first)
-                *ret_first = get64(b + 8);
+                *ret_first = seal_get64(b + 8);
         if (prev)
                 memcpy(prev, b + 16, SEAL_HASH_LEN);
         return 0;
@@ -148,13 +129,13 @@ int seal_frame_parse(const char *buf, size_t len, size_t off, struct seal_frame 
 
         if (off + SEAL_FRAME_HDR > len)
                 return -EAGAIN;
-        plen = get32(p);
+        plen = seal_get32(p);
         if (plen > SEAL_PAYLOAD_MAX || (p[4] != SEAL_FRAME_RECORD && p[4] != SEAL_FRAME_SEAL) || p[5] || p[6] || p[7])
                 return -EBADMSG;
         total = SEAL_FRAME_SIZE(plen);
         if (off + total > len)
                 return -EAGAIN;
-        if (seal_crc32c(0, p, total - 4) != get32(p + total - 4))
+        if (seal_crc32c(0, p, total - 4) != seal_get32(p + total - 4))
                 return -EBADMSG;
         f->type = p[4];
         f->payload = (const char *)p + SEAL_FRAME_HDR;
@@ -168,12 +149,12 @@ size_t seal_frame_put(uint8_t *out, int type, const void *payload, size_t len, c
 {
         size_t total = SEAL_FRAME_SIZE(len);
 
-        put32(out, (uint32_t)len);
+        seal_put32(out, (uint32_t)len);
         out[4] = (uint8_t)type;
         out[5] = out[6] = out[7] = 0;
         memcpy(out + SEAL_FRAME_HDR, payload, len);
         memcpy(out + SEAL_FRAME_HDR + len, tail, SEAL_HASH_LEN);
-        put32(out + total - 4, seal_crc32c(0, out, total - 4));
+        seal_put32(out + total - 4, seal_crc32c(0, out, total - 4));
         return total;
 }
 
@@ -658,9 +639,9 @@ void seal_mac(const uint8_t key[SEAL_HASH_LEN], uint64_t epoch, uint64_t n, uint
         crypto_auth_hmacsha256_state st;
 
         memcpy(msg, "devsec-seal2", 12);
-        put64(msg + 12, epoch);
-        put64(msg + 20, n);
-        put64(msg + 28, seq);
+        seal_put64(msg + 12, epoch);
+        seal_put64(msg + 20, n);
+        seal_put64(msg + 28, seq);
         memcpy(msg + 36, head, SEAL_HASH_LEN);
         crypto_auth_hmacsha256_init(&st, key, SEAL_HASH_LEN);
         crypto_auth_hmacsha256_update(&st, msg, sizeof msg);
@@ -814,8 +795,8 @@ void seal_vkey_id(const struct seal_vkey *k, char out[33])
         crypto_hash_sha256_state h;
         uint8_t d[SEAL_HASH_LEN], tail[16];
 
-        put64(tail, (uint64_t)k->t0_ms);
-        put64(tail + 8, (uint64_t)k->interval_ms);
+        seal_put64(tail, (uint64_t)k->t0_ms);
+        seal_put64(tail + 8, (uint64_t)k->interval_ms);
         crypto_hash_sha256_init(&h);
         crypto_hash_sha256_update(&h, (const uint8_t *)"devsec-seal-id", 14);
         crypto_hash_sha256_update(&h, k->k0, SEAL_HASH_LEN);

@@ -21,6 +21,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- little-endian integers, as every field of the format is stored ------------ */
+static inline uint32_t seal_get32(const uint8_t *p)
+{
+        return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t seal_get64(const uint8_t *p)
+{
+        return (uint64_t)seal_get32(p) | (uint64_t)seal_get32(p + 4) << 32;
+}
+static inline void seal_put32(uint8_t *p, uint32_t v)
+{
+        for (int i = 0; i < 4; i++)
+                p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void seal_put64(uint8_t *p, uint64_t v)
+{
+        for (int i = 0; i < 8; i++)
+                p[i] = (uint8_t)(v >> (8 * i));
+}
+
 struct mpw;
 
 #define SEAL_HASH_LEN 32

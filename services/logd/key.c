@@ -16,19 +16,6 @@
 #define KEY_FILE "seal.key"
 #define INIT_FILE "seal.init"
 
-static void put64(uint8_t *p, uint64_t v)
-{
-        for (int i = 0; i < 8; i++)
-                p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint64_t get64(const uint8_t *p)
-{
-        uint64_t v = 0;
-
-        for (int i = 7; i >= 0; i--)
-                v = v << 8 | p[i];
-        return v;
-}
 
 int64_t logd_epoch_start(const logd_store_t *s, uint64_t e)
 {
@@ -57,7 +44,7 @@ int logd_key_save(logd_store_t *s)
                 uint8_t b[LOGD_HASH_LEN + 9];
                 memcpy(b, s->ks.n[i].k, LOGD_HASH_LEN);
                 b[LOGD_HASH_LEN] = s->ks.n[i].depth;
-                put64(b + LOGD_HASH_LEN + 1, s->ks.n[i].prefix);
+                seal_put64(b + LOGD_HASH_LEN + 1, s->ks.n[i].prefix);
                 mpw_bin(&w, b, sizeof b);
                 explicit_bzero(b, sizeof b);
         }
@@ -99,7 +86,7 @@ int logd_key_load(logd_store_t *s)
                                 }
                                 memcpy(s->ks.n[i].k, b->via.bin.ptr, LOGD_HASH_LEN);
                                 s->ks.n[i].depth = (uint8_t)b->via.bin.ptr[LOGD_HASH_LEN];
-                                s->ks.n[i].prefix = get64((const uint8_t *)b->via.bin.ptr + LOGD_HASH_LEN + 1);
+                                s->ks.n[i].prefix = seal_get64((const uint8_t *)b->via.bin.ptr + LOGD_HASH_LEN + 1);
                         }
                         s->ks.count = nodes->via.array.size;
                         s->ks.epoch = (uint64_t)mp_get_int(&u.data, "epoch", 0);
@@ -132,8 +119,8 @@ int logd_key_new(logd_store_t *s)
         ds_random(init, LOGD_HASH_LEN);
         s->key_t0 = ds_now_real_ms();
         s->key_iv = s->cfg.epoch_ms >= 1000 ? s->cfg.epoch_ms : 10000;
-        put64(init + LOGD_HASH_LEN, (uint64_t)s->key_t0);
-        put64(init + LOGD_HASH_LEN + 8, (uint64_t)s->key_iv);
+        seal_put64(init + LOGD_HASH_LEN, (uint64_t)s->key_t0);
+        seal_put64(init + LOGD_HASH_LEN + 8, (uint64_t)s->key_iv);
         seal_key_init(&s->ks, init);
         seal_key_seek(&s->ks, 0);
         s->seal_n = 0;
@@ -166,8 +153,8 @@ int logd_store_seal_init(logd_store_t *s, char *text, size_t size)
                 return -EBADMSG;
         }
         memcpy(k.k0, buf, LOGD_HASH_LEN);
-        k.t0_ms = (int64_t)get64((const uint8_t *)buf + LOGD_HASH_LEN);
-        k.interval_ms = (int64_t)get64((const uint8_t *)buf + LOGD_HASH_LEN + 8);
+        k.t0_ms = (int64_t)seal_get64((const uint8_t *)buf + LOGD_HASH_LEN);
+        k.interval_ms = (int64_t)seal_get64((const uint8_t *)buf + LOGD_HASH_LEN + 8);
         r = seal_vkey_format(&k, text, size);
         explicit_bzero(&k, sizeof k);
         explicit_bzero(buf, len);

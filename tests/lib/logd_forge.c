@@ -15,23 +15,6 @@
 #include "state.h"
 #include "util.h"
 
-static void put32(uint8_t *p, uint32_t v)
-{
-        for (int i = 0; i < 4; i++)
-                p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-        for (int i = 0; i < 8; i++)
-                p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint64_t get64(const uint8_t *p)
-{
-        uint64_t v = 0;
-        for (int i = 7; i >= 0; i--)
-                v = v << 8 | p[i];
-        return v;
-}
 
 static struct mpw out;
 static uint8_t head[SEAL_HASH_LEN];
@@ -41,14 +24,14 @@ static void frame(int type, const void *payload, size_t len, const uint8_t tail[
         uint8_t h[SEAL_FRAME_HDR], c[4];
         struct mpw tmp;
 
-        put32(h, (uint32_t)len);
+        seal_put32(h, (uint32_t)len);
         h[4] = (uint8_t)type;
         h[5] = h[6] = h[7] = 0;
         mpw_init(&tmp);
         msgpack_sbuffer_write(&tmp.sb, (const char *)h, sizeof h);
         msgpack_sbuffer_write(&tmp.sb, payload, len);
         msgpack_sbuffer_write(&tmp.sb, (const char *)tail, SEAL_HASH_LEN);
-        put32(c, seal_crc32c(0, tmp.sb.data, tmp.sb.size));
+        seal_put32(c, seal_crc32c(0, tmp.sb.data, tmp.sb.size));
         msgpack_sbuffer_write(&tmp.sb, (const char *)c, 4);
         msgpack_sbuffer_write(&out.sb, tmp.sb.data, tmp.sb.size);
         mpw_free(&tmp);
@@ -96,7 +79,7 @@ int main(int argc, char **argv)
                 const char *b = nodes->via.array.ptr[i].via.bin.ptr;
                 memcpy(ks.n[i].k, b, SEAL_HASH_LEN);
                 ks.n[i].depth = (uint8_t)b[SEAL_HASH_LEN];
-                ks.n[i].prefix = get64((const uint8_t *)b + SEAL_HASH_LEN + 1);
+                ks.n[i].prefix = seal_get64((const uint8_t *)b + SEAL_HASH_LEN + 1);
         }
         ks.count = nodes ? nodes->via.array.size : 0;
         ks.epoch = (uint64_t)mp_get_int(&u.data, "epoch", 0);
@@ -208,9 +191,9 @@ int main(int argc, char **argv)
         {
                 uint8_t *hdr = (uint8_t *)out.sb.data;
                 memcpy(hdr, SEAL_SEG_MAGIC, 8);
-                put64(hdr + 8, 2);
+                seal_put64(hdr + 8, 2);
                 memcpy(hdr + 16, prev1, SEAL_HASH_LEN);
-                put32(hdr + 48, seal_crc32c(0, hdr, 48));
+                seal_put32(hdr + 48, seal_crc32c(0, hdr, 48));
         }
         for (size_t i = 0; i < n; i++) {
                 char *p = path_join(storedir, names[i]);
@@ -236,7 +219,7 @@ int main(int argc, char **argv)
                         uint8_t b[SEAL_HASH_LEN + 9];
                         memcpy(b, ks.n[i].k, SEAL_HASH_LEN);
                         b[SEAL_HASH_LEN] = ks.n[i].depth;
-                        put64(b + SEAL_HASH_LEN + 1, ks.n[i].prefix);
+                        seal_put64(b + SEAL_HASH_LEN + 1, ks.n[i].prefix);
                         mpw_bin(&w, b, sizeof b);
                 }
                 mpw_arr_end(&w);
