@@ -143,6 +143,7 @@ static int teardown(void **state)
         struct authd_ctx *a = *state;
 
         zhash_destroy(&a->sessions);
+        zhash_destroy(&a->pending);
         authd_store_clear(a);
         free(a->locks);
         free(a->dummy_hash);

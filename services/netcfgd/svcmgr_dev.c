@@ -98,7 +98,6 @@ int svcmgr_dev_new(const char *dir, struct svcmgr *ret)
                 dev_destroy(m);
                 return r;
         }
-        ret->ops = &dev_ops;
-        ret->impl = m;
+        *ret = (struct svcmgr){ .ops = &dev_ops, .impl = m }; /* no allow list yet */
         return 0;
 }

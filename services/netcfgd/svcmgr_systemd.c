@@ -257,7 +257,6 @@ int svcmgr_systemd_new(zloop_t *loop, const char *flagdir, struct svcmgr *ret)
                 return -ENOMEM;
         }
         m->timer = zloop_timer(loop, 1000, 0, on_tick, m); /* call timeouts */
-        ret->ops = &sd_ops;
-        ret->impl = m;
+        *ret = (struct svcmgr){ .ops = &sd_ops, .impl = m }; /* no allow list yet */
         return 0;
 }

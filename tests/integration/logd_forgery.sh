@@ -66,12 +66,18 @@ for l in maps:
     m = re.match(r'([0-9a-f]+)-([0-9a-f]+) (r...)', l)
     if not m or not m.group(3).startswith('r'): continue
     a, b = int(m.group(1), 16), int(m.group(2), 16)
-    try:
-        mem.seek(a); chunk = mem.read(b - a)
-    except (OSError, ValueError, OverflowError):
-        continue
-    if raw in chunk or hexkey.encode() in chunk or hexkey.upper().encode() in chunk:
-        found = True
+    if b - a > 1 << 30:
+        continue  # a sanitizer's shadow reservation, not logd's data
+    prev, pos = b"", a
+    while pos < b and not found:
+        n = min(16 << 20, b - pos)
+        try:
+            mem.seek(pos); chunk = prev + mem.read(n)
+        except (OSError, ValueError, OverflowError):
+            break
+        if raw in chunk or hexkey.encode() in chunk or hexkey.upper().encode() in chunk:
+            found = True
+        prev, pos = chunk[-2 * len(hexkey):], pos + n
 print("found" if found else "clean")
 PY
 )

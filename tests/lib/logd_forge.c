@@ -229,5 +229,13 @@ int main(int argc, char **argv)
         }
         printf("forged: records 2-%llu re-chained and sealed with the key of epoch %llu\n", (unsigned long long)last,
                (unsigned long long)ks.epoch);
+        explicit_bzero(kbuf, klen);
+        explicit_bzero(&ks, sizeof ks);
+        free(kbuf);
+        for (size_t i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+        mpw_free(&out);
+        seal_hasher_destroy(&hasher);
         return 0;
 }
