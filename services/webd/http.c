@@ -2,6 +2,7 @@
  * zloop through MHD's epoll fd), connection limits, the plain-HTTP redirect,
  * the headers every response carries and the request dispatch. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -163,6 +164,29 @@ static enum MHD_Result on_plain(void *cls, struct MHD_Connection *c, const char 
         return ret;
 }
 
+/* Percent-decoding in place, as MHD's own, except that an encoded NUL becomes
+ * a control byte no path or name accepts: "/index.html%00.js" must not be
+ * "/index.html". */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+        char *o = s;
+
+        (void)cls;
+        (void)c;
+        for (char *i = s; *i; i++) {
+                unsigned v;
+                if (i[0] == '%' && isxdigit((unsigned char)i[1]) && isxdigit((unsigned char)i[2]) &&
+                    sscanf(i + 1, "%2x", &v) == 1) {
+                        *o++ = v ? (char)v : '\x01';
+                        i += 2;
+                } else {
+                        *o++ = *i;
+                }
+        }
+        *o = 0;
+        return (size_t)(o - s);
+}
+
 static struct webd_conn *conn_of(struct MHD_Connection *c)
 {
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -223,10 +247,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (*upload_size) {
                 if (!q->done && !q->too_big) {
                         if (q->body_len + *upload_size > WEBD_BODY_MAX) {
+                                /* a chunked body (a Content-Length over the limit was
+                                 * answered 413 already): MHD cannot answer in the
+                                 * middle of a chunked upload, so the connection closes */
                                 q->too_big = true;
-                                free(q->body);
-                                q->body = NULL;
-                                q->body_len = 0;
+                                q->done = true;
+                                log_info("request body from %s over 1 MiB: connection closed", q->source);
+                                return MHD_NO;
                         } else {
                                 char *nb = realloc(q->body, q->body_len + *upload_size + 1);
                                 if (!nb)
@@ -242,10 +269,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         if (q->done && !q->suspended && !q->reply)
                 return MHD_YES; /* an answer is queued already */
-        if (q->too_big) {
-                q->done = true;
-                return webd_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "EINVAL", "body", "bodies are at most 1 MiB");
-        }
+        if (q->too_big)
+                return MHD_YES;
         if (is_api(url))
                 return webd_api(q, method, url);
         q->done = true;
@@ -370,7 +395,7 @@ static int listener_open(struct webd_ctx *x, const char *addr, int port, bool tl
                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)x->per_source_max, MHD_OPTION_CONNECTION_TIMEOUT,
                         (unsigned)x->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
                         MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                        (size_t)65536, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, MHD_OPTION_END);
+                        (size_t)262144, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, MHD_OPTION_END);
         else
                 l->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_plain, l, MHD_OPTION_SOCK_ADDR, &ss,
                                           MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,

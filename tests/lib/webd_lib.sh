@@ -5,15 +5,16 @@ WEBD_HTTP=$((WEBD_PORT + 1000))
 ADMIN_PW='Zx9#mQ2$vL'
 webd_stack() {
         stack_init authd netcfgd webd webd-svc
+        cp -r "$ROOT_DIR/services/webd/www" "$T_DIR/www"
         sed -i 's/^hash_opslimit = .*/hash_opslimit = 1;/; s/^hash_memlimit_kib = .*/hash_memlimit_kib = 8;/' "$T_DIR/etc/authd.conf"
         cat >> "$T_DIR/etc/webd.conf" <<EOC
 listen = [ "127.0.0.1" ];
 https_port = $WEBD_PORT;
 http_port = $WEBD_HTTP;
-www = "$ROOT_DIR/services/webd/www";
+www = "$T_DIR/www";
 ${WEBD_EXTRA_CONF:-}
 EOC
-        # libconfig: the last of a key given twice wins? no: refuse; rewrite instead
+        # a key given twice is refused: keep the last one
         awk '!seen[$1]++ || $1 ~ /^#/' <(tac "$T_DIR/etc/webd.conf") | tac > "$T_DIR/etc/webd.conf.new"
         mv "$T_DIR/etc/webd.conf.new" "$T_DIR/etc/webd.conf"
         stack_busd
