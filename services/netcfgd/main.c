@@ -86,6 +86,7 @@ static int n_start(struct ds_daemon *d, void *ctx)
         netcfgd_functions_adopt(x);
         netcfgd_functions_enforce(x, true);
         netcfgd_publish_ports(x);
+        netcfgd_cert_ensure(x);
         return 0;
 }
 

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <errno.h>
 
 #include "log.h"
 #include "netcfgd.h"
@@ -275,6 +277,46 @@ void netcfgd_functions_adopt(struct netcfgd_ctx *x)
 
 /* ---- ports ------------------------------------------------------------------ */
 
+/* net.cert.changed {user}: webd loads the new certificate and key */
+void netcfgd_publish_cert(struct netcfgd_ctx *x, const char *actor)
+{
+        struct mpw w;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "user", actor);
+        mpw_map_end(&w);
+        ds_daemon_publish(x->d, "net.cert.changed", &w);
+        mpw_free(&w);
+}
+
+/* A device with no server certificate yet gets one from its settings at
+ * start-up, so the first boot can already be done over HTTPS. */
+void netcfgd_cert_ensure(struct netcfgd_ctx *x)
+{
+        struct ds_settings *st = &x->d->settings;
+        char **dns = NULL, **ips = NULL, *path = path_join(x->certdir, "server.pem");
+        struct cert_req req = {
+                .cn = ds_settings_str(st, "device_name"),
+                .dns = strv_from(ds_settings_get(st, "device_dns"), &dns),
+                .ips = strv_from(ds_settings_get(st, "device_ips"), &ips),
+                .days = (int)ds_settings_int(st, "cert_days"),
+        };
+        struct ds_err e = { 0 };
+
+        if (path && access(path, F_OK) < 0 && errno == ENOENT && dns && ips) {
+                if (certs_create(x->certdir, &req, &e) == 0) {
+                        log_notice("no server certificate yet: created one for '%s'", req.cn);
+                        netcfgd_publish_cert(x, "netcfgd");
+                } else {
+                        log_warn("cannot create the first server certificate: %s", e.msg);
+                }
+        }
+        free(path);
+        strv_free(dns);
+        strv_free(ips);
+}
+
 void netcfgd_publish_ports(struct netcfgd_ctx *x)
 {
         struct mpw w;
@@ -504,6 +546,7 @@ static int h_cert_create(void *ctx, struct ds_call *c)
         if (r == 0) {
                 log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "HTTPS certificate created by '%s'",
                           ds_call_actor(c));
+                netcfgd_publish_cert(x, ds_call_actor(c));
                 mpw_str(c->r, "certificate");
                 mpw_map_begin(c->r);
                 certs_describe(x->certdir, "server.pem", c->r);
@@ -565,6 +608,7 @@ static int h_cert_import(void *ctx, struct ds_call *c)
         if (r == 0) {
                 log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "HTTPS certificate imported by '%s'",
                           ds_call_actor(c));
+                netcfgd_publish_cert(x, ds_call_actor(c));
                 mpw_str(c->r, "certificate");
                 mpw_map_begin(c->r);
                 certs_describe(x->certdir, "server.pem", c->r);
