@@ -58,7 +58,8 @@ static int n_init(struct ds_daemon *d, void *ctx)
         x->snmpdir = path_join(d->statedir, "snmp");
         x->svcdir = path_join(d->paths.rundir, "svcmgr");
         x->flagdir = path_join(d->paths.statedir, "functions/disabled");
-        if (!x->certdir || !x->snmpdir || !x->svcdir || !x->flagdir)
+        x->tlsdir = path_join(d->paths.statedir, "tls");
+        if (!x->certdir || !x->snmpdir || !x->svcdir || !x->flagdir || !x->tlsdir)
                 return -ENOMEM;
         return 0;
 }
@@ -87,6 +88,7 @@ static int n_start(struct ds_daemon *d, void *ctx)
         netcfgd_functions_enforce(x, true);
         netcfgd_publish_ports(x);
         netcfgd_cert_ensure(x);
+        netcfgd_tls_handover(x); /* webd's copies follow the files, whatever happened while netcfgd was down */
         return 0;
 }
 
@@ -98,6 +100,7 @@ static void n_stop(struct ds_daemon *d, void *ctx)
         svcmgr_destroy(&x->mgr);
         functions_free(&x->fns);
         free(x->certdir);
+        free(x->tlsdir);
         free(x->snmpdir);
         free(x->svcdir);
         free(x->flagdir);

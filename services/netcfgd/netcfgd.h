@@ -172,6 +172,7 @@ struct netcfgd_ctx {
         char *snmpdir;
         char *svcdir;  /* dev backend dir */
         char *flagdir; /* systemd backend: <statedir root>/functions/disabled */
+        char *tlsdir;  /* <statedir root>/tls: the server certificate and key for webd (0640, group devsec-tls) */
         const char *backend;
         const char *want_backend; /* --svcmgr=: NULL or "auto" picks */
 };
@@ -186,6 +187,7 @@ int netcfgd_fn_change(struct netcfgd_ctx *x, struct net_function *f, bool enable
 void netcfgd_functions_enforce(struct netcfgd_ctx *x, bool startup);
 void netcfgd_functions_adopt(struct netcfgd_ctx *x);
 void netcfgd_publish_ports(struct netcfgd_ctx *x);
+int netcfgd_tls_handover(struct netcfgd_ctx *x);
 void netcfgd_publish_cert(struct netcfgd_ctx *x, const char *actor);
 void netcfgd_cert_ensure(struct netcfgd_ctx *x);
 int netcfgd_write_snmp(struct netcfgd_ctx *x, const struct ds_settings *st);

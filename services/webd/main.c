@@ -107,7 +107,7 @@ static int webd_start(struct ds_daemon *d, void *ctx)
         int err = 0;
 
         x->d = d;
-        x->certdir = path_join(d->paths.statedir, "netcfgd/certs");
+        x->certdir = path_join(d->paths.statedir, "tls"); /* netcfgd's hand-over, group devsec-tls */
         if (!x->certdir)
                 return -ENOMEM;
         webd_tls_set_ctx(x);

@@ -28,7 +28,14 @@ tls_check() { # CERT KEY CAFILE HOST
         kill $p 2>/dev/null; wait $p 2>/dev/null
 }
 
-check_out "no certificate yet" 'present: +no' dc https cert show
+# first start: a certificate from the settings, so first boot can be done over HTTPS
+check_until "a first certificate is made at the first start" 5 'present: +yes' dc https cert show
+check_out "its root can be exported at once" 'device CA written to' dc https cert export-root "$W/first.pem"
+check "webd's copies: certificate and key in the TLS hand-over, 0640" sh -c \
+        "[ \"\$(stat -c %a '$DEVSEC_STATEDIR/tls/server.key')\" = 640 ] && cmp -s '$CD/server.key' '$DEVSEC_STATEDIR/tls/server.key' && cmp -s '$CD/server.pem' '$DEVSEC_STATEDIR/tls/server.pem'"
+check "netcfgd's own key stays 0600" test "$(stat -c %a "$CD/server.key")" = 600
+rm -rf "$CD" "$DEVSEC_STATEDIR/tls"
+check_out "with the files gone, cert show says none" 'present: +no' dc https cert show
 check_out "export-root before a CA exists is ENOENT" 'ENOENT' dc https cert export-root "$W/none.pem"
 check_out "days out of range names days" 'EINVAL: days: ' dc https cert create days=0
 check_out "a bad DNS name names the field" 'EINVAL: dns' dc https cert create 'dns=["bad host!"]'
@@ -90,6 +97,7 @@ check "refused imports left the installed certificate alone" test "$before" = "$
 check_out "import: a good externally signed pair is installed" 'issuer: +/CN=Ext CA' dc https cert import "$W/good.pem" "$W/good.key" "$W/ext-ca.pem"
 check "the imported key is 0600" test "$(stat -c %a "$CD/server.key")" = 600
 check "the imported key is the one given" cmp -s <(openssl pkey -in "$CD/server.key") <(openssl pkey -in "$W/good.key")
+check "webd's copy follows the import" cmp -s "$CD/server.key" "$DEVSEC_STATEDIR/tls/server.key"
 out=$(tls_check "$CD/server.pem" "$CD/server.key" "$W/ext-ca.pem" localhost)
 if echo "$out" | grep -q 'Verification: OK'; then ok "s_client verifies s_server on the imported files"; else nok "s_client verifies s_server on the imported files"; echo "#   $out" | head -5; fi
 if grep -q 'PRIVATE' "$T_DIR/log/netcfgd.log"; then nok "netcfgd never logs key material"; else ok "netcfgd never logs key material"; fi
