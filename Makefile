@@ -180,6 +180,10 @@ install: all
 	install -m 0755 $(BUILD)/busd $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(BUILD)/devctl $(BUILD)/devsec-keygen $(DESTDIR)$(BINDIR)/
 	install -m 0644 etc/devsec/*.conf etc/devsec/bus.acl $(DESTDIR)$(SYSCONFDIR)/devsec/
+	@# webd's console: static files under PREFIX, and webd.conf names where
+	@if [ -x $(BUILD)/webd ]; then install -d $(DESTDIR)$(PREFIX)/share/devsec/www && \
+		install -m 0644 services/webd/www/* $(DESTDIR)$(PREFIX)/share/devsec/www/ && \
+		sed -i 's|^www = .*|www = "$(PREFIX)/share/devsec/www";|' $(DESTDIR)$(SYSCONFDIR)/devsec/webd.conf; fi
 	@# a daemon, its ACL and its unit are installed only when it was built
 	@set -e; for s in busd $(SERVICES); do \
 		[ -x $(BUILD)/$$s ] || { echo "install: $$s not built, skipped"; continue; }; \

@@ -110,7 +110,8 @@ for n in "${DAEMONS[@]}"; do
         sec=$(printf '%s\n' "$s" | awk '/^Seccomp:/ { print $2 }')
         capeff=$(printf '%s\n' "$s" | awk '/^CapEff:/ { print $2 }')
         # timed-clock: CAP_SYS_TIME (2000000) on a device, none inside nspawn
-        case $n in filterd) wantcap=0000000000001000 ;; *) wantcap=0000000000000000 ;; esac
+        # webd: CAP_NET_BIND_SERVICE (400) for the HTTPS port, nothing else
+        case $n in filterd) wantcap=0000000000001000 ;; webd) wantcap=0000000000000400 ;; *) wantcap=0000000000000000 ;; esac
         if [ -n "$uid" ] && [ "$uid" = "$want" ] && [ "$nnp" = 1 ] && [ "$sec" = 2 ] && [ "$capeff" = "$wantcap" ]; then
                 ok "devsec-$n runs as devsec-$n, no new privileges, seccomp filter, CapEff $capeff"
         else nok "devsec-$n sandbox: uid $uid (want $want) NoNewPrivs $nnp Seccomp $sec CapEff $capeff (want $wantcap)"; fi
