@@ -126,58 +126,17 @@ int ds_methods_selftest(const struct ds_method *methods, struct ds_err *e)
 
 /* ---- requests ------------------------------------------------------------- */
 
-static void parse_caller(const msgpack_object *c, struct ds_caller *ret)
-{
-        const msgpack_object *az;
-
-        memset(ret, 0, sizeof *ret);
-        if (!c || c->type != MSGPACK_OBJECT_MAP)
-                return;
-        mp_strcpy(mp_get(c, "id"), ret->id, sizeof ret->id);
-        mp_strcpy(mp_get(c, "user"), ret->user, sizeof ret->user);
-        mp_strcpy(mp_get(c, "group"), ret->group, sizeof ret->group);
-        mp_strcpy(mp_get(c, "src"), ret->source, sizeof ret->source);
-        mp_strcpy(mp_get(c, "sid"), ret->sid, sizeof ret->sid);
-        ret->svc = mp_get_bool(c, "svc", false);
-        ret->gateway = mp_get_bool(c, "gw", false);
-        az = mp_get(c, "authz");
-        if (az && az->type == MSGPACK_OBJECT_ARRAY)
-                for (uint32_t i = 0; i < az->via.array.size; i++)
-                        if (mp_is_str(&az->via.array.ptr[i]))
-                                ret->authz |= ds_authz_bit(az->via.array.ptr[i].via.str.ptr,
-                                                           az->via.array.ptr[i].via.str.size);
-}
-
 static void send_reply(bus_t *b, const char *id, size_t id_len, int code, const struct mpw *r,
                        const struct ds_err *err)
 {
         struct mpw w;
 
         mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_kv_int(&w, "v", BUS_PROTO_V);
-        mpw_kv_str(&w, "k", BUS_K_REP);
-        mpw_str(&w, "id");
-        if (id)
-                mpw_raw(&w, id, id_len);
+        if (code == 0)
+                bus_enc_rep_ok(&w, id, id_len, mpw_data(r), mpw_len(r));
         else
-                mpw_nil(&w);
-        mpw_kv_bool(&w, "ok", code == 0);
-        if (code == 0) {
-                mpw_str(&w, "r");
-                mpw_raw(&w, mpw_data(r), mpw_len(r));
-        } else {
-                mpw_str(&w, "err");
-                mpw_map_begin(&w);
-                mpw_kv_str(&w, "code", ds_err_name(code));
-                mpw_kv_str(&w, "msg", err && err->msg[0] ? err->msg : ds_err_default_msg(code));
-                if (err && err->field[0])
-                        mpw_kv_str(&w, "field", err->field);
-                if (err && err->reason[0])
-                        mpw_kv_str(&w, "reason", err->reason);
-                mpw_map_end(&w);
-        }
-        mpw_map_end(&w);
+                bus_enc_rep_err(&w, id, id_len, code, err ? err->msg : NULL, err ? err->field : NULL,
+                                err ? err->reason : NULL);
         bus_send_raw(b, mpw_data(&w), mpw_len(&w));
         /* results may carry secrets meant for this caller only (a new token) */
         mpw_wipe(&w);
@@ -227,9 +186,9 @@ void ds_call_finish(struct ds_call **pc, int code)
         *pc = NULL;
 }
 
-void bus_dispatch_request(bus_t *b, const msgpack_object *m)
+static void dispatch_request(bus_t *b, const struct bus_msg *q)
 {
-        const msgpack_object *idobj = mp_get(m, "id"), *mo = mp_get(m, "m");
+        const msgpack_object *idobj = q->id;
         struct ds_call c = { .bus = b, .ctx = b->serve_ctx, .daemon = b->serve_daemon };
         struct mpw idw, r;
         int code;
@@ -246,12 +205,11 @@ void bus_dispatch_request(bus_t *b, const msgpack_object *m)
                 code = ds_call_fail(&c, -DS_EUNAVAIL, NULL, "this process serves no methods");
                 goto reply;
         }
-        if (!mp_is_str(mo) || !(c.m = ds_methods_find((const struct ds_method *const *)b->serve_tables,
-                                                      mo->via.str.ptr, mo->via.str.size))) {
+        if (!(c.m = ds_methods_find((const struct ds_method *const *)b->serve_tables, q->m, strlen(q->m)))) {
                 code = ds_call_fail(&c, -ENOENT, "m", "%s has no such method", b->serve_name);
                 goto reply;
         }
-        parse_caller(mp_get(m, "c"), &c.caller);
+        bus_dec_stamp(q->c, &c.caller);
         if (!ds_caller_allowed(&c.caller, c.m->auth)) {
                 log_audit("security", LOG_LVL_NOTICE, ds_call_actor(&c),
                           "refused %s.%s to '%s': needs authority '%s'", b->serve_name, c.m->name,
@@ -261,7 +219,7 @@ void bus_dispatch_request(bus_t *b, const msgpack_object *m)
                                     c.m->auth);
                 goto reply;
         }
-        c.args = mp_get(m, "a");
+        c.args = q->a;
         code = ds_validate(c.m->args, c.args, &c.err);
         if (code < 0)
                 goto reply;
@@ -287,4 +245,23 @@ reply:
 out:
         mpw_wipe(&r);
         mpw_free(&idw);
+}
+
+int bus_serve(bus_t *b, const struct bus_serve_info *info)
+{
+        size_t n = 0;
+
+        while (info->tables[n])
+                n++;
+        b->serve_tables = calloc(n + 1, sizeof *b->serve_tables);
+        b->serve_name = strdup(info->name);
+        b->serve_version = strdup(info->version);
+        if (!b->serve_tables || !b->serve_name || !b->serve_version)
+                return -ENOMEM;
+        memcpy(b->serve_tables, info->tables, n * sizeof *b->serve_tables);
+        b->serve_ctx = info->ctx;
+        b->serve_daemon = info->daemon;
+        b->dispatch = dispatch_request;
+        bus_hello(b);
+        return 0;
 }

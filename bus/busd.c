@@ -206,13 +206,6 @@ static int send_to(struct busd *b, const uint8_t *rid, size_t rid_len, const voi
         return 0;
 }
 
-static void env(struct mpw *w, const char *kind)
-{
-        mpw_map_begin(w);
-        mpw_kv_int(w, "v", BUS_PROTO_V);
-        mpw_kv_str(w, "k", kind);
-}
-
 /* An error reply to a client; id is its encoded id (NULL: nil). */
 static void reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const void *id, size_t id_len,
                       int code, const char *field, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
@@ -227,21 +220,7 @@ static void reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const 
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
         mpw_init(&w);
-        env(&w, BUS_K_REP);
-        mpw_str(&w, "id");
-        if (id)
-                mpw_raw(&w, id, id_len);
-        else
-                mpw_nil(&w);
-        mpw_kv_bool(&w, "ok", false);
-        mpw_str(&w, "err");
-        mpw_map_begin(&w);
-        mpw_kv_str(&w, "code", ds_err_name(code));
-        mpw_kv_str(&w, "msg", msg);
-        if (field)
-                mpw_kv_str(&w, "field", field);
-        mpw_map_end(&w);
-        mpw_map_end(&w);
+        bus_enc_rep_err(&w, id, id_len, code, msg, field, NULL);
         send_to(b, rid, rid_len, mpw_data(&w), mpw_len(&w));
         mpw_free(&w);
 }
@@ -251,8 +230,7 @@ static void send_simple(struct busd *b, struct peer *p, const char *kind)
         struct mpw w;
 
         mpw_init(&w);
-        env(&w, kind);
-        mpw_map_end(&w);
+        bus_enc_simple(&w, kind);
         send_to(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w));
         mpw_free(&w);
 }
@@ -278,14 +256,7 @@ static void end_subs(struct busd *b, struct peer *p, const char *prefix, int cod
                         continue;
                 }
                 mpw_init(&w);
-                env(&w, BUS_K_UNSUB);
-                mpw_kv_str(&w, "prefix", p->subs[i]);
-                mpw_str(&w, "err");
-                mpw_map_begin(&w);
-                mpw_kv_str(&w, "code", ds_err_name(code));
-                mpw_kv_str(&w, "msg", msg);
-                mpw_map_end(&w);
-                mpw_map_end(&w);
+                bus_enc_unsub_err(&w, p->subs[i], code, msg);
                 send_to(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w));
                 mpw_free(&w);
                 free(p->subs[i]);
@@ -633,9 +604,10 @@ static const struct own_method own_methods[] = {
 /* ---- requests --------------------------------------------------------------- */
 
 struct req {
-        const msgpack_object *m;
-        char to[BUS_NAME_MAX + 1];
-        char method[BUS_METHOD_MAX + 1];
+        const struct bus_msg *msg;
+        const msgpack_object *a;
+        const char *to;
+        const char *method;
         char target[BUS_NAME_MAX + BUS_METHOD_MAX + 2];
         const char *id;
         size_t id_len;
@@ -688,6 +660,7 @@ static void inflight_track(struct busd *b, struct inflight *f)
 static void forward(struct busd *b, struct peer *from, struct req *q, struct service *s,
                     const struct session *sess, bool as_service)
 {
+        struct bus_stamp stamp;
         struct inflight *f;
         struct mpw w;
         int r;
@@ -697,35 +670,19 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
                 reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL, "out of memory");
                 return;
         }
-        mpw_init(&w);
-        env(&w, BUS_K_REQ);
-        mpw_kv_uint(&w, "id", f->bid);
-        mpw_kv_str(&w, "m", q->method);
-        mpw_kv_int(&w, "t", q->timeout);
-        mpw_str(&w, "a");
-        if (mp_get(q->m, "a"))
-                mpw_obj(&w, mp_get(q->m, "a"));
-        else
-                mpw_nil(&w);
         /* the stamp: built here from authentication, never copied from the body */
-        mpw_str(&w, "c");
-        mpw_map_begin(&w);
-        mpw_kv_str(&w, "id", from->id);
-        if (as_service)
-                mpw_kv_bool(&w, "svc", true);
-        if (from->gateway)
-                mpw_kv_bool(&w, "gw", true);
+        stamp = (struct bus_stamp){ .id = from->id, .svc = as_service, .gw = from->gateway };
         if (sess) {
-                mpw_kv_str(&w, "user", sess->user);
-                mpw_kv_str(&w, "group", sess->group);
-                mpw_kv_str(&w, "sid", sess->sid);
-                if (sess->source[0])
-                        mpw_kv_str(&w, "src", sess->source);
-                mpw_str(&w, "authz");
-                mpw_raw(&w, sess->authz, sess->authz_len);
+                stamp.user = sess->user;
+                stamp.group = sess->group;
+                stamp.sid = sess->sid;
+                stamp.src = sess->source;
+                stamp.authz = sess->authz;
+                stamp.authz_len = sess->authz_len;
         }
-        mpw_map_end(&w);
-        mpw_map_end(&w);
+        mpw_init(&w);
+        bus_enc_req(&w, &(struct bus_req_out){ .id = f->bid, .m = q->method, .t = q->timeout, .args_obj = q->a,
+                                               .c = &stamp });
         r = send_to(b, s->peer->rid, s->peer->rid_len, mpw_data(&w), mpw_len(&w));
         sodium_memzero(w.sb.data, w.sb.size);
         mpw_free(&w);
@@ -741,27 +698,20 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
 /* Asks authd whether a token names a live session, under busd's own id bid. */
 static void send_session_check(struct busd *b, struct service *authd, uint64_t bid, const char *tok, size_t tok_len)
 {
-        struct mpw w;
+        static const struct bus_stamp self = { .id = "busd", .svc = true };
+        struct mpw a, w;
 
+        mpw_init(&a);
+        mpw_map_begin(&a);
+        mpw_str(&a, "token");
+        mpw_strn(&a, tok, tok_len);
+        mpw_map_end(&a);
         mpw_init(&w);
-        env(&w, BUS_K_REQ);
-        mpw_kv_uint(&w, "id", bid);
-        mpw_kv_str(&w, "m", "session.check");
-        mpw_kv_int(&w, "t", SESSION_CHECK_TIMEOUT_MS);
-        mpw_str(&w, "a");
-        mpw_map_begin(&w);
-        mpw_str(&w, "token");
-        mpw_strn(&w, tok, tok_len);
-        mpw_map_end(&w);
-        mpw_str(&w, "c");
-        mpw_map_begin(&w);
-        mpw_kv_str(&w, "id", "busd");
-        mpw_kv_bool(&w, "svc", true);
-        mpw_map_end(&w);
-        mpw_map_end(&w);
+        bus_enc_req(&w, &(struct bus_req_out){ .id = bid, .m = "session.check", .t = SESSION_CHECK_TIMEOUT_MS,
+                                               .args = mpw_data(&a), .args_len = mpw_len(&a), .c = &self });
         send_to(b, authd->peer->rid, authd->peer->rid_len, mpw_data(&w), mpw_len(&w));
-        sodium_memzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
+        mpw_wipe(&a);
+        mpw_wipe(&w);
         b->st.session_checks++;
 }
 
@@ -851,19 +801,13 @@ static void handle_own(struct busd *b, struct peer *from, struct req *q)
         }
         mpw_init(&r);
         mpw_map_begin(&r);
-        code = om->fn(b, mp_get(q->m, "a"), &r, err, sizeof err);
+        code = om->fn(b, q->a, &r, err, sizeof err);
         mpw_map_end(&r);
         if (code < 0) {
                 reply_err(b, from->rid, from->rid_len, q->id, q->id_len, code, NULL, "%s", err);
         } else {
                 mpw_init(&w);
-                env(&w, BUS_K_REP);
-                mpw_str(&w, "id");
-                mpw_raw(&w, q->id, q->id_len);
-                mpw_kv_bool(&w, "ok", true);
-                mpw_str(&w, "r");
-                mpw_raw(&w, mpw_data(&r), mpw_len(&r));
-                mpw_map_end(&w);
+                bus_enc_rep_ok(&w, q->id, q->id_len, mpw_data(&r), mpw_len(&r));
                 send_to(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
                 mpw_free(&w);
         }
@@ -871,34 +815,18 @@ static void handle_own(struct busd *b, struct peer *from, struct req *q)
 }
 
 /* Routes a decoded request. raw is the original message (for parking). */
-static void route_req(struct busd *b, struct peer *from, const msgpack_object *m, const char *raw, size_t raw_len,
+static void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const char *raw, size_t raw_len,
                       struct mpw *idw)
 {
-        struct req q = { .m = m };
+        struct req q = { .msg = m, .a = m->a, .to = m->to, .method = m->m, .tok = m->tok };
         struct service *s;
         const char *auth;
         int64_t t;
 
-        mpw_obj(idw, mp_get(m, "id"));
+        mpw_obj(idw, m->id);
         q.id = mpw_data(idw);
         q.id_len = mpw_len(idw);
-        b->st.requests++;
-        if (mp_strcpy(mp_get(m, "to"), q.to, sizeof q.to) < 0 || ds_check_name(q.to, strlen(q.to))) {
-                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EINVAL, "to", "must name a service");
-                return;
-        }
-        if (mp_strcpy(mp_get(m, "m"), q.method, sizeof q.method) < 0 || !strchr(q.method, '.')) {
-                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EINVAL, "m", "must name a method (object.verb)");
-                return;
-        }
-        q.tok = mp_get(m, "tok");
-        if (q.tok && (!mp_is_str(q.tok) || q.tok->via.str.size > BUS_TOKEN_MAX)) {
-                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EINVAL, "tok", "must be a session token");
-                return;
-        }
-        if (q.tok && q.tok->via.str.size == 0)
-                q.tok = NULL;
-        t = mp_get_int(m, "t", ds_settings_int(&b->cfg, "default_timeout_ms"));
+        t = m->has_t ? m->t : ds_settings_int(&b->cfg, "default_timeout_ms");
         q.timeout = t < 10 ? 10 : t > BUS_MAX_TIMEOUT_MS ? BUS_MAX_TIMEOUT_MS : t;
         snprintf(q.target, sizeof q.target, "%s.%s", q.to, q.method);
 
@@ -1027,22 +955,21 @@ static void session_cache(struct busd *b, const char *th, struct session *s)
         zhash_freefn(b->sessions, th, session_free);
 }
 
-static void session_checked(struct busd *b, struct inflight *f, const msgpack_object *m)
+static void session_checked(struct busd *b, struct inflight *f, const struct bus_msg *m)
 {
         struct peer *client = zhash_lookup(b->peers, f->client_key);
         struct session *s;
 
         if (!client)
                 return;
-        if (!mp_get_bool(m, "ok", false)) {
-                const msgpack_object *err = mp_get(m, "err");
+        if (!m->ok) {
                 char msg[256] = "session not valid";
-                mp_strcpy(mp_get(err, "msg"), msg, sizeof msg);
+                mp_strcpy(mp_get(m->err, "msg"), msg, sizeof msg);
                 reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EAUTH, NULL,
                           "%s", msg);
                 return;
         }
-        s = session_from_answer(b, mp_get(m, "r"));
+        s = session_from_answer(b, m->r);
         if (!s) {
                 reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EINTERNAL, NULL,
                           "authd gave an unusable session answer");
@@ -1057,7 +984,7 @@ static void session_checked(struct busd *b, struct inflight *f, const msgpack_ob
 
 /* authd's answer to a subscriber's re-check: the subscriptions its session no
  * longer covers end, all of them when the session is gone. */
-static void sub_rechecked(struct busd *b, struct inflight *f, const msgpack_object *m)
+static void sub_rechecked(struct busd *b, struct inflight *f, const struct bus_msg *m)
 {
         struct peer *p = zhash_lookup(b->peers, f->client_key);
         struct session *s;
@@ -1066,13 +993,13 @@ static void sub_rechecked(struct busd *b, struct inflight *f, const msgpack_obje
         if (!p || !p->ss || strcmp(p->ss->th, f->tok_hash))
                 return;
         p->ss->checking = false;
-        if (!mp_get_bool(m, "ok", false)) {
+        if (!m->ok) {
                 char msg[256] = "session not valid";
-                mp_strcpy(mp_get(mp_get(m, "err"), "msg"), msg, sizeof msg);
+                mp_strcpy(mp_get(m->err, "msg"), msg, sizeof msg);
                 end_subs(b, p, NULL, -DS_EAUTH, "the session of '%s' ended: %s", p->ss->user, msg);
                 return;
         }
-        s = session_from_answer(b, mp_get(m, "r"));
+        s = session_from_answer(b, m->r);
         if (!s) {
                 end_subs(b, p, NULL, -DS_EINTERNAL, "authd gave an unusable session answer");
                 return;
@@ -1094,9 +1021,9 @@ static void sub_rechecked(struct busd *b, struct inflight *f, const msgpack_obje
         }
 }
 
-static void route_rep(struct busd *b, struct peer *from, const msgpack_object *m)
+static void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m)
 {
-        int64_t bid = mp_get_int(m, "id", -1);
+        int64_t bid = m->nid;
         struct inflight *f;
         char key[24];
         struct mpw w;
@@ -1123,40 +1050,26 @@ static void route_rep(struct busd *b, struct peer *from, const msgpack_object *m
         }
         b->st.replies++;
         mpw_init(&w);
-        env(&w, BUS_K_REP);
-        mpw_str(&w, "id");
-        mpw_raw(&w, f->client_id, f->client_id_len);
-        mpw_kv_bool(&w, "ok", mp_get_bool(m, "ok", false));
-        if (mp_get(m, "r")) {
-                mpw_str(&w, "r");
-                mpw_obj(&w, mp_get(m, "r"));
-        }
-        if (mp_get(m, "err")) {
-                mpw_str(&w, "err");
-                mpw_obj(&w, mp_get(m, "err"));
-        }
-        mpw_map_end(&w);
+        bus_enc_rep_relay(&w, f->client_id, f->client_id_len, m->ok, m->r, m->err);
         send_to(b, f->client_rid, f->client_rid_len, mpw_data(&w), mpw_len(&w));
-        sodium_memzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
+        mpw_wipe(&w);
         inflight_free(f);
 }
 
-static void handle_hello(struct busd *b, struct peer *from, const msgpack_object *m)
+static void handle_hello(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad)
 {
-        char name[BUS_NAME_MAX + 1];
-        const msgpack_object *ms = mp_get(m, "methods");
+        const char *name = m->name;
+        const msgpack_object *ms = m->methods;
         struct service *s, *old;
 
-        if (mp_strcpy(mp_get(m, "name"), name, sizeof name) < 0 || ds_check_name(name, strlen(name)) ||
-            !strcmp(name, BUS_SERVICE_SELF) || !strcmp(name, "busd")) {
+        if ((bad && !strcmp(bad->field, "name")) || !strcmp(name, BUS_SERVICE_SELF) || !strcmp(name, "busd")) {
                 log_warn("bus: hello from '%s' with a bad service name, ignored", from->id);
                 return;
         }
         if (from->svc && strcmp(from->svc->name, name)) {
                 /* one service per connection: a second name would leave the
                  * first service pointing at a peer that is freed with the second */
-                const msgpack_object *id = mp_get(m, "id");
+                const msgpack_object *id = m->id;
                 struct mpw idw;
 
                 b->st.refused++;
@@ -1176,7 +1089,7 @@ static void handle_hello(struct busd *b, struct peer *from, const msgpack_object
                           from->id, name);
                 return;
         }
-        if (!ms || ms->type != MSGPACK_OBJECT_ARRAY || ms->via.array.size > BUS_MAX_METHODS) {
+        if (!ms) {
                 log_warn("bus: hello of '%s' has no usable method table, ignored", name);
                 return;
         }
@@ -1184,15 +1097,14 @@ static void handle_hello(struct busd *b, struct peer *from, const msgpack_object
         if (!s)
                 return;
         snprintf(s->name, sizeof s->name, "%s", name);
-        mp_strcpy(mp_get(m, "ver"), s->version, sizeof s->version);
-        s->pid = (int)mp_get_int(m, "pid", 0);
+        snprintf(s->version, sizeof s->version, "%s", m->ver);
+        s->pid = m->pid;
         s->since_ms = ds_now_mono_ms();
         s->methods = zhash_new();
         for (uint32_t i = 0; i < ms->via.array.size; i++) {
                 char mn[BUS_METHOD_MAX + 1], au[DS_AUTHZ_SET_MAX + 1];
                 const msgpack_object *e = &ms->via.array.ptr[i];
-                if (mp_strcpy(mp_get(e, "n"), mn, sizeof mn) < 0 || mp_strcpy(mp_get(e, "auth"), au, sizeof au) < 0 ||
-                    !ds_authz_valid(au))
+                if (bus_dec_hello_method(e, mn, sizeof mn, au, sizeof au) < 0)
                         continue;
                 zhash_insert(s->methods, mn, strdup(au));
                 zhash_freefn(s->methods, mn, free);
@@ -1267,17 +1179,9 @@ static void deliver_operator(struct busd *b, struct peer *p, const char *topic, 
                 return;
         }
         mpw_init(&w);
-        env(&w, BUS_K_PUB);
-        mpw_kv_str(&w, "topic", topic);
-        mpw_kv_int(&w, "ts", ts);
-        mpw_kv_str(&w, "src", src);
-        mpw_str(&w, "data");
-        mpw_raw(&w, mpw_data(data), mpw_len(data));
-        mpw_kv_uint(&w, "seq", seq);
-        mpw_kv_uint(&w, "tag", ack_tag(p, seq));
-        if (p->ev_lost)
-                mpw_kv_uint(&w, "lost", p->ev_lost);
-        mpw_map_end(&w);
+        bus_enc_pub(&w, &(struct bus_pub_out){ .topic = topic, .ts = ts, .src = src, .data = mpw_data(data),
+                                               .data_len = mpw_len(data), .seq = seq, .tag = ack_tag(p, seq),
+                                               .lost = p->ev_lost });
         if (send_to(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
                 count_drop(b, p, &b->st.dropped_full);
         } else {
@@ -1315,14 +1219,12 @@ static void session_revoked(struct busd *b, const msgpack_object *d)
         }
 }
 
-static void handle_pub(struct busd *b, struct peer *from, const msgpack_object *m)
+static void handle_pub(struct busd *b, struct peer *from, const struct bus_msg *m)
 {
-        char topic[BUS_TOPIC_MAX + 1];
+        const char *topic = m->topic;
         int64_t ts;
         struct mpw w, dw;
 
-        if (mp_strcpy(mp_get(m, "topic"), topic, sizeof topic) < 0 || !topic[0])
-                return;
         b->st.events_in++;
         if (!bus_acl_may_publish(b->acl, from->id, topic)) {
                 b->st.refused++;
@@ -1332,21 +1234,16 @@ static void handle_pub(struct busd *b, struct peer *from, const msgpack_object *
         }
         /* revocations come from authd only */
         if (!strcmp(topic, "auth.session.revoked") && !strcmp(from->id, "authd"))
-                session_revoked(b, mp_get(m, "data"));
-        ts = mp_get_int(m, "ts", ds_now_real_ms());
+                session_revoked(b, m->data);
+        ts = m->has_ts ? m->ts : ds_now_real_ms();
         mpw_init(&dw);
-        if (mp_get(m, "data"))
-                mpw_obj(&dw, mp_get(m, "data"));
+        if (m->data)
+                mpw_obj(&dw, m->data);
         else
                 mpw_nil(&dw);
         mpw_init(&w);
-        env(&w, BUS_K_PUB);
-        mpw_kv_str(&w, "topic", topic);
-        mpw_kv_int(&w, "ts", ts);
-        mpw_kv_str(&w, "src", from->id);
-        mpw_str(&w, "data");
-        mpw_raw(&w, mpw_data(&dw), mpw_len(&dw));
-        mpw_map_end(&w);
+        bus_enc_pub(&w, &(struct bus_pub_out){ .topic = topic, .ts = ts, .src = from->id, .data = mpw_data(&dw),
+                                               .data_len = mpw_len(&dw) });
         for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers)) {
                 bool match = false;
 
@@ -1375,19 +1272,14 @@ static void handle_pub(struct busd *b, struct peer *from, const msgpack_object *
 }
 
 /* ack {seq, tag}: the subscriber has read every event up to seq. */
-static void handle_ack(struct busd *b, struct peer *p, const msgpack_object *m)
+static void handle_ack(struct busd *b, struct peer *p, const struct bus_msg *m)
 {
-        const msgpack_object *so = mp_get(m, "seq"), *to = mp_get(m, "tag");
-
         (void)b;
-        if (!so || so->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !to ||
-            to->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-                return;
-        if (so->via.u64 <= p->ev_acked || so->via.u64 > p->ev_seq || to->via.u64 != ack_tag(p, so->via.u64)) {
+        if (m->seq <= p->ev_acked || m->seq > p->ev_seq || m->tag != ack_tag(p, m->seq)) {
                 log_debug("bus: ack from '%s' for an event it was not sent, ignored", p->id);
                 return;
         }
-        p->ev_acked = so->via.u64;
+        p->ev_acked = m->seq;
 }
 
 /* A trailing '*' is accepted: "log.*" is the prefix "log.", "*" everything. */
@@ -1401,21 +1293,18 @@ static void prefix_normalize(char *prefix)
 
 static void sub_reply_ok(struct busd *b, struct peer *from, const struct req *q, const char *prefix)
 {
-        struct mpw w;
+        struct mpw r, w;
 
-        mpw_init(&w);
-        env(&w, BUS_K_REP);
-        mpw_str(&w, "id");
-        mpw_raw(&w, q->id, q->id_len);
-        mpw_kv_bool(&w, "ok", true);
-        mpw_str(&w, "r");
-        mpw_map_begin(&w);
-        mpw_kv_str(&w, "prefix", prefix);
+        mpw_init(&r);
+        mpw_map_begin(&r);
+        mpw_kv_str(&r, "prefix", prefix);
         if (from->operator)
-                mpw_kv_uint(&w, "window", b->sub_queue_max);
-        mpw_map_end(&w);
-        mpw_map_end(&w);
+                mpw_kv_uint(&r, "window", b->sub_queue_max);
+        mpw_map_end(&r);
+        mpw_init(&w);
+        bus_enc_rep_ok(&w, q->id, q->id_len, mpw_data(&r), mpw_len(&r));
         send_to(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
+        mpw_free(&r);
         mpw_free(&w);
 }
 
@@ -1430,12 +1319,13 @@ static int sub_operator_check(struct busd *b, struct peer *from, struct req *q, 
         const char *rule = "";
         struct session *sess;
 
-        q->tok = mp_get(q->m, "tok");
-        if (q->tok && (!mp_is_str(q->tok) || q->tok->via.str.size > BUS_TOKEN_MAX)) {
-                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EINVAL, "tok", "must be a session token");
+        struct ds_err e;
+
+        if (bus_dec_tok(q->msg->sub_tok, &q->tok, &e) < 0) {
+                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, e.code, e.field, "%s", e.msg);
                 return -1;
         }
-        if (!q->tok || q->tok->via.str.size == 0) {
+        if (!q->tok) {
                 reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EAUTH, NULL,
                           "login required to receive events (devctl login)");
                 return -1;
@@ -1483,26 +1373,26 @@ static int sub_operator_check(struct busd *b, struct peer *from, struct req *q, 
 
 /* sub / unsub {prefix, id?, tok?}. With an id busd answers with a rep.
  * Services subscribe by their ACL; operators (devctl) also need a session. */
-static void handle_sub(struct busd *b, struct peer *from, const msgpack_object *m, const char *raw, size_t raw_len,
-                       bool add)
+static void handle_sub(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad,
+                       const char *raw, size_t raw_len, bool add)
 {
         char prefix[BUS_TOPIC_MAX + 1];
-        struct req q = { .m = m };
+        struct req q = { .msg = m };
         struct mpw idw;
         ssize_t found = -1;
 
         mpw_init(&idw);
-        if (mp_get(m, "id")) {
-                mpw_obj(&idw, mp_get(m, "id"));
+        if (m->id) {
+                mpw_obj(&idw, m->id);
                 q.id = mpw_data(&idw);
                 q.id_len = mpw_len(&idw);
         }
-        if (mp_strcpy(mp_get(m, "prefix"), prefix, sizeof prefix) < 0) {
+        if (bad) {
                 if (q.id)
-                        reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EINVAL, "prefix",
-                                  "must be a topic prefix of at most %d bytes", BUS_TOPIC_MAX);
+                        reply_err(b, from->rid, from->rid_len, q.id, q.id_len, bad->code, bad->field, "%s", bad->msg);
                 goto out;
         }
+        snprintf(prefix, sizeof prefix, "%s", m->prefix);
         prefix_normalize(prefix);
         for (size_t i = 0; i < from->n_subs && found < 0; i++)
                 if (!strcmp(from->subs[i], prefix))
@@ -1537,14 +1427,8 @@ static void handle_sub(struct busd *b, struct peer *from, const msgpack_object *
 
                         b->st.subs_refused++;
                         mpw_init(&w);
-                        env(&w, BUS_K_UNSUB);
-                        mpw_kv_str(&w, "prefix", prefix);
-                        mpw_str(&w, "err");
-                        mpw_map_begin(&w);
-                        mpw_kv_str(&w, "code", ds_err_name(-DS_EAUTH));
-                        mpw_kv_str(&w, "msg", "subscribing needs a session token and an id (devctl login)");
-                        mpw_map_end(&w);
-                        mpw_map_end(&w);
+                        bus_enc_unsub_err(&w, prefix, -DS_EAUTH,
+                                          "subscribing needs a session token and an id (devctl login)");
                         send_to(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
                         mpw_free(&w);
                         goto out;
@@ -1578,7 +1462,8 @@ static void handle_message(struct busd *b, struct peer *from, const char *raw, s
 {
         msgpack_unpacked u;
         const char *why;
-        const msgpack_object *m, *k;
+        struct bus_msg m;
+        struct ds_err e;
         struct mpw idw;
         int r;
 
@@ -1598,48 +1483,54 @@ static void handle_message(struct busd *b, struct peer *from, const char *raw, s
                 }
                 return;
         }
-        m = &u.data;
-        k = mp_get(m, "k");
         mpw_init(&idw);
-        if (m->type != MSGPACK_OBJECT_MAP || !mp_is_str(k)) {
-                b->st.malformed++;
-                if (mp_get(m, "id")) {
-                        mpw_obj(&idw, mp_get(m, "id"));
-                        reply_err(b, from->rid, from->rid_len, mpw_data(&idw), mpw_len(&idw), -EINVAL, "k",
-                                  "message has no kind");
-                } else {
-                        reply_err(b, from->rid, from->rid_len, NULL, 0, -EINVAL, "k", "message has no kind");
-                }
-        } else if (mp_get_int(m, "v", BUS_PROTO_V) != BUS_PROTO_V) {
-                if (mp_get(m, "id"))
-                        mpw_obj(&idw, mp_get(m, "id"));
-                reply_err(b, from->rid, from->rid_len, mpw_len(&idw) ? mpw_data(&idw) : NULL, mpw_len(&idw),
-                          -EINVAL, "v", "protocol version %lld not supported (this bus speaks %d)",
-                          (long long)mp_get_int(m, "v", 0), BUS_PROTO_V);
-        } else if (mp_streq(k, BUS_K_REQ)) {
-                if (!mp_get(m, "id"))
-                        reply_err(b, from->rid, from->rid_len, NULL, 0, -EINVAL, "id", "request without id");
-                else
-                        route_req(b, from, m, raw, len, &idw);
-        } else if (mp_streq(k, BUS_K_REP)) {
-                route_rep(b, from, m);
-        } else if (mp_streq(k, BUS_K_PUB)) {
-                handle_pub(b, from, m);
-        } else if (mp_streq(k, BUS_K_HB)) {
+        r = bus_msg_decode(&u.data, BUS_DEC_ROUTE, &m, &e);
+        if (r < 0 && (m.kind == BUS_KIND_NONE || m.kind == BUS_KIND_REQ)) {
+                /* no kind, another version, an unknown kind, a bad request:
+                 * answered when it carries an id */
+                if (!strcmp(e.field, "k") && m.kind == BUS_KIND_NONE && strcmp(e.msg, "unknown kind"))
+                        b->st.malformed++;
+                if (m.kind == BUS_KIND_REQ && m.id)
+                        b->st.requests++;
+                if (m.id)
+                        mpw_obj(&idw, m.id);
+                if (m.id || m.kind != BUS_KIND_NONE || strcmp(e.msg, "unknown kind"))
+                        reply_err(b, from->rid, from->rid_len, mpw_len(&idw) ? mpw_data(&idw) : NULL, mpw_len(&idw),
+                                  e.code, e.field, "%s", e.msg);
+                goto out;
+        }
+        switch (m.kind) {
+        case BUS_KIND_REQ:
+                b->st.requests++;
+                route_req(b, from, &m, raw, len, &idw);
+                break;
+        case BUS_KIND_REP:
+                route_rep(b, from, &m);
+                break;
+        case BUS_KIND_PUB:
+                if (r == 0)
+                        handle_pub(b, from, &m);
+                break;
+        case BUS_KIND_HB:
                 if (!from->svc && from->n_subs == 0)
                         send_simple(b, from, BUS_K_WHO); /* we restarted or dropped it: ask again */
-        } else if (mp_streq(k, BUS_K_HELLO)) {
-                handle_hello(b, from, m);
-        } else if (mp_streq(k, BUS_K_SUB)) {
-                handle_sub(b, from, m, raw, len, true);
-        } else if (mp_streq(k, BUS_K_UNSUB)) {
-                handle_sub(b, from, m, raw, len, false);
-        } else if (mp_streq(k, BUS_K_ACK)) {
-                handle_ack(b, from, m);
-        } else if (mp_get(m, "id")) {
-                mpw_obj(&idw, mp_get(m, "id"));
-                reply_err(b, from->rid, from->rid_len, mpw_data(&idw), mpw_len(&idw), -EINVAL, "k", "unknown kind");
+                break;
+        case BUS_KIND_HELLO:
+                handle_hello(b, from, &m, r < 0 ? &e : NULL);
+                break;
+        case BUS_KIND_SUB:
+        case BUS_KIND_UNSUB:
+                handle_sub(b, from, &m, r < 0 ? &e : NULL, raw, len, m.kind == BUS_KIND_SUB);
+                break;
+        case BUS_KIND_ACK:
+                if (r == 0)
+                        handle_ack(b, from, &m);
+                break;
+        case BUS_KIND_WHO:
+        case BUS_KIND_NONE:
+                break;
         }
+out:
         mpw_free(&idw);
         msgpack_unpacked_destroy(&u);
 }
