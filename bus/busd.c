@@ -115,6 +115,7 @@ struct stats {
         /* events_dropped by reason */
         uint64_t dropped_slow, dropped_full, dropped_check;
         uint64_t subs_refused, subs_ended;
+        uint64_t log_dropped; /* own records beyond the queue */
 };
 
 struct busd {
@@ -131,6 +132,7 @@ struct busd {
         zhash_t *inflight; /* bid -> struct inflight */
         zhash_t *sessions; /* token hash -> struct session */
         zhash_t *disabled; /* name -> "1" */
+        zlist_t *logq;     /* busd's own records, to publish (struct logrec) */
         char *statedir;
         uint64_t next_bid;
         int64_t started_ms;
@@ -1219,31 +1221,14 @@ static void session_revoked(struct busd *b, const msgpack_object *d)
         }
 }
 
-static void handle_pub(struct busd *b, struct peer *from, const struct bus_msg *m)
+/* Sends an event from src (encoded data) to every peer subscribed to it. */
+static void fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw)
 {
-        const char *topic = m->topic;
-        int64_t ts;
-        struct mpw w, dw;
+        struct mpw w;
 
-        b->st.events_in++;
-        if (!bus_acl_may_publish(b->acl, from->id, topic)) {
-                b->st.refused++;
-                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not publish '%s' (bus ACL)",
-                          from->id, topic);
-                return;
-        }
-        /* revocations come from authd only */
-        if (!strcmp(topic, "auth.session.revoked") && !strcmp(from->id, "authd"))
-                session_revoked(b, m->data);
-        ts = m->has_ts ? m->ts : ds_now_real_ms();
-        mpw_init(&dw);
-        if (m->data)
-                mpw_obj(&dw, m->data);
-        else
-                mpw_nil(&dw);
         mpw_init(&w);
-        bus_enc_pub(&w, &(struct bus_pub_out){ .topic = topic, .ts = ts, .src = from->id, .data = mpw_data(&dw),
-                                               .data_len = mpw_len(&dw) });
+        bus_enc_pub(&w, &(struct bus_pub_out){ .topic = topic, .ts = ts, .src = src, .data = mpw_data(dw),
+                                               .data_len = mpw_len(dw) });
         for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers)) {
                 bool match = false;
 
@@ -1252,7 +1237,7 @@ static void handle_pub(struct busd *b, struct peer *from, const struct bus_msg *
                 if (!match || !bus_acl_may_receive(b->acl, p->id, topic))
                         continue;
                 if (p->operator) {
-                        deliver_operator(b, p, topic, ts, from->id, &dw);
+                        deliver_operator(b, p, topic, ts, src, dw);
                         continue;
                 }
                 if (send_to(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
@@ -1268,7 +1253,77 @@ static void handle_pub(struct busd *b, struct peer *from, const struct bus_msg *
                 }
         }
         mpw_free(&w);
+}
+
+static void handle_pub(struct busd *b, struct peer *from, const struct bus_msg *m)
+{
+        const char *topic = m->topic;
+        struct mpw dw;
+
+        b->st.events_in++;
+        if (!bus_acl_may_publish(b->acl, from->id, topic)) {
+                b->st.refused++;
+                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not publish '%s' (bus ACL)",
+                          from->id, topic);
+                return;
+        }
+        /* revocations come from authd only */
+        if (!strcmp(topic, "auth.session.revoked") && !strcmp(from->id, "authd"))
+                session_revoked(b, m->data);
+        mpw_init(&dw);
+        if (m->data)
+                mpw_obj(&dw, m->data);
+        else
+                mpw_nil(&dw);
+        fanout(b, from->id, topic, m->has_ts ? m->ts : ds_now_real_ms(), &dw);
         mpw_free(&dw);
+}
+
+/* busd's own log and audit records (ACL refusals, unknown keys, forged
+ * hellos) go out as log.<category> events from "busd", as every service's
+ * do, so logd stores them. busd is the bus: it fans them out itself, once
+ * the message being handled is done (a record may be written while the peer
+ * table is being walked). */
+struct logrec {
+        char topic[BUS_TOPIC_MAX + 1];
+        int64_t ts;
+        struct mpw dw;
+};
+
+#define BUSD_LOGQ_MAX 256
+
+static void busd_log_sink(void *ud, int level, const char *category, const char *user, const char *msg)
+{
+        struct busd *b = ud;
+        struct logrec *lr;
+
+        if (!b->logq)
+                return;
+        if (zlist_size(b->logq) >= BUSD_LOGQ_MAX || !(lr = calloc(1, sizeof *lr))) {
+                b->st.log_dropped++;
+                return;
+        }
+        snprintf(lr->topic, sizeof lr->topic, "log.%s", category);
+        lr->ts = ds_now_real_ms();
+        mpw_init(&lr->dw);
+        mpw_map_begin(&lr->dw);
+        mpw_kv_str(&lr->dw, "service", "busd");
+        mpw_kv_str(&lr->dw, "level", log_level_name(level));
+        mpw_kv_str(&lr->dw, "user", user ? user : "");
+        mpw_kv_str(&lr->dw, "msg", msg);
+        mpw_map_end(&lr->dw);
+        zlist_append(b->logq, lr);
+}
+
+static void flush_log(struct busd *b)
+{
+        struct logrec *lr;
+
+        while (b->logq && (lr = zlist_pop(b->logq))) {
+                fanout(b, "busd", lr->topic, lr->ts, &lr->dw);
+                mpw_free(&lr->dw);
+                free(lr);
+        }
 }
 
 /* ack {seq, tag}: the subscriber has read every event up to seq. */
@@ -1576,6 +1631,8 @@ static void on_router(struct busd *b)
                                 handle_message(b, p, zmq_msg_data(&payload), zmq_msg_size(&payload));
                         }
                 }
+                if (zlist_size(b->logq))
+                        flush_log(b);
                 /* requests may carry secrets: do not leave them in freed memory */
                 sodium_memzero(zmq_msg_data(&payload), zmq_msg_size(&payload));
                 zmq_msg_close(&rid);
@@ -1848,6 +1905,10 @@ int main(int argc, char **argv)
         b->disabled = zhash_new();
         b->next_bid = 1;
         load_disabled(b);
+        b->logq = zlist_new();
+        if (!b->logq)
+                fatal("out of memory");
+        log_set_sink(busd_log_sink, b);
         b->started_ms = ds_now_mono_ms();
         next_hb = b->started_ms + b->hb_ms;
         next_tick = b->started_ms + 100;
@@ -1904,6 +1965,7 @@ int main(int argc, char **argv)
                                 sd_notify(0, "READY=1");
                         }
                 }
+                flush_log(b);
                 now = ds_now_mono_ms();
                 if (now >= next_tick) {
                         on_tick(b);
@@ -1920,6 +1982,9 @@ int main(int argc, char **argv)
         }
         sd_notify(0, "STOPPING=1");
         log_info("stopping");
+        log_set_sink(NULL, NULL);
+        flush_log(b);
+        zlist_destroy(&b->logq);
         zhash_destroy(&b->inflight);
         zhash_destroy(&b->sessions);
         zhash_destroy(&b->services);

@@ -12,6 +12,9 @@
  *                             then only heartbeats: never reads an event (a stuck
  *                             subscriber; its receive queue is kept small)
  *   busprobe flood N SIZE TOPIC  publishes N events of SIZE bytes each
+ *   busprobe call SVC METHOD [ID [ARG=VAL]]  one request; with ID it carries a
+ *                             forged stamp c {id: ID, svc: true}; prints "ok" or
+ *                             "CODE: msg"; exit 0 on ok, 1 on an error answer
  */
 #include <czmq.h>
 #include <signal.h>
@@ -466,6 +469,63 @@ static int flood(long n, long size, const char *topic)
         return 0;
 }
 
+static int call(const char *svc, const char *method, const char *forged, const char *arg)
+{
+        zmq_pollitem_t it = { NULL, 0, ZMQ_POLLIN, 0 };
+        msgpack_unpacked u;
+        const char *why;
+        struct mpw w;
+        zmq_msg_t m;
+        int rc = 3;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_int(&w, "v", 1);
+        mpw_kv_str(&w, "k", "req");
+        mpw_kv_int(&w, "id", 9);
+        mpw_kv_str(&w, "to", svc);
+        mpw_kv_str(&w, "m", method);
+        mpw_str(&w, "a");
+        mpw_map_begin(&w);
+        if (arg && strchr(arg, '=')) {
+                mpw_strn(&w, arg, (size_t)(strchr(arg, '=') - arg));
+                mpw_str(&w, strchr(arg, '=') + 1);
+        }
+        mpw_map_end(&w);
+        if (forged) {
+                mpw_str(&w, "c"); /* busd must not believe it */
+                mpw_map_begin(&w);
+                mpw_kv_str(&w, "id", forged);
+                mpw_kv_bool(&w, "svc", true);
+                mpw_map_end(&w);
+        }
+        mpw_map_end(&w);
+        send_buf(mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+        it.socket = sock;
+        if (zmq_poll(&it, 1, 3000) <= 0) {
+                printf("no answer\n");
+                return 3;
+        }
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, sock, 0);
+        if (mp_decode(zmq_msg_data(&m), zmq_msg_size(&m), NULL, &u, &why) == 0) {
+                char code[16] = "", msg[400] = "";
+                mp_strcpy(mp_get(mp_get(&u.data, "err"), "code"), code, sizeof code);
+                mp_strcpy(mp_get(mp_get(&u.data, "err"), "msg"), msg, sizeof msg);
+                if (mp_get_bool(&u.data, "ok", false)) {
+                        printf("ok\n");
+                        rc = 0;
+                } else {
+                        printf("%s: %s\n", code, msg);
+                        rc = 1;
+                }
+                msgpack_unpacked_destroy(&u);
+        }
+        zmq_msg_close(&m);
+        return rc;
+}
+
 int main(int argc, char **argv)
 {
         int rc;
@@ -489,6 +549,8 @@ int main(int argc, char **argv)
                 rc = hello2(argv[2], argv[3]);
         else if (!strcmp(argv[1], "idle") && argc > 3)
                 rc = idle(argv[2], argv[3]);
+        else if (!strcmp(argv[1], "call") && argc > 3)
+                rc = call(argv[2], argv[3], argc > 4 && argv[4][0] ? argv[4] : NULL, argc > 5 ? argv[5] : NULL);
         else if (!strcmp(argv[1], "flood") && argc > 4)
                 rc = flood(atol(argv[2]), atol(argv[3]), argv[4]);
         else
