@@ -126,7 +126,7 @@ int ds_methods_selftest(const struct ds_method *methods, struct ds_err *e)
 
 /* ---- requests ------------------------------------------------------------- */
 
-static void send_reply(bus_t *b, const char *id, size_t id_len, int code, const struct mpw *r,
+static void send_reply(const struct ds_call *c, const char *id, size_t id_len, int code, const struct mpw *r,
                        const struct ds_err *err)
 {
         struct mpw w;
@@ -137,7 +137,10 @@ static void send_reply(bus_t *b, const char *id, size_t id_len, int code, const 
         else
                 bus_enc_rep_err(&w, id, id_len, code, err ? err->msg : NULL, err ? err->field : NULL,
                                 err ? err->reason : NULL);
-        bus_send_raw(b, mpw_data(&w), mpw_len(&w));
+        if (c->send)
+                c->send(c->send_ud, mpw_data(&w), mpw_len(&w));
+        else
+                bus_send_raw(c->bus, mpw_data(&w), mpw_len(&w));
         /* results may carry secrets meant for this caller only (a new token) */
         mpw_wipe(&w);
 }
@@ -178,7 +181,7 @@ void ds_call_finish(struct ds_call **pc, int code)
         } else if (!c->err.msg[0]) {
                 ds_call_fail(c, code, NULL, NULL);
         }
-        send_reply(c->bus, c->req_id, c->req_id_len, code, c->r, &c->err);
+        send_reply(c, c->req_id, c->req_id_len, code, c->r, &c->err);
         mpw_free(c->r);
         free(c->r);
         free(c->req_id);
@@ -186,10 +189,11 @@ void ds_call_finish(struct ds_call **pc, int code)
         *pc = NULL;
 }
 
-static void dispatch_request(bus_t *b, const struct bus_msg *q)
+int ds_dispatch(const struct ds_dispatch *dp, const struct bus_msg *q, const struct ds_caller *caller)
 {
         const msgpack_object *idobj = q->id;
-        struct ds_call c = { .bus = b, .ctx = b->serve_ctx, .daemon = b->serve_daemon };
+        struct ds_call c = { .bus = dp->bus, .ctx = dp->ctx, .daemon = dp->daemon, .send = dp->send,
+                             .send_ud = dp->send_ud };
         struct mpw idw, r;
         int code;
 
@@ -200,23 +204,27 @@ static void dispatch_request(bus_t *b, const struct bus_msg *q)
         c.req_id = idobj ? (char *)mpw_data(&idw) : NULL;
         c.req_id_len = idobj ? mpw_len(&idw) : 0;
         c.r = &r;
+        c.caller = *caller;
         mpw_map_begin(&r);
-        if (!b->serve_tables) {
+        if (!dp->tables) {
                 code = ds_call_fail(&c, -DS_EUNAVAIL, NULL, "this process serves no methods");
                 goto reply;
         }
-        if (!(c.m = ds_methods_find((const struct ds_method *const *)b->serve_tables, q->m, strlen(q->m)))) {
-                code = ds_call_fail(&c, -ENOENT, "m", "%s has no such method", b->serve_name);
+        if (!(c.m = ds_methods_find(dp->tables, q->m, strlen(q->m)))) {
+                code = ds_call_fail(&c, -ENOENT, "m", "%s has no such method", dp->name);
                 goto reply;
         }
-        bus_dec_stamp(q->c, &c.caller);
         if (!ds_caller_allowed(&c.caller, c.m->auth)) {
+                bool known = c.caller.user[0] || c.caller.svc || !strcmp(c.m->auth, AUTH_SERVICE);
+
                 log_audit("security", LOG_LVL_NOTICE, ds_call_actor(&c),
-                          "refused %s.%s to '%s': needs authority '%s'", b->serve_name, c.m->name,
+                          "refused %s.%s to '%s': needs authority '%s'", dp->name, c.m->name,
                           ds_call_actor(&c), c.m->auth);
-                code = ds_call_fail(&c, c.caller.user[0] || c.caller.svc ? -EPERM : -DS_EAUTH, NULL,
-                                    c.caller.user[0] || c.caller.svc ? "needs authority '%s'" : "login required (%s)",
-                                    c.m->auth);
+                if (!strcmp(c.m->auth, AUTH_SERVICE))
+                        code = ds_call_fail(&c, -EPERM, NULL, "%s.%s is for daemons only", dp->name, c.m->name);
+                else
+                        code = ds_call_fail(&c, known ? -EPERM : -DS_EAUTH, NULL,
+                                            known ? "needs authority '%s'" : "login required (%s)", c.m->auth);
                 goto reply;
         }
         c.args = q->a;
@@ -241,10 +249,25 @@ reply:
                 ds_call_fail(&c, code, NULL, NULL);
         }
         if (c.req_id)
-                send_reply(b, c.req_id, c.req_id_len, code, &r, &c.err);
+                send_reply(&c, c.req_id, c.req_id_len, code, &r, &c.err);
 out:
         mpw_wipe(&r);
         mpw_free(&idw);
+        return code;
+}
+
+/* A request busd forwarded: its stamp is busd's, the only one a service sees. */
+static void dispatch_request(bus_t *b, const struct bus_msg *q)
+{
+        const struct ds_dispatch dp = { .name = b->serve_name,
+                                        .tables = (const struct ds_method *const *)b->serve_tables,
+                                        .ctx = b->serve_ctx,
+                                        .daemon = b->serve_daemon,
+                                        .bus = b };
+        struct ds_caller caller;
+
+        bus_dec_stamp(q->c, &caller);
+        ds_dispatch(&dp, q, &caller);
 }
 
 int bus_serve(bus_t *b, const struct bus_serve_info *info)

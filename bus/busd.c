@@ -11,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "bus.h"
 #include "bus_acl.h"
 #include "authz.h"
 #include "bus_auth.h"
@@ -476,13 +477,14 @@ static void write_service_row(struct busd *b, struct mpw *w, const char *name)
         mpw_map_end(w);
 }
 
-static int m_services(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n)
+static int h_bus_services(void *ctx, struct ds_call *c)
 {
+        struct busd *b = ctx;
+        struct mpw *r = c->r;
         zlist_t *names = zlist_new();
 
-        (void)a;
-        (void)err;
-        (void)n;
+        if (!names)
+                return -ENOMEM;
         zlist_autofree(names);
         bus_acl_each_service(b->acl, collect_name, names);
         for (void *v = zhash_first(b->services); v; v = zhash_next(b->services))
@@ -505,19 +507,24 @@ static int m_services(struct busd *b, const msgpack_object *a, struct mpw *r, ch
         return 0;
 }
 
-static int set_disabled(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n, bool dis)
+/* The function table is netcfgd's: no other daemon, whatever its ACL says. */
+#define BUS_FUNCTION_OWNER "netcfgd"
+
+static int set_disabled(struct busd *b, struct ds_call *c, bool dis)
 {
         char name[BUS_NAME_MAX + 1];
 
-        if (mp_strcpy(mp_get(a, "service"), name, sizeof name) < 0 || ds_check_name(name, strlen(name))) {
-                snprintf(err, n, "service: must be a service name");
-                return -EINVAL;
+        if (strcmp(c->caller.id, BUS_FUNCTION_OWNER)) {
+                b->st.refused++;
+                log_audit("security", LOG_LVL_WARNING, c->caller.id, "bus: '%s' refused %s: only '%s' may call it",
+                          c->caller.id[0] ? c->caller.id : "?", c->m->name, BUS_FUNCTION_OWNER);
+                return ds_call_fail(c, -EPERM, NULL, "identity '%s' may not call %s: only %s may", c->caller.id,
+                                    c->m->name, BUS_FUNCTION_OWNER);
         }
-        if (dis && may_not_disable(name)) {
-                snprintf(err, n, "'%s' cannot be disabled: the bus needs it to %s", name,
-                         strcmp(name, "authd") ? "run" : "check operator sessions");
-                return -EPERM;
-        }
+        ds_arg_str(c, "service", name, sizeof name);
+        if (dis && may_not_disable(name))
+                return ds_call_fail(c, -EPERM, NULL, "'%s' cannot be disabled: the bus needs it to %s", name,
+                                    strcmp(name, "authd") ? "run" : "check operator sessions");
         if (dis)
                 zhash_insert(b->disabled, name, "1");
         else
@@ -526,26 +533,26 @@ static int set_disabled(struct busd *b, const msgpack_object *a, struct mpw *r, 
         if (dis)
                 fail_inflight_of(b, name, "was disabled");
         log_audit("operation", LOG_LVL_NOTICE, NULL, "bus: service '%s' %s", name, dis ? "disabled" : "enabled");
-        mpw_kv_str(r, "service", name);
-        mpw_kv_bool(r, "disabled", dis);
+        mpw_kv_str(c->r, "service", name);
+        mpw_kv_bool(c->r, "disabled", dis);
         return 0;
 }
 
-static int m_disable(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n)
+static int h_bus_disable(void *ctx, struct ds_call *c)
 {
-        return set_disabled(b, a, r, err, n, true);
+        return set_disabled(ctx, c, true);
 }
 
-static int m_enable(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n)
+static int h_bus_enable(void *ctx, struct ds_call *c)
 {
-        return set_disabled(b, a, r, err, n, false);
+        return set_disabled(ctx, c, false);
 }
 
-static int m_stats(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n)
+static int h_bus_stats(void *ctx, struct ds_call *c)
 {
-        (void)a;
-        (void)err;
-        (void)n;
+        struct busd *b = ctx;
+        struct mpw *r = c->r;
+
         mpw_kv_uint(r, "requests", b->st.requests);
         mpw_kv_uint(r, "replies", b->st.replies);
         mpw_kv_uint(r, "events_in", b->st.events_in);
@@ -565,6 +572,7 @@ static int m_stats(struct busd *b, const msgpack_object *a, struct mpw *r, char 
         mpw_kv_uint(r, "timeouts", b->st.timeouts);
         mpw_kv_uint(r, "unroutable", b->st.unroutable);
         mpw_kv_uint(r, "session_checks", b->st.session_checks);
+        mpw_kv_uint(r, "log_dropped", b->st.log_dropped);
         mpw_kv_uint(r, "peers", zhash_size(b->peers));
         mpw_kv_uint(r, "services", zhash_size(b->services));
         mpw_kv_uint(r, "inflight", zhash_size(b->inflight));
@@ -573,37 +581,38 @@ static int m_stats(struct busd *b, const msgpack_object *a, struct mpw *r, char 
         return 0;
 }
 
-static int m_ping(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n)
+static int h_sys_ping(void *ctx, struct ds_call *c)
 {
-        (void)a;
-        (void)err;
-        (void)n;
-        mpw_kv_str(r, "service", "busd");
-        mpw_kv_str(r, "version", BUSD_VERSION);
-        mpw_kv_int(r, "pid", getpid());
-        mpw_kv_int(r, "uptime_s", (ds_now_mono_ms() - b->started_ms) / 1000);
-        mpw_kv_str(r, "state", "running");
+        struct busd *b = ctx;
+
+        mpw_kv_str(c->r, "service", "busd");
+        mpw_kv_str(c->r, "version", BUSD_VERSION);
+        mpw_kv_int(c->r, "pid", getpid());
+        mpw_kv_int(c->r, "uptime_s", (ds_now_mono_ms() - b->started_ms) / 1000);
+        mpw_kv_str(c->r, "state", "running");
         return 0;
 }
 
-struct own_method {
-        const char *name;
-        const char *auth;
-        const char *only; /* when set: the one process identity that may call it */
-        int (*fn)(struct busd *b, const msgpack_object *a, struct mpw *r, char *err, size_t n);
+static const struct ds_field service_args[] = {
+        { "service", DS_STR, DS_REQUIRED, .max_len = BUS_NAME_MAX, .check = ds_check_name },
+        { NULL },
 };
 
-static const struct own_method own_methods[] = {
-        { "sys.ping", AUTH_PUBLIC, NULL, m_ping },
-        { "bus.services", AUTH_PUBLIC, NULL, m_services },
-        { "bus.stats", AUTH_PUBLIC, NULL, m_stats },
-        /* the function table is netcfgd's: no other daemon, whatever its ACL says */
-        { "bus.disable", AUTH_SERVICE, "netcfgd", m_disable },
-        { "bus.enable", AUTH_SERVICE, "netcfgd", m_enable },
-        { NULL, NULL, NULL, NULL },
+static const struct ds_method busd_methods[] = {
+        DS_METHOD("sys.ping", NULL, h_sys_ping, AUTH_PUBLIC),
+        DS_METHOD("bus.services", NULL, h_bus_services, AUTH_PUBLIC),
+        DS_METHOD("bus.stats", NULL, h_bus_stats, AUTH_PUBLIC),
+        DS_METHOD("bus.disable", service_args, h_bus_disable, AUTH_SERVICE),
+        DS_METHOD("bus.enable", service_args, h_bus_enable, AUTH_SERVICE),
+        { NULL },
 };
 
 /* ---- requests --------------------------------------------------------------- */
+
+struct peer_ref {
+        struct busd *b;
+        struct peer *p;
+};
 
 struct req {
         const struct bus_msg *msg;
@@ -772,48 +781,29 @@ static void start_sub_recheck(struct busd *b, struct peer *p)
         inflight_track(b, f);
 }
 
+static int send_to_peer(void *ud, const void *data, size_t len)
+{
+        struct peer_ref *pr = ud;
+
+        return send_to(pr->b, pr->p->rid, pr->p->rid_len, data, len);
+}
+
+/* bus.*: busd's own table through the ordinary dispatcher, under the caller
+ * busd knows from the connection. A stamp the client wrote ("c") is never
+ * read: only the connection's identity and class count. */
 static void handle_own(struct busd *b, struct peer *from, struct req *q)
 {
-        const struct own_method *om;
-        char err[256] = "";
-        struct mpw r, w;
+        static const struct ds_method *const tables[] = { busd_methods, NULL };
+        struct peer_ref pr = { b, from };
+        const struct ds_dispatch dp = { .name = BUS_SERVICE_SELF, .tables = tables, .ctx = b,
+                                        .send = send_to_peer, .send_ud = &pr };
+        struct ds_caller caller = { .svc = !from->operator, .gateway = from->gateway };
         int code;
 
-        for (om = own_methods; om->name; om++)
-                if (!strcmp(om->name, q->method))
-                        break;
-        if (!om->name) {
-                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -ENOENT, "m", "bus has no method '%s'",
-                          q->method);
-                return;
-        }
-        if (!strcmp(om->auth, AUTH_SERVICE) && from->operator) {
+        snprintf(caller.id, sizeof caller.id, "%s", from->id);
+        code = ds_dispatch(&dp, q->msg, &caller);
+        if (code == -EPERM && from->operator) /* a daemons-only method */
                 b->st.refused++;
-                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EPERM, NULL,
-                          "bus.%s is for daemons only", q->method);
-                return;
-        }
-        if (om->only && strcmp(om->only, from->id)) {
-                b->st.refused++;
-                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' refused %s: only '%s' may call it",
-                          from->id[0] ? from->id : "?", q->method, om->only);
-                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EPERM, NULL,
-                          "identity '%s' may not call %s: only %s may", from->id, q->method, om->only);
-                return;
-        }
-        mpw_init(&r);
-        mpw_map_begin(&r);
-        code = om->fn(b, q->a, &r, err, sizeof err);
-        mpw_map_end(&r);
-        if (code < 0) {
-                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, code, NULL, "%s", err);
-        } else {
-                mpw_init(&w);
-                bus_enc_rep_ok(&w, q->id, q->id_len, mpw_data(&r), mpw_len(&r));
-                send_to(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
-                mpw_free(&w);
-        }
-        mpw_free(&r);
 }
 
 /* Routes a decoded request. raw is the original message (for parking). */
@@ -1820,6 +1810,8 @@ int main(int argc, char **argv)
                 fatal("%s", e.msg);
         if (load_trust(b, &b->acl, &b->keys, &e) < 0)
                 fatal("%s", e.msg);
+        if (ds_methods_selftest(busd_methods, &e) < 0)
+                fatal("method table: %s: %s", e.field, e.msg);
         if (check) {
                 printf("%s: configuration OK (%zu keys)\n", conf, bus_keys_count(b->keys));
                 bus_acl_destroy(&b->acl);
