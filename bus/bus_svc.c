@@ -703,39 +703,18 @@ static void bus_log_sink(void *ud, int level, const char *category, const char *
         mpw_free(&w);
 }
 
-static int on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+/* SIGHUP: the settings again, swapped in only when all of them are valid. */
+static void reload_settings(void *ud)
 {
-        struct ds_daemon *d = arg;
-        struct signalfd_siginfo si;
+        struct ds_daemon *d = ud;
         struct ds_settings fresh;
         struct ds_err e;
 
-        (void)loop;
-        (void)item;
-        if (read(d->sigfd, &si, sizeof si) != sizeof si)
-                return 0;
-        if (si.ssi_signo == SIGHUP) {
-                ds_err_clear(&e);
-                sd_notify(0, "RELOADING=1");
-                if (load_settings(d, &fresh, &e) < 0 || swap_settings(d, &fresh, NULL, &e) < 0)
-                        log_err("reload refused, keeping the running settings: %s", e.msg);
-                else
-                        log_notice("settings reloaded");
-                sd_notify(0, "READY=1");
-                return 0;
-        }
-        log_info("signal %d: stopping", (int)si.ssi_signo);
-        d->stopping = true;
-        return -1;
-}
-
-static int on_watchdog(zloop_t *loop, int timer_id, void *arg)
-{
-        (void)loop;
-        (void)timer_id;
-        (void)arg;
-        sd_notify(0, "WATCHDOG=1");
-        return 0;
+        ds_err_clear(&e);
+        if (load_settings(d, &fresh, &e) < 0 || swap_settings(d, &fresh, NULL, &e) < 0)
+                log_err("reload refused, keeping the running settings: %s", e.msg);
+        else
+                log_notice("settings reloaded");
 }
 
 static void usage(const char *name)
@@ -754,7 +733,6 @@ int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ct
         const char *rundir = NULL, *confdir = NULL, *statedir = NULL, *conf = NULL;
         const struct ds_method *tables[3];
         struct bus_serve_info info;
-        uint64_t wd_usec = 0;
         struct ds_err e;
         int r;
 
@@ -861,12 +839,9 @@ int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ct
         if (bus_serve(d->bus, &info) < 0)
                 fatal("out of memory");
         log_set_sink(bus_log_sink, d);
-        {
-                zmq_pollitem_t it = { NULL, d->sigfd, ZMQ_POLLIN, 0 };
-                zloop_poller(d->loop, &it, on_signal, d);
-        }
-        if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000)
-                zloop_timer(d->loop, (size_t)(wd_usec / 2000), 0, on_watchdog, d);
+        d->sig = (struct ds_signals){ .fd = d->sigfd, .reload = reload_settings, .ud = d };
+        if (ds_loop_signals(d->loop, &d->sig) < 0 || ds_loop_watchdog(d->loop) < 0)
+                fatal("out of memory");
         d->started_ms = ds_now_mono_ms();
         if (svc->start && (r = svc->start(d, ctx)) < 0)
                 fatal("%s: start failed: %s", svc->name, strerror(-r));
@@ -875,6 +850,7 @@ int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ct
                    (int)getpid());
         log_info("%s %s ready", svc->name, svc->version);
         zloop_start(d->loop);
+        d->stopping = true;
         sd_notify(0, "STOPPING=1");
         if (svc->stop)
                 svc->stop(d, ctx);
