@@ -27,18 +27,17 @@ struct settings_change {
 };
 
 int svc_build_settings(struct ds_daemon *d, const msgpack_object *file, const msgpack_object *over,
-                          struct ds_settings *ret, struct ds_err *e);
+                       struct ds_settings *ret, struct ds_err *e);
 void svc_layers_free(struct layers *l);
 int svc_load_layers(struct ds_daemon *d, struct layers *l, struct ds_err *e);
 int svc_load_settings(struct ds_daemon *d, struct ds_settings *ret, struct ds_err *e);
 void svc_restore_settings(struct ds_daemon *d, struct ds_settings *old);
-int svc_swap_settings(struct ds_daemon *d, struct ds_settings *fresh, struct ds_settings *ret_old,
-                         struct ds_err *e);
+int svc_swap_settings(struct ds_daemon *d, struct ds_settings *fresh, struct ds_settings *ret_old, struct ds_err *e);
 void svc_settings_change_free(struct settings_change *sc);
 int svc_settings_change_prepare(struct ds_daemon *d, const msgpack_object *changes, struct settings_change *sc,
-                                   struct ds_err *e);
+                                struct ds_err *e);
 int svc_settings_change_commit(struct ds_daemon *d, struct settings_change *sc, const msgpack_object *changes,
-                                  const char *actor, struct ds_err *e);
+                               const char *actor, struct ds_err *e);
 int svc_reset_settings(struct ds_daemon *d, const char *actor, struct ds_err *e);
 const char *svc_settings_auth(const struct ds_daemon *d);
 const char *svc_state_auth(const struct ds_daemon *d);

@@ -10,7 +10,7 @@
 
 /* Builds effective settings from the file map and the overrides map. */
 int svc_build_settings(struct ds_daemon *d, const msgpack_object *file, const msgpack_object *over,
-                          struct ds_settings *ret, struct ds_err *e)
+                       struct ds_settings *ret, struct ds_err *e)
 {
         static const struct ds_field none[] = { { NULL } };
         const msgpack_object *layers[2] = { file, over };
@@ -90,7 +90,7 @@ void svc_restore_settings(struct ds_daemon *d, struct ds_settings *old)
  * ret_old the replaced settings are handed back (for svc_restore_settings()),
  * else freed. */
 int svc_swap_settings(struct ds_daemon *d, struct ds_settings *fresh, struct ds_settings *ret_old,
-                         struct ds_err *e)
+                      struct ds_err *e)
 {
         struct ds_settings old = d->settings;
         int r = 0;
@@ -142,7 +142,7 @@ void svc_settings_change_free(struct settings_change *sc)
 
 /* Validates changes and builds the settings they make, changing nothing. */
 int svc_settings_change_prepare(struct ds_daemon *d, const msgpack_object *changes, struct settings_change *sc,
-                                   struct ds_err *e)
+                                struct ds_err *e)
 {
         struct layers l;
         msgpack_unpacked u;
@@ -192,7 +192,7 @@ int svc_settings_change_prepare(struct ds_daemon *d, const msgpack_object *chang
 
 /* Persists settings already in force; audits and announces the change. */
 int svc_settings_change_commit(struct ds_daemon *d, struct settings_change *sc, const msgpack_object *changes,
-                                  const char *actor, struct ds_err *e)
+                               const char *actor, struct ds_err *e)
 {
         int r = ds_daemon_save(d, SETTINGS_FILE, mpw_data(&sc->over), mpw_len(&sc->over));
 

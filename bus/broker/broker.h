@@ -29,8 +29,8 @@
 
 /* The session an operator connection subscribes under (one per connection). */
 struct sub_sess {
-        char th[65];   /* token hash: the session cache key */
-        char *tok;     /* kept to check the session again (secret: zeroed when freed) */
+        char th[65]; /* token hash: the session cache key */
+        char *tok;   /* kept to check the session again (secret: zeroed when freed) */
         char user[BUS_NAME_MAX + 1];
         char sid[32];
         uint32_t bits;
@@ -82,7 +82,7 @@ struct inflight {
         /* IF_SESSION_CHECK: the parked request */
         char *parked;
         size_t parked_len;
-        char tok_hash[65];
+        char session_tok_hash[65];
 };
 
 struct session {
@@ -97,8 +97,8 @@ struct session {
 };
 
 struct stats {
-        uint64_t requests, replies, events_in, events_out, events_dropped, malformed, refused, timeouts,
-                unroutable, session_checks;
+        uint64_t requests, replies, events_in, events_out, events_dropped, malformed, refused, timeouts, unroutable,
+                session_checks;
         /* events_dropped by reason */
         uint64_t dropped_slow, dropped_full, dropped_check;
         uint64_t subs_refused, subs_ended;
@@ -120,7 +120,7 @@ struct busd {
         zhash_t *disabled; /* name -> "1" */
         zlist_t *logq;     /* busd's own records, to publish (struct logrec) */
         void *zctx;
-        char *ep;          /* the ipc endpoint */
+        char *ep; /* the ipc endpoint */
         char *statedir;
         uint64_t next_bid;
         int64_t started_ms;
@@ -149,49 +149,49 @@ struct req {
 
 void sub_sess_free(struct sub_sess **pss);
 void inflight_free(void *p);
-int send_to(struct busd *b, const uint8_t *rid, size_t rid_len, const void *data, size_t len);
+int route_send(struct busd *b, const uint8_t *rid, size_t rid_len, const void *data, size_t len);
 /* An error reply to a client; id is its encoded id (NULL: nil). */
-void reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const void *id, size_t id_len,
-                      int code, const char *field, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
-void send_simple(struct busd *b, struct peer *p, const char *kind);
+void route_reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const void *id, size_t id_len, int code,
+                     const char *field, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+void peers_send_kind(struct busd *b, struct peer *p, const char *kind);
 /* Ends peer p's subscription to prefix (NULL: all of them) and tells the
  * peer why with an unsub{prefix, err}. The session goes with the last one. */
-void end_subs(struct busd *b, struct peer *p, const char *prefix, int code, const char *fmt, ...)
+void pubsub_end(struct busd *b, struct peer *p, const char *prefix, int code, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));
-void recheck_failed(struct busd *b, struct inflight *f, const char *why);
-void fail_inflight_of(struct busd *b, const char *svc, const char *why);
+void pubsub_recheck_failed(struct busd *b, struct inflight *f, const char *why);
+void inflight_fail_of(struct busd *b, const char *svc, const char *why);
 struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload);
-void drop_untrusted_peers(struct busd *b);
-void load_disabled(struct busd *b);
+void peers_drop_untrusted(struct busd *b);
+void methods_load_disabled(struct busd *b);
 extern const struct ds_method busd_methods[];
-void tok_hash(const msgpack_object *tok, char out[65]);
+void session_tok_hash(const msgpack_object *tok, char out[65]);
 struct inflight *inflight_new(struct busd *b, struct peer *from, const struct req *q, enum inflight_kind kind,
-                                     const char *svc, int64_t timeout);
+                              const char *svc, int64_t timeout);
 void inflight_track(struct busd *b, struct inflight *f);
-void send_session_check(struct busd *b, struct service *authd, uint64_t bid, const char *tok, size_t tok_len);
-void start_session_check(struct busd *b, struct peer *from, struct req *q, const char *raw, size_t raw_len,
-                                const char *th);
-void start_sub_recheck(struct busd *b, struct peer *p);
-void handle_own(struct busd *b, struct peer *from, struct req *q);
+void session_send_check(struct busd *b, struct service *authd, uint64_t bid, const char *tok, size_t tok_len);
+void session_start_check(struct busd *b, struct peer *from, struct req *q, const char *raw, size_t raw_len,
+                         const char *th);
+void pubsub_recheck(struct busd *b, struct peer *p);
+void methods_handle(struct busd *b, struct peer *from, struct req *q);
 void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const char *raw, size_t raw_len,
-                      struct mpw *idw);
+               struct mpw *idw);
 struct session *session_from_answer(struct busd *b, const msgpack_object *r);
 void session_cache(struct busd *b, const char *th, struct session *s);
 void session_checked(struct busd *b, struct inflight *f, const struct bus_msg *m);
-void sub_rechecked(struct busd *b, struct inflight *f, const struct bus_msg *m);
+void pubsub_rechecked(struct busd *b, struct inflight *f, const struct bus_msg *m);
 void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m);
-void handle_hello(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad);
+void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad);
 void session_revoked(struct busd *b, const msgpack_object *d);
-void fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw);
-void handle_pub(struct busd *b, struct peer *from, const struct bus_msg *m);
-void handle_ack(struct busd *b, struct peer *p, const struct bus_msg *m);
-void handle_sub(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad,
-                       const char *raw, size_t raw_len, bool add);
-void handle_message(struct busd *b, struct peer *from, const char *raw, size_t len);
-void on_monitor(struct busd *b);
-void on_tick(struct busd *b);
-void on_heartbeat(struct busd *b);
-void busd_on_router(struct busd *b);
+void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw);
+void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m);
+void pubsub_ack(struct busd *b, struct peer *p, const struct bus_msg *m);
+void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad, const char *raw,
+                size_t raw_len, bool add);
+void route_message(struct busd *b, struct peer *from, const char *raw, size_t len);
+void peers_on_monitor(struct busd *b);
+void route_on_tick(struct busd *b);
+void peers_on_heartbeat(struct busd *b);
+void route_on_router(struct busd *b);
 /* setup.c */
 extern const struct ds_field busd_settings[];
 int busd_load_config(const char *path, struct ds_settings *ret, struct ds_err *e);

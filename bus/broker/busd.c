@@ -17,7 +17,7 @@ static int on_router(zloop_t *loop, zmq_pollitem_t *it, void *arg)
 {
         (void)loop;
         (void)it;
-        busd_on_router(arg);
+        route_on_router(arg);
         busd_flush_log(arg);
         return 0;
 }
@@ -38,7 +38,7 @@ static int on_mon(zloop_t *loop, zmq_pollitem_t *it, void *arg)
 {
         (void)loop;
         (void)it;
-        on_monitor(arg);
+        peers_on_monitor(arg);
         busd_flush_log(arg);
         return 0;
 }
@@ -47,7 +47,7 @@ static int on_tick_timer(zloop_t *loop, int id, void *arg)
 {
         (void)loop;
         (void)id;
-        on_tick(arg);
+        route_on_tick(arg);
         busd_flush_log(arg);
         return 0;
 }
@@ -56,7 +56,7 @@ static int on_hb_timer(zloop_t *loop, int id, void *arg)
 {
         (void)loop;
         (void)id;
-        on_heartbeat(arg);
+        peers_on_heartbeat(arg);
         busd_flush_log(arg);
         return 0;
 }
@@ -79,10 +79,10 @@ static void reload_trust(void *ud)
         bus_keys_destroy(&b->keys);
         b->acl = acl;
         b->keys = keys;
-        on_monitor(b); /* forget closed connections first */
-        drop_untrusted_peers(b);
+        peers_on_monitor(b); /* forget closed connections first */
+        peers_drop_untrusted(b);
         for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers)) {
-                p->operator = bus_acl_operator(b->acl, p->id);
+                p->operator= bus_acl_operator(b->acl, p->id);
                 p->gateway = bus_acl_gateway(b->acl, p->id);
         }
         log_notice("ACL and keys reloaded (%zu keys)", bus_keys_count(b->keys));
@@ -95,7 +95,7 @@ int main(int argc, char **argv)
         struct busd *b = &B;
         const char *rundir = NULL, *confdir = NULL, *statedir = NULL, *conf = NULL;
         char path[4096];
-        struct ds_signals sig = { .reload = reload_trust, .ud = b };
+        struct ds_signals sig = {.reload = reload_trust, .ud = b};
         bool check = false;
         struct ds_err e;
         zloop_t *loop;
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
                         printf("busd %s\n", BUSD_VERSION);
                         return 0;
                 }
-                dst = !strcmp(a, "-c")            ? &conf
+                dst = !strcmp(a, "-c")           ? &conf
                       : !strcmp(a, "--rundir")   ? &rundir
                       : !strcmp(a, "--confdir")  ? &confdir
                       : !strcmp(a, "--statedir") ? &statedir
@@ -154,11 +154,12 @@ int main(int argc, char **argv)
         busd_start(b);
 
         loop = zloop_new();
-        if (!loop || zloop_poller(loop, &(zmq_pollitem_t){ b->zap, 0, ZMQ_POLLIN, 0 }, on_zap, b) < 0 ||
-            zloop_poller(loop, &(zmq_pollitem_t){ b->router, 0, ZMQ_POLLIN, 0 }, on_router, b) < 0 ||
-            zloop_poller(loop, &(zmq_pollitem_t){ b->mon, 0, ZMQ_POLLIN, 0 }, on_mon, b) < 0 ||
-            zloop_timer(loop, 100, 0, on_tick_timer, b) < 0 || zloop_timer(loop, (size_t)b->hb_ms, 0, on_hb_timer, b) < 0 ||
-            ds_loop_signals(loop, &sig) < 0 || ds_loop_watchdog(loop) < 0)
+        if (!loop || zloop_poller(loop, &(zmq_pollitem_t){b->zap, 0, ZMQ_POLLIN, 0}, on_zap, b) < 0 ||
+            zloop_poller(loop, &(zmq_pollitem_t){b->router, 0, ZMQ_POLLIN, 0}, on_router, b) < 0 ||
+            zloop_poller(loop, &(zmq_pollitem_t){b->mon, 0, ZMQ_POLLIN, 0}, on_mon, b) < 0 ||
+            zloop_timer(loop, 100, 0, on_tick_timer, b) < 0 ||
+            zloop_timer(loop, (size_t)b->hb_ms, 0, on_hb_timer, b) < 0 || ds_loop_signals(loop, &sig) < 0 ||
+            ds_loop_watchdog(loop) < 0)
                 fatal("out of memory");
         b->started_ms = ds_now_mono_ms();
         sd_notifyf(0, "READY=1\nSTATUS=routing on %s (%zu keys)\nMAINPID=%d", b->ep, bus_keys_count(b->keys),

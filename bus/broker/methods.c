@@ -5,7 +5,7 @@
 
 /* Services that are never disabled, whoever asks: busd itself, and authd,
  * without which no operator session can be checked. */
-static const char *const never_disabled[] = { BUS_SERVICE_SELF, "busd", "authd", NULL };
+static const char *const never_disabled[] = {BUS_SERVICE_SELF, "busd", "authd", NULL};
 
 static bool may_not_disable(const char *name)
 {
@@ -31,7 +31,7 @@ static void save_disabled(struct busd *b)
         mpw_free(&w);
 }
 
-void load_disabled(struct busd *b)
+void methods_load_disabled(struct busd *b)
 {
         msgpack_unpacked u;
         const char *why;
@@ -136,7 +136,7 @@ static int set_disabled(struct busd *b, struct ds_call *c, bool dis)
                 zhash_delete(b->disabled, name);
         save_disabled(b);
         if (dis)
-                fail_inflight_of(b, name, "was disabled");
+                inflight_fail_of(b, name, "was disabled");
         log_audit("operation", LOG_LVL_NOTICE, NULL, "bus: service '%s' %s", name, dis ? "disabled" : "enabled");
         mpw_kv_str(c->r, "service", name);
         mpw_kv_bool(c->r, "disabled", dis);
@@ -199,8 +199,8 @@ static int h_sys_ping(void *ctx, struct ds_call *c)
 }
 
 static const struct ds_field service_args[] = {
-        { "service", DS_STR, DS_REQUIRED, .max_len = BUS_NAME_MAX, .check = ds_check_name },
-        { NULL },
+        {"service", DS_STR, DS_REQUIRED, .max_len = BUS_NAME_MAX, .check = ds_check_name},
+        {NULL},
 };
 
 const struct ds_method busd_methods[] = {
@@ -209,26 +209,26 @@ const struct ds_method busd_methods[] = {
         DS_METHOD("bus.stats", NULL, h_bus_stats, AUTH_PUBLIC),
         DS_METHOD("bus.disable", service_args, h_bus_disable, AUTH_SERVICE),
         DS_METHOD("bus.enable", service_args, h_bus_enable, AUTH_SERVICE),
-        { NULL },
+        {NULL},
 };
 
 static int send_to_peer(void *ud, const void *data, size_t len)
 {
         struct peer_ref *pr = ud;
 
-        return send_to(pr->b, pr->p->rid, pr->p->rid_len, data, len);
+        return route_send(pr->b, pr->p->rid, pr->p->rid_len, data, len);
 }
 
 /* bus.*: busd's own table through the ordinary dispatcher, under the caller
  * busd knows from the connection. A stamp the client wrote ("c") is never
  * read: only the connection's identity and class count. */
-void handle_own(struct busd *b, struct peer *from, struct req *q)
+void methods_handle(struct busd *b, struct peer *from, struct req *q)
 {
-        static const struct ds_method *const tables[] = { busd_methods, NULL };
-        struct peer_ref pr = { b, from };
-        const struct ds_dispatch dp = { .name = BUS_SERVICE_SELF, .tables = tables, .ctx = b,
-                                        .send = send_to_peer, .send_ud = &pr };
-        struct ds_caller caller = { .svc = !from->operator, .gateway = from->gateway };
+        static const struct ds_method *const tables[] = {busd_methods, NULL};
+        struct peer_ref pr = {b, from};
+        const struct ds_dispatch dp = {
+                .name = BUS_SERVICE_SELF, .tables = tables, .ctx = b, .send = send_to_peer, .send_ud = &pr};
+        struct ds_caller caller = {.svc = !from->operator, .gateway = from->gateway };
         int code;
 
         snprintf(caller.id, sizeof caller.id, "%s", from->id);

@@ -20,13 +20,13 @@ static void service_free(void *p)
         free(s);
 }
 
-void send_simple(struct busd *b, struct peer *p, const char *kind)
+void peers_send_kind(struct busd *b, struct peer *p, const char *kind)
 {
         struct mpw w;
 
         mpw_init(&w);
         bus_enc_simple(&w, kind);
-        send_to(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w));
+        route_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w));
         mpw_free(&w);
 }
 
@@ -39,7 +39,7 @@ static void drop_service(struct busd *b, struct service *s, const char *why)
         if (s->peer)
                 s->peer->svc = NULL;
         zhash_delete(b->services, name);
-        fail_inflight_of(b, name, "went away");
+        inflight_fail_of(b, name, "went away");
 }
 
 static void drop_peer(struct busd *b, struct peer *p, const char *why)
@@ -70,7 +70,7 @@ struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload)
                 snprintf(p->id, sizeof p->id, "%s", uid ? uid : "");
                 uid = zmq_msg_gets(payload, "X-Key");
                 snprintf(p->pub, sizeof p->pub, "%s", uid ? uid : "");
-                p->operator = bus_acl_operator(b->acl, p->id);
+                p->operator= bus_acl_operator(b->acl, p->id);
                 p->gateway = bus_acl_gateway(b->acl, p->id);
                 crypto_shorthash_keygen(p->ack_key);
                 zhash_insert(b->peers, key, p);
@@ -94,7 +94,7 @@ struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload)
  * call to close one ROUTER peer, so busd shuts the connection's socket down
  * (after checking by inode that the descriptor is still that connection);
  * the I/O thread then closes it and the client must handshake again. */
-void drop_untrusted_peers(struct busd *b)
+void peers_drop_untrusted(struct busd *b)
 {
         zlist_t *keys = zhash_keys(b->peers);
 
@@ -117,7 +117,7 @@ void drop_untrusted_peers(struct busd *b)
         zlist_destroy(&keys);
 }
 
-void handle_hello(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad)
+void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad)
 {
         const char *name = m->name;
         const msgpack_object *ms = m->methods;
@@ -139,8 +139,9 @@ void handle_hello(struct busd *b, struct peer *from, const struct bus_msg *m, co
                 mpw_init(&idw);
                 if (id)
                         mpw_obj(&idw, id);
-                reply_err(b, from->rid, from->rid_len, id ? mpw_data(&idw) : NULL, mpw_len(&idw), -EINVAL, "name",
-                          "this connection already serves '%s': one service name per connection", from->svc->name);
+                route_reply_err(b, from->rid, from->rid_len, id ? mpw_data(&idw) : NULL, mpw_len(&idw), -EINVAL, "name",
+                                "this connection already serves '%s': one service name per connection",
+                                from->svc->name);
                 mpw_free(&idw);
                 return;
         }
@@ -184,16 +185,16 @@ void handle_hello(struct busd *b, struct peer *from, const struct bus_msg *m, co
         from->svc = s;
         zhash_insert(b->services, name, s);
         zhash_freefn(b->services, name, service_free);
-        log_info("service '%s' %s registered (pid %d, identity '%s', %zu methods)", name, s->version, s->pid,
-                 from->id, zhash_size(s->methods));
+        log_info("service '%s' %s registered (pid %d, identity '%s', %zu methods)", name, s->version, s->pid, from->id,
+                 zhash_size(s->methods));
         /* a new authd may not know the sessions subscribers hold */
         if (!strcmp(name, "authd"))
                 for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers))
                         if (p->ss)
-                                start_sub_recheck(b, p);
+                                pubsub_recheck(b, p);
 }
 
-void on_monitor(struct busd *b)
+void peers_on_monitor(struct busd *b)
 {
         zmq_msg_t ev;
 
@@ -220,7 +221,7 @@ void on_monitor(struct busd *b)
         zmq_msg_close(&ev);
 }
 
-void on_heartbeat(struct busd *b)
+void peers_on_heartbeat(struct busd *b)
 {
         int64_t now = ds_now_mono_ms();
         zlist_t *keys = zhash_keys(b->peers);
@@ -235,7 +236,7 @@ void on_heartbeat(struct busd *b)
                                 drop_peer(b, p, "missed three heartbeats");
                                 continue;
                         }
-                        send_simple(b, p, BUS_K_HB);
+                        peers_send_kind(b, p, BUS_K_HB);
                 } else if (now - p->last_rx > 60000) {
                         zhash_delete(b->peers, k); /* an idle client: forget it */
                 }

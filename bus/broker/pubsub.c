@@ -16,7 +16,7 @@ void sub_sess_free(struct sub_sess **pss)
         *pss = NULL;
 }
 
-void end_subs(struct busd *b, struct peer *p, const char *prefix, int code, const char *fmt, ...)
+void pubsub_end(struct busd *b, struct peer *p, const char *prefix, int code, const char *fmt, ...)
 {
         char msg[320];
         size_t ended = 0;
@@ -34,7 +34,7 @@ void end_subs(struct busd *b, struct peer *p, const char *prefix, int code, cons
                 }
                 mpw_init(&w);
                 bus_enc_unsub_err(&w, p->subs[i], code, msg);
-                send_to(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w));
+                route_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w));
                 mpw_free(&w);
                 free(p->subs[i]);
                 p->subs[i] = p->subs[--p->n_subs];
@@ -50,17 +50,17 @@ void end_subs(struct busd *b, struct peer *p, const char *prefix, int code, cons
                 sub_sess_free(&p->ss);
 }
 
-void recheck_failed(struct busd *b, struct inflight *f, const char *why)
+void pubsub_recheck_failed(struct busd *b, struct inflight *f, const char *why)
 {
         struct peer *p = zhash_lookup(b->peers, f->client_key);
 
-        if (p && p->ss && !strcmp(p->ss->th, f->tok_hash))
-                end_subs(b, p, NULL, -DS_EUNAVAIL, "the session could not be checked again: authd %s", why);
+        if (p && p->ss && !strcmp(p->ss->th, f->session_tok_hash))
+                pubsub_end(b, p, NULL, -DS_EUNAVAIL, "the session could not be checked again: authd %s", why);
 }
 
 /* Checks an operator subscriber's session again (its authorities may have
  * changed); nothing is delivered to it until authd answers. */
-void start_sub_recheck(struct busd *b, struct peer *p)
+void pubsub_recheck(struct busd *b, struct peer *p)
 {
         struct service *authd = zhash_lookup(b->services, "authd");
         struct inflight *f;
@@ -68,12 +68,12 @@ void start_sub_recheck(struct busd *b, struct peer *p)
         if (!p->ss || p->ss->checking)
                 return;
         if (!authd || zhash_lookup(b->disabled, "authd")) {
-                end_subs(b, p, NULL, -DS_EUNAVAIL, "authd is not running: the session cannot be checked again");
+                pubsub_end(b, p, NULL, -DS_EUNAVAIL, "authd is not running: the session cannot be checked again");
                 return;
         }
         f = calloc(1, sizeof *f);
         if (!f) {
-                end_subs(b, p, NULL, -DS_EINTERNAL, "out of memory");
+                pubsub_end(b, p, NULL, -DS_EINTERNAL, "out of memory");
                 return;
         }
         f->bid = b->next_bid++;
@@ -81,37 +81,37 @@ void start_sub_recheck(struct busd *b, struct peer *p)
         memcpy(f->client_key, p->key, sizeof f->client_key);
         snprintf(f->svc, sizeof f->svc, "authd");
         f->deadline = ds_now_mono_ms() + SESSION_CHECK_TIMEOUT_MS;
-        memcpy(f->tok_hash, p->ss->th, sizeof f->tok_hash);
+        memcpy(f->session_tok_hash, p->ss->th, sizeof f->session_tok_hash);
         p->ss->checking = true;
-        send_session_check(b, authd, f->bid, p->ss->tok, strlen(p->ss->tok));
+        session_send_check(b, authd, f->bid, p->ss->tok, strlen(p->ss->tok));
         inflight_track(b, f);
 }
 
 /* authd's answer to a subscriber's re-check: the subscriptions its session no
  * longer covers end, all of them when the session is gone. */
-void sub_rechecked(struct busd *b, struct inflight *f, const struct bus_msg *m)
+void pubsub_rechecked(struct busd *b, struct inflight *f, const struct bus_msg *m)
 {
         struct peer *p = zhash_lookup(b->peers, f->client_key);
         struct session *s;
         uint32_t bits;
 
-        if (!p || !p->ss || strcmp(p->ss->th, f->tok_hash))
+        if (!p || !p->ss || strcmp(p->ss->th, f->session_tok_hash))
                 return;
         p->ss->checking = false;
         if (!m->ok) {
                 char msg[256] = "session not valid";
                 mp_strcpy(mp_get(m->err, "msg"), msg, sizeof msg);
-                end_subs(b, p, NULL, -DS_EAUTH, "the session of '%s' ended: %s", p->ss->user, msg);
+                pubsub_end(b, p, NULL, -DS_EAUTH, "the session of '%s' ended: %s", p->ss->user, msg);
                 return;
         }
         s = session_from_answer(b, m->r);
         if (!s) {
-                end_subs(b, p, NULL, -DS_EINTERNAL, "authd gave an unusable session answer");
+                pubsub_end(b, p, NULL, -DS_EINTERNAL, "authd gave an unusable session answer");
                 return;
         }
         bits = p->ss->bits = s->bits;
         snprintf(p->ss->sid, sizeof p->ss->sid, "%s", s->sid);
-        session_cache(b, f->tok_hash, s);
+        session_cache(b, f->session_tok_hash, s);
         for (size_t i = 0; p->ss && i < p->n_subs;) {
                 char missing[96], prefix[BUS_TOPIC_MAX + 1];
                 const char *rule = "";
@@ -121,8 +121,8 @@ void sub_rechecked(struct busd *b, struct inflight *f, const struct bus_msg *m)
                         continue;
                 }
                 snprintf(prefix, sizeof prefix, "%s", p->subs[i]);
-                end_subs(b, p, prefix, -EPERM, "user '%s' no longer holds authority %s for events under '%s' (%s)",
-                         p->ss->user, missing, prefix, rule[0] ? rule : "every other topic");
+                pubsub_end(b, p, prefix, -EPERM, "user '%s' no longer holds authority %s for events under '%s' (%s)",
+                           p->ss->user, missing, prefix, rule[0] ? rule : "every other topic");
         }
 }
 
@@ -173,10 +173,15 @@ static void deliver_operator(struct busd *b, struct peer *p, const char *topic, 
                 return;
         }
         mpw_init(&w);
-        bus_enc_pub(&w, &(struct bus_pub_out){ .topic = topic, .ts = ts, .src = src, .data = mpw_data(data),
-                                               .data_len = mpw_len(data), .seq = seq, .tag = ack_tag(p, seq),
-                                               .lost = p->ev_lost });
-        if (send_to(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
+        bus_enc_pub(&w, &(struct bus_pub_out){.topic = topic,
+                                              .ts = ts,
+                                              .src = src,
+                                              .data = mpw_data(data),
+                                              .data_len = mpw_len(data),
+                                              .seq = seq,
+                                              .tag = ack_tag(p, seq),
+                                              .lost = p->ev_lost});
+        if (route_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
                 count_drop(b, p, &b->st.dropped_full);
         } else {
                 p->ev_seq = seq;
@@ -187,13 +192,13 @@ static void deliver_operator(struct busd *b, struct peer *p, const char *topic, 
 }
 
 /* Sends an event from src (encoded data) to every peer subscribed to it. */
-void fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw)
+void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw)
 {
         struct mpw w;
 
         mpw_init(&w);
-        bus_enc_pub(&w, &(struct bus_pub_out){ .topic = topic, .ts = ts, .src = src, .data = mpw_data(dw),
-                                               .data_len = mpw_len(dw) });
+        bus_enc_pub(&w, &(struct bus_pub_out){
+                                .topic = topic, .ts = ts, .src = src, .data = mpw_data(dw), .data_len = mpw_len(dw)});
         for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers)) {
                 bool match = false;
 
@@ -205,7 +210,7 @@ void fanout(struct busd *b, const char *src, const char *topic, int64_t ts, cons
                         deliver_operator(b, p, topic, ts, src, dw);
                         continue;
                 }
-                if (send_to(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
+                if (route_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
                         b->st.events_dropped++;
                         b->st.dropped_full++;
                         if (ds_now_mono_ms() - b->last_warn > 5000) {
@@ -220,7 +225,7 @@ void fanout(struct busd *b, const char *src, const char *topic, int64_t ts, cons
         mpw_free(&w);
 }
 
-void handle_pub(struct busd *b, struct peer *from, const struct bus_msg *m)
+void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m)
 {
         const char *topic = m->topic;
         struct mpw dw;
@@ -228,8 +233,8 @@ void handle_pub(struct busd *b, struct peer *from, const struct bus_msg *m)
         b->st.events_in++;
         if (!bus_acl_may_publish(b->acl, from->id, topic)) {
                 b->st.refused++;
-                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not publish '%s' (bus ACL)",
-                          from->id, topic);
+                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not publish '%s' (bus ACL)", from->id,
+                          topic);
                 return;
         }
         /* revocations come from authd only */
@@ -240,12 +245,12 @@ void handle_pub(struct busd *b, struct peer *from, const struct bus_msg *m)
                 mpw_obj(&dw, m->data);
         else
                 mpw_nil(&dw);
-        fanout(b, from->id, topic, m->has_ts ? m->ts : ds_now_real_ms(), &dw);
+        pubsub_fanout(b, from->id, topic, m->has_ts ? m->ts : ds_now_real_ms(), &dw);
         mpw_free(&dw);
 }
 
 /* ack {seq, tag}: the subscriber has read every event up to seq. */
-void handle_ack(struct busd *b, struct peer *p, const struct bus_msg *m)
+void pubsub_ack(struct busd *b, struct peer *p, const struct bus_msg *m)
 {
         (void)b;
         if (m->seq <= p->ev_acked || m->seq > p->ev_seq || m->tag != ack_tag(p, m->seq)) {
@@ -276,7 +281,7 @@ static void sub_reply_ok(struct busd *b, struct peer *from, const struct req *q,
         mpw_map_end(&r);
         mpw_init(&w);
         bus_enc_rep_ok(&w, q->id, q->id_len, mpw_data(&r), mpw_len(&r));
-        send_to(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
+        route_send(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
         mpw_free(&r);
         mpw_free(&w);
 }
@@ -295,18 +300,18 @@ static int sub_operator_check(struct busd *b, struct peer *from, struct req *q, 
         struct ds_err e;
 
         if (bus_dec_tok(q->msg->sub_tok, &q->tok, &e) < 0) {
-                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, e.code, e.field, "%s", e.msg);
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, e.code, e.field, "%s", e.msg);
                 return -1;
         }
         if (!q->tok) {
-                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EAUTH, NULL,
-                          "login required to receive events (devctl login)");
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EAUTH, NULL,
+                                "login required to receive events (devctl login)");
                 return -1;
         }
-        tok_hash(q->tok, th);
+        session_tok_hash(q->tok, th);
         if (from->ss && strcmp(from->ss->th, th)) {
-                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EINVAL, "tok",
-                          "this connection already subscribes under another session");
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EINVAL, "tok",
+                                "this connection already subscribes under another session");
                 return -1;
         }
         sess = zhash_lookup(b->sessions, th);
@@ -315,16 +320,16 @@ static int sub_operator_check(struct busd *b, struct peer *from, struct req *q, 
                 sess = NULL;
         }
         if (!sess) {
-                start_session_check(b, from, q, raw, raw_len, th);
+                session_start_check(b, from, q, raw, raw_len, th);
                 return 1;
         }
         if (bus_topic_sub_check(prefix, sess->bits, missing, sizeof missing, &rule) < 0) {
                 log_audit("security", LOG_LVL_WARNING, sess->user,
                           "bus: user '%s' refused events under '%s': needs authority %s (%s)", sess->user, prefix,
                           missing, rule[0] ? rule : "every other topic");
-                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EPERM, "prefix",
-                          "user '%s' lacks authority %s for events under '%s' (%s)", sess->user, missing, prefix,
-                          rule[0] ? rule : "every other topic");
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EPERM, "prefix",
+                                "user '%s' lacks authority %s for events under '%s' (%s)", sess->user, missing, prefix,
+                                rule[0] ? rule : "every other topic");
                 return -1;
         }
         if (!from->ss) {
@@ -333,7 +338,8 @@ static int sub_operator_check(struct busd *b, struct peer *from, struct req *q, 
                         from->ss->tok = strndup(q->tok->via.str.ptr, q->tok->via.str.size);
                 if (!from->ss || !from->ss->tok) {
                         sub_sess_free(&from->ss);
-                        reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL, "out of memory");
+                        route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL,
+                                        "out of memory");
                         return -1;
                 }
                 memcpy(from->ss->th, th, sizeof from->ss->th);
@@ -346,11 +352,11 @@ static int sub_operator_check(struct busd *b, struct peer *from, struct req *q, 
 
 /* sub / unsub {prefix, id?, tok?}. With an id busd answers with a rep.
  * Services subscribe by their ACL; operators (devctl) also need a session. */
-void handle_sub(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad,
-                       const char *raw, size_t raw_len, bool add)
+void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad, const char *raw,
+                size_t raw_len, bool add)
 {
         char prefix[BUS_TOPIC_MAX + 1];
-        struct req q = { .msg = m };
+        struct req q = {.msg = m};
         struct mpw idw;
         ssize_t found = -1;
 
@@ -362,7 +368,8 @@ void handle_sub(struct busd *b, struct peer *from, const struct bus_msg *m, cons
         }
         if (bad) {
                 if (q.id)
-                        reply_err(b, from->rid, from->rid_len, q.id, q.id_len, bad->code, bad->field, "%s", bad->msg);
+                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, bad->code, bad->field, "%s",
+                                        bad->msg);
                 goto out;
         }
         snprintf(prefix, sizeof prefix, "%s", m->prefix);
@@ -387,8 +394,8 @@ void handle_sub(struct busd *b, struct peer *from, const struct bus_msg *m, cons
                 log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not subscribe to '%s' (bus ACL)",
                           from->id, prefix);
                 if (q.id)
-                        reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, "prefix",
-                                  "identity '%s' may not subscribe to '%s' (bus ACL)", from->id, prefix);
+                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, "prefix",
+                                        "identity '%s' may not subscribe to '%s' (bus ACL)", from->id, prefix);
                 goto out;
         }
         if (from->operator) {
@@ -402,7 +409,7 @@ void handle_sub(struct busd *b, struct peer *from, const struct bus_msg *m, cons
                         mpw_init(&w);
                         bus_enc_unsub_err(&w, prefix, -DS_EAUTH,
                                           "subscribing needs a session token and an id (devctl login)");
-                        send_to(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
+                        route_send(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
                         mpw_free(&w);
                         goto out;
                 }
@@ -419,8 +426,8 @@ void handle_sub(struct busd *b, struct peer *from, const struct bus_msg *m, cons
 
                 if (from->n_subs >= BUS_MAX_SUBS || !(dup = strdup(prefix))) {
                         if (q.id)
-                                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EINVAL, "prefix",
-                                          "too many subscriptions on this connection (limit %d)", BUS_MAX_SUBS);
+                                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EINVAL, "prefix",
+                                                "too many subscriptions on this connection (limit %d)", BUS_MAX_SUBS);
                         goto out;
                 }
                 from->subs[from->n_subs++] = dup;

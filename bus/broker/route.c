@@ -14,7 +14,7 @@ void inflight_free(void *p)
         free(f);
 }
 
-int send_to(struct busd *b, const uint8_t *rid, size_t rid_len, const void *data, size_t len)
+int route_send(struct busd *b, const uint8_t *rid, size_t rid_len, const void *data, size_t len)
 {
         if (zmq_send(b->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
             zmq_send(b->router, data, len, ZMQ_DONTWAIT) < 0) {
@@ -26,8 +26,8 @@ int send_to(struct busd *b, const uint8_t *rid, size_t rid_len, const void *data
         return 0;
 }
 
-void reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const void *id, size_t id_len,
-                      int code, const char *field, const char *fmt, ...)
+void route_reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const void *id, size_t id_len, int code,
+                     const char *field, const char *fmt, ...)
 {
         char msg[384];
         struct mpw w;
@@ -38,11 +38,11 @@ void reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const void *i
         va_end(ap);
         mpw_init(&w);
         bus_enc_rep_err(&w, id, id_len, code, msg, field, NULL);
-        send_to(b, rid, rid_len, mpw_data(&w), mpw_len(&w));
+        route_send(b, rid, rid_len, mpw_data(&w), mpw_len(&w));
         mpw_free(&w);
 }
 
-void fail_inflight_of(struct busd *b, const char *svc, const char *why)
+void inflight_fail_of(struct busd *b, const char *svc, const char *why)
 {
         zlist_t *keys = zhash_keys(b->inflight);
 
@@ -51,13 +51,13 @@ void fail_inflight_of(struct busd *b, const char *svc, const char *why)
                 if (!f || strcmp(f->svc, svc))
                         continue;
                 if (f->kind == IF_FORWARD)
-                        reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
-                                  -DS_EUNAVAIL, NULL, "%s %s", svc, why);
+                        route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
+                                        -DS_EUNAVAIL, NULL, "%s %s", svc, why);
                 else if (f->kind == IF_SUB_RECHECK)
-                        recheck_failed(b, f, why);
+                        pubsub_recheck_failed(b, f, why);
                 else
-                        reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
-                                  -DS_EUNAVAIL, NULL, "authd %s: cannot check the session", why);
+                        route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
+                                        -DS_EUNAVAIL, NULL, "authd %s: cannot check the session", why);
                 zhash_delete(b->inflight, k);
         }
         zlist_destroy(&keys);
@@ -65,7 +65,7 @@ void fail_inflight_of(struct busd *b, const char *svc, const char *why)
 
 /* A request in flight, answering the client (from, q) by default. */
 struct inflight *inflight_new(struct busd *b, struct peer *from, const struct req *q, enum inflight_kind kind,
-                                     const char *svc, int64_t timeout)
+                              const char *svc, int64_t timeout)
 {
         struct inflight *f = calloc(1, sizeof *f);
 
@@ -97,8 +97,8 @@ void inflight_track(struct busd *b, struct inflight *f)
         zhash_freefn(b->inflight, key, inflight_free);
 }
 
-static void forward(struct busd *b, struct peer *from, struct req *q, struct service *s,
-                    const struct session *sess, bool as_service)
+static void forward(struct busd *b, struct peer *from, struct req *q, struct service *s, const struct session *sess,
+                    bool as_service)
 {
         struct bus_stamp stamp;
         struct inflight *f;
@@ -107,11 +107,11 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
 
         f = inflight_new(b, from, q, IF_FORWARD, s->name, q->timeout);
         if (!f) {
-                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL, "out of memory");
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL, "out of memory");
                 return;
         }
         /* the stamp: built here from authentication, never copied from the body */
-        stamp = (struct bus_stamp){ .id = from->id, .svc = as_service, .gw = from->gateway };
+        stamp = (struct bus_stamp){.id = from->id, .svc = as_service, .gw = from->gateway};
         if (sess) {
                 stamp.user = sess->user;
                 stamp.group = sess->group;
@@ -121,14 +121,14 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
                 stamp.authz_len = sess->authz_len;
         }
         mpw_init(&w);
-        bus_enc_req(&w, &(struct bus_req_out){ .id = f->bid, .m = q->method, .t = q->timeout, .args_obj = q->a,
-                                               .c = &stamp });
-        r = send_to(b, s->peer->rid, s->peer->rid_len, mpw_data(&w), mpw_len(&w));
+        bus_enc_req(&w, &(struct bus_req_out){
+                                .id = f->bid, .m = q->method, .t = q->timeout, .args_obj = q->a, .c = &stamp});
+        r = route_send(b, s->peer->rid, s->peer->rid_len, mpw_data(&w), mpw_len(&w));
         sodium_memzero(w.sb.data, w.sb.size);
         mpw_free(&w);
         if (r < 0) {
-                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, r == -EAGAIN ? -EBUSY : -DS_EUNAVAIL,
-                          NULL, "%s cannot take requests now", s->name);
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, r == -EAGAIN ? -EBUSY : -DS_EUNAVAIL,
+                                NULL, "%s cannot take requests now", s->name);
                 inflight_free(f);
                 return;
         }
@@ -137,9 +137,9 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
 
 /* Routes a decoded request. raw is the original message (for parking). */
 void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const char *raw, size_t raw_len,
-                      struct mpw *idw)
+               struct mpw *idw)
 {
-        struct req q = { .msg = m, .a = m->a, .to = m->to, .method = m->m, .tok = m->tok };
+        struct req q = {.msg = m, .a = m->a, .to = m->to, .method = m->m, .tok = m->tok};
         struct service *s;
         const char *auth;
         int64_t t;
@@ -155,28 +155,29 @@ void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const
                 b->st.refused++;
                 log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not call %s (bus ACL)",
                           from->id[0] ? from->id : "?", q.target);
-                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
-                          "identity '%s' may not call %s", from->id, q.target);
+                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
+                                "identity '%s' may not call %s", from->id, q.target);
                 return;
         }
         if (!strcmp(q.to, BUS_SERVICE_SELF)) {
-                handle_own(b, from, &q);
+                methods_handle(b, from, &q);
                 return;
         }
         if (zhash_lookup(b->disabled, q.to)) {
-                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EDISABLED, NULL,
-                          "%s is disabled on this device", q.to);
+                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EDISABLED, NULL,
+                                "%s is disabled on this device", q.to);
                 return;
         }
         s = zhash_lookup(b->services, q.to);
         if (!s) {
-                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EUNAVAIL, NULL, "%s is not running", q.to);
+                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EUNAVAIL, NULL, "%s is not running",
+                                q.to);
                 return;
         }
         auth = zhash_lookup(s->methods, q.method);
         if (!auth) {
-                reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -ENOENT, "m", "%s has no method '%s'", q.to,
-                          q.method);
+                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -ENOENT, "m", "%s has no method '%s'",
+                                q.to, q.method);
                 return;
         }
         if (!strcmp(auth, AUTH_PUBLIC)) {
@@ -187,8 +188,8 @@ void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const
         if (!strcmp(auth, AUTH_SERVICE)) {
                 if (from->operator) {
                         b->st.refused++;
-                        reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
-                                  "%s is for daemons only", q.target);
+                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
+                                        "%s is for daemons only", q.target);
                         return;
                 }
                 forward(b, from, &q, s, NULL, true);
@@ -196,8 +197,8 @@ void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const
         }
         if (!q.tok) {
                 if (from->operator) {
-                        reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EAUTH, NULL,
-                                  "login required for %s (devctl login)", q.target);
+                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EAUTH, NULL,
+                                        "login required for %s (devctl login)", q.target);
                         return;
                 }
                 forward(b, from, &q, s, NULL, true);
@@ -207,14 +208,14 @@ void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const
                 char th[65];
                 struct session *sess;
 
-                tok_hash(q.tok, th);
+                session_tok_hash(q.tok, th);
                 sess = zhash_lookup(b->sessions, th);
                 if (sess && sess->expires < ds_now_mono_ms()) {
                         zhash_delete(b->sessions, th);
                         sess = NULL;
                 }
                 if (!sess) {
-                        start_session_check(b, from, &q, raw, raw_len, th);
+                        session_start_check(b, from, &q, raw, raw_len, th);
                         return;
                 }
                 uint32_t need = 0;
@@ -223,8 +224,8 @@ void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const
                         b->st.refused++;
                         log_audit("security", LOG_LVL_WARNING, sess->user,
                                   "bus: user '%s' refused %s: needs authority '%s'", sess->user, q.target, auth);
-                        reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
-                                  "user '%s' lacks authority '%s' for %s", sess->user, auth, q.target);
+                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
+                                        "user '%s' lacks authority '%s' for %s", sess->user, auth, q.target);
                         return;
                 }
                 forward(b, from, &q, s, sess, false);
@@ -254,19 +255,19 @@ void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m)
                 return;
         }
         if (f->kind == IF_SUB_RECHECK) {
-                sub_rechecked(b, f, m);
+                pubsub_rechecked(b, f, m);
                 inflight_free(f);
                 return;
         }
         b->st.replies++;
         mpw_init(&w);
         bus_enc_rep_relay(&w, f->client_id, f->client_id_len, m->ok, m->r, m->err);
-        send_to(b, f->client_rid, f->client_rid_len, mpw_data(&w), mpw_len(&w));
+        route_send(b, f->client_rid, f->client_rid_len, mpw_data(&w), mpw_len(&w));
         mpw_wipe(&w);
         inflight_free(f);
 }
 
-void on_tick(struct busd *b)
+void route_on_tick(struct busd *b)
 {
         int64_t now = ds_now_mono_ms();
         zlist_t *keys;
@@ -278,17 +279,17 @@ void on_tick(struct busd *b)
                 if (f && f->deadline <= now) {
                         b->st.timeouts++;
                         if (f->kind == IF_SUB_RECHECK)
-                                recheck_failed(b, f, "did not answer in time");
+                                pubsub_recheck_failed(b, f, "did not answer in time");
                         else
-                                reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
-                                          -ETIMEDOUT, NULL, "%s did not answer in time", f->svc);
+                                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
+                                                -ETIMEDOUT, NULL, "%s did not answer in time", f->svc);
                         zhash_delete(b->inflight, k);
                 }
         }
         zlist_destroy(&keys);
 }
 
-void handle_message(struct busd *b, struct peer *from, const char *raw, size_t len)
+void route_message(struct busd *b, struct peer *from, const char *raw, size_t len)
 {
         msgpack_unpacked u;
         const char *why;
@@ -309,7 +310,8 @@ void handle_message(struct busd *b, struct peer *from, const char *raw, size_t l
                         size_t idn = 0;
                         /* answer under the sender's id when one can be found */
                         mp_peek_id(raw, len, &idp, &idn);
-                        reply_err(b, from->rid, from->rid_len, idp, idn, -EINVAL, NULL, "malformed message: %s", why);
+                        route_reply_err(b, from->rid, from->rid_len, idp, idn, -EINVAL, NULL, "malformed message: %s",
+                                        why);
                 }
                 return;
         }
@@ -325,8 +327,8 @@ void handle_message(struct busd *b, struct peer *from, const char *raw, size_t l
                 if (m.id)
                         mpw_obj(&idw, m.id);
                 if (m.id || m.kind != BUS_KIND_NONE || strcmp(e.msg, "unknown kind"))
-                        reply_err(b, from->rid, from->rid_len, mpw_len(&idw) ? mpw_data(&idw) : NULL, mpw_len(&idw),
-                                  e.code, e.field, "%s", e.msg);
+                        route_reply_err(b, from->rid, from->rid_len, mpw_len(&idw) ? mpw_data(&idw) : NULL,
+                                        mpw_len(&idw), e.code, e.field, "%s", e.msg);
                 goto out;
         }
         switch (m.kind) {
@@ -339,22 +341,22 @@ void handle_message(struct busd *b, struct peer *from, const char *raw, size_t l
                 break;
         case BUS_KIND_PUB:
                 if (r == 0)
-                        handle_pub(b, from, &m);
+                        pubsub_publish(b, from, &m);
                 break;
         case BUS_KIND_HB:
                 if (!from->svc && from->n_subs == 0)
-                        send_simple(b, from, BUS_K_WHO); /* we restarted or dropped it: ask again */
+                        peers_send_kind(b, from, BUS_K_WHO); /* we restarted or dropped it: ask again */
                 break;
         case BUS_KIND_HELLO:
-                handle_hello(b, from, &m, r < 0 ? &e : NULL);
+                peers_hello(b, from, &m, r < 0 ? &e : NULL);
                 break;
         case BUS_KIND_SUB:
         case BUS_KIND_UNSUB:
-                handle_sub(b, from, &m, r < 0 ? &e : NULL, raw, len, m.kind == BUS_KIND_SUB);
+                pubsub_sub(b, from, &m, r < 0 ? &e : NULL, raw, len, m.kind == BUS_KIND_SUB);
                 break;
         case BUS_KIND_ACK:
                 if (r == 0)
-                        handle_ack(b, from, &m);
+                        pubsub_ack(b, from, &m);
                 break;
         case BUS_KIND_WHO:
         case BUS_KIND_NONE:
@@ -365,7 +367,7 @@ out:
         msgpack_unpacked_destroy(&u);
 }
 
-void busd_on_router(struct busd *b)
+void route_on_router(struct busd *b)
 {
         for (int n = 0; n < 1024; n++) {
                 zmq_msg_t rid, payload;
@@ -399,11 +401,11 @@ void busd_on_router(struct busd *b)
                                 size_t idn = 0;
                                 b->st.malformed++;
                                 mp_peek_id(zmq_msg_data(&payload), zmq_msg_size(&payload), &idp, &idn);
-                                reply_err(b, p->rid, p->rid_len, idp, idn, -EINVAL, NULL,
-                                          "message too large (%zu bytes, limit %zu)", zmq_msg_size(&payload),
-                                          b->lim.max_msg);
+                                route_reply_err(b, p->rid, p->rid_len, idp, idn, -EINVAL, NULL,
+                                                "message too large (%zu bytes, limit %zu)", zmq_msg_size(&payload),
+                                                b->lim.max_msg);
                         } else {
-                                handle_message(b, p, zmq_msg_data(&payload), zmq_msg_size(&payload));
+                                route_message(b, p, zmq_msg_data(&payload), zmq_msg_size(&payload));
                         }
                 }
                 if (zlist_size(b->logq))

@@ -10,7 +10,7 @@ static void session_free(void *p)
         free(s);
 }
 
-void tok_hash(const msgpack_object *tok, char out[65])
+void session_tok_hash(const msgpack_object *tok, char out[65])
 {
         uint8_t h[32];
 
@@ -19,9 +19,9 @@ void tok_hash(const msgpack_object *tok, char out[65])
 }
 
 /* Asks authd whether a token names a live session, under busd's own id bid. */
-void send_session_check(struct busd *b, struct service *authd, uint64_t bid, const char *tok, size_t tok_len)
+void session_send_check(struct busd *b, struct service *authd, uint64_t bid, const char *tok, size_t tok_len)
 {
-        static const struct bus_stamp self = { .id = "busd", .svc = true };
+        static const struct bus_stamp self = {.id = "busd", .svc = true};
         struct mpw a, w;
 
         mpw_init(&a);
@@ -30,23 +30,27 @@ void send_session_check(struct busd *b, struct service *authd, uint64_t bid, con
         mpw_strn(&a, tok, tok_len);
         mpw_map_end(&a);
         mpw_init(&w);
-        bus_enc_req(&w, &(struct bus_req_out){ .id = bid, .m = "session.check", .t = SESSION_CHECK_TIMEOUT_MS,
-                                               .args = mpw_data(&a), .args_len = mpw_len(&a), .c = &self });
-        send_to(b, authd->peer->rid, authd->peer->rid_len, mpw_data(&w), mpw_len(&w));
+        bus_enc_req(&w, &(struct bus_req_out){.id = bid,
+                                              .m = "session.check",
+                                              .t = SESSION_CHECK_TIMEOUT_MS,
+                                              .args = mpw_data(&a),
+                                              .args_len = mpw_len(&a),
+                                              .c = &self});
+        route_send(b, authd->peer->rid, authd->peer->rid_len, mpw_data(&w), mpw_len(&w));
         mpw_wipe(&a);
         mpw_wipe(&w);
         b->st.session_checks++;
 }
 
-void start_session_check(struct busd *b, struct peer *from, struct req *q, const char *raw, size_t raw_len,
-                                const char *th)
+void session_start_check(struct busd *b, struct peer *from, struct req *q, const char *raw, size_t raw_len,
+                         const char *th)
 {
         struct service *authd = zhash_lookup(b->services, "authd");
         struct inflight *f;
 
         if (!authd || zhash_lookup(b->disabled, "authd")) {
-                reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EUNAVAIL, NULL,
-                          "authd is not running: sessions cannot be checked");
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EUNAVAIL, NULL,
+                                "authd is not running: sessions cannot be checked");
                 return;
         }
         f = inflight_new(b, from, q, IF_SESSION_CHECK, "authd", SESSION_CHECK_TIMEOUT_MS);
@@ -59,8 +63,8 @@ void start_session_check(struct busd *b, struct peer *from, struct req *q, const
         }
         memcpy(f->parked, raw, raw_len);
         f->parked_len = raw_len;
-        memcpy(f->tok_hash, th, sizeof f->tok_hash);
-        send_session_check(b, authd, f->bid, q->tok->via.str.ptr, q->tok->via.str.size);
+        memcpy(f->session_tok_hash, th, sizeof f->session_tok_hash);
+        session_send_check(b, authd, f->bid, q->tok->via.str.ptr, q->tok->via.str.size);
         inflight_track(b, f);
 }
 
@@ -117,21 +121,21 @@ void session_checked(struct busd *b, struct inflight *f, const struct bus_msg *m
         if (!m->ok) {
                 char msg[256] = "session not valid";
                 mp_strcpy(mp_get(m->err, "msg"), msg, sizeof msg);
-                reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EAUTH, NULL,
-                          "%s", msg);
+                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EAUTH, NULL,
+                                "%s", msg);
                 return;
         }
         s = session_from_answer(b, m->r);
         if (!s) {
-                reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EINTERNAL, NULL,
-                          "authd gave an unusable session answer");
+                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EINTERNAL,
+                                NULL, "authd gave an unusable session answer");
                 return;
         }
-        session_cache(b, f->tok_hash, s);
+        session_cache(b, f->session_tok_hash, s);
         /* resume the parked request; a zero cache time still serves this one */
         if (ds_settings_int(&b->cfg, "session_cache_ms") == 0)
                 s->expires = ds_now_mono_ms() + 1;
-        handle_message(b, client, f->parked, f->parked_len);
+        route_message(b, client, f->parked, f->parked_len);
 }
 
 /* auth.session.revoked {user, sid}: the cache forgets the user's sessions; a
@@ -154,9 +158,10 @@ void session_revoked(struct busd *b, const msgpack_object *d)
                 if (!p->ss || (user[0] && strcmp(p->ss->user, user)))
                         continue;
                 if (!sid[0])
-                        start_sub_recheck(b, p);
+                        pubsub_recheck(b, p);
                 else if (!strcmp(sid, p->ss->sid))
-                        end_subs(b, p, NULL, -DS_EAUTH,
-                                 "the session of '%s' ended (logged out, kicked or expired): devctl login", p->ss->user);
+                        pubsub_end(b, p, NULL, -DS_EAUTH,
+                                   "the session of '%s' ended (logged out, kicked or expired): devctl login",
+                                   p->ss->user);
         }
 }

@@ -5,17 +5,17 @@
 #include "broker.h"
 
 const struct ds_field busd_settings[] = {
-        { "endpoints", DS_ARRAY, 0, .max_len = 8, .sub = &(const struct ds_field){ "", DS_STR, .max_len = 256 },
-          .help = "extra endpoints to bind (tcp:// for multi-host); the ipc socket is always bound" },
-        { "hb_ms", DS_INT, 0, .min = 100, .max = 60000, .def_int = BUS_HB_MS },
-        { "max_msg", DS_INT, 0, .min = 1024, .max = BUS_TRANSPORT_MAX, .def_int = 1 << 20 },
-        { "max_depth", DS_INT, 0, .min = 2, .max = 32, .def_int = 16 },
-        { "max_items", DS_INT, 0, .min = 16, .max = 1000000, .def_int = 10000 },
-        { "session_cache_ms", DS_INT, 0, .min = 0, .max = 600000, .def_int = 5000 },
-        { "default_timeout_ms", DS_INT, 0, .min = 10, .max = BUS_MAX_TIMEOUT_MS, .def_int = BUS_DEFAULT_TIMEOUT_MS },
-        { "sub_queue_max", DS_INT, 0, .min = 1, .max = 100000, .def_int = BUS_SUB_QUEUE_DEFAULT,
-          .help = "events sent to one operator subscriber and not yet acknowledged; more are dropped" },
-        { NULL },
+        {"endpoints", DS_ARRAY, 0, .max_len = 8, .sub = &(const struct ds_field){"", DS_STR, .max_len = 256},
+         .help = "extra endpoints to bind (tcp:// for multi-host); the ipc socket is always bound"},
+        {"hb_ms", DS_INT, 0, .min = 100, .max = 60000, .def_int = BUS_HB_MS},
+        {"max_msg", DS_INT, 0, .min = 1024, .max = BUS_TRANSPORT_MAX, .def_int = 1 << 20},
+        {"max_depth", DS_INT, 0, .min = 2, .max = 32, .def_int = 16},
+        {"max_items", DS_INT, 0, .min = 16, .max = 1000000, .def_int = 10000},
+        {"session_cache_ms", DS_INT, 0, .min = 0, .max = 600000, .def_int = 5000},
+        {"default_timeout_ms", DS_INT, 0, .min = 10, .max = BUS_MAX_TIMEOUT_MS, .def_int = BUS_DEFAULT_TIMEOUT_MS},
+        {"sub_queue_max", DS_INT, 0, .min = 1, .max = 100000, .def_int = BUS_SUB_QUEUE_DEFAULT,
+         .help = "events sent to one operator subscriber and not yet acknowledged; more are dropped"},
+        {NULL},
 };
 
 /* busd's own log and audit records (ACL refusals, unknown keys, forged
@@ -27,7 +27,7 @@ const struct ds_field busd_settings[] = {
 int busd_load_config(const char *path, struct ds_settings *ret, struct ds_err *e)
 {
         msgpack_unpacked u;
-        const msgpack_object *layer[1] = { NULL };
+        const msgpack_object *layer[1] = {NULL};
         const char *why;
         struct mpw w;
         int r;
@@ -98,12 +98,11 @@ void busd_flush_log(struct busd *b)
         struct logrec *lr;
 
         while (b->logq && (lr = zlist_pop(b->logq))) {
-                fanout(b, "busd", lr->topic, lr->ts, &lr->dw);
+                pubsub_fanout(b, "busd", lr->topic, lr->ts, &lr->dw);
                 mpw_free(&lr->dw);
                 free(lr);
         }
 }
-
 
 /* Everything after the settings and trust are loaded: state dir, key,
  * sockets (ZAP first, then the ROUTER with its monitor), binds, tables.
@@ -114,10 +113,10 @@ void busd_start(struct busd *b)
         void *zctx;
         int r = 0;
 
-        b->lim = (struct mp_limits){ .max_msg = (size_t)ds_settings_int(&b->cfg, "max_msg"),
-                                     .max_depth = (unsigned)ds_settings_int(&b->cfg, "max_depth"),
-                                     .max_items = (uint32_t)ds_settings_int(&b->cfg, "max_items"),
-                                     .max_str = (uint32_t)ds_settings_int(&b->cfg, "max_msg") };
+        b->lim = (struct mp_limits){.max_msg = (size_t)ds_settings_int(&b->cfg, "max_msg"),
+                                    .max_depth = (unsigned)ds_settings_int(&b->cfg, "max_depth"),
+                                    .max_items = (uint32_t)ds_settings_int(&b->cfg, "max_items"),
+                                    .max_str = (uint32_t)ds_settings_int(&b->cfg, "max_msg")};
         b->hb_ms = (int)ds_settings_int(&b->cfg, "hb_ms");
         b->sub_queue_max = (uint64_t)ds_settings_int(&b->cfg, "sub_queue_max");
         b->statedir = ds_paths_state(&b->paths, "busd");
@@ -185,7 +184,7 @@ void busd_start(struct busd *b)
         b->sessions = zhash_new();
         b->disabled = zhash_new();
         b->next_bid = 1;
-        load_disabled(b);
+        methods_load_disabled(b);
         b->logq = zlist_new();
         if (!b->logq)
                 fatal("out of memory");
