@@ -38,7 +38,10 @@ TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS))
 endif
 
 COMMON_SRC := $(wildcard common/*.c)
-BUSLIB_SRC := $(filter-out bus/busd.c,$(wildcard bus/*.c))
+BUSLIB_SRC := $(wildcard bus/*.c)
+# busd's parts (bus/broker/, also the ACL and ZAP code) are not in libdsbus
+BROKER_SRC := $(filter-out bus/broker/busd.c,$(wildcard bus/broker/*.c))
+BROKER_OBJ := $(BROKER_SRC:%.c=$(BUILD)/obj/%.o)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 BUSLIB_OBJ := $(BUSLIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIBS := $(BUILD)/libdsbus.a $(BUILD)/libdscommon.a
@@ -108,7 +111,10 @@ $(BUILD)/libdscommon.a: $(COMMON_OBJ)
 $(BUILD)/libdsbus.a: $(BUSLIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/busd: $(BUILD)/obj/bus/busd.o $(LIBS)
+$(BUILD)/libdsbroker.a: $(BROKER_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/busd: $(BUILD)/obj/bus/broker/busd.o $(BUILD)/libdsbroker.a $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/devctl: $(DEVCTL_SRC:%.c=$(BUILD)/obj/%.o) $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -124,7 +130,7 @@ $(BUILD)/tests/$(1)_%: $(BUILD)/obj/services/$(1)/%.o $(filter-out $(BUILD)/obj/
 endef
 $(foreach s,$(SERVICES),$(eval $(call SVC_RULES,$(s))))
 
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(LIBS)
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(BUILD)/libdsbroker.a $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 

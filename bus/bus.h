@@ -72,6 +72,8 @@ struct ds_call {
         char *req_id;
         size_t req_id_len;
         bool detached;
+        int (*send)(void *ud, const void *data, size_t len); /* replies, when not through bus */
+        void *send_ud;
 };
 
 /* Fails the call: returns code, to be returned by the handler. */
@@ -94,6 +96,24 @@ int ds_arg_str(const struct ds_call *c, const char *key, char *buf, size_t size)
  * args are gone once the handler returns. */
 struct ds_call *ds_call_detach(struct ds_call *c);
 void ds_call_finish(struct ds_call **c, int code);
+
+/* Runs one request through method tables: lookup (ENOENT), authority of the
+ * caller given (EPERM/EAUTH, audited), schema (EINVAL naming the field),
+ * handler, reply. The caller is the one passed in, never read from the
+ * message: a service passes busd's stamp, busd the peer it authenticated.
+ * Replies go to send(send_ud, ...) when set, else to bus. Returns the code
+ * answered (DS_DEFER when the handler will answer later). */
+struct bus_msg;
+struct ds_dispatch {
+        const char *name; /* the service, for messages */
+        const struct ds_method *const *tables;
+        void *ctx;
+        void *daemon;
+        bus_t *bus;
+        int (*send)(void *ud, const void *data, size_t len);
+        void *send_ud;
+};
+int ds_dispatch(const struct ds_dispatch *dp, const struct bus_msg *q, const struct ds_caller *caller);
 
 /* Method table checks: names, unique, authority valid, schemas sound. */
 int ds_methods_selftest(const struct ds_method *methods, struct ds_err *e);

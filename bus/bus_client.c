@@ -183,76 +183,44 @@ int bus_send_raw(bus_t *b, const void *data, size_t len)
         return 0;
 }
 
-static void env_begin(struct mpw *w, const char *kind)
-{
-        mpw_map_begin(w);
-        mpw_kv_int(w, "v", BUS_PROTO_V);
-        mpw_kv_str(w, "k", kind);
-}
-
-static int send_simple(bus_t *b, const char *kind, const char *k1, const char *v1)
+static int send_simple(bus_t *b, const char *kind)
 {
         struct mpw w;
         int r;
 
         mpw_init(&w);
-        env_begin(&w, kind);
-        if (k1)
-                mpw_kv_str(&w, k1, v1);
-        mpw_map_end(&w);
+        bus_enc_simple(&w, kind);
         r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
         mpw_free(&w);
         return r;
 }
 
-static int build_req(bus_t *b, struct mpw *w, uint64_t id, const char *svc, const char *method,
-                     const struct mpw *args, const char *tok, int timeout_ms)
+static int build_req(struct mpw *w, uint64_t id, const char *svc, const char *method, const struct mpw *args,
+                     const char *tok, int timeout_ms)
 {
-        env_begin(w, BUS_K_REQ);
-        mpw_kv_uint(w, "id", id);
-        mpw_kv_str(w, "to", svc);
-        mpw_kv_str(w, "m", method);
-        mpw_kv_int(w, "t", timeout_ms);
-        if (tok && *tok)
-                mpw_kv_str(w, "tok", tok);
-        mpw_str(w, "a");
-        if (args && mpw_len(args) > 0) {
-                mpw_raw(w, mpw_data(args), mpw_len(args));
-        } else {
-                mpw_map_begin(w);
-                mpw_map_end(w);
-        }
-        mpw_map_end(w);
-        (void)b;
+        bus_enc_req(w, &(struct bus_req_out){ .id = id, .to = svc, .m = method, .t = timeout_ms, .tok = tok,
+                                              .tok_len = tok ? strlen(tok) : 0,
+                                              .args = args ? mpw_data(args) : NULL,
+                                              .args_len = args ? mpw_len(args) : 0 });
         return mpw_finish(w);
 }
 
 /* Fills rep from a decoded "rep" envelope (takes ownership of u). */
 static void reply_from_msg(struct bus_reply *rep, msgpack_unpacked *u)
 {
-        const msgpack_object *m = &u->data, *err;
-        bool ok = mp_get_bool(m, "ok", false);
+        struct bus_msg m;
+        struct ds_err e;
 
         memset(rep, 0, sizeof *rep);
         rep->u = *u;
         rep->have_u = true;
-        if (ok) {
+        bus_msg_decode(&rep->u.data, 0, &m, &e);
+        if (m.ok) {
                 rep->code = 0;
-                rep->r = mp_get(&rep->u.data, "r");
+                rep->r = m.r;
                 return;
         }
-        err = mp_get(m, "err");
-        {
-                size_t n = 0;
-                const char *code = mp_get_strn(err, "code", &n);
-                rep->code = code ? ds_err_from_name(code, n) : -DS_EINTERNAL;
-        }
-        rep->err.code = rep->code;
-        mp_strcpy(mp_get(err, "msg"), rep->err.msg, sizeof rep->err.msg);
-        mp_strcpy(mp_get(err, "field"), rep->err.field, sizeof rep->err.field);
-        mp_strcpy(mp_get(err, "reason"), rep->err.reason, sizeof rep->err.reason);
-        if (!rep->err.msg[0])
-                snprintf(rep->err.msg, sizeof rep->err.msg, "%s", ds_err_default_msg(rep->code));
+        rep->code = bus_dec_rep_err(m.err, &rep->err);
 }
 
 static void local_reply(struct bus_reply *rep, int code, const char *fmt, ...)
@@ -276,10 +244,7 @@ static void send_ack(bus_t *b)
         struct mpw w;
 
         mpw_init(&w);
-        env_begin(&w, BUS_K_ACK);
-        mpw_kv_uint(&w, "seq", b->ev_seq);
-        mpw_kv_uint(&w, "tag", b->ev_tag);
-        mpw_map_end(&w);
+        bus_enc_ack(&w, b->ev_seq, b->ev_tag);
         if (bus_send_raw(b, mpw_data(&w), mpw_len(&w)) == 0)
                 b->ev_unacked = 0;
         mpw_free(&w);
@@ -287,16 +252,13 @@ static void send_ack(bus_t *b)
 
 /* Events to an operator carry seq and tag: acknowledging the last one read
  * gives busd credit to send more (it keeps a window in flight, no more). */
-static void credit_event(bus_t *b, const msgpack_object *m)
+static void credit_event(bus_t *b, const struct bus_msg *m)
 {
-        const msgpack_object *sq = mp_get(m, "seq"), *tg = mp_get(m, "tag"), *lost = mp_get(m, "lost");
-
-        if (lost && lost->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-                b->ev_lost += lost->via.u64;
-        if (!sq || !tg || sq->type != MSGPACK_OBJECT_POSITIVE_INTEGER || tg->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        b->ev_lost += m->lost;
+        if (!m->seq)
                 return;
-        b->ev_seq = sq->via.u64;
-        b->ev_tag = tg->via.u64;
+        b->ev_seq = m->seq;
+        b->ev_tag = m->tag;
         b->ev_unacked++;
         if (b->ev_unacked >= (b->ack_every ? b->ack_every : 64))
                 send_ack(b);
@@ -326,16 +288,12 @@ static int send_sub(bus_t *b, struct sub *s)
         struct mpw w;
         int r;
 
-        mpw_init(&w);
-        env_begin(&w, BUS_K_SUB);
-        mpw_kv_str(&w, "prefix", s->prefix);
         if (s->tok) {
                 s->req_id = b->next_id++;
                 s->retry = false;
-                mpw_kv_uint(&w, "id", s->req_id);
-                mpw_kv_str(&w, "tok", s->tok);
         }
-        mpw_map_end(&w);
+        mpw_init(&w);
+        bus_enc_sub(&w, BUS_K_SUB, s->prefix, s->tok ? s->req_id : 0, s->tok);
         r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
         sodium_memzero(w.sb.data, w.sb.size);
         mpw_free(&w);
@@ -367,20 +325,17 @@ static bool sub_answered(bus_t *b, uint64_t id, msgpack_unpacked *u)
         return false;
 }
 
-static void handle_unsub(bus_t *b, const msgpack_object *m)
+static void handle_unsub(bus_t *b, const struct bus_msg *m)
 {
-        char prefix[BUS_TOPIC_MAX + 1];
-        const msgpack_object *err = mp_get(m, "err");
-        char msg[sizeof b->sub_err.msg] = "";
-        size_t n = 0;
-        const char *code = mp_get_strn(err, "code", &n);
+        struct ds_err e;
+        int code = bus_dec_rep_err(m->err, &e);
 
-        if (mp_strcpy(mp_get(m, "prefix"), prefix, sizeof prefix) < 0)
-                return;
-        mp_strcpy(mp_get(err, "msg"), msg, sizeof msg);
+        /* an unsub without a code still ends it: the session is gone */
+        if (!mp_get(m->err, "code"))
+                code = -DS_EAUTH;
         for (size_t i = 0; i < b->n_subs; i++)
-                if (!strcmp(b->subs[i].prefix, prefix)) {
-                        sub_ended(b, i, code ? ds_err_from_name(code, n) : -DS_EAUTH, msg);
+                if (!strcmp(b->subs[i].prefix, m->prefix)) {
+                        sub_ended(b, i, code, mp_get(m->err, "msg") ? e.msg : "");
                         return;
                 }
 }
@@ -404,19 +359,12 @@ uint64_t bus_events_lost(const bus_t *b)
         return b->ev_lost;
 }
 
-static void deliver_event(bus_t *b, const msgpack_object *m)
+static void deliver_event(bus_t *b, const struct bus_msg *m)
 {
-        char topic[BUS_TOPIC_MAX + 1], src[BUS_NAME_MAX + 1] = "";
-        int64_t ts = mp_get_int(m, "ts", 0);
-        const msgpack_object *data = mp_get(m, "data");
-
-        if (mp_strcpy(mp_get(m, "topic"), topic, sizeof topic) < 0)
-                return;
-        mp_strcpy(mp_get(m, "src"), src, sizeof src);
         b->got_event = true;
         for (size_t i = 0; i < b->n_subs; i++)
-                if (strncmp(topic, b->subs[i].prefix, strlen(b->subs[i].prefix)) == 0)
-                        b->subs[i].cb(b->subs[i].ud, topic, src, ts, data);
+                if (strncmp(m->topic, b->subs[i].prefix, strlen(b->subs[i].prefix)) == 0)
+                        b->subs[i].cb(b->subs[i].ud, m->topic, m->src, m->has_ts ? m->ts : 0, m->data);
         credit_event(b, m);
 }
 
@@ -431,9 +379,8 @@ static struct pending *take_pending(bus_t *b, uint64_t id)
         return NULL;
 }
 
-static void handle_reply(bus_t *b, msgpack_unpacked *u)
+static void handle_reply(bus_t *b, int64_t id, msgpack_unpacked *u)
 {
-        int64_t id = mp_get_int(&u->data, "id", -1);
         struct bus_reply rep;
         struct pending *p;
 
@@ -452,7 +399,6 @@ static void handle_reply(bus_t *b, msgpack_unpacked *u)
         free(p);
 }
 
-static void say_hello(bus_t *b);
 static void resubscribe(bus_t *b);
 
 /* Handles one received message; returns the decoded kind for sync waiters
@@ -462,7 +408,8 @@ static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bu
 {
         msgpack_unpacked u;
         const char *why;
-        const msgpack_object *m;
+        struct bus_msg m;
+        struct ds_err e;
 
         b->stats.received++;
         b->last_rx = ds_now_mono_ms();
@@ -471,11 +418,18 @@ static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bu
                 log_debug("bus: malformed message from busd: %s", why);
                 return;
         }
-        m = &u.data;
-        if (mp_streq(mp_get(m, "k"), BUS_K_REP)) {
-                int64_t id = mp_get_int(m, "id", -1);
-                if (ret_done && sync_id && (id == (int64_t)sync_id || (id < 0 && !mp_get(m, "id")) ||
-                                            mp_get(m, "id")->type == MSGPACK_OBJECT_NIL)) {
+        if (bus_msg_decode(&u.data, 0, &m, &e) < 0) {
+                /* unknown kinds are ignored (a newer busd), malformed ones counted */
+                if (m.kind != BUS_KIND_NONE || strcmp(e.field, "k")) {
+                        b->stats.malformed++;
+                        log_debug("bus: malformed message from busd: %s: %s", e.field, e.msg);
+                }
+                msgpack_unpacked_destroy(&u);
+                return;
+        }
+        if (m.kind == BUS_KIND_REP) {
+                int64_t id = m.nid;
+                if (ret_done && sync_id && (id == (int64_t)sync_id || !m.id || m.id->type == MSGPACK_OBJECT_NIL)) {
                         /* the caller keeps this reply after the zmq message is gone:
                          * decode it again from a copy it owns */
                         size_t n = zmq_msg_size(msg);
@@ -494,18 +448,19 @@ static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bu
                         *ret_done = true;
                         return;
                 }
-                handle_reply(b, &u);
+                handle_reply(b, id, &u);
                 return;
         }
-        if (mp_streq(mp_get(m, "k"), BUS_K_REQ)) {
-                bus_dispatch_request(b, m);
+        if (m.kind == BUS_KIND_REQ) {
+                if (b->dispatch)
+                        b->dispatch(b, &m);
                 sodium_memzero(zmq_msg_data(msg), zmq_msg_size(msg));
-        } else if (mp_streq(mp_get(m, "k"), BUS_K_PUB)) {
-                deliver_event(b, m);
-        } else if (mp_streq(mp_get(m, "k"), BUS_K_UNSUB)) {
-                handle_unsub(b, m);
-        } else if (mp_streq(mp_get(m, "k"), BUS_K_WHO)) {
-                say_hello(b);
+        } else if (m.kind == BUS_KIND_PUB) {
+                deliver_event(b, &m);
+        } else if (m.kind == BUS_KIND_UNSUB) {
+                handle_unsub(b, &m);
+        } else if (m.kind == BUS_KIND_WHO) {
+                bus_hello(b);
                 resubscribe(b);
         }
         /* hb: last_rx already updated; unknown kinds are ignored */
@@ -599,7 +554,7 @@ int bus_call_sync(bus_t *b, const char *svc, const char *method, const struct mp
         int r;
 
         mpw_init(&w);
-        r = build_req(b, &w, id, svc, method, args, tok, timeout_ms);
+        r = build_req(&w, id, svc, method, args, tok, timeout_ms);
         if (r == 0)
                 r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
         sodium_memzero(w.sb.data, w.sb.size);
@@ -619,17 +574,9 @@ int bus_publish(bus_t *b, const char *topic, const struct mpw *data)
         int r;
 
         mpw_init(&w);
-        env_begin(&w, BUS_K_PUB);
-        mpw_kv_str(&w, "topic", topic);
-        mpw_kv_int(&w, "ts", ds_now_real_ms());
-        mpw_str(&w, "data");
-        if (data && mpw_len(data)) {
-                mpw_raw(&w, mpw_data(data), mpw_len(data));
-        } else {
-                mpw_map_begin(&w);
-                mpw_map_end(&w);
-        }
-        mpw_map_end(&w);
+        bus_enc_pub(&w, &(struct bus_pub_out){ .topic = topic, .ts = ds_now_real_ms(),
+                                               .data = data ? mpw_data(data) : NULL,
+                                               .data_len = data ? mpw_len(data) : 0 });
         r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
         mpw_free(&w);
         return r;
@@ -729,7 +676,7 @@ int bus_wait_event(bus_t *b, int timeout_ms)
                         if (b->ev_unacked)
                                 send_ack(b);
                         retry_subs(b);
-                        send_simple(b, BUS_K_HB, NULL, NULL);
+                        send_simple(b, BUS_K_HB);
                         b->last_tx_hb = now;
                 }
                 if (now - b->last_rx > (int64_t)b->hb_ms * BUS_HB_MISSES) {
@@ -787,28 +734,14 @@ static int on_readable(zloop_t *loop, zsock_t *sock, void *arg)
         return 0;
 }
 
-static void say_hello(bus_t *b)
+void bus_hello(bus_t *b)
 {
         struct mpw w;
 
         if (!b->serve_name)
                 return;
         mpw_init(&w);
-        env_begin(&w, BUS_K_HELLO);
-        mpw_kv_str(&w, "name", b->serve_name);
-        mpw_kv_str(&w, "ver", b->serve_version);
-        mpw_kv_int(&w, "pid", getpid());
-        mpw_str(&w, "methods");
-        mpw_arr_begin(&w);
-        for (size_t t = 0; b->serve_tables[t]; t++)
-                for (const struct ds_method *m = b->serve_tables[t]; m->name; m++) {
-                        mpw_map_begin(&w);
-                        mpw_kv_str(&w, "n", m->name);
-                        mpw_kv_str(&w, "auth", m->auth);
-                        mpw_map_end(&w);
-                }
-        mpw_arr_end(&w);
-        mpw_map_end(&w);
+        bus_enc_hello(&w, b->serve_name, b->serve_version, getpid(), b->serve_tables);
         bus_send_raw(b, mpw_data(&w), mpw_len(&w));
         mpw_free(&w);
 }
@@ -825,7 +758,7 @@ static void reconnect(bus_t *b)
         b->stats.reconnects++;
         if (b->loop)
                 zloop_reader(b->loop, b->sock, on_readable, b);
-        say_hello(b);
+        bus_hello(b);
         resubscribe(b);
 }
 
@@ -842,7 +775,7 @@ static int on_hb_timer(zloop_t *loop, int timer_id, void *arg)
                 send_ack(b);
         retry_subs(b);
         b->sub_ended = false; /* a service hears of it in the log */
-        send_simple(b, BUS_K_HB, NULL, NULL);
+        send_simple(b, BUS_K_HB);
         if (now - b->last_rx > (int64_t)b->hb_ms * BUS_HB_MISSES)
                 reconnect(b);
         return 0;
@@ -890,7 +823,7 @@ int bus_call(bus_t *b, const char *svc, const char *method, const struct mpw *ar
         p->ud = ud;
         p->bus = b;
         mpw_init(&w);
-        r = build_req(b, &w, p->id, svc, method, args, tok, timeout_ms);
+        r = build_req(&w, p->id, svc, method, args, tok, timeout_ms);
         if (r == 0)
                 r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
         mpw_free(&w);
@@ -903,23 +836,5 @@ int bus_call(bus_t *b, const char *svc, const char *method, const struct mpw *ar
                 p->timer = zloop_timer(b->loop, (size_t)timeout_ms + 500, 1, on_call_timeout, p);
         p->next = b->pending;
         b->pending = p;
-        return 0;
-}
-
-int bus_serve(bus_t *b, const struct bus_serve_info *info)
-{
-        size_t n = 0;
-
-        while (info->tables[n])
-                n++;
-        b->serve_tables = calloc(n + 1, sizeof *b->serve_tables);
-        b->serve_name = strdup(info->name);
-        b->serve_version = strdup(info->version);
-        if (!b->serve_tables || !b->serve_name || !b->serve_version)
-                return -ENOMEM;
-        memcpy(b->serve_tables, info->tables, n * sizeof *b->serve_tables);
-        b->serve_ctx = info->ctx;
-        b->serve_daemon = info->daemon;
-        say_hello(b);
         return 0;
 }

@@ -126,59 +126,21 @@ int ds_methods_selftest(const struct ds_method *methods, struct ds_err *e)
 
 /* ---- requests ------------------------------------------------------------- */
 
-static void parse_caller(const msgpack_object *c, struct ds_caller *ret)
-{
-        const msgpack_object *az;
-
-        memset(ret, 0, sizeof *ret);
-        if (!c || c->type != MSGPACK_OBJECT_MAP)
-                return;
-        mp_strcpy(mp_get(c, "id"), ret->id, sizeof ret->id);
-        mp_strcpy(mp_get(c, "user"), ret->user, sizeof ret->user);
-        mp_strcpy(mp_get(c, "group"), ret->group, sizeof ret->group);
-        mp_strcpy(mp_get(c, "src"), ret->source, sizeof ret->source);
-        mp_strcpy(mp_get(c, "sid"), ret->sid, sizeof ret->sid);
-        ret->svc = mp_get_bool(c, "svc", false);
-        ret->gateway = mp_get_bool(c, "gw", false);
-        az = mp_get(c, "authz");
-        if (az && az->type == MSGPACK_OBJECT_ARRAY)
-                for (uint32_t i = 0; i < az->via.array.size; i++)
-                        if (mp_is_str(&az->via.array.ptr[i]))
-                                ret->authz |= ds_authz_bit(az->via.array.ptr[i].via.str.ptr,
-                                                           az->via.array.ptr[i].via.str.size);
-}
-
-static void send_reply(bus_t *b, const char *id, size_t id_len, int code, const struct mpw *r,
+static void send_reply(const struct ds_call *c, const char *id, size_t id_len, int code, const struct mpw *r,
                        const struct ds_err *err)
 {
         struct mpw w;
 
         mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_kv_int(&w, "v", BUS_PROTO_V);
-        mpw_kv_str(&w, "k", BUS_K_REP);
-        mpw_str(&w, "id");
-        if (id)
-                mpw_raw(&w, id, id_len);
+        if (code == 0)
+                bus_enc_rep_ok(&w, id, id_len, mpw_data(r), mpw_len(r));
         else
-                mpw_nil(&w);
-        mpw_kv_bool(&w, "ok", code == 0);
-        if (code == 0) {
-                mpw_str(&w, "r");
-                mpw_raw(&w, mpw_data(r), mpw_len(r));
-        } else {
-                mpw_str(&w, "err");
-                mpw_map_begin(&w);
-                mpw_kv_str(&w, "code", ds_err_name(code));
-                mpw_kv_str(&w, "msg", err && err->msg[0] ? err->msg : ds_err_default_msg(code));
-                if (err && err->field[0])
-                        mpw_kv_str(&w, "field", err->field);
-                if (err && err->reason[0])
-                        mpw_kv_str(&w, "reason", err->reason);
-                mpw_map_end(&w);
-        }
-        mpw_map_end(&w);
-        bus_send_raw(b, mpw_data(&w), mpw_len(&w));
+                bus_enc_rep_err(&w, id, id_len, code, err ? err->msg : NULL, err ? err->field : NULL,
+                                err ? err->reason : NULL);
+        if (c->send)
+                c->send(c->send_ud, mpw_data(&w), mpw_len(&w));
+        else
+                bus_send_raw(c->bus, mpw_data(&w), mpw_len(&w));
         /* results may carry secrets meant for this caller only (a new token) */
         mpw_wipe(&w);
 }
@@ -219,7 +181,7 @@ void ds_call_finish(struct ds_call **pc, int code)
         } else if (!c->err.msg[0]) {
                 ds_call_fail(c, code, NULL, NULL);
         }
-        send_reply(c->bus, c->req_id, c->req_id_len, code, c->r, &c->err);
+        send_reply(c, c->req_id, c->req_id_len, code, c->r, &c->err);
         mpw_free(c->r);
         free(c->r);
         free(c->req_id);
@@ -227,10 +189,11 @@ void ds_call_finish(struct ds_call **pc, int code)
         *pc = NULL;
 }
 
-void bus_dispatch_request(bus_t *b, const msgpack_object *m)
+int ds_dispatch(const struct ds_dispatch *dp, const struct bus_msg *q, const struct ds_caller *caller)
 {
-        const msgpack_object *idobj = mp_get(m, "id"), *mo = mp_get(m, "m");
-        struct ds_call c = { .bus = b, .ctx = b->serve_ctx, .daemon = b->serve_daemon };
+        const msgpack_object *idobj = q->id;
+        struct ds_call c = { .bus = dp->bus, .ctx = dp->ctx, .daemon = dp->daemon, .send = dp->send,
+                             .send_ud = dp->send_ud };
         struct mpw idw, r;
         int code;
 
@@ -241,27 +204,30 @@ void bus_dispatch_request(bus_t *b, const msgpack_object *m)
         c.req_id = idobj ? (char *)mpw_data(&idw) : NULL;
         c.req_id_len = idobj ? mpw_len(&idw) : 0;
         c.r = &r;
+        c.caller = *caller;
         mpw_map_begin(&r);
-        if (!b->serve_tables) {
+        if (!dp->tables) {
                 code = ds_call_fail(&c, -DS_EUNAVAIL, NULL, "this process serves no methods");
                 goto reply;
         }
-        if (!mp_is_str(mo) || !(c.m = ds_methods_find((const struct ds_method *const *)b->serve_tables,
-                                                      mo->via.str.ptr, mo->via.str.size))) {
-                code = ds_call_fail(&c, -ENOENT, "m", "%s has no such method", b->serve_name);
+        if (!(c.m = ds_methods_find(dp->tables, q->m, strlen(q->m)))) {
+                code = ds_call_fail(&c, -ENOENT, "m", "%s has no such method", dp->name);
                 goto reply;
         }
-        parse_caller(mp_get(m, "c"), &c.caller);
         if (!ds_caller_allowed(&c.caller, c.m->auth)) {
+                bool known = c.caller.user[0] || c.caller.svc || !strcmp(c.m->auth, AUTH_SERVICE);
+
                 log_audit("security", LOG_LVL_NOTICE, ds_call_actor(&c),
-                          "refused %s.%s to '%s': needs authority '%s'", b->serve_name, c.m->name,
+                          "refused %s.%s to '%s': needs authority '%s'", dp->name, c.m->name,
                           ds_call_actor(&c), c.m->auth);
-                code = ds_call_fail(&c, c.caller.user[0] || c.caller.svc ? -EPERM : -DS_EAUTH, NULL,
-                                    c.caller.user[0] || c.caller.svc ? "needs authority '%s'" : "login required (%s)",
-                                    c.m->auth);
+                if (!strcmp(c.m->auth, AUTH_SERVICE))
+                        code = ds_call_fail(&c, -EPERM, NULL, "%s.%s is for daemons only", dp->name, c.m->name);
+                else
+                        code = ds_call_fail(&c, known ? -EPERM : -DS_EAUTH, NULL,
+                                            known ? "needs authority '%s'" : "login required (%s)", c.m->auth);
                 goto reply;
         }
-        c.args = mp_get(m, "a");
+        c.args = q->a;
         code = ds_validate(c.m->args, c.args, &c.err);
         if (code < 0)
                 goto reply;
@@ -283,8 +249,42 @@ reply:
                 ds_call_fail(&c, code, NULL, NULL);
         }
         if (c.req_id)
-                send_reply(b, c.req_id, c.req_id_len, code, &r, &c.err);
+                send_reply(&c, c.req_id, c.req_id_len, code, &r, &c.err);
 out:
         mpw_wipe(&r);
         mpw_free(&idw);
+        return code;
+}
+
+/* A request busd forwarded: its stamp is busd's, the only one a service sees. */
+static void dispatch_request(bus_t *b, const struct bus_msg *q)
+{
+        const struct ds_dispatch dp = { .name = b->serve_name,
+                                        .tables = (const struct ds_method *const *)b->serve_tables,
+                                        .ctx = b->serve_ctx,
+                                        .daemon = b->serve_daemon,
+                                        .bus = b };
+        struct ds_caller caller;
+
+        bus_dec_stamp(q->c, &caller);
+        ds_dispatch(&dp, q, &caller);
+}
+
+int bus_serve(bus_t *b, const struct bus_serve_info *info)
+{
+        size_t n = 0;
+
+        while (info->tables[n])
+                n++;
+        b->serve_tables = calloc(n + 1, sizeof *b->serve_tables);
+        b->serve_name = strdup(info->name);
+        b->serve_version = strdup(info->version);
+        if (!b->serve_tables || !b->serve_name || !b->serve_version)
+                return -ENOMEM;
+        memcpy(b->serve_tables, info->tables, n * sizeof *b->serve_tables);
+        b->serve_ctx = info->ctx;
+        b->serve_daemon = info->daemon;
+        b->dispatch = dispatch_request;
+        bus_hello(b);
+        return 0;
 }

@@ -4,6 +4,11 @@
 
 struct pending;
 struct sub;
+struct bus_msg;
+
+/* Runs a request busd forwarded; set by bus_serve() (bus_dispatch.c), so the
+ * client never calls into the dispatcher by name. */
+typedef void (*bus_dispatch_fn)(bus_t *b, const struct bus_msg *q);
 
 struct bus {
         char identity[BUS_NAME_MAX + 1];
@@ -36,8 +41,10 @@ struct bus {
         const struct ds_method **serve_tables;
         void *serve_ctx;
         void *serve_daemon;
+        bus_dispatch_fn dispatch;
         struct bus_stats stats;
 };
 
 int bus_send_raw(bus_t *b, const void *data, size_t len);
-void bus_dispatch_request(bus_t *b, const msgpack_object *m);
+/* Says hello with the served tables (again after a reconnect or a "who"). */
+void bus_hello(bus_t *b);

@@ -56,6 +56,19 @@ struct ds_service {
         void (*status)(struct ds_daemon *d, void *ctx, struct mpw *w); /* extra sys.ping fields */
 };
 
+/* The loop's signals and watchdog, the same in every daemon and in busd.
+ * s must outlive the loop. SIGHUP runs reload between RELOADING=1 and
+ * READY=1; SIGTERM/SIGINT set stopping and end the loop. */
+struct ds_signals {
+        int fd; /* from ds_signalfd_open() */
+        void (*reload)(void *ud);
+        void *ud;
+        bool stopping;
+};
+int ds_loop_signals(zloop_t *loop, struct ds_signals *s);
+/* When systemd asks for a watchdog: WATCHDOG=1 now and at half the interval. */
+int ds_loop_watchdog(zloop_t *loop);
+
 struct ds_daemon {
         const struct ds_service *svc;
         void *ctx;
@@ -73,6 +86,7 @@ struct ds_daemon {
         char **argv;
         int sigfd;
         bool stopping;
+        struct ds_signals sig;
 };
 
 /* Parses -f (foreground, default), -n (check config), -c FILE, --rundir/--confdir/

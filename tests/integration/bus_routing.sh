@@ -77,6 +77,15 @@ check_out "another daemon may not disable a service even when its ACL grants bus
         dc --identity testsvc call bus bus.disable service=testsvc
 check_rc "and that refusal exits 3" 3 dc --identity testsvc call bus bus.disable service=testsvc
 check_out "nor enable one" 'EPERM' dc --identity testsvc call bus bus.enable service=testsvc
+# bus.* run under the caller busd knows from the connection: a stamp the client wrote is never read
+check_out "a client-written stamp is ignored: testsvc claiming to be netcfgd is still refused" \
+        "EPERM: identity 'testsvc' may not call bus.disable: only netcfgd may" \
+        env PROBE_IDENTITY=testsvc "$B/tests/busprobe" call bus bus.disable netcfgd service=testsvc
+check_out "an operator with a forged daemon stamp gets no daemon-only method" "EPERM: bus.bus.disable is for daemons only" \
+        "$B/tests/busprobe" call bus bus.disable netcfgd service=testsvc
+check_out "and testsvc is still running" 'testsvc +running' dc status
+check_out "bus.disable names a bad service by field" 'EINVAL: service: ' \
+        dc --identity netcfgd call bus bus.disable service=-bad
 check_out "netcfgd may not disable authd" "EPERM: 'authd' cannot be disabled: the bus needs it to check operator sessions" \
         dc --identity netcfgd call bus bus.disable service=authd
 check_out "nor busd itself" "EPERM: 'busd' cannot be disabled" dc --identity netcfgd call bus bus.disable service=busd

@@ -12,6 +12,9 @@
  *                             then only heartbeats: never reads an event (a stuck
  *                             subscriber; its receive queue is kept small)
  *   busprobe flood N SIZE TOPIC  publishes N events of SIZE bytes each
+ *   busprobe call SVC METHOD [ID [ARG=VAL]]  one request; with ID it carries a
+ *                             forged stamp c {id: ID, svc: true}; prints "ok" or
+ *                             "CODE: msg"; exit 0 on ok, 1 on an error answer
  */
 #include <czmq.h>
 #include <signal.h>
@@ -237,49 +240,69 @@ static int malformed(int n)
         return unanswered == 0 ? 0 : 1;
 }
 
-static int forge(void)
+/* Sends a request written by hand on purpose (the probe says what no library
+ * client would), with a forged stamp c {id, user?, svc: true} when forged_id
+ * is set, and decodes busd's answer into *ret. 0, or -1 with no answer. */
+static int req_call(int id, const char *svc, const char *method, const char *arg, const char *forged_id,
+                    const char *forged_user, msgpack_unpacked *ret)
 {
-        struct mpw w;
-        char kind[16], code[16];
-        zmq_pollitem_t it = { NULL, 0, ZMQ_POLLIN, 0 };
-        zmq_msg_t m;
-        msgpack_unpacked u;
+        zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
         const char *why;
-        int rc = 1;
+        struct mpw w;
+        zmq_msg_t m;
+        int r = -1;
 
         mpw_init(&w);
         mpw_map_begin(&w);
         mpw_kv_int(&w, "v", 1);
         mpw_kv_str(&w, "k", "req");
-        mpw_kv_int(&w, "id", 7);
-        mpw_kv_str(&w, "to", "testsvc");
-        mpw_kv_str(&w, "m", "test.echo");
-        mpw_str(&w, "c"); /* a stamp of our own making: busd must drop it */
+        mpw_kv_int(&w, "id", id);
+        mpw_kv_str(&w, "to", svc);
+        mpw_kv_str(&w, "m", method);
+        mpw_str(&w, "a");
         mpw_map_begin(&w);
-        mpw_kv_str(&w, "id", "authd");
-        mpw_kv_str(&w, "user", "root");
-        mpw_kv_bool(&w, "svc", true);
+        if (arg && strchr(arg, '=')) {
+                mpw_strn(&w, arg, (size_t)(strchr(arg, '=') - arg));
+                mpw_str(&w, strchr(arg, '=') + 1);
+        }
         mpw_map_end(&w);
+        if (forged_id) {
+                mpw_str(&w, "c"); /* a stamp of our own making: busd must not believe it */
+                mpw_map_begin(&w);
+                mpw_kv_str(&w, "id", forged_id);
+                if (forged_user)
+                        mpw_kv_str(&w, "user", forged_user);
+                mpw_kv_bool(&w, "svc", true);
+                mpw_map_end(&w);
+        }
         mpw_map_end(&w);
         send_buf(mpw_data(&w), mpw_len(&w));
         mpw_free(&w);
-        it.socket = sock;
         if (zmq_poll(&it, 1, 3000) <= 0)
-                return 1;
+                return -1;
         zmq_msg_init(&m);
         zmq_msg_recv(&m, sock, 0);
-        if (mp_decode(zmq_msg_data(&m), zmq_msg_size(&m), NULL, &u, &why) == 0) {
-                const msgpack_object *r = mp_get(&u.data, "r");
-                char caller[64] = "", user[64] = "";
-                mp_strcpy(mp_get(r, "caller"), caller, sizeof caller);
-                mp_strcpy(mp_get(r, "user"), user, sizeof user);
-                printf("service saw caller '%s' user '%s' svc %d\n", caller, user, mp_get_bool(r, "svc", false));
-                rc = strcmp(caller, "devctl") || user[0] || mp_get_bool(r, "svc", false);
-                msgpack_unpacked_destroy(&u);
-        }
+        if (mp_decode(zmq_msg_data(&m), zmq_msg_size(&m), NULL, ret, &why) == 0)
+                r = 0;
         zmq_msg_close(&m);
-        (void)kind;
-        (void)code;
+        return r;
+}
+
+static int forge(void)
+{
+        msgpack_unpacked u;
+        const msgpack_object *r;
+        char caller[64] = "", user[64] = "";
+        int rc;
+
+        if (req_call(7, "testsvc", "test.echo", NULL, "authd", "root", &u) < 0)
+                return 1;
+        r = mp_get(&u.data, "r");
+        mp_strcpy(mp_get(r, "caller"), caller, sizeof caller);
+        mp_strcpy(mp_get(r, "user"), user, sizeof user);
+        printf("service saw caller '%s' user '%s' svc %d\n", caller, user, mp_get_bool(r, "svc", false));
+        rc = strcmp(caller, "devctl") || user[0] || mp_get_bool(r, "svc", false);
+        msgpack_unpacked_destroy(&u);
         return rc;
 }
 
@@ -466,6 +489,28 @@ static int flood(long n, long size, const char *topic)
         return 0;
 }
 
+static int call(const char *svc, const char *method, const char *forged, const char *arg)
+{
+        msgpack_unpacked u;
+        char code[16] = "", msg[400] = "";
+        int rc = 1;
+
+        if (req_call(9, svc, method, arg, forged, NULL, &u) < 0) {
+                printf("no answer\n");
+                return 3;
+        }
+        mp_strcpy(mp_get(mp_get(&u.data, "err"), "code"), code, sizeof code);
+        mp_strcpy(mp_get(mp_get(&u.data, "err"), "msg"), msg, sizeof msg);
+        if (mp_get_bool(&u.data, "ok", false)) {
+                printf("ok\n");
+                rc = 0;
+        } else {
+                printf("%s: %s\n", code, msg);
+        }
+        msgpack_unpacked_destroy(&u);
+        return rc;
+}
+
 int main(int argc, char **argv)
 {
         int rc;
@@ -489,6 +534,8 @@ int main(int argc, char **argv)
                 rc = hello2(argv[2], argv[3]);
         else if (!strcmp(argv[1], "idle") && argc > 3)
                 rc = idle(argv[2], argv[3]);
+        else if (!strcmp(argv[1], "call") && argc > 3)
+                rc = call(argv[2], argv[3], argc > 4 && argv[4][0] ? argv[4] : NULL, argc > 5 ? argv[5] : NULL);
         else if (!strcmp(argv[1], "flood") && argc > 4)
                 rc = flood(atol(argv[2]), atol(argv[3]), argv[4]);
         else

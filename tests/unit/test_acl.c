@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "bus_acl.h"
+#include "broker/bus_acl.h"
 
 static char path[64];
 

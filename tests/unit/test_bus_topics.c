@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "authz.h"
-#include "bus_acl.h"
+#include "broker/bus_acl.h"
 
 static uint32_t bits(const char *a, const char *b)
 {

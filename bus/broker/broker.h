@@ -1,0 +1,202 @@
+/* broker.h - busd's state and what its parts (peers, route, sessions,
+ * pubsub, methods) share */
+#pragma once
+#include <czmq.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "authz.h"
+#include "bus.h"
+#include "bus_acl.h"
+#include "bus_auth.h"
+#include "bus_proto.h"
+#include "cfg.h"
+#include "log.h"
+#include "mp.h"
+#include "paths.h"
+#include "state.h"
+#include "util.h"
+
+#define BUSD_VERSION DEVSEC_VERSION
+
+#define RID_MAX 256
+
+#define SESSION_CHECK_TIMEOUT_MS 3000
+
+/* The session an operator connection subscribes under (one per connection). */
+struct sub_sess {
+        char th[65]; /* token hash: the session cache key */
+        char *tok;   /* kept to check the session again (secret: zeroed when freed) */
+        char user[BUS_NAME_MAX + 1];
+        char sid[32];
+        uint32_t bits;
+        bool checking; /* a re-check is in flight: nothing is delivered meanwhile */
+};
+
+struct peer {
+        uint8_t rid[RID_MAX];
+        size_t rid_len;
+        char key[2 * RID_MAX + 1];
+        char id[BUS_NAME_MAX + 1];
+        char pub[65]; /* its CURVE public key (hex), from the ZAP metadata */
+        bool operator;
+        bool gateway; /* operator-class, relaying other people's sessions: calls stamped "gw" */
+        int fd;
+        ino_t fd_ino; /* the connection's socket, so a reused fd is never taken for it */
+        int64_t last_rx;
+        struct service *svc;
+        char *subs[BUS_MAX_SUBS];
+        size_t n_subs;
+        /* operator subscribers: the session, and the credit of events in
+         * flight (sent minus acknowledged; an ack names the last event read) */
+        struct sub_sess *ss;
+        uint64_t ev_seq, ev_acked, ev_lost;
+        uint8_t ack_key[crypto_shorthash_KEYBYTES];
+};
+
+struct service {
+        char name[BUS_NAME_MAX + 1];
+        char version[40];
+        int pid;
+        int64_t since_ms;
+        struct peer *peer;
+        zhash_t *methods; /* name -> authority */
+};
+
+enum inflight_kind { IF_FORWARD, IF_SESSION_CHECK, IF_SUB_RECHECK };
+
+struct inflight {
+        uint64_t bid;
+        enum inflight_kind kind;
+        char client_key[2 * RID_MAX + 1];
+        uint8_t client_rid[RID_MAX];
+        size_t client_rid_len;
+        char *client_id; /* encoded msgpack of the client's id */
+        size_t client_id_len;
+        char svc[BUS_NAME_MAX + 1];
+        int64_t deadline;
+        /* IF_SESSION_CHECK: the parked request */
+        char *parked;
+        size_t parked_len;
+        char session_tok_hash[65];
+};
+
+struct session {
+        char user[BUS_NAME_MAX + 1];
+        char group[BUS_NAME_MAX + 1];
+        char sid[32];
+        char source[64];
+        char *authz; /* encoded msgpack array of names */
+        size_t authz_len;
+        uint32_t bits;
+        int64_t expires;
+};
+
+struct stats {
+        uint64_t requests, replies, events_in, events_out, events_dropped, malformed, refused, timeouts, unroutable,
+                session_checks;
+        /* events_dropped by reason */
+        uint64_t dropped_slow, dropped_full, dropped_check;
+        uint64_t subs_refused, subs_ended;
+        uint64_t log_dropped; /* own records beyond the queue */
+};
+
+struct busd {
+        struct ds_paths paths;
+        struct ds_settings cfg;
+        struct mp_limits lim;
+        bus_acl_t *acl;
+        bus_keys_t *keys;
+        zcert_t *cert;
+        void *router, *zap, *mon;
+        zhash_t *peers;    /* key -> struct peer */
+        zhash_t *services; /* name -> struct service */
+        zhash_t *inflight; /* bid -> struct inflight */
+        zhash_t *sessions; /* token hash -> struct session */
+        zhash_t *disabled; /* name -> "1" */
+        zlist_t *logq;     /* busd's own records, to publish (struct logrec) */
+        void *zctx;
+        char *ep; /* the ipc endpoint */
+        char *statedir;
+        uint64_t next_bid;
+        int64_t started_ms;
+        int hb_ms;
+        struct stats st;
+        int64_t last_warn, last_slow_warn;
+        uint64_t sub_queue_max;
+};
+
+struct peer_ref {
+        struct busd *b;
+        struct peer *p;
+};
+
+struct req {
+        const struct bus_msg *msg;
+        const msgpack_object *a;
+        const char *to;
+        const char *method;
+        char target[BUS_NAME_MAX + BUS_METHOD_MAX + 2];
+        const char *id;
+        size_t id_len;
+        int64_t timeout;
+        const msgpack_object *tok;
+};
+
+void sub_sess_free(struct sub_sess **pss);
+void inflight_free(void *p);
+int route_send(struct busd *b, const uint8_t *rid, size_t rid_len, const void *data, size_t len);
+/* An error reply to a client; id is its encoded id (NULL: nil). */
+void route_reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const void *id, size_t id_len, int code,
+                     const char *field, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+void peers_send_kind(struct busd *b, struct peer *p, const char *kind);
+/* Ends peer p's subscription to prefix (NULL: all of them) and tells the
+ * peer why with an unsub{prefix, err}. The session goes with the last one. */
+void pubsub_end(struct busd *b, struct peer *p, const char *prefix, int code, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+void pubsub_recheck_failed(struct busd *b, struct inflight *f, const char *why);
+void inflight_fail_of(struct busd *b, const char *svc, const char *why);
+struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload);
+void peers_drop_untrusted(struct busd *b);
+void methods_load_disabled(struct busd *b);
+extern const struct ds_method busd_methods[];
+void session_tok_hash(const msgpack_object *tok, char out[65]);
+struct inflight *inflight_new(struct busd *b, struct peer *from, const struct req *q, enum inflight_kind kind,
+                              const char *svc, int64_t timeout);
+void inflight_track(struct busd *b, struct inflight *f);
+void session_send_check(struct busd *b, struct service *authd, uint64_t bid, const char *tok, size_t tok_len);
+void session_start_check(struct busd *b, struct peer *from, struct req *q, const char *raw, size_t raw_len,
+                         const char *th);
+void pubsub_recheck(struct busd *b, struct peer *p);
+void methods_handle(struct busd *b, struct peer *from, struct req *q);
+void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const char *raw, size_t raw_len,
+               struct mpw *idw);
+struct session *session_from_answer(struct busd *b, const msgpack_object *r);
+void session_cache(struct busd *b, const char *th, struct session *s);
+void session_checked(struct busd *b, struct inflight *f, const struct bus_msg *m);
+void pubsub_rechecked(struct busd *b, struct inflight *f, const struct bus_msg *m);
+void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m);
+void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad);
+void session_revoked(struct busd *b, const msgpack_object *d);
+void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw);
+void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m);
+void pubsub_ack(struct busd *b, struct peer *p, const struct bus_msg *m);
+void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad, const char *raw,
+                size_t raw_len, bool add);
+void route_message(struct busd *b, struct peer *from, const char *raw, size_t len);
+void peers_on_monitor(struct busd *b);
+void route_on_tick(struct busd *b);
+void peers_on_heartbeat(struct busd *b);
+void route_on_router(struct busd *b);
+/* setup.c */
+extern const struct ds_field busd_settings[];
+int busd_load_config(const char *path, struct ds_settings *ret, struct ds_err *e);
+int busd_load_trust(struct busd *b, bus_acl_t **acl, bus_keys_t **keys, struct ds_err *e);
+void busd_start(struct busd *b);
+void busd_stop(struct busd *b);
+void busd_log_sink(void *ud, int level, const char *category, const char *user, const char *msg);
+void busd_flush_log(struct busd *b);

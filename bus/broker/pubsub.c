@@ -1,0 +1,439 @@
+/* pubsub.c - events: publish ACL, fan-out by prefix, operator subscriptions
+ * under a session (topic authorities, credit, acks), their end */
+#include "broker.h"
+
+void sub_sess_free(struct sub_sess **pss)
+{
+        struct sub_sess *ss = *pss;
+
+        if (!ss)
+                return;
+        if (ss->tok) {
+                sodium_memzero(ss->tok, strlen(ss->tok));
+                free(ss->tok);
+        }
+        free(ss);
+        *pss = NULL;
+}
+
+void pubsub_end(struct busd *b, struct peer *p, const char *prefix, int code, const char *fmt, ...)
+{
+        char msg[320];
+        size_t ended = 0;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        for (size_t i = 0; i < p->n_subs;) {
+                struct mpw w;
+
+                if (prefix && strcmp(p->subs[i], prefix)) {
+                        i++;
+                        continue;
+                }
+                mpw_init(&w);
+                bus_enc_unsub_err(&w, p->subs[i], code, msg);
+                route_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w));
+                mpw_free(&w);
+                free(p->subs[i]);
+                p->subs[i] = p->subs[--p->n_subs];
+                ended++;
+        }
+        if (ended) {
+                b->st.subs_ended += ended;
+                log_audit("security", LOG_LVL_NOTICE, p->ss ? p->ss->user : p->id,
+                          "bus: %zu subscription(s) of '%s' (user '%s') ended: %s", ended, p->id,
+                          p->ss ? p->ss->user : "", msg);
+        }
+        if (!p->n_subs)
+                sub_sess_free(&p->ss);
+}
+
+void pubsub_recheck_failed(struct busd *b, struct inflight *f, const char *why)
+{
+        struct peer *p = zhash_lookup(b->peers, f->client_key);
+
+        if (p && p->ss && !strcmp(p->ss->th, f->session_tok_hash))
+                pubsub_end(b, p, NULL, -DS_EUNAVAIL, "the session could not be checked again: authd %s", why);
+}
+
+/* Checks an operator subscriber's session again (its authorities may have
+ * changed); nothing is delivered to it until authd answers. */
+void pubsub_recheck(struct busd *b, struct peer *p)
+{
+        struct service *authd = zhash_lookup(b->services, "authd");
+        struct inflight *f;
+
+        if (!p->ss || p->ss->checking)
+                return;
+        if (!authd || zhash_lookup(b->disabled, "authd")) {
+                pubsub_end(b, p, NULL, -DS_EUNAVAIL, "authd is not running: the session cannot be checked again");
+                return;
+        }
+        f = calloc(1, sizeof *f);
+        if (!f) {
+                pubsub_end(b, p, NULL, -DS_EINTERNAL, "out of memory");
+                return;
+        }
+        f->bid = b->next_bid++;
+        f->kind = IF_SUB_RECHECK;
+        memcpy(f->client_key, p->key, sizeof f->client_key);
+        snprintf(f->svc, sizeof f->svc, "authd");
+        f->deadline = ds_now_mono_ms() + SESSION_CHECK_TIMEOUT_MS;
+        memcpy(f->session_tok_hash, p->ss->th, sizeof f->session_tok_hash);
+        p->ss->checking = true;
+        session_send_check(b, authd, f->bid, p->ss->tok, strlen(p->ss->tok));
+        inflight_track(b, f);
+}
+
+/* authd's answer to a subscriber's re-check: the subscriptions its session no
+ * longer covers end, all of them when the session is gone. */
+void pubsub_rechecked(struct busd *b, struct inflight *f, const struct bus_msg *m)
+{
+        struct peer *p = zhash_lookup(b->peers, f->client_key);
+        struct session *s;
+        uint32_t bits;
+
+        if (!p || !p->ss || strcmp(p->ss->th, f->session_tok_hash))
+                return;
+        p->ss->checking = false;
+        if (!m->ok) {
+                char msg[256] = "session not valid";
+                mp_strcpy(mp_get(m->err, "msg"), msg, sizeof msg);
+                pubsub_end(b, p, NULL, -DS_EAUTH, "the session of '%s' ended: %s", p->ss->user, msg);
+                return;
+        }
+        s = session_from_answer(b, m->r);
+        if (!s) {
+                pubsub_end(b, p, NULL, -DS_EINTERNAL, "authd gave an unusable session answer");
+                return;
+        }
+        bits = p->ss->bits = s->bits;
+        snprintf(p->ss->sid, sizeof p->ss->sid, "%s", s->sid);
+        session_cache(b, f->session_tok_hash, s);
+        for (size_t i = 0; p->ss && i < p->n_subs;) {
+                char missing[96], prefix[BUS_TOPIC_MAX + 1];
+                const char *rule = "";
+
+                if (bus_topic_sub_check(p->subs[i], bits, missing, sizeof missing, &rule) == 0) {
+                        i++;
+                        continue;
+                }
+                snprintf(prefix, sizeof prefix, "%s", p->subs[i]);
+                pubsub_end(b, p, prefix, -EPERM, "user '%s' no longer holds authority %s for events under '%s' (%s)",
+                           p->ss->user, missing, prefix, rule[0] ? rule : "every other topic");
+        }
+}
+
+/* The tag an operator subscriber echoes in its ack: proof that it read
+ * event seq (keyed per connection, so it cannot be computed ahead). */
+static uint64_t ack_tag(const struct peer *p, uint64_t seq)
+{
+        uint8_t in[8], out[crypto_shorthash_BYTES];
+        uint64_t tag;
+
+        for (int i = 0; i < 8; i++)
+                in[i] = (uint8_t)(seq >> (8 * i));
+        crypto_shorthash(out, in, sizeof in, p->ack_key);
+        memcpy(&tag, out, sizeof tag);
+        return tag;
+}
+
+static void count_drop(struct busd *b, struct peer *p, uint64_t *reason)
+{
+        b->st.events_dropped++;
+        (*reason)++;
+        p->ev_lost++;
+}
+
+/* An event to an operator subscriber: only what its session may see, and
+ * never more than sub_queue_max unacknowledged in flight. */
+static void deliver_operator(struct busd *b, struct peer *p, const char *topic, int64_t ts, const char *src,
+                             const struct mpw *data)
+{
+        uint64_t seq = p->ev_seq + 1;
+        struct mpw w;
+
+        if (!p->ss || !bus_topic_allowed(topic, p->ss->bits))
+                return;
+        if (p->ss->checking) {
+                count_drop(b, p, &b->st.dropped_check);
+                return;
+        }
+        if (p->ev_seq - p->ev_acked >= b->sub_queue_max) {
+                count_drop(b, p, &b->st.dropped_slow);
+                if (ds_now_mono_ms() - b->last_slow_warn > 5000) {
+                        log_warn("bus: subscriber '%s' (user '%s') is not reading: %llu events in flight, "
+                                 "%llu dropped for it so far",
+                                 p->id, p->ss->user, (unsigned long long)(p->ev_seq - p->ev_acked),
+                                 (unsigned long long)p->ev_lost);
+                        b->last_slow_warn = ds_now_mono_ms();
+                }
+                return;
+        }
+        mpw_init(&w);
+        bus_enc_pub(&w, &(struct bus_pub_out){.topic = topic,
+                                              .ts = ts,
+                                              .src = src,
+                                              .data = mpw_data(data),
+                                              .data_len = mpw_len(data),
+                                              .seq = seq,
+                                              .tag = ack_tag(p, seq),
+                                              .lost = p->ev_lost});
+        if (route_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
+                count_drop(b, p, &b->st.dropped_full);
+        } else {
+                p->ev_seq = seq;
+                p->ev_lost = 0;
+                b->st.events_out++;
+        }
+        mpw_free(&w);
+}
+
+/* Sends an event from src (encoded data) to every peer subscribed to it. */
+void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw)
+{
+        struct mpw w;
+
+        mpw_init(&w);
+        bus_enc_pub(&w, &(struct bus_pub_out){
+                                .topic = topic, .ts = ts, .src = src, .data = mpw_data(dw), .data_len = mpw_len(dw)});
+        for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers)) {
+                bool match = false;
+
+                for (size_t i = 0; i < p->n_subs && !match; i++)
+                        match = !strncmp(topic, p->subs[i], strlen(p->subs[i]));
+                if (!match || !bus_acl_may_receive(b->acl, p->id, topic))
+                        continue;
+                if (p->operator) {
+                        deliver_operator(b, p, topic, ts, src, dw);
+                        continue;
+                }
+                if (route_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
+                        b->st.events_dropped++;
+                        b->st.dropped_full++;
+                        if (ds_now_mono_ms() - b->last_warn > 5000) {
+                                log_warn("bus: subscriber '%s' is not keeping up: %llu events dropped so far", p->id,
+                                         (unsigned long long)b->st.events_dropped);
+                                b->last_warn = ds_now_mono_ms();
+                        }
+                } else {
+                        b->st.events_out++;
+                }
+        }
+        mpw_free(&w);
+}
+
+void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m)
+{
+        const char *topic = m->topic;
+        struct mpw dw;
+
+        b->st.events_in++;
+        if (!bus_acl_may_publish(b->acl, from->id, topic)) {
+                b->st.refused++;
+                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not publish '%s' (bus ACL)", from->id,
+                          topic);
+                return;
+        }
+        /* revocations come from authd only */
+        if (!strcmp(topic, "auth.session.revoked") && !strcmp(from->id, "authd"))
+                session_revoked(b, m->data);
+        mpw_init(&dw);
+        if (m->data)
+                mpw_obj(&dw, m->data);
+        else
+                mpw_nil(&dw);
+        pubsub_fanout(b, from->id, topic, m->has_ts ? m->ts : ds_now_real_ms(), &dw);
+        mpw_free(&dw);
+}
+
+/* ack {seq, tag}: the subscriber has read every event up to seq. */
+void pubsub_ack(struct busd *b, struct peer *p, const struct bus_msg *m)
+{
+        (void)b;
+        if (m->seq <= p->ev_acked || m->seq > p->ev_seq || m->tag != ack_tag(p, m->seq)) {
+                log_debug("bus: ack from '%s' for an event it was not sent, ignored", p->id);
+                return;
+        }
+        p->ev_acked = m->seq;
+}
+
+/* A trailing '*' is accepted: "log.*" is the prefix "log.", "*" everything. */
+static void prefix_normalize(char *prefix)
+{
+        size_t n = strlen(prefix);
+
+        if (n && prefix[n - 1] == '*')
+                prefix[n - 1] = '\0';
+}
+
+static void sub_reply_ok(struct busd *b, struct peer *from, const struct req *q, const char *prefix)
+{
+        struct mpw r, w;
+
+        mpw_init(&r);
+        mpw_map_begin(&r);
+        mpw_kv_str(&r, "prefix", prefix);
+        if (from->operator)
+                mpw_kv_uint(&r, "window", b->sub_queue_max);
+        mpw_map_end(&r);
+        mpw_init(&w);
+        bus_enc_rep_ok(&w, q->id, q->id_len, mpw_data(&r), mpw_len(&r));
+        route_send(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
+        mpw_free(&r);
+        mpw_free(&w);
+}
+
+/* The checks an operator's subscription passes: a session (checked with
+ * authd through the cache, like a request), and the topic authorities of
+ * every topic the prefix could match. 0 when it may subscribe; 1 when the
+ * message is parked for a session check; -1 refused (answered). */
+static int sub_operator_check(struct busd *b, struct peer *from, struct req *q, const char *prefix, const char *raw,
+                              size_t raw_len)
+{
+        char th[65], missing[96];
+        const char *rule = "";
+        struct session *sess;
+
+        struct ds_err e;
+
+        if (bus_dec_tok(q->msg->sub_tok, &q->tok, &e) < 0) {
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, e.code, e.field, "%s", e.msg);
+                return -1;
+        }
+        if (!q->tok) {
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EAUTH, NULL,
+                                "login required to receive events (devctl login)");
+                return -1;
+        }
+        session_tok_hash(q->tok, th);
+        if (from->ss && strcmp(from->ss->th, th)) {
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EINVAL, "tok",
+                                "this connection already subscribes under another session");
+                return -1;
+        }
+        sess = zhash_lookup(b->sessions, th);
+        if (sess && sess->expires < ds_now_mono_ms()) {
+                zhash_delete(b->sessions, th);
+                sess = NULL;
+        }
+        if (!sess) {
+                session_start_check(b, from, q, raw, raw_len, th);
+                return 1;
+        }
+        if (bus_topic_sub_check(prefix, sess->bits, missing, sizeof missing, &rule) < 0) {
+                log_audit("security", LOG_LVL_WARNING, sess->user,
+                          "bus: user '%s' refused events under '%s': needs authority %s (%s)", sess->user, prefix,
+                          missing, rule[0] ? rule : "every other topic");
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EPERM, "prefix",
+                                "user '%s' lacks authority %s for events under '%s' (%s)", sess->user, missing, prefix,
+                                rule[0] ? rule : "every other topic");
+                return -1;
+        }
+        if (!from->ss) {
+                from->ss = calloc(1, sizeof *from->ss);
+                if (from->ss)
+                        from->ss->tok = strndup(q->tok->via.str.ptr, q->tok->via.str.size);
+                if (!from->ss || !from->ss->tok) {
+                        sub_sess_free(&from->ss);
+                        route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL,
+                                        "out of memory");
+                        return -1;
+                }
+                memcpy(from->ss->th, th, sizeof from->ss->th);
+        }
+        snprintf(from->ss->user, sizeof from->ss->user, "%s", sess->user);
+        snprintf(from->ss->sid, sizeof from->ss->sid, "%s", sess->sid);
+        from->ss->bits = sess->bits;
+        return 0;
+}
+
+/* sub / unsub {prefix, id?, tok?}. With an id busd answers with a rep.
+ * Services subscribe by their ACL; operators (devctl) also need a session. */
+void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad, const char *raw,
+                size_t raw_len, bool add)
+{
+        char prefix[BUS_TOPIC_MAX + 1];
+        struct req q = {.msg = m};
+        struct mpw idw;
+        ssize_t found = -1;
+
+        mpw_init(&idw);
+        if (m->id) {
+                mpw_obj(&idw, m->id);
+                q.id = mpw_data(&idw);
+                q.id_len = mpw_len(&idw);
+        }
+        if (bad) {
+                if (q.id)
+                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, bad->code, bad->field, "%s",
+                                        bad->msg);
+                goto out;
+        }
+        snprintf(prefix, sizeof prefix, "%s", m->prefix);
+        prefix_normalize(prefix);
+        for (size_t i = 0; i < from->n_subs && found < 0; i++)
+                if (!strcmp(from->subs[i], prefix))
+                        found = (ssize_t)i;
+        if (!add) {
+                if (found >= 0) {
+                        free(from->subs[found]);
+                        from->subs[found] = from->subs[--from->n_subs];
+                        if (!from->n_subs)
+                                sub_sess_free(&from->ss);
+                }
+                if (q.id)
+                        sub_reply_ok(b, from, &q, prefix);
+                goto out;
+        }
+        if (!bus_acl_may_subscribe(b->acl, from->id, prefix)) {
+                b->st.refused++;
+                b->st.subs_refused++;
+                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not subscribe to '%s' (bus ACL)",
+                          from->id, prefix);
+                if (q.id)
+                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, "prefix",
+                                        "identity '%s' may not subscribe to '%s' (bus ACL)", from->id, prefix);
+                goto out;
+        }
+        if (from->operator) {
+                int r;
+
+                if (!q.id) {
+                        /* an older client: it cannot hear a rep, so say it with an unsub */
+                        struct mpw w;
+
+                        b->st.subs_refused++;
+                        mpw_init(&w);
+                        bus_enc_unsub_err(&w, prefix, -DS_EAUTH,
+                                          "subscribing needs a session token and an id (devctl login)");
+                        route_send(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
+                        mpw_free(&w);
+                        goto out;
+                }
+                r = sub_operator_check(b, from, &q, prefix, raw, raw_len);
+                if (r < 0) {
+                        b->st.refused++;
+                        b->st.subs_refused++;
+                }
+                if (r != 0)
+                        goto out;
+        }
+        if (found < 0) {
+                char *dup;
+
+                if (from->n_subs >= BUS_MAX_SUBS || !(dup = strdup(prefix))) {
+                        if (q.id)
+                                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EINVAL, "prefix",
+                                                "too many subscriptions on this connection (limit %d)", BUS_MAX_SUBS);
+                        goto out;
+                }
+                from->subs[from->n_subs++] = dup;
+        }
+        if (q.id)
+                sub_reply_ok(b, from, &q, prefix);
+out:
+        mpw_free(&idw);
+}

@@ -1,0 +1,418 @@
+/* route.c - requests: ACL, authority and routing to a service, the in-flight
+ * table, replies back to the caller, deadlines */
+#include "broker.h"
+
+void inflight_free(void *p)
+{
+        struct inflight *f = p;
+
+        free(f->client_id);
+        if (f->parked) {
+                sodium_memzero(f->parked, f->parked_len);
+                free(f->parked);
+        }
+        free(f);
+}
+
+int route_send(struct busd *b, const uint8_t *rid, size_t rid_len, const void *data, size_t len)
+{
+        if (zmq_send(b->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(b->router, data, len, ZMQ_DONTWAIT) < 0) {
+                if (errno == EAGAIN)
+                        return -EAGAIN;
+                b->st.unroutable++;
+                return -EHOSTUNREACH;
+        }
+        return 0;
+}
+
+void route_reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const void *id, size_t id_len, int code,
+                     const char *field, const char *fmt, ...)
+{
+        char msg[384];
+        struct mpw w;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        mpw_init(&w);
+        bus_enc_rep_err(&w, id, id_len, code, msg, field, NULL);
+        route_send(b, rid, rid_len, mpw_data(&w), mpw_len(&w));
+        mpw_free(&w);
+}
+
+void inflight_fail_of(struct busd *b, const char *svc, const char *why)
+{
+        zlist_t *keys = zhash_keys(b->inflight);
+
+        for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
+                struct inflight *f = zhash_lookup(b->inflight, k);
+                if (!f || strcmp(f->svc, svc))
+                        continue;
+                if (f->kind == IF_FORWARD)
+                        route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
+                                        -DS_EUNAVAIL, NULL, "%s %s", svc, why);
+                else if (f->kind == IF_SUB_RECHECK)
+                        pubsub_recheck_failed(b, f, why);
+                else
+                        route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
+                                        -DS_EUNAVAIL, NULL, "authd %s: cannot check the session", why);
+                zhash_delete(b->inflight, k);
+        }
+        zlist_destroy(&keys);
+}
+
+/* A request in flight, answering the client (from, q) by default. */
+struct inflight *inflight_new(struct busd *b, struct peer *from, const struct req *q, enum inflight_kind kind,
+                              const char *svc, int64_t timeout)
+{
+        struct inflight *f = calloc(1, sizeof *f);
+
+        if (!f)
+                return NULL;
+        f->bid = b->next_bid++;
+        f->kind = kind;
+        memcpy(f->client_rid, from->rid, from->rid_len);
+        f->client_rid_len = from->rid_len;
+        memcpy(f->client_key, from->key, sizeof f->client_key);
+        f->client_id = malloc(q->id_len ? q->id_len : 1);
+        if (!f->client_id) {
+                free(f);
+                return NULL;
+        }
+        memcpy(f->client_id, q->id, q->id_len);
+        f->client_id_len = q->id_len;
+        snprintf(f->svc, sizeof f->svc, "%s", svc);
+        f->deadline = ds_now_mono_ms() + timeout;
+        return f;
+}
+
+void inflight_track(struct busd *b, struct inflight *f)
+{
+        char key[24];
+
+        snprintf(key, sizeof key, "%llu", (unsigned long long)f->bid);
+        zhash_insert(b->inflight, key, f);
+        zhash_freefn(b->inflight, key, inflight_free);
+}
+
+static void forward(struct busd *b, struct peer *from, struct req *q, struct service *s, const struct session *sess,
+                    bool as_service)
+{
+        struct bus_stamp stamp;
+        struct inflight *f;
+        struct mpw w;
+        int r;
+
+        f = inflight_new(b, from, q, IF_FORWARD, s->name, q->timeout);
+        if (!f) {
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL, "out of memory");
+                return;
+        }
+        /* the stamp: built here from authentication, never copied from the body */
+        stamp = (struct bus_stamp){.id = from->id, .svc = as_service, .gw = from->gateway};
+        if (sess) {
+                stamp.user = sess->user;
+                stamp.group = sess->group;
+                stamp.sid = sess->sid;
+                stamp.src = sess->source;
+                stamp.authz = sess->authz;
+                stamp.authz_len = sess->authz_len;
+        }
+        mpw_init(&w);
+        bus_enc_req(&w, &(struct bus_req_out){
+                                .id = f->bid, .m = q->method, .t = q->timeout, .args_obj = q->a, .c = &stamp});
+        r = route_send(b, s->peer->rid, s->peer->rid_len, mpw_data(&w), mpw_len(&w));
+        sodium_memzero(w.sb.data, w.sb.size);
+        mpw_free(&w);
+        if (r < 0) {
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, r == -EAGAIN ? -EBUSY : -DS_EUNAVAIL,
+                                NULL, "%s cannot take requests now", s->name);
+                inflight_free(f);
+                return;
+        }
+        inflight_track(b, f);
+}
+
+/* Routes a decoded request. raw is the original message (for parking). */
+void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const char *raw, size_t raw_len,
+               struct mpw *idw)
+{
+        struct req q = {.msg = m, .a = m->a, .to = m->to, .method = m->m, .tok = m->tok};
+        struct service *s;
+        const char *auth;
+        int64_t t;
+
+        mpw_obj(idw, m->id);
+        q.id = mpw_data(idw);
+        q.id_len = mpw_len(idw);
+        t = m->has_t ? m->t : ds_settings_int(&b->cfg, "default_timeout_ms");
+        q.timeout = t < 10 ? 10 : t > BUS_MAX_TIMEOUT_MS ? BUS_MAX_TIMEOUT_MS : t;
+        snprintf(q.target, sizeof q.target, "%s.%s", q.to, q.method);
+
+        if (!bus_acl_may_call(b->acl, from->id, q.target)) {
+                b->st.refused++;
+                log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not call %s (bus ACL)",
+                          from->id[0] ? from->id : "?", q.target);
+                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
+                                "identity '%s' may not call %s", from->id, q.target);
+                return;
+        }
+        if (!strcmp(q.to, BUS_SERVICE_SELF)) {
+                methods_handle(b, from, &q);
+                return;
+        }
+        if (zhash_lookup(b->disabled, q.to)) {
+                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EDISABLED, NULL,
+                                "%s is disabled on this device", q.to);
+                return;
+        }
+        s = zhash_lookup(b->services, q.to);
+        if (!s) {
+                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EUNAVAIL, NULL, "%s is not running",
+                                q.to);
+                return;
+        }
+        auth = zhash_lookup(s->methods, q.method);
+        if (!auth) {
+                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -ENOENT, "m", "%s has no method '%s'",
+                                q.to, q.method);
+                return;
+        }
+        if (!strcmp(auth, AUTH_PUBLIC)) {
+                /* needs no session: a stale token must not stand in the way */
+                forward(b, from, &q, s, NULL, !from->operator);
+                return;
+        }
+        if (!strcmp(auth, AUTH_SERVICE)) {
+                if (from->operator) {
+                        b->st.refused++;
+                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
+                                        "%s is for daemons only", q.target);
+                        return;
+                }
+                forward(b, from, &q, s, NULL, true);
+                return;
+        }
+        if (!q.tok) {
+                if (from->operator) {
+                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EAUTH, NULL,
+                                        "login required for %s (devctl login)", q.target);
+                        return;
+                }
+                forward(b, from, &q, s, NULL, true);
+                return;
+        }
+        {
+                char th[65];
+                struct session *sess;
+
+                session_tok_hash(q.tok, th);
+                sess = zhash_lookup(b->sessions, th);
+                if (sess && sess->expires < ds_now_mono_ms()) {
+                        zhash_delete(b->sessions, th);
+                        sess = NULL;
+                }
+                if (!sess) {
+                        session_start_check(b, from, &q, raw, raw_len, th);
+                        return;
+                }
+                uint32_t need = 0;
+                if (strcmp(auth, AUTH_SESSION) &&
+                    (ds_authz_mask(auth, &need) < 0 || !need || (sess->bits & need) != need)) {
+                        b->st.refused++;
+                        log_audit("security", LOG_LVL_WARNING, sess->user,
+                                  "bus: user '%s' refused %s: needs authority '%s'", sess->user, q.target, auth);
+                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
+                                        "user '%s' lacks authority '%s' for %s", sess->user, auth, q.target);
+                        return;
+                }
+                forward(b, from, &q, s, sess, false);
+        }
+}
+
+void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m)
+{
+        int64_t bid = m->nid;
+        struct inflight *f;
+        char key[24];
+        struct mpw w;
+
+        if (bid < 0)
+                return;
+        snprintf(key, sizeof key, "%lld", (long long)bid);
+        f = zhash_lookup(b->inflight, key);
+        if (!f || !from->svc || strcmp(from->svc->name, f->svc)) {
+                log_debug("bus: stray reply %s from '%s'", key, from->id);
+                return;
+        }
+        zhash_freefn(b->inflight, key, NULL);
+        zhash_delete(b->inflight, key);
+        if (f->kind == IF_SESSION_CHECK) {
+                session_checked(b, f, m);
+                inflight_free(f);
+                return;
+        }
+        if (f->kind == IF_SUB_RECHECK) {
+                pubsub_rechecked(b, f, m);
+                inflight_free(f);
+                return;
+        }
+        b->st.replies++;
+        mpw_init(&w);
+        bus_enc_rep_relay(&w, f->client_id, f->client_id_len, m->ok, m->r, m->err);
+        route_send(b, f->client_rid, f->client_rid_len, mpw_data(&w), mpw_len(&w));
+        mpw_wipe(&w);
+        inflight_free(f);
+}
+
+void route_on_tick(struct busd *b)
+{
+        int64_t now = ds_now_mono_ms();
+        zlist_t *keys;
+
+        /* requests past their deadline get ETIMEDOUT, never silence */
+        keys = zhash_keys(b->inflight);
+        for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
+                struct inflight *f = zhash_lookup(b->inflight, k);
+                if (f && f->deadline <= now) {
+                        b->st.timeouts++;
+                        if (f->kind == IF_SUB_RECHECK)
+                                pubsub_recheck_failed(b, f, "did not answer in time");
+                        else
+                                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
+                                                -ETIMEDOUT, NULL, "%s did not answer in time", f->svc);
+                        zhash_delete(b->inflight, k);
+                }
+        }
+        zlist_destroy(&keys);
+}
+
+void route_message(struct busd *b, struct peer *from, const char *raw, size_t len)
+{
+        msgpack_unpacked u;
+        const char *why;
+        struct bus_msg m;
+        struct ds_err e;
+        struct mpw idw;
+        int r;
+
+        r = mp_decode(raw, len, &b->lim, &u, &why);
+        if (r < 0) {
+                b->st.malformed++;
+                if (ds_now_mono_ms() - b->last_warn > 1000) {
+                        log_warn("bus: malformed message from '%s': %s", from->id, why);
+                        b->last_warn = ds_now_mono_ms();
+                }
+                {
+                        const void *idp = NULL;
+                        size_t idn = 0;
+                        /* answer under the sender's id when one can be found */
+                        mp_peek_id(raw, len, &idp, &idn);
+                        route_reply_err(b, from->rid, from->rid_len, idp, idn, -EINVAL, NULL, "malformed message: %s",
+                                        why);
+                }
+                return;
+        }
+        mpw_init(&idw);
+        r = bus_msg_decode(&u.data, BUS_DEC_ROUTE, &m, &e);
+        if (r < 0 && (m.kind == BUS_KIND_NONE || m.kind == BUS_KIND_REQ)) {
+                /* no kind, another version, an unknown kind, a bad request:
+                 * answered when it carries an id */
+                if (!strcmp(e.field, "k") && m.kind == BUS_KIND_NONE && strcmp(e.msg, "unknown kind"))
+                        b->st.malformed++;
+                if (m.kind == BUS_KIND_REQ && m.id)
+                        b->st.requests++;
+                if (m.id)
+                        mpw_obj(&idw, m.id);
+                if (m.id || m.kind != BUS_KIND_NONE || strcmp(e.msg, "unknown kind"))
+                        route_reply_err(b, from->rid, from->rid_len, mpw_len(&idw) ? mpw_data(&idw) : NULL,
+                                        mpw_len(&idw), e.code, e.field, "%s", e.msg);
+                goto out;
+        }
+        switch (m.kind) {
+        case BUS_KIND_REQ:
+                b->st.requests++;
+                route_req(b, from, &m, raw, len, &idw);
+                break;
+        case BUS_KIND_REP:
+                route_rep(b, from, &m);
+                break;
+        case BUS_KIND_PUB:
+                if (r == 0)
+                        pubsub_publish(b, from, &m);
+                break;
+        case BUS_KIND_HB:
+                if (!from->svc && from->n_subs == 0)
+                        peers_send_kind(b, from, BUS_K_WHO); /* we restarted or dropped it: ask again */
+                break;
+        case BUS_KIND_HELLO:
+                peers_hello(b, from, &m, r < 0 ? &e : NULL);
+                break;
+        case BUS_KIND_SUB:
+        case BUS_KIND_UNSUB:
+                pubsub_sub(b, from, &m, r < 0 ? &e : NULL, raw, len, m.kind == BUS_KIND_SUB);
+                break;
+        case BUS_KIND_ACK:
+                if (r == 0)
+                        pubsub_ack(b, from, &m);
+                break;
+        case BUS_KIND_WHO:
+        case BUS_KIND_NONE:
+                break;
+        }
+out:
+        mpw_free(&idw);
+        msgpack_unpacked_destroy(&u);
+}
+
+void route_on_router(struct busd *b)
+{
+        for (int n = 0; n < 1024; n++) {
+                zmq_msg_t rid, payload;
+                struct peer *p;
+
+                zmq_msg_init(&rid);
+                if (zmq_msg_recv(&rid, b->router, ZMQ_DONTWAIT) < 0) {
+                        zmq_msg_close(&rid);
+                        return;
+                }
+                zmq_msg_init(&payload);
+                if (!zmq_msg_more(&rid) || zmq_msg_recv(&payload, b->router, 0) < 0) {
+                        zmq_msg_close(&rid);
+                        zmq_msg_close(&payload);
+                        continue;
+                }
+                /* extra frames are not part of the protocol: drain them */
+                while (zmq_msg_more(&payload)) {
+                        zmq_msg_t x;
+                        zmq_msg_init(&x);
+                        zmq_msg_recv(&x, b->router, 0);
+                        int more = zmq_msg_more(&x);
+                        zmq_msg_close(&x);
+                        if (!more)
+                                break;
+                }
+                p = peer_get(b, &rid, &payload);
+                if (p) {
+                        if ((size_t)zmq_msg_size(&payload) > b->lim.max_msg) {
+                                const void *idp = NULL;
+                                size_t idn = 0;
+                                b->st.malformed++;
+                                mp_peek_id(zmq_msg_data(&payload), zmq_msg_size(&payload), &idp, &idn);
+                                route_reply_err(b, p->rid, p->rid_len, idp, idn, -EINVAL, NULL,
+                                                "message too large (%zu bytes, limit %zu)", zmq_msg_size(&payload),
+                                                b->lim.max_msg);
+                        } else {
+                                route_message(b, p, zmq_msg_data(&payload), zmq_msg_size(&payload));
+                        }
+                }
+                if (zlist_size(b->logq))
+                        busd_flush_log(b);
+                /* requests may carry secrets: do not leave them in freed memory */
+                sodium_memzero(zmq_msg_data(&payload), zmq_msg_size(&payload));
+                zmq_msg_close(&rid);
+                zmq_msg_close(&payload);
+        }
+}

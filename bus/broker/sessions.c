@@ -1,0 +1,167 @@
+/* sessions.c - the session cache: operator tokens checked with authd
+ * (session.check), cached briefly, dropped on revocation */
+#include "broker.h"
+
+static void session_free(void *p)
+{
+        struct session *s = p;
+
+        free(s->authz);
+        free(s);
+}
+
+void session_tok_hash(const msgpack_object *tok, char out[65])
+{
+        uint8_t h[32];
+
+        crypto_generichash(h, sizeof h, (const uint8_t *)tok->via.str.ptr, tok->via.str.size, NULL, 0);
+        ds_hex(h, sizeof h, out);
+}
+
+/* Asks authd whether a token names a live session, under busd's own id bid. */
+void session_send_check(struct busd *b, struct service *authd, uint64_t bid, const char *tok, size_t tok_len)
+{
+        static const struct bus_stamp self = {.id = "busd", .svc = true};
+        struct mpw a, w;
+
+        mpw_init(&a);
+        mpw_map_begin(&a);
+        mpw_str(&a, "token");
+        mpw_strn(&a, tok, tok_len);
+        mpw_map_end(&a);
+        mpw_init(&w);
+        bus_enc_req(&w, &(struct bus_req_out){.id = bid,
+                                              .m = "session.check",
+                                              .t = SESSION_CHECK_TIMEOUT_MS,
+                                              .args = mpw_data(&a),
+                                              .args_len = mpw_len(&a),
+                                              .c = &self});
+        route_send(b, authd->peer->rid, authd->peer->rid_len, mpw_data(&w), mpw_len(&w));
+        mpw_wipe(&a);
+        mpw_wipe(&w);
+        b->st.session_checks++;
+}
+
+void session_start_check(struct busd *b, struct peer *from, struct req *q, const char *raw, size_t raw_len,
+                         const char *th)
+{
+        struct service *authd = zhash_lookup(b->services, "authd");
+        struct inflight *f;
+
+        if (!authd || zhash_lookup(b->disabled, "authd")) {
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EUNAVAIL, NULL,
+                                "authd is not running: sessions cannot be checked");
+                return;
+        }
+        f = inflight_new(b, from, q, IF_SESSION_CHECK, "authd", SESSION_CHECK_TIMEOUT_MS);
+        if (!f)
+                return;
+        f->parked = malloc(raw_len);
+        if (!f->parked) {
+                inflight_free(f);
+                return;
+        }
+        memcpy(f->parked, raw, raw_len);
+        f->parked_len = raw_len;
+        memcpy(f->session_tok_hash, th, sizeof f->session_tok_hash);
+        session_send_check(b, authd, f->bid, q->tok->via.str.ptr, q->tok->via.str.size);
+        inflight_track(b, f);
+}
+
+/* A session from authd's session.check answer r (caller owns), NULL when unusable. */
+struct session *session_from_answer(struct busd *b, const msgpack_object *r)
+{
+        const msgpack_object *az = mp_get(r, "authorities");
+        struct session *s = calloc(1, sizeof *s);
+        struct mpw w;
+
+        if (!s)
+                return NULL;
+        mp_strcpy(mp_get(r, "user"), s->user, sizeof s->user);
+        mp_strcpy(mp_get(r, "group"), s->group, sizeof s->group);
+        mp_strcpy(mp_get(r, "sid"), s->sid, sizeof s->sid);
+        mp_strcpy(mp_get(r, "source"), s->source, sizeof s->source);
+        mpw_init(&w);
+        mpw_arr_begin(&w);
+        for (uint32_t i = 0; az && az->type == MSGPACK_OBJECT_ARRAY && i < az->via.array.size; i++) {
+                const msgpack_object *o = &az->via.array.ptr[i];
+                uint32_t bit = mp_is_str(o) ? ds_authz_bit(o->via.str.ptr, o->via.str.size) : 0;
+                if (bit) {
+                        s->bits |= bit;
+                        mpw_obj(&w, o);
+                }
+        }
+        mpw_arr_end(&w);
+        s->authz = malloc(mpw_len(&w));
+        if (s->authz)
+                memcpy(s->authz, mpw_data(&w), mpw_len(&w));
+        s->authz_len = mpw_len(&w);
+        mpw_free(&w);
+        if (!s->user[0] || !s->authz) {
+                session_free(s);
+                return NULL;
+        }
+        s->expires = ds_now_mono_ms() + ds_settings_int(&b->cfg, "session_cache_ms");
+        return s;
+}
+
+void session_cache(struct busd *b, const char *th, struct session *s)
+{
+        zhash_update(b->sessions, th, s);
+        zhash_freefn(b->sessions, th, session_free);
+}
+
+void session_checked(struct busd *b, struct inflight *f, const struct bus_msg *m)
+{
+        struct peer *client = zhash_lookup(b->peers, f->client_key);
+        struct session *s;
+
+        if (!client)
+                return;
+        if (!m->ok) {
+                char msg[256] = "session not valid";
+                mp_strcpy(mp_get(m->err, "msg"), msg, sizeof msg);
+                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EAUTH, NULL,
+                                "%s", msg);
+                return;
+        }
+        s = session_from_answer(b, m->r);
+        if (!s) {
+                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EINTERNAL,
+                                NULL, "authd gave an unusable session answer");
+                return;
+        }
+        session_cache(b, f->session_tok_hash, s);
+        /* resume the parked request; a zero cache time still serves this one */
+        if (ds_settings_int(&b->cfg, "session_cache_ms") == 0)
+                s->expires = ds_now_mono_ms() + 1;
+        route_message(b, client, f->parked, f->parked_len);
+}
+
+/* auth.session.revoked {user, sid}: the cache forgets the user's sessions; a
+ * subscriber under the revoked session loses its subscriptions at once, and a
+ * user-wide refresh (no sid: authorities changed) checks them again. */
+void session_revoked(struct busd *b, const msgpack_object *d)
+{
+        char user[BUS_NAME_MAX + 1] = "", sid[32] = "";
+        zlist_t *keys = zhash_keys(b->sessions);
+
+        mp_strcpy(mp_get(d, "user"), user, sizeof user);
+        mp_strcpy(mp_get(d, "sid"), sid, sizeof sid);
+        for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
+                struct session *s = zhash_lookup(b->sessions, k);
+                if (!user[0] || !strcmp(s->user, user))
+                        zhash_delete(b->sessions, k);
+        }
+        zlist_destroy(&keys);
+        for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers)) {
+                if (!p->ss || (user[0] && strcmp(p->ss->user, user)))
+                        continue;
+                if (!sid[0])
+                        pubsub_recheck(b, p);
+                else if (!strcmp(sid, p->ss->sid))
+                        pubsub_end(b, p, NULL, -DS_EAUTH,
+                                   "the session of '%s' ended (logged out, kicked or expired): devctl login",
+                                   p->ss->user);
+        }
+}

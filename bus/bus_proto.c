@@ -1,0 +1,393 @@
+/* bus_proto.c - the envelope codec: every message the bus carries is written
+ * and read here, by the client, the dispatcher and the broker alike. */
+#include <stdio.h>
+#include <string.h>
+
+#include "authz.h"
+#include "bus.h"
+#include "schema.h"
+
+static void env(struct mpw *w, const char *kind)
+{
+        mpw_map_begin(w);
+        mpw_kv_int(w, "v", BUS_PROTO_V);
+        mpw_kv_str(w, "k", kind);
+}
+
+static void put_id(struct mpw *w, const void *id, size_t id_len)
+{
+        mpw_str(w, "id");
+        if (id && id_len)
+                mpw_raw(w, id, id_len);
+        else
+                mpw_nil(w);
+}
+
+void bus_enc_simple(struct mpw *w, const char *kind)
+{
+        env(w, kind);
+        mpw_map_end(w);
+}
+
+void bus_enc_hello(struct mpw *w, const char *name, const char *ver, int pid, const struct ds_method *const *tables)
+{
+        env(w, BUS_K_HELLO);
+        mpw_kv_str(w, "name", name);
+        mpw_kv_str(w, "ver", ver);
+        mpw_kv_int(w, "pid", pid);
+        mpw_str(w, "methods");
+        mpw_arr_begin(w);
+        for (size_t t = 0; tables && tables[t]; t++)
+                for (const struct ds_method *m = tables[t]; m->name; m++) {
+                        mpw_map_begin(w);
+                        mpw_kv_str(w, "n", m->name);
+                        mpw_kv_str(w, "auth", m->auth);
+                        mpw_map_end(w);
+                }
+        mpw_arr_end(w);
+        mpw_map_end(w);
+}
+
+void bus_enc_stamp(struct mpw *w, const struct bus_stamp *c)
+{
+        mpw_map_begin(w);
+        mpw_kv_str(w, "id", c->id ? c->id : "");
+        if (c->svc)
+                mpw_kv_bool(w, "svc", true);
+        if (c->gw)
+                mpw_kv_bool(w, "gw", true);
+        if (c->user)
+                mpw_kv_str(w, "user", c->user);
+        if (c->group)
+                mpw_kv_str(w, "group", c->group);
+        if (c->sid)
+                mpw_kv_str(w, "sid", c->sid);
+        if (c->src && c->src[0])
+                mpw_kv_str(w, "src", c->src);
+        if (c->authz && c->authz_len) {
+                mpw_str(w, "authz");
+                mpw_raw(w, c->authz, c->authz_len);
+        }
+        mpw_map_end(w);
+}
+
+void bus_enc_req(struct mpw *w, const struct bus_req_out *q)
+{
+        env(w, BUS_K_REQ);
+        mpw_kv_uint(w, "id", q->id);
+        if (q->to)
+                mpw_kv_str(w, "to", q->to);
+        mpw_kv_str(w, "m", q->m);
+        mpw_kv_int(w, "t", q->t);
+        if (q->tok && q->tok_len) {
+                mpw_str(w, "tok");
+                mpw_strn(w, q->tok, q->tok_len);
+        }
+        mpw_str(w, "a");
+        if (q->args_obj) {
+                mpw_obj(w, q->args_obj);
+        } else if (q->args && q->args_len) {
+                mpw_raw(w, q->args, q->args_len);
+        } else {
+                mpw_map_begin(w);
+                mpw_map_end(w);
+        }
+        if (q->c) {
+                mpw_str(w, "c");
+                bus_enc_stamp(w, q->c);
+        }
+        mpw_map_end(w);
+}
+
+void bus_enc_rep_ok(struct mpw *w, const void *id, size_t id_len, const void *r, size_t r_len)
+{
+        env(w, BUS_K_REP);
+        put_id(w, id, id_len);
+        mpw_kv_bool(w, "ok", true);
+        mpw_str(w, "r");
+        if (r && r_len) {
+                mpw_raw(w, r, r_len);
+        } else {
+                mpw_map_begin(w);
+                mpw_map_end(w);
+        }
+        mpw_map_end(w);
+}
+
+void bus_enc_rep_err(struct mpw *w, const void *id, size_t id_len, int code, const char *msg, const char *field,
+                     const char *reason)
+{
+        env(w, BUS_K_REP);
+        put_id(w, id, id_len);
+        mpw_kv_bool(w, "ok", false);
+        mpw_str(w, "err");
+        mpw_map_begin(w);
+        mpw_kv_str(w, "code", ds_err_name(code));
+        mpw_kv_str(w, "msg", msg && msg[0] ? msg : ds_err_default_msg(code));
+        if (field && field[0])
+                mpw_kv_str(w, "field", field);
+        if (reason && reason[0])
+                mpw_kv_str(w, "reason", reason);
+        mpw_map_end(w);
+        mpw_map_end(w);
+}
+
+void bus_enc_rep_relay(struct mpw *w, const void *id, size_t id_len, bool ok, const msgpack_object *r,
+                       const msgpack_object *err)
+{
+        env(w, BUS_K_REP);
+        put_id(w, id, id_len);
+        mpw_kv_bool(w, "ok", ok);
+        if (r) {
+                mpw_str(w, "r");
+                mpw_obj(w, r);
+        }
+        if (err) {
+                mpw_str(w, "err");
+                mpw_obj(w, err);
+        }
+        mpw_map_end(w);
+}
+
+void bus_enc_pub(struct mpw *w, const struct bus_pub_out *p)
+{
+        env(w, BUS_K_PUB);
+        mpw_kv_str(w, "topic", p->topic);
+        mpw_kv_int(w, "ts", p->ts);
+        if (p->src)
+                mpw_kv_str(w, "src", p->src);
+        mpw_str(w, "data");
+        if (p->data && p->data_len) {
+                mpw_raw(w, p->data, p->data_len);
+        } else {
+                mpw_map_begin(w);
+                mpw_map_end(w);
+        }
+        if (p->seq) {
+                mpw_kv_uint(w, "seq", p->seq);
+                mpw_kv_uint(w, "tag", p->tag);
+                if (p->lost)
+                        mpw_kv_uint(w, "lost", p->lost);
+        }
+        mpw_map_end(w);
+}
+
+void bus_enc_sub(struct mpw *w, const char *kind, const char *prefix, uint64_t id, const char *tok)
+{
+        env(w, kind);
+        mpw_kv_str(w, "prefix", prefix);
+        if (id)
+                mpw_kv_uint(w, "id", id);
+        if (tok)
+                mpw_kv_str(w, "tok", tok);
+        mpw_map_end(w);
+}
+
+void bus_enc_unsub_err(struct mpw *w, const char *prefix, int code, const char *msg)
+{
+        env(w, BUS_K_UNSUB);
+        mpw_kv_str(w, "prefix", prefix);
+        mpw_str(w, "err");
+        mpw_map_begin(w);
+        mpw_kv_str(w, "code", ds_err_name(code));
+        mpw_kv_str(w, "msg", msg && msg[0] ? msg : ds_err_default_msg(code));
+        mpw_map_end(w);
+        mpw_map_end(w);
+}
+
+void bus_enc_ack(struct mpw *w, uint64_t seq, uint64_t tag)
+{
+        env(w, BUS_K_ACK);
+        mpw_kv_uint(w, "seq", seq);
+        mpw_kv_uint(w, "tag", tag);
+        mpw_map_end(w);
+}
+
+/* ---- decoding ---------------------------------------------------------------- */
+
+static const struct {
+        const char *name;
+        enum bus_kind kind;
+} kinds[] = {
+        { BUS_K_REQ, BUS_KIND_REQ },     { BUS_K_REP, BUS_KIND_REP },     { BUS_K_PUB, BUS_KIND_PUB },
+        { BUS_K_HB, BUS_KIND_HB },       { BUS_K_ACK, BUS_KIND_ACK },     { BUS_K_SUB, BUS_KIND_SUB },
+        { BUS_K_UNSUB, BUS_KIND_UNSUB }, { BUS_K_HELLO, BUS_KIND_HELLO }, { BUS_K_WHO, BUS_KIND_WHO },
+};
+
+static bool is_uint(const msgpack_object *o)
+{
+        return o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+}
+
+int bus_dec_tok(const msgpack_object *o, const msgpack_object **ret, struct ds_err *e)
+{
+        *ret = NULL;
+        if (!o)
+                return 0;
+        if (!mp_is_str(o) || o->via.str.size > BUS_TOKEN_MAX)
+                return ds_err_set(e, -EINVAL, "tok", "must be a session token");
+        if (o->via.str.size)
+                *ret = o;
+        return 0;
+}
+
+int bus_dec_hello_method(const msgpack_object *o, char *name, size_t name_size, char *auth, size_t auth_size)
+{
+        if (mp_strcpy(mp_get(o, "n"), name, name_size) < 0 || mp_strcpy(mp_get(o, "auth"), auth, auth_size) < 0 ||
+            !ds_authz_valid(auth))
+                return -EINVAL;
+        return 0;
+}
+
+int bus_dec_rep_err(const msgpack_object *err, struct ds_err *ret)
+{
+        size_t n = 0;
+        const char *code = mp_get_strn(err, "code", &n);
+
+        ds_err_clear(ret);
+        ret->code = code ? ds_err_from_name(code, n) : -DS_EINTERNAL;
+        mp_strcpy(mp_get(err, "msg"), ret->msg, sizeof ret->msg);
+        mp_strcpy(mp_get(err, "field"), ret->field, sizeof ret->field);
+        mp_strcpy(mp_get(err, "reason"), ret->reason, sizeof ret->reason);
+        if (!ret->msg[0])
+                snprintf(ret->msg, sizeof ret->msg, "%s", ds_err_default_msg(ret->code));
+        return ret->code;
+}
+
+void bus_dec_stamp(const msgpack_object *c, struct ds_caller *ret)
+{
+        const msgpack_object *az;
+
+        memset(ret, 0, sizeof *ret);
+        if (!c || c->type != MSGPACK_OBJECT_MAP)
+                return;
+        mp_strcpy(mp_get(c, "id"), ret->id, sizeof ret->id);
+        mp_strcpy(mp_get(c, "user"), ret->user, sizeof ret->user);
+        mp_strcpy(mp_get(c, "group"), ret->group, sizeof ret->group);
+        mp_strcpy(mp_get(c, "src"), ret->source, sizeof ret->source);
+        mp_strcpy(mp_get(c, "sid"), ret->sid, sizeof ret->sid);
+        ret->svc = mp_get_bool(c, "svc", false);
+        ret->gateway = mp_get_bool(c, "gw", false);
+        az = mp_get(c, "authz");
+        if (az && az->type == MSGPACK_OBJECT_ARRAY)
+                for (uint32_t i = 0; i < az->via.array.size; i++)
+                        if (mp_is_str(&az->via.array.ptr[i]))
+                                ret->authz |= ds_authz_bit(az->via.array.ptr[i].via.str.ptr,
+                                                           az->via.array.ptr[i].via.str.size);
+}
+
+static int dec_req(const msgpack_object *o, unsigned flags, struct bus_msg *q, struct ds_err *e)
+{
+        const msgpack_object *t;
+
+        if (!q->id)
+                return ds_err_set(e, -EINVAL, "id", "request without id");
+        if (flags & BUS_DEC_ROUTE) {
+                if (mp_strcpy(mp_get(o, "to"), q->to, sizeof q->to) < 0 || ds_check_name(q->to, strlen(q->to)))
+                        return ds_err_set(e, -EINVAL, "to", "must name a service");
+        }
+        if (mp_strcpy(mp_get(o, "m"), q->m, sizeof q->m) < 0 || !strchr(q->m, '.'))
+                return ds_err_set(e, -EINVAL, "m", "must name a method (object.verb)");
+        if (bus_dec_tok(mp_get(o, "tok"), &q->tok, e) < 0)
+                return e->code;
+        t = mp_get(o, "t");
+        q->has_t = t && mp_to_int64(t, &q->t) == 0;
+        q->a = mp_get(o, "a");
+        q->c = mp_get(o, "c");
+        return 0;
+}
+
+static int dec_pub(const msgpack_object *o, struct bus_msg *p, struct ds_err *e)
+{
+        const msgpack_object *ts = mp_get(o, "ts"), *sq = mp_get(o, "seq"), *tg = mp_get(o, "tag"),
+                             *lost = mp_get(o, "lost");
+
+        if (mp_strcpy(mp_get(o, "topic"), p->topic, sizeof p->topic) < 0 || !p->topic[0])
+                return ds_err_set(e, -EINVAL, "topic", "must be a topic of at most %d bytes", BUS_TOPIC_MAX);
+        p->has_ts = ts && mp_to_int64(ts, &p->ts) == 0;
+        mp_strcpy(mp_get(o, "src"), p->src, sizeof p->src);
+        p->data = mp_get(o, "data");
+        if (is_uint(sq) && is_uint(tg)) {
+                p->seq = sq->via.u64;
+                p->tag = tg->via.u64;
+        }
+        if (is_uint(lost))
+                p->lost = lost->via.u64;
+        return 0;
+}
+
+static int dec_hello(const msgpack_object *o, struct bus_msg *h, struct ds_err *e)
+{
+        if (mp_strcpy(mp_get(o, "name"), h->name, sizeof h->name) < 0 || ds_check_name(h->name, strlen(h->name)))
+                return ds_err_set(e, -EINVAL, "name", "must be a service name");
+        mp_strcpy(mp_get(o, "ver"), h->ver, sizeof h->ver);
+        h->pid = (int)mp_get_int(o, "pid", 0);
+        h->methods = mp_get(o, "methods");
+        if (!h->methods || h->methods->type != MSGPACK_OBJECT_ARRAY || h->methods->via.array.size > BUS_MAX_METHODS) {
+                h->methods = NULL;
+                return ds_err_set(e, -EINVAL, "methods", "must be a method table of at most %d entries",
+                                  BUS_MAX_METHODS);
+        }
+        return 0;
+}
+
+int bus_msg_decode(const msgpack_object *o, unsigned flags, struct bus_msg *ret, struct ds_err *e)
+{
+        const msgpack_object *k = mp_get(o, "k");
+        int64_t v;
+
+        memset(ret, 0, sizeof *ret);
+        ret->nid = -1;
+        if (!o || o->type != MSGPACK_OBJECT_MAP || !mp_is_str(k))
+                return ds_err_set(e, -EINVAL, "k", "message has no kind");
+        ret->id = mp_get(o, "id");
+        if (ret->id && ret->id->type == MSGPACK_OBJECT_POSITIVE_INTEGER && ret->id->via.u64 <= INT64_MAX)
+                ret->nid = (int64_t)ret->id->via.u64;
+        v = mp_get_int(o, "v", BUS_PROTO_V);
+        if (v != BUS_PROTO_V)
+                return ds_err_set(e, -EINVAL, "v", "protocol version %lld not supported (this bus speaks %d)",
+                                  (long long)mp_get_int(o, "v", 0), BUS_PROTO_V);
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+                if (mp_streq(k, kinds[i].name)) {
+                        ret->kind = kinds[i].kind;
+                        break;
+                }
+        switch (ret->kind) {
+        case BUS_KIND_REQ:
+                return dec_req(o, flags, ret, e);
+        case BUS_KIND_REP:
+                ret->ok = mp_get_bool(o, "ok", false);
+                ret->r = mp_get(o, "r");
+                ret->err = mp_get(o, "err");
+                return 0;
+        case BUS_KIND_PUB:
+                return dec_pub(o, ret, e);
+        case BUS_KIND_SUB:
+        case BUS_KIND_UNSUB:
+                if (mp_strcpy(mp_get(o, "prefix"), ret->prefix, sizeof ret->prefix) < 0)
+                        return ds_err_set(e, -EINVAL, "prefix", "must be a topic prefix of at most %d bytes",
+                                          BUS_TOPIC_MAX);
+                ret->sub_tok = mp_get(o, "tok");
+                ret->err = mp_get(o, "err");
+                return 0;
+        case BUS_KIND_ACK: {
+                const msgpack_object *sq = mp_get(o, "seq"), *tg = mp_get(o, "tag");
+
+                if (!is_uint(sq))
+                        return ds_err_set(e, -EINVAL, "seq", "must be an event sequence number");
+                if (!is_uint(tg))
+                        return ds_err_set(e, -EINVAL, "tag", "must be the event's tag");
+                ret->seq = sq->via.u64;
+                ret->tag = tg->via.u64;
+                return 0;
+        }
+        case BUS_KIND_HELLO:
+                return dec_hello(o, ret, e);
+        case BUS_KIND_HB:
+        case BUS_KIND_WHO:
+                return 0;
+        case BUS_KIND_NONE:
+                break;
+        }
+        return ds_err_set(e, -EINVAL, "k", "unknown kind");
+}

@@ -1,0 +1,49 @@
+/* svc_internal.h - what the parts of the service runner share (settings,
+ * generic methods, audit engine, daemon skeleton); not for services */
+#pragma once
+#include "bus_internal.h"
+#include "log.h"
+#include "service.h"
+#include "state.h"
+#include "util.h"
+
+#define SETTINGS_FILE "settings.mp"
+
+static inline struct ds_daemon *D(struct ds_call *c)
+{
+        return c->daemon;
+}
+
+struct layers {
+        struct mpw file;
+        msgpack_unpacked file_u, over_u;
+        bool have_file, have_over;
+        char *over_buf;
+};
+
+struct settings_change {
+        struct ds_settings fresh;
+        struct mpw over; /* the new overrides file */
+};
+
+int svc_build_settings(struct ds_daemon *d, const msgpack_object *file, const msgpack_object *over,
+                       struct ds_settings *ret, struct ds_err *e);
+void svc_layers_free(struct layers *l);
+int svc_load_layers(struct ds_daemon *d, struct layers *l, struct ds_err *e);
+int svc_load_settings(struct ds_daemon *d, struct ds_settings *ret, struct ds_err *e);
+void svc_restore_settings(struct ds_daemon *d, struct ds_settings *old);
+int svc_swap_settings(struct ds_daemon *d, struct ds_settings *fresh, struct ds_settings *ret_old, struct ds_err *e);
+void svc_settings_change_free(struct settings_change *sc);
+int svc_settings_change_prepare(struct ds_daemon *d, const msgpack_object *changes, struct settings_change *sc,
+                                struct ds_err *e);
+int svc_settings_change_commit(struct ds_daemon *d, struct settings_change *sc, const msgpack_object *changes,
+                               const char *actor, struct ds_err *e);
+int svc_reset_settings(struct ds_daemon *d, const char *actor, struct ds_err *e);
+const char *svc_settings_auth(const struct ds_daemon *d);
+const char *svc_state_auth(const struct ds_daemon *d);
+int svc_need_auth(struct ds_call *c, const char *need, const char *what);
+extern const struct ds_method svc_generic_methods[];
+extern const struct ds_field svc_audit_report_args[];
+int h_audit_report(void *ctx, struct ds_call *c);
+extern const struct ds_field svc_audit_harden_args[];
+int h_audit_harden(void *ctx, struct ds_call *c);
