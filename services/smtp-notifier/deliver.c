@@ -266,7 +266,8 @@ void smtp_kick(struct smtp_ctx *x)
 {
         struct dsq_item it;
 
-        if (!x->multi || !x->q || !smtp_configured(x) || (x->d && x->d->stopping))
+        /* nothing before the loop exists (apply runs once before it) */
+        if (!x->multi || !x->q || !smtp_configured(x) || !x->d || !x->d->loop || x->d->stopping)
                 return;
         /* a mail that cannot start is failed inside start(): the loop ends */
         while (x->n_xfer < SMTP_XFER_MAX && dsq_next(x->q, ds_now_real_ms(), &it, NULL) == 0)

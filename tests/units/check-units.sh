@@ -38,7 +38,7 @@ done
 # daemon like filterd.
 target_of() {
         case $1 in
-        filterd|logd) echo 15 ;;
+        filterd|logd|smtp-notifier) echo 15 ;;
         timed|timed-clock) echo 11 ;;
         keygen) echo 23 ;;
         *) echo 10 ;;
