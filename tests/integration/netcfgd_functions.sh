@@ -4,6 +4,9 @@
 # daemon's function, persistence across restarts, audit/harden, factory reset.
 source "$(dirname "$0")/../lib/tap.sh"
 stack_init netcfgd testsvc
+# the shipped table has smtp off (factory default); these scenarios drive a
+# daemon-backed function that starts on, so the copy under test turns it on
+sed -i '/name = "smtp"/s/factory_default = false/factory_default = true/' "$T_DIR/etc/functions.conf"
 stack_acl testsvc 'testsvc = { serve = ["authd", "smtp-notifier"]; call = ["bus.*"]; publish = ["*"]; subscribe = []; };'
 stack_busd
 NONE="$T_DIR/none.conf"

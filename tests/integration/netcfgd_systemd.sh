@@ -10,6 +10,9 @@
 source "$(dirname "$0")/../lib/tap.sh"
 have dbus-daemon && /usr/bin/python3 -c 'import dbusmock' 2>/dev/null || { skip "netcfgd systemd backend" "dbus-daemon or python3-dbusmock not installed"; exit 0; }
 stack_init netcfgd testsvc
+# the shipped table has smtp off (factory default); these scenarios drive a
+# daemon-backed function that starts on, so the copy under test turns it on
+sed -i '/name = "smtp"/s/factory_default = false/factory_default = true/' "$T_DIR/etc/functions.conf"
 stack_acl testsvc 'testsvc = { serve = ["authd", "smtp-notifier"]; call = ["bus.*"]; publish = ["*"]; subscribe = []; };'
 W="$T_DIR/dbus"; mkdir -p "$W"
 bg dbus dbus-daemon --session --address="unix:path=$W/bus" --nofork

@@ -1,0 +1,248 @@
+/* smtp-notifier - mail (password-reset codes, alarms) over SMTP with TLS
+ * required and verified, from a persistent outbox. main.c: the service and
+ * its hooks; methods.c the mail.* methods; outbox.c what is queued;
+ * deliver.c the sending; compose.c and rules.c pure logic. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "log.h"
+#include "smtp.h"
+#include "state.h"
+#include "util.h"
+
+static const char *const topics[] = { "smtp.queue.threshold", "log.system", "log.security", NULL };
+
+static void on_level(void *ud, unsigned pct, bool above)
+{
+        struct smtp_ctx *x = ud;
+        struct mpw w;
+
+        if (above)
+                log_warn("outbox at %u%% of its quota", pct);
+        else
+                log_notice("outbox back below its warning level (%u%%)", pct);
+        if (!x->d || !x->d->bus)
+                return;
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_uint(&w, "pct", pct);
+        mpw_kv_bool(&w, "above", above);
+        mpw_map_end(&w);
+        ds_daemon_publish(x->d, "smtp.queue.threshold", &w);
+        mpw_free(&w);
+}
+
+static void limits_of(struct smtp_ctx *x, const struct ds_settings *s, struct dsq_limits *ret)
+{
+        *ret = (struct dsq_limits){
+                .max_items = (uint32_t)ds_settings_int(s, "queue_max_items"),
+                .max_bytes = (uint64_t)ds_settings_int(s, "queue_max_kib") * 1024,
+                .max_age_ms = ds_settings_int(s, "max_age_s") * 1000,
+                .backoff_min_ms = ds_settings_int(s, "retry_min_s") * 1000,
+                .backoff_max_ms = ds_settings_int(s, "retry_max_s") * 1000,
+                .on_level = on_level,
+                .ud = x,
+        };
+}
+
+static int str_list(const msgpack_object *a, char (*dst)[255], unsigned max, unsigned *ret_n)
+{
+        unsigned n = 0;
+
+        for (uint32_t i = 0; a && a->type == MSGPACK_OBJECT_ARRAY && i < a->via.array.size; i++) {
+                if (n == max || mp_strcpy(&a->via.array.ptr[i], dst[n], sizeof dst[0]) < 0)
+                        return -EINVAL;
+                n++;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+static int smtp_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+{
+        struct smtp_ctx *x = ctx;
+        const struct ds_settings *s = &d->settings;
+        struct smtp_conf *c = calloc(1, sizeof *c);
+        const msgpack_object *rules = ds_settings_get(s, "alarms");
+        const char *host = ds_settings_str(s, "host"), *ca = ds_settings_str(s, "ca_file");
+        const char *from = ds_settings_str(s, "from");
+        struct dsq_limits lim;
+        char *pw;
+        int r = 0;
+
+        if (!c)
+                return ds_err_set(e, -ENOMEM, NULL, "out of memory");
+        if (host[0] && ds_check_host(host, strlen(host))) {
+                r = ds_err_set(e, -EINVAL, "host", "not a host name or address");
+                goto out;
+        }
+        if (ca[0] && ca[0] != '/') {
+                r = ds_err_set(e, -EINVAL, "ca_file", "must be an absolute path (or empty for the system store)");
+                goto out;
+        }
+        if (from[0] && ds_check_email(from, strlen(from))) {
+                r = ds_err_set(e, -EINVAL, "from", "not an e-mail address");
+                goto out;
+        }
+        if (host[0] && !from[0]) {
+                r = ds_err_set(e, -EINVAL, "from", "a server needs a sender address");
+                goto out;
+        }
+        if (ds_settings_int(s, "retry_max_s") < ds_settings_int(s, "retry_min_s")) {
+                r = ds_err_set(e, -EINVAL, "retry_max_s", "must not be below retry_min_s");
+                goto out;
+        }
+        snprintf(c->host, sizeof c->host, "%s", host);
+        snprintf(c->ca_file, sizeof c->ca_file, "%s", ca);
+        snprintf(c->from, sizeof c->from, "%s", from);
+        snprintf(c->username, sizeof c->username, "%s", ds_settings_str(s, "username"));
+        c->port = ds_settings_int(s, "port");
+        c->implicit_tls = !strcmp(ds_settings_str(s, "tls"), "implicit");
+        c->timeout_s = ds_settings_int(s, "timeout_s");
+        c->coalesce_ms = ds_settings_int(s, "coalesce_s") * 1000;
+        c->burst = ds_settings_int(s, "burst");
+        if (str_list(ds_settings_get(s, "alarm_to"), c->alarm_to, SMTP_RCPT_MAX, &c->n_alarm_to) < 0) {
+                r = ds_err_set(e, -EINVAL, "alarm_to", "at most %d addresses", SMTP_RCPT_MAX);
+                goto out;
+        }
+        for (uint32_t i = 0; rules && rules->type == MSGPACK_OBJECT_ARRAY && i < rules->via.array.size; i++) {
+                char buf[601];
+                const char *why = "not a string";
+                char field[32];
+                snprintf(field, sizeof field, "alarms.%u", (unsigned)i);
+                if (mp_strcpy(&rules->via.array.ptr[i], buf, sizeof buf) < 0 ||
+                    smtp_rule_parse(buf, &c->rules[c->n_rules], &why) < 0) {
+                        r = ds_err_set(e, -EINVAL, field, "%s", why);
+                        goto out;
+                }
+                c->n_rules++;
+        }
+        if (!(pw = strdup(ds_settings_str(s, "password")))) {
+                r = ds_err_set(e, -ENOMEM, NULL, "out of memory");
+                goto out;
+        }
+        /* swap: the digests in progress are mailed under the old rules */
+        x->d = d;
+        if (x->q)
+                smtp_flush_digests(x, ds_now_mono_ms(), true);
+        for (unsigned i = 0; i < x->conf.n_rules; i++)
+                smtp_rule_reset(&x->conf.rules[i]);
+        x->conf = *c;
+        ds_free_secret(x->password);
+        x->password = pw;
+        if (x->q) {
+                limits_of(x, s, &lim);
+                dsq_set_limits(x->q, &lim);
+        }
+        if (d->bus)
+                smtp_subscribe_rules(x);
+        smtp_kick(x);
+out:
+        explicit_bzero(c, sizeof *c);
+        free(c);
+        return r;
+}
+
+static int on_tick(zloop_t *loop, int timer_id, void *arg)
+{
+        struct smtp_ctx *x = arg;
+        int n;
+
+        (void)loop;
+        (void)timer_id;
+        if ((n = dsq_expire(x->q, ds_now_real_ms())) > 0)
+                log_warn("%d mail(s) older than max_age moved to the failed folder", n);
+        smtp_flush_digests(x, ds_now_mono_ms(), false);
+        smtp_kick(x);
+        return 0;
+}
+
+static int smtp_init(struct ds_daemon *d, void *ctx)
+{
+        struct smtp_ctx *x = ctx;
+        struct dsq_limits lim;
+        char *dir;
+        int r = 0;
+
+        x->d = d;
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return log_errno(-errno, "PR_SET_NO_NEW_PRIVS: %m");
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return log_errno(-ENOMEM, "libcurl initialisation failed");
+        if (!(dir = path_join(d->statedir, "outbox")))
+                return -ENOMEM;
+        limits_of(x, &d->settings, &lim);
+        x->q = dsq_open(dir, &lim, &r);
+        if (!x->q)
+                log_errno(r, "outbox '%s': %m", dir);
+        free(dir);
+        if (!x->q)
+                return r;
+        if ((r = smtp_deliver_init(x)) < 0)
+                return r;
+        x->tick_timer = -1;
+        return 0;
+}
+
+static int smtp_start(struct ds_daemon *d, void *ctx)
+{
+        struct smtp_ctx *x = ctx;
+        struct dsq_stats st;
+
+        smtp_subscribe_rules(x);
+        x->tick_timer = zloop_timer(d->loop, 1000, 0, on_tick, x);
+        dsq_get_stats(x->q, &st);
+        if (st.items)
+                log_notice("outbox: %u mail(s) waiting, %u failed", st.items, st.failed_items);
+        if (!smtp_configured(x))
+                log_notice("no SMTP server configured: mail is kept in the outbox");
+        smtp_kick(x);
+        return 0;
+}
+
+static void smtp_stop(struct ds_daemon *d, void *ctx)
+{
+        struct smtp_ctx *x = ctx;
+
+        (void)d;
+        smtp_deliver_fini(x);
+        for (unsigned i = 0; i < x->conf.n_rules; i++)
+                smtp_rule_reset(&x->conf.rules[i]);
+        dsq_destroy(&x->q);
+        ds_free_secret(x->password);
+        x->password = NULL;
+        curl_global_cleanup();
+}
+
+static void smtp_status(struct ds_daemon *d, void *ctx, struct mpw *w)
+{
+        struct smtp_ctx *x = ctx;
+
+        (void)d;
+        mpw_kv_bool(w, "configured", smtp_configured(x));
+        smtp_write_queue_stats(x, w);
+}
+
+static const struct ds_service smtp_service = {
+        .name = "smtp-notifier",
+        .version = DEVSEC_VERSION,
+        .methods = smtp_methods,
+        .settings = smtp_settings,
+        .audit = smtp_audit,
+        .topics = topics,
+        .init = smtp_init,
+        .apply = smtp_apply,
+        .start = smtp_start,
+        .stop = smtp_stop,
+        .status = smtp_status,
+};
+
+int main(int argc, char **argv)
+{
+        static struct smtp_ctx ctx;
+
+        return ds_daemon_main(argc, argv, &smtp_service, &ctx);
+}

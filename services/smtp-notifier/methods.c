@@ -1,0 +1,292 @@
+/* methods.c - smtp-notifier's settings, methods (mail.*) and audit items */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "smtp.h"
+#include "util.h"
+
+static const char *const tls_modes[] = { "starttls", "implicit", NULL };
+static const struct ds_field email_item = { NULL, DS_STR, 0, .max_len = 254, .check = ds_check_email };
+static const struct ds_field rule_item = { NULL, DS_STR, 0, .max_len = 600, .check = ds_check_printable };
+
+const struct ds_field smtp_settings[] = {
+        { "host", DS_STR, 0, .max_len = 253, .def_str = "", .help = "SMTP server (name or address); empty: nothing is sent" },
+        { "port", DS_INT, 0, .min = 1, .max = 65535, .def_int = 587, .help = "587 (submission, STARTTLS) or 465 (implicit TLS)" },
+        { "tls", DS_STR, 0, .enums = tls_modes, .def_str = "starttls",
+          .help = "starttls (required: no plaintext fallback) or implicit (smtps); there is no plaintext mode" },
+        { "ca_file", DS_STR, 0, .max_len = 4095, .def_str = "",
+          .help = "PEM CA bundle the server certificate must chain to; empty: the system store" },
+        { "username", DS_STR, 0, .max_len = 254, .check = ds_check_printable, .def_str = "",
+          .help = "account for AUTH (sent only inside TLS); empty: no AUTH" },
+        { "password", DS_STR, DS_SECRET, .max_len = 254, .def_str = "", .help = "account password (kept 0600, never exported)" },
+        { "from", DS_STR, 0, .max_len = 254, .def_str = "", .help = "sender address" },
+        { "alarm_to", DS_ARRAY, 0, .max_len = SMTP_RCPT_MAX, .sub = &email_item,
+          .help = "recipients of alarms whose rule names none" },
+        { "alarms", DS_ARRAY, 0, .max_len = SMTP_RULES_MAX, .sub = &rule_item,
+          .help = "alarm rules 'TOPIC-PREFIX [RCPT,...]'" },
+        { "coalesce_s", DS_INT, 0, .min = 0, .max = 3600, .def_int = 60,
+          .help = "window of the burst limit per rule; 0: every event its own mail" },
+        { "burst", DS_INT, 0, .min = 0, .max = 100, .def_int = 3,
+          .help = "events of a rule mailed one by one per window; the rest become one digest" },
+        { "timeout_s", DS_INT, 0, .min = 1, .max = 300, .def_int = 30, .help = "connect timeout (the whole mail: twice)" },
+        { "queue_max_items", DS_INT, 0, .min = 1, .max = 100000, .def_int = 2000, .help = "outbox quota, mails" },
+        { "queue_max_kib", DS_INT, 0, .min = 64, .max = 1048576, .def_int = 16384, .help = "outbox quota, KiB" },
+        { "max_age_s", DS_INT, 0, .min = 60, .max = 2592000, .def_int = 604800,
+          .help = "a mail not delivered after this goes to the failed folder" },
+        { "retry_min_s", DS_INT, 0, .min = 1, .max = 3600, .def_int = 10, .help = "first retry after" },
+        { "retry_max_s", DS_INT, 0, .min = 1, .max = 86400, .def_int = 900, .help = "retries capped at" },
+        { NULL },
+};
+
+static void write_conf(struct smtp_ctx *x, struct mpw *w)
+{
+        const struct smtp_conf *c = &x->conf;
+
+        mpw_kv_bool(w, "configured", smtp_configured(x));
+        mpw_kv_str(w, "host", c->host);
+        mpw_kv_int(w, "port", c->port);
+        mpw_kv_str(w, "tls", c->implicit_tls ? "implicit" : "starttls (required)");
+        mpw_kv_str(w, "verify", c->ca_file[0] ? c->ca_file : "system store");
+        mpw_kv_str(w, "username", c->username);
+        mpw_kv_bool(w, "password_set", x->password && x->password[0]);
+        mpw_kv_str(w, "from", c->from);
+}
+
+void smtp_write_queue_stats(struct smtp_ctx *x, struct mpw *w)
+{
+        struct dsq_stats st;
+
+        dsq_get_stats(x->q, &st);
+        mpw_kv_uint(w, "queued", st.items);
+        mpw_kv_uint(w, "in_flight", st.inflight);
+        mpw_kv_uint(w, "failed", st.failed_items);
+        mpw_kv_uint(w, "queue_bytes", st.bytes);
+        mpw_kv_uint(w, "queue_level_pct", st.level_pct);
+        mpw_kv_uint(w, "refused_full", st.refused);
+        mpw_kv_uint(w, "expired", st.expired);
+        mpw_kv_uint(w, "sent", x->sent);
+        mpw_kv_uint(w, "failed_attempts", x->failed_attempts);
+        mpw_kv_uint(w, "resets_queued", x->resets_queued);
+        mpw_kv_uint(w, "alarms_queued", x->alarms_queued);
+        mpw_kv_uint(w, "digests_queued", x->digests_queued);
+        mpw_kv_uint(w, "events_coalesced", x->events_coalesced);
+        mpw_kv_str(w, "last_error", x->last_error);
+}
+
+static int h_mail_show(void *ctx, struct ds_call *c)
+{
+        struct smtp_ctx *x = ctx;
+
+        write_conf(x, c->r);
+        mpw_kv_int(c->r, "coalesce_s", x->conf.coalesce_ms / 1000);
+        mpw_kv_int(c->r, "burst", x->conf.burst);
+        mpw_str(c->r, "alarm_to");
+        mpw_arr_begin(c->r);
+        for (unsigned i = 0; i < x->conf.n_alarm_to; i++)
+                mpw_str(c->r, x->conf.alarm_to[i]);
+        mpw_arr_end(c->r);
+        mpw_str(c->r, "alarms");
+        mpw_arr_begin(c->r);
+        for (unsigned i = 0; i < x->conf.n_rules; i++) {
+                const struct smtp_rule *r = &x->conf.rules[i];
+                char to[DSQ_DEST_MAX + 1];
+                const char *rc[SMTP_RCPT_MAX];
+                for (unsigned j = 0; j < r->n_rcpt; j++)
+                        rc[j] = r->rcpt[j];
+                smtp_dest(rc, r->n_rcpt, to, sizeof to);
+                mpw_map_begin(c->r);
+                mpw_kv_str(c->r, "prefix", r->prefix);
+                mpw_kv_str(c->r, "to", r->n_rcpt ? to : "(alarm_to)");
+                mpw_map_end(c->r);
+        }
+        mpw_arr_end(c->r);
+        smtp_write_queue_stats(x, c->r);
+        return 0;
+}
+
+static const struct ds_field test_args[] = {
+        { "to", DS_STR, 0, .max_len = 254, .check = ds_check_email, .help = "recipient; default: alarm_to" },
+        { "count", DS_INT, 0, .min = 1, .max = 1000, .help = "distinct test mails to queue (a backlog), default 1" },
+        { NULL },
+};
+
+static int h_mail_test(void *ctx, struct ds_call *c)
+{
+        struct smtp_ctx *x = ctx;
+        char to1[255], id[DSQ_ID_LEN + 1] = "", subject[96], body[256], host[64] = "";
+        const char *to[SMTP_RCPT_MAX];
+        unsigned n_to = 0;
+        int64_t n = ds_arg_int(c, "count", 1), i;
+        int r = 0;
+
+        if (!smtp_configured(x))
+                return ds_call_fail(c, -EINVAL, "host", "no SMTP server configured: devctl mail set host=... from=...");
+        if (ds_arg_has(c, "to")) {
+                ds_arg_str(c, "to", to1, sizeof to1);
+                to[n_to++] = to1;
+        } else {
+                for (; n_to < x->conf.n_alarm_to; n_to++)
+                        to[n_to] = x->conf.alarm_to[n_to];
+        }
+        if (!n_to)
+                return ds_call_fail(c, -EINVAL, "to", "no recipient: give one or set alarm_to");
+        gethostname(host, sizeof host - 1);
+        for (i = 0; i < n; i++) {
+                snprintf(subject, sizeof subject, "[devsec] test mail %lld/%lld", (long long)i + 1, (long long)n);
+                snprintf(body, sizeof body, "Test mail %lld of %lld from smtp-notifier on %s, asked by %s.\n",
+                         (long long)i + 1, (long long)n, host, ds_call_actor(c));
+                if ((r = smtp_queue_mail(x, "test", to, n_to, subject, body, id)) < 0)
+                        break;
+        }
+        if (r == -EBUSY && i == 0)
+                return ds_call_fail(c, -EBUSY, NULL, "the outbox is full (%lld refused)", (long long)(n - i));
+        if (r < 0 && i == 0)
+                return ds_call_fail(c, r, NULL, "not queued: %s", strerror(-r));
+        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%lld test mail(s) queued by '%s'", (long long)i,
+                  ds_call_actor(c));
+        mpw_kv_int(c->r, "queued", i);
+        mpw_kv_int(c->r, "refused", n - i);
+        mpw_kv_str(c->r, "id", id);
+        return 0;
+}
+
+static const struct ds_field queue_args[] = {
+        { "max", DS_INT, 0, .min = 1, .max = 1000, .help = "rows, default 100" },
+        { NULL },
+};
+
+struct qlist {
+        struct mpw *w;
+        int64_t now;
+        int64_t left;
+};
+
+static void list_one(void *ud, const struct dsq_item *it)
+{
+        struct qlist *l = ud;
+
+        if (l->left-- <= 0)
+                return;
+        mpw_map_begin(l->w);
+        mpw_kv_str(l->w, "id", it->id);
+        mpw_kv_str(l->w, "state", it->failed ? "failed" : it->inflight ? "sending" : "queued");
+        mpw_kv_str(l->w, "to", it->dest);
+        mpw_kv_uint(l->w, "attempts", it->attempts);
+        mpw_kv_int(l->w, "age_s", (l->now - it->created_ms) / 1000);
+        mpw_kv_int(l->w, "next_s", it->failed || it->next_ms <= l->now ? 0 : (it->next_ms - l->now + 999) / 1000);
+        mpw_kv_str(l->w, "error", it->error);
+        mpw_map_end(l->w);
+}
+
+static int h_mail_queue(void *ctx, struct ds_call *c)
+{
+        struct smtp_ctx *x = ctx;
+        struct qlist l = { .w = c->r, .now = ds_now_real_ms(), .left = ds_arg_int(c, "max", 100) };
+
+        mpw_str(c->r, "items");
+        mpw_arr_begin(c->r);
+        dsq_foreach(x->q, list_one, &l);
+        mpw_arr_end(c->r);
+        smtp_write_queue_stats(x, c->r);
+        return 0;
+}
+
+static const struct ds_field id_args[] = {
+        { "id", DS_STR, 0, .min_len = DSQ_ID_LEN, .max_len = DSQ_ID_LEN, .check = ds_check_name,
+          .help = "one mail; default all" },
+        { "failed_only", DS_BOOL, 0, .help = "purge: only the failed folder" },
+        { NULL },
+};
+
+static int h_mail_retry(void *ctx, struct ds_call *c)
+{
+        struct smtp_ctx *x = ctx;
+        char id[DSQ_ID_LEN + 1];
+        int n;
+
+        ds_arg_str(c, "id", id, sizeof id);
+        if (ds_arg_has(c, "failed_only"))
+                return ds_call_fail(c, -EINVAL, "failed_only", "only for purge");
+        n = dsq_retry(x->q, id[0] ? id : NULL, ds_now_real_ms());
+        if (n == -ENOENT)
+                return ds_call_fail(c, -ENOENT, "id", "no such mail in the outbox");
+        if (n < 0)
+                return ds_call_fail(c, -DS_EINTERNAL, NULL, "retry: %s", strerror(-n));
+        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%d queued mail(s) retried by '%s'", n,
+                  ds_call_actor(c));
+        smtp_kick(x);
+        mpw_kv_int(c->r, "retried", n);
+        return 0;
+}
+
+static int h_mail_purge(void *ctx, struct ds_call *c)
+{
+        struct smtp_ctx *x = ctx;
+        char id[DSQ_ID_LEN + 1];
+        int n;
+
+        ds_arg_str(c, "id", id, sizeof id);
+        n = dsq_purge(x->q, id[0] ? id : NULL, ds_arg_bool(c, "failed_only", false));
+        if (n == -ENOENT)
+                return ds_call_fail(c, -ENOENT, "id", "no such mail in the outbox (or it is being sent)");
+        if (n < 0)
+                return ds_call_fail(c, -DS_EINTERNAL, NULL, "purge: %s", strerror(-n));
+        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%d mail(s) purged from the outbox by '%s'", n,
+                  ds_call_actor(c));
+        mpw_kv_int(c->r, "purged", n);
+        return 0;
+}
+
+const struct ds_method smtp_methods[] = {
+        DS_METHOD("mail.show", NULL, h_mail_show, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("mail.test", test_args, h_mail_test, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("mail.queue", queue_args, h_mail_queue, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("mail.retry", id_args, h_mail_retry, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("mail.purge", id_args, h_mail_purge, AUTH_NEEDS(SYSTEM)),
+        { NULL },
+};
+
+static enum ds_audit_result check_tls(void *ctx, char *detail, size_t size)
+{
+        struct smtp_ctx *x = ctx;
+
+        if (!smtp_configured(x)) {
+                snprintf(detail, size, "no SMTP server configured");
+                return DS_AUDIT_NA;
+        }
+        if (x->conf.ca_file[0] && access(x->conf.ca_file, R_OK) < 0) {
+                snprintf(detail, size, "ca_file '%s' unreadable: certificates cannot be verified", x->conf.ca_file);
+                return DS_AUDIT_FAIL;
+        }
+        snprintf(detail, size, "%s required, certificate verified against %s with the host name",
+                 x->conf.implicit_tls ? "implicit TLS" : "STARTTLS", x->conf.ca_file[0] ? x->conf.ca_file : "the system store");
+        return DS_AUDIT_PASS;
+}
+
+static enum ds_audit_result check_auth(void *ctx, char *detail, size_t size)
+{
+        struct smtp_ctx *x = ctx;
+
+        if (!smtp_configured(x)) {
+                snprintf(detail, size, "no SMTP server configured");
+                return DS_AUDIT_NA;
+        }
+        if (!x->conf.username[0] || !x->password || !x->password[0]) {
+                snprintf(detail, size, "mail is submitted without AUTH");
+                return DS_AUDIT_FAIL;
+        }
+        snprintf(detail, size, "AUTH as '%s', only inside TLS", x->conf.username);
+        return DS_AUDIT_PASS;
+}
+
+const struct ds_audit_item smtp_audit[] = {
+        { .id = "smtp.tls", .level = 1, .title = "mail only over TLS, the server certificate and name verified",
+          .remediation = "devctl mail set tls=starttls ca_file=/path/ca.pem (a plaintext mode does not exist)",
+          .check = check_tls },
+        { .id = "smtp.auth", .level = 2, .title = "mail submitted with an account (AUTH inside TLS)",
+          .remediation = "devctl mail set username=NAME --password-stdin", .check = check_auth },
+        { NULL },
+};
