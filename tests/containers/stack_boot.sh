@@ -32,12 +32,16 @@ if ! ct_install "$R"; then nok "make install DESTDIR= into a Debian 12 root"; ex
 ok "make install DESTDIR=$R PREFIX=/usr"
 
 # which daemons this build installed (their units are in devsec.target.wants)
-DAEMONS=()
+# the daemons of functions that ship off (smtp-notifier, as Dahua's table 2-2
+# says) are installed but must stay stopped: netcfgd flags them at first boot
+OFF_DAEMONS=$(sed -n 's/.*factory_default = false;.*daemon = "\([^"]*\)".*/\1/p' "$ROOT_DIR/etc/devsec/functions.conf")
+DAEMONS=(); OFF=()
 for u in "$R"/lib/systemd/system/devsec.target.wants/devsec-*.service; do
         n=${u##*/devsec-}; n=${n%.service}
-        [ "$n" = keygen ] || DAEMONS+=("$n")
+        [ "$n" = keygen ] && continue
+        if printf '%s\n' $OFF_DAEMONS | grep -qx "$n"; then OFF+=("$n"); else DAEMONS+=("$n"); fi
 done
-echo "# installed daemons: ${DAEMONS[*]}"
+echo "# installed daemons: ${DAEMONS[*]}; off by factory default: ${OFF[*]}"
 
 # the stand-in service
 if [ -x "$B/tests/testsvc" ]; then
@@ -94,6 +98,10 @@ wait_running() {
 
 # --- every unit active after READY, with its sandbox --------------------------
 check "devsec.target is active" ct "$CT" systemctl is-active devsec.target
+for n in "${OFF[@]}"; do
+        check "devsec-$n (its function ships off) is flagged disabled and stopped after the first boot" wait_for 20 sh -c \
+                "[ -e '$R/var/lib/devsec/functions/disabled/devsec-$n.service' ] && [ \"\$(nsenter -t ${CT_LEADER[$CT]} -a systemctl is-active devsec-$n.service)\" != active ]"
+done
 check "devsec-keygen ran on first boot" test -e "$R/etc/devsec/bus/private/busd.key"
 for n in "${DAEMONS[@]}"; do
         wait_running "$n" 20 >/dev/null
