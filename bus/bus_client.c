@@ -295,8 +295,7 @@ static int send_sub(bus_t *b, struct sub *s)
         mpw_init(&w);
         bus_enc_sub(&w, BUS_K_SUB, s->prefix, s->tok ? s->req_id : 0, s->tok);
         r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
-        sodium_memzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
+        mpw_wipe(&w);
         return r;
 }
 
@@ -557,8 +556,7 @@ int bus_call_sync(bus_t *b, const char *svc, const char *method, const struct mp
         r = build_req(&w, id, svc, method, args, tok, timeout_ms);
         if (r == 0)
                 r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
-        sodium_memzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
+        mpw_wipe(&w);
         if (r < 0) {
                 local_reply(ret, r, "cannot send to the bus");
                 return r;

@@ -124,8 +124,7 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
         bus_enc_req(&w, &(struct bus_req_out){
                                 .id = f->bid, .m = q->method, .t = q->timeout, .args_obj = q->a, .c = &stamp});
         r = route_send(b, s->peer->rid, s->peer->rid_len, mpw_data(&w), mpw_len(&w));
-        sodium_memzero(w.sb.data, w.sb.size);
-        mpw_free(&w);
+        mpw_wipe(&w);
         if (r < 0) {
                 route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, r == -EAGAIN ? -EBUSY : -DS_EUNAVAIL,
                                 NULL, "%s cannot take requests now", s->name);

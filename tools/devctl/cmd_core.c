@@ -19,8 +19,7 @@ static int c_status(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
         (void)cmd;
         (void)argv;
         if (argc > 0) {
-                fprintf(stderr, "usage: devctl status\n");
-                return DC_EUSAGE;
+                return devctl_usage(cmd);
         }
         r = devctl_call(dc, "bus", "bus.services", NULL, false, NULL, &rep);
         if (r != DC_OK)
@@ -43,8 +42,7 @@ static int c_call(struct devctl *dc, const struct devctl_cmd *cmd, int argc, cha
         char *rest[argc + 1];
 
         if (argc < 2) {
-                fprintf(stderr, "usage: devctl call %s\n", cmd->usage);
-                return DC_EUSAGE;
+                return devctl_usage(cmd);
         }
         gen.svc = argv[0];
         gen.method = argv[1];
@@ -143,8 +141,7 @@ static int c_login(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
                 else if (!strcmp(argv[i], "--password-stdin"))
                         from_stdin = true;
                 else {
-                        fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
-                        return DC_EUSAGE;
+                        return devctl_usage(cmd);
                 }
         }
         if (!user) {
@@ -315,8 +312,7 @@ static int c_audit(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
         int r;
 
         if (parse_level(argc, argv, &sw.level, NULL) < 0) {
-                fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
-                return DC_EUSAGE;
+                return devctl_usage(cmd);
         }
         mpw_init(&rows);
         r = sweep_services(dc, &sw, &rows);
@@ -352,8 +348,7 @@ static int c_harden(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
         int r;
 
         if (parse_level(argc, argv, &sw.level, &sw.dry) < 0) {
-                fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
-                return DC_EUSAGE;
+                return devctl_usage(cmd);
         }
         mpw_init(&rows);
         r = sweep_services(dc, &sw, &rows);
@@ -387,8 +382,7 @@ static int c_config_set(struct devctl *dc, const struct devctl_cmd *cmd, int arg
         int r;
 
         if (argc < 2) {
-                fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
-                return DC_EUSAGE;
+                return devctl_usage(cmd);
         }
         mpw_init(&w);
         mpw_map_begin(&w);
@@ -406,8 +400,7 @@ static int c_config_set(struct devctl *dc, const struct devctl_cmd *cmd, int arg
 static int c_config_simple(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
         if (argc != 1) {
-                fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
-                return DC_EUSAGE;
+                return devctl_usage(cmd);
         }
         return devctl_call(dc, argv[0], cmd->method, NULL, true, NULL, NULL);
 }
@@ -418,8 +411,7 @@ static int c_config_export(struct devctl *dc, const struct devctl_cmd *cmd, int 
         int r;
 
         if (argc != 1) {
-                fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
-                return DC_EUSAGE;
+                return devctl_usage(cmd);
         }
         r = devctl_call(dc, argv[0], "config.export", NULL, true, NULL, &rep);
         if (r != DC_OK)
@@ -439,8 +431,7 @@ static int c_config_import(struct devctl *dc, const struct devctl_cmd *cmd, int 
         int r;
 
         if (argc != 2) {
-                fprintf(stderr, "usage: devctl %s %s\n", cmd->path, cmd->usage);
-                return DC_EUSAGE;
+                return devctl_usage(cmd);
         }
         f = strcmp(argv[1], "-") ? fopen(argv[1], "r") : stdin;
         if (!f) {
