@@ -107,12 +107,12 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libdscommon.a: $(COMMON_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 $(BUILD)/libdsbus.a: $(BUSLIB_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/libdsbroker.a: $(BROKER_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/busd: $(BUILD)/obj/bus/broker/busd.o $(BUILD)/libdsbroker.a $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

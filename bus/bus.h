@@ -50,14 +50,24 @@ typedef int (*ds_handler_fn)(void *ctx, struct ds_call *c);
 /* Returned by a handler that will answer later with ds_call_finish(). */
 #define DS_DEFER 1
 
+/* A precondition the dispatcher checks, after the authority and the schema and
+ * before the handler, with the ready() the service registered (bus_serve_info):
+ * authd's "the device is initialised". One check in one place, not a guard
+ * repeated in every handler. */
+typedef int (*ds_ready_fn)(void *ctx, struct ds_call *c);
+#define DS_M_READY 0x1u
+
 struct ds_method {
         const char *name;
         const struct ds_field *args;
         ds_handler_fn fn;
         const char *auth;
+        unsigned flags; /* DS_M_* */
 };
 /* The authority is a required argument: a table entry without it does not compile. */
 #define DS_METHOD(n, a, f, au) { .name = (n), .args = (a), .fn = (f), .auth = (au) }
+/* The same for a method that needs the service's ready() precondition. */
+#define DS_METHOD_READY(n, a, f, au) { .name = (n), .args = (a), .fn = (f), .auth = (au), .flags = DS_M_READY }
 
 struct ds_call {
         void *ctx;
@@ -109,6 +119,7 @@ struct ds_dispatch {
         const struct ds_method *const *tables;
         void *ctx;
         void *daemon;
+        ds_ready_fn ready; /* for DS_M_READY methods; NULL: always ready */
         bus_t *bus;
         int (*send)(void *ud, const void *data, size_t len);
         void *send_ud;
@@ -171,6 +182,7 @@ struct bus_serve_info {
         const char *const *topics;
         void *ctx;
         void *daemon;
+        ds_ready_fn ready; /* precondition of the DS_M_READY methods (may be NULL) */
 };
 int bus_serve(bus_t *b, const struct bus_serve_info *info);
 

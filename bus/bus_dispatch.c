@@ -231,6 +231,8 @@ int ds_dispatch(const struct ds_dispatch *dp, const struct bus_msg *q, const str
         code = ds_validate(c.m->args, c.args, &c.err);
         if (code < 0)
                 goto reply;
+        if ((c.m->flags & DS_M_READY) && dp->ready && (code = dp->ready(c.ctx, &c)) < 0)
+                goto reply;
         code = c.m->fn(c.ctx, &c);
         if (code == DS_DEFER) {
                 if (!c.detached)
@@ -263,6 +265,7 @@ static void dispatch_request(bus_t *b, const struct bus_msg *q)
                                         .tables = (const struct ds_method *const *)b->serve_tables,
                                         .ctx = b->serve_ctx,
                                         .daemon = b->serve_daemon,
+                                        .ready = b->serve_ready,
                                         .bus = b };
         struct ds_caller caller;
 
@@ -284,6 +287,7 @@ int bus_serve(bus_t *b, const struct bus_serve_info *info)
         memcpy(b->serve_tables, info->tables, n * sizeof *b->serve_tables);
         b->serve_ctx = info->ctx;
         b->serve_daemon = info->daemon;
+        b->serve_ready = info->ready;
         b->dispatch = dispatch_request;
         bus_hello(b);
         return 0;

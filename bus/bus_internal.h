@@ -41,6 +41,7 @@ struct bus {
         const struct ds_method **serve_tables;
         void *serve_ctx;
         void *serve_daemon;
+        ds_ready_fn serve_ready;
         bus_dispatch_fn dispatch;
         struct bus_stats stats;
 };

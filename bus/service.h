@@ -54,6 +54,9 @@ struct ds_service {
         int (*import_state)(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e);
         int (*reset_state)(struct ds_daemon *d, void *ctx);
         void (*status)(struct ds_daemon *d, void *ctx, struct mpw *w); /* extra sys.ping fields */
+        /* Precondition of the methods declared DS_METHOD_READY: 0, or fail the
+         * call (ds_call_fail) to refuse it before its handler runs. */
+        ds_ready_fn ready;
 };
 
 /* The loop's signals and watchdog, the same in every daemon and in busd.

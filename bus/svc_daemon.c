@@ -175,7 +175,7 @@ int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ct
         tables[1] = svc_generic_methods;
         tables[2] = NULL;
         info = (struct bus_serve_info){ .name = svc->name, .version = svc->version, .tables = tables,
-                                        .topics = svc->topics, .ctx = ctx, .daemon = d };
+                                        .topics = svc->topics, .ctx = ctx, .daemon = d, .ready = svc->ready };
         if (bus_serve(d->bus, &info) < 0)
                 fatal("out of memory");
         log_set_sink(bus_log_sink, d);

@@ -490,6 +490,8 @@ void authd_publish_reset_code(struct authd_ctx *a, const char *user, const char 
 
 /* methods.c */
 extern const struct ds_method authd_methods[];
+/* The precondition of the DS_METHOD_READY methods: an initialised device (EAUTH otherwise). */
+int authd_ready(void *ctx, struct ds_call *c);
 extern const struct ds_field authd_settings[];
 extern const struct ds_audit_item authd_audit[];
 

@@ -330,6 +330,7 @@ int main(int argc, char **argv)
                 .import_state = a_import,
                 .reset_state = a_reset,
                 .status = a_status,
+                .ready = authd_ready,
         };
 
         return ds_daemon_main(argc, argv, &svc, &ctx);

@@ -11,11 +11,16 @@
 #include "util.h"
 
 #define A(ctx) ((struct authd_ctx *)(ctx))
-#define GUARD()                                                                        \
-        do {                                                                           \
-                if (!a->initialised)                                                   \
-                        return ds_call_fail(c, -DS_EAUTH, NULL, AUTHD_NOT_INIT_MSG);   \
-        } while (0)
+
+/* The precondition of every DS_METHOD_READY method: an initialised device.
+ * Before auth.init there is no account, so nothing but auth.init, auth.status
+ * and the generic methods answers. */
+int authd_ready(void *ctx, struct ds_call *c)
+{
+        if (!A(ctx)->initialised)
+                return ds_call_fail(c, -DS_EAUTH, NULL, AUTHD_NOT_INIT_MSG);
+        return 0;
+}
 
 static void kv_time(struct mpw *w, const char *k, int64_t ms)
 {
@@ -50,7 +55,6 @@ static int h_session_login(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
-        GUARD();
         return authd_login(a, c);
 }
 
@@ -64,7 +68,6 @@ static int h_session_logout(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         struct authd_session *s;
 
-        GUARD();
         s = caller_session(a, c);
         if (!s)
                 return ds_call_fail(c, -DS_EAUTH, NULL, "session expired or unknown");
@@ -79,7 +82,6 @@ static int h_session_whoami(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         struct authd_session *s;
 
-        GUARD();
         s = caller_session(a, c);
         if (!s)
                 return ds_call_fail(c, -DS_EAUTH, NULL, "session expired or unknown");
@@ -96,7 +98,6 @@ static int h_session_check(void *ctx, struct ds_call *c)
         struct authd_user *u;
         char *tok;
 
-        GUARD();
         tok = ds_arg_strdup(c, "token");
         s = tok ? authd_session_check(a, tok) : NULL;
         ds_free_secret(tok);
@@ -115,7 +116,6 @@ static int h_session_list(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         char user[AUTHD_NAME_MAX + 1];
 
-        GUARD();
         ds_arg_str(c, "user", user, sizeof user);
         authd_session_sweep(a);
         mpw_str(c->r, "sessions");
@@ -145,7 +145,6 @@ static int h_session_kick(void *ctx, struct ds_call *c)
         char sid[20], user[AUTHD_NAME_MAX + 1];
         int n = 0;
 
-        GUARD();
         ds_arg_str(c, "sid", sid, sizeof sid);
         ds_arg_str(c, "user", user, sizeof user);
         if (!sid[0] && !user[0])
@@ -171,7 +170,6 @@ static int h_session_passwd(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
-        GUARD();
         return authd_login_passwd(a, c);
 }
 
@@ -200,7 +198,6 @@ static int h_user_list(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
-        GUARD();
         mpw_str(c->r, "users");
         mpw_arr_begin(c->r);
         for (size_t i = 0; i < a->n_users; i++) {
@@ -245,7 +242,6 @@ static int h_user_add(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
-        GUARD();
         return authd_account_user_add(a, c);
 }
 
@@ -254,7 +250,6 @@ static int h_user_del(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         struct authd_user *u;
 
-        GUARD();
         if (!(u = find_user_arg(a, c)))
                 return c->err.code;
         return authd_account_user_del(a, c, u);
@@ -265,7 +260,6 @@ static int h_user_set(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         struct authd_user *u;
 
-        GUARD();
         if (!(u = find_user_arg(a, c)))
                 return c->err.code;
         return authd_account_user_set(a, c, u);
@@ -276,7 +270,6 @@ static int h_user_passwd(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         struct authd_user *u;
 
-        GUARD();
         if (!(u = find_user_arg(a, c)))
                 return c->err.code;
         return authd_passwd_user(a, c, u);
@@ -287,7 +280,6 @@ static int h_user_lock(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         struct authd_user *u;
 
-        GUARD();
         if (!(u = find_user_arg(a, c)))
                 return c->err.code;
         return authd_account_user_lock(a, c, u);
@@ -298,7 +290,6 @@ static int h_user_unlock(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         char name[AUTHD_NAME_MAX + 1];
 
-        GUARD();
         ds_arg_str(c, "name", name, sizeof name);
         if (!authd_user_find(a, name) && !authd_lock_find(a, name))
                 return ds_call_fail(c, -ENOENT, "name", "no user '%s'", name);
@@ -316,7 +307,6 @@ static int h_group_list(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
-        GUARD();
         mpw_str(c->r, "groups");
         mpw_arr_begin(c->r);
         for (size_t i = 0; i < a->n_groups; i++) {
@@ -351,7 +341,6 @@ static int h_group_add(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
-        GUARD();
         return authd_account_group_add(a, c);
 }
 
@@ -360,7 +349,6 @@ static int h_group_del(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         struct authd_group *g;
 
-        GUARD();
         if (!(g = find_group_arg(a, c)))
                 return c->err.code;
         return authd_account_group_del(a, c, g);
@@ -371,7 +359,6 @@ static int h_group_set(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         struct authd_group *g;
 
-        GUARD();
         if (!(g = find_group_arg(a, c)))
                 return c->err.code;
         return authd_account_group_set(a, c, g);
@@ -383,7 +370,6 @@ static int h_onvif_list(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
-        GUARD();
         mpw_str(c->r, "users");
         mpw_arr_begin(c->r);
         for (size_t i = 0; i < a->n_onvif; i++) {
@@ -400,7 +386,6 @@ static int h_onvif_add(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
-        GUARD();
         return authd_account_onvif_add(a, c);
 }
 
@@ -422,7 +407,6 @@ static int h_onvif_del(void *ctx, struct ds_call *c)
         struct authd_onvif *v;
         char name[AUTHD_NAME_MAX + 1];
 
-        GUARD();
         if (!(v = find_onvif_arg(a, c)))
                 return c->err.code;
         snprintf(name, sizeof name, "%s", v->name);
@@ -439,7 +423,6 @@ static int h_onvif_passwd(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         struct authd_onvif *v;
 
-        GUARD();
         if (!(v = find_onvif_arg(a, c)))
                 return c->err.code;
         return authd_passwd_onvif(a, c, v);
@@ -490,7 +473,6 @@ static int h_policy_set(void *ctx, struct ds_call *c)
         struct mpw w;
         int r, n = 0;
 
-        GUARD();
         mpw_init(&w);
         mpw_map_begin(&w);
         for (size_t i = 0; map[i].arg; i++)
@@ -525,7 +507,6 @@ static int h_reset_setup(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
-        GUARD();
         return authd_reset_setup(a, c);
 }
 
@@ -533,7 +514,6 @@ static int h_reset_request(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
-        GUARD();
         return authd_reset_request(a, c);
 }
 
@@ -541,7 +521,6 @@ static int h_reset_confirm(void *ctx, struct ds_call *c)
 {
         struct authd_ctx *a = A(ctx);
 
-        GUARD();
         return authd_reset_confirm(a, c);
 }
 
@@ -664,33 +643,33 @@ static const struct ds_field reset_confirm_args[] = {
 const struct ds_method authd_methods[] = {
         DS_METHOD("auth.init", init_args, h_auth_init, AUTH_PUBLIC),
         DS_METHOD("auth.status", NULL, h_auth_status, AUTH_PUBLIC),
-        DS_METHOD("session.login", login_args, h_session_login, AUTH_PUBLIC),
-        DS_METHOD("session.logout", NULL, h_session_logout, AUTH_SESSION),
-        DS_METHOD("session.whoami", NULL, h_session_whoami, AUTH_SESSION),
-        DS_METHOD("session.check", check_args, h_session_check, AUTH_SERVICE),
-        DS_METHOD("session.passwd", passwd_self_args, h_session_passwd, AUTH_SESSION),
-        DS_METHOD("session.list", session_list_args, h_session_list, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("session.kick", kick_args, h_session_kick, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("user.list", NULL, h_user_list, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("user.add", user_add_args, h_user_add, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("user.del", name_args, h_user_del, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("user.set", user_set_args, h_user_set, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("user.passwd", name_pw_args, h_user_passwd, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("user.lock", name_args, h_user_lock, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("user.unlock", name_args, h_user_unlock, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("group.list", NULL, h_group_list, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("group.add", group_add_args, h_group_add, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("group.del", name_args, h_group_del, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("group.set", group_set_args, h_group_set, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("onvif.list", NULL, h_onvif_list, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("onvif.add", onvif_add_args, h_onvif_add, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("onvif.del", name_args, h_onvif_del, AUTH_NEEDS(ACCOUNT)),
-        DS_METHOD("onvif.passwd", name_pw_args, h_onvif_passwd, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("session.login", login_args, h_session_login, AUTH_PUBLIC),
+        DS_METHOD_READY("session.logout", NULL, h_session_logout, AUTH_SESSION),
+        DS_METHOD_READY("session.whoami", NULL, h_session_whoami, AUTH_SESSION),
+        DS_METHOD_READY("session.check", check_args, h_session_check, AUTH_SERVICE),
+        DS_METHOD_READY("session.passwd", passwd_self_args, h_session_passwd, AUTH_SESSION),
+        DS_METHOD_READY("session.list", session_list_args, h_session_list, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("session.kick", kick_args, h_session_kick, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("user.list", NULL, h_user_list, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("user.add", user_add_args, h_user_add, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("user.del", name_args, h_user_del, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("user.set", user_set_args, h_user_set, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("user.passwd", name_pw_args, h_user_passwd, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("user.lock", name_args, h_user_lock, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("user.unlock", name_args, h_user_unlock, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("group.list", NULL, h_group_list, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("group.add", group_add_args, h_group_add, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("group.del", name_args, h_group_del, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("group.set", group_set_args, h_group_set, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("onvif.list", NULL, h_onvif_list, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("onvif.add", onvif_add_args, h_onvif_add, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("onvif.del", name_args, h_onvif_del, AUTH_NEEDS(ACCOUNT)),
+        DS_METHOD_READY("onvif.passwd", name_pw_args, h_onvif_passwd, AUTH_NEEDS(ACCOUNT)),
         DS_METHOD("policy.show", NULL, h_policy_show, AUTH_SESSION),
-        DS_METHOD("policy.set", policy_set_args, h_policy_set, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("reset.setup", reset_setup_args, h_reset_setup, AUTH_SESSION),
-        DS_METHOD("reset.request", reset_request_args, h_reset_request, AUTH_PUBLIC),
-        DS_METHOD("reset.confirm", reset_confirm_args, h_reset_confirm, AUTH_PUBLIC),
+        DS_METHOD_READY("policy.set", policy_set_args, h_policy_set, AUTH_NEEDS(SECURITY)),
+        DS_METHOD_READY("reset.setup", reset_setup_args, h_reset_setup, AUTH_SESSION),
+        DS_METHOD_READY("reset.request", reset_request_args, h_reset_request, AUTH_PUBLIC),
+        DS_METHOD_READY("reset.confirm", reset_confirm_args, h_reset_confirm, AUTH_PUBLIC),
         { NULL },
 };
 

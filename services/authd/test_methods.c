@@ -74,6 +74,8 @@ static int call(struct authd_ctx *a, struct res *x, const char *method, const st
                 c.args = &au.data;
         }
         x->code = ds_validate(m->args, c.args, &c.err);
+        if (x->code == 0 && (m->flags & DS_M_READY)) /* as the dispatcher does */
+                x->code = authd_ready(a, &c);
         if (x->code == 0)
                 x->code = m->fn(a, &c);
         x->err = c.err;
