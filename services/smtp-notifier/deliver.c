@@ -157,8 +157,9 @@ static void finish(struct smtp_ctx *x, struct smtp_xfer *t, CURLcode res)
                 if (code)
                         snprintf(srv, sizeof srv, " (server %ld)", code);
                 /* the server's last reply, short: it never holds the mail (the reset code) */
-                snprintf(why, sizeof why, "%.60s%s%.110s%s", curl_easy_strerror(res), t->errbuf[0] ? ": " : "",
-                         t->errbuf, srv);
+                if (snprintf(why, sizeof why, "%.60s%s%.110s%s", curl_easy_strerror(res), t->errbuf[0] ? ": " : "",
+                             t->errbuf, srv) >= (int)sizeof why)
+                        why[sizeof why - 1] = '\0'; /* cut: a short reason is all the queue keeps */
                 x->failed_attempts++;
                 x->fresh_next = true;
                 snprintf(x->last_error, sizeof x->last_error, "%s", why);
