@@ -227,7 +227,7 @@ static void max_age_to_failed_retry_purge(void **state)
 static void persists_header_and_order(void **state)
 {
         struct dsq_limits lim = { .max_items = 100 };
-        char ids[10][DSQ_ID_LEN + 1], d[8];
+        char ids[10][DSQ_ID_LEN + 1], d[16];
         struct dsq_item it;
         dsq_t *q;
 
