@@ -164,7 +164,7 @@ int stor_list_parse(const char *text, size_t len, void (*fn)(void *ud, const cha
                 if (l > 0 && l < sizeof line) {
                         memcpy(line, p, l);
                         line[l] = 0;
-                        for (char *t = strtok_r(line, " ", &save); t && n < 8; t = strtok_r(NULL, " ", &save))
+                        for (char *t = strtok_r(line, " ", &save); t; t = n < 8 ? strtok_r(NULL, " ", &save) : NULL)
                                 f[n++] = t;
                         if (n == 8 && save && *save) {
                                 while (*save == ' ')

@@ -110,6 +110,8 @@ static int stor_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
             c.url.proto != x->conf.url.proto || strcmp(c.device_id, x->conf.device_id)) {
                 x->dir_ok = false;
                 x->dir_next_ms = 0;
+                x->conf = c;
+                stor_xfer_abort(x, "the destination changed");
         }
         x->conf = c;
         ds_free_secret(x->password);

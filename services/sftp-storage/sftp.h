@@ -118,6 +118,8 @@ int stor_key_ensure(struct stor_ctx *x);
 int stor_xfer_init(struct stor_ctx *x);
 void stor_xfer_fini(struct stor_ctx *x);
 void stor_kick(struct stor_ctx *x);
+/* The destination changed: the operation in progress ends, its item is retried. */
+void stor_xfer_abort(struct stor_ctx *x, const char *why);
 bool stor_configured(const struct stor_ctx *x);
 /* spool.c: files dropped by the media stack -> the queue */
 int stor_spool_scan(struct stor_ctx *x);

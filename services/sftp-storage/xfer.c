@@ -278,11 +278,13 @@ static void dir_refuse(struct stor_ctx *x, const char *why)
         log_audit("security", LOG_LVL_WARNING, "sftp-storage", "remote directory '%s' on '%s' refused: %s",
                   x->conf.url.dir, x->conf.url.host, why);
         finish_call(&x->test_call, -EBUSY, "url", "%s", why);
+        x->want_test = false; /* answered by this check */
         x->adopt = false;
 }
 
 static void dir_accept(struct stor_ctx *x, const char *how)
 {
+        x->want_test = false; /* answered by this check */
         x->dir_ok = true;
         x->dir_error[0] = 0;
         log_notice("remote directory '%s' on '%s' is ours (%s)", x->conf.url.dir, x->conf.url.host, how);
@@ -664,6 +666,19 @@ void stor_kick(struct stor_ctx *x)
                 return;
         while (x->phase == PH_IDLE && dsq_next(x->q, ds_now_real_ms(), &it, NULL) == 0)
                 start_item(x, &it);
+}
+
+void stor_xfer_abort(struct stor_ctx *x, const char *why)
+{
+        /* an operation for the old destination must not go on with the new one */
+        if (x->phase == PH_IDLE || x->phase == PH_PROBE)
+                return;
+        op_clear(x);
+        if (x->id[0])
+                item_fail(x, why, false);
+        finish_call(&x->test_call, -DS_EUNAVAIL, "url", "%s", why);
+        x->want_test = false;
+        x->adopt = false;
 }
 
 int stor_xfer_init(struct stor_ctx *x)

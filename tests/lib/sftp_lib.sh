@@ -7,7 +7,8 @@ sftp_have_peer() { [ -x "$SSHD" ] && command -v ssh-keygen >/dev/null; }
 sftp_waitport() { local i; for i in $(seq 200); do ss -Hltn "sport = :$1" | grep -q . && return 0; sleep 0.05; done; return 1; }
 # sftp_peer_setup PORT: host key, user, chroot $SFTP_CH with upload/ and upload2/
 sftp_peer_setup() {
-        SFTP_PORT=$1; SW="$T_DIR/sshd"; mkdir -p "$SW/keys" /run/sshd
+        # (its own dir, readable by the sftp user: sshd reads authorized keys as that user)
+        SFTP_PORT=$1; SW=$(mktemp -d /tmp/devsec-sshd.XXXXXX); chmod 755 "$SW"; mkdir -p "$SW/keys" /run/sshd
         ssh-keygen -q -t ed25519 -N '' -f "$SW/hostkey"
         id "$SFTP_USER" >/dev/null 2>&1 || { useradd --system --no-create-home --home-dir /upload --shell /usr/sbin/nologin "$SFTP_USER"; SFTP_MADE_USER=1; }
         usermod -p '*' "$SFTP_USER"
@@ -48,6 +49,7 @@ sftp_hostsha() { ssh-keygen -lf "$SW/hostkey.pub" -E sha256 | awk '{print $2}'; 
 sftp_cleanup() {
         [ -n "${SSHD_PID:-}" ] && sftp_peer_stop
         [ -n "${SFTP_CH:-}" ] && rm -rf "$SFTP_CH"
+        [ -n "${SW:-}" ] && [ -z "${KEEP:-}" ] && rm -rf "$SW"
         [ -n "${SFTP_MADE_USER:-}" ] && userdel "$SFTP_USER" 2>/dev/null
         t_cleanup
 }

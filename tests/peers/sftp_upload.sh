@@ -28,18 +28,18 @@ check_rc "set an SFTP destination" 0 dc storage set url="$URL" username=$SFTP_US
 # ---- the device key: generated on the device, exported by show
 PUB=$(stor_field "['public_key']")
 case "$PUB" in ssh-ed25519\ *) ok "show exports the device's Ed25519 public key" ;; *) nok "public key: '$PUB'" ;; esac
-printf '%s\n' "$PUB" > "$SW/keys/$SFTP_USER"
+printf '%s\n' "$PUB" > "$SW/keys/$SFTP_USER"; chmod 644 "$SW/keys/$SFTP_USER"
 check_out "the private key is 0600" '^600$' stat -c %a "$T_DIR/state/sftp-storage/id_ed25519"
 
 # ---- trust: shown, never pinned silently
 FP=$(sftp_hostsha)
-check_out "trust shows the server's fingerprint" "offered: +${FP#SHA256:}" dc storage trust
+check "trust shows the server's fingerprint" sh -c "'$B/devctl' storage trust | grep -F 'offered:' | grep -qF -- '${FP#SHA256:}'"
 check_out "... and pins nothing by itself" "pinned: +no" dc storage trust
-check_out "nothing is pinned yet" '^host_key_sha256: *$' dc storage show
+check_out "nothing is pinned yet" '^host_key_sha256: +-?$' dc storage show
 check_out "audit: storage.hostkey fails while unpinned" 'storage.hostkey.*fail' dc audit --level 1
 check_out "a wrong fingerprint is refused" 'EINVAL.*fingerprint' dc storage trust SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 check_out "the fingerprint given back is pinned" 'pinned: +yes' dc storage trust "$FP"
-check_out "show has the pin" "host_key_sha256: +${FP#SHA256:}" dc storage show
+check "show has the pin" sh -c "'$B/devctl' storage show | grep -F 'host_key_sha256:' | grep -qF -- '${FP#SHA256:}'"
 
 # ---- uploads land under their final names with the right size, next to our marker
 sftp_drop a.bin 100; sftp_drop b.jpg 3
@@ -65,7 +65,7 @@ check_out "the error says why" 'does not match the pinned' dc storage queue
 check "nothing was uploaded with the new key" sh -c "! ls '$SFTP_CH/upload/' | grep -q -- '-c.bin\$'"
 check_out "audit: storage.hostkey fails" 'storage.hostkey.*fail' dc audit --level 1
 FP2=$(sftp_hostsha)
-check_out "trust shows the new fingerprint" "offered: +${FP2#SHA256:}" dc storage trust
+check "trust shows the new fingerprint" sh -c "'$B/devctl' storage trust | grep -F 'offered:' | grep -qF -- '${FP2#SHA256:}'"
 check_out "re-trusted" 'pinned: +yes' dc storage trust "$FP2"
 dc storage retry >/dev/null
 wait_for 20 sh -c "ls '$SFTP_CH/upload/' | grep -q -- '-c.bin\$'"
