@@ -21,7 +21,7 @@ const struct ds_field stor_settings[] = {
         { "retention", DS_STR, 0, .enums = retention_modes, .def_str = "delete",
           .help = "after a verified upload: delete the local file, or keep it (kept/)" },
         { "spool_dir", DS_STR, 0, .max_len = 4095, .def_str = "", .help = "where the media stack drops files; empty: <state>/spool" },
-        { "device_id", DS_STR, 0, .max_len = 64, .check = ds_check_name, .def_str = "",
+        { "device_id", DS_STR, 0, .max_len = 64, .check = ds_check_printable, .def_str = "",
           .help = "the id written into the remote marker; empty: the machine id" },
         { "timeout_s", DS_INT, 0, .min = 1, .max = 600, .def_int = 30, .help = "connect timeout; a transfer stalled this long is aborted" },
         { "rate_limit_kib_s", DS_INT, 0, .min = 0, .max = 10485760, .def_int = 0, .help = "upload bandwidth cap, KiB/s (0: none)" },
