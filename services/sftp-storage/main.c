@@ -1,0 +1,248 @@
+/* sftp-storage - uploads of what the media stack spools (recordings,
+ * snapshots) over SFTP with a pinned host key into an exclusive remote
+ * directory, from a persistent queue. main.c: the service and its hooks;
+ * methods.c the storage.* methods; xfer.c the remote side; spool.c the local
+ * one; key.c the device key; check.c pure logic. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sftp.h"
+#include "state.h"
+#include "util.h"
+
+int stor_spool_recover(struct stor_ctx *x);
+
+static const char *const topics[] = { "storage.queue.threshold", "storage.hostkey.mismatch", "log.system",
+                                      "log.security", NULL };
+
+static void on_level(void *ud, unsigned pct, bool above)
+{
+        struct stor_ctx *x = ud;
+        struct mpw w;
+
+        if (above)
+                log_warn("upload queue at %u%% of its quota", pct);
+        if (!x->d || !x->d->bus)
+                return;
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_uint(&w, "pct", pct);
+        mpw_kv_bool(&w, "above", above);
+        mpw_map_end(&w);
+        ds_daemon_publish(x->d, "storage.queue.threshold", &w);
+        mpw_free(&w);
+}
+
+static void limits_of(struct stor_ctx *x, const struct ds_settings *s, struct dsq_limits *ret)
+{
+        *ret = (struct dsq_limits){
+                .max_items = (uint32_t)ds_settings_int(s, "queue_max_items"),
+                .max_bytes = (uint64_t)ds_settings_int(s, "queue_max_items") * (STOR_NAME_MAX + 1),
+                .max_age_ms = ds_settings_int(s, "max_age_s") * 1000,
+                .backoff_min_ms = ds_settings_int(s, "retry_min_s") * 1000,
+                .backoff_max_ms = ds_settings_int(s, "retry_max_s") * 1000,
+                .on_level = on_level,
+                .ud = x,
+        };
+}
+
+static void device_id(char *buf, size_t size)
+{
+        char *t = NULL;
+        size_t len;
+
+        if (state_read("/etc", "machine-id", 64, &t, &len) == 0 && len >= 32) {
+                snprintf(buf, size, "%.32s", t);
+        } else {
+                char h[64] = "device";
+                gethostname(h, sizeof h - 1);
+                snprintf(buf, size, "%s", h);
+        }
+        free(t);
+}
+
+static int stor_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+{
+        struct stor_ctx *x = ctx;
+        const struct ds_settings *s = &d->settings;
+        struct stor_conf c = { 0 };
+        const char *url = ds_settings_str(s, "url"), *why = NULL, *ca = ds_settings_str(s, "ca_file");
+        const char *spool = ds_settings_str(s, "spool_dir");
+        struct dsq_limits lim;
+        char *pw;
+
+        c.allow_ftps = ds_settings_bool(s, "allow_ftps");
+        if (url[0]) {
+                if (stor_url_parse(url, c.allow_ftps, &c.url, &why) < 0)
+                        return ds_err_set(e, -EINVAL, "url", "%s", why);
+                c.configured = true;
+                if (!ds_settings_str(s, "username")[0])
+                        return ds_err_set(e, -EINVAL, "username", "a destination needs the account's user name");
+        }
+        if (ca[0] && ca[0] != '/')
+                return ds_err_set(e, -EINVAL, "ca_file", "must be an absolute path (or empty for the system store)");
+        if (spool[0] && spool[0] != '/')
+                return ds_err_set(e, -EINVAL, "spool_dir", "must be an absolute path");
+        if (ds_settings_int(s, "retry_max_s") < ds_settings_int(s, "retry_min_s"))
+                return ds_err_set(e, -EINVAL, "retry_max_s", "must not be below retry_min_s");
+        snprintf(c.username, sizeof c.username, "%s", ds_settings_str(s, "username"));
+        snprintf(c.ca_file, sizeof c.ca_file, "%s", ca);
+        if (spool[0])
+                snprintf(c.spool_dir, sizeof c.spool_dir, "%s", spool);
+        else
+                snprintf(c.spool_dir, sizeof c.spool_dir, "%s/spool", d->statedir ? d->statedir : ".");
+        if (ds_settings_str(s, "device_id")[0])
+                snprintf(c.device_id, sizeof c.device_id, "%s", ds_settings_str(s, "device_id"));
+        else
+                device_id(c.device_id, sizeof c.device_id);
+        c.keep = !strcmp(ds_settings_str(s, "retention"), "keep");
+        c.timeout_s = ds_settings_int(s, "timeout_s");
+        c.rate_kib_s = ds_settings_int(s, "rate_limit_kib_s");
+        if (!(pw = strdup(ds_settings_str(s, "password"))))
+                return ds_err_set(e, -ENOMEM, NULL, "out of memory");
+        x->d = d;
+        if (strcmp(c.url.host, x->conf.url.host) || strcmp(c.url.dir, x->conf.url.dir) || c.url.port != x->conf.url.port ||
+            c.url.proto != x->conf.url.proto || strcmp(c.device_id, x->conf.device_id)) {
+                x->dir_ok = false;
+                x->dir_next_ms = 0;
+                x->conf = c;
+                stor_xfer_abort(x, "the destination changed");
+        }
+        x->conf = c;
+        ds_free_secret(x->password);
+        x->password = pw;
+        if (x->q) {
+                limits_of(x, s, &lim);
+                dsq_set_limits(x->q, &lim);
+        }
+        stor_kick(x);
+        return 0;
+}
+
+static int on_tick(zloop_t *loop, int timer_id, void *arg)
+{
+        struct stor_ctx *x = arg;
+        int n;
+
+        (void)loop;
+        (void)timer_id;
+        if ((n = dsq_expire(x->q, ds_now_real_ms())) > 0)
+                log_warn("%d upload(s) older than max_age moved to the failed folder", n);
+        stor_spool_scan(x);
+        stor_kick(x);
+        return 0;
+}
+
+static int stor_init(struct ds_daemon *d, void *ctx)
+{
+        struct stor_ctx *x = ctx;
+        struct dsq_limits lim;
+        char *dir, *pin = NULL;
+        size_t len;
+        int r = 0;
+
+        x->d = d;
+        x->up_fd = -1;
+        x->tick_timer = -1;
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return log_errno(-errno, "PR_SET_NO_NEW_PRIVS: %m");
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return log_errno(-ENOMEM, "libcurl initialisation failed");
+        /* the spool default follows the state dir, known only now */
+        if (!ds_settings_str(&d->settings, "spool_dir")[0])
+                snprintf(x->conf.spool_dir, sizeof x->conf.spool_dir, "%s/spool", d->statedir);
+        static const char *const sub[] = { "held", "kept", NULL };
+        for (unsigned i = 0; sub[i]; i++) {
+                char *p = path_join(d->statedir, sub[i]);
+                if (!p || (r = state_mkdir_p(p, 0700)) < 0) {
+                        free(p);
+                        return log_errno(r ? r : -ENOMEM, "state dir '%s': %m", sub[i]);
+                }
+                free(p);
+        }
+        if (state_mkdir_p(x->conf.spool_dir, 0770) < 0)
+                log_warn("spool directory '%s' cannot be created: %m", x->conf.spool_dir);
+        if ((r = stor_key_ensure(x)) < 0)
+                return r;
+        if (state_read(d->statedir, "hostkey", 128, &pin, &len) == 0) {
+                while (len && (pin[len - 1] == '\n' || pin[len - 1] == ' '))
+                        pin[--len] = 0;
+                snprintf(x->pin, sizeof x->pin, "%s", pin);
+                free(pin);
+        }
+        if (!(dir = path_join(d->statedir, "queue")))
+                return -ENOMEM;
+        limits_of(x, &d->settings, &lim);
+        x->q = dsq_open(dir, &lim, &r);
+        if (!x->q)
+                log_errno(r, "queue '%s': %m", dir);
+        free(dir);
+        if (!x->q)
+                return r;
+        stor_spool_recover(x);
+        return stor_xfer_init(x);
+}
+
+static int stor_start(struct ds_daemon *d, void *ctx)
+{
+        struct stor_ctx *x = ctx;
+        struct dsq_stats st;
+
+        x->tick_timer = zloop_timer(d->loop, 1000, 0, on_tick, x);
+        dsq_get_stats(x->q, &st);
+        if (st.items)
+                log_notice("queue: %u upload(s) waiting, %u failed", st.items, st.failed_items);
+        if (!stor_configured(x))
+                log_notice("no destination configured: spooled files wait in the queue");
+        else if (x->conf.url.proto == STOR_SFTP && !x->pin[0])
+                log_notice("the host key of '%s' is not pinned yet: devctl storage trust", x->conf.url.host);
+        stor_kick(x);
+        return 0;
+}
+
+static void stor_stop(struct ds_daemon *d, void *ctx)
+{
+        struct stor_ctx *x = ctx;
+
+        (void)d;
+        stor_xfer_fini(x);
+        dsq_destroy(&x->q);
+        ds_free_secret(x->password);
+        x->password = NULL;
+        curl_global_cleanup();
+}
+
+static void stor_status(struct ds_daemon *d, void *ctx, struct mpw *w)
+{
+        struct stor_ctx *x = ctx;
+
+        (void)d;
+        mpw_kv_bool(w, "configured", stor_configured(x));
+        stor_write_stats(x, w);
+}
+
+static const struct ds_service stor_service = {
+        .name = "sftp-storage",
+        .version = DEVSEC_VERSION,
+        .methods = stor_methods,
+        .settings = stor_settings,
+        .audit = stor_audit,
+        .topics = topics,
+        .init = stor_init,
+        .apply = stor_apply,
+        .start = stor_start,
+        .stop = stor_stop,
+        .status = stor_status,
+};
+
+int main(int argc, char **argv)
+{
+        static struct stor_ctx ctx;
+
+        return ds_daemon_main(argc, argv, &stor_service, &ctx);
+}
