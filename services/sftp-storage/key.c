@@ -66,7 +66,7 @@ int stor_key_ensure(struct stor_ctx *x)
 {
         unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
         struct sbuf pub, priv, file;
-        char host[64] = "device", comment[128], *pem = NULL, pubtxt[256], blob64[128];
+        char host[64] = "device", comment[128], *pem = NULL, pubtxt[400], blob64[128];
         size_t b64len, pl = 0;
         uint32_t check;
         int r;

@@ -290,9 +290,9 @@ fi
 
 # --- the target stops the stack -----------------------------------------------
 ct "$CT" systemctl stop devsec.target
-miss=""
-for n in "${DAEMONS[@]}"; do [ "$(prop "$n" ActiveState)" = inactive ] || miss="$miss $n"; done
-if [ -z "$miss" ]; then ok "systemctl stop devsec.target stops every daemon"; else nok "still running after stop:$miss"; fi
+# the stop jobs of the PartOf= units may still be running when systemctl returns
+all_inactive() { miss=""; for n in "${DAEMONS[@]}"; do [ "$(prop "$n" ActiveState)" = inactive ] || miss="$miss $n"; done; [ -z "$miss" ]; }
+if wait_for 30 all_inactive; then ok "systemctl stop devsec.target stops every daemon"; else all_inactive; nok "still running 30 s after stop:$miss"; fi
 
 ct_stop "$CT"
 echo "# container scenario took $(($(date +%s) - T0)) s"
