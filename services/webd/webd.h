@@ -31,6 +31,7 @@ struct webd_listener {
         int port;
         bool tls;
         int epfd;
+        int again_timer; /* -1, or a 1 ms timer: MHD has more to do */
         struct webd_ctx *x;
 };
 
