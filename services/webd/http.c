@@ -377,6 +377,18 @@ static void mhd_drive(struct webd_listener *l)
                 l->again_timer = zloop_timer(l->x->d->loop, 1, 1, on_again, l);
 }
 
+/* After MHD_resume_connection(): MHD picks a resumed connection up on its
+ * next run, and nothing on its epoll fd says so. A 1 ms timer, not a run
+ * here: a resume may come from inside MHD's own callbacks. */
+void webd_http_kick(struct webd_ctx *x)
+{
+        for (size_t i = 0; i < x->n_lst; i++) {
+                struct webd_listener *l = &x->lst[i];
+                if (l->mhd && l->again_timer < 0)
+                        l->again_timer = zloop_timer(x->d->loop, 1, 1, on_again, l);
+        }
+}
+
 static int on_epoll(zloop_t *loop, zmq_pollitem_t *it, void *arg)
 {
         (void)loop;
