@@ -151,6 +151,7 @@ static void finish(struct webd_req *q, unsigned status, char *body)
         if (q->suspended) {
                 q->suspended = false;
                 MHD_resume_connection(q->conn);
+                webd_http_kick(q->x);
         }
 }
 

@@ -32,6 +32,7 @@ static void wake(struct webd_stream *s)
         if (s->suspended) {
                 s->suspended = false;
                 MHD_resume_connection(s->conn);
+                webd_http_kick(s->x);
         }
 }
 

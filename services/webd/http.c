@@ -342,14 +342,58 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
                 log_vmsg(LOG_LVL_DEBUG, fmt, ap);
 }
 
-static int on_epoll(zloop_t *loop, zmq_pollitem_t *it, void *arg)
+static void mhd_drive(struct webd_listener *l);
+
+static int on_again(zloop_t *loop, int timer, void *arg)
 {
         struct webd_listener *l = arg;
 
         (void)loop;
-        (void)it;
-        if (l->mhd)
+        (void)timer;
+        l->again_timer = -1;
+        mhd_drive(l);
+        return 0;
+}
+
+/* MHD's epoll is edge-triggered: one MHD_run() serves each ready connection
+ * once (one read), and a connection with more input waiting (a large upload,
+ * a TLS record GnuTLS holds) raises no new edge on the daemon's epoll fd. MHD
+ * says so with a timeout of 0: run it again at once, a bounded number of
+ * times so the bus is not starved, then from a 1 ms timer. Without this a
+ * 2 MiB upload advanced one read per 250 ms tick and a chunked body over the
+ * limit was cut off only after the client had given up. */
+static void mhd_drive(struct webd_listener *l)
+{
+        MHD_UNSIGNED_LONG_LONG t;
+
+        for (int i = 0; i < 64; i++) {
+                if (!l->mhd)
+                        return;
                 MHD_run(l->mhd);
+                if (MHD_get_timeout(l->mhd, &t) != MHD_YES || t > 0)
+                        return;
+        }
+        if (l->again_timer < 0)
+                l->again_timer = zloop_timer(l->x->d->loop, 1, 1, on_again, l);
+}
+
+/* After MHD_resume_connection(): MHD picks a resumed connection up on its
+ * next run, and nothing on its epoll fd says so. A 1 ms timer, not a run
+ * here: a resume may come from inside MHD's own callbacks. */
+void webd_http_kick(struct webd_ctx *x)
+{
+        for (size_t i = 0; i < x->n_lst; i++) {
+                struct webd_listener *l = &x->lst[i];
+                if (l->mhd && l->again_timer < 0)
+                        l->again_timer = zloop_timer(x->d->loop, 1, 1, on_again, l);
+        }
+}
+
+static int on_epoll(zloop_t *loop, zmq_pollitem_t *it, void *arg)
+{
+        (void)loop;
+        (void)it;
+        mhd_drive(arg);
         return 0;
 }
 
@@ -357,8 +401,7 @@ void webd_http_timers(struct webd_ctx *x)
 {
         cut_slow(x);
         for (size_t i = 0; i < x->n_lst; i++)
-                if (x->lst[i].mhd)
-                        MHD_run(x->lst[i].mhd);
+                mhd_drive(&x->lst[i]);
 }
 
 static int listener_open(struct webd_ctx *x, const char *addr, int port, bool tls)
@@ -373,6 +416,7 @@ static int listener_open(struct webd_ctx *x, const char *addr, int port, bool tl
         zmq_pollitem_t it = { 0 };
 
         memset(l, 0, sizeof *l);
+        l->again_timer = -1;
         l->x = x;
         l->port = port;
         l->tls = tls;
@@ -426,6 +470,9 @@ void webd_listen_close(struct webd_ctx *x)
                 struct webd_listener *l = &x->lst[i];
                 zmq_pollitem_t it = { .fd = l->epfd, .events = ZMQ_POLLIN };
 
+                if (l->again_timer >= 0)
+                        zloop_timer_end(x->d->loop, l->again_timer);
+                l->again_timer = -1;
                 if (!l->mhd)
                         continue;
                 zloop_poller_end(x->d->loop, &it);

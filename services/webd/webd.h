@@ -31,6 +31,7 @@ struct webd_listener {
         int port;
         bool tls;
         int epfd;
+        int again_timer; /* -1, or a 1 ms timer: MHD has more to do */
         struct webd_ctx *x;
 };
 
@@ -91,6 +92,7 @@ void webd_tls_set_ctx(struct webd_ctx *x);
 int webd_listen_update(struct webd_ctx *x);
 void webd_listen_close(struct webd_ctx *x);
 void webd_http_timers(struct webd_ctx *x);
+void webd_http_kick(struct webd_ctx *x); /* MHD has a resumed connection to serve */
 /* Queues a JSON reply with the API's headers; takes ownership of body (malloc'd). */
 enum MHD_Result webd_reply_json(struct MHD_Connection *c, unsigned status, char *body, const char *cookie);
 enum MHD_Result webd_reply_error(struct MHD_Connection *c, unsigned status, const char *code, const char *field,

@@ -18,9 +18,9 @@ EOC
         awk '!seen[$1]++ || $1 ~ /^#/' <(tac "$T_DIR/etc/webd.conf") | tac > "$T_DIR/etc/webd.conf.new"
         mv "$T_DIR/etc/webd.conf.new" "$T_DIR/etc/webd.conf"
         stack_busd
-        bg authd "$B/authd"; svc_up authd
+        bg authd "$B/authd"; AUTHD_PID=$LAST_PID; svc_up authd
         bg netcfgd "$B/netcfgd" --dry-run; svc_up netcfgd
-        bg webd "$B/webd" --dry-run; WEBD_PID=$LAST_PID; svc_up webd
+        bg webd "$B/webd" --dry-run ${WEBD_ARGS:-}; WEBD_PID=$LAST_PID; svc_up webd
         wait_for 10 sh -c "ss -Hltn 'sport = :$WEBD_PORT' | grep -q ." || { nok "webd listens on 127.0.0.1:$WEBD_PORT"; cat "$T_DIR/log/webd.log" | sed 's/^/#   /' | tail -20; return 1; }
         CA="$T_DIR/state/netcfgd/certs/ca.pem"
         URL="https://localhost:$WEBD_PORT"
