@@ -5,6 +5,8 @@
  * outage interrupted. */
 #pragma once
 #include <curl/curl.h>
+
+#include "curl_loop.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -57,8 +59,8 @@ struct stor_ctx {
         char key_path[4096], pub_path[4096];
         char pubkey[256];       /* "ssh-ed25519 AAAA... comment" */
         dsq_t *q;
-        CURLM *multi;
-        int curl_timer, tick_timer;
+        struct ds_curl_loop curl; /* libcurl multi on the daemon's loop */
+        int tick_timer;
         /* the one operation in progress */
         enum stor_phase phase;
         CURL *easy;

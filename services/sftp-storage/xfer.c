@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "curl_loop.h"
 #include "log.h"
 #include "sftp.h"
 #include "util.h"
@@ -29,68 +30,10 @@ bool stor_configured(const struct stor_ctx *x)
 
 static void check_done(struct stor_ctx *x);
 
-static int on_fd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+/* the curl loop's callback: curl made progress */
+static void on_progress(void *ud)
 {
-        struct stor_ctx *x = arg;
-        int flags = 0, running;
-
-        (void)loop;
-        if (item->revents & ZMQ_POLLIN)
-                flags |= CURL_CSELECT_IN;
-        if (item->revents & ZMQ_POLLOUT)
-                flags |= CURL_CSELECT_OUT;
-        if (item->revents & ZMQ_POLLERR)
-                flags |= CURL_CSELECT_ERR;
-        curl_multi_socket_action(x->multi, item->fd, flags, &running);
-        check_done(x);
-        return 0;
-}
-
-static int on_sock(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-        struct stor_ctx *x = userp;
-        zmq_pollitem_t it = { NULL, s, 0, 0 };
-
-        (void)e;
-        (void)socketp;
-        zloop_poller_end(x->d->loop, &it);
-        if (what == CURL_POLL_REMOVE)
-                return 0;
-        if (what & CURL_POLL_IN)
-                it.events |= ZMQ_POLLIN;
-        if (what & CURL_POLL_OUT)
-                it.events |= ZMQ_POLLOUT;
-        if (zloop_poller(x->d->loop, &it, on_fd, x) < 0)
-                return -1;
-        zloop_poller_set_tolerant(x->d->loop, &it);
-        return 0;
-}
-
-static int on_curl_timeout(zloop_t *loop, int timer_id, void *arg)
-{
-        struct stor_ctx *x = arg;
-        int running;
-
-        (void)loop;
-        (void)timer_id;
-        x->curl_timer = -1;
-        curl_multi_socket_action(x->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        check_done(x);
-        return 0;
-}
-
-static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
-{
-        struct stor_ctx *x = userp;
-
-        (void)m;
-        if (x->curl_timer >= 0) {
-                zloop_timer_end(x->d->loop, x->curl_timer);
-                x->curl_timer = -1;
-        }
-        if (timeout_ms >= 0)
-                x->curl_timer = zloop_timer(x->d->loop, timeout_ms > 0 ? (size_t)timeout_ms : 1, 1, on_curl_timeout, x);
-        return 0;
+        check_done(ud);
 }
 
 /* ---- one operation ---------------------------------------------------- */
@@ -152,7 +95,7 @@ static int on_hostkey(void *ud, int keytype, const char *key, size_t len)
 static void op_clear(struct stor_ctx *x)
 {
         if (x->easy) {
-                curl_multi_remove_handle(x->multi, x->easy);
+                curl_multi_remove_handle(x->curl.multi, x->easy);
                 curl_easy_cleanup(x->easy);
                 x->easy = NULL;
         }
@@ -228,7 +171,7 @@ static CURL *op_new(struct stor_ctx *x, enum stor_phase ph, const char *path)
 
 static int op_go(struct stor_ctx *x)
 {
-        if (curl_multi_add_handle(x->multi, x->easy) != CURLM_OK) {
+        if (curl_multi_add_handle(x->curl.multi, x->easy) != CURLM_OK) {
                 op_clear(x);
                 return -ENOMEM;
         }
@@ -596,7 +539,7 @@ static void check_done(struct stor_ctx *x)
         CURLMsg *m;
         int left;
 
-        while ((m = curl_multi_info_read(x->multi, &left))) {
+        while ((m = curl_multi_info_read(x->curl.multi, &left))) {
                 if (m->msg != CURLMSG_DONE || m->easy_handle != x->easy)
                         continue;
                 CURLcode res = m->data.result;
@@ -636,7 +579,7 @@ void stor_kick(struct stor_ctx *x)
 {
         struct dsq_item it;
 
-        if (!x->multi || !x->q || !x->d || !x->d->loop || x->d->stopping || x->phase != PH_IDLE)
+        if (!x->curl.multi || !x->q || !x->d || !x->d->loop || x->d->stopping || x->phase != PH_IDLE)
                 return;
         if (x->want_probe) {
                 x->want_probe = false;
@@ -683,27 +626,15 @@ void stor_xfer_abort(struct stor_ctx *x, const char *why)
 
 int stor_xfer_init(struct stor_ctx *x)
 {
-        x->curl_timer = -1;
         x->up_fd = -1;
-        if (!(x->multi = curl_multi_init()))
-                return -ENOMEM;
-        curl_multi_setopt(x->multi, CURLMOPT_SOCKETFUNCTION, on_sock);
-        curl_multi_setopt(x->multi, CURLMOPT_SOCKETDATA, x);
-        curl_multi_setopt(x->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-        curl_multi_setopt(x->multi, CURLMOPT_TIMERDATA, x);
-        return 0;
+        return ds_curl_loop_init(&x->curl, &x->d->loop, on_progress, x);
 }
 
 void stor_xfer_fini(struct stor_ctx *x)
 {
         /* the item in flight stays queued: resumed at the next start */
         op_clear(x);
-        if (x->multi)
-                curl_multi_cleanup(x->multi);
-        x->multi = NULL;
-        if (x->curl_timer >= 0 && x->d && x->d->loop)
-                zloop_timer_end(x->d->loop, x->curl_timer);
-        x->curl_timer = -1;
+        ds_curl_loop_fini(&x->curl);
         if (x->trust_call)
                 finish_call(&x->trust_call, -DS_EUNAVAIL, NULL, "%s", "stopping");
         if (x->test_call)

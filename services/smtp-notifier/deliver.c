@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "curl_loop.h"
 #include "log.h"
 #include "smtp.h"
 #include "util.h"
@@ -34,7 +35,7 @@ static void xfer_free(struct smtp_xfer *t)
         if (!t)
                 return;
         if (t->easy) {
-                curl_multi_remove_handle(t->x->multi, t->easy);
+                curl_multi_remove_handle(t->x->curl.multi, t->easy);
                 curl_easy_cleanup(t->easy);
         }
         curl_slist_free_all(t->rcpt);
@@ -61,68 +62,10 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *ud)
 
 static void check_done(struct smtp_ctx *x);
 
-static int on_fd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+/* the curl loop's callback: curl made progress */
+static void on_progress(void *ud)
 {
-        struct smtp_ctx *x = arg;
-        int flags = 0, running;
-
-        (void)loop;
-        if (item->revents & ZMQ_POLLIN)
-                flags |= CURL_CSELECT_IN;
-        if (item->revents & ZMQ_POLLOUT)
-                flags |= CURL_CSELECT_OUT;
-        if (item->revents & ZMQ_POLLERR)
-                flags |= CURL_CSELECT_ERR;
-        curl_multi_socket_action(x->multi, item->fd, flags, &running);
-        check_done(x);
-        return 0;
-}
-
-static int on_sock(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-        struct smtp_ctx *x = userp;
-        zmq_pollitem_t it = { NULL, s, 0, 0 };
-
-        (void)e;
-        (void)socketp;
-        zloop_poller_end(x->d->loop, &it);
-        if (what == CURL_POLL_REMOVE)
-                return 0;
-        if (what & CURL_POLL_IN)
-                it.events |= ZMQ_POLLIN;
-        if (what & CURL_POLL_OUT)
-                it.events |= ZMQ_POLLOUT;
-        if (zloop_poller(x->d->loop, &it, on_fd, x) < 0)
-                return -1;
-        zloop_poller_set_tolerant(x->d->loop, &it);
-        return 0;
-}
-
-static int on_curl_timeout(zloop_t *loop, int timer_id, void *arg)
-{
-        struct smtp_ctx *x = arg;
-        int running;
-
-        (void)loop;
-        (void)timer_id;
-        x->curl_timer = -1;
-        curl_multi_socket_action(x->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        check_done(x);
-        return 0;
-}
-
-static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
-{
-        struct smtp_ctx *x = userp;
-
-        (void)m;
-        if (x->curl_timer >= 0) {
-                zloop_timer_end(x->d->loop, x->curl_timer);
-                x->curl_timer = -1;
-        }
-        if (timeout_ms >= 0)
-                x->curl_timer = zloop_timer(x->d->loop, timeout_ms > 0 ? (size_t)timeout_ms : 1, 1, on_curl_timeout, x);
-        return 0;
+        check_done(ud);
 }
 
 /* ---- transfers ---------------------------------------------------------- */
@@ -174,7 +117,7 @@ static void check_done(struct smtp_ctx *x)
         int left;
         bool any = false;
 
-        while ((m = curl_multi_info_read(x->multi, &left))) {
+        while ((m = curl_multi_info_read(x->curl.multi, &left))) {
                 if (m->msg != CURLMSG_DONE)
                         continue;
                 for (unsigned i = 0; i < x->n_xfer; i++) {
@@ -254,7 +197,7 @@ static int start(struct smtp_ctx *x, const struct dsq_item *it)
         if (x->fresh_next)
                 curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
         x->fresh_next = false;
-        if (curl_multi_add_handle(x->multi, e) != CURLM_OK) {
+        if (curl_multi_add_handle(x->curl.multi, e) != CURLM_OK) {
                 xfer_free(t);
                 dsq_fail(x->q, it->id, "out of memory", false, ds_now_real_ms());
                 return -ENOMEM;
@@ -268,7 +211,7 @@ void smtp_kick(struct smtp_ctx *x)
         struct dsq_item it;
 
         /* nothing before the loop exists (apply runs once before it) */
-        if (!x->multi || !x->q || !smtp_configured(x) || !x->d || !x->d->loop || x->d->stopping)
+        if (!x->curl.multi || !x->q || !smtp_configured(x) || !x->d || !x->d->loop || x->d->stopping)
                 return;
         /* a mail that cannot start is failed inside start(): the loop ends */
         while (x->n_xfer < SMTP_XFER_MAX && dsq_next(x->q, ds_now_real_ms(), &it, NULL) == 0)
@@ -279,17 +222,10 @@ int smtp_deliver_init(struct smtp_ctx *x)
 {
         char h[64] = "";
 
-        x->curl_timer = -1;
         if (gethostname(h, sizeof h - 1) < 0 || ds_check_host(h, strlen(h)))
                 snprintf(h, sizeof h, "localhost");
         snprintf(x->ehlo, sizeof x->ehlo, "%s", h);
-        if (!(x->multi = curl_multi_init()))
-                return -ENOMEM;
-        curl_multi_setopt(x->multi, CURLMOPT_SOCKETFUNCTION, on_sock);
-        curl_multi_setopt(x->multi, CURLMOPT_SOCKETDATA, x);
-        curl_multi_setopt(x->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-        curl_multi_setopt(x->multi, CURLMOPT_TIMERDATA, x);
-        return 0;
+        return ds_curl_loop_init(&x->curl, &x->d->loop, on_progress, x);
 }
 
 void smtp_deliver_fini(struct smtp_ctx *x)
@@ -299,10 +235,5 @@ void smtp_deliver_fini(struct smtp_ctx *x)
         for (unsigned i = 0; i < x->n_xfer; i++)
                 xfer_free(x->xfer[i]);
         x->n_xfer = 0;
-        if (x->multi)
-                curl_multi_cleanup(x->multi);
-        x->multi = NULL;
-        if (x->curl_timer >= 0 && x->d && x->d->loop)
-                zloop_timer_end(x->d->loop, x->curl_timer);
-        x->curl_timer = -1;
+        ds_curl_loop_fini(&x->curl);
 }

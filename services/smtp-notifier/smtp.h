@@ -2,6 +2,8 @@
  * persistent outbox (common/queue.h): password-reset codes and alarms. */
 #pragma once
 #include <curl/curl.h>
+
+#include "curl_loop.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -51,8 +53,7 @@ struct smtp_ctx {
         struct smtp_conf conf;
         char *password;         /* from the DS_SECRET setting; wiped on change */
         dsq_t *q;
-        CURLM *multi;
-        int curl_timer;         /* zloop timer id, -1 none */
+        struct ds_curl_loop curl; /* libcurl multi on the daemon's loop */
         int tick_timer;
         struct smtp_xfer *xfer[SMTP_XFER_MAX];
         unsigned n_xfer;
