@@ -52,7 +52,7 @@ void stor_write_stats(struct stor_ctx *x, struct mpw *w)
         mpw_kv_str(w, "last_error", x->last_error);
 }
 
-static int h_show(void *ctx, struct ds_call *c)
+static int h_storage_show(void *ctx, struct ds_call *c)
 {
         struct stor_ctx *x = ctx;
         const struct stor_conf *k = &x->conf;
@@ -82,7 +82,7 @@ static const struct ds_field trust_args[] = {
         { NULL },
 };
 
-static int h_trust(void *ctx, struct ds_call *c)
+static int h_storage_trust(void *ctx, struct ds_call *c)
 {
         struct stor_ctx *x = ctx;
         char fp[64];
@@ -109,7 +109,7 @@ static const struct ds_field test_args[] = {
         { NULL },
 };
 
-static int h_test(void *ctx, struct ds_call *c)
+static int h_storage_test(void *ctx, struct ds_call *c)
 {
         struct stor_ctx *x = ctx;
 
@@ -160,7 +160,7 @@ static void list_one(void *ud, const struct dsq_item *it)
         free(name);
 }
 
-static int h_queue(void *ctx, struct ds_call *c)
+static int h_storage_queue(void *ctx, struct ds_call *c)
 {
         struct stor_ctx *x = ctx;
         struct qlist l = { .x = x, .w = c->r, .now = ds_now_real_ms(), .left = ds_arg_int(c, "max", 100) };
@@ -180,7 +180,7 @@ static const struct ds_field id_args[] = {
         { NULL },
 };
 
-static int h_retry(void *ctx, struct ds_call *c)
+static int h_storage_retry(void *ctx, struct ds_call *c)
 {
         struct stor_ctx *x = ctx;
         char id[DSQ_ID_LEN + 1];
@@ -201,7 +201,7 @@ static int h_retry(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static int h_purge(void *ctx, struct ds_call *c)
+static int h_storage_purge(void *ctx, struct ds_call *c)
 {
         struct stor_ctx *x = ctx;
         char id[DSQ_ID_LEN + 1];
@@ -221,12 +221,12 @@ static int h_purge(void *ctx, struct ds_call *c)
 }
 
 const struct ds_method stor_methods[] = {
-        DS_METHOD("storage.show", NULL, h_show, AUTH_NEEDS(SYSTEM_INFO)),
-        DS_METHOD("storage.trust", trust_args, h_trust, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("storage.test", test_args, h_test, AUTH_NEEDS(STORAGE)),
-        DS_METHOD("storage.queue", queue_args, h_queue, AUTH_NEEDS(SYSTEM_INFO)),
-        DS_METHOD("storage.retry", id_args, h_retry, AUTH_NEEDS(STORAGE)),
-        DS_METHOD("storage.purge", id_args, h_purge, AUTH_NEEDS(STORAGE)),
+        DS_METHOD("storage.show", NULL, h_storage_show, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("storage.trust", trust_args, h_storage_trust, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("storage.test", test_args, h_storage_test, AUTH_NEEDS(STORAGE)),
+        DS_METHOD("storage.queue", queue_args, h_storage_queue, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("storage.retry", id_args, h_storage_retry, AUTH_NEEDS(STORAGE)),
+        DS_METHOD("storage.purge", id_args, h_storage_purge, AUTH_NEEDS(STORAGE)),
         { NULL },
 };
 
