@@ -28,60 +28,21 @@ static void put_list(struct mpw *w, const char *key, const char *v, char sep)
         mpw_arr_end(w);
 }
 
+/* alarm_to=A,B and alarms='PREFIX [RCPT,..];...' are lists; the rest typed words */
+static int mail_word(struct mpw *w, const char *arg)
+{
+        if (!strncmp(arg, "alarm_to=", 9))
+                put_list(w, "alarm_to", arg + 9, ',');
+        else if (!strncmp(arg, "alarms=", 7))
+                put_list(w, "alarms", arg + 7, ';');
+        else
+                return devctl_parse_kv(w, 1, (char **)&arg);
+        return DC_OK;
+}
+
 static int c_mail_set(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
-        bool pw_stdin = false, pw_prompt = false;
-        char **rest = calloc((size_t)argc + 1, sizeof *rest);
-        char *pw = NULL;
-        int n = 0, r;
-        struct mpw w;
-
-        if (!rest)
-                return DC_EUSAGE;
-        for (int i = 0; i < argc; i++) {
-                if (!strcmp(argv[i], "--password-stdin"))
-                        pw_stdin = true;
-                else if (!strcmp(argv[i], "--password"))
-                        pw_prompt = true;
-                else if (!strncmp(argv[i], "password=", 9)) {
-                        /* argv is visible to every process on the device */
-                        fprintf(stderr, "devctl: the password is never given in argv: use --password or --password-stdin\n");
-                        free(rest);
-                        return DC_EUSAGE;
-                } else
-                        rest[n++] = argv[i];
-        }
-        if (n == 0 && !pw_stdin && !pw_prompt) {
-                free(rest);
-                return devctl_usage(cmd);
-        }
-        if ((pw_stdin || pw_prompt) && !(pw = devctl_read_secret("SMTP account password: ", false, pw_stdin))) {
-                free(rest);
-                return DC_EUSAGE;
-        }
-        mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_str(&w, "settings");
-        mpw_map_begin(&w);
-        r = DC_OK;
-        for (int i = 0; i < n && r == DC_OK; i++) {
-                if (!strncmp(rest[i], "alarm_to=", 9))
-                        put_list(&w, "alarm_to", rest[i] + 9, ',');
-                else if (!strncmp(rest[i], "alarms=", 7))
-                        put_list(&w, "alarms", rest[i] + 7, ';');
-                else
-                        r = devctl_parse_kv(&w, 1, &rest[i]);
-        }
-        if (pw)
-                mpw_kv_str(&w, "password", pw);
-        mpw_map_end(&w);
-        mpw_map_end(&w);
-        if (r == DC_OK)
-                r = devctl_call(dc, MAIL_SVC, "config.set", &w, true, NULL, NULL);
-        mpw_wipe(&w);
-        ds_free_secret(pw);
-        free(rest);
-        return r;
+        return devctl_set_secret(dc, cmd, MAIL_SVC, "SMTP account password: ", mail_word, argc, argv);
 }
 
 static const struct devctl_cmd mail_cmds[] = {

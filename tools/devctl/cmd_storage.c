@@ -10,49 +10,7 @@
 
 static int c_storage_set(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
-        bool pw_stdin = false, pw_prompt = false;
-        char **rest = calloc((size_t)argc + 1, sizeof *rest);
-        char *pw = NULL;
-        int n = 0, r;
-        struct mpw w;
-
-        if (!rest)
-                return DC_EUSAGE;
-        for (int i = 0; i < argc; i++) {
-                if (!strcmp(argv[i], "--password-stdin"))
-                        pw_stdin = true;
-                else if (!strcmp(argv[i], "--password"))
-                        pw_prompt = true;
-                else if (!strncmp(argv[i], "password=", 9)) {
-                        fprintf(stderr, "devctl: the password is never given in argv: use --password or --password-stdin\n");
-                        free(rest);
-                        return DC_EUSAGE;
-                } else
-                        rest[n++] = argv[i];
-        }
-        if (n == 0 && !pw_stdin && !pw_prompt) {
-                free(rest);
-                return devctl_usage(cmd);
-        }
-        if ((pw_stdin || pw_prompt) && !(pw = devctl_read_secret("SFTP account password: ", false, pw_stdin))) {
-                free(rest);
-                return DC_EUSAGE;
-        }
-        mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_str(&w, "settings");
-        mpw_map_begin(&w);
-        r = devctl_parse_kv(&w, n, rest);
-        if (pw)
-                mpw_kv_str(&w, "password", pw);
-        mpw_map_end(&w);
-        mpw_map_end(&w);
-        if (r == DC_OK)
-                r = devctl_call(dc, STOR_SVC, "config.set", &w, true, NULL, NULL);
-        mpw_wipe(&w);
-        ds_free_secret(pw);
-        free(rest);
-        return r;
+        return devctl_set_secret(dc, cmd, STOR_SVC, "SFTP account password: ", NULL, argc, argv);
 }
 
 static const struct devctl_cmd storage_cmds[] = {

@@ -461,6 +461,56 @@ int devctl_usage(const struct devctl_cmd *cmd)
         return DC_EUSAGE;
 }
 
+int devctl_set_secret(struct devctl *dc, const struct devctl_cmd *cmd, const char *svc, const char *prompt,
+                      int (*word)(struct mpw *w, const char *arg), int argc, char **argv)
+{
+        bool pw_stdin = false, pw_prompt = false;
+        char **rest = calloc((size_t)argc + 1, sizeof *rest);
+        char *pw = NULL;
+        int n = 0, r = DC_OK;
+        struct mpw w;
+
+        if (!rest)
+                return DC_EUSAGE;
+        for (int i = 0; i < argc; i++) {
+                if (!strcmp(argv[i], "--password-stdin"))
+                        pw_stdin = true;
+                else if (!strcmp(argv[i], "--password"))
+                        pw_prompt = true;
+                else if (!strncmp(argv[i], "password=", 9)) {
+                        /* argv is visible to every process on the device */
+                        fprintf(stderr, "devctl: the password is never given in argv: use --password or --password-stdin\n");
+                        free(rest);
+                        return DC_EUSAGE;
+                } else
+                        rest[n++] = argv[i];
+        }
+        if (n == 0 && !pw_stdin && !pw_prompt) {
+                free(rest);
+                return devctl_usage(cmd);
+        }
+        if ((pw_stdin || pw_prompt) && !(pw = devctl_read_secret(prompt, false, pw_stdin))) {
+                free(rest);
+                return DC_EUSAGE;
+        }
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_str(&w, "settings");
+        mpw_map_begin(&w);
+        for (int i = 0; i < n && r == DC_OK; i++)
+                r = word ? word(&w, rest[i]) : devctl_parse_kv(&w, 1, &rest[i]);
+        if (pw)
+                mpw_kv_str(&w, "password", pw);
+        mpw_map_end(&w);
+        mpw_map_end(&w);
+        if (r == DC_OK)
+                r = devctl_call(dc, svc, "config.set", &w, true, NULL, NULL);
+        mpw_wipe(&w);
+        ds_free_secret(pw);
+        free(rest);
+        return r;
+}
+
 /* Index of the positional named key in cmd->pos, or -1. */
 static int pos_index(const struct devctl_cmd *cmd, const char *key)
 {

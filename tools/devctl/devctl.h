@@ -68,6 +68,11 @@ int devctl_subscribe(struct devctl *dc, const char *prefix, bus_event_fn cb, voi
  * printing why. Also reports events busd dropped for us. */
 int devctl_wait_event(struct devctl *dc, int timeout_ms);
 /* The generic command runner (positionals, key=value, --flags, --args-json). */
+/* config.set of svc from key=value words and an account password that comes
+ * only from a prompt (--password) or stdin (--password-stdin), never argv;
+ * word(w, arg) writes one word (NULL: devctl_parse_kv). */
+int devctl_set_secret(struct devctl *dc, const struct devctl_cmd *cmd, const char *svc, const char *prompt,
+                      int (*word)(struct mpw *w, const char *arg), int argc, char **argv);
 /* Prints "usage: devctl PATH USAGE" on stderr; returns DC_EUSAGE. */
 int devctl_usage(const struct devctl_cmd *cmd);
 int devctl_run_generic(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv);
