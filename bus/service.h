@@ -59,6 +59,16 @@ struct ds_service {
         ds_ready_fn ready;
 };
 
+/* Daemons that deliver from a persistent queue (common/queue.h): the
+ * arguments {id?, failed_only?} of their retry and purge methods, and the
+ * methods' common part (checks, answer "retried"/"purged", audit record).
+ * item and place name them in messages ("mail", "outbox"). They return the
+ * count (>= 0) or the failed call's code. */
+#include "queue.h"
+extern const struct ds_field ds_queue_id_args[];
+int ds_queue_retry(struct ds_call *c, dsq_t *q, const char *item, const char *place);
+int ds_queue_purge(struct ds_call *c, dsq_t *q, const char *item, const char *place);
+
 /* The loop's signals and watchdog, the same in every daemon and in busd.
  * s must outlive the loop. SIGHUP runs reload between RELOADING=1 and
  * READY=1; SIGTERM/SIGINT set stopping and end the loop. */

@@ -173,51 +173,26 @@ static int h_storage_queue(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static const struct ds_field id_args[] = {
-        { "id", DS_STR, 0, .min_len = DSQ_ID_LEN, .max_len = DSQ_ID_LEN, .check = ds_check_name,
-          .help = "one item; default all" },
-        { "failed_only", DS_BOOL, 0, .help = "purge: only the failed folder" },
-        { NULL },
-};
-
 static int h_storage_retry(void *ctx, struct ds_call *c)
 {
         struct stor_ctx *x = ctx;
-        char id[DSQ_ID_LEN + 1];
-        int n;
+        int n = ds_queue_retry(c, x->q, "upload", "queue");
 
-        ds_arg_str(c, "id", id, sizeof id);
-        if (ds_arg_has(c, "failed_only"))
-                return ds_call_fail(c, -EINVAL, "failed_only", "only for purge");
-        n = dsq_retry(x->q, id[0] ? id : NULL, ds_now_real_ms());
-        if (n == -ENOENT)
-                return ds_call_fail(c, -ENOENT, "id", "no such item in the queue");
         if (n < 0)
-                return ds_call_fail(c, -DS_EINTERNAL, NULL, "retry: %s", strerror(-n));
-        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%d upload(s) retried by '%s'", n, ds_call_actor(c));
+                return n;
         x->dir_next_ms = 0;
         stor_kick(x);
-        mpw_kv_int(c->r, "retried", n);
         return 0;
 }
 
+/* the held files of purged items are queued again by nothing: the operator
+ * asked to drop them (they stay in held/ until a restart) */
 static int h_storage_purge(void *ctx, struct ds_call *c)
 {
         struct stor_ctx *x = ctx;
-        char id[DSQ_ID_LEN + 1];
-        int n;
+        int n = ds_queue_purge(c, x->q, "upload", "queue");
 
-        ds_arg_str(c, "id", id, sizeof id);
-        n = dsq_purge(x->q, id[0] ? id : NULL, ds_arg_bool(c, "failed_only", false));
-        if (n == -ENOENT)
-                return ds_call_fail(c, -ENOENT, "id", "no such item in the queue (or it is being uploaded)");
-        if (n < 0)
-                return ds_call_fail(c, -DS_EINTERNAL, NULL, "purge: %s", strerror(-n));
-        /* the held files of purged items are queued again by nothing: the
-         * operator asked to drop them (they stay in held/ until a restart) */
-        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%d upload(s) purged by '%s'", n, ds_call_actor(c));
-        mpw_kv_int(c->r, "purged", n);
-        return 0;
+        return n < 0 ? n : 0;
 }
 
 const struct ds_method stor_methods[] = {
@@ -225,8 +200,8 @@ const struct ds_method stor_methods[] = {
         DS_METHOD("storage.trust", trust_args, h_storage_trust, AUTH_NEEDS(SECURITY)),
         DS_METHOD("storage.test", test_args, h_storage_test, AUTH_NEEDS(STORAGE)),
         DS_METHOD("storage.queue", queue_args, h_storage_queue, AUTH_NEEDS(SYSTEM_INFO)),
-        DS_METHOD("storage.retry", id_args, h_storage_retry, AUTH_NEEDS(STORAGE)),
-        DS_METHOD("storage.purge", id_args, h_storage_purge, AUTH_NEEDS(STORAGE)),
+        DS_METHOD("storage.retry", ds_queue_id_args, h_storage_retry, AUTH_NEEDS(STORAGE)),
+        DS_METHOD("storage.purge", ds_queue_id_args, h_storage_purge, AUTH_NEEDS(STORAGE)),
         { NULL },
 };
 

@@ -194,58 +194,31 @@ static int h_mail_queue(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static const struct ds_field id_args[] = {
-        { "id", DS_STR, 0, .min_len = DSQ_ID_LEN, .max_len = DSQ_ID_LEN, .check = ds_check_name,
-          .help = "one mail; default all" },
-        { "failed_only", DS_BOOL, 0, .help = "purge: only the failed folder" },
-        { NULL },
-};
-
 static int h_mail_retry(void *ctx, struct ds_call *c)
 {
         struct smtp_ctx *x = ctx;
-        char id[DSQ_ID_LEN + 1];
-        int n;
+        int n = ds_queue_retry(c, x->q, "mail", "outbox");
 
-        ds_arg_str(c, "id", id, sizeof id);
-        if (ds_arg_has(c, "failed_only"))
-                return ds_call_fail(c, -EINVAL, "failed_only", "only for purge");
-        n = dsq_retry(x->q, id[0] ? id : NULL, ds_now_real_ms());
-        if (n == -ENOENT)
-                return ds_call_fail(c, -ENOENT, "id", "no such mail in the outbox");
         if (n < 0)
-                return ds_call_fail(c, -DS_EINTERNAL, NULL, "retry: %s", strerror(-n));
-        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%d queued mail(s) retried by '%s'", n,
-                  ds_call_actor(c));
+                return n;
         smtp_kick(x);
-        mpw_kv_int(c->r, "retried", n);
         return 0;
 }
 
 static int h_mail_purge(void *ctx, struct ds_call *c)
 {
         struct smtp_ctx *x = ctx;
-        char id[DSQ_ID_LEN + 1];
-        int n;
+        int n = ds_queue_purge(c, x->q, "mail", "outbox");
 
-        ds_arg_str(c, "id", id, sizeof id);
-        n = dsq_purge(x->q, id[0] ? id : NULL, ds_arg_bool(c, "failed_only", false));
-        if (n == -ENOENT)
-                return ds_call_fail(c, -ENOENT, "id", "no such mail in the outbox (or it is being sent)");
-        if (n < 0)
-                return ds_call_fail(c, -DS_EINTERNAL, NULL, "purge: %s", strerror(-n));
-        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%d mail(s) purged from the outbox by '%s'", n,
-                  ds_call_actor(c));
-        mpw_kv_int(c->r, "purged", n);
-        return 0;
+        return n < 0 ? n : 0;
 }
 
 const struct ds_method smtp_methods[] = {
         DS_METHOD("mail.show", NULL, h_mail_show, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("mail.test", test_args, h_mail_test, AUTH_NEEDS(SYSTEM)),
         DS_METHOD("mail.queue", queue_args, h_mail_queue, AUTH_NEEDS(SYSTEM_INFO)),
-        DS_METHOD("mail.retry", id_args, h_mail_retry, AUTH_NEEDS(SYSTEM)),
-        DS_METHOD("mail.purge", id_args, h_mail_purge, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("mail.retry", ds_queue_id_args, h_mail_retry, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("mail.purge", ds_queue_id_args, h_mail_purge, AUTH_NEEDS(SYSTEM)),
         { NULL },
 };
 

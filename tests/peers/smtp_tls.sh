@@ -26,7 +26,10 @@ check_out "the mail is still queued" 'queued +ops@example.test' dc mail queue
 check_out "nothing reached the plaintext server" '^0$' smtp_count "$MD1"
 check "the server saw the EHLO, then no MAIL FROM in clear" sh -c "grep -q 'EHLO' '$T_DIR/log/aiosmtpd-16631.log' && ! grep -q 'MAIL FROM' '$T_DIR/log/aiosmtpd-16631.log'"
 smtp_peer_stop $PLAIN
-dc mail purge >/dev/null
+check_out "retry of an unknown mail names the field" 'ENOENT: id: no such mail in the outbox' dc mail retry 0123456789abcdef0123456789abcdef
+check_out "retry refuses failed_only, which is for purge" 'EINVAL: failed_only' dc call smtp-notifier mail.retry failed_only=true
+check_out "purge answers how many it dropped" 'purged: +1$' dc mail purge
+check_out "and the outbox is empty" '^0$' sh -c "'$B/devctl' mail queue | grep -c ops@example.test || true"
 
 # ---- wrong CA: refused
 MD2="$T_DIR/md-tls"
