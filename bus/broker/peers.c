@@ -30,12 +30,34 @@ void peers_send_kind(struct busd *b, struct peer *p, const char *kind)
         mpw_free(&w);
 }
 
-static void drop_service(struct busd *b, struct service *s, const char *why)
+/* bus.service.up / bus.service.down: busd's word on a service's presence,
+ * for the alarm rules (smtp-notifier) and operators (devctl listen bus.) */
+static void service_event(struct busd *b, const char *topic, const struct service *s, const char *why)
+{
+        struct mpw dw;
+
+        mpw_init(&dw);
+        mpw_map_begin(&dw);
+        mpw_kv_str(&dw, "service", s->name);
+        mpw_kv_str(&dw, "version", s->version);
+        mpw_kv_int(&dw, "pid", s->pid);
+        if (s->peer)
+                mpw_kv_str(&dw, "identity", s->peer->id);
+        if (why)
+                mpw_kv_str(&dw, "reason", why);
+        mpw_map_end(&dw);
+        pubsub_fanout(b, "busd", topic, ds_now_real_ms(), &dw);
+        mpw_free(&dw);
+}
+
+static void drop_service(struct busd *b, struct service *s, const char *why, bool quiet)
 {
         char name[BUS_NAME_MAX + 1];
 
         snprintf(name, sizeof name, "%s", s->name);
         log_notice("service '%s' (pid %d) dropped: %s", name, s->pid, why);
+        if (!quiet)
+                service_event(b, "bus.service.down", s, why);
         if (s->peer)
                 s->peer->svc = NULL;
         zhash_delete(b->services, name);
@@ -45,7 +67,7 @@ static void drop_service(struct busd *b, struct service *s, const char *why)
 static void drop_peer(struct busd *b, struct peer *p, const char *why)
 {
         if (p->svc)
-                drop_service(b, p->svc, why);
+                drop_service(b, p->svc, why, false);
         zhash_delete(b->peers, p->key);
 }
 
@@ -122,6 +144,7 @@ void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, con
         const char *name = m->name;
         const msgpack_object *ms = m->methods;
         struct service *s, *old;
+        bool quiet;
 
         if ((bad && !strcmp(bad->field, "name")) || !strcmp(name, BUS_SERVICE_SELF) || !strcmp(name, "busd")) {
                 log_warn("bus: hello from '%s' with a bad service name, ignored", from->id);
@@ -172,6 +195,8 @@ void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, con
                 zhash_freefn(s->methods, mn, free);
         }
         old = zhash_lookup(b->services, name);
+        /* the same process saying hello again on its connection is no news */
+        quiet = old && old->peer == from && old->pid == s->pid;
         if (old) {
                 if (old->peer == from) {
                         old->peer->svc = NULL;
@@ -179,7 +204,8 @@ void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, con
                         log_notice("service '%s' re-registered (pid %d -> %d)", name, old->pid, s->pid);
                 }
                 s->peer = from;
-                drop_service(b, old, "replaced by a new registration");
+                drop_service(b, old, old->pid != s->pid ? "restarted: replaced by a new registration"
+                                                         : "replaced by a new registration", quiet);
         }
         s->peer = from;
         from->svc = s;
@@ -187,6 +213,8 @@ void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, con
         zhash_freefn(b->services, name, service_free);
         log_info("service '%s' %s registered (pid %d, identity '%s', %zu methods)", name, s->version, s->pid, from->id,
                  zhash_size(s->methods));
+        if (!quiet)
+                service_event(b, "bus.service.up", s, NULL);
         /* a new authd may not know the sessions subscribers hold */
         if (!strcmp(name, "authd"))
                 for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers))

@@ -7,7 +7,7 @@ stack_acl testsvc 'testsvc = { serve = ["testsvc", "authd"]; call = ["bus.*"]; p
 stack_acl quiet 'quiet = { serve = ["quiet"]; call = []; publish = ["log.*"]; subscribe = []; };'
 stack_busd
 bg testsvc "$B/tests/testsvc"
-bg quiet env TESTSVC_NAME=quiet "$B/tests/testsvc" --identity quiet
+bg quiet env TESTSVC_NAME=quiet "$B/tests/testsvc" --identity quiet; QUIET_PID=$LAST_PID
 echo '' > "$T_DIR/none.conf"
 bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"
 svc_up testsvc; svc_up quiet; svc_up authd
@@ -45,3 +45,15 @@ svc_up testsvc 8
 # subscribes again: publish until it has one, never guess how long that takes
 wait_for 10 sh -c "'$B/devctl' call testsvc test.publish topic=demo.after >/dev/null; grep -q demo.after '$L'"
 check_out "subscription survives a busd restart" 'demo.after' cat "$L"
+
+# busd's word on presence: bus.service.down when a service goes away (with the
+# reason), bus.service.up when it registers again (alarm rules mail these)
+kill $LP 2>/dev/null
+listen_bg "$L" --json -- bus.service. --count=2
+kill -9 "$QUIET_PID"; wait "$QUIET_PID" 2>/dev/null
+bg quiet env TESTSVC_NAME=quiet "$B/tests/testsvc" --identity quiet
+wait_for 10 sh -c "[ \$(grep -c bus.service '$L') -ge 2 ]"
+check_out "a killed service: bus.service.down from busd, with the reason" \
+        '"topic":"bus.service.down","src":"busd".*"service":"quiet".*"pid":'"$QUIET_PID"'.*"reason":"(connection closed|missed three heartbeats|restarted: replaced by a new registration)"' cat "$L"
+check_out "its return: bus.service.up with the new pid and version" \
+        '"topic":"bus.service.up","src":"busd".*"service":"quiet","version":"[^"]+","pid":'"$LAST_PID"',"identity":"quiet"' cat "$L"
