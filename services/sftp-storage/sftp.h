@@ -5,6 +5,7 @@
  * outage interrupted. */
 #pragma once
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "curl_loop.h"
 #include <stdbool.h>
@@ -49,6 +50,8 @@ enum stor_phase {
         PH_UP_LIST,             /* before an upload: sizes of temp and final */
         PH_UP_PUT,              /* upload (append from the remote size), rename */
         PH_UP_CHECK,            /* final size check */
+        PH_UP_HASH,             /* SHA-256 of a resumed file, in slices on the loop */
+        PH_UP_SUM,              /* the sidecar NAME.sha256 (sha256sum format), temp + rename */
 };
 
 struct stor_ctx {
@@ -76,6 +79,15 @@ struct stor_ctx {
         char name[STOR_NAME_MAX + 1];
         uint64_t size, offset;
         char final[STOR_NAME_MAX + 32], tmp[STOR_NAME_MAX + 40];
+        /* its SHA-256: computed while the bytes are sent when the upload
+         * starts at 0; otherwise (resumed, rewound) read again afterwards */
+        EVP_MD_CTX *md;
+        uint64_t md_done;
+        bool md_inline;
+        bool dup;               /* already uploaded before a restart */
+        int hash_fd, hash_timer;
+        char sum[STOR_NAME_MAX + 112];
+        char sum_final[STOR_NAME_MAX + 40], sum_tmp[STOR_NAME_MAX + 48];
         /* the directory */
         bool dir_ok;            /* exclusive directory verified since the last change */
         bool adopt;             /* the pending test asked to adopt it */

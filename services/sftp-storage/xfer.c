@@ -69,7 +69,15 @@ static size_t on_read(char *p, size_t size, size_t nmemb, void *ud)
                 return n;
         }
         ssize_t r = read(x->up_fd, p, n);
-        return r < 0 ? CURL_READFUNC_ABORT : (size_t)r;
+        if (r < 0)
+                return CURL_READFUNC_ABORT;
+        if (x->md_inline && r > 0) {
+                if (EVP_DigestUpdate(x->md, p, (size_t)r) == 1)
+                        x->md_done += (uint64_t)r;
+                else
+                        x->md_inline = false;
+        }
+        return (size_t)r;
 }
 
 static int on_seek(void *ud, curl_off_t off, int origin)
@@ -78,6 +86,8 @@ static int on_seek(void *ud, curl_off_t off, int origin)
 
         if (x->up_mem || origin != SEEK_SET)
                 return CURL_SEEKFUNC_CANTSEEK;
+        if ((uint64_t)off != x->md_done)
+                x->md_inline = false; /* rewound: the sum is read again afterwards */
         return lseek(x->up_fd, (off_t)off, SEEK_SET) < 0 ? CURL_SEEKFUNC_FAIL : CURL_SEEKFUNC_OK;
 }
 
@@ -193,8 +203,8 @@ struct scan {
         bool marker;
         unsigned foreign;
         char first[64];
-        const char *final, *tmp;
-        int64_t final_size, tmp_size;
+        const char *final, *tmp, *sum;
+        int64_t final_size, tmp_size, sum_size;
 };
 
 static void scan_one(void *ud, const char *name, uint64_t size, bool dir)
@@ -208,6 +218,8 @@ static void scan_one(void *ud, const char *name, uint64_t size, bool dir)
                 s->final_size = (int64_t)size;
         else if (s->tmp && !strcmp(name, s->tmp))
                 s->tmp_size = (int64_t)size;
+        else if (s->sum && !strcmp(name, s->sum))
+                s->sum_size = (int64_t)size;
         else if (!s->foreign++)
                 snprintf(s->first, sizeof s->first, "%s", name);
 }
@@ -305,8 +317,23 @@ static void prep_marker(struct stor_ctx *x)
 
 /* ---- items ------------------------------------------------------------ */
 
+static void sum_reset(struct stor_ctx *x)
+{
+        if (x->hash_timer >= 0)
+                zloop_timer_end(x->d->loop, x->hash_timer);
+        x->hash_timer = -1;
+        if (x->hash_fd >= 0)
+                close(x->hash_fd);
+        x->hash_fd = -1;
+        x->md_inline = false;
+        x->md_done = 0;
+        if (x->phase == PH_UP_HASH)
+                x->phase = PH_IDLE;
+}
+
 static void item_fail(struct stor_ctx *x, const char *why, bool permanent)
 {
+        sum_reset(x);
         x->failed_attempts++;
         snprintf(x->last_error, sizeof x->last_error, "%s", why);
         dsq_fail(x->q, x->id, why, permanent, ds_now_real_ms());
@@ -316,7 +343,10 @@ static void item_fail(struct stor_ctx *x, const char *why, bool permanent)
 
 static void item_done(struct stor_ctx *x, bool dup)
 {
-        int r = dsq_done(x->q, x->id);
+        int r;
+
+        sum_reset(x);
+        r = dsq_done(x->q, x->id);
 
         if (r < 0)
                 log_warn("queue: '%s' uploaded but not removed: %s", x->id, strerror(-r));
@@ -355,14 +385,106 @@ static int start_item(struct stor_ctx *x, const struct dsq_item *it)
         x->size = (uint64_t)st.st_size;
         stor_final_name(x->id, x->name, x->final, sizeof x->final);
         stor_tmp_name(x->final, x->tmp, sizeof x->tmp);
+        snprintf(x->sum_final, sizeof x->sum_final, "%s.sha256", x->final);
+        stor_tmp_name(x->sum_final, x->sum_tmp, sizeof x->sum_tmp);
+        x->dup = false;
+        sum_reset(x);
         if (!op_new(x, PH_UP_LIST, ""))
                 return -ENOMEM;
         return op_go(x);
 }
 
+/* The sidecar: "HEX  NAME\n" as sha256sum writes it, uploaded to a temp
+ * name and renamed, after the file's own final size check. */
+static void sum_put(struct stor_ctx *x)
+{
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdl = 0;
+        char hex[2 * 32 + 1], cmd[2600];
+
+        if (EVP_DigestFinal_ex(x->md, md, &mdl) != 1 || mdl != 32) {
+                item_fail(x, "SHA-256 of the file failed", false);
+                return;
+        }
+        ds_hex(md, mdl, hex);
+        snprintf(x->sum, sizeof x->sum, "%s  %s\n", hex, x->final);
+        sum_reset(x);
+        if (!op_new(x, PH_UP_SUM, x->sum_tmp)) {
+                item_fail(x, "out of memory", false);
+                return;
+        }
+        x->up_mem = x->sum;
+        x->up_mem_len = strlen(x->sum);
+        x->up_mem_off = 0;
+        if (x->conf.url.proto == STOR_SFTP) {
+                snprintf(cmd, sizeof cmd, "rename %s/%s %s/%s", x->conf.url.dir, x->sum_tmp, x->conf.url.dir,
+                         x->sum_final);
+                x->postquote = curl_slist_append(NULL, cmd);
+        } else {
+                snprintf(cmd, sizeof cmd, "RNFR %s/%s", x->conf.url.dir, x->sum_tmp);
+                x->postquote = curl_slist_append(NULL, cmd);
+                snprintf(cmd, sizeof cmd, "RNTO %s/%s", x->conf.url.dir, x->sum_final);
+                x->postquote = curl_slist_append(x->postquote, cmd);
+        }
+        curl_easy_setopt(x->easy, CURLOPT_POSTQUOTE, x->postquote);
+        curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->up_mem_len);
+        if (op_go(x) < 0)
+                item_fail(x, "out of memory", false);
+}
+
+/* a slice of the held file per turn of the loop: the loop keeps answering */
+static int on_hash_tick(zloop_t *loop, int timer_id, void *ud)
+{
+        struct stor_ctx *x = ud;
+        char buf[64 * 1024];
+        ssize_t n = 0;
+
+        (void)loop;
+        (void)timer_id;
+        for (int i = 0; i < 64; i++) {
+                n = read(x->hash_fd, buf, sizeof buf);
+                if (n <= 0)
+                        break;
+                if (EVP_DigestUpdate(x->md, buf, (size_t)n) != 1) {
+                        n = -1;
+                        break;
+                }
+                x->md_done += (uint64_t)n;
+        }
+        if (n < 0) {
+                item_fail(x, "the spooled file cannot be read for its SHA-256", false);
+                stor_kick(x);
+        } else if (n == 0) {
+                if (x->md_done != x->size) {
+                        item_fail(x, "the spooled file changed size while its SHA-256 was computed", true);
+                        stor_kick(x);
+                } else {
+                        sum_put(x);
+                }
+        }
+        return 0;
+}
+
+static void hash_start(struct stor_ctx *x)
+{
+        char *path = stor_held_path(x, x->name);
+
+        sum_reset(x);
+        x->hash_fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+        free(path);
+        if (x->hash_fd < 0 || EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1 ||
+            (x->hash_timer = zloop_timer(x->d->loop, 1, 0, on_hash_tick, x)) < 0) {
+                item_fail(x, "the spooled file cannot be read for its SHA-256", false);
+                return;
+        }
+        x->phase = PH_UP_HASH;
+}
+
 static void up_listed(struct stor_ctx *x)
 {
-        struct scan s = { .final = x->final, .tmp = x->tmp, .final_size = -1, .tmp_size = -1 };
+        struct scan s = { .final = x->final, .tmp = x->tmp, .sum = x->sum_final, .final_size = -1, .tmp_size = -1,
+                          .sum_size = -1 };
         char *path, cmd[2600], why[512];
 
         stor_list_parse(x->buf ? x->buf : "", x->buf_len, scan_one, &s);
@@ -376,7 +498,11 @@ static void up_listed(struct stor_ctx *x)
                 /* the name comes from the item id: this is our upload that
                  * finished just before a restart */
                 if ((uint64_t)s.final_size == x->size) {
-                        item_done(x, true);
+                        x->dup = true;
+                        if (s.sum_size > 0)
+                                item_done(x, true);
+                        else
+                                hash_start(x); /* the sidecar did not make it */
                         return;
                 }
                 snprintf(why, sizeof why, "the final name '%s' exists with %" PRId64 " bytes, not %" PRIu64, x->final,
@@ -402,6 +528,10 @@ static void up_listed(struct stor_ctx *x)
                 x->quote = curl_slist_append(NULL, cmd);
                 curl_easy_setopt(x->easy, CURLOPT_QUOTE, x->quote);
                 x->offset = 0;
+        }
+        if (x->offset == 0 && EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) == 1) {
+                x->md_inline = true;
+                x->md_done = 0;
         }
         if (x->offset) {
                 x->resumed++;
@@ -436,7 +566,10 @@ static void up_checked(struct stor_ctx *x)
         stor_list_parse(x->buf ? x->buf : "", x->buf_len, scan_one, &s);
         op_clear(x);
         if (s.final_size >= 0 && (uint64_t)s.final_size == x->size) {
-                item_done(x, false);
+                if (x->md_inline && x->md_done == x->size)
+                        sum_put(x);
+                else
+                        hash_start(x);
                 return;
         }
         snprintf(why, sizeof why, "final size check: '%s' has %" PRId64 " bytes, want %" PRIu64, x->final,
@@ -568,6 +701,9 @@ static void check_done(struct stor_ctx *x)
                                 item_fail(x, "out of memory", false);
                 } else if (ph == PH_UP_CHECK) {
                         up_checked(x);
+                } else if (ph == PH_UP_SUM) {
+                        op_clear(x);
+                        item_done(x, x->dup);
                 }
                 break;
         }
@@ -627,6 +763,9 @@ void stor_xfer_abort(struct stor_ctx *x, const char *why)
 int stor_xfer_init(struct stor_ctx *x)
 {
         x->up_fd = -1;
+        x->hash_fd = x->hash_timer = -1;
+        if (!(x->md = EVP_MD_CTX_new()))
+                return -ENOMEM;
         return ds_curl_loop_init(&x->curl, &x->d->loop, on_progress, x);
 }
 
@@ -634,6 +773,9 @@ void stor_xfer_fini(struct stor_ctx *x)
 {
         /* the item in flight stays queued: resumed at the next start */
         op_clear(x);
+        sum_reset(x);
+        EVP_MD_CTX_free(x->md);
+        x->md = NULL;
         ds_curl_loop_fini(&x->curl);
         if (x->trust_call)
                 finish_call(&x->trust_call, -DS_EUNAVAIL, NULL, "%s", "stopping");

@@ -68,7 +68,7 @@ sftp_stack() {
 sftp_start() { bg "sftp-storage" "$B/sftp-storage"; STORD=$LAST_PID; svc_up sftp-storage; }
 SPOOL() { echo "$T_DIR/state/sftp-storage/spool"; }
 # sftp_drop NAME SIZE_KIB: a file written under a dot name and renamed into the spool
-sftp_drop() { head -c "$(( $2 * 1024 ))" /dev/urandom > "$(SPOOL)/.$1.tmp" && mv "$(SPOOL)/.$1.tmp" "$(SPOOL)/$1"; }
+sftp_drop() { head -c "$(( $2 * 1024 ))" /dev/urandom > "$T_DIR/drop-$1" && cp "$T_DIR/drop-$1" "$(SPOOL)/.$1.tmp" && mv "$(SPOOL)/.$1.tmp" "$(SPOOL)/$1"; }
 # the remote file of spooled NAME (final name: <12 hex of the id>-NAME)
 sftp_remote() { ls "$SFTP_CH/${2:-upload}"/*-"$1" 2>/dev/null | head -1; }
 stor_field() { dc --json storage show | python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }

@@ -47,6 +47,10 @@ wait_for 20 sh -c "ls '$SFTP_CH/upload/' | grep -q -- '-b.jpg\$' && ls '$SFTP_CH
 A=$(sftp_remote a.bin); BJ=$(sftp_remote b.jpg)
 check_out "a.bin arrived with its size" '^102400$' stat -c %s "${A:-/nonexistent}"
 check_out "b.jpg arrived with its size" '^3072$' stat -c %s "${BJ:-/nonexistent}"
+check_until "a.bin has a SHA-256 sidecar that sha256sum accepts" 10 ': OK$' \
+        sh -c "cd '$SFTP_CH/upload' && sha256sum -c \"\$(basename '$A').sha256\""
+check_out "... and it holds the local file's sum" "^$(sha256sum < "$T_DIR/drop-a.bin" 2>/dev/null | cut -c1-64)" \
+        cat "$A.sha256"
 check "no temporary name is left" sh -c "! ls -A '$SFTP_CH/upload' | grep -q '\\.part\$'"
 check_out "the marker names this device" '^device=cam-test-1$' cat "$SFTP_CH/upload/.devsec-storage"
 check_until "the queue is empty, the spool file deleted (retention delete)" 10 '^queued: +0' dc storage show
@@ -98,5 +102,7 @@ check_rc "the cap off again" 0 dc storage set rate_limit_kib_s=0
 sftp_peer_start || nok "sshd up again"
 wait_for 60 sh -c "ls '$SFTP_CH/upload/' | grep -q -- '-big.bin\$'"
 check "the final file is byte-identical" cmp "$T_DIR/big.bin" "$(sftp_remote big.bin)"
+check_until "the resumed file's sidecar (summed again after the resume) matches" 20 ': OK$' \
+        sh -c "cd '$SFTP_CH/upload' && sha256sum -c \"\$(basename '$(sftp_remote big.bin)').sha256\""
 check_out "it was resumed, not sent again" 'resumed: +[1-9]' dc storage show
 check_until "the queue is empty" 10 '^queued: +0' dc storage show
