@@ -169,6 +169,10 @@ static CURL *op_new(struct stor_ctx *x, enum stor_phase ph, const char *path)
                 curl_easy_setopt(e, CURLOPT_FTP_SSL_CCC, (long)CURLFTPSSL_CCC_NONE);
                 if (c->ca_file[0])
                         curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+                /* the marker and the temporary names are dot files, which an
+                 * FTP server's plain LIST hides (vsftpd, proftpd) */
+                if (!path[0])
+                        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "LIST -a");
         }
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
         curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
