@@ -187,6 +187,30 @@ else
         else nok "ntp on: devsec-timed is $(prop timed LoadState)/$(prop timed ActiveState)"; fi
 fi
 
+# --- the upload spool: the media stack drops files, reads nothing else ---------
+if { have_d sftp-storage || printf "%s\n" "${OFF[@]}" | grep -qx sftp-storage; } && have_d netcfgd && [ -f "$R/usr/share/polkit-1/rules.d/50-devsec-netcfgd.rules" ]; then
+        ct "$CT" useradd -M -s /usr/sbin/nologin -G devsec-media media1 >/dev/null 2>&1
+        check_rc "ftp on: sftp-storage started" 0 ct "$CT" devctl --timeout 30000 call netcfgd function.enable name=ftp
+        wait_running sftp-storage 20 >/dev/null
+        check_out "its state dir is 0710 devsec-sftp-storage:devsec-media after the unit started" \
+                '^710 devsec-sftp-storage devsec-media$' ct "$CT" stat -c '%a %U %G' /var/lib/devsec/sftp-storage
+        check_out "the spool is setgid and sticky for devsec-media" '^3770 devsec-sftp-storage devsec-media$' \
+                ct "$CT" stat -c '%a %U %G' /var/lib/devsec/sftp-storage/spool
+        check_rc "a media user drops a recording into the spool (dot name, then rename)" 0 ct "$CT" setpriv \
+                --reuid=media1 --regid=media1 --init-groups sh -c \
+                'head -c 4096 /dev/zero > /var/lib/devsec/sftp-storage/spool/.rec1.mp4 && mv /var/lib/devsec/sftp-storage/spool/.rec1.mp4 /var/lib/devsec/sftp-storage/spool/rec1.mp4'
+        check_until "sftp-storage takes it into its queue" 15 'rec1\.mp4' ct "$CT" devctl storage queue
+        check_rc "the media user cannot list the state dir" 2 ct "$CT" setpriv --reuid=media1 --regid=media1 \
+                --init-groups ls /var/lib/devsec/sftp-storage
+        check_rc "... nor read the device's SSH key" 1 ct "$CT" setpriv --reuid=media1 --regid=media1 \
+                --init-groups cat /var/lib/devsec/sftp-storage/id_ed25519
+        check_rc "... nor reach what was taken (held/)" 2 ct "$CT" setpriv --reuid=media1 --regid=media1 \
+                --init-groups ls /var/lib/devsec/sftp-storage/held
+        check_rc "ftp off again" 0 ct "$CT" devctl --timeout 30000 call netcfgd function.disable name=ftp
+else
+        skip "the upload spool shared with the media stack" "needs sftp-storage, netcfgd and polkitd"
+fi
+
 # --- kill -9: systemd restarts, the bus re-registers ----------------------------
 for n in "${DAEMONS[@]}"; do
         [ "$n" = busd ] && continue
