@@ -15,7 +15,6 @@
 #include "state.h"
 #include "util.h"
 
-int stor_spool_recover(struct stor_ctx *x);
 
 static const char *const topics[] = { "storage.queue.threshold", "storage.hostkey.mismatch", "log.system",
                                       "log.security", NULL };

@@ -185,14 +185,18 @@ static int h_storage_retry(void *ctx, struct ds_call *c)
         return 0;
 }
 
-/* the held files of purged items are queued again by nothing: the operator
- * asked to drop them (they stay in held/ until a restart) */
+/* the operator drops the items and so their files: held files that no item
+ * names any more are deleted (the next start would queue them again) */
 static int h_storage_purge(void *ctx, struct ds_call *c)
 {
         struct stor_ctx *x = ctx;
-        int n = ds_queue_purge(c, x->q, "upload", "queue");
+        int n = ds_queue_purge(c, x->q, "upload", "queue"), f;
 
-        return n < 0 ? n : 0;
+        if (n < 0)
+                return n;
+        if ((f = stor_spool_prune(x)) >= 0)
+                mpw_kv_int(c->r, "files_deleted", f);
+        return 0;
 }
 
 const struct ds_method stor_methods[] = {

@@ -137,6 +137,9 @@ void stor_xfer_abort(struct stor_ctx *x, const char *why);
 bool stor_configured(const struct stor_ctx *x);
 /* spool.c: files dropped by the media stack -> the queue */
 int stor_spool_scan(struct stor_ctx *x);
+/* at start: held files without an item queued again; after a purge: deleted */
+int stor_spool_recover(struct stor_ctx *x);
+int stor_spool_prune(struct stor_ctx *x);
 int stor_spool_done(struct stor_ctx *x, const char *name);
 char *stor_held_path(struct stor_ctx *x, const char *name);
 int stor_save_pin(struct stor_ctx *x, const char *fp);

@@ -105,8 +105,8 @@ static void collect(void *ud, const struct dsq_item *it)
         s->v[s->n++] = blob;
 }
 
-int stor_spool_recover(struct stor_ctx *x);
-int stor_spool_recover(struct stor_ctx *x)
+/* Calls fn for each held file that no queue item (pending or failed) names. */
+static int held_orphans(struct stor_ctx *x, int (*fn)(struct stor_ctx *x, const char *name))
 {
         struct names s = { .x = x };
         char held[4096];
@@ -124,16 +124,43 @@ int stor_spool_recover(struct stor_ctx *x)
                         continue;
                 for (size_t i = 0; i < s.n && !have; i++)
                         have = !strcmp(s.v[i], de->d_name);
-                if (!have && push(x, de->d_name) == 0)
+                if (!have && fn(x, de->d_name) == 0)
                         n++;
         }
         closedir(d);
         for (size_t i = 0; i < s.n; i++)
                 free(s.v[i]);
         free(s.v);
-        if (n)
+        return n;
+}
+
+/* at start: a held file without its item (a crash between the move and the
+ * push) is queued again */
+int stor_spool_recover(struct stor_ctx *x)
+{
+        int n = held_orphans(x, push);
+
+        if (n > 0)
                 log_notice("spool: %d held file(s) without a queue item queued again", n);
         return n;
+}
+
+static int unlink_held(struct stor_ctx *x, const char *name)
+{
+        char *p = stor_held_path(x, name);
+        int r = p && unlink(p) == 0 ? 0 : -errno;
+
+        if (r < 0)
+                log_warn("purge: held file '%s' not deleted: %s", name, strerror(-r));
+        free(p);
+        return r;
+}
+
+/* after a purge: the files of the dropped items go too, or the next start
+ * would queue them again */
+int stor_spool_prune(struct stor_ctx *x)
+{
+        return held_orphans(x, unlink_held);
 }
 
 int stor_spool_done(struct stor_ctx *x, const char *name)
