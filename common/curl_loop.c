@@ -69,7 +69,9 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp)
                 c->timer = -1;
         }
         if (timeout_ms >= 0)
-                c->timer = zloop_timer(*c->loop, timeout_ms > 0 ? (size_t)timeout_ms : 1, 1, on_timeout, c);
+                /* 0: zloop polls without waiting (a 1 ms floor would cost a
+                 * millisecond per step of an SFTP transfer) */
+                c->timer = zloop_timer(*c->loop, (size_t)timeout_ms, 1, on_timeout, c);
         return 0;
 }
 

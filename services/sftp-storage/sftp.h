@@ -41,6 +41,8 @@ struct stor_conf {
         int64_t rate_kib_s;     /* 0: no limit */
 };
 
+#define STOR_UPLOAD_BUFFER (2L * 1024 * 1024) /* libcurl's maximum */
+
 enum stor_phase {
         PH_IDLE = 0,
         PH_PROBE,               /* trust: fetch the host key */

@@ -556,6 +556,9 @@ static void up_listed(struct stor_ctx *x)
         curl_easy_setopt(x->easy, CURLOPT_POSTQUOTE, x->postquote);
         curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->size);
+        /* libssh2 keeps as many SFTP writes in flight as one buffer holds:
+         * a large one is what brings it near OpenSSH's pipelining */
+        curl_easy_setopt(x->easy, CURLOPT_UPLOAD_BUFFERSIZE, STOR_UPLOAD_BUFFER);
         if (x->conf.rate_kib_s)
                 curl_easy_setopt(x->easy, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)x->conf.rate_kib_s * 1024);
         if (op_go(x) < 0)
