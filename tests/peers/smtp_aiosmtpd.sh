@@ -2,7 +2,8 @@
 # smtp-notifier against a real aiosmtpd with STARTTLS and AUTH on loopback:
 # a test mail arrives (Message-ID from the queue id), the password stays out
 # of argv, logs and exports, alarms arrive and a burst is coalesced into a
-# few digests, the audit items pass.
+# few digests, the audit items pass, a killed service arrives as a
+# bus.service.down alarm.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$ROOT_DIR/tests/lib/smtp_lib.sh"
 smtp_have_peer || { skip "smtp-notifier with aiosmtpd" "python3-aiosmtpd not installed (tests/deps/smtp.txt)"; exit 0; }
@@ -40,6 +41,7 @@ check "config export does not carry it" sh -c "! '$B/devctl' config export smtp-
 
 # ---- alarms: one lockout is one mail; a burst of 1000 becomes a few digests
 bg pubsvc env TESTSVC_NAME=pubsvc "$B/tests/testsvc" --identity testsvc -c "$T_DIR/empty.conf"
+PUB_PID=$LAST_PID
 svc_up pubsvc || nok "publisher up"
 sleep 2.1  # a fresh coalescing window
 check_out "an auth.locked event" 'published: +1' dc call pubsvc test.publish topic=auth.locked
@@ -61,3 +63,10 @@ check_out "mail show counts the coalesced events" 'events_coalesced: +[1-9]' dc 
 # ---- audit
 check_out "audit: smtp.tls passes (level 1)" 'smtp.tls.*pass' dc audit --level 1
 check_out "audit: smtp.auth passes" 'smtp.auth.*pass' dc audit --level 2
+
+# ---- a service that goes down reaches the operator's mailbox (busd's bus.service.down)
+{ kill -9 "$PUB_PID"; wait "$PUB_PID"; } 2>/dev/null
+wait_for 20 sh -c "grep -l 'Subject: \[devsec\] bus.service.down' '$MD'/new/* | grep -q ."
+F=$(grep -l 'Subject: \[devsec\] bus.service.down' "$MD"/new/* 2>/dev/null | head -1)
+if [ -n "$F" ]; then ok "a killed service arrived as a bus.service.down alarm"; else nok "a killed service arrived as a bus.service.down alarm"; fi
+check_out "the alarm names the service and why it is down" '"service": *"pubsvc".*"reason": *"[a-z]' cat "${F:-/dev/null}"
