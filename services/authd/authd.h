@@ -52,6 +52,8 @@ void authd_policy_from(const char *profile, int64_t min_len, int64_t max_len, in
 int authd_policy_check(const struct authd_policy *p, pwquality_settings_t *pwq, const char *user,
                        const char *pw, const char **ret_rule, char *why, size_t why_size);
 pwquality_settings_t *authd_pwq_new(void);
+struct authd_ctx;
+int authd_policy_check_call(struct authd_ctx *a, struct ds_call *c);
 
 /* ---- hash.c: Argon2id -------------------------------------------------------- */
 

@@ -501,6 +501,13 @@ static int h_policy_set(void *ctx, struct ds_call *c)
         return h_policy_show(ctx, c);
 }
 
+/* A password judged by the policy without being stored: the console's live
+ * feedback while one is typed (first boot included, so public). */
+static int h_policy_check(void *ctx, struct ds_call *c)
+{
+        return authd_policy_check_call(A(ctx), c);
+}
+
 /* ---- password reset ---------------------------------------------------------------- */
 
 static int h_reset_setup(void *ctx, struct ds_call *c)
@@ -609,6 +616,11 @@ static const struct ds_field onvif_add_args[] = {
         { NULL },
 };
 static const char *const profile_names[] = { "vendor", "nist", "strict", NULL };
+static const struct ds_field policy_check_args[] = {
+        PW_FIELD("password", DS_REQUIRED),
+        { "user", DS_STR, 0, .max_len = AUTHD_NAME_MAX },
+        { NULL },
+};
 static const struct ds_field policy_set_args[] = {
         { "profile", DS_STR, 0, .enums = profile_names },
         { "min_length", DS_INT, 0, .min = 8, .max = 64 },
@@ -666,6 +678,7 @@ const struct ds_method authd_methods[] = {
         DS_METHOD_READY("onvif.del", name_args, h_onvif_del, AUTH_NEEDS(ACCOUNT)),
         DS_METHOD_READY("onvif.passwd", name_pw_args, h_onvif_passwd, AUTH_NEEDS(ACCOUNT)),
         DS_METHOD("policy.show", NULL, h_policy_show, AUTH_SESSION),
+        DS_METHOD("policy.check", policy_check_args, h_policy_check, AUTH_PUBLIC),
         DS_METHOD_READY("policy.set", policy_set_args, h_policy_set, AUTH_NEEDS(SECURITY)),
         DS_METHOD_READY("reset.setup", reset_setup_args, h_reset_setup, AUTH_SESSION),
         DS_METHOD_READY("reset.request", reset_request_args, h_reset_request, AUTH_PUBLIC),

@@ -229,3 +229,24 @@ pwquality_settings_t *authd_pwq_new(void)
                 pwquality_set_int_value(q, off[i][0], off[i][1]);
         return q;
 }
+
+/* policy.check: {ok, rule?, reason?} for a password not stored anywhere; the
+ * user name defaults to the built-in admin (first boot sets its password). */
+int authd_policy_check_call(struct authd_ctx *a, struct ds_call *c)
+{
+        char pw[129], user[AUTHD_NAME_MAX + 1] = "admin";
+        const char *rule = NULL;
+        char why[256];
+        int r;
+
+        ds_arg_str(c, "password", pw, sizeof pw);
+        ds_arg_str(c, "user", user, sizeof user);
+        r = authd_policy_check(&a->policy, a->pwq, user, pw, &rule, why, sizeof why);
+        explicit_bzero(pw, sizeof pw);
+        mpw_kv_bool(c->r, "ok", r == 0);
+        if (r < 0) {
+                mpw_kv_str(c->r, "rule", rule);
+                mpw_kv_str(c->r, "reason", why);
+        }
+        return 0;
+}

@@ -21,7 +21,7 @@ struct webd_pending {
         int kind;
 };
 
-enum { K_CALL = 1, K_LOGIN, K_LOGOUT, K_INIT, K_WHOAMI, K_STATUS };
+enum { K_CALL = 1, K_LOGIN, K_LOGOUT, K_INIT, K_WHOAMI, K_STATUS, K_PWCHECK };
 
 void webd_csrf_token(const struct webd_ctx *x, const char *tok, char out[65])
 {
@@ -297,6 +297,7 @@ enum MHD_Result webd_api(struct webd_req *q, const char *method, const char *url
         msgpack_unpacked u;
         static const char *const login_keys[] = { "user", "password", "new_password", NULL };
         static const char *const init_keys[] = { "password", "setup_code", "email", NULL };
+        static const char *const pwcheck_keys[] = { "password", "user", NULL };
 
         if (q->done && q->reply) {
                 /* resumed: the answer is here */
@@ -327,7 +328,8 @@ enum MHD_Result webd_api(struct webd_req *q, const char *method, const char *url
         }
         if (!post) {
                 ret = strncmp(url, "/api/v1/", 8) || (strcmp(url, "/api/v1/login") && strcmp(url, "/api/v1/logout") &&
-                                                      strcmp(url, "/api/v1/init") && strcmp(url, "/api/v1/call"))
+                                                      strcmp(url, "/api/v1/init") && strcmp(url, "/api/v1/call") &&
+                                                      strcmp(url, "/api/v1/password-check"))
                               ? webd_reply_error(q->conn, MHD_HTTP_NOT_FOUND, "ENOENT", "url", "no such API")
                               : webd_reply_error(q->conn, MHD_HTTP_METHOD_NOT_ALLOWED, "EINVAL", "method", "POST only");
                 goto out;
@@ -354,6 +356,16 @@ enum MHD_Result webd_api(struct webd_req *q, const char *method, const char *url
                         mpw_kv_str(&args, "source", q->source);
                 mpw_map_end(&args);
                 ret = call(q, login ? K_LOGIN : K_INIT, "authd", login ? "session.login" : "auth.init", &args, NULL);
+                mpw_wipe(&args);
+                goto out_w;
+        }
+        /* the policy's verdict on a password being typed (first boot has no session) */
+        if (!strcmp(url, "/api/v1/password-check")) {
+                if (body_map(q, &w, &u, &ret) < 0)
+                        goto out_w;
+                pick(&args, &u.data, pwcheck_keys);
+                mpw_map_end(&args);
+                ret = call(q, K_PWCHECK, "authd", "policy.check", &args, NULL);
                 mpw_wipe(&args);
                 goto out_w;
         }

@@ -4,7 +4,7 @@ WEBD_PORT=${WEBD_PORT:-$((18000 + RANDOM % 1000))}
 WEBD_HTTP=$((WEBD_PORT + 1000))
 ADMIN_PW='Zx9#mQ2$vL'
 webd_stack() {
-        stack_init authd netcfgd webd webd-svc
+        stack_init authd netcfgd webd webd-svc ${WEBD_MORE_IDS:-}
         cp -r "$ROOT_DIR/services/webd/www" "$T_DIR/www"
         sed -i 's/^hash_opslimit = .*/hash_opslimit = 1;/; s/^hash_memlimit_kib = .*/hash_memlimit_kib = 8;/' "$T_DIR/etc/authd.conf"
         cat >> "$T_DIR/etc/webd.conf" <<EOC
