@@ -819,7 +819,8 @@ FN_LEVEL(2)
 FN_LEVEL(3)
 
 const struct ds_audit_item netcfgd_audit[] = {
-        { .id = "net.https", .level = 1, .title = "HTTPS enabled", .remediation = "devctl https enable",
+        { .id = "net.https.enabled", .level = 1, .title = "HTTPS switched on (webd's net.https checks it is served)",
+          .remediation = "devctl https enable",
           .key = "https_enabled", .want_bool = true },
         { .id = "net.snmp.v3only", .level = 1, .title = "SNMP v1/v2c off (v3 only)",
           .remediation = "devctl snmp set v1v2c=false", .key = "snmp_v1v2c", .want_bool = false },

@@ -538,6 +538,7 @@ int webd_listen_update(struct webd_ctx *x)
                         log_notice("not listening: %s", !x->net.enabled ? "HTTPS is off" :
                                                         !x->have_cert ? "no server certificate yet" : "no port");
                 snprintf(x->listening_sig, sizeof x->listening_sig, "%s", sig);
+                webd_probe_update(x);
                 return 0;
         }
         for (size_t i = 0; i < n; i++) {
@@ -549,5 +550,6 @@ int webd_listen_update(struct webd_ctx *x)
         }
         if (r == 0)
                 snprintf(x->listening_sig, sizeof x->listening_sig, "%s", sig);
+        webd_probe_update(x);
         return r;
 }

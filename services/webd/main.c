@@ -126,6 +126,7 @@ static void webd_stop(struct ds_daemon *d, void *ctx)
         struct webd_ctx *x = ctx;
 
         (void)d;
+        webd_probe_stop();
         webd_listen_close(x);
         bus_destroy(&x->gw);
         webd_cert_free(&x->cert);

@@ -63,25 +63,15 @@ const struct ds_method webd_methods[] = {
         { NULL },
 };
 
-static enum ds_audit_result check_listening(void *ctx, char *detail, size_t size)
+static enum ds_audit_result check_https(void *ctx, char *detail, size_t size)
 {
-        struct webd_ctx *x = ctx;
-        size_t tls = 0;
-
-        for (size_t i = 0; i < x->n_lst; i++)
-                tls += x->lst[i].tls;
-        if (!tls) {
-                snprintf(detail, size, "webd is not listening (%s)", !x->net.enabled ? "HTTPS is off"
-                                                                     : !x->have_cert ? "no certificate" : "no port");
-                return DS_AUDIT_FAIL;
-        }
-        snprintf(detail, size, "%zu HTTPS listener(s), TLS %s minimum", tls, x->net.tls_min);
-        return DS_AUDIT_PASS;
+        return webd_probe_result(ctx, detail, size);
 }
 
 const struct ds_audit_item webd_audit[] = {
-        { .id = "webd.https", .level = 1, .title = "the web interface is served over HTTPS only",
-          .remediation = "devctl function enable https; devctl https cert create", .check = check_listening },
+        { .id = "net.https", .level = 1,
+          .title = "HTTPS served: a local connection gets the device certificate, TLS >= tls_min, no plain HTTP",
+          .remediation = "devctl function enable https; devctl https cert create", .check = check_https },
         { .id = "webd.per-source", .level = 2, .title = "one source holds at most 8 connections",
           .remediation = "devctl config set webd per_source_max=8", .key = "per_source_max", .cmp = DS_CMP_LE,
           .want_int = 8 },

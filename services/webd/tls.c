@@ -144,6 +144,7 @@ int webd_cert_load(struct webd_ctx *x, struct ds_err *e)
         x->cert = c;
         memset(&c, 0, sizeof c);
         x->have_cert = true;
+        webd_probe_update(x); /* the probe now expects this certificate */
         r = 0;
 out_crts:
         for (unsigned i = 0; i < n; i++)

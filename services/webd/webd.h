@@ -136,6 +136,10 @@ void webd_streams_close(struct webd_ctx *x);
 int webd_net_start(struct webd_ctx *x);
 void webd_net_refresh(struct webd_ctx *x);
 
+/* probe.c: net.https from a local connection to each HTTPS listener, off the loop */
+void webd_probe_update(struct webd_ctx *x);
+void webd_probe_stop(void);
+enum ds_audit_result webd_probe_result(struct webd_ctx *x, char *detail, size_t size);
 /* methods.c */
 extern const struct ds_method webd_methods[];
 extern const struct ds_field webd_settings[];

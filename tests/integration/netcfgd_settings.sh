@@ -22,9 +22,9 @@ check_out "-n names the line of an out-of-range port" 'bad2.conf:1: .tcp_port. m
 
 # HTTPS
 check_out "https disable" 'enabled: +no' dc https disable
-check_out "audit level 1 fails net.https" 'net.https .*fail' dc call netcfgd audit.report level=1
+check_out "audit level 1 fails net.https.enabled" 'net.https.enabled .*fail' dc call netcfgd audit.report level=1
 check_out "https enable" 'enabled: +yes' dc https enable
-check_out "audit level 1 passes net.https" 'net.https .*pass' dc call netcfgd audit.report level=1
+check_out "audit level 1 passes net.https.enabled" 'net.https.enabled .*pass' dc call netcfgd audit.report level=1
 check_out "tls_min must be 1.2 or 1.3" 'EINVAL: tls_min: ' dc https set tls_min=1.1
 check_out "tls_min 1.3 accepted" 'tls_min: +1.3' dc https set tls_min=1.3
 check_out "audit level 3 passes net.tls13" 'net.tls13 .*pass' dc call netcfgd audit.report level=3

@@ -20,8 +20,8 @@ EOC
         stack_busd
         bg authd "$B/authd"; AUTHD_PID=$LAST_PID; svc_up authd
         bg netcfgd "$B/netcfgd" --dry-run; svc_up netcfgd
-        bg webd "$B/webd" --dry-run ${WEBD_ARGS:-}; WEBD_PID=$LAST_PID; svc_up webd
-        wait_for 10 sh -c "ss -Hltn 'sport = :$WEBD_PORT' | grep -q ." || { nok "webd listens on 127.0.0.1:$WEBD_PORT"; cat "$T_DIR/log/webd.log" | sed 's/^/#   /' | tail -20; return 1; }
+        bg webd ${WEBD_WRAP:-} "$B/webd" --dry-run ${WEBD_ARGS:-}; WEBD_PID=$LAST_PID; svc_up webd
+        wait_for 10 ${WEBD_WRAP:-} sh -c "ss -Hltn 'sport = :$WEBD_PORT' | grep -q ." || { nok "webd listens on 127.0.0.1:$WEBD_PORT"; cat "$T_DIR/log/webd.log" | sed 's/^/#   /' | tail -20; return 1; }
         CA="$T_DIR/state/netcfgd/certs/ca.pem"
         URL="https://localhost:$WEBD_PORT"
         ORIGIN="https://localhost:$WEBD_PORT"
