@@ -60,7 +60,7 @@ const struct ds_field netcfgd_settings[] = {
           .help = "certificate subject CN" },
         { "device_dns", DS_ARRAY, 0, .max_len = 16, .sub = host_item, .help = "DNS names the certificate covers" },
         { "device_ips", DS_ARRAY, 0, .max_len = 16, .sub = ip_item, .help = "IP addresses the certificate covers" },
-        { "cert_days", DS_INT, 0, .min = 1, .max = 3650, .def_int = 825 },
+        { "cert_days", DS_INT, 0, .min = 1, .max = 3650, .def_int = 398 },
         { "snmp_address", DS_STR, 0, .max_len = 45, .check = ds_check_ip, .def_str = "0.0.0.0" },
         { "snmp_v1v2c", DS_BOOL, 0, .def_bool = false },
         { "snmp_community", DS_STR, DS_SECRET, .max_len = 32, .def_str = "" },

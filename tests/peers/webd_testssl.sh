@@ -15,12 +15,11 @@ have python3 || { skip "testssl.sh quick scan of webd" "python3 missing"; exit 0
 #                       GnuTLS's TLS 1.3 answer; TLS 1.3 is checked with s_client below
 ACCEPTED="cert_revocation engine_problem TLS1_3"
 webd_stack || exit 0
-# netcfgd's default cert_days (825) with its 5-minute backdating is one day
-# over testssl's 825-day rule (MEDIUM); the scan runs on a 398-day certificate
+# the certificate scanned is the one netcfgd makes by default (cert_days 398,
+# the CA/Browser Forum's limit, which testssl's lifetime rule checks)
 printf '%s\n' "$ADMIN_PW" | { webd_init; dc login -u admin --password-stdin >/dev/null; }
-n0=$(grep -c 'server certificate loaded' "$T_DIR/log/webd.log")
-check_rc "a 398-day server certificate" 0 dc call netcfgd cert.create days=398
-check_until "webd takes the new certificate" 10 "^$((n0 + 1))\$" grep -c 'server certificate loaded' "$T_DIR/log/webd.log"
+check_out "the default server certificate lives at most 398 days" '^[0-9]+$' sh -c \
+        "d=\$(( (\$(date -d \"\$(openssl x509 -in '$T_DIR/state/netcfgd/certs/server.pem' -noout -enddate | cut -d= -f2)\" +%s) - \$(date +%s)) / 86400 )); [ \$d -le 398 ] && echo \$d"
 
 t0=$(date +%s)
 timeout 150 "$TESTSSL" -p -S -U --quiet --color 0 --warnings off --add-ca "$CA" --jsonfile "$T_DIR/testssl.json" \
