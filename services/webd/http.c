@@ -359,7 +359,8 @@ static int on_again(zloop_t *loop, int timer, void *arg)
  * once (one read), and a connection with more input waiting (a large upload,
  * a TLS record GnuTLS holds) raises no new edge on the daemon's epoll fd. MHD
  * says so with a timeout of 0: run it again at once, a bounded number of
- * times so the bus is not starved, then from a 1 ms timer. Without this a
+ * times so the bus is not starved, then from a 0 ms timer (the next turn of
+ * the loop, after its other sockets). Without this a
  * 2 MiB upload advanced one read per 250 ms tick and a chunked body over the
  * limit was cut off only after the client had given up. */
 static void mhd_drive(struct webd_listener *l)
@@ -374,18 +375,19 @@ static void mhd_drive(struct webd_listener *l)
                         return;
         }
         if (l->again_timer < 0)
-                l->again_timer = zloop_timer(l->x->d->loop, 1, 1, on_again, l);
+                l->again_timer = zloop_timer(l->x->d->loop, 0, 1, on_again, l);
 }
 
 /* After MHD_resume_connection(): MHD picks a resumed connection up on its
- * next run, and nothing on its epoll fd says so. A 1 ms timer, not a run
- * here: a resume may come from inside MHD's own callbacks. */
+ * next run, and nothing on its epoll fd says so. A 0 ms timer (the loop's
+ * next turn, not a 1 ms wait: that was most of an API call's round trip), not
+ * a run here: a resume may come from inside MHD's own callbacks. */
 void webd_http_kick(struct webd_ctx *x)
 {
         for (size_t i = 0; i < x->n_lst; i++) {
                 struct webd_listener *l = &x->lst[i];
                 if (l->mhd && l->again_timer < 0)
-                        l->again_timer = zloop_timer(x->d->loop, 1, 1, on_again, l);
+                        l->again_timer = zloop_timer(x->d->loop, 0, 1, on_again, l);
         }
 }
 
@@ -439,7 +441,7 @@ static int listener_open(struct webd_ctx *x, const char *addr, int port, bool tl
                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)x->per_source_max, MHD_OPTION_CONNECTION_TIMEOUT,
                         (unsigned)x->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
                         MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                        (size_t)262144, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, MHD_OPTION_END);
+                        (size_t)WEBD_CONN_MEMORY, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, MHD_OPTION_END);
         else
                 l->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_plain, l, MHD_OPTION_SOCK_ADDR, &ss,
                                           MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,

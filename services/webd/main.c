@@ -62,6 +62,7 @@ static int webd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         if (x->dirfd > 0)
                 close(x->dirfd);
         x->dirfd = fd;
+        webd_static_flush();
         x->https_port_override = (int)ds_settings_int(s, "https_port");
         x->http_port_override = (int)ds_settings_int(s, "http_port");
         x->max_clients = (int)ds_settings_int(s, "max_clients");
@@ -133,6 +134,7 @@ static void webd_stop(struct ds_daemon *d, void *ctx)
         webd_cert_free(&x->old_cert);
         free(x->certdir);
         free_settings(x);
+        webd_static_flush();
         if (x->dirfd > 0)
                 close(x->dirfd);
         sodium_memzero(x->csrf_key, sizeof x->csrf_key);

@@ -12,6 +12,9 @@
 
 #define WEBD_MAX_LISTEN 16
 #define WEBD_BODY_MAX (1u << 20)
+/* MHD zeroes a connection's pool for every request: 32 KiB holds the headers
+ * and one read of a body chunk (256 KiB cost a 256 KiB memset per request) */
+#define WEBD_CONN_MEMORY (32u << 10)
 #define WEBD_COOKIE "__Host-devsec"
 #define WEBD_CSRF_HEADER "X-CSRF-Token"
 
@@ -125,6 +128,8 @@ bool webd_cookie_token(struct MHD_Connection *c, char *buf, size_t size);
 
 /* static.c */
 enum MHD_Result webd_static(struct webd_ctx *x, struct MHD_Connection *c, const char *url);
+/* Drops the cached console files (the directory changed). */
+void webd_static_flush(void);
 /* Resolves a URL path below dirfd; the open fd or -ENOENT for anything outside. */
 int webd_static_open(int dirfd, const char *url, const char **ret_type);
 

@@ -4,6 +4,9 @@
  *   bus_bench raw N          raw REQ/REP over ipc:// (its own endpoint, no busd)
  *   bus_bench broker N       the same through a plain zmq_proxy broker (reference)
  *   bus_bench rtt N          synchronous calls to testsvc test.echo through busd
+ *   bus_bench call N SVC METHOD  synchronous calls with no arguments as devctl
+ *                            makes them: identity devctl, the session token
+ *                            in $BENCH_TOKEN
  *   bus_bench pipeline N K   N calls with K in flight
  *   bus_bench events N P     P publishers of N events each, one subscriber
  */
@@ -180,6 +183,37 @@ static int rtt(int n)
         return fails != 0;
 }
 
+/* n calls of SVC METHOD under the session in $BENCH_TOKEN, as devctl makes them */
+static int call_rtt(int n, const char *svc, const char *method)
+{
+        bus_t *b = connect_as("devctl");
+        const char *tok = getenv("BENCH_TOKEN");
+        int64_t *lat = calloc((size_t)n, sizeof *lat), t0;
+        struct bus_reply rep;
+        char what[160];
+        int fails = 0;
+
+        if (!b || !lat)
+                return 1;
+        bus_call_sync(b, svc, method, NULL, tok, 5000, &rep); /* warm-up + CURVE handshake */
+        bus_reply_free(&rep);
+        t0 = now_us();
+        for (int i = 0; i < n; i++) {
+                int64_t s = now_us();
+                if (bus_call_sync(b, svc, method, NULL, tok, 5000, &rep) != 0 || rep.code < 0)
+                        fails++;
+                bus_reply_free(&rep);
+                lat[i] = now_us() - s;
+        }
+        snprintf(what, sizeof what, "bus client %s.%s", svc, method);
+        report(what, lat, n, now_us() - t0);
+        if (fails)
+                printf("BENCH\t%s failures\t%d\tcalls\t\n", what, fails);
+        bus_destroy(&b);
+        free(lat);
+        return fails != 0;
+}
+
 struct pipe_state {
         bus_t *b;
         zloop_t *loop;
@@ -334,6 +368,8 @@ int main(int argc, char **argv)
                 return plain_broker(atoi(argv[2]));
         if (argc >= 3 && !strcmp(argv[1], "rtt"))
                 return rtt(atoi(argv[2]));
+        if (argc >= 5 && !strcmp(argv[1], "call"))
+                return call_rtt(atoi(argv[2]), argv[3], argv[4]);
         if (argc >= 4 && !strcmp(argv[1], "pipeline"))
                 return pipeline(atoi(argv[2]), atoi(argv[3]));
         if (argc >= 4 && !strcmp(argv[1], "events"))

@@ -96,3 +96,15 @@ if need_root; then
 else
         skip "webd listens on 127.0.0.1 only" "ss -p needs root"
 fi
+
+# the console files are served from memory and checked again after a second:
+# a changed file is served changed, a file replaced by a link or removed is not found
+check_out "style.css served" 'body' wcurl "$URL/style.css"
+printf '/* changed %s */\n' "$$" >> "$T_DIR/www/style.css"
+check_until "a changed console file is served changed" 5 "changed $$" wcurl "$URL/style.css"
+mv "$T_DIR/www/style.css" "$T_DIR/style.css.orig"; ln -s /etc/passwd "$T_DIR/www/style.css"
+check_until "a console file replaced by a link is not found" 5 '^404$' wcurl -o /dev/null -w '%{http_code}' "$URL/style.css"
+rm -f "$T_DIR/www/style.css"
+check_until "a removed console file is not found" 5 '^404$' wcurl -o /dev/null -w '%{http_code}' "$URL/style.css"
+mv "$T_DIR/style.css.orig" "$T_DIR/www/style.css"
+check_until "and found again when it is back" 5 '^200$' wcurl -o /dev/null -w '%{http_code}' "$URL/style.css"
