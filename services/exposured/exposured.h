@@ -181,7 +181,10 @@ struct exp_ctx {
         struct exp_upnp_job job;
         struct ds_call *waiters[EXP_WAITERS_MAX];
         size_t n_waiters;
-        struct ds_call *unmap_call;
+        struct ds_call *unmap_call; /* waits for a running check, then runs */
+        bool unmap_started;
+        enum exp_proto unmap_proto;
+        int unmap_port;
         char unmap_actor[BUS_NAME_MAX + 1];
         /* timers */
         int tick_timer, net_timer;

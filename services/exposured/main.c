@@ -25,8 +25,13 @@ static int exp_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         x->d = d;
         if ((r = exp_settings_apply(x, &d->settings, e)) < 0)
                 return r;
-        /* a shorter interval takes effect now */
+        /* a shorter interval takes effect now; a check running with the old
+         * settings starts again with the new ones (its waiters stay) */
         x->next_upnp_ms = 0;
+        if (x->child > 0 && !x->job.unmap) {
+                exp_upnp_stop(x);
+                exp_upnp_start(x, false, EXP_TCP, 0);
+        }
         if (d->bus)
                 exp_listen_refresh(x);
         return 0;
@@ -48,6 +53,7 @@ static int on_tick(zloop_t *loop, int timer_id, void *arg)
         /* the scheduled check waits for netcfgd's HTTPS port, or 10 s */
         if (x->child <= 0 && now >= x->next_upnp_ms && (x->net.ports_known || now - x->d->started_ms > 10000)) {
                 x->next_upnp_ms = now + ds_settings_int(s, "interval_s") * 1000;
+                log_info("scheduled UPnP check");
                 exp_upnp_start(x, false, EXP_TCP, 0);
         }
         return 0;

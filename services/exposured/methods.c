@@ -275,70 +275,87 @@ static const struct ds_field unmap_args[] = {
         { NULL },
 };
 
+static int unmap_start(struct exp_ctx *x)
+{
+        int r = exp_upnp_start(x, true, x->unmap_proto, x->unmap_port);
+
+        if (r < 0) {
+                ds_call_fail(x->unmap_call, -DS_EINTERNAL, NULL, "cannot start the deletion: %s", strerror(-r));
+                ds_call_finish(&x->unmap_call, -DS_EINTERNAL);
+                return r;
+        }
+        x->unmap_started = true;
+        return 0;
+}
+
 static int h_exposure_unmap(void *ctx, struct ds_call *c)
 {
         struct exp_ctx *x = ctx;
         char proto[8] = "tcp";
         enum exp_proto p = EXP_TCP;
-        int port = (int)ds_arg_int(c, "port", 0), r;
+        int port = (int)ds_arg_int(c, "port", 0);
 
         ds_arg_str(c, "proto", proto, sizeof proto);
         if (proto[0])
                 exp_proto_parse(proto, strlen(proto), &p);
-        if (x->child > 0 || x->unmap_call)
-                return ds_call_fail(c, -EBUSY, NULL, "a UPnP check is running: try again in a few seconds");
-        r = exp_upnp_start(x, true, p, port);
-        if (r < 0)
-                return ds_call_fail(c, r == -EBUSY ? -EBUSY : -DS_EINTERNAL, NULL, "cannot start the deletion: %s",
-                                    strerror(-r));
+        if (x->unmap_call)
+                return ds_call_fail(c, -EBUSY, NULL, "a deletion is in progress: try again in a few seconds");
         snprintf(x->unmap_actor, sizeof x->unmap_actor, "%s", ds_call_actor(c));
         log_audit("security", LOG_LVL_NOTICE, x->unmap_actor, "'%s' asked to delete the router's mapping of %s %d",
                   x->unmap_actor, exp_proto_name(p), port);
+        x->unmap_proto = p;
+        x->unmap_port = port;
+        x->unmap_started = false;
         x->unmap_call = ds_call_detach(c);
+        /* a running check finishes first (exp_upnp_done starts the deletion) */
+        if (x->child <= 0)
+                unmap_start(x);
         return DS_DEFER;
+}
+
+static void unmap_answer(struct exp_ctx *x)
+{
+        struct exp_igd *g = &x->igd;
+        struct ds_call *c = x->unmap_call;
+        const char *pn = exp_proto_name(x->unmap_proto);
+
+        if (g->unmapped) {
+                log_audit("security", LOG_LVL_NOTICE, x->unmap_actor,
+                          "the router's mapping of %s %d to this device deleted by '%s'", pn, x->unmap_port, x->unmap_actor);
+                mpw_kv_bool(c->r, "deleted", true);
+                mpw_kv_str(c->r, "proto", pn);
+                mpw_kv_int(c->r, "external_port", x->unmap_port);
+                exp_write_state(x, c->r);
+                ds_call_finish(&x->unmap_call, 0);
+        } else {
+                const char *why = g->state == EXP_IGD_FOUND ? g->unmap_error : g->reason;
+                int code = g->state == EXP_IGD_FOUND ? (strstr(why, "refused") ? -DS_EINTERNAL : -ENOENT)
+                           : strstr(why, "timeout_s")  ? -ETIMEDOUT
+                                                       : -DS_EUNAVAIL;
+
+                log_audit("security", LOG_LVL_NOTICE, x->unmap_actor, "the router's mapping of %s %d not deleted: %s", pn,
+                          x->unmap_port, why);
+                ds_call_fail(c, code, code == -ENOENT ? "port" : NULL, "%s", why);
+                ds_call_finish(&x->unmap_call, code);
+        }
+        g->unmapped = false;
+        g->unmap_error[0] = '\0';
 }
 
 void exp_upnp_done(struct exp_ctx *x)
 {
-        struct exp_igd *g = &x->igd;
-
-        exp_igd_judge(g, exp_https_port(x));
+        exp_igd_judge(&x->igd, exp_https_port(x));
         exp_listen_refresh(x);
-        if (x->unmap_call) {
-                struct ds_call *c = x->unmap_call;
-                const char *pn = exp_proto_name(x->job.unmap_proto);
-
-                if (g->unmapped) {
-                        log_audit("security", LOG_LVL_NOTICE, x->unmap_actor,
-                                  "the router's mapping of %s %d to this device deleted by '%s'", pn, x->job.unmap_port,
-                                  x->unmap_actor);
-                        mpw_kv_bool(c->r, "deleted", true);
-                        mpw_kv_str(c->r, "proto", pn);
-                        mpw_kv_int(c->r, "external_port", x->job.unmap_port);
-                        exp_write_state(x, c->r);
-                        ds_call_finish(&x->unmap_call, 0);
-                } else {
-                        int code = g->state == EXP_IGD_FOUND ? (g->unmap_error[0] && strstr(g->unmap_error, "refused")
-                                                                        ? -DS_EINTERNAL
-                                                                        : -ENOENT)
-                                   : strstr(g->reason, "within") && strstr(g->reason, "timeout_s") ? -ETIMEDOUT
-                                                                                                    : -DS_EUNAVAIL;
-                        log_audit("security", LOG_LVL_NOTICE, x->unmap_actor,
-                                  "the router's mapping of %s %d not deleted: %s", pn, x->job.unmap_port,
-                                  g->state == EXP_IGD_FOUND ? g->unmap_error : g->reason);
-                        ds_call_fail(c, code, code == -ENOENT ? "port" : NULL, "%s",
-                                     g->state == EXP_IGD_FOUND ? g->unmap_error : g->reason);
-                        ds_call_finish(&x->unmap_call, code);
-                }
-                g->unmapped = false;
-                g->unmap_error[0] = '\0';
-        }
+        if (x->unmap_call && x->unmap_started && x->job.unmap)
+                unmap_answer(x);
         for (size_t i = 0; i < x->n_waiters; i++) {
                 exp_write_state(x, x->waiters[i]->r);
                 ds_call_finish(&x->waiters[i], 0);
         }
         x->n_waiters = 0;
         exp_publish_if_changed(x, "check");
+        if (x->unmap_call && !x->unmap_started)
+                unmap_start(x);
 }
 
 const struct ds_method exp_methods[] = {

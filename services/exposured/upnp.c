@@ -427,7 +427,7 @@ int exp_upnp_start(struct exp_ctx *x, bool unmap_it, enum exp_proto proto, int p
         }
         x->child_timer = zloop_timer(x->d->loop, (size_t)ds_settings_int(s, "timeout_s") * 1000, 1, on_child_timeout, x);
         x->checks++;
-        log_debug("UPnP check started (pid %d)", (int)pid);
+        log_info("UPnP %s started (pid %d)", unmap_it ? "deletion" : "check", (int)pid);
         return 0;
 }
 
