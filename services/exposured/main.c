@@ -51,7 +51,9 @@ static int on_tick(zloop_t *loop, int timer_id, void *arg)
                 exp_publish_if_changed(x, "listeners");
         }
         /* the scheduled check waits for netcfgd's HTTPS port, or 10 s */
-        if (x->child <= 0 && now >= x->next_upnp_ms && (x->net.ports_known || now - x->d->started_ms > 10000)) {
+        /* --dry-run (make run): no SSDP on the host's LAN unless asked */
+        if (!x->d->dry_run && x->child <= 0 && now >= x->next_upnp_ms &&
+            (x->net.ports_known || now - x->d->started_ms > 10000)) {
                 x->next_upnp_ms = now + ds_settings_int(s, "interval_s") * 1000;
                 log_info("scheduled UPnP check");
                 exp_upnp_start(x, false, EXP_TCP, 0);

@@ -298,6 +298,8 @@ static int h_exposure_unmap(void *ctx, struct ds_call *c)
         ds_arg_str(c, "proto", proto, sizeof proto);
         if (proto[0])
                 exp_proto_parse(proto, strlen(proto), &p);
+        if (x->d->dry_run)
+                return ds_call_fail(c, -EPERM, NULL, "--dry-run: the router is left alone");
         if (x->unmap_call)
                 return ds_call_fail(c, -EBUSY, NULL, "a deletion is in progress: try again in a few seconds");
         snprintf(x->unmap_actor, sizeof x->unmap_actor, "%s", ds_call_actor(c));
