@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -410,6 +411,7 @@ int exp_upnp_start(struct exp_ctx *x, bool unmap_it, enum exp_proto proto, int p
         if (pid == 0) {
                 /* the child: libminiupnpc only, never the bus's sockets */
                 int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives the daemon */
                 close(fds[0]);
                 if (null >= 0)
                         dup2(null, STDERR_FILENO); /* libminiupnpc prints its socket errors */
