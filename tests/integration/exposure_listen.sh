@@ -62,6 +62,16 @@ check_out "devctl audit --level 1 shows both exposure items" 'net\.exposure\.upn
 check_out "the router item is n/a with the reason when there is no IGD" \
         "$(item net.exposure.upnp n/a)"'(no UPnP device answered|not checked yet)' aud
 
+# the allow list: a malformed entry is refused naming the field; an entry
+# makes the stray pass, one tied to a disabled function does not
+check_out "a malformed allow entry is refused naming allow" "EINVAL: .*allow: 'tcp/0': the port must be" \
+        dc call exposured config.set --args-json '{"settings":{"allow":["tcp/0"]}}'
+dc call exposured config.set --args-json '{"settings":{"allow":["tcp/24201","udp/24202@snmp"]}}' >/dev/null
+check_until "an allowed listener passes" 10 'tcp +10\.242\.7\.1 +24201 .* allowed +ok' dc exposure show
+check_out "one allowed only with a disabled function fails" "udp +10\.242\.7\.1 +24202 .* snmp +FAIL +allowed only with function 'snmp'" dc exposure show
+dc call exposured config.set --args-json '{"settings":{"allow":[]}}' >/dev/null
+check_until "without the entry it fails again" 10 'tcp +10\.242\.7\.1 +24201 .* - +FAIL' dc exposure show
+
 # a function's configured port passes; a disabled function's port fails;
 # the well-known default left behind after moving HTTPS fails
 dc port set https=24243 ssh=24222 >/dev/null
