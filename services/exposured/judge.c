@@ -212,7 +212,7 @@ size_t exp_igd_judge(struct exp_igd *g, int https_port)
 
                 m->bad = m->proto != EXP_TCP || m->int_port != https_port;
                 if (m->bad)
-                        snprintf(m->why, sizeof m->why, "%s %d -> %s:%d is not the HTTPS port (tcp %d)",
+                        snprintf(m->why, sizeof m->why, "%s %d -> %s:%d, not the HTTPS port (tcp %d)",
                                  exp_proto_name(m->proto), m->ext_port, m->client, m->int_port, https_port);
                 else
                         snprintf(m->why, sizeof m->why, "the HTTPS port");

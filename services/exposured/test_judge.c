@@ -166,7 +166,7 @@ static void test_igd_judge_roundtrip(void **state)
         g.n_maps = 3;
         assert_int_equal(exp_igd_judge(&g, 8443), 2);
         assert_true(g.maps[0].bad);
-        assert_string_equal(g.maps[0].why, "tcp 10554 -> 192.168.77.2:554 is not the HTTPS port (tcp 8443)");
+        assert_string_equal(g.maps[0].why, "tcp 10554 -> 192.168.77.2:554, not the HTTPS port (tcp 8443)");
         assert_false(g.maps[1].bad);
         assert_true(g.maps[2].bad); /* UDP to the HTTPS number is not HTTPS */
 

@@ -88,7 +88,7 @@ out=$(dc exposure check); rc=$?
 [ $rc = 1 ] && ok "exposure check exits 1 while a mapping fails" || nok "exposure check exits 1 (got $rc)"
 check_out "exposure show lists the mapping with its description" 'tcp +24254 +192\.168\.77\.2 +554 +rtsp-by-other +[0-9]+ +FAIL' echo "$out"
 check_out "net.exposure.upnp fails naming the mapping" \
-        "$(item net.exposure.upnp fail)the router forwards tcp 24254 -> 192\.168\.77\.2:554 is not the HTTPS port \(tcp 24243\)" aud
+        "$(item net.exposure.upnp fail)the router forwards tcp 24254 -> 192\.168\.77\.2:554, not the HTTPS port \(tcp 24243\)" aud
 check_out "devctl audit --level 1 shows it" 'exposured +net\.exposure\.upnp +1 +fail' dc audit --level 1
 check_until "net.exposure.changed carries the failure (for smtp-notifier)" 5 '"upnp":"fail".*24254' cat "$T_DIR/ev.txt"
 

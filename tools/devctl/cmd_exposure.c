@@ -15,7 +15,7 @@ static void line(const msgpack_object *r, const char *key, const char *label)
 
         if (!v || (v->type == MSGPACK_OBJECT_STR && v->via.str.size == 0))
                 return;
-        printf("%-18s ", label);
+        printf("%-19s ", label);
         devctl_print_value(stdout, v);
         fputc('\n', stdout);
 }
@@ -42,7 +42,7 @@ static void print_state(const msgpack_object *r)
         line(r, "upnp_checked", "  checked:");
         line(r, "upnp_function", "upnp function:");
         if (mp_streq(mp_get(r, "upnp_function"), "off"))
-                printf("%-18s %s\n", "", "devsec adds no mapping; it only reads (and deletes on request)");
+                printf("%-19s %s\n", "", "devsec adds no mapping; it only reads (and deletes on request)");
         if (mp_streq(mp_get(r, "igd"), "found")) {
                 fputs("mappings to this device:\n", stdout);
                 devctl_print_table(stdout, mp_get(r, "mappings"), mcols);
