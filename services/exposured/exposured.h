@@ -170,6 +170,7 @@ struct exp_ctx {
         struct exp_net net;
         struct exp_listeners lis;
         int64_t lis_ms;
+        int lis_err; /* the last scan's error: the item cannot pass */
         struct exp_igd igd;
         int64_t igd_ms; /* monotonic time of the last answer */
         /* the UPnP child */

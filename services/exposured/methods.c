@@ -73,10 +73,13 @@ void exp_listen_refresh(struct exp_ctx *x)
         int r = exp_listen_scan(&x->lis, skip);
 
         if (r < 0) {
-                log_warn_errno(r, "sock_diag: cannot list the sockets: %m");
+                if (r != x->lis_err)
+                        log_warn_errno(r, "sock_diag: cannot list the sockets: %m");
+                x->lis_err = r;
                 x->lis.n = 0;
                 return;
         }
+        x->lis_err = 0;
         x->lis_ms = ds_now_real_ms();
         exp_judge(&x->lis, &x->net, &x->rules);
 }
@@ -90,6 +93,11 @@ static enum ds_audit_result listen_result(struct exp_ctx *x, char *detail, size_
         if (!x->net.ports_known || !x->net.fns_known) {
                 snprintf(detail, size, "netcfgd's ports and functions are not known yet");
                 return DS_AUDIT_NA;
+        }
+        if (x->lis_err) {
+                /* what cannot be looked at does not pass */
+                snprintf(detail, size, "cannot list the sockets (sock_diag): %s", strerror(-x->lis_err));
+                return DS_AUDIT_FAIL;
         }
         for (size_t i = 0; i < x->lis.n; i++) {
                 bad += x->lis.v[i].verdict == EXP_BAD;

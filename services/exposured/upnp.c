@@ -73,9 +73,9 @@ static void list_mappings(const struct UPNPUrls *u, const struct IGDdatas *d, co
                 m->proto = p;
                 m->ext_port = atoi(ext);
                 m->int_port = atoi(in);
-                snprintf(m->client, sizeof m->client, "%s", client);
-                snprintf(m->desc, sizeof m->desc, "%s", desc);
-                snprintf(m->remote, sizeof m->remote, "%s", rhost);
+                snprintf(m->client, sizeof m->client, "%.*s", (int)sizeof m->client - 1, client);
+                snprintf(m->desc, sizeof m->desc, "%.*s", (int)sizeof m->desc - 1, desc);
+                snprintf(m->remote, sizeof m->remote, "%.*s", (int)sizeof m->remote - 1, rhost);
                 m->enabled = strcmp(en, "0") != 0;
                 m->duration = atoi(dur);
         }
@@ -136,13 +136,13 @@ void exp_upnp_child(const struct exp_upnp_job *job, int fd)
                 unsigned up = 0;
 
                 g.state = EXP_IGD_FOUND;
-                snprintf(g.url, sizeof g.url, "%s", u.rootdescURL ? u.rootdescURL : "");
-                snprintf(g.lan_addr, sizeof g.lan_addr, "%s", lan);
+                snprintf(g.url, sizeof g.url, "%.*s", (int)sizeof g.url - 1, u.rootdescURL ? u.rootdescURL : "");
+                snprintf(g.lan_addr, sizeof g.lan_addr, "%.*s", (int)sizeof g.lan_addr - 1, lan);
                 if (UPNP_GetExternalIPAddress(u.controlURL, d.first.servicetype, ext) == UPNPCOMMAND_SUCCESS)
-                        snprintf(g.ext_addr, sizeof g.ext_addr, "%s", ext);
+                        snprintf(g.ext_addr, sizeof g.ext_addr, "%.*s", (int)sizeof g.ext_addr - 1, ext);
                 if (UPNP_GetStatusInfo(u.controlURL, d.first.servicetype, status, &up, lasterr) == UPNPCOMMAND_SUCCESS) {
-                        snprintf(g.status, sizeof g.status, "%s", status);
-                        snprintf(g.last_error, sizeof g.last_error, "%s", lasterr);
+                        snprintf(g.status, sizeof g.status, "%.*s", (int)sizeof g.status - 1, status);
+                        snprintf(g.last_error, sizeof g.last_error, "%.*s", (int)sizeof g.last_error - 1, lasterr);
                         g.uptime = up;
                 }
                 g.connected = r == 1 || !strcmp(g.status, "Connected");
