@@ -90,17 +90,44 @@ static bool skipped(pid_t pid, const pid_t *skip)
         return false;
 }
 
+static int by_inode(const void *a, const void *b)
+{
+        const struct exp_listener *x = *(const struct exp_listener *const *)a, *y = *(const struct exp_listener *const *)b;
+
+        return x->inode < y->inode ? -1 : x->inode > y->inode;
+}
+
+static struct exp_listener *find_inode(struct exp_listener **idx, size_t n, uint64_t ino)
+{
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (idx[mid]->inode < ino)
+                        lo = mid + 1;
+                else if (idx[mid]->inode > ino)
+                        hi = mid;
+                else
+                        return idx[mid];
+        }
+        return NULL;
+}
+
 /* Walks /proc/PID/fd of every process we may look into; a process of
  * another user stays unnamed (no capability, by design). Marks the inodes of
  * skipped pids with pid -1 so that they are dropped. */
 static void name_owners(struct exp_listeners *l, const pid_t *skip)
 {
-        DIR *proc = opendir("/proc");
+        static struct exp_listener *idx[EXP_LISTEN_MAX];
+        DIR *proc;
         struct dirent *de;
         size_t left = l->n;
 
-        if (!proc)
+        if (!l->n || !(proc = opendir("/proc")))
                 return;
+        for (size_t i = 0; i < l->n; i++)
+                idx[i] = &l->v[i];
+        qsort(idx, l->n, sizeof idx[0], by_inode);
         while (left && (de = readdir(proc))) {
                 char path[64], link[64];
                 DIR *fdd;
@@ -114,37 +141,33 @@ static void name_owners(struct exp_listeners *l, const pid_t *skip)
                 if (!(fdd = opendir(path)))
                         continue;
                 while ((fe = readdir(fdd))) {
-                        char lp[320];
+                        struct exp_listener *e;
                         ssize_t k;
                         unsigned long long ino;
 
                         if (fe->d_name[0] == '.')
                                 continue;
-                        snprintf(lp, sizeof lp, "/proc/%ld/fd/%s", pid, fe->d_name);
-                        k = readlink(lp, link, sizeof link - 1);
+                        k = readlinkat(dirfd(fdd), fe->d_name, link, sizeof link - 1);
                         if (k <= 0)
                                 continue;
                         link[k] = '\0';
-                        if (sscanf(link, "socket:[%llu]", &ino) != 1)
+                        if (strncmp(link, "socket:[", 8) || sscanf(link + 8, "%llu", &ino) != 1)
                                 continue;
-                        for (size_t i = 0; i < l->n; i++) {
-                                struct exp_listener *e = &l->v[i];
-                                if (e->inode != ino || e->pid)
-                                        continue;
-                                left--;
-                                if (skipped((pid_t)pid, skip)) {
-                                        e->pid = -1;
-                                        continue;
-                                }
-                                e->pid = (int)pid;
-                                snprintf(path, sizeof path, "/proc/%ld/comm", pid);
-                                int cfd = open(path, O_RDONLY | O_CLOEXEC);
-                                if (cfd >= 0) {
-                                        ssize_t c = read(cfd, e->comm, sizeof e->comm - 1);
-                                        close(cfd);
-                                        e->comm[c > 0 ? c : 0] = '\0';
-                                        e->comm[strcspn(e->comm, "\n")] = '\0';
-                                }
+                        if (!(e = find_inode(idx, l->n, ino)) || e->pid)
+                                continue;
+                        left--;
+                        if (skipped((pid_t)pid, skip)) {
+                                e->pid = -1;
+                                continue;
+                        }
+                        e->pid = (int)pid;
+                        snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+                        int cfd = open(path, O_RDONLY | O_CLOEXEC);
+                        if (cfd >= 0) {
+                                ssize_t c = read(cfd, e->comm, sizeof e->comm - 1);
+                                close(cfd);
+                                e->comm[c > 0 ? c : 0] = '\0';
+                                e->comm[strcspn(e->comm, "\n")] = '\0';
                         }
                 }
                 closedir(fdd);
@@ -152,12 +175,20 @@ static void name_owners(struct exp_listeners *l, const pid_t *skip)
         closedir(proc);
 }
 
+/* one lookup per uid, not per socket (getpwuid reads the database) */
 static void name_users(struct exp_listeners *l)
 {
         for (size_t i = 0; i < l->n; i++) {
                 struct passwd pw, *res = NULL;
                 char buf[1024];
+                size_t j;
 
+                for (j = 0; j < i && l->v[j].uid != l->v[i].uid; j++)
+                        ;
+                if (j < i) {
+                        memcpy(l->v[i].user, l->v[j].user, sizeof l->v[i].user);
+                        continue;
+                }
                 if (getpwuid_r(l->v[i].uid, &pw, buf, sizeof buf, &res) == 0 && res)
                         snprintf(l->v[i].user, sizeof l->v[i].user, "%s", res->pw_name);
                 else

@@ -107,6 +107,11 @@ static enum ds_audit_result listen_result(struct exp_ctx *x, char *detail, size_
                 exp_judge_summary(&x->lis, detail, size);
                 return DS_AUDIT_FAIL;
         }
+        if (x->lis.truncated) {
+                snprintf(detail, size, "more than %d listeners on network addresses: only the first were judged",
+                         EXP_LISTEN_MAX);
+                return DS_AUDIT_FAIL;
+        }
         snprintf(detail, size, "%zu listener(s) on non-loopback addresses, each on an enabled function's port", seen);
         return DS_AUDIT_PASS;
 }
