@@ -112,7 +112,7 @@ static enum ds_audit_result listen_result(struct exp_ctx *x, char *detail, size_
                          EXP_LISTEN_MAX);
                 return DS_AUDIT_FAIL;
         }
-        snprintf(detail, size, "%zu listener(s) on non-loopback addresses, each on an enabled function's port", seen);
+        snprintf(detail, size, "%zu listener(s) on non-loopback addresses, each an enabled function's or allowed", seen);
         return DS_AUDIT_PASS;
 }
 

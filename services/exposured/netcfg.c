@@ -37,6 +37,7 @@ static void on_ports(void *ud, const struct bus_reply *rep)
                 n->n_ports++;
         }
         n->ports_known = true;
+        exp_igd_judge(&x->igd, exp_https_port(x)); /* the HTTPS port may have moved */
         exp_listen_refresh(x);
         exp_publish_if_changed(x, "ports");
 }

@@ -347,11 +347,13 @@ static int on_child(zloop_t *loop, zmq_pollitem_t *item, void *arg)
                 if (x->child_len + (size_t)n > CHILD_ANSWER_MAX) {
                         log_warn("UPnP check: answer over %u bytes, dropped", CHILD_ANSWER_MAX);
                         x->child_len = 0;
+                        kill(x->child, SIGKILL);
                         break;
                 }
                 char *p = realloc(x->child_data, x->child_len + (size_t)n);
                 if (!p) {
                         x->child_len = 0;
+                        kill(x->child, SIGKILL);
                         break;
                 }
                 memcpy(p + x->child_len, buf, (size_t)n);

@@ -110,6 +110,12 @@ check_out "a WAN peer reaches the device's HTTPS port through the forward" 'reac
                for i in \$(seq 50); do $DV ss -Hltn 'sport = :24243' | grep -q . && break; sleep 0.1; done; \
                $WN timeout 5 socat -u TCP4:1.2.3.4:24243 - 2>/dev/null || $WN timeout 5 socat -u TCP4:10.99.0.1:24243 -; wait"
 
+# the HTTPS port moves (net.ports.changed): the old forward no longer is HTTPS
+dc port set https=24244 >/dev/null
+check_until "after the HTTPS port moves, the old forward fails without a new check" 10 \
+        "$(item net.exposure.upnp fail)the router forwards tcp 24243 -> 192\.168\.77\.2:24243, not the HTTPS port \(tcp 24244\)" aud
+dc port set https=24243 >/dev/null
+
 # an IGD that accepts and never answers: the check is stopped after timeout_s
 bg hang $R timeout 60 socat TCP4-LISTEN:24251,bind=192.168.77.1,reuseaddr,fork SYSTEM:'sleep 50'
 wait_for 10 sh -c "$R ss -Hltn 'sport = :24251' | grep -q ."
