@@ -1,6 +1,6 @@
 #!/bin/bash
 # exposure benchmark: what one look at the listeners costs. In a network
-# namespace of its own, a helper holds 500 TCP listeners (5 addresses x
+# namespace of its own, a Python process holds 500 TCP listeners (5 addresses x
 # ports 24200-24299; exposured keeps 512); `devctl exposure show` (bus round trip, sock_diag dump,
 # /proc walk for the owners, judgement) against `ss -Htlnp` (the same kernel
 # dump and /proc walk, no judgement), each the mean of 10 runs. Target:
