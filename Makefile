@@ -13,10 +13,10 @@ DESTDIR  ?=
 BUILD    ?= build
 VERSION  := 1.0.0
 
-PKGS := libzmq libczmq msgpack openssl libconfig libsystemd libcurl pwquality libsodium libnftables jansson libmicrohttpd gnutls
+PKGS := libzmq libczmq msgpack openssl libconfig libsystemd libcurl pwquality libsodium libnftables jansson libmicrohttpd gnutls miniupnpc
 TEST_PKGS := cmocka
 DEB_PKGS := build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev libssl-dev libconfig-dev \
-	libsystemd-dev libcurl4-openssl-dev libpwquality-dev libsodium-dev libnftables-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libgnutls28-dev \
+	libsystemd-dev libcurl4-openssl-dev libpwquality-dev libsodium-dev libnftables-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libgnutls28-dev libminiupnpc-dev \
 	cracklib-runtime nftables iproute2 bc openssl
 
 CC ?= cc

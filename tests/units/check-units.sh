@@ -38,7 +38,7 @@ done
 # daemon like filterd.
 target_of() {
         case $1 in
-        filterd|logd|webd|smtp-notifier|sftp-storage) echo 15 ;;
+        filterd|logd|webd|smtp-notifier|sftp-storage|exposured) echo 15 ;;
         timed|timed-clock) echo 11 ;;
         keygen) echo 23 ;;
         *) echo 10 ;;

@@ -14,10 +14,10 @@ CT_SUITE=bookworm
 # for /bin/kill (ExecReload=), iproute2 for the veth pair of the two-host scenario,
 # polkitd (and libpam-systemd, its logind) for netcfgd's unit switching (the rule
 # make install generates from the function table); jansson for devctl, and
-# libmicrohttpd with GnuTLS for webd.
+# libmicrohttpd with GnuTLS for webd, libminiupnpc for exposured.
 CT_PACKAGES="systemd systemd-sysv dbus procps iproute2 libzmq5 libczmq4 libmsgpackc2 libconfig9 libsystemd0
 libcurl4 libpwquality1 cracklib-runtime libsodium23 libnftables1 libssl3 ca-certificates polkitd libpam-systemd
-libjansson4 libmicrohttpd12 libgnutls30"
+libjansson4 libmicrohttpd12 libgnutls30 libminiupnpc17"
 
 ct_need() {
         # ct_need: prints the reason and returns 1 when the scenarios cannot run here

@@ -1,0 +1,407 @@
+/* methods.c - exposured's settings, methods (exposure.*), audit items and the
+ * net.exposure.changed event */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exposured.h"
+#include "log.h"
+#include "state.h"
+#include "util.h"
+
+static const struct ds_field allow_item = { "", DS_STR, 0, .max_len = 48, .check = ds_check_printable };
+
+const struct ds_field exp_settings[] = {
+        { "interval_s", DS_INT, 0, .min = 10, .max = 604800, .def_int = 3600,
+          .help = "a full check (listeners and the router) this often" },
+        { "listen_interval_s", DS_INT, 0, .min = 1, .max = 3600, .def_int = 30,
+          .help = "the listeners are looked at again this often; a change is an event" },
+        { "discover_ms", DS_INT, 0, .min = 100, .max = 10000, .def_int = 2000, .help = "SSDP: wait this long for an IGD" },
+        { "timeout_s", DS_INT, 0, .min = 1, .max = 120, .def_int = 20,
+          .help = "a UPnP check (discovery, listing, deletion) is stopped after this" },
+        { "igd_url", DS_STR, 0, .max_len = 250, .check = ds_check_printable, .def_str = "",
+          .help = "the IGD's description URL (http://...), skipping discovery; empty: discover" },
+        { "multicast_if", DS_STR, 0, .max_len = 63, .check = ds_check_printable, .def_str = "",
+          .help = "interface or address for SSDP; empty: the default route's" },
+        { "allow", DS_ARRAY, 0, .max_len = EXP_ALLOW_MAX, .sub = &allow_item,
+          .help = "listeners that are expected: \"udp/68\", \"udp/5353@bonjour\" (only while that function is on)" },
+        { "ignore_ephemeral_udp", DS_BOOL, 0, .def_bool = true,
+          .help = "unconnected UDP sockets on ephemeral ports are clients waiting for answers, not listeners" },
+        { NULL },
+};
+
+/* proc files have no size: read the range with stdio */
+static void read_port_range(struct exp_rules *r)
+{
+        FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+
+        r->eph_lo = r->eph_hi = 0;
+        if (!f)
+                return;
+        if (fscanf(f, "%d %d", &r->eph_lo, &r->eph_hi) != 2)
+                r->eph_lo = r->eph_hi = 0;
+        fclose(f);
+}
+
+int exp_settings_apply(struct exp_ctx *x, const struct ds_settings *s, struct ds_err *e)
+{
+        const msgpack_object *a = ds_settings_get(s, "allow");
+        const char *url = ds_settings_str(s, "igd_url");
+        struct exp_rules r = { 0 };
+
+        if (url[0] && strncmp(url, "http://", 7))
+                return ds_err_set(e, -EINVAL, "igd_url", "must be an http:// URL (or empty to discover)");
+        for (uint32_t i = 0; a && a->type == MSGPACK_OBJECT_ARRAY && i < a->via.array.size; i++) {
+                char buf[64];
+                const char *why = NULL;
+
+                if (mp_strcpy(&a->via.array.ptr[i], buf, sizeof buf) < 0 || exp_allow_parse(buf, &r.allow[r.n_allow], &why) < 0)
+                        return ds_err_set(e, -EINVAL, "allow", "'%s': %s", buf, why ? why : "not a string");
+                r.n_allow++;
+        }
+        r.ignore_ephemeral_udp = ds_settings_bool(s, "ignore_ephemeral_udp");
+        read_port_range(&r);
+        x->rules = r;
+        return 0;
+}
+
+void exp_listen_refresh(struct exp_ctx *x)
+{
+        pid_t skip[3] = { getpid(), x->child, 0 };
+        int r = exp_listen_scan(&x->lis, skip);
+
+        if (r < 0) {
+                if (r != x->lis_err)
+                        log_warn_errno(r, "sock_diag: cannot list the sockets: %m");
+                x->lis_err = r;
+                x->lis.n = 0;
+                return;
+        }
+        x->lis_err = 0;
+        x->lis_ms = ds_now_real_ms();
+        exp_judge(&x->lis, &x->net, &x->rules);
+}
+
+/* ---- verdicts, state, event ------------------------------------------------- */
+
+static enum ds_audit_result listen_result(struct exp_ctx *x, char *detail, size_t size)
+{
+        size_t bad = 0, seen = 0;
+
+        if (!x->net.ports_known || !x->net.fns_known) {
+                snprintf(detail, size, "netcfgd's ports and functions are not known yet");
+                return DS_AUDIT_NA;
+        }
+        if (x->lis_err) {
+                /* what cannot be looked at does not pass */
+                snprintf(detail, size, "cannot list the sockets (sock_diag): %s", strerror(-x->lis_err));
+                return DS_AUDIT_FAIL;
+        }
+        for (size_t i = 0; i < x->lis.n; i++) {
+                bad += x->lis.v[i].verdict == EXP_BAD;
+                seen += x->lis.v[i].verdict != EXP_CLIENT;
+        }
+        if (bad) {
+                exp_judge_summary(&x->lis, detail, size);
+                return DS_AUDIT_FAIL;
+        }
+        if (x->lis.truncated) {
+                snprintf(detail, size, "more than %d listeners on network addresses: only the first were judged",
+                         EXP_LISTEN_MAX);
+                return DS_AUDIT_FAIL;
+        }
+        snprintf(detail, size, "%zu listener(s) on non-loopback addresses, each an enabled function's or allowed", seen);
+        return DS_AUDIT_PASS;
+}
+
+static enum ds_audit_result upnp_result(struct exp_ctx *x, char *detail, size_t size)
+{
+        const struct exp_igd *g = &x->igd;
+        size_t off = 0, bad = 0;
+
+        switch (g->state) {
+        case EXP_IGD_UNCHECKED:
+                snprintf(detail, size, "not checked yet (devctl exposure check)");
+                return DS_AUDIT_NA;
+        case EXP_IGD_NONE:
+        case EXP_IGD_ERROR:
+                snprintf(detail, size, "%s", g->reason);
+                return DS_AUDIT_NA;
+        case EXP_IGD_FOUND:
+                break;
+        }
+        detail[0] = '\0';
+        for (size_t i = 0; i < g->n_maps && off < size; i++) {
+                if (!g->maps[i].bad)
+                        continue;
+                int k = snprintf(detail + off, size - off, "%s%s", bad++ ? "; " : "the router forwards ", g->maps[i].why);
+                off = k < 0 ? size : off + (size_t)k;
+        }
+        if (bad)
+                return DS_AUDIT_FAIL;
+        if (g->n_maps)
+                snprintf(detail, size, "the router forwards only the HTTPS port (tcp %d) to this device", exp_https_port(x));
+        else
+                snprintf(detail, size, "the router (external %s) forwards no port to this device",
+                         g->ext_addr[0] ? g->ext_addr : "address unknown");
+        return DS_AUDIT_PASS;
+}
+
+static const char *const result_names[] = { "pass", "fail", "n/a" };
+
+static const char *fn_state(const struct exp_ctx *x, const char *name)
+{
+        const struct exp_fn *f = exp_net_fn(&x->net, name);
+
+        return !x->net.fns_known ? "unknown" : f && f->enabled ? "on" : "off";
+}
+
+void exp_write_state(struct exp_ctx *x, struct mpw *w)
+{
+        char detail[256], when[32];
+        const struct exp_igd *g = &x->igd;
+        enum ds_audit_result lr = listen_result(x, detail, sizeof detail);
+
+        mpw_kv_str(w, "listen", result_names[lr]);
+        mpw_kv_str(w, "listen_detail", detail);
+        mpw_str(w, "listeners");
+        mpw_arr_begin(w);
+        for (size_t i = 0; i < x->lis.n; i++) {
+                const struct exp_listener *l = &x->lis.v[i];
+                char proc[40] = "-";
+                if (l->pid > 0)
+                        snprintf(proc, sizeof proc, "%s[%d]", l->comm, l->pid);
+                mpw_map_begin(w);
+                mpw_kv_str(w, "proto", exp_proto_name(l->proto));
+                mpw_kv_str(w, "address", l->addr);
+                mpw_kv_int(w, "port", l->port);
+                mpw_kv_str(w, "user", l->user);
+                mpw_kv_str(w, "process", proc);
+                mpw_kv_str(w, "owner", l->owner[0] ? l->owner : "-");
+                mpw_kv_str(w, "verdict", l->verdict == EXP_OK ? "ok" : l->verdict == EXP_CLIENT ? "client" : "FAIL");
+                mpw_kv_str(w, "why", l->why);
+                mpw_map_end(w);
+        }
+        mpw_arr_end(w);
+        if (x->lis.truncated)
+                mpw_kv_bool(w, "listeners_truncated", true);
+        enum ds_audit_result ur = upnp_result(x, detail, sizeof detail);
+        mpw_kv_str(w, "upnp", result_names[ur]);
+        mpw_kv_str(w, "upnp_detail", detail);
+        mpw_kv_str(w, "upnp_function", fn_state(x, "upnp"));
+        mpw_kv_str(w, "igd", g->state == EXP_IGD_FOUND ? "found" : g->state == EXP_IGD_UNCHECKED ? "unchecked" : "n/a");
+        if (g->state != EXP_IGD_FOUND)
+                mpw_kv_str(w, "igd_reason", g->reason[0] ? g->reason : "not checked yet");
+        mpw_kv_str(w, "igd_url", g->url);
+        mpw_kv_str(w, "lan_address", g->lan_addr);
+        mpw_kv_str(w, "external_address", g->ext_addr);
+        mpw_kv_str(w, "connection", g->state != EXP_IGD_FOUND ? "" : g->status[0] ? g->status
+                                                                  : g->connected ? "Connected" : "unknown");
+        mpw_str(w, "mappings");
+        mpw_arr_begin(w);
+        for (size_t i = 0; i < g->n_maps; i++) {
+                const struct exp_mapping *m = &g->maps[i];
+                mpw_map_begin(w);
+                mpw_kv_str(w, "proto", exp_proto_name(m->proto));
+                mpw_kv_int(w, "external_port", m->ext_port);
+                mpw_kv_str(w, "client", m->client);
+                mpw_kv_int(w, "internal_port", m->int_port);
+                mpw_kv_str(w, "description", m->desc);
+                mpw_kv_int(w, "lease_s", m->duration);
+                mpw_kv_str(w, "verdict", m->bad ? "FAIL" : "ok");
+                mpw_map_end(w);
+        }
+        mpw_arr_end(w);
+        mpw_kv_uint(w, "router_mappings_total", g->n_total);
+        mpw_kv_str(w, "dmz", "not visible over UPnP IGD: check the router's DMZ/exposed-host setting yourself");
+        when[0] = '\0';
+        if (g->checked_ms)
+                ds_format_time(g->checked_ms, when, sizeof when);
+        mpw_kv_str(w, "upnp_checked", when);
+        mpw_kv_bool(w, "check_running", x->child > 0);
+}
+
+void exp_publish_if_changed(struct exp_ctx *x, const char *why)
+{
+        char l[256], u[256], sig[sizeof x->signature];
+        enum ds_audit_result lr = listen_result(x, l, sizeof l), ur = upnp_result(x, u, sizeof u);
+        struct mpw w;
+
+        snprintf(sig, sizeof sig, "%d|%s|%d|%s", lr, l, ur, u);
+        if (!strcmp(sig, x->signature))
+                return;
+        snprintf(x->signature, sizeof x->signature, "%s", sig);
+        x->changes++;
+        if (lr == DS_AUDIT_FAIL || ur == DS_AUDIT_FAIL)
+                log_warn("exposure changed (%s): listen %s%s%s, upnp %s%s%s", why, result_names[lr], lr == DS_AUDIT_FAIL ? ": " : "",
+                         lr == DS_AUDIT_FAIL ? l : "", result_names[ur], ur == DS_AUDIT_FAIL ? ": " : "",
+                         ur == DS_AUDIT_FAIL ? u : "");
+        if (!x->d->bus)
+                return;
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "listen", result_names[lr]);
+        mpw_kv_str(&w, "listen_detail", l);
+        mpw_kv_str(&w, "upnp", result_names[ur]);
+        mpw_kv_str(&w, "upnp_detail", u);
+        mpw_kv_str(&w, "external_address", x->igd.ext_addr);
+        mpw_kv_str(&w, "cause", why);
+        mpw_map_end(&w);
+        ds_daemon_publish(x->d, "net.exposure.changed", &w);
+        mpw_free(&w);
+}
+
+/* ---- methods ------------------------------------------------------------------ */
+
+static int h_exposure_show(void *ctx, struct ds_call *c)
+{
+        struct exp_ctx *x = ctx;
+
+        exp_listen_refresh(x);
+        exp_publish_if_changed(x, "show");
+        exp_write_state(x, c->r);
+        return 0;
+}
+
+static int h_exposure_check(void *ctx, struct ds_call *c)
+{
+        struct exp_ctx *x = ctx;
+        int r;
+
+        if (x->n_waiters >= EXP_WAITERS_MAX)
+                return ds_call_fail(c, -EBUSY, NULL, "%d checks are already waiting", EXP_WAITERS_MAX);
+        exp_listen_refresh(x);
+        r = exp_upnp_start(x, false, EXP_TCP, 0);
+        if (r < 0 && r != -EBUSY)
+                return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot start the UPnP check: %s", strerror(-r));
+        x->waiters[x->n_waiters++] = ds_call_detach(c);
+        return DS_DEFER;
+}
+
+static const char *const protos[] = { "tcp", "udp", NULL };
+
+static const struct ds_field unmap_args[] = {
+        { "port", DS_INT, DS_REQUIRED, .min = 1, .max = 65535, .help = "the router's external port" },
+        { "proto", DS_STR, 0, .enums = protos, .help = "tcp (default) or udp" },
+        { NULL },
+};
+
+static int unmap_start(struct exp_ctx *x)
+{
+        int r = exp_upnp_start(x, true, x->unmap_proto, x->unmap_port);
+
+        if (r < 0) {
+                ds_call_fail(x->unmap_call, -DS_EINTERNAL, NULL, "cannot start the deletion: %s", strerror(-r));
+                ds_call_finish(&x->unmap_call, -DS_EINTERNAL);
+                return r;
+        }
+        x->unmap_started = true;
+        return 0;
+}
+
+static int h_exposure_unmap(void *ctx, struct ds_call *c)
+{
+        struct exp_ctx *x = ctx;
+        char proto[8] = "tcp";
+        enum exp_proto p = EXP_TCP;
+        int port = (int)ds_arg_int(c, "port", 0);
+
+        ds_arg_str(c, "proto", proto, sizeof proto);
+        if (proto[0])
+                exp_proto_parse(proto, strlen(proto), &p);
+        if (x->d->dry_run)
+                return ds_call_fail(c, -EPERM, NULL, "--dry-run: the router is left alone");
+        if (x->unmap_call)
+                return ds_call_fail(c, -EBUSY, NULL, "a deletion is in progress: try again in a few seconds");
+        snprintf(x->unmap_actor, sizeof x->unmap_actor, "%s", ds_call_actor(c));
+        log_audit("security", LOG_LVL_NOTICE, x->unmap_actor, "'%s' asked to delete the router's mapping of %s %d",
+                  x->unmap_actor, exp_proto_name(p), port);
+        x->unmap_proto = p;
+        x->unmap_port = port;
+        x->unmap_started = false;
+        x->unmap_call = ds_call_detach(c);
+        /* a running check finishes first (exp_upnp_done starts the deletion) */
+        if (x->child <= 0)
+                unmap_start(x);
+        return DS_DEFER;
+}
+
+static void unmap_answer(struct exp_ctx *x)
+{
+        struct exp_igd *g = &x->igd;
+        struct ds_call *c = x->unmap_call;
+        const char *pn = exp_proto_name(x->unmap_proto);
+
+        if (g->unmapped) {
+                log_audit("security", LOG_LVL_NOTICE, x->unmap_actor,
+                          "the router's mapping of %s %d to this device deleted by '%s'", pn, x->unmap_port, x->unmap_actor);
+                mpw_kv_bool(c->r, "deleted", true);
+                mpw_kv_str(c->r, "proto", pn);
+                mpw_kv_int(c->r, "external_port", x->unmap_port);
+                exp_write_state(x, c->r);
+                ds_call_finish(&x->unmap_call, 0);
+        } else {
+                const char *why = g->state == EXP_IGD_FOUND ? g->unmap_error : g->reason;
+                int code = g->state == EXP_IGD_FOUND ? (strstr(why, "refused") ? -DS_EINTERNAL : -ENOENT)
+                           : strstr(why, "timeout_s")  ? -ETIMEDOUT
+                                                       : -DS_EUNAVAIL;
+
+                log_audit("security", LOG_LVL_NOTICE, x->unmap_actor, "the router's mapping of %s %d not deleted: %s", pn,
+                          x->unmap_port, why);
+                ds_call_fail(c, code, code == -ENOENT ? "port" : NULL, "%s", why);
+                ds_call_finish(&x->unmap_call, code);
+        }
+        g->unmapped = false;
+        g->unmap_error[0] = '\0';
+}
+
+void exp_upnp_done(struct exp_ctx *x)
+{
+        exp_igd_judge(&x->igd, exp_https_port(x));
+        exp_listen_refresh(x);
+        if (x->unmap_call && x->unmap_started && x->job.unmap)
+                unmap_answer(x);
+        for (size_t i = 0; i < x->n_waiters; i++) {
+                exp_write_state(x, x->waiters[i]->r);
+                ds_call_finish(&x->waiters[i], 0);
+        }
+        x->n_waiters = 0;
+        exp_publish_if_changed(x, "check");
+        if (x->unmap_call && !x->unmap_started)
+                unmap_start(x);
+}
+
+const struct ds_method exp_methods[] = {
+        DS_METHOD("exposure.show", NULL, h_exposure_show, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("exposure.check", NULL, h_exposure_check, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("exposure.unmap", unmap_args, h_exposure_unmap, AUTH_NEEDS(NETWORK)),
+        { NULL },
+};
+
+/* ---- audit ------------------------------------------------------------------- */
+
+static enum ds_audit_result check_listen(void *ctx, char *detail, size_t size)
+{
+        struct exp_ctx *x = ctx;
+
+        exp_listen_refresh(x);
+        return listen_result(x, detail, size);
+}
+
+static enum ds_audit_result check_upnp(void *ctx, char *detail, size_t size)
+{
+        return upnp_result(ctx, detail, size);
+}
+
+const struct ds_audit_item exp_audit[] = {
+        { .id = "net.listen", .level = 1,
+          .title = "nothing listens on a network address but the enabled functions, on their configured ports",
+          .remediation = "stop the named program, or disable/move what owns the port (devctl function, devctl port)",
+          .check = check_listen },
+        { .id = "net.exposure.upnp", .level = 1, .title = "the router forwards only the HTTPS port to this device (UPnP IGD)",
+          .remediation = "devctl exposure unmap PORT, and turn UPnP off on the router; forward only HTTPS, prefer a VPN",
+          .check = check_upnp },
+        { NULL },
+};
