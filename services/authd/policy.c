@@ -118,21 +118,27 @@ static const char *r_classes(const struct rule_ctx *r, char *why, size_t size)
         return why;
 }
 
+/* Dahua 3.1: the password must not contain the user name or its reverse
+ * (case-insensitive), not merely differ from it. */
 static const char *r_username(const struct rule_ctx *r, char *why, size_t size)
 {
         size_t n = strlen(r->user ? r->user : "");
-        bool same = true, rev = true;
 
-        if (!n || n != r->len)
+        if (!n || n > r->len)
                 return NULL;
-        for (size_t i = 0; i < n; i++) {
-                same &= tolower((unsigned char)r->pw[i]) == tolower((unsigned char)r->user[i]);
-                rev &= tolower((unsigned char)r->pw[i]) == tolower((unsigned char)r->user[n - 1 - i]);
+        for (size_t at = 0; at + n <= r->len; at++) {
+                bool same = true, rev = true;
+                for (size_t i = 0; i < n && (same || rev); i++) {
+                        int c = tolower((unsigned char)r->pw[at + i]);
+                        same &= c == tolower((unsigned char)r->user[i]);
+                        rev &= c == tolower((unsigned char)r->user[n - 1 - i]);
+                }
+                if (same || rev) {
+                        snprintf(why, size, "must not contain the user name or the user name reversed");
+                        return why;
+                }
         }
-        if (!same && !rev)
-                return NULL;
-        snprintf(why, size, "must not be the user name or the user name reversed");
-        return why;
+        return NULL;
 }
 
 static const char *r_sequence(const struct rule_ctx *r, char *why, size_t size)

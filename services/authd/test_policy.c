@@ -54,6 +54,10 @@ static const struct pcase cases[] = {
         { "vendor", "Operator9x", "operator9X", "username" },
         { "vendor", "Operator9x", "x9ROTAREPO", "username" },
         { "nist", "longusername15ch", "LONGUSERNAME15CH", "username" },
+        /* containing it counts too (Dahua 3.1) */
+        { "vendor", "alice", "Xalice#92Q", "username" },
+        { "vendor", "alice", "Q9#ECILAx", "username" },
+        { "vendor", "alice", "Xalic#92Qe", NULL },
         /* consecutive runs */
         { "vendor", "admin", "Zx9#abcQvL", "sequence" },
         { "vendor", "admin", "Zx9#cbaQvL", "sequence" },

@@ -51,7 +51,7 @@ const struct ds_field netcfgd_settings[] = {
         PORT_SETTING("onvif_port", 1, 65535, 8080, "ONVIF port"),
         PORT_SETTING("ssh_port", 1, 65535, 22, "SSH port"),
         PORT_SETTING("snmp_port", 1, 65535, 161, "SNMP port (UDP)"),
-        { "max_connections", DS_INT, 0, .min = 0, .max = PORTS_MAXCONN_MAX, .def_int = 0,
+        { "max_connections", DS_INT, 0, .min = 0, .max = PORTS_MAXCONN_MAX, .def_int = 128,
           .help = "concurrent connections per service port (0: no cap)" },
         { "https_enabled", DS_BOOL, 0, .def_bool = true },
         { "http_redirect", DS_BOOL, 0, .def_bool = true, .help = "redirect HTTP to HTTPS" },

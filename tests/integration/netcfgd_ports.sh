@@ -13,7 +13,7 @@ export DEVSEC_TOKEN=tok:admin:admin:system,network,security,system-info,backup
 
 check_out "port show lists the SDK TCP port with its default" 'tcp +tcp +37777 +37777 +1025-65535' dc port show
 check_out "port show lists SNMP as UDP" 'snmp +udp +161' dc port show
-check_out "port show has max_connections" 'max_connections: +0' dc port show
+check_out "port show has max_connections, 128 by default as in Dahua's port table" 'max_connections: +128' dc port show
 
 # ranges: each error names the field
 check_out "tcp below 1025 is refused naming tcp" 'EINVAL: tcp: must be between 1025 and 65535' dc port set tcp=1024
