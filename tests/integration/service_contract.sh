@@ -5,10 +5,11 @@
 source "$(dirname "$0")/../lib/tap.sh"
 stack_init testsvc
 stack_acl testsvc 'testsvc = { serve = ["testsvc", "authd"]; call = ["bus.*"]; publish = ["*"]; subscribe = ["*"]; };'
-rm -f "$T_DIR"/etc/bus.acl.d/{authd,netcfgd,filterd,logd,timed,timed-clock}.acl
+# only the two services of this stack are known (a known service that is down fails the audit)
+find "$T_DIR/etc/bus.acl.d" -name '*.acl' ! -name testsvc.acl -delete
 stack_busd
 bg testsvc "$B/tests/testsvc"; SVC=$LAST_PID
-bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"
+bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"; AUTHD=$LAST_PID
 svc_up testsvc; svc_up authd
 export DEVSEC_TOKEN=tok:ann:admin:system,system-info,security,backup
 VIEW=tok:val:viewer:monitor
@@ -63,3 +64,11 @@ check_out "-n names the bad line" "testsvc.conf:1: 'limit' must be between" "$B/
 check_rc "-n exits 1 on a bad file" 1 "$B/tests/testsvc" -n
 printf 'limit = 7;\n' > "$T_DIR/etc/testsvc.conf"
 check_out "-n says configuration OK" 'configuration OK' "$B/tests/testsvc" -n
+
+# a known service that is down fails the audit instead of leaving it: the score never rises
+check_out "both services' items are in the audit" 'testsvc +test\.strict' dc audit --level 1
+{ kill -9 "$AUTHD"; wait "$AUTHD"; } 2>/dev/null
+wait_for 10 sh -c "'$B/devctl' --json status | grep -q '\"name\":\"authd\",\"state\":\"down\"'"
+check_out "a service that is down fails its running item" 'authd +authd\.running +1 +fail' dc audit --level 1
+check_rc "and the audit exits 1" 1 dc audit --level 1
+check_out "the score counts it" 'level 1: [0-9]+ passed, [1-9][0-9]* failed' dc audit --level 1

@@ -243,6 +243,27 @@ struct sweep {
         int worst;                   /* exit code of the worst refusal */
 };
 
+/* A row for a service whose own items could not be had: <service>.running. */
+static void audit_row(struct sweep *sw, struct mpw *rows, const char *name, const char *result, const char *detail)
+{
+        char id[80], title[120], fix[120];
+
+        snprintf(id, sizeof id, "%s.running", name);
+        snprintf(title, sizeof title, "%s runs and answers its audit", name);
+        snprintf(fix, sizeof fix, strcmp(result, "n/a") ? "systemctl start devsec-%s" : "devctl function list", name);
+        sw->fail += !strcmp(result, "fail");
+        sw->na += !strcmp(result, "n/a");
+        mpw_map_begin(rows);
+        mpw_kv_str(rows, "service", name);
+        mpw_kv_str(rows, "id", id);
+        mpw_kv_int(rows, "level", 1);
+        mpw_kv_str(rows, "title", title);
+        mpw_kv_str(rows, "result", result);
+        mpw_kv_str(rows, "detail", detail);
+        mpw_kv_str(rows, "remediation", fix);
+        mpw_map_end(rows);
+}
+
 /* Calls audit.report or audit.harden on every running service and gathers
  * their items into one array of rows, each prefixed with its service. */
 static int sweep_services(struct devctl *dc, struct sweep *sw, struct mpw *rows)
@@ -262,9 +283,19 @@ static int sweep_services(struct devctl *dc, struct sweep *sw, struct mpw *rows)
                 char name[64];
                 struct mpw a;
 
-                if (!mp_streq(mp_get(s, "state"), "running") || mp_strcpy(mp_get(s, "name"), name, sizeof name) < 0 ||
-                    !strcmp(name, "busd"))
+                if (mp_strcpy(mp_get(s, "name"), name, sizeof name) < 0 || !strcmp(name, "busd"))
                         continue;
+                if (!mp_streq(mp_get(s, "state"), "running")) {
+                        /* its items cannot be checked: a service down fails, one
+                         * whose function is off is n/a (the score never rises
+                         * because a daemon stopped) */
+                        if (!strcmp(sw->method, "audit.report"))
+                                audit_row(sw, rows, name, mp_streq(mp_get(s, "state"), "disabled") ? "n/a" : "fail",
+                                          mp_streq(mp_get(s, "state"), "disabled")
+                                                  ? "off: its function is disabled"
+                                                  : "not running: none of its items can be checked");
+                        continue;
+                }
                 mpw_init(&a);
                 mpw_map_begin(&a);
                 mpw_kv_int(&a, "level", sw->level);
@@ -274,6 +305,11 @@ static int sweep_services(struct devctl *dc, struct sweep *sw, struct mpw *rows)
                 r = devctl_call(dc, name, sw->method, &a, true, NULL, &rep);
                 mpw_free(&a);
                 if (r != DC_OK) {
+                        /* registered but not answering (timed out, gone meanwhile) */
+                        if (!strcmp(sw->method, "audit.report") && r == DC_EUNAVAIL) {
+                                audit_row(sw, rows, name, "fail", "not answering: none of its items can be checked");
+                                continue;
+                        }
                         if (r > sw->worst)
                                 sw->worst = r;
                         continue;

@@ -74,15 +74,22 @@
   };
 
   // ---- dashboard ----------------------------------------------------------------------
-  async function running() {
-    const s = await DS.call('bus', 'bus.services');
-    return s.services.filter(x => x.state === 'running' && x.name !== 'busd');
-  }
+  // every known service: a running one is asked, one that is down fails its
+  // <name>.running item and one whose function is off is n/a (as devctl audit)
   async function sweep(method, args) {
-    const svcs = await running();
-    const out = await Promise.all(svcs.map(s => DS.call(s.name, method, args).then(r => ({ s: s.name, r }),
-      e => ({ s: s.name, e }))));
+    const s = await DS.call('bus', 'bus.services');
+    const all = s.services.filter(x => x.name !== 'busd');
+    const out = await Promise.all(all.map(x => x.state !== 'running' ? Promise.resolve({ s: x.name, state: x.state })
+      : DS.call(x.name, method, args).then(r => ({ s: x.name, r }), e => ({ s: x.name, e }))));
     return out.filter(o => !(o.e && (o.e.code === 'ENOENT' || o.e.code === 'ENOSYS')));
+  }
+  function reportItems(res) {
+    return res.flatMap(o => o.r ? o.r.items.map(i => ({ service: o.s, ...i })) : [{
+      service: o.s, id: o.s + '.running', level: 1, title: o.s + ' runs and answers its audit',
+      result: o.state === 'disabled' ? 'n/a' : 'fail',
+      detail: o.state === 'disabled' ? 'off: its function is disabled'
+        : o.e ? 'not answering: ' + o.e.message : 'not running: none of its items can be checked',
+      remediation: o.state === 'disabled' ? 'devctl function list' : 'systemctl start devsec-' + o.s }]);
   }
   function perHour(records, hours) {
     const now = Date.now(), buckets = [];
@@ -106,8 +113,7 @@
     const audit = el('div#audit-summary');
     v.appendChild(DS.section('Audit', audit));
     for (const level of [1, 2, 3]) {
-      const res = await sweep('audit.report', { level });
-      const items = res.flatMap(o => o.r ? o.r.items.map(i => ({ service: o.s, ...i })) : []);
+      const items = reportItems(await sweep('audit.report', { level }));
       const counted = items.filter(i => i.result === 'pass' || i.result === 'fail');
       const pass = counted.filter(i => i.result === 'pass').length;
       const failing = items.filter(i => i.result === 'fail');
@@ -440,10 +446,8 @@
     applyBtn.disabled = true;
     const f = DS.form('auditf', [{ name: 'level', label: 'Protection level', type: 'select', options: ['1', '2', '3'], value: '1' }],
       'Run the audit', async x => {
-        const r = await sweep('audit.report', { level: Number(x.level) });
-        const items = r.flatMap(o => o.r ? o.r.items.map(i => ({ service: o.s, ...i })) :
-          [{ service: o.s, id: '-', result: 'error', title: o.e.message }]);
-        out.replaceChildren(DS.table([{ key: 'service' }, { key: 'id' }, { key: 'result', render: i => el('span.res.' + i.result, i.result) },
+        const items = reportItems(await sweep('audit.report', { level: Number(x.level) }));
+        out.replaceChildren(DS.table([{ key: 'service' }, { key: 'id' }, { key: 'result', render: i => el('span.res.' + String(i.result).replace(/[^a-z]/g, ''), i.result) },
           { key: 'title' }, { key: 'detail' }, { key: 'remediation' }], items, 'audit-table'));
         const c = items.filter(i => i.result === 'pass' || i.result === 'fail');
         return `${c.filter(i => i.result === 'pass').length} of ${c.length} passed`;
