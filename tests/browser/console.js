@@ -176,6 +176,37 @@ const T = { timeout: 15000 };
     if (!/BEGIN CERTIFICATE/.test(fs.readFileSync(f, 'utf8'))) throw new Error('not a PEM certificate');
   });
 
+  // ---- settings and calls, as devctl config and devctl call
+  await page('settings');
+  await step("a service's settings are shown", async () => {
+    await p.selectOption('#config-service', 'authd');
+    await p.click('#config-submit');
+    await p.waitForFunction(() => /lockout_attempts/.test(document.querySelector('#config-show')?.textContent || ''), null, T);
+  });
+  await step('a refused setting names its field and changes nothing', async () => {
+    await p.selectOption('#configset-service', 'authd');
+    await p.fill('#configset-settings', 'lockout_attempts=999');
+    await p.click('#configset-submit');
+    await p.waitForFunction(() => /EINVAL.*lockout_attempts|lockout_attempts.*EINVAL|field lockout_attempts/.test(
+      document.querySelector('#view-settings')?.textContent || ''), null, T);
+  });
+  await step('any method can be called with the session', async () => {
+    await p.fill('#callf-service', 'authd');
+    await p.fill('#callf-method', 'sys.ping');
+    await p.click('#callf-submit');
+    await p.waitForFunction(() => /"version"/.test(document.querySelector('#call-out')?.textContent || ''), null, T);
+  });
+  await shot('settings');
+  await page('mail');
+  await step('the mail page says the SMTP function is off (factory default)', () =>
+    p.waitForSelector('#disabled-note', T));
+  await page('logs');
+  await step('the log store verifies from the console', async () => {
+    await p.click('#log-verify');
+    await p.waitForFunction(() => /ok\s*yes/.test(document.querySelector('#verify-out')?.textContent || ''), null, T);
+  });
+  await shot('logs-integrity');
+
   // ---- 360 px wide: nothing wider than the screen
   await step('the console fits a 360 px wide screen', async () => {
     await p.setViewportSize({ width: 360, height: 740 });

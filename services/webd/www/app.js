@@ -108,6 +108,34 @@ DS.showError = function (root, e) {
   const old = root.querySelector(':scope > .error'); if (old) old.remove();
   root.prepend(el('p.error', { role: 'alert' }, text + (e.field ? ' [field ' + e.field + ']' : '')));
 };
+// Any reply as the device gave it: scalars as a key/value table, lists of
+// objects as tables, nested maps as their own blocks (what devctl prints).
+DS.show = function (obj, id) {
+  const box = el('div.show' + (id ? '#' + id : ''));
+  const kv = [], rest = [];
+  for (const [k, v] of Object.entries(obj || {})) {
+    if (Array.isArray(v) && v.length && typeof v[0] === 'object' && v[0] !== null) rest.push([k, v]);
+    else if (v && typeof v === 'object' && !Array.isArray(v)) rest.push([k, v]);
+    else kv.push({ k, v: Array.isArray(v) ? v.join(', ') : v === true ? 'yes' : v === false ? 'no' : v });
+  }
+  if (kv.length) box.appendChild(DS.table([{ key: 'k', title: '' }, { key: 'v', title: '' }], kv));
+  for (const [k, v] of rest) {
+    box.appendChild(el('h3', k));
+    if (Array.isArray(v)) {
+      const cols = [...new Set(v.flatMap(o => Object.keys(o)))].map(c => ({ key: c, render: o =>
+        o[c] !== null && typeof o[c] === 'object' ? JSON.stringify(o[c]) : o[c] }));
+      box.appendChild(DS.table(cols, v));
+    } else box.appendChild(DS.show(v));
+  }
+  return box;
+};
+// key=value words typed as devctl types them: numbers, true/false, text
+DS.typed = v => /^-?\d+$/.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v;
+DS.download = function (name, text, type) {
+  const a = el('a', { href: URL.createObjectURL(new Blob([text], { type: type || 'text/plain' })), download: name }, name);
+  document.body.appendChild(a); a.click(); a.remove();
+};
+
 DS.button = (text, fn, cls) => el('button' + (cls ? (cls[0] === '#' ? cls : '.' + cls) : ''), { type: 'button', on: { click: fn } }, text);
 DS.section = (title, ...kids) => el('section.card', el('h2', title), ...kids);
 
@@ -126,7 +154,7 @@ DS.flash = function (root, text) {
 DS.nav = [
   ['dashboard', 'Dashboard'], ['users', 'Users'], ['sessions', 'Online users'], ['functions', 'Functions'],
   ['ports', 'Ports'], ['https', 'HTTPS'], ['filter', 'IP/MAC filter'], ['time', 'Time'], ['logs', 'Logs'],
-  ['audit', 'Audit']
+  ['mail', 'Mail'], ['storage', 'Storage'], ['exposure', 'Exposure'], ['audit', 'Audit'], ['settings', 'Settings']
 ];
 DS.go = function (page) { if (location.hash !== '#/' + page) location.hash = '#/' + page; else DS.route(); };
 DS.stopTimers = function () {
