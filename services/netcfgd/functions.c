@@ -23,6 +23,7 @@ static void fn_free(struct net_function *f)
         free(f->name);
         free(f->title);
         free(f->target);
+        free(f->enforced_by);
         free(f->risk);
 }
 
@@ -53,8 +54,8 @@ static int member_str(config_setting_t *s, const char *key, bool required, const
         return *ret ? 0 : -ENOMEM;
 }
 
-static const char *const fn_keys[] = { "name", "title", "factory_default", "unit", "daemon", "risk", "off_level",
-                                       NULL };
+static const char *const fn_keys[] = { "name", "title", "factory_default", "unit", "daemon", "enforced_by", "risk",
+                                       "off_level", NULL };
 
 static int load_one(config_setting_t *s, const char *path, struct net_function *f, struct ds_err *e)
 {
@@ -78,8 +79,14 @@ static int load_one(config_setting_t *s, const char *path, struct net_function *
             (r = member_str(s, "title", true, path, &f->title, e)) < 0 ||
             (r = member_str(s, "risk", true, path, &f->risk, e)) < 0 ||
             (r = member_str(s, "unit", false, path, &unit, e)) < 0 ||
-            (r = member_str(s, "daemon", false, path, &daemon, e)) < 0)
+            (r = member_str(s, "daemon", false, path, &daemon, e)) < 0 ||
+            (r = member_str(s, "enforced_by", false, path, &f->enforced_by, e)) < 0)
                 goto fail;
+        if (f->enforced_by && (unit || daemon)) {
+                r = ds_err_set(e, -EINVAL, "enforced_by", "%s:%d: '%s': enforced_by is for a flag (no unit, no daemon)",
+                               path, line, f->name);
+                goto fail;
+        }
         if (ds_check_name(f->name, strlen(f->name))) {
                 r = ds_err_set(e, -EINVAL, "name", "%s:%d: bad function name '%s'", path, line, f->name);
                 goto fail;
@@ -250,7 +257,7 @@ void functions_write_row(const struct net_function *f, struct mpw *w)
         mpw_kv_bool(w, "enabled", f->enabled);
         mpw_kv_bool(w, "factory_default", f->def);
         mpw_kv_str(w, "kind", functions_kind_name(f->kind));
-        mpw_kv_str(w, "backend", f->target ? f->target : "-");
+        mpw_kv_str(w, "backend", f->target ? f->target : f->enforced_by ? f->enforced_by : "none (integrator)");
         mpw_kv_int(w, "off_level", f->off_level);
         mpw_kv_str(w, "risk", f->risk);
         mpw_map_end(w);

@@ -98,6 +98,7 @@ struct net_function {
         char *name;    /* "ssh" */
         char *title;   /* "SSH" */
         char *target;  /* unit ("ssh.service") or daemon ("smtp-notifier"); NULL for flags */
+        char *enforced_by; /* a flag a devsec daemon obeys: who and how; NULL: nothing obeys it */
         char *risk;
         enum fn_kind kind;
         bool def;      /* factory default */
@@ -105,6 +106,13 @@ struct net_function {
         bool enabled;  /* current state */
         bool busy;     /* a change is in flight */
 };
+
+/* A switch something acts on: a unit, a daemon, or a flag a daemon obeys. A
+ * flag with none of these is the integrator's to back with a unit. */
+static inline bool fn_backed(const struct net_function *f)
+{
+        return f->kind != FN_FLAG || f->enforced_by;
+}
 
 struct fn_table {
         struct net_function *v;

@@ -1,0 +1,97 @@
+/* audit.c - netcfgd's hardening items: HTTPS switched on, SNMP v3 only, the
+ * functions each level wants off, custom ports, TLS 1.3. */
+#include <stdio.h>
+#include <string.h>
+
+#include "netcfgd.h"
+
+static struct netcfgd_ctx *X(void *ctx)
+{
+        return ctx;
+}
+
+static enum ds_audit_result check_ports(void *ctx, char *detail, size_t size)
+{
+        struct netcfgd_ctx *x = X(ctx);
+        char names[200];
+
+        if (ports_well_known(&x->ports, names, sizeof names) == 0)
+                return DS_AUDIT_PASS;
+        snprintf(detail, size, "well-known default ports in use: %s", names);
+        return DS_AUDIT_FAIL;
+}
+
+/* Functions the level wants off: a backed one still on fails; one nothing
+ * obeys (a flag without enforced_by: the integrator's to back with a unit) is
+ * never a pass — the item is n/a naming it when nothing backed fails. */
+static enum ds_audit_result check_fns(struct netcfgd_ctx *x, int level, char *detail, size_t size)
+{
+        char on[512] = "", none[512] = "";
+        size_t o1 = 0, o2 = 0;
+        int n = 0, m = 0;
+
+        for (size_t i = 0; i < x->fns.n; i++) {
+                const struct net_function *f = &x->fns.v[i];
+                if (!f->off_level || f->off_level != level)
+                        continue;
+                if (!fn_backed(f)) {
+                        int k = snprintf(none + o2, o2 < sizeof none ? sizeof none - o2 : 0, "%s%s", m++ ? ", " : "",
+                                         f->name);
+                        o2 += k > 0 ? (size_t)k : 0;
+                } else if (f->enabled) {
+                        int k = snprintf(on + o1, o1 < sizeof on ? sizeof on - o1 : 0, "%s%s", n++ ? ", " : "", f->name);
+                        o1 += k > 0 ? (size_t)k : 0;
+                }
+        }
+        if (n)
+                snprintf(detail, size, "still enabled: %s%s%s", on, m ? "; nothing obeys: " : "", none);
+        else if (m)
+                snprintf(detail, size, "n/a: nothing on this device obeys %s (an integrator names a unit for it in "
+                         "functions.conf)", none);
+        return n ? DS_AUDIT_FAIL : m ? DS_AUDIT_NA : DS_AUDIT_PASS;
+}
+
+static int harden_fns(struct netcfgd_ctx *x, int level)
+{
+        for (size_t i = 0; i < x->fns.n; i++) {
+                struct net_function *f = &x->fns.v[i];
+                if (f->off_level == level && f->enabled && !f->busy && fn_backed(f))
+                        netcfgd_fn_change(x, f, false, NULL, "audit.harden");
+        }
+        return 0;
+}
+
+#define FN_LEVEL(n)                                                                                  \
+        static enum ds_audit_result check_fns##n(void *ctx, char *detail, size_t size)               \
+        {                                                                                            \
+                return check_fns(X(ctx), n, detail, size);                                           \
+        }                                                                                            \
+        static int harden_fns##n(void *ctx, struct ds_err *e)                                        \
+        {                                                                                            \
+                (void)e;                                                                             \
+                return harden_fns(X(ctx), n);                                                        \
+        }
+FN_LEVEL(1)
+FN_LEVEL(2)
+FN_LEVEL(3)
+
+const struct ds_audit_item netcfgd_audit[] = {
+        { .id = "net.https.enabled", .level = 1, .title = "HTTPS switched on (webd's net.https checks it is served)",
+          .remediation = "devctl https enable",
+          .key = "https_enabled", .want_bool = true },
+        { .id = "net.snmp.v3only", .level = 1, .title = "SNMP v1/v2c off (v3 only)",
+          .remediation = "devctl snmp set v1v2c=false", .key = "snmp_v1v2c", .want_bool = false },
+        { .id = "net.functions.1", .level = 1, .title = "risky functions off (level 1)",
+          .remediation = "devctl function disable NAME", .check = check_fns1, .harden = harden_fns1 },
+        { .id = "net.https.redirect", .level = 2, .title = "HTTP redirected to HTTPS",
+          .remediation = "devctl call netcfgd https.set redirect=true", .key = "http_redirect", .want_bool = true },
+        { .id = "net.ports.custom", .level = 2, .title = "service ports moved off their well-known defaults",
+          .remediation = "devctl port set http=8088 https=8443 ...", .check = check_ports },
+        { .id = "net.functions.2", .level = 2, .title = "unneeded functions off (level 2)",
+          .remediation = "devctl function disable NAME", .check = check_fns2, .harden = harden_fns2 },
+        { .id = "net.tls13", .level = 3, .title = "TLS 1.3 minimum", .remediation = "devctl call netcfgd https.set tls_min=1.3",
+          .key = "tls_min", .want_str = "1.3" },
+        { .id = "net.functions.3", .level = 3, .title = "every optional function off (level 3)",
+          .remediation = "devctl function disable NAME", .check = check_fns3, .harden = harden_fns3 },
+        { NULL },
+};
