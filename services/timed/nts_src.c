@@ -27,6 +27,7 @@ struct nts_src {
         struct nts_assoc a;
         struct nts_ke_conn *ke;
         int ntp_port;             /* from the KE, 123 if it gave none */
+        char ntp_host[64];        /* the NTP server's address from the KE; "": the KE server's */
         int64_t next_ke_mono;
         int backoff_s;
         uint64_t ke_ok, ke_failed, naks, auth_ok;
@@ -46,11 +47,20 @@ static int64_t mono_ns(void)
 static int connect_ntp(struct source *s)
 {
         struct sockaddr_storage sa = s->sa;
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&sa;
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&sa;
+        const char *h = s->nts->ntp_host;
 
+        if (h[0] && inet_pton(sa.ss_family, h, sa.ss_family == AF_INET ? (void *)&a4->sin_addr
+                                                                         : (void *)&a6->sin6_addr) != 1) {
+                log_warn("source %s: NTP server '%s' from the KE is not an address of the KE server's family",
+                         s->addr, h);
+                return -EAFNOSUPPORT;
+        }
         if (sa.ss_family == AF_INET)
-                ((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)s->nts->ntp_port);
+                a4->sin_port = htons((uint16_t)s->nts->ntp_port);
         else
-                ((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)s->nts->ntp_port);
+                a6->sin6_port = htons((uint16_t)s->nts->ntp_port);
         if (connect(s->fd, (struct sockaddr *)&sa, s->salen) < 0)
                 return log_warn_errno(-errno, "source %s: connect to NTP port %d: %m", s->addr, s->nts->ntp_port);
         return 0;
@@ -105,6 +115,8 @@ static void cache_restore(struct timed_ctx *t, struct source *s)
                         memcpy(n->a.k.c2s, c2s->via.bin.ptr, SIV_KEY_LEN);
                         memcpy(n->a.k.s2c, s2c->via.bin.ptr, SIV_KEY_LEN);
                         n->ntp_port = (int)port;
+                        if (mp_strcpy(mp_get(e, "ntp_host"), n->ntp_host, sizeof n->ntp_host) < 0)
+                                n->ntp_host[0] = '\0';
                         n->a.have_keys = n->a.ck.n > 0;
                         if (n->a.have_keys && connect_ntp(s) == 0)
                                 log_info("source %s: NTS keys and %d cookie(s) from the cache", s->addr, n->a.ck.n);
@@ -138,6 +150,7 @@ void timed_nts_save(struct timed_ctx *t, bool force)
                 mpw_kv_str(&w, "server", s->server);
                 mpw_kv_str(&w, "address", s->addr);
                 mpw_kv_int(&w, "ntp_port", n->ntp_port);
+                mpw_kv_str(&w, "ntp_host", n->ntp_host);
                 mpw_str(&w, "c2s");
                 mpw_bin(&w, n->a.k.c2s, SIV_KEY_LEN);
                 mpw_str(&w, "s2c");
@@ -195,10 +208,17 @@ static void on_ke_done(void *ud, int code, const char *why, const struct nts_ke_
         n->a.ck = res->ck;
         n->a.have_keys = true;
         n->ntp_port = res->port ? res->port : 123;
-        if (res->server[0] && strcmp(res->server, n->host) &&
-            (inet_pton(AF_INET, res->server, ip) == 1 || inet_pton(AF_INET6, res->server, ip) == 1))
-                log_notice("source %s: NTS-KE names NTP server '%s': the KE server's address is used", s->addr,
-                           res->server);
+        /* an address is taken as it is (the keys, not the address, authenticate);
+         * a name other than the KE server's would need a lookup: not done */
+        n->ntp_host[0] = '\0';
+        if (res->server[0] && strcmp(res->server, n->host)) {
+                if (strlen(res->server) < sizeof n->ntp_host &&
+                    (inet_pton(AF_INET, res->server, ip) == 1 || inet_pton(AF_INET6, res->server, ip) == 1))
+                        snprintf(n->ntp_host, sizeof n->ntp_host, "%s", res->server);
+                else
+                        log_notice("source %s: NTS-KE names NTP server '%s': the KE server's address is used",
+                                   s->addr, res->server);
+        }
         if (connect_ntp(s) < 0) {
                 forget(n);
                 n->failed = true;
@@ -340,5 +360,6 @@ void timed_nts_status(const struct timed_ctx *t, const struct source *s, struct 
         mpw_kv_uint(w, "naks", n->naks);
         mpw_kv_uint(w, "authenticated", n->auth_ok);
         mpw_kv_int(w, "ntp_port", n->a.have_keys ? n->ntp_port : 0);
+        mpw_kv_str(w, "ntp_host", n->ntp_host);
         mpw_kv_str(w, "nts_error", n->error);
 }

@@ -20,7 +20,8 @@ nts_mkca() {
         done; rm -f ca.srl; chmod 644 ./*.key )
 }
 # chrony_nts_srv NAME NTP_PORT KE_PORT CERT [OFFSET_S]: chronyd serving NTP and
-# NTS-KE with CERT (server or other) of $T_DIR/pki; sets SRV_PID
+# NTS-KE with CERT (server or other) of $T_DIR/pki, naming $NTS_NTPSERVER (if
+# set) as the NTP server in its KE answers; sets SRV_PID
 chrony_nts_srv() {
         local n=$1 port=$2 ke=$3 cert=$4 off=${5:-} d="$T_DIR/chrony-$1"
         mkdir -p -m 700 "$d"
@@ -38,6 +39,7 @@ ntsservercert $T_DIR/pki/$cert.pem
 ntsport $ke
 ntsdumpdir $d
 ntsprocesses 0
+${NTS_NTPSERVER:+ntsntpserver $NTS_NTPSERVER}
 EOC
         if [ -n "$off" ]; then
                 case $off in [+-]*) ;; *) off="+$off" ;; esac

@@ -18,7 +18,7 @@ static void print_kv(const msgpack_object *r, const char *key, const char *label
 static int c_show(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
         static const char *const cols[] = { "address", "state", "stratum", "reach", "offset_ms", "delay_ms",
-                                            "jitter_ms", "poll_s", "rx", NULL };
+                                            "jitter_ms", "poll_s", "rx", "nts", NULL };
         struct bus_reply rep;
         double off = 0;
         int r;
