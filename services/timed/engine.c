@@ -347,7 +347,7 @@ static int on_source_readable(zloop_t *loop, zmq_pollitem_t *item, void *arg)
                 struct iovec iov = { buf, sizeof buf };
                 struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
                                      .msg_controllen = sizeof cm.b };
-                struct timespec rx = { 0, 0 };
+                struct timespec rx = { 0, 0 }, now_ts;
                 struct ntp_sample smp;
                 struct ntp_pkt p;
                 enum ntp_verdict v;
@@ -365,8 +365,11 @@ static int on_source_readable(zloop_t *loop, zmq_pollitem_t *item, void *arg)
                 for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
                         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS)
                                 memcpy(&rx, CMSG_DATA(c), sizeof rx);
-                if (rx.tv_sec == 0)
-                        clock_gettime(CLOCK_REALTIME, &rx);
+                /* a stamp more than a second from now is not this packet's arrival on
+                 * the clock we read (it stepped since; or libfaketime): take now */
+                clock_gettime(CLOCK_REALTIME, &now_ts);
+                if (rx.tv_sec == 0 || rx.tv_sec > now_ts.tv_sec + 1 || rx.tv_sec < now_ts.tv_sec - 1)
+                        rx = now_ts;
                 t4 = (int64_t)rx.tv_sec * 1000000000LL + rx.tv_nsec + t->corr_ns;
                 if (s->state == SRC_DENIED)
                         continue;

@@ -123,6 +123,25 @@ static int h_ntp_servers(void *ctx, struct ds_call *c)
         return 0;
 }
 
+static const struct ds_field nts_servers_args[] = {
+        { "servers", DS_ARRAY, DS_REQUIRED, .max_len = TIMED_MAX_SOURCES, .sub = server_item },
+        { NULL },
+};
+
+static int h_nts_servers(void *ctx, struct ds_call *c)
+{
+        int r = set_one(ctx, c, "nts_servers", ds_arg(c, "servers"), false);
+
+        if (r < 0) {
+                if (!strcmp(c->err.field, "nts_servers"))
+                        snprintf(c->err.field, sizeof c->err.field, "servers");
+                return r;
+        }
+        mpw_str(c->r, "servers");
+        mpw_obj(c->r, ds_arg(c, "servers"));
+        return 0;
+}
+
 static const struct ds_field enable_args[] = { { "enabled", DS_BOOL, DS_REQUIRED }, { NULL } };
 
 static int h_ntp_enable(void *ctx, struct ds_call *c)
@@ -226,6 +245,7 @@ const struct ds_method timed_methods[] = {
         DS_METHOD("ntp.status", NULL, h_ntp_status, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("ntp.sync", NULL, h_ntp_sync, AUTH_NEEDS(SYSTEM)),
         DS_METHOD("ntp.servers", servers_args, h_ntp_servers, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("nts.servers", nts_servers_args, h_nts_servers, AUTH_NEEDS(SYSTEM)),
         DS_METHOD("ntp.enable", enable_args, h_ntp_enable, AUTH_NEEDS(SYSTEM)),
         DS_METHOD("time.set", set_args, h_time_set, AUTH_NEEDS(SYSTEM)),
         DS_METHOD("time.zone", zone_args, h_time_zone, AUTH_NEEDS(SYSTEM)),

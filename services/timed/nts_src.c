@@ -32,8 +32,29 @@ struct nts_src {
         int backoff_s;
         uint64_t ke_ok, ke_failed, naks, auth_ok;
         bool failed;              /* the last KE failed: polls count as misses */
+        bool bypassed;            /* the keys come from a KE without the certificate time check */
+        bool bypass_next;         /* the next KE skips that check (once, before the first sync) */
+        uint64_t bypasses;
         char error[192];          /* why the last KE failed, for time show */
 };
+
+/* The build's date: a clock before it is certainly wrong. */
+static int64_t build_time_s(void)
+{
+#ifdef TIMED_BUILD_TIME
+        return TIMED_BUILD_TIME;
+#else
+        static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+        const char *d = __DATE__; /* "Dec  3 2026" */
+        struct tm tm = { 0 };
+        const char *m = strstr(months, (char[4]){ d[0], d[1], d[2], 0 });
+
+        tm.tm_mon = m ? (int)(m - months) / 3 : 0;
+        tm.tm_mday = atoi(d + 4);
+        tm.tm_year = atoi(d + 7) - 1900;
+        return (int64_t)timegm(&tm);
+#endif
+}
 
 static int64_t mono_ns(void)
 {
@@ -68,13 +89,15 @@ static int connect_ntp(struct source *s)
 
 /* ---- the cache ---- */
 
-static const msgpack_object *cache_find(const msgpack_object *root, const struct source *s)
+static const msgpack_object *cache_find(const struct timed_ctx *t, const msgpack_object *root, const struct source *s)
 {
         const msgpack_object *arr = mp_get(root, "sources");
 
         for (uint32_t i = 0; arr && arr->type == MSGPACK_OBJECT_ARRAY && i < arr->via.array.size; i++) {
                 const msgpack_object *e = &arr->via.array.ptr[i];
-                if (mp_streq(mp_get(e, "server"), s->server) && mp_streq(mp_get(e, "address"), s->addr))
+                /* keys from a KE verified against another CA are not reused */
+                if (mp_streq(mp_get(e, "server"), s->server) && mp_streq(mp_get(e, "address"), s->addr) &&
+                    mp_streq(mp_get(e, "ca"), t->cfg.nts_ca))
                         return e;
         }
         return NULL;
@@ -98,7 +121,7 @@ static void cache_restore(struct timed_ctx *t, struct source *s)
         if (ds_daemon_load(t->d, NTS_CACHE, 1 << 20, &buf, &len) < 0)
                 return;
         if (mp_decode(buf, len, NULL, &u, &why) == 0) {
-                e = cache_find(&u.data, s);
+                e = cache_find(t, &u.data, s);
                 c2s = e ? mp_get(e, "c2s") : NULL;
                 s2c = e ? mp_get(e, "s2c") : NULL;
                 ck = e ? mp_get(e, "cookies") : NULL;
@@ -151,6 +174,7 @@ void timed_nts_save(struct timed_ctx *t, bool force)
                 mpw_kv_str(&w, "address", s->addr);
                 mpw_kv_int(&w, "ntp_port", n->ntp_port);
                 mpw_kv_str(&w, "ntp_host", n->ntp_host);
+                mpw_kv_str(&w, "ca", t->cfg.nts_ca);
                 mpw_str(&w, "c2s");
                 mpw_bin(&w, n->a.k.c2s, SIV_KEY_LEN);
                 mpw_str(&w, "s2c");
@@ -194,6 +218,21 @@ static void on_ke_done(void *ud, int code, const char *why, const struct nts_ke_
         unsigned char ip[16];
 
         n->ke = NULL;
+        /* Boot without a trustworthy clock: the validity period failed even at
+         * max(now, last known good, build time). Before the first sync, one
+         * KE may skip the time check only (chain and name still verified);
+         * it is flagged, and the source re-keyed once the clock is set. */
+        if (code == -EKEYEXPIRED && n->t->last_update_ms == 0 && !n->bypassed && !n->bypass_next) {
+                n->bypass_next = true;
+                n->ke_failed++;
+                snprintf(n->error, sizeof n->error, "%s", why);
+                log_audit("security", LOG_LVL_WARNING, n->t->d->identity,
+                          "source %s: %s: the clock is not set yet, retrying once without the certificate time check "
+                          "(chain and name still verified) until the first sync",
+                          s->addr, why);
+                n->next_ke_mono = 0;
+                return;
+        }
         if (code < 0) {
                 n->ke_failed++;
                 n->failed = true;
@@ -227,6 +266,9 @@ static void on_ke_done(void *ud, int code, const char *why, const struct nts_ke_
                 return;
         }
         n->ke_ok++;
+        n->bypassed = n->bypass_next;
+        n->bypasses += n->bypass_next;
+        n->bypass_next = false;
         n->failed = false;
         n->error[0] = '\0';
         n->backoff_s = BACKOFF_MIN_S;
@@ -248,8 +290,11 @@ static void ke_start(struct timed_ctx *t, struct source *s)
                  * certificate look valid, nor a valid one look not yet valid */
                 .check_time = lkg_s > now_s ? lkg_s : now_s,
                 .timeout_ms = KE_TIMEOUT_MS,
+                .no_time_check = n->bypass_next,
         };
 
+        if (o.check_time < build_time_s())
+                o.check_time = build_time_s();
         n->ke = nts_ke_start(t->d->loop, (struct sockaddr *)&s->sa, s->salen, &o, on_ke_done, s);
         if (!n->ke) {
                 n->ke_failed++;
@@ -264,6 +309,13 @@ int timed_nts_request(struct timed_ctx *t, struct source *s, uint8_t *buf, size_
         struct nts_src *n = s->nts;
         int len;
 
+        if (n->bypassed && t->last_update_ms != 0) {
+                log_notice("source %s: the clock is set: new key establishment with the certificate time checked",
+                           s->addr);
+                forget(n);
+                n->bypassed = false;
+                n->next_ke_mono = 0;
+        }
         if (!n->a.have_keys || n->a.ck.n == 0) {
                 if (n->a.have_keys)
                         log_info("source %s: out of NTS cookies: new key establishment", s->addr);
@@ -334,6 +386,16 @@ void timed_nts_detach(struct timed_ctx *t, struct source *s)
         t->n_nts--;
 }
 
+int timed_nts_bypassed(const struct timed_ctx *t)
+{
+        int k = 0;
+
+        for (int i = 0; i < t->n_src; i++)
+                if (t->src[i].nts && (t->src[i].nts->bypassed || t->src[i].nts->bypass_next))
+                        k++;
+        return k;
+}
+
 int timed_nts_working(const struct timed_ctx *t)
 {
         int k = 0;
@@ -362,4 +424,6 @@ void timed_nts_status(const struct timed_ctx *t, const struct source *s, struct 
         mpw_kv_int(w, "ntp_port", n->a.have_keys ? n->ntp_port : 0);
         mpw_kv_str(w, "ntp_host", n->ntp_host);
         mpw_kv_str(w, "nts_error", n->error);
+        mpw_kv_bool(w, "time_check_bypassed", n->bypassed || n->bypass_next);
+        mpw_kv_uint(w, "time_check_bypasses", n->bypasses);
 }

@@ -122,10 +122,14 @@ static int ssl_wait(struct nts_ke_conn *c, int rc, const char *what)
         if (e == SSL_ERROR_WANT_WRITE)
                 return want(c, ZMQ_POLLOUT);
         if (SSL_get_verify_result(c->ssl) != X509_V_OK) {
-                fail(c, -EPERM, "certificate of '%s' not accepted: %s", SSL_get0_peername(c->ssl) ?
-                     SSL_get0_peername(c->ssl) : "server",
-                     X509_verify_cert_error_string(SSL_get_verify_result(c->ssl)));
-                return -EPERM;
+                long v = SSL_get_verify_result(c->ssl);
+                /* a validity period the clock misses: the boot-time rule may retry */
+                int code = v == X509_V_ERR_CERT_NOT_YET_VALID || v == X509_V_ERR_CERT_HAS_EXPIRED ? -EKEYEXPIRED
+                                                                                                : -EPERM;
+
+                fail(c, code, "certificate of '%s' not accepted: %s",
+                     SSL_get0_peername(c->ssl) ? SSL_get0_peername(c->ssl) : "server", X509_verify_cert_error_string(v));
+                return code;
         }
         err = ERR_peek_last_error();
         if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && !err))
@@ -253,10 +257,11 @@ struct nts_ke_conn *nts_ke_start(zloop_t *loop, const struct sockaddr *sa, sockl
         if (is_ip(o->host) ? !X509_VERIFY_PARAM_set1_ip_asc(vp, o->host)
                            : !SSL_set1_host(c->ssl, o->host) || !SSL_set_tlsext_host_name(c->ssl, o->host))
                 goto err;
-        if (o->check_time > 0)
-                X509_VERIFY_PARAM_set_time(vp, (time_t)o->check_time);
+        /* OpenSSL prefers a set check time over NO_CHECK_TIME: one or the other */
         if (o->no_time_check)
                 X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_NO_CHECK_TIME);
+        else if (o->check_time > 0)
+                X509_VERIFY_PARAM_set_time(vp, (time_t)o->check_time);
         c->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
         if (c->fd < 0 || (connect(c->fd, sa, salen) < 0 && errno != EINPROGRESS)) {
                 log_warn("NTS-KE '%s': connect: %m", o->host);

@@ -31,6 +31,7 @@ void timed_status_write(struct timed_ctx *t, struct mpw *w)
         mpw_kv_bool(w, "nts_mix", t->cfg.nts_mix);
         mpw_kv_int(w, "nts_sources", t->n_nts);
         mpw_kv_int(w, "nts_working", timed_nts_working(t));
+        mpw_kv_int(w, "nts_time_check_bypassed", timed_nts_bypassed(t));
         if (t->last_update_ms) {
                 ds_format_time(t->last_update_ms, tb, sizeof tb);
                 mpw_kv_str(w, "last_update", tb);

@@ -112,3 +112,5 @@ void timed_nts_status(const struct timed_ctx *t, const struct source *s, struct 
 void timed_nts_save(struct timed_ctx *t, bool force);
 /* NTS sources that have keys and answered authenticated */
 int timed_nts_working(const struct timed_ctx *t);
+/* NTS sources keyed (or being keyed) without the certificate time check */
+int timed_nts_bypassed(const struct timed_ctx *t);

@@ -18,6 +18,7 @@ OFF=30; [ -n "$FAKETIME_LIB" ] || OFF=
 timed_stack
 nts_mkca "$T_DIR/pki"
 NTS_NTPSERVER=127.0.0.2 chrony_nts_srv a 24323 24360 server $OFF || nok "chronyd NTS server starts (NTP 24323, KE 24360)"
+A_PID=$SRV_PID
 NTS_NTPSERVER= chrony_nts_srv other 24324 24361 other || nok "chronyd NTS server with another name starts"
 chrony_srv plain 24325 || nok "plain chronyd starts"
 echo pass > "$T_DIR/mode"
@@ -75,6 +76,14 @@ if wait_status 15 "$S['authenticated']>=2"; then ok "after a restart: authentica
 if st_true "$S['ke']==0 and $S['ke_failed']==0"; then ok "after a restart: the KE counter stays 0 (cached cookies)"; else nok "KE after restart: $(tstatus "$S")"; fi
 check "after a restart: the server saw no new NTS-KE connection" test "$(srvstat 'NTS-KE connections accepted')" = "$ke_srv"
 
+# ---- the server restarts with new keys: our cookies are refused (NAK), a new KE follows
+kill $A_PID; wait $A_PID 2>/dev/null
+rm -f "$T_DIR/chrony-a/ntskeys"
+NTS_NTPSERVER=127.0.0.2 chrony_nts_srv a 24323 24360 server $OFF || nok "chronyd NTS server restarts with new keys"
+a0=$(tstatus "$S['authenticated']")
+if wait_status 20 "$S['drops']['nts_nak']>=1 and $S['ke']>=1 and $S['authenticated']>$a0"; then ok "NAK (NTSN) for old cookies: new KE, authenticated again"; else nok "NAK: $(tstatus "$S")"; fi
+check_out "the NAK is logged" 'NTS NAK \(cookie refused\)' cat "$T_DIR/log/timed2.log"
+
 # ---- nts_mix: the plain source may join selection
 if st_true "`src 24325`['state']=='unauthenticated'"; then ok "nts_mix off: the plain source is not selectable"; else nok "plain source: $(tstatus "`src 24325`['state']")"; fi
 dc config set timed nts_mix=true >/dev/null
@@ -84,19 +93,17 @@ check_out "time show has nts_mix" '"nts_mix":true' dc --json time show
 check_out "audit timed.nts fails with nts_mix on" 'timed\.nts.*fail' dc call timed audit.report level=3
 dc config set timed nts_mix=false >/dev/null
 check_until "audit timed.nts passes with minsources NTS sources" 5 'timed\.nts.*pass' dc call timed audit.report level=3
-kill $TIMED_PID; wait $TIMED_PID 2>/dev/null
 
-# ---- a KE server with another name; an untrusted CA
-rm -f "$T_DIR/state/timed/nts.mp"
-timed_conf 'nts_servers=["127.0.0.1:24361"]' "$CA" poll_min_s=1 poll_max_s=1
-bg timed3 "$B/timed" --dry-run; TIMED_PID=$LAST_PID; svc_up timed
+# ---- a KE server with another name (set while running); an untrusted CA
+check_out "devctl time nts set replaces the NTS servers" '127\.0\.0\.1:24361' dc time nts set 127.0.0.1:24361
+check_rc "a bad NTS server is refused" 1 dc time nts set 'bad host'
+check_out "the error names the field" 'servers' dc time nts set 'bad host'
 if wait_status 10 "`src 24361`['ke_failed']>=1"; then ok "wrong name: the KE fails"; else nok "wrong name: $(tstatus "`src 24361`")"; fi
 check_out "wrong name: the reason is in time show" 'IP address mismatch' dc --json time show
 check "wrong name: no sync" st_true "j['sync_state']!='synchronised' and j['updates']==0 and `src 24361`['rx']==0"
-kill $TIMED_PID; wait $TIMED_PID 2>/dev/null
-timed_conf 'nts_servers=["127.0.0.1:24360"]' "nts_ca=\"$T_DIR/pki/ca2.pem\"" poll_min_s=1 poll_max_s=1
-bg timed4 "$B/timed" --dry-run; TIMED_PID=$LAST_PID; svc_up timed
-if wait_status 10 "$S['ke_failed']>=1"; then ok "untrusted CA: the KE fails"; else nok "untrusted CA: $(tstatus "$S")"; fi
+check_out "a new CA is taken" 'nts_ca' dc config set timed "nts_ca=$T_DIR/pki/ca2.pem"
+check_out "back to the first server" '127\.0\.0\.1:24360' dc time nts set 127.0.0.1:24360
+if wait_status 10 "$S['ke_failed']>=1"; then ok "untrusted CA: the KE fails (cached keys of the old CA not reused)"; else nok "untrusted CA: $(tstatus "$S")"; fi
 check_out "untrusted CA: the reason is in time show" 'unable to get local issuer certificate' dc --json time show
 check "untrusted CA: no sync" st_true "j['sync_state']!='synchronised' and j['updates']==0 and $S['rx']==0"
-check_out "the failure is logged with the reason" 'NTS key establishment failed: certificate .* not accepted' cat "$T_DIR/log/timed4.log"
+check_out "the failure is logged with the reason" 'NTS key establishment failed: certificate .* not accepted' cat "$T_DIR/log/timed2.log"
