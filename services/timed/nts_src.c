@@ -35,6 +35,8 @@ struct nts_src {
         bool bypassed;            /* the keys come from a KE without the certificate time check */
         bool bypass_next;         /* the next KE skips that check (once, before the first sync) */
         uint64_t bypasses;
+        int64_t ke_start_mono;
+        double ke_ms;             /* how long the last successful KE took */
         char error[192];          /* why the last KE failed, for time show */
 };
 
@@ -253,7 +255,7 @@ static void on_ke_done(void *ud, int code, const char *why, const struct nts_ke_
         if (res->server[0] && strcmp(res->server, n->host)) {
                 if (strlen(res->server) < sizeof n->ntp_host &&
                     (inet_pton(AF_INET, res->server, ip) == 1 || inet_pton(AF_INET6, res->server, ip) == 1))
-                        snprintf(n->ntp_host, sizeof n->ntp_host, "%s", res->server);
+                        memcpy(n->ntp_host, res->server, strlen(res->server) + 1);
                 else
                         log_notice("source %s: NTS-KE names NTP server '%s': the KE server's address is used",
                                    s->addr, res->server);
@@ -266,6 +268,7 @@ static void on_ke_done(void *ud, int code, const char *why, const struct nts_ke_
                 return;
         }
         n->ke_ok++;
+        n->ke_ms = (double)(mono_ns() - n->ke_start_mono) / 1e6;
         n->bypassed = n->bypass_next;
         n->bypasses += n->bypass_next;
         n->bypass_next = false;
@@ -295,6 +298,7 @@ static void ke_start(struct timed_ctx *t, struct source *s)
 
         if (o.check_time < build_time_s())
                 o.check_time = build_time_s();
+        n->ke_start_mono = mono_ns();
         n->ke = nts_ke_start(t->d->loop, (struct sockaddr *)&s->sa, s->salen, &o, on_ke_done, s);
         if (!n->ke) {
                 n->ke_failed++;
@@ -419,6 +423,7 @@ void timed_nts_status(const struct timed_ctx *t, const struct source *s, struct 
         mpw_kv_int(w, "cookies", n->a.ck.n);
         mpw_kv_uint(w, "ke", n->ke_ok);
         mpw_kv_uint(w, "ke_failed", n->ke_failed);
+        mpw_kv_double(w, "ke_ms", (double)(int64_t)(n->ke_ms * 1000) / 1000);
         mpw_kv_uint(w, "naks", n->naks);
         mpw_kv_uint(w, "authenticated", n->auth_ok);
         mpw_kv_int(w, "ntp_port", n->a.have_keys ? n->ntp_port : 0);
