@@ -8,7 +8,7 @@
 
 #define CRIT 0x8000
 
-static uint16_t get16(const uint8_t *p)
+static uint16_t ke_get16(const uint8_t *p)
 {
         return (uint16_t)(p[0] << 8 | p[1]);
 }
@@ -52,8 +52,8 @@ int nts_ke_parse(const uint8_t *buf, size_t len, struct nts_ke_result *ret, cons
         memset(&r, 0, sizeof r);
         *why = NULL;
         while (off + 4 <= len) {
-                uint16_t type = get16(buf + off) & ~CRIT, blen = get16(buf + off + 2);
-                bool crit = get16(buf + off) & CRIT;
+                uint16_t type = ke_get16(buf + off) & ~CRIT, blen = ke_get16(buf + off + 2);
+                bool crit = ke_get16(buf + off) & CRIT;
                 const uint8_t *b = buf + off + 4;
 
                 if (off + 4 + blen > len)
@@ -80,23 +80,23 @@ int nts_ke_parse(const uint8_t *buf, size_t len, struct nts_ke_result *ret, cons
                                 FAIL("two next protocol records");
                         if (blen == 0)
                                 FAIL("the server supports none of our protocols");
-                        if (blen != 2 || get16(b) != NTS_PROTO_NTPV4)
+                        if (blen != 2 || ke_get16(b) != NTS_PROTO_NTPV4)
                                 FAIL("next protocol is not NTPv4 alone");
                         proto = true;
                         break;
                 case NTS_REC_ERROR:
                         if (blen != 2)
                                 FAIL("error record of a bad size");
-                        FAIL(get16(b) == 0 ? "server error: unrecognized critical record"
-                             : get16(b) == 1 ? "server error: bad request"
-                             : get16(b) == 2 ? "server error: internal server error"
+                        FAIL(ke_get16(b) == 0 ? "server error: unrecognized critical record"
+                             : ke_get16(b) == 1 ? "server error: bad request"
+                             : ke_get16(b) == 2 ? "server error: internal server error"
                                              : "server error: unknown code");
                 case NTS_REC_WARNING:
                         FAIL("server warning (none is defined)");
                 case NTS_REC_AEAD:
                         if (aead)
                                 FAIL("two AEAD algorithm records");
-                        if (blen != 2 || get16(b) != NTS_AEAD_SIV_CMAC_256)
+                        if (blen != 2 || ke_get16(b) != NTS_AEAD_SIV_CMAC_256)
                                 FAIL("AEAD algorithm is not AEAD_AES_SIV_CMAC_256 alone");
                         aead = true;
                         break;
@@ -122,9 +122,9 @@ int nts_ke_parse(const uint8_t *buf, size_t len, struct nts_ke_result *ret, cons
                 case NTS_REC_PORT:
                         if (port)
                                 FAIL("two NTPv4 port records");
-                        if (blen != 2 || get16(b) == 0)
+                        if (blen != 2 || ke_get16(b) == 0)
                                 FAIL("NTPv4 port record of a bad size or port 0");
-                        r.port = get16(b);
+                        r.port = ke_get16(b);
                         port = true;
                         break;
                 default:
