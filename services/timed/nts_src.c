@@ -348,7 +348,9 @@ enum ntp_verdict timed_nts_verdict(struct timed_ctx *t, struct source *s, const 
                 n->naks++;
                 log_warn("source %s: NTS NAK (cookie refused): new key establishment", s->addr);
                 forget(n);
-                n->next_ke_mono = mono_ns();
+                /* at most one KE per BACKOFF_MIN_S for NAKs: a forged NAK (the unique
+                 * identifier is visible on the path) cannot make a KE storm */
+                n->next_ke_mono = n->ke_start_mono + (int64_t)BACKOFF_MIN_S * 1000000000LL;
                 return NTP_NTS_NAK;
         case NTS_NO_AUTH:
                 log_debug("source %s: reply without NTS authenticator dropped", s->addr);
