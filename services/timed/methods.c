@@ -279,6 +279,6 @@ const struct ds_audit_item timed_audit[] = {
           .remediation = "devctl config set timed minsources=2", .key = "minsources", .cmp = DS_CMP_GE,
           .want_int = 2 },
         { .id = "timed.nts", .level = 3, .title = "time is authenticated (NTS) by at least minsources sources",
-          .remediation = "devctl config set timed nts_servers='[\"HOST\",...]' nts_mix=false", .check = check_nts },
+          .remediation = "devctl time nts set HOST... (minsources of them); devctl config set timed nts_mix=false", .check = check_nts },
         { NULL },
 };

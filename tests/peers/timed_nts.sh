@@ -43,6 +43,7 @@ fi
 if wait_status 10 "abs($S['offset_ms']) < 5"; then ok "after the step the NTS source is within 5 ms"; else nok "NTS source offset $(tstatus "$S['offset_ms']") ms"; fi
 if st_true "$S['nts'] and $S['ke']==1 and $S['ntp_host']=='127.0.0.2' and $S['ntp_port']==24323 and $S['state']=='selected'"; then
         ok "the source is NTS, keyed once, polled at the NTP server the KE named (127.0.0.2:24323)"; else nok "NTS source: $(tstatus "$S")"; fi
+if wait_status 10 "$S['authenticated']>=4 and $S['cookies']==8"; then ok "each reply refills the cookie its request used (8 after $(tstatus "$S['authenticated']") exchanges)"; else nok "cookies: $(tstatus "$S")"; fi
 check_out "time show marks the source nts: yes" '127\.0\.0\.1:24360 +selected .* yes' dc time show
 check_out "time show marks the plain source nts: no" '127\.0\.0\.1:24325 +unauthenticated .* no' dc time show
 check "the server counted one NTS-KE and authenticated packets" pyt "'$(srvstat 'NTS-KE connections accepted')' == '1' and int('$(srvstat 'Authenticated NTP packets')' or 0) >= 2"
