@@ -160,8 +160,10 @@ static int step(struct nts_ke_conn *c)
                 }
                 case KE_HANDSHAKE:
                         rc = SSL_connect(c->ssl);
-                        if (rc != 1)
-                                return ssl_wait(c, rc, "TLS handshake") < 0 ? 0 : 0;
+                        if (rc != 1) {
+                                ssl_wait(c, rc, "TLS handshake"); /* waits, or failed and freed c */
+                                return 0;
+                        }
                         SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
                         if (alpn_len != sizeof NTS_ALPN - 1 || memcmp(alpn, NTS_ALPN, alpn_len))
                                 return fail(c, -EPROTO, "the server did not select ALPN '%s'", NTS_ALPN);
@@ -173,8 +175,10 @@ static int step(struct nts_ke_conn *c)
                         break;
                 case KE_WRITE:
                         rc = SSL_write(c->ssl, c->req + c->req_off, (int)(c->req_len - c->req_off));
-                        if (rc <= 0)
-                                return ssl_wait(c, rc, "sending the request") < 0 ? 0 : 0;
+                        if (rc <= 0) {
+                                ssl_wait(c, rc, "sending the request"); /* waits, or failed and freed c */
+                                return 0;
+                        }
                         c->req_off += (size_t)rc;
                         if (c->req_off == c->req_len) {
                                 c->st = KE_READ;
@@ -186,8 +190,10 @@ static int step(struct nts_ke_conn *c)
                         if (c->rlen >= sizeof c->rbuf)
                                 return fail(c, -EPROTO, "response larger than %d bytes", NTS_KE_MAX);
                         rc = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(sizeof c->rbuf - c->rlen));
-                        if (rc <= 0)
-                                return ssl_wait(c, rc, "reading the response") < 0 ? 0 : 0;
+                        if (rc <= 0) {
+                                ssl_wait(c, rc, "reading the response"); /* waits, or failed and freed c */
+                                return 0;
+                        }
                         c->rlen += (size_t)rc;
                         r = nts_ke_parse(c->rbuf, c->rlen, &c->res, &why);
                         if (r == 0) {

@@ -7,7 +7,8 @@
 # rejected; a restart reuses the cached cookies (no new KE, by timed's counter
 # and the server's); a KE server with another name or an untrusted CA gives
 # no sync and the reason in time show; plain sources stay out of selection
-# unless nts_mix.
+# unless nts_mix; a KE server that refuses or never answers fails with the
+# reason, within the KE timeout.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../lib/timed_lib.sh"
 source "$(dirname "$0")/../lib/timed_nts_lib.sh"
@@ -108,3 +109,16 @@ if wait_status 10 "$S['ke_failed']>=1"; then ok "untrusted CA: the KE fails (cac
 check_out "untrusted CA: the reason is in time show" 'unable to get local issuer certificate' dc --json time show
 check "untrusted CA: no sync" st_true "j['sync_state']!='synchronised' and j['updates']==0 and $S['rx']==0"
 check_out "the failure is logged with the reason" 'NTS key establishment failed: certificate .* not accepted' cat "$T_DIR/log/timed2.log"
+
+# ---- a KE server that is not there; one that accepts and never answers (bounded by the KE timeout)
+check_out "no KE server listening" '127\.0\.0\.1:24369' dc time nts set 127.0.0.1:24369
+check_until "refused connection: the reason is in time show" 10 '"nts_error":"connect: Connection refused"' dc --json time show
+bg hold timeout 120 python3 -c "
+import socket
+s = socket.socket(); s.bind(('127.0.0.1', 24368)); s.listen(); print('ready', flush=True); held = []
+while True: held.append(s.accept()[0])"
+wait_for 5 grep -q ready "$T_DIR/log/hold.log"
+dc time nts set 127.0.0.1:24368 >/dev/null
+check_until "a KE server that never answers: given up after the timeout, reason in time show" 20 \
+        '"nts_error":"no complete answer within the timeout"' dc --json time show
+check "and timed still answers (nothing waited in the loop)" st_true "`src 24368`['nts_state'] in ('failed','key-establishment')"
