@@ -3,6 +3,8 @@
  * waits), the server's certificate verified against the configured CA or the
  * system store and the server's name, keys from the TLS exporter. */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -269,6 +271,10 @@ struct nts_ke_conn *nts_ke_start(zloop_t *loop, const struct sockaddr *sa, sockl
         else if (o->check_time > 0)
                 X509_VERIFY_PARAM_set_time(vp, (time_t)o->check_time);
         c->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+        /* no Nagle: the request follows the handshake's last flight at once,
+         * not after the server's delayed ACK (40 ms on Linux) */
+        if (c->fd >= 0)
+                setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
         if (c->fd < 0 || (connect(c->fd, sa, salen) < 0 && errno != EINPROGRESS)) {
                 log_warn("NTS-KE '%s': connect: %m", o->host);
                 goto err;
