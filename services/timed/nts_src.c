@@ -169,7 +169,9 @@ void timed_nts_save(struct timed_ctx *t, bool force)
                 const struct source *s = &t->src[i];
                 const struct nts_src *n = s->nts;
 
-                if (!n || !n->a.have_keys || !n->a.ck.n)
+                /* keys from a KE without the time check live only until the re-key:
+                 * a restart must not inherit them unflagged */
+                if (!n || !n->a.have_keys || !n->a.ck.n || n->bypassed)
                         continue;
                 mpw_map_begin(&w);
                 mpw_kv_str(&w, "server", s->server);

@@ -35,6 +35,7 @@ struct nts_ke_conn {
         struct nts_keys keys;
         struct nts_ke_result res;
         char why[160];
+        char host[256];
 };
 
 static const char exporter_label[] = "EXPORTER-network-time-security";
@@ -129,8 +130,7 @@ static int ssl_wait(struct nts_ke_conn *c, int rc, const char *what)
                 int code = v == X509_V_ERR_CERT_NOT_YET_VALID || v == X509_V_ERR_CERT_HAS_EXPIRED ? -EKEYEXPIRED
                                                                                                 : -EPERM;
 
-                fail(c, code, "certificate of '%s' not accepted: %s",
-                     SSL_get0_peername(c->ssl) ? SSL_get0_peername(c->ssl) : "server", X509_verify_cert_error_string(v));
+                fail(c, code, "certificate of '%s' not accepted: %s", c->host, X509_verify_cert_error_string(v));
                 return code;
         }
         err = ERR_peek_last_error();
@@ -247,6 +247,7 @@ struct nts_ke_conn *nts_ke_start(zloop_t *loop, const struct sockaddr *sa, sockl
         c->cb = cb;
         c->ud = ud;
         c->req_len = nts_ke_request(c->req, sizeof c->req);
+        snprintf(c->host, sizeof c->host, "%s", o->host);
         c->ctx = SSL_CTX_new(TLS_client_method());
         if (!c->ctx || !SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION))
                 goto err;
