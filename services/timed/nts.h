@@ -71,9 +71,11 @@ struct nts_ke_opts {
         bool no_time_check; /* the boot-time bypass: chain and name still verified */
         int timeout_ms;
 };
-/* Connects to sa and runs the KE; NULL on failure to start (cb not called). */
+/* Connects to sa and runs the KE; NULL on failure to start (cb not called),
+ * with the reason in why. */
 struct nts_ke_conn *nts_ke_start(zloop_t *loop, const struct sockaddr *sa, socklen_t salen,
-                                 const struct nts_ke_opts *o, nts_ke_done_fn cb, void *ud);
+                                 const struct nts_ke_opts *o, nts_ke_done_fn cb, void *ud, char *why,
+                                 size_t why_size);
 /* Stops a running KE without calling its callback; accepts NULL. */
 void nts_ke_cancel(struct nts_ke_conn **c);
 /* The TLS exporter's keys (RFC 8915 section 5.1); 0 or -EIO. */

@@ -301,11 +301,13 @@ static void ke_start(struct timed_ctx *t, struct source *s)
         if (o.check_time < build_time_s())
                 o.check_time = build_time_s();
         n->ke_start_mono = mono_ns();
-        n->ke = nts_ke_start(t->d->loop, (struct sockaddr *)&s->sa, s->salen, &o, on_ke_done, s);
+        n->ke = nts_ke_start(t->d->loop, (struct sockaddr *)&s->sa, s->salen, &o, on_ke_done, s, n->error,
+                             sizeof n->error);
         if (!n->ke) {
                 n->ke_failed++;
                 n->failed = true;
-                snprintf(n->error, sizeof n->error, "cannot start the key establishment");
+                log_warn("source %s: NTS key establishment failed: %s (next try in %d s)", s->addr, n->error,
+                         n->backoff_s);
                 ke_schedule_retry(n);
         }
 }

@@ -234,12 +234,14 @@ static bool is_ip(const char *h)
 }
 
 struct nts_ke_conn *nts_ke_start(zloop_t *loop, const struct sockaddr *sa, socklen_t salen,
-                                 const struct nts_ke_opts *o, nts_ke_done_fn cb, void *ud)
+                                 const struct nts_ke_opts *o, nts_ke_done_fn cb, void *ud, char *why,
+                                 size_t why_size)
 {
         static const unsigned char alpn[] = "\x07" NTS_ALPN;
         struct nts_ke_conn *c = calloc(1, sizeof *c);
         X509_VERIFY_PARAM *vp;
 
+        snprintf(why, why_size, "cannot set up TLS");
         if (!c)
                 return NULL;
         c->loop = loop;
@@ -253,8 +255,9 @@ struct nts_ke_conn *nts_ke_start(zloop_t *loop, const struct sockaddr *sa, sockl
                 goto err;
         if (o->ca_file && o->ca_file[0] ? !SSL_CTX_load_verify_file(c->ctx, o->ca_file)
                                         : !SSL_CTX_set_default_verify_paths(c->ctx)) {
-                log_warn("NTS-KE '%s': cannot load the CA certificates %s", o->host,
-                         o->ca_file && o->ca_file[0] ? o->ca_file : "of the system");
+                snprintf(why, why_size, "cannot load the CA certificates %s%s%s",
+                         o->ca_file && o->ca_file[0] ? "'" : "", o->ca_file && o->ca_file[0] ? o->ca_file : "of the system",
+                         o->ca_file && o->ca_file[0] ? "'" : "");
                 goto err;
         }
         SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
@@ -277,7 +280,7 @@ struct nts_ke_conn *nts_ke_start(zloop_t *loop, const struct sockaddr *sa, sockl
         if (c->fd >= 0)
                 setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
         if (c->fd < 0 || (connect(c->fd, sa, salen) < 0 && errno != EINPROGRESS)) {
-                log_warn("NTS-KE '%s': connect: %m", o->host);
+                snprintf(why, why_size, "connect: %s", strerror(errno));
                 goto err;
         }
         if (!SSL_set_fd(c->ssl, c->fd))

@@ -122,3 +122,6 @@ dc time nts set 127.0.0.1:24368 >/dev/null
 check_until "a KE server that never answers: given up after the timeout, reason in time show" 20 \
         '"nts_error":"no complete answer within the timeout"' dc --json time show
 check "and timed still answers (nothing waited in the loop)" st_true "`src 24368`['nts_state'] in ('failed','key-establishment')"
+# a CA file that is not there: named in time show
+dc config set timed "nts_ca=$T_DIR/pki/missing.pem" >/dev/null
+check_until "a missing CA file: the reason is in time show" 10 "cannot load the CA certificates '$T_DIR/pki/missing.pem'" dc --json time show
