@@ -4,6 +4,7 @@
  * authenticated requests at once instead of a new key establishment. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,21 @@
 #define BACKOFF_MIN_S 2
 #define BACKOFF_MAX_S 1024
 
+/* The lookup of an NTP server name a KE gave, on glibc's helper thread; a
+ * timer picks up the result. A lookup glibc cannot cancel outlives its source
+ * (orphan) and frees itself when it ends. */
+struct ntp_lookup {
+        struct gaicb cb, *list[1];
+        struct addrinfo hints;
+        char name[256], port[8];
+        struct source *s; /* NULL: orphaned */
+        zloop_t *loop;
+        int timer;
+};
+
 struct nts_src {
         struct timed_ctx *t;
+        struct ntp_lookup *lookup; /* running, else NULL */
         char host[256];
         struct nts_assoc a;
         struct nts_ke_conn *ke;
@@ -201,6 +215,83 @@ void timed_nts_save(struct timed_ctx *t, bool force)
         mpw_free(&w);
 }
 
+/* ---- the NTP server's name ---- */
+
+static void lookup_free(struct ntp_lookup *l)
+{
+        if (l->cb.ar_result)
+                freeaddrinfo(l->cb.ar_result);
+        free(l);
+}
+
+static void ready(struct source *s);
+
+static int on_lookup(zloop_t *loop, int timer_id, void *arg)
+{
+        struct ntp_lookup *l = arg;
+        struct source *s = l->s;
+        char h[INET6_ADDRSTRLEN];
+        int e = gai_error(&l->cb);
+
+        (void)timer_id;
+        if (e == EAI_INPROGRESS) {
+                l->timer = zloop_timer(loop, 20, 1, on_lookup, l);
+                return 0;
+        }
+        if (s) {
+                s->nts->lookup = NULL;
+                for (struct addrinfo *ai = e ? NULL : l->cb.ar_result; ai; ai = ai->ai_next)
+                        if (ai->ai_family == s->sa.ss_family &&
+                            getnameinfo(ai->ai_addr, ai->ai_addrlen, h, sizeof h, NULL, 0, NI_NUMERICHOST) == 0) {
+                                memcpy(s->nts->ntp_host, h, strlen(h) + 1);
+                                break;
+                        }
+                if (!s->nts->ntp_host[0])
+                        log_notice("source %s: NTP server '%s' from the KE: %s: the KE server's address is used",
+                                   s->addr, l->name, e ? gai_strerror(e) : "no address of the KE server's family");
+                ready(s);
+        }
+        lookup_free(l);
+        return 0;
+}
+
+static int lookup_start(struct source *s, const char *name)
+{
+        struct ntp_lookup *l = calloc(1, sizeof *l);
+
+        if (!l)
+                return -ENOMEM;
+        snprintf(l->name, sizeof l->name, "%s", name);
+        snprintf(l->port, sizeof l->port, "%d", s->nts->ntp_port);
+        l->hints = (struct addrinfo){ .ai_family = s->sa.ss_family, .ai_socktype = SOCK_DGRAM };
+        l->cb = (struct gaicb){ .ar_name = l->name, .ar_service = l->port, .ar_request = &l->hints };
+        l->list[0] = &l->cb;
+        l->s = s;
+        l->loop = s->nts->t->d->loop;
+        if (getaddrinfo_a(GAI_NOWAIT, l->list, 1, NULL) != 0) {
+                free(l);
+                return -EAGAIN;
+        }
+        l->timer = zloop_timer(l->loop, 20, 1, on_lookup, l);
+        s->nts->lookup = l;
+        return 0;
+}
+
+static void lookup_stop(struct nts_src *n)
+{
+        struct ntp_lookup *l = n->lookup;
+
+        if (!l)
+                return;
+        n->lookup = NULL;
+        if (gai_cancel(&l->cb) == EAI_NOTCANCELED) {
+                l->s = NULL; /* its timer frees it when glibc is done */
+                return;
+        }
+        zloop_timer_end(l->loop, l->timer);
+        lookup_free(l);
+}
+
 /* ---- key establishment ---- */
 
 static void forget(struct nts_src *n)
@@ -251,17 +342,31 @@ static void on_ke_done(void *ud, int code, const char *why, const struct nts_ke_
         n->a.ck = res->ck;
         n->a.have_keys = true;
         n->ntp_port = res->port ? res->port : 123;
+        n->ke_ok++;
+        n->ke_ms = (double)(mono_ns() - n->ke_start_mono) / 1e6;
+        n->bypassed = n->bypass_next;
+        n->bypasses += n->bypass_next;
+        n->bypass_next = false;
         /* an address is taken as it is (the keys, not the address, authenticate);
-         * a name other than the KE server's would need a lookup: not done */
+         * another name is looked up first */
         n->ntp_host[0] = '\0';
         if (res->server[0] && strcmp(res->server, n->host)) {
-                if (strlen(res->server) < sizeof n->ntp_host &&
-                    (inet_pton(AF_INET, res->server, ip) == 1 || inet_pton(AF_INET6, res->server, ip) == 1))
+                if (inet_pton(AF_INET, res->server, ip) == 1 || inet_pton(AF_INET6, res->server, ip) == 1)
                         memcpy(n->ntp_host, res->server, strlen(res->server) + 1);
+                else if (lookup_start(s, res->server) == 0)
+                        return;
                 else
-                        log_notice("source %s: NTS-KE names NTP server '%s': the KE server's address is used",
-                                   s->addr, res->server);
+                        log_notice("source %s: NTP server '%s' from the KE cannot be looked up: the KE server's "
+                                   "address is used", s->addr, res->server);
         }
+        ready(s);
+}
+
+/* keys and cookies are there and the NTP address known: polls can start */
+static void ready(struct source *s)
+{
+        struct nts_src *n = s->nts;
+
         if (connect_ntp(s) < 0) {
                 forget(n);
                 n->failed = true;
@@ -269,11 +374,6 @@ static void on_ke_done(void *ud, int code, const char *why, const struct nts_ke_
                 ke_schedule_retry(n);
                 return;
         }
-        n->ke_ok++;
-        n->ke_ms = (double)(mono_ns() - n->ke_start_mono) / 1e6;
-        n->bypassed = n->bypass_next;
-        n->bypasses += n->bypass_next;
-        n->bypass_next = false;
         n->failed = false;
         n->error[0] = '\0';
         n->backoff_s = BACKOFF_MIN_S;
@@ -324,6 +424,8 @@ int timed_nts_request(struct timed_ctx *t, struct source *s, uint8_t *buf, size_
                 n->bypassed = false;
                 n->next_ke_mono = 0;
         }
+        if (n->lookup)
+                return -EAGAIN;
         if (!n->a.have_keys || n->a.ck.n == 0) {
                 if (n->a.have_keys)
                         log_info("source %s: out of NTS cookies: new key establishment", s->addr);
@@ -390,6 +492,7 @@ void timed_nts_detach(struct timed_ctx *t, struct source *s)
         if (!s->nts)
                 return;
         nts_ke_cancel(&s->nts->ke);
+        lookup_stop(s->nts);
         forget(s->nts);
         free(s->nts);
         s->nts = NULL;
@@ -424,8 +527,11 @@ void timed_nts_status(const struct timed_ctx *t, const struct source *s, struct 
         mpw_kv_bool(w, "nts", n != NULL);
         if (!n)
                 return;
-        mpw_kv_str(w, "nts_state", n->ke ? "key-establishment" : n->a.have_keys ? "keys" : n->failed ? "failed"
-                                                                                              : "waiting");
+        mpw_kv_str(w, "nts_state", n->ke       ? "key-establishment"
+                                   : n->lookup ? "ntp-server-lookup"
+                                   : n->a.have_keys ? "keys"
+                                   : n->failed ? "failed"
+                                               : "waiting");
         mpw_kv_int(w, "cookies", n->a.ck.n);
         mpw_kv_uint(w, "ke", n->ke_ok);
         mpw_kv_uint(w, "ke_failed", n->ke_failed);

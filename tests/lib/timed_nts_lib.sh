@@ -1,7 +1,7 @@
 # timed_nts_lib.sh - sourced after tap.sh and timed_lib.sh by the NTS
 # scenarios: a private CA and a chronyd NTS server on loopback (ports
 # 24300-24399 only).
-# nts_mkca DIR: ca.pem, server.pem/key (localhost, 127.0.0.1), other.pem/key
+# nts_mkca DIR: ca.pem, server.pem/key (localhost, 127.0.0.1, 127.0.0.3), other.pem/key
 # (ntp.other.test), ca2.pem (a CA nobody trusts)
 nts_mkca() {
         local D=$1 n cn san
@@ -12,7 +12,7 @@ nts_mkca() {
                         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
         done
         for n in server other; do
-                if [ $n = server ]; then cn=localhost; san='DNS:localhost,IP:127.0.0.1'; else cn=ntp.other.test; san='DNS:ntp.other.test'; fi
+                if [ $n = server ]; then cn=localhost; san='DNS:localhost,IP:127.0.0.1,IP:127.0.0.3'; else cn=ntp.other.test; san='DNS:ntp.other.test'; fi
                 openssl req -newkey rsa:2048 -nodes -subj "/CN=$cn" -keyout $n.key -out $n.csr 2>/dev/null
                 printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' "$san" > $n.ext
                 openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile $n.ext -out $n.pem 2>/dev/null
@@ -21,13 +21,14 @@ nts_mkca() {
 }
 # chrony_nts_srv NAME NTP_PORT KE_PORT CERT [OFFSET_S]: chronyd serving NTP and
 # NTS-KE with CERT (server or other) of $T_DIR/pki, naming $NTS_NTPSERVER (if
-# set) as the NTP server in its KE answers; sets SRV_PID
+# set) as the NTP server in its KE answers, bound to $NTS_BIND (127.0.0.1);
+# sets SRV_PID
 chrony_nts_srv() {
         local n=$1 port=$2 ke=$3 cert=$4 off=${5:-} d="$T_DIR/chrony-$1"
         mkdir -p -m 700 "$d"
         cat > "$d/chrony.conf" <<EOC
 port $port
-bindaddress 127.0.0.1
+bindaddress ${NTS_BIND:-127.0.0.1}
 local stratum 8
 allow 127.0.0.1
 cmdport 0

@@ -8,7 +8,8 @@
 # and the server's); a KE server with another name or an untrusted CA gives
 # no sync and the reason in time show; plain sources stay out of selection
 # unless nts_mix; a KE server that refuses or never answers fails with the
-# reason, within the KE timeout.
+# reason, within the KE timeout; an NTP server the KE names by a name is
+# looked up.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../lib/timed_lib.sh"
 source "$(dirname "$0")/../lib/timed_nts_lib.sh"
@@ -22,6 +23,11 @@ NTS_NTPSERVER=127.0.0.2 chrony_nts_srv a 24323 24360 server $OFF || nok "chronyd
 A_PID=$SRV_PID
 NTS_NTPSERVER= chrony_nts_srv other 24324 24361 other || nok "chronyd NTS server with another name starts"
 chrony_srv plain 24325 || nok "plain chronyd starts"
+# on 127.0.0.3, naming its NTP server 'localhost' (127.0.0.1), where a relay forwards to it
+NTS_BIND=127.0.0.3 NTS_NTPSERVER=localhost chrony_nts_srv named 24329 24364 server || nok "chronyd NTS server on 127.0.0.3 starts"
+echo pass > "$T_DIR/mode-named"
+bg relay-named timeout 300 python3 "$ROOT_DIR/tests/lib/timed_nts_tamper.py" 127.0.0.1 24329 127.0.0.3 "$T_DIR/mode-named"
+wait_for 5 grep -q ready "$T_DIR/log/relay-named.log" || nok "relay 127.0.0.1:24329 -> 127.0.0.3"
 echo pass > "$T_DIR/mode"
 bg relay timeout 300 python3 "$ROOT_DIR/tests/lib/timed_nts_tamper.py" 127.0.0.2 24323 127.0.0.1 "$T_DIR/mode"
 wait_for 5 grep -q ready "$T_DIR/log/relay.log" || nok "tampering relay on 127.0.0.2:24323"
@@ -125,3 +131,10 @@ check "and timed still answers (nothing waited in the loop)" st_true "`src 24368
 # a CA file that is not there: named in time show
 dc config set timed "nts_ca=$T_DIR/pki/missing.pem" >/dev/null
 check_until "a missing CA file: the reason is in time show" 10 "cannot load the CA certificates '$T_DIR/pki/missing.pem'" dc --json time show
+
+# a KE naming its NTP server by a name: looked up (without blocking the loop), then polled there
+dc config set timed "nts_ca=$T_DIR/pki/ca.pem" >/dev/null
+dc time nts set 127.0.0.3:24364 >/dev/null
+N="[s for s in j['sources'] if s['address']=='127.0.0.3:24364'][0]"
+if wait_status 15 "$N['authenticated']>=2 and $N['ntp_host']=='127.0.0.1' and $N['ntp_port']==24329"; then
+        ok "the NTP server name 'localhost' from the KE of 127.0.0.3 is looked up and polled (127.0.0.1:24329)"; else nok "named NTP server: $(tstatus "$N")"; fi
