@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "nts.h"
 #include "timed.h"
 #include "util.h"
 
@@ -22,6 +23,7 @@
 static const char *const state_names[] = {
         [SRC_INIT] = "init",           [SRC_SELECTED] = "selected",       [SRC_CANDIDATE] = "candidate",
         [SRC_FALSETICKER] = "falseticker", [SRC_UNREACHABLE] = "unreachable", [SRC_DENIED] = "denied",
+        [SRC_UNAUTH] = "unauthenticated",
 };
 
 const char *timed_state_name(enum source_state s)
@@ -84,6 +86,7 @@ static void source_close(struct timed_ctx *t, struct source *s)
                         zloop_poller_end(t->d->loop, &it);
                 close(s->fd);
         }
+        timed_nts_detach(t, s);
         memset(s, 0, sizeof *s);
         s->fd = -1;
 }
@@ -100,7 +103,7 @@ static void engine_update(struct timed_ctx *t);
 
 static int on_source_readable(zloop_t *loop, zmq_pollitem_t *item, void *arg);
 
-static int source_open(struct timed_ctx *t, const char *server, const struct addrinfo *ai)
+static int source_open(struct timed_ctx *t, const char *server, bool nts, const struct addrinfo *ai)
 {
         struct source *s = &t->src[t->n_src];
         char h[NI_MAXHOST], p[NI_MAXSERV];
@@ -137,6 +140,10 @@ static int source_open(struct timed_ctx *t, const char *server, const struct add
                 return -ENOMEM;
         }
         zloop_poller_set_tolerant(t->d->loop, &it);
+        if (nts && timed_nts_attach(t, s) < 0) {
+                source_close(t, s);
+                return -ENOMEM;
+        }
         s->burst = TIMED_BURST;
         s->poll_s = t->sys_poll_s;
         s->next_poll_mono = mono_ns() + (int64_t)t->n_src * 50000000LL;
@@ -196,7 +203,7 @@ static int on_resolve_timer(zloop_t *loop, int timer_id, void *arg)
                         }
                         for (struct addrinfo *ai = j->cb[i].ar_result; ai && t->n_src < TIMED_MAX_SOURCES;
                              ai = ai->ai_next)
-                                source_open(t, t->cfg.servers[j->idx[i]], ai);
+                                source_open(t, t->cfg.servers[j->idx[i]], t->cfg.server_nts[j->idx[i]], ai);
                 }
                 if (t->n_src == 0)
                         log_warn("no usable NTP source among %d server(s)", t->cfg.n_servers);
@@ -250,20 +257,27 @@ static int resolve_start(struct timed_ctx *t)
 
 static void source_send(struct timed_ctx *t, struct source *s, int64_t now)
 {
-        uint8_t buf[NTP_PKT_LEN];
+        uint8_t buf[NTS_PKT_MAX];
         uint64_t cookie = 0;
-        int iv;
+        int iv, len = NTP_PKT_LEN;
 
         if (s->cookie)
                 s->missed++; /* the previous request went unanswered */
         while (!cookie)
                 ds_random(&cookie, sizeof cookie);
         ntp_request_build(buf, cookie);
+        if (s->nts)
+                len = timed_nts_request(t, s, buf, sizeof buf);
+        if (len < 0) { /* no keys or cookies yet: the key establishment is on its way */
+                s->missed += len != -EAGAIN;
+                s->next_poll_mono = now + 1000000000LL;
+                return;
+        }
         s->reach <<= 1;
         s->polls++;
         s->t1_mono = now;
         s->t1_ns = timed_now_ns(t);
-        if (send(s->fd, buf, sizeof buf, MSG_DONTWAIT) == (ssize_t)sizeof buf)
+        if (send(s->fd, buf, (size_t)len, MSG_DONTWAIT) == (ssize_t)len)
                 s->cookie = cookie;
         else {
                 s->cookie = 0;
@@ -325,7 +339,7 @@ static int on_source_readable(zloop_t *loop, zmq_pollitem_t *item, void *arg)
         if (!s)
                 return 0;
         for (int k = 0; k < 32; k++) {
-                uint8_t buf[1024];
+                uint8_t buf[NTS_PKT_MAX + 4];
                 union {
                         char b[CMSG_SPACE(sizeof(struct timespec))];
                         struct cmsghdr align;
@@ -333,7 +347,7 @@ static int on_source_readable(zloop_t *loop, zmq_pollitem_t *item, void *arg)
                 struct iovec iov = { buf, sizeof buf };
                 struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
                                      .msg_controllen = sizeof cm.b };
-                struct timespec rx = { 0, 0 };
+                struct timespec rx = { 0, 0 }, now_ts;
                 struct ntp_sample smp;
                 struct ntp_pkt p;
                 enum ntp_verdict v;
@@ -351,12 +365,17 @@ static int on_source_readable(zloop_t *loop, zmq_pollitem_t *item, void *arg)
                 for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
                         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS)
                                 memcpy(&rx, CMSG_DATA(c), sizeof rx);
-                if (rx.tv_sec == 0)
-                        clock_gettime(CLOCK_REALTIME, &rx);
+                /* a stamp more than a second from now is not this packet's arrival on
+                 * the clock we read (it stepped since; or libfaketime): take now */
+                clock_gettime(CLOCK_REALTIME, &now_ts);
+                if (rx.tv_sec == 0 || rx.tv_sec > now_ts.tv_sec + 1 || rx.tv_sec < now_ts.tv_sec - 1)
+                        rx = now_ts;
                 t4 = (int64_t)rx.tv_sec * 1000000000LL + rx.tv_nsec + t->corr_ns;
                 if (s->state == SRC_DENIED)
                         continue;
                 v = ntp_check(buf, (size_t)n, s->cookie, &p);
+                if (s->nts && (v == NTP_OK || v >= NTP_KOD_RATE))
+                        v = timed_nts_verdict(t, s, buf, (size_t)n, v);
                 if (v == NTP_OK || v >= NTP_KOD_RATE)
                         s->last = p; /* it answered our request */
                 if (v == NTP_OK) {
@@ -518,6 +537,10 @@ static void engine_update(struct timed_ctx *t)
                 }
                 if (s->state == SRC_DENIED)
                         continue;
+                if (!s->nts && t->n_nts && !t->cfg.nts_mix) {
+                        s->state = SRC_UNAUTH; /* never mixed with authenticated time */
+                        continue;
+                }
                 if (s->missed >= UNREACH_MISSES) {
                         s->state = SRC_UNREACHABLE;
                         continue;
@@ -541,7 +564,8 @@ static void engine_update(struct timed_ctx *t)
          * stepping on whichever reply came first would trust a falseticker */
         if (t->updates == 0)
                 for (int i = 0; i < t->n_src; i++)
-                        if (t->src[i].state != SRC_DENIED && !t->src[i].have_best && t->src[i].missed < 2) {
+                        if (t->src[i].state != SRC_DENIED && t->src[i].state != SRC_UNAUTH && !t->src[i].have_best &&
+                            t->src[i].missed < 2) {
                                 t->sync_state = "starting";
                                 return;
                         }
@@ -669,6 +693,7 @@ static int on_save(zloop_t *loop, int timer_id, void *arg)
         (void)loop;
         (void)timer_id;
         lkg_save(arg);
+        timed_nts_save(arg, false);
         return 0;
 }
 
@@ -678,7 +703,9 @@ int timed_engine_apply(struct timed_ctx *t, const struct timed_cfg *old)
 {
         bool servers_changed = !old || old->n_servers != t->cfg.n_servers ||
                                old->ntp_enabled != t->cfg.ntp_enabled ||
-                               memcmp(old->servers, t->cfg.servers, sizeof old->servers) != 0;
+                               memcmp(old->servers, t->cfg.servers, sizeof old->servers) != 0 ||
+                               memcmp(old->server_nts, t->cfg.server_nts, sizeof old->server_nts) != 0 ||
+                               strcmp(old->nts_ca, t->cfg.nts_ca) != 0;
 
         if (t->sys_poll_s < t->cfg.poll_min_s || !t->sys_poll_s)
                 t->sys_poll_s = t->cfg.poll_min_s;
@@ -735,6 +762,7 @@ int timed_engine_start(struct timed_ctx *t)
 void timed_engine_stop(struct timed_ctx *t)
 {
         lkg_save(t);
+        timed_nts_save(t, true);
         sources_clear(t);
         while (t->jobs) {
                 struct resolve_job *j = t->jobs;
@@ -748,69 +776,4 @@ void timed_engine_stop(struct timed_ctx *t)
                         zloop_timer_end(t->d->loop, j->timer);
                 job_free(t, j);
         }
-}
-
-/* milliseconds with microsecond resolution, for people */
-static double ms3(double s)
-{
-        double v = s * 1e6;
-
-        return (double)(int64_t)(v + (v < 0 ? -0.5 : 0.5)) / 1e3;
-}
-
-void timed_status_write(struct timed_ctx *t, struct mpw *w)
-{
-        int64_t now = timed_now_ns(t);
-        char tb[40];
-
-        ds_format_time(now / 1000000, tb, sizeof tb);
-        mpw_kv_str(w, "time", tb);
-        mpw_kv_int(w, "time_ms", now / 1000000);
-        mpw_kv_str(w, "zone", t->cfg.zone);
-        mpw_kv_bool(w, "ntp_enabled", t->cfg.ntp_enabled);
-        mpw_kv_str(w, "sync_state", t->sync_state ? t->sync_state : "starting");
-        mpw_kv_bool(w, "synchronised", t->sync_state && !strcmp(t->sync_state, "synchronised"));
-        mpw_kv_double(w, "offset_ms", ms3(t->sys_offset));
-        mpw_kv_int(w, "survivors", t->n_survivors);
-        mpw_kv_int(w, "minsources", t->cfg.minsources);
-        if (t->last_update_ms) {
-                ds_format_time(t->last_update_ms, tb, sizeof tb);
-                mpw_kv_str(w, "last_update", tb);
-        } else {
-                mpw_kv_str(w, "last_update", "never");
-        }
-        mpw_kv_int(w, "poll_s", t->sys_poll_s);
-        mpw_kv_uint(w, "updates", t->updates);
-        mpw_kv_uint(w, "steps", t->steps);
-        mpw_kv_uint(w, "slews", t->slews);
-        mpw_kv_uint(w, "clock_errors", t->clock_errors);
-        mpw_kv_int(w, "correction_ns", t->corr_ns);
-        mpw_str(w, "sources");
-        mpw_arr_begin(w);
-        for (int i = 0; i < t->n_src; i++) {
-                struct source *s = &t->src[i];
-                char reach[8];
-
-                snprintf(reach, sizeof reach, "%03o", s->reach);
-                mpw_map_begin(w);
-                mpw_kv_str(w, "address", s->addr);
-                mpw_kv_str(w, "server", s->server);
-                mpw_kv_str(w, "state", timed_state_name(s->state));
-                mpw_kv_int(w, "stratum", s->rx_ok ? s->last.stratum : 0);
-                mpw_kv_str(w, "reach", reach);
-                mpw_kv_double(w, "offset_ms", s->have_best ? ms3(s->offset) : 0);
-                mpw_kv_double(w, "delay_ms", s->have_best ? ms3(s->delay) : 0);
-                mpw_kv_double(w, "jitter_ms", s->have_best ? ms3(s->jitter) : 0);
-                mpw_kv_double(w, "rootdist_ms", s->have_best ? ms3(s->rootdist) : 0);
-                mpw_kv_int(w, "poll_s", s->poll_s);
-                mpw_kv_uint(w, "rx", s->rx_ok);
-                mpw_kv_uint(w, "missed", s->missed);
-                mpw_str(w, "drops");
-                mpw_map_begin(w);
-                for (int v = 1; v < NTP_N_VERDICTS; v++)
-                        mpw_kv_uint(w, ntp_verdict_names[v], s->drops[v]);
-                mpw_map_end(w);
-                mpw_map_end(w);
-        }
-        mpw_arr_end(w);
 }

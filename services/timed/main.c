@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "nts.h"
 #include "state.h"
 #include "timed.h"
 #include "util.h"
@@ -41,6 +42,20 @@ static int install_zone(struct timed_ctx *t, const char *dir, const char *zone, 
         return 0;
 }
 
+/* HOST[:PORT] of an NTS-KE server, with the port made explicit (4460) */
+static int nts_server_entry(const msgpack_object *o, char *buf, size_t size)
+{
+        char host[256], port[16], in[256];
+
+        if (mp_strcpy(o, in, sizeof in) < 0 || timed_split_hostport(in, host, sizeof host, port, sizeof port) < 0)
+                return -EINVAL;
+        if (!strcmp(port, "123") && !strstr(in, "]:123") && (strchr(host, ':') || !strstr(in, ":123")))
+                snprintf(port, sizeof port, "%s", NTS_KE_PORT);
+        if (snprintf(buf, size, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port) >= (int)size)
+                return -EINVAL;
+        return 0;
+}
+
 static int timed_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
 {
         struct timed_ctx *t = ctx;
@@ -68,6 +83,18 @@ static int timed_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         for (uint32_t i = 0; sv && sv->type == MSGPACK_OBJECT_ARRAY && i < sv->via.array.size; i++)
                 if (mp_strcpy(&sv->via.array.ptr[i], c.servers[c.n_servers], sizeof c.servers[0]) == 0)
                         c.n_servers++;
+        c.nts_mix = ds_settings_bool(s, "nts_mix");
+        snprintf(c.nts_ca, sizeof c.nts_ca, "%s", ds_settings_str(s, "nts_ca"));
+        sv = ds_settings_get(s, "nts_servers");
+        for (uint32_t i = 0; sv && sv->type == MSGPACK_OBJECT_ARRAY && i < sv->via.array.size; i++) {
+                if (c.n_servers >= TIMED_MAX_SOURCES)
+                        return ds_err_set(e, -EINVAL, "nts_servers", "servers and nts_servers: %d at most",
+                                          TIMED_MAX_SOURCES);
+                r = nts_server_entry(&sv->via.array.ptr[i], c.servers[c.n_servers], sizeof c.servers[0]);
+                if (r < 0)
+                        return ds_err_set(e, -EINVAL, "nts_servers", "must be HOST[:PORT]");
+                c.server_nts[c.n_servers++] = true;
+        }
         if (strcmp(c.zone, t->applied_zone) != 0) {
                 r = install_zone(t, c.zoneinfo_dir, c.zone, e);
                 if (r < 0)

@@ -25,12 +25,24 @@ static const char *check_zone(const char *s, size_t n)
         return NULL;
 }
 
+static const char *check_ca(const char *s, size_t n)
+{
+        return n == 0 ? NULL : ds_check_path(s, n);
+}
+
 static const struct ds_field server_item[] = { { "", DS_STR, 0, .max_len = 255, .check = ds_check_hostport } };
 
 const struct ds_field timed_settings[] = {
         { "ntp_enabled", DS_BOOL, 0, .def_bool = true, .help = "poll NTP servers and discipline the clock" },
         { "servers", DS_ARRAY, 0, .max_len = TIMED_MAX_SOURCES, .sub = server_item,
           .help = "NTP servers, HOST[:PORT]; each address a name resolves to is a source (at most 8)" },
+        { "nts_servers", DS_ARRAY, 0, .max_len = TIMED_MAX_SOURCES, .sub = server_item,
+          .help = "NTS servers (RFC 8915), HOST[:PORT] of their key establishment (port 4460 by default); "
+                  "servers and nts_servers together at most 8" },
+        { "nts_ca", DS_STR, 0, .max_len = 200, .check = check_ca,
+          .help = "CA certificates (PEM) NTS-KE servers are verified against; empty: the system store" },
+        { "nts_mix", DS_BOOL, 0, .def_bool = false,
+          .help = "let unauthenticated sources join NTS ones in selection (off: with an NTS source, only NTS counts)" },
         { "minsources", DS_INT, 0, .min = 1, .max = TIMED_MAX_SOURCES, .def_int = 1,
           .help = "agreeing sources needed to update the clock (2+ recommended)" },
         { "poll_min_s", DS_INT, 0, .min = 1, .max = 1024, .def_int = 64, .help = "shortest poll interval (s)" },
@@ -106,6 +118,25 @@ static int h_ntp_servers(void *ctx, struct ds_call *c)
 
         if (r < 0)
                 return r;
+        mpw_str(c->r, "servers");
+        mpw_obj(c->r, ds_arg(c, "servers"));
+        return 0;
+}
+
+static const struct ds_field nts_servers_args[] = {
+        { "servers", DS_ARRAY, DS_REQUIRED, .max_len = TIMED_MAX_SOURCES, .sub = server_item },
+        { NULL },
+};
+
+static int h_nts_servers(void *ctx, struct ds_call *c)
+{
+        int r = set_one(ctx, c, "nts_servers", ds_arg(c, "servers"), false);
+
+        if (r < 0) {
+                if (!strcmp(c->err.field, "nts_servers"))
+                        snprintf(c->err.field, sizeof c->err.field, "servers");
+                return r;
+        }
         mpw_str(c->r, "servers");
         mpw_obj(c->r, ds_arg(c, "servers"));
         return 0;
@@ -214,11 +245,22 @@ const struct ds_method timed_methods[] = {
         DS_METHOD("ntp.status", NULL, h_ntp_status, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("ntp.sync", NULL, h_ntp_sync, AUTH_NEEDS(SYSTEM)),
         DS_METHOD("ntp.servers", servers_args, h_ntp_servers, AUTH_NEEDS(SYSTEM)),
+        DS_METHOD("nts.servers", nts_servers_args, h_nts_servers, AUTH_NEEDS(SYSTEM)),
         DS_METHOD("ntp.enable", enable_args, h_ntp_enable, AUTH_NEEDS(SYSTEM)),
         DS_METHOD("time.set", set_args, h_time_set, AUTH_NEEDS(SYSTEM)),
         DS_METHOD("time.zone", zone_args, h_time_zone, AUTH_NEEDS(SYSTEM)),
         { NULL },
 };
+
+static enum ds_audit_result check_nts(void *ctx, char *detail, size_t size)
+{
+        struct timed_ctx *t = ctx;
+        int k = timed_nts_working(t);
+
+        snprintf(detail, size, "%d working NTS source(s) of %d, minsources %d%s", k, t->n_nts, t->cfg.minsources,
+                 t->n_nts && !t->cfg.nts_mix ? "" : t->n_nts ? ", mixed with unauthenticated ones" : "");
+        return k >= t->cfg.minsources && !t->cfg.nts_mix ? DS_AUDIT_PASS : DS_AUDIT_FAIL;
+}
 
 static enum ds_audit_result check_two_servers(void *ctx, char *detail, size_t size)
 {
@@ -236,5 +278,7 @@ const struct ds_audit_item timed_audit[] = {
         { .id = "timed.minsources", .level = 2, .title = "two sources must agree before the clock moves",
           .remediation = "devctl config set timed minsources=2", .key = "minsources", .cmp = DS_CMP_GE,
           .want_int = 2 },
+        { .id = "timed.nts", .level = 3, .title = "time is authenticated (NTS) by at least minsources sources",
+          .remediation = "devctl time nts set HOST... (minsources of them); devctl config set timed nts_mix=false", .check = check_nts },
         { NULL },
 };

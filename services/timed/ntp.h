@@ -17,9 +17,12 @@ enum ntp_verdict {
         NTP_BAD_VERSION,  /* not NTPv1-4 */
         NTP_BAD_MODE,     /* not a server reply */
         NTP_BAD_ORIGIN,   /* origin is not our outstanding request: spoofed, replayed or late */
+        NTP_NO_AUTH,      /* NTS source: a reply without NTS fields (stripped, or not an NTS server) */
+        NTP_BAD_AUTH,     /* NTS source: the authenticator or unique identifier does not verify */
         NTP_KOD_RATE,     /* kiss RATE: back off */
         NTP_KOD_DENY,     /* kiss DENY/RSTR: stop using the source */
         NTP_KOD_OTHER,    /* stratum 0 with another kiss code */
+        NTP_NTS_NAK,      /* NTS source: kiss NTSN, the cookie was refused: new key establishment */
         NTP_BAD_STRATUM,  /* above 15 */
         NTP_UNSYNC,       /* leap indicator 3: server not synchronised */
         NTP_BAD_TIME,     /* zero receive/transmit timestamp */

@@ -11,7 +11,8 @@
 #define TIMED_MAX_SOURCES 8
 #define TIMED_BURST 4 /* quick first polls, like chrony's iburst */
 
-enum source_state { SRC_INIT = 0, SRC_SELECTED, SRC_CANDIDATE, SRC_FALSETICKER, SRC_UNREACHABLE, SRC_DENIED };
+enum source_state { SRC_INIT = 0, SRC_SELECTED, SRC_CANDIDATE, SRC_FALSETICKER, SRC_UNREACHABLE, SRC_DENIED,
+                   SRC_UNAUTH /* not NTS while NTS sources are there and nts_mix is off */ };
 
 struct source {
         char server[256];          /* as configured: HOST[:PORT] */
@@ -31,6 +32,7 @@ struct source {
         bool have_best;
         uint64_t seq;              /* bumped with every new sample */
         uint64_t rx_ok, drops[NTP_N_VERDICTS];
+        struct nts_src *nts;       /* NULL: not an NTS source */
 };
 
 struct timed_cfg {
@@ -38,14 +40,18 @@ struct timed_cfg {
         int minsources, poll_min_s, poll_max_s, step_limit, save_interval_s;
         int64_t step_threshold_ns, max_slew_ns;
         double max_root_dist;
-        char servers[TIMED_MAX_SOURCES][256];
+        char servers[TIMED_MAX_SOURCES][256]; /* the plain ones, then the NTS ones (default port 4460) */
+        bool server_nts[TIMED_MAX_SOURCES];
         int n_servers;
+        bool nts_mix;
+        char nts_ca[256];
         char zone[128];
         char zoneinfo_dir[256];
         char clock_svc[BUS_NAME_MAX + 1];
 };
 
 struct resolve_job;
+struct nts_src;
 
 struct timed_ctx {
         struct ds_daemon *d;
@@ -67,6 +73,8 @@ struct timed_ctx {
         int64_t last_update_ms;
         uint64_t steps, slews, clock_errors;
         char applied_zone[128];
+        int n_nts;                     /* NTS sources among src[] */
+        bool nts_dirty;                /* cookies changed since the cache was written */
 };
 
 /* methods.c: the tables; main.c holds the service and its hooks */
@@ -88,3 +96,21 @@ int timed_clock_step(struct timed_ctx *t, int64_t to_ns, const char *reason, tim
 const char *timed_state_name(enum source_state s);
 /* "HOST[:PORT]" or "[V6]:PORT" -> host, port (default 123). */
 int timed_split_hostport(const char *s, char *host, size_t hsize, char *port, size_t psize);
+
+/* nts_src.c: NTS for a source -- key establishment, cookies, the cache */
+int timed_nts_attach(struct timed_ctx *t, struct source *s);
+void timed_nts_detach(struct timed_ctx *t, struct source *s);
+/* An NTS request after the 48-byte header in buf: its length, -EAGAIN while
+ * a key establishment runs or waits for its backoff, another -errno when it
+ * failed (counted as a miss). */
+int timed_nts_request(struct timed_ctx *t, struct source *s, uint8_t *buf, size_t cap);
+/* The verdict on a reply that passed the plain checks as v. */
+enum ntp_verdict timed_nts_verdict(struct timed_ctx *t, struct source *s, const uint8_t *buf, size_t len,
+                                   enum ntp_verdict v);
+void timed_nts_status(const struct timed_ctx *t, const struct source *s, struct mpw *w);
+/* Writes the cookie cache (0600) when it changed, or always with force. */
+void timed_nts_save(struct timed_ctx *t, bool force);
+/* NTS sources that have keys and answered authenticated */
+int timed_nts_working(const struct timed_ctx *t);
+/* NTS sources keyed (or being keyed) without the certificate time check */
+int timed_nts_bypassed(const struct timed_ctx *t);

@@ -47,7 +47,8 @@ timed_start() {
         stack_busd
         bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc
         bg timed-clock "$B/timed-clock" --dry-run; CLOCK_PID=$LAST_PID
-        svc_up timed-clock
+        # the listener's subscription is checked with the session stand-in: it must be up
+        svc_up authd && svc_up timed-clock
         # every time.* event, as JSON lines, from before timed starts
         listen_bg "$T_DIR/log/listen.log" --json -- time.
         bg timed "$B/timed" --dry-run "$@"; TIMED_PID=$LAST_PID

@@ -18,7 +18,7 @@ static void print_kv(const msgpack_object *r, const char *key, const char *label
 static int c_show(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
         static const char *const cols[] = { "address", "state", "stratum", "reach", "offset_ms", "delay_ms",
-                                            "jitter_ms", "poll_s", "rx", NULL };
+                                            "jitter_ms", "poll_s", "rx", "nts", NULL };
         struct bus_reply rep;
         double off = 0;
         int r;
@@ -44,6 +44,9 @@ static int c_show(struct devctl *dc, const struct devctl_cmd *cmd, int argc, cha
         printf("%-14s %+.3f ms\n", "offset:", off);
         print_kv(rep.r, "last_update", "last update:");
         print_kv(rep.r, "poll_s", "poll (s):");
+        if (mp_get_int(rep.r, "nts_time_check_bypassed", 0) > 0)
+                printf("%-14s %lld NTS source(s) keyed WITHOUT the certificate time check (clock not set yet)\n",
+                       "warning:", (long long)mp_get_int(rep.r, "nts_time_check_bypassed", 0));
         fputc('\n', stdout);
         devctl_print_table(stdout, mp_get(rep.r, "sources"), cols);
         bus_reply_free(&rep);
@@ -94,6 +97,8 @@ static const struct devctl_cmd time_cmds[] = {
           .help = "time, zone, NTP sync state and sources" },
         { .path = "time ntp set", .svc = "timed", .method = "ntp.servers", .fn = c_ntp_set,
           .usage = "SERVER[:PORT]...", .help = "NTP servers (at most 8)" },
+        { .path = "time nts set", .svc = "timed", .method = "nts.servers", .fn = c_ntp_set,
+          .usage = "SERVER[:PORT]...", .help = "NTS servers: their NTS-KE HOST[:PORT] (4460 by default)" },
         { .path = "time ntp enable", .svc = "timed", .method = "ntp.enable", .fn = c_ntp_onoff, .usage = "",
           .help = "keep time by NTP" },
         { .path = "time ntp disable", .svc = "timed", .method = "ntp.enable", .fn = c_ntp_onoff, .usage = "",
