@@ -1,0 +1,119 @@
+/* upgrade-d - signed update bundles installed one service at a time, with a
+ * health gate and automatic rollback. main.c: the service and its hooks. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "log.h"
+#include "state.h"
+#include "upgrade.h"
+
+static const char *const topics[] = { "upgrade.done", "upgrade.rolled_back", "log.operation", "log.security", NULL };
+
+static int upg_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+{
+        struct upg_ctx *x = ctx;
+        const struct ds_settings *s = &d->settings;
+        const char *comp = ds_settings_str(s, "components_dir"), *trust = ds_settings_str(s, "trust_dir");
+        const char *mgr = ds_settings_str(s, "service_manager");
+
+        if (comp[0] && ds_check_path(comp, strlen(comp)))
+                return ds_err_set(e, -EINVAL, "components_dir", "must be an absolute path without '..'");
+        if (trust[0] && ds_check_path(trust, strlen(trust)))
+                return ds_err_set(e, -EINVAL, "trust_dir", "must be an absolute path without '..'");
+        if (x->job.step != UPG_IDLE && comp[0] && strcmp(comp, x->components_dir))
+                return ds_err_set(e, -EBUSY, "components_dir", "an upgrade is under way");
+        if (comp[0])
+                snprintf(x->components_dir, sizeof x->components_dir, "%s", comp);
+        else if (d->dry_run)
+                snprintf(x->components_dir, sizeof x->components_dir, "%s/components", d->paths.rundir);
+        else
+                snprintf(x->components_dir, sizeof x->components_dir, "/usr/lib/devsec/components");
+        if (trust[0])
+                snprintf(x->trust_dir, sizeof x->trust_dir, "%s", trust);
+        else
+                snprintf(x->trust_dir, sizeof x->trust_dir, "%s/upgrade/trust", d->paths.confdir);
+        snprintf(x->svcmgr_dir, sizeof x->svcmgr_dir, "%s/svcmgr", d->paths.rundir);
+        x->systemd = !strcmp(mgr, "systemd") || (!strcmp(mgr, "auto") && !d->dry_run);
+        x->health_timeout_ms = ds_settings_int(s, "health_timeout_s") * 1000;
+        x->audit_level = (int)ds_settings_int(s, "audit_level");
+        return 0;
+}
+
+static int upg_init(struct ds_daemon *d, void *ctx)
+{
+        struct upg_ctx *x = ctx;
+        int r;
+
+        x->d = d;
+        x->timer = -1;
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return log_errno(-errno, "PR_SET_NO_NEW_PRIVS: %m");
+        if ((r = upg_counters_load(d->statedir, &x->counters)) < 0) {
+                /* refuse installs rather than start from zero: that would allow a rollback */
+                log_errno(r, "anti-rollback counters '%s/%s' unreadable: installs refused: %m", d->statedir, UPG_COUNTERS);
+                x->counters_bad = true;
+        }
+        if ((r = state_mkdir_p(x->components_dir, 0755)) < 0)
+                log_warn("components directory '%s' cannot be created: %s", x->components_dir, strerror(-r));
+        return 0;
+}
+
+static int upg_start(struct ds_daemon *d, void *ctx)
+{
+        struct upg_ctx *x = ctx;
+        int r;
+
+        if ((r = bus_subscribe(d->bus, "bus.service.up", upg_on_event, x)) < 0)
+                log_warn("cannot subscribe to bus.service.up (%s): the gate asks sys.ping alone", strerror(-r));
+        x->timer = zloop_timer(d->loop, 500, 0, upg_on_tick, x);
+        log_info("components in '%s', trust anchors in '%s', restarts through %s", x->components_dir, x->trust_dir,
+                 x->systemd ? "systemd" : "the launcher");
+        upg_recover(x);
+        return 0;
+}
+
+static void upg_stop(struct ds_daemon *d, void *ctx)
+{
+        struct upg_ctx *x = ctx;
+
+        (void)d;
+        /* a job under way stays in the journal: the next start finishes it */
+        if (x->job.call)
+                ds_call_finish(&x->job.call, -DS_EUNAVAIL);
+        for (size_t i = 0; i < x->job.n_baseline; i++)
+                free(x->job.baseline[i]);
+        free(x->job.baseline);
+        upg_counters_free(&x->counters);
+}
+
+static void upg_status(struct ds_daemon *d, void *ctx, struct mpw *w)
+{
+        struct upg_ctx *x = ctx;
+
+        (void)d;
+        mpw_kv_str(w, "upgrade", x->job.step == UPG_IDLE ? "idle" : x->job.component);
+}
+
+static const struct ds_service upg_service = {
+        .name = "upgrade-d",
+        .version = DEVSEC_VERSION,
+        .methods = upg_methods,
+        .settings = upg_settings,
+        .audit = upg_audit,
+        .topics = topics,
+        .config_auth = AUTH_NEEDS2(MAINTENANCE, SECURITY),
+        .init = upg_init,
+        .apply = upg_apply,
+        .start = upg_start,
+        .stop = upg_stop,
+        .status = upg_status,
+};
+
+int main(int argc, char **argv)
+{
+        static struct upg_ctx ctx;
+
+        return ds_daemon_main(argc, argv, &upg_service, &ctx);
+}
