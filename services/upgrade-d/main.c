@@ -55,8 +55,6 @@ static int upg_init(struct ds_daemon *d, void *ctx)
                 log_errno(r, "anti-rollback counters '%s/%s' unreadable: installs refused: %m", d->statedir, UPG_COUNTERS);
                 x->counters_bad = true;
         }
-        if ((r = state_mkdir_p(x->components_dir, 0755)) < 0)
-                log_warn("components directory '%s' cannot be created: %s", x->components_dir, strerror(-r));
         return 0;
 }
 
@@ -65,6 +63,9 @@ static int upg_start(struct ds_daemon *d, void *ctx)
         struct upg_ctx *x = ctx;
         int r;
 
+        /* known only once the settings are applied */
+        if ((r = state_mkdir_p(x->components_dir, 0755)) < 0)
+                log_warn("components directory '%s' cannot be created: %s", x->components_dir, strerror(-r));
         if ((r = bus_subscribe(d->bus, "bus.service.up", upg_on_event, x)) < 0)
                 log_warn("cannot subscribe to bus.service.up (%s): the gate asks sys.ping alone", strerror(-r));
         x->timer = zloop_timer(d->loop, 500, 0, upg_on_tick, x);
