@@ -109,5 +109,20 @@ check_out "timed reports 1.0.1 after the rollback" '^1\.0\.1$' ver_of timed
 check_out "only two versions are kept" '^1\.0\.1 1\.0\.2 current previous $' sh -c "ls '$DEVSEC_RUNDIR/components/timed' | tr '\n' ' '"
 check_out "history lists each outcome" 'done.*rolled_back.*rolled_back.*done.*done' sh -c "'$B/devctl' --json upgrade history | tr -d '\n'"
 check_out "a rollback with nothing kept is ENOENT" 'ENOENT: component' dc upgrade rollback logd
+
+# --- authorities: maintenance alone may look, not install ---------------------
+MPW='Vw7#kP4!nR'
+dc group add maint maintenance >/dev/null
+printf '%s\n' "$MPW" | dc user add mia maint --password-stdin >/dev/null
+as_mia() { DEVSEC_TOKEN_FILE="$T_DIR/tok.mia" "$B/devctl" "$@"; }
+printf '%s\n' "$MPW" | as_mia login -u mia --password-stdin >/dev/null
+check_out "maintenance alone may see the status" 'timed +1\.0\.1' as_mia upgrade status
+check_out "maintenance alone may verify a bundle" 'signer' as_mia upgrade verify "$B_DIR/t102.bundle"
+check_out "maintenance alone may not install (EPERM)" 'EPERM' as_mia upgrade install "$B_DIR/t102.bundle"
+check_out "maintenance alone may not roll back (EPERM)" 'EPERM' as_mia upgrade rollback timed
+check_out "a downgrade needs an administrator, not only the two authorities" 'EPERM: allow_downgrade' \
+        sh -c "'$B/devctl' group add ms maintenance,security >/dev/null; printf '%s\n' '$MPW' | '$B/devctl' user add sam ms --password-stdin >/dev/null;
+                printf '%s\n' '$MPW' | DEVSEC_TOKEN_FILE='$T_DIR/tok.sam' '$B/devctl' login -u sam --password-stdin >/dev/null;
+                DEVSEC_TOKEN_FILE='$T_DIR/tok.sam' '$B/devctl' upgrade install '$B_DIR/t101.bundle' --allow-downgrade"
 dc logout >/dev/null 2>&1
 check_out "install without a session is refused" 'EAUTH' dc upgrade install "$B_DIR/t102.bundle"
