@@ -4,6 +4,7 @@
  *                 [--security-version N] [--bus-protocol MIN[-MAX]]
  *                 --component NAME[@VERSION]=DIR ... --out FILE
  *   devsec-bundle inspect [--trust DIR] [--json] FILE
+ *   devsec-bundle extract --trust DIR FILE COMPONENT DIR
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,7 +21,8 @@ static void usage(FILE *f)
         fprintf(f, "usage: devsec-bundle create --key KEY --cert CERT [--chain PEM] [--version V]\n"
                    "                     [--security-version N] [--bus-protocol MIN[-MAX]]\n"
                    "                     --component NAME[@VERSION]=DIR ... --out FILE\n"
-                   "       devsec-bundle inspect [--trust DIR] [--json] FILE\n");
+                   "       devsec-bundle inspect [--trust DIR] [--json] FILE\n"
+                   "       devsec-bundle extract --trust DIR FILE COMPONENT DIR\n");
 }
 
 static int fail(const struct ds_err *e)
@@ -195,6 +197,34 @@ out:
         return rc;
 }
 
+/* What upgrade-d does before it switches a link: verify everything, then
+ * unpack one component into a new directory (hashing again). */
+static int cmd_extract(int argc, char **argv)
+{
+        X509_STORE *trust = NULL;
+        struct bundle *b = NULL;
+        struct ds_err e = { 0 };
+        int rc = 1;
+
+        if (argc != 6 || strcmp(argv[1], "--trust")) {
+                usage(stderr);
+                return 2;
+        }
+        if (bundle_trust_load(argv[2], &trust, &e) < 0)
+                return fail(&e);
+        if (bundle_open(argv[3], trust, &b, &e) < 0 || bundle_verify_payload(b, &e) < 0 ||
+            bundle_extract(b, argv[4], argv[5], &e) < 0) {
+                rc = fail(&e);
+                goto out;
+        }
+        printf("%s: '%s' verified and unpacked into %s\n", argv[3], argv[4], argv[5]);
+        rc = 0;
+out:
+        bundle_close(&b);
+        X509_STORE_free(trust);
+        return rc;
+}
+
 int main(int argc, char **argv)
 {
         if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -205,6 +235,8 @@ int main(int argc, char **argv)
                 return cmd_create(argc - 1, argv + 1);
         if (!strcmp(argv[1], "inspect"))
                 return cmd_inspect(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "extract"))
+                return cmd_extract(argc - 1, argv + 1);
         fprintf(stderr, "devsec-bundle: unknown command '%s'\n", argv[1]);
         usage(stderr);
         return 2;
