@@ -55,7 +55,7 @@ DEVCTL_SRC := $(wildcard tools/devctl/*.c)
 TOOL_BINS := $(BUILD)/busd $(BUILD)/devctl $(BUILD)/devsec-keygen
 # devsec-bundle: upgrade-d's bundle format, shared with the daemon
 TOOL_BINS += $(BUILD)/devsec-bundle
-BUNDLE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,services/upgrade-d/bundle.c services/upgrade-d/manifest.c services/upgrade-d/cms.c services/upgrade-d/create.c)
+BUNDLE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,services/upgrade-d/bundle.c services/upgrade-d/manifest.c services/upgrade-d/cms.c services/upgrade-d/create.c services/upgrade-d/tuf.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c)) \
 	$(foreach s,$(SERVICES),$(patsubst services/$(s)/%.c,$(BUILD)/tests/$(s)_%,$(wildcard services/$(s)/test_*.c)))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
@@ -123,9 +123,9 @@ $(BUILD)/devctl: $(DEVCTL_SRC:%.c=$(BUILD)/obj/%.o) $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/devsec-keygen: $(BUILD)/obj/tools/keygen/devsec-keygen.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/devsec-bundle: $(BUILD)/obj/tools/bundle/devsec-bundle.o $(BUNDLE_OBJ) $(LIBS)
+$(BUILD)/devsec-bundle: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/bundle/*.c)) $(BUNDLE_OBJ) $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/obj/tools/bundle/devsec-bundle.o: override CFLAGS += -Iservices/upgrade-d
+$(BUILD)/obj/tools/bundle/%.o: override CFLAGS += -Iservices/upgrade-d
 
 define SVC_RULES
 $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(call svc_src,$(1))) $(LIBS)

@@ -16,13 +16,16 @@
 #include "bundle.h"
 #include "schema.h"
 
+int repo_main(int argc, char **argv); /* repo.c */
+
 static void usage(FILE *f)
 {
         fprintf(f, "usage: devsec-bundle create --key KEY --cert CERT [--chain PEM] [--version V]\n"
                    "                     [--security-version N] [--bus-protocol MIN[-MAX]]\n"
                    "                     --component NAME[@VERSION]=DIR ... --out FILE\n"
                    "       devsec-bundle inspect [--trust DIR] [--json] FILE\n"
-                   "       devsec-bundle extract --trust DIR FILE COMPONENT DIR\n");
+                   "       devsec-bundle extract --trust DIR FILE COMPONENT DIR\n"
+                   "       devsec-bundle repo init|add|sign|rotate-root DIR ... (a TUF repository)\n");
 }
 
 static int fail(const struct ds_err *e)
@@ -237,6 +240,8 @@ int main(int argc, char **argv)
                 return cmd_inspect(argc - 1, argv + 1);
         if (!strcmp(argv[1], "extract"))
                 return cmd_extract(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "repo"))
+                return repo_main(argc - 1, argv + 1);
         fprintf(stderr, "devsec-bundle: unknown command '%s'\n", argv[1]);
         usage(stderr);
         return 2;
