@@ -8,8 +8,9 @@
 #include "log.h"
 #include "state.h"
 #include "upgrade.h"
+#include "util.h"
 
-static const char *const topics[] = { "upgrade.done", "upgrade.rolled_back", "log.operation", "log.security", NULL };
+static const char *const topics[] = { "upgrade.done", "upgrade.rolled_back", "upgrade.progress", "log.operation", "log.security", NULL };
 
 static int upg_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
 {
@@ -37,7 +38,36 @@ static int upg_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         snprintf(x->svcmgr_dir, sizeof x->svcmgr_dir, "%s/svcmgr", d->paths.rundir);
         x->systemd = !strcmp(mgr, "systemd") || (!strcmp(mgr, "auto") && !d->dry_run);
         x->health_timeout_ms = ds_settings_int(s, "health_timeout_s") * 1000;
+        {
+                const char *url = ds_settings_str(s, "online_url"), *ca = ds_settings_str(s, "online_ca_file");
+                size_t n = strlen(url);
+                if (url[0] && strncmp(url, "https://", 8))
+                        return ds_err_set(e, -EINVAL, "online_url", "must be https:// (no plaintext)");
+                if (ca[0] && ds_check_path(ca, strlen(ca)))
+                        return ds_err_set(e, -EINVAL, "online_ca_file", "must be an absolute path");
+                while (n && url[n - 1] == '/')
+                        n--;
+                snprintf(x->online_url, sizeof x->online_url, "%.*s", (int)n, url);
+                snprintf(x->online_ca, sizeof x->online_ca, "%s", ca);
+                x->online_check = ds_settings_bool(s, "online_check");
+                x->online_interval_s = ds_settings_int(s, "online_interval_s");
+        }
         x->audit_level = (int)ds_settings_int(s, "audit_level");
+        return 0;
+}
+
+/* The scheduled online check, when it is on and due. */
+static int on_minute(zloop_t *loop, int timer_id, void *arg)
+{
+        struct upg_ctx *x = arg;
+        int64_t now = ds_now_real_ms() / 1000;
+
+        (void)loop;
+        (void)timer_id;
+        if (x->online_check && x->online_url[0] && !x->on.busy && now - x->on.last_check_s >= x->online_interval_s) {
+                x->on.last_check_s = now; /* once per interval, even when it fails */
+                upg_online_check(x, NULL, "upgrade-d");
+        }
         return 0;
 }
 
@@ -69,6 +99,9 @@ static int upg_start(struct ds_daemon *d, void *ctx)
         if ((r = bus_subscribe(d->bus, "bus.service.up", upg_on_event, x)) < 0)
                 log_warn("cannot subscribe to bus.service.up (%s): the gate asks sys.ping alone", strerror(-r));
         x->timer = zloop_timer(d->loop, 500, 0, upg_on_tick, x);
+        zloop_timer(d->loop, 60000, 0, on_minute, x);
+        if ((r = upg_online_init(x)) < 0)
+                return log_errno(r, "online check: libcurl: %m");
         log_info("components in '%s', trust anchors in '%s', restarts through %s", x->components_dir, x->trust_dir,
                  x->systemd ? "systemd" : "the launcher");
         upg_recover(x);
@@ -87,6 +120,7 @@ static void upg_stop(struct ds_daemon *d, void *ctx)
                 free(x->job.baseline[i]);
         free(x->job.baseline);
         upg_counters_free(&x->counters);
+        upg_online_fini(x);
 }
 
 static void upg_status(struct ds_daemon *d, void *ctx, struct mpw *w)

@@ -1,5 +1,6 @@
 /* methods.c - upgrade-d's settings, methods (upgrade.*) and audit items */
 #include <dirent.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "log.h"
 #include "upgrade.h"
 #include "upgrade_int.h"
+#include "util.h"
 
 static const char *const svcmgr_modes[] = { "auto", "launcher", "systemd", NULL };
 
@@ -23,6 +25,11 @@ const struct ds_field upg_settings[] = {
           .help = "protection level whose audit items the health gate compares" },
         { "service_manager", DS_STR, 0, .enums = svcmgr_modes, .def_str = "auto",
           .help = "auto: systemd, or the build tree's launcher with --dry-run" },
+        { "online_check", DS_BOOL, 0, .def_bool = false, .help = "check the update server on a schedule (online upgrade)" },
+        { "online_url", DS_STR, 0, .max_len = 1024, .check = ds_check_printable, .def_str = "",
+          .help = "https://HOST[:PORT]/PATH of a TUF repository (metadata/, targets/); https only" },
+        { "online_ca_file", DS_STR, 0, .max_len = 1024, .def_str = "", .help = "CA of the update server; empty: the system store" },
+        { "online_interval_s", DS_INT, 0, .min = 60, .max = 2592000, .def_int = 86400, .help = "time between scheduled checks" },
         { NULL },
 };
 
@@ -166,7 +173,28 @@ static int h_upgrade_rollback(void *ctx, struct ds_call *c)
         return upg_rollback_start(ctx, c, comp);
 }
 
+static int h_upgrade_check(void *ctx, struct ds_call *c)
+{
+        return upg_online_check(ctx, c, ds_call_actor(c));
+}
+
+static const struct ds_field download_args[] = {
+        { "target", DS_STR, DS_REQUIRED, .max_len = 120, .check = ds_check_printable,
+          .help = "a target name from devctl upgrade check" },
+        { NULL },
+};
+
+static int h_upgrade_download(void *ctx, struct ds_call *c)
+{
+        char t[128];
+
+        ds_arg_str(c, "target", t, sizeof t);
+        return upg_online_download(ctx, c, t);
+}
+
 const struct ds_method upg_methods[] = {
+        DS_METHOD("upgrade.check", NULL, h_upgrade_check, AUTH_NEEDS(MAINTENANCE)),
+        DS_METHOD("upgrade.download", download_args, h_upgrade_download, AUTH_NEEDS(MAINTENANCE)),
         DS_METHOD("upgrade.install", install_args, h_upgrade_install, AUTH_NEEDS2(MAINTENANCE, SECURITY)),
         DS_METHOD("upgrade.rollback", rollback_args, h_upgrade_rollback, AUTH_NEEDS2(MAINTENANCE, SECURITY)),
         DS_METHOD("upgrade.verify", verify_args, h_upgrade_verify, AUTH_NEEDS(MAINTENANCE)),
@@ -207,7 +235,30 @@ static enum ds_audit_result check_signed(void *ctx, char *detail, size_t size)
         return DS_AUDIT_PASS;
 }
 
+#define UPG_CHECK_RECENT_S (7 * 86400)
+
+static enum ds_audit_result check_online(void *ctx, char *detail, size_t size)
+{
+        struct upg_ctx *x = ctx;
+        int64_t age = ds_now_real_ms() / 1000 - x->on.last_good_s;
+
+        if (x->online_check && x->online_url[0]) {
+                snprintf(detail, size, "checked every %" PRId64 " s at %s%s%s", x->online_interval_s, x->online_url,
+                         x->on.last_error[0] ? "; last error: " : "", x->on.last_error);
+                return DS_AUDIT_PASS;
+        }
+        if (x->on.last_good_s && age < UPG_CHECK_RECENT_S) {
+                snprintf(detail, size, "online check off; the last check was %" PRId64 " h ago", age / 3600);
+                return DS_AUDIT_PASS;
+        }
+        snprintf(detail, size, "online check off and no check in the last 7 days");
+        return DS_AUDIT_FAIL;
+}
+
 const struct ds_audit_item upg_audit[] = {
+        { .id = "upgrade.online", .level = 1, .title = "updates are checked for (online check on, or a recent check)",
+          .remediation = "devctl config set upgrade-d online_check=true online_url=https://..., or devctl upgrade check",
+          .check = check_online },
         { .id = "upgrade.signed", .level = 1, .title = "no unsigned component installed",
           .remediation = "reinstall the component from a signed bundle: devctl upgrade install FILE", .check = check_signed },
         { NULL },

@@ -9,7 +9,9 @@
 #include <stdint.h>
 
 #include "bundle.h"
+#include "curl_loop.h"
 #include "service.h"
+#include "tuf.h"
 
 #define UPG_COUNTERS "counters.json"
 #define UPG_JOURNAL "journal.json"
@@ -79,6 +81,25 @@ struct upg_job {
         struct ds_call *call;    /* the install/rollback request, answered at the end */
 };
 
+/* online.c: one check or one download at a time */
+struct upg_online {
+        struct ds_curl_loop curl;
+        CURL *easy;
+        int busy;                 /* what is being fetched, 0: nothing */
+        struct tuf_trusted t;     /* while a check runs */
+        char *buf;                /* a metadata file being fetched */
+        size_t len;
+        int fd;                   /* a download's .part file */
+        char target[128];
+        uint64_t got, total;
+        bool resumed, clock_flag;
+        int64_t progress_ms;
+        int64_t last_check_s, last_good_s; /* kept in online.json */
+        char last_error[400];
+        char actor[BUS_NAME_MAX + 1];
+        struct ds_call *call;
+};
+
 struct upg_ctx {
         struct ds_daemon *d;
         char components_dir[4096];
@@ -90,12 +111,22 @@ struct upg_ctx {
         struct upg_counters counters;
         bool counters_bad;
         struct upg_job job;
+        struct upg_online on;
+        char online_url[2048];
+        char online_ca[1024];
+        bool online_check;
+        int64_t online_interval_s;
         int timer;
         uint64_t installs, rollbacks;
 };
 
 int upg_install_start(struct upg_ctx *x, struct ds_call *c, const char *file, bool allow_downgrade);
 int upg_rollback_start(struct upg_ctx *x, struct ds_call *c, const char *component);
+int upg_online_init(struct upg_ctx *x);
+void upg_online_fini(struct upg_ctx *x);
+/* c NULL: the scheduled check. DS_DEFER, or the failed call's code. */
+int upg_online_check(struct upg_ctx *x, struct ds_call *c, const char *actor);
+int upg_online_download(struct upg_ctx *x, struct ds_call *c, const char *target);
 /* At start: finishes or rolls back what the journal says was under way. */
 void upg_recover(struct upg_ctx *x);
 void upg_on_event(void *ud, const char *topic, const char *src, int64_t ts_ms, const msgpack_object *data);

@@ -94,7 +94,32 @@ static int c_upgrade_rollback(struct devctl *dc, const struct devctl_cmd *cmd, i
         return rc;
 }
 
+/* check and download wait for the server: the bus's longest wait too */
+static int c_upgrade_online(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
+{
+        struct mpw w;
+        int rc;
+
+        if (argc != (cmd->pos ? 1 : 0) || (argc && argv[0][0] == '-'))
+                return devctl_usage(cmd);
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        if (argc)
+                mpw_kv_str(&w, cmd->pos[0], argv[0]);
+        mpw_map_end(&w);
+        if (dc->timeout_ms < UPG_TIMEOUT_MS)
+                dc->timeout_ms = UPG_TIMEOUT_MS;
+        rc = devctl_call(dc, UPG_SVC, cmd->method, &w, true, cmd->list_key, NULL);
+        mpw_free(&w);
+        return rc;
+}
+
 static const struct devctl_cmd upgrade_cmds[] = {
+        { .path = "upgrade check", .svc = UPG_SVC, .method = "upgrade.check", .fn = c_upgrade_online, .list_key = "available",
+          .usage = "", .help = "fetch and verify the update server's TUF metadata; list the bundles it offers" },
+        { .path = "upgrade download", .svc = UPG_SVC, .method = "upgrade.download", .fn = c_upgrade_online,
+          .pos = (const char *const[]){ "target", NULL }, .usage = "TARGET",
+          .help = "download a bundle the metadata names (resumes after a cut; events upgrade.progress), verify it" },
         { .path = "upgrade install", .svc = UPG_SVC, .method = "upgrade.install", .fn = c_upgrade_file,
           .usage = "FILE [--allow-downgrade]",
           .help = "verify a signed bundle, install its component, restart it behind the health gate (rollback on failure)" },
