@@ -71,7 +71,7 @@ upg_supervise() {
                                 p=""
                         fi
                         if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then
-                                bin="$B/$n"
+                                bin="${UPG_BASE:-$B/$n}"
                                 [ -x "$DEVSEC_RUNDIR/components/$n/current/$n" ] && bin="$DEVSEC_RUNDIR/components/$n/current/$n"
                                 "$bin" "$@" >>"$T_DIR/log/$n.log" 2>&1 &
                                 p=$!
