@@ -146,59 +146,6 @@ static int write_all(int fd, const void *data, size_t len)
         return 0;
 }
 
-/* Streams one payload file through SHA-256, copying it to out_fd when >= 0. */
-static int stream_file(struct bundle *b, const struct bundle_file *f, int out_fd, uint8_t *buf, const char *comp,
-                       struct ds_err *e)
-{
-        EVP_MD_CTX *md = EVP_MD_CTX_new();
-        uint8_t h[32];
-        uint64_t left = f->size, off = f->offset;
-        unsigned hl = 0;
-        int r = 0;
-
-        if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
-                r = ds_err_set(e, -ENOMEM, NULL, "out of memory");
-                goto out;
-        }
-        posix_fadvise(b->fd, (off_t)off, (off_t)left, POSIX_FADV_SEQUENTIAL);
-        while (left) {
-                size_t n = left < BUNDLE_BUF ? (size_t)left : BUNDLE_BUF;
-                if ((r = pread_all(b->fd, buf, n, off)) < 0) {
-                        r = ds_err_set(e, -EINVAL, "file", "truncated inside '%s/%s'", comp, f->path);
-                        goto out;
-                }
-                EVP_DigestUpdate(md, buf, n);
-                if (out_fd >= 0 && (r = write_all(out_fd, buf, n)) < 0) {
-                        r = ds_err_set(e, r, "dir", "write '%s/%s': %s", comp, f->path, strerror(-r));
-                        goto out;
-                }
-                left -= n;
-                off += n;
-        }
-        EVP_DigestFinal_ex(md, h, &hl);
-        if (hl != 32 || CRYPTO_memcmp(h, f->sha256, 32)) {
-                r = ds_err_set(e, -EINVAL, "sha256", "'%s/%s' does not match its SHA-256 in the manifest", comp, f->path);
-                goto out;
-        }
-out:
-        EVP_MD_CTX_free(md);
-        return r;
-}
-
-int bundle_verify_payload(struct bundle *b, struct ds_err *e)
-{
-        uint8_t *buf = malloc(BUNDLE_BUF);
-        int r = 0;
-
-        if (!buf)
-                return ds_err_set(e, -ENOMEM, NULL, "out of memory");
-        for (size_t i = 0; i < b->m.n_comps && r == 0; i++)
-                for (size_t k = 0; k < b->m.comps[i].n_files && r == 0; k++)
-                        r = stream_file(b, &b->m.comps[i].files[k], -1, buf, b->m.comps[i].name, e);
-        free(buf);
-        return r;
-}
-
 static int rm_at(int dfd)
 {
         DIR *d = fdopendir(dfd);
@@ -259,49 +206,183 @@ static int mkparents(int root, const char *rel)
         return 0;
 }
 
+void bundle_cursor_end(struct bundle_cursor *c, bool remove)
+{
+        EVP_MD_CTX_free(c->md);
+        free(c->buf);
+        if (c->out >= 0)
+                close(c->out);
+        if (c->root >= 0)
+                close(c->root);
+        if (remove && c->dir[0])
+                bundle_rmtree(c->dir);
+        memset(c, 0, sizeof *c);
+        c->out = c->root = -1;
+}
+
+static int cursor_init(struct bundle_cursor *c, struct ds_err *e)
+{
+        memset(c, 0, sizeof *c);
+        c->out = c->root = -1;
+        if (!(c->buf = malloc(BUNDLE_BUF)) || !(c->md = EVP_MD_CTX_new())) {
+                bundle_cursor_end(c, false);
+                return ds_err_set(e, -ENOMEM, NULL, "out of memory");
+        }
+        return 0;
+}
+
+int bundle_verify_begin(struct bundle *b, struct bundle_cursor *c, struct ds_err *e)
+{
+        (void)b;
+        return cursor_init(c, e);
+}
+
+int bundle_extract_begin(struct bundle *b, const char *component, const char *dir, struct bundle_cursor *c,
+                         struct ds_err *e)
+{
+        const struct bundle_component *comp = bundle_component_find(&b->m, component);
+        int r;
+
+        if (!comp)
+                return ds_err_set(e, -ENOENT, "component", "the bundle has no component '%s'", component);
+        if (strlen(dir) >= sizeof c->dir)
+                return ds_err_set(e, -ENAMETOOLONG, "dir", "'%s': too long", dir);
+        if ((r = cursor_init(c, e)) < 0)
+                return r;
+        c->only = comp;
+        if (mkdir(dir, 0755) < 0 || chmod(dir, 0755) < 0) {
+                r = ds_err_set(e, -errno, "dir", "'%s': %s", dir, strerror(errno));
+                bundle_cursor_end(c, false);
+                return r;
+        }
+        snprintf(c->dir, sizeof c->dir, "%s", dir);
+        if ((c->root = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                r = ds_err_set(e, -errno, "dir", "'%s': %s", dir, strerror(errno));
+                bundle_cursor_end(c, true);
+                return r;
+        }
+        return 0;
+}
+
+/* A file starts: its digest, and for an extraction its new file. */
+static int file_begin(struct bundle *b, struct bundle_cursor *c, const struct bundle_file *f, struct ds_err *e)
+{
+        int r;
+
+        if (!EVP_DigestInit_ex(c->md, EVP_sha256(), NULL))
+                return ds_err_set(e, -ENOMEM, NULL, "out of memory");
+        posix_fadvise(b->fd, (off_t)f->offset, (off_t)f->size, POSIX_FADV_SEQUENTIAL);
+        if (c->root >= 0) {
+                if ((r = mkparents(c->root, f->path)) < 0)
+                        return ds_err_set(e, r, "dir", "'%s/%s': %s", c->dir, f->path, strerror(-r));
+                c->out = openat(c->root, f->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (c->out < 0)
+                        return ds_err_set(e, -errno, "dir", "'%s/%s': %s", c->dir, f->path, strerror(errno));
+        }
+        c->open = true;
+        return 0;
+}
+
+static int file_end(struct bundle_cursor *c, const struct bundle_file *f, const char *comp, struct ds_err *e)
+{
+        uint8_t h[32];
+        unsigned hl = 0;
+
+        EVP_DigestFinal_ex(c->md, h, &hl);
+        c->open = false;
+        if (hl != 32 || CRYPTO_memcmp(h, f->sha256, 32))
+                return ds_err_set(e, -EINVAL, "sha256", "'%s/%s' does not match its SHA-256 in the manifest", comp, f->path);
+        if (c->out >= 0) {
+                int r = 0;
+                if (fchmod(c->out, f->mode) < 0 || fsync(c->out) < 0)
+                        r = ds_err_set(e, -errno, "dir", "'%s/%s': %s", c->dir, f->path, strerror(errno));
+                close(c->out);
+                c->out = -1;
+                return r;
+        }
+        return 0;
+}
+
+int bundle_step(struct bundle *b, struct bundle_cursor *c, uint64_t budget, struct ds_err *e)
+{
+        int r = 0;
+
+        while (r == 0) {
+                const struct bundle_component *comp = c->only ? c->only : c->comp < b->m.n_comps ? &b->m.comps[c->comp] : NULL;
+                const struct bundle_file *f;
+                if (!comp)
+                        return 0; /* every file of the bundle verified */
+                if (c->file == comp->n_files) {
+                        if (c->only) {
+                                if (fsync(c->root) < 0)
+                                        r = ds_err_set(e, -errno, "dir", "fsync '%s': %s", c->dir, strerror(errno));
+                                break;
+                        }
+                        c->comp++;
+                        c->file = 0;
+                        continue;
+                }
+                if (budget == 0)
+                        return 1;
+                f = &comp->files[c->file];
+                if (!c->open && (r = file_begin(b, c, f, e)) < 0)
+                        break;
+                if (c->off < f->size) {
+                        uint64_t left = f->size - c->off;
+                        size_t n = left < BUNDLE_BUF ? (size_t)left : BUNDLE_BUF;
+                        if (pread_all(b->fd, c->buf, n, f->offset + c->off) < 0) {
+                                r = ds_err_set(e, -EINVAL, "file", "truncated inside '%s/%s'", comp->name, f->path);
+                                break;
+                        }
+                        EVP_DigestUpdate(c->md, c->buf, n);
+                        if (c->out >= 0 && (r = write_all(c->out, c->buf, n)) < 0) {
+                                r = ds_err_set(e, r, "dir", "write '%s/%s': %s", comp->name, f->path, strerror(-r));
+                                break;
+                        }
+                        c->off += n;
+                        budget = budget > n ? budget - n : 0;
+                        continue;
+                }
+                if ((r = file_end(c, f, comp->name, e)) < 0)
+                        break;
+                c->off = 0;
+                c->file++;
+        }
+        if (r < 0 && c->root >= 0) {
+                /* nothing half-written stays */
+                if (c->out >= 0)
+                        close(c->out);
+                c->out = -1;
+                close(c->root);
+                c->root = -1;
+                bundle_rmtree(c->dir);
+                c->dir[0] = '\0';
+        }
+        return r;
+}
+
+int bundle_verify_payload(struct bundle *b, struct ds_err *e)
+{
+        struct bundle_cursor c;
+        int r;
+
+        if ((r = bundle_verify_begin(b, &c, e)) < 0)
+                return r;
+        while ((r = bundle_step(b, &c, UINT64_MAX, e)) > 0)
+                ;
+        bundle_cursor_end(&c, false);
+        return r;
+}
+
 int bundle_extract(struct bundle *b, const char *component, const char *dir, struct ds_err *e)
 {
-        const struct bundle_component *c = bundle_component_find(&b->m, component);
-        uint8_t *buf = NULL;
-        int root = -1, r;
+        struct bundle_cursor c;
+        int r;
 
-        if (!c)
-                return ds_err_set(e, -ENOENT, "component", "the bundle has no component '%s'", component);
-        if (mkdir(dir, 0755) < 0 || chmod(dir, 0755) < 0)
-                return ds_err_set(e, -errno, "dir", "'%s': %s", dir, strerror(errno));
-        if ((root = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 || !(buf = malloc(BUNDLE_BUF))) {
-                r = ds_err_set(e, -errno, "dir", "'%s': %s", dir, strerror(errno));
-                goto out;
-        }
-        for (size_t k = 0; k < c->n_files; k++) {
-                const struct bundle_file *f = &c->files[k];
-                int fd;
-                if ((r = mkparents(root, f->path)) < 0) {
-                        r = ds_err_set(e, r, "dir", "'%s/%s': %s", dir, f->path, strerror(-r));
-                        goto out;
-                }
-                fd = openat(root, f->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-                if (fd < 0) {
-                        r = ds_err_set(e, -errno, "dir", "'%s/%s': %s", dir, f->path, strerror(errno));
-                        goto out;
-                }
-                r = stream_file(b, f, fd, buf, c->name, e);
-                if (r == 0 && (fchmod(fd, f->mode) < 0 || fsync(fd) < 0))
-                        r = ds_err_set(e, -errno, "dir", "'%s/%s': %s", dir, f->path, strerror(errno));
-                close(fd);
-                if (r < 0)
-                        goto out;
-        }
-        if (fsync(root) < 0) {
-                r = ds_err_set(e, -errno, "dir", "fsync '%s': %s", dir, strerror(errno));
-                goto out;
-        }
-        r = 0;
-out:
-        free(buf);
-        if (root >= 0)
-                close(root);
-        if (r < 0)
-                bundle_rmtree(dir);
+        if ((r = bundle_extract_begin(b, component, dir, &c, e)) < 0)
+                return r;
+        while ((r = bundle_step(b, &c, UINT64_MAX, e)) > 0)
+                ;
+        bundle_cursor_end(&c, false);
         return r;
 }

@@ -111,6 +111,28 @@ int bundle_verify_sig(X509_STORE *trust, const void *sig, size_t sig_len, const 
  * "truncated" / "trailing data"). */
 int bundle_open(const char *path, X509_STORE *trust, struct bundle **ret, struct ds_err *e);
 void bundle_close(struct bundle **b);
+/* Streaming in steps, so that a daemon's loop is never busy for long: a
+ * cursor over every payload file (verify) or over one component's files
+ * written into a new directory (extract). */
+struct bundle_cursor {
+        const struct bundle_component *only; /* extract: its component */
+        size_t comp, file;
+        uint64_t off;
+        bool open;
+        EVP_MD_CTX *md;
+        uint8_t *buf; /* BUNDLE_BUF */
+        int root, out;
+        char dir[4096];
+};
+int bundle_verify_begin(struct bundle *b, struct bundle_cursor *c, struct ds_err *e);
+/* dir must not exist (created 0755). */
+int bundle_extract_begin(struct bundle *b, const char *component, const char *dir, struct bundle_cursor *c,
+                         struct ds_err *e);
+/* Processes at least budget bytes (or to the end): 1 more to do, 0 done (an
+ * extraction fsynced), or an error (an extraction's directory is removed). */
+int bundle_step(struct bundle *b, struct bundle_cursor *c, uint64_t budget, struct ds_err *e);
+/* Releases the cursor; remove: an unfinished extraction's directory too. */
+void bundle_cursor_end(struct bundle_cursor *c, bool remove);
 /* Streams every payload file through SHA-256 and compares. */
 int bundle_verify_payload(struct bundle *b, struct ds_err *e);
 /* Writes one component's files under dir (which must not exist; created 0755),

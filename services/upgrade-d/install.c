@@ -33,8 +33,20 @@ void upg_crash_point(struct upg_ctx *x, const char *where)
         }
 }
 
+static void work_stop(struct upg_ctx *x)
+{
+        if (x->work_timer >= 0)
+                zloop_timer_end(x->d->loop, x->work_timer);
+        x->work_timer = -1;
+        if (x->job.work)
+                bundle_cursor_end(&x->job.cur, x->job.work == UPG_WORK_UNPACK);
+        x->job.work = 0;
+}
+
 void upg_job_clear(struct upg_ctx *x)
 {
+        work_stop(x);
+        bundle_close(&x->job.bundle);
         for (size_t i = 0; i < x->job.n_baseline; i++)
                 free(x->job.baseline[i]);
         free(x->job.baseline);
@@ -148,31 +160,31 @@ void upg_rollback_begin(struct upg_ctx *x, const char *fmt, ...)
         }
 }
 
-static void switch_and_restart(struct upg_ctx *x, struct bundle *b)
+static void unpack_fail(struct upg_ctx *x)
 {
         struct upg_job *j = &x->job;
-        char cdir[4200], vdir[4300], part[4300];
-        struct ds_err e = { 0 };
+
+        /* nothing switched yet: the running version was never touched */
+        upg_journal_remove(x);
+        upg_history_add(x, "refused", j->reason);
+        if (j->call)
+                ds_call_fail(j->call, -DS_EINTERNAL, NULL, "%s", j->reason);
+        upg_job_clear(x);
+}
+
+/* Unpacked and hashed again: the marker, the rename, the link, the restart. */
+static void unpack_done(struct upg_ctx *x)
+{
+        struct upg_job *j = &x->job;
         int r;
 
-        j->step = UPG_PROBE;
-        upg_journal_write(x);
-        upg_crash_point(x, "unpacking");
-        if (upg_comp_dir(x, j->component, cdir, sizeof cdir) < 0 || (r = state_mkdir_p(cdir, 0755)) < 0 || chmod(cdir, 0755) < 0 ||
-            snprintf(vdir, sizeof vdir, "%s/%s", cdir, j->version) >= (int)sizeof vdir ||
-            snprintf(part, sizeof part, "%s/.%s.partial", cdir, j->version) >= (int)sizeof part) {
-                snprintf(j->reason, sizeof j->reason, "cannot create '%.200s'", cdir);
-                goto fail;
-        }
-        /* a version directory not named by a link is a leftover: replaced */
-        bundle_rmtree(part);
-        if (strcmp(j->version, j->old_target))
-                bundle_rmtree(vdir);
-        if ((r = bundle_extract(b, j->component, part, &e)) < 0 ||
-            (r = upg_marker_write(part, j->signer, j->version, j->security_version)) < 0 || rename(part, vdir) < 0) {
-                snprintf(j->reason, sizeof j->reason, "unpack: %.200s", e.msg[0] ? e.msg : strerror(errno));
-                bundle_rmtree(part);
-                goto fail;
+        work_stop(x);
+        bundle_close(&j->bundle);
+        if ((r = upg_marker_write(j->part, j->signer, j->version, j->security_version)) < 0 || rename(j->part, j->vdir) < 0) {
+                snprintf(j->reason, sizeof j->reason, "unpack: %s", strerror(r < 0 ? -r : errno));
+                bundle_rmtree(j->part);
+                unpack_fail(x);
+                return;
         }
         upg_crash_point(x, "unpacked");
         j->step = UPG_SWITCHED;
@@ -185,41 +197,105 @@ static void switch_and_restart(struct upg_ctx *x, struct bundle *b)
         j->deadline_ms = ds_now_mono_ms() + x->health_timeout_ms;
         if ((r = upg_restart(x->svcmgr_dir, x->systemd, j->component)) < 0)
                 upg_rollback_begin(x, "cannot restart: %s", strerror(-r));
-        return;
-fail:
-        /* nothing switched yet: the running version was never touched */
-        upg_journal_remove(x);
-        upg_history_add(x, "refused", j->reason);
-        if (j->call)
-                ds_call_fail(j->call, -DS_EINTERNAL, NULL, "%s", j->reason);
-        upg_job_clear(x);
 }
 
-struct probe {
-        struct upg_ctx *x;
-        struct bundle *b;
-};
+static void probe_go(struct upg_ctx *x);
 
-static void probe_fail(struct upg_ctx *x, struct bundle **b, int code, const char *field, const char *msg)
+/* The payload, in steps on the loop: verified first, later unpacked. */
+static int on_work(zloop_t *loop, int timer_id, void *arg)
+{
+        struct upg_ctx *x = arg;
+        struct upg_job *j = &x->job;
+        struct ds_err e = { 0 };
+        int r;
+
+        (void)loop;
+        (void)timer_id;
+        if (!j->work || !j->bundle)
+                return 0;
+        if ((r = bundle_step(j->bundle, &j->cur, UPG_STEP_BYTES, &e)) > 0)
+                return 0;
+        if (j->work == UPG_WORK_VERIFY) {
+                work_stop(x);
+                if (r < 0) {
+                        log_audit("security", LOG_LVL_WARNING, j->actor, "upgrade: bundle '%s' refused: %s", j->file, e.msg);
+                        if (j->call) {
+                                ds_call_fail(j->call, e.code, e.field, "%s", e.msg);
+                                ds_call_finish(&j->call, e.code);
+                        }
+                        upg_job_clear(x);
+                        return 0;
+                }
+                j->step = UPG_PROBE;
+                probe_go(x);
+                return 0;
+        }
+        if (r < 0) {
+                j->work = 0; /* the cursor removed what it wrote */
+                bundle_cursor_end(&j->cur, false);
+                snprintf(j->reason, sizeof j->reason, "unpack: %.200s", e.msg);
+                unpack_fail(x);
+                return 0;
+        }
+        bundle_cursor_end(&j->cur, false);
+        j->work = 0;
+        unpack_done(x);
+        return 0;
+}
+
+static int work_start(struct upg_ctx *x, int what)
+{
+        x->job.work = what;
+        if ((x->work_timer = zloop_timer(x->d->loop, 1, 0, on_work, x)) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static void unpack_begin(struct upg_ctx *x)
+{
+        struct upg_job *j = &x->job;
+        char cdir[4200];
+        struct ds_err e = { 0 };
+        int r;
+
+        j->step = UPG_PROBE;
+        upg_journal_write(x);
+        upg_crash_point(x, "unpacking");
+        if (upg_comp_dir(x, j->component, cdir, sizeof cdir) < 0 || (r = state_mkdir_p(cdir, 0755)) < 0 || chmod(cdir, 0755) < 0 ||
+            snprintf(j->vdir, sizeof j->vdir, "%s/%s", cdir, j->version) >= (int)sizeof j->vdir ||
+            snprintf(j->part, sizeof j->part, "%s/.%s.partial", cdir, j->version) >= (int)sizeof j->part) {
+                snprintf(j->reason, sizeof j->reason, "cannot create '%.200s'", cdir);
+                unpack_fail(x);
+                return;
+        }
+        /* a version directory not named by a link is a leftover: replaced */
+        bundle_rmtree(j->part);
+        if (strcmp(j->version, j->old_target))
+                bundle_rmtree(j->vdir);
+        if (bundle_extract_begin(j->bundle, j->component, j->part, &j->cur, &e) < 0 || work_start(x, UPG_WORK_UNPACK) < 0) {
+                snprintf(j->reason, sizeof j->reason, "unpack: %.200s", e.msg[0] ? e.msg : "out of memory");
+                unpack_fail(x);
+        }
+}
+
+static void probe_fail(struct upg_ctx *x, int code, const char *field, const char *msg)
 {
         if (x->job.call) {
                 ds_call_fail(x->job.call, code, field, "%s", msg);
                 ds_call_finish(&x->job.call, code);
         }
-        bundle_close(b);
         upg_job_clear(x);
 }
 
 static void on_baseline(void *ud, const struct bus_reply *rep)
 {
-        struct probe *p = ud;
-        struct upg_ctx *x = p->x;
-        struct bundle *b = p->b;
+        struct upg_ctx *x = ud;
         const msgpack_object *items = rep->code == 0 ? mp_get(rep->r, "items") : NULL;
 
-        free(p);
+        if (x->job.step != UPG_PROBE || !x->job.bundle)
+                return;
         if (rep->code != 0) {
-                probe_fail(x, &b, rep->code, "component", "its audit report did not answer");
+                probe_fail(x, rep->code, "component", "its audit report did not answer");
                 return;
         }
         if (items && items->type == MSGPACK_OBJECT_ARRAY && items->via.array.size &&
@@ -231,47 +307,50 @@ static void on_baseline(void *ud, const struct bus_reply *rep)
                                 x->job.n_baseline++;
                 }
         }
-        switch_and_restart(x, b);
-        bundle_close(&b);
+        unpack_begin(x);
 }
 
 static void on_probe(void *ud, const struct bus_reply *rep)
 {
-        struct probe *p = ud;
-        struct upg_ctx *x = p->x;
+        struct upg_ctx *x = ud;
         struct upg_job *j = &x->job;
-        const struct bundle_component *bc = &p->b->m.comps[0];
+        const struct bundle_component *bc;
         struct ds_err e = { 0 };
         struct mpw args;
+
+        if (j->step != UPG_PROBE || !j->bundle)
+                return;
+        bc = &j->bundle->m.comps[0];
 
         if (rep->code == -DS_EUNAVAIL || rep->code == -ENOENT || rep->code == -DS_EDISABLED) {
                 char msg[160];
                 snprintf(msg, sizeof msg, "'%s' is not a running service of this device", j->component);
-                probe_fail(x, &p->b, -ENOENT, "component", msg);
-                free(p);
+                probe_fail(x, -ENOENT, "component", msg);
                 return;
         }
         if (rep->code != 0 || mp_strcpy(mp_get(rep->r, "version"), j->old_version, sizeof j->old_version) < 0) {
-                probe_fail(x, &p->b, rep->code ? rep->code : -DS_EINTERNAL, "component", "sys.ping gave no version");
-                free(p);
+                probe_fail(x, rep->code ? rep->code : -DS_EINTERNAL, "component", "sys.ping gave no version");
                 return;
         }
         if (upg_policy_check(&x->counters, bc, j->old_version, j->allow_downgrade, &e) < 0) {
                 log_audit("security", LOG_LVL_WARNING, j->actor, "upgrade: '%s' %s refused: %s", j->component, j->version,
                           e.msg);
-                probe_fail(x, &p->b, e.code, e.field, e.msg);
-                free(p);
+                probe_fail(x, e.code, e.field, e.msg);
                 return;
         }
         mpw_init(&args);
         mpw_map_begin(&args);
         mpw_kv_int(&args, "level", x->audit_level);
         mpw_map_end(&args);
-        if (bus_call(x->d->bus, j->component, "audit.report", &args, NULL, UPG_CALL_MS, on_baseline, p) < 0) {
-                probe_fail(x, &p->b, -DS_EINTERNAL, NULL, "bus call failed");
-                free(p);
-        }
+        if (bus_call(x->d->bus, j->component, "audit.report", &args, NULL, UPG_CALL_MS, on_baseline, x) < 0)
+                probe_fail(x, -DS_EINTERNAL, NULL, "bus call failed");
         mpw_free(&args);
+}
+
+static void probe_go(struct upg_ctx *x)
+{
+        if (bus_call(x->d->bus, x->job.component, "sys.ping", NULL, NULL, UPG_CALL_MS, on_probe, x) < 0)
+                probe_fail(x, -DS_EINTERNAL, NULL, "bus call failed");
 }
 
 int upg_install_start(struct upg_ctx *x, struct ds_call *c, const char *file, bool allow_downgrade)
@@ -281,7 +360,6 @@ int upg_install_start(struct upg_ctx *x, struct ds_call *c, const char *file, bo
         struct bundle *b = NULL;
         struct ds_err e = { 0 };
         const struct bundle_component *bc;
-        struct probe *p;
         bool has_bin = false;
 
         if (j->step != UPG_IDLE)
@@ -290,7 +368,7 @@ int upg_install_start(struct upg_ctx *x, struct ds_call *c, const char *file, bo
                 return ds_call_fail(c, -DS_EINTERNAL, NULL, "the anti-rollback counters are damaged: no install");
         if (bundle_trust_load(x->trust_dir, &trust, &e) < 0)
                 return ds_call_fail(c, e.code, e.field, "%s", e.msg);
-        if (bundle_open(file, trust, &b, &e) < 0 || bundle_verify_payload(b, &e) < 0) {
+        if (bundle_open(file, trust, &b, &e) < 0) {
                 X509_STORE_free(trust);
                 log_audit("security", LOG_LVL_WARNING, ds_call_actor(c), "upgrade: bundle '%s' refused: %s", file, e.msg);
                 bundle_close(&b);
@@ -328,17 +406,19 @@ int upg_install_start(struct upg_ctx *x, struct ds_call *c, const char *file, bo
         j->allow_downgrade = allow_downgrade;
         j->started_ms = ds_now_mono_ms();
         upg_link_get(x, j->component, UPG_CURRENT, j->old_target, sizeof j->old_target);
-        j->step = UPG_PROBE;
-        if (!(p = calloc(1, sizeof *p)) || !(j->call = ds_call_detach(c))) {
-                free(p);
-                bundle_close(&b);
-                memset(j, 0, sizeof *j);
+        j->step = UPG_VERIFY;
+        j->bundle = b;
+        /* every payload byte hashed before anything else: on the loop, in steps */
+        if (bundle_verify_begin(b, &j->cur, &e) < 0 || !(j->call = ds_call_detach(c))) {
+                if (j->cur.buf)
+                        bundle_cursor_end(&j->cur, false);
+                upg_job_clear(x);
                 return ds_call_fail(c, -ENOMEM, NULL, "out of memory");
         }
-        *p = (struct probe){ .x = x, .b = b };
-        if (bus_call(x->d->bus, j->component, "sys.ping", NULL, NULL, UPG_CALL_MS, on_probe, p) < 0) {
-                probe_fail(x, &p->b, -DS_EINTERNAL, NULL, "bus call failed");
-                free(p);
+        if (work_start(x, UPG_WORK_VERIFY) < 0) {
+                ds_call_fail(j->call, -ENOMEM, NULL, "out of memory");
+                ds_call_finish(&j->call, -ENOMEM);
+                upg_job_clear(x);
         }
         return DS_DEFER;
 }

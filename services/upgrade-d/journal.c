@@ -148,11 +148,12 @@ void upg_prune(struct upg_ctx *x, const char *name)
 static const char *const step_names[] = {
         [UPG_IDLE] = "idle",         [UPG_PROBE] = "unpacking", [UPG_SWITCHED] = "switched",
         [UPG_GATE] = "health-gate",  [UPG_COMMITTING] = "committing", [UPG_ROLLBACK] = "rollback",
+        [UPG_VERIFY] = "verifying",
 };
 
 const char *upg_step_name(enum upg_step s)
 {
-        return s <= UPG_ROLLBACK ? step_names[s] : "?";
+        return s <= UPG_VERIFY ? step_names[s] : "?";
 }
 
 int upg_journal_write(struct upg_ctx *x)

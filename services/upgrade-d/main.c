@@ -78,6 +78,7 @@ static int upg_init(struct ds_daemon *d, void *ctx)
 
         x->d = d;
         x->timer = -1;
+        x->work_timer = -1;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return log_errno(-errno, "PR_SET_NO_NEW_PRIVS: %m");
         if ((r = upg_counters_load(d->statedir, &x->counters)) < 0) {
@@ -119,6 +120,9 @@ static void upg_stop(struct ds_daemon *d, void *ctx)
         for (size_t i = 0; i < x->job.n_baseline; i++)
                 free(x->job.baseline[i]);
         free(x->job.baseline);
+        if (x->job.work)
+                bundle_cursor_end(&x->job.cur, false);
+        bundle_close(&x->job.bundle);
         upg_counters_free(&x->counters);
         upg_online_fini(x);
 }

@@ -223,6 +223,45 @@ static void t_good(void **s)
         bundle_rmtree(pth("out"));
 }
 
+/* In small steps, as the daemon runs it on its loop: the same result. */
+static void t_steps(void **s)
+{
+        struct ds_err e;
+        X509_STORE *trust = NULL;
+        struct bundle *b = NULL;
+        struct bundle_cursor c;
+        int r, n = 0;
+        size_t len;
+        char *t;
+
+        (void)s;
+        assert_int_equal(make("st.bundle", "code", "1.0.1", 2, &e), 0);
+        assert_int_equal(bundle_trust_load(pth("trust"), &trust, &e), 0);
+        assert_int_equal(bundle_open(pth("st.bundle"), trust, &b, &e), 0);
+        assert_int_equal(bundle_verify_begin(b, &c, &e), 0);
+        while ((r = bundle_step(b, &c, 5, &e)) > 0)
+                n++;
+        assert_int_equal(r, 0);
+        assert_true(n >= 2); /* one read per file at most per step here */
+        bundle_cursor_end(&c, false);
+        assert_int_equal(bundle_extract_begin(b, "timed", pth("stout"), &c, &e), 0);
+        while ((r = bundle_step(b, &c, 3, &e)) > 0)
+                ;
+        assert_int_equal(r, 0);
+        bundle_cursor_end(&c, false);
+        t = slurp(pth("stout/share/timed.8"), &len);
+        assert_int_equal(len, strlen("a man page\n"));
+        free(t);
+        bundle_rmtree(pth("stout"));
+        /* an extraction abandoned half-way leaves nothing */
+        assert_int_equal(bundle_extract_begin(b, "timed", pth("stout"), &c, &e), 0);
+        assert_int_equal(bundle_step(b, &c, 3, &e), 1);
+        bundle_cursor_end(&c, true);
+        assert_int_equal(access(pth("stout"), F_OK), -1);
+        bundle_close(&b);
+        X509_STORE_free(trust);
+}
+
 static void t_tampered(void **s)
 {
         struct ds_err e;
@@ -432,7 +471,7 @@ static void t_tables(void **s)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(t_good),          cmocka_unit_test(t_tampered),      cmocka_unit_test(t_wrong_signer),
+                cmocka_unit_test(t_good),          cmocka_unit_test(t_steps),         cmocka_unit_test(t_tampered),      cmocka_unit_test(t_wrong_signer),
                 cmocka_unit_test(t_smime_signer),  cmocka_unit_test(t_truncated),     cmocka_unit_test(t_dotdot),
                 cmocka_unit_test(t_links_refused), cmocka_unit_test(t_versions),      cmocka_unit_test(t_rollback),
                 cmocka_unit_test(t_tables),

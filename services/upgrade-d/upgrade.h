@@ -59,6 +59,7 @@ enum upg_step {
         UPG_GATE,       /* new version said hello: ping and audit */
         UPG_COMMITTING, /* gate passed: record, prune */
         UPG_ROLLBACK,   /* link back, restart, wait for the old one */
+        UPG_VERIFY,     /* hashing the payload, on the loop in steps (not journaled) */
 };
 
 struct upg_job {
@@ -79,7 +80,14 @@ struct upg_job {
         int64_t started_ms;
         bool hello, recovering, pinging;
         struct ds_call *call;    /* the install/rollback request, answered at the end */
+        struct bundle *bundle;   /* while verifying and unpacking */
+        struct bundle_cursor cur;
+        int work;                /* 0, UPG_WORK_VERIFY or UPG_WORK_UNPACK: the cursor runs */
+        char part[4300], vdir[4300];
 };
+#define UPG_WORK_VERIFY 1
+#define UPG_WORK_UNPACK 2
+#define UPG_STEP_BYTES (32u << 20) /* hashed per turn of the loop */
 
 /* online.c: one check or one download at a time */
 struct upg_online {
@@ -117,6 +125,7 @@ struct upg_ctx {
         bool online_check;
         int64_t online_interval_s;
         int timer;
+        int work_timer; /* -1: none */
         uint64_t installs, rollbacks;
 };
 
