@@ -145,6 +145,7 @@ static int h_upgrade_status(void *ctx, struct ds_call *c)
         mpw_kv_uint(c->r, "rollbacks", x->rollbacks);
         mpw_str(c->r, "components");
         write_components(x, c->r);
+        upg_rauc_status(c->r, x->d->dry_run);
         return 0;
 }
 
@@ -223,8 +224,10 @@ static enum ds_audit_result check_signed(void *ctx, char *detail, size_t size)
                 if (!cur[0])
                         continue;
                 n++;
-                snprintf(vdir, sizeof vdir, "%s/%s/%s", x->components_dir, de->d_name, cur);
-                if (upg_marker_read(vdir, NULL, NULL, 0) < 0 && !bad++)
+                if (snprintf(vdir, sizeof vdir, "%s/%s/%s", x->components_dir, de->d_name, cur) < (int)sizeof vdir &&
+                    upg_marker_read(vdir, NULL, NULL, 0) == 0)
+                        continue;
+                if (!bad++)
                         snprintf(detail, size, "'%s' %s was not installed from a verified bundle", de->d_name, cur);
         }
         if (d)

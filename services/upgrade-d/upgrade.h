@@ -50,6 +50,9 @@ int upg_policy_check(struct upg_counters *c, const struct bundle_component *b, c
  * (<rundir>/svcmgr/NAME.restart), on a device through systemd's
  * RestartUnit on devsec-NAME.service. */
 int upg_restart(const char *svcmgr_dir, bool systemd, const char *name);
+/* Writes "rauc": {present, slots: {NAME: {state, bootname, ...}}} (nothing
+ * asked with --dry-run). */
+void upg_rauc_status(struct mpw *w, bool dry_run);
 
 /* --- install.c --------------------------------------------------------- */
 enum upg_step {

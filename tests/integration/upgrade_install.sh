@@ -77,6 +77,7 @@ check_out "devctl status shows timed 1.0.1" 'timed +running +1\.0\.1' dc status
 check_until "upgrade.done is published" 5 '"upgrade.done".*"version":"1.0.1"' cat "$T_DIR/log/events.log"
 check_out "the current link names 1.0.1" '^1\.0\.1$' readlink "$DEVSEC_RUNDIR/components/timed/current"
 check_out "upgrade status shows the component" 'timed +1\.0\.1' dc upgrade status
+check_out "upgrade status says whether RAUC is there" '"rauc":\{"present":(true|false)' dc --json upgrade status
 check_out "upgrade.signed passes" 'upgrade.signed.*pass' dc call upgrade-d audit.report level=1
 check_out "the install is an audit record naming the operator" "'timed' 1\.0\.0 -> 1\.0\.1 committed \(by 'admin'" cat "$T_DIR/log/upgrade-d.log"
 
