@@ -363,27 +363,27 @@ int upg_install_start(struct upg_ctx *x, struct ds_call *c, const char *file, bo
         bool has_bin = false;
 
         if (j->step != UPG_IDLE)
-                return ds_call_fail(c, -EBUSY, NULL, "'%s' is being upgraded (%s)", j->component, upg_step_name(j->step));
+                return upg_fail(c, -EBUSY, NULL, "'%s' is being upgraded (%s)", j->component, upg_step_name(j->step));
         if (x->counters_bad)
-                return ds_call_fail(c, -DS_EINTERNAL, NULL, "the anti-rollback counters are damaged: no install");
+                return upg_fail(c, -DS_EINTERNAL, NULL, "the anti-rollback counters are damaged: no install");
         if (bundle_trust_load(x->trust_dir, &trust, &e) < 0)
-                return ds_call_fail(c, e.code, e.field, "%s", e.msg);
+                return upg_fail(c, e.code, e.field, "%s", e.msg);
         if (bundle_open(file, trust, &b, &e) < 0) {
                 X509_STORE_free(trust);
-                log_audit("security", LOG_LVL_WARNING, ds_call_actor(c), "upgrade: bundle '%s' refused: %s", file, e.msg);
+                log_audit("security", LOG_LVL_WARNING, UPG_ACTOR(c), "upgrade: bundle '%s' refused: %s", file, e.msg);
                 bundle_close(&b);
-                return ds_call_fail(c, e.code, e.field, "%s", e.msg);
+                return upg_fail(c, e.code, e.field, "%s", e.msg);
         }
         X509_STORE_free(trust);
         if (b->m.n_comps != 1) {
                 bundle_close(&b);
-                return ds_call_fail(c, -EINVAL, "components", "one component per bundle (this one has %zu)", b->m.n_comps);
+                return upg_fail(c, -EINVAL, "components", "one component per bundle (this one has %zu)", b->m.n_comps);
         }
         bc = &b->m.comps[0];
         if (b->m.bus_min > BUS_PROTO_V || b->m.bus_max < BUS_PROTO_V) {
                 int64_t lo = b->m.bus_min, hi = b->m.bus_max;
                 bundle_close(&b);
-                return ds_call_fail(c, -EINVAL, "bus_protocol", "speaks bus protocol %" PRId64 "..%" PRId64 ", this bus %d", lo,
+                return upg_fail(c, -EINVAL, "bus_protocol", "speaks bus protocol %" PRId64 "..%" PRId64 ", this bus %d", lo,
                                     hi, BUS_PROTO_V);
         }
         for (size_t k = 0; k < bc->n_files; k++)
@@ -393,14 +393,14 @@ int upg_install_start(struct upg_ctx *x, struct ds_call *c, const char *file, bo
                 snprintf(name, sizeof name, "%s", bc->name);
                 bundle_close(&b);
                 if (!has_bin)
-                        return ds_call_fail(c, -EINVAL, "files", "component '%s' has no executable '%s'", name, name);
-                return ds_call_fail(c, -EINVAL, "component", "'%s' is replaced by a whole-image update", name);
+                        return upg_fail(c, -EINVAL, "files", "component '%s' has no executable '%s'", name, name);
+                return upg_fail(c, -EINVAL, "component", "'%s' is replaced by a whole-image update", name);
         }
         memset(j, 0, sizeof *j);
         snprintf(j->component, sizeof j->component, "%s", bc->name);
         snprintf(j->version, sizeof j->version, "%s", bc->version);
         snprintf(j->file, sizeof j->file, "%s", file);
-        snprintf(j->actor, sizeof j->actor, "%s", ds_call_actor(c));
+        snprintf(j->actor, sizeof j->actor, "%s", UPG_ACTOR(c));
         snprintf(j->signer, sizeof j->signer, "%s", b->signer);
         j->security_version = bc->security_version;
         j->allow_downgrade = allow_downgrade;
@@ -409,16 +409,19 @@ int upg_install_start(struct upg_ctx *x, struct ds_call *c, const char *file, bo
         j->step = UPG_VERIFY;
         j->bundle = b;
         /* every payload byte hashed before anything else: on the loop, in steps */
-        if (bundle_verify_begin(b, &j->cur, &e) < 0 || !(j->call = ds_call_detach(c))) {
+        if (bundle_verify_begin(b, &j->cur, &e) < 0 || (c && !(j->call = ds_call_detach(c)))) {
                 if (j->cur.buf)
                         bundle_cursor_end(&j->cur, false);
                 upg_job_clear(x);
-                return ds_call_fail(c, -ENOMEM, NULL, "out of memory");
+                return upg_fail(c, -ENOMEM, NULL, "out of memory");
         }
         if (work_start(x, UPG_WORK_VERIFY) < 0) {
-                ds_call_fail(j->call, -ENOMEM, NULL, "out of memory");
-                ds_call_finish(&j->call, -ENOMEM);
+                if (j->call) {
+                        ds_call_fail(j->call, -ENOMEM, NULL, "out of memory");
+                        ds_call_finish(&j->call, -ENOMEM);
+                }
                 upg_job_clear(x);
+                return -ENOMEM;
         }
         return DS_DEFER;
 }

@@ -1,6 +1,7 @@
 /* journal.c - what survives a kill: the install journal, the history, the
  * version directories and their links (components/NAME/{VERSION,current,previous}) */
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -281,4 +282,18 @@ void upg_history_write(struct upg_ctx *x, struct mpw *w, int max)
         }
         mpw_arr_end(w);
         json_decref(a);
+}
+
+int upg_fail(struct ds_call *c, int code, const char *field, const char *fmt, ...)
+{
+        char msg[400];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        if (c)
+                return ds_call_fail(c, code, field, "%s", msg);
+        log_warn("upgrade (automatic): %s%s%s", field ? field : "", field ? ": " : "", msg);
+        return code;
 }

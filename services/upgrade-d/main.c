@@ -50,6 +50,7 @@ static int upg_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
                 snprintf(x->online_url, sizeof x->online_url, "%.*s", (int)n, url);
                 snprintf(x->online_ca, sizeof x->online_ca, "%s", ca);
                 x->online_check = ds_settings_bool(s, "online_check");
+                x->online_auto_install = ds_settings_bool(s, "online_auto_install");
                 x->online_interval_s = ds_settings_int(s, "online_interval_s");
         }
         x->audit_level = (int)ds_settings_int(s, "audit_level");

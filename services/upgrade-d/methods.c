@@ -29,6 +29,8 @@ const struct ds_field upg_settings[] = {
         { "online_url", DS_STR, 0, .max_len = 1024, .check = ds_check_printable, .def_str = "",
           .help = "https://HOST[:PORT]/PATH of a TUF repository (metadata/, targets/); https only" },
         { "online_ca_file", DS_STR, 0, .max_len = 1024, .def_str = "", .help = "CA of the update server; empty: the system store" },
+        { "online_auto_install", DS_BOOL, 0, .def_bool = false,
+          .help = "after a check, download and install the newest newer bundle (same checks and gate as by hand)" },
         { "online_interval_s", DS_INT, 0, .min = 60, .max = 2592000, .def_int = 86400, .help = "time between scheduled checks" },
         { NULL },
 };

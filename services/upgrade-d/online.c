@@ -44,6 +44,7 @@ static void online_fail(struct upg_ctx *x, int code, const char *field, const ch
                 ds_call_fail(o->call, code, field, "%s", o->last_error);
                 ds_call_finish(&o->call, code);
         }
+        o->auto_install = false;
         tuf_trusted_free(&o->t);
         o->busy = 0;
         if (o->fd >= 0)
@@ -188,9 +189,35 @@ static void times_save(struct upg_ctx *x)
         state_write(x->d->statedir, "online.json", buf, (size_t)n, 0600);
 }
 
+/* The newest target of a component that is newer than what is installed. */
+static bool pick_newer(struct upg_ctx *x, char *buf, size_t size)
+{
+        const json_t *ts = json_object_get(json_object_get(x->on.t.meta[TUF_TARGETS], "signed"), "targets"), *v;
+        const char *name, *best_comp = NULL, *best_ver = NULL;
+
+        json_object_foreach((json_t *)ts, name, v) {
+                const json_t *c = json_object_get(v, "custom");
+                const char *comp = json_string_value(json_object_get(c, "component"));
+                const char *ver = json_string_value(json_object_get(c, "version"));
+                struct upg_counter *k = comp ? upg_counter_find(&x->counters, comp) : NULL;
+                if (!comp || !ver || bundle_version_check(ver) || strlen(name) >= size || strchr(name, '/') || name[0] == '.')
+                        continue;
+                if (k && k->version[0] && bundle_version_cmp(ver, k->version) <= 0)
+                        continue;
+                if (best_comp && (strcmp(comp, best_comp) || bundle_version_cmp(ver, best_ver) <= 0))
+                        continue;
+                best_comp = comp;
+                best_ver = ver;
+                snprintf(buf, size, "%s", name);
+        }
+        return best_comp != NULL;
+}
+
 static void check_done(struct upg_ctx *x)
 {
         struct upg_online *o = &x->on;
+        char newer[sizeof o->target];
+        bool auto_go = x->online_auto_install && pick_newer(x, newer, sizeof newer);
 
         o->last_check_s = ds_now_real_ms() / 1000;
         if (!o->clock_flag)
@@ -206,10 +233,17 @@ static void check_done(struct upg_ctx *x)
                 mpw_kv_bool(o->call->r, "clock_trusted", !o->clock_flag);
                 mpw_str(o->call->r, "available");
                 write_available(x, o->call->r);
+                mpw_kv_str(o->call->r, "auto_install", auto_go ? newer : "");
                 ds_call_finish(&o->call, 0);
         }
         tuf_trusted_free(&o->t);
         o->busy = 0;
+        if (auto_go && x->job.step == UPG_IDLE) {
+                log_notice("online check: '%s' is newer: downloading it to install (online_auto_install)", newer);
+                o->auto_install = true;
+                if (upg_online_download(x, NULL, newer) < 0)
+                        o->auto_install = false;
+        }
 }
 
 static void download_done(struct upg_ctx *x)
@@ -262,6 +296,11 @@ static void download_done(struct upg_ctx *x)
         }
         tuf_trusted_free(&o->t);
         o->busy = 0;
+        if (o->auto_install) {
+                /* the bundle's own signature and the rules of a manual install apply */
+                o->auto_install = false;
+                upg_install_start(x, NULL, fin, false);
+        }
 }
 
 /* One fetched file: verified, kept, and on to the next. */
@@ -476,20 +515,20 @@ int upg_online_download(struct upg_ctx *x, struct ds_call *c, const char *target
         struct stat st;
 
         if (o->busy)
-                return ds_call_fail(c, -EBUSY, NULL, "a check or download is under way");
+                return upg_fail(c, -EBUSY, NULL, "a check or download is under way");
         if (strchr(target, '/') || target[0] == '.')
-                return ds_call_fail(c, -EINVAL, "target", "a target name, not a path");
+                return upg_fail(c, -EINVAL, "target", "a target name, not a path");
         /* what the last verified check trusted, again from the state */
         if (load_trusted(x, &e) < 0)
-                return ds_call_fail(c, e.code, e.field, "%s", e.msg);
+                return upg_fail(c, e.code, e.field, "%s", e.msg);
         if (tuf_check_root(&o->t, now_s(x), &e) < 0 || !(tg = tuf_target(&o->t, target))) {
                 tuf_trusted_free(&o->t);
-                return e.msg[0] ? ds_call_fail(c, e.code, e.field, "%s", e.msg)
-                                : ds_call_fail(c, -ENOENT, "target", "'%s' is not in the verified targets (devctl upgrade check)", target);
+                return e.msg[0] ? upg_fail(c, e.code, e.field, "%s", e.msg)
+                                : upg_fail(c, -ENOENT, "target", "'%s' is not in the verified targets (devctl upgrade check)", target);
         }
         if (!json_is_integer(json_object_get(tg, "length")) || json_integer_value(json_object_get(tg, "length")) < 1) {
                 tuf_trusted_free(&o->t);
-                return ds_call_fail(c, -EINVAL, "target", "'%s' has no length in the targets metadata", target);
+                return upg_fail(c, -EINVAL, "target", "'%s' has no length in the targets metadata", target);
         }
         snprintf(o->target, sizeof o->target, "%s", target);
         o->total = (uint64_t)json_integer_value(json_object_get(tg, "length"));
@@ -497,7 +536,7 @@ int upg_online_download(struct upg_ctx *x, struct ds_call *c, const char *target
         if (!dir || state_mkdir_p(dir, 0700) < 0) {
                 free(dir);
                 tuf_trusted_free(&o->t);
-                return ds_call_fail(c, -EIO, NULL, "cannot create the downloads directory");
+                return upg_fail(c, -EIO, NULL, "cannot create the downloads directory");
         }
         snprintf(part, sizeof part, "%s/%s.part", dir, target);
         free(dir);
@@ -506,14 +545,14 @@ int upg_online_download(struct upg_ctx *x, struct ds_call *c, const char *target
         o->resumed = o->got > 0;
         if ((o->fd = open(part, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (o->got ? O_APPEND : O_TRUNC), 0600)) < 0) {
                 tuf_trusted_free(&o->t);
-                return ds_call_fail(c, -errno, "target", "'%s': %s", part, strerror(errno));
+                return upg_fail(c, -errno, "target", "'%s': %s", part, strerror(errno));
         }
-        snprintf(o->actor, sizeof o->actor, "%s", ds_call_actor(c));
-        if (!(o->call = ds_call_detach(c))) {
+        snprintf(o->actor, sizeof o->actor, "%s", UPG_ACTOR(c));
+        if (c && !(o->call = ds_call_detach(c))) {
                 close(o->fd);
                 o->fd = -1;
                 tuf_trusted_free(&o->t);
-                return ds_call_fail(c, -ENOMEM, NULL, "out of memory");
+                return upg_fail(c, -ENOMEM, NULL, "out of memory");
         }
         if (o->got == o->total) {
                 o->busy = F_DOWNLOAD;

@@ -104,6 +104,7 @@ struct upg_online {
         char target[128];
         uint64_t got, total;
         bool resumed, clock_flag;
+        bool auto_install;        /* this download was started by the check: install it */
         int64_t progress_ms;
         int64_t last_check_s, last_good_s; /* kept in online.json */
         char last_error[400];
@@ -126,6 +127,7 @@ struct upg_ctx {
         char online_url[2048];
         char online_ca[1024];
         bool online_check;
+        bool online_auto_install;
         int64_t online_interval_s;
         int timer;
         int work_timer; /* -1: none */

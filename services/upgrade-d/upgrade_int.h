@@ -19,3 +19,7 @@ void upg_job_clear(struct upg_ctx *x);
 void upg_commit(struct upg_ctx *x);
 void upg_restore_done(struct upg_ctx *x, bool healthy);
 void upg_rollback_begin(struct upg_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Fails the request c, or, for what upgrade-d does on its own (c NULL: the
+ * online check's automatic install), logs why. Returns code. */
+int upg_fail(struct ds_call *c, int code, const char *field, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+#define UPG_ACTOR(c) ((c) ? ds_call_actor(c) : "upgrade-d")

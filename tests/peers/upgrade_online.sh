@@ -140,3 +140,12 @@ check "and nothing is left of it" test ! -e "$F" -a ! -e "$PART"
 check_rc "devsec-bundle repo rotate-root" 0 "$B/devsec-bundle" repo rotate-root "$R"
 check_out "a rotated root signed by the old one is followed" '"root_version":2' dc --json upgrade check
 check_out "the new root is kept" '"version": 2' cat "$DEVSEC_STATEDIR/upgrade-d/tuf/root.json"
+
+# the online check installs what it finds, behind the same checks and gate
+C102=$(upg_build 1.0.2) || nok "timed rebuilt as 1.0.2"
+upg_bundle "$T_DIR/timed-1.0.2.bundle" timed 1.0.2 1 "$C102" >/dev/null
+"$B/devsec-bundle" repo add "$R" "$T_DIR/timed-1.0.2.bundle" >/dev/null
+dc config set upgrade-d online_auto_install=true >/dev/null
+check_out "a check with online_auto_install names what it installs" '"auto_install":"timed-1\.0\.2\.bundle"' dc --json upgrade check
+check_until "timed is upgraded to 1.0.2 without an operator" 30 '^1\.0\.2$' ver_of timed
+check_until "the automatic install is an audit record of upgrade-d" 10 "'timed' 1\.0\.1 -> 1\.0\.2 committed \(by 'upgrade-d'" cat "$T_DIR/log/upgrade-d.log"
