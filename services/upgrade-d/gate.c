@@ -141,6 +141,7 @@ int upg_on_tick(zloop_t *loop, int timer_id, void *arg)
 
         (void)loop;
         (void)timer_id;
+        upg_sdbus_process(x); /* sd-bus's own timeouts */
         if (j->step != UPG_SWITCHED && j->step != UPG_ROLLBACK && j->step != UPG_GATE)
                 return 0;
         if (ds_now_mono_ms() > j->deadline_ms) {
@@ -203,7 +204,7 @@ int upg_rollback_start(struct upg_ctx *x, struct ds_call *c, const char *compone
                 return DS_DEFER;
         }
         j->deadline_ms = ds_now_mono_ms() + x->health_timeout_ms;
-        if ((r = upg_restart(x->svcmgr_dir, x->systemd, component)) < 0)
+        if ((r = upg_restart(x, component)) < 0)
                 upg_rollback_begin(x, "cannot restart: %s", strerror(-r));
         return DS_DEFER;
 }

@@ -154,7 +154,7 @@ void upg_rollback_begin(struct upg_ctx *x, const char *fmt, ...)
                         bundle_rmtree(vdir);
         }
         j->deadline_ms = ds_now_mono_ms() + x->health_timeout_ms;
-        if ((r = upg_restart(x->svcmgr_dir, x->systemd, j->component)) < 0) {
+        if ((r = upg_restart(x, j->component)) < 0) {
                 log_errno(r, "upgrade: cannot restart '%s': %m", j->component);
                 upg_restore_done(x, false);
         }
@@ -195,7 +195,7 @@ static void unpack_done(struct upg_ctx *x)
         }
         upg_crash_point(x, "switched");
         j->deadline_ms = ds_now_mono_ms() + x->health_timeout_ms;
-        if ((r = upg_restart(x->svcmgr_dir, x->systemd, j->component)) < 0)
+        if ((r = upg_restart(x, j->component)) < 0)
                 upg_rollback_begin(x, "cannot restart: %s", strerror(-r));
 }
 

@@ -102,6 +102,7 @@ static int upg_start(struct ds_daemon *d, void *ctx)
                 log_warn("cannot subscribe to bus.service.up (%s): the gate asks sys.ping alone", strerror(-r));
         x->timer = zloop_timer(d->loop, 500, 0, upg_on_tick, x);
         zloop_timer(d->loop, 60000, 0, on_minute, x);
+        upg_restart_init(x);
         if ((r = upg_online_init(x)) < 0)
                 return log_errno(r, "online check: libcurl: %m");
         log_info("components in '%s', trust anchors in '%s', restarts through %s", x->components_dir, x->trust_dir,
@@ -126,6 +127,7 @@ static void upg_stop(struct ds_daemon *d, void *ctx)
         bundle_close(&x->job.bundle);
         upg_counters_free(&x->counters);
         upg_online_fini(x);
+        upg_restart_fini(x);
 }
 
 static void upg_status(struct ds_daemon *d, void *ctx, struct mpw *w)

@@ -11,45 +11,103 @@
 #include "schema.h"
 #include "state.h"
 #include "upgrade.h"
+#include "upgrade_int.h"
 
-static int restart_systemd(const char *name)
+#define UPG_SDBUS_USEC (10 * 1000000ull)
+
+/* systemd answered RestartUnit: a refusal fails the step that asked for it */
+static int on_restart_reply(sd_bus_message *m, void *ud, sd_bus_error *ret_error)
 {
-        sd_bus_error err = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        sd_bus *bus = NULL;
-        char unit[64];
-        int r;
+        struct upg_ctx *x = ud;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
 
-        if (snprintf(unit, sizeof unit, "devsec-%s.service", name) >= (int)sizeof unit)
-                return -ENAMETOOLONG;
-        if ((r = sd_bus_open_system(&bus)) < 0)
-                return log_errno(r, "restart: system bus: %m");
-        /* RestartUnit only queues a job: it answers at once */
-        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                               "org.freedesktop.systemd1.Manager", "RestartUnit", &err, &reply, "ss", unit, "replace");
-        if (r < 0)
-                log_err("restart: '%s': %s", unit, err.message ? err.message : strerror(-r));
-        else
-                log_info("restart: '%s' queued", unit);
-        sd_bus_error_free(&err);
-        sd_bus_message_unref(reply);
-        sd_bus_flush_close_unref(bus);
-        return r < 0 ? r : 0;
+        (void)ret_error;
+        if (!e) {
+                log_info("restart: '%s' queued by systemd", x->job.component[0] ? x->job.component : "?");
+                return 0;
+        }
+        log_err("restart: systemd refused: %s", e->message ? e->message : e->name);
+        if (x->job.step == UPG_SWITCHED)
+                upg_rollback_begin(x, "systemd refused the restart: %s", e->message ? e->message : e->name);
+        else if (x->job.step == UPG_ROLLBACK)
+                upg_restore_done(x, false);
+        return 0;
 }
 
-int upg_restart(const char *svcmgr_dir, bool systemd, const char *name)
+static int on_sdbus(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
-        char file[64];
+        struct upg_ctx *x = arg;
+
+        (void)loop;
+        (void)item;
+        while (x->sdbus && sd_bus_process(x->sdbus, NULL) > 0)
+                ;
+        return 0;
+}
+
+void upg_sdbus_process(struct upg_ctx *x)
+{
+        on_sdbus(NULL, NULL, x);
+}
+
+int upg_restart_init(struct upg_ctx *x)
+{
+        zmq_pollitem_t it;
+        int r;
+
+        if (!x->systemd)
+                return 0;
+        if ((r = sd_bus_open_system(&x->sdbus)) < 0) {
+                x->sdbus = NULL;
+                return log_warn_errno(r, "restart: no system bus (restarts will fail, installs roll back): %m");
+        }
+        it = (zmq_pollitem_t){ NULL, sd_bus_get_fd(x->sdbus), ZMQ_POLLIN, 0 };
+        if (zloop_poller(x->d->loop, &it, on_sdbus, x) < 0) {
+                sd_bus_flush_close_unref(x->sdbus);
+                x->sdbus = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void upg_restart_fini(struct upg_ctx *x)
+{
+        if (!x->sdbus)
+                return;
+        zmq_pollitem_t it = { NULL, sd_bus_get_fd(x->sdbus), ZMQ_POLLIN, 0 };
+        if (x->d && x->d->loop)
+                zloop_poller_end(x->d->loop, &it);
+        sd_bus_flush_close_unref(x->sdbus);
+        x->sdbus = NULL;
+}
+
+int upg_restart(struct upg_ctx *x, const char *name)
+{
+        char file[64], unit[64];
         int r;
 
         if (ds_check_name(name, strlen(name)))
                 return -EINVAL;
-        if (systemd)
-                return restart_systemd(name);
+        if (x->systemd) {
+                if (snprintf(unit, sizeof unit, "devsec-%s.service", name) >= (int)sizeof unit)
+                        return -ENAMETOOLONG;
+                if (!x->sdbus)
+                        return -ENOTCONN;
+                /* answered on the loop: polkit may take its time, the daemon does not wait */
+                r = sd_bus_call_method_async(x->sdbus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                             "org.freedesktop.systemd1.Manager", "RestartUnit", on_restart_reply, x, "ss",
+                                             unit, "replace");
+                if (r >= 0)
+                        r = sd_bus_flush(x->sdbus);
+                if (r < 0)
+                        return log_errno(r, "restart: '%s': %m", unit);
+                log_info("restart: '%s' asked of systemd", unit);
+                return 0;
+        }
         if (snprintf(file, sizeof file, "%s.restart", name) >= (int)sizeof file)
                 return -ENAMETOOLONG;
-        if ((r = state_mkdir_p(svcmgr_dir, 0755)) < 0 || (r = state_write(svcmgr_dir, file, "upgrade-d\n", 10, 0644)) < 0)
-                return log_errno(r, "restart: '%s/%s': %m", svcmgr_dir, file);
+        if ((r = state_mkdir_p(x->svcmgr_dir, 0755)) < 0 || (r = state_write(x->svcmgr_dir, file, "upgrade-d\n", 10, 0644)) < 0)
+                return log_errno(r, "restart: '%s/%s': %m", x->svcmgr_dir, file);
         log_info("restart: '%s' asked of the launcher", name);
         return 0;
 }

@@ -46,10 +46,15 @@ int upg_policy_check(struct upg_counters *c, const struct bundle_component *b, c
                      bool allow_downgrade, struct ds_err *e);
 
 /* --- restart.c --------------------------------------------------------- */
+struct upg_ctx;
 /* Restarts one devsec service: in a build tree through the launcher
  * (<rundir>/svcmgr/NAME.restart), on a device through systemd's
- * RestartUnit on devsec-NAME.service. */
-int upg_restart(const char *svcmgr_dir, bool systemd, const char *name);
+ * RestartUnit on devsec-NAME.service, asynchronously (a refusal rolls the
+ * step back when systemd answers). */
+int upg_restart(struct upg_ctx *x, const char *name);
+int upg_restart_init(struct upg_ctx *x); /* the system bus on the loop, for systemd */
+void upg_restart_fini(struct upg_ctx *x);
+void upg_sdbus_process(struct upg_ctx *x);
 /* Writes "rauc": {present, slots: {NAME: {state, bootname, ...}}} (nothing
  * asked with --dry-run). */
 void upg_rauc_status(struct mpw *w, bool dry_run);
@@ -118,6 +123,7 @@ struct upg_ctx {
         char trust_dir[4096];
         char svcmgr_dir[4096];
         bool systemd;
+        struct sd_bus *sdbus;
         int64_t health_timeout_ms;
         int audit_level;
         struct upg_counters counters;
