@@ -118,7 +118,9 @@ check_out "the cut download fails, naming the transfer" 'EUNAVAIL: url: download
 check "the partial file is kept" test -s "$PART"
 check_until "progress was published" 5 '"upgrade.progress".*"total":' cat "$T_DIR/log/progress.log"
 nginx_start 0
-check_out "the download resumes and is verified" 'resumed: +yes' dc upgrade download timed-1.0.1.bundle
+dc --json upgrade download timed-1.0.1.bundle > "$T_DIR/dl2.out" 2>&1
+check_out "the download resumes and is verified" '"resumed":true' cat "$T_DIR/dl2.out"
+check_out "devctl --json prints its progress events" '^\{"target":"timed-1\.0\.1\.bundle","bytes":[0-9]+,"total":[0-9]+,"done":true' cat "$T_DIR/dl2.out"
 check_out "nginx served a range" '" 206 ' cat "$W/access.log"
 F="$DEVSEC_STATEDIR/upgrade-d/downloads/timed-1.0.1.bundle"
 check_out "what was downloaded installs" 'result: +done' dc upgrade install "$F"

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devctl.h"
 
@@ -94,6 +95,35 @@ static int c_upgrade_rollback(struct devctl *dc, const struct devctl_cmd *cmd, i
         return rc;
 }
 
+/* upgrade.progress while a download runs: a bar on a terminal, JSON lines
+ * with --json, nothing otherwise */
+static void on_progress(void *ud, const char *topic, const char *src, int64_t ts_ms, const msgpack_object *data)
+{
+        struct devctl *dc = ud;
+        int64_t got = mp_get_int(data, "bytes", 0), total = mp_get_int(data, "total", 0);
+        int pct = total > 0 ? (int)(got * 100 / total) : 0, n = pct / 4;
+        char bar[26];
+
+        (void)topic;
+        (void)src;
+        (void)ts_ms;
+        if (dc->json) {
+                devctl_print_json(stdout, data);
+                fputc('\n', stdout);
+                fflush(stdout);
+                return;
+        }
+        if (!isatty(STDERR_FILENO))
+                return;
+        memset(bar, ' ', 25);
+        memset(bar, '#', (size_t)(n > 25 ? 25 : n));
+        bar[25] = 0;
+        fprintf(stderr, "\r[%s] %3d%%  %lld/%lld KiB", bar, pct, (long long)(got >> 10), (long long)(total >> 10));
+        if (mp_get_bool(data, "done", false))
+                fputc('\n', stderr);
+        fflush(stderr);
+}
+
 /* check and download wait for the server: the bus's longest wait too */
 static int c_upgrade_online(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
@@ -109,6 +139,9 @@ static int c_upgrade_online(struct devctl *dc, const struct devctl_cmd *cmd, int
         mpw_map_end(&w);
         if (dc->timeout_ms < UPG_TIMEOUT_MS)
                 dc->timeout_ms = UPG_TIMEOUT_MS;
+        /* events that arrive while the call waits are delivered to on_progress */
+        if (cmd->pos && (dc->json || isatty(STDERR_FILENO)) && devctl_subscribe(dc, "upgrade.progress", on_progress, dc) != DC_OK)
+                fprintf(stderr, "devctl: no progress shown\n");
         rc = devctl_call(dc, UPG_SVC, cmd->method, &w, true, cmd->list_key, NULL);
         mpw_free(&w);
         return rc;
