@@ -53,6 +53,9 @@ SVC_BINS := $(SERVICES:%=$(BUILD)/%)
 
 DEVCTL_SRC := $(wildcard tools/devctl/*.c)
 TOOL_BINS := $(BUILD)/busd $(BUILD)/devctl $(BUILD)/devsec-keygen
+# devsec-bundle: upgrade-d's bundle format, shared with the daemon
+TOOL_BINS += $(BUILD)/devsec-bundle
+BUNDLE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,services/upgrade-d/bundle.c services/upgrade-d/manifest.c services/upgrade-d/cms.c services/upgrade-d/create.c services/upgrade-d/tuf.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c)) \
 	$(foreach s,$(SERVICES),$(patsubst services/$(s)/%.c,$(BUILD)/tests/$(s)_%,$(wildcard services/$(s)/test_*.c)))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
@@ -120,6 +123,9 @@ $(BUILD)/devctl: $(DEVCTL_SRC:%.c=$(BUILD)/obj/%.o) $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/devsec-keygen: $(BUILD)/obj/tools/keygen/devsec-keygen.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/devsec-bundle: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/bundle/*.c)) $(BUNDLE_OBJ) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/obj/tools/bundle/%.o: override CFLAGS += -Iservices/upgrade-d
 
 define SVC_RULES
 $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(call svc_src,$(1))) $(LIBS)
@@ -211,6 +217,9 @@ install: all
 	@# flag directory is the one of tmpfiles.d and devsec-netcfgd.service
 	@if [ -x $(BUILD)/netcfgd ]; then sh tools/devsec-functions-gen install etc/devsec/functions.conf \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(POLKITDIR) /var/lib/devsec/functions/disabled; fi
+	@# upgrade-d's polkit rule: restart of the devsec units only
+	@if [ -x $(BUILD)/upgrade-d ]; then install -d $(DESTDIR)$(POLKITDIR) && \
+		install -m 0644 units/polkit/devsec-upgrade-d.rules $(DESTDIR)$(POLKITDIR)/; fi
 	@# optional pieces: installed when present
 	@if ls docs/man/*.1 >/dev/null 2>&1; then install -m 0644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/; fi
 	@if ls docs/man/*.8 >/dev/null 2>&1; then install -m 0644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/; fi

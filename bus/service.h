@@ -22,6 +22,9 @@ struct ds_audit_item {
         const char *want_str;
         enum ds_audit_result (*check)(void *ctx, char *detail, size_t size);
         int (*harden)(void *ctx, struct ds_err *e); /* NULL: needs an operator */
+        /* depends on run-time state (time synchronised, a server reachable):
+         * upgrade-d's health gate does not count it against a fresh restart */
+        bool runtime;
 };
 
 /* A state being exported. Secrets (password, answer and ONVIF hashes, keys) are

@@ -93,6 +93,7 @@ int h_audit_report(void *ctx, struct ds_call *c)
                 mpw_kv_str(c->r, "detail", detail);
                 mpw_kv_str(c->r, "remediation", it->remediation ? it->remediation : "");
                 mpw_kv_bool(c->r, "automatic", can_harden(d, it));
+                mpw_kv_bool(c->r, "runtime", it->runtime);
                 mpw_map_end(c->r);
         }
         mpw_arr_end(c->r);

@@ -35,10 +35,10 @@ done
 # call the units must allow again (without it that item is clean and both are
 # 9.3). Every other item of theirs is at its floor for what they do (UDP out;
 # CAP_SYS_TIME with the @clock calls and no ProtectClock=). logd is a network
-# daemon like filterd.
+# daemon like filterd; upgrade-d goes out to its update server (HTTPS).
 target_of() {
         case $1 in
-        filterd|logd|webd|smtp-notifier|sftp-storage|exposured) echo 15 ;;
+        filterd|logd|webd|smtp-notifier|sftp-storage|exposured|upgrade-d) echo 15 ;;
         timed|timed-clock) echo 11 ;;
         keygen) echo 23 ;;
         *) echo 10 ;;
