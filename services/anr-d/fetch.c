@@ -1,0 +1,516 @@
+/* fetch.c - filling one outage interval of one camera: its index (widened by
+ * pre_record_s, shifted by the measured skew), then each missing segment by
+ * anr.read into <store>/<camera>/.anr/<segment>.part, resumed from the bytes
+ * already there, under the camera's and the global token bucket; verified
+ * (size, SHA-256; the entry's Ed25519 signature before any byte is fetched),
+ * refetched once on a mismatch, then renamed into <store>/<camera>/<segment>. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "anr.h"
+#include "log.h"
+#include "state.h"
+#include "util.h"
+
+#define READ_TIMEOUT_MS 15000
+#define COVER_TOL_MS 1500
+
+struct anr_job {
+        struct anr_ctx *x;
+        struct anr_cam *cam;        /* NULL once aborted */
+        struct anr_interval *iv;
+        struct anr_entry *todo;     /* to fetch */
+        size_t n_todo, cap_todo, cur;
+        struct anr_entry *seen;     /* every entry of the interval, for its coverage */
+        size_t n_seen, cap_seen;
+        char after[ANR_NAME_MAX + 1];
+        int64_t since, until;
+        char *dir, *pdir;           /* <store>/<cam>, its .anr */
+        int fd;
+        uint64_t off;
+        unsigned attempt;
+        bool inflight;
+        int timer;
+};
+
+static const char *iv_stname(const struct anr_interval *iv) { return anr_istate_names[iv->state]; }
+
+bool anr_fetch_busy(const struct anr_ctx *x, unsigned *ret_n)
+{
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < x->n_cams; i++)
+                n += x->cams[i].job != NULL;
+        *ret_n = n;
+        return n > 0;
+}
+
+static void job_free(struct anr_job *j)
+{
+        if (j->fd >= 0)
+                close(j->fd);
+        if (j->timer >= 0)
+                zloop_timer_end(j->x->d->loop, j->timer);
+        free(j->todo);
+        free(j->seen);
+        free(j->dir);
+        free(j->pdir);
+        free(j);
+}
+
+static void job_end(struct anr_job *j)
+{
+        struct anr_cam *c = j->cam;
+
+        if (c)
+                c->job = NULL;
+        if (j->inflight) { /* the reply's callback frees it */
+                j->cam = NULL;
+                if (j->fd >= 0) {
+                        close(j->fd);
+                        j->fd = -1;
+                }
+                return;
+        }
+        job_free(j);
+}
+
+void anr_fetch_abort(struct anr_cam *c, const char *why)
+{
+        struct anr_job *j = c->job;
+
+        if (!j)
+                return;
+        log_notice("camera '%s': fill of the outage interval stopped (%s); partial files kept", c->id, why);
+        if (j->iv->state == ANR_I_FETCHING)
+                j->iv->state = ANR_I_PENDING;
+        job_end(j);
+}
+
+static int push(struct anr_entry **v, size_t *n, size_t *cap, const struct anr_entry *e)
+{
+        if (*n == *cap) {
+                size_t nc = *cap ? 2 * *cap : 64;
+                struct anr_entry *p = realloc(*v, nc * sizeof *p);
+                if (!p)
+                        return -ENOMEM;
+                *v = p;
+                *cap = nc;
+        }
+        (*v)[(*n)++] = *e;
+        return 0;
+}
+
+static void finish(struct anr_job *j)
+{
+        struct anr_ctx *x = j->x;
+        struct anr_cam *c = j->cam;
+        struct anr_interval *iv = j->iv;
+
+        iv->missing_ms = anr_uncovered_ms(j->seen, j->n_seen, iv->opened_ms + iv->skew_ms, iv->closed_ms + iv->skew_ms,
+                                          COVER_TOL_MS);
+        if (iv->segs_failed) {
+                iv->state = ANR_I_FAILED;
+        } else if (iv->missing_ms > 0) {
+                iv->state = ANR_I_PARTIAL;
+                snprintf(iv->reason, sizeof iv->reason, "%lld s of the interval are not on the camera either",
+                         (long long)((iv->missing_ms + 999) / 1000));
+        } else {
+                iv->state = ANR_I_FILLED;
+                iv->reason[0] = 0;
+        }
+        log_notice("camera '%s': outage interval %s: %u segment(s) stored, %u already there, %u failed, %llu bytes%s%s",
+                   c->id, iv_stname(iv), iv->segs_done, iv->segs_skipped, iv->segs_failed,
+                   (unsigned long long)iv->bytes_done, iv->reason[0] ? "; " : "", iv->reason);
+        anr_nvr_save(x);
+        anr_nvr_publish(x, iv->state == ANR_I_FAILED ? "anr.failed" : "anr.filled", c, iv);
+        job_end(j);
+        anr_nvr_kick(x);
+}
+
+__attribute__((noinline)) static void fail_iv(struct anr_job *j, const char *fmt, const char *arg)
+{
+        snprintf(j->iv->reason, sizeof j->iv->reason, fmt, arg);
+        j->iv->segs_failed++;
+        finish(j);
+}
+
+static void next_segment(struct anr_job *j);
+static void request(struct anr_job *j);
+
+static int on_wait(zloop_t *loop, int timer_id, void *arg)
+{
+        struct anr_job *j = arg;
+
+        (void)loop;
+        (void)timer_id;
+        j->timer = -1;
+        request(j);
+        return 0;
+}
+
+static bool stored(struct anr_job *j, const char *name)
+{
+        struct stat st;
+        char *p = path_join(j->dir, name);
+        bool r = p && stat(p, &st) == 0;
+
+        free(p);
+        return r;
+}
+
+static int sync_dir(const char *dir)
+{
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+        if (fd < 0)
+                return -errno;
+        if (fsync(fd) < 0)
+                r = -errno;
+        close(fd);
+        return r;
+}
+
+/* the whole partial file against the entry: size and SHA-256 */
+static bool verify(struct anr_job *j, const struct anr_entry *e)
+{
+        crypto_hash_sha256_state st;
+        unsigned char buf[65536], h[32];
+        uint64_t total = 0;
+        ssize_t n;
+
+        if (lseek(j->fd, 0, SEEK_SET) < 0)
+                return false;
+        crypto_hash_sha256_init(&st);
+        while ((n = read(j->fd, buf, sizeof buf)) > 0) {
+                crypto_hash_sha256_update(&st, buf, (size_t)n);
+                total += (uint64_t)n;
+        }
+        crypto_hash_sha256_final(&st, h);
+        return n == 0 && total == e->size && sodium_memcmp(h, e->sha256, sizeof h) == 0;
+}
+
+static void complete(struct anr_job *j)
+{
+        struct anr_entry *e = &j->todo[j->cur];
+        char part[ANR_NAME_MAX + 8], *from = NULL, *to = NULL;
+        struct mpw w;
+        int r = 0;
+
+        if (!verify(j, e)) {
+                if (j->attempt++ == 0) {
+                        log_warn("camera '%s': segment '%s' does not match its signed entry: fetching it again",
+                                 j->cam->id, e->name);
+                        if (ftruncate(j->fd, 0) == 0) {
+                                j->iv->bytes_done -= j->off < j->iv->bytes_done ? j->off : j->iv->bytes_done;
+                                j->off = 0;
+                                request(j);
+                                return;
+                        }
+                }
+                log_audit("security", LOG_LVL_WARNING, NULL,
+                          "camera '%s': segment '%s' failed verification twice (size or SHA-256): not stored",
+                          j->cam->id, e->name);
+                snprintf(part, sizeof part, "%s.part", e->name);
+                state_remove(j->pdir, part);
+                snprintf(j->iv->reason, sizeof j->iv->reason, "'%s': SHA-256 does not match the signed entry after a refetch",
+                         e->name);
+                j->iv->segs_failed++;
+                close(j->fd);
+                j->fd = -1;
+                j->cur++;
+                next_segment(j);
+                return;
+        }
+        /* the signed entry beside it, then the segment into place */
+        mpw_init(&w);
+        anr_entry_write(&w, e);
+        r = state_write(j->pdir, e->name, mpw_data(&w), mpw_len(&w), 0640);
+        mpw_free(&w);
+        snprintf(part, sizeof part, "%s.part", e->name);
+        if (r == 0 && fsync(j->fd) < 0)
+                r = -errno;
+        if (r == 0 && (!(from = path_join(j->pdir, part)) || !(to = path_join(j->dir, e->name))))
+                r = -ENOMEM;
+        if (r == 0 && rename(from, to) < 0)
+                r = -errno;
+        if (r == 0)
+                r = sync_dir(j->dir);
+        free(from);
+        free(to);
+        close(j->fd);
+        j->fd = -1;
+        if (r < 0) {
+                log_errno(r, "camera '%s': storing '%s': %m", j->cam->id, e->name);
+                fail_iv(j, "the store refused a segment: %s", strerror(-r));
+                return;
+        }
+        j->iv->segs_done++;
+        j->cur++;
+        anr_nvr_save(j->x);
+        next_segment(j);
+}
+
+static void on_read(void *ud, const struct bus_reply *rep)
+{
+        struct anr_job *j = ud;
+        struct anr_entry *e;
+        const msgpack_object *data;
+
+        j->inflight = false;
+        if (!j->cam) {
+                job_free(j);
+                return;
+        }
+        e = &j->todo[j->cur];
+        if (rep->code == -DS_EUNAVAIL || rep->code == -ETIMEDOUT) {
+                anr_fetch_abort(j->cam, rep->code == -ETIMEDOUT ? "a read timed out" : "the camera left the bus");
+                return;
+        }
+        if (rep->code == -ENOENT) { /* deleted on the camera since its index */
+                log_warn("camera '%s': segment '%s' gone from the camera: %s", j->cam->id, e->name, rep->err.msg);
+                close(j->fd);
+                j->fd = -1;
+                j->cur++;
+                next_segment(j);
+                return;
+        }
+        if (rep->code) {
+                fail_iv(j, "anr.read: %s", rep->err.msg);
+                return;
+        }
+        data = mp_get(rep->r, "data");
+        if (!data || data->type != MSGPACK_OBJECT_BIN || mp_get_int(rep->r, "offset", -1) != (int64_t)j->off ||
+            j->off + data->via.bin.size > e->size || (data->via.bin.size == 0 && j->off < e->size)) {
+                fail_iv(j, "camera answered a read of '%s' with something else", e->name);
+                return;
+        }
+        if (pwrite(j->fd, data->via.bin.ptr, data->via.bin.size, (off_t)j->off) != (ssize_t)data->via.bin.size) {
+                fail_iv(j, "writing the partial file: %s", strerror(errno));
+                return;
+        }
+        j->off += data->via.bin.size;
+        j->iv->bytes_done += data->via.bin.size;
+        if (j->off >= e->size)
+                complete(j);
+        else
+                request(j);
+}
+
+static void request(struct anr_job *j)
+{
+        struct anr_ctx *x = j->x;
+        struct anr_cam *c = j->cam;
+        struct anr_entry *e = &j->todo[j->cur];
+        uint64_t want = e->size - j->off, got, got2;
+        uint64_t chunk = x->chunk, burst;
+        int64_t now = ds_now_mono_ms(), wait1, wait2;
+        struct mpw w;
+        int r;
+
+        if (j->off >= e->size) {
+                complete(j);
+                return;
+        }
+        /* a limited rate goes in smaller reads, so live traffic is never starved for long */
+        burst = c->rate_Bps ? c->rate_Bps / 4 : chunk;
+        if (x->rate_Bps && x->rate_Bps / 4 < burst)
+                burst = x->rate_Bps / 4;
+        if (burst < 4096)
+                burst = 4096;
+        if (chunk > burst)
+                chunk = burst;
+        if (want > chunk)
+                want = chunk;
+        got = anr_bucket_take(&c->bucket, want, want, now, &wait1);
+        if (!got) {
+                j->timer = zloop_timer(x->d->loop, (size_t)wait1, 1, on_wait, j);
+                return;
+        }
+        got2 = anr_bucket_take(&x->global, got, got, now, &wait2);
+        if (!got2) {
+                c->bucket.tokens += (double)got;
+                j->timer = zloop_timer(x->d->loop, (size_t)wait2, 1, on_wait, j);
+                return;
+        }
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "segment", e->name);
+        mpw_kv_uint(&w, "offset", j->off);
+        mpw_kv_uint(&w, "length", got2);
+        mpw_map_end(&w);
+        r = bus_call(x->d->bus, c->svc, "anr.read", &w, NULL, READ_TIMEOUT_MS, on_read, j);
+        mpw_free(&w);
+        if (r < 0) {
+                anr_fetch_abort(c, "the bus refused the read");
+                return;
+        }
+        j->inflight = true;
+}
+
+static void next_segment(struct anr_job *j)
+{
+        struct anr_entry *e;
+        char part[ANR_NAME_MAX + 8], *p;
+        struct stat st;
+
+        if (j->cur >= j->n_todo) {
+                finish(j);
+                return;
+        }
+        e = &j->todo[j->cur];
+        j->attempt = 0;
+        snprintf(part, sizeof part, "%s.part", e->name);
+        if (!(p = path_join(j->pdir, part))) {
+                fail_iv(j, "%s", "out of memory");
+                return;
+        }
+        j->fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        free(p);
+        if (j->fd < 0 || fstat(j->fd, &st) < 0) {
+                fail_iv(j, "partial file: %s", strerror(errno));
+                return;
+        }
+        j->off = (uint64_t)st.st_size;
+        if (j->off > e->size) {
+                if (ftruncate(j->fd, 0) < 0) {
+                        fail_iv(j, "partial file: %s", strerror(errno));
+                        return;
+                }
+                j->off = 0;
+        }
+        if (j->off) {
+                log_notice("camera '%s': resuming '%s' at byte %llu of %llu", j->cam->id, e->name,
+                           (unsigned long long)j->off, (unsigned long long)e->size);
+                j->iv->bytes_done += j->off;
+        }
+        request(j);
+}
+
+static void ask_index(struct anr_job *j);
+
+static void on_index(void *ud, const struct bus_reply *rep)
+{
+        struct anr_job *j = ud;
+        const msgpack_object *ents;
+        struct anr_cam *c = j->cam;
+        const char *field;
+
+        j->inflight = false;
+        if (!c) {
+                job_free(j);
+                return;
+        }
+        if (rep->code == -DS_EUNAVAIL || rep->code == -ETIMEDOUT) {
+                anr_fetch_abort(c, "the camera's index did not answer");
+                return;
+        }
+        if (rep->code) {
+                fail_iv(j, "anr.index: %s", rep->err.msg);
+                return;
+        }
+        ents = mp_get(rep->r, "entries");
+        if (!ents || ents->type != MSGPACK_OBJECT_ARRAY) {
+                fail_iv(j, "%s", "anr.index answered without entries");
+                return;
+        }
+        for (uint32_t i = 0; i < ents->via.array.size; i++) {
+                struct anr_entry e;
+                if (anr_entry_read(&ents->via.array.ptr[i], &e, &field) < 0) {
+                        fail_iv(j, "anr.index: an entry with a bad '%s'", field);
+                        return;
+                }
+                snprintf(j->after, sizeof j->after, "%s", e.name);
+                if (!anr_entry_verify(c->id, &e, c->pk)) {
+                        log_audit("security", LOG_LVL_WARNING, NULL,
+                                  "camera '%s': index entry '%s' is not signed by the camera's key: not fetched", c->id,
+                                  e.name);
+                        snprintf(j->iv->reason, sizeof j->iv->reason, "'%s': signature does not verify", e.name);
+                        j->iv->segs_failed++;
+                        continue;
+                }
+                if (push(&j->seen, &j->n_seen, &j->cap_seen, &e) < 0) {
+                        fail_iv(j, "%s", "out of memory");
+                        return;
+                }
+                if (stored(j, e.name)) {
+                        j->iv->segs_skipped++;
+                        continue;
+                }
+                if (push(&j->todo, &j->n_todo, &j->cap_todo, &e) < 0) {
+                        fail_iv(j, "%s", "out of memory");
+                        return;
+                }
+                j->iv->bytes_total += e.size;
+        }
+        if (mp_get_bool(rep->r, "more", false)) {
+                ask_index(j);
+                return;
+        }
+        j->iv->segs_total = (uint32_t)(j->n_seen + j->iv->segs_failed);
+        log_info("camera '%s': %zu segment(s) to fetch for the outage, %llu bytes", c->id, j->n_todo,
+                 (unsigned long long)j->iv->bytes_total);
+        anr_nvr_save(j->x);
+        next_segment(j);
+}
+
+static void ask_index(struct anr_job *j)
+{
+        struct mpw w;
+        int r;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_int(&w, "since", j->since);
+        mpw_kv_int(&w, "until", j->until);
+        if (j->after[0])
+                mpw_kv_str(&w, "after", j->after);
+        mpw_map_end(&w);
+        r = bus_call(j->x->d->bus, j->cam->svc, "anr.index", &w, NULL, READ_TIMEOUT_MS, on_index, j);
+        mpw_free(&w);
+        if (r < 0) {
+                anr_fetch_abort(j->cam, "the bus refused the index request");
+                return;
+        }
+        j->inflight = true;
+}
+
+int anr_fetch_start(struct anr_ctx *x, struct anr_cam *c, struct anr_interval *iv)
+{
+        struct anr_job *j = calloc(1, sizeof *j);
+        int r;
+
+        if (!j)
+                return -ENOMEM;
+        j->x = x;
+        j->cam = c;
+        j->iv = iv;
+        j->fd = -1;
+        j->timer = -1;
+        j->dir = path_join(x->store_dir, c->id);
+        j->pdir = j->dir ? path_join(j->dir, ".anr") : NULL;
+        if (!j->pdir || (r = state_mkdir_p(j->pdir, 0750)) < 0) {
+                r = j->pdir ? r : -ENOMEM;
+                log_errno(r, "camera '%s': store '%s': %m", c->id, j->dir ? j->dir : "?");
+                job_free(j);
+                return r;
+        }
+        /* a new pass counts again what it finds */
+        iv->bytes_total = iv->bytes_done = 0;
+        iv->segs_total = iv->segs_done = iv->segs_skipped = iv->segs_failed = 0;
+        iv->missing_ms = 0;
+        iv->reason[0] = 0;
+        iv->state = ANR_I_FETCHING;
+        j->since = iv->opened_ms + iv->skew_ms - x->pre_record_ms;
+        j->until = iv->closed_ms + iv->skew_ms + x->pre_record_ms;
+        c->job = j;
+        log_notice("camera '%s': filling the outage of %lld s (widened by %lld s)", c->id,
+                   (long long)((iv->closed_ms - iv->opened_ms) / 1000), (long long)(x->pre_record_ms / 1000));
+        ask_index(j);
+        return c->job ? 0 : -EIO;
+}
