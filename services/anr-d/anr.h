@@ -70,6 +70,7 @@ struct anr_interval {
         uint64_t bytes_total, bytes_done;
         uint32_t segs_total, segs_done, segs_skipped, segs_failed;
         int64_t missing_ms;           /* of the interval, not on the camera either */
+        int64_t fill_start_ms, fill_end_ms; /* the last fill */
         char reason[160];
 };
 

@@ -112,6 +112,7 @@ static void finish(struct anr_job *j)
         struct anr_cam *c = j->cam;
         struct anr_interval *iv = j->iv;
 
+        iv->fill_end_ms = ds_now_real_ms();
         iv->missing_ms = anr_uncovered_ms(j->seen, j->n_seen, iv->opened_ms + iv->skew_ms, iv->closed_ms + iv->skew_ms,
                                           COVER_TOL_MS);
         if (iv->segs_failed) {
@@ -506,6 +507,8 @@ int anr_fetch_start(struct anr_ctx *x, struct anr_cam *c, struct anr_interval *i
         iv->missing_ms = 0;
         iv->reason[0] = 0;
         iv->state = ANR_I_FETCHING;
+        iv->fill_start_ms = ds_now_real_ms();
+        iv->fill_end_ms = 0;
         j->since = iv->opened_ms + iv->skew_ms - x->pre_record_ms;
         j->until = iv->closed_ms + iv->skew_ms + x->pre_record_ms;
         c->job = j;

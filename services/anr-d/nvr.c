@@ -39,6 +39,8 @@ static void iv_write(struct mpw *w, const struct anr_interval *iv)
         mpw_kv_uint(w, "ns", iv->segs_skipped);
         mpw_kv_uint(w, "nf", iv->segs_failed);
         mpw_kv_int(w, "miss", iv->missing_ms);
+        mpw_kv_int(w, "fs", iv->fill_start_ms);
+        mpw_kv_int(w, "fe", iv->fill_end_ms);
         mpw_kv_str(w, "why", iv->reason);
         mpw_map_end(w);
 }
@@ -110,6 +112,8 @@ static void load_cam(struct anr_cam *c, const msgpack_object *m)
                 v->segs_skipped = (uint32_t)mp_get_int(o, "ns", 0);
                 v->segs_failed = (uint32_t)mp_get_int(o, "nf", 0);
                 v->missing_ms = mp_get_int(o, "miss", 0);
+                v->fill_start_ms = mp_get_int(o, "fs", 0);
+                v->fill_end_ms = mp_get_int(o, "fe", 0);
                 if ((why = mp_get_strn(o, "why", &n)))
                         snprintf(v->reason, sizeof v->reason, "%.*s", (int)n, why);
                 if (v->opened_ms > 0)
@@ -173,6 +177,8 @@ static void write_iv_event(struct mpw *w, struct anr_cam *c, const struct anr_in
         mpw_kv_uint(w, "bytes_done", iv->bytes_done);
         mpw_kv_int(w, "missing_s", (iv->missing_ms + 999) / 1000);
         mpw_kv_int(w, "skew_ms", iv->skew_ms);
+        mpw_kv_int(w, "fill_start_ms", iv->fill_start_ms);
+        mpw_kv_int(w, "fill_end_ms", iv->fill_end_ms);
         mpw_kv_str(w, "reason", iv->reason);
 }
 
@@ -200,6 +206,10 @@ static void link_down(struct anr_cam *c, const char *why)
         c->up = false;
         if (c->job)
                 anr_fetch_abort(c, "the link was lost");
+        if (anr_intervals_current(c->iv, c->n_iv)) { /* kept open across a restart */
+                log_notice("camera '%s' still not reachable (%s): its outage stays open", c->id, why);
+                return;
+        }
         if (!c->last_seen_ms) { /* never seen: nothing recorded is ours to miss yet */
                 log_notice("camera '%s' not reachable (%s)", c->id, why);
                 return;
@@ -310,10 +320,10 @@ static void on_service(void *ud, const char *topic, const char *src, int64_t ts_
                 struct anr_cam *c = &x->cams[i];
                 if (strcmp(c->svc, svc))
                         continue;
-                if (!strcmp(topic, "bus.service.down"))
-                        link_down(c, "busd dropped it");
-                else if (!strcmp(topic, "bus.service.up"))
-                        ping(c); /* up once it answers, with its clock */
+                /* either way the camera's answer decides: a reconnecting
+                 * camera's old registration may be dropped after its new one */
+                (void)topic;
+                ping(c);
         }
 }
 
