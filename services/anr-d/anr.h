@@ -125,6 +125,8 @@ struct anr_ctx {
         struct anr_bucket global;
         int tick_timer;
         bool subscribed;
+        bool dirty; /* progress not saved yet */
+        int64_t saved_ms;
 };
 
 struct anr_cam {

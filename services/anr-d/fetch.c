@@ -19,6 +19,7 @@
 
 #define READ_TIMEOUT_MS 15000
 #define COVER_TOL_MS 1500
+#define ANR_WINDOW 8 /* reads in flight: 4 MiB, what arrives while a segment is fsynced */
 
 struct anr_job {
         struct anr_ctx *x;
@@ -31,11 +32,19 @@ struct anr_job {
         char after[ANR_NAME_MAX + 1];
         int64_t since, until;
         char *dir, *pdir;           /* <store>/<cam>, its .anr */
-        int fd;
+        int fd;                     /* the writer: segment cur, next byte off */
         uint64_t off;
         unsigned attempt;
-        bool inflight;
+        bool idx_inflight;
         int timer;
+        /* the requester runs ahead of the writer, across segments, so the
+         * network keeps moving while a finished segment is fsynced */
+        size_t rq;
+        uint64_t rq_off;
+        bool rq_started;
+        unsigned epoch;             /* bumped when the requester restarts: older replies are dropped */
+        struct { size_t k; uint64_t off; unsigned epoch; } ring[ANR_WINDOW];
+        unsigned r_head, r_n;
 };
 
 static const char *iv_stname(const struct anr_interval *iv) { return anr_istate_names[iv->state]; }
@@ -69,11 +78,15 @@ static void job_end(struct anr_job *j)
 
         if (c)
                 c->job = NULL;
-        if (j->inflight) { /* the reply's callback frees it */
+        if (j->idx_inflight || j->r_n) { /* the last reply's callback frees it */
                 j->cam = NULL;
                 if (j->fd >= 0) {
                         close(j->fd);
                         j->fd = -1;
+                }
+                if (j->timer >= 0) {
+                        zloop_timer_end(j->x->d->loop, j->timer);
+                        j->timer = -1;
                 }
                 return;
         }
@@ -142,7 +155,7 @@ __attribute__((noinline)) static void fail_iv(struct anr_job *j, const char *fmt
 }
 
 static void next_segment(struct anr_job *j);
-static void request(struct anr_job *j);
+static void pump(struct anr_job *j);
 
 static int on_wait(zloop_t *loop, int timer_id, void *arg)
 {
@@ -151,8 +164,17 @@ static int on_wait(zloop_t *loop, int timer_id, void *arg)
         (void)loop;
         (void)timer_id;
         j->timer = -1;
-        request(j);
+        pump(j);
         return 0;
+}
+
+/* The requester starts again at the writer's position; replies already on
+ * their way are dropped when they come. */
+static void restart_requests(struct anr_job *j)
+{
+        j->epoch++;
+        j->rq = j->cur;
+        j->rq_started = false;
 }
 
 static bool stored(struct anr_job *j, const char *name)
@@ -210,7 +232,8 @@ static void complete(struct anr_job *j)
                         if (ftruncate(j->fd, 0) == 0) {
                                 j->iv->bytes_done -= j->off < j->iv->bytes_done ? j->off : j->iv->bytes_done;
                                 j->off = 0;
-                                request(j);
+                                restart_requests(j);
+                                pump(j);
                                 return;
                         }
                 }
@@ -225,6 +248,8 @@ static void complete(struct anr_job *j)
                 close(j->fd);
                 j->fd = -1;
                 j->cur++;
+                if (j->rq < j->cur) /* the refetch's requests are stale now */
+                        restart_requests(j);
                 next_segment(j);
                 return;
         }
@@ -253,7 +278,7 @@ static void complete(struct anr_job *j)
         }
         j->iv->segs_done++;
         j->cur++;
-        anr_nvr_save(j->x);
+        j->x->dirty = true; /* progress: saved by the tick, at most once a second */
         next_segment(j);
 }
 
@@ -262,22 +287,37 @@ static void on_read(void *ud, const struct bus_reply *rep)
         struct anr_job *j = ud;
         struct anr_entry *e;
         const msgpack_object *data;
+        size_t k = j->ring[j->r_head].k;
+        uint64_t roff = j->ring[j->r_head].off;
+        unsigned ep = j->ring[j->r_head].epoch;
 
-        j->inflight = false;
+        j->r_head = (j->r_head + 1) % ANR_WINDOW;
+        j->r_n--;
         if (!j->cam) {
-                job_free(j);
+                if (!j->r_n && !j->idx_inflight)
+                        job_free(j);
                 return;
         }
-        e = &j->todo[j->cur];
+        if (ep != j->epoch) { /* from before a restart of the requests */
+                pump(j);
+                return;
+        }
         if (rep->code == -DS_EUNAVAIL || rep->code == -ETIMEDOUT) {
                 anr_fetch_abort(j->cam, rep->code == -ETIMEDOUT ? "a read timed out" : "the camera left the bus");
                 return;
         }
+        if (k != j->cur || roff != j->off) { /* replies out of order: ask again from the writer's byte */
+                restart_requests(j);
+                pump(j);
+                return;
+        }
+        e = &j->todo[j->cur];
         if (rep->code == -ENOENT) { /* deleted on the camera since its index */
                 log_warn("camera '%s': segment '%s' gone from the camera: %s", j->cam->id, e->name, rep->err.msg);
                 close(j->fd);
                 j->fd = -1;
                 j->cur++;
+                restart_requests(j);
                 next_segment(j);
                 return;
         }
@@ -300,24 +340,34 @@ static void on_read(void *ud, const struct bus_reply *rep)
         if (j->off >= e->size)
                 complete(j);
         else
-                request(j);
+                pump(j);
 }
 
-static void request(struct anr_job *j)
+/* where a segment's fetch starts: the bytes its partial file already has */
+static uint64_t resume_offset(struct anr_job *j, const struct anr_entry *e)
+{
+        char part[ANR_NAME_MAX + 8], *p;
+        struct stat st;
+        uint64_t off = 0;
+
+        snprintf(part, sizeof part, "%s.part", e->name);
+        if ((p = path_join(j->pdir, part)) && stat(p, &st) == 0 && (uint64_t)st.st_size <= e->size)
+                off = (uint64_t)st.st_size;
+        free(p);
+        return off;
+}
+
+/* Keeps up to ANR_WINDOW reads in flight, from the writer's segment on,
+ * within the camera's and the global token bucket. */
+static void pump(struct anr_job *j)
 {
         struct anr_ctx *x = j->x;
         struct anr_cam *c = j->cam;
-        struct anr_entry *e = &j->todo[j->cur];
-        uint64_t want = e->size - j->off, got, got2;
         uint64_t chunk = x->chunk, burst;
-        int64_t now = ds_now_mono_ms(), wait1, wait2;
-        struct mpw w;
         int r;
 
-        if (j->off >= e->size) {
-                complete(j);
+        if (!c || j->timer >= 0)
                 return;
-        }
         /* a limited rate goes in smaller reads, so live traffic is never starved for long */
         burst = c->rate_Bps ? c->rate_Bps / 4 : chunk;
         if (x->rate_Bps && x->rate_Bps / 4 < burst)
@@ -326,32 +376,58 @@ static void request(struct anr_job *j)
                 burst = 4096;
         if (chunk > burst)
                 chunk = burst;
-        if (want > chunk)
-                want = chunk;
-        got = anr_bucket_take(&c->bucket, want, want, now, &wait1);
-        if (!got) {
-                j->timer = zloop_timer(x->d->loop, (size_t)wait1, 1, on_wait, j);
-                return;
+        while (j->r_n < ANR_WINDOW && j->rq < j->n_todo) {
+                struct anr_entry *e = &j->todo[j->rq];
+                uint64_t want, got, got2;
+                int64_t now = ds_now_mono_ms(), wait1, wait2;
+                struct mpw w;
+
+                if (!j->rq_started) {
+                        j->rq_off = j->rq == j->cur && j->fd >= 0 ? j->off : resume_offset(j, e);
+                        j->rq_started = true;
+                }
+                if (j->rq_off >= e->size) {
+                        j->rq++;
+                        j->rq_started = false;
+                        continue;
+                }
+                want = e->size - j->rq_off;
+                if (want > chunk)
+                        want = chunk;
+                got = anr_bucket_take(&c->bucket, want, want, now, &wait1);
+                if (!got) {
+                        j->timer = zloop_timer(x->d->loop, (size_t)wait1, 1, on_wait, j);
+                        return;
+                }
+                got2 = anr_bucket_take(&x->global, got, got, now, &wait2);
+                if (!got2) {
+                        c->bucket.tokens += (double)got;
+                        j->timer = zloop_timer(x->d->loop, (size_t)wait2, 1, on_wait, j);
+                        return;
+                }
+                mpw_init(&w);
+                mpw_map_begin(&w);
+                mpw_kv_str(&w, "segment", e->name);
+                mpw_kv_uint(&w, "offset", j->rq_off);
+                mpw_kv_uint(&w, "length", got2);
+                mpw_map_end(&w);
+                r = bus_call(x->d->bus, c->svc, "anr.read", &w, NULL, READ_TIMEOUT_MS, on_read, j);
+                mpw_free(&w);
+                if (r < 0) {
+                        anr_fetch_abort(c, "the bus refused the read");
+                        return;
+                }
+                unsigned slot = (j->r_head + j->r_n) % ANR_WINDOW;
+                j->ring[slot].k = j->rq;
+                j->ring[slot].off = j->rq_off;
+                j->ring[slot].epoch = j->epoch;
+                j->r_n++;
+                j->rq_off += got2;
+                if (j->rq_off >= e->size) {
+                        j->rq++;
+                        j->rq_started = false;
+                }
         }
-        got2 = anr_bucket_take(&x->global, got, got, now, &wait2);
-        if (!got2) {
-                c->bucket.tokens += (double)got;
-                j->timer = zloop_timer(x->d->loop, (size_t)wait2, 1, on_wait, j);
-                return;
-        }
-        mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_kv_str(&w, "segment", e->name);
-        mpw_kv_uint(&w, "offset", j->off);
-        mpw_kv_uint(&w, "length", got2);
-        mpw_map_end(&w);
-        r = bus_call(x->d->bus, c->svc, "anr.read", &w, NULL, READ_TIMEOUT_MS, on_read, j);
-        mpw_free(&w);
-        if (r < 0) {
-                anr_fetch_abort(c, "the bus refused the read");
-                return;
-        }
-        j->inflight = true;
 }
 
 static void next_segment(struct anr_job *j)
@@ -390,7 +466,11 @@ static void next_segment(struct anr_job *j)
                            (unsigned long long)j->off, (unsigned long long)e->size);
                 j->iv->bytes_done += j->off;
         }
-        request(j);
+        if (j->off >= e->size) {
+                complete(j);
+                return;
+        }
+        pump(j);
 }
 
 static void ask_index(struct anr_job *j);
@@ -402,9 +482,10 @@ static void on_index(void *ud, const struct bus_reply *rep)
         struct anr_cam *c = j->cam;
         const char *field;
 
-        j->inflight = false;
+        j->idx_inflight = false;
         if (!c) {
-                job_free(j);
+                if (!j->r_n)
+                        job_free(j);
                 return;
         }
         if (rep->code == -DS_EUNAVAIL || rep->code == -ETIMEDOUT) {
@@ -478,7 +559,7 @@ static void ask_index(struct anr_job *j)
                 anr_fetch_abort(j->cam, "the bus refused the index request");
                 return;
         }
-        j->inflight = true;
+        j->idx_inflight = true;
 }
 
 int anr_fetch_start(struct anr_ctx *x, struct anr_cam *c, struct anr_interval *iv)

@@ -72,6 +72,8 @@ int anr_nvr_save(struct anr_ctx *x)
         mpw_map_end(&w);
         r = mpw_finish(&w) < 0 ? -EINVAL : ds_daemon_save(x->d, STATE_FILE, mpw_data(&w), mpw_len(&w));
         mpw_free(&w);
+        x->dirty = false;
+        x->saved_ms = ds_now_mono_ms();
         if (r < 0)
                 log_errno(r, "saving the outage intervals: %m");
         return r;
@@ -371,6 +373,8 @@ static int on_tick(zloop_t *loop, int timer_id, void *arg)
                 if (!c->ping_inflight && now - c->ping_sent_ms >= x->ping_ms)
                         ping(c);
         }
+        if (x->dirty && ds_now_mono_ms() - x->saved_ms >= 1000)
+                anr_nvr_save(x);
         anr_nvr_kick(x);
         return 0;
 }

@@ -112,6 +112,7 @@ pause_until $((CUT + 12000))  # the outage: 12 s of recording while the links ar
 for i in 1 3 4 5; do ip -n "$NSN" link set "anrn$i" up; done
 UP=$(date +%s%3N)
 check_until "cam3's fill is under way (rate-limited)" 30 '^fetching [1-9]' anr_iv cam3 '| "\(.state) \(.bytes_done)"'
+wait_for 10 sh -c "find '$W/nvr/store/cam3/.anr' -name '*.part' -size +0 | grep -q ."  # a segment half fetched
 kill -9 "$(pgrep -P "${CAMPID[3]}" anr-d)" 2>/dev/null
 cam_start 3
 for i in 1 3 5; do
@@ -151,6 +152,7 @@ check_until "the NVR's anr-d, restarted during the outage, still has it open" 10
 pause_until $((CUT + 12000))
 for i in 2 3; do ip -n "$NSN" link set "anrn$i" up; done
 check_until "cam3's fill is under way again" 30 '^fetching [1-9]' anr_iv cam3 '| "\(.state) \(.bytes_done)"'
+wait_for 10 sh -c "find '$W/nvr/store/cam3/.anr' -name '*.part' -size +0 | grep -q ."
 kill -9 "$(pgrep -P "$NVRPID" anr-d)"; wait "$NVRPID" 2>/dev/null
 L=$(wc -l < "$W/log/nvr-anr.log")
 nvr_start
