@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "anr.h"
 #include "log.h"
 #include "state.h"
@@ -110,26 +112,32 @@ static int entry_save(struct anr_ctx *x, const struct anr_entry *e)
 
 static int hash_file(int dirfd, const char *name, uint64_t want, unsigned char out[32])
 {
-        crypto_hash_sha256_state st;
+        EVP_MD_CTX *st = EVP_MD_CTX_new(); /* OpenSSL's SHA-256 uses the CPU's SHA extensions: libsodium's does not */
         unsigned char buf[65536];
         uint64_t total = 0;
         ssize_t n;
-        int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), r = 0;
 
-        if (fd < 0)
-                return -errno;
-        crypto_hash_sha256_init(&st);
+        if (fd < 0 || !st || EVP_DigestInit_ex(st, EVP_sha256(), NULL) != 1) {
+                r = fd < 0 ? -errno : -ENOMEM;
+                if (fd >= 0)
+                        close(fd);
+                EVP_MD_CTX_free(st);
+                return r;
+        }
         while ((n = read(fd, buf, sizeof buf)) > 0) {
-                crypto_hash_sha256_update(&st, buf, (size_t)n);
+                EVP_DigestUpdate(st, buf, (size_t)n);
                 total += (uint64_t)n;
         }
         close(fd);
         if (n < 0)
-                return -EIO;
-        if (total != want)
-                return -EAGAIN; /* changed under us: not closed after all */
-        crypto_hash_sha256_final(&st, out);
-        return 0;
+                r = -EIO;
+        else if (total != want)
+                r = -EAGAIN; /* changed under us: not closed after all */
+        else if (EVP_DigestFinal_ex(st, out, NULL) != 1)
+                r = -EIO;
+        EVP_MD_CTX_free(st);
+        return r;
 }
 
 /* Indexes what is new, forgets what the media stack deleted. */

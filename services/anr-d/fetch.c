@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "anr.h"
 #include "log.h"
 #include "state.h"
@@ -202,20 +204,24 @@ static int sync_dir(const char *dir)
 /* the whole partial file against the entry: size and SHA-256 */
 static bool verify(struct anr_job *j, const struct anr_entry *e)
 {
-        crypto_hash_sha256_state st;
+        EVP_MD_CTX *st = EVP_MD_CTX_new(); /* OpenSSL's SHA-256 uses the CPU's SHA extensions: libsodium's does not */
         unsigned char buf[65536], h[32];
         uint64_t total = 0;
         ssize_t n;
 
-        if (lseek(j->fd, 0, SEEK_SET) < 0)
+        bool ok;
+
+        if (!st || lseek(j->fd, 0, SEEK_SET) < 0 || EVP_DigestInit_ex(st, EVP_sha256(), NULL) != 1) {
+                EVP_MD_CTX_free(st);
                 return false;
-        crypto_hash_sha256_init(&st);
+        }
         while ((n = read(j->fd, buf, sizeof buf)) > 0) {
-                crypto_hash_sha256_update(&st, buf, (size_t)n);
+                EVP_DigestUpdate(st, buf, (size_t)n);
                 total += (uint64_t)n;
         }
-        crypto_hash_sha256_final(&st, h);
-        return n == 0 && total == e->size && sodium_memcmp(h, e->sha256, sizeof h) == 0;
+        ok = EVP_DigestFinal_ex(st, h, NULL) == 1;
+        EVP_MD_CTX_free(st);
+        return ok && n == 0 && total == e->size && sodium_memcmp(h, e->sha256, sizeof h) == 0;
 }
 
 static void complete(struct anr_job *j)

@@ -33,7 +33,7 @@ echo "endpoints = [ \"tcp://10.99.50.1:$PORT\" ];" >> "$W/nvr/etc/busd.conf"
 export DEVSEC_RUNDIR=$W/nvr/run DEVSEC_CONFDIR=$W/nvr/etc DEVSEC_STATEDIR=$W/nvr/state
 export DEVSEC_TOKEN=tok:admin:admin:system,security,system-info,storage
 : > "$W/empty.conf"
-bg busd timeout 500 ip netns exec "$NSN" "$B/busd"
+bg busd timeout 500 ip netns exec "$NSN" "$B/busd"; BUSPID=$LAST_PID
 wait_for 5 test -S "$W/nvr/run/bus.sock" || { bench "anr-d retrieval" "-" "-" "FAIL: busd"; exit 0; }
 bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$W/empty.conf"
 REC=$W/cam/rec
@@ -79,11 +79,12 @@ t0=$(date +%s%N)
 ip netns exec "$NSN" scp -q -i "$W/ukey" -P "$SSHP" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
         "root@10.99.50.2:$REC/*.ts" "$W/scp/" || bench "scp" "-" "-" "FAIL: scp"
 t1=$(date +%s%N)
-c0=$(cpu "$CAMD"); n0=$(cpu "$NVRD")
+BUSD=$(pgrep -P "$BUSPID" busd)
+c0=$(cpu "$CAMD"); n0=$(cpu "$NVRD"); b0=$(cpu "$BUSD")
 kill -CONT "$NVRD"
 wait_for 300 sh -c "'$B/devctl' --json anr intervals cam1 | jq -e '.intervals[-1].state | test(\"filled\")' >/dev/null" ||
         { bench "anr-d retrieval" "-" "-" "FAIL: $(anr_iv cam1 '| "\(.state) \(.reason)"')"; exit 0; }
-c1=$(cpu "$CAMD"); n1=$(cpu "$NVRD")
+c1=$(cpu "$CAMD"); n1=$(cpu "$NVRD"); b1=$(cpu "$BUSD")
 read -r fs fe bytes <<< "$(anr_iv cam1 '| "\(.fill_start_ms) \(.fill_end_ms) \(.bytes)"')"
 MIB=$((bytes / 1048576))
 anr_ms=$((fe - fs)); scp_ms=$(( (t1 - t0) / 1000000 ))
@@ -94,4 +95,5 @@ ratio=$(echo "scale=2; $scp_ms / $anr_ms" | bc)
 bench "anr-d / scp" "$ratio" "x" "target >= 0.70: $(echo "$ratio >= 0.7" | bc | sed 's/1/PASS/; s/0/FAIL/')"
 bench "anr-d CPU per MiB, camera" "$(echo "scale=2; ($c1 - $c0) * 1000 / $hz / $MIB" | bc)" "ms/MiB" "index reads"
 bench "anr-d CPU per MiB, NVR" "$(echo "scale=2; ($n1 - $n0) * 1000 / $hz / $MIB" | bc)" "ms/MiB" "writes, SHA-256"
+bench "NVR busd CPU per MiB relayed" "$(echo "scale=2; ($b1 - $b0) * 1000 / $hz / $MIB" | bc)" "ms/MiB" "CURVE on the TCP and the ipc hop"
 for f in "$W"/scp/*.ts; do cmp -s "$f" "$W/nvr/store/cam1/${f##*/}" || { bench "anr-d retrieval" "-" "-" "FAIL: ${f##*/} differs"; break; }; done
