@@ -21,7 +21,7 @@
 
 #define READ_TIMEOUT_MS 15000
 #define COVER_TOL_MS 1500
-#define ANR_WINDOW 8 /* reads in flight: 4 MiB, what arrives while a segment is fsynced */
+#define ANR_WINDOW 16 /* reads in flight (8 MiB): the link keeps moving while a segment is fsynced */
 
 struct anr_job {
         struct anr_ctx *x;

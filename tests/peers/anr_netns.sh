@@ -97,6 +97,20 @@ listen_ok=yes
 env $NVRENV "$B/devctl" listen anr. --ready > "$W/events" 2> "$W/events.err" & LP=$!; T_PIDS="$T_PIDS $LP"
 wait_for 10 grep -q '^listening: ' "$W/events.err" || listen_ok=no
 
+# kill_mid PID: kill -9 PID while one of cam3's segments is half fetched (frozen
+# first, so the check and the kill see the same moment)
+half() { find "$W/nvr/store/cam3/.anr" -name '*.part' -size +0 2>/dev/null | grep -q .; }
+kill_mid() {
+        local n
+        for n in $(seq 50); do
+                wait_for 10 half || return 1
+                kill -STOP "$1"
+                if half; then kill -9 "$1"; kill -CONT "$1" 2>/dev/null; return 0; fi
+                kill -CONT "$1"; sleep 0.05
+        done
+        return 1
+}
+
 # ---- A: four outages at once -------------------------------------------------------
 wait_for 10 sh -c "[ \$(ls '$W/c1/rec' | wc -l) -ge 3 ]"
 CUT=$(date +%s%3N)
@@ -112,8 +126,7 @@ pause_until $((CUT + 12000))  # the outage: 12 s of recording while the links ar
 for i in 1 3 4 5; do ip -n "$NSN" link set "anrn$i" up; done
 UP=$(date +%s%3N)
 check_until "cam3's fill is under way (rate-limited)" 30 '^fetching [1-9]' anr_iv cam3 '| "\(.state) \(.bytes_done)"'
-wait_for 10 sh -c "find '$W/nvr/store/cam3/.anr' -name '*.part' -size +0 | grep -q ."  # a segment half fetched
-kill -9 "$(pgrep -P "${CAMPID[3]}" anr-d)" 2>/dev/null
+kill_mid "$(pgrep -P "${CAMPID[3]}" anr-d)" || nok "cam3's anr-d killed with a segment half fetched"
 cam_start 3
 for i in 1 3 5; do
         check_until "cam$i: the interval is filled" 60 '^filled$' anr_iv "cam$i" .state
@@ -152,8 +165,7 @@ check_until "the NVR's anr-d, restarted during the outage, still has it open" 10
 pause_until $((CUT + 12000))
 for i in 2 3; do ip -n "$NSN" link set "anrn$i" up; done
 check_until "cam3's fill is under way again" 30 '^fetching [1-9]' anr_iv cam3 '| "\(.state) \(.bytes_done)"'
-wait_for 10 sh -c "find '$W/nvr/store/cam3/.anr' -name '*.part' -size +0 | grep -q ."
-kill -9 "$(pgrep -P "$NVRPID" anr-d)"; wait "$NVRPID" 2>/dev/null
+kill_mid "$(pgrep -P "$NVRPID" anr-d)" || nok "the NVR's anr-d killed with a segment half fetched"; wait "$NVRPID" 2>/dev/null
 L=$(wc -l < "$W/log/nvr-anr.log")
 nvr_start
 for i in 2 3; do
