@@ -1,0 +1,57 @@
+#!/bin/bash
+# anr_local: anr-d's two roles on one bus, no root needed. A camera's anr-d
+# indexes 1-second segments; the camera is frozen (SIGSTOP) for a few seconds
+# while segments keep coming, so busd drops it and the NVR's pings fail; once
+# it is back the NVR fetches the outage's segments: byte-identical, interval
+# filled, events published. Also: bad arguments named, an operator cannot read
+# the camera, segment names cannot leave the directory.
+source "$(dirname "$0")/../lib/tap.sh"
+source "$ROOT_DIR/tests/lib/anr_lib.sh"
+have jq || { skip "anr-d on one bus" "jq not installed"; exit 0; }
+stack_init anr-d anr-d-cam1 testsvc
+: > "$T_DIR/empty.conf"
+stack_acl testsvc 'testsvc = { serve = ["authd"]; call = ["bus.*"]; publish = []; subscribe = []; };'
+anr_acl_camera "$T_DIR/etc" cam1
+stack_busd || { nok "busd up"; exit 0; }
+export DEVSEC_TOKEN=tok:admin:admin:system,security,system-info,storage
+bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/empty.conf"
+svc_up authd || { nok "authd stand-in up"; exit 0; }
+
+REC=$T_DIR/cam1-rec STORE=$T_DIR/nvr-store
+mkdir -p "$T_DIR/cam1" "$T_DIR/nvr"
+anr_conf_camera "$T_DIR/cam1.conf" cam1 "$REC"
+anr_conf_nvr "$T_DIR/nvr.conf" "$STORE" '{ id = "cam1"; channel = 1; }'
+bg gen timeout 120 bash -c "source '$ROOT_DIR/tests/lib/anr_lib.sh'; anr_gen '$REC' 65536"
+bg cam1 timeout 120 "$B/anr-d" -c "$T_DIR/cam1.conf" --statedir "$T_DIR/cam1"; CAM=$LAST_PID
+svc_up anr-d-cam1 || nok "camera anr-d registers as anr-d-cam1"
+check "the camera's device key is 0600" sh -c "[ \$(stat -c %a '$T_DIR/cam1/anr-d/device.key') = 600 ]"
+bg nvr timeout 120 "$B/anr-d" -c "$T_DIR/nvr.conf" --statedir "$T_DIR/nvr"; NVR=$LAST_PID
+svc_up anr-d || nok "NVR anr-d up"
+listen_bg "$T_DIR/events" -- anr. || nok "listener"
+check_until "the NVR sees the camera, key pinned at first contact" 10 'cam1 .*up.*pinned' dc anr status
+check_until "segments are indexed on the camera" 10 'segments: +[2-9]' dc call anr-d-cam1 sys.ping
+
+# refused: an operator's devctl cannot read the camera; bad arguments are named
+check_out "an operator cannot call anr.index (daemons only)" 'EPERM' dc call anr-d-cam1 anr.index
+check_out "an unknown camera is named" 'ENOENT.*camera' dc anr intervals nosuch
+check_out "a bad camera id is named" 'EINVAL.*camera' dc anr intervals 'a/b'
+
+# the outage
+CAMD=$(pgrep -P "$CAM" anr-d)
+kill -STOP "$CAMD"
+check_until "the outage interval opens" 15 'cam1 .*down' dc anr status
+check_until "anr.outage.opened is published" 5 'anr\.outage\.opened' cat "$T_DIR/events"
+sleep 5  # the outage lasts while segments keep coming (the generator runs on)
+kill -CONT "$CAMD"
+check_until "the interval closes when the camera is back" 20 '"state": *"(pending|fetching|filled)"' \
+        sh -c "'$B/devctl' --json anr intervals cam1"
+check_until "the interval is filled" 30 '^filled$' anr_iv cam1 .state
+S=$(anr_iv cam1 .start_ms) E=$(anr_iv cam1 .end_ms)
+check_out "every segment of the outage is on the NVR, byte-identical" 'segments identical' \
+        anr_all_stored "$REC" "$STORE/cam1" "$S" "$E"
+check_out "the signed entry is kept beside each segment" '\.ts$' ls "$STORE/cam1/.anr"
+check_until "anr.filled is published" 5 'anr\.filled' cat "$T_DIR/events"
+check_out "devctl anr intervals shows it" 'filled' dc anr intervals cam1
+check_out "the audit item anr.enabled passes" 'anr\.enabled.*pass' dc audit --level 2
+kill "$NVR"; wait "$NVR" 2>/dev/null
+check "the intervals are kept 0600 in the state dir" sh -c "[ \$(stat -c %a '$T_DIR/nvr/anr-d/intervals') = 600 ]"
