@@ -153,6 +153,19 @@ int fd_ruleset_render(const struct fd_config *c, const struct fd_ports *p, const
 /* Parses `list counters` text output into ret. */
 int fd_counters_parse(const char *text, struct fd_counters *ret);
 
+/* ---- drops.c: dropped packets per hour over the last day ---------------------- */
+
+#define FD_DROP_HOURS 24
+struct fd_drop_hours {
+        int64_t hour[FD_DROP_HOURS]; /* hours since the epoch each slot holds */
+        uint64_t packets[FD_DROP_HOURS];
+        uint64_t last_total;
+        bool have_last;
+};
+void fd_drops_sample(struct fd_drop_hours *h, const struct fd_counters *c, int64_t now_real_ms);
+/* The last FD_DROP_HOURS hours, oldest first: [{hour, packets}] */
+void fd_drops_write(const struct fd_drop_hours *h, struct mpw *w, int64_t now_real_ms);
+
 /* ---- nft.c: libnftables ------------------------------------------------------ */
 
 typedef struct fd_nft fd_nft_t;
@@ -197,6 +210,8 @@ struct filterd {
         double last_apply_ms;
         uint64_t applies, apply_failures;
         uint64_t bans_refused; /* ban requests naming a management address */
+        struct fd_drop_hours drops;
+        unsigned prune_ticks;
         char last_error[256];
 };
 

@@ -2,6 +2,7 @@
  * (nftables, table inet devsec). main.c: wiring only. */
 #include "filterd.h"
 #include "log.h"
+#include "util.h"
 #include "service.h"
 
 static int filterd_init(struct ds_daemon *d, void *ctx)
@@ -36,6 +37,11 @@ static int filterd_start(struct ds_daemon *d, void *ctx)
             bus_subscribe(d->bus, "auth.locked", filterd_on_event, f) < 0)
                 return -ENOMEM;
         f->prune_timer = zloop_timer(d->loop, 5000, 0, filterd_prune, f);
+        if (f->nft) { /* the per-hour drop figures count from here */
+                struct fd_counters cnt = { 0 };
+                if (fd_nft_counters(f->nft, &cnt) == 0)
+                        fd_drops_sample(&f->drops, &cnt, ds_now_real_ms());
+        }
         filterd_resume(f);
         return 0;
 }

@@ -457,6 +457,9 @@ static int h_filter_status(void *ctx, struct ds_call *c)
         mpw_kv_double(c->r, "last_apply_ms", f->last_apply_ms);
         mpw_kv_str(c->r, "last_error", f->last_error);
         if (f->nft && fd_nft_counters(f->nft, &cnt) == 0) {
+                fd_drops_sample(&f->drops, &cnt, ds_now_real_ms());
+                mpw_str(c->r, "dropped_per_hour");
+                fd_drops_write(&f->drops, c->r, ds_now_real_ms());
                 mpw_str(c->r, "dropped");
                 mpw_map_begin(c->r);
                 for (int i = 0; i < FD_CNT_N; i++) {
@@ -594,6 +597,11 @@ int filterd_prune(zloop_t *loop, int timer_id, void *arg)
         /* the kernel expires its elements by itself; this keeps our copy in step */
         if (fd_bans_prune(&f->bans, ds_now_real_ms()) > 0)
                 filterd_save_bans(f);
+        if (f->nft && ++f->prune_ticks % 12 == 0) { /* every minute: the hour's drops */
+                struct fd_counters cnt = { 0 };
+                if (fd_nft_counters(f->nft, &cnt) == 0)
+                        fd_drops_sample(&f->drops, &cnt, ds_now_real_ms());
+        }
         return 0;
 }
 

@@ -108,6 +108,7 @@ check "allow: a port that is not a service port stays open" conn $C2 $C2IP $FW2 
 check_out "filter.check agrees: listed client accepted" 'decision: +accept' dc filter check $C1IP
 check_out "filter.check agrees: unlisted client dropped" 'reason: +not-listed' dc filter check $C2IP
 check_out "status counts the dropped packets of unlisted sources" '"unlisted":\{"packets":[1-9]' dc --json filter status
+check_out "and adds them to this hour's figure (the last of 24)" '"dropped_per_hour":\[(\{"hour":"[^"]*","packets":0\},){23}\{"hour":"[^"]*","packets":[1-9]' dc --json filter status
 
 # ---- deny list
 check_out "deny mode over a list holding the management address is refused" 'EINVAL: mode: .*covers the management address' dc filter mode deny

@@ -131,9 +131,9 @@
     const failed = q.records.filter(r => /login failed|refused/.test(r.msg));
     charts.appendChild(Chart.bars('chart-logins', 'Failed or refused logins per hour', perHour(failed, 24), 'logins'));
     const fs = await DS.call('filterd', 'filter.status').catch(() => null);
-    if (fs && fs.dropped) {
-      charts.appendChild(Chart.bars('chart-drops', 'Packets dropped by the filter since its last apply',
-        Object.entries(fs.dropped).map(([k, c]) => ({ label: k, value: c.packets })), 'packets'));
+    if (fs && fs.dropped_per_hour) {
+      charts.appendChild(Chart.bars('chart-drops', 'Packets dropped by the filter per hour',
+        fs.dropped_per_hour.map(h => ({ label: h.hour.slice(11, 13) + 'h', value: h.packets })), 'packets'));
     } else {
       charts.appendChild(el('p.note', fs ? 'The filter is not enforced here (no drop counters).' : 'filterd is not reachable.'));
     }
