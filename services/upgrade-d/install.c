@@ -200,6 +200,7 @@ static void unpack_done(struct upg_ctx *x)
 }
 
 static void probe_go(struct upg_ctx *x);
+static void verify_answer(struct upg_ctx *x);
 
 /* The payload, in steps on the loop: verified first, later unpacked. */
 static int on_work(zloop_t *loop, int timer_id, void *arg)
@@ -217,6 +218,19 @@ static int on_work(zloop_t *loop, int timer_id, void *arg)
                 return 0;
         if (j->work == UPG_WORK_VERIFY) {
                 work_stop(x);
+                if (r < 0 && j->verify_only) {
+                        if (j->call) {
+                                ds_call_fail(j->call, e.code, e.field, "%s", e.msg);
+                                ds_call_finish(&j->call, e.code);
+                        }
+                        upg_job_clear(x);
+                        return 0;
+                }
+                if (j->verify_only) {
+                        verify_answer(x);
+                        upg_job_clear(x);
+                        return 0;
+                }
                 if (r < 0) {
                         log_audit("security", LOG_LVL_WARNING, j->actor, "upgrade: bundle '%s' refused: %s", j->file, e.msg);
                         if (j->call) {
@@ -351,6 +365,69 @@ static void probe_go(struct upg_ctx *x)
 {
         if (bus_call(x->d->bus, x->job.component, "sys.ping", NULL, NULL, UPG_CALL_MS, on_probe, x) < 0)
                 probe_fail(x, -DS_EINTERNAL, NULL, "bus call failed");
+}
+
+/* The answer of upgrade.verify: what the verified bundle holds. */
+static void verify_answer(struct upg_ctx *x)
+{
+        struct upg_job *j = &x->job;
+        const struct bundle *b = j->bundle;
+        struct mpw *r;
+
+        if (!j->call)
+                return;
+        r = j->call->r;
+        mpw_kv_str(r, "signer", b->signer);
+        mpw_kv_str(r, "created", b->m.created);
+        mpw_str(r, "components");
+        mpw_arr_begin(r);
+        for (size_t i = 0; i < b->m.n_comps; i++) {
+                mpw_map_begin(r);
+                mpw_kv_str(r, "name", b->m.comps[i].name);
+                mpw_kv_str(r, "version", b->m.comps[i].version);
+                mpw_kv_uint(r, "security_version", b->m.comps[i].security_version);
+                mpw_kv_uint(r, "files", b->m.comps[i].n_files);
+                mpw_map_end(r);
+        }
+        mpw_arr_end(r);
+        ds_call_finish(&j->call, 0);
+}
+
+int upg_verify_start(struct upg_ctx *x, struct ds_call *c, const char *file)
+{
+        struct upg_job *j = &x->job;
+        X509_STORE *trust = NULL;
+        struct bundle *b = NULL;
+        struct ds_err e = { 0 };
+
+        if (j->step != UPG_IDLE)
+                return ds_call_fail(c, -EBUSY, NULL, "'%s' is being upgraded (%s)", j->component, upg_step_name(j->step));
+        if (bundle_trust_load(x->trust_dir, &trust, &e) < 0)
+                return ds_call_fail(c, e.code, e.field, "%s", e.msg);
+        if (bundle_open(file, trust, &b, &e) < 0) {
+                X509_STORE_free(trust);
+                return ds_call_fail(c, e.code, e.field, "%s", e.msg);
+        }
+        X509_STORE_free(trust);
+        memset(j, 0, sizeof *j);
+        snprintf(j->component, sizeof j->component, "%s", b->m.comps[0].name);
+        snprintf(j->file, sizeof j->file, "%s", file);
+        snprintf(j->actor, sizeof j->actor, "%s", ds_call_actor(c));
+        j->verify_only = true;
+        j->step = UPG_VERIFY;
+        j->bundle = b;
+        if (bundle_verify_begin(b, &j->cur, &e) < 0 || !(j->call = ds_call_detach(c))) {
+                if (j->cur.buf)
+                        bundle_cursor_end(&j->cur, false);
+                upg_job_clear(x);
+                return ds_call_fail(c, -ENOMEM, NULL, "out of memory");
+        }
+        if (work_start(x, UPG_WORK_VERIFY) < 0) {
+                ds_call_fail(j->call, -ENOMEM, NULL, "out of memory");
+                ds_call_finish(&j->call, -ENOMEM);
+                upg_job_clear(x);
+        }
+        return DS_DEFER;
 }
 
 int upg_install_start(struct upg_ctx *x, struct ds_call *c, const char *file, bool allow_downgrade)

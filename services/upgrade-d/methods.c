@@ -70,38 +70,14 @@ static const struct ds_field verify_args[] = {
 /* Checks a bundle (signature, manifest, every hash) and says what it holds. */
 static int h_upgrade_verify(void *ctx, struct ds_call *c)
 {
-        struct upg_ctx *x = ctx;
-        X509_STORE *trust = NULL;
-        struct bundle *b = NULL;
-        struct ds_err e = { 0 };
         char *file = ds_arg_strdup(c, "file");
         int r;
 
         if (!file)
                 return ds_call_fail(c, -ENOMEM, NULL, "out of memory");
-        if ((r = bundle_trust_load(x->trust_dir, &trust, &e)) == 0 && (r = bundle_open(file, trust, &b, &e)) == 0)
-                r = bundle_verify_payload(b, &e);
-        X509_STORE_free(trust);
+        r = upg_verify_start(ctx, c, file);
         free(file);
-        if (r < 0) {
-                bundle_close(&b);
-                return ds_call_fail(c, e.code, e.field, "%s", e.msg);
-        }
-        mpw_kv_str(c->r, "signer", b->signer);
-        mpw_kv_str(c->r, "created", b->m.created);
-        mpw_str(c->r, "components");
-        mpw_arr_begin(c->r);
-        for (size_t i = 0; i < b->m.n_comps; i++) {
-                mpw_map_begin(c->r);
-                mpw_kv_str(c->r, "name", b->m.comps[i].name);
-                mpw_kv_str(c->r, "version", b->m.comps[i].version);
-                mpw_kv_uint(c->r, "security_version", b->m.comps[i].security_version);
-                mpw_kv_uint(c->r, "files", b->m.comps[i].n_files);
-                mpw_map_end(c->r);
-        }
-        mpw_arr_end(c->r);
-        bundle_close(&b);
-        return 0;
+        return r;
 }
 
 static void write_components(struct upg_ctx *x, struct mpw *w)

@@ -87,6 +87,7 @@ struct upg_job {
         int64_t deadline_ms;
         int64_t started_ms;
         bool hello, recovering, pinging;
+        bool verify_only;        /* upgrade.verify: answer once hashed, install nothing */
         struct ds_call *call;    /* the install/rollback request, answered at the end */
         struct bundle *bundle;   /* while verifying and unpacking */
         struct bundle_cursor cur;
@@ -141,6 +142,8 @@ struct upg_ctx {
 };
 
 int upg_install_start(struct upg_ctx *x, struct ds_call *c, const char *file, bool allow_downgrade);
+/* upgrade.verify: the same checks, on the loop in steps; installs nothing. */
+int upg_verify_start(struct upg_ctx *x, struct ds_call *c, const char *file);
 int upg_rollback_start(struct upg_ctx *x, struct ds_call *c, const char *component);
 int upg_online_init(struct upg_ctx *x);
 void upg_online_fini(struct upg_ctx *x);

@@ -49,6 +49,8 @@ refuse() { # DESC REGEX FILE...
 python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[-100]^=1; open(sys.argv[2],'wb').write(b)" \
         "$B_DIR/t101.bundle" "$B_DIR/tampered.bundle"
 refuse "a tampered byte is refused (sha256)" 'EINVAL: sha256: .timed/timed. does not match' "$B_DIR/tampered.bundle"
+check_out "upgrade verify names the tampered file too" 'EINVAL: sha256: .timed/timed. does not match' dc upgrade verify "$B_DIR/tampered.bundle"
+check_out "upgrade verify of a good bundle names its signer and component" 'signer: +/CN=devsec test code signer' dc upgrade verify "$B_DIR/t101.bundle"
 upg_bundle "$B_DIR/other.bundle" timed 1.0.1 1 "$C101" other >/dev/null
 refuse "a signer under another CA is refused" 'EINVAL: signature: does not verify against the update trust anchors' "$B_DIR/other.bundle"
 upg_resign "$B_DIR/t101.bundle" "$B_DIR/smime.bundle" smime
