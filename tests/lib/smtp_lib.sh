@@ -34,7 +34,7 @@ smtp_grep() { local re=$1 md=$2; grep -l -E -- "$re" "$md"/new/* 2>/dev/null | h
 # (unless authd itself is one of the identities), smtp-notifier
 smtp_stack() {
         stack_init smtp-notifier testsvc "$@"
-        stack_acl testsvc 'testsvc = { serve = ["authd", "pubsvc"]; call = ["bus.*"]; publish = ["auth.locked", "time.changed"]; subscribe = []; };'
+        stack_acl testsvc 'testsvc = { serve = ["authd", "pubsvc"]; call = ["bus.*"]; publish = ["auth.locked", "time.changed", "net.exposure.changed", "anr.failed"]; subscribe = []; };'
         : > "$T_DIR/empty.conf"
         sed -i -e 's/^retry_min_s = .*/retry_min_s = 1;/' -e 's/^retry_max_s = .*/retry_max_s = 2;/' \
                 -e 's/^timeout_s = .*/timeout_s = 5;/' "$T_DIR/etc/smtp-notifier.conf"

@@ -64,6 +64,12 @@ check_out "mail show counts the coalesced events" 'events_coalesced: +[1-9]' dc 
 check_out "audit: smtp.tls passes (level 1)" 'smtp.tls.*pass' dc audit --level 1
 check_out "audit: smtp.auth passes" 'smtp.auth.*pass' dc audit --level 2
 
+# ---- what the router exposes and a failed recording fetch are alarms too
+check_out "a net.exposure.changed event" 'published: +1' dc call pubsvc test.publish topic=net.exposure.changed
+check_out "an anr.failed event" 'published: +1' dc call pubsvc test.publish topic=anr.failed
+wait_for 15 sh -c "grep -l 'Subject: \[devsec\] net.exposure.changed' '$MD'/new/* | grep -q . && grep -l 'Subject: \[devsec\] anr.failed' '$MD'/new/* | grep -q ."
+check "both arrived as alarm mails" sh -c "grep -l 'Subject: \[devsec\] net.exposure.changed' '$MD'/new/* | grep -q . && grep -l 'Subject: \[devsec\] anr.failed' '$MD'/new/* | grep -q ."
+
 # ---- a service that goes down reaches the operator's mailbox (busd's bus.service.down)
 { kill -9 "$PUB_PID"; wait "$PUB_PID"; } 2>/dev/null
 wait_for 20 sh -c "grep -l 'Subject: \[devsec\] bus.service.down' '$MD'/new/* | grep -q ."
