@@ -110,7 +110,7 @@ static enum ds_audit_result check_enabled(void *ctx, char *detail, size_t size)
 }
 
 const struct ds_audit_item anr_audit[] = {
-        { .id = "anr.enabled", .level = 2, .title = "automatic network resume on, every camera reachable (NVR)",
+        { .id = "anr.enabled", .runtime = true, .level = 2, .title = "automatic network resume on, every camera reachable (NVR)",
           .remediation = "devctl function enable anr; give each camera's anr-d the NVR's bus (docs/anr.md)",
           .check = check_enabled },
         { NULL },

@@ -396,11 +396,11 @@ static enum ds_audit_result check_upnp(void *ctx, char *detail, size_t size)
 }
 
 const struct ds_audit_item exp_audit[] = {
-        { .id = "net.listen", .level = 1,
+        { .id = "net.listen", .runtime = true, .level = 1,
           .title = "nothing listens on a network address but the enabled functions, on their configured ports",
           .remediation = "stop the named program, or disable/move what owns the port (devctl function, devctl port)",
           .check = check_listen },
-        { .id = "net.exposure.upnp", .level = 1, .title = "the router forwards only the HTTPS port to this device (UPnP IGD)",
+        { .id = "net.exposure.upnp", .runtime = true, .level = 1, .title = "the router forwards only the HTTPS port to this device (UPnP IGD)",
           .remediation = "devctl exposure unmap PORT, and turn UPnP off on the router; forward only HTTPS, prefer a VPN",
           .check = check_upnp },
         { NULL },

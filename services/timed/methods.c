@@ -278,7 +278,7 @@ const struct ds_audit_item timed_audit[] = {
         { .id = "timed.minsources", .level = 2, .title = "two sources must agree before the clock moves",
           .remediation = "devctl config set timed minsources=2", .key = "minsources", .cmp = DS_CMP_GE,
           .want_int = 2 },
-        { .id = "timed.nts", .level = 3, .title = "time is authenticated (NTS) by at least minsources sources",
+        { .id = "timed.nts", .runtime = true, .level = 3, .title = "time is authenticated (NTS) by at least minsources sources",
           .remediation = "devctl time nts set HOST... (minsources of them); devctl config set timed nts_mix=false", .check = check_nts },
         { NULL },
 };

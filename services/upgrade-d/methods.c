@@ -237,7 +237,7 @@ static enum ds_audit_result check_online(void *ctx, char *detail, size_t size)
 }
 
 const struct ds_audit_item upg_audit[] = {
-        { .id = "upgrade.online", .level = 1, .title = "updates are checked for (online check on, or a recent check)",
+        { .id = "upgrade.online", .runtime = true, .level = 1, .title = "updates are checked for (online check on, or a recent check)",
           .remediation = "devctl config set upgrade-d online_check=true online_url=https://..., or devctl upgrade check",
           .check = check_online },
         { .id = "upgrade.signed", .level = 1, .title = "no unsigned component installed",

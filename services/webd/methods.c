@@ -69,7 +69,7 @@ static enum ds_audit_result check_https(void *ctx, char *detail, size_t size)
 }
 
 const struct ds_audit_item webd_audit[] = {
-        { .id = "net.https", .level = 1,
+        { .id = "net.https", .runtime = true, .level = 1,
           .title = "HTTPS served: a local connection gets the device certificate, TLS >= tls_min, no plain HTTP",
           .remediation = "devctl function enable https; devctl https cert create", .check = check_https },
         { .id = "webd.per-source", .level = 2, .title = "one source holds at most 8 connections",
