@@ -9,6 +9,11 @@ UNITDIR  ?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 TMPFILESDIR ?= /usr/lib/tmpfiles.d
 POLKITDIR ?= /usr/share/polkit-1/rules.d
+# each daemon a component: COMPDIR/NAME/VERSION/NAME, COMPDIR/NAME/current ->
+# VERSION, and SBINDIR/NAME -> COMPDIR/NAME/current/NAME, so a unit's
+# ExecStart= runs whatever upgrade-d last switched to (upgrade-d's default
+# components_dir is /usr/lib/devsec/components: PREFIX=/usr)
+COMPDIR ?= $(PREFIX)/lib/devsec/components
 DESTDIR  ?=
 BUILD    ?= build
 VERSION  := 1.0.0
@@ -189,7 +194,6 @@ install: all
 		$(DESTDIR)$(SYSCONFDIR)/devsec/bus.acl.d $(DESTDIR)$(UNITDIR)/devsec.target.wants \
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/doc/devsec
-	install -m 0755 $(BUILD)/busd $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(BUILD)/devctl $(BUILD)/devsec-keygen $(DESTDIR)$(BINDIR)/
 	install -m 0644 etc/devsec/*.conf etc/devsec/bus.acl $(DESTDIR)$(SYSCONFDIR)/devsec/
 	@# webd's console: static files under PREFIX, and webd.conf names where
@@ -199,7 +203,10 @@ install: all
 	@# a daemon, its ACL and its unit are installed only when it was built
 	@set -e; for s in busd $(SERVICES); do \
 		[ -x $(BUILD)/$$s ] || { echo "install: $$s not built, skipped"; continue; }; \
-		[ $$s = busd ] || install -m 0755 $(BUILD)/$$s $(DESTDIR)$(SBINDIR)/; \
+		install -d $(DESTDIR)$(COMPDIR)/$$s/$(VERSION); \
+		install -m 0755 $(BUILD)/$$s $(DESTDIR)$(COMPDIR)/$$s/$(VERSION)/$$s; \
+		ln -sfn $(VERSION) $(DESTDIR)$(COMPDIR)/$$s/current; \
+		ln -sfn $(COMPDIR)/$$s/current/$$s $(DESTDIR)$(SBINDIR)/$$s; \
 		[ ! -f etc/devsec/bus.acl.d/$$s.acl ] || install -m 0644 etc/devsec/bus.acl.d/$$s.acl $(DESTDIR)$(SYSCONFDIR)/devsec/bus.acl.d/; \
 		[ -f units/devsec-$$s.service ] || continue; \
 		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@UNITDIR@|$(UNITDIR)|g' \

@@ -27,13 +27,12 @@ PKI="$W/pki"; export PKI
 upg_pki "$PKI" || { nok "test PKI"; exit 1; }
 mkdir -p "$R/etc/devsec/upgrade/trust" && cp "$PKI/ca.pem" "$R/etc/devsec/upgrade/trust/"
 sed -i 's/^health_timeout_s = .*/health_timeout_s = 15;/' "$R/etc/devsec/upgrade-d.conf"
-# the base image: timed as component 1.0.0, its unit running the current link
-mkdir -p "$R/usr/lib/devsec/components/timed/1.0.0"
-install -m 0755 "$R/usr/sbin/timed" "$R/usr/lib/devsec/components/timed/1.0.0/timed"
-ln -s 1.0.0 "$R/usr/lib/devsec/components/timed/current"
-mkdir -p "$R/etc/systemd/system/devsec-timed.service.d" "$R/etc/systemd/system/devsec-timed-clock.service.d"
-printf '[Service]\nExecStart=\nExecStart=/usr/lib/devsec/components/timed/current/timed -f\n' \
-        > "$R/etc/systemd/system/devsec-timed.service.d/component.conf"
+# the base image as make install lays it out: every daemon a component,
+# /usr/sbin/NAME the link to its current version, which the unit runs
+check_out "make install: timed is component 1.0.0 and /usr/sbin/timed its current link" \
+        '^/usr/lib/devsec/components/timed/current/timed 1.0.0$' sh -c "echo \$(readlink '$R/usr/sbin/timed') \$(readlink '$R/usr/lib/devsec/components/timed/current')"
+check "its unit runs /usr/sbin/timed" grep -q '^ExecStart=/usr/sbin/timed' "$R/lib/systemd/system/devsec-timed.service"
+mkdir -p "$R/etc/systemd/system/devsec-timed-clock.service.d"
 # nspawn keeps CAP_SYS_TIME out of the bounding set (as in stack_boot)
 printf '[Service]\nExecStart=\nExecStart=/usr/sbin/timed-clock -f --dry-run\n' \
         > "$R/etc/systemd/system/devsec-timed-clock.service.d/test-dry-run.conf"
@@ -44,7 +43,7 @@ upg_bundle "$R/var/lib/devsec/upgrade-incoming/timed-1.0.2.bundle" timed 1.0.2 1
 
 if ! ct_boot "$CT" "$R" --private-network; then nok "container boots"; exit 1; fi
 if ct_wait_booted "$CT" 90; then ok "systemd boots the container"; else nok "systemd boots the container"; fi
-ct "$CT" chown -R devsec-upgrade-d:root /usr/lib/devsec/components
+check_out "systemd-tmpfiles gave upgrade-d the components" '^devsec-upgrade-d$' ct "$CT" stat -c %U /usr/lib/devsec/components/timed/1.0.0/timed
 ct "$CT" chmod 0644 /var/lib/devsec/upgrade-incoming/timed-1.0.1.bundle /var/lib/devsec/upgrade-incoming/timed-1.0.2.bundle
 prop() { ct "$CT" systemctl show -p "$2" --value "devsec-$1.service"; }
 for n in busd authd timed upgrade-d; do
