@@ -104,6 +104,8 @@ static int timed_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
                 snprintf(t->applied_zone, sizeof t->applied_zone, "%s", c.zone);
         }
         t->cfg = c;
+        if (t->started && old.ntp_enabled != c.ntp_enabled)
+                timed_function_sync(t, c.ntp_enabled);
         r = timed_engine_apply(t, t->started ? &old : NULL);
         return r < 0 ? ds_err_set(e, r, "servers", "cannot use the servers: %s", strerror(-r)) : 0;
 }
@@ -112,8 +114,12 @@ static int timed_start(struct ds_daemon *d, void *ctx)
 {
         struct timed_ctx *t = ctx;
 
+        int r;
+
         t->d = d;
-        return timed_engine_start(t);
+        if ((r = timed_engine_start(t)) < 0)
+                return r;
+        return timed_function_start(t);
 }
 
 static void timed_stop(struct ds_daemon *d, void *ctx)

@@ -6,7 +6,7 @@
 #  - as devsec-netcfgd (runuser ... systemctl): no link, enable, mask,
 #    daemon-reload, transient unit, nor start/stop/restart of a unit outside
 #    the function table (devsec-authd, a devsec-* unit root made); start and
-#    stop of a function-table unit (devsec-timed, the ntp function) work
+#    stop of a function-table unit (devsec-webd, the https function) work
 #  - a function disabled through devctl: its unit stopped and flagged, not
 #    masked; after a reboot the unit (still in devsec.target.wants) does not
 #    start (its drop-in's condition) and both function list and status say
@@ -15,7 +15,7 @@ source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/lib/rootfs.sh"
 
 if ! reason=$(ct_need); then skip "container: polkit rule and function flags" "$reason"; exit 0; fi
-for n in busd authd netcfgd timed timed-clock; do
+for n in busd authd netcfgd timed timed-clock webd; do
         [ -x "$B/$n" ] || { skip "container: polkit rule and function flags" "$n is not built in $BUILD"; exit 0; }
 done
 T0=$(date +%s)
@@ -31,11 +31,12 @@ if [ ! -d "$R/usr/share/polkit-1/rules.d" ] || [ ! -x "$R/usr/lib/polkit-1/polki
         skip "container: polkit rule and function flags" "no polkitd in the root filesystem"; exit 0
 fi
 check "the generated rule is installed" test -f "$RULE"
-check_out "it names the function table's units (devsec-timed.service for ntp)" '"devsec-timed.service"' cat "$RULE"
+check_out "it names the function table's units (devsec-webd.service for https)" '"devsec-webd.service"' cat "$RULE"
+if grep -q '"devsec-timed.service"' "$RULE"; then nok "devsec-timed is not in it (ntp is timed's setting, not its unit)"; else ok "devsec-timed is not in it (ntp is timed's setting, not its unit)"; fi
 if grep -Eq '"org\.freedesktop\.systemd1\.(manage-unit-files|reload-daemon)"|devsec-\[' "$RULE"; then nok "it grants no unit-file action, no reload, no devsec-* pattern"
 else ok "it grants no unit-file action, no reload, no devsec-* pattern"; fi
-check_out "devsec-timed.service carries the flag condition" "^ConditionPathExists=!$FLAGS/devsec-timed.service\$" \
-        cat "$R/lib/systemd/system/devsec-timed.service.d/50-devsec-function.conf"
+check_out "devsec-webd.service carries the flag condition" "^ConditionPathExists=!$FLAGS/devsec-webd.service\$" \
+        cat "$R/lib/systemd/system/devsec-webd.service.d/50-devsec-function.conf"
 
 # as stack_boot.sh: the container has no CAP_SYS_TIME for timed-clock
 mkdir -p "$R/etc/systemd/system/devsec-timed-clock.service.d"
@@ -91,7 +92,7 @@ refused "enable a unit" $SC enable devsec-extra.service
 check "  and nothing was enabled" sh -c "! ls '$R'/etc/systemd/system/*.wants/devsec-extra.service 2>/dev/null | grep -q ."
 refused "mask a unit" $SC mask devsec-authd.service
 check "  and nothing was masked" test ! -e "$R/etc/systemd/system/devsec-authd.service"
-refused "unmask, disable or reenable a unit" $SC disable devsec-timed.service
+refused "unmask, disable or reenable a unit" $SC disable devsec-webd.service
 refused "reload systemd" $SC daemon-reload
 refused "run a transient unit" systemd-run --no-ask-password --wait /bin/true
 refused "start a devsec unit outside the table (devsec-extra)" $SC start devsec-extra.service
@@ -102,48 +103,48 @@ refused "stop devsec-authd" $SC stop devsec-authd.service
 refused "kill devsec-authd" $SC kill devsec-authd.service
 st="$(prop devsec-authd.service ActiveState) $(prop devsec-authd.service MainPID)"
 if [ "$st" = "active $p0" ]; then ok "  devsec-authd kept running, same pid ($p0)"; else nok "  devsec-authd: $st (was active $p0)"; fi
-refused "restart a function-table unit (only start and stop)" $SC restart devsec-timed.service
-check_rc "devsec-netcfgd can stop a function-table unit (devsec-timed)" 0 asn $SC stop devsec-timed.service
-check "  it is stopped" wait_prop 10 devsec-timed.service ActiveState inactive
-check_rc "devsec-netcfgd can start it again" 0 asn $SC start devsec-timed.service
-check "  it is running" wait_prop 15 devsec-timed.service ActiveState active
-wait_out 20 '"name":"timed","state":"running"' ct "$CT" devctl --json status
+refused "restart a function-table unit (only start and stop)" $SC restart devsec-webd.service
+check_rc "devsec-netcfgd can stop a function-table unit (devsec-webd)" 0 asn $SC stop devsec-webd.service
+check "  it is stopped" wait_prop 10 devsec-webd.service ActiveState inactive
+check_rc "devsec-netcfgd can start it again" 0 asn $SC start devsec-webd.service
+check "  it is running" wait_prop 15 devsec-webd.service ActiveState active
+wait_out 20 '"name":"webd","state":"running"' ct "$CT" devctl --json status
 
 # --- a function disabled through devctl stays off across reboots ---------------
-check_rc "devctl: netcfgd function.disable ntp" 0 ct "$CT" devctl --timeout 30000 call netcfgd function.disable name=ntp
-if wait_prop 15 devsec-timed.service ActiveState inactive; then ok "ntp off: devsec-timed stopped"
-else nok "ntp off: devsec-timed is $(prop devsec-timed.service ActiveState)"; ct "$CT" journalctl --no-pager -n 8 -u devsec-netcfgd | sed 's/^/#   /'; fi
-check "  and flagged ($FLAGS/devsec-timed.service)" test -f "$R$FLAGS/devsec-timed.service"
-check_out "  not masked: its unit is loaded as installed" '^loaded$' prop devsec-timed.service LoadState
-check_out "  still wanted by devsec.target (no unit file changed)" 'devsec-timed.service' prop devsec.target Wants
-check_out "  calls to timed get EDISABLED" 'EDISABLED' ct "$CT" devctl call timed sys.ping
+check_rc "devctl: netcfgd function.disable https" 0 ct "$CT" devctl --timeout 30000 call netcfgd function.disable name=https
+if wait_prop 15 devsec-webd.service ActiveState inactive; then ok "https off: devsec-webd stopped"
+else nok "https off: devsec-webd is $(prop devsec-webd.service ActiveState)"; ct "$CT" journalctl --no-pager -n 8 -u devsec-netcfgd | sed 's/^/#   /'; fi
+check "  and flagged ($FLAGS/devsec-webd.service)" test -f "$R$FLAGS/devsec-webd.service"
+check_out "  not masked: its unit is loaded as installed" '^loaded$' prop devsec-webd.service LoadState
+check_out "  still wanted by devsec.target (no unit file changed)" 'devsec-webd.service' prop devsec.target Wants
+check_out "  calls to webd get EDISABLED" 'EDISABLED' ct "$CT" devctl call webd sys.ping
 
 ct_stop "$CT"
-boot "reboot with ntp disabled"
+boot "reboot with https disabled"
 check "devsec.target is active" wait_prop 30 devsec.target ActiveState active
 wait_out 30 '"name":"netcfgd","state":"running"' ct "$CT" devctl --json status
 login "after the reboot"
-check_out "devsec-timed did not start at boot" '^inactive$' prop devsec-timed.service ActiveState
-check_out "  its condition kept it off" '^no$' prop devsec-timed.service ConditionResult
-check_out "function list says ntp is disabled" 'ntp +no +yes +daemon' ct "$CT" devctl function list
-if wait_out 15 'timed +disabled' ct "$CT" devctl status; then ok "devctl status says timed is disabled"
-else nok "devctl status says timed is disabled"; ct "$CT" devctl status | sed 's/^/#   /'; fi
-ct "$CT" systemctl start devsec-timed.service
-check_out "starting it by hand (root) is skipped too" '^inactive$' prop devsec-timed.service ActiveState
+check_out "devsec-webd did not start at boot" '^inactive$' prop devsec-webd.service ActiveState
+check_out "  its condition kept it off" '^no$' prop devsec-webd.service ConditionResult
+check_out "function list says https is disabled" 'https +no +yes +daemon' ct "$CT" devctl function list
+if wait_out 15 'webd +disabled' ct "$CT" devctl status; then ok "devctl status says webd is disabled"
+else nok "devctl status says webd is disabled"; ct "$CT" devctl status | sed 's/^/#   /'; fi
+ct "$CT" systemctl start devsec-webd.service
+check_out "starting it by hand (root) is skipped too" '^inactive$' prop devsec-webd.service ActiveState
 
-check_rc "devctl: netcfgd function.enable ntp" 0 ct "$CT" devctl --timeout 30000 call netcfgd function.enable name=ntp
-if wait_prop 15 devsec-timed.service ActiveState active && wait_out 20 '"name":"timed","state":"running"' ct "$CT" devctl --json status
-then ok "ntp on: devsec-timed started and registered"
-else nok "ntp on: devsec-timed is $(prop devsec-timed.service ActiveState)"; fi
-check "  its flag is gone" test ! -e "$R$FLAGS/devsec-timed.service"
+check_rc "devctl: netcfgd function.enable https" 0 ct "$CT" devctl --timeout 30000 call netcfgd function.enable name=https
+if wait_prop 15 devsec-webd.service ActiveState active && wait_out 20 '"name":"webd","state":"running"' ct "$CT" devctl --json status
+then ok "https on: devsec-webd started and registered"
+else nok "https on: devsec-webd is $(prop devsec-webd.service ActiveState)"; fi
+check "  its flag is gone" test ! -e "$R$FLAGS/devsec-webd.service"
 
 ct_stop "$CT"
-boot "reboot with ntp enabled"
-if wait_prop 30 devsec-timed.service ActiveState active && wait_out 30 '"name":"timed","state":"running"' ct "$CT" devctl --json status
-then ok "devsec-timed starts at boot again"
-else nok "devsec-timed after the reboot: $(prop devsec-timed.service ActiveState)"; fi
+boot "reboot with https enabled"
+if wait_prop 30 devsec-webd.service ActiveState active && wait_out 30 '"name":"webd","state":"running"' ct "$CT" devctl --json status
+then ok "devsec-webd starts at boot again"
+else nok "devsec-webd after the reboot: $(prop devsec-webd.service ActiveState)"; fi
 login "after the second reboot"
-check_out "function list says ntp is enabled" 'ntp +yes +yes +daemon' ct "$CT" devctl function list
+check_out "function list says https is enabled" 'https +yes +yes +daemon' ct "$CT" devctl function list
 
 ct_stop "$CT"
 echo "# container scenario took $(($(date +%s) - T0)) s"

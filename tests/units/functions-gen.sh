@@ -15,7 +15,7 @@ W=$(mktemp -d /tmp/devsec-fgen.XXXXXX); T_DIR=$W
 
 units=$(sh "$G" units "$CONF")
 check_out "the table's units: plain units and devsec daemons" 'ssh\.service' echo "$units"
-check_out "a daemon function's unit is devsec-<daemon>.service" '^devsec-timed\.service$' echo "$units"
+check_out "a daemon function's unit is devsec-<daemon>.service" '^devsec-webd\.service$' echo "$units"
 if printf '%s\n' "$units" | grep -Eq 'p2p|password_reset|multicast'; then nok "a flag function has no unit (p2p, password_reset)"
 else ok "a flag function has no unit (p2p, password_reset)"; fi
 if printf '%s\n' "$units" | sort | uniq -d | grep -q .; then nok "each unit once"; else ok "each unit once"; fi
