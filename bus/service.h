@@ -37,6 +37,17 @@ struct ds_export {
 /* Writes key = val when the export carries secrets, else nothing. */
 void ds_export_secret(struct ds_export *x, const char *key, const char *val);
 
+/* A function of netcfgd's table that is this daemon's bool setting: one
+ * switch (svc_function.c). permission: the function permits the setting
+ * (off turns it off, the setting on turns the function on) rather than
+ * mirroring it. */
+#define DS_FUNCTION_LINKS_MAX 4
+struct ds_function_link {
+        const char *function;
+        const char *setting;
+        bool permission;
+};
+
 struct ds_service {
         const char *name;
         const char *version;
@@ -60,6 +71,10 @@ struct ds_service {
         /* Precondition of the methods declared DS_METHOD_READY: 0, or fail the
          * call (ds_call_fail) to refuse it before its handler runs. */
         ds_ready_fn ready;
+        /* functions that are its settings; NULL-terminated, may be NULL. The
+         * daemon's ACL must let it call netcfgd.function.list/enable/disable
+         * and subscribe to net.function.changed. */
+        const struct ds_function_link *functions;
 };
 
 /* Daemons that deliver from a persistent queue (common/queue.h): the
@@ -103,6 +118,8 @@ struct ds_daemon {
         int sigfd;
         bool stopping;
         struct ds_signals sig;
+        bool fn_state[DS_FUNCTION_LINKS_MAX]; /* the linked settings as last seen */
+        bool fn_following;                    /* a setting is following its function */
 };
 
 /* Parses -f (foreground, default), -n (check config), -c FILE, --rundir/--confdir/

@@ -185,6 +185,7 @@ int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ct
         d->started_ms = ds_now_mono_ms();
         if (svc->start && (r = svc->start(d, ctx)) < 0)
                 fatal("%s: start failed: %s", svc->name, strerror(-r));
+        svc_functions_start(d);
 
         sd_notifyf(0, "READY=1\nSTATUS=serving %s %s on the bus\nMAINPID=%d", svc->name, svc->version,
                    (int)getpid());

@@ -47,3 +47,6 @@ extern const struct ds_field svc_audit_report_args[];
 int h_audit_report(void *ctx, struct ds_call *c);
 extern const struct ds_field svc_audit_harden_args[];
 int h_audit_harden(void *ctx, struct ds_call *c);
+/* svc_function.c */
+void svc_functions_start(struct ds_daemon *d);
+void svc_functions_sync(struct ds_daemon *d);

@@ -84,6 +84,7 @@ void svc_restore_settings(struct ds_daemon *d, struct ds_settings *old)
         memset(old, 0, sizeof *old);
         if (d->svc->apply)
                 d->svc->apply(d, d->ctx, &ignore);
+        svc_functions_sync(d);
 }
 
 /* Swaps in new settings and applies them; on refusal the old ones stay. With
@@ -107,6 +108,7 @@ int svc_swap_settings(struct ds_daemon *d, struct ds_settings *fresh, struct ds_
                 *ret_old = old;
         else
                 ds_settings_free(&old);
+        svc_functions_sync(d);
         return 0;
 }
 

@@ -310,6 +310,13 @@ static void a_status(struct ds_daemon *d, void *ctx, struct mpw *w)
         }
 }
 
+/* anonymous_login and password_reset are its settings: one switch each */
+static const struct ds_function_link functions[] = {
+        { "anonymous_login", "anonymous" },
+        { "password_reset", "password_reset" },
+        { NULL },
+};
+
 int main(int argc, char **argv)
 {
         static struct authd_ctx ctx;
@@ -320,6 +327,7 @@ int main(int argc, char **argv)
                 .settings = authd_settings,
                 .audit = authd_audit,
                 .topics = topics,
+                .functions = functions,
                 .config_auth = DS_AUTHZ_SECURITY,
                 .state_auth = AUTH_NEEDS2(ACCOUNT, SECURITY),
                 .init = a_init,

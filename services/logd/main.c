@@ -94,6 +94,9 @@ static const struct ds_service logd_service = {
         .settings = logd_settings,
         .audit = logd_audit,
         .topics = logd_topics,
+        /* remote_log permits the forwarding: off turns it off, forwarding on turns it on */
+        .functions = (const struct ds_function_link[]){ { "remote_log", "remote_enabled", .permission = true },
+                                                         { NULL } },
         .config_auth = DS_AUTHZ_SECURITY,
         .init = logd_init,
         .start = logd_start,

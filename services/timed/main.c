@@ -104,8 +104,6 @@ static int timed_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
                 snprintf(t->applied_zone, sizeof t->applied_zone, "%s", c.zone);
         }
         t->cfg = c;
-        if (t->started && old.ntp_enabled != c.ntp_enabled)
-                timed_function_sync(t, c.ntp_enabled);
         r = timed_engine_apply(t, t->started ? &old : NULL);
         return r < 0 ? ds_err_set(e, r, "servers", "cannot use the servers: %s", strerror(-r)) : 0;
 }
@@ -114,12 +112,8 @@ static int timed_start(struct ds_daemon *d, void *ctx)
 {
         struct timed_ctx *t = ctx;
 
-        int r;
-
         t->d = d;
-        if ((r = timed_engine_start(t)) < 0)
-                return r;
-        return timed_function_start(t);
+        return timed_engine_start(t);
 }
 
 static void timed_stop(struct ds_daemon *d, void *ctx)
@@ -146,6 +140,9 @@ static const struct ds_service timed_service = {
         .settings = timed_settings,
         .audit = timed_audit,
         .topics = timed_topics,
+        /* the ntp function is ntp_enabled: off stops the polling only, manual
+         * time and the zone keep working */
+        .functions = (const struct ds_function_link[]){ { "ntp", "ntp_enabled" }, { NULL } },
         .start = timed_start,
         .stop = timed_stop,
         .apply = timed_apply,

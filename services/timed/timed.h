@@ -63,7 +63,6 @@ struct timed_ctx {
         int tick_timer, save_timer;
         int64_t corr_ns;               /* dry-run clock: corrections the virtual clock took */
         bool clock_busy, lkg_pending, started;
-        bool from_function;            /* ntp_enabled is following netcfgd's ntp function */
         int64_t lkg_retry_mono, lkg_target_ms;
         unsigned updates, good_updates;
         int sys_poll_s;
@@ -115,7 +114,3 @@ void timed_nts_save(struct timed_ctx *t, bool force);
 int timed_nts_working(const struct timed_ctx *t);
 /* NTS sources keyed (or being keyed) without the certificate time check */
 int timed_nts_bypassed(const struct timed_ctx *t);
-
-/* function.c: netcfgd's ntp function and ntp_enabled as one switch */
-int timed_function_start(struct timed_ctx *t);
-void timed_function_sync(struct timed_ctx *t, bool on);

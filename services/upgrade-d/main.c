@@ -145,6 +145,9 @@ static const struct ds_service upg_service = {
         .settings = upg_settings,
         .audit = upg_audit,
         .topics = topics,
+        /* online_upgrade permits the scheduled check: off turns it off, the check on turns it on */
+        .functions = (const struct ds_function_link[]){ { "online_upgrade", "online_check", .permission = true },
+                                                         { NULL } },
         .config_auth = AUTH_NEEDS2(MAINTENANCE, SECURITY),
         .init = upg_init,
         .apply = upg_apply,
