@@ -149,17 +149,6 @@ static int unlink_at(const char *dir, uint64_t seq, const char *ext)
         return unlink(p) < 0 && errno != ENOENT ? -errno : 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-        if (fd < 0)
-                return -errno;
-        int r = fsync(fd) < 0 ? -errno : 0;
-        close(fd);
-        return r;
-}
-
 static int64_t file_size(const char *dir, uint64_t seq)
 {
         char p[4096];
@@ -203,7 +192,7 @@ static int move_failed(dsq_t *q, size_t i, const char *why)
                 return r;
         if ((r = unlink_at(q->pending, it.seq, ".hdr")) < 0)
                 return r;
-        fsync_dir(q->pending);
+        state_sync_dir(q->pending);
         unlink(from);
         q->bytes -= q->p.v[i].size;
         vec_del(&q->p, i);
@@ -461,7 +450,7 @@ int dsq_done(dsq_t *q, const char *id)
                 return -ENOENT;
         if ((r = unlink_at(q->pending, q->p.v[i].seq, ".hdr")) < 0)
                 return r;
-        fsync_dir(q->pending);
+        state_sync_dir(q->pending);
         unlink_at(q->pending, q->p.v[i].seq, ".dat");
         q->bytes -= q->p.v[i].size;
         vec_del(&q->p, (size_t)i);
@@ -574,7 +563,7 @@ int dsq_retry(dsq_t *q, const char *id, int64_t now_ms)
                 if ((r = hdr_write(q->pending, &it)) < 0)
                         return r;
                 unlink_at(q->failed, it.seq, ".hdr");
-                fsync_dir(q->failed);
+                state_sync_dir(q->failed);
                 unlink(from);
                 vec_del(&q->f, i);
                 if ((r = vec_push(&q->p, &it)) < 0)
@@ -612,8 +601,8 @@ int dsq_purge(dsq_t *q, const char *id, bool failed_only)
                 vec_del(&q->p, i);
                 n++;
         }
-        fsync_dir(q->failed);
-        fsync_dir(q->pending);
+        state_sync_dir(q->failed);
+        state_sync_dir(q->pending);
         check_level(q);
         return n || !id ? n : -ENOENT;
 }

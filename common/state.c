@@ -63,10 +63,22 @@ static int write_all(int fd, const void *data, size_t len)
         return 0;
 }
 
+int state_sync_dir(const char *dir)
+{
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+        if (fd < 0)
+                return -errno;
+        if (fsync(fd) < 0)
+                r = -errno;
+        close(fd);
+        return r;
+}
+
 int state_write(const char *dir, const char *name, const void *data, size_t len, mode_t mode)
 {
         char tmp[4096], dst[4096];
-        int fd = -1, dfd = -1, r;
+        int fd = -1, r;
 
         if (snprintf(dst, sizeof dst, "%s/%s", dir, name) >= (int)sizeof dst ||
             snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%d", dir, name, (int)getpid()) >= (int)sizeof tmp)
@@ -96,11 +108,7 @@ int state_write(const char *dir, const char *name, const void *data, size_t len,
                 r = -errno;
                 goto fail;
         }
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-        }
+        state_sync_dir(dir);
         return 0;
 fail:
         if (fd >= 0)

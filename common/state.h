@@ -13,3 +13,5 @@ int state_read(const char *dir, const char *name, size_t max, char **ret, size_t
 int state_remove(const char *dir, const char *name);
 /* Joins a and b with '/': caller owns. */
 char *path_join(const char *a, const char *b);
+/* fsync of a directory, so a rename or unlink in it is durable: 0 or -errno */
+int state_sync_dir(const char *dir);

@@ -45,18 +45,6 @@ int upg_link_get(struct upg_ctx *x, const char *name, const char *link, char *bu
         return 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-
-        if (fd < 0)
-                return -errno;
-        if (fsync(fd) < 0)
-                r = -errno;
-        close(fd);
-        return r;
-}
-
 int upg_link_set(struct upg_ctx *x, const char *name, const char *link, const char *target)
 {
         char dir[4200], p[4300], tmp[4300];
@@ -67,7 +55,7 @@ int upg_link_set(struct upg_ctx *x, const char *name, const char *link, const ch
         if (!target || !target[0]) {
                 if (unlink(p) < 0 && errno != ENOENT)
                         return -errno;
-                return fsync_dir(dir);
+                return state_sync_dir(dir);
         }
         /* a new link renamed over the old one: the switch is atomic */
         unlink(tmp);
@@ -78,7 +66,7 @@ int upg_link_set(struct upg_ctx *x, const char *name, const char *link, const ch
                 unlink(tmp);
                 return r;
         }
-        return fsync_dir(dir);
+        return state_sync_dir(dir);
 }
 
 /* The marker written into a version directory once it is verified and unpacked. */

@@ -3,22 +3,7 @@
 # Ports 16600-16699 only.
 SMTP_PY=/usr/bin/python3
 smtp_have_peer() { $SMTP_PY -c 'import aiosmtpd' 2>/dev/null; }
-smtp_mkca() { # DIR: ca.pem, server.pem/key (localhost, 127.0.0.1), other.pem/key (mail.other.test), ca2.pem
-        local D=$1 n cn san
-        mkdir -p "$D"
-        ( cd "$D" || exit 1
-        for ca in ca ca2; do
-                openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Test $ca" -keyout $ca.key -out $ca.pem \
-                        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-        done
-        for n in server other; do
-                if [ $n = server ]; then cn=localhost; san='DNS:localhost,IP:127.0.0.1'; else cn=mail.other.test; san='DNS:mail.other.test'; fi
-                openssl req -newkey rsa:2048 -nodes -subj "/CN=$cn" -keyout $n.key -out $n.csr 2>/dev/null
-                printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' "$san" > $n.ext
-                openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile $n.ext -out $n.pem 2>/dev/null
-                rm -f $n.csr $n.ext
-        done; rm -f ca.srl )
-}
+smtp_mkca() { test_mkca "$1" 'DNS:localhost,IP:127.0.0.1' mail.other.test; } # DIR: ca, ca2, server (localhost), other (mail.other.test)
 smtp_waitport() { local i; for i in $(seq 200); do ss -Hltn "sport = :$1" | grep -q . && return 0; sleep 0.05; done; return 1; }
 # smtp_peer_start PORT MAILDIR [server args...]: sets SMTP_PID
 smtp_peer_start() {

@@ -100,3 +100,23 @@ listen_bg() {
         LP=$!; T_PIDS="$T_PIDS $LP"
         wait_for 10 grep -q '^listening: ' "$out.err" || { echo "# listener on '$*' not ready: $(cat "$out.err")"; return 1; }
 }
+
+# test_mkca DIR SERVER_SAN OTHER_CN: a test PKI in DIR: ca.pem/key, ca2.pem (a
+# CA nobody trusts), server.pem/key (CN localhost, SERVER_SAN) and other.pem/key
+# (CN and SAN OTHER_CN), both issued by ca.pem for serverAuth, two days long
+test_mkca() {
+        local D=$1 ssan=$2 other=$3 n cn san
+        mkdir -p "$D"
+        ( cd "$D" || exit 1
+        for ca in ca ca2; do
+                openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Test $ca" -keyout $ca.key -out $ca.pem \
+                        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+        done
+        for n in server other; do
+                if [ $n = server ]; then cn=localhost; san=$ssan; else cn=$other; san="DNS:$other"; fi
+                openssl req -newkey rsa:2048 -nodes -subj "/CN=$cn" -keyout $n.key -out $n.csr 2>/dev/null
+                printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' "$san" > $n.ext
+                openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile $n.ext -out $n.pem 2>/dev/null
+                rm -f $n.csr $n.ext
+        done; rm -f ca.srl )
+}

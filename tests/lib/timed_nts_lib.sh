@@ -3,22 +3,7 @@
 # 24300-24399 only).
 # nts_mkca DIR: ca.pem, server.pem/key (localhost, 127.0.0.1, 127.0.0.3), other.pem/key
 # (ntp.other.test), ca2.pem (a CA nobody trusts)
-nts_mkca() {
-        local D=$1 n cn san
-        mkdir -p "$D"
-        ( cd "$D" || exit 1
-        for ca in ca ca2; do
-                openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Test $ca" -keyout $ca.key -out $ca.pem \
-                        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-        done
-        for n in server other; do
-                if [ $n = server ]; then cn=localhost; san='DNS:localhost,IP:127.0.0.1,IP:127.0.0.3'; else cn=ntp.other.test; san='DNS:ntp.other.test'; fi
-                openssl req -newkey rsa:2048 -nodes -subj "/CN=$cn" -keyout $n.key -out $n.csr 2>/dev/null
-                printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' "$san" > $n.ext
-                openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile $n.ext -out $n.pem 2>/dev/null
-                rm -f $n.csr $n.ext
-        done; rm -f ca.srl; chmod 644 ./*.key )
-}
+nts_mkca() { test_mkca "$1" 'DNS:localhost,IP:127.0.0.1,IP:127.0.0.3' ntp.other.test && chmod 644 "$1"/*.key; }
 # chrony_nts_srv NAME NTP_PORT KE_PORT CERT [OFFSET_S]: chronyd serving NTP and
 # NTS-KE with CERT (server or other) of $T_DIR/pki, naming $NTS_NTPSERVER (if
 # set) as the NTP server in its KE answers, bound to $NTS_BIND (127.0.0.1);
