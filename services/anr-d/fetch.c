@@ -20,7 +20,7 @@
 #include "util.h"
 
 #define READ_TIMEOUT_MS 15000
-#define COVER_TOL_MS 1500
+#define COVER_TOL_MS 250 /* a gap between segments above this is a hole */
 #define ANR_WINDOW 16 /* reads in flight (8 MiB): the link keeps moving while a segment is fsynced */
 
 struct anr_job {
