@@ -571,7 +571,7 @@ static void ask_index(struct anr_job *j)
 int anr_fetch_start(struct anr_ctx *x, struct anr_cam *c, struct anr_interval *iv)
 {
         struct anr_job *j = calloc(1, sizeof *j);
-        int r;
+        int r = -ENOMEM;
 
         if (!j)
                 return -ENOMEM;
