@@ -68,5 +68,18 @@ check_until "the interval is marked partly filled" 30 '^partly-filled$' anr_iv c
 check_out "the reason says what the camera lacks too" 'not on the camera either' anr_iv cam1 .reason
 check_out "a retry is accepted" 'retried: +1' dc anr retry cam1
 check_until "the retry skips the segments already stored (no duplicates)" 30 '^partly-filled [1-9][0-9]* [0-9]+$' anr_iv cam1 '| "\(.state) \(.skipped) \(.stored)"'
+
+# flapping: the camera comes and goes three times before a fill could start:
+# one interval, its flaps counted, then filled
+N0=$(dc --json anr intervals cam1 | jq '.intervals | length')
+for k in 1 2 3; do
+        kill -STOP "$CAMD"
+        wait_for 15 sh -c "'$B/devctl' anr status | grep -q 'cam1 .* down '" || nok "flap $k: link down"
+        kill -CONT "$CAMD"
+        wait_for 15 sh -c "'$B/devctl' anr status | grep -q 'cam1 .* up '" || nok "flap $k: link up"
+done
+check_out "three losses in a row make one interval" "^$((N0 + 1))\$" sh -c "'$B/devctl' --json anr intervals cam1 | jq '.intervals | length'"
+check_out "its flaps are counted" '^[2-9]$' anr_iv cam1 .flaps
+check_until "the merged interval is filled" 30 '^filled$' anr_iv cam1 .state
 kill "$NVR"; wait "$NVR" 2>/dev/null
 check "the intervals are kept 0600 in the state dir" sh -c "[ \$(stat -c %a '$T_DIR/nvr/anr-d/intervals') = 600 ]"
