@@ -124,7 +124,6 @@ struct anr_ctx {
         uint64_t rate_Bps;
         struct anr_bucket global;
         int tick_timer;
-        bool subscribed;
         bool dirty; /* progress not saved yet */
         int64_t saved_ms;
 };

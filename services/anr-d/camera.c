@@ -172,7 +172,7 @@ int anr_camera_scan(struct anr_ctx *x)
                         break;
                 }
                 memset(&e, 0, sizeof e);
-                snprintf(e.name, sizeof e.name, "%s", name);
+                memcpy(e.name, name, strlen(name) + 1); /* checked: at most ANR_NAME_MAX */
                 if (anr_segment_times(name, &e.start_ms, &e.end_ms) < 0)
                         continue;
                 if (!e.end_ms) /* closed at its last write */

@@ -20,7 +20,7 @@
 #include "util.h"
 
 #define READ_TIMEOUT_MS 15000
-#define COVER_TOL_MS 1500
+#define COVER_TOL_MS 250 /* a gap between segments above this is a hole */
 #define ANR_WINDOW 16 /* reads in flight (8 MiB): the link keeps moving while a segment is fsynced */
 
 struct anr_job {
@@ -47,6 +47,7 @@ struct anr_job {
         unsigned epoch;             /* bumped when the requester restarts: older replies are dropped */
         struct { size_t k; uint64_t off; unsigned epoch; } ring[ANR_WINDOW];
         unsigned r_head, r_n;
+        unsigned unsynced;          /* segments renamed since the directories were last fsynced */
 };
 
 static const char *iv_stname(const struct anr_interval *iv) { return anr_istate_names[iv->state]; }
@@ -121,12 +122,16 @@ static int push(struct anr_entry **v, size_t *n, size_t *cap, const struct anr_e
         return 0;
 }
 
+static int flush_dirs(struct anr_job *j);
+
 static void finish(struct anr_job *j)
 {
         struct anr_ctx *x = j->x;
         struct anr_cam *c = j->cam;
         struct anr_interval *iv = j->iv;
 
+        if (flush_dirs(j) < 0)
+                log_warn("camera '%s': fsync of the store: %m", c->id);
         iv->fill_end_ms = ds_now_real_ms();
         iv->missing_ms = anr_uncovered_ms(j->seen, j->n_seen, iv->opened_ms + iv->skew_ms, iv->closed_ms + iv->skew_ms,
                                           COVER_TOL_MS);
@@ -224,11 +229,56 @@ static bool verify(struct anr_job *j, const struct anr_entry *e)
         return ok && n == 0 && total == e->size && sodium_memcmp(h, e->sha256, sizeof h) == 0;
 }
 
+/* Each file is fsynced before its rename (never a renamed file without its
+ * bytes); the directories are fsynced every SYNC_EVERY segments, at the end,
+ * and before the progress is saved: a segment whose rename a power loss undid
+ * is simply fetched again, since the interval is not yet marked done. */
+#define SYNC_EVERY 16
+static int flush_dirs(struct anr_job *j)
+{
+        int r;
+
+        if (!j->unsynced)
+                return 0;
+        if ((r = sync_dir(j->pdir)) < 0 || (r = sync_dir(j->dir)) < 0)
+                return r;
+        j->unsynced = 0;
+        return 0;
+}
+
+static int write_sidecar(struct anr_job *j, const struct anr_entry *e)
+{
+        char tmp[ANR_NAME_MAX + 16], *tp = NULL, *fp = NULL;
+        struct mpw w;
+        int fd = -1, r = 0;
+
+        snprintf(tmp, sizeof tmp, ".%s.tmp", e->name);
+        if (!(tp = path_join(j->pdir, tmp)) || !(fp = path_join(j->pdir, e->name)))
+                r = -ENOMEM;
+        mpw_init(&w);
+        anr_entry_write(&w, e);
+        if (r == 0 && (fd = open(tp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640)) < 0)
+                r = -errno;
+        if (r == 0 && write(fd, mpw_data(&w), mpw_len(&w)) != (ssize_t)mpw_len(&w))
+                r = -EIO;
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (fd >= 0)
+                close(fd);
+        if (r == 0 && rename(tp, fp) < 0)
+                r = -errno;
+        if (r < 0 && tp)
+                unlink(tp);
+        mpw_free(&w);
+        free(tp);
+        free(fp);
+        return r;
+}
+
 static void complete(struct anr_job *j)
 {
         struct anr_entry *e = &j->todo[j->cur];
         char part[ANR_NAME_MAX + 8], *from = NULL, *to = NULL;
-        struct mpw w;
         int r = 0;
 
         if (!verify(j, e)) {
@@ -260,10 +310,7 @@ static void complete(struct anr_job *j)
                 return;
         }
         /* the signed entry beside it, then the segment into place */
-        mpw_init(&w);
-        anr_entry_write(&w, e);
-        r = state_write(j->pdir, e->name, mpw_data(&w), mpw_len(&w), 0640);
-        mpw_free(&w);
+        r = write_sidecar(j, e);
         snprintf(part, sizeof part, "%s.part", e->name);
         if (r == 0 && fsync(j->fd) < 0)
                 r = -errno;
@@ -271,8 +318,8 @@ static void complete(struct anr_job *j)
                 r = -ENOMEM;
         if (r == 0 && rename(from, to) < 0)
                 r = -errno;
-        if (r == 0)
-                r = sync_dir(j->dir);
+        if (r == 0 && ++j->unsynced >= SYNC_EVERY)
+                r = flush_dirs(j);
         free(from);
         free(to);
         close(j->fd);
@@ -284,7 +331,8 @@ static void complete(struct anr_job *j)
         }
         j->iv->segs_done++;
         j->cur++;
-        j->x->dirty = true; /* progress: saved by the tick, at most once a second */
+        if (!j->unsynced)
+                j->x->dirty = true; /* progress, once durable: saved by the tick, at most once a second */
         next_segment(j);
 }
 
@@ -571,7 +619,7 @@ static void ask_index(struct anr_job *j)
 int anr_fetch_start(struct anr_ctx *x, struct anr_cam *c, struct anr_interval *iv)
 {
         struct anr_job *j = calloc(1, sizeof *j);
-        int r;
+        int r = -ENOMEM;
 
         if (!j)
                 return -ENOMEM;

@@ -346,7 +346,7 @@ void anr_nvr_kick(struct anr_ctx *x)
                         for (unsigned k = 0; k < c->n_iv; k++) {
                                 struct anr_interval *iv = &c->iv[k];
                                 /* the segments that cover the widened end close after it */
-                                if (iv->state != ANR_I_PENDING || now < iv->closed_ms + x->pre_record_ms + 1000)
+                                if (iv->state != ANR_I_PENDING || now < iv->closed_ms + x->pre_record_ms + 2000)
                                         continue;
                                 if (!biv || iv->opened_ms < biv->opened_ms) {
                                         best = c;

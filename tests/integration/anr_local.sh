@@ -53,5 +53,33 @@ check_out "the signed entry is kept beside each segment" '\.ts$' ls "$STORE/cam1
 check_until "anr.filled is published" 5 'anr\.filled' cat "$T_DIR/events"
 check_out "devctl anr intervals shows it" 'filled' dc anr intervals cam1
 check_out "the audit item anr.enabled passes" 'anr\.enabled.*pass' dc audit --level 2
+
+# a second outage while a segment of it is lost on the camera too: partly filled,
+# with the seconds missing; a retry skips what is stored and stays partly filled
+kill -STOP "$CAMD"
+check_until "a second outage opens" 15 '^open$' anr_iv cam1 .state
+T1=$(date +%s%3N)
+wait_for 10 sh -c "ls '$REC' | awk -F- -v t=$T1 '\$1 > t + 1000' | grep -q ."
+GONE=$(ls "$REC" | awk -F- -v t="$T1" '$1 > t + 1000' | head -1)
+rm -f "$REC/$GONE"
+wait_for 5 sh -c "ls '$REC' | awk -F- -v t=$T1 '\$1 > t + 2500' | grep -q ."
+kill -CONT "$CAMD"
+check_until "the interval is marked partly filled" 30 '^partly-filled$' anr_iv cam1 .state
+check_out "the reason says what the camera lacks too" 'not on the camera either' anr_iv cam1 .reason
+check_out "a retry is accepted" 'retried: +1' dc anr retry cam1
+check_until "the retry skips the segments already stored (no duplicates)" 30 '^partly-filled [1-9][0-9]* [0-9]+$' anr_iv cam1 '| "\(.state) \(.skipped) \(.stored)"'
+
+# flapping: the camera comes and goes three times before a fill could start:
+# one interval, its flaps counted, then filled
+N0=$(dc --json anr intervals cam1 | jq '.intervals | length')
+for k in 1 2 3; do
+        kill -STOP "$CAMD"
+        wait_for 15 sh -c "'$B/devctl' anr status | grep -q 'cam1 .* down '" || nok "flap $k: link down"
+        kill -CONT "$CAMD"
+        wait_for 15 sh -c "'$B/devctl' anr status | grep -q 'cam1 .* up '" || nok "flap $k: link up"
+done
+check_out "three losses in a row make one interval" "^$((N0 + 1))\$" sh -c "'$B/devctl' --json anr intervals cam1 | jq '.intervals | length'"
+check_out "its flaps are counted" '^[2-9]$' anr_iv cam1 .flaps
+check_until "the merged interval is filled" 30 '^filled$' anr_iv cam1 .state
 kill "$NVR"; wait "$NVR" 2>/dev/null
 check "the intervals are kept 0600 in the state dir" sh -c "[ \$(stat -c %a '$T_DIR/nvr/anr-d/intervals') = 600 ]"

@@ -34,7 +34,7 @@ host_root() { local r=$W/$1; shift; mkdir -p "$r/etc" "$r/run" "$r/state"; cp -r
         "$B/devsec-keygen" --confdir "$r/etc" busd devctl "$@" >/dev/null; }
 NVRENV="DEVSEC_RUNDIR=$W/nvr/run DEVSEC_CONFDIR=$W/nvr/etc DEVSEC_STATEDIR=$W/nvr/state"
 export DEVSEC_TOKEN=tok:admin:admin:system,security,system-info,storage
-export $NVRENV  # devctl (and the helpers) speak to the NVR's bus by default
+export $NVRENV  # devctl (and the functions above) speak to the NVR's bus by default
 dcn() { "$B/devctl" "$@"; }
 pause_until() { local ms=$(( $1 - $(date +%s%3N) )); [ $ms -gt 0 ] && sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"; return 0; }
 host_root nvr anr-d testsvc
