@@ -194,18 +194,6 @@ static bool stored(struct anr_job *j, const char *name)
         return r;
 }
 
-static int sync_dir(const char *dir)
-{
-        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-
-        if (fd < 0)
-                return -errno;
-        if (fsync(fd) < 0)
-                r = -errno;
-        close(fd);
-        return r;
-}
-
 /* the whole partial file against the entry: size and SHA-256 */
 static bool verify(struct anr_job *j, const struct anr_entry *e)
 {
@@ -240,7 +228,7 @@ static int flush_dirs(struct anr_job *j)
 
         if (!j->unsynced)
                 return 0;
-        if ((r = sync_dir(j->pdir)) < 0 || (r = sync_dir(j->dir)) < 0)
+        if ((r = state_sync_dir(j->pdir)) < 0 || (r = state_sync_dir(j->dir)) < 0)
                 return r;
         j->unsynced = 0;
         return 0;
