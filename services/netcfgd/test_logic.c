@@ -268,13 +268,15 @@ static void t_svcmgr_table_only(void **s)
         assert_int_equal(svcmgr_allow(&m, &t), 0);
         fake_calls = 0;
         assert_int_equal(svcmgr_set(&m, "ssh.service", false, false, fake_done, NULL), 0);
-        assert_int_equal(svcmgr_set(&m, "timed", true, true, fake_done, NULL), 0);
+        assert_int_equal(svcmgr_set(&m, "webd", true, true, fake_done, NULL), 0); /* https's daemon */
         assert_int_equal(fake_calls, 2);
         /* a unit outside the table, a devsec unit of no function, a daemon's name as a plain unit */
         assert_int_equal(svcmgr_set(&m, "getty@tty1.service", false, true, fake_done, NULL), -EPERM);
         assert_int_equal(svcmgr_set(&m, "authd", true, false, fake_done, NULL), -EPERM);
         assert_int_equal(svcmgr_set(&m, "devsec-authd.service", false, false, fake_done, NULL), -EPERM);
-        assert_int_equal(svcmgr_set(&m, "timed", false, false, fake_done, NULL), -EPERM);
+        assert_int_equal(svcmgr_set(&m, "webd", false, false, fake_done, NULL), -EPERM);
+        /* timed is no function's daemon: ntp is its setting */
+        assert_int_equal(svcmgr_set(&m, "timed", true, false, fake_done, NULL), -EPERM);
         assert_int_equal(fake_calls, 2);
         svcmgr_destroy(&m);
         functions_free(&t);
