@@ -501,10 +501,16 @@ static int h_policy_set(void *ctx, struct ds_call *c)
         return h_policy_show(ctx, c);
 }
 
-/* A password judged by the policy without being stored: the console's live
- * feedback while one is typed (first boot included, so public). */
+/* A password judged by the policy, stored nowhere (the console's live feedback):
+ * with a session, or without one only before the device is initialised. */
 static int h_policy_check(void *ctx, struct ds_call *c)
 {
+        return authd_policy_check_call(A(ctx), c);
+}
+static int h_policy_precheck(void *ctx, struct ds_call *c)
+{
+        if (A(ctx)->initialised)
+                return ds_call_fail(c, -EPERM, NULL, "the device is initialised: log in (policy.check)");
         return authd_policy_check_call(A(ctx), c);
 }
 
@@ -678,7 +684,8 @@ const struct ds_method authd_methods[] = {
         DS_METHOD_READY("onvif.del", name_args, h_onvif_del, AUTH_NEEDS(ACCOUNT)),
         DS_METHOD_READY("onvif.passwd", name_pw_args, h_onvif_passwd, AUTH_NEEDS(ACCOUNT)),
         DS_METHOD("policy.show", NULL, h_policy_show, AUTH_SESSION),
-        DS_METHOD("policy.check", policy_check_args, h_policy_check, AUTH_PUBLIC),
+        DS_METHOD("policy.check", policy_check_args, h_policy_check, AUTH_SESSION),
+        DS_METHOD("policy.precheck", policy_check_args, h_policy_precheck, AUTH_PUBLIC),
         DS_METHOD_READY("policy.set", policy_set_args, h_policy_set, AUTH_NEEDS(SECURITY)),
         DS_METHOD_READY("reset.setup", reset_setup_args, h_reset_setup, AUTH_SESSION),
         DS_METHOD_READY("reset.request", reset_request_args, h_reset_request, AUTH_PUBLIC),

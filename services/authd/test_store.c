@@ -397,12 +397,13 @@ static void t_method_table(void **state)
         ds_err_clear(&e);
         assert_int_equal(ds_methods_selftest(authd_methods, &e), 0);
         assert_int_equal(ds_schema_selftest(authd_settings, &e), 0);
-        /* the only unauthenticated methods (policy.check stores nothing and hashes nothing) */
+        /* the only unauthenticated methods (policy.precheck stores and hashes nothing, and
+         * answers only before the device is initialised) */
         for (const struct ds_method *m = authd_methods; m->name; m++)
                 if (!strcmp(m->auth, AUTH_PUBLIC))
                         assert_true(!strcmp(m->name, "auth.init") || !strcmp(m->name, "auth.status") ||
                                     !strcmp(m->name, "session.login") || !strncmp(m->name, "reset.", 6) ||
-                                    !strcmp(m->name, "policy.check"));
+                                    !strcmp(m->name, "policy.precheck"));
         assert_string_equal(ds_methods_find((const struct ds_method *const[]){ authd_methods, NULL },
                                             "session.check", 13)->auth, AUTH_SERVICE);
 }

@@ -359,13 +359,16 @@ enum MHD_Result webd_api(struct webd_req *q, const char *method, const char *url
                 mpw_wipe(&args);
                 goto out_w;
         }
-        /* the policy's verdict on a password being typed (first boot has no session) */
+        /* the policy's verdict on a password being typed */
         if (!strcmp(url, "/api/v1/password-check")) {
                 if (body_map(q, &w, &u, &ret) < 0)
                         goto out_w;
                 pick(&args, &u.data, pwcheck_keys);
                 mpw_map_end(&args);
-                ret = call(q, K_PWCHECK, "authd", "policy.check", &args, NULL);
+                /* with a session policy.check; without one only before the device is
+                 * initialised (first boot), where authd answers policy.precheck */
+                ret = call(q, K_PWCHECK, "authd", have_tok ? "policy.check" : "policy.precheck", &args,
+                           have_tok ? tok : NULL);
                 mpw_wipe(&args);
                 goto out_w;
         }

@@ -108,3 +108,9 @@ rm -f "$T_DIR/www/style.css"
 check_until "a removed console file is not found" 5 '^404$' wcurl -o /dev/null -w '%{http_code}' "$URL/style.css"
 mv "$T_DIR/style.css.orig" "$T_DIR/www/style.css"
 check_until "and found again when it is back" 5 '^200$' wcurl -o /dev/null -w '%{http_code}' "$URL/style.css"
+
+# the policy's verdict on a password: without a session only on a device not yet initialised
+check_out "after first boot the password check needs a session" '"code":"EPERM"' \
+        sh -c "J= ; curl -sS --max-time 10 --cacert '$CA' -X POST -H 'Origin: $ORIGIN' -H 'Content-Type: application/json' --data-binary '{\"password\":\"abc\"}' '$URL/api/v1/password-check'"
+check "log in again" wlogin admin "$ADMIN_PW"
+check_out "with a session it names the rule" '"rule":"length"' wpost /api/v1/password-check '{"password":"abc"}'
