@@ -165,26 +165,36 @@ fi
 # --- a function switched off through netcfgd: its unit stopped and flagged -----
 # (the polkit rule and the drop-ins come from make install; polkit.sh goes further)
 have_d() { printf '%s\n' "${DAEMONS[@]}" | grep -qx "$1"; }
-if ! have_d netcfgd || ! have_d authd || ! have_d timed; then
-        skip "function disable/enable through netcfgd" "needs netcfgd, authd and timed built"
+if ! have_d netcfgd || ! have_d authd || ! have_d webd; then
+        skip "function disable/enable through netcfgd" "needs netcfgd, authd and webd built"
 elif [ ! -f "$R/usr/share/polkit-1/rules.d/50-devsec-netcfgd.rules" ]; then
         skip "function disable/enable through netcfgd" "no polkitd in the root filesystem"
 else
-        check_rc "devctl: netcfgd function.disable ntp" 0 ct "$CT" devctl --timeout 30000 call netcfgd function.disable name=ntp
+        check_rc "devctl: netcfgd function.disable https" 0 ct "$CT" devctl --timeout 30000 call netcfgd function.disable name=https
         st=""
         for _ in $(seq 40); do
-                st="$(prop timed LoadState)/$(prop timed ActiveState)"
-                [ "$st" = loaded/inactive ] && [ -e "$R/var/lib/devsec/functions/disabled/devsec-timed.service" ] && break
+                st="$(prop webd LoadState)/$(prop webd ActiveState)"
+                [ "$st" = loaded/inactive ] && [ -e "$R/var/lib/devsec/functions/disabled/devsec-webd.service" ] && break
                 sleep 0.25
         done
-        if [ "$st" = loaded/inactive ] && [ -e "$R/var/lib/devsec/functions/disabled/devsec-timed.service" ]; then
-                ok "ntp off: devsec-timed stopped and flagged by netcfgd (not masked)"
-        else nok "ntp off: devsec-timed is $st"; ct "$CT" journalctl --no-pager -n 8 -u devsec-netcfgd | sed 's/^/#   /'; fi
-        check_out "calls to the disabled timed get EDISABLED" 'EDISABLED' ct "$CT" devctl call timed sys.ping
+        if [ "$st" = loaded/inactive ] && [ -e "$R/var/lib/devsec/functions/disabled/devsec-webd.service" ]; then
+                ok "https off: devsec-webd stopped and flagged by netcfgd (not masked)"
+        else nok "https off: devsec-webd is $st"; ct "$CT" journalctl --no-pager -n 8 -u devsec-netcfgd | sed 's/^/#   /'; fi
+        check_out "calls to the disabled webd get EDISABLED" 'EDISABLED' ct "$CT" devctl call webd sys.ping
+        check_rc "devctl: netcfgd function.enable https" 0 ct "$CT" devctl --timeout 30000 call netcfgd function.enable name=https
+        if wait_running webd 20 && [ "$(prop webd LoadState)/$(prop webd ActiveState)" = loaded/active ]; then
+                ok "https on: devsec-webd's flag removed, started and registered again"
+        else nok "https on: devsec-webd is $(prop webd LoadState)/$(prop webd ActiveState)"; fi
+fi
+# --- ntp is timed's setting: off stops the polling, not the daemon ------------
+if have_d netcfgd && have_d timed; then
+        tp=$(prop timed MainPID)
+        check_rc "devctl: netcfgd function.disable ntp" 0 ct "$CT" devctl --timeout 30000 call netcfgd function.disable name=ntp
+        check_until "ntp off: timed stops polling" 15 'sync: +disabled' ct "$CT" devctl time show
+        check_out "  devsec-timed keeps running, same pid" "^active $tp\$" sh -c "echo \$(nsenter -t ${CT_LEADER[$CT]} -a systemctl show -p ActiveState --value devsec-timed.service) \$(nsenter -t ${CT_LEADER[$CT]} -a systemctl show -p MainPID --value devsec-timed.service)"
+        check_out "  and answers (manual time stays possible)" 'service: +timed' ct "$CT" devctl call timed sys.ping
         check_rc "devctl: netcfgd function.enable ntp" 0 ct "$CT" devctl --timeout 30000 call netcfgd function.enable name=ntp
-        if wait_running timed 20 && [ "$(prop timed LoadState)/$(prop timed ActiveState)" = loaded/active ]; then
-                ok "ntp on: devsec-timed's flag removed, started and registered again"
-        else nok "ntp on: devsec-timed is $(prop timed LoadState)/$(prop timed ActiveState)"; fi
+        check_until "ntp on: timed's ntp_enabled follows" 15 'ntp_enabled: +yes' ct "$CT" devctl config get timed
 fi
 
 # --- the upload spool: the media stack drops files, reads nothing else ---------
