@@ -52,6 +52,25 @@ for f in first:
 json.dump(first, open(sys.argv[1], "w"))
 PY
 fi
+# still flagged (a slow machine, ASan): ask directly whether a client-initiated
+# renegotiation is honoured — a request after it must get no answer on that
+# connection (webd closes it) — and say which of the two decided
+if [ "$(above_low | awk '{print $1}' | sort -u)" = secure_client_renego ]; then
+        out=$( (echo R; sleep 3; printf 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n'; sleep 2) |
+                timeout 15 openssl s_client -tls1_2 -connect "127.0.0.1:$WEBD_PORT" -servername localhost -CAfile "$CA" 2>&1)
+        if printf '%s\n' "$out" | grep -q '^RENEGOTIATING' && ! printf '%s\n' "$out" | grep -q '^HTTP/1\.'; then
+                echo "# secure_client_renego flagged twice by testssl's timing probe; s_client: the renegotiation ends the connection"
+                ok "a client-initiated renegotiation ends the connection (s_client), whatever testssl's timing probe says"
+                python3 - "$T_DIR/testssl.json" <<'PY'
+import json, sys
+first = json.load(open(sys.argv[1]))
+for f in first:
+    if f["id"] == "secure_client_renego":
+        f["severity"] = "OK"
+json.dump(first, open(sys.argv[1], "w"))
+PY
+        fi
+fi
 check_out "no finding above LOW but the accepted ones ($ACCEPTED)" '^$' above_low
 sev() { python3 -c 'import json,sys; print(" ".join(f["finding"] for f in json.load(open(sys.argv[1])) if f["id"] == sys.argv[2]))' "$T_DIR/testssl.json" "$1"; }
 check_out "testssl: TLS 1.0 not offered" '^not offered' sev TLS1
