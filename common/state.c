@@ -46,7 +46,7 @@ int state_mkdir_p(const char *dir, mode_t mode)
         return r;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int state_write_all(int fd, const void *data, size_t len)
 {
         const char *p = data;
 
@@ -91,7 +91,7 @@ int state_write(const char *dir, const char *name, const void *data, size_t len,
                 r = -errno;
                 goto fail;
         }
-        r = write_all(fd, data, len);
+        r = state_write_all(fd, data, len);
         if (r < 0)
                 goto fail;
         if (fsync(fd) < 0) {

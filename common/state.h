@@ -15,3 +15,5 @@ int state_remove(const char *dir, const char *name);
 char *path_join(const char *a, const char *b);
 /* fsync of a directory, so a rename or unlink in it is durable: 0 or -errno */
 int state_sync_dir(const char *dir);
+/* write(2) until all of data is written (EINTR retried): 0 or -errno */
+int state_write_all(int fd, const void *data, size_t len);

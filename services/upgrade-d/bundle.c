@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "bundle.h"
+#include "state.h"
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -128,22 +129,6 @@ out:
         free(sig);
         bundle_close(&b);
         return r;
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-        const char *p = data;
-
-        while (len) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
 }
 
 static int rm_at(int dfd)
@@ -335,7 +320,7 @@ int bundle_step(struct bundle *b, struct bundle_cursor *c, uint64_t budget, stru
                                 break;
                         }
                         EVP_DigestUpdate(c->md, c->buf, n);
-                        if (c->out >= 0 && (r = write_all(c->out, c->buf, n)) < 0) {
+                        if (c->out >= 0 && (r = state_write_all(c->out, c->buf, n)) < 0) {
                                 r = ds_err_set(e, r, "dir", "write '%s/%s': %s", comp->name, f->path, strerror(-r));
                                 break;
                         }

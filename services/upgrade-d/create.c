@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "bundle.h"
+#include "state.h"
 #include "util.h"
 
 struct walk {
@@ -150,22 +151,6 @@ static void put32(uint8_t *p, uint32_t v)
         p[3] = (uint8_t)v;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-        const char *p = data;
-
-        while (len) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 /* Copies one file into out, hashing again: a file changed since the manifest is refused. */
 static int copy_file(const char *root, const struct bundle_file *f, int out, uint8_t *buf, struct ds_err *e)
 {
@@ -185,7 +170,7 @@ static int copy_file(const char *root, const struct bundle_file *f, int out, uin
         while ((n = read(fd, buf, BUNDLE_BUF)) != 0) {
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n < 0 || (r = write_all(out, buf, (size_t)n)) < 0) {
+                if (n < 0 || (r = state_write_all(out, buf, (size_t)n)) < 0) {
                         r = ds_err_set(e, n < 0 ? -errno : r, "out", "copying '%s' failed", path);
                         goto out;
                 }
@@ -259,8 +244,8 @@ int bundle_create(const struct bundle_input *in, size_t n, int64_t bus_min, int6
         put32(hdr + 8, BUNDLE_FORMAT);
         put32(hdr + 12, (uint32_t)jlen);
         put32(hdr + 16, (uint32_t)sig_len);
-        if ((r = write_all(fd, hdr, sizeof hdr)) < 0 || (r = write_all(fd, json, jlen)) < 0 ||
-            (r = write_all(fd, sig, sig_len)) < 0) {
+        if ((r = state_write_all(fd, hdr, sizeof hdr)) < 0 || (r = state_write_all(fd, json, jlen)) < 0 ||
+            (r = state_write_all(fd, sig, sig_len)) < 0) {
                 r = ds_err_set(e, r, "out", "write '%s': %s", tmp, strerror(-r));
                 goto out;
         }
