@@ -11,18 +11,7 @@ have faketime || { skip "anr-d with a camera clock off" "faketime not installed"
 if ldd "$B/anr-d" 2>/dev/null | grep -q libasan; then
         skip "anr-d with a camera clock off" "under ASan preloading libfaketime aborts"; exit 0
 fi
-stack_init anr-d anr-d-cam1 testsvc
-: > "$T_DIR/empty.conf"
-stack_acl testsvc 'testsvc = { serve = ["authd"]; call = ["bus.*"]; publish = []; subscribe = []; };'
-anr_acl_camera "$T_DIR/etc" cam1
-stack_busd || { nok "busd up"; exit 0; }
-export DEVSEC_TOKEN=tok:admin:admin:system,security,system-info,storage
-bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/empty.conf"
-svc_up authd || { nok "authd stand-in up"; exit 0; }
-REC=$T_DIR/cam1-rec STORE=$T_DIR/nvr-store
-mkdir -p "$T_DIR/cam1" "$T_DIR/nvr"
-anr_conf_camera "$T_DIR/cam1.conf" cam1 "$REC"
-anr_conf_nvr "$T_DIR/nvr.conf" "$STORE" '{ id = "cam1"; channel = 1; }'
+anr_one_bus || exit 0
 export FAKETIME_DONT_FAKE_MONOTONIC=1
 bg gen timeout 120 faketime -f +40s bash -c "source '$ROOT_DIR/tests/lib/anr_lib.sh'; anr_gen '$REC' 32768"
 bg cam1 timeout 120 faketime -f +40s "$B/anr-d" -c "$T_DIR/cam1.conf" --statedir "$T_DIR/cam1"; CAM=$LAST_PID

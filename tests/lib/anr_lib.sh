@@ -55,3 +55,21 @@ anr_all_stored() {
         done
         echo "$c segments identical"
 }
+
+# anr_one_bus: a camera (cam1) and an NVR on one private bus with a session
+# stand-in for authd; sets REC (the camera's recordings), STORE (the NVR's)
+# and writes $T_DIR/cam1.conf and $T_DIR/nvr.conf
+anr_one_bus() {
+        stack_init anr-d anr-d-cam1 testsvc
+        : > "$T_DIR/empty.conf"
+        stack_acl testsvc 'testsvc = { serve = ["authd"]; call = ["bus.*"]; publish = []; subscribe = []; };'
+        anr_acl_camera "$T_DIR/etc" cam1
+        stack_busd || { nok "busd up"; return 1; }
+        export DEVSEC_TOKEN=tok:admin:admin:system,security,system-info,storage
+        bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/empty.conf"
+        svc_up authd || { nok "authd stand-in up"; return 1; }
+        REC=$T_DIR/cam1-rec STORE=$T_DIR/nvr-store
+        mkdir -p "$T_DIR/cam1" "$T_DIR/nvr"
+        anr_conf_camera "$T_DIR/cam1.conf" cam1 "$REC"
+        anr_conf_nvr "$T_DIR/nvr.conf" "$STORE" '{ id = "cam1"; channel = 1; }'
+}
