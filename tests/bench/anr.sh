@@ -10,7 +10,6 @@
 source "$(dirname "$0")/../lib/tap.sh"
 source "$ROOT_DIR/tests/lib/anr_lib.sh"
 SIZE_MIB=${SIZE_MIB:-256}
-bench() { printf 'BENCH\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
 need_root || { bench "anr-d retrieval" "-" "-" "skipped: needs root"; exit 0; }
 have jq && [ -x /usr/sbin/sshd ] && have scp || { bench "anr-d retrieval" "-" "-" "skipped: jq and openssh needed"; exit 0; }
 W=$(mktemp -d /tmp/devsec-anrb.XXXXXX); T_DIR=$W; mkdir -p "$W/log"

@@ -8,7 +8,6 @@ stack_acl testsvc 'testsvc = { serve = ["testsvc"]; call = ["bus.*"]; publish = 
 stack_busd
 bg testsvc "$B/tests/testsvc"; SVC=$LAST_PID
 svc_up testsvc
-uss() { awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s}' /proc/$1/smaps_rollup; }
 pss() { awk '/^Pss:/ {print $2}' /proc/$1/smaps_rollup; }
 sleep 1
 echo -e "BENCH\tbusd idle USS\t$(uss $BUSD_PID)\tKiB\tPSS $(pss $BUSD_PID) KiB; target <= 1024"

@@ -5,7 +5,6 @@
 # Prints BENCH<TAB>metric<TAB>value<TAB>unit<TAB>note lines (median of RUNS).
 source "$(dirname "$0")/../lib/tap.sh"
 RUNS=${RUNS:-5}
-bench() { printf 'BENCH\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
 if ! need_root || ! have nft || ! have ip; then
         bench filterd_apply_10k NA ms "skipped: needs root, nft and ip for a network namespace"
         exit 0

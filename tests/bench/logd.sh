@@ -11,7 +11,6 @@
 # Prints BENCH<TAB>metric<TAB>value<TAB>unit<TAB>note lines. N=records (default 200000).
 source "$(dirname "$0")/../lib/tap.sh"
 N=${N:-200000}
-bench() { printf 'BENCH\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
 rate() { echo "scale=0; $1 * 1000 / ($2 + 1)" | bc; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 verdict() { [ "$(echo "$1 >= $2" | bc)" = 1 ] && echo PASS || echo FAIL; }

@@ -9,12 +9,10 @@
 source "$(dirname "$0")/../lib/tap.sh"
 source "$ROOT_DIR/tests/lib/sftp_lib.sh"
 SIZE_MIB=${SIZE_MIB:-256}
-bench() { printf 'BENCH\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
 need_root || { bench "sftp-storage upload" "-" "-" "skipped: needs root"; exit 0; }
 sftp_have_peer && command -v sftp >/dev/null || { bench "sftp-storage upload" "-" "-" "skipped: openssh missing"; exit 0; }
 trap sftp_cleanup EXIT
 sftp_stack; sftp_peer_setup 16723; sftp_peer_start; sftp_start
-uss() { awk '/^(Private_Clean|Private_Dirty):/ { s += $2 } END { print s }' "/proc/$1/smaps" 2>/dev/null; }
 wait_for 5 sh -c "'$B/devctl' storage show >/dev/null"
 bench "sftp-storage idle USS" "$(uss "$STORD")" "KiB" "after start, nothing queued"
 PUB=$(stor_field "['public_key']"); printf '%s\n' "$PUB" > "$SW/keys/$SFTP_USER"; chmod 644 "$SW/keys/$SFTP_USER"

@@ -6,7 +6,6 @@
 source "$(dirname "$0")/../lib/tap.sh"
 source "$ROOT_DIR/tests/lib/smtp_lib.sh"
 N=${N:-1000}
-bench() { printf 'BENCH\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
 smtp_have_peer || { bench "smtp-notifier backlog" "-" "-" "skipped: python3-aiosmtpd missing"; exit 0; }
 smtp_stack
 export DEVSEC_TOKEN=tok:admin:admin:system,security,system-info
@@ -14,7 +13,6 @@ bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR
 svc_up authd
 smtp_mkca "$T_DIR/pki"; P=$T_DIR/pki; MD="$T_DIR/maildir"; PORT=16661
 smtp_start
-uss() { awk '/^(Private_Clean|Private_Dirty):/ { s += $2 } END { print s }' "/proc/$1/smaps" 2>/dev/null; }
 sleep 1
 bench "smtp-notifier idle USS" "$(uss "$SMTPD")" "KiB" "after start, nothing queued"
 dc mail set host=localhost port=$PORT ca_file="$P/ca.pem" from=cam@example.test coalesce_s=0 >/dev/null

@@ -38,7 +38,6 @@ printf 'BENCH\ttimed offset error (worst)\t%s\tms\tsame\n' "$tx"
 printf 'BENCH\tchronyd -Q offset error (mean of %d)\t%s\tms\tsame server and relay, maxsamples 8\n' "$ROUNDS" "$cm"
 printf 'BENCH\tchronyd -Q offset error (worst)\t%s\tms\tsame\n' "$cx"
 sleep 2
-uss() { awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s}' /proc/$1/smaps_rollup; }
 rss=$(awk '/VmRSS/ {print $2}' /proc/$TIMED_PID/status)
 printf 'BENCH\ttimed idle RSS\t%s\tKiB\tone source, synchronised; USS %s KiB\n' "$rss" "$(uss $TIMED_PID)"
 rss=$(awk '/VmRSS/ {print $2}' /proc/$CLOCK_PID/status)

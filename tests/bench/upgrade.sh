@@ -9,7 +9,6 @@
 source "$(dirname "$0")/../lib/tap.sh"
 source "$ROOT_DIR/tests/lib/upgrade_lib.sh"
 SIZE_MIB=${SIZE_MIB:-256}
-bench() { printf 'BENCH\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
 have openssl && have python3 || { bench "upgrade verify" "-" "-" "skipped: openssl or python3 missing"; exit 0; }
 T_DIR=$(mktemp -d /tmp/devsec-upgbench.XXXXXX)
 PKI="$T_DIR/pki"; upg_pki "$PKI" || { bench "upgrade verify" "-" "-" "FAIL: test PKI"; exit 0; }

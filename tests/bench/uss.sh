@@ -6,8 +6,6 @@
 # A shared library only one daemon maps (libnftables in filterd, GnuTLS in
 # webd) counts in that daemon's USS, as it would on the device.
 source "$(dirname "$0")/../lib/tap.sh"
-bench() { printf 'BENCH\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
-uss() { awk '/^(Private_Clean|Private_Dirty):/ { s += $2 } END { print s }' "/proc/$1/smaps" 2>/dev/null; }
 SVCS=()
 for d in "$ROOT_DIR"/services/*/main.c; do n=$(basename "$(dirname "$d")"); [ -x "$B/$n" ] && SVCS+=("$n"); done
 IDS=("${SVCS[@]}"); [ -x "$B/webd" ] && IDS+=(webd-svc)

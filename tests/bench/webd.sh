@@ -7,13 +7,11 @@
 #  - webd's idle USS.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$ROOT_DIR/tests/lib/webd_lib.sh"
-bench() { printf 'BENCH\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
 have wrk && have nginx || { bench "webd static files" "-" "-" "skipped: wrk or nginx missing (tests/deps/webd.txt)"; exit 0; }
 DUR=${BENCH_SECONDS:-5}
 WEBD_EXTRA_CONF="per_source_max = 64;
 max_clients = 256;"
 webd_stack >/dev/null || { bench "webd static files" "-" "-" "FAIL: webd did not start"; exit 0; }
-uss() { awk '/^(Private_Clean|Private_Dirty):/ { s += $2 } END { print s }' "/proc/$1/smaps" 2>/dev/null; }
 sleep 1
 bench "webd idle USS" "$(uss "$WEBD_PID")" "KiB" "listening, no client"
 

@@ -120,3 +120,8 @@ test_mkca() {
                 rm -f $n.csr $n.ext
         done; rm -f ca.srl )
 }
+
+# for tests/bench/*.sh: one figure line ("BENCH\tmetric\tvalue\tunit\tnote"),
+# and a process's USS in KiB (Private_Clean + Private_Dirty)
+bench() { printf 'BENCH\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
+uss() { awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s }' "/proc/$1/smaps_rollup" 2>/dev/null; }
