@@ -14,12 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "resolve.h"
 #include "logd.h"
 #include "state.h"
 #include "util.h"
@@ -28,6 +27,7 @@
 #define OUT_TARGET (64 * 1024)
 #define ACK_TICK_MS 100
 #define BACKOFF_MIN_MS 250
+#define RESOLVE_TIMEOUT_MS 10000
 
 enum rstate { R_OFF = 0, R_WAIT, R_CONNECTING, R_HANDSHAKE, R_UP, R_ERROR };
 static const char *const state_names[] = {
@@ -48,8 +48,7 @@ struct logd_remote {
         SSL_CTX *ctx;
         SSL *ssl;
         int fd;
-        int res_fd;    /* resolver child's answer, -1: none */
-        pid_t res_pid;
+        ds_resolve_t *res; /* the host name's lookup, NULL: none */
         enum rstate st;
         short events; /* registered poll events, 0: none */
         int retry_timer, ack_timer;
@@ -138,11 +137,9 @@ static void load_state(logd_remote_t *r)
         free(buf);
 }
 
-static void resolver_end(logd_remote_t *r);
-
 static void close_conn(logd_remote_t *r)
 {
-        resolver_end(r);
+        ds_resolve_cancel(&r->res, false);
         poll_set(r, 0);
         if (r->ssl) {
                 SSL_free(r->ssl);
@@ -525,130 +522,36 @@ static void connect_addr(logd_remote_t *r, const struct sockaddr *sa, socklen_t 
         poll_set(r, ZMQ_POLLOUT);
 }
 
-/* A host name is resolved by a short-lived child process, so that a slow or
- * absent DNS server never stalls the loop; the answer comes back on a pipe.
- * (To be replaced by the common asynchronous resolver when there is one.) */
-struct resolved {
-        int err; /* EAI_* or 0 */
-        socklen_t len;
-        struct sockaddr_storage ss;
-};
-
-static void resolver_end(logd_remote_t *r)
+/* A host name is looked up off the loop (common/resolve.c), so a slow or absent
+ * DNS server never stalls it; a numeric address is answered at once. */
+static void on_resolved(void *ud, int err, const struct addrinfo *ai)
 {
-        zmq_pollitem_t it = { NULL, r->res_fd, ZMQ_POLLIN, 0 };
+        logd_remote_t *r = ud;
 
-        if (r->res_fd >= 0) {
-                zloop_poller_end(r->loop, &it);
-                close(r->res_fd);
-                r->res_fd = -1;
-        }
-        if (r->res_pid > 0) {
-                kill(r->res_pid, SIGKILL);
-                waitpid(r->res_pid, NULL, 0);
-                r->res_pid = 0;
-        }
-}
-
-static int on_resolve_timeout(zloop_t *loop, int timer_id, void *arg)
-{
-        logd_remote_t *r = arg;
-
-        (void)loop;
-        (void)timer_id;
-        r->retry_timer = -1;
-        set_error(r, "resolve '%s': no answer within 10 s", r->cfg.host);
-        conn_fail(r);
-        return 0;
-}
-
-static int on_resolved(zloop_t *loop, zmq_pollitem_t *item, void *arg)
-{
-        logd_remote_t *r = arg;
-        struct resolved res = { .err = EAI_FAIL };
-        ssize_t n;
-
-        (void)loop;
-        (void)item;
-        if (r->retry_timer >= 0) {
-                zloop_timer_end(r->loop, r->retry_timer);
-                r->retry_timer = -1;
-        }
-        n = read(r->res_fd, &res, sizeof res);
-        resolver_end(r);
-        if (n != (ssize_t)sizeof res || res.err || res.len > sizeof res.ss) {
-                set_error(r, "resolve '%s': %s", r->cfg.host, n == (ssize_t)sizeof res ? gai_strerror(res.err) : "no answer");
+        r->res = NULL;
+        if (err || !ai) {
+                set_error(r, "resolve '%s': %s", r->cfg.host,
+                          err == EAI_AGAIN ? "no answer within 10 s" : gai_strerror(err ? err : EAI_NODATA));
                 conn_fail(r);
-                return 0;
+                return;
         }
-        connect_addr(r, (struct sockaddr *)&res.ss, res.len);
-        return 0;
-}
-
-static void resolve_child(int wfd, const char *host, const char *port)
-{
-        struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
-        struct addrinfo *ai = NULL;
-        struct resolved res = { 0 };
-
-        res.err = getaddrinfo(host, port, &hints, &ai);
-        if (!res.err && ai->ai_addrlen <= sizeof res.ss) {
-                memcpy(&res.ss, ai->ai_addr, ai->ai_addrlen);
-                res.len = ai->ai_addrlen;
-        } else if (!res.err) {
-                res.err = EAI_FAMILY;
-        }
-        if (write(wfd, &res, sizeof res) < 0)
-                _exit(1);
-        _exit(0);
+        connect_addr(r, ai->ai_addr, ai->ai_addrlen);
 }
 
 static void start_connect(logd_remote_t *r)
 {
-        struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
-        struct addrinfo *ai = NULL;
-        int p[2];
+        const struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
         char port[16];
         int e;
 
         snprintf(port, sizeof port, "%d", r->cfg.port);
-        e = getaddrinfo(r->cfg.host, port, &hints, &ai);
-        if (e == 0) {
-                connect_addr(r, ai->ai_addr, ai->ai_addrlen);
-                freeaddrinfo(ai);
-                return;
-        }
-        if (e != EAI_NONAME) {
-                set_error(r, "resolve '%s': %s", r->cfg.host, gai_strerror(e));
+        e = ds_resolve_start(r->loop, r->cfg.host, port, &hints, RESOLVE_TIMEOUT_MS, on_resolved, r, &r->res);
+        if (e < 0) {
+                set_error(r, "resolve '%s': %s", r->cfg.host, strerror(-e));
                 conn_fail(r);
                 return;
         }
-        if (pipe2(p, O_CLOEXEC) < 0) {
-                set_error(r, "resolve: pipe: %s", strerror(errno));
-                conn_fail(r);
-                return;
-        }
-        r->res_pid = fork();
-        if (r->res_pid == 0) {
-                close(p[0]);
-                resolve_child(p[1], r->cfg.host, port);
-        }
-        close(p[1]);
-        if (r->res_pid < 0) {
-                r->res_pid = 0;
-                close(p[0]);
-                set_error(r, "resolve: fork: %s", strerror(errno));
-                conn_fail(r);
-                return;
-        }
-        r->res_fd = p[0];
         r->st = R_CONNECTING;
-        r->retry_timer = zloop_timer(r->loop, 10000, 1, on_resolve_timeout, r);
-        {
-                zmq_pollitem_t it = { NULL, r->res_fd, ZMQ_POLLIN, 0 };
-                zloop_poller(r->loop, &it, on_resolved, r);
-                zloop_poller_set_tolerant(r->loop, &it);
-        }
 }
 
 static int on_retry(zloop_t *loop, int timer_id, void *arg)
@@ -686,7 +589,6 @@ logd_remote_t *logd_remote_new(zloop_t *loop, logd_store_t *store, const char *s
         r->loop = loop;
         r->store = store;
         r->fd = -1;
-        r->res_fd = -1;
         r->retry_timer = r->ack_timer = -1;
         r->reseek = true;
         r->backoff_ms = BACKOFF_MIN_MS;
@@ -707,6 +609,7 @@ void logd_remote_destroy(logd_remote_t **rp)
 
         if (!r)
                 return;
+        ds_resolve_cancel(&r->res, true); /* stopping: await a lookup glibc still runs */
         close_conn(r);
         if (r->retry_timer >= 0 && r->loop)
                 zloop_timer_end(r->loop, r->retry_timer);

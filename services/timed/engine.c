@@ -1,7 +1,6 @@
 /* engine.c - sources, polling, replies, selection and discipline, last known good time.
  * All network I/O is non-blocking UDP in the daemon's zloop; names are resolved
- * with getaddrinfo_a() (glibc runs the lookup on a helper thread) and the result
- * is picked up by a timer, so no handler ever waits for DNS. */
+ * off the loop (common/resolve.c), so no handler ever waits for DNS. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +10,13 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "resolve.h"
 #include "nts.h"
 #include "timed.h"
 #include "util.h"
 
 #define TICK_MS 250
+#define RESOLVE_TIMEOUT_MS 30000
 #define REPLY_TIMEOUT_NS 3000000000LL
 #define UNREACH_MISSES 3
 #define LKG_FILE "lkg.mp"
@@ -154,103 +155,53 @@ static int source_open(struct timed_ctx *t, const char *server, bool nts, const 
 
 /* ---- name resolution -------------------------------------------------------- */
 
-struct resolve_job {
-        struct timed_ctx *t;
-        struct resolve_job *next;
-        unsigned gen;
-        int n, timer;
-        struct addrinfo hints;
-        struct gaicb cb[TIMED_MAX_SOURCES];
-        struct gaicb *list[TIMED_MAX_SOURCES];
-        char host[TIMED_MAX_SOURCES][256], port[TIMED_MAX_SOURCES][16];
-        int idx[TIMED_MAX_SOURCES]; /* index into cfg.servers */
-};
-
-static void job_free(struct timed_ctx *t, struct resolve_job *j)
+static void lookups_cancel(struct timed_ctx *t, bool stopping)
 {
-        for (struct resolve_job **pp = &t->jobs; *pp; pp = &(*pp)->next)
-                if (*pp == j) {
-                        *pp = j->next;
-                        break;
-                }
-        for (int i = 0; i < j->n; i++)
-                if (j->cb[i].ar_result)
-                        freeaddrinfo(j->cb[i].ar_result);
-        free(j);
+        for (int i = 0; i < TIMED_MAX_SOURCES; i++)
+                ds_resolve_cancel(&t->lk[i].r, stopping);
+        t->lk_pending = 0;
 }
 
-static int on_resolve_timer(zloop_t *loop, int timer_id, void *arg)
+/* One server's addresses, as they come: each becomes a source. */
+static void on_resolved(void *ud, int err, const struct addrinfo *res)
 {
-        struct resolve_job *j = arg;
-        struct timed_ctx *t = j->t;
+        struct timed_lookup *l = ud;
+        struct timed_ctx *t = l->t;
 
-        (void)timer_id;
-        /* one-shot timers, re-armed while a lookup runs: a fired one is gone */
-        j->timer = -1;
-        for (int i = 0; i < j->n; i++)
-                if (gai_error(j->list[i]) == EAI_INPROGRESS) {
-                        j->timer = zloop_timer(loop, 20, 1, on_resolve_timer, j);
-                        return 0;
-                }
-        if (j->gen == t->gen && t->cfg.ntp_enabled) {
-                sources_clear(t);
-                for (int i = 0; i < j->n; i++) {
-                        int e = gai_error(j->list[i]);
-                        if (e) {
-                                log_warn("server '%s': cannot resolve: %s", t->cfg.servers[j->idx[i]],
-                                         gai_strerror(e));
-                                continue;
-                        }
-                        for (struct addrinfo *ai = j->cb[i].ar_result; ai && t->n_src < TIMED_MAX_SOURCES;
-                             ai = ai->ai_next)
-                                source_open(t, t->cfg.servers[j->idx[i]], t->cfg.server_nts[j->idx[i]], ai);
-                }
-                if (t->n_src == 0)
-                        log_warn("no usable NTP source among %d server(s)", t->cfg.n_servers);
-        }
-        job_free(t, j);
-        return 0;
+        l->r = NULL;
+        t->lk_pending--;
+        if (err)
+                log_warn("server '%s': cannot resolve: %s", t->cfg.servers[l->idx], gai_strerror(err));
+        for (const struct addrinfo *ai = err ? NULL : res; ai && t->n_src < TIMED_MAX_SOURCES; ai = ai->ai_next)
+                source_open(t, t->cfg.servers[l->idx], t->cfg.server_nts[l->idx], ai);
+        if (t->lk_pending == 0 && t->n_src == 0)
+                log_warn("no usable NTP source among %d server(s)", t->cfg.n_servers);
 }
 
 static int resolve_start(struct timed_ctx *t)
 {
-        struct resolve_job *j = calloc(1, sizeof *j);
-        int r;
+        const struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_protocol = IPPROTO_UDP };
+        char host[256], port[16];
+        int r, first = 0;
 
-        if (!j)
-                return -ENOMEM;
-        j->t = t;
-        j->gen = t->gen;
-        j->hints.ai_family = AF_UNSPEC;
-        j->hints.ai_socktype = SOCK_DGRAM;
-        j->hints.ai_protocol = IPPROTO_UDP;
-        for (int i = 0; i < t->cfg.n_servers; i++) {
-                if (timed_split_hostport(t->cfg.servers[i], j->host[j->n], sizeof j->host[0], j->port[j->n],
-                                         sizeof j->port[0]) < 0) {
+        lookups_cancel(t, false);
+        for (int i = 0; i < t->cfg.n_servers && i < TIMED_MAX_SOURCES; i++) {
+                struct timed_lookup *l = &t->lk[i];
+
+                if (timed_split_hostport(t->cfg.servers[i], host, sizeof host, port, sizeof port) < 0) {
                         log_warn("server '%s': not HOST[:PORT]", t->cfg.servers[i]);
                         continue;
                 }
-                j->cb[j->n] = (struct gaicb){ .ar_name = j->host[j->n], .ar_service = j->port[j->n],
-                                              .ar_request = &j->hints };
-                j->list[j->n] = &j->cb[j->n];
-                j->idx[j->n] = i;
-                j->n++;
+                *l = (struct timed_lookup){ .t = t, .idx = i };
+                r = ds_resolve_start(t->d->loop, host, port, &hints, RESOLVE_TIMEOUT_MS, on_resolved, l, &l->r);
+                if (r < 0) {
+                        log_warn("server '%s': name resolution could not start: %s", t->cfg.servers[i], strerror(-r));
+                        first = first ? first : r;
+                        continue;
+                }
+                t->lk_pending++;
         }
-        if (j->n == 0) {
-                free(j);
-                sources_clear(t);
-                return 0;
-        }
-        r = getaddrinfo_a(GAI_NOWAIT, j->list, j->n, NULL);
-        if (r) {
-                log_warn("name resolution could not start: %s", gai_strerror(r));
-                free(j);
-                return -EAGAIN;
-        }
-        j->next = t->jobs;
-        t->jobs = j;
-        j->timer = zloop_timer(t->d->loop, 20, 1, on_resolve_timer, j);
-        return 0;
+        return t->lk_pending || !first ? 0 : first;
 }
 
 /* ---- polling ---------------------------------------------------------------- */
@@ -719,7 +670,7 @@ int timed_engine_apply(struct timed_ctx *t, const struct timed_cfg *old)
         }
         if (!servers_changed)
                 return 0;
-        t->gen++;
+        lookups_cancel(t, false);
         sources_clear(t);
         t->updates = 0;
         t->sync_state = t->cfg.ntp_enabled ? "starting" : "disabled";
@@ -764,16 +715,5 @@ void timed_engine_stop(struct timed_ctx *t)
         lkg_save(t);
         timed_nts_save(t, true);
         sources_clear(t);
-        while (t->jobs) {
-                struct resolve_job *j = t->jobs;
-                const struct timespec ts = { 2, 0 };
-
-                /* a lookup still running owns its gaicb: wait for it (at stop only) */
-                for (int i = 0; i < j->n; i++)
-                        if (gai_cancel(j->list[i]) == EAI_NOTCANCELED)
-                                gai_suspend((const struct gaicb *const *)&j->list[i], 1, &ts);
-                if (j->timer >= 0)
-                        zloop_timer_end(t->d->loop, j->timer);
-                job_free(t, j);
-        }
+        lookups_cancel(t, true); /* stopping: await a lookup glibc still runs */
 }

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "log.h"
+#include "resolve.h"
 #include "nts.h"
 #include "timed.h"
 #include "util.h"
@@ -22,21 +23,10 @@
 #define BACKOFF_MIN_S 2
 #define BACKOFF_MAX_S 1024
 
-/* The lookup of an NTP server name a KE gave, on glibc's helper thread; a
- * timer picks up the result. A lookup glibc cannot cancel outlives its source
- * (orphan) and frees itself when it ends. */
-struct ntp_lookup {
-        struct gaicb cb, *list[1];
-        struct addrinfo hints;
-        char name[256], port[8];
-        struct source *s; /* NULL: orphaned */
-        zloop_t *loop;
-        int timer;
-};
-
 struct nts_src {
         struct timed_ctx *t;
-        struct ntp_lookup *lookup; /* running, else NULL */
+        ds_resolve_t *lookup;      /* the NTP server name a KE gave, while looked up */
+        char lookup_name[256];
         char host[256];
         struct nts_assoc a;
         struct nts_ke_conn *ke;
@@ -217,79 +207,40 @@ void timed_nts_save(struct timed_ctx *t, bool force)
 
 /* ---- the NTP server's name ---- */
 
-static void lookup_free(struct ntp_lookup *l)
-{
-        if (l->cb.ar_result)
-                freeaddrinfo(l->cb.ar_result);
-        free(l);
-}
-
 static void ready(struct source *s);
 
-static int on_lookup(zloop_t *loop, int timer_id, void *arg)
+static void on_lookup(void *ud, int err, const struct addrinfo *res)
 {
-        struct ntp_lookup *l = arg;
-        struct source *s = l->s;
+        struct source *s = ud;
         char h[INET6_ADDRSTRLEN];
-        int e = gai_error(&l->cb);
 
-        (void)timer_id;
-        if (e == EAI_INPROGRESS) {
-                l->timer = zloop_timer(loop, 20, 1, on_lookup, l);
-                return 0;
-        }
-        if (s) {
-                s->nts->lookup = NULL;
-                for (struct addrinfo *ai = e ? NULL : l->cb.ar_result; ai; ai = ai->ai_next)
-                        if (ai->ai_family == s->sa.ss_family &&
-                            getnameinfo(ai->ai_addr, ai->ai_addrlen, h, sizeof h, NULL, 0, NI_NUMERICHOST) == 0) {
-                                memcpy(s->nts->ntp_host, h, strlen(h) + 1);
-                                break;
-                        }
-                if (!s->nts->ntp_host[0])
-                        log_notice("source %s: NTP server '%s' from the KE: %s: the KE server's address is used",
-                                   s->addr, l->name, e ? gai_strerror(e) : "no address of the KE server's family");
-                ready(s);
-        }
-        lookup_free(l);
-        return 0;
+        s->nts->lookup = NULL;
+        for (const struct addrinfo *ai = err ? NULL : res; ai; ai = ai->ai_next)
+                if (ai->ai_family == s->sa.ss_family &&
+                    getnameinfo(ai->ai_addr, ai->ai_addrlen, h, sizeof h, NULL, 0, NI_NUMERICHOST) == 0) {
+                        memcpy(s->nts->ntp_host, h, strlen(h) + 1);
+                        break;
+                }
+        if (!s->nts->ntp_host[0])
+                log_notice("source %s: NTP server '%s' from the KE: %s: the KE server's address is used", s->addr,
+                           s->nts->lookup_name, err ? gai_strerror(err) : "no address of the KE server's family");
+        ready(s);
 }
 
 static int lookup_start(struct source *s, const char *name)
 {
-        struct ntp_lookup *l = calloc(1, sizeof *l);
+        const struct addrinfo hints = { .ai_family = s->sa.ss_family, .ai_socktype = SOCK_DGRAM };
+        char port[8];
 
-        if (!l)
-                return -ENOMEM;
-        snprintf(l->name, sizeof l->name, "%s", name);
-        snprintf(l->port, sizeof l->port, "%d", s->nts->ntp_port);
-        l->hints = (struct addrinfo){ .ai_family = s->sa.ss_family, .ai_socktype = SOCK_DGRAM };
-        l->cb = (struct gaicb){ .ar_name = l->name, .ar_service = l->port, .ar_request = &l->hints };
-        l->list[0] = &l->cb;
-        l->s = s;
-        l->loop = s->nts->t->d->loop;
-        if (getaddrinfo_a(GAI_NOWAIT, l->list, 1, NULL) != 0) {
-                free(l);
-                return -EAGAIN;
-        }
-        l->timer = zloop_timer(l->loop, 20, 1, on_lookup, l);
-        s->nts->lookup = l;
-        return 0;
+        snprintf(s->nts->lookup_name, sizeof s->nts->lookup_name, "%s", name);
+        snprintf(port, sizeof port, "%d", s->nts->ntp_port);
+        return ds_resolve_start(s->nts->t->d->loop, s->nts->lookup_name, port, &hints, KE_TIMEOUT_MS, on_lookup, s,
+                                &s->nts->lookup);
 }
 
 static void lookup_stop(struct nts_src *n)
 {
-        struct ntp_lookup *l = n->lookup;
-
-        if (!l)
-                return;
-        n->lookup = NULL;
-        if (gai_cancel(&l->cb) == EAI_NOTCANCELED) {
-                l->s = NULL; /* its timer frees it when glibc is done */
-                return;
-        }
-        zloop_timer_end(l->loop, l->timer);
-        lookup_free(l);
+        ds_resolve_cancel(&n->lookup, false);
 }
 
 /* ---- key establishment ---- */

@@ -50,7 +50,6 @@ struct timed_cfg {
         char clock_svc[BUS_NAME_MAX + 1];
 };
 
-struct resolve_job;
 struct nts_src;
 
 struct timed_ctx {
@@ -58,8 +57,12 @@ struct timed_ctx {
         struct timed_cfg cfg;
         struct source src[TIMED_MAX_SOURCES];
         int n_src;
-        unsigned gen;                  /* bumped by every server change: stale lookups are dropped */
-        struct resolve_job *jobs;
+        struct timed_lookup {          /* one per configured server while its name is looked up */
+                struct timed_ctx *t;
+                int idx;               /* into cfg.servers */
+                struct ds_resolve *r;
+        } lk[TIMED_MAX_SOURCES];
+        int lk_pending;
         int tick_timer, save_timer;
         int64_t corr_ns;               /* dry-run clock: corrections the virtual clock took */
         bool clock_busy, lkg_pending, started;
