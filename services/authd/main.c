@@ -267,6 +267,12 @@ static int a_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, str
         return 0;
 }
 
+static int a_check(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e)
+{
+        (void)d;
+        return authd_store_check(ctx, o, e);
+}
+
 /* Factory reset: no account, no session, no lock; auth.init works again,
  * with a new setup code (whoever knew the old one may not take the device). */
 static int a_reset(struct ds_daemon *d, void *ctx)
@@ -336,6 +342,7 @@ int main(int argc, char **argv)
                 .apply = a_apply,
                 .export_state = a_export,
                 .import_state = a_import,
+                .check_state = a_check,
                 .reset_state = a_reset,
                 .status = a_status,
                 .ready = authd_ready,

@@ -81,6 +81,7 @@ int main(int argc, char **argv)
                 .apply = filterd_apply_settings,
                 .export_state = filterd_export,
                 .import_state = filterd_import,
+                .check_state = filterd_check,
                 .reset_state = filterd_reset,
                 .status = filterd_status,
         };

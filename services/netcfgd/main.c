@@ -84,6 +84,7 @@ static int n_start(struct ds_daemon *d, void *ctx)
         if ((r = svcmgr_allow(&x->mgr, &x->fns)) < 0)
                 return r;
         log_info("service manager: %s backend", x->backend);
+        netcfgd_backup_load(x);
         netcfgd_functions_adopt(x);
         netcfgd_functions_enforce(x, true);
         netcfgd_publish_ports(x);
@@ -144,15 +145,20 @@ static int n_export(struct ds_daemon *d, void *ctx, struct ds_export *x)
         return 0;
 }
 
+static int n_check(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e)
+{
+        (void)d;
+        if (o->type != MSGPACK_OBJECT_MAP || !mp_get(o, "functions"))
+                return ds_err_set(e, -EINVAL, "state", "expected {functions: {...}}");
+        return functions_check_state(&X(ctx)->fns, mp_get(o, "functions"), e);
+}
+
 static int n_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e)
 {
         struct netcfgd_ctx *x = X(ctx);
         int r;
 
-        (void)d;
-        if (o->type != MSGPACK_OBJECT_MAP || !mp_get(o, "functions"))
-                return ds_err_set(e, -EINVAL, "state", "expected {functions: {...}}");
-        r = functions_check_state(&x->fns, mp_get(o, "functions"), e);
+        r = n_check(d, ctx, o, e);
         if (r < 0)
                 return r;
         /* as function.enable/disable: each change is recorded once it is done */
@@ -208,6 +214,7 @@ static const struct ds_service netcfgd_service = {
         .apply = n_apply,
         .export_state = n_export,
         .import_state = n_import,
+        .check_state = n_check,
         .reset_state = n_reset,
         .status = n_status,
 };
