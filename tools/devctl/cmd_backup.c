@@ -76,15 +76,12 @@ static int running_services(struct devctl *dc, struct bus_reply *rep, const msgp
         return r;
 }
 
-static bool is_running(const msgpack_object *list, const char *name, const char **ret_version)
+static bool is_running(const msgpack_object *list, const char *name)
 {
         for (uint32_t i = 0; list && list->type == MSGPACK_OBJECT_ARRAY && i < list->via.array.size; i++) {
                 const msgpack_object *s = &list->via.array.ptr[i];
-                if (mp_streq(mp_get(s, "name"), name) && mp_streq(mp_get(s, "state"), "running")) {
-                        if (ret_version)
-                                *ret_version = mp_get_strn(s, "version", NULL);
+                if (mp_streq(mp_get(s, "name"), name) && mp_streq(mp_get(s, "state"), "running"))
                         return true;
-                }
         }
         return false;
 }
@@ -286,6 +283,16 @@ static int load_backup(const char *path, const char *pf, struct ds_backup *b, ms
         return DC_OK;
 }
 
+/* key = o, or null when the header has no o */
+static void put(struct mpw *w, const char *key, const msgpack_object *o)
+{
+        mpw_str(w, key);
+        if (o)
+                mpw_obj(w, o);
+        else
+                mpw_nil(w);
+}
+
 static void print_header(struct devctl *dc, const struct ds_backup *b)
 {
         const msgpack_object *h = &b->hdr.data, *kdf = mp_get(h, "kdf");
@@ -302,19 +309,14 @@ static void print_header(struct devctl *dc, const struct ds_backup *b)
         mpw_init(&w);
         mpw_map_begin(&w);
         mpw_kv_str(&w, "format", fmt);
-        mpw_str(&w, "device");
-        mpw_obj(&w, mp_get(h, "device") ? mp_get(h, "device") : &(msgpack_object){ .type = MSGPACK_OBJECT_NIL });
+        put(&w, "device", mp_get(h, "device"));
         mpw_kv_str(&w, "created", when);
-        mpw_kv_int(&w, "created_ms", mp_get_int(h, "created_ms", 0));
-        mpw_kv_str(&w, "devctl_version", mp_get_strn(h, "devctl_version", NULL) ?: "?");
-        mpw_kv_str(&w, "kdf", mp_get_strn(kdf, "alg", NULL) ?: "?");
-        mpw_kv_int(&w, "kdf_ops", mp_get_int(kdf, "ops", 0));
-        mpw_kv_int(&w, "kdf_mem", mp_get_int(kdf, "mem", 0));
-        mpw_str(&w, "services");
-        if (mp_get(h, "services"))
-                mpw_obj(&w, mp_get(h, "services"));
-        else
-                mpw_nil(&w);
+        put(&w, "created_ms", mp_get(h, "created_ms"));
+        put(&w, "devctl_version", mp_get(h, "devctl_version"));
+        put(&w, "kdf", mp_get(kdf, "alg"));
+        put(&w, "kdf_ops", mp_get(kdf, "ops"));
+        put(&w, "kdf_mem", mp_get(kdf, "mem"));
+        put(&w, "services", mp_get(h, "services"));
         mpw_map_end(&w);
         if (mpw_finish(&w) == 0 && mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why) == 0) {
                 if (dc->json) {
@@ -428,7 +430,7 @@ static int c_backup_restore(struct devctl *dc, const struct devctl_cmd *cmd, int
                         if (mp_strcpy(&svcs->via.map.ptr[i].key, p->name, sizeof p->name) < 0 ||
                             (pass == 0) == !strcmp(p->name, "authd"))
                                 continue;
-                        if (!is_running(list, p->name, NULL)) {
+                        if (!is_running(list, p->name)) {
                                 fprintf(stderr, "devctl: backup: %s is not running here: its part is left out\n", p->name);
                                 continue;
                         }
