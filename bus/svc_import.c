@@ -31,6 +31,8 @@ const struct ds_field svc_config_import_args[] = {
         { "state_omitted", DS_STR, 0, .max_len = DS_AUTHZ_SET_MAX },
         { "phase", DS_STR, 0, .enums = import_phases },
         { "txn", DS_STR, 0, .max_len = SVC_TXN_ID_MAX, .check = ds_check_name },
+        { "expires_s", DS_INT, 0, .min = 1, .max = SVC_TXN_TIMEOUT_MS / 1000,
+          .help = "prepare: drop the staged import after this long (default and most: 300)" },
         { NULL },
 };
 
@@ -190,6 +192,7 @@ static int stage_copy(struct ds_daemon *d, struct ds_call *c, struct svc_txn *t)
 
 static int import_prepare(struct ds_daemon *d, struct ds_call *c, const char *txn)
 {
+        int64_t ttl = ds_arg_int(c, "expires_s", SVC_TXN_TIMEOUT_MS / 1000) * 1000;
         struct svc_txn *t;
         int r;
 
@@ -220,14 +223,14 @@ static int import_prepare(struct ds_daemon *d, struct ds_call *c, const char *tx
         snprintf(t->owner.txn, sizeof t->owner.txn, "%s", txn);
         snprintf(t->owner.id, sizeof t->owner.id, "%s", c->caller.id);
         snprintf(t->owner.user, sizeof t->owner.user, "%s", c->caller.user);
-        t->owner.expires_ms = ds_now_mono_ms() + SVC_TXN_TIMEOUT_MS;
+        t->owner.expires_ms = ds_now_mono_ms() + ttl;
         if (d->loop)
-                t->timer = zloop_timer(d->loop, SVC_TXN_TIMEOUT_MS, 1, txn_expire, d);
+                t->timer = zloop_timer(d->loop, (size_t)ttl, 1, txn_expire, d);
         log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%s: import staged as txn '%s' by '%s'",
                   d->svc->name, txn, ds_call_actor(c));
         mpw_kv_bool(c->r, "prepared", true);
         mpw_kv_str(c->r, "txn", txn);
-        mpw_kv_int(c->r, "expires_s", SVC_TXN_TIMEOUT_MS / 1000);
+        mpw_kv_int(c->r, "expires_s", ttl / 1000);
         return 0;
 fail:
         svc_txn_destroy(d);
