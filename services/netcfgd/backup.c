@@ -93,19 +93,24 @@ int netcfgd_h_backup_show(void *ctx, struct ds_call *c)
         return 0;
 }
 
-enum ds_audit_result netcfgd_check_backup(void *ctx, char *detail, size_t size)
+enum ds_audit_result netcfgd_backup_verdict(int64_t at_ms, int64_t now_ms, int64_t max_days, char *detail, size_t size)
 {
-        struct netcfgd_ctx *x = ctx;
-        int64_t max = ds_settings_int(&x->d->settings, "backup_max_age_days"), age;
+        int64_t age;
 
-        if (!x->backup.at_ms) {
+        if (!at_ms) {
                 snprintf(detail, size, "never: no configuration backup on record (devctl backup create)");
                 return DS_AUDIT_FAIL;
         }
-        age = (ds_now_real_ms() - x->backup.at_ms) / DAY_MS;
-        if (age < 0)
-                age = 0;
+        age = now_ms > at_ms ? (now_ms - at_ms) / DAY_MS : 0;
         snprintf(detail, size, "last backup %lld day(s) ago%s (backup_max_age_days = %lld)", (long long)age,
-                 age > max ? ", too old" : "", (long long)max);
-        return age > max ? DS_AUDIT_FAIL : DS_AUDIT_PASS;
+                 age > max_days ? ", too old" : "", (long long)max_days);
+        return age > max_days ? DS_AUDIT_FAIL : DS_AUDIT_PASS;
+}
+
+enum ds_audit_result netcfgd_check_backup(void *ctx, char *detail, size_t size)
+{
+        struct netcfgd_ctx *x = ctx;
+
+        return netcfgd_backup_verdict(x->backup.at_ms, ds_now_real_ms(),
+                                      ds_settings_int(&x->d->settings, "backup_max_age_days"), detail, size);
 }

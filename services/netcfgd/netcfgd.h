@@ -199,6 +199,8 @@ void netcfgd_backup_load(struct netcfgd_ctx *x);
 int netcfgd_h_backup_done(void *ctx, struct ds_call *c);
 int netcfgd_h_backup_show(void *ctx, struct ds_call *c);
 enum ds_audit_result netcfgd_check_backup(void *ctx, char *detail, size_t size);
+/* pass: a backup at most max_days old; fail naming its age, or "never" */
+enum ds_audit_result netcfgd_backup_verdict(int64_t at_ms, int64_t now_ms, int64_t max_days, char *detail, size_t size);
 #define FN_STATE "functions.mp" /* the function switches, in netcfgd's state dir */
 /* methods.c, for the hooks in main.c */
 int netcfgd_fn_change(struct netcfgd_ctx *x, struct net_function *f, bool enable, struct ds_call *call,
