@@ -56,7 +56,7 @@ static void write_backup(const struct netcfgd_ctx *x, struct mpw *w)
         mpw_kv_int(w, "size", x->backup.size);
 }
 
-int netcfgd_h_backup_done(void *ctx, struct ds_call *c)
+int h_backup_done(void *ctx, struct ds_call *c)
 {
         struct netcfgd_ctx *x = ctx;
         struct mpw w;
@@ -80,7 +80,7 @@ int netcfgd_h_backup_done(void *ctx, struct ds_call *c)
         return 0;
 }
 
-int netcfgd_h_backup_show(void *ctx, struct ds_call *c)
+int h_backup_show(void *ctx, struct ds_call *c)
 {
         struct netcfgd_ctx *x = ctx;
 

@@ -764,7 +764,7 @@ const struct ds_method netcfgd_methods[] = {
         DS_METHOD("cert.import", cert_import_args, h_cert_import, AUTH_NEEDS(SECURITY)),
         DS_METHOD("snmp.show", NULL, h_snmp_show, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("snmp.set", snmp_set_args, h_snmp_set, AUTH_NEEDS(NETWORK)),
-        DS_METHOD("backup.done", netcfgd_backup_done_args, netcfgd_h_backup_done, AUTH_NEEDS(BACKUP)),
-        DS_METHOD("backup.show", NULL, netcfgd_h_backup_show, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("backup.done", netcfgd_backup_done_args, h_backup_done, AUTH_NEEDS(BACKUP)),
+        DS_METHOD("backup.show", NULL, h_backup_show, AUTH_NEEDS(SYSTEM_INFO)),
         { NULL },
 };

@@ -196,8 +196,8 @@ extern const struct ds_audit_item netcfgd_audit[];
 /* backup.c */
 extern const struct ds_field netcfgd_backup_done_args[];
 void netcfgd_backup_load(struct netcfgd_ctx *x);
-int netcfgd_h_backup_done(void *ctx, struct ds_call *c);
-int netcfgd_h_backup_show(void *ctx, struct ds_call *c);
+int h_backup_done(void *ctx, struct ds_call *c);
+int h_backup_show(void *ctx, struct ds_call *c);
 enum ds_audit_result netcfgd_check_backup(void *ctx, char *detail, size_t size);
 /* pass: a backup at most max_days old; fail naming its age, or "never" */
 enum ds_audit_result netcfgd_backup_verdict(int64_t at_ms, int64_t now_ms, int64_t max_days, char *detail, size_t size);
