@@ -63,6 +63,9 @@ struct ds_service {
         void (*stop)(struct ds_daemon *d, void *ctx);
         /* Settings changed (config.set/import/reset, SIGHUP): apply or refuse with e. */
         int (*apply)(struct ds_daemon *d, void *ctx, struct ds_err *e);
+        /* What apply would refuse in settings s, without acting: a two-phase
+         * import's prepare runs it on the settings it stages. */
+        int (*check_settings)(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e);
         int (*export_state)(struct ds_daemon *d, void *ctx, struct ds_export *x); /* writes one value */
         /* All or nothing, through the same checks as the live methods. */
         int (*import_state)(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e);

@@ -211,7 +211,9 @@ static int import_prepare(struct ds_daemon *d, struct ds_call *c, const char *tx
         if ((r = stage_copy(d, c, t)) < 0)
                 goto fail;
         /* a restore: what the backup does not name goes back to its default */
-        if (t->set->via.map.size > 0 && (r = svc_settings_change_prepare(d, t->set, true, &t->sc, &c->err)) < 0) {
+        if (t->set->via.map.size > 0 &&
+            ((r = svc_settings_change_prepare(d, t->set, true, &t->sc, &c->err)) < 0 ||
+             (d->svc->check_settings && (r = d->svc->check_settings(d, d->ctx, &t->sc.fresh, &c->err)) < 0))) {
                 settings_field(&c->err);
                 goto fail;
         }

@@ -82,6 +82,7 @@ int main(int argc, char **argv)
                 .export_state = filterd_export,
                 .import_state = filterd_import,
                 .check_state = filterd_check,
+                .check_settings = filterd_check_settings,
                 .reset_state = filterd_reset,
                 .status = filterd_status,
         };

@@ -38,6 +38,9 @@ check_out "a committed txn is gone: ENOENT" 'ENOENT' imp admin '{"phase":"commit
 
 check_out "prepare checks settings as config.set does, naming the field" 'EINVAL: settings\.http_port' \
         imp admin '{"phase":"prepare","txn":"t3","settings":{"http_port":0}}'
+check_out "prepare runs what applying would refuse too (two services on one port)" \
+        'EINVAL: settings\.[a-z]+_port: tcp port 443 is already used by' \
+        imp admin '{"phase":"prepare","txn":"t3","settings":{"http_port":443,"https_port":443}}'
 check_out "prepare checks the state through the service (unknown function)" 'EINVAL: .*nosuchfn' \
         imp admin '{"phase":"prepare","txn":"t4","settings":{},"state":{"functions":{"nosuchfn":true}}}'
 check_out "a refused prepare stages nothing: the next prepare is taken" 'prepared: +yes' \
