@@ -66,6 +66,16 @@ static char *read_pass(const char *file, bool confirm)
         return s;
 }
 
+/* key = o, or null when the header has no o */
+static void put(struct mpw *w, const char *key, const msgpack_object *o)
+{
+        mpw_str(w, key);
+        if (o)
+                mpw_obj(w, o);
+        else
+                mpw_nil(w);
+}
+
 /* Running services (busd left out), as the bus lists them; caller frees rep. */
 static int running_services(struct devctl *dc, struct bus_reply *rep, const msgpack_object **ret)
 {
@@ -123,6 +133,12 @@ static int export_one(struct devctl *dc, const char *name, const unsigned char *
         } else if (mp_decode(plain, sealed->via.bin.size - crypto_box_SEALBYTES, &payload_limits, &u, &why) < 0) {
                 fprintf(stderr, "devctl: backup: %s's export is not msgpack (%s): nothing written\n", name, why);
         } else {
+                size_t n;
+                const char *need = mp_get_strn(&u.data, "state_omitted", &n);
+
+                if (need)
+                        fprintf(stderr, "devctl: backup: %s's state is left out: it needs authority '%.*s'\n", name,
+                                (int)n, need);
                 mpw_obj(w, &u.data);
                 msgpack_unpacked_destroy(&u);
                 r = DC_OK;
@@ -214,8 +230,7 @@ static int c_backup_create(struct devctl *dc, const struct devctl_cmd *cmd, int 
                 mpw_str(&data, name);
                 if ((r = export_one(dc, name, pk, sk, &data)) != DC_OK)
                         goto out;
-                mpw_str(&meta, name);
-                mpw_obj(&meta, mp_get(s, "version"));
+                put(&meta, name, mp_get(s, "version"));
                 n++;
         }
         mpw_map_end(&data);
@@ -281,16 +296,6 @@ static int load_backup(const char *path, const char *pf, struct ds_backup *b, ms
                 return DC_ESERVICE;
         }
         return DC_OK;
-}
-
-/* key = o, or null when the header has no o */
-static void put(struct mpw *w, const char *key, const msgpack_object *o)
-{
-        mpw_str(w, key);
-        if (o)
-                mpw_obj(w, o);
-        else
-                mpw_nil(w);
 }
 
 static void print_header(struct devctl *dc, const struct ds_backup *b)
