@@ -32,8 +32,13 @@ state() { # what an operator would compare: users, ports, filter entries
 check_out "before any backup, net.backup.recent fails naming \"never\"" \
         '"id":"net\.backup\.recent"[^}]*"result":"fail","detail":"never' as admin --json audit --level 2
 check_out "eve (operator: backup, not security+account) may not create a backup" \
-        "EPERM: config.export with secrets needs authority 'backup\+security\+account'" \
+        'backup create needs authorities backup\+security\+account \(missing: security\)' \
         as eve backup create --out "$T_DIR/eve.backup" --passphrase-file "$PF"
+KEY=$(printf '%064d' 0 | tr 0 a)
+check_out "nor ask a service for a sealed export herself" \
+        "EPERM: config.export with secrets needs authority 'backup\+security\+account'" \
+        as eve call authd config.export seal_to=$KEY
+check_out "the refusal is a security record naming her" "refused config.export with secrets to 'eve'" cat "$T_DIR/log/authd.log"
 check "and no file was written" test ! -e "$T_DIR/eve.backup"
 check_out "admin creates one" 'backup written: .* \(3 services, [0-9]+ bytes, sha256 [0-9a-f]{64}\)' \
         as admin backup create --out "$BK" --passphrase-file "$PF"
@@ -97,7 +102,7 @@ check_out "a newer format major: refused by name" 'backup format 2\.0 is newer t
         as admin backup restore "$T_DIR/major.backup" --passphrase-file "$PF"
 same "newer major"
 login eve "$NEW_PW"
-check_out "eve (no security+account) may not restore" 'EPERM' as eve backup restore "$BK" --passphrase-file "$PF"
+check_out "eve (no security+account) may not restore" 'backup restore needs authorities' as eve backup restore "$BK" --passphrase-file "$PF"
 same "missing authority"
 
 # ---- an older backup: a setting it lacks takes its default, one retired since is ignored

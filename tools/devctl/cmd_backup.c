@@ -96,6 +96,33 @@ static bool is_running(const msgpack_object *list, const char *name)
         return false;
 }
 
+/* The authorities a device backup is for, checked up front for a clear
+ * answer; each service enforces them (and its own) again. */
+static int need_authorities(struct devctl *dc, const char *what)
+{
+        static const char *const need[] = { "backup", "security", "account", NULL };
+        const msgpack_object *have;
+        struct bus_reply rep;
+        int r = devctl_call(dc, "authd", "session.whoami", NULL, true, NULL, &rep);
+
+        if (r != DC_OK)
+                return r;
+        have = mp_get(rep.r, "authorities");
+        for (int i = 0; need[i]; i++) {
+                bool found = false;
+                for (uint32_t j = 0; have && have->type == MSGPACK_OBJECT_ARRAY && j < have->via.array.size; j++)
+                        found |= mp_streq(&have->via.array.ptr[j], need[i]);
+                if (!found) {
+                        fprintf(stderr, "devctl: backup %s needs authorities backup+security+account (missing: %s)\n",
+                                what, need[i]);
+                        r = DC_EAUTH;
+                        break;
+                }
+        }
+        bus_reply_free(&rep);
+        return r;
+}
+
 /* One service's export with its secrets: sealed to pk by the service, opened
  * here, appended to w as one map. */
 static int export_one(struct devctl *dc, const char *name, const unsigned char *pk, const unsigned char *sk,
@@ -192,6 +219,8 @@ static int c_backup_create(struct devctl *dc, const struct devctl_cmd *cmd, int 
                 return devctl_usage(cmd);
         if (sodium_init() < 0)
                 return DC_ESERVICE;
+        if ((r = need_authorities(dc, "create")) != DC_OK)
+                return r;
         if (!(pass = read_pass(pf, true)))
                 return DC_EUSAGE;
         if (strlen(pass) < PASS_MIN) {
@@ -422,7 +451,8 @@ static int c_backup_restore(struct devctl *dc, const struct devctl_cmd *cmd, int
         if (argc != 1 || argv[0][0] == '-')
                 return devctl_usage(cmd);
         msgpack_unpacked_init(&u);
-        if ((r = load_backup(argv[0], pf, &b, &u)) != DC_OK)
+        memset(&b, 0, sizeof b);
+        if ((r = need_authorities(dc, "restore")) != DC_OK || (r = load_backup(argv[0], pf, &b, &u)) != DC_OK)
                 goto out;
         if ((r = running_services(dc, &run, &list)) != DC_OK)
                 goto out;
