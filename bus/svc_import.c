@@ -20,20 +20,20 @@ struct svc_txn {
         int timer; /* -1: none */
 };
 
-static const char *const import_phases[] = { "prepare", "commit", "abort", NULL };
+static const char *const import_phases[] = {"prepare", "commit", "abort", NULL};
 
 const struct ds_field svc_config_import_args[] = {
-        { "service", DS_STR, 0, .max_len = BUS_NAME_MAX },
-        { "version", DS_STR, 0, .max_len = 64 },
-        { "exported_ms", DS_INT, 0 },
-        { "settings", DS_MAP, DS_OPEN_MAP },
-        { "state", DS_ANY, 0 },
-        { "state_omitted", DS_STR, 0, .max_len = DS_AUTHZ_SET_MAX },
-        { "phase", DS_STR, 0, .enums = import_phases },
-        { "txn", DS_STR, 0, .max_len = SVC_TXN_ID_MAX, .check = ds_check_name },
-        { "expires_s", DS_INT, 0, .min = 1, .max = SVC_TXN_TIMEOUT_MS / 1000,
-          .help = "prepare: drop the staged import after this long (default and most: 300)" },
-        { NULL },
+        {"service", DS_STR, 0, .max_len = BUS_NAME_MAX},
+        {"version", DS_STR, 0, .max_len = 64},
+        {"exported_ms", DS_INT, 0},
+        {"settings", DS_MAP, DS_OPEN_MAP},
+        {"state", DS_ANY, 0},
+        {"state_omitted", DS_STR, 0, .max_len = DS_AUTHZ_SET_MAX},
+        {"phase", DS_STR, 0, .enums = import_phases},
+        {"txn", DS_STR, 0, .max_len = SVC_TXN_ID_MAX, .check = ds_check_name},
+        {"expires_s", DS_INT, 0, .min = 1, .max = SVC_TXN_TIMEOUT_MS / 1000,
+         .help = "prepare: drop the staged import after this long (default and most: 300)"},
+        {NULL},
 };
 
 /* Names the field as the caller wrote it: settings.<key>. */
@@ -106,7 +106,7 @@ static int import_apply(struct ds_daemon *d, struct ds_call *c, const msgpack_ob
                         struct settings_change *sc)
 {
         bool have_set = set && set->via.map.size > 0;
-        struct ds_settings old = { 0 };
+        struct ds_settings old = {0};
         int r;
 
         if (have_set && (r = svc_swap_settings(d, &sc->fresh, &old, &c->err)) < 0) {
@@ -126,8 +126,8 @@ static int import_apply(struct ds_daemon *d, struct ds_call *c, const msgpack_ob
                 }
                 ds_settings_free(&old);
         }
-        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%s: configuration imported by '%s'",
-                  d->svc->name, ds_call_actor(c));
+        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%s: configuration imported by '%s'", d->svc->name,
+                  ds_call_actor(c));
         mpw_kv_bool(c->r, "imported", true);
         return 0;
 }
@@ -135,7 +135,7 @@ static int import_apply(struct ds_daemon *d, struct ds_call *c, const msgpack_ob
 static int import_oneshot(struct ds_daemon *d, struct ds_call *c)
 {
         const msgpack_object *st = ds_arg(c, "state"), *set = ds_arg(c, "settings");
-        struct settings_change sc = { 0 };
+        struct settings_change sc = {0};
         int r;
 
         if (!set)
@@ -199,8 +199,8 @@ static int import_prepare(struct ds_daemon *d, struct ds_call *c, const char *tx
         if ((r = import_admit(d, c, ds_arg(c, "settings"), ds_arg(c, "state"))) < 0)
                 return r;
         if (ds_arg(c, "state") && !d->svc->check_state)
-                return ds_call_fail(c, -EINVAL, "state", "%s cannot check a state before importing it: import it in one step",
-                                    d->svc->name);
+                return ds_call_fail(c, -EINVAL, "state",
+                                    "%s cannot check a state before importing it: import it in one step", d->svc->name);
         if (!(t = calloc(1, sizeof *t)))
                 return ds_call_fail(c, -ENOMEM, NULL, "out of memory");
         t->timer = -1;
@@ -228,8 +228,8 @@ static int import_prepare(struct ds_daemon *d, struct ds_call *c, const char *tx
         t->owner.expires_ms = ds_now_mono_ms() + ttl;
         if (d->loop)
                 t->timer = zloop_timer(d->loop, (size_t)ttl, 1, txn_expire, d);
-        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%s: import staged as txn '%s' by '%s'",
-                  d->svc->name, txn, ds_call_actor(c));
+        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%s: import staged as txn '%s' by '%s'", d->svc->name,
+                  txn, ds_call_actor(c));
         mpw_kv_bool(c->r, "prepared", true);
         mpw_kv_str(c->r, "txn", txn);
         mpw_kv_int(c->r, "expires_s", ttl / 1000);
@@ -254,7 +254,7 @@ static int import_commit(struct ds_daemon *d, struct ds_call *c)
 
 int h_config_import(void *ctx, struct ds_call *c)
 {
-        static const enum svc_txn_phase phases[] = { SVC_TXN_PREPARE, SVC_TXN_COMMIT, SVC_TXN_ABORT };
+        static const enum svc_txn_phase phases[] = {SVC_TXN_PREPARE, SVC_TXN_COMMIT, SVC_TXN_ABORT};
         struct ds_daemon *d = D(c);
         const msgpack_object *ph = ds_arg(c, "phase");
         char txn[SVC_TXN_ID_MAX + 1], why[160];

@@ -13,10 +13,10 @@
 
 #include "state.h"
 
-#define CHUNK (64u << 10)
+#define CHUNK     (64u << 10)
 #define MAGIC_LEN 8
-#define ABYTES crypto_secretstream_xchacha20poly1305_ABYTES
-#define SSHDR crypto_secretstream_xchacha20poly1305_HEADERBYTES
+#define ABYTES    crypto_secretstream_xchacha20poly1305_ABYTES
+#define SSHDR     crypto_secretstream_xchacha20poly1305_HEADERBYTES
 /* what a header may ask of the KDF: no more than a device can give */
 #define KDF_MEM_MAX (1ull << 30)
 #define KDF_OPS_MAX 64u
@@ -51,8 +51,8 @@ static int fail(int r, char *why, size_t size, const char *msg)
         return r;
 }
 
-int ds_backup_write(const char *path, const void *meta, size_t meta_len, const void *data, size_t len,
-                    const char *pass, const struct ds_backup_kdf *kdf, char *why, size_t why_size)
+int ds_backup_write(const char *path, const void *meta, size_t meta_len, const void *data, size_t len, const char *pass,
+                    const struct ds_backup_kdf *kdf, char *why, size_t why_size)
 {
         unsigned char salt[crypto_pwhash_SALTBYTES], key[crypto_secretstream_xchacha20poly1305_KEYBYTES];
         crypto_secretstream_xchacha20poly1305_state st;

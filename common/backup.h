@@ -10,10 +10,10 @@
 
 #include "mp.h"
 
-#define DS_BACKUP_MAGIC "DSBACKUP"
-#define DS_BACKUP_MAJOR 1
-#define DS_BACKUP_MINOR 0
-#define DS_BACKUP_MAX_SIZE (64u << 20)
+#define DS_BACKUP_MAGIC      "DSBACKUP"
+#define DS_BACKUP_MAJOR      1
+#define DS_BACKUP_MINOR      0
+#define DS_BACKUP_MAX_SIZE   (64u << 20)
 #define DS_BACKUP_HEADER_MAX (64u << 10)
 
 struct ds_backup_kdf {
@@ -36,8 +36,8 @@ struct ds_backup {
 /* Writes path atomically (0600): the header is meta's entries (a finished
  * msgpack map) with format and kdf added; data encrypted under pass.
  * 0 or -errno with why. */
-int ds_backup_write(const char *path, const void *meta, size_t meta_len, const void *data, size_t len,
-                    const char *pass, const struct ds_backup_kdf *kdf, char *why, size_t why_size);
+int ds_backup_write(const char *path, const void *meta, size_t meta_len, const void *data, size_t len, const char *pass,
+                    const struct ds_backup_kdf *kdf, char *why, size_t why_size);
 /* Reads path and its header: magic, a format major this code reads (a newer
  * one: -EPROTONOSUPPORT naming it). Nothing decrypted yet. */
 int ds_backup_open(const char *path, struct ds_backup *ret, char *why, size_t why_size);

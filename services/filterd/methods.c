@@ -779,17 +779,6 @@ const struct ds_audit_item filterd_audit[] = {
         { NULL },
 };
 
-int filterd_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
-{
-        char why[128];
-
-        (void)d;
-        (void)ctx;
-        if (fd_management_check(ds_settings_str(s, "management"), why, sizeof why) < 0)
-                return ds_err_set(e, -EINVAL, "management", "%s", why);
-        return 0;
-}
-
 int filterd_apply_settings(struct ds_daemon *d, void *ctx, struct ds_err *e)
 {
         return filterd_check_settings(d, ctx, &d->settings, e);

@@ -255,6 +255,18 @@ int filterd_check(struct ds_daemon *d, void *ctx, const msgpack_object *o, struc
         return r;
 }
 
+/* What applying settings s refuses (filterd_apply_settings), without acting. */
+int filterd_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
+{
+        char why[128];
+
+        (void)d;
+        (void)ctx;
+        if (fd_management_check(ds_settings_str(s, "management"), why, sizeof why) < 0)
+                return ds_err_set(e, -EINVAL, "management", "%s", why);
+        return 0;
+}
+
 int filterd_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e)
 {
         struct filterd *f = ctx;

@@ -12,7 +12,7 @@
 #include "util.h"
 
 #define BACKUP_STATE "backup.mp"
-#define DAY_MS (24LL * 3600 * 1000)
+#define DAY_MS       (24LL * 3600 * 1000)
 
 static const char *check_sha256(const char *s, size_t n)
 {
@@ -23,9 +23,9 @@ static const char *check_sha256(const char *s, size_t n)
 }
 
 const struct ds_field netcfgd_backup_done_args[] = {
-        { "sha256", DS_STR, DS_REQUIRED, .max_len = 64, .check = check_sha256, .help = "of the backup file" },
-        { "size", DS_INT, DS_REQUIRED, .min = 1, .max = INT64_MAX, .help = "bytes" },
-        { NULL },
+        {"sha256", DS_STR, DS_REQUIRED, .max_len = 64, .check = check_sha256, .help = "of the backup file"},
+        {"size", DS_INT, DS_REQUIRED, .min = 1, .max = INT64_MAX, .help = "bytes"},
+        {NULL},
 };
 
 void netcfgd_backup_load(struct netcfgd_ctx *x)
@@ -73,8 +73,9 @@ int h_backup_done(void *ctx, struct ds_call *c)
         mpw_free(&w);
         if (r < 0)
                 return ds_call_fail(c, r, NULL, "cannot record the backup: %s", strerror(-r));
-        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "configuration backup %.16s... (%lld bytes) made by '%s'",
-                  x->backup.sha256, (long long)x->backup.size, ds_call_actor(c));
+        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c),
+                  "configuration backup %.16s... (%lld bytes) made by '%s'", x->backup.sha256,
+                  (long long)x->backup.size, ds_call_actor(c));
         mpw_kv_bool(c->r, "recorded", true);
         write_backup(x, c->r);
         return 0;

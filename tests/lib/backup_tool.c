@@ -53,8 +53,8 @@ int main(int argc, char **argv)
                 return 1;
         }
         if (!strcmp(argv[1], "decode")) {
-                static const struct mp_limits lim = { .max_msg = DS_BACKUP_MAX_SIZE, .max_depth = 32,
-                                                      .max_items = 1u << 20, .max_str = 1u << 20 };
+                static const struct mp_limits lim = {
+                        .max_msg = DS_BACKUP_MAX_SIZE, .max_depth = 32, .max_items = 1u << 20, .max_str = 1u << 20};
                 if (mp_decode(b.data, b.len, &lim, &u, &w) < 0)
                         return 1;
                 ds_json_write(stdout, &u.data);

@@ -17,7 +17,7 @@
 #include "backup.h"
 #include "state.h"
 
-static const struct ds_backup_kdf fast = { .ops = 1, .mem = 8192 };
+static const struct ds_backup_kdf fast = {.ops = 1, .mem = 8192};
 static char dir[] = "/tmp/test_backup.XXXXXX";
 static unsigned char big[200000]; /* four chunks */
 
@@ -154,7 +154,8 @@ int main(void)
         if (sodium_init() < 0 || !mkdtemp(dir))
                 return 1;
         r = cmocka_run_group_tests(tests, NULL, NULL);
-        for (const char *const *n = (const char *const[]){ "ok", "hdr", "last", "trunc", "trail", "major", "small", NULL };
+        for (const char *const *n =
+                     (const char *const[]){"ok", "hdr", "last", "trunc", "trail", "major", "small", NULL};
              *n; n++)
                 unlink(path(*n));
         rmdir(dir);

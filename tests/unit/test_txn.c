@@ -9,11 +9,11 @@
 
 #include "svc_internal.h"
 
-static const struct svc_txn_owner staged = { .txn = "restore-1", .id = "devctl", .user = "admin", .expires_ms = 1000 };
+static const struct svc_txn_owner staged = {.txn = "restore-1", .id = "devctl", .user = "admin", .expires_ms = 1000};
 
 static void prepare(void **state)
 {
-        struct ds_caller c = { .id = "devctl", .user = "admin" };
+        struct ds_caller c = {.id = "devctl", .user = "admin"};
         char why[160];
 
         (void)state;
@@ -27,9 +27,9 @@ static void prepare(void **state)
 
 static void commit_and_abort(void **state)
 {
-        struct ds_caller me = { .id = "devctl", .user = "admin" }, other_user = { .id = "devctl", .user = "ops" },
-                         other_proc = { .id = "webd", .user = "admin" };
-        enum svc_txn_phase ph[] = { SVC_TXN_COMMIT, SVC_TXN_ABORT };
+        struct ds_caller me = {.id = "devctl", .user = "admin"}, other_user = {.id = "devctl", .user = "ops"},
+                         other_proc = {.id = "webd", .user = "admin"};
+        enum svc_txn_phase ph[] = {SVC_TXN_COMMIT, SVC_TXN_ABORT};
         char why[160];
 
         (void)state;

@@ -19,7 +19,10 @@
 #define PASS_MAX 1024
 
 static const struct mp_limits payload_limits = {
-        .max_msg = DS_BACKUP_MAX_SIZE, .max_depth = 32, .max_items = 1u << 20, .max_str = 1u << 20,
+        .max_msg = DS_BACKUP_MAX_SIZE,
+        .max_depth = 32,
+        .max_items = 1u << 20,
+        .max_str = 1u << 20,
 };
 
 static const char *take_opt(int *argc, char **argv, const char *opt)
@@ -45,7 +48,8 @@ static char *read_pass(const char *file, bool confirm)
         if (!file) {
                 s = devctl_read_secret("Backup passphrase", confirm, false);
                 if (!s)
-                        fprintf(stderr, "devctl: backup: give the passphrase on a terminal or with --passphrase-file FILE\n");
+                        fprintf(stderr,
+                                "devctl: backup: give the passphrase on a terminal or with --passphrase-file FILE\n");
                 return s;
         }
         if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
@@ -100,7 +104,7 @@ static bool is_running(const msgpack_object *list, const char *name)
  * answer; each service enforces them (and its own) again. */
 static int need_authorities(struct devctl *dc, const char *what)
 {
-        static const char *const need[] = { "backup", "security", "account", NULL };
+        static const char *const need[] = {"backup", "security", "account", NULL};
         const msgpack_object *have;
         struct bus_reply rep;
         int r = devctl_call(dc, "authd", "session.whoami", NULL, true, NULL, &rep);
@@ -151,7 +155,8 @@ static int export_one(struct devctl *dc, const char *name, const unsigned char *
         sealed = mp_get(rep.r, "sealed");
         r = DC_ESERVICE;
         if (!sealed || sealed->type != MSGPACK_OBJECT_BIN || sealed->via.bin.size <= crypto_box_SEALBYTES) {
-                fprintf(stderr, "devctl: backup: %s sent no sealed export (an older version?): nothing written\n", name);
+                fprintf(stderr, "devctl: backup: %s sent no sealed export (an older version?): nothing written\n",
+                        name);
         } else if (!(plain = malloc(sealed->via.bin.size - crypto_box_SEALBYTES))) {
                 fprintf(stderr, "devctl: backup: out of memory\n");
         } else if (crypto_box_seal_open(plain, (const unsigned char *)sealed->via.bin.ptr, sealed->via.bin.size, pk,
@@ -319,8 +324,8 @@ static int load_backup(const char *path, const char *pf, struct ds_backup *b, ms
                 fprintf(stderr, "devctl: backup: '%s': %s\n", path, why);
                 return DC_ESERVICE;
         }
-        if (mp_decode(b->data, b->len, &payload_limits, u, &w) < 0 ||
-            !mp_get(&u->data, "services") || mp_get(&u->data, "services")->type != MSGPACK_OBJECT_MAP) {
+        if (mp_decode(b->data, b->len, &payload_limits, u, &w) < 0 || !mp_get(&u->data, "services") ||
+            mp_get(&u->data, "services")->type != MSGPACK_OBJECT_MAP) {
                 fprintf(stderr, "devctl: backup: '%s': the contents are not a device backup\n", path);
                 return DC_ESERVICE;
         }
@@ -394,8 +399,8 @@ struct part {
 /* config.import {phase, txn} to one service; prepare carries its export. */
 static int import_phase(struct devctl *dc, const struct part *p, const char *phase, const char *txn)
 {
-        static const char *const keys[] = { "service", "version", "exported_ms", "settings", "state", "state_omitted",
-                                            NULL };
+        static const char *const keys[] = {"service", "version",       "exported_ms", "settings",
+                                           "state",   "state_omitted", NULL};
         struct bus_reply rep;
         struct mpw a;
         int r;
@@ -418,8 +423,11 @@ static int import_phase(struct devctl *dc, const struct part *p, const char *pha
                 const msgpack_object *ig = mp_get(rep.r, "ignored");
                 for (uint32_t i = 0; ig && ig->type == MSGPACK_OBJECT_ARRAY && i < ig->via.array.size; i++)
                         fprintf(stderr, "devctl: backup: %s: setting '%.*s' is unknown to this version: ignored\n",
-                                p->name, ig->via.array.ptr[i].type == MSGPACK_OBJECT_STR ? (int)ig->via.array.ptr[i].via.str.size : 1,
-                                ig->via.array.ptr[i].type == MSGPACK_OBJECT_STR ? ig->via.array.ptr[i].via.str.ptr : "?");
+                                p->name,
+                                ig->via.array.ptr[i].type == MSGPACK_OBJECT_STR ? (int)ig->via.array.ptr[i].via.str.size
+                                                                                : 1,
+                                ig->via.array.ptr[i].type == MSGPACK_OBJECT_STR ? ig->via.array.ptr[i].via.str.ptr
+                                                                                : "?");
         }
         bus_reply_free(&rep);
         return DC_OK;
@@ -440,7 +448,7 @@ static int c_backup_restore(struct devctl *dc, const struct devctl_cmd *cmd, int
         const char *pf = take_opt(&argc, argv, "--passphrase-file");
         struct part parts[PARTS_MAX];
         const msgpack_object *svcs, *list;
-        struct bus_reply run = { 0 };
+        struct bus_reply run = {0};
         unsigned char rnd[6];
         char txn[32], rh[13];
         struct ds_backup b;
@@ -466,7 +474,8 @@ static int c_backup_restore(struct devctl *dc, const struct devctl_cmd *cmd, int
                             (pass == 0) == !strcmp(p->name, "authd"))
                                 continue;
                         if (!is_running(list, p->name)) {
-                                fprintf(stderr, "devctl: backup: %s is not running here: its part is left out\n", p->name);
+                                fprintf(stderr, "devctl: backup: %s is not running here: its part is left out\n",
+                                        p->name);
                                 continue;
                         }
                         if (n == PARTS_MAX) {
@@ -496,8 +505,10 @@ static int c_backup_restore(struct devctl *dc, const struct devctl_cmd *cmd, int
                 if ((r = import_phase(dc, &parts[i], "commit", txn)) != DC_OK) {
                         parts[i].prepared = false;
                         abort_all(dc, parts, n, txn);
-                        fprintf(stderr, "devctl: backup: %s failed to commit its part; %d service(s) before it were "
-                                        "restored, the rest left as they were\n", parts[i].name, i);
+                        fprintf(stderr,
+                                "devctl: backup: %s failed to commit its part; %d service(s) before it were "
+                                "restored, the rest left as they were\n",
+                                parts[i].name, i);
                         goto out;
                 }
                 parts[i].prepared = false;
@@ -514,15 +525,23 @@ out:
         return r;
 }
 
-static const char *const backup_file_pos[] = { "FILE", NULL };
+static const char *const backup_file_pos[] = {"FILE", NULL};
 
 static const struct devctl_cmd backup_cmds[] = {
-        { .path = "backup create", .fn = c_backup_create, .usage = "--out FILE [--passphrase-file F]",
-          .help = "every service's settings and state, with secrets, in one encrypted file" },
-        { .path = "backup restore", .pos = backup_file_pos, .fn = c_backup_restore, .usage = "FILE [--passphrase-file F]",
-          .help = "verify a backup whole, then restore it everywhere or nowhere" },
-        { .path = "backup show", .pos = backup_file_pos, .fn = c_backup_show, .usage = "FILE [--passphrase-file F]",
-          .help = "a backup's header (after the passphrase check)" },
-        { NULL },
+        {.path = "backup create",
+         .fn = c_backup_create,
+         .usage = "--out FILE [--passphrase-file F]",
+         .help = "every service's settings and state, with secrets, in one encrypted file"},
+        {.path = "backup restore",
+         .pos = backup_file_pos,
+         .fn = c_backup_restore,
+         .usage = "FILE [--passphrase-file F]",
+         .help = "verify a backup whole, then restore it everywhere or nowhere"},
+        {.path = "backup show",
+         .pos = backup_file_pos,
+         .fn = c_backup_show,
+         .usage = "FILE [--passphrase-file F]",
+         .help = "a backup's header (after the passphrase check)"},
+        {NULL},
 };
 DEVCTL_COMMANDS(backup_cmds);
