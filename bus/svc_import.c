@@ -67,19 +67,25 @@ static const char *owner_name(const struct svc_txn_owner *o)
         return o->user[0] ? o->user : o->id;
 }
 
+/* Drops an expired txn, on the record; from_timer: its one-shot timer has
+ * fired and is gone already, else it is ended here. */
+static void txn_drop_expired(struct ds_daemon *d, bool from_timer)
+{
+        if (!d->txn)
+                return;
+        log_audit("operation", LOG_LVL_WARNING, owner_name(&d->txn->owner),
+                  "%s: staged import '%s' of '%s' expired uncommitted: dropped", d->svc->name, d->txn->owner.txn,
+                  owner_name(&d->txn->owner));
+        if (from_timer)
+                d->txn->timer = -1;
+        svc_txn_destroy(d);
+}
+
 static int txn_expire(zloop_t *loop, int timer_id, void *arg)
 {
-        struct ds_daemon *d = arg;
-
         (void)loop;
         (void)timer_id;
-        if (d->txn) {
-                log_audit("operation", LOG_LVL_WARNING, owner_name(&d->txn->owner),
-                          "%s: staged import '%s' of '%s' expired uncommitted: dropped", d->svc->name,
-                          d->txn->owner.txn, owner_name(&d->txn->owner));
-                d->txn->timer = -1; /* a one-shot timer: already gone */
-                svc_txn_destroy(d);
-        }
+        txn_drop_expired(arg, true);
         return 0;
 }
 
@@ -264,7 +270,7 @@ int h_config_import(void *ctx, struct ds_call *c)
 
         (void)ctx;
         if (d->txn && svc_txn_expired(&d->txn->owner, now))
-                txn_expire(d->loop, d->txn->timer, d);
+                txn_drop_expired(d, false);
         if (!ph) {
                 if (d->txn)
                         return ds_call_fail(c, -EBUSY, NULL, "an import (txn '%s') is staged", d->txn->owner.txn);
