@@ -63,9 +63,15 @@ struct ds_service {
         void (*stop)(struct ds_daemon *d, void *ctx);
         /* Settings changed (config.set/import/reset, SIGHUP): apply or refuse with e. */
         int (*apply)(struct ds_daemon *d, void *ctx, struct ds_err *e);
+        /* What apply would refuse in settings s, without acting: a two-phase
+         * import's prepare runs it on the settings it stages. */
+        int (*check_settings)(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e);
         int (*export_state)(struct ds_daemon *d, void *ctx, struct ds_export *x); /* writes one value */
         /* All or nothing, through the same checks as the live methods. */
         int (*import_state)(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e);
+        /* import_state's checks without its effect: a two-phase import's prepare
+         * (config.import phase=prepare) needs it; commit then runs import_state */
+        int (*check_state)(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e);
         int (*reset_state)(struct ds_daemon *d, void *ctx);
         void (*status)(struct ds_daemon *d, void *ctx, struct mpw *w); /* extra sys.ping fields */
         /* Precondition of the methods declared DS_METHOD_READY: 0, or fail the
@@ -100,6 +106,8 @@ int ds_loop_signals(zloop_t *loop, struct ds_signals *s);
 /* When systemd asks for a watchdog: WATCHDOG=1 now and at half the interval. */
 int ds_loop_watchdog(zloop_t *loop);
 
+struct svc_txn;
+
 struct ds_daemon {
         const struct ds_service *svc;
         void *ctx;
@@ -120,6 +128,7 @@ struct ds_daemon {
         struct ds_signals sig;
         bool fn_state[DS_FUNCTION_LINKS_MAX]; /* the linked settings as last seen */
         bool fn_following;                    /* a setting is following its function */
+        struct svc_txn *txn;                  /* a staged config.import (svc_import.c) */
 };
 
 /* Parses -f (foreground, default), -n (check config), -c FILE, --rundir/--confdir/

@@ -198,6 +198,7 @@ int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ct
         log_set_sink(NULL, NULL);
         bus_destroy(&d->bus);
         zloop_destroy(&d->loop);
+        svc_txn_destroy(d);
         ds_settings_free(&d->settings);
         close(d->sigfd);
         free(d->statedir);

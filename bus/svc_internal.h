@@ -34,8 +34,10 @@ int svc_load_settings(struct ds_daemon *d, struct ds_settings *ret, struct ds_er
 void svc_restore_settings(struct ds_daemon *d, struct ds_settings *old);
 int svc_swap_settings(struct ds_daemon *d, struct ds_settings *fresh, struct ds_settings *ret_old, struct ds_err *e);
 void svc_settings_change_free(struct settings_change *sc);
-int svc_settings_change_prepare(struct ds_daemon *d, const msgpack_object *changes, struct settings_change *sc,
-                                struct ds_err *e);
+/* replace: the changes are all the overrides there will be (a restore: what
+ * they do not name goes back to its default), except secrets they omit */
+int svc_settings_change_prepare(struct ds_daemon *d, const msgpack_object *changes, bool replace,
+                                struct settings_change *sc, struct ds_err *e);
 int svc_settings_change_commit(struct ds_daemon *d, struct settings_change *sc, const msgpack_object *changes,
                                const char *actor, struct ds_err *e);
 int svc_reset_settings(struct ds_daemon *d, const char *actor, struct ds_err *e);
@@ -43,6 +45,26 @@ const char *svc_settings_auth(const struct ds_daemon *d);
 const char *svc_state_auth(const struct ds_daemon *d);
 int svc_need_auth(struct ds_call *c, const char *need, const char *what);
 extern const struct ds_method svc_generic_methods[];
+/* svc_import.c: config.import, one-shot or in two phases */
+extern const struct ds_field svc_config_import_args[];
+int h_config_import(void *ctx, struct ds_call *c);
+void svc_txn_destroy(struct ds_daemon *d);
+/* svc_txn.c: who may go on with a staged import (pure: unit-tested) */
+#define SVC_TXN_ID_MAX 64
+#define SVC_TXN_TIMEOUT_MS (5 * 60 * 1000)
+struct svc_txn_owner {
+        char txn[SVC_TXN_ID_MAX + 1];
+        char id[BUS_NAME_MAX + 1];   /* busd's stamp of the caller who prepared */
+        char user[BUS_NAME_MAX + 1];
+        int64_t expires_ms;          /* monotonic */
+};
+enum svc_txn_phase { SVC_TXN_PREPARE, SVC_TXN_COMMIT, SVC_TXN_ABORT };
+/* 0 when caller may run phase on txn given what is staged (NULL: nothing);
+ * -EBUSY (another is staged), -ENOENT (not staged or expired), -EPERM (not
+ * the caller who prepared it), with why filled. */
+int svc_txn_admit(const struct svc_txn_owner *staged, enum svc_txn_phase phase, const char *txn,
+                  const struct ds_caller *caller, int64_t now_ms, char *why, size_t size);
+bool svc_txn_expired(const struct svc_txn_owner *staged, int64_t now_ms);
 extern const struct ds_field svc_audit_report_args[];
 int h_audit_report(void *ctx, struct ds_call *c);
 extern const struct ds_field svc_audit_harden_args[];

@@ -1,6 +1,7 @@
 /* svc_methods.c - the methods every service gets: sys.ping, config.get/set/
  * reset/export/import, and the generic table with the audit methods */
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
@@ -111,92 +112,97 @@ void ds_export_secret(struct ds_export *x, const char *key, const char *val)
         mpw_kv_str(x->w, key, val);
 }
 
-static int h_config_export(void *ctx, struct ds_call *c)
+/* A device backup's export: with secrets, so only sealed, and only for who
+ * may read and set every account and security setting. */
+#define SEAL_AUTH DS_AUTHZ_BACKUP "+" DS_AUTHZ_SECURITY "+" DS_AUTHZ_ACCOUNT
+
+static const char *check_key_hex(const char *s, size_t n)
 {
-        struct ds_daemon *d = D(c);
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("0123456789abcdefABCDEF", s[i]))
+                        return "an X25519 public key in hex (64 digits)";
+        return n == 2 * crypto_box_PUBLICKEYBYTES ? NULL : "an X25519 public key in hex (64 digits)";
+}
+
+static const struct ds_field config_export_args[] = {
+        { "seal_to", DS_STR, 0, .max_len = 2 * crypto_box_PUBLICKEYBYTES, .check = check_key_hex },
+        { NULL },
+};
+
+/* The export's entries into an open map w; secrets only for a sealed one. */
+static int write_export(struct ds_daemon *d, struct ds_call *c, struct mpw *w, bool secrets)
+{
         int r;
 
-        (void)ctx;
-        mpw_kv_str(c->r, "service", d->svc->name);
-        mpw_kv_str(c->r, "version", d->svc->version);
-        mpw_kv_int(c->r, "exported_ms", ds_now_real_ms());
-        mpw_str(c->r, "settings");
-        ds_settings_write(&d->settings, c->r, false);
+        mpw_kv_str(w, "service", d->svc->name);
+        mpw_kv_str(w, "version", d->svc->version);
+        mpw_kv_int(w, "exported_ms", ds_now_real_ms());
+        mpw_str(w, "settings");
+        ds_settings_write(&d->settings, w, secrets);
         if (d->svc->export_state && !ds_caller_allowed(&c->caller, svc_state_auth(d))) {
                 /* backup alone is not enough to read accounts, rules or functions */
-                mpw_kv_str(c->r, "state_omitted", svc_state_auth(d));
+                mpw_kv_str(w, "state_omitted", svc_state_auth(d));
         } else if (d->svc->export_state) {
-                struct ds_export x = { .w = c->r, .secrets = false };
+                struct ds_export x = { .w = w, .secrets = secrets };
 
-                mpw_str(c->r, "state");
+                mpw_str(w, "state");
                 r = d->svc->export_state(d, d->ctx, &x);
                 if (r < 0)
                         return ds_call_fail(c, r, NULL, "cannot export state: %s", strerror(-r));
         }
-        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%s: configuration exported by '%s'",
-                  d->svc->name, ds_call_actor(c));
         return 0;
 }
 
-static const struct ds_field config_import_args[] = {
-        { "service", DS_STR, 0, .max_len = BUS_NAME_MAX },
-        { "version", DS_STR, 0, .max_len = 64 },
-        { "exported_ms", DS_INT, 0 },
-        { "settings", DS_MAP, DS_REQUIRED | DS_OPEN_MAP },
-        { "state", DS_ANY, 0 },
-        { "state_omitted", DS_STR, 0, .max_len = DS_AUTHZ_SET_MAX },
-        { NULL },
-};
+/* config.export {seal_to}: the export with its secrets, sealed to that key
+ * (crypto_box_seal): never in clear on the bus. */
+static int export_sealed(struct ds_daemon *d, struct ds_call *c, const char *hex)
+{
+        unsigned char pk[crypto_box_PUBLICKEYBYTES], *sealed = NULL;
+        struct mpw w;
+        int r;
 
-/* All or nothing: the settings go through config.set's checks and the state
- * through the live methods' (the service's import_state); if the state is
- * refused, the settings already applied are put back. */
-static int h_config_import(void *ctx, struct ds_call *c)
+        if ((r = svc_need_auth(c, SEAL_AUTH, "config.export with secrets")) < 0)
+                return r;
+        if (sodium_init() < 0 || sodium_hex2bin(pk, sizeof pk, hex, strlen(hex), NULL, NULL, NULL) < 0)
+                return ds_call_fail(c, -EINVAL, "seal_to", "not an X25519 public key");
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        r = write_export(d, c, &w, true);
+        mpw_map_end(&w);
+        if (r == 0 && mpw_finish(&w) < 0)
+                r = ds_call_fail(c, -ENOMEM, NULL, "cannot build the export");
+        if (r == 0 && !(sealed = malloc(mpw_len(&w) + crypto_box_SEALBYTES)))
+                r = ds_call_fail(c, -ENOMEM, NULL, "out of memory");
+        if (r == 0 && crypto_box_seal(sealed, (const unsigned char *)mpw_data(&w), mpw_len(&w), pk) != 0)
+                r = ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot seal the export");
+        if (r == 0) {
+                mpw_kv_str(c->r, "service", d->svc->name);
+                mpw_kv_str(c->r, "version", d->svc->version);
+                mpw_str(c->r, "sealed");
+                mpw_bin(c->r, sealed, mpw_len(&w) + crypto_box_SEALBYTES);
+                log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c),
+                          "%s: configuration with secrets exported, sealed to key %.16s..., by '%s'", d->svc->name,
+                          hex, ds_call_actor(c));
+        }
+        free(sealed);
+        mpw_wipe(&w); /* it held every hash */
+        return r;
+}
+
+static int h_config_export(void *ctx, struct ds_call *c)
 {
         struct ds_daemon *d = D(c);
-        const msgpack_object *svc = ds_arg(c, "service"), *st = ds_arg(c, "state"), *set = ds_arg(c, "settings");
-        bool have_set = set->via.map.size > 0;
-        struct settings_change sc = { 0 };
-        struct ds_settings old = { 0 };
+        char hex[2 * crypto_box_PUBLICKEYBYTES + 1];
         int r;
 
         (void)ctx;
-        if (svc && !mp_streq(svc, d->svc->name))
-                return ds_call_fail(c, -EINVAL, "service", "this export belongs to another service");
-        if (st && !d->svc->import_state)
-                return ds_call_fail(c, -EINVAL, "state", "%s keeps no state to import", d->svc->name);
-        if ((st && (r = svc_need_auth(c, svc_state_auth(d), "config.import of state")) < 0) ||
-            (have_set && (r = svc_need_auth(c, svc_settings_auth(d), "config.import of settings")) < 0))
+        if (ds_arg_str(c, "seal_to", hex, sizeof hex) == 0 && hex[0])
+                return export_sealed(d, c, hex);
+        if ((r = write_export(d, c, c->r, false)) < 0)
                 return r;
-        mpw_init(&sc.over);
-        if (have_set) {
-                r = svc_settings_change_prepare(d, set, &sc, &c->err);
-                if (r == 0)
-                        r = svc_swap_settings(d, &sc.fresh, &old, &c->err);
-                if (r < 0) {
-                        if (c->err.field[0] && strncmp(c->err.field, "settings", 8) != 0)
-                                prefix_field(&c->err);
-                        goto out;
-                }
-        }
-        if (st && (r = d->svc->import_state(d, d->ctx, st, &c->err)) < 0) {
-                if (have_set)
-                        svc_restore_settings(d, &old);
-                goto out;
-        }
-        if (have_set) {
-                r = svc_settings_change_commit(d, &sc, set, ds_call_actor(c), &c->err);
-                if (r < 0)
-                        goto out;
-                ds_settings_free(&old);
-        }
-        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%s: configuration imported by '%s'",
+        log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%s: configuration exported by '%s'",
                   d->svc->name, ds_call_actor(c));
-        mpw_kv_bool(c->r, "imported", true);
-        r = 0;
-out:
-        svc_settings_change_free(&sc);
-        return r;
+        return 0;
 }
 
 const struct ds_method svc_generic_methods[] = {
@@ -204,8 +210,8 @@ const struct ds_method svc_generic_methods[] = {
         DS_METHOD("config.get", NULL, h_config_get, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("config.set", config_set_args, h_config_set, AUTH_SESSION),
         DS_METHOD("config.reset", NULL, h_config_reset, AUTH_SESSION),
-        DS_METHOD("config.export", NULL, h_config_export, AUTH_NEEDS(BACKUP)),
-        DS_METHOD("config.import", config_import_args, h_config_import, AUTH_NEEDS(BACKUP)),
+        DS_METHOD("config.export", config_export_args, h_config_export, AUTH_NEEDS(BACKUP)),
+        DS_METHOD("config.import", svc_config_import_args, h_config_import, AUTH_NEEDS(BACKUP)),
         DS_METHOD("audit.report", svc_audit_report_args, h_audit_report, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("audit.harden", svc_audit_harden_args, h_audit_harden, AUTH_NEEDS(SECURITY)),
         { NULL },

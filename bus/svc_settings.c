@@ -143,8 +143,8 @@ void svc_settings_change_free(struct settings_change *sc)
 }
 
 /* Validates changes and builds the settings they make, changing nothing. */
-int svc_settings_change_prepare(struct ds_daemon *d, const msgpack_object *changes, struct settings_change *sc,
-                                struct ds_err *e)
+int svc_settings_change_prepare(struct ds_daemon *d, const msgpack_object *changes, bool replace,
+                                struct settings_change *sc, struct ds_err *e)
 {
         struct layers l;
         msgpack_unpacked u;
@@ -174,8 +174,13 @@ int svc_settings_change_prepare(struct ds_daemon *d, const msgpack_object *chang
                         const msgpack_object *k = &l.over_u.data.via.map.ptr[i].key;
                         char key[64];
 
+                        const struct ds_field *f;
+
                         if (mp_strcpy(k, key, sizeof key) < 0 || mp_get(changes, key) ||
-                            !ds_field_find(d->svc->settings, key))
+                            !(f = ds_field_find(d->svc->settings, key)))
+                                continue;
+                        /* a replacement drops the rest, but a secret it cannot carry stays */
+                        if (replace && !(f->flags & DS_SECRET))
                                 continue;
                         mpw_obj(&sc->over, k);
                         mpw_obj(&sc->over, &l.over_u.data.via.map.ptr[i].val);
@@ -212,7 +217,7 @@ int ds_daemon_set_settings(struct ds_daemon *d, const msgpack_object *changes, c
         struct ds_settings old;
         int r;
 
-        r = svc_settings_change_prepare(d, changes, &sc, e);
+        r = svc_settings_change_prepare(d, changes, false, &sc, e);
         if (r == 0)
                 r = svc_swap_settings(d, &sc.fresh, &old, e);
         if (r == 0) {

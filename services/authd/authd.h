@@ -354,6 +354,8 @@ int authd_store_read(struct authd_ctx *a, const msgpack_object *o, struct ds_err
  * ONVIF user given without hashes keeps the ones it has here (by name), a new
  * one without is refused. Saved before it is taken; a untouched on error. */
 int authd_store_import(struct authd_ctx *a, const msgpack_object *o, struct ds_err *e);
+/* authd_store_import()'s checks alone: a untouched, nothing saved. */
+int authd_store_check(struct authd_ctx *a, const msgpack_object *o, struct ds_err *e);
 int authd_store_save(struct authd_ctx *a);
 
 /* setup.c: the one-time code of auth.init, in <statedir>/authd/setup-code */

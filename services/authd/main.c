@@ -56,21 +56,19 @@ static void refresh_dummy(struct authd_ctx *a, const struct authd_cost *cost)
         authd_pool_submit(a->pool, j);
 }
 
-static int a_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+/* What a_apply refuses in a set of settings, without applying any (also a
+ * two-phase import's prepare). */
+static int a_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
 {
-        struct authd_ctx *a = ctx;
-        const struct ds_settings *s = &d->settings;
-        struct authd_cost cost = { (uint64_t)ds_settings_int(s, "hash_opslimit"),
-                                   (size_t)ds_settings_int(s, "hash_memlimit_kib") * 1024 };
-        bool was_anon = a->anonymous;
-        uint64_t phys = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
-        size_t queue;
-        int workers;
-
         const msgpack_object *fe = ds_settings_get(s, "front_ends");
+        uint64_t phys = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+        size_t memlimit = (size_t)ds_settings_int(s, "hash_memlimit_kib") * 1024;
         char front[AUTHD_FRONT_ENDS_MAX][BUS_NAME_MAX + 1];
         size_t n_front = 0;
+        int workers;
 
+        (void)d;
+        (void)ctx;
         if (ds_settings_int(s, "lockout_max_s") < ds_settings_int(s, "lockout_s"))
                 return ds_err_set(e, -EINVAL, "lockout_max_s", "must be at least lockout_s (%lld)",
                                   (long long)ds_settings_int(s, "lockout_s"));
@@ -94,13 +92,36 @@ static int a_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         workers = (int)ds_settings_int(s, "hash_workers");
         if (!workers)
                 workers = authd_cpus();
-        queue = (size_t)ds_settings_int(s, "hash_queue");
         /* what may be in flight at once must fit in memory with room to spare */
-        if (phys > 0 && (uint64_t)workers * cost.memlimit > phys / 2)
+        if (phys > 0 && (uint64_t)workers * memlimit > phys / 2)
                 return ds_err_set(e, -EINVAL, "hash_workers",
                                   "%d worker(s) x %zu KiB of Argon2id memory exceed half of the device's %llu MiB: "
                                   "fewer workers or a lower hash_memlimit_kib",
-                                  workers, cost.memlimit / 1024, (unsigned long long)(phys >> 20));
+                                  workers, memlimit / 1024, (unsigned long long)(phys >> 20));
+        return 0;
+}
+
+static int a_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+{
+        struct authd_ctx *a = ctx;
+        const struct ds_settings *s = &d->settings;
+        struct authd_cost cost = { (uint64_t)ds_settings_int(s, "hash_opslimit"),
+                                   (size_t)ds_settings_int(s, "hash_memlimit_kib") * 1024 };
+        bool was_anon = a->anonymous;
+        const msgpack_object *fe = ds_settings_get(s, "front_ends");
+        char front[AUTHD_FRONT_ENDS_MAX][BUS_NAME_MAX + 1];
+        size_t n_front = 0, queue;
+        int workers, r;
+
+        if ((r = a_check_settings(d, ctx, s, e)) < 0)
+                return r;
+        memset(front, 0, sizeof front);
+        for (uint32_t i = 0; fe && fe->type == MSGPACK_OBJECT_ARRAY && i < fe->via.array.size; i++)
+                mp_strcpy(&fe->via.array.ptr[i], front[n_front++], sizeof front[0]); /* checked above */
+        workers = (int)ds_settings_int(s, "hash_workers");
+        if (!workers)
+                workers = authd_cpus();
+        queue = (size_t)ds_settings_int(s, "hash_queue");
         if (a->pool && authd_pool_resize(a->pool, workers, queue) < 0)
                 return ds_err_set(e, -EAGAIN, "hash_workers", "cannot start %d hash worker(s)", workers);
         a->hash_workers = workers;
@@ -267,6 +288,12 @@ static int a_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, str
         return 0;
 }
 
+static int a_check(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e)
+{
+        (void)d;
+        return authd_store_check(ctx, o, e);
+}
+
 /* Factory reset: no account, no session, no lock; auth.init works again,
  * with a new setup code (whoever knew the old one may not take the device). */
 static int a_reset(struct ds_daemon *d, void *ctx)
@@ -336,6 +363,8 @@ int main(int argc, char **argv)
                 .apply = a_apply,
                 .export_state = a_export,
                 .import_state = a_import,
+                .check_state = a_check,
+                .check_settings = a_check_settings,
                 .reset_state = a_reset,
                 .status = a_status,
                 .ready = authd_ready,

@@ -593,6 +593,19 @@ int authd_store_import(struct authd_ctx *a, const msgpack_object *o, struct ds_e
         return 0;
 }
 
+int authd_store_check(struct authd_ctx *a, const msgpack_object *o, struct ds_err *e)
+{
+        struct authd_ctx n = { .d = a->d, .now = a->now, .policy = a->policy, .cost = a->cost };
+        struct rd r = { .a = &n, .cur = a, .imp = true, .e = e };
+        int x;
+
+        x = store_read(&r, o);
+        if (x == -ENOMEM)
+                ds_err_set(e, x, NULL, "out of memory");
+        authd_store_clear(&n);
+        return x;
+}
+
 int authd_store_save(struct authd_ctx *a)
 {
         struct mpw w;

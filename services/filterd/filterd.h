@@ -222,6 +222,8 @@ extern const struct ds_audit_item filterd_audit[];
 int filterd_apply_settings(struct ds_daemon *d, void *ctx, struct ds_err *e);
 int filterd_export(struct ds_daemon *d, void *ctx, struct ds_export *x);
 int filterd_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e);
+int filterd_check(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e);
+int filterd_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e);
 int filterd_reset(struct ds_daemon *d, void *ctx);
 void filterd_status(struct ds_daemon *d, void *ctx, struct mpw *w);
 int filterd_load(struct filterd *f);

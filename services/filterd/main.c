@@ -81,6 +81,8 @@ int main(int argc, char **argv)
                 .apply = filterd_apply_settings,
                 .export_state = filterd_export,
                 .import_state = filterd_import,
+                .check_state = filterd_check,
+                .check_settings = filterd_check_settings,
                 .reset_state = filterd_reset,
                 .status = filterd_status,
         };

@@ -781,12 +781,7 @@ const struct ds_audit_item filterd_audit[] = {
 
 int filterd_apply_settings(struct ds_daemon *d, void *ctx, struct ds_err *e)
 {
-        char why[128];
-
-        (void)ctx;
-        if (fd_management_check(ds_settings_str(&d->settings, "management"), why, sizeof why) < 0)
-                return ds_err_set(e, -EINVAL, "management", "%s", why);
-        return 0;
+        return filterd_check_settings(d, ctx, &d->settings, e);
 }
 
 void filterd_status(struct ds_daemon *d, void *ctx, struct mpw *w)

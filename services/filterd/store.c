@@ -225,24 +225,55 @@ int filterd_export(struct ds_daemon *d, void *ctx, struct ds_export *x)
         return 0;
 }
 
+/* The import's checks: c read from o, or an error naming the field. */
+static int import_read(struct ds_daemon *d, struct filterd *f, const msgpack_object *o, struct fd_config *c,
+                       struct ds_err *e)
+{
+        int r;
+
+        if (f->confirm_pending)
+                return ds_err_set(e, -EBUSY, NULL, "an apply awaits filter.confirm");
+        r = fd_config_read(o, c, e);
+        if (r == 0) {
+                /* the live methods' guard; an import carries no operator source */
+                char why[384];
+                if (fd_guard(c, "", ds_settings_str(&d->settings, "management"), why, sizeof why) < 0) {
+                        log_audit("security", LOG_LVL_WARNING, "config.import", "filter: import refused: %s", why);
+                        snprintf(e->reason, sizeof e->reason, "self-lockout");
+                        r = ds_err_set(e, -EINVAL, c->mode == FD_MODE_DENY ? "state.entries" : "state.mode", "%s", why);
+                }
+        }
+        return r;
+}
+
+int filterd_check(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e)
+{
+        struct fd_config c = { 0 };
+        int r = import_read(d, ctx, o, &c, e);
+
+        fd_config_free(&c);
+        return r;
+}
+
+/* What applying settings s refuses (filterd_apply_settings), without acting. */
+int filterd_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
+{
+        char why[128];
+
+        (void)d;
+        (void)ctx;
+        if (fd_management_check(ds_settings_str(s, "management"), why, sizeof why) < 0)
+                return ds_err_set(e, -EINVAL, "management", "%s", why);
+        return 0;
+}
+
 int filterd_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e)
 {
         struct filterd *f = ctx;
         struct fd_config c = { 0 };
         int r;
 
-        if (f->confirm_pending)
-                return ds_err_set(e, -EBUSY, NULL, "an apply awaits filter.confirm");
-        r = fd_config_read(o, &c, e);
-        if (r == 0) {
-                /* the live methods' guard; an import carries no operator source */
-                char why[384];
-                if (fd_guard(&c, "", ds_settings_str(&d->settings, "management"), why, sizeof why) < 0) {
-                        log_audit("security", LOG_LVL_WARNING, "config.import", "filter: import refused: %s", why);
-                        snprintf(e->reason, sizeof e->reason, "self-lockout");
-                        r = ds_err_set(e, -EINVAL, c.mode == FD_MODE_DENY ? "state.entries" : "state.mode", "%s", why);
-                }
-        }
+        r = import_read(d, f, o, &c, e);
         if (r == 0)
                 r = filterd_enforce(f, &c, e);
         if (r < 0) {

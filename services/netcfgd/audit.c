@@ -89,6 +89,8 @@ const struct ds_audit_item netcfgd_audit[] = {
           .remediation = "devctl port set http=8088 https=8443 ...", .check = check_ports },
         { .id = "net.functions.2", .level = 2, .title = "unneeded functions off (level 2)",
           .remediation = "devctl function disable NAME", .check = check_fns2, .harden = harden_fns2 },
+        { .id = "net.backup.recent", .level = 2, .title = "configuration backed up recently (backup_max_age_days)",
+          .remediation = "devctl backup create --out FILE", .check = netcfgd_check_backup },
         { .id = "net.tls13", .level = 3, .title = "TLS 1.3 minimum", .remediation = "devctl call netcfgd https.set tls_min=1.3",
           .key = "tls_min", .want_str = "1.3" },
         { .id = "net.functions.3", .level = 3, .title = "every optional function off (level 3)",

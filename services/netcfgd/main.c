@@ -84,6 +84,7 @@ static int n_start(struct ds_daemon *d, void *ctx)
         if ((r = svcmgr_allow(&x->mgr, &x->fns)) < 0)
                 return r;
         log_info("service manager: %s backend", x->backend);
+        netcfgd_backup_load(x);
         netcfgd_functions_adopt(x);
         netcfgd_functions_enforce(x, true);
         netcfgd_publish_ports(x);
@@ -106,20 +107,31 @@ static void n_stop(struct ds_daemon *d, void *ctx)
         free(x->flagdir);
 }
 
+/* What n_apply refuses, without acting (a two-phase import's prepare too). */
+static int n_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
+{
+        struct port_set p;
+        size_t a, b;
+
+        (void)d;
+        (void)ctx;
+        ports_from_settings(s, &p);
+        if (ports_conflict(&p, &a, &b))
+                return ds_err_set(e, -EINVAL, ports_table[b].key, "%s port %d is already used by %s",
+                                  ports_proto_name(ports_table[b].proto), p.port[b], ports_table[a].name);
+        return netcfg_settings_check(s, e);
+}
+
 static int n_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
 {
         struct netcfgd_ctx *x = X(ctx);
         struct port_set p;
-        size_t a, b;
         int r;
 
-        ports_from_settings(&d->settings, &p);
-        if (ports_conflict(&p, &a, &b))
-                return ds_err_set(e, -EINVAL, ports_table[b].key, "%s port %d is already used by %s",
-                                  ports_proto_name(ports_table[b].proto), p.port[b], ports_table[a].name);
-        r = netcfg_settings_check(&d->settings, e);
+        r = n_check_settings(d, ctx, &d->settings, e);
         if (r < 0)
                 return r;
+        ports_from_settings(&d->settings, &p);
         if (x->snmpdir && (r = netcfgd_write_snmp(x, &d->settings)) < 0)
                 return ds_err_set(e, r, NULL, "cannot write the snmpd fragment in '%s': %s", x->snmpdir, strerror(-r));
         if (!x->ports_known || memcmp(&p, &x->ports, sizeof p)) {
@@ -144,15 +156,20 @@ static int n_export(struct ds_daemon *d, void *ctx, struct ds_export *x)
         return 0;
 }
 
+static int n_check(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e)
+{
+        (void)d;
+        if (o->type != MSGPACK_OBJECT_MAP || !mp_get(o, "functions"))
+                return ds_err_set(e, -EINVAL, "state", "expected {functions: {...}}");
+        return functions_check_state(&X(ctx)->fns, mp_get(o, "functions"), e);
+}
+
 static int n_import(struct ds_daemon *d, void *ctx, const msgpack_object *o, struct ds_err *e)
 {
         struct netcfgd_ctx *x = X(ctx);
         int r;
 
-        (void)d;
-        if (o->type != MSGPACK_OBJECT_MAP || !mp_get(o, "functions"))
-                return ds_err_set(e, -EINVAL, "state", "expected {functions: {...}}");
-        r = functions_check_state(&x->fns, mp_get(o, "functions"), e);
+        r = n_check(d, ctx, o, e);
         if (r < 0)
                 return r;
         /* as function.enable/disable: each change is recorded once it is done */
@@ -208,6 +225,8 @@ static const struct ds_service netcfgd_service = {
         .apply = n_apply,
         .export_state = n_export,
         .import_state = n_import,
+        .check_state = n_check,
+        .check_settings = n_check_settings,
         .reset_state = n_reset,
         .status = n_status,
 };

@@ -61,6 +61,8 @@ const struct ds_field netcfgd_settings[] = {
         { "device_dns", DS_ARRAY, 0, .max_len = 16, .sub = host_item, .help = "DNS names the certificate covers" },
         { "device_ips", DS_ARRAY, 0, .max_len = 16, .sub = ip_item, .help = "IP addresses the certificate covers" },
         { "cert_days", DS_INT, 0, .min = 1, .max = 3650, .def_int = 398 },
+        { "backup_max_age_days", DS_INT, 0, .min = 1, .max = 3650, .def_int = 30,
+          .help = "audit net.backup.recent: the last configuration backup at most this old" },
         { "snmp_address", DS_STR, 0, .max_len = 45, .check = ds_check_ip, .def_str = "0.0.0.0" },
         { "snmp_v1v2c", DS_BOOL, 0, .def_bool = false },
         { "snmp_community", DS_STR, DS_SECRET, .max_len = 32, .def_str = "" },
@@ -762,5 +764,7 @@ const struct ds_method netcfgd_methods[] = {
         DS_METHOD("cert.import", cert_import_args, h_cert_import, AUTH_NEEDS(SECURITY)),
         DS_METHOD("snmp.show", NULL, h_snmp_show, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("snmp.set", snmp_set_args, h_snmp_set, AUTH_NEEDS(NETWORK)),
+        DS_METHOD("backup.done", netcfgd_backup_done_args, h_backup_done, AUTH_NEEDS(BACKUP)),
+        DS_METHOD("backup.show", NULL, h_backup_show, AUTH_NEEDS(SYSTEM_INFO)),
         { NULL },
 };

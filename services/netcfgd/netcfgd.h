@@ -183,11 +183,24 @@ struct netcfgd_ctx {
         char *tlsdir;  /* <statedir root>/tls: the server certificate and key for webd (0640, group devsec-tls) */
         const char *backend;
         const char *want_backend; /* --svcmgr=: NULL or "auto" picks */
+        struct {
+                int64_t at_ms; /* 0: never */
+                int64_t size;
+                char sha256[65];
+        } backup; /* the last configuration backup made (backup.c) */
 };
 
 extern const struct ds_method netcfgd_methods[];
 extern const struct ds_field netcfgd_settings[];
 extern const struct ds_audit_item netcfgd_audit[];
+/* backup.c */
+extern const struct ds_field netcfgd_backup_done_args[];
+void netcfgd_backup_load(struct netcfgd_ctx *x);
+int h_backup_done(void *ctx, struct ds_call *c);
+int h_backup_show(void *ctx, struct ds_call *c);
+enum ds_audit_result netcfgd_check_backup(void *ctx, char *detail, size_t size);
+/* pass: a backup at most max_days old; fail naming its age, or "never" */
+enum ds_audit_result netcfgd_backup_verdict(int64_t at_ms, int64_t now_ms, int64_t max_days, char *detail, size_t size);
 #define FN_STATE "functions.mp" /* the function switches, in netcfgd's state dir */
 /* methods.c, for the hooks in main.c */
 int netcfgd_fn_change(struct netcfgd_ctx *x, struct net_function *f, bool enable, struct ds_call *call,

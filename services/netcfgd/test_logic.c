@@ -470,6 +470,23 @@ static void t_svcmgr_dev(void **s)
         assert_null(m.ops);
 }
 
+/* net.backup.recent: never, fresh, at the limit, one day past it */
+static void t_backup_age(void **s)
+{
+        const int64_t day = 24LL * 3600 * 1000, now = 1000 * day;
+        char d[200];
+
+        (void)s;
+        assert_int_equal(netcfgd_backup_verdict(0, now, 30, d, sizeof d), DS_AUDIT_FAIL);
+        assert_non_null(strstr(d, "never"));
+        assert_int_equal(netcfgd_backup_verdict(now - day / 2, now, 30, d, sizeof d), DS_AUDIT_PASS);
+        assert_int_equal(netcfgd_backup_verdict(now - 30 * day, now, 30, d, sizeof d), DS_AUDIT_PASS);
+        assert_int_equal(netcfgd_backup_verdict(now - 31 * day, now, 30, d, sizeof d), DS_AUDIT_FAIL);
+        assert_non_null(strstr(d, "31 day(s) ago, too old"));
+        /* a backup dated ahead of the clock (set back since) counts as today's */
+        assert_int_equal(netcfgd_backup_verdict(now + day, now, 30, d, sizeof d), DS_AUDIT_PASS);
+}
+
 static void t_certs(void **s)
 {
         static const char *const dns[] = { "localhost", "cam.example.net", NULL };
@@ -556,7 +573,7 @@ int main(void)
                 cmocka_unit_test(t_functions_shipped), cmocka_unit_test(t_functions_errors),
                 cmocka_unit_test(t_functions_state),  cmocka_unit_test(t_svcmgr_dev), cmocka_unit_test(t_svcmgr_table_only),
                 cmocka_unit_test(t_svcmgr_gen_agrees),
-                cmocka_unit_test(t_certs),
+                cmocka_unit_test(t_certs),            cmocka_unit_test(t_backup_age),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);

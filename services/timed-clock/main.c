@@ -11,6 +11,15 @@
 #include "clock.h"
 #include "log.h"
 
+static int clockd_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
+{
+        (void)d;
+        (void)ctx;
+        if (ds_settings_int(s, "ceil_s") <= ds_settings_int(s, "floor_s"))
+                return ds_err_set(e, -EINVAL, "ceil_s", "must be after floor_s");
+        return 0;
+}
+
 static int clockd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
 {
         struct clockd_ctx *x = ctx;
@@ -80,6 +89,7 @@ static const struct ds_service clockd_service = {
         .audit = clockd_audit,
         .init = clockd_init,
         .apply = clockd_apply,
+        .check_settings = clockd_check_settings,
         .status = clockd_status,
 };
 

@@ -56,15 +56,14 @@ static int nts_server_entry(const msgpack_object *o, char *buf, size_t size)
         return 0;
 }
 
-static int timed_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+/* The engine's configuration from settings s: every refusal of apply that
+ * does not depend on the host, so check_settings runs it alone. */
+static int cfg_from(const struct ds_settings *s, struct timed_cfg *ret, struct ds_err *e)
 {
-        struct timed_ctx *t = ctx;
-        const struct ds_settings *s = &d->settings;
         const msgpack_object *sv = ds_settings_get(s, "servers");
-        struct timed_cfg c = { 0 }, old = t->cfg;
+        struct timed_cfg c = { 0 };
         int r;
 
-        t->d = d;
         c.ntp_enabled = ds_settings_bool(s, "ntp_enabled");
         c.step_always = ds_settings_bool(s, "step_always");
         c.minsources = (int)ds_settings_int(s, "minsources");
@@ -95,6 +94,28 @@ static int timed_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
                         return ds_err_set(e, -EINVAL, "nts_servers", "must be HOST[:PORT]");
                 c.server_nts[c.n_servers++] = true;
         }
+        *ret = c;
+        return 0;
+}
+
+static int timed_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
+{
+        struct timed_cfg c;
+
+        (void)d;
+        (void)ctx;
+        return cfg_from(s, &c, e);
+}
+
+static int timed_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+{
+        struct timed_ctx *t = ctx;
+        struct timed_cfg c, old = t->cfg;
+        int r;
+
+        t->d = d;
+        if ((r = cfg_from(&d->settings, &c, e)) < 0)
+                return r;
         if (strcmp(c.zone, t->applied_zone) != 0) {
                 r = install_zone(t, c.zoneinfo_dir, c.zone, e);
                 if (r < 0)
@@ -146,6 +167,7 @@ static const struct ds_service timed_service = {
         .start = timed_start,
         .stop = timed_stop,
         .apply = timed_apply,
+        .check_settings = timed_check_settings,
         .status = timed_ping,
 };
 
