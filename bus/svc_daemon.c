@@ -204,5 +204,5 @@ int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ct
         free(d->conf_path);
         free(d->argv);
         ds_paths_free(&d->paths);
-        return 0;
+        return d->exit_code;
 }

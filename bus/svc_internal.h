@@ -43,6 +43,14 @@ const char *svc_settings_auth(const struct ds_daemon *d);
 const char *svc_state_auth(const struct ds_daemon *d);
 int svc_need_auth(struct ds_call *c, const char *need, const char *what);
 extern const struct ds_method svc_generic_methods[];
+/* svc_factory.c: sys.factory_reset */
+extern const struct ds_field svc_factory_args[];
+int svc_h_factory_reset(void *ctx, struct ds_call *c);
+/* Every authority: only an administrator (or the local factory-reset
+ * identity, which the bus ACL lets call nothing else) resets the device. */
+#define SVC_FACTORY_AUTH                                                                                           \
+        "system+playback+monitor+maintenance+backup+security+camera+network+event+storage+manual-control+"         \
+        "system-info+account"
 extern const struct ds_field svc_audit_report_args[];
 int h_audit_report(void *ctx, struct ds_call *c);
 extern const struct ds_field svc_audit_harden_args[];
