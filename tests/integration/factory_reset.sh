@@ -125,7 +125,7 @@ kill -HUP "$BUSD_PID"
 check_until "filterd is no longer known" 5 '^0$' sh -c "'$B/devctl' status | grep -c filterd || true"
 DEVSEC_DEVCTL="$B/devctl" "$ROOT_DIR/tools/factory-reset/devsec-factory-reset" --wipe-logs > "$T_DIR/out2" 2>&1; RC=$?
 check "devsec-factory-reset --wipe-logs: exit 0" test "$RC" = 0
-check_out "its summary" 'factory reset done: 4 service\(s\) reset' cat "$T_DIR/out2"
+check_out "its summary" 'factory reset done: 4 service\(s\) reset, 0 disabled' cat "$T_DIR/out2"
 check_out "logd wiped the closed chain" '^logd +reset: .*\(wiped\)' cat "$T_DIR/out2"
 check "netcfgd restarted again" wait_for 10 sh -c "[ \$(grep -cx 75 '$T_DIR/netcfgd.exits') = 2 ]"
 for s in netcfgd upgrade-d; do svc_up $s 10 || nok "$s back up"; done

@@ -154,7 +154,9 @@ static int c_factory_reset(struct devctl *dc, const struct devctl_cmd *cmd, int 
                         if (dc->json)
                                 json_row(&out, v[i].name, "skipped", "disabled", NULL);
                         else
-                                printf("%-14s skipped: disabled (reset it when it is enabled again)\n", v[i].name);
+                                printf("%-14s skipped: disabled: its settings and state stay until it is enabled and "
+                                       "reset (devctl call %s sys.factory_reset)\n",
+                                       v[i].name, v[i].name);
                         continue;
                 }
                 code = bus_call_sync(devctl_bus(dc), v[i].name, "sys.factory_reset", &args, dc->token,
@@ -192,8 +194,9 @@ static int c_factory_reset(struct devctl *dc, const struct devctl_cmd *cmd, int 
                 printf("factory reset INCOMPLETE: %zu service(s) reset, %zu failed: run it again once they are up\n",
                        done, failed);
         } else {
-                printf("factory reset done: %zu service(s) reset%s; initialise the device again (devctl init)\n", done,
-                       skipped ? ", some skipped" : "");
+                printf("factory reset done: %zu service(s) reset, %zu disabled one(s) skipped; initialise the device "
+                       "again (devctl init)\n",
+                       done, skipped);
         }
         mpw_free(&args);
         mpw_free(&out);
