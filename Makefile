@@ -236,6 +236,7 @@ install: all
 	@if [ -f tools/devctl/devctl.bash ]; then install -m 0644 tools/devctl/devctl.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/devctl; fi
 	@if [ -f docs/install.md ]; then install -m 0644 docs/install.md $(DESTDIR)$(PREFIX)/share/doc/devsec/; fi
+	install -m 0644 docs/factory-reset.md $(DESTDIR)$(PREFIX)/share/doc/devsec/
 
 clean:
 	rm -rf build build-asan run

@@ -83,6 +83,10 @@ struct ds_service {
          * included (ds_factory_reset_settings), and writes its result. */
         const char *const *factory_keep;
         int (*factory_reset)(struct ds_daemon *d, void *ctx, struct ds_call *c);
+        /* writes the device's factory reset mark (netcfgd, which owns
+         * <statedir>/functions/disabled): a daemon that missed the reset
+         * makes up for it at its next start */
+        bool factory_marks;
 };
 
 /* The exit status of a daemon ended by a factory reset, to be started again. */

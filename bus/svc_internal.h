@@ -46,6 +46,9 @@ extern const struct ds_method svc_generic_methods[];
 /* svc_factory.c: sys.factory_reset */
 extern const struct ds_field svc_factory_args[];
 int svc_h_factory_reset(void *ctx, struct ds_call *c);
+/* At start, before the settings: a factory reset this daemon missed (stopped
+ * or down) is made up for: its state directory emptied as the reset would. */
+void svc_factory_pending(struct ds_daemon *d);
 /* Every authority: only an administrator (or the local factory-reset
  * identity, which the bus ACL lets call nothing else) resets the device. */
 #define SVC_FACTORY_AUTH                                                                                           \

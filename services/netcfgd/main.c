@@ -209,6 +209,7 @@ static const struct ds_service netcfgd_service = {
         .export_state = n_export,
         .import_state = n_import,
         .reset_state = n_reset,
+        .factory_marks = true,
         .status = n_status,
 };
 

@@ -16,10 +16,10 @@ for d in authd netcfgd logd upgrade-d; do
         [ -x "$B/$d" ] || { skip "factory reset" "$d not built"; exit 0; }
 done
 have openssl || { skip "factory reset" "openssl not installed"; exit 0; }
-stack_init authd netcfgd logd upgrade-d factory-reset
+stack_init authd netcfgd logd upgrade-d smtp-notifier factory-reset
 # the daemons of this stack, and filterd (known, never started: it is down)
 find "$T_DIR/etc/bus.acl.d" -name '*.acl' ! -name authd.acl ! -name netcfgd.acl ! -name logd.acl \
-        ! -name upgrade-d.acl ! -name factory-reset.acl ! -name filterd.acl -delete
+        ! -name upgrade-d.acl ! -name smtp-notifier.acl ! -name factory-reset.acl ! -name filterd.acl -delete
 sed -i 's/^hash_opslimit = .*/hash_opslimit = 1;/; s/^hash_memlimit_kib = .*/hash_memlimit_kib = 8;/' "$T_DIR/etc/authd.conf"
 mkdir -p "$DEVSEC_STATEDIR/upgrade-d"
 printf '{"timed": {"version": "1.4.0", "security_version": 7}}\n' > "$DEVSEC_STATEDIR/upgrade-d/counters.json"
@@ -47,6 +47,7 @@ supervise authd "$B/authd"
 supervise netcfgd "$B/netcfgd" --dry-run
 supervise logd "$B/logd"
 supervise upgrade-d "$B/upgrade-d" --dry-run
+supervise smtp-notifier "$B/smtp-notifier"
 for s in authd netcfgd logd upgrade-d; do svc_up $s || { nok "$s up"; exit 0; }; done
 
 ADMIN_PW='Zx9#mQ2$vL'; BOB_PW='Vw7#kP4!nR'; NEW_PW='Lp3#xR8!qT'
@@ -60,6 +61,13 @@ login bob "$BOB_PW" >/dev/null
 as admin config set authd session_idle_s=600 >/dev/null
 as admin config set netcfgd rtsp_port=8554 >/dev/null
 as admin config set logd device_id=cam-7 >/dev/null
+# smtp ships off: on for a setting, then off again, so the reset finds smtp-notifier disabled
+as admin function enable smtp >/dev/null
+check_until "smtp on: smtp-notifier running" 10 'smtp-notifier +running' dc status
+as admin config set smtp-notifier host=mail.example.test from=cam@example.test >/dev/null
+check_out "smtp-notifier has a setting" 'host: +mail.example.test' as admin config get smtp-notifier
+as admin function disable smtp >/dev/null
+check_until "smtp off again: smtp-notifier disabled" 10 'smtp-notifier +disabled' dc status
 check_until "netcfgd made its HTTPS certificate" 5 'present: +yes' as admin https cert show
 FP1=$(fp)
 as admin log seal init --out "$T_DIR/key1" >/dev/null
@@ -79,6 +87,7 @@ check_out "filterd is reported as failed" '^filterd +FAILED' cat "$T_DIR/out1"
 check_out "logd first: its chain closed with a final seal" '^logd +reset: log chain closed at record [0-9]+ with a final seal \(kept\)' cat "$T_DIR/out1"
 check_out "netcfgd reset and restarting" '^netcfgd +reset: restarting with new keys' cat "$T_DIR/out1"
 check_out "upgrade-d reset" '^upgrade-d +reset' cat "$T_DIR/out1"
+check_out "smtp-notifier, disabled, is skipped: it resets at its next start" '^smtp-notifier +skipped: disabled: it resets at its next start' cat "$T_DIR/out1"
 check_out "authd last: the device is uninitialised" 'authd +reset: no account.*uninitialised' sh -c "tail -2 '$T_DIR/out1' | head -1"
 check_out "the summary says incomplete" 'factory reset INCOMPLETE: 4 service\(s\) reset, 1 failed' cat "$T_DIR/out1"
 check "netcfgd exited 75 to start afresh" wait_for 10 grep -qx 75 "$T_DIR/netcfgd.exits"
@@ -101,6 +110,20 @@ check_out "logd settings at defaults" 'device_id: +-?$' sh -c "DEVSEC_TOKEN_FILE
 check_until "netcfgd has a certificate again" 10 'present: +yes' as admin https cert show
 FP2=$(fp)
 check "a new HTTPS certificate (new fingerprint)" test -n "$FP2" -a "$FP1" != "$FP2"
+# the disabled daemon: at its next start it finds the device's mark and resets
+check "netcfgd wrote the device's reset mark" test -s "$DEVSEC_STATEDIR/functions/disabled/factory-reset.generation"
+check "the daemons reset now recorded it" cmp -s "$DEVSEC_STATEDIR/functions/disabled/factory-reset.generation" "$DEVSEC_STATEDIR/upgrade-d/factory-generation"
+check "smtp-notifier still holds its old settings while stopped" grep -q mail.example.test "$DEVSEC_STATEDIR/smtp-notifier/settings.mp"
+SP=$(dc --json status | tr '{' '\n' | sed -n 's/.*"name":"smtp-notifier".*"pid":\([0-9]*\).*/\1/p')
+[ -n "$SP" ] && kill "$SP"
+wait_for 10 sh -c "! kill -0 $SP 2>/dev/null"
+supervise smtp-notifier2 "$B/smtp-notifier"
+check "started again, smtp-notifier makes up for the reset" wait_for 10 grep -q "happened while it was stopped: settings and state removed" "$T_DIR/log/smtp-notifier2.log"
+check "its old settings are gone" sh -c "! grep -qs mail.example.test '$DEVSEC_STATEDIR/smtp-notifier/settings.mp'"
+as admin function enable smtp >/dev/null
+check_until "smtp on: smtp-notifier running" 10 'smtp-notifier +running' dc status
+check_out "its settings are the defaults" 'host: +-?$' sh -c "DEVSEC_TOKEN_FILE='$T_DIR/tok.admin' '$B/devctl' config get smtp-notifier | grep -E '^ *host:'"
+as admin function disable smtp >/dev/null
 check "the anti-rollback counters are unchanged" cmp -s "$T_DIR/counters.before" "$DEVSEC_STATEDIR/upgrade-d/counters.json"
 
 # ---- the log store: two chains
@@ -125,7 +148,7 @@ kill -HUP "$BUSD_PID"
 check_until "filterd is no longer known" 5 '^0$' sh -c "'$B/devctl' status | grep -c filterd || true"
 DEVSEC_DEVCTL="$B/devctl" "$ROOT_DIR/tools/factory-reset/devsec-factory-reset" --wipe-logs > "$T_DIR/out2" 2>&1; RC=$?
 check "devsec-factory-reset --wipe-logs: exit 0" test "$RC" = 0
-check_out "its summary" 'factory reset done: 4 service\(s\) reset, 0 disabled' cat "$T_DIR/out2"
+check_out "its summary" 'factory reset done: 4 service\(s\) reset, 1 disabled one\(s\) reset at their next start' cat "$T_DIR/out2"
 check_out "logd wiped the closed chain" '^logd +reset: .*\(wiped\)' cat "$T_DIR/out2"
 check "netcfgd restarted again" wait_for 10 sh -c "[ \$(grep -cx 75 '$T_DIR/netcfgd.exits') = 2 ]"
 for s in netcfgd upgrade-d; do svc_up $s 10 || nok "$s back up"; done

@@ -19,10 +19,12 @@ struct fr_svc {
         char state[16];
 };
 
-/* logd first, authd last, the others in busd's (sorted) order between */
+/* logd first (its chain sealed before any key goes), netcfgd next (it writes
+ * the device's mark of the reset, which a daemon stopped now finds at its next
+ * start), authd last, the others in busd's (sorted) order between */
 static int rank(const char *name)
 {
-        return !strcmp(name, "logd") ? 0 : !strcmp(name, "authd") ? 2 : 1;
+        return !strcmp(name, "logd") ? 0 : !strcmp(name, "netcfgd") ? 1 : !strcmp(name, "authd") ? 3 : 2;
 }
 
 static int by_rank(const void *a, const void *b)
@@ -120,6 +122,8 @@ static int c_factory_reset(struct devctl *dc, const struct devctl_cmd *cmd, int 
         size_t n = 0, failed = 0, skipped = 0, done = 0;
         bool yes = false, wipe = false;
         struct mpw args, out;
+        uint8_t rnd[12];
+        char gen[2 * sizeof rnd + 1];
         int r;
 
         for (int i = 0; i < argc; i++) {
@@ -139,6 +143,9 @@ static int c_factory_reset(struct devctl *dc, const struct devctl_cmd *cmd, int 
         mpw_init(&args);
         mpw_map_begin(&args);
         mpw_kv_bool(&args, "wipe_logs", wipe);
+        ds_random(rnd, sizeof rnd);
+        ds_hex(rnd, sizeof rnd, gen);
+        mpw_kv_str(&args, "generation", gen);
         mpw_map_end(&args);
         mpw_init(&out);
         mpw_map_begin(&out);
@@ -154,14 +161,19 @@ static int c_factory_reset(struct devctl *dc, const struct devctl_cmd *cmd, int 
                         if (dc->json)
                                 json_row(&out, v[i].name, "skipped", "disabled", NULL);
                         else
-                                printf("%-14s skipped: disabled: its settings and state stay until it is enabled and "
-                                       "reset (devctl call %s sys.factory_reset)\n",
-                                       v[i].name, v[i].name);
+                                printf("%-14s skipped: disabled: it resets at its next start\n", v[i].name);
                         continue;
                 }
                 code = bus_call_sync(devctl_bus(dc), v[i].name, "sys.factory_reset", &args, dc->token,
                                      dc->timeout_ms > FR_TIMEOUT_MS ? dc->timeout_ms : FR_TIMEOUT_MS, &rep);
-                if (code < 0) {
+                if (code == -DS_EDISABLED) {
+                        /* its function went off with netcfgd's reset (or just before) */
+                        skipped++;
+                        if (dc->json)
+                                json_row(&out, v[i].name, "skipped", "disabled", NULL);
+                        else
+                                printf("%-14s skipped: disabled: it resets at its next start\n", v[i].name);
+                } else if (code < 0) {
                         failed++;
                         if (dc->json)
                                 json_row(&out, v[i].name, "failed", rep.err.msg, NULL);
@@ -191,11 +203,12 @@ static int c_factory_reset(struct devctl *dc, const struct devctl_cmd *cmd, int 
                         msgpack_unpacked_destroy(&u);
                 }
         } else if (failed) {
-                printf("factory reset INCOMPLETE: %zu service(s) reset, %zu failed: run it again once they are up\n",
+                printf("factory reset INCOMPLETE: %zu service(s) reset, %zu failed: run it again once they are up "
+                       "(a daemon without a reset of its own also resets at its next start)\n",
                        done, failed);
         } else {
-                printf("factory reset done: %zu service(s) reset, %zu disabled one(s) skipped; initialise the device "
-                       "again (devctl init)\n",
+                printf("factory reset done: %zu service(s) reset, %zu disabled one(s) reset at their next start; "
+                       "initialise the device again (devctl init)\n",
                        done, skipped);
         }
         mpw_free(&args);
