@@ -73,6 +73,16 @@ FP2=$(fp)
 check "a new HTTPS certificate" test -n "$FP2" -a "$FP1" != "$FP2"
 check_out "the log holds the final record" "factory reset by 'admin': this chain ends here" dci log query --limit 1000
 
+if [ -f "$R/lib/systemd/system/devsec-smtp-notifier.service" ]; then
+        # smtp ships off: smtp-notifier was stopped during the reset and makes up for it when it starts
+        dci function enable smtp >/dev/null
+        check "smtp-notifier, stopped during the reset, resets when its function is enabled" wait_for 30 sh -c \
+                "nsenter -t ${CT_LEADER[$CT]} -a journalctl -u devsec-smtp-notifier.service --no-pager | grep -q 'happened while it was stopped'"
+        check_out "and records the device's mark" "^$(cat "$R/var/lib/devsec/functions/disabled/factory-reset.generation")\$" \
+                cat "$R/var/lib/devsec/smtp-notifier/factory-generation"
+        dci function disable smtp >/dev/null
+fi
+
 # ---- the button's path
 check_rc "the factory-reset key is not an operator's: a non-root user cannot read it" 1 \
         ct "$CT" setpriv --reuid=nobody --regid=nogroup --clear-groups cat /etc/devsec/bus/private/factory-reset.key
