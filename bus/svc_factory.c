@@ -15,7 +15,6 @@
 
 #include "svc_internal.h"
 
-
 static bool kept(const struct ds_daemon *d, const char *name)
 {
         if (!d->svc->factory_keep)
@@ -98,10 +97,10 @@ static int on_exit_timer(zloop_t *loop, int timer_id, void *arg)
 }
 
 const struct ds_field svc_factory_args[] = {
-        { "wipe_logs", DS_BOOL, 0, .help = "logd: remove the closed log store (default: keep it)" },
-        { "generation", DS_STR, 0, .max_len = 32, .check = ds_check_name,
-          .help = "the device-wide reset this call is part of (its mark, see svc_factory_pending)" },
-        { NULL },
+        {"wipe_logs", DS_BOOL, 0, .help = "logd: remove the closed log store (default: keep it)"},
+        {"generation", DS_STR, 0, .max_len = 32, .check = ds_check_name,
+         .help = "the device-wide reset this call is part of (its mark, see svc_factory_pending)"},
+        {NULL},
 };
 
 /* The device's mark of its last factory reset (written by the daemon that
@@ -109,7 +108,7 @@ const struct ds_field svc_factory_args[] = {
  * daemon's record of the reset it went through. A daemon that was stopped
  * (its function disabled) or down during a reset finds them different at
  * its next start and resets then. */
-#define MARK_DIR "functions/disabled"
+#define MARK_DIR  "functions/disabled"
 #define MARK_FILE "factory-reset.generation"
 #define DONE_FILE "factory-generation"
 

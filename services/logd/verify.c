@@ -21,7 +21,8 @@ int logd_store_verify(const logd_store_t *s, const struct seal_vkey *key, struct
         int r;
 
         logd_store_info(s, &in);
-        claims = (struct seal_claims){ .last_seq = in.last_seq, .sealed_seq = in.sealed_seq, .seals_made = in.seals_made };
+        claims =
+                (struct seal_claims){.last_seq = in.last_seq, .sealed_seq = in.sealed_seq, .seals_made = in.seals_made};
         if ((r = logd_cursor_new(s, &c)) < 0)
                 return r;
         /* where the last chain starts: only that one is what logd says it wrote */
@@ -56,9 +57,10 @@ int logd_store_verify(const logd_store_t *s, const struct seal_vkey *key, struct
                                 return r;
                         }
                         chains++;
-                        chain_first = len >= SEAL_SEG_HDR_LEN && seal_seg_header_parse(buf, len, &chain_first, NULL) == 0
-                                              ? chain_first
-                                              : 0;
+                        chain_first =
+                                len >= SEAL_SEG_HDR_LEN && seal_seg_header_parse(buf, len, &chain_first, NULL) == 0
+                                        ? chain_first
+                                        : 0;
                 }
                 stopped = seal_verifier_segment(v, name, buf, len) != 0;
         }

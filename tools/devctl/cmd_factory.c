@@ -11,7 +11,7 @@
 #include "devctl.h"
 #include "util.h"
 
-#define FR_MAX 64
+#define FR_MAX        64
 #define FR_TIMEOUT_MS 30000
 
 struct fr_svc {
@@ -83,8 +83,7 @@ static int list_services(struct devctl *dc, struct fr_svc *v, size_t *ret_n)
         return DC_OK;
 }
 
-static void json_row(struct mpw *w, const char *name, const char *result, const char *detail,
-                     const msgpack_object *r)
+static void json_row(struct mpw *w, const char *name, const char *result, const char *detail, const msgpack_object *r)
 {
         mpw_map_begin(w);
         mpw_kv_str(w, "service", name);
@@ -112,8 +111,7 @@ static void text_row(const char *name, const msgpack_object *r)
         else if (mp_get(r, "initialised"))
                 printf("%-14s reset: no account, no session: the device is uninitialised\n", name);
         else
-                printf("%-14s reset%s\n", name,
-                       mp_get_bool(r, "restart", false) ? ": restarting with new keys" : "");
+                printf("%-14s reset%s\n", name, mp_get_bool(r, "restart", false) ? ": restarting with new keys" : "");
 }
 
 static int c_factory_reset(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
@@ -217,9 +215,12 @@ static int c_factory_reset(struct devctl *dc, const struct devctl_cmd *cmd, int 
 }
 
 static const struct devctl_cmd factory_cmds[] = {
-        { .path = "factory-reset", .svc = "*", .method = "sys.factory_reset", .fn = c_factory_reset,
-          .usage = "[--yes] [--wipe-logs] [--json]",
-          .help = "reset every service to its factory state (the device becomes uninitialised)" },
-        { NULL },
+        {.path = "factory-reset",
+         .svc = "*",
+         .method = "sys.factory_reset",
+         .fn = c_factory_reset,
+         .usage = "[--yes] [--wipe-logs] [--json]",
+         .help = "reset every service to its factory state (the device becomes uninitialised)"},
+        {NULL},
 };
 DEVCTL_COMMANDS(factory_cmds);

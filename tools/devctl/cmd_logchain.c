@@ -35,8 +35,7 @@ static int run_chain(const struct lseg *s, size_t from, size_t to, const struct 
         return 0;
 }
 
-static void print_chain(struct mpw *w, bool json, size_t c, const struct seal_result *v, bool closed,
-                        const char *id)
+static void print_chain(struct mpw *w, bool json, size_t c, const struct seal_result *v, bool closed, const char *id)
 {
         if (json) {
                 mpw_map_begin(w);
@@ -80,7 +79,7 @@ int log_verify_chains(struct devctl *dc, const char *const *keys, size_t nkeys, 
 {
         struct seal_vkey k[LOG_KEYS_MAX];
         char id[LOG_KEYS_MAX][33], adir[4096] = "", aname[256] = "";
-        bool used[LOG_KEYS_MAX] = { false };
+        bool used[LOG_KEYS_MAX] = {false};
         struct seal_claims claims;
         struct bus_reply rep;
         const msgpack_object *segs;
@@ -174,8 +173,8 @@ int log_verify_chains(struct devctl *dc, const char *const *keys, size_t nkeys, 
                         if (v.next.seq && (!have_a || v.next.seq >= a.seq)) {
                                 v.next.at_ms = ds_now_real_ms();
                                 if (logv_anchor_save(adir, aname, id[ki], &v.next) < 0)
-                                        fprintf(stderr, "devctl: log verify: cannot save the anchor in '%s/%s'\n",
-                                                adir, aname);
+                                        fprintf(stderr, "devctl: log verify: cannot save the anchor in '%s/%s'\n", adir,
+                                                aname);
                         }
                 }
                 if (v.kind != SEAL_V_OK)
