@@ -138,6 +138,15 @@ check_out "two chains" '^2 chains' cat "$T_DIR/v1"
 check_out "chain 1 is closed, sealed to its end, with the first key" '^chain 1: OK records 1-[0-9]+, closed \(sealed to its end\), seals verified with key' cat "$T_DIR/v1"
 check_out "chain 2 verifies with the second key" '^chain 2: OK records [0-9]+-[0-9]+.*seals verified with key' cat "$T_DIR/v1"
 check_out "logd's own verify sees two chains" 'chains: +2' as admin call logd log.verify
+# logd started again on a store of two chains: the last chain's seals alone restore the key state
+LP=$(dc --json status | tr '{' '\n' | sed -n 's/.*"name":"logd".*"pid":\([0-9]*\).*/\1/p')
+[ -n "$LP" ] && kill "$LP"
+wait_for 10 sh -c "! kill -0 $LP 2>/dev/null"
+supervise logd2 "$B/logd"
+svc_up logd 10 || nok "logd back up"
+as admin config set authd session_idle_s=900 >/dev/null
+check_out "after a logd restart both chains still verify" '^chain 2: OK records' as admin log verify --key "$T_DIR/key1" --key "$T_DIR/key2" --anchor "$T_DIR/anchors"
+check_out "and logd's own verify too" 'result: +ok' as admin call logd log.verify
 check_rc "only the first key: chain 2 unchecked, not failed (exit 0)" 0 as admin log verify --key "$T_DIR/key1" --anchor "$T_DIR/anchors"
 check_rc "a key that verifies no chain: exit 1" 1 sh -c "DEVSEC_TOKEN_FILE='$T_DIR/tok.admin' '$B/devctl' log verify --key '$T_DIR/key2' --key '$T_DIR/key2' --anchor '$T_DIR/anchors'"
 
