@@ -195,6 +195,9 @@ install: all
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/doc/devsec
 	install -m 0755 $(BUILD)/devctl $(BUILD)/devsec-keygen $(DESTDIR)$(BINDIR)/
+	sed -e 's|@BINDIR@|$(BINDIR)|g' tools/factory-reset/devsec-factory-reset > $(DESTDIR)$(SBINDIR)/devsec-factory-reset && \
+		chmod 0755 $(DESTDIR)$(SBINDIR)/devsec-factory-reset && \
+		install -m 0644 etc/devsec/bus.acl.d/factory-reset.acl $(DESTDIR)$(SYSCONFDIR)/devsec/bus.acl.d/
 	install -m 0644 etc/devsec/*.conf etc/devsec/bus.acl $(DESTDIR)$(SYSCONFDIR)/devsec/
 	@# webd's console: static files under PREFIX, and webd.conf names where
 	@if [ -x $(BUILD)/webd ]; then install -d $(DESTDIR)$(PREFIX)/share/devsec/www && \
@@ -233,6 +236,7 @@ install: all
 	@if [ -f tools/devctl/devctl.bash ]; then install -m 0644 tools/devctl/devctl.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/devctl; fi
 	@if [ -f docs/install.md ]; then install -m 0644 docs/install.md $(DESTDIR)$(PREFIX)/share/doc/devsec/; fi
+	install -m 0644 docs/factory-reset.md $(DESTDIR)$(PREFIX)/share/doc/devsec/
 
 clean:
 	rm -rf build build-asan run

@@ -81,7 +81,25 @@ struct ds_service {
          * daemon's ACL must let it call netcfgd.function.list/enable/disable
          * and subscribe to net.function.changed. */
         const struct ds_function_link *functions;
+        /* Factory reset (sys.factory_reset, svc_factory.c). Without a hook:
+         * config.reset, then the state directory emptied but for the names
+         * in factory_keep (NULL-terminated; NULL: all goes) and the daemon
+         * ends with DS_EXIT_FACTORY to start afresh (its unit restarts it),
+         * making its keys anew. A hook resets in place instead, settings
+         * included (ds_factory_reset_settings), and writes its result. */
+        const char *const *factory_keep;
+        int (*factory_reset)(struct ds_daemon *d, void *ctx, struct ds_call *c);
+        /* writes the device's factory reset mark (netcfgd, which owns
+         * <statedir>/functions/disabled): a daemon that missed the reset
+         * makes up for it at its next start */
+        bool factory_marks;
 };
+
+/* The exit status of a daemon ended by a factory reset, to be started again. */
+#define DS_EXIT_FACTORY 75
+/* config.reset's part of a factory reset, for a factory_reset hook: 0 or the
+ * call's failure. */
+int ds_factory_reset_settings(struct ds_daemon *d, struct ds_call *c);
 
 /* Daemons that deliver from a persistent queue (common/queue.h): the
  * arguments {id?, failed_only?} of their retry and purge methods, and the
@@ -129,6 +147,7 @@ struct ds_daemon {
         bool fn_state[DS_FUNCTION_LINKS_MAX]; /* the linked settings as last seen */
         bool fn_following;                    /* a setting is following its function */
         struct svc_txn *txn;                  /* a staged config.import (svc_import.c) */
+        int exit_code;                        /* of ds_daemon_main: DS_EXIT_FACTORY after a factory reset */
 };
 
 /* Parses -f (foreground, default), -n (check config), -c FILE, --rundir/--confdir/

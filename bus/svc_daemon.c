@@ -149,6 +149,8 @@ int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ct
         r = state_mkdir_p(d->statedir, 0700);
         if (r < 0)
                 fatal("state directory '%s': %s", d->statedir, strerror(-r));
+        if (!d->check_only)
+                svc_factory_pending(d);
         if (svc_load_settings(d, &d->settings, &e) < 0)
                 fatal("%s", e.msg);
 
@@ -205,5 +207,5 @@ int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ct
         free(d->conf_path);
         free(d->argv);
         ds_paths_free(&d->paths);
-        return 0;
+        return d->exit_code;
 }

@@ -65,6 +65,17 @@ enum svc_txn_phase { SVC_TXN_PREPARE, SVC_TXN_COMMIT, SVC_TXN_ABORT };
 int svc_txn_admit(const struct svc_txn_owner *staged, enum svc_txn_phase phase, const char *txn,
                   const struct ds_caller *caller, int64_t now_ms, char *why, size_t size);
 bool svc_txn_expired(const struct svc_txn_owner *staged, int64_t now_ms);
+/* svc_factory.c: sys.factory_reset */
+extern const struct ds_field svc_factory_args[];
+int svc_h_factory_reset(void *ctx, struct ds_call *c);
+/* At start, before the settings: a factory reset this daemon missed (stopped
+ * or down) is made up for: its state directory emptied as the reset would. */
+void svc_factory_pending(struct ds_daemon *d);
+/* Every authority: only an administrator (or the local factory-reset
+ * identity, which the bus ACL lets call nothing else) resets the device. */
+#define SVC_FACTORY_AUTH                                                                                           \
+        "system+playback+monitor+maintenance+backup+security+camera+network+event+storage+manual-control+"         \
+        "system-info+account"
 extern const struct ds_field svc_audit_report_args[];
 int h_audit_report(void *ctx, struct ds_call *c);
 extern const struct ds_field svc_audit_harden_args[];

@@ -214,6 +214,7 @@ const struct ds_method svc_generic_methods[] = {
         DS_METHOD("config.import", svc_config_import_args, h_config_import, AUTH_NEEDS(BACKUP)),
         DS_METHOD("audit.report", svc_audit_report_args, h_audit_report, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("audit.harden", svc_audit_harden_args, h_audit_harden, AUTH_NEEDS(SECURITY)),
+        DS_METHOD("sys.factory_reset", svc_factory_args, svc_h_factory_reset, SVC_FACTORY_AUTH),
         { NULL },
 };
 

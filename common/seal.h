@@ -219,6 +219,9 @@ struct seal_result {
         bool anchor_pruned;   /* ... but its record is no longer in the store */
         uint64_t pruned_to;   /* records up to this were removed by a sealed prune record (0: none) */
         struct seal_anchor next; /* the anchor this verification establishes (seq 0: none) */
+        /* set by a caller that splits a store into chains (seal_seg_starts_chain) */
+        uint32_t chains;          /* chains in the store (0: not split) */
+        uint64_t chain_first;     /* first record of the last chain */
         char segment[48];
         char detail[320];
 };
@@ -229,6 +232,14 @@ int seal_verifier_new(const struct seal_vkey *key, const struct seal_anchor *anc
                       seal_verifier_t **ret);
 /* Feeds the next segment (in order). 0: go on, 1: stopped (the result says why). */
 int seal_verifier_segment(seal_verifier_t *v, const char *name, const char *buf, size_t len);
+/* A segment that starts a chain of its own: its header continues no hash (all
+ * zero), as the store's first segment and the first one after a factory reset
+ * do. Each chain is verified on its own, with its own key; every chain but the
+ * last is closed and must be sealed to its end (seal_chain_closed). */
+bool seal_seg_starts_chain(const char *buf, size_t len);
+/* After seal_verifier_finish() of a closed chain: fails ret unless the chain
+ * checked out and a seal covers its last record. */
+void seal_chain_closed(struct seal_result *ret);
 /* Final checks; fills ret. */
 void seal_verifier_finish(seal_verifier_t *v, struct seal_result *ret);
 void seal_verifier_destroy(seal_verifier_t **v);

@@ -379,3 +379,23 @@ out:
                 r->next.seq = 0;
         *ret = *r;
 }
+
+bool seal_seg_starts_chain(const char *buf, size_t len)
+{
+        static const uint8_t zero[SEAL_HASH_LEN];
+
+        return len >= SEAL_SEG_HDR_LEN && seal_seg_header_parse(buf, len, NULL, NULL) == 0 &&
+               ds_memeq(buf + 16, zero, SEAL_HASH_LEN);
+}
+
+void seal_chain_closed(struct seal_result *r)
+{
+        if (r->kind != SEAL_V_OK || r->sealed_to == r->verified_to)
+                return;
+        r->kind = SEAL_V_SEAL_MISSING;
+        r->at_seq = r->sealed_to + 1;
+        r->next.seq = 0;
+        snprintf(r->detail, sizeof r->detail,
+                 "missing seal: a closed chain ends at record %" PRIu64 " but its final seal covers only %" PRIu64,
+                 r->verified_to, r->sealed_to);
+}

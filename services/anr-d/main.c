@@ -225,6 +225,8 @@ static struct ds_service anr_service = {
         .start = anr_start,
         .stop = anr_stop,
         .status = anr_status,
+        /* recordings are the user's, not settings or state: they stay */
+        .factory_keep = (const char *const[]){ "recordings", "store", NULL },
 };
 
 int main(int argc, char **argv)

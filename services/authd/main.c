@@ -314,6 +314,19 @@ static int a_reset(struct ds_daemon *d, void *ctx)
         return authd_setup_code_new(a, NULL, 0);
 }
 
+/* A factory reset is config.reset here (a_reset: no account, no session, a new
+ * setup code), in place: authd is what authorises, it stays up. */
+static int a_factory(struct ds_daemon *d, void *ctx, struct ds_call *c)
+{
+        int r;
+
+        (void)ctx;
+        if ((r = ds_factory_reset_settings(d, c)) < 0)
+                return r;
+        mpw_kv_bool(c->r, "initialised", false);
+        return 0;
+}
+
 static void a_status(struct ds_daemon *d, void *ctx, struct mpw *w)
 {
         struct authd_ctx *a = ctx;
@@ -366,6 +379,7 @@ int main(int argc, char **argv)
                 .check_state = a_check,
                 .check_settings = a_check_settings,
                 .reset_state = a_reset,
+                .factory_reset = a_factory,
                 .status = a_status,
                 .ready = authd_ready,
         };

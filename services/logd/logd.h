@@ -91,6 +91,13 @@ int logd_store_prune(logd_store_t *s, int64_t now_ms, uint64_t keep_from);
 int logd_store_maintain(logd_store_t *s, int64_t now_ms, uint64_t keep_from);
 /* Moves the key on to the epoch of now_ms (sealing what is pending first). */
 int logd_store_tick(logd_store_t *s, int64_t now_ms);
+/* chain.c: a factory reset of the store. The record end_msg is appended and the
+ * chain is sealed and closed with a final seal; with wipe, every segment goes;
+ * the seal key is replaced by a new one (its initial key to be exported again)
+ * and a new chain starts at the next record, first with a sealed record saying
+ * where it starts (start_msg). *ret_end: the last record of the closed chain. */
+int logd_store_new_chain(logd_store_t *s, const char *actor, const char *end_msg, const char *start_msg, bool wipe,
+                         uint64_t *ret_end);
 /* Returns the verification key once ("<k0 hex>/<t0>/<interval>" into text of
  * SEAL_KEY_TEXT_MAX), -EEXIST when already exported. */
 int logd_store_seal_init(logd_store_t *s, char *text, size_t size);

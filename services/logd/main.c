@@ -3,6 +3,7 @@
  * ingest.c the way in from the bus; store.c, key.c, cursor.c, query.c, verify.c,
  * remote.c the domain. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "logd_svc.h"
@@ -87,6 +88,40 @@ static void logd_status(struct ds_daemon *d, void *ctx, struct mpw *w)
         mpw_kv_uint(w, "dropped", x->dropped);
 }
 
+/* Factory reset in place: what is queued goes into the chain, which is closed
+ * with "factory reset by X" and a final seal, kept or removed (wipe_logs); a
+ * new chain starts under a new seal key, then the settings go back to their
+ * defaults (their record is the new chain's). */
+static int logd_factory(struct ds_daemon *d, void *ctx, struct ds_call *c)
+{
+        struct logd_ctx *x = ctx;
+        const char *actor = ds_call_actor(c);
+        bool wipe = ds_arg_bool(c, "wipe_logs", false);
+        struct logd_store_info in;
+        char end_msg[256], start_msg[320];
+        uint64_t end;
+        int r;
+
+        logd_drain(x);
+        logd_store_info(x->store, &in);
+        snprintf(end_msg, sizeof end_msg, "factory reset by '%s': this chain ends here with a final seal; the log "
+                 "store is %s", actor, wipe ? "wiped" : "kept");
+        snprintf(start_msg, sizeof start_msg, "a new chain after the factory reset by '%s': the previous chain "
+                 "ended at record %llu and was %s; a new seal key (devctl log seal init)", actor,
+                 (unsigned long long)in.last_seq + 1, wipe ? "wiped" : "kept");
+        r = logd_store_new_chain(x->store, actor, end_msg, start_msg, wipe, &end);
+        if (r < 0)
+                return ds_call_fail(c, r, NULL, "cannot close the log chain: %s", strerror(-r));
+        /* the forwarder's place belonged to the old chain */
+        state_remove(d->statedir, "remote.mp");
+        if ((r = ds_factory_reset_settings(d, c)) < 0)
+                return r;
+        mpw_kv_uint(c->r, "chain_end", end);
+        mpw_kv_uint(c->r, "chain_start", end + 1);
+        mpw_kv_bool(c->r, "wiped", wipe);
+        return 0;
+}
+
 static const struct ds_service logd_service = {
         .name = "logd",
         .version = DEVSEC_VERSION,
@@ -103,6 +138,7 @@ static const struct ds_service logd_service = {
         .stop = logd_stop,
         .apply = logd_apply,
         .status = logd_status,
+        .factory_reset = logd_factory,
 };
 
 int main(int argc, char **argv)

@@ -242,6 +242,7 @@ static int h_log_verify(void *ctx, struct ds_call *c)
         mpw_kv_uint(c->r, "seals", v.seals);
         mpw_kv_uint(c->r, "unsealed", v.verified_to > v.sealed_to ? v.verified_to - v.sealed_to : 0);
         mpw_kv_bool(c->r, "seals_checked", false);
+        mpw_kv_uint(c->r, "chains", v.chains);
         mpw_kv_int(c->r, "elapsed_ms", ms);
         if (v.kind != SEAL_V_OK) {
                 mpw_kv_uint(c->r, "at", v.at_seq);

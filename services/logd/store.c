@@ -112,7 +112,7 @@ static int seg_scan(logd_store_t *s, size_t i, const char *buf, size_t len, stru
         return 0;
 }
 
-static int seg_create(logd_store_t *s)
+int logd_seg_create(logd_store_t *s)
 {
         uint8_t hdr[SEAL_SEG_HDR_LEN];
         char name[SEAL_SEG_NAME_MAX], *path;
@@ -293,6 +293,11 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
                 if (sc.have_rec) {
                         s->next_seq = sc.last_seq + 1 > s->next_seq ? sc.last_seq + 1 : s->next_seq;
                 }
+                if (i > 0 && seal_seg_starts_chain(buf, len)) {
+                        /* a new chain (factory reset): its seals, under its own key, count alone */
+                        any_seal = false;
+                        max_n = max_epoch = max_sealed = 0;
+                }
                 if (sc.have_seal) {
                         any_seal = true;
                         if (sc.last_seal_epoch >= max_epoch)
@@ -352,7 +357,7 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
                         r = log_errno(-errno, "store: open active segment: %m");
                         goto fail;
                 }
-        } else if ((r = seg_create(s)) < 0) {
+        } else if ((r = logd_seg_create(s)) < 0) {
                 goto fail;
         }
         s->last_seal_mono = ds_now_mono_ms();
@@ -640,7 +645,7 @@ int logd_store_rotate(logd_store_t *s)
                 r = logd_store_flush(s);
         if (r < 0)
                 return r;
-        return seg_create(s);
+        return logd_seg_create(s);
 }
 
 /* The chain hash segment i continues, from its header. */

@@ -35,6 +35,11 @@ struct logd_store {
         uint64_t write_errors;
 };
 
+/* store.c: starts a new segment at next_seq continuing head (all zero: a new chain) */
+int logd_seg_create(logd_store_t *s);
+/* chain.c */
+int logd_seg_remove_all(logd_store_t *s);
+
 /* key.c: the seal key files (the evolving state and the initial key until exported) */
 int logd_key_save(logd_store_t *s);
 int logd_key_load(logd_store_t *s);

@@ -228,6 +228,7 @@ static const struct ds_service netcfgd_service = {
         .check_state = n_check,
         .check_settings = n_check_settings,
         .reset_state = n_reset,
+        .factory_marks = true,
         .status = n_status,
 };
 

@@ -154,6 +154,8 @@ static const struct ds_service upg_service = {
         .start = upg_start,
         .stop = upg_stop,
         .status = upg_status,
+        /* anti-rollback survives a factory reset, and so does an install under way */
+        .factory_keep = (const char *const[]){ UPG_COUNTERS, UPG_JOURNAL, NULL },
 };
 
 int main(int argc, char **argv)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "devctl.h"
+#include "log_verify.h"
 #include "seal.h"
 #include "state.h"
 #include "util.h"
@@ -192,7 +193,7 @@ static int c_query(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
 #define ANCHOR_FILE "log-anchors"
 #define ANCHOR_MAX (1024 * 1024)
 
-static int read_key_file(const char *path, struct seal_vkey *k)
+int logv_read_key(const char *path, struct seal_vkey *k)
 {
         char buf[SEAL_KEY_TEXT_MAX + 64];
         ssize_t n;
@@ -211,7 +212,7 @@ static int read_key_file(const char *path, struct seal_vkey *k)
 }
 
 /* The anchor file: --anchor FILE, else $XDG_STATE_HOME/devsec or ~/.local/state/devsec. */
-static int anchor_path(const char *opt, char *dir, size_t dsize, char *name, size_t nsize)
+int logv_anchor_path(const char *opt, char *dir, size_t dsize, char *name, size_t nsize)
 {
         const char *base;
 
@@ -233,7 +234,7 @@ static int anchor_path(const char *opt, char *dir, size_t dsize, char *name, siz
 }
 
 /* One line per key id: "ID SEQ EPOCH N HEADHEX AT_MS". */
-static int anchor_load(const char *dir, const char *name, const char *id, struct seal_anchor *a, bool *found)
+int logv_anchor_load(const char *dir, const char *name, const char *id, struct seal_anchor *a, bool *found)
 {
         char *buf = NULL, *line, *save = NULL;
         size_t len;
@@ -267,7 +268,7 @@ static int anchor_load(const char *dir, const char *name, const char *id, struct
         return 0;
 }
 
-static int anchor_save(const char *dir, const char *name, const char *id, const struct seal_anchor *a)
+int logv_anchor_save(const char *dir, const char *name, const char *id, const struct seal_anchor *a)
 {
         char *buf = NULL, *line, *save = NULL, hex[65];
         size_t len = 0;
@@ -303,7 +304,7 @@ out:
 
 /* Reads one segment through log.read into *ret (caller frees), in pages of
  * page bytes (the largest logd offers: a bus message each). */
-static int fetch_segment(struct devctl *dc, const char *name, uint64_t size, uint64_t page, char **ret,
+int logv_fetch_segment(struct devctl *dc, const char *name, uint64_t size, uint64_t page, char **ret,
                          size_t *ret_len)
 {
         char *buf = malloc(size ? size : 1);
@@ -359,11 +360,17 @@ static int c_verify(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
         uint64_t page;
         int r, rc = DC_OK;
 
+        const char *keys[LOG_KEYS_MAX];
+        size_t nkeys = 0;
+
         for (int i = 0; i < argc; i++) {
-                if (!strcmp(argv[i], "--key") && i + 1 < argc)
-                        keyfile = argv[++i];
-                else if (!strncmp(argv[i], "--key=", 6))
-                        keyfile = argv[i] + 6;
+                if ((!strcmp(argv[i], "--key") && i + 1 < argc) || !strncmp(argv[i], "--key=", 6)) {
+                        if (nkeys == LOG_KEYS_MAX) {
+                                fprintf(stderr, "devctl: log verify: at most %d keys\n", LOG_KEYS_MAX);
+                                return DC_EUSAGE;
+                        }
+                        keyfile = keys[nkeys++] = argv[i][5] == '=' ? argv[i] + 6 : argv[++i];
+                }
                 else if (!strcmp(argv[i], "--anchor") && i + 1 < argc)
                         anchor_opt = argv[++i];
                 else if (!strncmp(argv[i], "--anchor=", 9))
@@ -373,8 +380,10 @@ static int c_verify(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
                 else
                         return devctl_usage(cmd);
         }
+        if (nkeys > 1) /* a store started anew holds one chain per key */
+                return log_verify_chains(dc, keys, nkeys, anchor_opt);
         if (keyfile) {
-                r = read_key_file(keyfile, &key);
+                r = logv_read_key(keyfile, &key);
                 if (r < 0) {
                         fprintf(stderr, "devctl: log verify: key file '%s': %s\n", keyfile,
                                 r == -EINVAL ? "not a seal key (KEYHEX/START/INTERVAL from log seal init)"
@@ -382,12 +391,12 @@ static int c_verify(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
                         return DC_EUSAGE;
                 }
                 seal_vkey_id(&key, id);
-                if (anchor_path(anchor_opt, adir, sizeof adir, aname, sizeof aname) < 0) {
+                if (logv_anchor_path(anchor_opt, adir, sizeof adir, aname, sizeof aname) < 0) {
                         fprintf(stderr, "devctl: log verify: no place for the anchor file (set HOME or --anchor)\n");
                         explicit_bzero(&key, sizeof key);
                         return DC_EUSAGE;
                 }
-                if ((r = anchor_load(adir, aname, id, &anchor, &have_anchor)) < 0) {
+                if ((r = logv_anchor_load(adir, aname, id, &anchor, &have_anchor)) < 0) {
                         fprintf(stderr, "devctl: log verify: anchor file '%s/%s': %s\n", adir, aname, strerror(-r));
                         explicit_bzero(&key, sizeof key);
                         return DC_ESERVICE;
@@ -418,10 +427,17 @@ static int c_verify(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
                 size_t len = 0;
                 if (mp_strcpy(mp_get(g, "name"), name, sizeof name) < 0)
                         continue;
-                r = fetch_segment(dc, name, (uint64_t)mp_get_int(g, "size", 0), page, &buf, &len);
+                r = logv_fetch_segment(dc, name, (uint64_t)mp_get_int(g, "size", 0), page, &buf, &len);
                 if (r != DC_OK) {
                         rc = r;
                         break;
+                }
+                if (i > 0 && seal_seg_starts_chain(buf, len)) {
+                        /* more than one chain (a factory reset): each on its own */
+                        free(buf);
+                        bus_reply_free(&rep);
+                        seal_verifier_destroy(&ver);
+                        return log_verify_chains(dc, keys, nkeys, anchor_opt);
                 }
                 r = seal_verifier_segment(ver, name, buf, len);
                 free(buf);
@@ -436,7 +452,7 @@ static int c_verify(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
         /* a verified store moves the anchor on; it never moves back */
         if (v.kind == SEAL_V_OK && v.next.seq && (!have_anchor || v.next.seq >= anchor.seq)) {
                 v.next.at_ms = ds_now_real_ms();
-                if ((r = anchor_save(adir, aname, id, &v.next)) < 0)
+                if ((r = logv_anchor_save(adir, aname, id, &v.next)) < 0)
                         fprintf(stderr, "devctl: log verify: cannot save the anchor in '%s/%s': %s\n", adir, aname,
                                 strerror(-r));
                 else
@@ -646,9 +662,9 @@ static const struct devctl_cmd log_cmds[] = {
                    "[--limit N] [--cursor SEQ] [--follow] [--json|--rfc5424]",
           .help = "query the security log (oldest first; --follow streams new records)" },
         { .path = "log verify", .svc = "logd", .method = "log.segments", .fn = c_verify,
-          .usage = "[--key FILE] [--anchor FILE] [--json]",
+          .usage = "[--key FILE]... [--anchor FILE] [--json]",
           .help = "fetch the store and check checksums, chain, seals and their times here (the key never leaves "
-                  "this host); exits 1 naming the first break" },
+                  "this host), each chain with its own key; exits 1 naming the first break" },
         { .path = "log seal init", .svc = "logd", .method = "log.seal.init", .fn = c_seal_init, .usage = "[--out FILE]",
           .help = "export the initial seal key, once (keep it off the device)" },
         { .path = "log status", .svc = "logd", .method = "log.status", .usage = "",

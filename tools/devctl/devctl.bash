@@ -19,6 +19,8 @@ _devctl()
         case "$prefix" in
         call|"config get"|"config set"|"config reset"|"config export"|"config import")
                 words=$(devctl --json status 2>/dev/null | grep -o '"name":"[^"]*"' | cut -d'"' -f4) ;;
+        factory-reset)
+                words="--yes --wipe-logs --json" ;;
         esac
         COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
