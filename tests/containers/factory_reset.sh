@@ -57,6 +57,8 @@ check "systemd started netcfgd again (a new MainPID, active)" wait_for 30 sh -c 
         "p=\$(nsenter -t ${CT_LEADER[$CT]} -a systemctl show -p MainPID --value devsec-netcfgd.service); [ \"\$p\" != 0 ] && [ \"\$p\" != '$N0' ] && [ \"\$(nsenter -t ${CT_LEADER[$CT]} -a systemctl is-active devsec-netcfgd.service)\" = active ]"
 check_out "its exit was the factory reset's (status 75)" 'factory reset done: exiting to start afresh' \
         ct "$CT" journalctl -u devsec-netcfgd.service --no-pager
+check "systemd took status 75 for a success and restarted anyway (no failure recorded)" sh -c \
+        "! nsenter -t ${CT_LEADER[$CT]} -a journalctl -u devsec-netcfgd.service --no-pager | grep -q 'Failed with result'"
 check "authd reset in place (same MainPID)" test "$(prop authd MainPID)" = "$A0"
 for u in $(ct "$CT" systemctl list-units --state=failed --no-legend --plain 'devsec-*.service' | awk '{ print $1 }'); do
         nok "unit $u failed after the reset"
