@@ -452,6 +452,49 @@ static void t_functions_errors(void **s)
         write_file("f.conf", "functions = ( { name = \"a\"; title = \"A\"; risk = \"r\"; factory_default = true; off_level = 4; } );\n");
         assert_int_equal(functions_load(path, &t, &e), -EINVAL);
         assert_string_equal(e.field, "off_level");
+        /* a hook is for a function nothing else backs, and its name is a unit name */
+        write_file("f.conf", "functions = ( { name = \"a\"; title = \"A\"; risk = \"r\"; factory_default = true;\n"
+                             "  unit = \"a.service\"; hook_unit = \"b.service\"; } );\n");
+        assert_int_equal(functions_load(path, &t, &e), -EINVAL);
+        assert_string_equal(e.field, "hook_unit");
+        write_file("f.conf", "functions = ( { name = \"a\"; title = \"A\"; risk = \"r\"; factory_default = true;\n"
+                             "  hook_unit = \"../b.service\"; } );\n");
+        assert_int_equal(functions_load(path, &t, &e), -EINVAL);
+        assert_non_null(strstr(e.msg, "bad hook_unit name"));
+}
+
+/* The shipped hooks: every function without a backend names one; while it is
+ * not installed the function is a flag, installed it is unit-backed. */
+static void t_functions_hooks(void **s)
+{
+        static const char *const hooked[] = { "onvif", "p2p", "multicast", "register", "nas", "audio",
+                                              "alarm_centre", "gb28181", "av_encryption", NULL };
+        struct fn_table t = { 0 };
+        struct net_function *f;
+        struct ds_err e;
+
+        (void)s;
+        assert_int_equal(functions_load(functions_conf(), &t, &e), 0);
+        for (const char *const *n = hooked; *n; n++) {
+                assert_non_null(f = functions_find(&t, *n));
+                assert_non_null(f->hook);
+                assert_int_equal(f->kind, FN_FLAG);
+                assert_false(fn_backed(f));
+        }
+        for (size_t i = 0; i < t.n; i++)
+                assert_true(fn_backed(&t.v[i]) || t.v[i].hook); /* nothing is left without a backend or a hook */
+        f = functions_find(&t, "av_encryption");
+        assert_false(f->def); /* not in the guide's Table 2-2: off */
+        assert_string_equal(f->hook, "devsec-hook-av-crypt.service");
+        functions_hook_set(f, true);
+        assert_int_equal(f->kind, FN_UNIT);
+        assert_ptr_equal(f->target, f->hook);
+        assert_true(fn_backed(f));
+        functions_hook_set(f, false);
+        assert_int_equal(f->kind, FN_FLAG);
+        assert_null(f->target);
+        functions_hook_set(f, true); /* freed installed, too */
+        functions_free(&t);
 }
 
 static void t_functions_state(void **s)
@@ -623,6 +666,7 @@ int main(void)
                 cmocka_unit_test(t_ports_event),      cmocka_unit_test(t_passphrase),
                 cmocka_unit_test(t_secure_settings),  cmocka_unit_test(t_render), cmocka_unit_test(t_render_wireless),
                 cmocka_unit_test(t_functions_shipped), cmocka_unit_test(t_functions_errors),
+                cmocka_unit_test(t_functions_hooks),
                 cmocka_unit_test(t_functions_state),  cmocka_unit_test(t_svcmgr_dev), cmocka_unit_test(t_svcmgr_table_only),
                 cmocka_unit_test(t_svcmgr_gen_agrees),
                 cmocka_unit_test(t_certs),
