@@ -26,15 +26,19 @@ void netcfgd_hooks_scan(struct netcfgd_ctx *x, bool enforce)
                         continue;
                 functions_hook_set(f, r == 1);
                 if (r == 1) {
+                        /* as at start-up (netcfgd_functions_adopt): a unit the system has flagged is off */
+                        bool flagged = f->enabled && svcmgr_disabled(&x->mgr, f->hook, false) == 1;
                         log_audit("security", LOG_LVL_NOTICE, "netcfgd",
-                                  "function '%s': hook unit '%s' is installed: the function %s it", f->name, f->hook,
-                                  f->enabled ? "starts" : "stops");
-                        if (enforce)
-                                netcfgd_fn_change(x, f, f->enabled, NULL, "netcfgd");
+                                  "function '%s': hook unit '%s' is installed: the function %s it%s", f->name, f->hook,
+                                  f->enabled && !flagged ? "starts" : "stops",
+                                  flagged ? " (the unit is flagged disabled on this system)" : "");
+                        if (enforce || flagged)
+                                netcfgd_fn_change(x, f, f->enabled && !flagged, NULL, "netcfgd");
                 } else {
                         log_audit("security", LOG_LVL_NOTICE, "netcfgd",
                                   "function '%s': hook unit '%s' is not installed: nothing on this device obeys the "
-                                  "function", f->name, f->hook);
+                                  "function",
+                                  f->name, f->hook);
                 }
         }
 }

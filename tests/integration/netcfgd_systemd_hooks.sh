@@ -70,5 +70,11 @@ check_until "a unit systemd reports failed is shown failed" 5 '"name":"av_encryp
 check_out "and the audit fails, naming the state" "net.av-encryption .*fail .*on, but '$AV' is failed" audit 1
 rm -f "$U/$AV"
 check_until "systemd no longer knows it: none (integrator) again" 5 'av_encryption +yes +no +flag +none \(integrator\)' dc function list
+# flagged on the system while nothing obeyed the switch: it appears off, as at start-up
+echo test > "$FL/$AV"; echo active > "$U/$AV"
+check_until "a hook unit that appears flagged is recorded off, as at start-up" 5 "av_encryption +no +no +unit +$AV" dc function list
+check_until "and stopped" 5 '"name":"av_encryption"[^}]*"state":"inactive"' dc --json function list
+if tail -n 20 "$LOG" | grep -E 'StartUnit|StopUnit' | grep "$AV" | tail -1 | grep -q StopUnit; then ok "its last call was StopUnit"
+else nok "its last call was StopUnit"; fi
 if grep -Eq 'MaskUnitFiles|UnmaskUnitFiles|LinkUnitFiles|EnableUnitFiles|DisableUnitFiles| Reload' "$LOG"; then
         nok "no unit-file call and no daemon reload"; else ok "no unit-file call and no daemon reload"; fi
