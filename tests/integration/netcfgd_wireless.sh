@@ -58,6 +58,7 @@ check "hostapd parses it" hostapd_parses "$HC"
 cp "$HC" "$W/bad.conf"; echo 'wpa_passphrase=short' >> "$W/bad.conf"
 check_out "hostapd refuses a corrupted copy (the check can fail)" 'Line [0-9]+: invalid WPA passphrase.*errors found in configuration file' \
         sh -c "timeout 10 hostapd '$W/bad.conf' 2>&1 | tr '\n' ' '"
+if hostapd_parses "$W/bad.conf"; then nok "the parse check says no for it"; else ok "the parse check says no for it"; fi
 check_out "net.wifi.ap still n/a: the function is off" 'net.wifi.ap .*n/a' dc call netcfgd audit.report level=1
 dc function enable ap_hotspot >/dev/null
 check_out "with ap_hotspot on, net.wifi.ap passes for WPA2 without WPS" 'net.wifi.ap .*pass .*WPA2-PSK, WPS off' \
@@ -94,6 +95,7 @@ check_out "wpa_supplicant read EAP-TLS (method 13)" 'eap methods - hexdump\(len=
 cp "$WC" "$W/bad-wpas.conf"; sed -i 's/key_mgmt=IEEE8021X/key_mgmt=BOGUS/' "$W/bad-wpas.conf"
 check_out "wpa_supplicant refuses a corrupted copy (the check can fail)" 'Failed to read or parse configuration' \
         timeout 10 wpa_supplicant -c "$W/bad-wpas.conf" -i devsecnone0 -D wired
+if wpas_parses "$W/bad-wpas.conf"; then nok "the parse check says no for it"; else ok "the parse check says no for it"; fi
 check_out "net.dot1x passes with EAP-TLS and a CA" 'net.dot1x .*pass .*EAP-TLS' dc call netcfgd audit.report level=3
 check_out "PEAP with a password" 'dot1x_eap: +PEAP' dc config set netcfgd dot1x_eap=PEAP 'dot1x_identity=cam"1' dot1x_password='Rad#us pw"9'
 check "wpa_supplicant parses the PEAP file" wpas_parses "$WC"
