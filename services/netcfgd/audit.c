@@ -46,8 +46,8 @@ static enum ds_audit_result check_fns(struct netcfgd_ctx *x, int level, char *de
         if (n)
                 snprintf(detail, size, "still enabled: %s%s%s", on, m ? "; nothing obeys: " : "", none);
         else if (m)
-                snprintf(detail, size, "n/a: nothing on this device obeys %s (an integrator names a unit for it in "
-                         "functions.conf)", none);
+                snprintf(detail, size, "n/a: nothing on this device obeys %s (no integrator hook: its hook_unit in "
+                         "functions.conf is not installed)", none);
         return n ? DS_AUDIT_FAIL : m ? DS_AUDIT_NA : DS_AUDIT_PASS;
 }
 
@@ -75,7 +75,110 @@ FN_LEVEL(1)
 FN_LEVEL(2)
 FN_LEVEL(3)
 
+/* A/V transmission encryption (RTSPS/SRTP) is the media stack's, through the
+ * av_encryption function's hook unit: a pass needs the function on and that
+ * unit installed and running. */
+static enum ds_audit_result check_av(void *ctx, char *detail, size_t size)
+{
+        struct net_function *f = functions_find(&X(ctx)->fns, "av_encryption");
+
+        if (!f) {
+                snprintf(detail, size, "n/a: no av_encryption function in functions.conf");
+                return DS_AUDIT_NA;
+        }
+        if (!fn_backed(f)) {
+                snprintf(detail, size, "n/a: nothing on this device encrypts audio and video (integrator hook '%s' "
+                         "not installed)", f->hook ? f->hook : "none");
+                return DS_AUDIT_NA;
+        }
+        if (!f->enabled) {
+                snprintf(detail, size, "off: audio and video leave the device unencrypted");
+                return DS_AUDIT_FAIL;
+        }
+        if (!f->unit_state || strcmp(f->unit_state, "active")) {
+                snprintf(detail, size, "on, but '%s' is %s", f->target, f->unit_state ? f->unit_state : "in an unknown state");
+                return DS_AUDIT_FAIL;
+        }
+        snprintf(detail, size, "on: '%s' is active", f->target);
+        return DS_AUDIT_PASS;
+}
+
+static int harden_av(void *ctx, struct ds_err *e)
+{
+        struct net_function *f = functions_find(&X(ctx)->fns, "av_encryption");
+
+        (void)e;
+        if (f && fn_backed(f) && !f->enabled && !f->busy)
+                netcfgd_fn_change(X(ctx), f, true, NULL, "audit.harden");
+        return 0;
+}
+
+/* The access point: WPA2 or WPA3 with a passphrase that passes the rules
+ * (settings are checked when set; a passphrase set before the rules were is
+ * checked here), WPS off. */
+static enum ds_audit_result check_ap(void *ctx, char *detail, size_t size)
+{
+        struct netcfgd_ctx *x = X(ctx);
+        const struct ds_settings *st = &x->d->settings;
+        struct net_function *f = functions_find(&x->fns, "ap_hotspot");
+        const char *sec = ds_settings_str(st, "wifi_ap_security");
+        char why[200];
+
+        if (!f || !f->enabled) {
+                snprintf(detail, size, "n/a: the AP hotspot function is off");
+                return DS_AUDIT_NA;
+        }
+        if (!*ds_settings_str(st, "wifi_ap_ssid")) {
+                snprintf(detail, size, "the access point is on without settings (wifi_ap_ssid)");
+                return DS_AUDIT_FAIL;
+        }
+        if (strcmp(sec, "WPA2-PSK") && strcmp(sec, "WPA3-SAE") && strcmp(sec, "WPA2-WPA3")) {
+                snprintf(detail, size, "wifi_ap_security is %s: WPA2 or WPA3 needed", sec);
+                return DS_AUDIT_FAIL;
+        }
+        if (snmp_passphrase_check(ds_settings_str(st, "wifi_ap_passphrase"), ds_settings_str(st, "wifi_ap_ssid"),
+                                  WIFI_PASS_MAX, why, sizeof why)) {
+                snprintf(detail, size, "the passphrase %s", why);
+                return DS_AUDIT_FAIL;
+        }
+        if (ds_settings_bool(st, "wifi_ap_wps")) {
+                snprintf(detail, size, "WPS is on");
+                return DS_AUDIT_FAIL;
+        }
+        snprintf(detail, size, "%s, WPS off", sec);
+        return DS_AUDIT_PASS;
+}
+
+/* 802.1X on the wired port: EAP-TLS or PEAP, with the CA that vouches for
+ * the authentication server. */
+static enum ds_audit_result check_dot1x(void *ctx, char *detail, size_t size)
+{
+        const struct ds_settings *st = &X(ctx)->d->settings;
+        const char *eap = ds_settings_str(st, "dot1x_eap");
+
+        if (!*ds_settings_str(st, "dot1x_identity")) {
+                snprintf(detail, size, "802.1X is not configured (dot1x_identity)");
+                return DS_AUDIT_FAIL;
+        }
+        if (strcmp(eap, "EAP-TLS") && strcmp(eap, "PEAP")) {
+                snprintf(detail, size, "dot1x_eap is %s: EAP-TLS or PEAP needed", eap);
+                return DS_AUDIT_FAIL;
+        }
+        if (!*ds_settings_str(st, "dot1x_ca_cert")) {
+                snprintf(detail, size, "no CA certificate (dot1x_ca_cert): the server is not authenticated");
+                return DS_AUDIT_FAIL;
+        }
+        snprintf(detail, size, "%s as '%s'", eap, ds_settings_str(st, "dot1x_identity"));
+        return DS_AUDIT_PASS;
+}
+
 const struct ds_audit_item netcfgd_audit[] = {
+        { .id = "net.av-encryption", .level = 1, .title = "audio and video transmission encrypted (RTSPS/SRTP)",
+          .remediation = "devctl function enable av_encryption (needs the media stack's hook unit)",
+          .check = check_av, .harden = harden_av, .runtime = true },
+        { .id = "net.wifi.ap", .level = 1, .title = "AP hotspot: WPA2/WPA3, a strong passphrase, WPS off",
+          .remediation = "devctl config set netcfgd wifi_ap_security=WPA3-SAE wifi_ap_passphrase=... wifi_ap_wps=false",
+          .check = check_ap },
         { .id = "net.https.enabled", .level = 1, .title = "HTTPS switched on (webd's net.https checks it is served)",
           .remediation = "devctl https enable",
           .key = "https_enabled", .want_bool = true },
@@ -93,6 +196,10 @@ const struct ds_audit_item netcfgd_audit[] = {
           .remediation = "devctl backup create --out FILE", .check = netcfgd_check_backup },
         { .id = "net.tls13", .level = 3, .title = "TLS 1.3 minimum", .remediation = "devctl call netcfgd https.set tls_min=1.3",
           .key = "tls_min", .want_str = "1.3" },
+        { .id = "net.dot1x", .level = 3, .title = "802.1X with EAP-TLS or PEAP and a CA certificate",
+          .remediation = "devctl config set netcfgd dot1x_eap=EAP-TLS dot1x_identity=... dot1x_ca_cert=... "
+                         "dot1x_client_cert=... dot1x_client_key=...",
+          .check = check_dot1x },
         { .id = "net.functions.3", .level = 3, .title = "every optional function off (level 3)",
           .remediation = "devctl function disable NAME", .check = check_fns3, .harden = harden_fns3 },
         { NULL },

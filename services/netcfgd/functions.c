@@ -22,7 +22,9 @@ static void fn_free(struct net_function *f)
 {
         free(f->name);
         free(f->title);
-        free(f->target);
+        if (f->target != f->hook)
+                free(f->target);
+        free(f->hook);
         free(f->enforced_by);
         free(f->risk);
 }
@@ -55,7 +57,7 @@ static int member_str(config_setting_t *s, const char *key, bool required, const
 }
 
 static const char *const fn_keys[] = { "name", "title", "factory_default", "unit", "daemon", "enforced_by", "risk",
-                                       "off_level", NULL };
+                                       "off_level", "hook_unit", NULL };
 
 static int load_one(config_setting_t *s, const char *path, struct net_function *f, struct ds_err *e)
 {
@@ -80,8 +82,19 @@ static int load_one(config_setting_t *s, const char *path, struct net_function *
             (r = member_str(s, "risk", true, path, &f->risk, e)) < 0 ||
             (r = member_str(s, "unit", false, path, &unit, e)) < 0 ||
             (r = member_str(s, "daemon", false, path, &daemon, e)) < 0 ||
-            (r = member_str(s, "enforced_by", false, path, &f->enforced_by, e)) < 0)
+            (r = member_str(s, "enforced_by", false, path, &f->enforced_by, e)) < 0 ||
+            (r = member_str(s, "hook_unit", false, path, &f->hook, e)) < 0)
                 goto fail;
+        if (f->hook && (unit || daemon || f->enforced_by)) {
+                r = ds_err_set(e, -EINVAL, "hook_unit",
+                               "%s:%d: '%s': hook_unit is for a function nothing on the device backs (no unit, "
+                               "daemon or enforced_by)", path, line, f->name);
+                goto fail;
+        }
+        if (f->hook && ds_check_name(f->hook, strlen(f->hook))) {
+                r = ds_err_set(e, -EINVAL, "hook_unit", "%s:%d: '%s': bad hook_unit name", path, line, f->name);
+                goto fail;
+        }
         if (f->enforced_by && (unit || daemon)) {
                 r = ds_err_set(e, -EINVAL, "enforced_by", "%s:%d: '%s': enforced_by is for a flag (no unit, no daemon)",
                                path, line, f->name);
@@ -249,6 +262,16 @@ int functions_check_state(struct fn_table *t, const msgpack_object *o, struct ds
         return 0;
 }
 
+void functions_hook_set(struct net_function *f, bool installed)
+{
+        if (!f->hook)
+                return;
+        f->kind = installed ? FN_UNIT : FN_FLAG;
+        if (f->target && f->target != f->hook)
+                free(f->target);
+        f->target = installed ? f->hook : NULL;
+}
+
 void functions_write_row(const struct net_function *f, struct mpw *w)
 {
         mpw_map_begin(w);
@@ -258,6 +281,10 @@ void functions_write_row(const struct net_function *f, struct mpw *w)
         mpw_kv_bool(w, "factory_default", f->def);
         mpw_kv_str(w, "kind", functions_kind_name(f->kind));
         mpw_kv_str(w, "backend", f->target ? f->target : f->enforced_by ? f->enforced_by : "none (integrator)");
+        if (f->hook)
+                mpw_kv_str(w, "hook_unit", f->hook);
+        if (f->unit_state)
+                mpw_kv_str(w, "state", f->unit_state);
         mpw_kv_int(w, "off_level", f->off_level);
         mpw_kv_str(w, "risk", f->risk);
         mpw_map_end(w);

@@ -56,11 +56,24 @@ static int n_init(struct ds_daemon *d, void *ctx)
         free(buf);
         x->certdir = path_join(d->statedir, "certs");
         x->snmpdir = path_join(d->statedir, "snmp");
+        x->wifidir = path_join(d->statedir, "wifi");
         x->svcdir = path_join(d->paths.rundir, "svcmgr");
         x->flagdir = path_join(d->paths.statedir, "functions/disabled");
         x->tlsdir = path_join(d->paths.statedir, "tls");
-        if (!x->certdir || !x->snmpdir || !x->svcdir || !x->flagdir || !x->tlsdir)
+        if (!x->certdir || !x->snmpdir || !x->wifidir || !x->svcdir || !x->flagdir || !x->tlsdir)
                 return -ENOMEM;
+        return 0;
+}
+
+/* The service manager asked again: a hook unit installed or removed, a unit's state. */
+static int on_hook_tick(zloop_t *loop, int timer_id, void *arg)
+{
+        struct netcfgd_ctx *x = arg;
+
+        (void)loop;
+        (void)timer_id;
+        netcfgd_hooks_scan(x, true);
+        svcmgr_refresh(&x->mgr);
         return 0;
 }
 
@@ -85,6 +98,10 @@ static int n_start(struct ds_daemon *d, void *ctx)
                 return r;
         log_info("service manager: %s backend", x->backend);
         netcfgd_backup_load(x);
+        /* hook units installed now are switched below like any unit */
+        netcfgd_hooks_scan(x, false);
+        x->hook_timer = zloop_timer(d->loop, HOOK_SCAN_MSEC, 0, on_hook_tick, x);
+        svcmgr_refresh(&x->mgr);
         netcfgd_functions_adopt(x);
         netcfgd_functions_enforce(x, true);
         netcfgd_publish_ports(x);
@@ -97,12 +114,14 @@ static void n_stop(struct ds_daemon *d, void *ctx)
 {
         struct netcfgd_ctx *x = X(ctx);
 
-        (void)d;
+        if (x->hook_timer > 0 && d->loop)
+                zloop_timer_end(d->loop, x->hook_timer);
         svcmgr_destroy(&x->mgr);
         functions_free(&x->fns);
         free(x->certdir);
         free(x->tlsdir);
         free(x->snmpdir);
+        free(x->wifidir);
         free(x->svcdir);
         free(x->flagdir);
 }
@@ -134,6 +153,9 @@ static int n_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         ports_from_settings(&d->settings, &p);
         if (x->snmpdir && (r = netcfgd_write_snmp(x, &d->settings)) < 0)
                 return ds_err_set(e, r, NULL, "cannot write the snmpd fragment in '%s': %s", x->snmpdir, strerror(-r));
+        if (x->wifidir && (r = netcfgd_write_wireless(x, &d->settings)) < 0)
+                return ds_err_set(e, r, NULL, "cannot write hostapd.conf or wpa_supplicant.conf in '%s': %s",
+                                  x->wifidir, strerror(-r));
         if (!x->ports_known || memcmp(&p, &x->ports, sizeof p)) {
                 bool was_known = x->ports_known;
                 x->ports = p;

@@ -60,6 +60,14 @@ struct svcmgr_ops {
         /* 1 flagged disabled on this system, 0 not, -errno unknown
          * (synchronous, cheap: one stat). */
         int (*masked)(void *impl, const char *unit, bool is_daemon);
+        /* 1 the unit is installed, *ret_state its state in systemd's words
+         * ("active", "inactive", "failed", ...: a static string); 0 not
+         * installed; -errno not known (yet). Synchronous and cheap: a cache
+         * or a stat. */
+        int (*unit_state)(void *impl, const char *unit, const char **ret_state);
+        /* Asks the system again for the state of units[0..n) (asynchronous
+         * where the system is on the other end of a bus); may be NULL. */
+        void (*refresh)(void *impl, char *const *units, size_t n);
         void (*destroy)(void *impl);
 };
 
@@ -70,7 +78,9 @@ struct svcmgr {
         size_t n_allowed;
 };
 
-/* dev backend: <dir>/<name>.masked files watched by tools/devsec-run */
+/* dev backend: <dir>/<name>.masked files watched by tools/devsec-run; a unit
+ * is installed when <dir>/<name>.unit exists and active while <dir>/<name>.pid
+ * names a live process (written by whatever runs it: devsec-run, a test) */
 int svcmgr_dev_new(const char *dir, struct svcmgr *ret);
 /* systemd backend: sd-bus to org.freedesktop.systemd1, attached to loop; the
  * flag of a disabled function's unit is flagdir/<unit> (each unit's drop-in
@@ -90,6 +100,10 @@ int svcmgr_set(struct svcmgr *m, const char *target, bool is_daemon, bool enable
 /* 1 when the system has target flagged disabled (a unit of the table only),
  * 0 not, -errno */
 int svcmgr_disabled(struct svcmgr *m, const char *target, bool is_daemon);
+/* ops->unit_state for a unit of the table; any other: -EPERM */
+int svcmgr_unit_state(struct svcmgr *m, const char *target, bool is_daemon, const char **ret_state);
+/* ops->refresh for every unit of the table */
+void svcmgr_refresh(struct svcmgr *m);
 void svcmgr_destroy(struct svcmgr *m);
 
 /* ---- function table (functions.c) ---------------------------------------- */
@@ -99,6 +113,9 @@ struct net_function {
         char *title;   /* "SSH" */
         char *target;  /* unit ("ssh.service") or daemon ("smtp-notifier"); NULL for flags */
         char *enforced_by; /* a flag a devsec daemon obeys: who and how; NULL: nothing obeys it */
+        char *hook;    /* hook_unit: the integrator's unit for a function with no devsec backend; while it
+                        * is installed the function is unit-backed (kind FN_UNIT, target == hook) */
+        const char *unit_state; /* the service manager's word for the unit ("active", ...); NULL: unknown */
         char *risk;
         enum fn_kind kind;
         bool def;      /* factory default */
@@ -135,6 +152,8 @@ int functions_read_state(struct fn_table *t, const msgpack_object *o, struct ds_
  * field (state.functions.<name>). */
 int functions_check_state(struct fn_table *t, const msgpack_object *o, struct ds_err *e);
 void functions_write_row(const struct net_function *f, struct mpw *w);
+/* A hook function whose unit is installed (or not): unit-backed, or a flag nothing obeys. */
+void functions_hook_set(struct net_function *f, bool installed);
 
 /* ---- certificates (certs.c) ---------------------------------------------- */
 
@@ -161,12 +180,24 @@ int certs_read_root(const char *dir, char **ret);
 
 /* ---- SNMP and the other secure settings (snmp.c) ------------------------- */
 
-/* Local passphrase check (authd owns the full policy): NULL when acceptable. */
-const char *snmp_passphrase_check(const char *pass, const char *user);
+#define SNMP_PASS_MAX 64 /* characters of an SNMPv3 passphrase */
+#define WIFI_PASS_MAX 63 /* of a WPA passphrase */
+/* authd's password rules (common/pwrules.c) for a passphrase of user (for
+ * Wi-Fi: the SSID): NULL when acceptable, else why (filled). */
+const char *snmp_passphrase_check(const char *pass, const char *user, int max_len, char *why, size_t size);
 /* Cross-field checks of the settings at protection level `level`; e names the setting. */
 int netcfg_settings_check(const struct ds_settings *st, struct ds_err *e);
 /* The net-snmp snmpd.conf fragment for the settings (caller owns *ret). */
 int snmp_render(const struct ds_settings *st, int snmp_port, char **ret, size_t *ret_len);
+
+/* ---- hostapd.conf and wpa_supplicant.conf (wireless.c) -------------------- */
+
+#define HOSTAPD_CONF "hostapd.conf"       /* in netcfgd's <statedir>/wifi, 0600 */
+#define WPAS_CONF "wpa_supplicant.conf"   /* idem: 802.1X on the wired port */
+/* The access point's hostapd.conf (caller owns *ret); -ENOENT: no SSID set. */
+int hostapd_render(const struct ds_settings *st, char **ret, size_t *ret_len);
+/* The 802.1X wpa_supplicant.conf (caller owns *ret); -ENOENT: no identity set. */
+int wpas_render(const struct ds_settings *st, char **ret, size_t *ret_len);
 
 /* ---- the daemon ------------------------------------------------------------ */
 
@@ -188,6 +219,8 @@ struct netcfgd_ctx {
                 int64_t size;
                 char sha256[65];
         } backup; /* the last configuration backup made (backup.c) */
+        int hook_timer;           /* the service manager asked again every HOOK_SCAN_MSEC */
+        char *wifidir;            /* hostapd.conf and wpa_supplicant.conf rendered from the settings (0600) */
 };
 
 extern const struct ds_method netcfgd_methods[];
@@ -201,14 +234,21 @@ int h_backup_show(void *ctx, struct ds_call *c);
 enum ds_audit_result netcfgd_check_backup(void *ctx, char *detail, size_t size);
 /* pass: a backup at most max_days old; fail naming its age, or "never" */
 enum ds_audit_result netcfgd_backup_verdict(int64_t at_ms, int64_t now_ms, int64_t max_days, char *detail, size_t size);
+#define HOOK_SCAN_MSEC 1000
 #define FN_STATE "functions.mp" /* the function switches, in netcfgd's state dir */
 /* methods.c, for the hooks in main.c */
 int netcfgd_fn_change(struct netcfgd_ctx *x, struct net_function *f, bool enable, struct ds_call *call,
                       const char *actor);
 void netcfgd_functions_enforce(struct netcfgd_ctx *x, bool startup);
 void netcfgd_functions_adopt(struct netcfgd_ctx *x);
+/* The service manager's view of each unit-backed function (state) and of each
+ * hook unit (installed or not: a hook newly installed is switched to the
+ * function's recorded state when enforce is set). */
+void netcfgd_hooks_scan(struct netcfgd_ctx *x, bool enforce);
 void netcfgd_publish_ports(struct netcfgd_ctx *x);
 int netcfgd_tls_handover(struct netcfgd_ctx *x);
 void netcfgd_publish_cert(struct netcfgd_ctx *x, const char *actor);
 void netcfgd_cert_ensure(struct netcfgd_ctx *x);
 int netcfgd_write_snmp(struct netcfgd_ctx *x, const struct ds_settings *st);
+/* wireless.c: renders both files into x->wifidir (or removes the unconfigured one) */
+int netcfgd_write_wireless(struct netcfgd_ctx *x, const struct ds_settings *st);

@@ -10,28 +10,22 @@
 #include <strings.h>
 
 #include "netcfgd.h"
+#include "pwrules.h"
 
-const char *snmp_passphrase_check(const char *pass, const char *user)
+/* authd's rules (common/pwrules.c: length, characters, classes, the user name
+ * or its reverse case-insensitively, sequences, repeats) with the lengths the
+ * protocol allows; a backslash is refused too, as snmpd.conf reads it as an
+ * escape inside the quotes the passphrase is rendered in. */
+const char *snmp_passphrase_check(const char *pass, const char *user, int max_len, char *why, size_t size)
 {
-        int lower = 0, upper = 0, digit = 0, other = 0;
-        size_t n = strlen(pass);
+        const struct pw_rules rules = { .min_len = 8, .max_len = max_len, .composition = true };
 
-        if (n < 8)
-                return "must be at least 8 characters";
-        if (n > 64)
-                return "must be at most 64 characters";
-        for (const unsigned char *p = (const unsigned char *)pass; *p; p++) {
-                if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
-                        return "must not contain quotes, backslashes or control characters";
-                lower |= islower(*p) != 0;
-                upper |= isupper(*p) != 0;
-                digit |= isdigit(*p) != 0;
-                other |= !isalnum(*p);
+        if (pw_rules_check(&rules, user, pass, why, size))
+                return why;
+        if (strchr(pass, '\\')) {
+                snprintf(why, size, "must not contain a backslash");
+                return why;
         }
-        if (lower + upper + digit + other < 2)
-                return "must mix at least two of: lower case, upper case, digits, symbols";
-        if (user && *user && (!strcasecmp(pass, user)))
-                return "must not be the user name";
         return NULL;
 }
 
@@ -49,7 +43,8 @@ static const char *S(const struct ds_settings *st, const char *k)
 
 static int check_user(const struct ds_settings *st, const char *u, const char *a, const char *p, struct ds_err *e)
 {
-        const char *user = S(st, u), *why;
+        const char *user = S(st, u);
+        char why[200];
 
         if (!*user)
                 return 0;
@@ -57,14 +52,17 @@ static int check_user(const struct ds_settings *st, const char *u, const char *a
                 return ds_err_set(e, -EINVAL, a, "user '%s' needs an authentication passphrase", user);
         if (!*S(st, p))
                 return ds_err_set(e, -EINVAL, p, "user '%s' needs a privacy passphrase (authPriv only)", user);
-        if ((why = snmp_passphrase_check(S(st, a), user)))
+        if (snmp_passphrase_check(S(st, a), user, SNMP_PASS_MAX, why, sizeof why))
                 return ds_err_set(e, -EINVAL, a, "%s", why);
-        if ((why = snmp_passphrase_check(S(st, p), user)))
+        if (snmp_passphrase_check(S(st, p), user, SNMP_PASS_MAX, why, sizeof why))
                 return ds_err_set(e, -EINVAL, p, "%s", why);
         if (!strcmp(S(st, a), S(st, p)))
                 return ds_err_set(e, -EINVAL, p, "must differ from the authentication passphrase");
         return 0;
 }
+
+static const char *const ro_keys[] = { "snmp_ro_auth_pass", "snmp_ro_priv_pass", NULL };
+static const char *const rw_keys[] = { "snmp_rw_auth_pass", "snmp_rw_priv_pass", NULL };
 
 static int check_snmp(const struct ds_settings *st, struct ds_err *e)
 {
@@ -88,6 +86,13 @@ static int check_snmp(const struct ds_settings *st, struct ds_err *e)
         if ((r = check_user(st, "snmp_ro_user", "snmp_ro_auth_pass", "snmp_ro_priv_pass", e)) < 0 ||
             (r = check_user(st, "snmp_rw_user", "snmp_rw_auth_pass", "snmp_rw_priv_pass", e)) < 0)
                 return r;
+        /* a read-only user's passphrase must not also open read-write access */
+        if (*S(st, "snmp_ro_user") && *S(st, "snmp_rw_user"))
+                for (const char *const *w = rw_keys; *w; w++)
+                        for (const char *const *o = ro_keys; *o; o++)
+                                if (!strcmp(S(st, *w), S(st, *o)))
+                                        return ds_err_set(e, -EINVAL, *w,
+                                                          "must differ from the read-only user's passphrases");
         return 0;
 }
 
@@ -97,7 +102,8 @@ static const char *const wifi_weak[] = { "open", "WEP", "WPA-PSK", NULL };
 
 static int check_wifi(const struct ds_settings *st, struct ds_err *e)
 {
-        const char *sec = S(st, "wifi_ap_security"), *why;
+        const char *sec = S(st, "wifi_ap_security");
+        char why[200];
 
         if (level(st) >= 1) {
                 for (const char *const *w = wifi_weak; *w; w++)
@@ -111,9 +117,11 @@ static int check_wifi(const struct ds_settings *st, struct ds_err *e)
                 return 0;
         if (!*S(st, "wifi_ap_passphrase"))
                 return ds_err_set(e, -EINVAL, "wifi_ap_passphrase", "the access point needs a passphrase");
-        if (strlen(S(st, "wifi_ap_passphrase")) > 63)
-                return ds_err_set(e, -EINVAL, "wifi_ap_passphrase", "must be 8 to 63 characters");
-        if ((why = snmp_passphrase_check(S(st, "wifi_ap_passphrase"), S(st, "wifi_ap_ssid"))))
+        /* hostapd takes a WEP-104 or WEP-128 key as text of 13 or 16 characters */
+        if (!strcmp(sec, "WEP") && strlen(S(st, "wifi_ap_passphrase")) != 13 && strlen(S(st, "wifi_ap_passphrase")) != 16)
+                return ds_err_set(e, -EINVAL, "wifi_ap_passphrase", "a WEP key is 13 or 16 characters");
+        /* WPA's passphrase is 8 to 63 printable ASCII characters; the SSID stands for the user name */
+        if (snmp_passphrase_check(S(st, "wifi_ap_passphrase"), S(st, "wifi_ap_ssid"), WIFI_PASS_MAX, why, sizeof why))
                 return ds_err_set(e, -EINVAL, "wifi_ap_passphrase", "%s", why);
         return 0;
 }

@@ -43,8 +43,10 @@ int svcmgr_allow(struct svcmgr *m, const struct fn_table *t)
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < t->n; i++) {
-                if (t->v[i].kind == FN_FLAG || !t->v[i].target ||
-                    svcmgr_unit_name(t->v[i].target, t->v[i].kind == FN_DAEMON, unit, sizeof unit) < 0)
+                const struct net_function *f = &t->v[i];
+                /* a hook unit is the table's whether it is installed or not */
+                const char *target = f->hook ? f->hook : f->kind == FN_FLAG ? NULL : f->target;
+                if (!target || svcmgr_unit_name(target, !f->hook && f->kind == FN_DAEMON, unit, sizeof unit) < 0)
                         continue;
                 if (!(v[k] = strdup(unit))) {
                         while (k > 0)
@@ -86,6 +88,24 @@ int svcmgr_set(struct svcmgr *m, const char *target, bool is_daemon, bool enable
                 return m->ops->set(m->impl, target, is_daemon, enable, done, ud);
         log_warn("svcmgr: refused to %s '%s': not a unit of the function table", enable ? "start" : "stop", target);
         return -EPERM;
+}
+
+int svcmgr_unit_state(struct svcmgr *m, const char *target, bool is_daemon, const char **ret_state)
+{
+        char unit[256];
+        int r;
+
+        if (!m->ops || !m->ops->unit_state || !allowed(m, target, is_daemon))
+                return -EPERM;
+        if ((r = svcmgr_unit_name(target, is_daemon, unit, sizeof unit)) < 0)
+                return r;
+        return m->ops->unit_state(m->impl, unit, ret_state);
+}
+
+void svcmgr_refresh(struct svcmgr *m)
+{
+        if (m->ops && m->ops->refresh && m->n_allowed)
+                m->ops->refresh(m->impl, m->allowed, m->n_allowed);
 }
 
 void svcmgr_destroy(struct svcmgr *m)

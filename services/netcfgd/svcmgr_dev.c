@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,6 +69,44 @@ static int dev_masked(void *impl, const char *unit, bool is_daemon)
         return r;
 }
 
+static int dev_file_name(const char *unit, const char *suffix, char *buf, size_t size)
+{
+        char base[64];
+        int r = svcmgr_dev_name(unit, base, sizeof base), k;
+
+        if (r < 0)
+                return r;
+        k = snprintf(buf, size, "%s%s", base, suffix);
+        return k < 0 || (size_t)k >= size ? -E2BIG : 0;
+}
+
+static int dev_unit_state(void *impl, const char *unit, const char **ret_state)
+{
+        struct dev_mgr *m = impl;
+        char name[80], num[24] = "", *p, *buf = NULL;
+        struct stat st;
+        size_t len = 0;
+        long pid = 0;
+        int r;
+
+        if ((r = dev_file_name(unit, ".unit", name, sizeof name)) < 0)
+                return r;
+        if (!(p = path_join(m->dir, name)))
+                return -ENOMEM;
+        r = stat(p, &st) == 0 ? 1 : errno == ENOENT ? 0 : -errno;
+        free(p);
+        if (r <= 0)
+                return r;
+        /* active while the process its runner recorded lives */
+        if (dev_file_name(unit, ".pid", name, sizeof name) == 0 && state_read(m->dir, name, 32, &buf, &len) == 0) {
+                memcpy(num, buf, len < sizeof num - 1 ? len : sizeof num - 1);
+                pid = strtol(num, NULL, 10);
+        }
+        free(buf);
+        *ret_state = pid > 1 && (kill((pid_t)pid, 0) == 0 || errno == EPERM) ? "active" : "inactive";
+        return 1;
+}
+
 static void dev_destroy(void *impl)
 {
         struct dev_mgr *m = impl;
@@ -81,6 +120,7 @@ static const struct svcmgr_ops dev_ops = {
         .name = "dev",
         .set = dev_set,
         .masked = dev_masked,
+        .unit_state = dev_unit_state,
         .destroy = dev_destroy,
 };
 

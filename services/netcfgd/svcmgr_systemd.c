@@ -25,12 +25,35 @@
 #define SD_TIMEOUT_USEC (30ULL * 1000000ULL)
 #define FLAG_TEXT "disabled by netcfgd\n"
 
+/* what systemd last said of a unit (ListUnitsByNames) */
+struct sd_unit {
+        char *name;
+        int installed;     /* 1, 0 (LoadState not-found), -EAGAIN not asked yet */
+        const char *state; /* ActiveState, one of active_words */
+};
+
 struct sd_mgr {
         sd_bus *bus;
         zloop_t *loop;
         int timer;
         char *flagdir;
+        struct sd_unit *units;
+        size_t n_units;
+        bool asking;      /* a ListUnitsByNames is in flight */
+        bool warned;      /* a refused ListUnitsByNames is logged once */
 };
+
+static const char *const active_words[] = { "active",   "reloading",    "inactive",    "failed",
+                                            "activating", "deactivating", "maintenance", "refreshing",
+                                            NULL };
+
+static const char *active_word(const char *s)
+{
+        for (const char *const *w = active_words; *w; w++)
+                if (!strcmp(*w, s))
+                        return *w;
+        return "unknown";
+}
 
 struct sd_op {
         struct sd_mgr *m;
@@ -203,6 +226,92 @@ static int on_tick(zloop_t *loop, int timer_id, void *arg)
         return on_readable(loop, NULL, arg);
 }
 
+static struct sd_unit *unit_find(struct sd_mgr *m, const char *name)
+{
+        for (size_t i = 0; i < m->n_units; i++)
+                if (!strcmp(m->units[i].name, name))
+                        return &m->units[i];
+        return NULL;
+}
+
+static int sd_unit_state(void *impl, const char *unit, const char **ret_state)
+{
+        struct sd_unit *u = unit_find(impl, unit);
+
+        if (!u || u->installed < 0)
+                return -EAGAIN;
+        if (u->installed)
+                *ret_state = u->state;
+        return u->installed;
+}
+
+/* a(ssssssouso): name, description, load state, active state, sub state, ... */
+static int on_units(sd_bus_message *msg, void *ud, sd_bus_error *ret_error)
+{
+        struct sd_mgr *m = ud;
+        const sd_bus_error *e = sd_bus_message_get_error(msg);
+        const char *name, *desc, *load, *active;
+        int r;
+
+        (void)ret_error;
+        m->asking = false;
+        if (e) {
+                if (!m->warned)
+                        log_warn("svcmgr: systemd refused ListUnitsByNames: %s (unit states unknown)",
+                                 e->message ? e->message : e->name);
+                m->warned = true;
+                return 0;
+        }
+        r = sd_bus_message_enter_container(msg, 'a', "(ssssssouso)");
+        while (r > 0 && (r = sd_bus_message_read(msg, "(ssssssouso)", &name, &desc, &load, &active, NULL, NULL, NULL,
+                                                 NULL, NULL, NULL)) > 0) {
+                struct sd_unit *u = unit_find(m, name);
+                if (!u)
+                        continue;
+                u->installed = strcmp(load, "not-found") != 0;
+                u->state = strcmp(load, "loaded") ? (strcmp(load, "masked") ? "error" : "masked") : active_word(active);
+        }
+        if (r < 0 && !m->warned) {
+                log_warn_errno(r, "svcmgr: cannot read systemd's ListUnitsByNames reply: %m");
+                m->warned = true;
+        }
+        return 0;
+}
+
+static void sd_refresh(void *impl, char *const *units, size_t n)
+{
+        struct sd_mgr *m = impl;
+        sd_bus_message *msg = NULL;
+        int r;
+
+        if (m->asking)
+                return;
+        if (!m->units) {
+                if (!(m->units = calloc(n, sizeof *m->units)))
+                        return;
+                for (size_t i = 0; i < n; i++) {
+                        m->units[i] = (struct sd_unit){ .name = strdup(units[i]), .installed = -EAGAIN };
+                        if (!m->units[i].name)
+                                m->units[i].name = strdup("");
+                }
+                m->n_units = n;
+        }
+        r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MGR, "ListUnitsByNames");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(msg, (char **)units);
+        if (r >= 0)
+                r = sd_bus_call_async(m->bus, NULL, msg, on_units, m, SD_TIMEOUT_USEC);
+        sd_bus_message_unref(msg);
+        if (r >= 0)
+                r = sd_bus_flush(m->bus);
+        if (r >= 0)
+                m->asking = true;
+        else if (!m->warned) {
+                log_warn_errno(r, "svcmgr: cannot ask systemd for the unit states: %m");
+                m->warned = true;
+        }
+}
+
 static void sd_destroy(void *impl)
 {
         struct sd_mgr *m = impl;
@@ -215,6 +324,9 @@ static void sd_destroy(void *impl)
                 zloop_timer_end(m->loop, m->timer);
         }
         sd_bus_flush_close_unref(m->bus);
+        for (size_t i = 0; i < m->n_units; i++)
+                free(m->units[i].name);
+        free(m->units);
         free(m->flagdir);
         free(m);
 }
@@ -223,6 +335,8 @@ static const struct svcmgr_ops sd_ops = {
         .name = "systemd",
         .set = sd_set,
         .masked = sd_masked,
+        .unit_state = sd_unit_state,
+        .refresh = sd_refresh,
         .destroy = sd_destroy,
 };
 

@@ -133,16 +133,34 @@ static void t_ports_event(void **s)
         mpw_free(&w);
 }
 
+/* authd's rules (common/pwrules.c), each rejection naming the rule's reason */
+#define PP(pass, user) snmp_passphrase_check(pass, user, SNMP_PASS_MAX, why, sizeof why)
 static void t_passphrase(void **s)
 {
+        char why[200];
+
         (void)s;
-        assert_null(snmp_passphrase_check("Secret-2024", "camro"));
-        assert_null(snmp_passphrase_check("abcdefg1", "x"));
-        assert_non_null(snmp_passphrase_check("Ab1", "x"));            /* short */
-        assert_non_null(snmp_passphrase_check("abcdefghij", "x"));     /* one class */
-        assert_non_null(snmp_passphrase_check("Camro2024", "camro2024")); /* the user name */
-        assert_non_null(snmp_passphrase_check("has\"quote1", "x"));
-        assert_non_null(snmp_passphrase_check("back\\slash1", "x"));
+        assert_null(PP("Secret-2024", "camro"));
+        assert_null(PP("zqxmvk7Kp", "jo"));
+        assert_non_null(PP("Ab1", "jo")); /* short */
+        assert_string_equal(why, "must be 8 to 64 characters long (got 3)");
+        assert_non_null(PP("zqwxkvjmh", "jo")); /* one class */
+        assert_string_equal(why, "must mix at least two of lower case, upper case, digits and special characters");
+        assert_non_null(PP("Camro2024", "camro2024")); /* the user name */
+        assert_non_null(PP("my-CAMRO-pw9", "camro"));  /* containing it, any case */
+        assert_string_equal(why, "must not contain the user name or the user name reversed");
+        assert_non_null(PP("x9ORMACk-q", "camro")); /* its reverse */
+        assert_string_equal(why, "must not contain the user name or the user name reversed");
+        assert_non_null(PP("abcdefg1", "jo")); /* authd's sequence rule */
+        assert_non_null(PP("Pzzz-9wq", "jo")); /* and repeats */
+        assert_non_null(PP("has\"quote1", "jo"));
+        assert_non_null(PP("back\\slash1", "jo"));
+        assert_string_equal(why, "must not contain a backslash");
+        assert_non_null(PP("with space9X", "jo"));
+        assert_null(snmp_passphrase_check("Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-", "jo",
+                                          WIFI_PASS_MAX + 10, why, sizeof why));
+        assert_non_null(snmp_passphrase_check("Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-Wq7-", "jo",
+                                              WIFI_PASS_MAX, why, sizeof why)); /* 64 > 63 */
 }
 
 static void t_secure_settings(void **s)
@@ -169,7 +187,23 @@ static void t_secure_settings(void **s)
         assert_string_equal(e.field, "wifi_ap_wps");
         assert_int_equal(settings(&st, &e, "wifi_ap_ssid=cam-ap", NULL), -EINVAL);
         assert_string_equal(e.field, "wifi_ap_passphrase");
-        assert_int_equal(settings(&st, &e, "wifi_ap_ssid=cam-ap", "wifi_ap_passphrase=Cam-ap-2024", NULL), 0);
+        assert_int_equal(settings(&st, &e, "wifi_ap_ssid=cam-ap", "wifi_ap_passphrase=My-CAM-AP-9x", NULL), -EINVAL);
+        assert_string_equal(e.field, "wifi_ap_passphrase"); /* contains the SSID */
+        assert_string_equal(e.msg, "must not contain the user name or the user name reversed");
+        assert_int_equal(settings(&st, &e, "wifi_ap_ssid=cam-ap", "wifi_ap_passphrase=Wq7-Lhz9-Tr", NULL), 0);
+        ds_settings_free(&st);
+        /* SNMP: authd's rules, and read-only and read-write users share no passphrase */
+        assert_int_equal(settings(&st, &e, "snmp_ro_user=camro", "snmp_ro_auth_pass=Xcamro-99q", "snmp_ro_priv_pass=Other-2024",
+                                  NULL), -EINVAL);
+        assert_string_equal(e.field, "snmp_ro_auth_pass");
+        assert_int_equal(settings(&st, &e, "snmp_ro_user=ro", "snmp_ro_auth_pass=Secret-2024", "snmp_ro_priv_pass=Other-2024",
+                                  "snmp_rw_user=rw", "snmp_rw_auth_pass=Third-2024", "snmp_rw_priv_pass=Secret-2024", NULL),
+                         -EINVAL);
+        assert_string_equal(e.field, "snmp_rw_priv_pass");
+        assert_string_equal(e.msg, "must differ from the read-only user's passphrases");
+        assert_int_equal(settings(&st, &e, "snmp_ro_user=ro", "snmp_ro_auth_pass=Secret-2024", "snmp_ro_priv_pass=Other-2024",
+                                  "snmp_rw_user=rw", "snmp_rw_auth_pass=Third-2024", "snmp_rw_priv_pass=Fourth-2024", NULL),
+                         0);
         ds_settings_free(&st);
         /* 802.1X: EAP-MD5 refused, certificate paths checked */
         assert_int_equal(settings(&st, &e, "dot1x_eap=EAP-MD5", NULL), -EINVAL);
@@ -213,6 +247,41 @@ static void t_render(void **s)
         assert_int_equal(settings(&st, &e, "snmp_address=::1", NULL), 0);
         assert_int_equal(snmp_render(&st, 161, &buf, &len), 0);
         assert_non_null(strstr(buf, "agentAddress udp6:[::1]:161\n"));
+        free(buf);
+        ds_settings_free(&st);
+}
+
+static void t_render_wireless(void **s)
+{
+        struct ds_settings st;
+        struct ds_err e;
+        char *buf = NULL;
+        size_t len;
+
+        (void)s;
+        assert_int_equal(settings(&st, &e, NULL), 0);
+        assert_int_equal(hostapd_render(&st, &buf, &len), -ENOENT); /* no SSID: no file */
+        assert_int_equal(wpas_render(&st, &buf, &len), -ENOENT);
+        ds_settings_free(&st);
+        assert_int_equal(settings(&st, &e, "wifi_ap_ssid=cam ap", "wifi_ap_security=WPA3-SAE",
+                                  "wifi_ap_passphrase=Wq7-Lhz9-Tr", "wifi_ap_channel=11", NULL), 0);
+        assert_int_equal(hostapd_render(&st, &buf, &len), 0);
+        assert_non_null(strstr(buf, "\ninterface=wlan0\n"));
+        assert_non_null(strstr(buf, "\nssid=cam ap\n"));
+        assert_non_null(strstr(buf, "\nchannel=11\n"));
+        assert_non_null(strstr(buf, "\nwpa=2\nwpa_key_mgmt=SAE\n"));
+        assert_non_null(strstr(buf, "\nieee80211w=2\n"));
+        assert_non_null(strstr(buf, "\nwpa_passphrase=Wq7-Lhz9-Tr\n"));
+        assert_non_null(strstr(buf, "\nwps_state=0\n"));
+        free(buf);
+        ds_settings_free(&st);
+        assert_int_equal(settings(&st, &e, "dot1x_identity=cam\"1", "dot1x_eap=PEAP", "dot1x_password=pw",
+                                  "dot1x_ca_cert=/etc/ssl/certs/ca-certificates.crt", NULL), 0);
+        assert_int_equal(wpas_render(&st, &buf, &len), 0);
+        assert_non_null(strstr(buf, "\tkey_mgmt=IEEE8021X\n\teap=PEAP\n"));
+        assert_non_null(strstr(buf, "\tidentity=63616d2231\n")); /* a quote: hex */
+        assert_non_null(strstr(buf, "\tpassword=\"pw\"\n"));
+        assert_non_null(strstr(buf, "\tphase2=\"auth=MSCHAPV2\"\n"));
         free(buf);
         ds_settings_free(&st);
 }
@@ -383,6 +452,49 @@ static void t_functions_errors(void **s)
         write_file("f.conf", "functions = ( { name = \"a\"; title = \"A\"; risk = \"r\"; factory_default = true; off_level = 4; } );\n");
         assert_int_equal(functions_load(path, &t, &e), -EINVAL);
         assert_string_equal(e.field, "off_level");
+        /* a hook is for a function nothing else backs, and its name is a unit name */
+        write_file("f.conf", "functions = ( { name = \"a\"; title = \"A\"; risk = \"r\"; factory_default = true;\n"
+                             "  unit = \"a.service\"; hook_unit = \"b.service\"; } );\n");
+        assert_int_equal(functions_load(path, &t, &e), -EINVAL);
+        assert_string_equal(e.field, "hook_unit");
+        write_file("f.conf", "functions = ( { name = \"a\"; title = \"A\"; risk = \"r\"; factory_default = true;\n"
+                             "  hook_unit = \"../b.service\"; } );\n");
+        assert_int_equal(functions_load(path, &t, &e), -EINVAL);
+        assert_non_null(strstr(e.msg, "bad hook_unit name"));
+}
+
+/* The shipped hooks: every function without a backend names one; while it is
+ * not installed the function is a flag, installed it is unit-backed. */
+static void t_functions_hooks(void **s)
+{
+        static const char *const hooked[] = { "onvif", "p2p", "multicast", "register", "nas", "audio",
+                                              "alarm_centre", "gb28181", "av_encryption", NULL };
+        struct fn_table t = { 0 };
+        struct net_function *f;
+        struct ds_err e;
+
+        (void)s;
+        assert_int_equal(functions_load(functions_conf(), &t, &e), 0);
+        for (const char *const *n = hooked; *n; n++) {
+                assert_non_null(f = functions_find(&t, *n));
+                assert_non_null(f->hook);
+                assert_int_equal(f->kind, FN_FLAG);
+                assert_false(fn_backed(f));
+        }
+        for (size_t i = 0; i < t.n; i++)
+                assert_true(fn_backed(&t.v[i]) || t.v[i].hook); /* nothing is left without a backend or a hook */
+        f = functions_find(&t, "av_encryption");
+        assert_false(f->def); /* not in the guide's Table 2-2: off */
+        assert_string_equal(f->hook, "devsec-hook-av-crypt.service");
+        functions_hook_set(f, true);
+        assert_int_equal(f->kind, FN_UNIT);
+        assert_ptr_equal(f->target, f->hook);
+        assert_true(fn_backed(f));
+        functions_hook_set(f, false);
+        assert_int_equal(f->kind, FN_FLAG);
+        assert_null(f->target);
+        functions_hook_set(f, true); /* freed installed, too */
+        functions_free(&t);
 }
 
 static void t_functions_state(void **s)
@@ -569,8 +681,9 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(t_tables_selftest),  cmocka_unit_test(t_ports_conflicts),
                 cmocka_unit_test(t_ports_event),      cmocka_unit_test(t_passphrase),
-                cmocka_unit_test(t_secure_settings),  cmocka_unit_test(t_render),
+                cmocka_unit_test(t_secure_settings),  cmocka_unit_test(t_render), cmocka_unit_test(t_render_wireless),
                 cmocka_unit_test(t_functions_shipped), cmocka_unit_test(t_functions_errors),
+                cmocka_unit_test(t_functions_hooks),
                 cmocka_unit_test(t_functions_state),  cmocka_unit_test(t_svcmgr_dev), cmocka_unit_test(t_svcmgr_table_only),
                 cmocka_unit_test(t_svcmgr_gen_agrees),
                 cmocka_unit_test(t_certs),            cmocka_unit_test(t_backup_age),

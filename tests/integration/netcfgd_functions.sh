@@ -18,7 +18,7 @@ export DEVSEC_TOKEN=tok:admin:admin:system,network,security,system-info,backup
 SM="$DEVSEC_RUNDIR/svcmgr"
 
 n=$(dc --json function list | grep -o '"name":' | wc -l)
-if [ "$n" = 28 ]; then ok "function list has 28 functions (the 27 of the issue and https)"; else nok "function list has 28 functions (got $n)"; fi
+if [ "$n" = 29 ]; then ok "function list has 29 functions (the 27 of the issue, https and av_encryption)"; else nok "function list has 29 functions (got $n)"; fi
 check_out "the list names the backend" 'backend: +dev' dc function list
 check_out "ssh: off by default, backed by ssh.service, off at level 1" 'ssh +no +no +unit +ssh.service +1 ' dc function list
 check_out "smtp: backed by the smtp-notifier daemon" 'smtp +yes +yes +daemon +smtp-notifier' dc function list

@@ -25,11 +25,11 @@ check_out "passphrases on the command line are refused" 'give passphrases as ro_
 check_out "a user without passphrases is refused (ro_auth_pass)" 'EINVAL: ro_auth_pass: ' dc snmp set ro_user=camro
 check_out "same read-only and read-write user refused (rw_user)" 'EINVAL: rw_user: the read-write user must differ' \
         sh -c "printf '%s\n' '$RO_A' '$RO_P' '$RW_A' '$RW_P' | '$B/devctl' snmp set ro_user=cam ro_auth_pass=- ro_priv_pass=- rw_user=cam rw_auth_pass=- rw_priv_pass=-"
-check_out "a short passphrase is refused" 'EINVAL: ro_auth_pass: must be at least 8' \
+check_out "a short passphrase is refused" 'EINVAL: ro_auth_pass: must be 8 to 64 characters long' \
         sh -c "printf '%s\n' 'Ab1' '$RO_P' | '$B/devctl' snmp set ro_user=camro ro_auth_pass=- ro_priv_pass=-"
 check_out "a one-class passphrase is refused" 'EINVAL: ro_auth_pass: must mix at least two' \
         sh -c "printf '%s\n' 'abcdefghij' '$RO_P' | '$B/devctl' snmp set ro_user=camro ro_auth_pass=- ro_priv_pass=-"
-check_out "the user name as passphrase is refused" 'EINVAL: ro_priv_pass: must not be the user name' \
+check_out "a passphrase containing the user name is refused (authd's rule)" 'EINVAL: ro_priv_pass: must not contain the user name or the user name reversed' \
         sh -c "printf '%s\n' '$RO_A' 'Camro2024' | '$B/devctl' snmp set ro_user=Camro2024 ro_auth_pass=- ro_priv_pass=-"
 check_out "the same auth and priv passphrase is refused" 'EINVAL: ro_priv_pass: must differ' \
         sh -c "printf '%s\n' '$RO_A' '$RO_A' | '$B/devctl' snmp set ro_user=camro ro_auth_pass=- ro_priv_pass=-"

@@ -16,8 +16,11 @@ W=$(mktemp -d /tmp/devsec-fgen.XXXXXX); T_DIR=$W
 units=$(sh "$G" units "$CONF")
 check_out "the table's units: plain units and devsec daemons" 'ssh\.service' echo "$units"
 check_out "a daemon function's unit is devsec-<daemon>.service" '^devsec-webd\.service$' echo "$units"
-if printf '%s\n' "$units" | grep -Eq 'p2p|password_reset|multicast'; then nok "a flag function has no unit (p2p, password_reset)"
+if printf '%s\n' "$units" | grep -Eq '^(p2p|password_reset|multicast)'; then nok "a flag function has no unit (p2p, password_reset)"
 else ok "a flag function has no unit (p2p, password_reset)"; fi
+check_out "a function's integrator hook is a unit of the table (devsec-hook-p2p.service)" '^devsec-hook-p2p\.service$' echo "$units"
+check_out "av_encryption's hook too" '^devsec-hook-av-crypt\.service$' echo "$units"
+if printf '%s\n' "$units" | grep -q '^devsec-hook-password'; then nok "a flag a daemon obeys has no hook"; else ok "a flag a daemon obeys has no hook"; fi
 if printf '%s\n' "$units" | sort | uniq -d | grep -q .; then nok "each unit once"; else ok "each unit once"; fi
 
 sh "$G" polkit "$CONF" > "$W/rule.js"

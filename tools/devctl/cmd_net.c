@@ -67,7 +67,7 @@ static int c_port_set(struct devctl *dc, const struct devctl_cmd *cmd, int argc,
 static int c_function_list(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
         static const char *const cols[] = { "name", "enabled", "factory_default", "kind", "backend", "off_level",
-                                            "title", NULL };
+                                            "title", "state", NULL };
 
         (void)argv;
         if (argc)
