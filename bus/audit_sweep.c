@@ -31,6 +31,7 @@ struct sweep_svc {
 
 struct sweep_table {
         char name[SWEEP_NAME_MAX];
+        struct mpw raw;     /* the table as msgpack: u's strings point into it */
         msgpack_unpacked u; /* {service, version, items} */
 };
 
@@ -70,7 +71,6 @@ static void load_tables(struct ds_sweep *s)
                 char *buf = NULL, err[128];
                 struct sweep_table *t;
                 const char *why;
-                struct mpw w;
 
                 if (n < 6 || n - 5 >= SWEEP_NAME_MAX || strcmp(de->d_name + n - 5, ".json") || de->d_name[0] == '.')
                         continue;
@@ -84,16 +84,19 @@ static void load_tables(struct ds_sweep *s)
                 s->tab = t;
                 t = &s->tab[s->n_tab];
                 memset(t, 0, sizeof *t);
-                mpw_init(&w);
-                if (ds_json_to_mp(buf, len, &w, err, sizeof err) == 0 &&
-                    mp_decode(mpw_data(&w), mpw_len(&w), NULL, &t->u, &why) == 0) {
+                mpw_init(&t->raw);
+                if (ds_json_to_mp(buf, len, &t->raw, err, sizeof err) == 0 &&
+                    mp_decode(mpw_data(&t->raw), mpw_len(&t->raw), NULL, &t->u, &why) == 0) {
                         if (t->u.data.type == MSGPACK_OBJECT_MAP &&
-                            mp_strcpy(mp_get(&t->u.data, "service"), t->name, sizeof t->name) == 0)
+                            mp_strcpy(mp_get(&t->u.data, "service"), t->name, sizeof t->name) == 0) {
                                 s->n_tab++;
-                        else
+                                t = NULL;
+                        } else {
                                 msgpack_unpacked_destroy(&t->u);
+                        }
                 }
-                mpw_free(&w);
+                if (t)
+                        mpw_free(&t->raw);
                 free(buf);
         }
         if (d)
@@ -118,8 +121,10 @@ void ds_sweep_free(struct ds_sweep *s)
                 return;
         for (size_t i = 0; i < s->n_svc; i++)
                 mpw_free(&s->svc[i].reply);
-        for (size_t i = 0; i < s->n_tab; i++)
+        for (size_t i = 0; i < s->n_tab; i++) {
                 msgpack_unpacked_destroy(&s->tab[i].u);
+                mpw_free(&s->tab[i].raw);
+        }
         mpw_free(&s->functions);
         free(s->svc);
         free(s->tab);
