@@ -19,6 +19,10 @@ _devctl()
         case "$prefix" in
         call|"config get"|"config set"|"config reset"|"config export"|"config import")
                 words=$(devctl --json status 2>/dev/null | grep -o '"name":"[^"]*"' | cut -d'"' -f4) ;;
+        audit*)
+                if [[ ${COMP_WORDS[COMP_CWORD-1]} == --format ]]; then words="text json sarif"
+                elif [[ ${COMP_WORDS[COMP_CWORD-1]} == --level ]]; then words="1 2 3"
+                else words="--level --json --format --mapping"; fi ;;
         esac
         COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
