@@ -4,9 +4,12 @@
  * with its advice, never passed. */
 #include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "audit_sweep.h"
 #include "err.h"
@@ -45,11 +48,26 @@ struct ds_sweep {
         struct mpw functions; /* function.list's answer */
 };
 
+/* $DEVSEC_AUDIT_DIR; a build tree's share/audit next to the binary (as
+ * paths.c finds ../run/paths.conf); the installed directory. */
 const char *ds_audit_dir(void)
 {
+        static char built[4096];
         const char *e = getenv("DEVSEC_AUDIT_DIR");
+        char exe[4000];
+        struct stat st;
+        ssize_t n;
 
-        return e && e[0] ? e : DEVSEC_AUDIT_DIR;
+        if (e && e[0])
+                return e;
+        n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0) {
+                exe[n] = '\0';
+                snprintf(built, sizeof built, "%s/share/audit", dirname(exe));
+                if (stat(built, &st) == 0 && S_ISDIR(st.st_mode))
+                        return built;
+        }
+        return DEVSEC_AUDIT_DIR;
 }
 
 const struct ds_audit_ref *ds_audit_ref_find(const char *id)

@@ -27,8 +27,8 @@ struct ds_audit_ref {
 extern const struct ds_audit_ref ds_audit_refs[];
 const struct ds_audit_ref *ds_audit_ref_find(const char *id);
 
-/* The directory of the installed item tables (NAME.json): $DEVSEC_AUDIT_DIR,
- * else the one make install fills. */
+/* The directory of the item tables (NAME.json): $DEVSEC_AUDIT_DIR, else a
+ * build tree's share/audit next to the binary, else the one make install fills. */
 const char *ds_audit_dir(void);
 
 struct ds_sweep;
