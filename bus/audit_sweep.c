@@ -20,7 +20,7 @@
 #define DEVSEC_AUDIT_DIR "/usr/local/share/devsec/audit"
 #endif
 #define SWEEP_TABLE_MAX (256u * 1024)
-#define SWEEP_NAME_MAX 64
+#define SWEEP_NAME_MAX  64
 
 /* One service of bus.services, and what became of asking it. */
 struct sweep_svc {
@@ -265,9 +265,8 @@ static void count(struct ds_sweep_counts *c, const char *result)
 }
 
 /* A row the sweep itself decides (down, off, refused, operator). */
-static void row(struct mpw *w, struct ds_sweep_counts *c, const char *svc, const char *id, int level,
-                const char *title, const char *result, const char *detail, const char *fix, bool automatic,
-                bool runtime)
+static void row(struct mpw *w, struct ds_sweep_counts *c, const char *svc, const char *id, int level, const char *title,
+                const char *result, const char *detail, const char *fix, bool automatic, bool runtime)
 {
         count(c, result);
         mpw_map_begin(w);
@@ -316,7 +315,8 @@ static void rows_from_table(const struct ds_sweep *s, struct mpw *w, struct ds_s
 
 static void rows_from_reply(struct mpw *w, struct ds_sweep_counts *c, const char *name, const struct mpw *reply)
 {
-        static const char *const added[] = { "service", "dahua_level", "dahua_section", "dahua_item", "etsi", "iec", NULL };
+        static const char *const added[] = {"service", "dahua_level", "dahua_section", "dahua_item", "etsi",
+                                            "iec",     NULL};
         const msgpack_object *items;
         msgpack_unpacked u;
         const char *why;

@@ -51,7 +51,7 @@ void ds_sweep_report(struct ds_sweep *s, size_t i, int code, const char *msg, co
 
 struct ds_sweep_counts {
         int pass, fail, na, operator_items;
-        int score; /* pass / (pass + fail), in percent; 100 when nothing counts */
+        int score;   /* pass / (pass + fail), in percent; 100 when nothing counts */
         int refused; /* a call answered EPERM or EAUTH: its code (else 0) */
 };
 /* 4: the result: {level, passed, failed, na, operator, score, items: [...]},

@@ -54,7 +54,7 @@ static void answer(struct webd_audit *a, unsigned status, char *body)
 
 static void answer_error(struct webd_audit *a, int code, const char *msg)
 {
-        struct ds_err e = { .code = code };
+        struct ds_err e = {.code = code};
 
         snprintf(e.msg, sizeof e.msg, "%s", msg);
         answer(a, webd_http_status(code), webd_error_json(&e));
@@ -90,7 +90,7 @@ static void ask(struct webd_audit *a, int what, size_t i, const char *svc, const
         struct audit_call *k = calloc(1, sizeof *k);
 
         if (k) {
-                *k = (struct audit_call){ .a = a, .what = what, .i = i };
+                *k = (struct audit_call){.a = a, .what = what, .i = i};
                 a->outstanding++;
                 if (bus_call(a->x->gw, svc, method, args, a->tok, AUDIT_CALL_MS, on_reply, k) == 0)
                         return;

@@ -93,7 +93,8 @@ static void down_fails_each_item(void **st)
 
         (void)st;
         assert_false(ds_sweep_ask(s, 0));
-        assert_non_null(strstr(t, "\"id\":\"a.one\",\"level\":1,\"title\":\"one\",\"result\":\"fail\",\"detail\":\"not running\""));
+        assert_non_null(strstr(
+                t, "\"id\":\"a.one\",\"level\":1,\"title\":\"one\",\"result\":\"fail\",\"detail\":\"not running\""));
         assert_non_null(strstr(t, "\"id\":\"a.two\",\"level\":2,\"title\":\"two\",\"result\":\"fail\""));
         assert_int_equal(c.fail, 2);
         assert_int_equal(c.pass, 0);
@@ -112,8 +113,9 @@ static void function_off_is_na(void **st)
         char *t;
 
         (void)st;
-        ds_sweep_functions(s, J(&w, &u, "{\"functions\":[{\"name\":\"al\",\"enabled\":false,\"kind\":\"daemon\","
-                                        "\"backend\":\"alpha\"}]}"));
+        ds_sweep_functions(s, J(&w, &u,
+                                "{\"functions\":[{\"name\":\"al\",\"enabled\":false,\"kind\":\"daemon\","
+                                "\"backend\":\"alpha\"}]}"));
         msgpack_unpacked_destroy(&u);
         mpw_free(&w);
         ds_sweep_report(s, 0, -DS_EDISABLED, "disabled", NULL);
@@ -130,8 +132,9 @@ static void function_off_is_na(void **st)
 
 static void report_and_refusal(void **st)
 {
-        struct ds_sweep *s = sweep(1, "{\"services\":[{\"name\":\"alpha\",\"state\":\"running\"},"
-                                      "{\"name\":\"beta\",\"state\":\"running\"},{\"name\":\"gamma\",\"state\":\"running\"}]}");
+        struct ds_sweep *s =
+                sweep(1, "{\"services\":[{\"name\":\"alpha\",\"state\":\"running\"},"
+                         "{\"name\":\"beta\",\"state\":\"running\"},{\"name\":\"gamma\",\"state\":\"running\"}]}");
         struct ds_sweep_counts c;
         struct mpw w;
         msgpack_unpacked u;
@@ -139,8 +142,9 @@ static void report_and_refusal(void **st)
 
         (void)st;
         ds_sweep_report(s, 0, 0, NULL,
-                        J(&w, &u, "{\"items\":[{\"id\":\"auth.lockout\",\"level\":1,\"result\":\"pass\"},"
-                                  "{\"id\":\"a.one\",\"level\":1,\"result\":\"fail\"}]}"));
+                        J(&w, &u,
+                          "{\"items\":[{\"id\":\"auth.lockout\",\"level\":1,\"result\":\"pass\"},"
+                          "{\"id\":\"a.one\",\"level\":1,\"result\":\"fail\"}]}"));
         msgpack_unpacked_destroy(&u);
         mpw_free(&w);
         ds_sweep_report(s, 1, -ENOSYS, "no such method", NULL);
@@ -162,8 +166,8 @@ static void report_and_refusal(void **st)
 
 static void mapping_has_each_operator_item(void **st)
 {
-        static const char *const ops[] = { "client.latest", "storage.raid", "device.anti-theft", "device.anti-damage",
-                                           "device.anti-thunder", NULL };
+        static const char *const ops[] = {"client.latest",      "storage.raid",        "device.anti-theft",
+                                          "device.anti-damage", "device.anti-thunder", NULL};
         (void)st;
         for (size_t i = 0; ops[i]; i++) {
                 const struct ds_audit_ref *r = ds_audit_ref_find(ops[i]);

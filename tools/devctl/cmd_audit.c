@@ -33,7 +33,8 @@ static int gather(struct devctl *dc, struct ds_sweep *s, int level)
         bus_reply_free(&rep);
         for (size_t i = 0; i < n; i++)
                 if (!strcmp(ds_sweep_name(s, i), "netcfgd") && ds_sweep_ask(s, i)) {
-                        code = bus_call_sync(dc->bus, "netcfgd", "function.list", NULL, dc->token, dc->timeout_ms, &rep);
+                        code = bus_call_sync(dc->bus, "netcfgd", "function.list", NULL, dc->token, dc->timeout_ms,
+                                             &rep);
                         ds_sweep_functions(s, code == 0 ? rep.r : NULL);
                         bus_reply_free(&rep);
                 }
@@ -97,8 +98,8 @@ static void write_sarif(struct mpw *w, const msgpack_object *res)
                 mpw_str(w, "properties");
                 mpw_map_begin(w);
                 mpw_kv_str(w, "service", str_of(it, "service", svc, sizeof svc));
-                static const char *const props[] = { "level", "dahua_level", "dahua_section", "dahua_item", "etsi",
-                                                     "iec", NULL };
+                static const char *const props[] = {"level", "dahua_level", "dahua_section", "dahua_item", "etsi",
+                                                    "iec",   NULL};
                 for (size_t p = 0; props[p]; p++) {
                         const msgpack_object *v = mp_get(it, props[p]);
                         if (v && v->type != MSGPACK_OBJECT_NIL) {
@@ -141,7 +142,7 @@ static void write_sarif(struct mpw *w, const msgpack_object *res)
         mpw_arr_end(w);
         mpw_str(w, "properties");
         mpw_map_begin(w);
-        static const char *const sums[] = { "level", "passed", "failed", "na", "operator", "score", NULL };
+        static const char *const sums[] = {"level", "passed", "failed", "na", "operator", "score", NULL};
         for (size_t p = 0; sums[p]; p++)
                 mpw_kv_int(w, sums[p], mp_get_int(res, sums[p], 0));
         mpw_map_end(w);
@@ -152,8 +153,8 @@ static void write_sarif(struct mpw *w, const msgpack_object *res)
 
 static int print_mapping(struct devctl *dc)
 {
-        static const char *const cols[] = { "id", "kind", "dahua_level", "dahua_section", "dahua_item", "etsi", "iec",
-                                            NULL };
+        static const char *const cols[] = {"id",         "kind", "dahua_level", "dahua_section",
+                                           "dahua_item", "etsi", "iec",         NULL};
         msgpack_unpacked u;
         const char *why;
         struct mpw w;
@@ -189,7 +190,7 @@ static int print_mapping(struct devctl *dc)
 
 static int c_audit(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
-        static const char *const cols[] = { "service", "id", "level", "result", "title", "remediation", NULL };
+        static const char *const cols[] = {"service", "id", "level", "result", "title", "remediation", NULL};
         int level = 1, format = dc->json ? F_JSON : F_TEXT, r;
         struct ds_sweep_counts c;
         struct ds_sweep *s;
@@ -267,8 +268,10 @@ static int c_audit(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
 }
 
 static const struct devctl_cmd audit_cmds[] = {
-        { .path = "audit", .fn = c_audit, .usage = "[--level N] [--json | --format text|json|sarif] [--mapping]",
-          .help = "hardening report of the whole device (exit 1 on a failed item)" },
-        { NULL },
+        {.path = "audit",
+         .fn = c_audit,
+         .usage = "[--level N] [--json | --format text|json|sarif] [--mapping]",
+         .help = "hardening report of the whole device (exit 1 on a failed item)"},
+        {NULL},
 };
 DEVCTL_COMMANDS(audit_cmds);
