@@ -55,6 +55,10 @@ LIBS := $(BUILD)/libdsbus.a $(BUILD)/libdscommon.a
 SERVICES := $(notdir $(patsubst %/main.c,%,$(wildcard services/*/main.c)))
 svc_src = $(filter-out services/$(1)/test_%.c services/$(1)/%_fuzz.c,$(wildcard services/$(1)/*.c))
 SVC_BINS := $(SERVICES:%=$(BUILD)/%)
+# each daemon's audit item table as data (NAME --audit-items): the audit knows
+# the items of a daemon that is down
+AUDIT_DIR ?= $(PREFIX)/share/devsec/audit
+AUDIT_JSON := $(SERVICES:%=$(BUILD)/share/audit/%.json)
 
 DEVCTL_SRC := $(wildcard tools/devctl/*.c)
 TOOL_BINS := $(BUILD)/busd $(BUILD)/devctl $(BUILD)/devsec-keygen
@@ -70,7 +74,7 @@ TEST_HELPERS := $(patsubst tests/lib/%.c,$(BUILD)/tests/%,$(wildcard tests/lib/*
 .SECONDARY:
 
 .PHONY: test-deps print-deps all test check check-asan run install clean deps bench fuzz unit check-units test-containers help
-all: deps-check $(TOOL_BINS) $(SVC_BINS)
+all: deps-check $(TOOL_BINS) $(SVC_BINS) $(AUDIT_JSON)
 
 help:
 	@echo "targets: all test run install check-asan bench fuzz check-units test-containers deps clean"
@@ -113,6 +117,11 @@ print-deps:
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/bus/audit_sweep.o: override CFLAGS += -DDEVSEC_AUDIT_DIR='"$(AUDIT_DIR)"'
+$(BUILD)/share/audit/%.json: $(BUILD)/%
+	@mkdir -p $(dir $@)
+	$< --audit-items > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/libdscommon.a: $(COMMON_OBJ)
 	rm -f $@ && $(AR) rcs $@ $^
@@ -203,6 +212,9 @@ install: all
 	@if [ -x $(BUILD)/webd ]; then install -d $(DESTDIR)$(PREFIX)/share/devsec/www && \
 		install -m 0644 services/webd/www/* $(DESTDIR)$(PREFIX)/share/devsec/www/ && \
 		sed -i 's|^www = .*|www = "$(PREFIX)/share/devsec/www";|' $(DESTDIR)$(SYSCONFDIR)/devsec/webd.conf; fi
+	@# the audit item tables of the daemons built
+	install -d $(DESTDIR)$(AUDIT_DIR)
+	@if ls $(BUILD)/share/audit/*.json >/dev/null 2>&1; then install -m 0644 $(BUILD)/share/audit/*.json $(DESTDIR)$(AUDIT_DIR)/; fi
 	@# a daemon, its ACL and its unit are installed only when it was built
 	@set -e; for s in busd $(SERVICES); do \
 		[ -x $(BUILD)/$$s ] || { echo "install: $$s not built, skipped"; continue; }; \

@@ -164,5 +164,9 @@ int ds_daemon_load(struct ds_daemon *d, const char *name, size_t max, char **ret
 /* Replaces some settings as if by config.set (validated, persisted, applied). */
 int ds_daemon_set_settings(struct ds_daemon *d, const msgpack_object *changes, const char *actor,
                            struct ds_err *e);
+/* Writes the service's audit item table as one JSON object {service,
+ * version, items: [{id, level, title, remediation, automatic, runtime}]}:
+ * what `NAME --audit-items` prints and the build installs as data. */
+int ds_audit_items_print(const struct ds_service *svc, FILE *f);
 /* The daemon of a handler's context: services keep it in their ctx. */
 const struct ds_method *ds_generic_methods(void);

@@ -1,11 +1,13 @@
 /* svc_audit.c - the audit engine: audit.report (items per protection level)
  * and audit.harden (apply what can be applied, list what needs an operator) */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "svc_internal.h"
 
 static bool cmp_ok(const struct ds_audit_item *it, const msgpack_object *v)
@@ -190,4 +192,41 @@ int h_audit_harden(void *ctx, struct ds_call *c)
                 log_audit("operation", LOG_LVL_NOTICE, ds_call_actor(c), "%s: hardened to level %d by '%s'",
                           d->svc->name, level, ds_call_actor(c));
         return 0;
+}
+
+/* --audit-items: the table as JSON, for the sweep to know while the daemon is down */
+int ds_audit_items_print(const struct ds_service *svc, FILE *f)
+{
+        struct ds_daemon d = { .svc = svc };
+        msgpack_unpacked u;
+        const char *why;
+        struct mpw w;
+        int r;
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "service", svc->name);
+        mpw_kv_str(&w, "version", svc->version);
+        mpw_str(&w, "items");
+        mpw_arr_begin(&w);
+        for (const struct ds_audit_item *it = svc->audit; it && it->id; it++) {
+                mpw_map_begin(&w);
+                mpw_kv_str(&w, "id", it->id);
+                mpw_kv_int(&w, "level", it->level);
+                mpw_kv_str(&w, "title", it->title);
+                mpw_kv_str(&w, "remediation", it->remediation ? it->remediation : "");
+                mpw_kv_bool(&w, "automatic", can_harden(&d, it));
+                mpw_kv_bool(&w, "runtime", it->runtime);
+                mpw_map_end(&w);
+        }
+        mpw_arr_end(&w);
+        mpw_map_end(&w);
+        r = mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why);
+        if (r == 0) {
+                r = ds_json_write(f, &u.data);
+                fputc('\n', f);
+                msgpack_unpacked_destroy(&u);
+        }
+        mpw_free(&w);
+        return r < 0 || fflush(f) != 0 ? -EIO : 0;
 }

@@ -61,8 +61,9 @@ static void usage(const char *name)
 {
         fprintf(stderr,
                 "usage: %s [-f] [-n] [-c FILE] [--rundir DIR] [--confdir DIR] [--statedir DIR]\n"
-                "          [--identity NAME] [--dry-run] [service options]\n"
-                "  -n   check the configuration and exit\n",
+                "          [--identity NAME] [--dry-run] [--audit-items] [service options]\n"
+                "  -n   check the configuration and exit\n"
+                "  --audit-items   print the audit item table as JSON and exit\n",
                 name);
 }
 
@@ -109,6 +110,8 @@ int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ct
                 else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
                         usage(svc->name);
                         return 0;
+                } else if (!strcmp(a, "--audit-items")) {
+                        return ds_audit_items_print(svc, stdout) < 0 ? 1 : 0;
                 } else if (!strcmp(a, "--version")) {
                         printf("%s %s\n", svc->name, svc->version);
                         return 0;

@@ -1,6 +1,7 @@
 /* methods.c - logd's settings, method table, handlers (h_<object>_<verb> after
  * their method) and audit items. The domain is in store.c, query.c, verify.c,
  * remote.c; the ingest path in ingest.c; the service and its hooks in main.c. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -588,7 +589,42 @@ static enum ds_audit_result a_pinned(void *ctx, char *detail, size_t size)
         return DS_AUDIT_PASS;
 }
 
+/* The log can be checked: the store verifies (structure, chain, seals in
+ * order), nothing failed to be written, and it holds records to read. */
+static enum ds_audit_result a_store(void *ctx, char *detail, size_t size)
+{
+        struct logd_ctx *x = ctx;
+        struct logd_store_info in;
+        struct seal_result v = { .kind = SEAL_V_OK };
+        int r;
+
+        if (!x->store) {
+                snprintf(detail, size, "the log store is not open");
+                return DS_AUDIT_FAIL;
+        }
+        logd_drain(x);
+        logd_store_seal(x->store);
+        logd_store_info(x->store, &in);
+        if ((r = logd_store_verify(x->store, NULL, &v)) < 0 || v.kind != SEAL_V_OK) {
+                snprintf(detail, size, "the store does not verify: %s", r < 0 ? strerror(-r) : v.detail);
+                return DS_AUDIT_FAIL;
+        }
+        if (in.write_errors) {
+                snprintf(detail, size, "%" PRIu64 " record(s) could not be written", in.write_errors);
+                return DS_AUDIT_FAIL;
+        }
+        if (!v.records) {
+                snprintf(detail, size, "the store holds no records");
+                return DS_AUDIT_FAIL;
+        }
+        snprintf(detail, size, "store verified: %" PRIu64 " record(s), %" PRIu64 " seal(s); devctl log query reads them",
+                 v.records, v.seals);
+        return DS_AUDIT_PASS;
+}
+
 const struct ds_audit_item logd_audit[] = {
+        { .id = "logd.store", .level = 1, .title = "the log can be checked: the store verifies and holds readable records",
+          .remediation = "devctl log verify; devctl log query --category security", .check = a_store },
         { .id = "logd.remote.tls", .level = 1, .title = "remote syslog uses TLS",
           .remediation = "devctl log remote set HOST:PORT --ca FILE", .check = a_remote_tls },
         { .id = "logd.seal.exported", .level = 1, .title = "initial seal key exported and erased from the device",

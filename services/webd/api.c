@@ -14,13 +14,6 @@
 #include "util.h"
 #include "webd.h"
 
-/* A bus call in flight for a suspended request. The request may die first
- * (listener closed): the call then finds q NULL and only frees itself. */
-struct webd_pending {
-        struct webd_req *q;
-        int kind;
-};
-
 enum { K_CALL = 1, K_LOGIN, K_LOGOUT, K_INIT, K_WHOAMI, K_STATUS, K_PWCHECK };
 
 void webd_csrf_token(const struct webd_ctx *x, const char *tok, char out[65])
@@ -65,7 +58,7 @@ void webd_req_free(struct webd_req *q)
         free(q);
 }
 
-static unsigned http_status(int code)
+unsigned webd_http_status(int code)
 {
         switch (code) {
         case 0: return MHD_HTTP_OK;
@@ -84,7 +77,7 @@ static unsigned http_status(int code)
 }
 
 /* {"ok":false,"error":{code,msg,field?,reason?}} from a bus error */
-static char *error_json(const struct ds_err *e)
+char *webd_error_json(const struct ds_err *e)
 {
         struct mpw w;
         msgpack_unpacked u;
@@ -143,7 +136,7 @@ static char *login_json(const struct webd_ctx *x, const msgpack_object *r, const
         return s;
 }
 
-static void finish(struct webd_req *q, unsigned status, char *body)
+void webd_api_finish(struct webd_req *q, unsigned status, char *body)
 {
         q->status = status;
         q->reply = body ? body : strdup("{\"ok\":false,\"error\":{\"code\":\"EINTERNAL\",\"msg\":\"out of memory\"}}");
@@ -166,7 +159,7 @@ static void on_reply(void *ud, const struct bus_reply *rep)
         }
         q->pending = NULL;
         if (rep->code < 0) {
-                finish(q, http_status(rep->code), error_json(&rep->err));
+                webd_api_finish(q, webd_http_status(rep->code), webd_error_json(&rep->err));
         } else if (p->kind == K_LOGIN) {
                 char tok[BUS_TOKEN_MAX + 1];
                 const msgpack_object *t = mp_get(rep->r, "token");
@@ -174,24 +167,24 @@ static void on_reply(void *ud, const struct bus_reply *rep)
                 if (!t || mp_strcpy(t, tok, sizeof tok) < 0 || !token_ok(tok, strlen(tok))) {
                         struct ds_err e = { .code = -DS_EINTERNAL };
                         snprintf(e.msg, sizeof e.msg, "authd answered without a usable token");
-                        finish(q, MHD_HTTP_INTERNAL_SERVER_ERROR, error_json(&e));
+                        webd_api_finish(q, MHD_HTTP_INTERNAL_SERVER_ERROR, webd_error_json(&e));
                 } else {
                         q->x->logins++;
                         if (asprintf(&q->cookie, WEBD_COOKIE "=%s; Secure; HttpOnly; SameSite=Strict; Path=/", tok) < 0)
                                 q->cookie = NULL;
-                        finish(q, MHD_HTTP_OK, login_json(q->x, rep->r, tok));
+                        webd_api_finish(q, MHD_HTTP_OK, login_json(q->x, rep->r, tok));
                 }
                 sodium_memzero(tok, sizeof tok);
         } else if (p->kind == K_LOGOUT) {
                 q->cookie = strdup(WEBD_COOKIE "=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-                finish(q, MHD_HTTP_OK, strdup("{\"ok\":true}"));
+                webd_api_finish(q, MHD_HTTP_OK, strdup("{\"ok\":true}"));
         } else if (p->kind == K_WHOAMI) {
                 char tok[BUS_TOKEN_MAX + 1];
                 bool have = webd_cookie_token(q->conn, tok, sizeof tok);
-                finish(q, MHD_HTTP_OK, login_json(q->x, rep->r, have ? tok : NULL));
+                webd_api_finish(q, MHD_HTTP_OK, login_json(q->x, rep->r, have ? tok : NULL));
                 sodium_memzero(tok, sizeof tok);
         } else {
-                finish(q, MHD_HTTP_OK, rep->r ? ds_json_dumps(rep->r) : strdup("{}"));
+                webd_api_finish(q, MHD_HTTP_OK, rep->r ? ds_json_dumps(rep->r) : strdup("{}"));
         }
         free(p);
 }
@@ -316,6 +309,17 @@ enum MHD_Result webd_api(struct webd_req *q, const char *method, const char *url
                         ret = webd_reply_error(q->conn, MHD_HTTP_UNAUTHORIZED, "EAUTH", NULL, "not logged in");
                 else
                         ret = call(q, K_WHOAMI, "authd", "session.whoami", NULL, tok);
+                goto out;
+        }
+        if (!strcmp(url, "/api/v1/audit") && !post) {
+                const char *lv = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, "level");
+                if (!have_tok)
+                        ret = webd_reply_error(q->conn, MHD_HTTP_UNAUTHORIZED, "EAUTH", NULL, "not logged in");
+                else if (lv && (strlen(lv) != 1 || lv[0] < '1' || lv[0] > '3'))
+                        ret = webd_reply_error(q->conn, MHD_HTTP_BAD_REQUEST, "EINVAL", "level",
+                                               "protection level 1-3");
+                else
+                        ret = webd_api_audit(q, tok, lv ? lv[0] - '0' : 1);
                 goto out;
         }
         if (!strcmp(url, "/api/v1/events") && !post) {

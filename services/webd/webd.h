@@ -49,7 +49,12 @@ struct webd_net {
 };
 
 struct webd_conn; /* http.c: per connection */
-struct webd_pending; /* api.c: a bus call in flight */
+/* A bus call in flight for a suspended request. The request may die first
+ * (listener closed): the call then finds q NULL and only frees itself. */
+struct webd_pending {
+        struct webd_req *q;
+        int kind;
+};
 struct webd_stream; /* events.c: one SSE stream */
 
 struct webd_ctx {
@@ -121,6 +126,12 @@ struct webd_req {
 };
 enum MHD_Result webd_api(struct webd_req *q, const char *method, const char *url);
 void webd_req_free(struct webd_req *q);
+/* The answer of a suspended request is here: resumes it with status and body (owned). */
+void webd_api_finish(struct webd_req *q, unsigned status, char *body);
+unsigned webd_http_status(int code);
+char *webd_error_json(const struct ds_err *e);
+/* audit.c: GET /api/v1/audit?level=N, the bus library's sweep under the session */
+enum MHD_Result webd_api_audit(struct webd_req *q, const char *tok, int level);
 /* The CSRF token of a session token: HMAC under a key of this process. */
 void webd_csrf_token(const struct webd_ctx *x, const char *tok, char out[65]);
 /* Session token from the request's cookie into buf; false when none. */

@@ -37,7 +37,7 @@ check_out "smtp-notifier answers before" 'text: +hi' dc call smtp-notifier test.
 listen_bg "$T_DIR/ev.txt" -- net.function --count=1
 check_out "function disable smtp answers with the new state" 'enabled: +no' dc function disable smtp
 check_out "the bus answers EDISABLED for smtp-notifier" 'EDISABLED' dc call smtp-notifier test.echo text=hi
-check_out "audit: its items are n/a while its function is off, not failed" 'smtp-notifier +smtp-notifier\.running +1 +n/a' dc audit --level 1
+check_out "audit: its items are n/a while its function is off, not failed" 'smtp-notifier +smtp\.tls +1 +n/a' dc audit --level 1
 check_rc "a disabled service exits 4" 4 dc call smtp-notifier test.echo
 check_out "devctl status shows it disabled" 'smtp-notifier +disabled' dc status
 check "dev backend wrote smtp-notifier.masked (devsec-run stops it)" test -f "$SM/smtp-notifier.masked"

@@ -69,6 +69,9 @@ check_out "-n says configuration OK" 'configuration OK' "$B/tests/testsvc" -n
 check_out "both services' items are in the audit" 'testsvc +test\.strict' dc audit --level 1
 { kill -9 "$AUTHD"; wait "$AUTHD"; } 2>/dev/null
 wait_for 10 sh -c "'$B/devctl' --json status | grep -q '\"name\":\"authd\",\"state\":\"down\"'"
-check_out "a service that is down fails its running item" 'authd +authd\.running +1 +fail' dc audit --level 1
+check_out "a service that is down fails each of its items (its installed table)" 'authd +auth\.initialised +1 +fail' dc audit --level 1
+check_out "with the detail not running" '"id":"auth.lockout","level":1,[^}]*"result":"fail","detail":"not running"' dc audit --level 1 --json
+check_out "a service without an installed table fails its running item" 'authd +authd\.running +1 +fail' \
+        env DEVSEC_AUDIT_DIR=/nonexistent "$B/devctl" audit --level 1
 check_rc "and the audit exits 1" 1 dc audit --level 1
 check_out "the score counts it" 'level 1: [0-9]+ passed, [1-9][0-9]* failed' dc audit --level 1

@@ -65,6 +65,7 @@ stack_init() {
         cp -r "$ROOT_DIR/etc/devsec/." "$T_DIR/etc/"
         export DEVSEC_RUNDIR="$T_DIR/run" DEVSEC_CONFDIR="$T_DIR/etc" DEVSEC_STATEDIR="$T_DIR/state"
         export DEVSEC_TOKEN_FILE="$T_DIR/token"
+        export DEVSEC_AUDIT_DIR="$B/share/audit" # the build's item tables (make install: share/devsec/audit)
         "$B/devsec-keygen" --confdir "$T_DIR/etc" busd devctl "$@" >/dev/null
 }
 # stack_acl NAME TEXT: adds an ACL file

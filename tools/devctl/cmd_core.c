@@ -1,4 +1,4 @@
-/* cmd_core.c - devctl status, call, listen, login/logout/whoami, audit, harden, config */
+/* cmd_core.c - devctl status, call, listen, login/logout/whoami, harden, config */
 #include <errno.h>
 #include <signal.h>
 #include <sodium.h>
@@ -216,7 +216,7 @@ static int c_logout(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
         return r == DC_EAUTH ? DC_OK : r; /* an expired session is logged out already */
 }
 
-/* ---- audit / harden across every running service ------------------------------- */
+/* ---- harden across every running service ------------------------------- */
 
 static int parse_level(int argc, char **argv, int *level, bool *dry)
 {
@@ -235,37 +235,15 @@ static int parse_level(int argc, char **argv, int *level, bool *dry)
 
 /* What one pass over the services adds up. */
 struct sweep {
-        const char *method;
         int level;
         bool dry;
-        int pass, fail, na;          /* audit.report results */
         int applied, manual, failed; /* audit.harden totals */
         int worst;                   /* exit code of the worst refusal */
 };
 
-/* A row for a service whose own items could not be had: <service>.running. */
-static void audit_row(struct sweep *sw, struct mpw *rows, const char *name, const char *result, const char *detail)
-{
-        char id[80], title[120], fix[120];
-
-        snprintf(id, sizeof id, "%s.running", name);
-        snprintf(title, sizeof title, "%s runs and answers its audit", name);
-        snprintf(fix, sizeof fix, strcmp(result, "n/a") ? "systemctl start devsec-%s" : "devctl function list", name);
-        sw->fail += !strcmp(result, "fail");
-        sw->na += !strcmp(result, "n/a");
-        mpw_map_begin(rows);
-        mpw_kv_str(rows, "service", name);
-        mpw_kv_str(rows, "id", id);
-        mpw_kv_int(rows, "level", 1);
-        mpw_kv_str(rows, "title", title);
-        mpw_kv_str(rows, "result", result);
-        mpw_kv_str(rows, "detail", detail);
-        mpw_kv_str(rows, "remediation", fix);
-        mpw_map_end(rows);
-}
-
-/* Calls audit.report or audit.harden on every running service and gathers
- * their items into one array of rows, each prefixed with its service. */
+/* Calls audit.harden on every running service and gathers their items into
+ * one array of rows, each prefixed with its service (the audit itself is
+ * cmd_audit.c's, through the bus library's sweep). */
 static int sweep_services(struct devctl *dc, struct sweep *sw, struct mpw *rows)
 {
         const msgpack_object *list;
@@ -285,31 +263,16 @@ static int sweep_services(struct devctl *dc, struct sweep *sw, struct mpw *rows)
 
                 if (mp_strcpy(mp_get(s, "name"), name, sizeof name) < 0 || !strcmp(name, "busd"))
                         continue;
-                if (!mp_streq(mp_get(s, "state"), "running")) {
-                        /* its items cannot be checked: a service down fails, one
-                         * whose function is off is n/a (the score never rises
-                         * because a daemon stopped) */
-                        if (!strcmp(sw->method, "audit.report"))
-                                audit_row(sw, rows, name, mp_streq(mp_get(s, "state"), "disabled") ? "n/a" : "fail",
-                                          mp_streq(mp_get(s, "state"), "disabled")
-                                                  ? "off: its function is disabled"
-                                                  : "not running: none of its items can be checked");
+                if (!mp_streq(mp_get(s, "state"), "running"))
                         continue;
-                }
                 mpw_init(&a);
                 mpw_map_begin(&a);
                 mpw_kv_int(&a, "level", sw->level);
-                if (!strcmp(sw->method, "audit.harden"))
-                        mpw_kv_bool(&a, "dry_run", sw->dry);
+                mpw_kv_bool(&a, "dry_run", sw->dry);
                 mpw_map_end(&a);
-                r = devctl_call(dc, name, sw->method, &a, true, NULL, &rep);
+                r = devctl_call(dc, name, "audit.harden", &a, true, NULL, &rep);
                 mpw_free(&a);
                 if (r != DC_OK) {
-                        /* registered but not answering (timed out, gone meanwhile) */
-                        if (!strcmp(sw->method, "audit.report") && r == DC_EUNAVAIL) {
-                                audit_row(sw, rows, name, "fail", "not answering: none of its items can be checked");
-                                continue;
-                        }
                         if (r > sw->worst)
                                 sw->worst = r;
                         continue;
@@ -320,9 +283,6 @@ static int sweep_services(struct devctl *dc, struct sweep *sw, struct mpw *rows)
                 items = mp_get(rep.r, "items");
                 for (uint32_t k = 0; items && k < items->via.array.size; k++) {
                         const msgpack_object *it = &items->via.array.ptr[k];
-                        sw->pass += mp_streq(mp_get(it, "result"), "pass");
-                        sw->fail += mp_streq(mp_get(it, "result"), "fail");
-                        sw->na += mp_streq(mp_get(it, "result"), "n/a");
                         mpw_map_begin(rows);
                         mpw_kv_str(rows, "service", name);
                         for (uint32_t f = 0; f < it->via.map.size; f++) {
@@ -338,46 +298,10 @@ static int sweep_services(struct devctl *dc, struct sweep *sw, struct mpw *rows)
         return DC_OK;
 }
 
-static int c_audit(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
-{
-        static const char *const cols[] = { "service", "id", "level", "result", "title", "remediation", NULL };
-        struct sweep sw = { .method = "audit.report", .level = 1 };
-        struct mpw rows;
-        msgpack_unpacked u;
-        const char *why;
-        int r;
-
-        if (parse_level(argc, argv, &sw.level, NULL) < 0) {
-                return devctl_usage(cmd);
-        }
-        mpw_init(&rows);
-        r = sweep_services(dc, &sw, &rows);
-        if (r == DC_OK && mp_decode(mpw_data(&rows), mpw_len(&rows), NULL, &u, &why) == 0) {
-                int score = sw.pass + sw.fail ? (100 * sw.pass) / (sw.pass + sw.fail) : 100;
-                if (dc->json) {
-                        printf("{\"level\":%d,\"passed\":%d,\"failed\":%d,\"na\":%d,\"score\":%d,\"items\":", sw.level,
-                               sw.pass, sw.fail, sw.na, score);
-                        devctl_print_json(stdout, &u.data);
-                        printf("}\n");
-                } else {
-                        devctl_print_table(stdout, &u.data, cols);
-                        printf("\nlevel %d: %d passed, %d failed, %d n/a: score %d%%\n", sw.level, sw.pass, sw.fail,
-                               sw.na, score);
-                }
-                msgpack_unpacked_destroy(&u);
-        }
-        mpw_free(&rows);
-        if (r != DC_OK)
-                return r;
-        if (sw.worst != DC_OK)
-                return sw.worst;
-        return sw.fail ? DC_ESERVICE : DC_OK;
-}
-
 static int c_harden(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
         static const char *const cols[] = { "service", "id", "action", "title", "detail", NULL };
-        struct sweep sw = { .method = "audit.harden" };
+        struct sweep sw = { .level = 0 };
         struct mpw rows;
         msgpack_unpacked u;
         const char *why;
@@ -519,7 +443,6 @@ static const struct devctl_cmd core_cmds[] = {
         { .path = "logout", .fn = c_logout, .usage = "", .help = "close the session" },
         { .path = "whoami", .svc = "authd", .method = "session.whoami", .usage = "",
           .help = "the session's user, group and authorities" },
-        { .path = "audit", .fn = c_audit, .usage = "--level N", .help = "hardening report of every service (exit 1 on a failed item)" },
         { .path = "harden", .fn = c_harden, .usage = "--level N [--dry-run]", .help = "apply a protection level" },
         { .path = "config get", .method = "config.get", .fn = c_config_simple, .usage = "SERVICE",
           .help = "a service's settings" },

@@ -21,6 +21,10 @@ _devctl()
                 words=$(devctl --json status 2>/dev/null | grep -o '"name":"[^"]*"' | cut -d'"' -f4) ;;
         factory-reset)
                 words="--yes --wipe-logs --json" ;;
+        audit*)
+                if [[ ${COMP_WORDS[COMP_CWORD-1]} == --format ]]; then words="text json sarif"
+                elif [[ ${COMP_WORDS[COMP_CWORD-1]} == --level ]]; then words="1 2 3"
+                else words="--level --json --format --mapping"; fi ;;
         esac
         COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }

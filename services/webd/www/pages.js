@@ -74,23 +74,15 @@
   };
 
   // ---- dashboard ----------------------------------------------------------------------
-  // every known service: a running one is asked, one that is down fails its
-  // <name>.running item and one whose function is off is n/a (as devctl audit)
+  // audit.harden on every running service (the audit itself is webd's
+  // /api/v1/audit: the bus library's one aggregation, as devctl audit)
   async function sweep(method, args) {
     const s = await DS.call('bus', 'bus.services');
-    const all = s.services.filter(x => x.name !== 'busd');
-    const out = await Promise.all(all.map(x => x.state !== 'running' ? Promise.resolve({ s: x.name, state: x.state })
-      : DS.call(x.name, method, args).then(r => ({ s: x.name, r }), e => ({ s: x.name, e }))));
+    const all = s.services.filter(x => x.name !== 'busd' && x.state === 'running');
+    const out = await Promise.all(all.map(x => DS.call(x.name, method, args).then(r => ({ s: x.name, r }), e => ({ s: x.name, e }))));
     return out.filter(o => !(o.e && (o.e.code === 'ENOENT' || o.e.code === 'ENOSYS')));
   }
-  function reportItems(res) {
-    return res.flatMap(o => o.r ? o.r.items.map(i => ({ service: o.s, ...i })) : [{
-      service: o.s, id: o.s + '.running', level: 1, title: o.s + ' runs and answers its audit',
-      result: o.state === 'disabled' ? 'n/a' : 'fail',
-      detail: o.state === 'disabled' ? 'off: its function is disabled'
-        : o.e ? 'not answering: ' + o.e.message : 'not running: none of its items can be checked',
-      remediation: o.state === 'disabled' ? 'devctl function list' : 'systemctl start devsec-' + o.s }]);
-  }
+  const auditReport = level => DS.api('audit?level=' + level);
   function perHour(records, hours) {
     const now = Date.now(), buckets = [];
     for (let h = hours - 1; h >= 0; h--) {
@@ -113,12 +105,10 @@
     const audit = el('div#audit-summary');
     v.appendChild(DS.section('Audit', audit));
     for (const level of [1, 2, 3]) {
-      const items = reportItems(await sweep('audit.report', { level }));
-      const counted = items.filter(i => i.result === 'pass' || i.result === 'fail');
-      const pass = counted.filter(i => i.result === 'pass').length;
-      const failing = items.filter(i => i.result === 'fail');
-      const pct = counted.length ? Math.round(100 * pass / counted.length) : 100;
-      const box = el('div.level#audit-level-' + level, el('h3', `Level ${level}: ${pass}/${counted.length} (${pct}%)`),
+      const r = await auditReport(level);
+      const failing = r.items.filter(i => i.result === 'fail');
+      const pct = r.score;
+      const box = el('div.level#audit-level-' + level, el('h3', `Level ${level}: ${r.passed}/${r.passed + r.failed} (${pct}%)`),
         el('meter', { min: 0, max: 100, value: pct, low: 60, high: 90, optimum: 100 }));
       if (failing.length) box.appendChild(DS.table([{ key: 'service' }, { key: 'id' }, { key: 'title' },
         { key: 'remediation' }], failing));
@@ -446,11 +436,10 @@
     applyBtn.disabled = true;
     const f = DS.form('auditf', [{ name: 'level', label: 'Protection level', type: 'select', options: ['1', '2', '3'], value: '1' }],
       'Run the audit', async x => {
-        const items = reportItems(await sweep('audit.report', { level: Number(x.level) }));
+        const r = await auditReport(Number(x.level));
         out.replaceChildren(DS.table([{ key: 'service' }, { key: 'id' }, { key: 'result', render: i => el('span.res.' + String(i.result).replace(/[^a-z]/g, ''), i.result) },
-          { key: 'title' }, { key: 'detail' }, { key: 'remediation' }], items, 'audit-table'));
-        const c = items.filter(i => i.result === 'pass' || i.result === 'fail');
-        return `${c.filter(i => i.result === 'pass').length} of ${c.length} passed`;
+          { key: 'title' }, { key: 'detail' }, { key: 'remediation' }, { key: 'dahua_section', title: 'Guide' }], r.items, 'audit-table'));
+        return `${r.passed} of ${r.passed + r.failed} passed (${r.score}%), ${r.operator} for the operator`;
       });
     f.querySelector('.actions').appendChild(DS.button('Harden: dry run first', async () => {
       const level = Number(f.elements.level.value);
