@@ -63,7 +63,7 @@ const struct ds_audit_ref ds_audit_refs[] = {
         { "storage.hostkey", 0, "2.2.6", NULL, "5.5-1", "CR 1.2" },
         { "storage.exclusive", 0, NULL, NULL, NULL, "CR 2.1" },
         { "anr.enabled", 0, NULL, NULL, "5.9-1", "CR 7.4" },
-        /* items of netcfgd arriving with their own work (pending until then) */
+        /* netcfgd: A/V encryption hook, Wi-Fi AP, the last backup, 802.1X */
         { "net.av-encryption", 1, "2.3.4", "Audio and video transmission encryption", "5.5-1", "CR 4.1" },
         { "net.wifi.ap", 1, "3.3", "AP hot spot safe application", "5.5-1", "CR 1.6" },
         { "net.backup.recent", 2, "2.3.7", "Backup config data", NULL, "CR 7.3" },

@@ -6,13 +6,10 @@
 source "$(dirname "$0")/../lib/tap.sh"
 have python3 || { skip "audit coverage" "python3 missing"; exit 0; }
 TSV="$ROOT_DIR/tests/data/dahua-table-2-1.tsv"
-# items of netcfgd arriving with their own work: accepted only while they are
-# not installed yet, and said so
-PENDING="net.av-encryption net.wifi.ap net.dot1x net.backup.recent"
 "$B/devctl" --json audit --mapping > "${TMPDIR:-/tmp}/audit-map.$$" || nok "devctl audit --mapping"
-python3 - "$TSV" "${TMPDIR:-/tmp}/audit-map.$$" "$B/share/audit" "$ROOT_DIR/docs/audit.md" "$PENDING" <<'PY'
+python3 - "$TSV" "${TMPDIR:-/tmp}/audit-map.$$" "$B/share/audit" "$ROOT_DIR/docs/audit.md" <<'PY'
 import glob, json, os, sys
-tsv, mapf, tabdir, doc, pending = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5].split()
+tsv, mapf, tabdir, doc = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 mapping = json.load(open(mapf))
 by_row = {}
 for m in mapping:
@@ -41,14 +38,12 @@ for level, item, section, kind in rows:
     elif m["id"] in tables:
         svc, lv = tables[m["id"]]
         res(lv <= int(level), "level %s '%s': %s of %s, checked from level %d" % (level, item, m["id"], svc, lv))
-    elif m["id"] in pending:
-        res(True, "level %s '%s': %s" % (level, item, m["id"]), "pending: the item arrives with its own change")
     else:
         res(False, "level %s '%s': %s is in no installed item table" % (level, item, m["id"]))
 ids = {m["id"] for m in mapping}
 unmapped = sorted(set(tables) - ids)
 res(not unmapped, "every installed item has a mapping entry" + (" (missing: %s)" % ", ".join(unmapped) if unmapped else ""))
-stale = sorted(i for i in ids - set(tables) if i not in pending and not [m for m in mapping if m["id"] == i and m["kind"] == "operator"])
+stale = sorted(i for i in ids - set(tables) if not [m for m in mapping if m["id"] == i and m["kind"] == "operator"])
 res(not stale, "every mapped device item is installed" + (" (not: %s)" % ", ".join(stale) if stale else ""))
 text = open(doc).read() if os.path.exists(doc) else ""
 missing = sorted(i for i in ids if "`%s`" % i not in text)
