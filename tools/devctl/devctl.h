@@ -89,6 +89,8 @@ void devctl_print_table(FILE *f, const msgpack_object *rows, const char *const *
  * line from stdin. Caller frees with ds_free_secret(). */
 char *devctl_read_secret(const char *prompt, bool confirm, bool from_stdin);
 /* Token storage (0600 file) */
+/* token.c: the session token's file; load finds it (environment, then the user's file) */
+void devctl_token_load(struct devctl *dc);
 int devctl_token_save(struct devctl *dc, const char *tok);
 int devctl_token_clear(struct devctl *dc);
 /* Checks that the token can be kept safely (directory owned by the user and
