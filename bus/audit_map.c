@@ -49,7 +49,8 @@ const struct ds_audit_ref ds_audit_refs[] = {
         { "timed-clock.max-step", 1, "2.2.5", NULL, NULL, "CR 2.11" },
         /* upgrade-d: the device checks for (online upgrade) and installs only signed firmware */
         { "upgrade.online", 1, "2.2.4", "Online upgrade", "5.3-2", "CR 3.10" },
-        { "upgrade.signed", 1, "2.2.4", "Use latest firmware", "5.3-9", "CR 3.4" },
+        { "upgrade.latest", 1, "2.2.4", "Use latest firmware", "5.3-8", "CR 3.10" },
+        { "upgrade.signed", 1, "2.2.4", NULL, "5.3-9", "CR 3.4" },
         /* logd */
         { "logd.store", 1, "2.2.8", "Check log", "5.10-1", "CR 6.1" },
         { "logd.seal.exported", 0, NULL, NULL, NULL, "CR 3.9" },

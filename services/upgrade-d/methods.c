@@ -236,11 +236,41 @@ static enum ds_audit_result check_online(void *ctx, char *detail, size_t size)
         return DS_AUDIT_FAIL;
 }
 
+/* "Use latest firmware": what the last verified check of the repository found,
+ * against what is installed now. Without a recent check nobody knows. */
+static enum ds_audit_result check_latest(void *ctx, char *detail, size_t size)
+{
+        struct upg_ctx *x = ctx;
+        int64_t age = ds_now_real_ms() / 1000 - x->on.last_good_s;
+        struct upg_counter *k = x->on.newer_comp[0] ? upg_counter_find(&x->counters, x->on.newer_comp) : NULL;
+
+        if (!x->on.last_good_s) {
+                snprintf(detail, size, "no verified update check on record: which firmware is the latest is unknown");
+                return DS_AUDIT_FAIL;
+        }
+        if (age >= UPG_CHECK_RECENT_S) {
+                snprintf(detail, size, "the last verified update check was %" PRId64 " days ago", age / 86400);
+                return DS_AUDIT_FAIL;
+        }
+        if (x->on.newer_comp[0] && (!k || !k->version[0] || bundle_version_cmp(x->on.newer_ver, k->version) > 0)) {
+                snprintf(detail, size, "'%s' %s is available (installed: %s)", x->on.newer_comp, x->on.newer_ver,
+                         k && k->version[0] ? k->version : "the base image's");
+                return DS_AUDIT_FAIL;
+        }
+        snprintf(detail, size, "every component is at the newest version the repository offered %" PRId64 " h ago",
+                 age / 3600);
+        return DS_AUDIT_PASS;
+}
+
 const struct ds_audit_item upg_audit[] = {
         { .id = "upgrade.online", .runtime = true, .level = 1, .title = "updates are checked for (online check on, or a recent check)",
           .remediation = "devctl config set upgrade-d online_check=true online_url=https://..., or devctl upgrade check",
           .check = check_online },
         { .id = "upgrade.signed", .level = 1, .title = "no unsigned component installed",
           .remediation = "reinstall the component from a signed bundle: devctl upgrade install FILE", .check = check_signed },
+        { .id = "upgrade.latest", .runtime = true, .level = 1,
+          .title = "the installed firmware is the latest the update repository offers",
+          .remediation = "devctl upgrade check, then devctl upgrade download and install what it lists as newer",
+          .check = check_latest },
         { NULL },
 };

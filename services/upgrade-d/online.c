@@ -182,14 +182,19 @@ static void write_available(struct upg_ctx *x, struct mpw *w)
 
 static void times_save(struct upg_ctx *x)
 {
-        char buf[96];
-        int n = snprintf(buf, sizeof buf, "{\"last_check_s\":%" PRId64 ",\"last_good_s\":%" PRId64 "}\n", x->on.last_check_s,
-                         x->on.last_good_s);
+        json_t *o = json_pack("{s:I,s:I,s:s,s:s}", "last_check_s", (json_int_t)x->on.last_check_s, "last_good_s",
+                              (json_int_t)x->on.last_good_s, "newer_component", x->on.newer_comp, "newer_version",
+                              x->on.newer_ver);
+        char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
-        state_write(x->d->statedir, "online.json", buf, (size_t)n, 0600);
+        if (t)
+                state_write(x->d->statedir, "online.json", t, strlen(t), 0600);
+        free(t);
+        json_decref(o);
 }
 
-/* The newest target of a component that is newer than what is installed. */
+/* The newest target of a component that is newer than what is installed
+ * (its component and version into o->newer_*, "" when all are current). */
 static bool pick_newer(struct upg_ctx *x, char *buf, size_t size)
 {
         const json_t *ts = json_object_get(json_object_get(x->on.t.meta[TUF_TARGETS], "signed"), "targets"), *v;
@@ -210,6 +215,8 @@ static bool pick_newer(struct upg_ctx *x, char *buf, size_t size)
                 best_ver = ver;
                 snprintf(buf, size, "%s", name);
         }
+        snprintf(x->on.newer_comp, sizeof x->on.newer_comp, "%s", best_comp ? best_comp : "");
+        snprintf(x->on.newer_ver, sizeof x->on.newer_ver, "%s", best_ver ? best_ver : "");
         return best_comp != NULL;
 }
 
@@ -217,7 +224,7 @@ static void check_done(struct upg_ctx *x)
 {
         struct upg_online *o = &x->on;
         char newer[sizeof o->target];
-        bool auto_go = x->online_auto_install && pick_newer(x, newer, sizeof newer);
+        bool auto_go = pick_newer(x, newer, sizeof newer) && x->online_auto_install;
 
         o->last_check_s = ds_now_real_ms() / 1000;
         if (!o->clock_flag)
@@ -459,6 +466,10 @@ int upg_online_init(struct upg_ctx *x)
                 json_t *o = json_loadb(t, len, 0, NULL);
                 x->on.last_check_s = json_integer_value(json_object_get(o, "last_check_s"));
                 x->on.last_good_s = json_integer_value(json_object_get(o, "last_good_s"));
+                snprintf(x->on.newer_comp, sizeof x->on.newer_comp, "%s",
+                         json_string_value(json_object_get(o, "newer_component")) ?: "");
+                snprintf(x->on.newer_ver, sizeof x->on.newer_ver, "%s",
+                         json_string_value(json_object_get(o, "newer_version")) ?: "");
                 json_decref(o);
         }
         free(t);

@@ -113,6 +113,8 @@ struct upg_online {
         bool auto_install;        /* this download was started by the check: install it */
         int64_t progress_ms;
         int64_t last_check_s, last_good_s; /* kept in online.json */
+        /* the newest version the last good check found above what was installed then, "": none */
+        char newer_comp[BUNDLE_NAME_MAX + 1], newer_ver[BUNDLE_VERSION_MAX + 1];
         char last_error[400];
         char actor[BUS_NAME_MAX + 1];
         struct ds_call *call;

@@ -99,11 +99,15 @@ nginx_start 0 || { nok "nginx on 127.0.0.1:$PORT"; exit 0; }
 
 check_out "plain http is refused" 'EINVAL: settings.online_url: must be https' dc config set upgrade-d online_url="http://127.0.0.1:$PORT"
 check_out "upgrade.online fails before any check" 'upgrade.online.*fail' dc call upgrade-d audit.report level=1
+check_out "upgrade.latest fails before any check: the latest is unknown" 'upgrade.latest.*fail.*no verified update check' \
+        dc call upgrade-d audit.report level=1
 dc config set upgrade-d online_url="https://localhost:$PORT" online_ca_file="$T_DIR/tls/other.pem" >/dev/null
 check_out "a server under another CA is refused" 'EUNAVAIL: url: metadata: .*(SSL|certificate)' dc upgrade check
 dc config set upgrade-d online_ca_file="$T_DIR/tls/ca.pem" >/dev/null
 check_out "upgrade check lists the bundle" 'timed-1\.0\.1\.bundle +timed +1\.0\.1 .*yes' dc upgrade check
 check_out "upgrade.online passes after a check" 'upgrade.online.*pass' dc call upgrade-d audit.report level=1
+check_out "upgrade.latest fails naming the newer component" "upgrade.latest.*fail.*'timed' 1\.0\.1 is available" \
+        dc call upgrade-d audit.report level=1
 
 # a download cut by stopping nginx, then resumed with a range
 nginx_stop; nginx_start 200k
@@ -125,6 +129,8 @@ check_out "nginx served a range" '" 206 ' cat "$W/access.log"
 F="$DEVSEC_STATEDIR/upgrade-d/downloads/timed-1.0.1.bundle"
 check_out "what was downloaded installs" 'result: +done' dc upgrade install "$F"
 check_out "timed reports 1.0.1" '^1\.0\.1$' ver_of timed
+check_out "upgrade.latest passes once it is installed" 'upgrade.latest.*pass.*newest version' \
+        dc call upgrade-d audit.report level=1
 
 # metadata attacks
 cp -r "$R/metadata" "$T_DIR/old-metadata"
