@@ -565,15 +565,25 @@ int authd_store_read(struct authd_ctx *a, const msgpack_object *o, struct ds_err
         return store_read(&r, o);
 }
 
-int authd_store_import(struct authd_ctx *a, const msgpack_object *o, struct ds_err *e)
+/* An imported store read into n, a context of its own beside a's, through
+ * the same checks as the live methods. */
+static int read_import(struct authd_ctx *a, const msgpack_object *o, struct authd_ctx *n, struct ds_err *e)
 {
-        struct authd_ctx n = { .d = a->d, .now = a->now, .policy = a->policy, .cost = a->cost };
-        struct rd r = { .a = &n, .cur = a, .imp = true, .e = e };
+        struct rd r = { .a = n, .cur = a, .imp = true, .e = e };
         int x;
 
+        *n = (struct authd_ctx){ .d = a->d, .now = a->now, .policy = a->policy, .cost = a->cost };
         x = store_read(&r, o);
         if (x == -ENOMEM)
                 ds_err_set(e, x, NULL, "out of memory");
+        return x;
+}
+
+int authd_store_import(struct authd_ctx *a, const msgpack_object *o, struct ds_err *e)
+{
+        struct authd_ctx n;
+        int x = read_import(a, o, &n, e);
+
         /* on disk first: a store that cannot be saved is not taken */
         if (x == 0 && (x = authd_store_save(&n)) < 0)
                 ds_err_set(e, -DS_EINTERNAL, NULL, "cannot save the account store");
@@ -595,13 +605,9 @@ int authd_store_import(struct authd_ctx *a, const msgpack_object *o, struct ds_e
 
 int authd_store_check(struct authd_ctx *a, const msgpack_object *o, struct ds_err *e)
 {
-        struct authd_ctx n = { .d = a->d, .now = a->now, .policy = a->policy, .cost = a->cost };
-        struct rd r = { .a = &n, .cur = a, .imp = true, .e = e };
-        int x;
+        struct authd_ctx n;
+        int x = read_import(a, o, &n, e);
 
-        x = store_read(&r, o);
-        if (x == -ENOMEM)
-                ds_err_set(e, x, NULL, "out of memory");
         authd_store_clear(&n);
         return x;
 }

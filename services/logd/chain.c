@@ -15,18 +15,11 @@
 
 static int append_note(logd_store_t *s, const char *actor, const char *msg, bool start)
 {
-        struct seal_rec *rec = calloc(1, sizeof *rec);
+        struct seal_rec *rec = logd_own_rec("security", "warning", actor);
         int r;
 
         if (!rec)
                 return -ENOMEM;
-        rec->ts = ds_now_real_ms();
-        rec->mono = ds_now_mono_ms();
-        snprintf(rec->service, sizeof rec->service, "logd");
-        snprintf(rec->category, sizeof rec->category, "security");
-        snprintf(rec->level, sizeof rec->level, "warning");
-        snprintf(rec->user, sizeof rec->user, "%s", actor);
-        snprintf(rec->src, sizeof rec->src, "logd");
         snprintf(rec->msg, sizeof rec->msg, "%s", msg);
         if (start) {
                 /* records before this one are not in this chain */

@@ -669,23 +669,33 @@ static int seg_prev(const logd_store_t *s, size_t i, uint8_t prev[LOGD_HASH_LEN]
         return seal_seg_header_parse(hdr, sizeof hdr, NULL, prev);
 }
 
+struct seal_rec *logd_own_rec(const char *category, const char *level, const char *user)
+{
+        struct seal_rec *rec = calloc(1, sizeof *rec);
+
+        if (!rec)
+                return NULL;
+        rec->ts = ds_now_real_ms();
+        rec->mono = ds_now_mono_ms();
+        snprintf(rec->service, sizeof rec->service, "logd");
+        snprintf(rec->category, sizeof rec->category, "%s", category);
+        snprintf(rec->level, sizeof rec->level, "%s", level);
+        snprintf(rec->user, sizeof rec->user, "%s", user ? user : "");
+        snprintf(rec->src, sizeof rec->src, "logd");
+        return rec;
+}
+
 /* Before a segment goes, a prune record says so and is sealed: a verifier then
  * knows that the store honestly starts where the record says (first_kept, and
  * the chain hash that segment continues). */
 static int write_prune_record(logd_store_t *s, const struct logd_seg *g, uint64_t first_kept, const uint8_t *head,
                               const char *why)
 {
-        struct seal_rec *rec = calloc(1, sizeof *rec);
+        struct seal_rec *rec = logd_own_rec("system", "notice", NULL);
         int r;
 
         if (!rec)
                 return -ENOMEM;
-        rec->ts = ds_now_real_ms();
-        rec->mono = ds_now_mono_ms();
-        snprintf(rec->service, sizeof rec->service, "logd");
-        snprintf(rec->category, sizeof rec->category, "system");
-        snprintf(rec->level, sizeof rec->level, "notice");
-        snprintf(rec->src, sizeof rec->src, "logd");
         snprintf(rec->msg, sizeof rec->msg, "logd: removed segment '%s' (records %llu-%llu, %s)", g->name,
                  (unsigned long long)g->first, (unsigned long long)g->last, why);
         rec->prune = true;

@@ -37,6 +37,8 @@ struct logd_store {
 
 /* store.c: starts a new segment at next_seq continuing head (all zero: a new chain) */
 int logd_seg_create(logd_store_t *s);
+/* A record of logd's own (now, service and source logd), msg to fill; NULL: no memory. */
+struct seal_rec *logd_own_rec(const char *category, const char *level, const char *user);
 /* chain.c */
 int logd_seg_remove_all(logd_store_t *s);
 

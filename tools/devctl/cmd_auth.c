@@ -20,29 +20,6 @@ static int call_wiped(struct devctl *dc, const struct devctl_cmd *cmd, struct mp
         return r;
 }
 
-static bool take_flag(int *argc, char **argv, const char *flag)
-{
-        for (int i = 0; i < *argc; i++)
-                if (!strcmp(argv[i], flag)) {
-                        memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i - 1) * sizeof *argv);
-                        (*argc)--;
-                        return true;
-                }
-        return false;
-}
-
-static const char *take_opt(int *argc, char **argv, const char *opt)
-{
-        for (int i = 0; i + 1 < *argc; i++)
-                if (!strcmp(argv[i], opt)) {
-                        const char *v = argv[i + 1];
-                        memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 2) * sizeof *argv);
-                        *argc -= 2;
-                        return v;
-                }
-        return NULL;
-}
-
 /* The first line of path (a setup code: short, no NUL). Caller frees with
  * ds_free_secret(); NULL with errno set. */
 static char *read_code_file(const char *path)
@@ -104,8 +81,8 @@ static char *setup_code(struct devctl *dc, const char *opt)
 /* devctl init [email=ADDR] [--password-stdin] [--setup-code-file FILE|-] */
 static int c_init(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
-        bool from_stdin = take_flag(&argc, argv, "--password-stdin");
-        const char *code_file = take_opt(&argc, argv, "--setup-code-file");
+        bool from_stdin = devctl_take_flag(&argc, argv, "--password-stdin");
+        const char *code_file = devctl_take_opt(&argc, argv, "--setup-code-file");
         struct mpw w;
         char *pw, *code;
         int r;
@@ -141,9 +118,9 @@ static int c_init(struct devctl *dc, const struct devctl_cmd *cmd, int argc, cha
  * devctl passwd --expired -u USER   change an expired password and log in */
 static int c_passwd(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
-        bool from_stdin = take_flag(&argc, argv, "--password-stdin");
-        bool expired = take_flag(&argc, argv, "--expired");
-        const char *user = take_opt(&argc, argv, "-u");
+        bool from_stdin = devctl_take_flag(&argc, argv, "--password-stdin");
+        bool expired = devctl_take_flag(&argc, argv, "--expired");
+        const char *user = devctl_take_opt(&argc, argv, "-u");
         char *old = NULL, *npw = NULL;
         struct bus_reply rep;
         struct mpw w;
@@ -250,8 +227,8 @@ static int c_group(struct devctl *dc, const struct devctl_cmd *cmd, int argc, ch
  * (or N answers), then the new password; none of them on the command line. */
 static int c_reset_confirm(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
-        bool from_stdin = take_flag(&argc, argv, "--password-stdin");
-        const char *nans = take_opt(&argc, argv, "--answers");
+        bool from_stdin = devctl_take_flag(&argc, argv, "--password-stdin");
+        const char *nans = devctl_take_opt(&argc, argv, "--answers");
         int n = nans ? atoi(nans) : 0;
         char *npw;
         struct mpw w;
@@ -294,7 +271,7 @@ static int c_reset_confirm(struct devctl *dc, const struct devctl_cmd *cmd, int 
 /* auth reset setup [email=ADDR] ["QUESTION"...] [--password-stdin]: answers are read, not given */
 static int c_reset_setup(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
-        bool from_stdin = take_flag(&argc, argv, "--password-stdin");
+        bool from_stdin = devctl_take_flag(&argc, argv, "--password-stdin");
         int nq = 0;
         struct mpw w;
 

@@ -25,18 +25,6 @@ static const struct mp_limits payload_limits = {
         .max_str = 1u << 20,
 };
 
-static const char *take_opt(int *argc, char **argv, const char *opt)
-{
-        for (int i = 0; i + 1 < *argc; i++)
-                if (!strcmp(argv[i], opt)) {
-                        const char *v = argv[i + 1];
-                        memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 2) * sizeof *argv);
-                        *argc -= 2;
-                        return v;
-                }
-        return NULL;
-}
-
 /* The passphrase: the first line of file, else from the terminal (twice
  * when confirm); never from argv. Caller frees with ds_free_secret(). */
 static char *read_pass(const char *file, bool confirm)
@@ -211,7 +199,7 @@ static int sha256_file(const char *path, char hex[65], int64_t *ret_size)
 static int c_backup_create(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
         unsigned char pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
-        const char *out = take_opt(&argc, argv, "--out"), *pf = take_opt(&argc, argv, "--passphrase-file");
+        const char *out = devctl_take_opt(&argc, argv, "--out"), *pf = devctl_take_opt(&argc, argv, "--passphrase-file");
         const msgpack_object *list;
         struct mpw meta, data, w;
         struct bus_reply svcs;
@@ -372,7 +360,7 @@ static void print_header(struct devctl *dc, const struct ds_backup *b)
 /* backup show FILE [--passphrase-file F] */
 static int c_backup_show(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
-        const char *pf = take_opt(&argc, argv, "--passphrase-file");
+        const char *pf = devctl_take_opt(&argc, argv, "--passphrase-file");
         struct ds_backup b;
         msgpack_unpacked u;
         int r;
@@ -445,7 +433,7 @@ static void abort_all(struct devctl *dc, struct part *parts, int n, const char *
 /* backup restore FILE [--passphrase-file F] */
 static int c_backup_restore(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
-        const char *pf = take_opt(&argc, argv, "--passphrase-file");
+        const char *pf = devctl_take_opt(&argc, argv, "--passphrase-file");
         struct part parts[PARTS_MAX];
         const msgpack_object *svcs, *list;
         struct bus_reply run = {0};

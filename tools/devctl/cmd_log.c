@@ -344,6 +344,16 @@ int logv_fetch_segment(struct devctl *dc, const char *name, uint64_t size, uint6
         return DC_OK;
 }
 
+uint64_t logv_claims(const msgpack_object *r, struct seal_claims *c)
+{
+        uint64_t page = (uint64_t)mp_get_int(r, "read_max", 512 * 1024);
+
+        c->last_seq = (uint64_t)mp_get_int(r, "last_seq", 0);
+        c->sealed_seq = (uint64_t)mp_get_int(r, "sealed_seq", 0);
+        c->seals_made = (uint64_t)mp_get_int(r, "seals_made", 0);
+        return page < 4096 || page > 16 * 1024 * 1024 ? 512 * 1024 : page;
+}
+
 static int c_verify(struct devctl *dc, const struct devctl_cmd *cmd, int argc, char **argv)
 {
         const char *keyfile = NULL, *anchor_opt = NULL;
@@ -407,13 +417,7 @@ static int c_verify(struct devctl *dc, const struct devctl_cmd *cmd, int argc, c
                 explicit_bzero(&key, sizeof key);
                 return r;
         }
-        /* an older logd does not say: its limit then */
-        page = (uint64_t)mp_get_int(rep.r, "read_max", 512 * 1024);
-        if (page < 4096 || page > 16 * 1024 * 1024)
-                page = 512 * 1024;
-        claims.last_seq = (uint64_t)mp_get_int(rep.r, "last_seq", 0);
-        claims.sealed_seq = (uint64_t)mp_get_int(rep.r, "sealed_seq", 0);
-        claims.seals_made = (uint64_t)mp_get_int(rep.r, "seals_made", 0);
+        page = logv_claims(rep.r, &claims);
         if (seal_verifier_new(keyfile ? &key : NULL, have_anchor ? &anchor : NULL, &claims, &ver) < 0) {
                 bus_reply_free(&rep);
                 explicit_bzero(&key, sizeof key);

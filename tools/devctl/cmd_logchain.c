@@ -110,12 +110,7 @@ int log_verify_chains(struct devctl *dc, const char *const *keys, size_t nkeys, 
                 explicit_bzero(k, sizeof k);
                 return r;
         }
-        page = (uint64_t)mp_get_int(rep.r, "read_max", 512 * 1024);
-        if (page < 4096 || page > 16 * 1024 * 1024)
-                page = 512 * 1024;
-        claims.last_seq = (uint64_t)mp_get_int(rep.r, "last_seq", 0);
-        claims.sealed_seq = (uint64_t)mp_get_int(rep.r, "sealed_seq", 0);
-        claims.seals_made = (uint64_t)mp_get_int(rep.r, "seals_made", 0);
+        page = logv_claims(rep.r, &claims);
         segs = mp_get(rep.r, "segments");
         if (segs && segs->type == MSGPACK_OBJECT_ARRAY && segs->via.array.size)
                 s = calloc(segs->via.array.size, sizeof *s);

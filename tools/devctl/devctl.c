@@ -177,6 +177,29 @@ static void typed_value(struct mpw *w, const char *v)
                 mpw_str(w, v);
 }
 
+bool devctl_take_flag(int *argc, char **argv, const char *flag)
+{
+        for (int i = 0; i < *argc; i++)
+                if (!strcmp(argv[i], flag)) {
+                        memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i - 1) * sizeof *argv);
+                        (*argc)--;
+                        return true;
+                }
+        return false;
+}
+
+const char *devctl_take_opt(int *argc, char **argv, const char *opt)
+{
+        for (int i = 0; i + 1 < *argc; i++)
+                if (!strcmp(argv[i], opt)) {
+                        const char *v = argv[i + 1];
+                        memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 2) * sizeof *argv);
+                        *argc -= 2;
+                        return v;
+                }
+        return NULL;
+}
+
 int devctl_parse_kv(struct mpw *w, int argc, char **argv)
 {
         for (int i = 0; i < argc; i++) {

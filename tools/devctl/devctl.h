@@ -50,6 +50,9 @@ struct devctl_cmd {
 
 /* Connects on first use; prints the error and returns NULL on failure. */
 bus_t *devctl_bus(struct devctl *dc);
+/* Removes FLAG from argv (true when it was there), or OPT and its value (the value; NULL: absent). */
+bool devctl_take_flag(int *argc, char **argv, const char *flag);
+const char *devctl_take_opt(int *argc, char **argv, const char *opt);
 /* Parses key=value words into an open map (numbers, true/false, null, strings;
  * key:=JSON-ish not supported; use --args-json). Returns DC_OK or DC_EUSAGE. */
 int devctl_parse_kv(struct mpw *w, int argc, char **argv);

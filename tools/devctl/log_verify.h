@@ -11,6 +11,9 @@ int logv_read_key(const char *path, struct seal_vkey *k);
 int logv_anchor_path(const char *opt, char *dir, size_t dsize, char *name, size_t nsize);
 int logv_anchor_load(const char *dir, const char *name, const char *id, struct seal_anchor *a, bool *found);
 int logv_anchor_save(const char *dir, const char *name, const char *id, const struct seal_anchor *a);
+/* What log.segments claims (the verifier holds logd to it) and the page to
+ * read with (an older logd does not say: its limit then). */
+uint64_t logv_claims(const msgpack_object *r, struct seal_claims *c);
 /* One segment through log.read (caller frees *ret). */
 int logv_fetch_segment(struct devctl *dc, const char *name, uint64_t size, uint64_t page, char **ret, size_t *ret_len);
 /* Verifies each chain of the store on its own, with the key (of keys) that
