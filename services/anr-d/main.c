@@ -77,10 +77,10 @@ static int load_cameras(struct anr_ctx *x, const struct ds_settings *s)
         return 0;
 }
 
-static int anr_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+/* Every refusal of apply, so check_settings (a two-phase import's prepare)
+ * runs it alone; ret_shape (may be NULL) gets the structural settings. */
+static int check_from(struct anr_ctx *x, const struct ds_settings *s, struct mpw *ret_shape, struct ds_err *e)
 {
-        struct anr_ctx *x = ctx;
-        const struct ds_settings *s = &d->settings;
         bool camera = !strcmp(ds_settings_str(s, "role"), "camera");
         const char *id = ds_settings_str(s, "camera_id"), *rd = ds_settings_str(s, "recordings_dir");
         const char *sd = ds_settings_str(s, "store_dir");
@@ -102,6 +102,30 @@ static int anr_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
                 return ds_err_set(e, -EBUSY, "cameras",
                                   "role, camera_id, cameras and the directories change at a restart of anr-d");
         }
+        if (ret_shape)
+                mpw_move(ret_shape, &w);
+        mpw_free(&w);
+        return 0;
+}
+
+static int anr_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
+{
+        (void)d;
+        return check_from(ctx, s, NULL, e);
+}
+
+/* After check_from nothing is refused. */
+static int anr_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+{
+        struct anr_ctx *x = ctx;
+        const struct ds_settings *s = &d->settings;
+        bool camera = !strcmp(ds_settings_str(s, "role"), "camera");
+        struct mpw w;
+        int r;
+
+        mpw_init(&w);
+        if ((r = check_from(x, s, &w, e)) < 0)
+                return r;
         if (!x->d) {
                 mpw_move(&shape.cams, &w);
                 shape.camera = camera;
@@ -222,6 +246,7 @@ static struct ds_service anr_service = {
         .config_auth = AUTH_NEEDS(STORAGE),
         .init = anr_init,
         .apply = anr_apply,
+        .check_settings = anr_check_settings,
         .start = anr_start,
         .stop = anr_stop,
         .status = anr_status,

@@ -201,6 +201,8 @@ extern const struct ds_audit_item exp_audit[];
 
 /* methods.c */
 int exp_settings_apply(struct exp_ctx *x, const struct ds_settings *s, struct ds_err *e);
+/* exp_settings_apply's refusals without its effect */
+int exp_settings_check(const struct ds_settings *s, struct ds_err *e);
 void exp_write_state(struct exp_ctx *x, struct mpw *w);
 /* Rescans the listeners and judges them. */
 void exp_listen_refresh(struct exp_ctx *x);

@@ -37,6 +37,13 @@ static int exp_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         return 0;
 }
 
+static int exp_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
+{
+        (void)d;
+        (void)ctx;
+        return exp_settings_check(s, e);
+}
+
 static int on_tick(zloop_t *loop, int timer_id, void *arg)
 {
         struct exp_ctx *x = arg;
@@ -120,6 +127,7 @@ static const struct ds_service exp_service = {
         .topics = topics,
         .init = exp_init,
         .apply = exp_apply,
+        .check_settings = exp_check_settings,
         .start = exp_start,
         .stop = exp_stop,
         .status = exp_status,

@@ -45,7 +45,9 @@ static void read_port_range(struct exp_rules *r)
         fclose(f);
 }
 
-int exp_settings_apply(struct exp_ctx *x, const struct ds_settings *s, struct ds_err *e)
+/* The rules from settings s: every refusal of exp_settings_apply, so
+ * check_settings (a two-phase import's prepare) runs it alone. */
+static int rules_from(const struct ds_settings *s, struct exp_rules *ret, struct ds_err *e)
 {
         const msgpack_object *a = ds_settings_get(s, "allow");
         const char *url = ds_settings_str(s, "igd_url");
@@ -57,11 +59,31 @@ int exp_settings_apply(struct exp_ctx *x, const struct ds_settings *s, struct ds
                 char buf[64];
                 const char *why = NULL;
 
+                if (r.n_allow == EXP_ALLOW_MAX)
+                        return ds_err_set(e, -EINVAL, "allow", "%d entries at most", EXP_ALLOW_MAX);
                 if (mp_strcpy(&a->via.array.ptr[i], buf, sizeof buf) < 0 || exp_allow_parse(buf, &r.allow[r.n_allow], &why) < 0)
                         return ds_err_set(e, -EINVAL, "allow", "'%s': %s", buf, why ? why : "not a string");
                 r.n_allow++;
         }
         r.ignore_ephemeral_udp = ds_settings_bool(s, "ignore_ephemeral_udp");
+        *ret = r;
+        return 0;
+}
+
+int exp_settings_check(const struct ds_settings *s, struct ds_err *e)
+{
+        struct exp_rules r;
+
+        return rules_from(s, &r, e);
+}
+
+int exp_settings_apply(struct exp_ctx *x, const struct ds_settings *s, struct ds_err *e)
+{
+        struct exp_rules r;
+        int rc;
+
+        if ((rc = rules_from(s, &r, e)) < 0)
+                return rc;
         read_port_range(&r);
         x->rules = r;
         return 0;

@@ -32,6 +32,7 @@ extern const struct ds_audit_item logd_audit[];
 void logd_settings_store(const struct ds_settings *s, struct logd_store_cfg *ret);
 /* The settings into the context (store limits, remote target), validated as a whole. */
 int logd_settings_apply(struct logd_ctx *x, const struct ds_settings *s, struct ds_err *e);
+int logd_settings_check(const struct ds_settings *s, struct ds_err *e);
 
 /* ingest.c */
 int logd_queue_init(struct logd_ctx *x, size_t max);

@@ -17,6 +17,13 @@ static int logd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         return logd_settings_apply(ctx, &d->settings, e);
 }
 
+static int logd_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
+{
+        (void)d;
+        (void)ctx;
+        return logd_settings_check(s, e);
+}
+
 /* Opens the store before the bus: a store that cannot be opened stops the start. */
 static int logd_init(struct ds_daemon *d, void *ctx)
 {
@@ -137,6 +144,7 @@ static const struct ds_service logd_service = {
         .start = logd_start,
         .stop = logd_stop,
         .apply = logd_apply,
+        .check_settings = logd_check_settings,
         .status = logd_status,
         .factory_reset = logd_factory,
 };

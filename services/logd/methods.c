@@ -78,6 +78,24 @@ void logd_settings_store(const struct ds_settings *s, struct logd_store_cfg *ret
         ret->retention_s = ds_settings_int(s, "retention_days") * 86400;
 }
 
+/* Every refusal of logd_settings_apply, so check_settings (a two-phase
+ * import's prepare) runs it alone. A CA or client key that cannot be loaded is
+ * not refused: the forwarding is reported unusable (log.status). */
+int logd_settings_check(const struct ds_settings *s, struct ds_err *e)
+{
+        bool enabled = ds_settings_bool(s, "remote_enabled");
+        const char *cert = ds_settings_str(s, "remote_client_cert"), *key = ds_settings_str(s, "remote_client_key");
+
+        if (enabled && !ds_settings_str(s, "remote_host")[0])
+                return ds_err_set(e, -EINVAL, "remote_host", "remote logging needs a host");
+        if (enabled && !ds_settings_bool(s, "remote_insecure") && !ds_settings_str(s, "remote_ca")[0])
+                return ds_err_set(e, -EINVAL, "remote_ca", "TLS needs a CA file (or insecure=true for plain TCP)");
+        if (!cert[0] != !key[0])
+                return ds_err_set(e, -EINVAL, cert[0] ? "remote_client_key" : "remote_client_cert",
+                                  "a client certificate needs its key and the other way round");
+        return 0;
+}
+
 int logd_settings_apply(struct logd_ctx *x, const struct ds_settings *s, struct ds_err *e)
 {
         struct logd_remote_cfg rc = { 0 };
@@ -93,13 +111,10 @@ int logd_settings_apply(struct logd_ctx *x, const struct ds_settings *s, struct 
         snprintf(rc.key, sizeof rc.key, "%s", ds_settings_str(s, "remote_client_key"));
         rc.backoff_max_ms = (int)ds_settings_int(s, "remote_backoff_max_s") * 1000;
         rc.max_msg = (int)ds_settings_int(s, "remote_max_msg");
-        if (rc.enabled && !rc.host[0])
-                return ds_err_set(e, -EINVAL, "remote_host", "remote logging needs a host");
-        if (rc.enabled && !rc.insecure && !rc.ca[0])
-                return ds_err_set(e, -EINVAL, "remote_ca", "TLS needs a CA file (or insecure=true for plain TCP)");
-        if (!rc.cert[0] != !rc.key[0])
-                return ds_err_set(e, -EINVAL, rc.cert[0] ? "remote_client_key" : "remote_client_cert",
-                                  "a client certificate needs its key and the other way round");
+        int r;
+
+        if ((r = logd_settings_check(s, e)) < 0)
+                return r;
         if (ds_settings_str(s, "device_id")[0])
                 snprintf(rc.device_id, sizeof rc.device_id, "%s", ds_settings_str(s, "device_id"));
         else if (gethostname(rc.device_id, sizeof rc.device_id - 1) < 0)

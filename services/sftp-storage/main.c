@@ -65,15 +65,13 @@ static void device_id(char *buf, size_t size)
         free(t);
 }
 
-static int stor_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+/* The configuration from settings s: every refusal of apply, so
+ * check_settings (a two-phase import's prepare) runs it alone. */
+static int conf_from(struct ds_daemon *d, const struct ds_settings *s, struct stor_conf *ret, struct ds_err *e)
 {
-        struct stor_ctx *x = ctx;
-        const struct ds_settings *s = &d->settings;
         struct stor_conf c = { 0 };
         const char *url = ds_settings_str(s, "url"), *why = NULL, *ca = ds_settings_str(s, "ca_file");
         const char *spool = ds_settings_str(s, "spool_dir");
-        struct dsq_limits lim;
-        char *pw;
 
         c.allow_ftps = ds_settings_bool(s, "allow_ftps");
         if (url[0]) {
@@ -102,6 +100,30 @@ static int stor_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         c.keep = !strcmp(ds_settings_str(s, "retention"), "keep");
         c.timeout_s = ds_settings_int(s, "timeout_s");
         c.rate_kib_s = ds_settings_int(s, "rate_limit_kib_s");
+        *ret = c;
+        return 0;
+}
+
+static int stor_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
+{
+        struct stor_conf c;
+
+        (void)ctx;
+        return conf_from(d, s, &c, e);
+}
+
+/* After conf_from only memory can fail. */
+static int stor_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+{
+        struct stor_ctx *x = ctx;
+        const struct ds_settings *s = &d->settings;
+        struct stor_conf c;
+        struct dsq_limits lim;
+        char *pw;
+        int r;
+
+        if ((r = conf_from(d, s, &c, e)) < 0)
+                return r;
         if (!(pw = strdup(ds_settings_str(s, "password"))))
                 return ds_err_set(e, -ENOMEM, NULL, "out of memory");
         x->d = d;
@@ -234,6 +256,7 @@ static const struct ds_service stor_service = {
         .topics = topics,
         .init = stor_init,
         .apply = stor_apply,
+        .check_settings = stor_check_settings,
         .start = stor_start,
         .stop = stor_stop,
         .status = stor_status,

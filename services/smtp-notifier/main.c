@@ -61,40 +61,24 @@ static int str_list(const msgpack_object *a, char (*dst)[255], unsigned max, uns
         return 0;
 }
 
-static int smtp_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+/* The configuration from settings s: every refusal of apply, so
+ * check_settings (a two-phase import's prepare) runs it alone. */
+static int conf_from(const struct ds_settings *s, struct smtp_conf *c, struct ds_err *e)
 {
-        struct smtp_ctx *x = ctx;
-        const struct ds_settings *s = &d->settings;
-        struct smtp_conf *c = calloc(1, sizeof *c);
         const msgpack_object *rules = ds_settings_get(s, "alarms");
         const char *host = ds_settings_str(s, "host"), *ca = ds_settings_str(s, "ca_file");
         const char *from = ds_settings_str(s, "from");
-        struct dsq_limits lim;
-        char *pw;
-        int r = 0;
 
-        if (!c)
-                return ds_err_set(e, -ENOMEM, NULL, "out of memory");
-        if (host[0] && ds_check_host(host, strlen(host))) {
-                r = ds_err_set(e, -EINVAL, "host", "not a host name or address");
-                goto out;
-        }
-        if (ca[0] && ca[0] != '/') {
-                r = ds_err_set(e, -EINVAL, "ca_file", "must be an absolute path (or empty for the system store)");
-                goto out;
-        }
-        if (from[0] && ds_check_email(from, strlen(from))) {
-                r = ds_err_set(e, -EINVAL, "from", "not an e-mail address");
-                goto out;
-        }
-        if (host[0] && !from[0]) {
-                r = ds_err_set(e, -EINVAL, "from", "a server needs a sender address");
-                goto out;
-        }
-        if (ds_settings_int(s, "retry_max_s") < ds_settings_int(s, "retry_min_s")) {
-                r = ds_err_set(e, -EINVAL, "retry_max_s", "must not be below retry_min_s");
-                goto out;
-        }
+        if (host[0] && ds_check_host(host, strlen(host)))
+                return ds_err_set(e, -EINVAL, "host", "not a host name or address");
+        if (ca[0] && ca[0] != '/')
+                return ds_err_set(e, -EINVAL, "ca_file", "must be an absolute path (or empty for the system store)");
+        if (from[0] && ds_check_email(from, strlen(from)))
+                return ds_err_set(e, -EINVAL, "from", "not an e-mail address");
+        if (host[0] && !from[0])
+                return ds_err_set(e, -EINVAL, "from", "a server needs a sender address");
+        if (ds_settings_int(s, "retry_max_s") < ds_settings_int(s, "retry_min_s"))
+                return ds_err_set(e, -EINVAL, "retry_max_s", "must not be below retry_min_s");
         snprintf(c->host, sizeof c->host, "%s", host);
         snprintf(c->ca_file, sizeof c->ca_file, "%s", ca);
         snprintf(c->from, sizeof c->from, "%s", from);
@@ -104,22 +88,50 @@ static int smtp_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         c->timeout_s = ds_settings_int(s, "timeout_s");
         c->coalesce_ms = ds_settings_int(s, "coalesce_s") * 1000;
         c->burst = ds_settings_int(s, "burst");
-        if (str_list(ds_settings_get(s, "alarm_to"), c->alarm_to, SMTP_RCPT_MAX, &c->n_alarm_to) < 0) {
-                r = ds_err_set(e, -EINVAL, "alarm_to", "at most %d addresses", SMTP_RCPT_MAX);
-                goto out;
-        }
+        if (str_list(ds_settings_get(s, "alarm_to"), c->alarm_to, SMTP_RCPT_MAX, &c->n_alarm_to) < 0)
+                return ds_err_set(e, -EINVAL, "alarm_to", "at most %d addresses", SMTP_RCPT_MAX);
         for (uint32_t i = 0; rules && rules->type == MSGPACK_OBJECT_ARRAY && i < rules->via.array.size; i++) {
                 char buf[601];
                 const char *why = "not a string";
                 char field[32];
                 snprintf(field, sizeof field, "alarms.%u", (unsigned)i);
                 if (mp_strcpy(&rules->via.array.ptr[i], buf, sizeof buf) < 0 ||
-                    smtp_rule_parse(buf, &c->rules[c->n_rules], &why) < 0) {
-                        r = ds_err_set(e, -EINVAL, field, "%s", why);
-                        goto out;
-                }
+                    smtp_rule_parse(buf, &c->rules[c->n_rules], &why) < 0)
+                        return ds_err_set(e, -EINVAL, field, "%s", why);
                 c->n_rules++;
         }
+        return 0;
+}
+
+static int smtp_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
+{
+        struct smtp_conf *c = calloc(1, sizeof *c);
+        int r;
+
+        (void)d;
+        (void)ctx;
+        if (!c)
+                return ds_err_set(e, -ENOMEM, NULL, "out of memory");
+        r = conf_from(s, c, e);
+        explicit_bzero(c, sizeof *c);
+        free(c);
+        return r;
+}
+
+/* After conf_from only memory can fail. */
+static int smtp_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+{
+        struct smtp_ctx *x = ctx;
+        const struct ds_settings *s = &d->settings;
+        struct smtp_conf *c = calloc(1, sizeof *c);
+        struct dsq_limits lim;
+        char *pw;
+        int r = 0;
+
+        if (!c)
+                return ds_err_set(e, -ENOMEM, NULL, "out of memory");
+        if ((r = conf_from(s, c, e)) < 0)
+                goto out;
         if (!(pw = strdup(ds_settings_str(s, "password")))) {
                 r = ds_err_set(e, -ENOMEM, NULL, "out of memory");
                 goto out;
@@ -235,6 +247,7 @@ static const struct ds_service smtp_service = {
         .topics = topics,
         .init = smtp_init,
         .apply = smtp_apply,
+        .check_settings = smtp_check_settings,
         .start = smtp_start,
         .stop = smtp_stop,
         .status = smtp_status,

@@ -11,10 +11,10 @@
 #include "timed.h"
 #include "util.h"
 
-/* Installs the zone file as <statedir>/localtime (/etc/localtime links there).
- * Zone files are often symlinks (UTC -> Etc/UTC): follow them, but only to a
- * file inside the zoneinfo dir. */
-static int install_zone(struct timed_ctx *t, const char *dir, const char *zone, struct ds_err *e)
+/* The zone file of zone under dir (caller owns *ret_buf). Zone files are
+ * often symlinks (UTC -> Etc/UTC): follow them, but only to a file inside
+ * the zoneinfo dir. */
+static int zone_read(const char *dir, const char *zone, char **ret_buf, size_t *ret_len, struct ds_err *e)
 {
         char *path = path_join(dir, zone), *real = NULL, *rdir = realpath(dir, NULL), *buf = NULL, *slash;
         size_t len = 0, dl;
@@ -35,6 +35,36 @@ static int install_zone(struct timed_ctx *t, const char *dir, const char *zone, 
                 free(buf);
                 return ds_err_set(e, -EINVAL, "timezone", "'%s' is not a zone under %s", zone, dir);
         }
+        *ret_buf = buf;
+        *ret_len = len;
+        return 0;
+}
+
+/* The zone apply would install, if it changes: refused when the host lacks it. */
+static int zone_check(const struct timed_ctx *t, const char *dir, const char *zone, struct ds_err *e)
+{
+        char *buf;
+        size_t len;
+        int r;
+
+        if (!strcmp(zone, t->applied_zone))
+                return 0;
+        if ((r = zone_read(dir, zone, &buf, &len, e)) < 0)
+                return r;
+        free(buf);
+        return 0;
+}
+
+/* Installs the zone file as <statedir>/localtime (/etc/localtime links
+ * there). The write can fail for a reason no check foresees (the disk). */
+static int install_zone(struct timed_ctx *t, const char *dir, const char *zone, struct ds_err *e)
+{
+        char *buf;
+        size_t len;
+        int r;
+
+        if ((r = zone_read(dir, zone, &buf, &len, e)) < 0)
+                return r;
         r = ds_daemon_save(t->d, "localtime", buf, len);
         free(buf);
         if (r < 0)
@@ -56,8 +86,8 @@ static int nts_server_entry(const msgpack_object *o, char *buf, size_t size)
         return 0;
 }
 
-/* The engine's configuration from settings s: every refusal of apply that
- * does not depend on the host, so check_settings runs it alone. */
+/* The engine's configuration from settings s: every refusal of apply but
+ * the zone's (zone_check), so check_settings runs both. */
 static int cfg_from(const struct ds_settings *s, struct timed_cfg *ret, struct ds_err *e)
 {
         const msgpack_object *sv = ds_settings_get(s, "servers");
@@ -102,9 +132,12 @@ static int timed_check_settings(struct ds_daemon *d, void *ctx, const struct ds_
 {
         struct timed_cfg c;
 
+        int r;
+
         (void)d;
-        (void)ctx;
-        return cfg_from(s, &c, e);
+        if ((r = cfg_from(s, &c, e)) < 0)
+                return r;
+        return zone_check(ctx, c.zoneinfo_dir, c.zone, e);
 }
 
 static int timed_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
@@ -125,6 +158,8 @@ static int timed_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
                 snprintf(t->applied_zone, sizeof t->applied_zone, "%s", c.zone);
         }
         t->cfg = c;
+        /* the lookups start here: what fails now (memory, the resolver) no
+         * check can foresee */
         r = timed_engine_apply(t, t->started ? &old : NULL);
         return r < 0 ? ds_err_set(e, r, "servers", "cannot use the servers: %s", strerror(-r)) : 0;
 }

@@ -12,19 +12,39 @@
 
 static const char *const topics[] = { "upgrade.done", "upgrade.rolled_back", "upgrade.progress", "log.operation", "log.security", NULL };
 
-static int upg_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+/* Every refusal of apply, so check_settings (a two-phase import's prepare)
+ * runs it alone. An upgrade that starts between a prepare and its commit is
+ * the one refusal prepare cannot see. */
+static int upg_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
 {
         struct upg_ctx *x = ctx;
-        const struct ds_settings *s = &d->settings;
         const char *comp = ds_settings_str(s, "components_dir"), *trust = ds_settings_str(s, "trust_dir");
-        const char *mgr = ds_settings_str(s, "service_manager");
+        const char *url = ds_settings_str(s, "online_url"), *ca = ds_settings_str(s, "online_ca_file");
 
+        (void)d;
         if (comp[0] && ds_check_path(comp, strlen(comp)))
                 return ds_err_set(e, -EINVAL, "components_dir", "must be an absolute path without '..'");
         if (trust[0] && ds_check_path(trust, strlen(trust)))
                 return ds_err_set(e, -EINVAL, "trust_dir", "must be an absolute path without '..'");
         if (x->job.step != UPG_IDLE && comp[0] && strcmp(comp, x->components_dir))
                 return ds_err_set(e, -EBUSY, "components_dir", "an upgrade is under way");
+        if (url[0] && strncmp(url, "https://", 8))
+                return ds_err_set(e, -EINVAL, "online_url", "must be https:// (no plaintext)");
+        if (ca[0] && ds_check_path(ca, strlen(ca)))
+                return ds_err_set(e, -EINVAL, "online_ca_file", "must be an absolute path");
+        return 0;
+}
+
+static int upg_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
+{
+        struct upg_ctx *x = ctx;
+        const struct ds_settings *s = &d->settings;
+        const char *comp = ds_settings_str(s, "components_dir"), *trust = ds_settings_str(s, "trust_dir");
+        const char *mgr = ds_settings_str(s, "service_manager");
+        int r;
+
+        if ((r = upg_check_settings(d, ctx, s, e)) < 0)
+                return r;
         if (comp[0])
                 snprintf(x->components_dir, sizeof x->components_dir, "%s", comp);
         else if (d->dry_run)
@@ -41,10 +61,6 @@ static int upg_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         {
                 const char *url = ds_settings_str(s, "online_url"), *ca = ds_settings_str(s, "online_ca_file");
                 size_t n = strlen(url);
-                if (url[0] && strncmp(url, "https://", 8))
-                        return ds_err_set(e, -EINVAL, "online_url", "must be https:// (no plaintext)");
-                if (ca[0] && ds_check_path(ca, strlen(ca)))
-                        return ds_err_set(e, -EINVAL, "online_ca_file", "must be an absolute path");
                 while (n && url[n - 1] == '/')
                         n--;
                 snprintf(x->online_url, sizeof x->online_url, "%.*s", (int)n, url);
@@ -151,6 +167,7 @@ static const struct ds_service upg_service = {
         .config_auth = AUTH_NEEDS2(MAINTENANCE, SECURITY),
         .init = upg_init,
         .apply = upg_apply,
+        .check_settings = upg_check_settings,
         .start = upg_start,
         .stop = upg_stop,
         .status = upg_status,

@@ -29,17 +29,35 @@ static void free_settings(struct webd_ctx *x)
         x->www = NULL;
 }
 
+/* Every refusal of apply, so check_settings (a two-phase import's prepare)
+ * runs it alone. A console directory that cannot be opened is served as the
+ * API alone, not refused. */
+static int webd_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
+{
+        const msgpack_object *l = ds_settings_get(s, "listen");
+
+        (void)d;
+        (void)ctx;
+        if (ds_settings_str(s, "www")[0] != '/')
+                return ds_err_set(e, -EINVAL, "www", "must be an absolute path");
+        for (uint32_t i = 0; l && l->type == MSGPACK_OBJECT_ARRAY && i < l->via.array.size && i < WEBD_MAX_LISTEN; i++)
+                if (mp_streq(&l->via.array.ptr[i], "0.0.0.0") || mp_streq(&l->via.array.ptr[i], "::"))
+                        return ds_err_set(e, -EINVAL, "listen", "the wildcard address is refused: name addresses");
+        return 0;
+}
+
+/* After webd_check_settings only memory can fail. */
 static int webd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
 {
         struct webd_ctx *x = ctx;
         const struct ds_settings *s = &d->settings;
         const msgpack_object *l = ds_settings_get(s, "listen");
         const char *www = ds_settings_str(s, "www");
-        int fd = -1;
+        int fd = -1, r;
 
         x->d = d;
-        if (www[0] != '/')
-                return ds_err_set(e, -EINVAL, "www", "must be an absolute path");
+        if ((r = webd_check_settings(d, ctx, s, e)) < 0)
+                return r;
         if (!d->check_only) {
                 fd = open(www, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
@@ -48,13 +66,10 @@ static int webd_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         free_settings(x);
         for (uint32_t i = 0; l && l->type == MSGPACK_OBJECT_ARRAY && i < l->via.array.size && i < WEBD_MAX_LISTEN; i++) {
                 char *a = mp_strdup(&l->via.array.ptr[i]);
-                if (!a)
-                        return -ENOMEM;
-                if (!strcmp(a, "0.0.0.0") || !strcmp(a, "::")) {
-                        free(a);
+                if (!a) {
                         if (fd >= 0)
                                 close(fd);
-                        return ds_err_set(e, -EINVAL, "listen", "the wildcard address is refused: name addresses");
+                        return ds_err_set(e, -ENOMEM, NULL, "out of memory");
                 }
                 x->listen[x->n_listen++] = a;
         }
@@ -166,6 +181,7 @@ static const struct ds_service webd_service = {
         .start = webd_start,
         .stop = webd_stop,
         .apply = webd_apply,
+        .check_settings = webd_check_settings,
         .status = webd_status,
 };
 
