@@ -5,12 +5,7 @@
 # exactly the guide's factory status for it.
 source "$(dirname "$0")/../lib/tap.sh"
 TSV="$ROOT_DIR/tests/data/dahua-table-2-2.tsv"
-stack_init netcfgd testsvc
-stack_acl testsvc 'testsvc = { serve = ["authd"]; call = ["bus.*"]; publish = ["*"]; subscribe = []; };'
-stack_busd
-bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"
-bg netcfgd "$B/netcfgd" --dry-run
-svc_up authd && svc_up netcfgd || { nok "netcfgd starts"; exit 0; }
+netcfgd_stack || { nok "netcfgd starts"; exit 0; }
 export DEVSEC_TOKEN=tok:admin:admin:system-info
 dc --json function list > "$T_DIR/fl.json" || { nok "function list"; exit 0; }
 python3 - "$TSV" "$T_DIR/fl.json" <<'PY'

@@ -9,12 +9,7 @@
 # net.av-encryption passes only while the function is on and the unit active.
 source "$(dirname "$0")/../lib/tap.sh"
 have openssl || { skip "netcfgd hooks" "openssl not installed"; exit 0; }
-stack_init netcfgd testsvc
-stack_acl testsvc 'testsvc = { serve = ["authd"]; call = ["bus.*"]; publish = ["*"]; subscribe = []; };'
-stack_busd
-bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"
-bg netcfgd "$B/netcfgd" --dry-run; NPID=$LAST_PID
-svc_up authd && svc_up netcfgd || { nok "stack comes up"; exit 0; }
+netcfgd_stack || { nok "stack comes up"; exit 0; }
 export DEVSEC_TOKEN=tok:admin:admin:system,network,security,system-info,backup
 SM="$DEVSEC_RUNDIR/svcmgr"
 AV=devsec-hook-av-crypt

@@ -3,12 +3,7 @@
 # UDP apart), max connections, net.ports.changed with the full table, the
 # level-2 audit of well-known defaults, persistence across a restart.
 source "$(dirname "$0")/../lib/tap.sh"
-stack_init netcfgd testsvc
-stack_acl testsvc 'testsvc = { serve = ["authd"]; call = ["bus.*"]; publish = ["*"]; subscribe = []; };'
-stack_busd
-bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"
-bg netcfgd "$B/netcfgd" --dry-run; NPID=$LAST_PID
-svc_up authd && svc_up netcfgd || { nok "netcfgd comes up"; exit 0; }
+netcfgd_stack || { nok "netcfgd comes up"; exit 0; }
 export DEVSEC_TOKEN=tok:admin:admin:system,network,security,system-info,backup
 
 check_out "port show lists the SDK TCP port with its default" 'tcp +tcp +37777 +37777 +1025-65535' dc port show

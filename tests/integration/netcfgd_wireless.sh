@@ -9,12 +9,7 @@
 # net.dot1x; SNMP and Wi-Fi passphrases under authd's rules.
 source "$(dirname "$0")/../lib/tap.sh"
 have hostapd && have wpa_supplicant || { skip "netcfgd wireless rendering" "hostapd or wpasupplicant not installed"; exit 0; }
-stack_init netcfgd testsvc
-stack_acl testsvc 'testsvc = { serve = ["authd"]; call = ["bus.*"]; publish = ["*"]; subscribe = []; };'
-stack_busd
-bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"
-bg netcfgd "$B/netcfgd" --dry-run
-svc_up authd && svc_up netcfgd || { nok "stack comes up"; exit 0; }
+netcfgd_stack || { nok "stack comes up"; exit 0; }
 export DEVSEC_TOKEN=tok:admin:admin:system,network,security,system-info,backup
 WD="$DEVSEC_STATEDIR/netcfgd/wifi"; HC="$WD/hostapd.conf"; WC="$WD/wpa_supplicant.conf"
 W="$T_DIR/w"; mkdir -p "$W"

@@ -90,6 +90,17 @@ stack_busd() {
 # svc_up NAME: waits until devctl status shows NAME running
 svc_up() { wait_for "${2:-5}" sh -c "'$B/devctl' --json status | grep -q '\"name\":\"$1\",\"state\":\"running\"'"; }
 dc() { "$B/devctl" "$@"; }
+# netcfgd_stack [NETCFGD ARGS...]: busd, a stand-in authd (testsvc) and netcfgd
+# (--dry-run unless ARGS say otherwise), both up; NPID is netcfgd's pid
+netcfgd_stack() {
+        stack_init netcfgd testsvc
+        stack_acl testsvc 'testsvc = { serve = ["authd"]; call = ["bus.*"]; publish = ["*"]; subscribe = []; };'
+        stack_busd
+        bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/none.conf"
+        if [ $# -gt 0 ]; then bg netcfgd "$B/netcfgd" "$@"; else bg netcfgd "$B/netcfgd" --dry-run; fi
+        NPID=$LAST_PID
+        svc_up authd && svc_up netcfgd
+}
 # listen_bg OUT [devctl options...] -- [listen args...]: a background listener
 # writing events to OUT (stderr to OUT.err), returned once busd has accepted
 # its subscription, so no event of the next action is missed; sets LP.
