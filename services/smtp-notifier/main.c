@@ -220,6 +220,7 @@ static void smtp_stop(struct ds_daemon *d, void *ctx)
         struct smtp_ctx *x = ctx;
 
         (void)d;
+        smtp_test_abort(x);
         smtp_deliver_fini(x);
         for (unsigned i = 0; i < x->conf.n_rules; i++)
                 smtp_rule_reset(&x->conf.rules[i]);

@@ -66,6 +66,7 @@ struct smtp_ctx {
                 refused_full, events_ignored;
         char last_error[256];
         int64_t last_sent_ms;
+        struct smtp_test_batch *test; /* a mail.test backlog being queued, NULL: none */
 };
 
 /* compose.c: pure. The stored item is a msgpack map {kind, to: [..], subject,
@@ -92,6 +93,9 @@ int smtp_rule_event(struct smtp_rule *r, const struct smtp_conf *c, int64_t now_
 /* True when r holds a digest whose window has ended (or force). */
 bool smtp_rule_due(const struct smtp_rule *r, const struct smtp_conf *c, int64_t now_ms, bool force);
 void smtp_rule_reset(struct smtp_rule *r);
+
+/* methods.c: a mail.test backlog still being queued ends (the daemon stops) */
+void smtp_test_abort(struct smtp_ctx *x);
 
 /* outbox.c: what goes into the queue */
 void smtp_on_event(void *ud, const char *topic, const char *src, int64_t ts_ms, const msgpack_object *data);

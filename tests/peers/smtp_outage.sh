@@ -43,7 +43,11 @@ PY
 }
 
 # ---- an outage with 1,000 queued mails
+listen_bg "$T_DIR/log/svc-events.log" --json -- bus.service.
 check_out "1,000 distinct mails queued while the server is down" 'queued: +1000' dc mail test a@example.test count=1000
+# queued a slice per turn of its loop: its heartbeats kept flowing meanwhile
+check "smtp-notifier stayed on the bus while they were queued (no bus.service.down)" \
+        sh -c "! grep -q 'bus.service.down' '$T_DIR/log/svc-events.log'"
 check_until "the outbox holds them, the connection error shown" 15 'Couldn.t connect|connect' dc mail queue max=1
 check_out "queue_max_items is a quota: beyond it EBUSY" 'EBUSY' sh -c "dc() { '$B/devctl' \"\$@\"; }; '$B/devctl' config set smtp-notifier queue_max_items=1000 >/dev/null && '$B/devctl' mail test a@example.test"
 check_out "the refusal is counted" 'refused_full: +[1-9]' dc mail show
@@ -62,6 +66,8 @@ wait_for 120 sh -c "[ \$(grep -l 'X-RcptTo: b@example.test' '$MD'/new/* 2>/dev/n
 smtp_kill9
 N=$(grep -l 'X-RcptTo: b@example.test' "$MD"/new/* 2>/dev/null | wc -l)
 if [ "$N" -lt 500 ]; then ok "smtp-notifier killed with SIGKILL after $N of 500"; else nok "the kill came too late ($N delivered)"; fi
+check_until "the same listener saw the kill as bus.service.down (so it would have seen one before)" 15 \
+        'bus.service.down.*smtp-notifier' cat "$T_DIR/log/svc-events.log"
 smtp_start 2 || nok "smtp-notifier up again"
 wait_for 120 sh -c "[ \$(grep -l 'X-RcptTo: b@example.test' '$MD'/new/* 2>/dev/null | wc -l) -ge 500 ]"
 check_until "the outbox drains after the restart" 30 '^queued: +0' dc mail show
