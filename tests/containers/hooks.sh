@@ -9,6 +9,7 @@
 # keeps the unit off across a reboot.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/lib/rootfs.sh"
+source "$(dirname "$0")/lib/units.sh"
 
 if ! reason=$(ct_need); then skip "container: integrator hook units" "$reason"; exit 0; fi
 for n in busd authd netcfgd timed timed-clock webd; do
@@ -34,26 +35,6 @@ printf '[Service]\nExecStart=\nExecStart=/usr/sbin/timed-clock -f --dry-run\n' \
 printf '[Unit]\nDescription=stand-in for the media stack RTSPS/SRTP part\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n' \
         > "$R/etc/systemd/system/$AV"
 ln -sfn "/etc/systemd/system/$AV" "$R/etc/systemd/system/multi-user.target.wants/$AV"
-
-boot() {
-        if ! ct_boot "$CT" "$R" --private-network; then nok "container boots ($1)"; exit 1; fi
-        if ct_wait_booted "$CT" 90; then ok "systemd boots the container ($1, $(($(date +%s) - T0)) s so far)"
-        else nok "systemd boots the container ($1)"; ct "$CT" systemctl --no-pager --failed | sed 's/^/#   /'; fi
-}
-prop() { ct "$CT" systemctl show -p "$2" --value "$1"; }
-wait_prop() {
-        for _ in $(seq $(($1 * 4))); do [ "$(prop "$2" "$3")" = "$4" ] && return 0; sleep 0.25; done
-        return 1
-}
-wait_out() {
-        local s=$1 re=$2; shift 2
-        for _ in $(seq $((s * 4))); do "$@" 2>&1 | grep -Eq -- "$re" && return 0; sleep 0.25; done
-        return 1
-}
-login() {
-        ct "$CT" sh -c 'rm -f /root/.cache/devsec/token-*'
-        check_rc "devctl login -u admin ($1)" 0 sh -c "printf 'Adm1n-pass-42!\n' | nsenter -t ${CT_LEADER[$CT]} -a env -i PATH=/usr/sbin:/usr/bin HOME=/root devctl login -u admin --password-stdin"
-}
 
 boot "first boot"
 wait_out 30 '"name":"netcfgd","state":"running"' ct "$CT" devctl --json status

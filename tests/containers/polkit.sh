@@ -13,6 +13,7 @@
 #    disabled; enabled again it runs, and after the next reboot too
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/lib/rootfs.sh"
+source "$(dirname "$0")/lib/units.sh"
 
 if ! reason=$(ct_need); then skip "container: polkit rule and function flags" "$reason"; exit 0; fi
 for n in busd authd netcfgd timed timed-clock webd; do
@@ -45,27 +46,6 @@ printf '[Service]\nExecStart=\nExecStart=/usr/sbin/timed-clock -f --dry-run\n' \
 # a devsec-named unit outside the function table, made by root
 printf '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n' > "$R/etc/systemd/system/devsec-extra.service"
 
-boot() {
-        if ! ct_boot "$CT" "$R" --private-network; then nok "container boots ($1)"; exit 1; fi
-        if ct_wait_booted "$CT" 90; then ok "systemd boots the container ($1, $(($(date +%s) - T0)) s so far)"
-        else nok "systemd boots the container ($1)"; ct "$CT" systemctl --no-pager --failed | sed 's/^/#   /'; fi
-}
-prop() { ct "$CT" systemctl show -p "$2" --value "$1"; }
-# wait_prop SECONDS UNIT PROP VALUE: until systemd shows the value
-wait_prop() {
-        for _ in $(seq $(($1 * 4))); do [ "$(prop "$2" "$3")" = "$4" ] && return 0; sleep 0.25; done
-        return 1
-}
-# wait_out SECONDS REGEX CMD...: until CMD's output matches
-wait_out() {
-        local s=$1 re=$2; shift 2
-        for _ in $(seq $((s * 4))); do "$@" 2>&1 | grep -Eq -- "$re" && return 0; sleep 0.25; done
-        return 1
-}
-login() {
-        ct "$CT" sh -c 'rm -f /root/.cache/devsec/token-*'
-        check_rc "devctl login -u admin ($1)" 0 sh -c "printf 'Adm1n-pass-42!\n' | nsenter -t ${CT_LEADER[$CT]} -a env -i PATH=/usr/sbin:/usr/bin HOME=/root devctl login -u admin --password-stdin"
-}
 # as netcfgd's user, never asking for a password
 asn() { ct "$CT" runuser -u devsec-netcfgd -- "$@"; }
 # refused WHAT CMD...: the command fails as devsec-netcfgd
