@@ -20,32 +20,6 @@ static int call_wiped(struct devctl *dc, const struct devctl_cmd *cmd, struct mp
         return r;
 }
 
-/* The first line of path (a setup code: short, no NUL). Caller frees with
- * ds_free_secret(); NULL with errno set. */
-static char *read_code_file(const char *path)
-{
-        char buf[128];
-        ssize_t n;
-        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY), e;
-        char *nl, *s;
-
-        if (fd < 0)
-                return NULL;
-        n = read(fd, buf, sizeof buf - 1);
-        e = errno;
-        close(fd);
-        if (n < 0) {
-                errno = e;
-                return NULL;
-        }
-        buf[n] = '\0';
-        if ((nl = strpbrk(buf, "\r\n")))
-                *nl = '\0';
-        s = strdup(buf);
-        sodium_memzero(buf, sizeof buf);
-        return s;
-}
-
 /* The setup code auth.init needs, never from argv: --setup-code-file FILE
  * (- : the first line of stdin), else the device's own file when this user
  * may read it (root on the device), else a prompt on the terminal. NULL when
@@ -58,14 +32,14 @@ static char *setup_code(struct devctl *dc, const char *opt)
         if (opt && !strcmp(opt, "-"))
                 return devctl_read_secret("Setup code", false, true);
         if (opt) {
-                if (!(code = read_code_file(opt)))
+                if (!(code = devctl_read_first_line(opt, 127, false)))
                         fprintf(stderr, "devctl: cannot read the setup code from '%s': %s\n", opt, strerror(errno));
                 return code;
         }
         dir = ds_paths_state(&dc->paths, "authd");
         snprintf(path, sizeof path, "%s/%s", dir ? dir : ".", "setup-code");
         free(dir);
-        if ((code = read_code_file(path)))
+        if ((code = devctl_read_first_line(path, 127, false)))
                 return code;
         e = errno;
         if (isatty(STDIN_FILENO)) {

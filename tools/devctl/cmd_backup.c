@@ -29,9 +29,7 @@ static const struct mp_limits payload_limits = {
  * when confirm); never from argv. Caller frees with ds_free_secret(). */
 static char *read_pass(const char *file, bool confirm)
 {
-        char buf[PASS_MAX + 2], *nl, *s;
-        ssize_t n;
-        int fd;
+        char *s;
 
         if (!file) {
                 s = devctl_read_secret("Backup passphrase", confirm, false);
@@ -40,21 +38,13 @@ static char *read_pass(const char *file, bool confirm)
                                 "devctl: backup: give the passphrase on a terminal or with --passphrase-file FILE\n");
                 return s;
         }
-        if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-                fprintf(stderr, "devctl: backup: cannot open '%s': %m\n", file);
-                return NULL;
-        }
-        n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n < 0) {
+        if (!(s = devctl_read_first_line(file, PASS_MAX + 1, true)))
                 fprintf(stderr, "devctl: backup: cannot read '%s': %m\n", file);
-                return NULL;
+        else if (strlen(s) > PASS_MAX) {
+                fprintf(stderr, "devctl: backup: passphrase: longer than %d bytes in '%s'\n", PASS_MAX, file);
+                ds_free_secret(s);
+                s = NULL;
         }
-        buf[n] = '\0';
-        if ((nl = strpbrk(buf, "\r\n")))
-                *nl = '\0';
-        s = strdup(buf);
-        sodium_memzero(buf, sizeof buf);
         return s;
 }
 

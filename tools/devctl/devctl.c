@@ -177,6 +177,36 @@ static void typed_value(struct mpw *w, const char *v)
                 mpw_str(w, v);
 }
 
+/* The first line of path, at most max bytes (a setup code, a passphrase: no
+ * NUL); the buffer is wiped. follow: a link is opened (a /dev/fd/N of the
+ * shell's), else refused. Caller frees with ds_free_secret(); NULL with
+ * errno set. */
+char *devctl_read_first_line(const char *path, size_t max, bool follow)
+{
+        char buf[2048];
+        ssize_t n;
+        int fd, e;
+        char *nl, *s;
+
+        if (max >= sizeof buf)
+                max = sizeof buf - 1;
+        if ((fd = open(path, O_RDONLY | (follow ? 0 : O_NOFOLLOW) | O_CLOEXEC | O_NOCTTY)) < 0)
+                return NULL;
+        n = read(fd, buf, max);
+        e = errno;
+        close(fd);
+        if (n < 0) {
+                errno = e;
+                return NULL;
+        }
+        buf[n] = '\0';
+        if ((nl = strpbrk(buf, "\r\n")))
+                *nl = '\0';
+        s = strdup(buf);
+        sodium_memzero(buf, sizeof buf);
+        return s;
+}
+
 bool devctl_take_flag(int *argc, char **argv, const char *flag)
 {
         for (int i = 0; i < *argc; i++)

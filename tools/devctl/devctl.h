@@ -50,6 +50,9 @@ struct devctl_cmd {
 
 /* Connects on first use; prints the error and returns NULL on failure. */
 bus_t *devctl_bus(struct devctl *dc);
+/* The first line of path (at most max bytes; follow: a link is opened), wiped after copying;
+ * ds_free_secret() it; NULL with errno. */
+char *devctl_read_first_line(const char *path, size_t max, bool follow);
 /* Removes FLAG from argv (true when it was there), or OPT and its value (the value; NULL: absent). */
 bool devctl_take_flag(int *argc, char **argv, const char *flag);
 const char *devctl_take_opt(int *argc, char **argv, const char *opt);
