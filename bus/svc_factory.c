@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "state.h"
 #include "svc_internal.h"
 
 static bool kept(const struct ds_daemon *d, const char *name)
@@ -23,38 +24,6 @@ static bool kept(const struct ds_daemon *d, const char *name)
                 if (!strcmp(*k, name))
                         return true;
         return false;
-}
-
-/* Removes name (a file or a whole tree) under the directory dfd. */
-static int remove_at(int dfd, const char *name)
-{
-        struct stat st;
-        DIR *dh;
-        struct dirent *de;
-        int fd, r = 0;
-
-        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISDIR(st.st_mode))
-                return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-        fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (!(dh = fdopendir(fd))) {
-                close(fd);
-                return -errno;
-        }
-        while ((de = readdir(dh))) {
-                int q;
-                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                        continue;
-                if ((q = remove_at(dirfd(dh), de->d_name)) < 0 && r == 0)
-                        r = q;
-        }
-        closedir(dh);
-        if (r == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                r = -errno;
-        return r;
 }
 
 /* Empties the state directory but for the names the service keeps; the
@@ -71,7 +40,7 @@ static int wipe_statedir(struct ds_daemon *d, char *failed, size_t size)
                 int q;
                 if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || kept(d, de->d_name))
                         continue;
-                if ((q = remove_at(dirfd(dh), de->d_name)) < 0) {
+                if ((q = state_remove_tree(dirfd(dh), de->d_name)) < 0) {
                         if (r == 0) {
                                 r = q;
                                 snprintf(failed, size, "%s", de->d_name);

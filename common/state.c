@@ -1,6 +1,7 @@
 /* state.c - crash-safe state files */
 #include "state.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -174,4 +175,35 @@ int state_remove(const char *dir, const char *name)
         if (unlink(path) < 0 && errno != ENOENT)
                 return -errno;
         return 0;
+}
+
+int state_remove_tree(int dfd, const char *name)
+{
+        struct stat st;
+        DIR *dh;
+        struct dirent *de;
+        int fd, r = 0;
+
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+        fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (!(dh = fdopendir(fd))) {
+                close(fd);
+                return -errno;
+        }
+        while ((de = readdir(dh))) {
+                int q;
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                if ((q = state_remove_tree(dirfd(dh), de->d_name)) < 0 && r == 0)
+                        r = q;
+        }
+        closedir(dh);
+        if (r == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                r = -errno;
+        return r;
 }

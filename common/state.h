@@ -11,6 +11,9 @@ int state_write(const char *dir, const char *name, const void *data, size_t len,
  * -EFBIG above max bytes. */
 int state_read(const char *dir, const char *name, size_t max, char **ret, size_t *ret_len);
 int state_remove(const char *dir, const char *name);
+/* Removes name under the directory dfd (AT_FDCWD: a path), a file or a whole
+ * tree; links are removed, never followed. Absent is fine; else the first -errno. */
+int state_remove_tree(int dfd, const char *name);
 /* Joins a and b with '/': caller owns. */
 char *path_join(const char *a, const char *b);
 /* fsync of a directory, so a rename or unlink in it is durable: 0 or -errno */

@@ -131,47 +131,6 @@ out:
         return r;
 }
 
-static int rm_at(int dfd)
-{
-        DIR *d = fdopendir(dfd);
-        struct dirent *de;
-        int r = 0;
-
-        if (!d) {
-                close(dfd);
-                return -errno;
-        }
-        while ((de = readdir(d))) {
-                struct stat st;
-                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                        continue;
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        continue;
-                if (S_ISDIR(st.st_mode)) {
-                        int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (sub >= 0)
-                                rm_at(sub);
-                        if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && !r)
-                                r = -errno;
-                } else if (unlinkat(dirfd(d), de->d_name, 0) < 0 && !r) {
-                        r = -errno;
-                }
-        }
-        closedir(d);
-        return r;
-}
-
-int bundle_rmtree(const char *dir)
-{
-        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r;
-
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        r = rm_at(fd);
-        if (rmdir(dir) < 0 && !r)
-                r = -errno;
-        return r;
-}
 
 /* Creates the parents of rel under root (rel passed bundle_path_check()). */
 static int mkparents(int root, const char *rel)
@@ -200,7 +159,7 @@ void bundle_cursor_end(struct bundle_cursor *c, bool remove)
         if (c->root >= 0)
                 close(c->root);
         if (remove && c->dir[0])
-                bundle_rmtree(c->dir);
+                state_remove_tree(AT_FDCWD, c->dir);
         memset(c, 0, sizeof *c);
         c->out = c->root = -1;
 }
@@ -340,7 +299,7 @@ int bundle_step(struct bundle *b, struct bundle_cursor *c, uint64_t budget, stru
                 c->out = -1;
                 close(c->root);
                 c->root = -1;
-                bundle_rmtree(c->dir);
+                state_remove_tree(AT_FDCWD, c->dir);
                 c->dir[0] = '\0';
         }
         return r;

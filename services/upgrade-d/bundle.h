@@ -139,9 +139,6 @@ int bundle_verify_payload(struct bundle *b, struct ds_err *e);
  * hashing while writing: on any mismatch the directory is removed again.
  * Files are fsynced, then the directory. */
 int bundle_extract(struct bundle *b, const char *component, const char *dir, struct ds_err *e);
-/* Removes a directory tree written by bundle_extract() (regular files and
- * directories only; nothing followed through links). */
-int bundle_rmtree(const char *dir);
 
 /* --- create.c: writing (devsec-bundle) --------------------------------- */
 struct bundle_input {

@@ -151,7 +151,7 @@ void upg_rollback_begin(struct upg_ctx *x, const char *fmt, ...)
                 char prev[BUNDLE_VERSION_MAX + 1];
                 upg_link_get(x, j->component, UPG_PREVIOUS, prev, sizeof prev);
                 if (strcmp(prev, j->version))
-                        bundle_rmtree(vdir);
+                        state_remove_tree(AT_FDCWD, vdir);
         }
         j->deadline_ms = ds_now_mono_ms() + x->health_timeout_ms;
         if ((r = upg_restart(x, j->component)) < 0) {
@@ -182,7 +182,7 @@ static void unpack_done(struct upg_ctx *x)
         bundle_close(&j->bundle);
         if ((r = upg_marker_write(j->part, j->signer, j->version, j->security_version)) < 0 || rename(j->part, j->vdir) < 0) {
                 snprintf(j->reason, sizeof j->reason, "unpack: %s", strerror(r < 0 ? -r : errno));
-                bundle_rmtree(j->part);
+                state_remove_tree(AT_FDCWD, j->part);
                 unpack_fail(x);
                 return;
         }
@@ -283,9 +283,9 @@ static void unpack_begin(struct upg_ctx *x)
                 return;
         }
         /* a version directory not named by a link is a leftover: replaced */
-        bundle_rmtree(j->part);
+        state_remove_tree(AT_FDCWD, j->part);
         if (strcmp(j->version, j->old_target))
-                bundle_rmtree(j->vdir);
+                state_remove_tree(AT_FDCWD, j->vdir);
         if (bundle_extract_begin(j->bundle, j->component, j->part, &j->cur, &e) < 0 || work_start(x, UPG_WORK_UNPACK) < 0) {
                 snprintf(j->reason, sizeof j->reason, "unpack: %.200s", e.msg[0] ? e.msg : "out of memory");
                 unpack_fail(x);

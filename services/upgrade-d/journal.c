@@ -127,7 +127,7 @@ void upg_prune(struct upg_ctx *x, const char *name)
                 if (lstat(p, &st) < 0)
                         continue;
                 if (S_ISDIR(st.st_mode))
-                        bundle_rmtree(p);
+                        state_remove_tree(AT_FDCWD, p);
                 else if (de->d_name[0] == '.')
                         unlink(p);
         }

@@ -60,7 +60,7 @@ static int setup(void **s)
 static int teardown(void **s)
 {
         (void)s;
-        bundle_rmtree(root);
+        state_remove_tree(AT_FDCWD, root);
         return 0;
 }
 
@@ -220,7 +220,7 @@ static void t_good(void **s)
         assert_string_equal(e.field, "component");
         bundle_close(&b);
         X509_STORE_free(trust);
-        bundle_rmtree(pth("out"));
+        state_remove_tree(AT_FDCWD, pth("out"));
 }
 
 /* In small steps, as the daemon runs it on its loop: the same result. */
@@ -252,7 +252,7 @@ static void t_steps(void **s)
         t = slurp(pth("stout/share/timed.8"), &len);
         assert_int_equal(len, strlen("a man page\n"));
         free(t);
-        bundle_rmtree(pth("stout"));
+        state_remove_tree(AT_FDCWD, pth("stout"));
         /* an extraction abandoned half-way leaves nothing */
         assert_int_equal(bundle_extract_begin(b, "timed", pth("stout"), &c, &e), 0);
         assert_int_equal(bundle_step(b, &c, 3, &e), 1);
