@@ -52,12 +52,31 @@ static enum ds_audit_result a_password_policy(void *ctx, char *detail, size_t si
 }
 
 /* Who is online can be seen and ended: session list, session kill. */
+/* Every session online is one the device should still honour: an enabled
+ * account's (or anonymous while that is allowed), neither expired nor idle
+ * past the limit (a session a sweep has not reached yet counts). */
 static enum ds_audit_result a_online_users(void *ctx, char *detail, size_t size)
 {
         struct authd_ctx *a = ctx;
+        int64_t now = a->now();
+        size_t n = 0;
 
-        snprintf(detail, size, "%zu session(s) online, listed by devctl session list (user, source, since)",
-                 a->sessions ? zhash_size(a->sessions) : 0);
+        for (struct authd_session *s = a->sessions ? zhash_first(a->sessions) : NULL; s;
+             s = zhash_next(a->sessions), n++) {
+                struct authd_user *u = s->anonymous ? NULL : authd_user_find(a, s->user);
+                const char *why = s->anonymous ? (a->anonymous ? NULL : "while anonymous login is off")
+                                  : !u          ? "whose account is gone"
+                                  : !u->enabled ? "of a disabled account"
+                                                : NULL;
+
+                if (!why && authd_session_expired(a, s, now))
+                        why = "past its lifetime or idle limit";
+                if (why) {
+                        snprintf(detail, size, "session %s of '%s' from %s is online %s", s->sid, s->user, s->source, why);
+                        return DS_AUDIT_FAIL;
+                }
+        }
+        snprintf(detail, size, "%zu session(s) online, each of an enabled account and within its limits (devctl session list)", n);
         return DS_AUDIT_PASS;
 }
 

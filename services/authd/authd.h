@@ -322,6 +322,8 @@ void authd_store_init(struct authd_ctx *a);  /* built-in groups, no users */
 void authd_store_clear(struct authd_ctx *a); /* frees everything kept */
 struct authd_group *authd_group_find(struct authd_ctx *a, const char *name);
 struct authd_user *authd_user_find(struct authd_ctx *a, const char *name);
+/* Past its lifetime or idle too long (sessions.c: the one rule). */
+bool authd_session_expired(const struct authd_ctx *a, const struct authd_session *s, int64_t now);
 struct authd_onvif *authd_onvif_find(struct authd_ctx *a, const char *name);
 /* The i-th built-in group's name (admin, operator, viewer), NULL past the last. */
 const char *authd_builtin_group(size_t i);

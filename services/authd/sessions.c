@@ -10,7 +10,7 @@
 #include "log.h"
 #include "util.h"
 
-static bool expired(const struct authd_ctx *a, const struct authd_session *s, int64_t now)
+bool authd_session_expired(const struct authd_ctx *a, const struct authd_session *s, int64_t now)
 {
         return now >= s->expires_ms || now - s->last_ms >= a->idle_ms;
 }
@@ -90,7 +90,7 @@ struct authd_session *authd_session_check(struct authd_ctx *a, const char *tok)
         s = zhash_lookup(a->sessions, th);
         if (!s)
                 return NULL;
-        if (expired(a, s, now)) {
+        if (authd_session_expired(a, s, now)) {
                 authd_session_revoke(a, s);
                 return NULL;
         }
@@ -162,7 +162,7 @@ void authd_session_sweep(struct authd_ctx *a)
 
         for (char *k = keys ? zlist_first(keys) : NULL; k; k = zlist_next(keys)) {
                 struct authd_session *s = zhash_lookup(a->sessions, k);
-                if (s && expired(a, s, now))
+                if (s && authd_session_expired(a, s, now))
                         authd_session_revoke(a, s);
         }
         zlist_destroy(&keys);
@@ -211,7 +211,7 @@ static bool still_valid(struct authd_ctx *a, struct authd_session *s, int64_t no
 
         if (s->expires_ms > s->login_ms + a->lifetime_ms) /* the lifetime was shortened meanwhile */
                 s->expires_ms = s->login_ms + a->lifetime_ms;
-        if (expired(a, s, now) || s->login_ms > now + 60000)
+        if (authd_session_expired(a, s, now) || s->login_ms > now + 60000)
                 return false;
         if (s->anonymous)
                 return a->anonymous;

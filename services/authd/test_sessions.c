@@ -195,6 +195,37 @@ static void t_persist(void **state)
         authd_store_clear(a);
 }
 
+/* auth.online-users judges the sessions themselves: one the device should
+ * no longer honour (idle past the limit before a sweep, a disabled account's)
+ * fails the item, naming it. */
+static void t_audit_online_users(void **state)
+{
+        struct authd_ctx *a = *state;
+        struct authd_user bob = { .name = "bob", .group = "operator", .enabled = true };
+        const struct ds_audit_item *it = authd_audit;
+        char tok[64], detail[256];
+
+        a->users = &bob;
+        a->n_users = 1;
+        while (it->id && strcmp(it->id, "auth.online-users"))
+                it++;
+        assert_non_null(it->id);
+        open1(a, "bob", tok, 0);
+        assert_int_equal(it->check(a, detail, sizeof detail), DS_AUDIT_PASS);
+        assert_non_null(strstr(detail, "1 session(s)"));
+        clock_ms += a->idle_ms + 1000; /* idle past the limit, not swept yet */
+        assert_int_equal(it->check(a, detail, sizeof detail), DS_AUDIT_FAIL);
+        assert_non_null(strstr(detail, "idle limit"));
+        authd_session_sweep(a);
+        assert_int_equal(it->check(a, detail, sizeof detail), DS_AUDIT_PASS);
+        open1(a, "bob", tok, 0);
+        bob.enabled = false;
+        assert_int_equal(it->check(a, detail, sizeof detail), DS_AUDIT_FAIL);
+        assert_non_null(strstr(detail, "disabled account"));
+        a->users = NULL;
+        a->n_users = 0;
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -204,6 +235,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(t_revoke_user_except, setup, teardown),
                 cmocka_unit_test_setup_teardown(t_sweep, setup, teardown),
                 cmocka_unit_test_setup_teardown(t_persist, setup, teardown),
+                cmocka_unit_test_setup_teardown(t_audit_online_users, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
