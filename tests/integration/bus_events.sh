@@ -40,10 +40,12 @@ check_out "busd logs the refused publish" "may not publish 'demo.forbidden'" cat
 listen_bg "$L" -- demo. --count=1
 kill $BUSD_PID; wait $BUSD_PID 2>/dev/null
 stack_busd
-svc_up testsvc 8
+# the listener's subscription is an operator's: busd checks it with authd, so
+# both must be back before it can be taken again
+svc_up testsvc 8; svc_up authd 8
 # the listener hears "who" at its next heartbeat (or notices three missed ones) and
 # subscribes again: publish until it has one, never guess how long that takes
-wait_for 10 sh -c "'$B/devctl' call testsvc test.publish topic=demo.after >/dev/null; grep -q demo.after '$L'"
+wait_for 20 sh -c "'$B/devctl' call testsvc test.publish topic=demo.after >/dev/null; grep -q demo.after '$L'"
 check_out "subscription survives a busd restart" 'demo.after' cat "$L"
 
 # busd's word on presence: bus.service.down when a service goes away (with the
