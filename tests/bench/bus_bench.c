@@ -301,7 +301,7 @@ static void on_event(void *ud, const char *topic, const char *src, int64_t ts, c
 static int events(int n, int p)
 {
         struct sub_state st = { .want = (int64_t)n * p };
-        bus_t *sub = connect_as("devctl");
+        bus_t *sub = connect_as("testsvc");
         int64_t t0, deadline;
         pid_t kids[16];
         int pfd[2];
