@@ -144,17 +144,22 @@ int seal_frame_parse(const char *buf, size_t len, size_t off, struct seal_frame 
         return 0;
 }
 
-size_t seal_frame_put(uint8_t *out, int type, const void *payload, size_t len, const uint8_t tail[SEAL_HASH_LEN])
+size_t seal_frame_close(uint8_t *out, int type, size_t len, const uint8_t tail[SEAL_HASH_LEN])
 {
         size_t total = SEAL_FRAME_SIZE(len);
 
         seal_put32(out, (uint32_t)len);
         out[4] = (uint8_t)type;
         out[5] = out[6] = out[7] = 0;
-        memcpy(out + SEAL_FRAME_HDR, payload, len);
         memcpy(out + SEAL_FRAME_HDR + len, tail, SEAL_HASH_LEN);
         seal_put32(out + total - 4, seal_crc32c(0, out, total - 4));
         return total;
+}
+
+size_t seal_frame_put(uint8_t *out, int type, const void *payload, size_t len, const uint8_t tail[SEAL_HASH_LEN])
+{
+        memcpy(out + SEAL_FRAME_HDR, payload, len);
+        return seal_frame_close(out, type, len, tail);
 }
 
 /* ---- the hash chain ---------------------------------------------------------------- */
@@ -430,33 +435,127 @@ static bool rd_prune(struct rd *r, uint64_t *first_kept, uint8_t head[SEAL_HASH_
         return ok;
 }
 
-void seal_rec_encode(struct mpw *w, const struct seal_rec *rec)
+/* ---- the record encoder: straight into a buffer, the bytes msgpack-c's packer
+ * (mpw) makes for the same record (a map32 header, the shortest integers and
+ * string headers), so that the store encodes into its write buffer with no
+ * callback per item and no copy ---------------------------------------------- */
+
+static uint8_t *put_be(uint8_t *o, uint64_t v, int n)
 {
-        mpw_map_begin(w);
-        mpw_kv_uint(w, "seq", rec->seq);
-        mpw_kv_int(w, "ts", rec->ts);
-        if (rec->pub_ts)
-                mpw_kv_int(w, "pts", rec->pub_ts);
-        mpw_kv_int(w, "mono", rec->mono);
-        mpw_kv_str(w, "svc", rec->service);
-        mpw_kv_str(w, "cat", rec->category);
-        mpw_kv_str(w, "lvl", rec->level);
-        mpw_kv_str(w, "user", rec->user);
-        mpw_kv_str(w, "src", rec->src);
-        mpw_kv_str(w, "msg", rec->msg);
+        for (int i = n - 1; i >= 0; i--)
+                *o++ = (uint8_t)(v >> (8 * i));
+        return o;
+}
+
+static uint8_t *put_uint(uint8_t *o, uint64_t v)
+{
+        if (v < 128)
+                *o++ = (uint8_t)v;
+        else if (v < 256)
+                *o++ = 0xcc, *o++ = (uint8_t)v;
+        else if (v < 65536)
+                *o++ = 0xcd, o = put_be(o, v, 2);
+        else if (v < (1ull << 32))
+                *o++ = 0xce, o = put_be(o, v, 4);
+        else
+                *o++ = 0xcf, o = put_be(o, v, 8);
+        return o;
+}
+
+static uint8_t *put_int(uint8_t *o, int64_t v)
+{
+        if (v >= -32)
+                return v < 128 ? (*o++ = (uint8_t)v, o) : put_uint(o, (uint64_t)v);
+        if (v >= -128)
+                *o++ = 0xd0, *o++ = (uint8_t)v;
+        else if (v >= -32768)
+                *o++ = 0xd1, o = put_be(o, (uint64_t)v, 2);
+        else if (v >= -(1ll << 31))
+                *o++ = 0xd2, o = put_be(o, (uint64_t)v, 4);
+        else
+                *o++ = 0xd3, o = put_be(o, (uint64_t)v, 8);
+        return o;
+}
+
+static uint8_t *put_strn(uint8_t *o, const char *p, size_t n)
+{
+        if (n < 32)
+                *o++ = (uint8_t)(0xa0 | n);
+        else if (n < 256)
+                *o++ = 0xd9, *o++ = (uint8_t)n;
+        else if (n < 65536)
+                *o++ = 0xda, o = put_be(o, n, 2);
+        else
+                *o++ = 0xdb, o = put_be(o, n, 4);
+        memcpy(o, p, n);
+        return o + n;
+}
+
+/* a key of the record: a short literal */
+#define PUT_KEY(o, k) (*(o)++ = (uint8_t)(0xa0 | (sizeof k - 1)), memcpy((o), k, sizeof k - 1), (o) += sizeof k - 1)
+
+size_t seal_rec_put(uint8_t *out, const struct seal_rec *rec)
+{
+        uint8_t *o = out + 5;
+        uint32_t pairs = 9;
+
+        if (rec->fields && rec->fields_len > SEAL_FIELDS_MAX)
+                return 0;
+        PUT_KEY(o, "seq");
+        o = put_uint(o, rec->seq);
+        PUT_KEY(o, "ts");
+        o = put_int(o, rec->ts);
+        if (rec->pub_ts) {
+                PUT_KEY(o, "pts");
+                o = put_int(o, rec->pub_ts);
+                pairs++;
+        }
+        PUT_KEY(o, "mono");
+        o = put_int(o, rec->mono);
+        PUT_KEY(o, "svc");
+        o = put_strn(o, rec->service, strnlen(rec->service, sizeof rec->service));
+        PUT_KEY(o, "cat");
+        o = put_strn(o, rec->category, strnlen(rec->category, sizeof rec->category));
+        PUT_KEY(o, "lvl");
+        o = put_strn(o, rec->level, strnlen(rec->level, sizeof rec->level));
+        PUT_KEY(o, "user");
+        o = put_strn(o, rec->user, strnlen(rec->user, sizeof rec->user));
+        PUT_KEY(o, "src");
+        o = put_strn(o, rec->src, strnlen(rec->src, sizeof rec->src));
+        PUT_KEY(o, "msg");
+        o = put_strn(o, rec->msg, strnlen(rec->msg, sizeof rec->msg));
         if (rec->fields && rec->fields_len) {
-                mpw_str(w, "f");
-                mpw_raw(w, rec->fields, rec->fields_len);
+                PUT_KEY(o, "f");
+                memcpy(o, rec->fields, rec->fields_len);
+                o += rec->fields_len;
+                pairs++;
         }
         if (rec->prune) {
-                mpw_str(w, "prune");
-                mpw_map_begin(w);
-                mpw_kv_uint(w, "first_kept", rec->prune_first_kept);
-                mpw_str(w, "head");
-                mpw_bin(w, rec->prune_head, SEAL_HASH_LEN);
-                mpw_map_end(w);
+                PUT_KEY(o, "prune");
+                *o++ = 0xdf;
+                o = put_be(o, 2, 4);
+                PUT_KEY(o, "first_kept");
+                o = put_uint(o, rec->prune_first_kept);
+                PUT_KEY(o, "head");
+                *o++ = 0xc4, *o++ = SEAL_HASH_LEN;
+                memcpy(o, rec->prune_head, SEAL_HASH_LEN);
+                o += SEAL_HASH_LEN;
+                pairs++;
         }
-        mpw_map_end(w);
+        out[0] = 0xdf;
+        put_be(out + 1, pairs, 4);
+        return (size_t)(o - out);
+}
+
+void seal_rec_encode(struct mpw *w, const struct seal_rec *rec)
+{
+        uint8_t buf[SEAL_REC_PUT_MAX];
+        size_t n = seal_rec_put(buf, rec);
+
+        if (n)
+                mpw_raw(w, buf, n);
+        else
+                w->bad = true;
 }
 
 /* The first of duplicate keys counts, for every reader alike. */

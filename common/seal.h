@@ -81,6 +81,8 @@ struct seal_frame {
 int seal_frame_parse(const char *buf, size_t len, size_t off, struct seal_frame *f, size_t *ret_next);
 /* Writes a whole frame (SEAL_FRAME_SIZE(len) bytes) to out; returns its size. */
 size_t seal_frame_put(uint8_t *out, int type, const void *payload, size_t len, const uint8_t tail[SEAL_HASH_LEN]);
+/* The same around a payload already at out + SEAL_FRAME_HDR. */
+size_t seal_frame_close(uint8_t *out, int type, size_t len, const uint8_t tail[SEAL_HASH_LEN]);
 
 /* ---- the hash chain ----------------------------------------------------------- */
 
@@ -119,6 +121,14 @@ struct seal_rec {
 };
 /* Appends the record's payload to w. */
 void seal_rec_encode(struct mpw *w, const struct seal_rec *rec);
+/* The same payload written to out (SEAL_REC_PUT_MAX bytes at least, what the
+ * longest record takes); returns its length, 0 when the fields are longer than
+ * SEAL_FIELDS_MAX. Allocates nothing. */
+#define SEAL_REC_PUT_MAX                                                                                               \
+        (128 + sizeof(((struct seal_rec *)0)->service) + sizeof(((struct seal_rec *)0)->category) +                    \
+         sizeof(((struct seal_rec *)0)->level) + sizeof(((struct seal_rec *)0)->user) +                                \
+         sizeof(((struct seal_rec *)0)->src) + SEAL_MSG_MAX + SEAL_FIELDS_MAX + 64)
+size_t seal_rec_put(uint8_t *out, const struct seal_rec *rec);
 /* Decodes a record payload into rec (fields copied into rec->fbuf). */
 int seal_rec_decode(const char *payload, size_t len, struct seal_rec *rec);
 

@@ -4,8 +4,8 @@
  * The epoch of a seal is bound to time, e = (ts - t0) / interval; the key moves
  * on to a later epoch before a record of that epoch is written, and on the 1 s
  * tick, so a key taken from the device forges no seal of an earlier epoch.
- * Records are encoded into one reused buffer, hashed with a reused context and
- * gathered into the write buffer: one write() per batch, fdatasync per seal. */
+ * Records are encoded straight into the write buffer, hashed there with a reused
+ * context and framed in place: one write() per batch, fdatasync per seal. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -195,7 +195,6 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
         s->cfg = *cfg;
         s->wcap = WBUF_CAP;
         s->wbuf = malloc(s->wcap);
-        mpw_init(&s->enc);
         s->hasher = seal_hasher_new();
         if (!s->wbuf || !s->hasher) {
                 r = -ENOMEM;
@@ -389,7 +388,6 @@ void logd_store_close(logd_store_t **sp)
                 logd_key_save(s); /* the seal count, so that the next start need not catch up */
         }
         free(s->wbuf);
-        mpw_free(&s->enc);
         seal_hasher_destroy(&s->hasher);
         seal_key_wipe(&s->ks);
         free(s->segs);
@@ -533,8 +531,9 @@ static int store_advance(logd_store_t *s, uint64_t e);
 
 int logd_store_append(logd_store_t *s, struct seal_rec *rec)
 {
-        uint8_t h[LOGD_HASH_LEN];
+        uint8_t h[LOGD_HASH_LEN], *p;
         struct logd_seg *g;
+        size_t len, total;
         uint64_t e = seal_epoch_of(s->key_t0, s->key_iv, rec->ts);
         int r;
 
@@ -548,14 +547,21 @@ int logd_store_append(logd_store_t *s, struct seal_rec *rec)
                 if ((r = seal_write(s, true)) < 0)
                         return r;
         }
-        rec->seq = s->next_seq;
-        mpw_reset(&s->enc);
-        seal_rec_encode(&s->enc, rec);
-        if ((r = seal_chain_next(s->hasher, s->head, mpw_data(&s->enc), mpw_len(&s->enc), h)) < 0 ||
-            (r = frame_write(s, SEAL_FRAME_RECORD, mpw_data(&s->enc), mpw_len(&s->enc), h)) < 0)
+        /* encoded straight into the write buffer, hashed there, framed around it */
+        if (s->wlen + SEAL_FRAME_SIZE(SEAL_REC_PUT_MAX) > s->wcap && (r = logd_store_flush(s)) < 0)
                 return r;
-        memcpy(s->head, h, LOGD_HASH_LEN);
+        rec->seq = s->next_seq;
+        p = s->wbuf + s->wlen;
+        if (!(len = seal_rec_put(p + SEAL_FRAME_HDR, rec)) || len > SEAL_PAYLOAD_MAX)
+                return -EMSGSIZE;
+        if ((r = seal_chain_next(s->hasher, s->head, p + SEAL_FRAME_HDR, len, h)) < 0)
+                return r;
+        total = seal_frame_close(p, SEAL_FRAME_RECORD, len, h);
+        s->wlen += total;
         g = &s->segs[s->n_segs - 1];
+        g->size += total;
+        s->total_bytes += total;
+        memcpy(s->head, h, LOGD_HASH_LEN);
         if (!g->ts_first)
                 g->ts_first = rec->ts;
         g->ts_last = rec->ts;

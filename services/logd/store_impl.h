@@ -30,7 +30,6 @@ struct logd_store {
         /* frames are gathered and written with one write() per batch */
         uint8_t *wbuf;
         size_t wlen, wcap;
-        struct mpw enc;         /* the record being encoded (reused: no allocation per record) */
         uint64_t flushed_size;  /* bytes of the active segment on disk */
         uint64_t write_errors;
 };
