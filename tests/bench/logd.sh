@@ -2,6 +2,7 @@
 # logd benchmark, side by side with rsyslogd in the same run:
 #  - the store path alone: records appended by logd's store code (hash chain, a
 #    seal and an fdatasync every 1000 records, rotation at 1 MiB), no bus;
+#  - the publisher -> busd alone (nobody subscribed): the ceiling of the whole path;
 #  - the whole path: a publisher -> busd (CURVE, ACL) -> logd -> the store, the
 #    same durability, timed from the first publish to the last stored record;
 #  - rsyslogd receiving the same records over TCP (octet counting) into a file,
@@ -75,8 +76,15 @@ bench logd_store_path "$sr" records/s "$sn records by the store code alone in $s
 : > "$T_DIR/empty.conf"
 stack_busd
 bg authd env TESTSVC_NAME=authd "$B/tests/testsvc" --identity testsvc -c "$T_DIR/empty.conf"
+svc_up authd
+# the ceiling busd and the publisher set on their own: the same records
+# published with nobody subscribed (busd checks, stamps and drops them)
+pout=$("$B/tests/logd_produce" --category security --user alice --prefix "bench record" "$N")
+pms=$(echo "$pout" | sed -n 's/^published .* in \([0-9]*\) ms/\1/p')
+pr=$(rate "$N" "${pms:-1}")
+bench bus_publish_only "$pr" records/s "$N records from a publisher into busd with no subscriber in ${pms:-?} ms: the most the whole path can reach; $(cmp_note "$pr" 0.8)"
 bg logd "$B/logd"
-svc_up authd; svc_up logd
+svc_up logd
 out=$("$B/tests/logd_produce" --wait-stored --category security --user alice --prefix "bench record" "$N")
 pub=$(echo "$out" | sed -n 's/^published .* in \([0-9]*\) ms/\1/p')
 read stored ims < <(echo "$out" | sed -n 's/^stored \([-0-9]*\) records in \([0-9]*\) ms/\1 \2/p')
