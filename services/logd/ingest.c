@@ -68,15 +68,45 @@ static void scopy(char *dst, size_t size, const char *src, size_t n)
         dst[k] = '\0';
 }
 
-static void mcopy(char *dst, size_t size, const msgpack_object *map, const char *key, const char *def)
+/* A string value (or def when it is absent, empty or not a string). */
+static void mcopy(char *dst, size_t size, const msgpack_object *v, const char *def)
 {
-        size_t n = 0;
-        const char *p = map ? mp_get_strn(map, key, &n) : NULL;
-
-        if (p && n)
-                scopy(dst, size, p, n);
+        if (v && v->type == MSGPACK_OBJECT_STR && v->via.str.size)
+                scopy(dst, size, v->via.str.ptr, v->via.str.size);
         else
                 snprintf(dst, size, "%s", def);
+}
+
+/* The values an event's map may carry for its record, found in one pass (the
+ * first of duplicate keys counts, as with mp_get). */
+struct evkeys {
+        const msgpack_object *level, *user, *msg, *fields;
+};
+
+static bool key_eq(const msgpack_object *k, const char *s, size_t n)
+{
+        return k->via.str.size == n && !memcmp(k->via.str.ptr, s, n);
+}
+
+static void evkeys_find(const msgpack_object *m, struct evkeys *ret)
+{
+        *ret = (struct evkeys){ 0 };
+        for (uint32_t i = 0; m && i < m->via.map.size; i++) {
+                const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
+                const msgpack_object **slot = NULL;
+                if (k->type != MSGPACK_OBJECT_STR)
+                        continue;
+                if (key_eq(k, "level", 5))
+                        slot = &ret->level;
+                else if (key_eq(k, "user", 4))
+                        slot = &ret->user;
+                else if (key_eq(k, "msg", 3))
+                        slot = &ret->msg;
+                else if (key_eq(k, "fields", 6))
+                        slot = &ret->fields;
+                if (slot && !*slot)
+                        *slot = v;
+        }
 }
 
 static const char *const categories[] = { "system", "security", "operation", "event", NULL };
@@ -124,9 +154,9 @@ static void describe(char *buf, size_t size, const char *topic, const msgpack_ob
 static void on_event(void *ud, const char *topic, const char *src, int64_t ts, const msgpack_object *data)
 {
         struct logd_ctx *x = ud;
-        const msgpack_object *m = data && data->type == MSGPACK_OBJECT_MAP ? data : NULL;
-        const msgpack_object *f = m ? mp_get(m, "fields") : NULL;
+        const msgpack_object *m = data && data->type == MSGPACK_OBJECT_MAP ? data : NULL, *f;
         char msg[LOGD_MSG_MAX + 1];
+        struct evkeys ek;
         struct qent *e;
 
         if (x->q_len == x->q_max) {
@@ -135,6 +165,8 @@ static void on_event(void *ud, const char *topic, const char *src, int64_t ts, c
                 return;
         }
         e = &x->q[x->q_len];
+        evkeys_find(m, &ek);
+        f = ek.fields;
         /* who and when are logd's facts, not the publisher's claims: the service
          * is busd's `src` stamp, the time logd's clock at ingest; the publisher's
          * time is kept apart as pub_ts */
@@ -145,12 +177,12 @@ static void on_event(void *ud, const char *topic, const char *src, int64_t ts, c
                 bool known = known_category(cat);
                 scopy(e->category, sizeof e->category, known ? cat : "system", strlen(known ? cat : "system"));
                 scopy(e->service, sizeof e->service, e->src, strlen(e->src));
-                mcopy(e->level, sizeof e->level, m, "level", "info");
+                mcopy(e->level, sizeof e->level, ek.level, "info");
                 if (logd_level_severity(e->level) < 0)
                         snprintf(e->level, sizeof e->level, "info");
-                mcopy(e->user, sizeof e->user, m, "user", "");
+                mcopy(e->user, sizeof e->user, ek.user, "");
                 if (known)
-                        mcopy(msg, sizeof msg, m, "msg", "");
+                        mcopy(msg, sizeof msg, ek.msg, "");
                 else
                         describe(msg, sizeof msg, topic, m);
         } else {
@@ -163,7 +195,7 @@ static void on_event(void *ud, const char *topic, const char *src, int64_t ts, c
                 snprintf(e->category, sizeof e->category, "%s", event_topics[i].category);
                 snprintf(e->level, sizeof e->level, "%s", event_topics[i].level);
                 scopy(e->service, sizeof e->service, e->src, strlen(e->src));
-                mcopy(e->user, sizeof e->user, m, "user", "");
+                mcopy(e->user, sizeof e->user, ek.user, "");
                 describe(msg, sizeof msg, topic, m);
                 f = m; /* the whole event is the structured data */
         }
