@@ -107,7 +107,7 @@ static int write_mark(struct ds_daemon *d, const char *gen)
         return r;
 }
 
-int svc_h_factory_reset(void *ctx, struct ds_call *c)
+int h_sys_factory_reset(void *ctx, struct ds_call *c)
 {
         struct ds_daemon *d = D(c);
         const char *actor = ds_call_actor(c);

@@ -79,7 +79,7 @@ int svc_txn_admit(const struct svc_txn_owner *staged, enum svc_txn_phase phase, 
 bool svc_txn_expired(const struct svc_txn_owner *staged, int64_t now_ms);
 /* svc_factory.c: sys.factory_reset */
 extern const struct ds_field svc_factory_args[FACTORY_N + 1];
-int svc_h_factory_reset(void *ctx, struct ds_call *c);
+int h_sys_factory_reset(void *ctx, struct ds_call *c);
 /* At start, before the settings: a factory reset this daemon missed (stopped
  * or down) is made up for: its state directory emptied as the reset would. */
 void svc_factory_pending(struct ds_daemon *d);

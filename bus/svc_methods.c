@@ -9,7 +9,7 @@
 
 #include "svc_internal.h"
 
-static int h_ping(void *ctx, struct ds_call *c)
+static int h_sys_ping(void *ctx, struct ds_call *c)
 {
         struct ds_daemon *d = D(c);
 
@@ -208,7 +208,7 @@ static int h_config_export(void *ctx, struct ds_call *c)
 }
 
 const struct ds_method svc_generic_methods[] = {
-        DS_METHOD("sys.ping", NULL, h_ping, AUTH_PUBLIC),
+        DS_METHOD("sys.ping", NULL, h_sys_ping, AUTH_PUBLIC),
         DS_METHOD("config.get", NULL, h_config_get, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("config.set", config_set_args, h_config_set, AUTH_SESSION),
         DS_METHOD("config.reset", NULL, h_config_reset, AUTH_SESSION),
@@ -216,7 +216,7 @@ const struct ds_method svc_generic_methods[] = {
         DS_METHOD("config.import", svc_config_import_args, h_config_import, AUTH_NEEDS(BACKUP)),
         DS_METHOD("audit.report", svc_audit_report_args, h_audit_report, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("audit.harden", svc_audit_harden_args, h_audit_harden, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("sys.factory_reset", svc_factory_args, svc_h_factory_reset, SVC_FACTORY_AUTH),
+        DS_METHOD("sys.factory_reset", svc_factory_args, h_sys_factory_reset, SVC_FACTORY_AUTH),
         { NULL },
 };
 
