@@ -399,7 +399,7 @@ enum {
         PORT_SET_SNMP,
         PORT_SET_MAX_CONNECTIONS,
 };
-/* One argument per port, in ports_table's order (test_netcfgd checks it). */
+/* One argument per port, in ports_table's order (h_port_set indexes PORT_SET_TCP + i). */
 static const struct ds_field port_set_args[] = {
         [PORT_SET_TCP] = { "tcp", DS_INT, 0, .min = 1025, .max = 65535 },
         [PORT_SET_UDP] = { "udp", DS_INT, 0, .min = 1025, .max = 65535 },
