@@ -63,17 +63,34 @@ struct ds_method {
         ds_handler_fn fn;
         const char *auth;
         unsigned flags; /* DS_M_* */
+        size_t args_n;  /* entries of the args array, terminator included (0: NULL) */
 };
+/* A method's args table is an array of known size whose entries are named by
+ * an enum beside it with designated initializers, so the handler's index and
+ * the field cannot drift apart:
+ *
+ *     enum { USER_ADD_NAME, USER_ADD_GROUP };
+ *     static const struct ds_field user_add_args[] = {
+ *             [USER_ADD_NAME] = { "name", DS_STR, DS_REQUIRED },
+ *             [USER_ADD_GROUP] = { "group", DS_STR, 0 },
+ *             { NULL },
+ *     };
+ *
+ * An index given twice does not compile (-Woverride-init); one left out ends
+ * the table early, which ds_methods_selftest() finds from args_n. */
+#define DS_ARGS_N(a) (sizeof(a) / sizeof(struct ds_field))
 /* The authority is a required argument: a table entry without it does not compile. */
-#define DS_METHOD(n, a, f, au) { .name = (n), .args = (a), .fn = (f), .auth = (au) }
+#define DS_METHOD(n, a, f, au) { .name = (n), .args = (a), .fn = (f), .auth = (au), .args_n = DS_ARGS_N(a) }
 /* The same for a method that needs the service's ready() precondition. */
-#define DS_METHOD_READY(n, a, f, au) { .name = (n), .args = (a), .fn = (f), .auth = (au), .flags = DS_M_READY }
+#define DS_METHOD_READY(n, a, f, au)                                                                         \
+        { .name = (n), .args = (a), .fn = (f), .auth = (au), .flags = DS_M_READY, .args_n = DS_ARGS_N(a) }
 
 struct ds_call {
         void *ctx;
         void *daemon; /* the struct ds_daemon serving this call, when any */
         const struct ds_method *m;
         const msgpack_object *args; /* validated map (borrowed; dies with the call) */
+        const msgpack_object *tb[DS_ARGS_MAX]; /* tb[i]: the value of m->args[i], NULL when absent */
         struct ds_caller caller;
         struct mpw *r;              /* write the result here: a map is opened for you */
         struct ds_err err;
@@ -91,15 +108,20 @@ int ds_call_fail(struct ds_call *c, int code, const char *field, const char *fmt
         __attribute__((format(printf, 4, 5)));
 /* Who to name in audit records: the operator, else the process identity. */
 const char *ds_call_actor(const struct ds_call *c);
-/* Argument accessors (on validated args). */
-const msgpack_object *ds_arg(const struct ds_call *c, const char *key);
-bool ds_arg_has(const struct ds_call *c, const char *key);
-int64_t ds_arg_int(const struct ds_call *c, const char *key, int64_t def);
-bool ds_arg_bool(const struct ds_call *c, const char *key, bool def);
+/* Validates args against c->m->args and binds them into c->tb (what the
+ * dispatcher does before the handler; tests that call a handler directly do
+ * the same). 0 or -EINVAL with c->err naming the field. */
+int ds_call_bind(struct ds_call *c, const msgpack_object *args);
+/* Argument readers: i is the index of the field in the method's table (its
+ * enum), bound by the validator, so nothing is searched again. */
+const msgpack_object *ds_tb(const struct ds_call *c, unsigned i);
+bool ds_tb_has(const struct ds_call *c, unsigned i);
+int64_t ds_tb_int(const struct ds_call *c, unsigned i, int64_t def);
+bool ds_tb_bool(const struct ds_call *c, unsigned i, bool def);
 /* Copy of a string argument (caller owns; ds_free_secret() for secrets), NULL when absent. */
-char *ds_arg_strdup(const struct ds_call *c, const char *key);
+char *ds_tb_strdup(const struct ds_call *c, unsigned i);
 /* Copy into buf; "" when absent; -E2BIG when it does not fit. */
-int ds_arg_str(const struct ds_call *c, const char *key, char *buf, size_t size);
+int ds_tb_str(const struct ds_call *c, unsigned i, char *buf, size_t size);
 
 /* Deferral: a handler calls ds_call_detach(), returns DS_DEFER, and answers
  * later with ds_call_finish(). The detached call owns its result writer; its

@@ -1,4 +1,5 @@
 /* bus_dispatch.c - runs method tables: lookup, authority, schema, handler, reply */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,40 +31,45 @@ const char *ds_call_actor(const struct ds_call *c)
         return c->caller.user[0] ? c->caller.user : c->caller.id;
 }
 
-const msgpack_object *ds_arg(const struct ds_call *c, const char *key)
+int ds_call_bind(struct ds_call *c, const msgpack_object *args)
 {
-        const msgpack_object *o = mp_get(c->args, key);
-
-        return o && o->type != MSGPACK_OBJECT_NIL ? o : NULL;
+        c->args = args;
+        return ds_validate_bind(c->m->args, args, c->tb, DS_ARGS_MAX, &c->err);
 }
 
-bool ds_arg_has(const struct ds_call *c, const char *key)
+const msgpack_object *ds_tb(const struct ds_call *c, unsigned i)
 {
-        return ds_arg(c, key) != NULL;
+        assert(i < DS_ARGS_MAX && (c->m->args_n == 0 || i + 1 < c->m->args_n));
+        return i < DS_ARGS_MAX ? c->tb[i] : NULL;
 }
 
-int64_t ds_arg_int(const struct ds_call *c, const char *key, int64_t def)
+bool ds_tb_has(const struct ds_call *c, unsigned i)
+{
+        return ds_tb(c, i) != NULL;
+}
+
+int64_t ds_tb_int(const struct ds_call *c, unsigned i, int64_t def)
 {
         int64_t v;
 
-        return mp_to_int64(ds_arg(c, key), &v) == 0 ? v : def;
+        return mp_to_int64(ds_tb(c, i), &v) == 0 ? v : def;
 }
 
-bool ds_arg_bool(const struct ds_call *c, const char *key, bool def)
+bool ds_tb_bool(const struct ds_call *c, unsigned i, bool def)
 {
         bool v;
 
-        return mp_to_bool(ds_arg(c, key), &v) == 0 ? v : def;
+        return mp_to_bool(ds_tb(c, i), &v) == 0 ? v : def;
 }
 
-char *ds_arg_strdup(const struct ds_call *c, const char *key)
+char *ds_tb_strdup(const struct ds_call *c, unsigned i)
 {
-        return mp_strdup(ds_arg(c, key));
+        return mp_strdup(ds_tb(c, i));
 }
 
-int ds_arg_str(const struct ds_call *c, const char *key, char *buf, size_t size)
+int ds_tb_str(const struct ds_call *c, unsigned i, char *buf, size_t size)
 {
-        const msgpack_object *o = ds_arg(c, key);
+        const msgpack_object *o = ds_tb(c, i);
 
         if (!o) {
                 if (size)
@@ -101,6 +107,26 @@ const struct ds_method *ds_methods_find(const struct ds_method *const *tables, c
         return NULL;
 }
 
+/* The args table is bound by index: an array of known size, no index left
+ * out (it would end the table early), no more than c->tb holds. */
+static int args_selftest(const struct ds_method *m, struct ds_err *e)
+{
+        size_t n = 0;
+
+        if (!m->args)
+                return 0;
+        if (m->args_n == 0)
+                return ds_err_set(e, -EINVAL, m->name, "argument table given as a pointer, not an array");
+        while (n < m->args_n && m->args[n].name)
+                n++;
+        if (n + 1 != m->args_n)
+                return ds_err_set(e, -EINVAL, m->name, "argument table has %zu fields before its end, %zu declared",
+                                  n, m->args_n - 1);
+        if (n > DS_ARGS_MAX)
+                return ds_err_set(e, -EINVAL, m->name, "more than %d arguments", DS_ARGS_MAX);
+        return 0;
+}
+
 int ds_methods_selftest(const struct ds_method *methods, struct ds_err *e)
 {
         for (const struct ds_method *m = methods; m->name; m++) {
@@ -119,6 +145,8 @@ int ds_methods_selftest(const struct ds_method *methods, struct ds_err *e)
                                 return ds_err_set(e, -EINVAL, m->name, "duplicate method");
                 r = ds_schema_selftest(m->args, e);
                 if (r < 0)
+                        return r;
+                if ((r = args_selftest(m, e)) < 0)
                         return r;
         }
         return 0;
@@ -153,6 +181,7 @@ struct ds_call *ds_call_detach(struct ds_call *c)
                 return NULL;
         *d = *c;
         d->args = NULL;
+        memset(d->tb, 0, sizeof d->tb);
         d->r = malloc(sizeof *d->r);
         d->req_id = malloc(c->req_id_len ? c->req_id_len : 1);
         if (!d->r || !d->req_id) {
@@ -227,8 +256,7 @@ int ds_dispatch(const struct ds_dispatch *dp, const struct bus_msg *q, const str
                                             known ? "needs authority '%s'" : "login required (%s)", c.m->auth);
                 goto reply;
         }
-        c.args = q->a;
-        code = ds_validate(c.m->args, c.args, &c.err);
+        code = ds_call_bind(&c, q->a);
         if (code < 0)
                 goto reply;
         if ((c.m->flags & DS_M_READY) && dp->ready && (code = dp->ready(c.ctx, &c)) < 0)

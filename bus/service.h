@@ -100,6 +100,8 @@ struct ds_service {
 /* config.reset's part of a factory reset, for a factory_reset hook: 0 or the
  * call's failure. */
 int ds_factory_reset_settings(struct ds_daemon *d, struct ds_call *c);
+/* sys.factory_reset's arguments, by index, for a factory_reset hook. */
+enum { FACTORY_WIPE_LOGS, FACTORY_GENERATION, FACTORY_N };
 
 /* Daemons that deliver from a persistent queue (common/queue.h): the
  * arguments {id?, failed_only?} of their retry and purge methods, and the
@@ -107,7 +109,8 @@ int ds_factory_reset_settings(struct ds_daemon *d, struct ds_call *c);
  * item and place name them in messages ("mail", "outbox"). They return the
  * count (>= 0) or the failed call's code. */
 #include "queue.h"
-extern const struct ds_field ds_queue_id_args[];
+enum { DS_QUEUE_ID, DS_QUEUE_FAILED_ONLY, DS_QUEUE_N };
+extern const struct ds_field ds_queue_id_args[DS_QUEUE_N + 1];
 int ds_queue_retry(struct ds_call *c, dsq_t *q, const char *item, const char *place);
 int ds_queue_purge(struct ds_call *c, dsq_t *q, const char *item, const char *place);
 

@@ -63,15 +63,15 @@ static bool can_harden(struct ds_daemon *d, const struct ds_audit_item *it)
 
 static const char *const result_names[] = { "pass", "fail", "n/a" };
 
-const struct ds_field svc_audit_report_args[] = {
-        { "level", DS_INT, 0, .min = 1, .max = 3, .help = "protection level 1-3 (default 3: all items)" },
+const struct ds_field svc_audit_report_args[REPORT_N + 1] = {
+        [REPORT_LEVEL] = { "level", DS_INT, 0, .min = 1, .max = 3, .help = "protection level 1-3 (default 3: all items)" },
         { NULL },
 };
 
 int h_audit_report(void *ctx, struct ds_call *c)
 {
         struct ds_daemon *d = D(c);
-        int level = (int)ds_arg_int(c, "level", 3), pass = 0, fail = 0;
+        int level = (int)ds_tb_int(c, REPORT_LEVEL, 3), pass = 0, fail = 0;
 
         (void)ctx;
         mpw_kv_str(c->r, "service", d->svc->name);
@@ -104,9 +104,9 @@ int h_audit_report(void *ctx, struct ds_call *c)
         return 0;
 }
 
-const struct ds_field svc_audit_harden_args[] = {
-        { "level", DS_INT, DS_REQUIRED, .min = 1, .max = 3 },
-        { "dry_run", DS_BOOL, 0 },
+const struct ds_field svc_audit_harden_args[HARDEN_N + 1] = {
+        [HARDEN_LEVEL] = { "level", DS_INT, DS_REQUIRED, .min = 1, .max = 3 },
+        [HARDEN_DRY_RUN] = { "dry_run", DS_BOOL, 0 },
         { NULL },
 };
 
@@ -143,8 +143,8 @@ static int harden_setting(struct ds_daemon *d, const struct ds_audit_item *it, c
 int h_audit_harden(void *ctx, struct ds_call *c)
 {
         struct ds_daemon *d = D(c);
-        int level = (int)ds_arg_int(c, "level", 1);
-        bool dry = ds_arg_bool(c, "dry_run", false);
+        int level = (int)ds_tb_int(c, HARDEN_LEVEL, 1);
+        bool dry = ds_tb_bool(c, HARDEN_DRY_RUN, false);
         int applied = 0, manual = 0, failed = 0, r;
 
         (void)ctx;

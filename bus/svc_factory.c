@@ -65,9 +65,9 @@ static int on_exit_timer(zloop_t *loop, int timer_id, void *arg)
         return -1; /* ends the loop */
 }
 
-const struct ds_field svc_factory_args[] = {
-        {"wipe_logs", DS_BOOL, 0, .help = "logd: remove the closed log store (default: keep it)"},
-        {"generation", DS_STR, 0, .max_len = 32, .check = ds_check_name,
+const struct ds_field svc_factory_args[FACTORY_N + 1] = {
+        [FACTORY_WIPE_LOGS] = {"wipe_logs", DS_BOOL, 0, .help = "logd: remove the closed log store (default: keep it)"},
+        [FACTORY_GENERATION] = {"generation", DS_STR, 0, .max_len = 32, .check = ds_check_name,
          .help = "the device-wide reset this call is part of (its mark, see svc_factory_pending)"},
         {NULL},
 };
@@ -107,7 +107,7 @@ static int write_mark(struct ds_daemon *d, const char *gen)
         return r;
 }
 
-int svc_h_factory_reset(void *ctx, struct ds_call *c)
+int h_sys_factory_reset(void *ctx, struct ds_call *c)
 {
         struct ds_daemon *d = D(c);
         const char *actor = ds_call_actor(c);
@@ -118,7 +118,7 @@ int svc_h_factory_reset(void *ctx, struct ds_call *c)
         int removed;
 
         (void)ctx;
-        ds_arg_str(c, "generation", gen, sizeof gen);
+        ds_tb_str(c, FACTORY_GENERATION, gen, sizeof gen);
         log_audit("security", LOG_LVL_WARNING, actor, "%s: factory reset by '%s'", d->svc->name, actor);
         /* the mark first: a daemon that misses this reset makes up for it at its next start */
         if (gen[0] && d->svc->factory_marks && (r = write_mark(d, gen)) < 0)

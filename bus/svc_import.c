@@ -22,16 +22,16 @@ struct svc_txn {
 
 static const char *const import_phases[] = {"prepare", "commit", "abort", NULL};
 
-const struct ds_field svc_config_import_args[] = {
-        {"service", DS_STR, 0, .max_len = BUS_NAME_MAX},
-        {"version", DS_STR, 0, .max_len = 64},
-        {"exported_ms", DS_INT, 0},
-        {"settings", DS_MAP, DS_OPEN_MAP},
-        {"state", DS_ANY, 0},
-        {"state_omitted", DS_STR, 0, .max_len = DS_AUTHZ_SET_MAX},
-        {"phase", DS_STR, 0, .enums = import_phases},
-        {"txn", DS_STR, 0, .max_len = SVC_TXN_ID_MAX, .check = ds_check_name},
-        {"expires_s", DS_INT, 0, .min = 1, .max = SVC_TXN_TIMEOUT_MS / 1000,
+const struct ds_field svc_config_import_args[IMPORT_N + 1] = {
+        [IMPORT_SERVICE] = {"service", DS_STR, 0, .max_len = BUS_NAME_MAX},
+        [IMPORT_VERSION] = {"version", DS_STR, 0, .max_len = 64},
+        [IMPORT_EXPORTED_MS] = {"exported_ms", DS_INT, 0},
+        [IMPORT_SETTINGS] = {"settings", DS_MAP, DS_OPEN_MAP},
+        [IMPORT_STATE] = {"state", DS_ANY, 0},
+        [IMPORT_STATE_OMITTED] = {"state_omitted", DS_STR, 0, .max_len = DS_AUTHZ_SET_MAX},
+        [IMPORT_PHASE] = {"phase", DS_STR, 0, .enums = import_phases},
+        [IMPORT_TXN] = {"txn", DS_STR, 0, .max_len = SVC_TXN_ID_MAX, .check = ds_check_name},
+        [IMPORT_EXPIRES_S] = {"expires_s", DS_INT, 0, .min = 1, .max = SVC_TXN_TIMEOUT_MS / 1000,
          .help = "prepare: drop the staged import after this long (default and most: 300)"},
         {NULL},
 };
@@ -92,7 +92,7 @@ static int txn_expire(zloop_t *loop, int timer_id, void *arg)
 /* What both ways check first: the export is this service's, it may be had. */
 static int import_admit(struct ds_daemon *d, struct ds_call *c, const msgpack_object *set, const msgpack_object *st)
 {
-        const msgpack_object *svc = ds_arg(c, "service");
+        const msgpack_object *svc = ds_tb(c, IMPORT_SERVICE);
         int r;
 
         if (svc && !mp_streq(svc, d->svc->name))
@@ -140,7 +140,7 @@ static int import_apply(struct ds_daemon *d, struct ds_call *c, const msgpack_ob
 
 static int import_oneshot(struct ds_daemon *d, struct ds_call *c)
 {
-        const msgpack_object *st = ds_arg(c, "state"), *set = ds_arg(c, "settings");
+        const msgpack_object *st = ds_tb(c, IMPORT_STATE), *set = ds_tb(c, IMPORT_SETTINGS);
         struct settings_change sc = {0};
         int r;
 
@@ -162,7 +162,7 @@ static int import_oneshot(struct ds_daemon *d, struct ds_call *c)
  * and the state as given. */
 static int stage_copy(struct ds_daemon *d, struct ds_call *c, struct svc_txn *t)
 {
-        const msgpack_object *set = ds_arg(c, "settings"), *st = ds_arg(c, "state");
+        const msgpack_object *set = ds_tb(c, IMPORT_SETTINGS), *st = ds_tb(c, IMPORT_STATE);
         const char *why;
 
         mpw_map_begin(&t->copy);
@@ -198,13 +198,13 @@ static int stage_copy(struct ds_daemon *d, struct ds_call *c, struct svc_txn *t)
 
 static int import_prepare(struct ds_daemon *d, struct ds_call *c, const char *txn)
 {
-        int64_t ttl = ds_arg_int(c, "expires_s", SVC_TXN_TIMEOUT_MS / 1000) * 1000;
+        int64_t ttl = ds_tb_int(c, IMPORT_EXPIRES_S, SVC_TXN_TIMEOUT_MS / 1000) * 1000;
         struct svc_txn *t;
         int r;
 
-        if ((r = import_admit(d, c, ds_arg(c, "settings"), ds_arg(c, "state"))) < 0)
+        if ((r = import_admit(d, c, ds_tb(c, IMPORT_SETTINGS), ds_tb(c, IMPORT_STATE))) < 0)
                 return r;
-        if (ds_arg(c, "state") && !d->svc->check_state)
+        if (ds_tb(c, IMPORT_STATE) && !d->svc->check_state)
                 return ds_call_fail(c, -EINVAL, "state",
                                     "%s cannot check a state before importing it: import it in one step", d->svc->name);
         if (!(t = calloc(1, sizeof *t)))
@@ -262,7 +262,7 @@ int h_config_import(void *ctx, struct ds_call *c)
 {
         static const enum svc_txn_phase phases[] = {SVC_TXN_PREPARE, SVC_TXN_COMMIT, SVC_TXN_ABORT};
         struct ds_daemon *d = D(c);
-        const msgpack_object *ph = ds_arg(c, "phase");
+        const msgpack_object *ph = ds_tb(c, IMPORT_PHASE);
         char txn[SVC_TXN_ID_MAX + 1], why[160];
         enum svc_txn_phase p = SVC_TXN_PREPARE;
         int64_t now = ds_now_mono_ms();
@@ -279,7 +279,7 @@ int h_config_import(void *ctx, struct ds_call *c)
         for (int i = 0; import_phases[i]; i++)
                 if (mp_streq(ph, import_phases[i]))
                         p = phases[i];
-        if (ds_arg_str(c, "txn", txn, sizeof txn) < 0 || !txn[0])
+        if (ds_tb_str(c, IMPORT_TXN, txn, sizeof txn) < 0 || !txn[0])
                 return ds_call_fail(c, -EINVAL, "txn", "required with phase");
         r = svc_txn_admit(d->txn ? &d->txn->owner : NULL, p, txn, &c->caller, now, why, sizeof why);
         if (r == -EPERM)

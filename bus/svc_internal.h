@@ -46,7 +46,19 @@ const char *svc_state_auth(const struct ds_daemon *d);
 int svc_need_auth(struct ds_call *c, const char *need, const char *what);
 extern const struct ds_method svc_generic_methods[];
 /* svc_import.c: config.import, one-shot or in two phases */
-extern const struct ds_field svc_config_import_args[];
+enum {
+        IMPORT_SERVICE,
+        IMPORT_VERSION,
+        IMPORT_EXPORTED_MS,
+        IMPORT_SETTINGS,
+        IMPORT_STATE,
+        IMPORT_STATE_OMITTED,
+        IMPORT_PHASE,
+        IMPORT_TXN,
+        IMPORT_EXPIRES_S,
+        IMPORT_N,
+};
+extern const struct ds_field svc_config_import_args[IMPORT_N + 1];
 int h_config_import(void *ctx, struct ds_call *c);
 void svc_txn_destroy(struct ds_daemon *d);
 /* svc_txn.c: who may go on with a staged import (pure: unit-tested) */
@@ -66,8 +78,8 @@ int svc_txn_admit(const struct svc_txn_owner *staged, enum svc_txn_phase phase, 
                   const struct ds_caller *caller, int64_t now_ms, char *why, size_t size);
 bool svc_txn_expired(const struct svc_txn_owner *staged, int64_t now_ms);
 /* svc_factory.c: sys.factory_reset */
-extern const struct ds_field svc_factory_args[];
-int svc_h_factory_reset(void *ctx, struct ds_call *c);
+extern const struct ds_field svc_factory_args[FACTORY_N + 1];
+int h_sys_factory_reset(void *ctx, struct ds_call *c);
 /* At start, before the settings: a factory reset this daemon missed (stopped
  * or down) is made up for: its state directory emptied as the reset would. */
 void svc_factory_pending(struct ds_daemon *d);
@@ -76,9 +88,11 @@ void svc_factory_pending(struct ds_daemon *d);
 #define SVC_FACTORY_AUTH                                                                                           \
         "system+playback+monitor+maintenance+backup+security+camera+network+event+storage+manual-control+"         \
         "system-info+account"
-extern const struct ds_field svc_audit_report_args[];
+enum { REPORT_LEVEL, REPORT_N };
+extern const struct ds_field svc_audit_report_args[REPORT_N + 1];
 int h_audit_report(void *ctx, struct ds_call *c);
-extern const struct ds_field svc_audit_harden_args[];
+enum { HARDEN_LEVEL, HARDEN_DRY_RUN, HARDEN_N };
+extern const struct ds_field svc_audit_harden_args[HARDEN_N + 1];
 int h_audit_harden(void *ctx, struct ds_call *c);
 /* svc_function.c */
 void svc_functions_start(struct ds_daemon *d);

@@ -9,7 +9,7 @@
 
 #include "svc_internal.h"
 
-static int h_ping(void *ctx, struct ds_call *c)
+static int h_sys_ping(void *ctx, struct ds_call *c)
 {
         struct ds_daemon *d = D(c);
 
@@ -34,8 +34,9 @@ static int h_config_get(void *ctx, struct ds_call *c)
         return 0;
 }
 
+enum { CONFIG_SET_SETTINGS };
 static const struct ds_field config_set_args[] = {
-        { "settings", DS_MAP, DS_REQUIRED | DS_OPEN_MAP, .help = "map of setting = value" },
+        [CONFIG_SET_SETTINGS] = { "settings", DS_MAP, DS_REQUIRED | DS_OPEN_MAP, .help = "map of setting = value" },
         { NULL },
 };
 
@@ -76,7 +77,7 @@ static int h_config_set(void *ctx, struct ds_call *c)
         (void)ctx;
         if ((r = svc_need_auth(c, svc_settings_auth(d), "config.set")) < 0)
                 return r;
-        r = ds_daemon_set_settings(d, ds_arg(c, "settings"), ds_call_actor(c), &c->err);
+        r = ds_daemon_set_settings(d, ds_tb(c, CONFIG_SET_SETTINGS), ds_call_actor(c), &c->err);
         if (r < 0) {
                 /* name the field as the caller wrote it: settings.<key> */
                 if (c->err.field[0] && strncmp(c->err.field, "settings", 8) != 0)
@@ -124,8 +125,9 @@ static const char *check_key_hex(const char *s, size_t n)
         return n == 2 * crypto_box_PUBLICKEYBYTES ? NULL : "an X25519 public key in hex (64 digits)";
 }
 
+enum { EXPORT_SEAL_TO };
 static const struct ds_field config_export_args[] = {
-        { "seal_to", DS_STR, 0, .max_len = 2 * crypto_box_PUBLICKEYBYTES, .check = check_key_hex },
+        [EXPORT_SEAL_TO] = { "seal_to", DS_STR, 0, .max_len = 2 * crypto_box_PUBLICKEYBYTES, .check = check_key_hex },
         { NULL },
 };
 
@@ -196,7 +198,7 @@ static int h_config_export(void *ctx, struct ds_call *c)
         int r;
 
         (void)ctx;
-        if (ds_arg_str(c, "seal_to", hex, sizeof hex) == 0 && hex[0])
+        if (ds_tb_str(c, EXPORT_SEAL_TO, hex, sizeof hex) == 0 && hex[0])
                 return export_sealed(d, c, hex);
         if ((r = write_export(d, c, c->r, false)) < 0)
                 return r;
@@ -206,7 +208,7 @@ static int h_config_export(void *ctx, struct ds_call *c)
 }
 
 const struct ds_method svc_generic_methods[] = {
-        DS_METHOD("sys.ping", NULL, h_ping, AUTH_PUBLIC),
+        DS_METHOD("sys.ping", NULL, h_sys_ping, AUTH_PUBLIC),
         DS_METHOD("config.get", NULL, h_config_get, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("config.set", config_set_args, h_config_set, AUTH_SESSION),
         DS_METHOD("config.reset", NULL, h_config_reset, AUTH_SESSION),
@@ -214,7 +216,7 @@ const struct ds_method svc_generic_methods[] = {
         DS_METHOD("config.import", svc_config_import_args, h_config_import, AUTH_NEEDS(BACKUP)),
         DS_METHOD("audit.report", svc_audit_report_args, h_audit_report, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("audit.harden", svc_audit_harden_args, h_audit_harden, AUTH_NEEDS(SECURITY)),
-        DS_METHOD("sys.factory_reset", svc_factory_args, svc_h_factory_reset, SVC_FACTORY_AUTH),
+        DS_METHOD("sys.factory_reset", svc_factory_args, h_sys_factory_reset, SVC_FACTORY_AUTH),
         { NULL },
 };
 

@@ -9,10 +9,10 @@
 #include "service.h"
 #include "util.h"
 
-const struct ds_field ds_queue_id_args[] = {
-        { "id", DS_STR, 0, .min_len = DSQ_ID_LEN, .max_len = DSQ_ID_LEN, .check = ds_check_name,
+const struct ds_field ds_queue_id_args[DS_QUEUE_N + 1] = {
+        [DS_QUEUE_ID] = { "id", DS_STR, 0, .min_len = DSQ_ID_LEN, .max_len = DSQ_ID_LEN, .check = ds_check_name,
           .help = "one item; default all" },
-        { "failed_only", DS_BOOL, 0, .help = "purge: only the failed folder" },
+        [DS_QUEUE_FAILED_ONLY] = { "failed_only", DS_BOOL, 0, .help = "purge: only the failed folder" },
         { NULL },
 };
 
@@ -21,8 +21,8 @@ int ds_queue_retry(struct ds_call *c, dsq_t *q, const char *item, const char *pl
         char id[DSQ_ID_LEN + 1];
         int n;
 
-        ds_arg_str(c, "id", id, sizeof id);
-        if (ds_arg_has(c, "failed_only"))
+        ds_tb_str(c, DS_QUEUE_ID, id, sizeof id);
+        if (ds_tb_has(c, DS_QUEUE_FAILED_ONLY))
                 return ds_call_fail(c, -EINVAL, "failed_only", "only for purge");
         n = dsq_retry(q, id[0] ? id : NULL, ds_now_real_ms());
         if (n == -ENOENT)
@@ -40,8 +40,8 @@ int ds_queue_purge(struct ds_call *c, dsq_t *q, const char *item, const char *pl
         char id[DSQ_ID_LEN + 1];
         int n;
 
-        ds_arg_str(c, "id", id, sizeof id);
-        n = dsq_purge(q, id[0] ? id : NULL, ds_arg_bool(c, "failed_only", false));
+        ds_tb_str(c, DS_QUEUE_ID, id, sizeof id);
+        n = dsq_purge(q, id[0] ? id : NULL, ds_tb_bool(c, DS_QUEUE_FAILED_ONLY, false));
         if (n == -ENOENT)
                 return ds_call_fail(c, -ENOENT, "id", "no such %s in the %s (or it is in flight)", item, place);
         if (n < 0)

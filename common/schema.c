@@ -51,8 +51,9 @@ static int check_value(const struct ds_field *f, const msgpack_object *o, const 
                        struct ds_err *e);
 
 static int check_map(const struct ds_field *fields, bool open, const msgpack_object *m,
-                     const char *prefix, struct ds_err *e)
+                     const char *prefix, const msgpack_object **tb, size_t ntb, struct ds_err *e)
 {
+        size_t i = 0;
         char path[96];
         int r;
 
@@ -74,8 +75,13 @@ static int check_map(const struct ds_field *fields, bool open, const msgpack_obj
                         return ds_err_set(e, -EINVAL, path, "unknown argument");
                 }
         }
-        for (const struct ds_field *f = fields; f && f->name; f++) {
+        for (const struct ds_field *f = fields; f && f->name; f++, i++) {
                 const msgpack_object *v = mp_get(m, f->name);
+
+                if (i >= ntb)
+                        tb = NULL;
+                if (tb)
+                        tb[i] = v && v->type != MSGPACK_OBJECT_NIL ? v : NULL;
 
                 snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", f->name);
                 if (!v || v->type == MSGPACK_OBJECT_NIL) {
@@ -153,7 +159,7 @@ static int check_value(const struct ds_field *f, const msgpack_object *o, const 
         case DS_MAP:
                 if (!f->sub)
                         return (f->flags & DS_OPEN_MAP) ? 0 : ds_err_set(e, -EINVAL, path, "unexpected map");
-                return check_map(f->sub, f->flags & DS_OPEN_MAP, o, path, e);
+                return check_map(f->sub, f->flags & DS_OPEN_MAP, o, path, NULL, 0, e);
         case DS_ARRAY:
                 maxl = f->max_len ? f->max_len : 1024;
                 if (o->via.array.size > maxl)
@@ -180,13 +186,21 @@ static int check_value(const struct ds_field *f, const msgpack_object *o, const 
 
 int ds_validate(const struct ds_field *fields, const msgpack_object *args, struct ds_err *e)
 {
+        return ds_validate_bind(fields, args, NULL, 0, e);
+}
+
+int ds_validate_bind(const struct ds_field *fields, const msgpack_object *args, const msgpack_object **tb,
+                     size_t ntb, struct ds_err *e)
+{
         static const msgpack_object empty = { .type = MSGPACK_OBJECT_MAP };
 
+        for (size_t i = 0; i < ntb; i++)
+                tb[i] = NULL;
         if (!args || args->type == MSGPACK_OBJECT_NIL)
                 args = &empty;
         if (args->type != MSGPACK_OBJECT_MAP)
                 return ds_err_set(e, -EINVAL, "a", "arguments must be a map");
-        return check_map(fields, false, args, "", e);
+        return check_map(fields, false, args, "", tb, ntb, e);
 }
 
 int ds_schema_selftest(const struct ds_field *fields, struct ds_err *e)

@@ -43,6 +43,15 @@ struct ds_field {
  * Returns 0 or -EINVAL with e naming the field (dotted path). */
 int ds_validate(const struct ds_field *fields, const msgpack_object *args, struct ds_err *e);
 
+/* The most top-level fields a method's table may have (ds_methods_selftest). */
+#define DS_ARGS_MAX 16
+/* Validates like ds_validate() and binds: tb[i] is the value of fields[i]
+ * (NULL when absent or nil), so that a handler indexes by the enum beside its
+ * table instead of searching the map again. tb holds ntb entries; all are
+ * written (NULL past the table). */
+int ds_validate_bind(const struct ds_field *fields, const msgpack_object *args, const msgpack_object **tb,
+                     size_t ntb, struct ds_err *e);
+
 /* Finds a field by name in a table. */
 const struct ds_field *ds_field_find(const struct ds_field *fields, const char *name);
 

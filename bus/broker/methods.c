@@ -3,6 +3,9 @@
  * persisted disabled set */
 #include "broker.h"
 
+/* The methods' arguments, by their index in the tables below. */
+enum { SERVICE_SERVICE };
+
 /* Services that are never disabled, whoever asks: busd itself, and authd,
  * without which no operator session can be checked. */
 static const char *const never_disabled[] = {BUS_SERVICE_SELF, "busd", "authd", NULL};
@@ -126,7 +129,7 @@ static int set_disabled(struct busd *b, struct ds_call *c, bool dis)
                 return ds_call_fail(c, -EPERM, NULL, "identity '%s' may not call %s: only %s may", c->caller.id,
                                     c->m->name, BUS_FUNCTION_OWNER);
         }
-        ds_arg_str(c, "service", name, sizeof name);
+        ds_tb_str(c, SERVICE_SERVICE, name, sizeof name);
         if (dis && may_not_disable(name))
                 return ds_call_fail(c, -EPERM, NULL, "'%s' cannot be disabled: the bus needs it to %s", name,
                                     strcmp(name, "authd") ? "run" : "check operator sessions");
@@ -199,7 +202,7 @@ static int h_sys_ping(void *ctx, struct ds_call *c)
 }
 
 static const struct ds_field service_args[] = {
-        {"service", DS_STR, DS_REQUIRED, .max_len = BUS_NAME_MAX, .check = ds_check_name},
+        [SERVICE_SERVICE] = {"service", DS_STR, DS_REQUIRED, .max_len = BUS_NAME_MAX, .check = ds_check_name},
         {NULL},
 };
 

@@ -20,6 +20,11 @@
 #define ANR_MAX_INTERVALS 64     /* kept per camera; the oldest finished ones go first */
 #define ANR_SIG_CONTEXT "devsec-anr-1"
 
+/* The methods' arguments, by their index in methods.c's tables. */
+enum { ANR_INDEX_SINCE, ANR_INDEX_UNTIL, ANR_INDEX_AFTER, ANR_INDEX_MAX, ANR_INDEX_N };
+enum { ANR_READ_SEGMENT, ANR_READ_OFFSET, ANR_READ_LENGTH, ANR_READ_N };
+enum { ANR_CAMERA_CAMERA, ANR_CAMERA_N };
+
 /* ---- the index entry (both roles) ---------------------------------------- */
 
 struct anr_entry {

@@ -339,8 +339,8 @@ int h_anr_key(void *ctx, struct ds_call *c)
 int h_anr_index(void *ctx, struct ds_call *c)
 {
         struct anr_ctx *x = ctx;
-        int64_t since = ds_arg_int(c, "since", 0), until = ds_arg_int(c, "until", INT64_MAX);
-        int64_t max = ds_arg_int(c, "max", ANR_INDEX_PAGE), n = 0;
+        int64_t since = ds_tb_int(c, ANR_INDEX_SINCE, 0), until = ds_tb_int(c, ANR_INDEX_UNTIL, INT64_MAX);
+        int64_t max = ds_tb_int(c, ANR_INDEX_MAX, ANR_INDEX_PAGE), n = 0;
         char after[ANR_NAME_MAX + 1];
         bool more = false;
         int r;
@@ -349,7 +349,7 @@ int h_anr_index(void *ctx, struct ds_call *c)
                 return r;
         if (until < since)
                 return ds_call_fail(c, -EINVAL, "until", "must not be before since");
-        ds_arg_str(c, "after", after, sizeof after);
+        ds_tb_str(c, ANR_INDEX_AFTER, after, sizeof after);
         mpw_kv_str(c->r, "camera", x->camera_id);
         mpw_kv_int(c->r, "now", ds_now_real_ms());
         mpw_str(c->r, "entries");
@@ -376,7 +376,7 @@ int h_anr_read(void *ctx, struct ds_call *c)
 {
         struct anr_ctx *x = ctx;
         char name[ANR_NAME_MAX + 1];
-        int64_t off = ds_arg_int(c, "offset", 0), len = ds_arg_int(c, "length", ANR_READ_MAX);
+        int64_t off = ds_tb_int(c, ANR_READ_OFFSET, 0), len = ds_tb_int(c, ANR_READ_LENGTH, ANR_READ_MAX);
         const struct anr_entry *e;
         unsigned char *buf;
         ssize_t got;
@@ -384,7 +384,7 @@ int h_anr_read(void *ctx, struct ds_call *c)
 
         if ((r = only_nvr(x, c)) < 0)
                 return r;
-        ds_arg_str(c, "segment", name, sizeof name);
+        ds_tb_str(c, ANR_READ_SEGMENT, name, sizeof name);
         if (!(e = idx_find(x, name)))
                 return ds_call_fail(c, -ENOENT, "segment", "'%s' is not in the index", name);
         if ((uint64_t)off > e->size)

@@ -52,24 +52,24 @@ const struct ds_field anr_settings[] = {
         { NULL },
 };
 
-static const struct ds_field index_args[] = {
-        { "since", DS_INT, 0, .min = 0, .max = INT64_MAX / 2, .help = "epoch ms (camera clock)" },
-        { "until", DS_INT, 0, .min = 0, .max = INT64_MAX / 2, .help = "epoch ms (camera clock)" },
-        { "after", DS_STR, 0, .max_len = ANR_NAME_MAX, .check = check_after, .help = "continue after this segment" },
-        { "max", DS_INT, 0, .min = 1, .max = ANR_INDEX_PAGE, .help = "entries in the answer" },
+static const struct ds_field index_args[ANR_INDEX_N + 1] = {
+        [ANR_INDEX_SINCE] = { "since", DS_INT, 0, .min = 0, .max = INT64_MAX / 2, .help = "epoch ms (camera clock)" },
+        [ANR_INDEX_UNTIL] = { "until", DS_INT, 0, .min = 0, .max = INT64_MAX / 2, .help = "epoch ms (camera clock)" },
+        [ANR_INDEX_AFTER] = { "after", DS_STR, 0, .max_len = ANR_NAME_MAX, .check = check_after, .help = "continue after this segment" },
+        [ANR_INDEX_MAX] = { "max", DS_INT, 0, .min = 1, .max = ANR_INDEX_PAGE, .help = "entries in the answer" },
         { NULL },
 };
 
-static const struct ds_field read_args[] = {
-        { "segment", DS_STR, DS_REQUIRED, .max_len = ANR_NAME_MAX, .check = anr_segment_name_check,
+static const struct ds_field read_args[ANR_READ_N + 1] = {
+        [ANR_READ_SEGMENT] = { "segment", DS_STR, DS_REQUIRED, .max_len = ANR_NAME_MAX, .check = anr_segment_name_check,
           .help = "a name from the index: no path" },
-        { "offset", DS_INT, DS_REQUIRED, .min = 0, .max = (int64_t)1 << 50 },
-        { "length", DS_INT, DS_REQUIRED, .min = 1, .max = ANR_READ_MAX, .help = "at most 512 KiB" },
+        [ANR_READ_OFFSET] = { "offset", DS_INT, DS_REQUIRED, .min = 0, .max = (int64_t)1 << 50 },
+        [ANR_READ_LENGTH] = { "length", DS_INT, DS_REQUIRED, .min = 1, .max = ANR_READ_MAX, .help = "at most 512 KiB" },
         { NULL },
 };
 
-static const struct ds_field camera_args[] = {
-        { "camera", DS_STR, DS_REQUIRED, .max_len = ANR_CAM_MAX, .check = anr_camera_id_check },
+static const struct ds_field camera_args[ANR_CAMERA_N + 1] = {
+        [ANR_CAMERA_CAMERA] = { "camera", DS_STR, DS_REQUIRED, .max_len = ANR_CAM_MAX, .check = anr_camera_id_check },
         { NULL },
 };
 

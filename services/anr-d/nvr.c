@@ -473,7 +473,7 @@ static struct anr_cam *arg_cam(struct anr_ctx *x, struct ds_call *c)
                 ds_call_fail(c, -ENOENT, NULL, "%s is served by the NVR role", c->m->name);
                 return NULL;
         }
-        ds_arg_str(c, "camera", id, sizeof id);
+        ds_tb_str(c, ANR_CAMERA_CAMERA, id, sizeof id);
         if (!(k = anr_nvr_find(x, id)))
                 ds_call_fail(c, -ENOENT, "camera", "no camera '%s' in the cameras list", id);
         return k;

@@ -216,7 +216,7 @@ static int call(struct anr_ctx *x, const char *method, const struct mpw *args, c
                 assert_int_equal(mp_decode(mpw_data(args), mpw_len(args), NULL, &au, &why), 0);
                 c.args = &au.data;
         }
-        r = ds_validate(m->args, c.args, &c.err);
+        r = ds_call_bind(&c, c.args);
         if (r == 0)
                 r = m->fn(x, &c);
         mpw_map_end(out);

@@ -9,13 +9,14 @@
 #include "authd.h"
 #include "log.h"
 
-static int arg_time(struct ds_call *c, const char *key, int64_t *ret)
+/* i: the argument's index in the method's table, key its name */
+static int arg_time(struct ds_call *c, unsigned i, const char *key, int64_t *ret)
 {
         char s[40];
 
-        if (!ds_arg_has(c, key))
+        if (!ds_tb_has(c, i))
                 return 0;
-        if (ds_arg_str(c, key, s, sizeof s) < 0)
+        if (ds_tb_str(c, i, s, sizeof s) < 0)
                 return ds_call_fail(c, -EINVAL, key, "must be an ISO 8601 UTC time or \"-\"");
         if (!strcmp(s, "-") || !s[0]) {
                 *ret = 0;
@@ -32,18 +33,19 @@ static int apply_user_fields(struct ds_call *c, struct authd_user *u)
         int64_t nb = u->not_before_ms, na = u->not_after_ms;
         int r;
 
-        if ((r = arg_time(c, "not_before", &nb)) < 0 || (r = arg_time(c, "not_after", &na)) < 0)
+        if ((r = arg_time(c, USER_NOT_BEFORE, "not_before", &nb)) < 0 ||
+            (r = arg_time(c, USER_NOT_AFTER, "not_after", &na)) < 0)
                 return r;
         if (nb && na && na <= nb)
                 return ds_call_fail(c, -EINVAL, "not_after", "must be later than not_before");
         u->not_before_ms = nb;
         u->not_after_ms = na;
-        if (ds_arg_has(c, "memo"))
-                ds_arg_str(c, "memo", u->memo, sizeof u->memo);
-        if (ds_arg_has(c, "email"))
-                ds_arg_str(c, "email", u->email, sizeof u->email);
-        if (ds_arg_has(c, "mac")) {
-                ds_arg_str(c, "mac", u->mac, sizeof u->mac);
+        if (ds_tb_has(c, USER_MEMO))
+                ds_tb_str(c, USER_MEMO, u->memo, sizeof u->memo);
+        if (ds_tb_has(c, USER_EMAIL))
+                ds_tb_str(c, USER_EMAIL, u->email, sizeof u->email);
+        if (ds_tb_has(c, USER_MAC)) {
+                ds_tb_str(c, USER_MAC, u->mac, sizeof u->mac);
                 if (!strcmp(u->mac, "-"))
                         u->mac[0] = '\0';
         }
@@ -89,16 +91,16 @@ int authd_account_user_add(struct authd_ctx *a, struct ds_call *c)
         struct authd_user *f;
         int r;
 
-        ds_arg_str(c, "name", name, sizeof name);
-        ds_arg_str(c, "group", group, sizeof group);
+        ds_tb_str(c, USER_NAME, name, sizeof name);
+        ds_tb_str(c, USER_GROUP, group, sizeof group);
         if (authd_user_find(a, name))
                 return ds_call_fail(c, -EEXIST, "name", "user '%s' exists already", name);
         if (!authd_group_find(a, group))
                 return ds_call_fail(c, -EINVAL, "group", "no group '%s'", group);
         if (!(f = calloc(1, sizeof *f)))
                 return -ENOMEM;
-        f->enabled = ds_arg_bool(c, "enabled", true);
-        if ((r = apply_user_fields(c, f)) < 0 || (r = authd_passwd_job(a, c, name, "password", &j)) < 0) {
+        f->enabled = ds_tb_bool(c, USER_ENABLED, true);
+        if ((r = apply_user_fields(c, f)) < 0 || (r = authd_passwd_job(a, c, name, USER_PASSWORD, "password", &j)) < 0) {
                 free(f);
                 return r;
         }
@@ -134,22 +136,22 @@ int authd_account_user_set(struct authd_ctx *a, struct ds_call *c, struct authd_
 
         was_admin = u->enabled && authd_user_authz(a, u) == ds_authz_all();
         saved = *u;
-        if (ds_arg_has(c, "group")) {
-                ds_arg_str(c, "group", group, sizeof group);
+        if (ds_tb_has(c, USER_GROUP)) {
+                ds_tb_str(c, USER_GROUP, group, sizeof group);
                 if (!authd_group_find(a, group))
                         return ds_call_fail(c, -EINVAL, "group", "no group '%s'", group);
                 revoke |= strcmp(group, u->group) != 0;
                 snprintf(u->group, sizeof u->group, "%s", group);
         }
-        if (ds_arg_has(c, "enabled")) {
-                bool en = ds_arg_bool(c, "enabled", true);
+        if (ds_tb_has(c, USER_ENABLED)) {
+                bool en = ds_tb_bool(c, USER_ENABLED, true);
                 revoke |= !en && u->enabled;
                 u->enabled = en;
         }
         if (was_admin && !(u->enabled && authd_user_authz(a, u) == ds_authz_all()) &&
             authd_admins_left(a, u) == 0) {
                 *u = saved;
-                return ds_call_fail(c, -EPERM, ds_arg_has(c, "group") ? "group" : "enabled",
+                return ds_call_fail(c, -EPERM, ds_tb_has(c, USER_GROUP) ? "group" : "enabled",
                                     "'%s' is the last enabled administrator: it cannot be demoted or disabled",
                                     u->name);
         }
@@ -196,7 +198,7 @@ int authd_account_user_lock(struct authd_ctx *a, struct ds_call *c, struct authd
 
 static int arg_authorities(struct ds_call *c, uint32_t *ret)
 {
-        const msgpack_object *o = ds_arg(c, "authorities");
+        const msgpack_object *o = ds_tb(c, GROUP_AUTHORITIES);
         uint32_t bits = 0;
 
         for (uint32_t i = 0; o && i < o->via.array.size; i++) {
@@ -219,7 +221,7 @@ int authd_account_group_add(struct authd_ctx *a, struct ds_call *c)
         struct authd_group g = { 0 };
         int r;
 
-        ds_arg_str(c, "name", g.name, sizeof g.name);
+        ds_tb_str(c, GROUP_NAME, g.name, sizeof g.name);
         if (authd_group_find(a, g.name))
                 return ds_call_fail(c, -EEXIST, "name", "group '%s' exists already", g.name);
         if ((r = arg_authorities(c, &g.authz)) < 0)
@@ -262,13 +264,13 @@ int authd_account_group_set(struct authd_ctx *a, struct ds_call *c, struct authd
 
         if (!strcmp(g->name, "admin"))
                 return ds_call_fail(c, -EPERM, "name", "the admin group always holds every authority");
-        ds_arg_str(c, "new_name", nn, sizeof nn);
+        ds_tb_str(c, GROUP_NEW_NAME, nn, sizeof nn);
         if (nn[0] && g->builtin)
                 return ds_call_fail(c, -EPERM, "new_name", "built-in groups keep their names");
         if (nn[0] && authd_group_find(a, nn))
                 return ds_call_fail(c, -EEXIST, "new_name", "group '%s' exists already", nn);
         bits = g->authz;
-        if (ds_arg_has(c, "authorities") && (r = arg_authorities(c, &bits)) < 0)
+        if (ds_tb_has(c, GROUP_AUTHORITIES) && (r = arg_authorities(c, &bits)) < 0)
                 return r;
         g->authz = bits;
         if (nn[0]) {
@@ -319,12 +321,12 @@ int authd_account_onvif_add(struct authd_ctx *a, struct ds_call *c)
         struct authd_job *j;
         int r;
 
-        ds_arg_str(c, "name", name, sizeof name);
+        ds_tb_str(c, ONVIF_NAME, name, sizeof name);
         if (authd_onvif_find(a, name))
                 return ds_call_fail(c, -EEXIST, "name", "ONVIF user '%s' exists already", name);
-        if ((r = authd_passwd_job(a, c, name, "password", &j)) < 0)
+        if ((r = authd_passwd_job(a, c, name, ONVIF_PASSWORD, "password", &j)) < 0)
                 return r;
-        ds_arg_str(c, "level", j->text, sizeof j->text);
+        ds_tb_str(c, ONVIF_LEVEL, j->text, sizeof j->text);
         j->done = onvif_add_done;
         return authd_job_run(a, c, j);
 }

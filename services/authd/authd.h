@@ -8,6 +8,35 @@
 #include "service.h"
 #include "util.h"
 
+/* The methods' arguments, by their index in methods.c's tables. Tables that
+ * share helpers share an enum: user.set's is user.add's without the password
+ * (last), name_args is name_pw_args without it, group.add's is group.set's
+ * without new_name; every "name" is at 0. */
+enum { INIT_PASSWORD, INIT_SETUP_CODE, INIT_EMAIL, INIT_N };
+enum { LOGIN_USER, LOGIN_PASSWORD, LOGIN_SOURCE, LOGIN_MAC, LOGIN_NEW_PASSWORD, LOGIN_N };
+enum { PASSWD_SELF_OLD_PASSWORD, PASSWD_SELF_NEW_PASSWORD, PASSWD_SELF_N };
+enum {
+        USER_NAME,
+        USER_GROUP,
+        USER_MEMO,
+        USER_EMAIL,
+        USER_MAC,
+        USER_NOT_BEFORE,
+        USER_NOT_AFTER,
+        USER_ENABLED,
+        USER_PASSWORD,
+        USER_N,
+};
+enum { NAME_NAME, NAME_PASSWORD, NAME_N };
+enum { GROUP_NAME, GROUP_AUTHORITIES, GROUP_NEW_NAME, GROUP_N };
+enum { ONVIF_NAME, ONVIF_LEVEL, ONVIF_PASSWORD, ONVIF_N };
+enum { POLICY_CHECK_PASSWORD, POLICY_CHECK_USER, POLICY_CHECK_N };
+enum { POLICY_SET_PROFILE, POLICY_SET_MIN_LENGTH, POLICY_SET_HISTORY, POLICY_SET_MAX_AGE_DAYS };
+enum { RESET_SETUP_EMAIL, RESET_SETUP_QUESTIONS, RESET_SETUP_N };
+enum { RESET_REQUEST_USER, RESET_REQUEST_N };
+enum { RESET_CONFIRM_USER, RESET_CONFIRM_CODE, RESET_CONFIRM_ANSWERS, RESET_CONFIRM_NEW_PASSWORD, RESET_CONFIRM_N };
+
+
 #define AUTHD_NAME_MAX 32
 #define AUTHD_SRC_MAX 63
 #define AUTHD_LOCK_NAME_MAX 40 /* a user name, or "reset:" and a user name */
@@ -470,10 +499,10 @@ bool authd_passwd_same(const struct authd_user *u, const struct authd_job *j);
  * proves the caller: old password, reset code or answers. */
 int authd_passwd_chain(struct authd_ctx *a, struct ds_call *c, const struct authd_job *j,
                        const struct authd_user *u, const char *field, authd_job_fn done);
-/* A job that hashes the password in argument field, first checked against
- * the policy for user: *ret (caller owns) has it as secret 0, to hash, and
- * user as its name. Else the call's code (the call answered). */
-int authd_passwd_job(struct authd_ctx *a, struct ds_call *c, const char *user, const char *field,
+/* A job that hashes the password in argument i (named field), first checked
+ * against the policy for user: *ret (caller owns) has it as secret 0, to
+ * hash, and user as its name. Else the call's code (the call answered). */
+int authd_passwd_job(struct authd_ctx *a, struct ds_call *c, const char *user, unsigned i, const char *field,
                      struct authd_job **ret);
 /* At completion: the new hash (j->out[0]) becomes u's, the old one into the
  * history; unless it was a reused password or could not be made (the call

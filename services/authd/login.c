@@ -220,12 +220,12 @@ int authd_login(struct authd_ctx *a, struct ds_call *c)
         int64_t retry = 0;
         int r, s0;
 
-        ds_arg_str(c, "user", name, sizeof name);
+        ds_tb_str(c, LOGIN_USER, name, sizeof name);
         /* source and mac are believed from a front end only: anyone else is
          * the local console, whatever its body says */
         if (front) {
-                ds_arg_str(c, "source", src, sizeof src);
-                ds_arg_str(c, "mac", mac, sizeof mac);
+                ds_tb_str(c, LOGIN_SOURCE, src, sizeof src);
+                ds_tb_str(c, LOGIN_MAC, mac, sizeof mac);
                 if (!src[0])
                         snprintf(src, sizeof src, "%s", c->caller.id);
                 snprintf(key, sizeof key, "s:%s", src);
@@ -251,8 +251,8 @@ int authd_login(struct authd_ctx *a, struct ds_call *c)
                 snprintf(c->err.reason, sizeof c->err.reason, "rate-limited");
                 return r;
         }
-        pw = ds_arg_strdup(c, "password");
-        npw = ds_arg_strdup(c, "new_password");
+        pw = ds_tb_strdup(c, LOGIN_PASSWORD);
+        npw = ds_tb_strdup(c, LOGIN_NEW_PASSWORD);
         u = authd_user_find(a, name);
         r = -ENOMEM;
         if (!(j = authd_job_new()) || (s0 = authd_job_secret(j, pw)) < 0)
@@ -335,8 +335,8 @@ int authd_login_passwd(struct authd_ctx *a, struct ds_call *c)
                 return ds_call_fail(c, -EPERM, NULL, "this session has no account to change");
         if ((r = authd_login_locked(a, c, u->name, src)) < 0 || (r = authd_login_in_flight(a, c, u->name, src)) < 0)
                 return r;
-        old = ds_arg_strdup(c, "old_password");
-        npw = ds_arg_strdup(c, "new_password");
+        old = ds_tb_strdup(c, PASSWD_SELF_OLD_PASSWORD);
+        npw = ds_tb_strdup(c, PASSWD_SELF_NEW_PASSWORD);
         r = -ENOMEM;
         if (!old || !npw || !(j = authd_job_new()))
                 goto out;

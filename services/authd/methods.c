@@ -10,6 +10,11 @@
 #include "log.h"
 #include "util.h"
 
+/* The methods' arguments, by their index in the tables below. */
+enum { CHECK_TOKEN };
+enum { SESSION_LIST_USER };
+enum { KICK_SID, KICK_USER };
+
 #define A(ctx) ((struct authd_ctx *)(ctx))
 
 /* The precondition of every DS_METHOD_READY method: an initialised device.
@@ -98,7 +103,7 @@ static int h_session_check(void *ctx, struct ds_call *c)
         struct authd_user *u;
         char *tok;
 
-        tok = ds_arg_strdup(c, "token");
+        tok = ds_tb_strdup(c, CHECK_TOKEN);
         s = tok ? authd_session_check(a, tok) : NULL;
         ds_free_secret(tok);
         if (!s)
@@ -116,7 +121,7 @@ static int h_session_list(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         char user[AUTHD_NAME_MAX + 1];
 
-        ds_arg_str(c, "user", user, sizeof user);
+        ds_tb_str(c, SESSION_LIST_USER, user, sizeof user);
         authd_session_sweep(a);
         mpw_str(c->r, "sessions");
         mpw_arr_begin(c->r);
@@ -145,8 +150,8 @@ static int h_session_kick(void *ctx, struct ds_call *c)
         char sid[20], user[AUTHD_NAME_MAX + 1];
         int n = 0;
 
-        ds_arg_str(c, "sid", sid, sizeof sid);
-        ds_arg_str(c, "user", user, sizeof user);
+        ds_tb_str(c, KICK_SID, sid, sizeof sid);
+        ds_tb_str(c, KICK_USER, user, sizeof user);
         if (!sid[0] && !user[0])
                 return ds_call_fail(c, -EINVAL, "sid", "give the session id (sid=) or the user (user=)");
         if (sid[0]) {
@@ -231,7 +236,7 @@ static struct authd_user *find_user_arg(struct authd_ctx *a, struct ds_call *c)
         char name[AUTHD_NAME_MAX + 1];
         struct authd_user *u;
 
-        ds_arg_str(c, "name", name, sizeof name);
+        ds_tb_str(c, NAME_NAME, name, sizeof name);
         u = authd_user_find(a, name);
         if (!u)
                 ds_call_fail(c, -ENOENT, "name", "no user '%s'", name);
@@ -290,7 +295,7 @@ static int h_user_unlock(void *ctx, struct ds_call *c)
         struct authd_ctx *a = A(ctx);
         char name[AUTHD_NAME_MAX + 1];
 
-        ds_arg_str(c, "name", name, sizeof name);
+        ds_tb_str(c, NAME_NAME, name, sizeof name);
         if (!authd_user_find(a, name) && !authd_lock_find(a, name))
                 return ds_call_fail(c, -ENOENT, "name", "no user '%s'", name);
         authd_lock_clear(a, name);
@@ -330,7 +335,7 @@ static struct authd_group *find_group_arg(struct authd_ctx *a, struct ds_call *c
         char name[AUTHD_NAME_MAX + 1];
         struct authd_group *g;
 
-        ds_arg_str(c, "name", name, sizeof name);
+        ds_tb_str(c, NAME_NAME, name, sizeof name);
         g = authd_group_find(a, name);
         if (!g)
                 ds_call_fail(c, -ENOENT, "name", "no group '%s'", name);
@@ -394,7 +399,7 @@ static struct authd_onvif *find_onvif_arg(struct authd_ctx *a, struct ds_call *c
         char name[AUTHD_NAME_MAX + 1];
         struct authd_onvif *v;
 
-        ds_arg_str(c, "name", name, sizeof name);
+        ds_tb_str(c, NAME_NAME, name, sizeof name);
         v = authd_onvif_find(a, name);
         if (!v)
                 ds_call_fail(c, -ENOENT, "name", "no ONVIF user '%s'", name);
@@ -463,8 +468,10 @@ static int h_policy_set(void *ctx, struct ds_call *c)
         static const struct {
                 const char *arg, *key;
         } map[] = {
-                { "profile", "policy_profile" },     { "min_length", "password_min_length" },
-                { "history", "password_history" },   { "max_age_days", "password_max_age_days" },
+                [POLICY_SET_PROFILE] = { "profile", "policy_profile" },
+                [POLICY_SET_MIN_LENGTH] = { "min_length", "password_min_length" },
+                [POLICY_SET_HISTORY] = { "history", "password_history" },
+                [POLICY_SET_MAX_AGE_DAYS] = { "max_age_days", "password_max_age_days" },
                 { NULL, NULL },
         };
         struct authd_ctx *a = A(ctx);
@@ -476,9 +483,9 @@ static int h_policy_set(void *ctx, struct ds_call *c)
         mpw_init(&w);
         mpw_map_begin(&w);
         for (size_t i = 0; map[i].arg; i++)
-                if (ds_arg_has(c, map[i].arg)) {
+                if (ds_tb_has(c, i)) {
                         mpw_str(&w, map[i].key);
-                        mpw_obj(&w, ds_arg(c, map[i].arg));
+                        mpw_obj(&w, ds_tb(c, i));
                         n++;
                 }
         mpw_map_end(&w);
@@ -542,96 +549,97 @@ static int h_reset_confirm(void *ctx, struct ds_call *c)
 #define PW_FIELD(n, fl) { n, DS_STR, (fl) | DS_SECRET, .max_len = 128 }
 static const char *const onvif_levels[] = { "Administrator", "Operator", "User", NULL };
 
-static const struct ds_field init_args[] = {
-        PW_FIELD("password", DS_REQUIRED),
-        { "setup_code", DS_STR, DS_SECRET, .max_len = 64 },
-        { "email", DS_STR, 0, .max_len = AUTHD_EMAIL_MAX, .check = check_email_or_none },
+static const struct ds_field init_args[INIT_N + 1] = {
+        [INIT_PASSWORD] = PW_FIELD("password", DS_REQUIRED),
+        [INIT_SETUP_CODE] = { "setup_code", DS_STR, DS_SECRET, .max_len = 64 },
+        [INIT_EMAIL] = { "email", DS_STR, 0, .max_len = AUTHD_EMAIL_MAX, .check = check_email_or_none },
         { NULL },
 };
-static const struct ds_field login_args[] = {
-        { "user", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
-        PW_FIELD("password", 0),
-        { "source", DS_STR, 0, .max_len = AUTHD_SRC_MAX, .check = ds_check_printable },
-        { "mac", DS_STR, 0, .max_len = 17, .check = ds_check_mac },
-        PW_FIELD("new_password", 0),
+static const struct ds_field login_args[LOGIN_N + 1] = {
+        [LOGIN_USER] = { "user", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        [LOGIN_PASSWORD] = PW_FIELD("password", 0),
+        [LOGIN_SOURCE] = { "source", DS_STR, 0, .max_len = AUTHD_SRC_MAX, .check = ds_check_printable },
+        [LOGIN_MAC] = { "mac", DS_STR, 0, .max_len = 17, .check = ds_check_mac },
+        [LOGIN_NEW_PASSWORD] = PW_FIELD("new_password", 0),
         { NULL },
 };
 static const struct ds_field check_args[] = {
-        { "token", DS_STR, DS_REQUIRED | DS_SECRET, .max_len = BUS_TOKEN_MAX },
+        [CHECK_TOKEN] = { "token", DS_STR, DS_REQUIRED | DS_SECRET, .max_len = BUS_TOKEN_MAX },
         { NULL },
 };
 static const struct ds_field session_list_args[] = {
-        { "user", DS_STR, 0, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        [SESSION_LIST_USER] = { "user", DS_STR, 0, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
         { NULL },
 };
 static const struct ds_field kick_args[] = {
-        { "sid", DS_STR, 0, .max_len = 16, .min_len = 1 },
-        { "user", DS_STR, 0, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        [KICK_SID] = { "sid", DS_STR, 0, .max_len = 16, .min_len = 1 },
+        [KICK_USER] = { "user", DS_STR, 0, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
         { NULL },
 };
-static const struct ds_field passwd_self_args[] = {
-        PW_FIELD("old_password", DS_REQUIRED),
-        PW_FIELD("new_password", DS_REQUIRED),
+static const struct ds_field passwd_self_args[PASSWD_SELF_N + 1] = {
+        [PASSWD_SELF_OLD_PASSWORD] = PW_FIELD("old_password", DS_REQUIRED),
+        [PASSWD_SELF_NEW_PASSWORD] = PW_FIELD("new_password", DS_REQUIRED),
         { NULL },
 };
+/* user.set's fields are user.add's but the password (last) */
 #define USER_FIELDS                                                                                        \
-        { "memo", DS_STR, 0, .max_len = AUTHD_MEMO_MAX, .check = ds_check_printable },                     \
-        { "email", DS_STR, 0, .max_len = AUTHD_EMAIL_MAX, .check = check_email_or_none },                 \
-        { "mac", DS_STR, 0, .max_len = 17, .check = check_mac_or_none },                                  \
-        { "not_before", DS_STR, 0, .max_len = 32 },                                                        \
-        { "not_after", DS_STR, 0, .max_len = 32 },                                                         \
-        { "enabled", DS_BOOL, 0 }
-static const struct ds_field user_add_args[] = {
-        { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = check_user_name },
-        { "group", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
-        PW_FIELD("password", DS_REQUIRED),
+        [USER_MEMO] = { "memo", DS_STR, 0, .max_len = AUTHD_MEMO_MAX, .check = ds_check_printable },       \
+        [USER_EMAIL] = { "email", DS_STR, 0, .max_len = AUTHD_EMAIL_MAX, .check = check_email_or_none },   \
+        [USER_MAC] = { "mac", DS_STR, 0, .max_len = 17, .check = check_mac_or_none },                      \
+        [USER_NOT_BEFORE] = { "not_before", DS_STR, 0, .max_len = 32 },                                    \
+        [USER_NOT_AFTER] = { "not_after", DS_STR, 0, .max_len = 32 },                                      \
+        [USER_ENABLED] = { "enabled", DS_BOOL, 0 }
+static const struct ds_field user_add_args[USER_N + 1] = {
+        [USER_NAME] = { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = check_user_name },
+        [USER_GROUP] = { "group", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        USER_FIELDS,
+        [USER_PASSWORD] = PW_FIELD("password", DS_REQUIRED),
+        { NULL },
+};
+static const struct ds_field user_set_args[USER_PASSWORD + 1] = {
+        [USER_NAME] = { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        [USER_GROUP] = { "group", DS_STR, 0, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
         USER_FIELDS,
         { NULL },
 };
-static const struct ds_field user_set_args[] = {
-        { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
-        { "group", DS_STR, 0, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
-        USER_FIELDS,
+static const struct ds_field name_args[NAME_PASSWORD + 1] = {
+        [NAME_NAME] = { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
         { NULL },
 };
-static const struct ds_field name_args[] = {
-        { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
-        { NULL },
-};
-static const struct ds_field name_pw_args[] = {
-        { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
-        PW_FIELD("password", DS_REQUIRED),
+static const struct ds_field name_pw_args[NAME_N + 1] = {
+        [NAME_NAME] = { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        [NAME_PASSWORD] = PW_FIELD("password", DS_REQUIRED),
         { NULL },
 };
 static const struct ds_field authz_item = { NULL, DS_STR, 0, .max_len = 32 };
-static const struct ds_field group_add_args[] = {
-        { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = check_user_name },
-        { "authorities", DS_ARRAY, DS_REQUIRED, .max_len = 32, .sub = &authz_item },
+static const struct ds_field group_add_args[GROUP_NEW_NAME + 1] = {
+        [GROUP_NAME] = { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = check_user_name },
+        [GROUP_AUTHORITIES] = { "authorities", DS_ARRAY, DS_REQUIRED, .max_len = 32, .sub = &authz_item },
         { NULL },
 };
-static const struct ds_field group_set_args[] = {
-        { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
-        { "authorities", DS_ARRAY, 0, .max_len = 32, .sub = &authz_item },
-        { "new_name", DS_STR, 0, .max_len = AUTHD_NAME_MAX, .check = check_user_name },
+static const struct ds_field group_set_args[GROUP_N + 1] = {
+        [GROUP_NAME] = { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        [GROUP_AUTHORITIES] = { "authorities", DS_ARRAY, 0, .max_len = 32, .sub = &authz_item },
+        [GROUP_NEW_NAME] = { "new_name", DS_STR, 0, .max_len = AUTHD_NAME_MAX, .check = check_user_name },
         { NULL },
 };
-static const struct ds_field onvif_add_args[] = {
-        { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
-        { "level", DS_STR, DS_REQUIRED, .enums = onvif_levels },
-        PW_FIELD("password", DS_REQUIRED),
+static const struct ds_field onvif_add_args[ONVIF_N + 1] = {
+        [ONVIF_NAME] = { "name", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        [ONVIF_LEVEL] = { "level", DS_STR, DS_REQUIRED, .enums = onvif_levels },
+        [ONVIF_PASSWORD] = PW_FIELD("password", DS_REQUIRED),
         { NULL },
 };
 static const char *const profile_names[] = { "vendor", "nist", "strict", NULL };
-static const struct ds_field policy_check_args[] = {
-        PW_FIELD("password", DS_REQUIRED),
-        { "user", DS_STR, 0, .max_len = AUTHD_NAME_MAX },
+static const struct ds_field policy_check_args[POLICY_CHECK_N + 1] = {
+        [POLICY_CHECK_PASSWORD] = PW_FIELD("password", DS_REQUIRED),
+        [POLICY_CHECK_USER] = { "user", DS_STR, 0, .max_len = AUTHD_NAME_MAX },
         { NULL },
 };
 static const struct ds_field policy_set_args[] = {
-        { "profile", DS_STR, 0, .enums = profile_names },
-        { "min_length", DS_INT, 0, .min = 8, .max = 64 },
-        { "history", DS_INT, 0, .min = 0, .max = AUTHD_HISTORY_MAX },
-        { "max_age_days", DS_INT, 0, .min = 0, .max = 3650 },
+        [POLICY_SET_PROFILE] = { "profile", DS_STR, 0, .enums = profile_names },
+        [POLICY_SET_MIN_LENGTH] = { "min_length", DS_INT, 0, .min = 8, .max = 64 },
+        [POLICY_SET_HISTORY] = { "history", DS_INT, 0, .min = 0, .max = AUTHD_HISTORY_MAX },
+        [POLICY_SET_MAX_AGE_DAYS] = { "max_age_days", DS_INT, 0, .min = 0, .max = 3650 },
         { NULL },
 };
 static const struct ds_field question_fields[] = {
@@ -640,21 +648,22 @@ static const struct ds_field question_fields[] = {
         { NULL },
 };
 static const struct ds_field question_item = { NULL, DS_MAP, 0, .sub = question_fields };
-static const struct ds_field reset_setup_args[] = {
-        { "email", DS_STR, 0, .max_len = AUTHD_EMAIL_MAX, .check = check_email_or_none },
-        { "questions", DS_ARRAY, 0, .max_len = AUTHD_QUESTIONS_MAX, .sub = &question_item },
+static const struct ds_field reset_setup_args[RESET_SETUP_N + 1] = {
+        [RESET_SETUP_EMAIL] = { "email", DS_STR, 0, .max_len = AUTHD_EMAIL_MAX, .check = check_email_or_none },
+        [RESET_SETUP_QUESTIONS] = { "questions", DS_ARRAY, 0, .max_len = AUTHD_QUESTIONS_MAX, .sub = &question_item },
         { NULL },
 };
-static const struct ds_field reset_request_args[] = {
-        { "user", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+static const struct ds_field reset_request_args[RESET_REQUEST_N + 1] = {
+        [RESET_REQUEST_USER] = { "user", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
         { NULL },
 };
 static const struct ds_field answer_item = { NULL, DS_STR, DS_SECRET, .max_len = 128 };
-static const struct ds_field reset_confirm_args[] = {
-        { "user", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
-        { "code", DS_STR, DS_SECRET, .min_len = 6, .max_len = 16 },
-        { "answers", DS_ARRAY, 0, .min_len = 1, .max_len = AUTHD_QUESTIONS_MAX, .sub = &answer_item },
-        PW_FIELD("new_password", DS_REQUIRED),
+static const struct ds_field reset_confirm_args[RESET_CONFIRM_N + 1] = {
+        [RESET_CONFIRM_USER] = { "user", DS_STR, DS_REQUIRED, .max_len = AUTHD_NAME_MAX, .check = ds_check_name },
+        [RESET_CONFIRM_CODE] = { "code", DS_STR, DS_SECRET, .min_len = 6, .max_len = 16 },
+        [RESET_CONFIRM_ANSWERS] = { "answers", DS_ARRAY, 0, .min_len = 1, .max_len = AUTHD_QUESTIONS_MAX,
+                                    .sub = &answer_item },
+        [RESET_CONFIRM_NEW_PASSWORD] = PW_FIELD("new_password", DS_REQUIRED),
         { NULL },
 };
 

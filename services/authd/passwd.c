@@ -93,10 +93,10 @@ int authd_passwd_chain(struct authd_ctx *a, struct ds_call *c, const struct auth
         return authd_job_run(a, c, n);
 }
 
-int authd_passwd_job(struct authd_ctx *a, struct ds_call *c, const char *user, const char *field,
+int authd_passwd_job(struct authd_ctx *a, struct ds_call *c, const char *user, unsigned i, const char *field,
                      struct authd_job **ret)
 {
-        char *pw = ds_arg_strdup(c, field);
+        char *pw = ds_tb_strdup(c, i);
         struct authd_job *j = NULL;
         int r = -ENOMEM, s;
 
@@ -158,7 +158,7 @@ int authd_passwd_user(struct authd_ctx *a, struct ds_call *c, const struct authd
         struct authd_job *j;
         int r;
 
-        if ((r = authd_passwd_job(a, c, u->name, "password", &j)) < 0)
+        if ((r = authd_passwd_job(a, c, u->name, NAME_PASSWORD, "password", &j)) < 0)
                 return r;
         if (authd_passwd_history(a, j, u, j->hash[0]) < 0) {
                 authd_job_free(&j);
@@ -204,7 +204,7 @@ int authd_passwd_onvif(struct authd_ctx *a, struct ds_call *c, const struct auth
         struct authd_job *j;
         int r;
 
-        if ((r = authd_passwd_job(a, c, v->name, "password", &j)) < 0)
+        if ((r = authd_passwd_job(a, c, v->name, NAME_PASSWORD, "password", &j)) < 0)
                 return r;
         if (authd_job_none(j, v->hash, j->hash[0]) < 0) {
                 authd_job_free(&j);

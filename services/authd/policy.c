@@ -117,8 +117,8 @@ int authd_policy_check_call(struct authd_ctx *a, struct ds_call *c)
         char why[256];
         int r;
 
-        ds_arg_str(c, "password", pw, sizeof pw);
-        ds_arg_str(c, "user", user, sizeof user);
+        ds_tb_str(c, POLICY_CHECK_PASSWORD, pw, sizeof pw);
+        ds_tb_str(c, POLICY_CHECK_USER, user, sizeof user);
         r = authd_policy_check(&a->policy, a->pwq, user, pw, &rule, why, sizeof why);
         explicit_bzero(pw, sizeof pw);
         mpw_kv_bool(c->r, "ok", r == 0);

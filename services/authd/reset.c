@@ -75,7 +75,7 @@ static int reset_setup_done(struct authd_ctx *a, struct ds_call *c, struct authd
 
 int authd_reset_setup(struct authd_ctx *a, struct ds_call *c)
 {
-        const msgpack_object *qs = ds_arg(c, "questions");
+        const msgpack_object *qs = ds_tb(c, RESET_SETUP_QUESTIONS);
         struct authd_job *j = NULL;
         struct reset_setup *rs = NULL;
         struct authd_user *u;
@@ -88,7 +88,7 @@ int authd_reset_setup(struct authd_ctx *a, struct ds_call *c)
                 goto out;
         j->extra = rs;
         rs->questions = qs != NULL;
-        rs->email = ds_arg_has(c, "email");
+        rs->email = ds_tb_has(c, RESET_SETUP_EMAIL);
         for (uint32_t n = 0; qs && n < qs->via.array.size && n < AUTHD_QUESTIONS_MAX; n++) {
                 char *ans = mp_strdup(mp_get(&qs->via.array.ptr[n], "answer"));
                 char norm[256];
@@ -118,7 +118,7 @@ int authd_reset_setup(struct authd_ctx *a, struct ds_call *c)
                 rs->n++;
         }
         if (rs->email)
-                ds_arg_str(c, "email", j->text, sizeof j->text);
+                ds_tb_str(c, RESET_SETUP_EMAIL, j->text, sizeof j->text);
         snprintf(j->name, sizeof j->name, "%s", u->name);
         j->done = reset_setup_done;
         r = authd_job_run(a, c, j);
@@ -144,7 +144,7 @@ int authd_reset_request(struct authd_ctx *a, struct ds_call *c)
 
         if (!a->password_reset)
                 return ds_call_fail(c, -DS_EDISABLED, NULL, "password reset is switched off on this device");
-        ds_arg_str(c, "user", name, sizeof name);
+        ds_tb_str(c, RESET_REQUEST_USER, name, sizeof name);
         reset_key(name, key, sizeof key);
         if ((r = authd_login_locked(a, c, key, "reset")) < 0)
                 return r;
@@ -225,7 +225,7 @@ static int reset_confirm_done(struct authd_ctx *a, struct ds_call *c, struct aut
 int authd_reset_confirm(struct authd_ctx *a, struct ds_call *c)
 {
         char name[AUTHD_NAME_MAX + 1], code[32], th[65], key[AUTHD_LOCK_NAME_MAX + 1];
-        const msgpack_object *ans = ds_arg(c, "answers");
+        const msgpack_object *ans = ds_tb(c, RESET_CONFIRM_ANSWERS);
         struct authd_job *j = NULL;
         struct authd_user *u;
         char *npw = NULL;
@@ -234,19 +234,19 @@ int authd_reset_confirm(struct authd_ctx *a, struct ds_call *c)
 
         if (!a->password_reset)
                 return ds_call_fail(c, -DS_EDISABLED, NULL, "password reset is switched off on this device");
-        ds_arg_str(c, "user", name, sizeof name);
-        if (!ds_arg_has(c, "code") && !ans)
+        ds_tb_str(c, RESET_CONFIRM_USER, name, sizeof name);
+        if (!ds_tb_has(c, RESET_CONFIRM_CODE) && !ans)
                 return ds_call_fail(c, -EINVAL, "code", "give the code that was mailed, or the answers");
         reset_key(name, key, sizeof key);
         if ((r = authd_login_locked(a, c, key, "reset")) < 0 || (r = authd_login_in_flight(a, c, key, "reset")) < 0)
                 return r;
         u = authd_user_find(a, name);
-        npw = ds_arg_strdup(c, "new_password");
+        npw = ds_tb_strdup(c, RESET_CONFIRM_NEW_PASSWORD);
         r = -ENOMEM;
         if (!npw || !(j = authd_job_new()))
                 goto out;
-        if (ds_arg_has(c, "code")) {
-                ds_arg_str(c, "code", code, sizeof code);
+        if (ds_tb_has(c, RESET_CONFIRM_CODE)) {
+                ds_tb_str(c, RESET_CONFIRM_CODE, code, sizeof code);
                 authd_token_hash(code, th);
                 sodium_memzero(code, sizeof code);
                 if (u && u->reset.tries > 0 && a->now() < u->reset.expires_ms) {

@@ -139,13 +139,13 @@ void authd_setup_code_drop(struct authd_ctx *a)
  * counted and logged (rate-limited), never the code itself. */
 static int check_setup_code(struct authd_ctx *a, struct ds_call *c)
 {
-        char *code = ds_arg_strdup(c, "setup_code");
+        char *code = ds_tb_strdup(c, INIT_SETUP_CODE);
         bool good = authd_setup_code_check(a, code);
 
         ds_free_secret(code);
         if (good)
                 return 0;
-        if (!ds_arg_has(c, "setup_code"))
+        if (!ds_tb_has(c, INIT_SETUP_CODE))
                 return ds_call_fail(c, -DS_EAUTH, "setup_code",
                                     "auth.init needs the device's setup code: see its label, or run devctl init as "
                                     "root on the device");
@@ -198,11 +198,11 @@ int authd_setup_init(struct authd_ctx *a, struct ds_call *c)
         if (a->initialised)
                 return ds_call_fail(c, -EEXIST, NULL, "the device is initialised already (factory reset first)");
         /* before any hashing: only who holds the device's setup code may take it */
-        if ((r = check_setup_code(a, c)) < 0 || (r = authd_passwd_job(a, c, "admin", "password", &j)) < 0)
+        if ((r = check_setup_code(a, c)) < 0 || (r = authd_passwd_job(a, c, "admin", INIT_PASSWORD, "password", &j)) < 0)
                 return r;
         j->done = init_done;
         snprintf(j->aux, sizeof j->aux, "%s", a->setup_hash);
-        ds_arg_str(c, "email", j->text, sizeof j->text);
+        ds_tb_str(c, INIT_EMAIL, j->text, sizeof j->text);
         return authd_job_run(a, c, j);
 }
 

@@ -73,7 +73,7 @@ static int call(struct authd_ctx *a, struct res *x, const char *method, const st
                 have_args = true;
                 c.args = &au.data;
         }
-        x->code = ds_validate(m->args, c.args, &c.err);
+        x->code = ds_call_bind(&c, c.args);
         if (x->code == 0 && (m->flags & DS_M_READY)) /* as the dispatcher does */
                 x->code = authd_ready(a, &c);
         if (x->code == 0)

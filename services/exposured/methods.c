@@ -304,9 +304,10 @@ static int h_exposure_check(void *ctx, struct ds_call *c)
 
 static const char *const protos[] = { "tcp", "udp", NULL };
 
+enum { UNMAP_PORT, UNMAP_PROTO };
 static const struct ds_field unmap_args[] = {
-        { "port", DS_INT, DS_REQUIRED, .min = 1, .max = 65535, .help = "the router's external port" },
-        { "proto", DS_STR, 0, .enums = protos, .help = "tcp (default) or udp" },
+        [UNMAP_PORT] = { "port", DS_INT, DS_REQUIRED, .min = 1, .max = 65535, .help = "the router's external port" },
+        [UNMAP_PROTO] = { "proto", DS_STR, 0, .enums = protos, .help = "tcp (default) or udp" },
         { NULL },
 };
 
@@ -328,9 +329,9 @@ static int h_exposure_unmap(void *ctx, struct ds_call *c)
         struct exp_ctx *x = ctx;
         char proto[8] = "tcp";
         enum exp_proto p = EXP_TCP;
-        int port = (int)ds_arg_int(c, "port", 0);
+        int port = (int)ds_tb_int(c, UNMAP_PORT, 0);
 
-        ds_arg_str(c, "proto", proto, sizeof proto);
+        ds_tb_str(c, UNMAP_PROTO, proto, sizeof proto);
         if (proto[0])
                 exp_proto_parse(proto, strlen(proto), &p);
         if (x->d->dry_run)

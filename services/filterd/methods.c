@@ -10,6 +10,16 @@
 #include "state.h"
 #include "util.h"
 
+/* The methods' arguments, by their index in the tables below. */
+enum { SHOW_BRIEF, SHOW_OFFSET, SHOW_LIMIT };
+enum { MODE_MODE, MODE_FORCE };
+enum { ADD_ENTRIES, ADD_FORCE };
+enum { DEL_ENTRIES, DEL_FORCE };
+enum { APPLY_CONFIRM_WITHIN, APPLY_FORCE };
+enum { CHECK_IP, CHECK_MAC };
+enum { BAN_ADD_IP, BAN_ADD_SECONDS };
+enum { BAN_DEL_IP };
+
 #define BAN_MAX_S 604800
 
 static double mono_ms(void)
@@ -83,10 +93,9 @@ static void publish_applied(struct filterd *f, const char *actor, const char *wh
 
 /* ---- entries from the caller --------------------------------------------------------- */
 
-/* Parses args.entries into a new array (caller frees); names the bad entry. */
-static int parse_entries(struct ds_call *c, struct fd_entry **ret, size_t *ret_n)
+/* Parses the entries argument a into a new array (caller frees); names the bad entry. */
+static int parse_entries(struct ds_call *c, const msgpack_object *a, struct fd_entry **ret, size_t *ret_n)
 {
-        const msgpack_object *a = ds_arg(c, "entries");
         struct fd_entry *v;
         char why[128];
 
@@ -109,11 +118,12 @@ static int parse_entries(struct ds_call *c, struct fd_entry **ret, size_t *ret_n
         return 0;
 }
 
-static int guard(struct filterd *f, struct ds_call *c, const struct fd_config *cfg, const char *field)
+/* force: the index of the method's "force" argument */
+static int guard(struct filterd *f, struct ds_call *c, unsigned force, const struct fd_config *cfg, const char *field)
 {
         char why[384];
 
-        if (ds_arg_bool(c, "force", false))
+        if (ds_tb_bool(c, force, false))
                 return 0;
         if (fd_guard(cfg, c->caller.source, ds_settings_str(&f->d->settings, "management"), why, sizeof why) < 0) {
                 log_audit("security", LOG_LVL_WARNING, ds_call_actor(c), "filter: refused for '%s': %s",
@@ -139,8 +149,8 @@ static void write_entries(struct mpw *w, const char *key, const struct fd_list *
 static int h_filter_show(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
-        bool pending = !fd_config_equal(&f->running, &f->candidate), brief = ds_arg_bool(c, "brief", false);
-        size_t offset = (size_t)ds_arg_int(c, "offset", 0), limit = (size_t)ds_arg_int(c, "limit", 100);
+        bool pending = !fd_config_equal(&f->running, &f->candidate), brief = ds_tb_bool(c, SHOW_BRIEF, false);
+        size_t offset = (size_t)ds_tb_int(c, SHOW_OFFSET, 0), limit = (size_t)ds_tb_int(c, SHOW_LIMIT, 100);
 
         mpw_kv_str(c->r, "mode", fd_mode_names[f->running.mode]);
         mpw_kv_uint(c->r, "count", f->running.list.n);
@@ -171,12 +181,12 @@ static int h_filter_mode(void *ctx, struct ds_call *c)
         char mode[16];
         int r;
 
-        ds_arg_str(c, "mode", mode, sizeof mode);
+        ds_tb_str(c, MODE_MODE, mode, sizeof mode);
         r = fd_config_copy(&next, &f->candidate);
         if (r < 0)
                 return ds_call_fail(c, r, NULL, "out of memory");
         fd_mode_parse(mode, &next.mode); /* the schema allowed only the three names */
-        r = guard(f, c, &next, "mode");
+        r = guard(f, c, MODE_FORCE, &next, "mode");
         if (r == 0) {
                 f->candidate.mode = next.mode;
                 filterd_save_config(f, FD_STATE_CANDIDATE, &f->candidate);
@@ -197,7 +207,7 @@ static int h_filter_add(void *ctx, struct ds_call *c)
         size_t n, added = 0;
         int r;
 
-        r = parse_entries(c, &v, &n);
+        r = parse_entries(c, ds_tb(c, ADD_ENTRIES), &v, &n);
         if (r < 0)
                 return r;
         if (fd_config_copy(&next, &f->candidate) < 0) {
@@ -216,7 +226,7 @@ static int h_filter_add(void *ctx, struct ds_call *c)
                 return ds_call_fail(c, r, NULL, "out of memory");
         }
         /* in deny mode an added entry may lock out as a removed one does in allow mode */
-        r = guard(f, c, &next, "entries");
+        r = guard(f, c, ADD_FORCE, &next, "entries");
         if (r < 0) {
                 fd_config_free(&next);
                 return r;
@@ -241,7 +251,7 @@ static int h_filter_del(void *ctx, struct ds_call *c)
         size_t n;
         int r;
 
-        r = parse_entries(c, &v, &n);
+        r = parse_entries(c, ds_tb(c, DEL_ENTRIES), &v, &n);
         if (r < 0)
                 return r;
         r = fd_config_copy(&next, &f->candidate);
@@ -256,7 +266,7 @@ static int h_filter_del(void *ctx, struct ds_call *c)
                         r = ds_call_fail(c, -ENOENT, field, "'%s' is not in the list", v[i].text);
                 }
         if (r == 0)
-                r = guard(f, c, &next, "entries");
+                r = guard(f, c, DEL_FORCE, &next, "entries");
         if (r == 0) {
                 fd_config_free(&f->candidate);
                 f->candidate = next;
@@ -322,14 +332,14 @@ void filterd_resume(struct filterd *f)
 static int h_filter_apply(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
-        int64_t within = ds_arg_int(c, "confirm_within", 0);
+        int64_t within = ds_tb_int(c, APPLY_CONFIRM_WITHIN, 0);
         struct fd_config next = { 0 }, old;
         int r;
 
         if (f->confirm_pending)
                 return ds_call_fail(c, -EBUSY, NULL, "an apply by '%s' awaits filter.confirm (%lld s left)",
                                     f->confirm_by, (long long)((f->confirm_deadline_ms - ds_now_mono_ms()) / 1000));
-        r = guard(f, c, &f->candidate, "mode");
+        r = guard(f, c, APPLY_FORCE, &f->candidate, "mode");
         if (r < 0)
                 return r;
         if (fd_config_copy(&next, &f->candidate) < 0)
@@ -417,15 +427,15 @@ static int h_filter_check(void *ctx, struct ds_call *c)
         struct fd_decision dec;
         char s[64];
 
-        if (!ds_arg_has(c, "ip") && !ds_arg_has(c, "mac"))
+        if (!ds_tb_has(c, CHECK_IP) && !ds_tb_has(c, CHECK_MAC))
                 return ds_call_fail(c, -EINVAL, "ip", "give ip, mac or both");
-        if (ds_arg_has(c, "ip") &&
-            (ds_arg_str(c, "ip", s, sizeof s) < 0 || fd_addr_parse(s, &fam, ip) < 0 || fam == FD_MAC))
+        if (ds_tb_has(c, CHECK_IP) &&
+            (ds_tb_str(c, CHECK_IP, s, sizeof s) < 0 || fd_addr_parse(s, &fam, ip) < 0 || fam == FD_MAC))
                 return ds_call_fail(c, -EINVAL, "ip", "is not an IPv4 or IPv6 address");
-        if (ds_arg_has(c, "mac") &&
-            (ds_arg_str(c, "mac", s, sizeof s) < 0 || fd_addr_parse(s, &mfam, mac) < 0 || mfam != FD_MAC))
+        if (ds_tb_has(c, CHECK_MAC) &&
+            (ds_tb_str(c, CHECK_MAC, s, sizeof s) < 0 || fd_addr_parse(s, &mfam, mac) < 0 || mfam != FD_MAC))
                 return ds_call_fail(c, -EINVAL, "mac", "is not a MAC address aa:bb:cc:dd:ee:ff");
-        fd_check(&f->running, &f->bans, ds_now_real_ms(), fam, ip, ds_arg_has(c, "mac") ? mac : NULL, &dec);
+        fd_check(&f->running, &f->bans, ds_now_real_ms(), fam, ip, ds_tb_has(c, CHECK_MAC) ? mac : NULL, &dec);
         mpw_kv_str(c->r, "decision", dec.accept ? "accept" : "drop");
         mpw_kv_bool(c->r, "allowed", dec.accept);
         mpw_kv_str(c->r, "reason", dec.reason);
@@ -522,12 +532,12 @@ static int ban(struct filterd *f, uint8_t fam, const uint8_t *ip, int64_t until_
 static int h_ban_add(void *ctx, struct ds_call *c)
 {
         struct filterd *f = ctx;
-        int64_t s = ds_arg_int(c, "seconds", 0), until = ds_now_real_ms() + s * 1000;
+        int64_t s = ds_tb_int(c, BAN_ADD_SECONDS, 0), until = ds_now_real_ms() + s * 1000;
         uint8_t fam, ip[16];
         char text[64], t[40];
         int r;
 
-        ds_arg_str(c, "ip", text, sizeof text);
+        ds_tb_str(c, BAN_ADD_IP, text, sizeof text);
         if (fd_addr_parse(text, &fam, ip) < 0 || fam == FD_MAC)
                 return ds_call_fail(c, -EINVAL, "ip", "'%s' is not an IPv4 or IPv6 address", text);
         r = ban(f, fam, ip, until, ds_call_actor(c), &c->err);
@@ -569,7 +579,7 @@ static int h_ban_del(void *ctx, struct ds_call *c)
         struct fd_ban b = { 0 };
         char text[64];
 
-        ds_arg_str(c, "ip", text, sizeof text);
+        ds_tb_str(c, BAN_DEL_IP, text, sizeof text);
         if (fd_addr_parse(text, &fam, ip) < 0 || fam == FD_MAC)
                 return ds_call_fail(c, -EINVAL, "ip", "'%s' is not an IPv4 or IPv6 address", text);
         fd_bans_prune(&f->bans, ds_now_real_ms());
@@ -684,44 +694,44 @@ void filterd_on_event(void *ud, const char *topic, const char *src, int64_t ts_m
 
 static const struct ds_field entry_item = { NULL, DS_STR, 0, .max_len = FD_ENTRY_TEXT };
 static const struct ds_field show_args[] = {
-        { "brief", DS_BOOL, 0, .help = "counts only, no entries" },
-        { "offset", DS_INT, 0, .min = 0, .max = FD_MAX_ENTRIES, .help = "first entry to list" },
-        { "limit", DS_INT, 0, .min = 1, .max = FD_MAX_ENTRIES, .help = "entries to list (default 100)" },
+        [SHOW_BRIEF] = { "brief", DS_BOOL, 0, .help = "counts only, no entries" },
+        [SHOW_OFFSET] = { "offset", DS_INT, 0, .min = 0, .max = FD_MAX_ENTRIES, .help = "first entry to list" },
+        [SHOW_LIMIT] = { "limit", DS_INT, 0, .min = 1, .max = FD_MAX_ENTRIES, .help = "entries to list (default 100)" },
         { NULL },
 };
 static const char *const modes[] = { "off", "allow", "deny", NULL };
 static const struct ds_field mode_args[] = {
-        { "mode", DS_STR, DS_REQUIRED, .enums = modes },
-        { "force", DS_BOOL, 0, .help = "skip the self-lockout guard" },
+        [MODE_MODE] = { "mode", DS_STR, DS_REQUIRED, .enums = modes },
+        [MODE_FORCE] = { "force", DS_BOOL, 0, .help = "skip the self-lockout guard" },
         { NULL },
 };
 static const struct ds_field add_args[] = {
-        { "entries", DS_ARRAY, DS_REQUIRED, .min_len = 1, .max_len = FD_MAX_ENTRIES, .sub = &entry_item },
-        { "force", DS_BOOL, 0, .help = "skip the self-lockout guard (deny mode)" },
+        [ADD_ENTRIES] = { "entries", DS_ARRAY, DS_REQUIRED, .min_len = 1, .max_len = FD_MAX_ENTRIES, .sub = &entry_item },
+        [ADD_FORCE] = { "force", DS_BOOL, 0, .help = "skip the self-lockout guard (deny mode)" },
         { NULL },
 };
 static const struct ds_field del_args[] = {
-        { "entries", DS_ARRAY, DS_REQUIRED, .min_len = 1, .max_len = FD_MAX_ENTRIES, .sub = &entry_item },
-        { "force", DS_BOOL, 0 },
+        [DEL_ENTRIES] = { "entries", DS_ARRAY, DS_REQUIRED, .min_len = 1, .max_len = FD_MAX_ENTRIES, .sub = &entry_item },
+        [DEL_FORCE] = { "force", DS_BOOL, 0 },
         { NULL },
 };
 static const struct ds_field apply_args[] = {
-        { "confirm_within", DS_INT, 0, .min = 0, .max = 3600, .help = "seconds before an unconfirmed apply reverts" },
-        { "force", DS_BOOL, 0 },
+        [APPLY_CONFIRM_WITHIN] = { "confirm_within", DS_INT, 0, .min = 0, .max = 3600, .help = "seconds before an unconfirmed apply reverts" },
+        [APPLY_FORCE] = { "force", DS_BOOL, 0 },
         { NULL },
 };
 static const struct ds_field check_args[] = {
-        { "ip", DS_STR, 0, .max_len = 64 },
-        { "mac", DS_STR, 0, .max_len = 32 },
+        [CHECK_IP] = { "ip", DS_STR, 0, .max_len = 64 },
+        [CHECK_MAC] = { "mac", DS_STR, 0, .max_len = 32 },
         { NULL },
 };
 static const struct ds_field ban_add_args[] = {
-        { "ip", DS_STR, DS_REQUIRED, .max_len = 64 },
-        { "seconds", DS_INT, DS_REQUIRED, .min = 1, .max = BAN_MAX_S },
+        [BAN_ADD_IP] = { "ip", DS_STR, DS_REQUIRED, .max_len = 64 },
+        [BAN_ADD_SECONDS] = { "seconds", DS_INT, DS_REQUIRED, .min = 1, .max = BAN_MAX_S },
         { NULL },
 };
 static const struct ds_field ban_del_args[] = {
-        { "ip", DS_STR, DS_REQUIRED, .max_len = 64 },
+        [BAN_DEL_IP] = { "ip", DS_STR, DS_REQUIRED, .max_len = 64 },
         { NULL },
 };
 

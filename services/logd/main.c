@@ -103,7 +103,7 @@ static int logd_factory(struct ds_daemon *d, void *ctx, struct ds_call *c)
 {
         struct logd_ctx *x = ctx;
         const char *actor = ds_call_actor(c);
-        bool wipe = ds_arg_bool(c, "wipe_logs", false);
+        bool wipe = ds_tb_bool(c, FACTORY_WIPE_LOGS, false);
         struct logd_store_info in;
         char end_msg[256], start_msg[320];
         uint64_t end;

@@ -139,29 +139,42 @@ static const char *const cat_enum[] = { "system", "security", "operation", "even
 static const char *const lvl_enum[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL };
 static const char *const fmt_enum[] = { "records", "rfc5424", NULL };
 
+enum {
+        QUERY_CATEGORY,
+        QUERY_LEVEL_MIN,
+        QUERY_SINCE,
+        QUERY_UNTIL,
+        QUERY_USER,
+        QUERY_SERVICE,
+        QUERY_TEXT,
+        QUERY_LIMIT,
+        QUERY_CURSOR,
+        QUERY_FORMAT,
+};
 static const struct ds_field query_args[] = {
-        { "category", DS_STR, 0, .enums = cat_enum },
-        { "level_min", DS_STR, 0, .enums = lvl_enum, .help = "this severity or worse" },
-        { "since", DS_STR, 0, .max_len = 32, .help = "ISO 8601 UTC time or a duration back from now (1h, 7d)" },
-        { "until", DS_STR, 0, .max_len = 32 },
-        { "user", DS_STR, 0, .max_len = 32 },
-        { "service", DS_STR, 0, .max_len = 32 },
-        { "text", DS_STR, 0, .max_len = 128, .check = ds_check_printable },
-        { "limit", DS_INT, 0, .min = 1, .max = 1000 },
-        { "cursor", DS_INT, 0, .min = 0, .max = INT64_MAX },
-        { "format", DS_STR, 0, .enums = fmt_enum },
+        [QUERY_CATEGORY] = { "category", DS_STR, 0, .enums = cat_enum },
+        [QUERY_LEVEL_MIN] = { "level_min", DS_STR, 0, .enums = lvl_enum, .help = "this severity or worse" },
+        [QUERY_SINCE] = { "since", DS_STR, 0, .max_len = 32, .help = "ISO 8601 UTC time or a duration back from now (1h, 7d)" },
+        [QUERY_UNTIL] = { "until", DS_STR, 0, .max_len = 32 },
+        [QUERY_USER] = { "user", DS_STR, 0, .max_len = 32 },
+        [QUERY_SERVICE] = { "service", DS_STR, 0, .max_len = 32 },
+        [QUERY_TEXT] = { "text", DS_STR, 0, .max_len = 128, .check = ds_check_printable },
+        [QUERY_LIMIT] = { "limit", DS_INT, 0, .min = 1, .max = 1000 },
+        [QUERY_CURSOR] = { "cursor", DS_INT, 0, .min = 0, .max = INT64_MAX },
+        [QUERY_FORMAT] = { "format", DS_STR, 0, .enums = fmt_enum },
         { NULL },
 };
 
-static int parse_when(struct ds_call *c, const char *key, int64_t *ret)
+/* i: the argument's index in the method's table, key its name */
+static int parse_when(struct ds_call *c, unsigned i, const char *key, int64_t *ret)
 {
         char s[40];
         int64_t secs;
 
         *ret = 0;
-        if (!ds_arg_has(c, key))
+        if (!ds_tb_has(c, i))
                 return 0;
-        ds_arg_str(c, key, s, sizeof s);
+        ds_tb_str(c, i, s, sizeof s);
         if (ds_parse_time(s, ret) == 0)
                 return 0;
         if (ds_parse_duration(s, &secs) == 0 && secs >= 0) {
@@ -200,21 +213,22 @@ static int h_log_query(void *ctx, struct ds_call *c)
         uint64_t next = 0;
         int r;
 
-        if ((r = parse_when(c, "since", &q.since_ms)) < 0 || (r = parse_when(c, "until", &q.until_ms)) < 0)
+        if ((r = parse_when(c, QUERY_SINCE, "since", &q.since_ms)) < 0 ||
+            (r = parse_when(c, QUERY_UNTIL, "until", &q.until_ms)) < 0)
                 return r;
-        ds_arg_str(c, "category", cat, sizeof cat);
-        ds_arg_str(c, "level_min", lvl, sizeof lvl);
-        ds_arg_str(c, "user", user, sizeof user);
-        ds_arg_str(c, "service", svc, sizeof svc);
-        ds_arg_str(c, "text", text, sizeof text);
-        ds_arg_str(c, "format", fmt, sizeof fmt);
+        ds_tb_str(c, QUERY_CATEGORY, cat, sizeof cat);
+        ds_tb_str(c, QUERY_LEVEL_MIN, lvl, sizeof lvl);
+        ds_tb_str(c, QUERY_USER, user, sizeof user);
+        ds_tb_str(c, QUERY_SERVICE, svc, sizeof svc);
+        ds_tb_str(c, QUERY_TEXT, text, sizeof text);
+        ds_tb_str(c, QUERY_FORMAT, fmt, sizeof fmt);
         q.category = cat;
         q.user = user;
         q.service = svc;
         q.text = text;
         q.level_min = lvl[0] ? logd_level_severity(lvl) : -1;
-        q.limit = (uint32_t)ds_arg_int(c, "limit", 50);
-        q.cursor = (uint64_t)ds_arg_int(c, "cursor", 0);
+        q.limit = (uint32_t)ds_tb_int(c, QUERY_LIMIT, 50);
+        q.cursor = (uint64_t)ds_tb_int(c, QUERY_CURSOR, 0);
         o.rfc = !strcmp(fmt, "rfc5424");
         if (o.rfc && !(o.line = malloc(LOGD_RFC5424_MAX)))
                 return -ENOMEM;
@@ -299,10 +313,11 @@ static int h_log_segments(void *ctx, struct ds_call *c)
         return 0;
 }
 
+enum { READ_SEGMENT, READ_OFFSET, READ_MAX };
 static const struct ds_field read_args[] = {
-        { "segment", DS_STR, DS_REQUIRED, .max_len = 47, .check = seal_seg_name_check },
-        { "offset", DS_INT, 0, .min = 0, .max = LOGD_SEG_LOAD_MAX },
-        { "max", DS_INT, 0, .min = 1, .max = LOGD_READ_MAX, .help = "bytes per answer" },
+        [READ_SEGMENT] = { "segment", DS_STR, DS_REQUIRED, .max_len = 47, .check = seal_seg_name_check },
+        [READ_OFFSET] = { "offset", DS_INT, 0, .min = 0, .max = LOGD_SEG_LOAD_MAX },
+        [READ_MAX] = { "max", DS_INT, 0, .min = 1, .max = LOGD_READ_MAX, .help = "bytes per answer" },
         { NULL },
 };
 
@@ -310,14 +325,14 @@ static int h_log_read(void *ctx, struct ds_call *c)
 {
         struct logd_ctx *x = ctx;
         char name[SEAL_SEG_NAME_MAX];
-        uint64_t off = (uint64_t)ds_arg_int(c, "offset", 0), want = (uint64_t)ds_arg_int(c, "max", LOGD_READ_MAX);
+        uint64_t off = (uint64_t)ds_tb_int(c, READ_OFFSET, 0), want = (uint64_t)ds_tb_int(c, READ_MAX, LOGD_READ_MAX);
         struct logd_seg g;
         ssize_t i;
         size_t n = 0;
         char *buf;
         int r;
 
-        ds_arg_str(c, "segment", name, sizeof name);
+        ds_tb_str(c, READ_SEGMENT, name, sizeof name);
         /* only a segment of the table, never a path the caller makes up */
         i = logd_store_find_name(x->store, name);
         if (i < 0 || logd_store_seg(x->store, (size_t)i, &g) < 0)
@@ -406,14 +421,23 @@ static int h_log_remote_show(void *ctx, struct ds_call *c)
         return 0;
 }
 
+enum {
+        REMOTE_SET_TARGET,
+        REMOTE_SET_CA,
+        REMOTE_SET_NAME,
+        REMOTE_SET_PIN,
+        REMOTE_SET_CLIENT_CERT,
+        REMOTE_SET_CLIENT_KEY,
+        REMOTE_SET_INSECURE,
+};
 static const struct ds_field remote_set_args[] = {
-        { "target", DS_STR, DS_REQUIRED, .max_len = 260, .check = ds_check_hostport, .help = "HOST:PORT" },
-        { "ca", DS_STR, 0, .max_len = 4000, .check = ds_check_path },
-        { "name", DS_STR, 0, .max_len = 253, .check = ds_check_host },
-        { "pin", DS_STR, 0, .max_len = 64, .check = check_pin },
-        { "client_cert", DS_STR, 0, .max_len = 4000, .check = ds_check_path },
-        { "client_key", DS_STR, 0, .max_len = 4000, .check = ds_check_path },
-        { "insecure", DS_BOOL, 0 },
+        [REMOTE_SET_TARGET] = { "target", DS_STR, DS_REQUIRED, .max_len = 260, .check = ds_check_hostport, .help = "HOST:PORT" },
+        [REMOTE_SET_CA] = { "ca", DS_STR, 0, .max_len = 4000, .check = ds_check_path },
+        [REMOTE_SET_NAME] = { "name", DS_STR, 0, .max_len = 253, .check = ds_check_host },
+        [REMOTE_SET_PIN] = { "pin", DS_STR, 0, .max_len = 64, .check = check_pin },
+        [REMOTE_SET_CLIENT_CERT] = { "client_cert", DS_STR, 0, .max_len = 4000, .check = ds_check_path },
+        [REMOTE_SET_CLIENT_KEY] = { "client_key", DS_STR, 0, .max_len = 4000, .check = ds_check_path },
+        [REMOTE_SET_INSECURE] = { "insecure", DS_BOOL, 0 },
         { NULL },
 };
 
@@ -422,7 +446,7 @@ static int split_target(struct ds_call *c, char *host, size_t hsize, int *port)
         char t[262], *colon, *h = t;
         long p = 6514;
 
-        ds_arg_str(c, "target", t, sizeof t);
+        ds_tb_str(c, REMOTE_SET_TARGET, t, sizeof t);
         colon = strrchr(t, ':');
         if (t[0] == '[') {
                 char *rb = strchr(t, ']');
@@ -471,17 +495,17 @@ static int h_log_remote_set(void *ctx, struct ds_call *c)
 {
         struct logd_ctx *x = ctx;
         char host[262], ca[4001] = "", name[254] = "", pin[65] = "", cert[4001] = "", key[4001] = "";
-        bool insecure = ds_arg_bool(c, "insecure", false);
+        bool insecure = ds_tb_bool(c, REMOTE_SET_INSECURE, false);
         struct mpw w;
         int port = 0, r;
 
         if ((r = split_target(c, host, sizeof host, &port)) < 0)
                 return r;
-        ds_arg_str(c, "ca", ca, sizeof ca);
-        ds_arg_str(c, "name", name, sizeof name);
-        ds_arg_str(c, "pin", pin, sizeof pin);
-        ds_arg_str(c, "client_cert", cert, sizeof cert);
-        ds_arg_str(c, "client_key", key, sizeof key);
+        ds_tb_str(c, REMOTE_SET_CA, ca, sizeof ca);
+        ds_tb_str(c, REMOTE_SET_NAME, name, sizeof name);
+        ds_tb_str(c, REMOTE_SET_PIN, pin, sizeof pin);
+        ds_tb_str(c, REMOTE_SET_CLIENT_CERT, cert, sizeof cert);
+        ds_tb_str(c, REMOTE_SET_CLIENT_KEY, key, sizeof key);
         if (!insecure && !ca[0])
                 return ds_call_fail(c, -EINVAL, "ca", "TLS needs the CA that signed the server's certificate");
         if (!cert[0] != !key[0])

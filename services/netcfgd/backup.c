@@ -22,9 +22,9 @@ static const char *check_sha256(const char *s, size_t n)
         return n == 64 ? NULL : "a SHA-256 in lower-case hex (64 digits)";
 }
 
-const struct ds_field netcfgd_backup_done_args[] = {
-        {"sha256", DS_STR, DS_REQUIRED, .max_len = 64, .check = check_sha256, .help = "of the backup file"},
-        {"size", DS_INT, DS_REQUIRED, .min = 1, .max = INT64_MAX, .help = "bytes"},
+const struct ds_field netcfgd_backup_done_args[BACKUP_DONE_N + 1] = {
+        [BACKUP_DONE_SHA256] = {"sha256", DS_STR, DS_REQUIRED, .max_len = 64, .check = check_sha256, .help = "of the backup file"},
+        [BACKUP_DONE_SIZE] = {"size", DS_INT, DS_REQUIRED, .min = 1, .max = INT64_MAX, .help = "bytes"},
         {NULL},
 };
 
@@ -63,8 +63,8 @@ int h_backup_done(void *ctx, struct ds_call *c)
         int r;
 
         x->backup.at_ms = ds_now_real_ms();
-        x->backup.size = ds_arg_int(c, "size", 0);
-        ds_arg_str(c, "sha256", x->backup.sha256, sizeof x->backup.sha256);
+        x->backup.size = ds_tb_int(c, BACKUP_DONE_SIZE, 0);
+        ds_tb_str(c, BACKUP_DONE_SHA256, x->backup.sha256, sizeof x->backup.sha256);
         mpw_init(&w);
         mpw_map_begin(&w);
         write_backup(x, &w);

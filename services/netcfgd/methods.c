@@ -387,17 +387,30 @@ static int h_port_show(void *ctx, struct ds_call *c)
         return 0;
 }
 
+enum {
+        PORT_SET_TCP,
+        PORT_SET_UDP,
+        PORT_SET_HTTP,
+        PORT_SET_HTTPS,
+        PORT_SET_RTSP,
+        PORT_SET_POS,
+        PORT_SET_ONVIF,
+        PORT_SET_SSH,
+        PORT_SET_SNMP,
+        PORT_SET_MAX_CONNECTIONS,
+};
+/* One argument per port, in ports_table's order (h_port_set indexes PORT_SET_TCP + i). */
 static const struct ds_field port_set_args[] = {
-        { "tcp", DS_INT, 0, .min = 1025, .max = 65535 },
-        { "udp", DS_INT, 0, .min = 1025, .max = 65535 },
-        { "http", DS_INT, 0, .min = 1, .max = 65535 },
-        { "https", DS_INT, 0, .min = 1, .max = 65535 },
-        { "rtsp", DS_INT, 0, .min = 1, .max = 65535 },
-        { "pos", DS_INT, 0, .min = 1, .max = 65535 },
-        { "onvif", DS_INT, 0, .min = 1, .max = 65535 },
-        { "ssh", DS_INT, 0, .min = 1, .max = 65535 },
-        { "snmp", DS_INT, 0, .min = 1, .max = 65535 },
-        { "max_connections", DS_INT, 0, .min = 0, .max = PORTS_MAXCONN_MAX },
+        [PORT_SET_TCP] = { "tcp", DS_INT, 0, .min = 1025, .max = 65535 },
+        [PORT_SET_UDP] = { "udp", DS_INT, 0, .min = 1025, .max = 65535 },
+        [PORT_SET_HTTP] = { "http", DS_INT, 0, .min = 1, .max = 65535 },
+        [PORT_SET_HTTPS] = { "https", DS_INT, 0, .min = 1, .max = 65535 },
+        [PORT_SET_RTSP] = { "rtsp", DS_INT, 0, .min = 1, .max = 65535 },
+        [PORT_SET_POS] = { "pos", DS_INT, 0, .min = 1, .max = 65535 },
+        [PORT_SET_ONVIF] = { "onvif", DS_INT, 0, .min = 1, .max = 65535 },
+        [PORT_SET_SSH] = { "ssh", DS_INT, 0, .min = 1, .max = 65535 },
+        [PORT_SET_SNMP] = { "snmp", DS_INT, 0, .min = 1, .max = 65535 },
+        [PORT_SET_MAX_CONNECTIONS] = { "max_connections", DS_INT, 0, .min = 0, .max = PORTS_MAXCONN_MAX },
         { NULL },
 };
 
@@ -425,16 +438,16 @@ static int h_port_set(void *ctx, struct ds_call *c)
         int r;
 
         for (size_t i = 0; ports_table[i].name; i++)
-                if (ds_arg_has(c, ports_table[i].name)) {
-                        want.port[i] = (int)ds_arg_int(c, ports_table[i].name, 0);
+                if (ds_tb_has(c, PORT_SET_TCP + i)) {
+                        want.port[i] = (int)ds_tb_int(c, PORT_SET_TCP + i, 0);
                         n++;
                 }
-        if (ds_arg_has(c, "max_connections"))
+        if (ds_tb_has(c, PORT_SET_MAX_CONNECTIONS))
                 n++;
         if (n == 0)
                 return ds_call_fail(c, -EINVAL, NULL, "name at least one port, e.g. http=8088");
         if (ports_conflict(&want, &a, &b)) {
-                size_t named = ds_arg_has(c, ports_table[b].name) ? b : a;
+                size_t named = ds_tb_has(c, PORT_SET_TCP + b) ? b : a;
                 size_t other = named == b ? a : b;
                 return ds_call_fail(c, -EINVAL, ports_table[named].name, "%s port %d is already used by %s",
                                     ports_proto_name(ports_table[named].proto), want.port[named],
@@ -443,10 +456,10 @@ static int h_port_set(void *ctx, struct ds_call *c)
         mpw_init(&w);
         mpw_map_begin(&w);
         for (size_t i = 0; ports_table[i].name; i++)
-                if (ds_arg_has(c, ports_table[i].name))
+                if (ds_tb_has(c, PORT_SET_TCP + i))
                         mpw_kv_int(&w, ports_table[i].key, want.port[i]);
-        if (ds_arg_has(c, "max_connections"))
-                mpw_kv_int(&w, "max_connections", ds_arg_int(c, "max_connections", 0));
+        if (ds_tb_has(c, PORT_SET_MAX_CONNECTIONS))
+                mpw_kv_int(&w, "max_connections", ds_tb_int(c, PORT_SET_MAX_CONNECTIONS, 0));
         mpw_map_end(&w);
         r = set_settings(c, &w);
         mpw_free(&w);
@@ -470,8 +483,9 @@ static int h_function_list(void *ctx, struct ds_call *c)
         return 0;
 }
 
+enum { FUNCTION_NAME };
 static const struct ds_field function_args[] = {
-        { "name", DS_STR, DS_REQUIRED, .check = ds_check_name, .help = "function name (function list)" },
+        [FUNCTION_NAME] = { "name", DS_STR, DS_REQUIRED, .check = ds_check_name, .help = "function name (function list)" },
         { NULL },
 };
 
@@ -481,7 +495,7 @@ static int function_set(struct netcfgd_ctx *x, struct ds_call *c, bool enable)
         struct net_function *f;
         struct ds_call *dc;
 
-        ds_arg_str(c, "name", name, sizeof name);
+        ds_tb_str(c, FUNCTION_NAME, name, sizeof name);
         f = functions_find(&x->fns, name);
         if (!f)
                 return ds_call_fail(c, -ENOENT, "name", "no function '%s' (see function list)", name);
@@ -531,26 +545,28 @@ static int h_https_show(void *ctx, struct ds_call *c)
         return 0;
 }
 
+enum { HTTPS_SET_ENABLED, HTTPS_SET_REDIRECT, HTTPS_SET_TLS_MIN };
 static const struct ds_field https_set_args[] = {
-        { "enabled", DS_BOOL, 0 },
-        { "redirect", DS_BOOL, 0 },
-        { "tls_min", DS_STR, 0, .enums = tls_versions },
+        [HTTPS_SET_ENABLED] = { "enabled", DS_BOOL, 0 },
+        [HTTPS_SET_REDIRECT] = { "redirect", DS_BOOL, 0 },
+        [HTTPS_SET_TLS_MIN] = { "tls_min", DS_STR, 0, .enums = tls_versions },
         { NULL },
 };
 
 static int h_https_set(void *ctx, struct ds_call *c)
 {
-        static const char *const map[][2] = { { "enabled", "https_enabled" }, { "redirect", "http_redirect" },
-                                              { "tls_min", "tls_min" } };
+        static const char *const map[][2] = { [HTTPS_SET_ENABLED] = { "enabled", "https_enabled" },
+                                              [HTTPS_SET_REDIRECT] = { "redirect", "http_redirect" },
+                                              [HTTPS_SET_TLS_MIN] = { "tls_min", "tls_min" } };
         struct mpw w;
         int r, n = 0;
 
         mpw_init(&w);
         mpw_map_begin(&w);
         for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-                if (ds_arg_has(c, map[i][0])) {
+                if (ds_tb_has(c, i)) {
                         mpw_str(&w, map[i][1]);
-                        mpw_obj(&w, ds_arg(c, map[i][0]));
+                        mpw_obj(&w, ds_tb(c, i));
                         n++;
                 }
         mpw_map_end(&w);
@@ -559,12 +575,13 @@ static int h_https_set(void *ctx, struct ds_call *c)
         return r < 0 ? r : h_https_show(ctx, c);
 }
 
+enum { CERT_CREATE_CN, CERT_CREATE_DNS, CERT_CREATE_IP, CERT_CREATE_DAYS, CERT_CREATE_NEW_CA };
 static const struct ds_field cert_create_args[] = {
-        { "cn", DS_STR, 0, .max_len = 64, .check = ds_check_host },
-        { "dns", DS_ARRAY, 0, .max_len = 16, .sub = host_item },
-        { "ip", DS_ARRAY, 0, .max_len = 16, .sub = ip_item },
-        { "days", DS_INT, 0, .min = 1, .max = 3650 },
-        { "new_ca", DS_BOOL, 0, .help = "replace the device CA too" },
+        [CERT_CREATE_CN] = { "cn", DS_STR, 0, .max_len = 64, .check = ds_check_host },
+        [CERT_CREATE_DNS] = { "dns", DS_ARRAY, 0, .max_len = 16, .sub = host_item },
+        [CERT_CREATE_IP] = { "ip", DS_ARRAY, 0, .max_len = 16, .sub = ip_item },
+        [CERT_CREATE_DAYS] = { "days", DS_INT, 0, .min = 1, .max = 3650 },
+        [CERT_CREATE_NEW_CA] = { "new_ca", DS_BOOL, 0, .help = "replace the device CA too" },
         { NULL },
 };
 
@@ -572,13 +589,13 @@ static int h_cert_create(void *ctx, struct ds_call *c)
 {
         struct netcfgd_ctx *x = X(ctx);
         struct ds_settings *st = &x->d->settings;
-        char **dns = NULL, **ips = NULL, *cn = ds_arg_strdup(c, "cn");
+        char **dns = NULL, **ips = NULL, *cn = ds_tb_strdup(c, CERT_CREATE_CN);
         struct cert_req req = {
                 .cn = cn ? cn : ds_settings_str(st, "device_name"),
-                .dns = strv_from(ds_arg_has(c, "dns") ? ds_arg(c, "dns") : ds_settings_get(st, "device_dns"), &dns),
-                .ips = strv_from(ds_arg_has(c, "ip") ? ds_arg(c, "ip") : ds_settings_get(st, "device_ips"), &ips),
-                .days = (int)ds_arg_int(c, "days", ds_settings_int(st, "cert_days")),
-                .new_ca = ds_arg_bool(c, "new_ca", false),
+                .dns = strv_from(ds_tb_has(c, CERT_CREATE_DNS) ? ds_tb(c, CERT_CREATE_DNS) : ds_settings_get(st, "device_dns"), &dns),
+                .ips = strv_from(ds_tb_has(c, CERT_CREATE_IP) ? ds_tb(c, CERT_CREATE_IP) : ds_settings_get(st, "device_ips"), &ips),
+                .days = (int)ds_tb_int(c, CERT_CREATE_DAYS, ds_settings_int(st, "cert_days")),
+                .new_ca = ds_tb_bool(c, CERT_CREATE_NEW_CA, false),
         };
         int r = dns && ips ? certs_create(x->certdir, &req, &c->err) : -ENOMEM;
 
@@ -627,10 +644,11 @@ static int h_cert_export_root(void *ctx, struct ds_call *c)
         return 0;
 }
 
+enum { CERT_IMPORT_CERT, CERT_IMPORT_KEY, CERT_IMPORT_CHAIN };
 static const struct ds_field cert_import_args[] = {
-        { "cert", DS_STR, DS_REQUIRED, .max_len = PEM_MAX, .help = "PEM: the certificate, then intermediates" },
-        { "key", DS_STR, DS_REQUIRED | DS_SECRET, .max_len = 16384, .help = "PEM private key (unencrypted)" },
-        { "chain", DS_STR, 0, .max_len = PEM_MAX, .help = "PEM: the issuing CA(s)" },
+        [CERT_IMPORT_CERT] = { "cert", DS_STR, DS_REQUIRED, .max_len = PEM_MAX, .help = "PEM: the certificate, then intermediates" },
+        [CERT_IMPORT_KEY] = { "key", DS_STR, DS_REQUIRED | DS_SECRET, .max_len = 16384, .help = "PEM private key (unencrypted)" },
+        [CERT_IMPORT_CHAIN] = { "chain", DS_STR, 0, .max_len = PEM_MAX, .help = "PEM: the issuing CA(s)" },
         { NULL },
 };
 
@@ -638,7 +656,7 @@ static int h_cert_import(void *ctx, struct ds_call *c)
 {
         struct netcfgd_ctx *x = X(ctx);
         struct ds_settings *st = &x->d->settings;
-        char *cert = ds_arg_strdup(c, "cert"), *key = ds_arg_strdup(c, "key"), *chain = ds_arg_strdup(c, "chain");
+        char *cert = ds_tb_strdup(c, CERT_IMPORT_CERT), *key = ds_tb_strdup(c, CERT_IMPORT_KEY), *chain = ds_tb_strdup(c, CERT_IMPORT_CHAIN);
         char **dns = NULL, **ips = NULL;
         const char *const *d = strv_from(ds_settings_get(st, "device_dns"), &dns);
         const char *const *i = strv_from(ds_settings_get(st, "device_ips"), &ips);
@@ -706,21 +724,37 @@ static int h_snmp_show(void *ctx, struct ds_call *c)
         return 0;
 }
 
+enum {
+        SNMP_SET_ADDRESS,
+        SNMP_SET_V1V2C,
+        SNMP_SET_COMMUNITY,
+        SNMP_SET_AUTH,
+        SNMP_SET_PRIV,
+        SNMP_SET_RO_USER,
+        SNMP_SET_RO_AUTH_PASS,
+        SNMP_SET_RO_PRIV_PASS,
+        SNMP_SET_RW_USER,
+        SNMP_SET_RW_AUTH_PASS,
+        SNMP_SET_RW_PRIV_PASS,
+        SNMP_SET_SYS_NAME,
+        SNMP_SET_SYS_LOCATION,
+        SNMP_SET_SYS_CONTACT,
+};
 static const struct ds_field snmp_set_args[] = {
-        { "address", DS_STR, 0, .max_len = 45, .check = ds_check_ip },
-        { "v1v2c", DS_BOOL, 0 },
-        { "community", DS_STR, DS_SECRET, .max_len = 32 },
-        { "auth", DS_STR, 0, .enums = snmp_auths },
-        { "priv", DS_STR, 0, .enums = snmp_privs },
-        { "ro_user", DS_STR, 0, .max_len = 32, .check = check_user_or_empty },
-        { "ro_auth_pass", DS_STR, DS_SECRET, .max_len = 64 },
-        { "ro_priv_pass", DS_STR, DS_SECRET, .max_len = 64 },
-        { "rw_user", DS_STR, 0, .max_len = 32, .check = check_user_or_empty },
-        { "rw_auth_pass", DS_STR, DS_SECRET, .max_len = 64 },
-        { "rw_priv_pass", DS_STR, DS_SECRET, .max_len = 64 },
-        { "sys_name", DS_STR, 0, .max_len = 64, .check = ds_check_printable },
-        { "sys_location", DS_STR, 0, .max_len = 128, .check = ds_check_printable },
-        { "sys_contact", DS_STR, 0, .max_len = 128, .check = ds_check_printable },
+        [SNMP_SET_ADDRESS] = { "address", DS_STR, 0, .max_len = 45, .check = ds_check_ip },
+        [SNMP_SET_V1V2C] = { "v1v2c", DS_BOOL, 0 },
+        [SNMP_SET_COMMUNITY] = { "community", DS_STR, DS_SECRET, .max_len = 32 },
+        [SNMP_SET_AUTH] = { "auth", DS_STR, 0, .enums = snmp_auths },
+        [SNMP_SET_PRIV] = { "priv", DS_STR, 0, .enums = snmp_privs },
+        [SNMP_SET_RO_USER] = { "ro_user", DS_STR, 0, .max_len = 32, .check = check_user_or_empty },
+        [SNMP_SET_RO_AUTH_PASS] = { "ro_auth_pass", DS_STR, DS_SECRET, .max_len = 64 },
+        [SNMP_SET_RO_PRIV_PASS] = { "ro_priv_pass", DS_STR, DS_SECRET, .max_len = 64 },
+        [SNMP_SET_RW_USER] = { "rw_user", DS_STR, 0, .max_len = 32, .check = check_user_or_empty },
+        [SNMP_SET_RW_AUTH_PASS] = { "rw_auth_pass", DS_STR, DS_SECRET, .max_len = 64 },
+        [SNMP_SET_RW_PRIV_PASS] = { "rw_priv_pass", DS_STR, DS_SECRET, .max_len = 64 },
+        [SNMP_SET_SYS_NAME] = { "sys_name", DS_STR, 0, .max_len = 64, .check = ds_check_printable },
+        [SNMP_SET_SYS_LOCATION] = { "sys_location", DS_STR, 0, .max_len = 128, .check = ds_check_printable },
+        [SNMP_SET_SYS_CONTACT] = { "sys_contact", DS_STR, 0, .max_len = 128, .check = ds_check_printable },
         { NULL },
 };
 
@@ -733,10 +767,10 @@ static int h_snmp_set(void *ctx, struct ds_call *c)
         mpw_init(&w);
         mpw_map_begin(&w);
         for (const struct ds_field *f = snmp_set_args; f->name; f++)
-                if (ds_arg_has(c, f->name)) {
+                if (ds_tb_has(c, (unsigned)(f - snmp_set_args))) {
                         snprintf(key, sizeof key, "snmp_%s", f->name);
                         mpw_str(&w, key);
-                        mpw_obj(&w, ds_arg(c, f->name));
+                        mpw_obj(&w, ds_tb(c, (unsigned)(f - snmp_set_args)));
                         n++;
                 }
         mpw_map_end(&w);

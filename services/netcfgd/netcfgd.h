@@ -227,7 +227,8 @@ extern const struct ds_method netcfgd_methods[];
 extern const struct ds_field netcfgd_settings[];
 extern const struct ds_audit_item netcfgd_audit[];
 /* backup.c */
-extern const struct ds_field netcfgd_backup_done_args[];
+enum { BACKUP_DONE_SHA256, BACKUP_DONE_SIZE, BACKUP_DONE_N };
+extern const struct ds_field netcfgd_backup_done_args[BACKUP_DONE_N + 1];
 void netcfgd_backup_load(struct netcfgd_ctx *x);
 int h_backup_done(void *ctx, struct ds_call *c);
 int h_backup_show(void *ctx, struct ds_call *c);

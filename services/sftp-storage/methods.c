@@ -76,8 +76,9 @@ static int h_storage_show(void *ctx, struct ds_call *c)
         return 0;
 }
 
+enum { TRUST_FINGERPRINT };
 static const struct ds_field trust_args[] = {
-        { "fingerprint", DS_STR, 0, .max_len = 60, .check = ds_check_printable,
+        [TRUST_FINGERPRINT] = { "fingerprint", DS_STR, 0, .max_len = 60, .check = ds_check_printable,
           .help = "SHA256:... as shown by a first trust: pins it if the server offers exactly this" },
         { NULL },
 };
@@ -93,7 +94,7 @@ static int h_storage_trust(void *ctx, struct ds_call *c)
                 return ds_call_fail(c, -EINVAL, "url", "FTPS verifies the server certificate: no host key to pin");
         if (x->trust_call)
                 return ds_call_fail(c, -EBUSY, NULL, "a trust is already in progress");
-        ds_arg_str(c, "fingerprint", fp, sizeof fp);
+        ds_tb_str(c, TRUST_FINGERPRINT, fp, sizeof fp);
         const char *f = !strncmp(fp, "SHA256:", 7) ? fp + 7 : fp;
         if (fp[0] && strlen(f) != 43)
                 return ds_call_fail(c, -EINVAL, "fingerprint", "not a SHA-256 fingerprint (SHA256: and 43 base64 characters)");
@@ -104,8 +105,9 @@ static int h_storage_trust(void *ctx, struct ds_call *c)
         return DS_DEFER;
 }
 
+enum { TEST_ADOPT };
 static const struct ds_field test_args[] = {
-        { "adopt", DS_BOOL, 0, .help = "take over a directory with foreign files or another device's marker" },
+        [TEST_ADOPT] = { "adopt", DS_BOOL, 0, .help = "take over a directory with foreign files or another device's marker" },
         { NULL },
 };
 
@@ -117,7 +119,7 @@ static int h_storage_test(void *ctx, struct ds_call *c)
                 return ds_call_fail(c, -EINVAL, "url", "no destination configured: devctl storage set url=sftp://...");
         if (x->test_call)
                 return ds_call_fail(c, -EBUSY, NULL, "a test is already in progress");
-        x->adopt = ds_arg_bool(c, "adopt", false);
+        x->adopt = ds_tb_bool(c, TEST_ADOPT, false);
         if (x->adopt)
                 log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "'%s' asked to adopt remote directory '%s'",
                           ds_call_actor(c), x->conf.url.dir);
@@ -128,8 +130,9 @@ static int h_storage_test(void *ctx, struct ds_call *c)
         return DS_DEFER;
 }
 
+enum { QUEUE_MAX };
 static const struct ds_field queue_args[] = {
-        { "max", DS_INT, 0, .min = 1, .max = 1000, .help = "rows, default 100" },
+        [QUEUE_MAX] = { "max", DS_INT, 0, .min = 1, .max = 1000, .help = "rows, default 100" },
         { NULL },
 };
 
@@ -163,7 +166,7 @@ static void list_one(void *ud, const struct dsq_item *it)
 static int h_storage_queue(void *ctx, struct ds_call *c)
 {
         struct stor_ctx *x = ctx;
-        struct qlist l = { .x = x, .w = c->r, .now = ds_now_real_ms(), .left = ds_arg_int(c, "max", 100) };
+        struct qlist l = { .x = x, .w = c->r, .now = ds_now_real_ms(), .left = ds_tb_int(c, QUEUE_MAX, 100) };
 
         mpw_str(c->r, "items");
         mpw_arr_begin(c->r);

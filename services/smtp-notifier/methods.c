@@ -107,9 +107,10 @@ static int h_mail_show(void *ctx, struct ds_call *c)
         return 0;
 }
 
+enum { TEST_TO, TEST_COUNT };
 static const struct ds_field test_args[] = {
-        { "to", DS_STR, 0, .max_len = 254, .check = ds_check_email, .help = "recipient; default: alarm_to" },
-        { "count", DS_INT, 0, .min = 1, .max = 1000, .help = "distinct test mails to queue (a backlog), default 1" },
+        [TEST_TO] = { "to", DS_STR, 0, .max_len = 254, .check = ds_check_email, .help = "recipient; default: alarm_to" },
+        [TEST_COUNT] = { "count", DS_INT, 0, .min = 1, .max = 1000, .help = "distinct test mails to queue (a backlog), default 1" },
         { NULL },
 };
 
@@ -206,9 +207,9 @@ static int h_mail_test(void *ctx, struct ds_call *c)
                 return ds_call_fail(c, -ENOMEM, NULL, "out of memory");
         b->x = x;
         b->timer = -1;
-        b->n = ds_arg_int(c, "count", 1);
-        if (ds_arg_has(c, "to")) {
-                ds_arg_str(c, "to", b->rcpt[0], sizeof b->rcpt[0]);
+        b->n = ds_tb_int(c, TEST_COUNT, 1);
+        if (ds_tb_has(c, TEST_TO)) {
+                ds_tb_str(c, TEST_TO, b->rcpt[0], sizeof b->rcpt[0]);
                 b->n_to = 1;
         } else {
                 for (; b->n_to < x->conf.n_alarm_to; b->n_to++)
@@ -242,8 +243,9 @@ static int h_mail_test(void *ctx, struct ds_call *c)
         return DS_DEFER;
 }
 
+enum { QUEUE_MAX };
 static const struct ds_field queue_args[] = {
-        { "max", DS_INT, 0, .min = 1, .max = 1000, .help = "rows, default 100" },
+        [QUEUE_MAX] = { "max", DS_INT, 0, .min = 1, .max = 1000, .help = "rows, default 100" },
         { NULL },
 };
 
@@ -273,7 +275,7 @@ static void list_one(void *ud, const struct dsq_item *it)
 static int h_mail_queue(void *ctx, struct ds_call *c)
 {
         struct smtp_ctx *x = ctx;
-        struct qlist l = { .w = c->r, .now = ds_now_real_ms(), .left = ds_arg_int(c, "max", 100) };
+        struct qlist l = { .w = c->r, .now = ds_now_real_ms(), .left = ds_tb_int(c, QUEUE_MAX, 100) };
 
         mpw_str(c->r, "items");
         mpw_arr_begin(c->r);

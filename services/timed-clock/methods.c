@@ -7,17 +7,19 @@
 #include "clock.h"
 #include "log.h"
 
+enum { STEP_TO_NS, STEP_DELTA_NS, STEP_BACKWARD, STEP_REASON };
 static const struct ds_field step_args[] = {
-        { "to_ns", DS_INT, 0, .help = "absolute target, ns since the epoch" },
-        { "delta_ns", DS_INT, 0, .help = "relative step, ns" },
-        { "backward", DS_BOOL, 0, .help = "allow a backwards step beyond max_backward_ms" },
-        { "reason", DS_STR, 0, .max_len = 32, .check = ds_check_name },
+        [STEP_TO_NS] = { "to_ns", DS_INT, 0, .help = "absolute target, ns since the epoch" },
+        [STEP_DELTA_NS] = { "delta_ns", DS_INT, 0, .help = "relative step, ns" },
+        [STEP_BACKWARD] = { "backward", DS_BOOL, 0, .help = "allow a backwards step beyond max_backward_ms" },
+        [STEP_REASON] = { "reason", DS_STR, 0, .max_len = 32, .check = ds_check_name },
         { NULL },
 };
 
+enum { ADJUST_DELTA_NS, ADJUST_REASON };
 static const struct ds_field adjust_args[] = {
-        { "delta_ns", DS_INT, DS_REQUIRED, .help = "offset to slew away, ns" },
-        { "reason", DS_STR, 0, .max_len = 32, .check = ds_check_name },
+        [ADJUST_DELTA_NS] = { "delta_ns", DS_INT, DS_REQUIRED, .help = "offset to slew away, ns" },
+        [ADJUST_REASON] = { "reason", DS_STR, 0, .max_len = 32, .check = ds_check_name },
         { NULL },
 };
 
@@ -44,7 +46,7 @@ static int refuse(struct clockd_ctx *x, struct ds_call *c, const char *field, co
 static int h_clock_step(void *ctx, struct ds_call *c)
 {
         struct clockd_ctx *x = ctx;
-        bool has_to = ds_arg_has(c, "to_ns"), has_delta = ds_arg_has(c, "delta_ns");
+        bool has_to = ds_tb_has(c, STEP_TO_NS), has_delta = ds_tb_has(c, STEP_DELTA_NS);
         const char *field, *why;
         char reason[33];
         int64_t now, target;
@@ -54,12 +56,12 @@ static int h_clock_step(void *ctx, struct ds_call *c)
                 return r;
         if (has_to == has_delta)
                 return ds_call_fail(c, -EINVAL, "to_ns", "give exactly one of to_ns and delta_ns");
-        ds_arg_str(c, "reason", reason, sizeof reason);
+        ds_tb_str(c, STEP_REASON, reason, sizeof reason);
         now = clock_now_ns(&x->be);
-        target = has_to ? ds_arg_int(c, "to_ns", 0) : now + ds_arg_int(c, "delta_ns", 0);
-        if (!has_to && ds_arg_int(c, "delta_ns", 0) > INT64_MAX / 2)
+        target = has_to ? ds_tb_int(c, STEP_TO_NS, 0) : now + ds_tb_int(c, STEP_DELTA_NS, 0);
+        if (!has_to && ds_tb_int(c, STEP_DELTA_NS, 0) > INT64_MAX / 2)
                 return refuse(x, c, "delta_ns", "out of range", 0);
-        if (clock_check_step(&x->bounds, now, target, ds_arg_bool(c, "backward", false), &field, &why) < 0)
+        if (clock_check_step(&x->bounds, now, target, ds_tb_bool(c, STEP_BACKWARD, false), &field, &why) < 0)
                 return refuse(x, c, !strcmp(field, "delta_ns") && has_to ? "to_ns" : field, why, target - now);
         r = clock_step(&x->be, target);
         if (r < 0)
@@ -77,7 +79,7 @@ static int h_clock_step(void *ctx, struct ds_call *c)
 static int h_clock_adjust(void *ctx, struct ds_call *c)
 {
         struct clockd_ctx *x = ctx;
-        int64_t delta = ds_arg_int(c, "delta_ns", 0);
+        int64_t delta = ds_tb_int(c, ADJUST_DELTA_NS, 0);
         const char *why;
         int r;
 

@@ -123,7 +123,7 @@ static int call(struct fix *f, const char *method, const char *caller, bool svc,
         /* what the dispatcher does before the handler */
         if (!ds_caller_allowed(&f->c.caller, m->auth))
                 r = -EPERM;
-        else if ((r = ds_validate(m->args, &f->u.data, &f->c.err)) == 0)
+        else if ((r = ds_call_bind(&f->c, &f->u.data)) == 0)
                 r = m->fn(&f->x, &f->c);
         msgpack_unpacked_destroy(&f->u);
         mpw_free(&f->args);

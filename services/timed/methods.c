@@ -107,30 +107,32 @@ static int h_ntp_sync(void *ctx, struct ds_call *c)
         return 0;
 }
 
+enum { SERVERS_SERVERS };
 static const struct ds_field servers_args[] = {
-        { "servers", DS_ARRAY, DS_REQUIRED, .min_len = 1, .max_len = TIMED_MAX_SOURCES, .sub = server_item },
+        [SERVERS_SERVERS] = { "servers", DS_ARRAY, DS_REQUIRED, .min_len = 1, .max_len = TIMED_MAX_SOURCES, .sub = server_item },
         { NULL },
 };
 
 static int h_ntp_servers(void *ctx, struct ds_call *c)
 {
-        int r = set_one(ctx, c, "servers", ds_arg(c, "servers"), false);
+        int r = set_one(ctx, c, "servers", ds_tb(c, SERVERS_SERVERS), false);
 
         if (r < 0)
                 return r;
         mpw_str(c->r, "servers");
-        mpw_obj(c->r, ds_arg(c, "servers"));
+        mpw_obj(c->r, ds_tb(c, SERVERS_SERVERS));
         return 0;
 }
 
+enum { NTS_SERVERS };
 static const struct ds_field nts_servers_args[] = {
-        { "servers", DS_ARRAY, DS_REQUIRED, .max_len = TIMED_MAX_SOURCES, .sub = server_item },
+        [NTS_SERVERS] = { "servers", DS_ARRAY, DS_REQUIRED, .max_len = TIMED_MAX_SOURCES, .sub = server_item },
         { NULL },
 };
 
 static int h_nts_servers(void *ctx, struct ds_call *c)
 {
-        int r = set_one(ctx, c, "nts_servers", ds_arg(c, "servers"), false);
+        int r = set_one(ctx, c, "nts_servers", ds_tb(c, NTS_SERVERS), false);
 
         if (r < 0) {
                 if (!strcmp(c->err.field, "nts_servers"))
@@ -138,15 +140,16 @@ static int h_nts_servers(void *ctx, struct ds_call *c)
                 return r;
         }
         mpw_str(c->r, "servers");
-        mpw_obj(c->r, ds_arg(c, "servers"));
+        mpw_obj(c->r, ds_tb(c, NTS_SERVERS));
         return 0;
 }
 
-static const struct ds_field enable_args[] = { { "enabled", DS_BOOL, DS_REQUIRED }, { NULL } };
+enum { ENABLE_ENABLED };
+static const struct ds_field enable_args[] = { [ENABLE_ENABLED] = { "enabled", DS_BOOL, DS_REQUIRED }, { NULL } };
 
 static int h_ntp_enable(void *ctx, struct ds_call *c)
 {
-        bool on = ds_arg_bool(c, "enabled", true);
+        bool on = ds_tb_bool(c, ENABLE_ENABLED, true);
         int r = set_one(ctx, c, "ntp_enabled", NULL, on);
 
         if (r < 0)
@@ -155,9 +158,10 @@ static int h_ntp_enable(void *ctx, struct ds_call *c)
         return 0;
 }
 
+enum { TIME_SET_TIME, TIME_SET_FORCE };
 static const struct ds_field set_args[] = {
-        { "time", DS_STR, DS_REQUIRED, .max_len = 40, .help = "YYYY-MM-DDTHH:MM:SSZ (UTC)" },
-        { "force", DS_BOOL, 0, .help = "set it although NTP is enabled" },
+        [TIME_SET_TIME] = { "time", DS_STR, DS_REQUIRED, .max_len = 40, .help = "YYYY-MM-DDTHH:MM:SSZ (UTC)" },
+        [TIME_SET_FORCE] = { "force", DS_BOOL, 0, .help = "set it although NTP is enabled" },
         { NULL },
 };
 
@@ -198,10 +202,10 @@ static int h_time_set(void *ctx, struct ds_call *c)
         struct manual *m;
         int r;
 
-        ds_arg_str(c, "time", tb, sizeof tb);
+        ds_tb_str(c, TIME_SET_TIME, tb, sizeof tb);
         if (ds_parse_time(tb, &ms) < 0)
                 return ds_call_fail(c, -EINVAL, "time", "must be an ISO 8601 UTC time like 2026-01-31T12:00:00Z");
-        if (t->cfg.ntp_enabled && !ds_arg_bool(c, "force", false))
+        if (t->cfg.ntp_enabled && !ds_tb_bool(c, TIME_SET_FORCE, false))
                 return ds_call_fail(c, -EBUSY, NULL, "NTP is enabled: disable it, or give force=true");
         m = calloc(1, sizeof *m);
         if (!m)
@@ -222,15 +226,16 @@ static int h_time_set(void *ctx, struct ds_call *c)
         return DS_DEFER;
 }
 
+enum { ZONE_ZONE };
 static const struct ds_field zone_args[] = {
-        { "zone", DS_STR, DS_REQUIRED, .max_len = 64, .check = check_zone },
+        [ZONE_ZONE] = { "zone", DS_STR, DS_REQUIRED, .max_len = 64, .check = check_zone },
         { NULL },
 };
 
 static int h_time_zone(void *ctx, struct ds_call *c)
 {
         struct timed_ctx *t = ctx;
-        int r = set_one(t, c, "timezone", ds_arg(c, "zone"), false);
+        int r = set_one(t, c, "timezone", ds_tb(c, ZONE_ZONE), false);
 
         if (r < 0) {
                 if (!strcmp(c->err.field, "timezone"))

@@ -35,18 +35,19 @@ const struct ds_field upg_settings[] = {
         { NULL },
 };
 
+enum { INSTALL_FILE, INSTALL_ALLOW_DOWNGRADE };
 static const struct ds_field install_args[] = {
-        { "file", DS_STR, DS_REQUIRED, .max_len = 4000, .check = ds_check_path,
+        [INSTALL_FILE] = { "file", DS_STR, DS_REQUIRED, .max_len = 4000, .check = ds_check_path,
           .help = "the bundle, readable by upgrade-d" },
-        { "allow_downgrade", DS_BOOL, 0, .help = "an older version of the same security version (admin only)" },
+        [INSTALL_ALLOW_DOWNGRADE] = { "allow_downgrade", DS_BOOL, 0, .help = "an older version of the same security version (admin only)" },
         { NULL },
 };
 
 static int h_upgrade_install(void *ctx, struct ds_call *c)
 {
         struct upg_ctx *x = ctx;
-        bool down = ds_arg_bool(c, "allow_downgrade", false);
-        char *file = ds_arg_strdup(c, "file");
+        bool down = ds_tb_bool(c, INSTALL_ALLOW_DOWNGRADE, false);
+        char *file = ds_tb_strdup(c, INSTALL_FILE);
         int r;
 
         if (!file)
@@ -62,15 +63,16 @@ static int h_upgrade_install(void *ctx, struct ds_call *c)
         return r;
 }
 
+enum { VERIFY_FILE };
 static const struct ds_field verify_args[] = {
-        { "file", DS_STR, DS_REQUIRED, .max_len = 4000, .check = ds_check_path, .help = "the bundle" },
+        [VERIFY_FILE] = { "file", DS_STR, DS_REQUIRED, .max_len = 4000, .check = ds_check_path, .help = "the bundle" },
         { NULL },
 };
 
 /* Checks a bundle (signature, manifest, every hash) and says what it holds. */
 static int h_upgrade_verify(void *ctx, struct ds_call *c)
 {
-        char *file = ds_arg_strdup(c, "file");
+        char *file = ds_tb_strdup(c, VERIFY_FILE);
         int r;
 
         if (!file)
@@ -127,20 +129,22 @@ static int h_upgrade_status(void *ctx, struct ds_call *c)
         return 0;
 }
 
+enum { HISTORY_MAX };
 static const struct ds_field history_args[] = {
-        { "max", DS_INT, 0, .min = 1, .max = UPG_HISTORY_MAX, .help = "rows, newest last (default 20)" },
+        [HISTORY_MAX] = { "max", DS_INT, 0, .min = 1, .max = UPG_HISTORY_MAX, .help = "rows, newest last (default 20)" },
         { NULL },
 };
 
 static int h_upgrade_history(void *ctx, struct ds_call *c)
 {
         mpw_str(c->r, "history");
-        upg_history_write(ctx, c->r, (int)ds_arg_int(c, "max", 20));
+        upg_history_write(ctx, c->r, (int)ds_tb_int(c, HISTORY_MAX, 20));
         return 0;
 }
 
+enum { ROLLBACK_COMPONENT };
 static const struct ds_field rollback_args[] = {
-        { "component", DS_STR, DS_REQUIRED, .check = ds_check_name, .help = "back to its kept previous version" },
+        [ROLLBACK_COMPONENT] = { "component", DS_STR, DS_REQUIRED, .check = ds_check_name, .help = "back to its kept previous version" },
         { NULL },
 };
 
@@ -148,7 +152,7 @@ static int h_upgrade_rollback(void *ctx, struct ds_call *c)
 {
         char comp[BUNDLE_NAME_MAX + 1];
 
-        ds_arg_str(c, "component", comp, sizeof comp);
+        ds_tb_str(c, ROLLBACK_COMPONENT, comp, sizeof comp);
         return upg_rollback_start(ctx, c, comp);
 }
 
@@ -157,8 +161,9 @@ static int h_upgrade_check(void *ctx, struct ds_call *c)
         return upg_online_check(ctx, c, ds_call_actor(c));
 }
 
+enum { DOWNLOAD_TARGET };
 static const struct ds_field download_args[] = {
-        { "target", DS_STR, DS_REQUIRED, .max_len = 120, .check = ds_check_printable,
+        [DOWNLOAD_TARGET] = { "target", DS_STR, DS_REQUIRED, .max_len = 120, .check = ds_check_printable,
           .help = "a target name from devctl upgrade check" },
         { NULL },
 };
@@ -167,7 +172,7 @@ static int h_upgrade_download(void *ctx, struct ds_call *c)
 {
         char t[128];
 
-        ds_arg_str(c, "target", t, sizeof t);
+        ds_tb_str(c, DOWNLOAD_TARGET, t, sizeof t);
         return upg_online_download(ctx, c, t);
 }
 

@@ -7,12 +7,15 @@
 
 #include "service.h"
 
+/* The methods' arguments, by their index in the tables below. */
+enum { CHECK_TOKEN };
+
 static int h_check(void *ctx, struct ds_call *c)
 {
         char tok[256], *f[4], *p, *save = NULL;
 
         (void)ctx;
-        ds_arg_str(c, "token", tok, sizeof tok);
+        ds_tb_str(c, CHECK_TOKEN, tok, sizeof tok);
         if (strncmp(tok, "tok:", 4))
                 return ds_call_fail(c, -DS_EAUTH, NULL, "session expired or unknown");
         p = tok + 4;
@@ -39,7 +42,7 @@ static int h_check(void *ctx, struct ds_call *c)
         return 0;
 }
 
-static const struct ds_field check_args[] = { { "token", DS_STR, DS_REQUIRED, .max_len = 200 }, { NULL } };
+static const struct ds_field check_args[] = { [CHECK_TOKEN] = { "token", DS_STR, DS_REQUIRED, .max_len = 200 }, { NULL } };
 static const struct ds_method methods[] = {
         DS_METHOD("session.check", check_args, h_check, AUTH_SERVICE),
         { NULL },

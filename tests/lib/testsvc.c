@@ -9,6 +9,12 @@
 #include "service.h"
 #include "util.h"
 
+/* The methods' arguments, by their index in the tables below. */
+enum { SLEEP_MS };
+enum { PUB_TOPIC, PUB_COUNT };
+enum { CHECK_TOKEN };
+enum { REVOKE_USER };
+
 struct tctx {
         struct ds_daemon *d;
         int delay_timer;
@@ -44,7 +50,7 @@ static int on_later(zloop_t *loop, int timer_id, void *arg)
 static int h_sleep(void *ctx, struct ds_call *c)
 {
         struct tctx *t = ctx;
-        int64_t ms = ds_arg_int(c, "ms", 100);
+        int64_t ms = ds_tb_int(c, SLEEP_MS, 100);
         struct ds_call *d = ds_call_detach(c);
 
         if (!d)
@@ -57,10 +63,10 @@ static int h_publish(void *ctx, struct ds_call *c)
 {
         struct tctx *t = ctx;
         char topic[BUS_TOPIC_MAX + 1];
-        int64_t n = ds_arg_int(c, "count", 1);
+        int64_t n = ds_tb_int(c, PUB_COUNT, 1);
         struct mpw w;
 
-        ds_arg_str(c, "topic", topic, sizeof topic);
+        ds_tb_str(c, PUB_TOPIC, topic, sizeof topic);
         mpw_init(&w);
         for (int64_t i = 0; i < n; i++) {
                 mpw_reset(&w);
@@ -88,7 +94,7 @@ static int h_check(void *ctx, struct ds_call *c)
         char tok[128], *user, *group, *auths, *save = NULL;
 
         (void)ctx;
-        ds_arg_str(c, "token", tok, sizeof tok);
+        ds_tb_str(c, CHECK_TOKEN, tok, sizeof tok);
         if (strncmp(tok, "tok:", 4))
                 return ds_call_fail(c, -DS_EAUTH, NULL, "session expired or unknown");
         user = strtok_r(tok + 4, ":", &save);
@@ -113,7 +119,7 @@ static int h_revoke(void *ctx, struct ds_call *c)
         char user[64];
         struct mpw w;
 
-        ds_arg_str(c, "user", user, sizeof user);
+        ds_tb_str(c, REVOKE_USER, user, sizeof user);
         mpw_init(&w);
         mpw_map_begin(&w);
         mpw_kv_str(&w, "user", user);
@@ -130,14 +136,14 @@ static const struct ds_field echo_args[] = {
         { "password", DS_STR, DS_SECRET, .max_len = 64 },
         { NULL },
 };
-static const struct ds_field sleep_args[] = { { "ms", DS_INT, 0, .min = 0, .max = 60000 }, { NULL } };
+static const struct ds_field sleep_args[] = { [SLEEP_MS] = { "ms", DS_INT, 0, .min = 0, .max = 60000 }, { NULL } };
 static const struct ds_field pub_args[] = {
-        { "topic", DS_STR, DS_REQUIRED, .max_len = BUS_TOPIC_MAX },
-        { "count", DS_INT, 0, .min = 1, .max = 1000000 },
+        [PUB_TOPIC] = { "topic", DS_STR, DS_REQUIRED, .max_len = BUS_TOPIC_MAX },
+        [PUB_COUNT] = { "count", DS_INT, 0, .min = 1, .max = 1000000 },
         { NULL },
 };
-static const struct ds_field check_args[] = { { "token", DS_STR, DS_REQUIRED, .max_len = 128 }, { NULL } };
-static const struct ds_field revoke_args[] = { { "user", DS_STR, 0 }, { NULL } };
+static const struct ds_field check_args[] = { [CHECK_TOKEN] = { "token", DS_STR, DS_REQUIRED, .max_len = 128 }, { NULL } };
+static const struct ds_field revoke_args[] = { [REVOKE_USER] = { "user", DS_STR, 0 }, { NULL } };
 
 static const struct ds_method methods[] = {
         DS_METHOD("test.echo", echo_args, h_echo, AUTH_PUBLIC),
