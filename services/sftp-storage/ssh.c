@@ -266,10 +266,14 @@ static void *ssh_main(void *ud)
         libssh2_sftp_rename_ex(sftp, j->src, (unsigned)strlen(j->src), j->dst, (unsigned)strlen(j->dst), 0);
         j->result = 0;
 out:
+        /* after a failure the server may not answer at all: the teardown
+         * must not wait for it (each blocking call would take timeout_s) */
+        if (s && (j->result < 0 || cancelled(j)))
+                libssh2_session_set_blocking(s, 0);
         if (sftp)
                 libssh2_sftp_shutdown(sftp);
         if (s) {
-                if (!cancelled(j))
+                if (j->result == 0 && !cancelled(j))
                         libssh2_session_disconnect(s, "done");
                 libssh2_session_free(s);
         }
