@@ -50,7 +50,7 @@ struct stor_ssh {
         pthread_t th;
         int pipe[2];
         pthread_mutex_t mu;
-        int sock;   /* under mu: shut down by a cancel */
+        int sock;    /* under mu: shut down by a cancel */
         bool cancel; /* under mu */
         /* inputs, copied: the thread reads nothing of x but these */
         char host[256], user[128], pin[64], key_path[4096], pub_path[4096];
