@@ -181,7 +181,8 @@ static int ssh_send(struct stor_ssh *j, LIBSSH2_SESSION *s, LIBSSH2_SFTP *sftp, 
         uint64_t pos = j->offset;
         int64_t t0 = mono_ms();
 
-        if (!(h = libssh2_sftp_open_ex(sftp, j->src, (unsigned)strlen(j->src), fl, 0640, LIBSSH2_SFTP_OPENFILE)))
+        /* 0644: what curl gave the files (CURLOPT_NEW_FILE_PERMS) */
+        if (!(h = libssh2_sftp_open_ex(sftp, j->src, (unsigned)strlen(j->src), fl, 0644, LIBSSH2_SFTP_OPENFILE)))
                 return fail(j, s, "Upload failed (open)");
         libssh2_sftp_seek64(h, pos);
         while (pos < j->size) {
