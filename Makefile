@@ -21,7 +21,7 @@ VERSION  := 1.0.0
 PKGS := libzmq libczmq msgpack openssl libconfig libsystemd libcurl pwquality libsodium libnftables jansson libmicrohttpd gnutls miniupnpc
 TEST_PKGS := cmocka
 DEB_PKGS := build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev libssl-dev libconfig-dev \
-	libsystemd-dev libcurl4-openssl-dev libpwquality-dev libsodium-dev libnftables-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libgnutls28-dev libminiupnpc-dev \
+	libsystemd-dev libcurl4-openssl-dev libpwquality-dev libsodium-dev libnftables-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libgnutls28-dev libminiupnpc-dev libssh2-1-dev \
 	cracklib-runtime nftables iproute2 bc openssl
 
 CC ?= cc
@@ -149,6 +149,8 @@ $(BUILD)/tests/$(1)_%: $(BUILD)/obj/services/$(1)/%.o $(filter-out $(BUILD)/obj/
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(TEST_LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call SVC_RULES,$(s))))
+# sftp-storage's SFTP upload on libssh2 directly (curl cannot keep libssh2's write pipeline full)
+$(BUILD)/sftp-storage $(BUILD)/tests/sftp-storage_%: override LDLIBS += $(shell pkg-config --libs libssh2)
 
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(BUILD)/libdsbroker.a $(LIBS)
 	@mkdir -p $(dir $@)

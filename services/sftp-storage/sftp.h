@@ -75,6 +75,7 @@ struct stor_ctx {
         const char *up_mem;     /* upload from memory (marker) */
         size_t up_mem_len, up_mem_off;
         int up_fd;              /* upload from a file */
+        struct stor_ssh *ssh;   /* SFTP upload on libssh2 (ssh.c), NULL none */
         struct curl_slist *quote, *postquote;
         /* the item in progress */
         char id[DSQ_ID_LEN + 1];
@@ -137,6 +138,23 @@ void stor_kick(struct stor_ctx *x);
 /* The destination changed: the operation in progress ends, its item is retried. */
 void stor_xfer_abort(struct stor_ctx *x, const char *why);
 bool stor_configured(const struct stor_ctx *x);
+/* ssh.c: the SFTP upload of x->tmp from x->offset on libssh2, then the
+ * rename to x->final; stor_ssh_done is called on the loop at its end */
+struct stor_ssh_result {
+        int result;             /* 0 sent (renamed or refused: check next), <0 failed */
+        bool hostkey_mismatch;
+        bool md_ok;             /* the inline sum covers md_done bytes */
+        uint64_t md_done, sent;
+        char why[DSQ_ERROR_MAX + 1];
+};
+int stor_ssh_init(void);
+void stor_ssh_fini(void);
+int stor_ssh_put(struct stor_ctx *x, const char *path);
+/* ends an upload in progress at once (no result) */
+void stor_ssh_cancel(struct stor_ctx *x);
+/* xfer.c */
+void stor_ssh_done(struct stor_ctx *x, const struct stor_ssh_result *r);
+
 /* spool.c: files dropped by the media stack -> the queue */
 int stor_spool_scan(struct stor_ctx *x);
 /* at start: held files without an item queued again; after a purge: deleted */

@@ -104,6 +104,7 @@ static int on_hostkey(void *ud, int keytype, const char *key, size_t len)
 
 static void op_clear(struct stor_ctx *x)
 {
+        stor_ssh_cancel(x);
         if (x->easy) {
                 curl_multi_remove_handle(x->curl.multi, x->easy);
                 curl_easy_cleanup(x->easy);
@@ -520,19 +521,8 @@ static void up_listed(struct stor_ctx *x)
                 item_fail(x, "the spooled file cannot be read", false);
                 return;
         }
-        free(path);
-        if (!op_new(x, PH_UP_PUT, x->tmp)) {
-                item_fail(x, "out of memory", false);
-                return;
-        }
-        if (s.tmp_size >= 0 && x->offset > x->size) {
-                /* longer than the file: not a prefix of it, start over */
-                snprintf(cmd, sizeof cmd, x->conf.url.proto == STOR_SFTP ? "rm %s/%s" : "DELE %s/%s",
-                         x->conf.url.dir, x->tmp);
-                x->quote = curl_slist_append(NULL, cmd);
-                curl_easy_setopt(x->easy, CURLOPT_QUOTE, x->quote);
-                x->offset = 0;
-        }
+        if (s.tmp_size >= 0 && x->offset > x->size)
+                x->offset = 0; /* longer than the file: not a prefix of it, start over */
         if (x->offset == 0 && EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) == 1) {
                 x->md_inline = true;
                 x->md_done = 0;
@@ -540,24 +530,38 @@ static void up_listed(struct stor_ctx *x)
         if (x->offset) {
                 x->resumed++;
                 log_notice("resuming '%s' at %" PRIu64 " of %" PRIu64 " bytes", x->name, x->offset, x->size);
+        }
+        if (x->conf.url.proto == STOR_SFTP) {
+                /* libssh2 directly: curl cannot keep its write pipeline full */
+                close(x->up_fd);
+                x->up_fd = -1;
+                if (stor_ssh_put(x, path) < 0)
+                        item_fail(x, "out of memory", false);
+                free(path);
+                return;
+        }
+        free(path);
+        if (!op_new(x, PH_UP_PUT, x->tmp)) {
+                item_fail(x, "out of memory", false);
+                return;
+        }
+        if (s.tmp_size >= 0 && (uint64_t)s.tmp_size > x->size) {
+                snprintf(cmd, sizeof cmd, "DELE %s/%s", x->conf.url.dir, x->tmp);
+                x->quote = curl_slist_append(NULL, cmd);
+                curl_easy_setopt(x->easy, CURLOPT_QUOTE, x->quote);
+        }
+        if (x->offset) {
                 curl_easy_setopt(x->easy, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)x->offset);
                 curl_easy_setopt(x->easy, CURLOPT_APPEND, 1L);
         }
-        /* the final name must not exist: SFTP v3 rename (OpenSSH: link + unlink) refuses one */
-        if (x->conf.url.proto == STOR_SFTP) {
-                snprintf(cmd, sizeof cmd, "rename %s/%s %s/%s", x->conf.url.dir, x->tmp, x->conf.url.dir, x->final);
-                x->postquote = curl_slist_append(NULL, cmd);
-        } else {
-                snprintf(cmd, sizeof cmd, "RNFR %s/%s", x->conf.url.dir, x->tmp);
-                x->postquote = curl_slist_append(NULL, cmd);
-                snprintf(cmd, sizeof cmd, "RNTO %s/%s", x->conf.url.dir, x->final);
-                x->postquote = curl_slist_append(x->postquote, cmd);
-        }
+        /* the final name must not exist: RNTO onto an existing name is refused by the final size check */
+        snprintf(cmd, sizeof cmd, "RNFR %s/%s", x->conf.url.dir, x->tmp);
+        x->postquote = curl_slist_append(NULL, cmd);
+        snprintf(cmd, sizeof cmd, "RNTO %s/%s", x->conf.url.dir, x->final);
+        x->postquote = curl_slist_append(x->postquote, cmd);
         curl_easy_setopt(x->easy, CURLOPT_POSTQUOTE, x->postquote);
         curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->size);
-        /* libssh2 keeps as many SFTP writes in flight as one buffer holds:
-         * a large one is what brings it near OpenSSH's pipelining */
         curl_easy_setopt(x->easy, CURLOPT_UPLOAD_BUFFERSIZE, STOR_UPLOAD_BUFFER);
         if (x->conf.rate_kib_s)
                 curl_easy_setopt(x->easy, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)x->conf.rate_kib_s * 1024);
@@ -586,6 +590,28 @@ static void up_checked(struct stor_ctx *x)
 
 /* ---- completion ------------------------------------------------------- */
 
+/* the server's host key is not the pinned one: uploads stop until re-trusted */
+static void hostkey_refused(struct stor_ctx *x, char *why, size_t size)
+{
+        if (!x->hostkey_mismatch) {
+                struct mpw w;
+                log_audit("security", LOG_LVL_ERR, "sftp-storage",
+                          "host key of '%s' does not match the pinned one: uploads stop until "
+                          "`devctl storage trust`", x->conf.url.host);
+                mpw_init(&w);
+                mpw_map_begin(&w);
+                mpw_kv_str(&w, "host", x->conf.url.host);
+                mpw_kv_str(&w, "pinned", x->pin);
+                mpw_map_end(&w);
+                if (x->d->bus)
+                        ds_daemon_publish(x->d, "storage.hostkey.mismatch", &w);
+                mpw_free(&w);
+        }
+        x->hostkey_mismatch = true;
+        snprintf(why, size, "the server's host key does not match the pinned one: refused until "
+                            "re-trusted (devctl storage trust)");
+}
+
 static void on_error(struct stor_ctx *x, enum stor_phase ph, CURLcode res)
 {
         char why[DSQ_ERROR_MAX + 1];
@@ -594,27 +620,9 @@ static void on_error(struct stor_ctx *x, enum stor_phase ph, CURLcode res)
         op_clear(x);
         if (ph == PH_PROBE)
                 return; /* handled by the caller */
-        if (res == CURLE_PEER_FAILED_VERIFICATION && x->conf.url.proto == STOR_SFTP) {
-                if (!x->hostkey_mismatch) {
-                        struct mpw w;
-                        log_audit("security", LOG_LVL_ERR, "sftp-storage",
-                                  "host key of '%s' does not match the pinned one: uploads stop until "
-                                  "`devctl storage trust`", x->conf.url.host);
-                        mpw_init(&w);
-                        mpw_map_begin(&w);
-                        mpw_kv_str(&w, "host", x->conf.url.host);
-                        mpw_kv_str(&w, "pinned", x->pin);
-                        mpw_map_end(&w);
-                        if (x->d->bus)
-                                ds_daemon_publish(x->d, "storage.hostkey.mismatch", &w);
-                        mpw_free(&w);
-                }
-                x->hostkey_mismatch = true;
-                snprintf(why, sizeof why, "the server's host key does not match the pinned one: refused until "
-                                          "re-trusted (devctl storage trust)");
-        }
-        x->failed_attempts++;
-        snprintf(x->last_error, sizeof x->last_error, "%s", why);
+        if (res == CURLE_PEER_FAILED_VERIFICATION && x->conf.url.proto == STOR_SFTP)
+                hostkey_refused(x, why, sizeof why);
+        x->failed_attempts++;        snprintf(x->last_error, sizeof x->last_error, "%s", why);
         if (ph == PH_PREP_LIST || ph == PH_PREP_GET || ph == PH_PREP_PUT) {
                 x->dir_next_ms = ds_now_mono_ms() + 5000;
                 finish_call(&x->test_call, res == CURLE_PEER_FAILED_VERIFICATION ? -DS_EAUTH : -ETIMEDOUT, "url",
@@ -625,6 +633,28 @@ static void on_error(struct stor_ctx *x, enum stor_phase ph, CURLcode res)
         }
         if (x->id[0])
                 item_fail(x, why, false);
+}
+
+/* the libssh2 upload ended (ssh.c): on to the final size check */
+void stor_ssh_done(struct stor_ctx *x, const struct stor_ssh_result *r)
+{
+        char why[DSQ_ERROR_MAX + 1];
+
+        x->phase = PH_IDLE;
+        if (!r->md_ok)
+                x->md_inline = false;
+        else
+                x->md_done = r->md_done;
+        if (r->result < 0) {
+                snprintf(why, sizeof why, "%s", r->why);
+                if (r->hostkey_mismatch)
+                        hostkey_refused(x, why, sizeof why);
+                item_fail(x, why, false);
+        } else if (!op_new(x, PH_UP_CHECK, "") || op_go(x) < 0) {
+                item_fail(x, "out of memory", false);
+        }
+        if (x->phase == PH_IDLE)
+                stor_kick(x);
 }
 
 static void probe_done(struct stor_ctx *x)
@@ -771,7 +801,7 @@ int stor_xfer_init(struct stor_ctx *x)
 {
         x->up_fd = -1;
         x->hash_fd = x->hash_timer = -1;
-        if (!(x->md = EVP_MD_CTX_new()))
+        if (!(x->md = EVP_MD_CTX_new()) || stor_ssh_init() < 0)
                 return -ENOMEM;
         return ds_curl_loop_init(&x->curl, &x->d->loop, on_progress, x);
 }
@@ -784,6 +814,7 @@ void stor_xfer_fini(struct stor_ctx *x)
         EVP_MD_CTX_free(x->md);
         x->md = NULL;
         ds_curl_loop_fini(&x->curl);
+        stor_ssh_fini();
         if (x->trust_call)
                 finish_call(&x->trust_call, -DS_EUNAVAIL, NULL, "%s", "stopping");
         if (x->test_call)
