@@ -397,6 +397,24 @@ int mp_decode(const void *buf, size_t len, const struct mp_limits *lim, msgpack_
         return 0;
 }
 
+int mp_decode_zone(const void *buf, size_t len, const struct mp_limits *lim, msgpack_zone *z, msgpack_object *ret,
+                   const char **why)
+{
+        size_t off = 0;
+        msgpack_unpack_return u;
+        int r;
+
+        r = mp_check(buf, len, lim, why);
+        if (r < 0)
+                return r;
+        u = msgpack_unpack(buf, len, &off, z, ret);
+        if (u != MSGPACK_UNPACK_SUCCESS && u != MSGPACK_UNPACK_EXTRA_BYTES) {
+                *why = "undecodable message";
+                return -EBADMSG;
+        }
+        return 0;
+}
+
 /* ---- accessors ---------------------------------------------------------- */
 
 const msgpack_object *mp_get(const msgpack_object *map, const char *key)

@@ -77,6 +77,11 @@ int mp_check(const void *buf, size_t len, const struct mp_limits *lim, const cha
  * msgpack_unpacked_destroy(). */
 int mp_decode(const void *buf, size_t len, const struct mp_limits *lim, msgpack_unpacked *ret,
               const char **why);
+/* mp_decode() into a zone the caller keeps and clears between messages: no
+ * allocation per message once the zone has grown. The object's strings point
+ * into buf. */
+int mp_decode_zone(const void *buf, size_t len, const struct mp_limits *lim, msgpack_zone *z, msgpack_object *ret,
+                   const char **why);
 
 /* For a message that failed mp_check(): finds the raw bytes of a scalar "id"
  * at the top level of a map, without recursion or allocation, so the sender

@@ -128,6 +128,14 @@ struct busd {
         struct stats st;
         int64_t last_warn, last_slow_warn;
         uint64_t sub_queue_max;
+        /* the hot path's buffers, kept between messages so that a forwarded
+         * request allocates nothing once they have grown: the decode zone
+         * (a message replayed from inside another gets a zone of its own)
+         * and the writer of forwarded requests and relayed replies (zeroed
+         * after each send) */
+        msgpack_zone zone;
+        bool zone_busy;
+        struct mpw out;
 };
 
 struct peer_ref {

@@ -2,6 +2,29 @@
  * table, replies back to the caller, deadlines */
 #include "broker.h"
 
+/* the in-flight table's key: the decimal busd id (sessions.c and pubsub.c
+ * track theirs through inflight_track too) */
+static void bid_key(uint64_t bid, char key[24])
+{
+        char t[24];
+        int n = 0, k = 0;
+
+        do
+                t[n++] = (char)('0' + bid % 10);
+        while ((bid /= 10) && n < 23);
+        while (n)
+                key[k++] = t[--n];
+        key[k] = '\0';
+}
+
+static void copy_name(char *dst, size_t size, const char *src)
+{
+        size_t n = strnlen(src, size - 1);
+
+        memcpy(dst, src, n);
+        dst[n] = '\0';
+}
+
 void inflight_free(void *p)
 {
         struct inflight *f = p;
@@ -83,7 +106,7 @@ struct inflight *inflight_new(struct busd *b, struct peer *from, const struct re
         }
         memcpy(f->client_id, q->id, q->id_len);
         f->client_id_len = q->id_len;
-        snprintf(f->svc, sizeof f->svc, "%s", svc);
+        copy_name(f->svc, sizeof f->svc, svc);
         f->deadline = ds_now_mono_ms() + timeout;
         return f;
 }
@@ -92,7 +115,7 @@ void inflight_track(struct busd *b, struct inflight *f)
 {
         char key[24];
 
-        snprintf(key, sizeof key, "%llu", (unsigned long long)f->bid);
+        bid_key(f->bid, key);
         zhash_insert(b->inflight, key, f);
         zhash_freefn(b->inflight, key, inflight_free);
 }
@@ -102,7 +125,7 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
 {
         struct bus_stamp stamp;
         struct inflight *f;
-        struct mpw w;
+        struct mpw *w = &b->out;
         int r;
 
         f = inflight_new(b, from, q, IF_FORWARD, s->name, q->timeout);
@@ -120,11 +143,12 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
                 stamp.authz = sess->authz;
                 stamp.authz_len = sess->authz_len;
         }
-        mpw_init(&w);
-        bus_enc_req(&w, &(struct bus_req_out){
-                                .id = f->bid, .m = q->method, .t = q->timeout, .args_obj = q->a, .c = &stamp});
-        r = route_send(b, s->peer->rid, s->peer->rid_len, mpw_data(&w), mpw_len(&w));
-        mpw_wipe(&w);
+        mpw_reset(w);
+        bus_enc_req(w, &(struct bus_req_out){
+                               .id = f->bid, .m = q->method, .t = q->timeout, .args_obj = q->a, .c = &stamp});
+        r = route_send(b, s->peer->rid, s->peer->rid_len, mpw_data(w), mpw_len(w));
+        sodium_memzero(w->sb.data, w->sb.size);
+        mpw_reset(w);
         if (r < 0) {
                 route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, r == -EAGAIN ? -EBUSY : -DS_EUNAVAIL,
                                 NULL, "%s cannot take requests now", s->name);
@@ -148,7 +172,14 @@ void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const
         q.id_len = mpw_len(idw);
         t = m->has_t ? m->t : ds_settings_int(&b->cfg, "default_timeout_ms");
         q.timeout = t < 10 ? 10 : t > BUS_MAX_TIMEOUT_MS ? BUS_MAX_TIMEOUT_MS : t;
-        snprintf(q.target, sizeof q.target, "%s.%s", q.to, q.method);
+        {
+                size_t tl = strnlen(q.to, BUS_NAME_MAX), ml = strnlen(q.method, BUS_METHOD_MAX);
+
+                memcpy(q.target, q.to, tl);
+                q.target[tl] = '.';
+                memcpy(q.target + tl + 1, q.method, ml);
+                q.target[tl + 1 + ml] = '\0';
+        }
 
         if (!bus_acl_may_call(b->acl, from->id, q.target)) {
                 b->st.refused++;
@@ -236,11 +267,11 @@ void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m)
         int64_t bid = m->nid;
         struct inflight *f;
         char key[24];
-        struct mpw w;
+        struct mpw *w = &b->out;
 
         if (bid < 0)
                 return;
-        snprintf(key, sizeof key, "%lld", (long long)bid);
+        bid_key((uint64_t)bid, key);
         f = zhash_lookup(b->inflight, key);
         if (!f || !from->svc || strcmp(from->svc->name, f->svc)) {
                 log_debug("bus: stray reply %s from '%s'", key, from->id);
@@ -259,10 +290,11 @@ void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m)
                 return;
         }
         b->st.replies++;
-        mpw_init(&w);
-        bus_enc_rep_relay(&w, f->client_id, f->client_id_len, m->ok, m->r, m->err);
-        route_send(b, f->client_rid, f->client_rid_len, mpw_data(&w), mpw_len(&w));
-        mpw_wipe(&w);
+        mpw_reset(w);
+        bus_enc_rep_relay(w, f->client_id, f->client_id_len, m->ok, m->r, m->err);
+        route_send(b, f->client_rid, f->client_rid_len, mpw_data(w), mpw_len(w));
+        sodium_memzero(w->sb.data, w->sb.size);
+        mpw_reset(w);
         inflight_free(f);
 }
 
@@ -290,14 +322,21 @@ void route_on_tick(struct busd *b)
 
 void route_message(struct busd *b, struct peer *from, const char *raw, size_t len)
 {
-        msgpack_unpacked u;
+        msgpack_zone own, *z = &b->zone;
+        msgpack_object obj;
+        bool outer = !b->zone_busy;
         const char *why;
         struct bus_msg m;
         struct ds_err e;
         struct mpw idw;
         int r;
 
-        r = mp_decode(raw, len, &b->lim, &u, &why);
+        if (!outer) {
+                z = &own;
+                if (!msgpack_zone_init(z, MSGPACK_ZONE_CHUNK_SIZE))
+                        return;
+        }
+        r = mp_decode_zone(raw, len, &b->lim, z, &obj, &why);
         if (r < 0) {
                 b->st.malformed++;
                 if (ds_now_mono_ms() - b->last_warn > 1000) {
@@ -312,10 +351,11 @@ void route_message(struct busd *b, struct peer *from, const char *raw, size_t le
                         route_reply_err(b, from->rid, from->rid_len, idp, idn, -EINVAL, NULL, "malformed message: %s",
                                         why);
                 }
-                return;
+                goto done;
         }
+        b->zone_busy = true;
         mpw_init(&idw);
-        r = bus_msg_decode(&u.data, BUS_DEC_ROUTE, &m, &e);
+        r = bus_msg_decode(&obj, BUS_DEC_ROUTE, &m, &e);
         if (r < 0 && (m.kind == BUS_KIND_NONE || m.kind == BUS_KIND_REQ)) {
                 /* no kind, another version, an unknown kind, a bad request:
                  * answered when it carries an id */
@@ -363,7 +403,12 @@ void route_message(struct busd *b, struct peer *from, const char *raw, size_t le
         }
 out:
         mpw_free(&idw);
-        msgpack_unpacked_destroy(&u);
+        b->zone_busy = !outer;
+done:
+        if (outer)
+                msgpack_zone_clear(z);
+        else
+                msgpack_zone_destroy(z);
 }
 
 void route_on_router(struct busd *b)

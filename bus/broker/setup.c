@@ -118,6 +118,9 @@ void busd_start(struct busd *b)
                                     .max_items = (uint32_t)ds_settings_int(&b->cfg, "max_items"),
                                     .max_str = (uint32_t)ds_settings_int(&b->cfg, "max_msg")};
         b->hb_ms = (int)ds_settings_int(&b->cfg, "hb_ms");
+        if (!msgpack_zone_init(&b->zone, MSGPACK_ZONE_CHUNK_SIZE))
+                fatal("out of memory");
+        mpw_init(&b->out);
         b->sub_queue_max = (uint64_t)ds_settings_int(&b->cfg, "sub_queue_max");
         b->statedir = ds_paths_state(&b->paths, "busd");
         if (!b->statedir || (r = state_mkdir_p(b->statedir, 0700)) < 0)
@@ -201,6 +204,8 @@ void busd_stop(struct busd *b)
         zhash_destroy(&b->services);
         zhash_destroy(&b->peers);
         zhash_destroy(&b->disabled);
+        msgpack_zone_destroy(&b->zone);
+        mpw_wipe(&b->out);
         zmq_socket_monitor(b->router, NULL, 0);
         zmq_close(b->mon);
         zmq_close(b->router);

@@ -1,9 +1,19 @@
 /* bus_bench - round trip through busd vs raw ZeroMQ REQ/REP, pipelined
  * throughput, event fan-in. Prints "BENCH\tmetric\tvalue\tunit\tnote" lines.
  *
- *   bus_bench raw N          raw REQ/REP over ipc:// (its own endpoint, no busd)
- *   bus_bench broker N       the same through a plain zmq_proxy broker (reference)
- *   bus_bench rtt N          synchronous calls to testsvc test.echo through busd
+ *   bus_bench raw N [curve]  raw REQ/REP over ipc:// (its own endpoint, no busd),
+ *                            with "curve" under CURVE (keys made here)
+ *   bus_bench broker N [curve]  the same through a plain zmq_proxy broker
+ *                            (reference); "curve": CURVE on both hops
+ *   bus_bench keys FILE      a server and a client keypair for the three below
+ *   bus_bench proxy FE BE FILE  a zmq_proxy broker, CURVE on both hops, until killed
+ *   bus_bench worker BE FILE    its REP echo worker, until killed
+ *   bus_bench client EP N FILE  N CURVE REQ round trips to EP; waits for a
+ *                            line on stdin before and after them (see rtt --wait)
+ *   bus_bench rtt N [--wait] synchronous calls to testsvc test.echo through busd;
+ *                            --wait: connected and warmed up, print "ready" and
+ *                            wait for a line on stdin; after the calls print
+ *                            "done" and wait for another (a profiler's window)
  *   bus_bench call N SVC METHOD  synchronous calls with no arguments as devctl
  *                            makes them: identity devctl, the session token
  *                            in $BENCH_TOKEN
@@ -16,6 +26,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "bus.h"
@@ -44,17 +55,83 @@ static void report(const char *what, int64_t *lat, int n, int64_t total_us)
         printf("BENCH\t%s rate\t%.0f\treq/s\t\n", what, n * 1e6 / (double)total_us);
 }
 
+/* CURVE keys made by the bench: the server's (broker, REP) and one client's */
+struct bench_keys {
+        char spub[41], ssec[41], cpub[41], csec[41];
+};
+
+static int keys_make(struct bench_keys *k)
+{
+        return zmq_curve_keypair(k->spub, k->ssec) == 0 && zmq_curve_keypair(k->cpub, k->csec) == 0 ? 0 : -1;
+}
+
+static int keys_write(const char *path, const struct bench_keys *k)
+{
+        FILE *f;
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+        if (fd < 0 || !(f = fdopen(fd, "w")))
+                return -1;
+        fprintf(f, "%s\n%s\n%s\n%s\n", k->spub, k->ssec, k->cpub, k->csec);
+        return fclose(f);
+}
+
+static int keys_read(const char *path, struct bench_keys *k)
+{
+        FILE *f = fopen(path, "r");
+        int n;
+
+        if (!f)
+                return -1;
+        n = fscanf(f, "%40s %40s %40s %40s", k->spub, k->ssec, k->cpub, k->csec);
+        fclose(f);
+        return n == 4 ? 0 : -1;
+}
+
+static void curve_server(void *s, const struct bench_keys *k)
+{
+        int one = 1;
+
+        if (!k)
+                return;
+        zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one);
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, k->ssec, 40);
+}
+
+static void curve_client(void *s, const struct bench_keys *k)
+{
+        if (!k)
+                return;
+        zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, k->spub, 40);
+        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, k->cpub, 40);
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, k->csec, 40);
+}
+
+static void wait_line(void)
+{
+        char line[16];
+
+        if (!fgets(line, sizeof line, stdin))
+                return;
+}
+
 /* n synchronous REQ round trips of a request-sized message to ep; reports what. */
-static void req_loop(const char *ep, int n, int64_t *lat, const char *what)
+static void req_loop(const char *ep, int n, int64_t *lat, const char *what, const struct bench_keys *k, bool wait)
 {
         void *ctx = zmq_ctx_new(), *req = zmq_socket(ctx, ZMQ_REQ);
         char buf[256];
         const char msg[] = "\x85\xa1v\x01\xa1k\xa3req\xa2id\x01\xa2to\xa7testsvc\xa1m\xa9test.echo";
         int64_t t0;
 
+        curve_client(req, k);
         zmq_connect(req, ep);
-        zmq_send(req, msg, sizeof msg - 1, 0); /* warm-up */
+        zmq_send(req, msg, sizeof msg - 1, 0); /* warm-up (and handshake) */
         zmq_recv(req, buf, sizeof buf, 0);
+        if (wait) {
+                printf("ready\n");
+                fflush(stdout);
+                wait_line();
+        }
         t0 = now_us();
         for (int i = 0; i < n; i++) {
                 int64_t s = now_us();
@@ -62,22 +139,35 @@ static void req_loop(const char *ep, int n, int64_t *lat, const char *what)
                 zmq_recv(req, buf, sizeof buf, 0);
                 lat[i] = now_us() - s;
         }
+        if (wait) {
+                printf("done\n");
+                fflush(stdout);
+                wait_line();
+        }
         report(what, lat, n, now_us() - t0);
         zmq_close(req);
         zmq_ctx_term(ctx);
 }
 
-static int raw(int n)
+static int raw(int n, bool curve)
 {
         char ep[128];
         int64_t *lat = calloc((size_t)n, sizeof *lat);
+        struct bench_keys keys;
+        const struct bench_keys *k = NULL;
         pid_t child;
 
+        if (curve) {
+                if (keys_make(&keys) < 0)
+                        return 1;
+                k = &keys;
+        }
         snprintf(ep, sizeof ep, "ipc:///tmp/ds-bench-raw-%d.sock", (int)getpid());
         child = fork();
         if (child == 0) {
                 void *ctx = zmq_ctx_new(), *rep = zmq_socket(ctx, ZMQ_REP);
                 char buf[256];
+                curve_server(rep, k);
                 zmq_bind(rep, ep);
                 for (int i = 0; i < n + 1; i++) {
                         int len = zmq_recv(rep, buf, sizeof buf, 0);
@@ -87,7 +177,7 @@ static int raw(int n)
                 zmq_ctx_term(ctx);
                 _exit(0);
         }
-        req_loop(ep, n, lat, "raw zmq REQ/REP ipc");
+        req_loop(ep, n, lat, curve ? "raw zmq REQ/REP ipc (CURVE)" : "raw zmq REQ/REP ipc (no CURVE)", k, false);
         waitpid(child, NULL, 0);
         unlink(ep + 6);
         free(lat);
@@ -95,37 +185,59 @@ static int raw(int n)
 }
 
 /* The reference broker: zmq_proxy between a ROUTER for clients and a DEALER to
- * one REP echo worker, no CURVE, no ACL: what any forwarding broker costs. */
-static int plain_broker(int n)
+ * one REP echo worker, no ACL: what any forwarding broker costs. k: CURVE on
+ * both hops (the broker is the server of both). Runs until killed. */
+static void proxy_run(const char *fe, const char *be, const struct bench_keys *k)
+{
+        void *ctx = zmq_ctx_new(), *f = zmq_socket(ctx, ZMQ_ROUTER), *b = zmq_socket(ctx, ZMQ_DEALER);
+
+        curve_server(f, k);
+        curve_server(b, k);
+        zmq_bind(f, fe);
+        zmq_bind(b, be);
+        zmq_proxy(f, b, NULL);
+        _exit(0);
+}
+
+static void worker_run(const char *be, const struct bench_keys *k)
+{
+        void *ctx = zmq_ctx_new(), *rep = zmq_socket(ctx, ZMQ_REP);
+        char buf[256];
+
+        curve_client(rep, k);
+        zmq_connect(rep, be);
+        for (;;) {
+                int len = zmq_recv(rep, buf, sizeof buf, 0);
+                if (len < 0)
+                        break;
+                zmq_send(rep, buf, (size_t)len, 0);
+        }
+        _exit(0);
+}
+
+static int plain_broker(int n, bool curve)
 {
         char fe[128], be[128];
         int64_t *lat = calloc((size_t)n, sizeof *lat);
+        struct bench_keys keys;
+        const struct bench_keys *k = NULL;
         pid_t proxy, worker;
 
+        if (curve) {
+                if (keys_make(&keys) < 0)
+                        return 1;
+                k = &keys;
+        }
         snprintf(fe, sizeof fe, "ipc:///tmp/ds-bench-fe-%d.sock", (int)getpid());
         snprintf(be, sizeof be, "ipc:///tmp/ds-bench-be-%d.sock", (int)getpid());
         proxy = fork();
-        if (proxy == 0) {
-                void *ctx = zmq_ctx_new(), *f = zmq_socket(ctx, ZMQ_ROUTER), *b = zmq_socket(ctx, ZMQ_DEALER);
-                zmq_bind(f, fe);
-                zmq_bind(b, be);
-                zmq_proxy(f, b, NULL); /* until killed */
-                _exit(0);
-        }
+        if (proxy == 0)
+                proxy_run(fe, be, k);
         worker = fork();
-        if (worker == 0) {
-                void *ctx = zmq_ctx_new(), *rep = zmq_socket(ctx, ZMQ_REP);
-                char buf[256];
-                zmq_connect(rep, be);
-                for (;;) {
-                        int len = zmq_recv(rep, buf, sizeof buf, 0);
-                        if (len < 0)
-                                break;
-                        zmq_send(rep, buf, (size_t)len, 0);
-                }
-                _exit(0);
-        }
-        req_loop(fe, n, lat, "plain zmq_proxy broker (no CURVE)");
+        if (worker == 0)
+                worker_run(be, k);
+        req_loop(fe, n, lat, curve ? "plain zmq_proxy broker (CURVE both hops)" : "plain zmq_proxy broker (no CURVE)",
+                 k, false);
         kill(worker, SIGKILL);
         kill(proxy, SIGKILL);
         waitpid(worker, NULL, 0);
@@ -150,7 +262,7 @@ static bus_t *connect_as(const char *id)
         return b;
 }
 
-static int rtt(int n)
+static int rtt(int n, bool wait)
 {
         bus_t *b = connect_as("devctl");
         int64_t *lat = calloc((size_t)n, sizeof *lat), t0;
@@ -166,6 +278,11 @@ static int rtt(int n)
         mpw_map_end(&a);
         bus_call_sync(b, "testsvc", "test.echo", &a, NULL, 5000, &rep); /* warm-up + CURVE handshake */
         bus_reply_free(&rep);
+        if (wait) {
+                printf("ready\n");
+                fflush(stdout);
+                wait_line();
+        }
         t0 = now_us();
         for (int i = 0; i < n; i++) {
                 int64_t s = now_us();
@@ -173,6 +290,11 @@ static int rtt(int n)
                         fails++;
                 bus_reply_free(&rep);
                 lat[i] = now_us() - s;
+        }
+        if (wait) {
+                printf("done\n");
+                fflush(stdout);
+                wait_line();
         }
         report("busd round trip (CURVE+ACL)", lat, n, now_us() - t0);
         if (fails)
@@ -362,18 +484,43 @@ static int events(int n, int p)
 int main(int argc, char **argv)
 {
         zsys_handler_set(NULL);
+        bool opt = argc >= 4 && (!strcmp(argv[3], "curve") || !strcmp(argv[3], "--wait"));
+        struct bench_keys k;
+
         if (argc >= 3 && !strcmp(argv[1], "raw"))
-                return raw(atoi(argv[2]));
+                return raw(atoi(argv[2]), opt);
         if (argc >= 3 && !strcmp(argv[1], "broker"))
-                return plain_broker(atoi(argv[2]));
+                return plain_broker(atoi(argv[2]), opt);
         if (argc >= 3 && !strcmp(argv[1], "rtt"))
-                return rtt(atoi(argv[2]));
+                return rtt(atoi(argv[2]), opt);
+        if (argc >= 3 && !strcmp(argv[1], "keys"))
+                return keys_make(&k) < 0 || keys_write(argv[2], &k) < 0;
+        if (argc >= 5 && !strcmp(argv[1], "proxy")) {
+                if (keys_read(argv[4], &k) < 0)
+                        return 1;
+                proxy_run(argv[2], argv[3], &k);
+        }
+        if (argc >= 4 && !strcmp(argv[1], "worker")) {
+                if (keys_read(argv[3], &k) < 0)
+                        return 1;
+                worker_run(argv[2], &k);
+        }
+        if (argc >= 5 && !strcmp(argv[1], "client")) {
+                int n = atoi(argv[3]);
+                int64_t *lat = calloc((size_t)n, sizeof *lat);
+                if (!lat || keys_read(argv[4], &k) < 0)
+                        return 1;
+                req_loop(argv[2], n, lat, "plain zmq_proxy broker (CURVE both hops)", &k, true);
+                free(lat);
+                return 0;
+        }
         if (argc >= 5 && !strcmp(argv[1], "call"))
                 return call_rtt(atoi(argv[2]), argv[3], argv[4]);
         if (argc >= 4 && !strcmp(argv[1], "pipeline"))
                 return pipeline(atoi(argv[2]), atoi(argv[3]));
         if (argc >= 4 && !strcmp(argv[1], "events"))
                 return events(atoi(argv[2]), atoi(argv[3]));
-        fprintf(stderr, "usage: bus_bench raw N | broker N | rtt N | pipeline N K | events N P\n");
+        fprintf(stderr, "usage: bus_bench raw N [curve] | broker N [curve] | rtt N [--wait] | pipeline N K | events N P |\n"
+                        "       keys FILE | proxy FE BE FILE | worker BE FILE | client EP N FILE\n");
         return 2;
 }
