@@ -49,7 +49,7 @@ cg_file() { ls -t "$CG"/$1.* 2>/dev/null | head -1; }
 # "TOTAL OUTSIDE IDLE_TOTAL IDLE_OUTSIDE" (see cg_split.awk).
 cg_window() {
         local pid=$1 tag=$2 l t0 t1 run idle; shift 2
-        coproc CGC { "$@"; }
+        coproc CGC { timeout 120 "$@"; } # a client stuck on its input fails the step, not the run
         read -r -t 60 l <&"${CGC[0]}"
         callgrind_control -z "$pid" >/dev/null 2>&1
         t0=$(date +%s%N)
