@@ -49,3 +49,18 @@ struct bus {
 int bus_send_raw(bus_t *b, const void *data, size_t len);
 /* Says hello with the served tables (again after a reconnect or a "who"). */
 void bus_hello(bus_t *b);
+
+/* bus_client.c, for bus_sub.c */
+void bus_reply_from_msg(struct bus_reply *rep, msgpack_unpacked *u);
+void bus_local_reply(struct bus_reply *rep, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Reads until the reply to id (events and requests meanwhile are handled). */
+int bus_sync_wait(bus_t *b, uint64_t id, int timeout_ms, struct bus_reply *ret);
+
+/* bus_sub.c: the subscriptions of a client */
+void bus_sub_ack(bus_t *b);                                 /* credit for the events read */
+bool bus_sub_answered(bus_t *b, uint64_t id, msgpack_unpacked *u); /* a resubscription's answer */
+void bus_sub_ended_by_busd(bus_t *b, const struct bus_msg *m);   /* unsub{prefix, err} */
+void bus_sub_retry(bus_t *b);                               /* those busd could not check yet */
+void bus_sub_deliver(bus_t *b, const struct bus_msg *m);
+void bus_sub_resend_all(bus_t *b);                          /* after a reconnect or a restart of busd */
+void bus_sub_free_all(bus_t *b);
