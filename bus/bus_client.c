@@ -19,7 +19,6 @@ struct pending {
         struct pending *next;
 };
 
-
 void bus_reply_free(struct bus_reply *rep)
 {
         if (rep->have_u)
@@ -152,7 +151,8 @@ void bus_destroy(bus_t **pb)
                 zloop_timer_end(b->loop, b->hb_timer);
         close_socket(b);
         zcert_destroy(&b->cert);
-        bus_sub_free_all(b);
+        if (b->sub_ops)
+                b->sub_ops->free_all(b);
         free(b->serve_tables);
         free(b->serve_name);
         free(b->serve_version);
@@ -225,16 +225,11 @@ void bus_local_reply(struct bus_reply *rep, int code, const char *fmt, ...)
 
 /* ---- incoming ------------------------------------------------------------ */
 
-
-
-
-
-
-
-
-
-
-
+static void subs_resend(bus_t *b)
+{
+        if (b->sub_ops)
+                b->sub_ops->resend(b);
+}
 
 static struct pending *take_pending(bus_t *b, uint64_t id)
 {
@@ -253,7 +248,7 @@ static void handle_reply(bus_t *b, int64_t id, msgpack_unpacked *u)
         struct pending *p;
 
         if (id < 0 || !(p = take_pending(b, (uint64_t)id))) {
-                if (id < 0 || !bus_sub_answered(b, (uint64_t)id, u)) {
+                if (id < 0 || !b->sub_ops || !b->sub_ops->answered(b, (uint64_t)id, u)) {
                         b->stats.dropped_replies++;
                         msgpack_unpacked_destroy(u);
                 }
@@ -266,7 +261,6 @@ static void handle_reply(bus_t *b, int64_t id, msgpack_unpacked *u)
         bus_reply_free(&rep);
         free(p);
 }
-
 
 /* Handles one received message; returns the decoded kind for sync waiters
  * (a "rep" for sync_id is handed back through *ret_rep). */
@@ -323,12 +317,15 @@ static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bu
                         b->dispatch(b, &m);
                 sodium_memzero(zmq_msg_data(msg), zmq_msg_size(msg));
         } else if (m.kind == BUS_KIND_PUB) {
-                bus_sub_deliver(b, &m);
+                b->got_event = true;
+                if (b->sub_ops)
+                        b->sub_ops->deliver(b, &m);
         } else if (m.kind == BUS_KIND_UNSUB) {
-                bus_sub_ended_by_busd(b, &m);
+                if (b->sub_ops)
+                        b->sub_ops->ended(b, &m);
         } else if (m.kind == BUS_KIND_WHO) {
                 bus_hello(b);
-                bus_sub_resend_all(b);
+                subs_resend(b);
         }
         /* hb: last_rx already updated; unknown kinds are ignored */
         msgpack_unpacked_destroy(&u);
@@ -448,10 +445,6 @@ int bus_publish(bus_t *b, const char *topic, const struct mpw *data)
         return r;
 }
 
-
-
-
-
 int bus_wait_event(bus_t *b, int timeout_ms)
 {
         int64_t deadline = ds_now_mono_ms() + timeout_ms;
@@ -467,9 +460,8 @@ int bus_wait_event(bus_t *b, int timeout_ms)
                         return -ECANCELED;
                 }
                 if (now - b->last_tx_hb >= b->hb_ms) {
-                        if (b->ev_unacked)
-                                bus_sub_ack(b);
-                        bus_sub_retry(b);
+                        if (b->sub_ops)
+                                b->sub_ops->tick(b);
                         send_simple(b, BUS_K_HB);
                         b->last_tx_hb = now;
                 }
@@ -478,7 +470,7 @@ int bus_wait_event(bus_t *b, int timeout_ms)
                         close_socket(b);
                         if (open_socket(b) == 0) {
                                 b->stats.reconnects++;
-                                bus_sub_resend_all(b);
+                                subs_resend(b);
                         }
                 }
                 if (left <= 0)
@@ -553,7 +545,7 @@ static void reconnect(bus_t *b)
         if (b->loop)
                 zloop_reader(b->loop, b->sock, on_readable, b);
         bus_hello(b);
-        bus_sub_resend_all(b);
+        subs_resend(b);
 }
 
 static int on_hb_timer(zloop_t *loop, int timer_id, void *arg)
@@ -565,9 +557,8 @@ static int on_hb_timer(zloop_t *loop, int timer_id, void *arg)
         (void)timer_id;
         if (!b->serve_name && b->n_subs == 0)
                 return 0;
-        if (b->ev_unacked)
-                bus_sub_ack(b);
-        bus_sub_retry(b);
+        if (b->sub_ops)
+                b->sub_ops->tick(b);
         b->sub_ended = false; /* a service hears of it in the log */
         send_simple(b, BUS_K_HB);
         if (now - b->last_rx > (int64_t)b->hb_ms * BUS_HB_MISSES)

@@ -18,7 +18,9 @@ struct sub {
         bool retry;      /* busd could not check the session yet: ask again at the next heartbeat */
 };
 
-void bus_sub_ack(bus_t *b)
+static const struct bus_sub_ops sub_ops;
+
+static void send_ack(bus_t *b)
 {
         struct mpw w;
 
@@ -40,7 +42,7 @@ static void credit_event(bus_t *b, const struct bus_msg *m)
         b->ev_tag = m->tag;
         b->ev_unacked++;
         if (b->ev_unacked >= (b->ack_every ? b->ack_every : 64))
-                bus_sub_ack(b);
+                send_ack(b);
 }
 
 static void sub_remove(bus_t *b, size_t i)
@@ -80,7 +82,7 @@ static int send_sub(bus_t *b, struct sub *s)
 
 /* busd's answer to a resubscription (after it restarted): a refusal ends it,
  * an unavailable authd is asked again later. */
-bool bus_sub_answered(bus_t *b, uint64_t id, msgpack_unpacked *u)
+static bool sub_answered(bus_t *b, uint64_t id, msgpack_unpacked *u)
 {
         for (size_t i = 0; i < b->n_subs; i++) {
                 struct bus_reply rep;
@@ -103,7 +105,7 @@ bool bus_sub_answered(bus_t *b, uint64_t id, msgpack_unpacked *u)
         return false;
 }
 
-void bus_sub_ended_by_busd(bus_t *b, const struct bus_msg *m)
+static void sub_ended_by_busd(bus_t *b, const struct bus_msg *m)
 {
         struct ds_err e;
         int code = bus_dec_rep_err(m->err, &e);
@@ -118,8 +120,12 @@ void bus_sub_ended_by_busd(bus_t *b, const struct bus_msg *m)
                 }
 }
 
-void bus_sub_retry(bus_t *b)
+/* Each heartbeat: the credit for events read, and the subscriptions busd
+ * could not check yet asked again. */
+static void sub_tick(bus_t *b)
 {
+        if (b->ev_unacked)
+                send_ack(b);
         for (size_t i = 0; i < b->n_subs; i++)
                 if (b->subs[i].retry)
                         send_sub(b, &b->subs[i]);
@@ -137,16 +143,15 @@ uint64_t bus_events_lost(const bus_t *b)
         return b->ev_lost;
 }
 
-void bus_sub_deliver(bus_t *b, const struct bus_msg *m)
+static void sub_deliver(bus_t *b, const struct bus_msg *m)
 {
-        b->got_event = true;
         for (size_t i = 0; i < b->n_subs; i++)
                 if (strncmp(m->topic, b->subs[i].prefix, strlen(b->subs[i].prefix)) == 0)
                         b->subs[i].cb(b->subs[i].ud, m->topic, m->src, m->has_ts ? m->ts : 0, m->data);
         credit_event(b, m);
 }
 
-void bus_sub_resend_all(bus_t *b)
+static void sub_resend_all(bus_t *b)
 {
         for (size_t i = 0; i < b->n_subs; i++)
                 send_sub(b, &b->subs[i]);
@@ -162,6 +167,7 @@ static struct sub *sub_add(bus_t *b, const char *prefix, const char *tok, bus_ev
                 return NULL;
         if (len && prefix[len - 1] == '*')
                 len--;
+        b->sub_ops = &sub_ops;
         n = realloc(b->subs, (b->n_subs + 1) * sizeof *n);
         if (!n)
                 return NULL;
@@ -222,10 +228,19 @@ int bus_subscribe_session(bus_t *b, const char *prefix, const char *tok, bus_eve
         return r;
 }
 
-void bus_sub_free_all(bus_t *b)
+static void sub_free_all(bus_t *b)
 {
         while (b->n_subs)
                 sub_remove(b, b->n_subs - 1);
         free(b->subs);
         b->subs = NULL;
 }
+
+static const struct bus_sub_ops sub_ops = {
+        .deliver = sub_deliver,
+        .ended = sub_ended_by_busd,
+        .answered = sub_answered,
+        .resend = sub_resend_all,
+        .tick = sub_tick,
+        .free_all = sub_free_all,
+};
