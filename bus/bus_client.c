@@ -19,15 +19,6 @@ struct pending {
         struct pending *next;
 };
 
-struct sub {
-        char *prefix;
-        bus_event_fn cb;
-        void *ud;
-        char *tok;       /* an operator's session token (secret), NULL for services */
-        uint64_t req_id; /* the id of the sub busd has not answered yet */
-        bool retry;      /* busd could not check the session yet: ask again at the next heartbeat */
-};
-
 void bus_reply_free(struct bus_reply *rep)
 {
         if (rep->have_u)
@@ -160,11 +151,8 @@ void bus_destroy(bus_t **pb)
                 zloop_timer_end(b->loop, b->hb_timer);
         close_socket(b);
         zcert_destroy(&b->cert);
-        for (size_t i = 0; i < b->n_subs; i++) {
-                free(b->subs[i].prefix);
-                ds_free_secret(b->subs[i].tok);
-        }
-        free(b->subs);
+        if (b->sub_ops)
+                b->sub_ops->free_all(b);
         free(b->serve_tables);
         free(b->serve_name);
         free(b->serve_version);
@@ -206,7 +194,7 @@ static int build_req(struct mpw *w, uint64_t id, const char *svc, const char *me
 }
 
 /* Fills rep from a decoded "rep" envelope (takes ownership of u). */
-static void reply_from_msg(struct bus_reply *rep, msgpack_unpacked *u)
+void bus_reply_from_msg(struct bus_reply *rep, msgpack_unpacked *u)
 {
         struct bus_msg m;
         struct ds_err e;
@@ -223,9 +211,7 @@ static void reply_from_msg(struct bus_reply *rep, msgpack_unpacked *u)
         rep->code = bus_dec_rep_err(m.err, &rep->err);
 }
 
-static void local_reply(struct bus_reply *rep, int code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static void local_reply(struct bus_reply *rep, int code, const char *fmt, ...)
+void bus_local_reply(struct bus_reply *rep, int code, const char *fmt, ...)
 {
         va_list ap;
 
@@ -239,132 +225,10 @@ static void local_reply(struct bus_reply *rep, int code, const char *fmt, ...)
 
 /* ---- incoming ------------------------------------------------------------ */
 
-static void send_ack(bus_t *b)
+static void subs_resend(bus_t *b)
 {
-        struct mpw w;
-
-        mpw_init(&w);
-        bus_enc_ack(&w, b->ev_seq, b->ev_tag);
-        if (bus_send_raw(b, mpw_data(&w), mpw_len(&w)) == 0)
-                b->ev_unacked = 0;
-        mpw_free(&w);
-}
-
-/* Events to an operator carry seq and tag: acknowledging the last one read
- * gives busd credit to send more (it keeps a window in flight, no more). */
-static void credit_event(bus_t *b, const struct bus_msg *m)
-{
-        b->ev_lost += m->lost;
-        if (!m->seq)
-                return;
-        b->ev_seq = m->seq;
-        b->ev_tag = m->tag;
-        b->ev_unacked++;
-        if (b->ev_unacked >= (b->ack_every ? b->ack_every : 64))
-                send_ack(b);
-}
-
-static void sub_remove(bus_t *b, size_t i)
-{
-        free(b->subs[i].prefix);
-        ds_free_secret(b->subs[i].tok);
-        b->subs[i] = b->subs[--b->n_subs];
-}
-
-/* busd ended (or refused again) the subscription i: remember why. */
-static void sub_ended(bus_t *b, size_t i, int code, const char *msg)
-{
-        ds_err_clear(&b->sub_err);
-        b->sub_err.code = code;
-        snprintf(b->sub_err.msg, sizeof b->sub_err.msg, "%s", msg && *msg ? msg : ds_err_default_msg(code));
-        b->sub_ended = true;
-        if (b->loop)
-                log_warn("bus: busd ended the subscription to '%s': %s", b->subs[i].prefix, b->sub_err.msg);
-        sub_remove(b, i);
-}
-
-static int send_sub(bus_t *b, struct sub *s)
-{
-        struct mpw w;
-        int r;
-
-        if (s->tok) {
-                s->req_id = b->next_id++;
-                s->retry = false;
-        }
-        mpw_init(&w);
-        bus_enc_sub(&w, BUS_K_SUB, s->prefix, s->tok ? s->req_id : 0, s->tok);
-        r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
-        mpw_wipe(&w);
-        return r;
-}
-
-/* busd's answer to a resubscription (after it restarted): a refusal ends it,
- * an unavailable authd is asked again later. */
-static bool sub_answered(bus_t *b, uint64_t id, msgpack_unpacked *u)
-{
-        for (size_t i = 0; i < b->n_subs; i++) {
-                struct bus_reply rep;
-
-                if (!b->subs[i].req_id || b->subs[i].req_id != id)
-                        continue;
-                b->subs[i].req_id = 0;
-                reply_from_msg(&rep, u);
-                if (rep.code == 0) {
-                        b->ack_every = (uint64_t)mp_get_int(rep.r, "window", 256) / 4;
-                        if (b->ack_every == 0)
-                                b->ack_every = 1;
-                } else if (rep.code == -DS_EUNAVAIL || rep.code == -ETIMEDOUT || rep.code == -EBUSY)
-                        b->subs[i].retry = true;
-                else
-                        sub_ended(b, i, rep.code, rep.err.msg);
-                bus_reply_free(&rep);
-                return true;
-        }
-        return false;
-}
-
-static void handle_unsub(bus_t *b, const struct bus_msg *m)
-{
-        struct ds_err e;
-        int code = bus_dec_rep_err(m->err, &e);
-
-        /* an unsub without a code still ends it: the session is gone */
-        if (!mp_get(m->err, "code"))
-                code = -DS_EAUTH;
-        for (size_t i = 0; i < b->n_subs; i++)
-                if (!strcmp(b->subs[i].prefix, m->prefix)) {
-                        sub_ended(b, i, code, mp_get(m->err, "msg") ? e.msg : "");
-                        return;
-                }
-}
-
-static void retry_subs(bus_t *b)
-{
-        for (size_t i = 0; i < b->n_subs; i++)
-                if (b->subs[i].retry)
-                        send_sub(b, &b->subs[i]);
-}
-
-int bus_subscription_error(const bus_t *b, struct ds_err *ret)
-{
-        if (ret && b->sub_err.code)
-                *ret = b->sub_err;
-        return b->sub_err.code;
-}
-
-uint64_t bus_events_lost(const bus_t *b)
-{
-        return b->ev_lost;
-}
-
-static void deliver_event(bus_t *b, const struct bus_msg *m)
-{
-        b->got_event = true;
-        for (size_t i = 0; i < b->n_subs; i++)
-                if (strncmp(m->topic, b->subs[i].prefix, strlen(b->subs[i].prefix)) == 0)
-                        b->subs[i].cb(b->subs[i].ud, m->topic, m->src, m->has_ts ? m->ts : 0, m->data);
-        credit_event(b, m);
+        if (b->sub_ops)
+                b->sub_ops->resend(b);
 }
 
 static struct pending *take_pending(bus_t *b, uint64_t id)
@@ -384,7 +248,7 @@ static void handle_reply(bus_t *b, int64_t id, msgpack_unpacked *u)
         struct pending *p;
 
         if (id < 0 || !(p = take_pending(b, (uint64_t)id))) {
-                if (id < 0 || !sub_answered(b, (uint64_t)id, u)) {
+                if (id < 0 || !b->sub_ops || !b->sub_ops->answered(b, (uint64_t)id, u)) {
                         b->stats.dropped_replies++;
                         msgpack_unpacked_destroy(u);
                 }
@@ -392,13 +256,11 @@ static void handle_reply(bus_t *b, int64_t id, msgpack_unpacked *u)
         }
         if (b->loop && p->timer > 0)
                 zloop_timer_end(b->loop, p->timer);
-        reply_from_msg(&rep, u);
+        bus_reply_from_msg(&rep, u);
         p->cb(p->ud, &rep);
         bus_reply_free(&rep);
         free(p);
 }
-
-static void resubscribe(bus_t *b);
 
 /* Handles one received message; returns the decoded kind for sync waiters
  * (a "rep" for sync_id is handed back through *ret_rep). */
@@ -438,9 +300,9 @@ static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bu
                         msgpack_unpacked_destroy(&u);
                         if (!copy || mp_decode(memcpy(copy, zmq_msg_data(msg), n), n, &b->limits, &own, &why) < 0) {
                                 free(copy);
-                                local_reply(ret_rep, -DS_EINTERNAL, "out of memory");
+                                bus_local_reply(ret_rep, -DS_EINTERNAL, "out of memory");
                         } else {
-                                reply_from_msg(ret_rep, &own);
+                                bus_reply_from_msg(ret_rep, &own);
                                 ret_rep->buf = copy;
                                 ret_rep->buf_len = n;
                         }
@@ -455,12 +317,15 @@ static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bu
                         b->dispatch(b, &m);
                 sodium_memzero(zmq_msg_data(msg), zmq_msg_size(msg));
         } else if (m.kind == BUS_KIND_PUB) {
-                deliver_event(b, &m);
+                b->got_event = true;
+                if (b->sub_ops)
+                        b->sub_ops->deliver(b, &m);
         } else if (m.kind == BUS_KIND_UNSUB) {
-                handle_unsub(b, &m);
+                if (b->sub_ops)
+                        b->sub_ops->ended(b, &m);
         } else if (m.kind == BUS_KIND_WHO) {
                 bus_hello(b);
-                resubscribe(b);
+                subs_resend(b);
         }
         /* hb: last_rx already updated; unknown kinds are ignored */
         msgpack_unpacked_destroy(&u);
@@ -509,7 +374,7 @@ static int recv_one(bus_t *b, uint64_t sync_id, struct bus_reply *ret_rep, bool 
 }
 
 /* Waits for busd's answer under id (events that come meanwhile are delivered). */
-static int sync_wait(bus_t *b, uint64_t id, int timeout_ms, struct bus_reply *ret)
+int bus_sync_wait(bus_t *b, uint64_t id, int timeout_ms, struct bus_reply *ret)
 {
         int64_t deadline = ds_now_mono_ms() + timeout_ms;
         bool done = false;
@@ -522,19 +387,19 @@ static int sync_wait(bus_t *b, uint64_t id, int timeout_ms, struct bus_reply *re
                 int64_t left = deadline - ds_now_mono_ms();
 
                 if (left <= 0) {
-                        local_reply(ret, -ETIMEDOUT, "no answer from the bus within %d ms", timeout_ms);
+                        bus_local_reply(ret, -ETIMEDOUT, "no answer from the bus within %d ms", timeout_ms);
                         return ret->code;
                 }
                 /* the monitor only matters until busd has answered once */
                 if (zmq_poll(items, b->mon && !b->stats.received ? 2 : 1, (long)left) < 0) {
                         if (errno == EINTR) {
-                                local_reply(ret, -EINTR, "interrupted");
+                                bus_local_reply(ret, -EINTR, "interrupted");
                                 return ret->code;
                         }
                         continue;
                 }
                 if (check_monitor(b) < 0) {
-                        local_reply(ret, -EACCES,
+                        bus_local_reply(ret, -EACCES,
                                     "the bus refused the key of identity '%s' (not in its key directory)",
                                     b->identity);
                         return ret->code;
@@ -558,10 +423,10 @@ int bus_call_sync(bus_t *b, const char *svc, const char *method, const struct mp
                 r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
         mpw_wipe(&w);
         if (r < 0) {
-                local_reply(ret, r, "cannot send to the bus");
+                bus_local_reply(ret, r, "cannot send to the bus");
                 return r;
         }
-        return sync_wait(b, id, timeout_ms, ret);
+        return bus_sync_wait(b, id, timeout_ms, ret);
 }
 
 /* ---- events -------------------------------------------------------------- */
@@ -580,82 +445,6 @@ int bus_publish(bus_t *b, const char *topic, const struct mpw *data)
         return r;
 }
 
-static void resubscribe(bus_t *b)
-{
-        for (size_t i = 0; i < b->n_subs; i++)
-                send_sub(b, &b->subs[i]);
-}
-
-/* Adds a subscription locally; busd takes a trailing '*' as the prefix before it. */
-static struct sub *sub_add(bus_t *b, const char *prefix, const char *tok, bus_event_fn cb, void *ud)
-{
-        size_t len = strlen(prefix);
-        struct sub *n, *s;
-
-        if (len > BUS_TOPIC_MAX || b->n_subs >= BUS_MAX_SUBS)
-                return NULL;
-        if (len && prefix[len - 1] == '*')
-                len--;
-        n = realloc(b->subs, (b->n_subs + 1) * sizeof *n);
-        if (!n)
-                return NULL;
-        b->subs = n;
-        s = &b->subs[b->n_subs];
-        memset(s, 0, sizeof *s);
-        s->prefix = strndup(prefix, len);
-        s->tok = tok ? strdup(tok) : NULL;
-        s->cb = cb;
-        s->ud = ud;
-        if (!s->prefix || (tok && !s->tok)) {
-                free(s->prefix);
-                ds_free_secret(s->tok);
-                return NULL;
-        }
-        b->n_subs++;
-        return s;
-}
-
-int bus_subscribe(bus_t *b, const char *prefix, bus_event_fn cb, void *ud)
-{
-        struct sub *s = sub_add(b, prefix, NULL, cb, ud);
-
-        return s ? send_sub(b, s) : -EINVAL;
-}
-
-int bus_subscribe_session(bus_t *b, const char *prefix, const char *tok, bus_event_fn cb, void *ud, int timeout_ms,
-                          struct bus_reply *ret)
-{
-        struct sub *s = sub_add(b, prefix, tok && *tok ? tok : "", cb, ud);
-        uint64_t id;
-        int r;
-
-        if (!s) {
-                local_reply(ret, -EINVAL, "cannot subscribe to '%s'", prefix);
-                return ret->code;
-        }
-        r = send_sub(b, s);
-        id = s->req_id;
-        if (r < 0) {
-                sub_remove(b, b->n_subs - 1);
-                local_reply(ret, r, "cannot send to the bus");
-                return r;
-        }
-        r = sync_wait(b, id, timeout_ms, ret);
-        /* the sub may have moved in the array meanwhile: find it by its id */
-        for (size_t i = 0; i < b->n_subs; i++)
-                if (b->subs[i].req_id == id) {
-                        b->subs[i].req_id = 0;
-                        if (r < 0)
-                                sub_remove(b, i);
-                        break;
-                }
-        if (r == 0)
-                b->ack_every = (uint64_t)mp_get_int(ret->r, "window", 256) / 4;
-        if (b->ack_every == 0)
-                b->ack_every = 1;
-        return r;
-}
-
 int bus_wait_event(bus_t *b, int timeout_ms)
 {
         int64_t deadline = ds_now_mono_ms() + timeout_ms;
@@ -671,9 +460,8 @@ int bus_wait_event(bus_t *b, int timeout_ms)
                         return -ECANCELED;
                 }
                 if (now - b->last_tx_hb >= b->hb_ms) {
-                        if (b->ev_unacked)
-                                send_ack(b);
-                        retry_subs(b);
+                        if (b->sub_ops)
+                                b->sub_ops->tick(b);
                         send_simple(b, BUS_K_HB);
                         b->last_tx_hb = now;
                 }
@@ -682,7 +470,7 @@ int bus_wait_event(bus_t *b, int timeout_ms)
                         close_socket(b);
                         if (open_socket(b) == 0) {
                                 b->stats.reconnects++;
-                                resubscribe(b);
+                                subs_resend(b);
                         }
                 }
                 if (left <= 0)
@@ -716,7 +504,7 @@ static void fail_pending(bus_t *b, int code, const char *msg)
                 b->pending = p->next;
                 if (b->loop && p->timer > 0)
                         zloop_timer_end(b->loop, p->timer);
-                local_reply(&rep, code, "%s", msg);
+                bus_local_reply(&rep, code, "%s", msg);
                 p->cb(p->ud, &rep);
                 free(p);
         }
@@ -757,7 +545,7 @@ static void reconnect(bus_t *b)
         if (b->loop)
                 zloop_reader(b->loop, b->sock, on_readable, b);
         bus_hello(b);
-        resubscribe(b);
+        subs_resend(b);
 }
 
 static int on_hb_timer(zloop_t *loop, int timer_id, void *arg)
@@ -769,9 +557,8 @@ static int on_hb_timer(zloop_t *loop, int timer_id, void *arg)
         (void)timer_id;
         if (!b->serve_name && b->n_subs == 0)
                 return 0;
-        if (b->ev_unacked)
-                send_ack(b);
-        retry_subs(b);
+        if (b->sub_ops)
+                b->sub_ops->tick(b);
         b->sub_ended = false; /* a service hears of it in the log */
         send_simple(b, BUS_K_HB);
         if (now - b->last_rx > (int64_t)b->hb_ms * BUS_HB_MISSES)
@@ -800,7 +587,7 @@ static int on_call_timeout(zloop_t *loop, int timer_id, void *arg)
         q = take_pending(b, p->id);
         if (!q)
                 return 0;
-        local_reply(&rep, -ETIMEDOUT, "no answer within the time limit");
+        bus_local_reply(&rep, -ETIMEDOUT, "no answer within the time limit");
         q->cb(q->ud, &rep);
         free(q);
         return 0;

@@ -10,6 +10,18 @@ struct bus_msg;
  * client never calls into the dispatcher by name. */
 typedef void (*bus_dispatch_fn)(bus_t *b, const struct bus_msg *q);
 
+/* What the client hands to the subscriptions (bus_sub.c): set at the first
+ * subscription, so the client never calls into bus_sub.c by name. */
+struct bus_sub_ops {
+        void (*deliver)(bus_t *b, const struct bus_msg *m); /* pub */
+        void (*ended)(bus_t *b, const struct bus_msg *m);   /* unsub{prefix, err} */
+        /* a rep under no pending call: a resubscription's answer? (takes u if so) */
+        bool (*answered)(bus_t *b, uint64_t id, msgpack_unpacked *u);
+        void (*resend)(bus_t *b); /* after a reconnect or a "who" (busd restarted) */
+        void (*tick)(bus_t *b);   /* each heartbeat: credit acks, refused-for-now retries */
+        void (*free_all)(bus_t *b);
+};
+
 struct bus {
         char identity[BUS_NAME_MAX + 1];
         char *endpoint;
@@ -43,9 +55,16 @@ struct bus {
         void *serve_daemon;
         ds_ready_fn serve_ready;
         bus_dispatch_fn dispatch;
+        const struct bus_sub_ops *sub_ops;
         struct bus_stats stats;
 };
 
 int bus_send_raw(bus_t *b, const void *data, size_t len);
 /* Says hello with the served tables (again after a reconnect or a "who"). */
 void bus_hello(bus_t *b);
+
+/* bus_client.c, for bus_sub.c */
+void bus_reply_from_msg(struct bus_reply *rep, msgpack_unpacked *u);
+void bus_local_reply(struct bus_reply *rep, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Reads until the reply to id (events and requests meanwhile are handled). */
+int bus_sync_wait(bus_t *b, uint64_t id, int timeout_ms, struct bus_reply *ret);

@@ -8,7 +8,7 @@
 #include "util.h"
 
 #define POLL_FIRST_MS 5
-#define POLL_MAX_MS 50
+#define POLL_MAX_MS   50
 
 struct ds_resolve {
         zloop_t *loop;
@@ -17,8 +17,8 @@ struct ds_resolve {
         int timer;
         size_t poll_ms;
         int64_t deadline_ms;
-        bool queued;  /* glibc owns cb until gai_error() says it is done */
-        int err;      /* numeric answers and start failures */
+        bool queued; /* glibc owns cb until gai_error() says it is done */
+        int err;     /* numeric answers and start failures */
         struct addrinfo hints;
         struct gaicb gcb, *list[1];
         struct addrinfo *numeric;
@@ -69,8 +69,8 @@ static int on_poll(zloop_t *loop, int timer_id, void *arg)
         return 0;
 }
 
-int ds_resolve_start(zloop_t *loop, const char *host, const char *port, const struct addrinfo *hints,
-                     int timeout_ms, ds_resolve_fn *cb, void *ud, ds_resolve_t **ret)
+int ds_resolve_start(zloop_t *loop, const char *host, const char *port, const struct addrinfo *hints, int timeout_ms,
+                     ds_resolve_fn *cb, void *ud, ds_resolve_t **ret)
 {
         ds_resolve_t *r;
         struct addrinfo h;
@@ -80,8 +80,11 @@ int ds_resolve_start(zloop_t *loop, const char *host, const char *port, const st
                 return -ENAMETOOLONG;
         if (!(r = calloc(1, sizeof *r)))
                 return -ENOMEM;
-        *r = (struct ds_resolve){ .loop = loop, .cb = cb, .ud = ud, .poll_ms = POLL_FIRST_MS,
-                                  .deadline_ms = ds_now_mono_ms() + timeout_ms };
+        *r = (struct ds_resolve){.loop = loop,
+                                 .cb = cb,
+                                 .ud = ud,
+                                 .poll_ms = POLL_FIRST_MS,
+                                 .deadline_ms = ds_now_mono_ms() + timeout_ms};
         memcpy(r->host, host, strlen(host) + 1);
         if (port)
                 memcpy(r->port, port, strlen(port) + 1);
@@ -91,8 +94,8 @@ int ds_resolve_start(zloop_t *loop, const char *host, const char *port, const st
         h.ai_flags |= AI_NUMERICHOST;
         e = getaddrinfo(r->host, port ? r->port : NULL, &h, &r->numeric);
         if (e == EAI_NONAME && !(r->hints.ai_flags & AI_NUMERICHOST)) {
-                r->gcb = (struct gaicb){ .ar_name = r->host, .ar_service = port ? r->port : NULL,
-                                         .ar_request = &r->hints };
+                r->gcb = (struct gaicb){
+                        .ar_name = r->host, .ar_service = port ? r->port : NULL, .ar_request = &r->hints};
                 r->list[0] = &r->gcb;
                 if (getaddrinfo_a(GAI_NOWAIT, r->list, 1, NULL) != 0) {
                         free(r);
@@ -115,7 +118,7 @@ int ds_resolve_start(zloop_t *loop, const char *host, const char *port, const st
 void ds_resolve_cancel(ds_resolve_t **rp, bool wait)
 {
         ds_resolve_t *r = rp ? *rp : NULL;
-        const struct timespec ts = { 2, 0 };
+        const struct timespec ts = {2, 0};
 
         if (!r)
                 return;
@@ -124,7 +127,7 @@ void ds_resolve_cancel(ds_resolve_t **rp, bool wait)
         if (r->queued && gai_cancel(&r->gcb) == EAI_NOTCANCELED) {
                 if (!wait)
                         return; /* its timer frees it once glibc is done */
-                const struct gaicb *const l[1] = { &r->gcb };
+                const struct gaicb *const l[1] = {&r->gcb};
                 gai_suspend(l, 1, &ts);
                 if (gai_error(&r->gcb) == EAI_INPROGRESS)
                         return; /* still glibc's: leak it rather than free what it writes */

@@ -18,8 +18,8 @@ typedef void ds_resolve_fn(void *ud, int err, const struct addrinfo *ai);
 
 /* host and port as getaddrinfo takes them; hints may be NULL. 0 or -errno
  * (-ENAMETOOLONG for a name over 255 bytes, -EAGAIN when glibc cannot start). */
-int ds_resolve_start(zloop_t *loop, const char *host, const char *port, const struct addrinfo *hints,
-                     int timeout_ms, ds_resolve_fn *cb, void *ud, ds_resolve_t **ret);
+int ds_resolve_start(zloop_t *loop, const char *host, const char *port, const struct addrinfo *hints, int timeout_ms,
+                     ds_resolve_fn *cb, void *ud, ds_resolve_t **ret);
 
 /* No callback after this. A lookup glibc cannot cancel is left to finish on its
  * own timer and freed then; with wait (a daemon stopping: its loop is about to

@@ -108,9 +108,15 @@ listen_bg() {
         local out=$1; shift
         local pre=() ; while [ $# -gt 0 ] && [ "$1" != -- ]; do pre+=("$1"); shift; done
         [ "${1:-}" = -- ] && shift
+        # emptied before the listener starts (its own redirection runs later, in
+        # the child): an earlier listener's "listening:" left in the same file
+        # must not pass for this one's
+        : > "$out"; : > "$out.err"
         "$B/devctl" "${pre[@]}" listen "$@" --ready > "$out" 2> "$out.err" &
         LP=$!; T_PIDS="$T_PIDS $LP"
-        wait_for 10 grep -q '^listening: ' "$out.err" || { echo "# listener on '$*' not ready: $(cat "$out.err")"; return 1; }
+        # a listener that exits (no bus, refused) is not waited for
+        wait_for 10 sh -c "grep -q '^listening: ' '$out.err' || ! kill -0 $LP"
+        grep -q '^listening: ' "$out.err" || { echo "# listener on '$*' not ready: $(cat "$out.err")"; return 1; }
 }
 
 # test_mkca DIR SERVER_SAN OTHER_CN: a test PKI in DIR: ca.pem/key, ca2.pem (a

@@ -55,8 +55,8 @@ static void run(zloop_t *loop, struct got *g, int n, int tries)
 static void test_numeric_from_the_loop(void **state)
 {
         zloop_t *loop = zloop_new();
-        const struct addrinfo h = { .ai_socktype = SOCK_DGRAM };
-        struct got g[2] = { 0 };
+        const struct addrinfo h = {.ai_socktype = SOCK_DGRAM};
+        struct got g[2] = {0};
         ds_resolve_t *r4 = NULL, *r6 = NULL;
 
         (void)state;
@@ -75,8 +75,8 @@ static void test_numeric_from_the_loop(void **state)
 static void test_name_from_hosts(void **state)
 {
         zloop_t *loop = zloop_new();
-        const struct addrinfo h = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
-        struct got g = { 0 };
+        const struct addrinfo h = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
+        struct got g = {0};
         ds_resolve_t *r = NULL;
 
         (void)state;
@@ -92,9 +92,9 @@ static void test_name_from_hosts(void **state)
 static void test_errors_and_cancel(void **state)
 {
         zloop_t *loop = zloop_new();
-        const struct addrinfo h = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-        const struct addrinfo numeric = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST };
-        struct got g[3] = { 0 };
+        const struct addrinfo h = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+        const struct addrinfo numeric = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
+        struct got g[3] = {0};
         ds_resolve_t *r0 = NULL, *r1 = NULL, *r2 = NULL;
         char longname[300];
 
