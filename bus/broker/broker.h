@@ -98,7 +98,7 @@ struct session {
 
 struct stats {
         uint64_t requests, replies, events_in, events_out, events_dropped, malformed, refused, timeouts, unroutable,
-                session_checks;
+                session_checks, session_checks_redone;
         /* events_dropped by reason */
         uint64_t dropped_slow, dropped_full, dropped_check;
         uint64_t subs_refused, subs_ended;
@@ -168,6 +168,7 @@ void pubsub_end(struct busd *b, struct peer *p, const char *prefix, int code, co
         __attribute__((format(printf, 5, 6)));
 void pubsub_recheck_failed(struct busd *b, struct inflight *f, const char *why);
 void inflight_fail_of(struct busd *b, const char *svc, const char *why);
+zlist_t *inflight_take_checks(struct busd *b, const char *svc);
 struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload);
 void peers_drop_untrusted(struct busd *b);
 void methods_load_disabled(struct busd *b);
@@ -190,6 +191,7 @@ void pubsub_rechecked(struct busd *b, struct inflight *f, const struct bus_msg *
 void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m);
 void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad);
 void session_revoked(struct busd *b, const msgpack_object *d);
+void session_redo_checks(struct busd *b, zlist_t **checks);
 void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw);
 void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m);
 void pubsub_ack(struct busd *b, struct peer *p, const struct bus_msg *m);

@@ -180,6 +180,7 @@ static int h_bus_stats(void *ctx, struct ds_call *c)
         mpw_kv_uint(r, "timeouts", b->st.timeouts);
         mpw_kv_uint(r, "unroutable", b->st.unroutable);
         mpw_kv_uint(r, "session_checks", b->st.session_checks);
+        mpw_kv_uint(r, "session_checks_redone", b->st.session_checks_redone);
         mpw_kv_uint(r, "log_dropped", b->st.log_dropped);
         mpw_kv_uint(r, "peers", zhash_size(b->peers));
         mpw_kv_uint(r, "services", zhash_size(b->services));

@@ -145,6 +145,7 @@ void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, con
         const msgpack_object *ms = m->methods;
         struct service *s, *old;
         bool quiet;
+        zlist_t *redo = NULL;
 
         if ((bad && !strcmp(bad->field, "name")) || !strcmp(name, BUS_SERVICE_SELF) || !strcmp(name, "busd")) {
                 log_warn("bus: hello from '%s' with a bad service name, ignored", from->id);
@@ -197,6 +198,9 @@ void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, con
         old = zhash_lookup(b->services, name);
         /* the same process saying hello again on its connection is no news */
         quiet = old && old->peer == from && old->pid == s->pid;
+        /* the session checks an old authd holds are asked again of this one */
+        if (old && !strcmp(name, "authd"))
+                redo = inflight_take_checks(b, name);
         if (old) {
                 if (old->peer == from) {
                         old->peer->svc = NULL;
@@ -216,6 +220,8 @@ void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, con
         if (!quiet)
                 service_event(b, "bus.service.up", s, NULL);
         /* a new authd may not know the sessions subscribers hold */
+        if (redo)
+                session_redo_checks(b, &redo);
         if (!strcmp(name, "authd"))
                 for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers))
                         if (p->ss)

@@ -86,6 +86,25 @@ void inflight_fail_of(struct busd *b, const char *svc, const char *why)
         zlist_destroy(&keys);
 }
 
+/* Takes the session checks in flight to svc out of the table (an authd being
+ * replaced by a new registration): a check is a read, so it is asked again of
+ * the new authd rather than failed (session_redo_checks). */
+zlist_t *inflight_take_checks(struct busd *b, const char *svc)
+{
+        zlist_t *keys = zhash_keys(b->inflight), *out = zlist_new();
+
+        for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
+                struct inflight *f = zhash_lookup(b->inflight, k);
+                if (!f || strcmp(f->svc, svc) || f->kind == IF_FORWARD)
+                        continue;
+                zhash_freefn(b->inflight, k, NULL);
+                zhash_delete(b->inflight, k);
+                zlist_append(out, f);
+        }
+        zlist_destroy(&keys);
+        return out;
+}
+
 /* A request in flight, answering the client (from, q) by default. */
 struct inflight *inflight_new(struct busd *b, struct peer *from, const struct req *q, enum inflight_kind kind,
                               const char *svc, int64_t timeout)

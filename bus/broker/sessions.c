@@ -165,3 +165,24 @@ void session_revoked(struct busd *b, const msgpack_object *d)
                                    p->ss->user);
         }
 }
+
+/* The checks taken from an authd that a new registration replaced, asked again
+ * of the new one: a parked request is routed anew (it finds no cached session
+ * and is checked again); a subscriber's re-check is left to the re-check of
+ * every subscriber that follows authd's registration. A late answer of the old
+ * authd finds no table entry and is dropped as stray. */
+void session_redo_checks(struct busd *b, zlist_t **checks)
+{
+        struct inflight *f;
+
+        while ((f = zlist_pop(*checks))) {
+                struct peer *p = zhash_lookup(b->peers, f->client_key);
+                if (p && f->kind == IF_SUB_RECHECK && p->ss && !strcmp(p->ss->th, f->session_tok_hash))
+                        p->ss->checking = false;
+                else if (p && f->kind == IF_SESSION_CHECK)
+                        route_message(b, p, f->parked, f->parked_len);
+                b->st.session_checks_redone++;
+                inflight_free(f);
+        }
+        zlist_destroy(checks);
+}
