@@ -115,6 +115,16 @@ static void sub_ended_by_busd(bus_t *b, const struct bus_msg *m)
                 code = -DS_EAUTH;
         for (size_t i = 0; i < b->n_subs; i++)
                 if (!strcmp(b->subs[i].prefix, m->prefix)) {
+                        /* authd could not check the session again (hung,
+                         * gone): not a verdict on it, so asked again */
+                        if (code == -DS_EUNAVAIL && b->subs[i].tok) {
+                                log_warn("bus: busd ended the subscription to '%s' for now (%s): subscribing "
+                                         "again at the next heartbeat; events meanwhile are missed",
+                                         m->prefix, mp_get(m->err, "msg") ? e.msg : "authd unavailable");
+                                b->subs[i].retry = true;
+                                b->subs[i].req_id = 0;
+                                return;
+                        }
                         sub_ended(b, i, code, mp_get(m->err, "msg") ? e.msg : "");
                         return;
                 }

@@ -13,7 +13,7 @@
 enum { SLEEP_MS };
 enum { PUB_TOPIC, PUB_COUNT };
 enum { CHECK_TOKEN };
-enum { REVOKE_USER };
+enum { REVOKE_USER, REVOKE_HOLD_MS };
 
 struct tctx {
         struct ds_daemon *d;
@@ -126,6 +126,9 @@ static int h_revoke(void *ctx, struct ds_call *c)
         mpw_map_end(&w);
         ds_daemon_publish(t->d, "auth.session.revoked", &w);
         mpw_free(&w);
+        /* a hung authd (the fault busd's re-check must survive): the loop is held */
+        if (ds_tb_has(c, REVOKE_HOLD_MS))
+                usleep((useconds_t)ds_tb_int(c, REVOKE_HOLD_MS, 0) * 1000);
         return 0;
 }
 
@@ -143,7 +146,11 @@ static const struct ds_field pub_args[] = {
         { NULL },
 };
 static const struct ds_field check_args[] = { [CHECK_TOKEN] = { "token", DS_STR, DS_REQUIRED, .max_len = 128 }, { NULL } };
-static const struct ds_field revoke_args[] = { [REVOKE_USER] = { "user", DS_STR, 0 }, { NULL } };
+static const struct ds_field revoke_args[] = {
+        [REVOKE_USER] = { "user", DS_STR, 0 },
+        [REVOKE_HOLD_MS] = { "hold_ms", DS_INT, 0, .min = 0, .max = 10000 },
+        { NULL },
+};
 
 static const struct ds_method methods[] = {
         DS_METHOD("test.echo", echo_args, h_echo, AUTH_PUBLIC),
