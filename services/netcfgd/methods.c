@@ -575,6 +575,23 @@ static int h_https_set(void *ctx, struct ds_call *c)
         return r < 0 ? r : h_https_show(ctx, c);
 }
 
+/* One certificate file of the cert dir described under key. */
+static void cert_describe(struct netcfgd_ctx *x, struct ds_call *c, const char *key, const char *file)
+{
+        mpw_str(c->r, key);
+        mpw_map_begin(c->r);
+        certs_describe(x->certdir, file, c->r);
+        mpw_map_end(c->r);
+}
+
+/* A new server certificate in force: audited, announced and answered. */
+static void cert_changed(struct netcfgd_ctx *x, struct ds_call *c, const char *how)
+{
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "HTTPS certificate %s by '%s'", how, ds_call_actor(c));
+        netcfgd_publish_cert(x, ds_call_actor(c));
+        cert_describe(x, c, "certificate", "server.pem");
+}
+
 enum { CERT_CREATE_CN, CERT_CREATE_DNS, CERT_CREATE_IP, CERT_CREATE_DAYS, CERT_CREATE_NEW_CA };
 static const struct ds_field cert_create_args[] = {
         [CERT_CREATE_CN] = { "cn", DS_STR, 0, .max_len = 64, .check = ds_check_host },
@@ -599,15 +616,8 @@ static int h_cert_create(void *ctx, struct ds_call *c)
         };
         int r = dns && ips ? certs_create(x->certdir, &req, &c->err) : -ENOMEM;
 
-        if (r == 0) {
-                log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "HTTPS certificate created by '%s'",
-                          ds_call_actor(c));
-                netcfgd_publish_cert(x, ds_call_actor(c));
-                mpw_str(c->r, "certificate");
-                mpw_map_begin(c->r);
-                certs_describe(x->certdir, "server.pem", c->r);
-                mpw_map_end(c->r);
-        }
+        if (r == 0)
+                cert_changed(x, c, "created");
         free(cn);
         strv_free(dns);
         strv_free(ips);
@@ -619,14 +629,8 @@ static int h_cert_show(void *ctx, struct ds_call *c)
         struct netcfgd_ctx *x = X(ctx);
 
         mpw_kv_str(c->r, "dir", x->certdir);
-        mpw_str(c->r, "server");
-        mpw_map_begin(c->r);
-        certs_describe(x->certdir, "server.pem", c->r);
-        mpw_map_end(c->r);
-        mpw_str(c->r, "ca");
-        mpw_map_begin(c->r);
-        certs_describe(x->certdir, "ca.pem", c->r);
-        mpw_map_end(c->r);
+        cert_describe(x, c, "server", "server.pem");
+        cert_describe(x, c, "ca", "ca.pem");
         return 0;
 }
 
@@ -662,15 +666,8 @@ static int h_cert_import(void *ctx, struct ds_call *c)
         const char *const *i = strv_from(ds_settings_get(st, "device_ips"), &ips);
         int r = cert && key && dns && ips ? certs_import(x->certdir, cert, key, chain, d, i, &c->err) : -ENOMEM;
 
-        if (r == 0) {
-                log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "HTTPS certificate imported by '%s'",
-                          ds_call_actor(c));
-                netcfgd_publish_cert(x, ds_call_actor(c));
-                mpw_str(c->r, "certificate");
-                mpw_map_begin(c->r);
-                certs_describe(x->certdir, "server.pem", c->r);
-                mpw_map_end(c->r);
-        }
+        if (r == 0)
+                cert_changed(x, c, "imported");
         ds_free_secret(key);
         free(cert);
         free(chain);
