@@ -27,6 +27,8 @@ static int n_init(struct ds_daemon *d, void *ctx)
 
         x->d = d;
         ds_err_clear(&e);
+        if (netcfgd_port_args_check(&e) < 0)
+                return log_errno(-EINVAL, "port table: '%s': %s", e.field, e.msg);
         /* --svcmgr=auto|dev|systemd: an explicit choice of backend */
         for (int i = 1; i < d->argc; i++) {
                 const char *a = d->argv[i];

@@ -399,7 +399,9 @@ enum {
         PORT_SET_SNMP,
         PORT_SET_MAX_CONNECTIONS,
 };
-/* One argument per port, in ports_table's order (h_port_set indexes PORT_SET_TCP + i). */
+/* One argument per port, named as in ports_table and bound to it by that name
+ * (port_arg), so the two orders may differ; netcfgd_port_args_check holds the
+ * two tables together. */
 static const struct ds_field port_set_args[] = {
         [PORT_SET_TCP] = { "tcp", DS_INT, 0, .min = 1025, .max = 65535 },
         [PORT_SET_UDP] = { "udp", DS_INT, 0, .min = 1025, .max = 65535 },
@@ -413,6 +415,32 @@ static const struct ds_field port_set_args[] = {
         [PORT_SET_MAX_CONNECTIONS] = { "max_connections", DS_INT, 0, .min = 0, .max = PORTS_MAXCONN_MAX },
         { NULL },
 };
+
+/* The port.set argument of ports_table[i]; -1: none. */
+static int port_arg(size_t i)
+{
+        for (int j = 0; j < PORT_SET_MAX_CONNECTIONS; j++)
+                if (!strcmp(port_set_args[j].name, ports_table[i].name))
+                        return j;
+        return -1;
+}
+
+int netcfgd_port_args_check(struct ds_err *e)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; ports_table[i].name; i++, n++) {
+                int j = port_arg(i);
+                if (j < 0)
+                        return ds_err_set(e, -EINVAL, ports_table[i].name, "port.set has no argument for this port");
+                if (port_set_args[j].min != ports_table[i].min || port_set_args[j].max != ports_table[i].max)
+                        return ds_err_set(e, -EINVAL, ports_table[i].name, "port.set's range is not the port's");
+        }
+        if (n != PORT_SET_MAX_CONNECTIONS)
+                return ds_err_set(e, -EINVAL, NULL, "port.set has %d port arguments for %zu ports",
+                                  PORT_SET_MAX_CONNECTIONS, n);
+        return 0;
+}
 
 /* Runs changes (a settings map) through ds_daemon_set_settings. */
 static int set_settings(struct ds_call *c, const struct mpw *w)
@@ -435,11 +463,11 @@ static int h_port_set(void *ctx, struct ds_call *c)
         struct port_set want = x->ports;
         size_t a, b, n = 0;
         struct mpw w;
-        int r;
+        int r, j;
 
         for (size_t i = 0; ports_table[i].name; i++)
-                if (ds_tb_has(c, PORT_SET_TCP + i)) {
-                        want.port[i] = (int)ds_tb_int(c, PORT_SET_TCP + i, 0);
+                if ((j = port_arg(i)) >= 0 && ds_tb_has(c, (unsigned)j)) {
+                        want.port[i] = (int)ds_tb_int(c, (unsigned)j, 0);
                         n++;
                 }
         if (ds_tb_has(c, PORT_SET_MAX_CONNECTIONS))
@@ -447,7 +475,7 @@ static int h_port_set(void *ctx, struct ds_call *c)
         if (n == 0)
                 return ds_call_fail(c, -EINVAL, NULL, "name at least one port, e.g. http=8088");
         if (ports_conflict(&want, &a, &b)) {
-                size_t named = ds_tb_has(c, PORT_SET_TCP + b) ? b : a;
+                size_t named = (j = port_arg(b)) >= 0 && ds_tb_has(c, (unsigned)j) ? b : a;
                 size_t other = named == b ? a : b;
                 return ds_call_fail(c, -EINVAL, ports_table[named].name, "%s port %d is already used by %s",
                                     ports_proto_name(ports_table[named].proto), want.port[named],
@@ -456,7 +484,7 @@ static int h_port_set(void *ctx, struct ds_call *c)
         mpw_init(&w);
         mpw_map_begin(&w);
         for (size_t i = 0; ports_table[i].name; i++)
-                if (ds_tb_has(c, PORT_SET_TCP + i))
+                if ((j = port_arg(i)) >= 0 && ds_tb_has(c, (unsigned)j))
                         mpw_kv_int(&w, ports_table[i].key, want.port[i]);
         if (ds_tb_has(c, PORT_SET_MAX_CONNECTIONS))
                 mpw_kv_int(&w, "max_connections", ds_tb_int(c, PORT_SET_MAX_CONNECTIONS, 0));
