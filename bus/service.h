@@ -191,6 +191,8 @@ int ds_daemon_load(struct ds_daemon *d, const char *name, size_t max, char **ret
 /* Replaces some settings as if by config.set (validated, persisted, applied). */
 int ds_daemon_set_settings(struct ds_daemon *d, const msgpack_object *changes, const char *actor,
                            struct ds_err *e);
+/* The same with the changes as a map being written (w is not consumed). */
+int ds_daemon_set_settings_w(struct ds_daemon *d, const struct mpw *w, const char *actor, struct ds_err *e);
 /* Writes the service's audit item table as one JSON object {service,
  * version, items: [{id, level, title, remediation, automatic, runtime}]}:
  * what `NAME --audit-items` prints and the build installs as data. */

@@ -445,16 +445,7 @@ int netcfgd_port_args_check(struct ds_err *e)
 /* Runs changes (a settings map) through ds_daemon_set_settings. */
 static int set_settings(struct ds_call *c, const struct mpw *w)
 {
-        msgpack_unpacked u;
-        const char *why;
-        int r;
-
-        r = mp_decode(mpw_data(w), mpw_len(w), NULL, &u, &why);
-        if (r < 0)
-                return ds_call_fail(c, -DS_EINTERNAL, NULL, "%s", why);
-        r = ds_daemon_set_settings(c->daemon, &u.data, ds_call_actor(c), &c->err);
-        msgpack_unpacked_destroy(&u);
-        return r;
+        return ds_daemon_set_settings_w(c->daemon, w, ds_call_actor(c), &c->err);
 }
 
 static int h_port_set(void *ctx, struct ds_call *c)
