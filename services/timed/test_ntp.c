@@ -226,28 +226,32 @@ static void t_root_distance(void **st)
 
 static void t_hostport(void **st)
 {
+        static const struct {
+                const char *in;
+                int r;
+                const char *host, *port; /* NULL: not looked at */
+        } cases[] = {
+                { "pool.ntp.org", 0, "pool.ntp.org", "123" },
+                { "127.0.0.1:11123", 0, "127.0.0.1", "11123" },
+                { "[::1]:11124", 0, "::1", "11124" },
+                { "fe80::1", 0, "fe80::1", "123" },
+                { "[::1]", 0, NULL, "123" },
+                { "[::1", -EINVAL, NULL, NULL },
+                { "[::1]x", -EINVAL, NULL, NULL },
+                { ":123", -EINVAL, NULL, NULL },
+                { "host:", -EINVAL, NULL, NULL },
+                { "host:123456789", -EINVAL, NULL, NULL },
+        };
         char h[64], p[8];
 
         (void)st;
-        assert_int_equal(timed_split_hostport("pool.ntp.org", h, sizeof h, p, sizeof p), 0);
-        assert_string_equal(h, "pool.ntp.org");
-        assert_string_equal(p, "123");
-        assert_int_equal(timed_split_hostport("127.0.0.1:11123", h, sizeof h, p, sizeof p), 0);
-        assert_string_equal(h, "127.0.0.1");
-        assert_string_equal(p, "11123");
-        assert_int_equal(timed_split_hostport("[::1]:11124", h, sizeof h, p, sizeof p), 0);
-        assert_string_equal(h, "::1");
-        assert_string_equal(p, "11124");
-        assert_int_equal(timed_split_hostport("fe80::1", h, sizeof h, p, sizeof p), 0);
-        assert_string_equal(h, "fe80::1");
-        assert_string_equal(p, "123");
-        assert_int_equal(timed_split_hostport("[::1]", h, sizeof h, p, sizeof p), 0);
-        assert_string_equal(p, "123");
-        assert_int_equal(timed_split_hostport("[::1", h, sizeof h, p, sizeof p), -EINVAL);
-        assert_int_equal(timed_split_hostport("[::1]x", h, sizeof h, p, sizeof p), -EINVAL);
-        assert_int_equal(timed_split_hostport(":123", h, sizeof h, p, sizeof p), -EINVAL);
-        assert_int_equal(timed_split_hostport("host:", h, sizeof h, p, sizeof p), -EINVAL);
-        assert_int_equal(timed_split_hostport("host:123456789", h, sizeof h, p, sizeof p), -EINVAL);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                assert_int_equal(timed_split_hostport(cases[i].in, h, sizeof h, p, sizeof p), cases[i].r);
+                if (cases[i].host)
+                        assert_string_equal(h, cases[i].host);
+                if (cases[i].port)
+                        assert_string_equal(p, cases[i].port);
+        }
 }
 
 int main(void)
