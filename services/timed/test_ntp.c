@@ -76,23 +76,26 @@ static void t_verdicts(void **st)
         assert_int_equal(ntp_check(b, 0, COOKIE, &p), NTP_SHORT);
         assert_int_equal(ntp_check(b, sizeof b, COOKIE + 1, &p), NTP_BAD_ORIGIN);
         assert_int_equal(ntp_check(b, sizeof b, 0, &p), NTP_BAD_ORIGIN); /* nothing outstanding: replay */
-        reply(b, 2, 0, "GPS\0", COOKIE ^ 1, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_BAD_ORIGIN);
-        reply(b, 0, 3, "RATE", COOKIE, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_KOD_RATE);
-        reply(b, 0, 3, "DENY", COOKIE, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_KOD_DENY);
-        reply(b, 0, 3, "RSTR", COOKIE, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_KOD_DENY);
-        reply(b, 0, 0, "XXXX", COOKIE, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_KOD_OTHER);
-        /* a spoofed kiss (wrong origin) is not believed */
-        reply(b, 0, 3, "DENY", COOKIE + 5, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_BAD_ORIGIN);
-        reply(b, 16, 0, "XXXX", COOKIE, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_BAD_STRATUM);
-        reply(b, 3, 3, "XXXX", COOKIE, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_UNSYNC);
+        /* one reply each: stratum, leap, refid, origin -> verdict */
+        static const struct {
+                int stratum, leap;
+                const char *refid;
+                uint64_t org;
+                int want;
+        } kinds[] = {
+                { 2, 0, "GPS\0", COOKIE ^ 1, NTP_BAD_ORIGIN },
+                { 0, 3, "RATE", COOKIE, NTP_KOD_RATE },
+                { 0, 3, "DENY", COOKIE, NTP_KOD_DENY },
+                { 0, 3, "RSTR", COOKIE, NTP_KOD_DENY },
+                { 0, 0, "XXXX", COOKIE, NTP_KOD_OTHER },
+                { 0, 3, "DENY", COOKIE + 5, NTP_BAD_ORIGIN }, /* a spoofed kiss (wrong origin) is not believed */
+                { 16, 0, "XXXX", COOKIE, NTP_BAD_STRATUM },
+                { 3, 3, "XXXX", COOKIE, NTP_UNSYNC },
+        };
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+                reply(b, kinds[i].stratum, kinds[i].leap, kinds[i].refid, kinds[i].org, t, t);
+                assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), kinds[i].want);
+        }
         reply(b, 3, 0, "XXXX", COOKIE, t, t);
         memset(b + 40, 0, 8);
         assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_BAD_TIME);
