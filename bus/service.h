@@ -113,6 +113,30 @@ enum { DS_QUEUE_ID, DS_QUEUE_FAILED_ONLY, DS_QUEUE_N };
 extern const struct ds_field ds_queue_id_args[DS_QUEUE_N + 1];
 int ds_queue_retry(struct ds_call *c, dsq_t *q, const char *item, const char *place);
 int ds_queue_purge(struct ds_call *c, dsq_t *q, const char *item, const char *place);
+/* Their skeleton. place is the queue's directory under the state dir and its
+ * name in logs ("outbox", "queue"); item names one entry ("mail", "upload").
+ * ds_queue_limits: the limits from the settings each has (queue_max_items,
+ * max_age_s, retry_min_s, retry_max_s) with its own byte quota.
+ * ds_queue_level: an on_level crossing logged and published on topic as
+ * {pct, above}. ds_queue_expire: the tick's expiry, logged. ds_queue_log_backlog:
+ * what waits at start. ds_queue_write_stats: the queue's counters in a reply
+ * (refused: the pushes refused as full, as the daemon counts them). */
+void ds_queue_limits(const struct ds_settings *s, uint64_t max_bytes, void (*on_level)(void *, unsigned, bool),
+                     void *ud, struct dsq_limits *ret);
+dsq_t *ds_queue_open(struct ds_daemon *d, const char *place, const struct dsq_limits *lim, int *ret_err);
+void ds_queue_level(struct ds_daemon *d, const char *topic, const char *place, unsigned pct, bool above);
+void ds_queue_expire(dsq_t *q, const char *item);
+void ds_queue_log_backlog(dsq_t *q, const char *item, const char *place);
+void ds_queue_write_stats(dsq_t *q, uint64_t refused, struct mpw *w);
+/* The X.queue method: {max?} (ds_queue_list_args) answered {items: [...]},
+ * each {id, what item writes (its state among it: ds_queue_state, busy the
+ * in-flight word), attempts, age_s, next_s, error}: devctl shows the columns
+ * in that order. */
+enum { DS_QUEUE_MAX, DS_QUEUE_LIST_N };
+extern const struct ds_field ds_queue_list_args[DS_QUEUE_LIST_N + 1];
+const char *ds_queue_state(const struct dsq_item *it, const char *busy);
+void ds_queue_list(struct ds_call *c, dsq_t *q,
+                   void (*item)(void *ud, dsq_t *q, const struct dsq_item *it, struct mpw *w), void *ud);
 
 /* The loop's signals and watchdog, the same in every daemon and in busd.
  * s must outlive the loop. SIGHUP runs reload between RELOADING=1 and
@@ -167,6 +191,8 @@ int ds_daemon_load(struct ds_daemon *d, const char *name, size_t max, char **ret
 /* Replaces some settings as if by config.set (validated, persisted, applied). */
 int ds_daemon_set_settings(struct ds_daemon *d, const msgpack_object *changes, const char *actor,
                            struct ds_err *e);
+/* The same with the changes as a map being written (w is not consumed). */
+int ds_daemon_set_settings_w(struct ds_daemon *d, const struct mpw *w, const char *actor, struct ds_err *e);
 /* Writes the service's audit item table as one JSON object {service,
  * version, items: [{id, level, title, remediation, automatic, runtime}]}:
  * what `NAME --audit-items` prints and the build installs as data. */

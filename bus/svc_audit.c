@@ -114,8 +114,6 @@ static int harden_setting(struct ds_daemon *d, const struct ds_audit_item *it, c
                           struct ds_err *e)
 {
         const struct ds_field *f = ds_field_find(d->svc->settings, it->key);
-        msgpack_unpacked u;
-        const char *why;
         struct mpw w;
         int r;
 
@@ -131,11 +129,7 @@ static int harden_setting(struct ds_daemon *d, const struct ds_audit_item *it, c
         else
                 mpw_int(&w, it->want_int);
         mpw_map_end(&w);
-        r = mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why);
-        if (r == 0) {
-                r = ds_daemon_set_settings(d, &u.data, actor, e);
-                msgpack_unpacked_destroy(&u);
-        }
+        r = ds_daemon_set_settings_w(d, &w, actor, e);
         mpw_free(&w);
         return r;
 }

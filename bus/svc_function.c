@@ -21,9 +21,7 @@ static bool setting_of(struct ds_daemon *d, const struct ds_function_link *l)
 static void follow(struct ds_daemon *d, const struct ds_function_link *l, bool on, const char *actor)
 {
         struct mpw w;
-        msgpack_unpacked u;
         struct ds_err e;
-        const char *why;
         bool cur = setting_of(d, l);
 
         if (cur == on || (l->permission && on))
@@ -33,14 +31,11 @@ static void follow(struct ds_daemon *d, const struct ds_function_link *l, bool o
         mpw_kv_bool(&w, l->setting, on);
         mpw_map_end(&w);
         ds_err_clear(&e);
-        if (mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why) == 0) {
-                d->fn_following = true;
-                if (ds_daemon_set_settings(d, &u.data, actor, &e) < 0)
-                        log_warn("the %s function is %s but %s could not follow: %s", l->function, on ? "on" : "off",
-                                 l->setting, e.msg);
-                d->fn_following = false;
-                msgpack_unpacked_destroy(&u);
-        }
+        d->fn_following = true;
+        if (ds_daemon_set_settings_w(d, &w, actor, &e) < 0)
+                log_warn("the %s function is %s but %s could not follow: %s", l->function, on ? "on" : "off",
+                         l->setting, e.msg);
+        d->fn_following = false;
         mpw_free(&w);
 }
 

@@ -231,6 +231,19 @@ int ds_daemon_set_settings(struct ds_daemon *d, const msgpack_object *changes, c
         return r;
 }
 
+int ds_daemon_set_settings_w(struct ds_daemon *d, const struct mpw *w, const char *actor, struct ds_err *e)
+{
+        msgpack_unpacked u;
+        const char *why;
+        int r;
+
+        if (mp_decode(mpw_data(w), mpw_len(w), NULL, &u, &why) < 0)
+                return ds_err_set(e, -DS_EINTERNAL, NULL, "cannot encode the change: %s", why);
+        r = ds_daemon_set_settings(d, &u.data, actor, e);
+        msgpack_unpacked_destroy(&u);
+        return r;
+}
+
 int svc_reset_settings(struct ds_daemon *d, const char *actor, struct ds_err *e)
 {
         struct ds_settings fresh;

@@ -166,6 +166,30 @@ out:
         return r;
 }
 
+int state_read_mp(const char *dir, const char *name, size_t max, const struct mp_limits *lim, struct state_mp *m)
+{
+        int r;
+
+        memset(m, 0, sizeof *m);
+        if ((r = state_read(dir, name, max, &m->buf, &m->len)) < 0)
+                return r;
+        if ((r = mp_decode(m->buf, m->len, lim, &m->u, &m->why)) < 0)
+                return r;
+        m->decoded = true;
+        return 0;
+}
+
+void state_mp_free(struct state_mp *m)
+{
+        if (m->decoded)
+                msgpack_unpacked_destroy(&m->u);
+        if (m->buf) {
+                explicit_bzero(m->buf, m->len);
+                free(m->buf);
+        }
+        memset(m, 0, sizeof *m);
+}
+
 int state_remove(const char *dir, const char *name)
 {
         char path[4096];

@@ -125,32 +125,29 @@ static void load_cam(struct anr_cam *c, const msgpack_object *m)
 
 static int load_state(struct anr_ctx *x)
 {
-        char *buf = NULL;
-        size_t len;
-        msgpack_unpacked u;
-        const char *why;
         struct mp_limits lim = mp_limits_default;
-        int r = ds_daemon_load(x->d, STATE_FILE, STATE_MAX, &buf, &len);
+        struct state_mp m;
+        int r;
 
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return log_errno(r, "outage intervals '%s/%s': %m", x->d->statedir, STATE_FILE);
         lim.max_msg = STATE_MAX;
-        if ((r = mp_decode(buf, len, &lim, &u, &why)) < 0) {
-                free(buf);
-                return log_errno(r, "outage intervals '%s/%s': %s", x->d->statedir, STATE_FILE, why);
+        r = state_read_mp(x->d->statedir, STATE_FILE, STATE_MAX, &lim, &m);
+        if (r < 0) {
+                if (m.why)
+                        log_errno(r, "outage intervals '%s/%s': %s", x->d->statedir, STATE_FILE, m.why);
+                else if (r != -ENOENT)
+                        log_errno(r, "outage intervals '%s/%s': %m", x->d->statedir, STATE_FILE);
+                state_mp_free(&m);
+                return r == -ENOENT ? 0 : r;
         }
-        if (u.data.type == MSGPACK_OBJECT_MAP)
-                for (uint32_t i = 0; i < u.data.via.map.size; i++) {
-                        const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+        if (m.u.data.type == MSGPACK_OBJECT_MAP)
+                for (uint32_t i = 0; i < m.u.data.via.map.size; i++) {
+                        const msgpack_object_kv *kv = &m.u.data.via.map.ptr[i];
                         char id[ANR_CAM_MAX + 1];
                         struct anr_cam *c;
                         if (mp_strcpy(&kv->key, id, sizeof id) == 0 && (c = anr_nvr_find(x, id)))
                                 load_cam(c, &kv->val);
                 }
-        msgpack_unpacked_destroy(&u);
-        free(buf);
+        state_mp_free(&m);
         return 0;
 }
 

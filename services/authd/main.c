@@ -10,6 +10,7 @@
 
 #include "authd.h"
 #include "log.h"
+#include "state.h"
 
 static const char *const topics[] = { "auth.session.revoked", "auth.locked", "auth.reset.code", "log.security",
                                       NULL };
@@ -169,44 +170,32 @@ static int a_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
 /* users.mp (fail closed when unreadable) and locks.mp (without locks when unreadable) */
 static int a_load(struct authd_ctx *a)
 {
-        msgpack_unpacked u;
-        const char *why;
+        static const struct mp_limits lim = { 16u << 20, 8, 100000, 65536 };
+        struct state_mp m;
         struct ds_err e;
-        char *buf = NULL;
-        size_t len = 0;
         int r;
 
         authd_store_init(a);
-        r = ds_daemon_load(a->d, "users.mp", 16u << 20, &buf, &len);
+        r = state_read_mp(a->d->statedir, "users.mp", 16u << 20, &lim, &m);
         if (r == 0) {
-                static const struct mp_limits lim = { 16u << 20, 8, 100000, 65536 };
-                r = mp_decode(buf, len, &lim, &u, &why);
-                if (r == 0) {
-                        ds_err_clear(&e);
-                        r = authd_store_read(a, &u.data, &e);
-                        msgpack_unpacked_destroy(&u);
-                        if (r < 0)
-                                log_err("account store: %s", e.msg);
-                } else {
-                        log_err("account store: %s", why);
-                }
-                free(buf);
-                if (r < 0)
-                        return r; /* fail closed: never start with a half-read store */
+                ds_err_clear(&e);
+                if ((r = authd_store_read(a, &m.u.data, &e)) < 0)
+                        log_err("account store: %s", e.msg);
+        } else if (m.why) {
+                log_err("account store: %s", m.why);
         } else if (r != -ENOENT) {
-                return log_errno(r, "cannot read the account store: %m");
+                log_errno(r, "cannot read the account store: %m");
+        } else {
+                r = 0;
         }
-        buf = NULL;
-        r = ds_daemon_load(a->d, "locks.mp", 16u << 20, &buf, &len);
-        if (r == 0) {
-                if (mp_decode(buf, len, NULL, &u, &why) == 0) {
-                        authd_lock_read(a, &u.data);
-                        msgpack_unpacked_destroy(&u);
-                } else {
-                        log_warn("lockout state unreadable (%s): starting without locks", why);
-                }
-                free(buf);
-        }
+        state_mp_free(&m);
+        if (r < 0)
+                return r; /* fail closed: never start with a half-read store */
+        if (state_read_mp(a->d->statedir, "locks.mp", 16u << 20, NULL, &m) == 0)
+                authd_lock_read(a, &m.u.data);
+        else if (m.why)
+                log_warn("lockout state unreadable (%s): starting without locks", m.why);
+        state_mp_free(&m);
         log_info("%zu user(s), %zu lock record(s), %s", a->n_users, a->n_locks,
                  a->initialised ? "initialised" : "not initialised: waiting for auth.init");
         return 0;

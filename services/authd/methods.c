@@ -475,8 +475,6 @@ static int h_policy_set(void *ctx, struct ds_call *c)
                 { NULL, NULL },
         };
         struct authd_ctx *a = A(ctx);
-        msgpack_unpacked u;
-        const char *why;
         struct mpw w;
         int r, n = 0;
 
@@ -493,14 +491,8 @@ static int h_policy_set(void *ctx, struct ds_call *c)
                 mpw_free(&w);
                 return ds_call_fail(c, -EINVAL, "profile", "give profile=, min_length=, history= or max_age_days=");
         }
-        r = mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why);
-        if (r < 0) {
-                mpw_free(&w);
-                return ds_call_fail(c, -DS_EINTERNAL, NULL, "cannot encode the change");
-        }
-        r = ds_daemon_set_settings(a->d, &u.data, ds_call_actor(c), &c->err);
-        msgpack_unpacked_destroy(&u);
-        mpw_free(&w); /* u borrowed its strings */
+        r = ds_daemon_set_settings_w(a->d, &w, ds_call_actor(c), &c->err);
+        mpw_free(&w);
         if (r < 0)
                 return r;
         log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "password policy changed by '%s' from '%s' (profile %s)",

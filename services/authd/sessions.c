@@ -8,6 +8,7 @@
 
 #include "authd.h"
 #include "log.h"
+#include "state.h"
 #include "util.h"
 
 bool authd_session_expired(const struct authd_ctx *a, const struct authd_session *s, int64_t now)
@@ -315,33 +316,27 @@ void authd_session_flush(struct authd_ctx *a)
 
 void authd_session_restore(struct authd_ctx *a)
 {
-        msgpack_unpacked u;
-        const char *why;
-        size_t len = 0, dropped = 0;
-        char *buf = NULL;
+        struct state_mp m;
+        size_t dropped = 0;
         int r;
 
-        r = ds_daemon_load(a->d, AUTHD_SESSIONS_FILE, 4u << 20, &buf, &len);
+        r = state_read_mp(a->d->statedir, AUTHD_SESSIONS_FILE, 4u << 20, NULL, &m);
         if (r == 0) {
-                if (mp_decode(buf, len, NULL, &u, &why) == 0) {
-                        r = authd_session_read(a, &u.data, &dropped);
-                        msgpack_unpacked_destroy(&u);
-                        if (r < 0)
-                                log_warn("sessions unreadable: every operator logs in again");
-                        else
-                                log_info("%d session(s) kept across the restart, %zu dropped (expired, account "
-                                         "gone or disabled)",
-                                         r, dropped);
-                } else {
-                        log_warn("sessions unreadable (%s): every operator logs in again", why);
-                }
-                sodium_memzero(buf, len);
-                free(buf);
+                r = authd_session_read(a, &m.u.data, &dropped);
+                if (r < 0)
+                        log_warn("sessions unreadable: every operator logs in again");
+                else
+                        log_info("%d session(s) kept across the restart, %zu dropped (expired, account "
+                                 "gone or disabled)",
+                                 r, dropped);
                 if (r < 0 || dropped)
                         authd_session_save_soon(a);
+        } else if (m.why) {
+                log_warn("sessions unreadable (%s): every operator logs in again", m.why);
         } else if (r != -ENOENT) {
                 log_errno(r, "cannot read the sessions: %m");
         }
+        state_mp_free(&m);
         /* busd may still cache a session that did not survive (expired while
          * authd was down, or opened in the last second before a crash): it
          * drops its whole cache and asks again */

@@ -8,18 +8,12 @@
 
 #include <cmocka.h>
 
-#include "authd.h"
-
-#define MINUTE (60 * 1000LL)
-static int64_t clock_ms;
-static int64_t fake_now(void) { return clock_ms; }
+#include "test_clock.h"
 
 static int setup(void **state)
 {
-        struct authd_ctx *a = calloc(1, sizeof *a);
+        struct authd_ctx *a = test_ctx_new();
 
-        clock_ms = 1700000000000LL;
-        a->now = fake_now;
         authd_store_init(a);
         a->lockcfg = (struct authd_lockcfg){ .attempts = 5, .lock_ms = 30 * MINUTE, .max_ms = 24 * 60 * MINUTE,
                                              .total_cap = 100 };

@@ -12,13 +12,9 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "authd.h"
+#include "test_clock.h"
 #include "util.h"
 
-#define MINUTE (60 * 1000LL)
-#define DAY (24 * 60 * MINUTE)
-static int64_t clock_ms;
-static int64_t fake_now(void) { return clock_ms; }
 static const char *ADMIN_PW = "Zx9#mQ2$vL";
 static char setup_code[32]; /* the device's one-time code, made by setup() */
 
@@ -117,10 +113,8 @@ static struct mpw *args(struct mpw *w, ...)
 
 static int setup(void **state)
 {
-        struct authd_ctx *a = calloc(1, sizeof *a);
+        struct authd_ctx *a = test_ctx_new();
 
-        clock_ms = 1700000000000LL;
-        a->now = fake_now;
         a->sessions = zhash_new();
         a->pwq = authd_pwq_new();
         a->cost = (struct authd_cost){ 1, 8192 };

@@ -8,17 +8,12 @@
 
 #include <cmocka.h>
 
-#include "authd.h"
-
-static int64_t clock_ms;
-static int64_t fake_now(void) { return clock_ms; }
+#include "test_clock.h"
 
 static int setup(void **state)
 {
-        struct authd_ctx *a = calloc(1, sizeof *a);
+        struct authd_ctx *a = test_ctx_new();
 
-        clock_ms = 1700000000000LL;
-        a->now = fake_now;
         a->sessions = zhash_new();
         a->idle_ms = 900 * 1000;
         a->lifetime_ms = 3600 * 1000;

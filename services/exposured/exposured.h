@@ -155,6 +155,10 @@ struct exp_upnp_job {
  * (exp_igd_write) to fd. */
 void exp_upnp_child(const struct exp_upnp_job *job, int fd);
 void exp_igd_write(const struct exp_igd *g, struct mpw *w);
+/* The mappings as "mappings": [..] into an open map: for the child's result
+ * (exp_igd_write) with remote_host and enabled, for an answer (verdicts)
+ * with each one's verdict instead. */
+void exp_mappings_write(const struct exp_igd *g, bool verdicts, struct mpw *w);
 /* Decodes a result map into ret (strings bounded). 0 or -EBADMSG. */
 int exp_igd_read(const msgpack_object *o, struct exp_igd *ret);
 /* Flags the mappings that are not the HTTPS port; returns how many. */

@@ -221,21 +221,7 @@ void exp_write_state(struct exp_ctx *x, struct mpw *w)
         mpw_kv_str(w, "external_address", g->ext_addr);
         mpw_kv_str(w, "connection", g->state != EXP_IGD_FOUND ? "" : g->status[0] ? g->status
                                                                   : g->connected ? "Connected" : "unknown");
-        mpw_str(w, "mappings");
-        mpw_arr_begin(w);
-        for (size_t i = 0; i < g->n_maps; i++) {
-                const struct exp_mapping *m = &g->maps[i];
-                mpw_map_begin(w);
-                mpw_kv_str(w, "proto", exp_proto_name(m->proto));
-                mpw_kv_int(w, "external_port", m->ext_port);
-                mpw_kv_str(w, "client", m->client);
-                mpw_kv_int(w, "internal_port", m->int_port);
-                mpw_kv_str(w, "description", m->desc);
-                mpw_kv_int(w, "lease_s", m->duration);
-                mpw_kv_str(w, "verdict", m->bad ? "FAIL" : "ok");
-                mpw_map_end(w);
-        }
-        mpw_arr_end(w);
+        exp_mappings_write(g, true, w);
         mpw_kv_uint(w, "router_mappings_total", g->n_total);
         mpw_kv_str(w, "dmz", "not visible over UPnP IGD: check the router's DMZ/exposed-host setting yourself");
         when[0] = '\0';

@@ -176,6 +176,30 @@ void exp_upnp_child(const struct exp_upnp_job *job, int fd)
 
 static const char *const state_names[] = { "unchecked", "none", "found", "error" };
 
+void exp_mappings_write(const struct exp_igd *g, bool verdicts, struct mpw *w)
+{
+        mpw_str(w, "mappings");
+        mpw_arr_begin(w);
+        for (size_t i = 0; i < g->n_maps; i++) {
+                const struct exp_mapping *m = &g->maps[i];
+                mpw_map_begin(w);
+                mpw_kv_str(w, "proto", exp_proto_name(m->proto));
+                mpw_kv_int(w, "external_port", m->ext_port);
+                mpw_kv_str(w, "client", m->client);
+                mpw_kv_int(w, "internal_port", m->int_port);
+                mpw_kv_str(w, "description", m->desc);
+                if (!verdicts) {
+                        mpw_kv_str(w, "remote_host", m->remote);
+                        mpw_kv_bool(w, "enabled", m->enabled);
+                }
+                mpw_kv_int(w, "lease_s", m->duration);
+                if (verdicts)
+                        mpw_kv_str(w, "verdict", m->bad ? "FAIL" : "ok");
+                mpw_map_end(w);
+        }
+        mpw_arr_end(w);
+}
+
 void exp_igd_write(const struct exp_igd *g, struct mpw *w)
 {
         mpw_map_begin(w);
@@ -192,22 +216,7 @@ void exp_igd_write(const struct exp_igd *g, struct mpw *w)
         mpw_kv_bool(w, "truncated", g->truncated);
         mpw_kv_bool(w, "unmapped", g->unmapped);
         mpw_kv_str(w, "unmap_error", g->unmap_error);
-        mpw_str(w, "mappings");
-        mpw_arr_begin(w);
-        for (size_t i = 0; i < g->n_maps; i++) {
-                const struct exp_mapping *m = &g->maps[i];
-                mpw_map_begin(w);
-                mpw_kv_str(w, "proto", exp_proto_name(m->proto));
-                mpw_kv_int(w, "external_port", m->ext_port);
-                mpw_kv_str(w, "client", m->client);
-                mpw_kv_int(w, "internal_port", m->int_port);
-                mpw_kv_str(w, "description", m->desc);
-                mpw_kv_str(w, "remote_host", m->remote);
-                mpw_kv_bool(w, "enabled", m->enabled);
-                mpw_kv_int(w, "lease_s", m->duration);
-                mpw_map_end(w);
-        }
-        mpw_arr_end(w);
+        exp_mappings_write(g, false, w);
         mpw_map_end(w);
 }
 

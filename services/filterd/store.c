@@ -61,27 +61,20 @@ int filterd_save_bans(struct filterd *f)
 
 static int load_config(struct filterd *f, const char *name, struct fd_config *ret)
 {
-        msgpack_unpacked u;
+        struct state_mp m;
         struct ds_err e;
-        const char *why;
-        size_t len;
-        char *buf;
         int r;
 
-        r = ds_daemon_load(f->d, name, STATE_MAX, &buf, &len);
-        if (r < 0)
-                return r;
-        r = mp_decode(buf, len, NULL, &u, &why);
+        r = state_read_mp(f->d->statedir, name, STATE_MAX, NULL, &m);
         if (r == 0) {
                 ds_err_clear(&e);
-                r = fd_config_read(&u.data, ret, &e);
+                r = fd_config_read(&m.u.data, ret, &e);
                 if (r < 0)
                         log_err("state '%s': %s: %s", name, e.field, e.msg);
-                msgpack_unpacked_destroy(&u);
-        } else {
-                log_err("state '%s': %s", name, why);
+        } else if (m.why) {
+                log_err("state '%s': %s", name, m.why);
         }
-        free(buf);
+        state_mp_free(&m);
         return r;
 }
 
@@ -136,29 +129,26 @@ void filterd_drop_confirm(struct filterd *f)
 static void load_confirm(struct filterd *f)
 {
         struct fd_config c = { 0 };
-        msgpack_unpacked u;
+        struct state_mp m;
         struct ds_err e;
-        const char *why;
         int64_t deadline, within, left;
-        size_t len;
-        char *buf;
 
-        if (ds_daemon_load(f->d, FD_STATE_CONFIRM, STATE_MAX, &buf, &len) < 0)
-                return;
-        if (mp_decode(buf, len, NULL, &u, &why) < 0) {
-                log_err("state '%s': %s: the confirmed filter stays", FD_STATE_CONFIRM, why);
-                free(buf);
-                filterd_drop_confirm(f);
-                f->reverted_at_start = true;
+        if (state_read_mp(f->d->statedir, FD_STATE_CONFIRM, STATE_MAX, NULL, &m) < 0) {
+                if (m.why) {
+                        log_err("state '%s': %s: the confirmed filter stays", FD_STATE_CONFIRM, m.why);
+                        filterd_drop_confirm(f);
+                        f->reverted_at_start = true;
+                }
+                state_mp_free(&m);
                 return;
         }
-        deadline = mp_get_int(&u.data, "deadline_ms", 0);
-        within = mp_get_int(&u.data, "within_s", 0);
-        if (mp_strcpy(mp_get(&u.data, "by"), f->confirm_by, sizeof f->confirm_by) < 0)
+        deadline = mp_get_int(&m.u.data, "deadline_ms", 0);
+        within = mp_get_int(&m.u.data, "within_s", 0);
+        if (mp_strcpy(mp_get(&m.u.data, "by"), f->confirm_by, sizeof f->confirm_by) < 0)
                 snprintf(f->confirm_by, sizeof f->confirm_by, "?");
         left = deadline - ds_now_real_ms();
         ds_err_clear(&e);
-        if (within < 1 || within > 3600 || left <= 0 || fd_config_read(mp_get(&u.data, "config"), &c, &e) < 0) {
+        if (within < 1 || within > 3600 || left <= 0 || fd_config_read(mp_get(&m.u.data, "config"), &c, &e) < 0) {
                 f->confirm_within_s = (int)within;
                 f->reverted_at_start = true;
                 filterd_drop_confirm(f);
@@ -174,16 +164,12 @@ static void load_confirm(struct filterd *f)
                 f->confirm_deadline_ms = ds_now_mono_ms() + left;
         }
         fd_config_free(&c);
-        msgpack_unpacked_destroy(&u);
-        free(buf);
+        state_mp_free(&m);
 }
 
 int filterd_load(struct filterd *f)
 {
-        msgpack_unpacked u;
-        const char *why;
-        size_t len;
-        char *buf;
+        struct state_mp m;
         int r;
 
         r = load_config(f, FD_STATE_RUNNING, &f->running);
@@ -194,24 +180,17 @@ int filterd_load(struct filterd *f)
                 r = fd_config_copy(&f->candidate, &f->running);
         if (r < 0)
                 return r;
-        if (ds_daemon_load(f->d, FD_STATE_PORTS, STATE_MAX, &buf, &len) == 0) {
+        if (state_read_mp(f->d->statedir, FD_STATE_PORTS, STATE_MAX, NULL, &m) == 0) {
                 struct ds_err e;
                 struct fd_ports p;
 
-                if (mp_decode(buf, len, NULL, &u, &why) == 0) {
-                        if (fd_ports_read(&u.data, &p, &e) == 0)
-                                f->ports = p;
-                        msgpack_unpacked_destroy(&u);
-                }
-                free(buf);
+                if (fd_ports_read(&m.u.data, &p, &e) == 0)
+                        f->ports = p;
         }
-        if (ds_daemon_load(f->d, FD_STATE_BANS, STATE_MAX, &buf, &len) == 0) {
-                if (mp_decode(buf, len, NULL, &u, &why) == 0) {
-                        fd_bans_read(&u.data, &f->bans, ds_now_real_ms());
-                        msgpack_unpacked_destroy(&u);
-                }
-                free(buf);
-        }
+        state_mp_free(&m);
+        if (state_read_mp(f->d->statedir, FD_STATE_BANS, STATE_MAX, NULL, &m) == 0)
+                fd_bans_read(&m.u.data, &f->bans, ds_now_real_ms());
+        state_mp_free(&m);
         load_confirm(f);
         return 0;
 }

@@ -479,16 +479,7 @@ static int readable(struct ds_call *c, const char *field, const char *path)
 
 static int set_settings(struct logd_ctx *x, struct ds_call *c, struct mpw *w)
 {
-        msgpack_unpacked u;
-        const char *why;
-        int r;
-
-        r = mp_decode(mpw_data(w), mpw_len(w), NULL, &u, &why);
-        if (r < 0)
-                return r;
-        r = ds_daemon_set_settings(x->d, &u.data, ds_call_actor(c), &c->err);
-        msgpack_unpacked_destroy(&u);
-        return r;
+        return ds_daemon_set_settings_w(x->d, w, ds_call_actor(c), &c->err);
 }
 
 static int h_log_remote_set(void *ctx, struct ds_call *c)

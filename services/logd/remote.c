@@ -123,18 +123,11 @@ static void save_state(logd_remote_t *r)
 
 static void load_state(logd_remote_t *r)
 {
-        char *buf = NULL;
-        size_t len;
-        msgpack_unpacked u;
-        const char *why;
+        struct state_mp m;
 
-        if (state_read(r->statedir, STATE_FILE, 4096, &buf, &len) < 0)
-                return;
-        if (mp_decode(buf, len, NULL, &u, &why) == 0) {
-                r->acked = r->saved_acked = (uint64_t)mp_get_int(&u.data, "acked", 0);
-                msgpack_unpacked_destroy(&u);
-        }
-        free(buf);
+        if (state_read_mp(r->statedir, STATE_FILE, 4096, NULL, &m) == 0)
+                r->acked = r->saved_acked = (uint64_t)mp_get_int(&m.u.data, "acked", 0);
+        state_mp_free(&m);
 }
 
 static void close_conn(logd_remote_t *r)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "state.h"
 #include "netcfgd.h"
 #include "util.h"
 
@@ -30,23 +31,17 @@ const struct ds_field netcfgd_backup_done_args[BACKUP_DONE_N + 1] = {
 
 void netcfgd_backup_load(struct netcfgd_ctx *x)
 {
-        msgpack_unpacked u;
-        const char *why;
-        char *buf;
-        size_t len;
+        struct state_mp m;
 
-        if (ds_daemon_load(x->d, BACKUP_STATE, 4096, &buf, &len) < 0)
-                return;
-        if (mp_decode(buf, len, NULL, &u, &why) == 0) {
-                x->backup.at_ms = mp_get_int(&u.data, "at_ms", 0);
-                x->backup.size = mp_get_int(&u.data, "size", 0);
-                if (mp_strcpy(mp_get(&u.data, "sha256"), x->backup.sha256, sizeof x->backup.sha256) < 0)
+        if (state_read_mp(x->d->statedir, BACKUP_STATE, 4096, NULL, &m) == 0) {
+                x->backup.at_ms = mp_get_int(&m.u.data, "at_ms", 0);
+                x->backup.size = mp_get_int(&m.u.data, "size", 0);
+                if (mp_strcpy(mp_get(&m.u.data, "sha256"), x->backup.sha256, sizeof x->backup.sha256) < 0)
                         x->backup.sha256[0] = '\0';
-                msgpack_unpacked_destroy(&u);
-        } else {
-                log_warn("%s: unusable (%s): no backup on record", BACKUP_STATE, why);
+        } else if (m.why) {
+                log_warn("%s: unusable (%s): no backup on record", BACKUP_STATE, m.why);
         }
-        free(buf);
+        state_mp_free(&m);
 }
 
 static void write_backup(const struct netcfgd_ctx *x, struct mpw *w)

@@ -112,39 +112,35 @@ static int write_pem(const char *dir, const char *name, X509 *x, EVP_PKEY *k)
         return r;
 }
 
-static X509 *read_cert(const char *dir, const char *name)
+/* A PEM certificate (key false) or private key from dir; NULL when it is
+ * missing or unusable. The buffer is wiped: it may hold a key. */
+static void *read_pem(const char *dir, const char *name, bool key)
 {
         char *buf = NULL;
         size_t len;
-        X509 *x = NULL;
+        void *obj = NULL;
         BIO *b;
 
         if (state_read(dir, name, CERT_MAX_FILE, &buf, &len) < 0)
                 return NULL;
         if ((b = BIO_new_mem_buf(buf, (int)len))) {
-                x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-                BIO_free(b);
-        }
-        free(buf);
-        return x;
-}
-
-static EVP_PKEY *read_key(const char *dir, const char *name)
-{
-        char *buf = NULL;
-        size_t len;
-        EVP_PKEY *k = NULL;
-        BIO *b;
-
-        if (state_read(dir, name, CERT_MAX_FILE, &buf, &len) < 0)
-                return NULL;
-        if ((b = BIO_new_mem_buf(buf, (int)len))) {
-                k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+                obj = key ? (void *)PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)
+                          : (void *)PEM_read_bio_X509(b, NULL, NULL, NULL);
                 BIO_free(b);
         }
         OPENSSL_cleanse(buf, len);
         free(buf);
-        return k;
+        return obj;
+}
+
+static X509 *read_cert(const char *dir, const char *name)
+{
+        return read_pem(dir, name, false);
+}
+
+static EVP_PKEY *read_key(const char *dir, const char *name)
+{
+        return read_pem(dir, name, true);
 }
 
 /* "DNS:a,DNS:b,IP:1.2.3.4" */

@@ -18,15 +18,15 @@ static struct netcfgd_ctx *X(void *ctx)
 static int n_init(struct ds_daemon *d, void *ctx)
 {
         struct netcfgd_ctx *x = X(ctx);
-        char *path = NULL, *buf = NULL;
-        msgpack_unpacked u;
+        char *path = NULL;
+        struct state_mp m;
         struct ds_err e;
-        const char *why;
-        size_t len;
         int r;
 
         x->d = d;
         ds_err_clear(&e);
+        if (netcfgd_port_args_check(&e) < 0)
+                return log_errno(-EINVAL, "port table: '%s': %s", e.field, e.msg);
         /* --svcmgr=auto|dev|systemd: an explicit choice of backend */
         for (int i = 1; i < d->argc; i++) {
                 const char *a = d->argv[i];
@@ -45,15 +45,14 @@ static int n_init(struct ds_daemon *d, void *ctx)
                 log_err("function table: %s", e.msg);
                 return r;
         }
-        r = ds_daemon_load(d, FN_STATE, 1 << 16, &buf, &len);
-        if (r == 0 && mp_decode(buf, len, NULL, &u, &why) == 0) {
-                if (functions_read_state(&x->fns, &u.data, &e) < 0)
+        r = state_read_mp(d->statedir, FN_STATE, 1 << 16, NULL, &m);
+        if (r == 0) {
+                if (functions_read_state(&x->fns, &m.u.data, &e) < 0)
                         log_warn("'%s/%s': %s; using factory defaults", d->statedir, FN_STATE, e.msg);
-                msgpack_unpacked_destroy(&u);
         } else if (r != -ENOENT) {
                 log_warn("'%s/%s' unreadable; using factory defaults", d->statedir, FN_STATE);
         }
-        free(buf);
+        state_mp_free(&m);
         x->certdir = path_join(d->statedir, "certs");
         x->snmpdir = path_join(d->statedir, "snmp");
         x->wifidir = path_join(d->statedir, "wifi");

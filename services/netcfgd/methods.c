@@ -282,53 +282,6 @@ void netcfgd_functions_adopt(struct netcfgd_ctx *x)
 
 /* ---- ports ------------------------------------------------------------------ */
 
-/* The server certificate and key handed to webd: copies in the TLS directory,
- * 0640. On the device that directory is setgid group devsec-tls (tmpfiles.d),
- * so the copies belong to that group, which only webd's unit joins: no other
- * daemon reads the key, and netcfgd needs no capability to give it away. */
-int netcfgd_tls_handover(struct netcfgd_ctx *x)
-{
-        static const char *const names[] = { "server.pem", "server.key" };
-        int r = 0;
-
-        if (!x->tlsdir)
-                return 0;
-        for (size_t i = 0; i < 2 && r == 0; i++) {
-                char *buf = NULL;
-                size_t len = 0;
-
-                r = state_read(x->certdir, names[i], 1 << 20, &buf, &len);
-                if (r == -ENOENT) {
-                        r = 0; /* no certificate yet: nothing to hand over */
-                        break;
-                }
-                if (r == 0)
-                        r = state_mkdir_p(x->tlsdir, 0750);
-                if (r == 0)
-                        r = state_write(x->tlsdir, names[i], buf, len, 0640);
-                if (buf)
-                        explicit_bzero(buf, len);
-                free(buf);
-        }
-        if (r < 0)
-                log_errno(r, "cannot hand the certificate over to webd in '%s': %m", x->tlsdir);
-        return r;
-}
-
-/* net.cert.changed {user}: webd loads the new certificate and key */
-void netcfgd_publish_cert(struct netcfgd_ctx *x, const char *actor)
-{
-        struct mpw w;
-
-        netcfgd_tls_handover(x);
-        mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_kv_str(&w, "user", actor);
-        mpw_map_end(&w);
-        ds_daemon_publish(x->d, "net.cert.changed", &w);
-        mpw_free(&w);
-}
-
 /* A device with no server certificate yet gets one from its settings at
  * start-up, so the first boot can already be done over HTTPS. */
 void netcfgd_cert_ensure(struct netcfgd_ctx *x)
@@ -399,7 +352,9 @@ enum {
         PORT_SET_SNMP,
         PORT_SET_MAX_CONNECTIONS,
 };
-/* One argument per port, in ports_table's order (h_port_set indexes PORT_SET_TCP + i). */
+/* One argument per port, named as in ports_table and bound to it by that name
+ * (port_arg), so the two orders may differ; netcfgd_port_args_check holds the
+ * two tables together. */
 static const struct ds_field port_set_args[] = {
         [PORT_SET_TCP] = { "tcp", DS_INT, 0, .min = 1025, .max = 65535 },
         [PORT_SET_UDP] = { "udp", DS_INT, 0, .min = 1025, .max = 65535 },
@@ -414,19 +369,36 @@ static const struct ds_field port_set_args[] = {
         { NULL },
 };
 
+/* The port.set argument of ports_table[i]; -1: none. */
+static int port_arg(size_t i)
+{
+        for (int j = 0; j < PORT_SET_MAX_CONNECTIONS; j++)
+                if (!strcmp(port_set_args[j].name, ports_table[i].name))
+                        return j;
+        return -1;
+}
+
+int netcfgd_port_args_check(struct ds_err *e)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; ports_table[i].name; i++, n++) {
+                int j = port_arg(i);
+                if (j < 0)
+                        return ds_err_set(e, -EINVAL, ports_table[i].name, "port.set has no argument for this port");
+                if (port_set_args[j].min != ports_table[i].min || port_set_args[j].max != ports_table[i].max)
+                        return ds_err_set(e, -EINVAL, ports_table[i].name, "port.set's range is not the port's");
+        }
+        if (n != PORT_SET_MAX_CONNECTIONS)
+                return ds_err_set(e, -EINVAL, NULL, "port.set has %d port arguments for %zu ports",
+                                  PORT_SET_MAX_CONNECTIONS, n);
+        return 0;
+}
+
 /* Runs changes (a settings map) through ds_daemon_set_settings. */
 static int set_settings(struct ds_call *c, const struct mpw *w)
 {
-        msgpack_unpacked u;
-        const char *why;
-        int r;
-
-        r = mp_decode(mpw_data(w), mpw_len(w), NULL, &u, &why);
-        if (r < 0)
-                return ds_call_fail(c, -DS_EINTERNAL, NULL, "%s", why);
-        r = ds_daemon_set_settings(c->daemon, &u.data, ds_call_actor(c), &c->err);
-        msgpack_unpacked_destroy(&u);
-        return r;
+        return ds_daemon_set_settings_w(c->daemon, w, ds_call_actor(c), &c->err);
 }
 
 static int h_port_set(void *ctx, struct ds_call *c)
@@ -435,11 +407,11 @@ static int h_port_set(void *ctx, struct ds_call *c)
         struct port_set want = x->ports;
         size_t a, b, n = 0;
         struct mpw w;
-        int r;
+        int r, j;
 
         for (size_t i = 0; ports_table[i].name; i++)
-                if (ds_tb_has(c, PORT_SET_TCP + i)) {
-                        want.port[i] = (int)ds_tb_int(c, PORT_SET_TCP + i, 0);
+                if ((j = port_arg(i)) >= 0 && ds_tb_has(c, (unsigned)j)) {
+                        want.port[i] = (int)ds_tb_int(c, (unsigned)j, 0);
                         n++;
                 }
         if (ds_tb_has(c, PORT_SET_MAX_CONNECTIONS))
@@ -447,7 +419,7 @@ static int h_port_set(void *ctx, struct ds_call *c)
         if (n == 0)
                 return ds_call_fail(c, -EINVAL, NULL, "name at least one port, e.g. http=8088");
         if (ports_conflict(&want, &a, &b)) {
-                size_t named = ds_tb_has(c, PORT_SET_TCP + b) ? b : a;
+                size_t named = (j = port_arg(b)) >= 0 && ds_tb_has(c, (unsigned)j) ? b : a;
                 size_t other = named == b ? a : b;
                 return ds_call_fail(c, -EINVAL, ports_table[named].name, "%s port %d is already used by %s",
                                     ports_proto_name(ports_table[named].proto), want.port[named],
@@ -456,7 +428,7 @@ static int h_port_set(void *ctx, struct ds_call *c)
         mpw_init(&w);
         mpw_map_begin(&w);
         for (size_t i = 0; ports_table[i].name; i++)
-                if (ds_tb_has(c, PORT_SET_TCP + i))
+                if ((j = port_arg(i)) >= 0 && ds_tb_has(c, (unsigned)j))
                         mpw_kv_int(&w, ports_table[i].key, want.port[i]);
         if (ds_tb_has(c, PORT_SET_MAX_CONNECTIONS))
                 mpw_kv_int(&w, "max_connections", ds_tb_int(c, PORT_SET_MAX_CONNECTIONS, 0));
@@ -575,6 +547,23 @@ static int h_https_set(void *ctx, struct ds_call *c)
         return r < 0 ? r : h_https_show(ctx, c);
 }
 
+/* One certificate file of the cert dir described under key. */
+static void cert_describe(struct netcfgd_ctx *x, struct ds_call *c, const char *key, const char *file)
+{
+        mpw_str(c->r, key);
+        mpw_map_begin(c->r);
+        certs_describe(x->certdir, file, c->r);
+        mpw_map_end(c->r);
+}
+
+/* A new server certificate in force: audited, announced and answered. */
+static void cert_changed(struct netcfgd_ctx *x, struct ds_call *c, const char *how)
+{
+        log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "HTTPS certificate %s by '%s'", how, ds_call_actor(c));
+        netcfgd_publish_cert(x, ds_call_actor(c));
+        cert_describe(x, c, "certificate", "server.pem");
+}
+
 enum { CERT_CREATE_CN, CERT_CREATE_DNS, CERT_CREATE_IP, CERT_CREATE_DAYS, CERT_CREATE_NEW_CA };
 static const struct ds_field cert_create_args[] = {
         [CERT_CREATE_CN] = { "cn", DS_STR, 0, .max_len = 64, .check = ds_check_host },
@@ -599,15 +588,8 @@ static int h_cert_create(void *ctx, struct ds_call *c)
         };
         int r = dns && ips ? certs_create(x->certdir, &req, &c->err) : -ENOMEM;
 
-        if (r == 0) {
-                log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "HTTPS certificate created by '%s'",
-                          ds_call_actor(c));
-                netcfgd_publish_cert(x, ds_call_actor(c));
-                mpw_str(c->r, "certificate");
-                mpw_map_begin(c->r);
-                certs_describe(x->certdir, "server.pem", c->r);
-                mpw_map_end(c->r);
-        }
+        if (r == 0)
+                cert_changed(x, c, "created");
         free(cn);
         strv_free(dns);
         strv_free(ips);
@@ -619,14 +601,8 @@ static int h_cert_show(void *ctx, struct ds_call *c)
         struct netcfgd_ctx *x = X(ctx);
 
         mpw_kv_str(c->r, "dir", x->certdir);
-        mpw_str(c->r, "server");
-        mpw_map_begin(c->r);
-        certs_describe(x->certdir, "server.pem", c->r);
-        mpw_map_end(c->r);
-        mpw_str(c->r, "ca");
-        mpw_map_begin(c->r);
-        certs_describe(x->certdir, "ca.pem", c->r);
-        mpw_map_end(c->r);
+        cert_describe(x, c, "server", "server.pem");
+        cert_describe(x, c, "ca", "ca.pem");
         return 0;
 }
 
@@ -662,15 +638,8 @@ static int h_cert_import(void *ctx, struct ds_call *c)
         const char *const *i = strv_from(ds_settings_get(st, "device_ips"), &ips);
         int r = cert && key && dns && ips ? certs_import(x->certdir, cert, key, chain, d, i, &c->err) : -ENOMEM;
 
-        if (r == 0) {
-                log_audit("security", LOG_LVL_NOTICE, ds_call_actor(c), "HTTPS certificate imported by '%s'",
-                          ds_call_actor(c));
-                netcfgd_publish_cert(x, ds_call_actor(c));
-                mpw_str(c->r, "certificate");
-                mpw_map_begin(c->r);
-                certs_describe(x->certdir, "server.pem", c->r);
-                mpw_map_end(c->r);
-        }
+        if (r == 0)
+                cert_changed(x, c, "imported");
         ds_free_secret(key);
         free(cert);
         free(chain);

@@ -224,6 +224,8 @@ struct netcfgd_ctx {
 };
 
 extern const struct ds_method netcfgd_methods[];
+/* port.set has one argument per port of ports_table, by name, with its range. */
+int netcfgd_port_args_check(struct ds_err *e);
 extern const struct ds_field netcfgd_settings[];
 extern const struct ds_audit_item netcfgd_audit[];
 /* backup.c */

@@ -62,6 +62,7 @@ static void t_tables_selftest(void **s)
         ds_err_clear(&e);
         assert_int_equal(ds_methods_selftest(netcfgd_methods, &e), 0);
         assert_int_equal(ds_schema_selftest(netcfgd_settings, &e), 0);
+        assert_int_equal(netcfgd_port_args_check(&e), 0);
         /* every port has a setting whose range is the port's */
         for (size_t i = 0; ports_table[i].name; i++) {
                 const struct ds_field *f = ds_field_find(netcfgd_settings, ports_table[i].key);

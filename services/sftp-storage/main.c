@@ -22,32 +22,13 @@ static const char *const topics[] = { "storage.queue.threshold", "storage.hostke
 static void on_level(void *ud, unsigned pct, bool above)
 {
         struct stor_ctx *x = ud;
-        struct mpw w;
 
-        if (above)
-                log_warn("upload queue at %u%% of its quota", pct);
-        if (!x->d || !x->d->bus)
-                return;
-        mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_kv_uint(&w, "pct", pct);
-        mpw_kv_bool(&w, "above", above);
-        mpw_map_end(&w);
-        ds_daemon_publish(x->d, "storage.queue.threshold", &w);
-        mpw_free(&w);
+        ds_queue_level(x->d, "storage.queue.threshold", "upload queue", pct, above);
 }
 
 static void limits_of(struct stor_ctx *x, const struct ds_settings *s, struct dsq_limits *ret)
 {
-        *ret = (struct dsq_limits){
-                .max_items = (uint32_t)ds_settings_int(s, "queue_max_items"),
-                .max_bytes = (uint64_t)ds_settings_int(s, "queue_max_items") * (STOR_NAME_MAX + 1),
-                .max_age_ms = ds_settings_int(s, "max_age_s") * 1000,
-                .backoff_min_ms = ds_settings_int(s, "retry_min_s") * 1000,
-                .backoff_max_ms = ds_settings_int(s, "retry_max_s") * 1000,
-                .on_level = on_level,
-                .ud = x,
-        };
+        ds_queue_limits(s, (uint64_t)ds_settings_int(s, "queue_max_items") * (STOR_NAME_MAX + 1), on_level, x, ret);
 }
 
 static void device_id(char *buf, size_t size)
@@ -148,12 +129,10 @@ static int stor_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
 static int on_tick(zloop_t *loop, int timer_id, void *arg)
 {
         struct stor_ctx *x = arg;
-        int n;
 
         (void)loop;
         (void)timer_id;
-        if ((n = dsq_expire(x->q, ds_now_real_ms())) > 0)
-                log_warn("%d upload(s) older than max_age moved to the failed folder", n);
+        ds_queue_expire(x->q, "upload");
         stor_spool_scan(x);
         stor_kick(x);
         return 0;
@@ -163,7 +142,7 @@ static int stor_init(struct ds_daemon *d, void *ctx)
 {
         struct stor_ctx *x = ctx;
         struct dsq_limits lim;
-        char *dir, *pin = NULL;
+        char *pin = NULL;
         size_t len;
         int r = 0;
 
@@ -196,14 +175,8 @@ static int stor_init(struct ds_daemon *d, void *ctx)
                 snprintf(x->pin, sizeof x->pin, "%s", pin);
                 free(pin);
         }
-        if (!(dir = path_join(d->statedir, "queue")))
-                return -ENOMEM;
         limits_of(x, &d->settings, &lim);
-        x->q = dsq_open(dir, &lim, &r);
-        if (!x->q)
-                log_errno(r, "queue '%s': %m", dir);
-        free(dir);
-        if (!x->q)
+        if (!(x->q = ds_queue_open(d, "queue", &lim, &r)))
                 return r;
         stor_spool_recover(x);
         return stor_xfer_init(x);
@@ -212,12 +185,9 @@ static int stor_init(struct ds_daemon *d, void *ctx)
 static int stor_start(struct ds_daemon *d, void *ctx)
 {
         struct stor_ctx *x = ctx;
-        struct dsq_stats st;
 
         x->tick_timer = zloop_timer(d->loop, 1000, 0, on_tick, x);
-        dsq_get_stats(x->q, &st);
-        if (st.items)
-                log_notice("queue: %u upload(s) waiting, %u failed", st.items, st.failed_items);
+        ds_queue_log_backlog(x->q, "upload", "queue");
         if (!stor_configured(x))
                 log_notice("no destination configured: spooled files wait in the queue");
         else if (x->conf.url.proto == STOR_SFTP && !x->pin[0])

@@ -1,6 +1,7 @@
 /* methods.c - sftp-storage's settings, methods (storage.*) and audit items */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,15 +36,7 @@ const struct ds_field stor_settings[] = {
 
 void stor_write_stats(struct stor_ctx *x, struct mpw *w)
 {
-        struct dsq_stats st;
-
-        dsq_get_stats(x->q, &st);
-        mpw_kv_uint(w, "queued", st.items);
-        mpw_kv_uint(w, "in_flight", st.inflight);
-        mpw_kv_uint(w, "failed", st.failed_items);
-        mpw_kv_uint(w, "queue_level_pct", st.level_pct);
-        mpw_kv_uint(w, "refused_full", x->refused_full);
-        mpw_kv_uint(w, "expired", st.expired);
+        ds_queue_write_stats(x->q, x->refused_full, w);
         mpw_kv_uint(w, "uploaded", x->uploaded);
         mpw_kv_uint(w, "uploaded_bytes", x->uploaded_bytes);
         mpw_kv_uint(w, "resumed", x->resumed);
@@ -130,48 +123,23 @@ static int h_storage_test(void *ctx, struct ds_call *c)
         return DS_DEFER;
 }
 
-enum { QUEUE_MAX };
-static const struct ds_field queue_args[] = {
-        [QUEUE_MAX] = { "max", DS_INT, 0, .min = 1, .max = 1000, .help = "rows, default 100" },
-        { NULL },
-};
-
-struct qlist {
-        struct stor_ctx *x;
-        struct mpw *w;
-        int64_t now, left;
-};
-
-static void list_one(void *ud, const struct dsq_item *it)
+static void list_item(void *ud, dsq_t *q, const struct dsq_item *it, struct mpw *w)
 {
-        struct qlist *l = ud;
         char *name = NULL;
         size_t len;
 
-        if (l->left-- <= 0)
-                return;
-        dsq_read(l->x->q, it->id, &name, &len);
-        mpw_map_begin(l->w);
-        mpw_kv_str(l->w, "id", it->id);
-        mpw_kv_str(l->w, "file", name ? name : "?");
-        mpw_kv_str(l->w, "state", it->failed ? "failed" : it->inflight ? "uploading" : "queued");
-        mpw_kv_uint(l->w, "attempts", it->attempts);
-        mpw_kv_int(l->w, "age_s", (l->now - it->created_ms) / 1000);
-        mpw_kv_int(l->w, "next_s", it->failed || it->next_ms <= l->now ? 0 : (it->next_ms - l->now + 999) / 1000);
-        mpw_kv_str(l->w, "error", it->error);
-        mpw_map_end(l->w);
+        (void)ud;
+        dsq_read(q, it->id, &name, &len);
+        mpw_kv_str(w, "file", name ? name : "?");
+        mpw_kv_str(w, "state", ds_queue_state(it, "uploading"));
         free(name);
 }
 
 static int h_storage_queue(void *ctx, struct ds_call *c)
 {
         struct stor_ctx *x = ctx;
-        struct qlist l = { .x = x, .w = c->r, .now = ds_now_real_ms(), .left = ds_tb_int(c, QUEUE_MAX, 100) };
 
-        mpw_str(c->r, "items");
-        mpw_arr_begin(c->r);
-        dsq_foreach(x->q, list_one, &l);
-        mpw_arr_end(c->r);
+        ds_queue_list(c, x->q, list_item, NULL);
         stor_write_stats(x, c->r);
         return 0;
 }
@@ -206,7 +174,7 @@ const struct ds_method stor_methods[] = {
         DS_METHOD("storage.show", NULL, h_storage_show, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("storage.trust", trust_args, h_storage_trust, AUTH_NEEDS(SECURITY)),
         DS_METHOD("storage.test", test_args, h_storage_test, AUTH_NEEDS(STORAGE)),
-        DS_METHOD("storage.queue", queue_args, h_storage_queue, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("storage.queue", ds_queue_list_args, h_storage_queue, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("storage.retry", ds_queue_id_args, h_storage_retry, AUTH_NEEDS(STORAGE)),
         DS_METHOD("storage.purge", ds_queue_id_args, h_storage_purge, AUTH_NEEDS(STORAGE)),
         { NULL },

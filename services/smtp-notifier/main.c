@@ -18,34 +18,13 @@ static const char *const topics[] = { "smtp.queue.threshold", "log.system", "log
 static void on_level(void *ud, unsigned pct, bool above)
 {
         struct smtp_ctx *x = ud;
-        struct mpw w;
 
-        if (above)
-                log_warn("outbox at %u%% of its quota", pct);
-        else
-                log_notice("outbox back below its warning level (%u%%)", pct);
-        if (!x->d || !x->d->bus)
-                return;
-        mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_kv_uint(&w, "pct", pct);
-        mpw_kv_bool(&w, "above", above);
-        mpw_map_end(&w);
-        ds_daemon_publish(x->d, "smtp.queue.threshold", &w);
-        mpw_free(&w);
+        ds_queue_level(x->d, "smtp.queue.threshold", "outbox", pct, above);
 }
 
 static void limits_of(struct smtp_ctx *x, const struct ds_settings *s, struct dsq_limits *ret)
 {
-        *ret = (struct dsq_limits){
-                .max_items = (uint32_t)ds_settings_int(s, "queue_max_items"),
-                .max_bytes = (uint64_t)ds_settings_int(s, "queue_max_kib") * 1024,
-                .max_age_ms = ds_settings_int(s, "max_age_s") * 1000,
-                .backoff_min_ms = ds_settings_int(s, "retry_min_s") * 1000,
-                .backoff_max_ms = ds_settings_int(s, "retry_max_s") * 1000,
-                .on_level = on_level,
-                .ud = x,
-        };
+        ds_queue_limits(s, (uint64_t)ds_settings_int(s, "queue_max_kib") * 1024, on_level, x, ret);
 }
 
 static int str_list(const msgpack_object *a, char (*dst)[255], unsigned max, unsigned *ret_n)
@@ -161,12 +140,10 @@ out:
 static int on_tick(zloop_t *loop, int timer_id, void *arg)
 {
         struct smtp_ctx *x = arg;
-        int n;
 
         (void)loop;
         (void)timer_id;
-        if ((n = dsq_expire(x->q, ds_now_real_ms())) > 0)
-                log_warn("%d mail(s) older than max_age moved to the failed folder", n);
+        ds_queue_expire(x->q, "mail");
         smtp_flush_digests(x, ds_now_mono_ms(), false);
         smtp_kick(x);
         return 0;
@@ -176,7 +153,6 @@ static int smtp_init(struct ds_daemon *d, void *ctx)
 {
         struct smtp_ctx *x = ctx;
         struct dsq_limits lim;
-        char *dir;
         int r = 0;
 
         x->d = d;
@@ -184,14 +160,8 @@ static int smtp_init(struct ds_daemon *d, void *ctx)
                 return log_errno(-errno, "PR_SET_NO_NEW_PRIVS: %m");
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return log_errno(-ENOMEM, "libcurl initialisation failed");
-        if (!(dir = path_join(d->statedir, "outbox")))
-                return -ENOMEM;
         limits_of(x, &d->settings, &lim);
-        x->q = dsq_open(dir, &lim, &r);
-        if (!x->q)
-                log_errno(r, "outbox '%s': %m", dir);
-        free(dir);
-        if (!x->q)
+        if (!(x->q = ds_queue_open(d, "outbox", &lim, &r)))
                 return r;
         if ((r = smtp_deliver_init(x)) < 0)
                 return r;
@@ -202,13 +172,10 @@ static int smtp_init(struct ds_daemon *d, void *ctx)
 static int smtp_start(struct ds_daemon *d, void *ctx)
 {
         struct smtp_ctx *x = ctx;
-        struct dsq_stats st;
 
         smtp_subscribe_rules(x);
         x->tick_timer = zloop_timer(d->loop, 1000, 0, on_tick, x);
-        dsq_get_stats(x->q, &st);
-        if (st.items)
-                log_notice("outbox: %u mail(s) waiting, %u failed", st.items, st.failed_items);
+        ds_queue_log_backlog(x->q, "mail", "outbox");
         if (!smtp_configured(x))
                 log_notice("no SMTP server configured: mail is kept in the outbox");
         smtp_kick(x);

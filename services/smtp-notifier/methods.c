@@ -60,13 +60,7 @@ void smtp_write_queue_stats(struct smtp_ctx *x, struct mpw *w)
         struct dsq_stats st;
 
         dsq_get_stats(x->q, &st);
-        mpw_kv_uint(w, "queued", st.items);
-        mpw_kv_uint(w, "in_flight", st.inflight);
-        mpw_kv_uint(w, "failed", st.failed_items);
-        mpw_kv_uint(w, "queue_bytes", st.bytes);
-        mpw_kv_uint(w, "queue_level_pct", st.level_pct);
-        mpw_kv_uint(w, "refused_full", st.refused);
-        mpw_kv_uint(w, "expired", st.expired);
+        ds_queue_write_stats(x->q, st.refused, w);
         mpw_kv_uint(w, "sent", x->sent);
         mpw_kv_uint(w, "failed_attempts", x->failed_attempts);
         mpw_kv_uint(w, "resets_queued", x->resets_queued);
@@ -243,44 +237,19 @@ static int h_mail_test(void *ctx, struct ds_call *c)
         return DS_DEFER;
 }
 
-enum { QUEUE_MAX };
-static const struct ds_field queue_args[] = {
-        [QUEUE_MAX] = { "max", DS_INT, 0, .min = 1, .max = 1000, .help = "rows, default 100" },
-        { NULL },
-};
-
-struct qlist {
-        struct mpw *w;
-        int64_t now;
-        int64_t left;
-};
-
-static void list_one(void *ud, const struct dsq_item *it)
+static void list_item(void *ud, dsq_t *q, const struct dsq_item *it, struct mpw *w)
 {
-        struct qlist *l = ud;
-
-        if (l->left-- <= 0)
-                return;
-        mpw_map_begin(l->w);
-        mpw_kv_str(l->w, "id", it->id);
-        mpw_kv_str(l->w, "state", it->failed ? "failed" : it->inflight ? "sending" : "queued");
-        mpw_kv_str(l->w, "to", it->dest);
-        mpw_kv_uint(l->w, "attempts", it->attempts);
-        mpw_kv_int(l->w, "age_s", (l->now - it->created_ms) / 1000);
-        mpw_kv_int(l->w, "next_s", it->failed || it->next_ms <= l->now ? 0 : (it->next_ms - l->now + 999) / 1000);
-        mpw_kv_str(l->w, "error", it->error);
-        mpw_map_end(l->w);
+        (void)ud;
+        (void)q;
+        mpw_kv_str(w, "state", ds_queue_state(it, "sending"));
+        mpw_kv_str(w, "to", it->dest);
 }
 
 static int h_mail_queue(void *ctx, struct ds_call *c)
 {
         struct smtp_ctx *x = ctx;
-        struct qlist l = { .w = c->r, .now = ds_now_real_ms(), .left = ds_tb_int(c, QUEUE_MAX, 100) };
 
-        mpw_str(c->r, "items");
-        mpw_arr_begin(c->r);
-        dsq_foreach(x->q, list_one, &l);
-        mpw_arr_end(c->r);
+        ds_queue_list(c, x->q, list_item, NULL);
         smtp_write_queue_stats(x, c->r);
         return 0;
 }
@@ -307,7 +276,7 @@ static int h_mail_purge(void *ctx, struct ds_call *c)
 const struct ds_method smtp_methods[] = {
         DS_METHOD("mail.show", NULL, h_mail_show, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("mail.test", test_args, h_mail_test, AUTH_NEEDS(SYSTEM)),
-        DS_METHOD("mail.queue", queue_args, h_mail_queue, AUTH_NEEDS(SYSTEM_INFO)),
+        DS_METHOD("mail.queue", ds_queue_list_args, h_mail_queue, AUTH_NEEDS(SYSTEM_INFO)),
         DS_METHOD("mail.retry", ds_queue_id_args, h_mail_retry, AUTH_NEEDS(SYSTEM)),
         DS_METHOD("mail.purge", ds_queue_id_args, h_mail_purge, AUTH_NEEDS(SYSTEM)),
         { NULL },

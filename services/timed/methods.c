@@ -67,8 +67,6 @@ const struct ds_field timed_settings[] = {
 
 static int set_one(struct timed_ctx *t, struct ds_call *c, const char *key, const msgpack_object *val, bool b)
 {
-        msgpack_unpacked u;
-        const char *why;
         struct mpw w;
         int r;
 
@@ -80,11 +78,7 @@ static int set_one(struct timed_ctx *t, struct ds_call *c, const char *key, cons
         else
                 mpw_bool(&w, b);
         mpw_map_end(&w);
-        r = mp_decode(mpw_data(&w), mpw_len(&w), NULL, &u, &why);
-        if (r == 0) {
-                r = ds_daemon_set_settings(t->d, &u.data, ds_call_actor(c), &c->err);
-                msgpack_unpacked_destroy(&u);
-        }
+        r = ds_daemon_set_settings_w(t->d, &w, ds_call_actor(c), &c->err);
         mpw_free(&w);
         return r;
 }

@@ -76,23 +76,26 @@ static void t_verdicts(void **st)
         assert_int_equal(ntp_check(b, 0, COOKIE, &p), NTP_SHORT);
         assert_int_equal(ntp_check(b, sizeof b, COOKIE + 1, &p), NTP_BAD_ORIGIN);
         assert_int_equal(ntp_check(b, sizeof b, 0, &p), NTP_BAD_ORIGIN); /* nothing outstanding: replay */
-        reply(b, 2, 0, "GPS\0", COOKIE ^ 1, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_BAD_ORIGIN);
-        reply(b, 0, 3, "RATE", COOKIE, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_KOD_RATE);
-        reply(b, 0, 3, "DENY", COOKIE, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_KOD_DENY);
-        reply(b, 0, 3, "RSTR", COOKIE, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_KOD_DENY);
-        reply(b, 0, 0, "XXXX", COOKIE, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_KOD_OTHER);
-        /* a spoofed kiss (wrong origin) is not believed */
-        reply(b, 0, 3, "DENY", COOKIE + 5, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_BAD_ORIGIN);
-        reply(b, 16, 0, "XXXX", COOKIE, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_BAD_STRATUM);
-        reply(b, 3, 3, "XXXX", COOKIE, t, t);
-        assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_UNSYNC);
+        /* one reply each: stratum, leap, refid, origin -> verdict */
+        static const struct {
+                int stratum, leap;
+                const char *refid;
+                uint64_t org;
+                int want;
+        } kinds[] = {
+                { 2, 0, "GPS\0", COOKIE ^ 1, NTP_BAD_ORIGIN },
+                { 0, 3, "RATE", COOKIE, NTP_KOD_RATE },
+                { 0, 3, "DENY", COOKIE, NTP_KOD_DENY },
+                { 0, 3, "RSTR", COOKIE, NTP_KOD_DENY },
+                { 0, 0, "XXXX", COOKIE, NTP_KOD_OTHER },
+                { 0, 3, "DENY", COOKIE + 5, NTP_BAD_ORIGIN }, /* a spoofed kiss (wrong origin) is not believed */
+                { 16, 0, "XXXX", COOKIE, NTP_BAD_STRATUM },
+                { 3, 3, "XXXX", COOKIE, NTP_UNSYNC },
+        };
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+                reply(b, kinds[i].stratum, kinds[i].leap, kinds[i].refid, kinds[i].org, t, t);
+                assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), kinds[i].want);
+        }
         reply(b, 3, 0, "XXXX", COOKIE, t, t);
         memset(b + 40, 0, 8);
         assert_int_equal(ntp_check(b, sizeof b, COOKIE, &p), NTP_BAD_TIME);
@@ -226,28 +229,32 @@ static void t_root_distance(void **st)
 
 static void t_hostport(void **st)
 {
+        static const struct {
+                const char *in;
+                int r;
+                const char *host, *port; /* NULL: not looked at */
+        } cases[] = {
+                { "pool.ntp.org", 0, "pool.ntp.org", "123" },
+                { "127.0.0.1:11123", 0, "127.0.0.1", "11123" },
+                { "[::1]:11124", 0, "::1", "11124" },
+                { "fe80::1", 0, "fe80::1", "123" },
+                { "[::1]", 0, NULL, "123" },
+                { "[::1", -EINVAL, NULL, NULL },
+                { "[::1]x", -EINVAL, NULL, NULL },
+                { ":123", -EINVAL, NULL, NULL },
+                { "host:", -EINVAL, NULL, NULL },
+                { "host:123456789", -EINVAL, NULL, NULL },
+        };
         char h[64], p[8];
 
         (void)st;
-        assert_int_equal(timed_split_hostport("pool.ntp.org", h, sizeof h, p, sizeof p), 0);
-        assert_string_equal(h, "pool.ntp.org");
-        assert_string_equal(p, "123");
-        assert_int_equal(timed_split_hostport("127.0.0.1:11123", h, sizeof h, p, sizeof p), 0);
-        assert_string_equal(h, "127.0.0.1");
-        assert_string_equal(p, "11123");
-        assert_int_equal(timed_split_hostport("[::1]:11124", h, sizeof h, p, sizeof p), 0);
-        assert_string_equal(h, "::1");
-        assert_string_equal(p, "11124");
-        assert_int_equal(timed_split_hostport("fe80::1", h, sizeof h, p, sizeof p), 0);
-        assert_string_equal(h, "fe80::1");
-        assert_string_equal(p, "123");
-        assert_int_equal(timed_split_hostport("[::1]", h, sizeof h, p, sizeof p), 0);
-        assert_string_equal(p, "123");
-        assert_int_equal(timed_split_hostport("[::1", h, sizeof h, p, sizeof p), -EINVAL);
-        assert_int_equal(timed_split_hostport("[::1]x", h, sizeof h, p, sizeof p), -EINVAL);
-        assert_int_equal(timed_split_hostport(":123", h, sizeof h, p, sizeof p), -EINVAL);
-        assert_int_equal(timed_split_hostport("host:", h, sizeof h, p, sizeof p), -EINVAL);
-        assert_int_equal(timed_split_hostport("host:123456789", h, sizeof h, p, sizeof p), -EINVAL);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                assert_int_equal(timed_split_hostport(cases[i].in, h, sizeof h, p, sizeof p), cases[i].r);
+                if (cases[i].host)
+                        assert_string_equal(h, cases[i].host);
+                if (cases[i].port)
+                        assert_string_equal(p, cases[i].port);
+        }
 }
 
 int main(void)

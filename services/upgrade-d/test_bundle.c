@@ -91,6 +91,26 @@ static int check(const char *file, struct ds_err *e)
         return r;
 }
 
+/* A bundle opened against the trust dir, for the tests that look inside. */
+struct opened {
+        struct ds_err e;
+        X509_STORE *trust;
+        struct bundle *b;
+};
+
+static void open_ok(struct opened *o, const char *file)
+{
+        assert_int_equal(bundle_trust_load(pth("trust"), &o->trust, &o->e), 0);
+        assert_int_equal(bundle_open(pth(file), o->trust, &o->b, &o->e), 0);
+}
+
+static void close_ok(struct opened *o)
+{
+        bundle_close(&o->b);
+        X509_STORE_free(o->trust);
+        o->trust = NULL;
+}
+
 static void *slurp(const char *path, size_t *len)
 {
         FILE *f = fopen(path, "rb");
@@ -184,28 +204,25 @@ static void resign(const char *src, const char *dst, const char *manifest, const
 
 static void t_good(void **s)
 {
-        struct ds_err e;
-        X509_STORE *trust = NULL;
-        struct bundle *b = NULL;
+        struct opened o = { 0 };
         struct stat st;
         size_t n;
         char *t;
 
         (void)s;
-        assert_int_equal(make("good.bundle", "code", "1.0.1", 2, &e), 0);
-        assert_int_equal(bundle_trust_load(pth("trust"), &trust, &e), 0);
-        assert_int_equal(bundle_open(pth("good.bundle"), trust, &b, &e), 0);
-        assert_true(b->signature_checked);
-        assert_non_null(strstr(b->signer, "CN=code"));
-        assert_int_equal(b->m.n_comps, 1);
-        assert_string_equal(b->m.comps[0].version, "1.0.1");
-        assert_int_equal(b->m.comps[0].security_version, 2);
-        assert_int_equal(b->m.comps[0].n_files, 2);
-        assert_string_equal(b->m.comps[0].files[0].path, "share/timed.8");
-        assert_string_equal(b->m.comps[0].files[1].path, "timed");
-        assert_int_equal(b->m.comps[0].files[1].mode, 0755);
-        assert_int_equal(bundle_verify_payload(b, &e), 0);
-        assert_int_equal(bundle_extract(b, "timed", pth("out"), &e), 0);
+        assert_int_equal(make("good.bundle", "code", "1.0.1", 2, &o.e), 0);
+        open_ok(&o, "good.bundle");
+        assert_true(o.b->signature_checked);
+        assert_non_null(strstr(o.b->signer, "CN=code"));
+        assert_int_equal(o.b->m.n_comps, 1);
+        assert_string_equal(o.b->m.comps[0].version, "1.0.1");
+        assert_int_equal(o.b->m.comps[0].security_version, 2);
+        assert_int_equal(o.b->m.comps[0].n_files, 2);
+        assert_string_equal(o.b->m.comps[0].files[0].path, "share/timed.8");
+        assert_string_equal(o.b->m.comps[0].files[1].path, "timed");
+        assert_int_equal(o.b->m.comps[0].files[1].mode, 0755);
+        assert_int_equal(bundle_verify_payload(o.b, &o.e), 0);
+        assert_int_equal(bundle_extract(o.b, "timed", pth("out"), &o.e), 0);
         t = slurp(pth("out/timed"), &n);
         assert_int_equal(n, strlen("#!/bin/false\nthe binary\n"));
         assert_memory_equal(t, "#!/bin/false\nthe binary\n", n);
@@ -215,37 +232,33 @@ static void t_good(void **s)
         assert_int_equal(stat(pth("out/share/timed.8"), &st), 0);
         assert_int_equal(st.st_mode & 07777, 0644);
         /* never over an existing directory; never a component it does not hold */
-        assert_int_equal(bundle_extract(b, "timed", pth("out"), &e), -EEXIST);
-        assert_int_equal(bundle_extract(b, "authd", pth("out2"), &e), -ENOENT);
-        assert_string_equal(e.field, "component");
-        bundle_close(&b);
-        X509_STORE_free(trust);
+        assert_int_equal(bundle_extract(o.b, "timed", pth("out"), &o.e), -EEXIST);
+        assert_int_equal(bundle_extract(o.b, "authd", pth("out2"), &o.e), -ENOENT);
+        assert_string_equal(o.e.field, "component");
+        close_ok(&o);
         state_remove_tree(AT_FDCWD, pth("out"));
 }
 
 /* In small steps, as the daemon runs it on its loop: the same result. */
 static void t_steps(void **s)
 {
-        struct ds_err e;
-        X509_STORE *trust = NULL;
-        struct bundle *b = NULL;
+        struct opened o = { 0 };
         struct bundle_cursor c;
         int r, n = 0;
         size_t len;
         char *t;
 
         (void)s;
-        assert_int_equal(make("st.bundle", "code", "1.0.1", 2, &e), 0);
-        assert_int_equal(bundle_trust_load(pth("trust"), &trust, &e), 0);
-        assert_int_equal(bundle_open(pth("st.bundle"), trust, &b, &e), 0);
-        assert_int_equal(bundle_verify_begin(b, &c, &e), 0);
-        while ((r = bundle_step(b, &c, 5, &e)) > 0)
+        assert_int_equal(make("st.bundle", "code", "1.0.1", 2, &o.e), 0);
+        open_ok(&o, "st.bundle");
+        assert_int_equal(bundle_verify_begin(o.b, &c, &o.e), 0);
+        while ((r = bundle_step(o.b, &c, 5, &o.e)) > 0)
                 n++;
         assert_int_equal(r, 0);
         assert_true(n >= 2); /* one read per file at most per step here */
         bundle_cursor_end(&c, false);
-        assert_int_equal(bundle_extract_begin(b, "timed", pth("stout"), &c, &e), 0);
-        while ((r = bundle_step(b, &c, 3, &e)) > 0)
+        assert_int_equal(bundle_extract_begin(o.b, "timed", pth("stout"), &c, &o.e), 0);
+        while ((r = bundle_step(o.b, &c, 3, &o.e)) > 0)
                 ;
         assert_int_equal(r, 0);
         bundle_cursor_end(&c, false);
@@ -254,43 +267,38 @@ static void t_steps(void **s)
         free(t);
         state_remove_tree(AT_FDCWD, pth("stout"));
         /* an extraction abandoned half-way leaves nothing */
-        assert_int_equal(bundle_extract_begin(b, "timed", pth("stout"), &c, &e), 0);
-        assert_int_equal(bundle_step(b, &c, 3, &e), 1);
+        assert_int_equal(bundle_extract_begin(o.b, "timed", pth("stout"), &c, &o.e), 0);
+        assert_int_equal(bundle_step(o.b, &c, 3, &o.e), 1);
         bundle_cursor_end(&c, true);
         assert_int_equal(access(pth("stout"), F_OK), -1);
-        bundle_close(&b);
-        X509_STORE_free(trust);
+        close_ok(&o);
 }
 
 static void t_tampered(void **s)
 {
-        struct ds_err e;
-        X509_STORE *trust = NULL;
-        struct bundle *b = NULL;
+        struct opened o = { 0 };
         struct stat st;
         size_t n;
         uint8_t *p;
 
         (void)s;
-        assert_int_equal(make("t.bundle", "code", "1.0.1", 2, &e), 0);
+        assert_int_equal(make("t.bundle", "code", "1.0.1", 2, &o.e), 0);
         p = slurp(pth("t.bundle"), &n);
         p[n - 3] ^= 0x01; /* inside the binary */
         spit(pth("tp.bundle"), p, n);
-        assert_int_equal(check("tp.bundle", &e), -EINVAL);
-        assert_string_equal(e.field, "sha256");
-        assert_non_null(strstr(e.msg, "timed/timed"));
+        assert_int_equal(check("tp.bundle", &o.e), -EINVAL);
+        assert_string_equal(o.e.field, "sha256");
+        assert_non_null(strstr(o.e.msg, "timed/timed"));
         /* extraction hashes too: nothing is left behind */
-        assert_int_equal(bundle_trust_load(pth("trust"), &trust, &e), 0);
-        assert_int_equal(bundle_open(pth("tp.bundle"), trust, &b, &e), 0);
-        assert_int_equal(bundle_extract(b, "timed", pth("outt"), &e), -EINVAL);
+        open_ok(&o, "tp.bundle");
+        assert_int_equal(bundle_extract(o.b, "timed", pth("outt"), &o.e), -EINVAL);
         assert_int_equal(stat(pth("outt"), &st), -1);
-        bundle_close(&b);
-        X509_STORE_free(trust);
+        close_ok(&o);
         p[n - 3] ^= 0x01;
         p[30] ^= 0x20; /* inside the manifest: the signature no longer holds */
         spit(pth("tm.bundle"), p, n);
-        assert_int_equal(check("tm.bundle", &e), -EINVAL);
-        assert_string_equal(e.field, "signature");
+        assert_int_equal(check("tm.bundle", &o.e), -EINVAL);
+        assert_string_equal(o.e.field, "signature");
         free(p);
 }
 
