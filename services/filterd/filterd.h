@@ -14,6 +14,7 @@
 #define FD_ENTRY_TEXT 96 /* longest canonical entry: two full IPv6 addresses and a dash */
 #define FD_MAX_PORTS 64
 #define FD_MAX_BANS 4096
+#define FD_BAN_MAX_S 604800 /* the longest ban: a week */
 #define FD_TABLE "devsec"
 
 enum fd_family { FD_MAC = 1, FD_V4 = 4, FD_V6 = 6 };
@@ -249,4 +250,7 @@ void filterd_resume(struct filterd *f);
 /* Renders cfg with the current ports and bans and loads it (unless dry-run). */
 int filterd_enforce(struct filterd *f, const struct fd_config *cfg, struct ds_err *e);
 void filterd_on_event(void *ud, const char *topic, const char *src, int64_t ts_ms, const msgpack_object *data);
+/* Bans ip until until_ms (a management address is refused, EINVAL naming ip). */
+int filterd_ban(struct filterd *f, uint8_t fam, const uint8_t *ip, int64_t until_ms, const char *actor,
+                struct ds_err *e);
 int filterd_prune(zloop_t *loop, int timer_id, void *arg);

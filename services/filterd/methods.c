@@ -1,4 +1,4 @@
-/* methods.c - filterd's method table, thin handlers, enforcement and events */
+/* methods.c - filterd's method table, thin handlers and enforcement */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +19,6 @@ enum { APPLY_CONFIRM_WITHIN, APPLY_FORCE };
 enum { CHECK_IP, CHECK_MAC };
 enum { BAN_ADD_IP, BAN_ADD_SECONDS };
 enum { BAN_DEL_IP };
-
-#define BAN_MAX_S 604800
 
 static double mono_ms(void)
 {
@@ -496,8 +494,8 @@ static int h_filter_ruleset(void *ctx, struct ds_call *c)
 
 /* ---- bans ------------------------------------------------------------------------------ */
 
-static int ban(struct filterd *f, uint8_t fam, const uint8_t *ip, int64_t until_ms, const char *actor,
-               struct ds_err *e)
+int filterd_ban(struct filterd *f, uint8_t fam, const uint8_t *ip, int64_t until_ms, const char *actor,
+                struct ds_err *e)
 {
         const struct fd_ban *b;
         char text[64];
@@ -540,7 +538,7 @@ static int h_ban_add(void *ctx, struct ds_call *c)
         ds_tb_str(c, BAN_ADD_IP, text, sizeof text);
         if (fd_addr_parse(text, &fam, ip) < 0 || fam == FD_MAC)
                 return ds_call_fail(c, -EINVAL, "ip", "'%s' is not an IPv4 or IPv6 address", text);
-        r = ban(f, fam, ip, until, ds_call_actor(c), &c->err);
+        r = filterd_ban(f, fam, ip, until, ds_call_actor(c), &c->err);
         if (r < 0)
                 return r;
         fd_addr_format(fam, ip, text, sizeof text);
@@ -615,81 +613,6 @@ int filterd_prune(zloop_t *loop, int timer_id, void *arg)
         return 0;
 }
 
-/* ---- events -------------------------------------------------------------------------------- */
-
-static void on_ports(struct filterd *f, const char *src, const msgpack_object *data)
-{
-        struct fd_ports old = f->ports, p;
-        struct ds_err e;
-
-        ds_err_clear(&e);
-        if (fd_ports_read(data, &p, &e) < 0) {
-                log_warn("net.ports.changed from '%s' ignored: %s: %s", src, e.field, e.msg);
-                return;
-        }
-        f->ports = p;
-        if (filterd_enforce(f, &f->running, &e) < 0) {
-                f->ports = old;
-                return;
-        }
-        filterd_save_ports(f);
-        log_notice("service ports from '%s': %zu ports, max %d connections each", src, p.n, p.max_connections);
-}
-
-/* auth.locked {user, source, until}: until is ISO 8601 or epoch seconds/ms */
-static void on_locked(struct filterd *f, const char *src, const msgpack_object *data)
-{
-        const msgpack_object *u = mp_get(data, "until");
-        int64_t now = ds_now_real_ms(), until = 0, v;
-        char source[64], user[64] = "", t[40];
-        uint8_t fam, ip[16];
-        struct ds_err e;
-
-        if (mp_strcpy(mp_get(data, "source"), source, sizeof source) < 0 || fd_addr_parse(source, &fam, ip) < 0 ||
-            fam == FD_MAC)
-                return; /* a console or unknown source: nothing to ban */
-        mp_strcpy(mp_get(data, "user"), user, sizeof user);
-        if (u && mp_to_int64(u, &v) == 0)
-                until = v > 100000000000LL ? v : v * 1000;
-        else if (u && mp_strcpy(u, t, sizeof t) == 0 && ds_parse_time(t, &v) == 0)
-                until = v;
-        if (until <= now)
-                until = now + ds_settings_int(&f->d->settings, "ban_seconds") * 1000;
-        if (until > now + (int64_t)BAN_MAX_S * 1000)
-                until = now + (int64_t)BAN_MAX_S * 1000;
-        ds_err_clear(&e);
-        if (ban(f, fam, ip, until, src, &e) < 0)
-                log_warn("auth.locked: cannot ban '%s' (user '%s'): %s", source, user, e.msg);
-}
-
-static const struct {
-        const char *topic;
-        const char *publisher; /* only this identity is believed */
-        void (*fn)(struct filterd *f, const char *src, const msgpack_object *data);
-} events[] = {
-        { "net.ports.changed", "netcfgd", on_ports },
-        { "auth.locked", "authd", on_locked },
-};
-
-void filterd_on_event(void *ud, const char *topic, const char *src, int64_t ts_ms, const msgpack_object *data)
-{
-        (void)ts_ms;
-        for (size_t i = 0; i < sizeof events / sizeof *events; i++) {
-                if (strcmp(topic, events[i].topic))
-                        continue;
-                if (strcmp(src, events[i].publisher)) {
-                        log_warn("%s from '%s' ignored: only '%s' publishes it", topic, src, events[i].publisher);
-                        return;
-                }
-                if (!data || data->type != MSGPACK_OBJECT_MAP) {
-                        log_warn("%s from '%s' ignored: data is not a map", topic, src);
-                        return;
-                }
-                events[i].fn(ud, src, data);
-                return;
-        }
-}
-
 /* ---- the service contract -------------------------------------------------------------------------- */
 
 static const struct ds_field entry_item = { NULL, DS_STR, 0, .max_len = FD_ENTRY_TEXT };
@@ -727,7 +650,7 @@ static const struct ds_field check_args[] = {
 };
 static const struct ds_field ban_add_args[] = {
         [BAN_ADD_IP] = { "ip", DS_STR, DS_REQUIRED, .max_len = 64 },
-        [BAN_ADD_SECONDS] = { "seconds", DS_INT, DS_REQUIRED, .min = 1, .max = BAN_MAX_S },
+        [BAN_ADD_SECONDS] = { "seconds", DS_INT, DS_REQUIRED, .min = 1, .max = FD_BAN_MAX_S },
         { NULL },
 };
 static const struct ds_field ban_del_args[] = {
@@ -755,7 +678,7 @@ const struct ds_method filterd_methods[] = {
 const struct ds_field filterd_settings[] = {
         { "management", DS_STR, 0, .max_len = 1024, .def_str = "",
           .help = "addresses whose presence in an allow list satisfies the self-lockout guard (comma separated)" },
-        { "ban_seconds", DS_INT, 0, .min = 1, .max = BAN_MAX_S, .def_int = 300,
+        { "ban_seconds", DS_INT, 0, .min = 1, .max = FD_BAN_MAX_S, .def_int = 300,
           .help = "ban length for auth.locked events without an end time" },
         { NULL },
 };
