@@ -149,27 +149,127 @@ void bus_enc_rep_relay(struct mpw *w, const void *id, size_t id_len, bool ok, co
         mpw_map_end(w);
 }
 
+/* ---- pub: the hot path, written in one pass with minimal headers --------------- */
+
+static size_t put_fixkey(uint8_t *o, const char *k, size_t n)
+{
+        o[0] = (uint8_t)(0xa0 | n);
+        memcpy(o + 1, k, n);
+        return n + 1;
+}
+
+static size_t put_str8(uint8_t *o, const char *s, size_t n)
+{
+        size_t h = 1;
+
+        if (n < 32) {
+                o[0] = (uint8_t)(0xa0 | n);
+        } else {
+                o[0] = 0xd9;
+                o[1] = (uint8_t)n;
+                h = 2;
+        }
+        memcpy(o + h, s, n);
+        return h + n;
+}
+
+static size_t put_be(uint8_t *o, uint8_t tag, uint64_t v, int bytes)
+{
+        o[0] = tag;
+        for (int i = 0; i < bytes; i++)
+                o[1 + i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+        return (size_t)bytes + 1;
+}
+
+static size_t put_uint(uint8_t *o, uint64_t v)
+{
+        if (v < 128) {
+                o[0] = (uint8_t)v;
+                return 1;
+        }
+        if (v <= UINT8_MAX)
+                return put_be(o, 0xcc, v, 1);
+        if (v <= UINT16_MAX)
+                return put_be(o, 0xcd, v, 2);
+        if (v <= UINT32_MAX)
+                return put_be(o, 0xce, v, 4);
+        return put_be(o, 0xcf, v, 8);
+}
+
+static size_t put_int(uint8_t *o, int64_t v)
+{
+        if (v >= 0)
+                return put_uint(o, (uint64_t)v);
+        if (v >= -32) {
+                o[0] = (uint8_t)(int8_t)v;
+                return 1;
+        }
+        if (v >= INT8_MIN)
+                return put_be(o, 0xd0, (uint64_t)v, 1);
+        if (v >= INT16_MIN)
+                return put_be(o, 0xd1, (uint64_t)v, 2);
+        if (v >= INT32_MIN)
+                return put_be(o, 0xd2, (uint64_t)v, 4);
+        return put_be(o, 0xd3, (uint64_t)v, 8);
+}
+
 void bus_enc_pub(struct mpw *w, const struct bus_pub_out *p)
 {
-        env(w, BUS_K_PUB);
-        mpw_kv_str(w, "topic", p->topic);
-        mpw_kv_int(w, "ts", p->ts);
-        if (p->src)
-                mpw_kv_str(w, "src", p->src);
-        mpw_str(w, "data");
-        if (p->data && p->data_len) {
-                mpw_raw(w, p->data, p->data_len);
-        } else {
-                mpw_map_begin(w);
+        /* topic and src of at most 255 bytes: header and trailer on the stack */
+        uint8_t hdr[576], tail[64]; /* 551 and 33 bytes at most */
+        size_t tn = strlen(p->topic), sn = p->src ? strlen(p->src) : 0, h = 0, t = 0;
+
+        if (tn > 255 || sn > 255) {
+                env(w, BUS_K_PUB);
+                mpw_kv_str(w, "topic", p->topic);
+                mpw_kv_int(w, "ts", p->ts);
+                if (p->src)
+                        mpw_kv_str(w, "src", p->src);
+                mpw_str(w, "data");
+                if (p->data && p->data_len)
+                        mpw_raw(w, p->data, p->data_len);
+                else
+                        mpw_raw(w, "\x80", 1);
+                if (p->seq) {
+                        mpw_kv_uint(w, "seq", p->seq);
+                        mpw_kv_uint(w, "tag", p->tag);
+                        if (p->lost)
+                                mpw_kv_uint(w, "lost", p->lost);
+                }
                 mpw_map_end(w);
+                return;
         }
+        hdr[h++] = (uint8_t)(0x80 | (5 + (p->src ? 1 : 0) + (p->seq ? (p->lost ? 3 : 2) : 0)));
+        h += put_fixkey(hdr + h, "v", 1);
+        h += put_uint(hdr + h, BUS_PROTO_V);
+        h += put_fixkey(hdr + h, "k", 1);
+        h += put_fixkey(hdr + h, BUS_K_PUB, 3);
+        h += put_fixkey(hdr + h, "topic", 5);
+        h += put_str8(hdr + h, p->topic, tn);
+        h += put_fixkey(hdr + h, "ts", 2);
+        h += put_int(hdr + h, p->ts);
+        if (p->src) {
+                h += put_fixkey(hdr + h, "src", 3);
+                h += put_str8(hdr + h, p->src, sn);
+        }
+        h += put_fixkey(hdr + h, "data", 4);
         if (p->seq) {
-                mpw_kv_uint(w, "seq", p->seq);
-                mpw_kv_uint(w, "tag", p->tag);
-                if (p->lost)
-                        mpw_kv_uint(w, "lost", p->lost);
+                t += put_fixkey(tail + t, "seq", 3);
+                t += put_uint(tail + t, p->seq);
+                t += put_fixkey(tail + t, "tag", 3);
+                t += put_uint(tail + t, p->tag);
+                if (p->lost) {
+                        t += put_fixkey(tail + t, "lost", 4);
+                        t += put_uint(tail + t, p->lost);
+                }
         }
-        mpw_map_end(w);
+        mpw_raw(w, hdr, h);
+        if (p->data && p->data_len)
+                msgpack_sbuffer_write(&w->sb, p->data, p->data_len);
+        else
+                msgpack_sbuffer_write(&w->sb, "\x80", 1);
+        if (t)
+                msgpack_sbuffer_write(&w->sb, (const char *)tail, t);
 }
 
 void bus_enc_sub(struct mpw *w, const char *kind, const char *prefix, uint64_t id, const char *tok)

@@ -379,6 +379,42 @@ int mp_peek_id(const void *buf, size_t len, const void **ret_p, size_t *ret_n)
         return -ENOENT;
 }
 
+int mp_peek_value(const void *buf, size_t len, const char *key, const void **ret_p, size_t *ret_n)
+{
+        const unsigned char *p = buf, *end = p + len;
+        uint64_t entries, children, payload;
+        size_t hdr, klen = strlen(key);
+
+        if (item_shape(p, end, &hdr, &payload, &entries) < 0 || !((*p & 0xf0) == 0x80 || *p == 0xde || *p == 0xdf))
+                return -ENOENT;
+        p += hdr;
+        for (uint64_t e = 0; e < entries; e += 2) {
+                const unsigned char *v;
+                uint64_t skip = 1;
+                bool hit;
+
+                if (item_shape(p, end, &hdr, &payload, &children) < 0 || (uint64_t)(end - p) < hdr + payload)
+                        return -ENOENT;
+                hit = children == 0 && payload == klen && ((*p & 0xe0) == 0xa0 || *p == 0xd9 || *p == 0xda || *p == 0xdb) &&
+                      !memcmp(p + hdr, key, klen);
+                p += hdr + payload;
+                v = p;
+                while (skip > 0) { /* iteratively, never recursively */
+                        if (item_shape(p, end, &hdr, &payload, &children) < 0 || (uint64_t)(end - p) < hdr + payload)
+                                return -ENOENT;
+                        p += hdr + payload;
+                        skip += children;
+                        skip--;
+                }
+                if (hit) {
+                        *ret_p = v;
+                        *ret_n = (size_t)(p - v);
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
 int mp_decode(const void *buf, size_t len, const struct mp_limits *lim, msgpack_unpacked *ret,
               const char **why)
 {

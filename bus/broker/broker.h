@@ -136,6 +136,13 @@ struct busd {
         msgpack_zone zone;
         bool zone_busy;
         struct mpw out;
+        /* events (pubsub.c): the keys of the peers that subscribe, so that
+         * an event visits them and not every peer (a key whose peer is gone
+         * or subscribes no more is dropped at the next event), and the
+         * writers of the events passed on, kept between events */
+        char (*subscribers)[2 * RID_MAX + 1];
+        size_t n_subscribers, subscribers_cap;
+        struct mpw pub_out, pub_op;
 };
 
 struct peer_ref {
@@ -191,7 +198,9 @@ void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m);
 void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad);
 void session_revoked(struct busd *b, const msgpack_object *d);
 void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw);
-void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m);
+/* m decoded from raw: its data is passed on as the publisher encoded it. */
+void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m, const char *raw, size_t raw_len);
+void pubsub_free(struct busd *b);
 void pubsub_ack(struct busd *b, struct peer *p, const struct bus_msg *m);
 void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad, const char *raw,
                 size_t raw_len, bool add);

@@ -147,13 +147,54 @@ static void count_drop(struct busd *b, struct peer *p, uint64_t *reason)
         p->ev_lost++;
 }
 
+/* A writer kept between events: emptied, or set up on first use. Grown
+ * beyond what events usually need (a large one), it is let go. */
+static struct mpw *event_writer(struct mpw *w)
+{
+        if (!w->pk.data || w->sb.alloc > 256 * 1024) {
+                mpw_free(w);
+                mpw_init(w);
+        } else {
+                mpw_reset(w);
+        }
+        return w;
+}
+
+void pubsub_free(struct busd *b)
+{
+        free(b->subscribers);
+        b->subscribers = NULL;
+        b->n_subscribers = b->subscribers_cap = 0;
+        mpw_free(&b->pub_out);
+        mpw_free(&b->pub_op);
+}
+
+/* Remembers that p subscribes (once). */
+static int subscriber_add(struct busd *b, const struct peer *p)
+{
+        for (size_t i = 0; i < b->n_subscribers; i++)
+                if (!strcmp(b->subscribers[i], p->key))
+                        return 0;
+        if (b->n_subscribers == b->subscribers_cap) {
+                size_t cap = b->subscribers_cap ? 2 * b->subscribers_cap : 16;
+                char(*n)[2 * RID_MAX + 1] = realloc(b->subscribers, cap * sizeof *n);
+
+                if (!n)
+                        return -ENOMEM;
+                b->subscribers = n;
+                b->subscribers_cap = cap;
+        }
+        snprintf(b->subscribers[b->n_subscribers++], sizeof b->subscribers[0], "%s", p->key);
+        return 0;
+}
+
 /* An event to an operator subscriber: only what its session may see, and
  * never more than sub_queue_max unacknowledged in flight. */
 static void deliver_operator(struct busd *b, struct peer *p, const char *topic, int64_t ts, const char *src,
-                             const struct mpw *data)
+                             const void *data, size_t data_len)
 {
         uint64_t seq = p->ev_seq + 1;
-        struct mpw w;
+        struct mpw *w;
 
         if (!p->ss || !bus_topic_allowed(topic, p->ss->bits))
                 return;
@@ -172,45 +213,55 @@ static void deliver_operator(struct busd *b, struct peer *p, const char *topic, 
                 }
                 return;
         }
-        mpw_init(&w);
-        bus_enc_pub(&w, &(struct bus_pub_out){.topic = topic,
-                                              .ts = ts,
-                                              .src = src,
-                                              .data = mpw_data(data),
-                                              .data_len = mpw_len(data),
-                                              .seq = seq,
-                                              .tag = ack_tag(p, seq),
-                                              .lost = p->ev_lost});
-        if (route_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
+        w = event_writer(&b->pub_op);
+        bus_enc_pub(w, &(struct bus_pub_out){.topic = topic,
+                                             .ts = ts,
+                                             .src = src,
+                                             .data = data,
+                                             .data_len = data_len,
+                                             .seq = seq,
+                                             .tag = ack_tag(p, seq),
+                                             .lost = p->ev_lost});
+        if (route_send(b, p->rid, p->rid_len, mpw_data(w), mpw_len(w)) < 0) {
                 count_drop(b, p, &b->st.dropped_full);
         } else {
                 p->ev_seq = seq;
                 p->ev_lost = 0;
                 b->st.events_out++;
         }
-        mpw_free(&w);
 }
 
-/* Sends an event from src (encoded data) to every peer subscribed to it. */
-void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw)
+/* Sends an event from src (data: its encoded msgpack) to every peer
+ * subscribed to it. The envelope is written once for every service. */
+static void fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const void *data, size_t data_len)
 {
-        struct mpw w;
+        struct mpw *w = NULL;
 
-        mpw_init(&w);
-        bus_enc_pub(&w, &(struct bus_pub_out){
-                                .topic = topic, .ts = ts, .src = src, .data = mpw_data(dw), .data_len = mpw_len(dw)});
-        for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers)) {
+        for (size_t k = 0; k < b->n_subscribers;) {
+                struct peer *p = zhash_lookup(b->peers, b->subscribers[k]);
                 bool match = false;
 
+                if (!p || !p->n_subs) {
+                        /* gone, or subscribes no more: forget it (order does not matter) */
+                        if (k != --b->n_subscribers)
+                                memcpy(b->subscribers[k], b->subscribers[b->n_subscribers], sizeof b->subscribers[k]);
+                        continue;
+                }
+                k++;
                 for (size_t i = 0; i < p->n_subs && !match; i++)
                         match = !strncmp(topic, p->subs[i], strlen(p->subs[i]));
                 if (!match || !bus_acl_may_receive(b->acl, p->id, topic))
                         continue;
                 if (p->operator) {
-                        deliver_operator(b, p, topic, ts, src, dw);
+                        deliver_operator(b, p, topic, ts, src, data, data_len);
                         continue;
                 }
-                if (route_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
+                if (!w) {
+                        w = event_writer(&b->pub_out);
+                        bus_enc_pub(w, &(struct bus_pub_out){
+                                               .topic = topic, .ts = ts, .src = src, .data = data, .data_len = data_len});
+                }
+                if (route_send(b, p->rid, p->rid_len, mpw_data(w), mpw_len(w)) < 0) {
                         b->st.events_dropped++;
                         b->st.dropped_full++;
                         if (ds_now_mono_ms() - b->last_warn > 5000) {
@@ -222,13 +273,18 @@ void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t t
                         b->st.events_out++;
                 }
         }
-        mpw_free(&w);
 }
 
-void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m)
+void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw)
+{
+        fanout(b, src, topic, ts, mpw_data(dw), mpw_len(dw));
+}
+
+void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m, const char *raw, size_t raw_len)
 {
         const char *topic = m->topic;
-        struct mpw dw;
+        const void *data = "\xc0"; /* no data: nil, as before */
+        size_t data_len = 1;
 
         b->st.events_in++;
         if (!bus_acl_may_publish(b->acl, from->id, topic)) {
@@ -240,13 +296,11 @@ void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m)
         /* revocations come from authd only */
         if (!strcmp(topic, "auth.session.revoked") && !strcmp(from->id, "authd"))
                 session_revoked(b, m->data);
-        mpw_init(&dw);
+        /* the data as the publisher encoded it (checked whole by the decoder):
+         * only the envelope is written again, with busd's src and time */
         if (m->data)
-                mpw_obj(&dw, m->data);
-        else
-                mpw_nil(&dw);
-        pubsub_fanout(b, from->id, topic, m->has_ts ? m->ts : ds_now_real_ms(), &dw);
-        mpw_free(&dw);
+                mp_peek_value(raw, raw_len, "data", &data, &data_len);
+        fanout(b, from->id, topic, m->has_ts ? m->ts : ds_now_real_ms(), data, data_len);
 }
 
 /* ack {seq, tag}: the subscriber has read every event up to seq. */
@@ -431,6 +485,13 @@ void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, cons
                         goto out;
                 }
                 from->subs[from->n_subs++] = dup;
+                if (subscriber_add(b, from) < 0) {
+                        free(from->subs[--from->n_subs]);
+                        if (q.id)
+                                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EINTERNAL, NULL,
+                                                "out of memory");
+                        goto out;
+                }
         }
         if (q.id)
                 sub_reply_ok(b, from, &q, prefix);
