@@ -157,6 +157,9 @@ void bus_destroy(bus_t **pb)
         free(b->serve_name);
         free(b->serve_version);
         free(b->endpoint);
+        if (b->rx_zone_ready)
+                msgpack_zone_destroy(&b->rx_zone);
+        mpw_free(&b->pub_w);
         free(b);
         *pb = NULL;
 }
@@ -262,31 +265,53 @@ static void handle_reply(bus_t *b, int64_t id, msgpack_unpacked *u)
         free(p);
 }
 
+/* A reply outlives the message: decoded again into an object it owns. */
+static void handle_reply_msg(bus_t *b, zmq_msg_t *msg, int64_t id)
+{
+        msgpack_unpacked u;
+        const char *why;
+
+        if (mp_decode(zmq_msg_data(msg), zmq_msg_size(msg), &b->limits, &u, &why) < 0)
+                return;
+        handle_reply(b, id, &u);
+}
+
 /* Handles one received message; returns the decoded kind for sync waiters
  * (a "rep" for sync_id is handed back through *ret_rep). */
 static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bus_reply *ret_rep,
                            bool *ret_done)
 {
-        msgpack_unpacked u;
+        msgpack_zone own, *z = &b->rx_zone;
+        bool outer = !b->rx_busy;
+        msgpack_object obj;
         const char *why;
         struct bus_msg m;
         struct ds_err e;
 
         b->stats.received++;
         b->last_rx = ds_now_mono_ms();
-        if (mp_decode(zmq_msg_data(msg), zmq_msg_size(msg), &b->limits, &u, &why) < 0) {
+        if (outer && !b->rx_zone_ready)
+                b->rx_zone_ready = msgpack_zone_init(&b->rx_zone, MSGPACK_ZONE_CHUNK_SIZE);
+        if (!outer || !b->rx_zone_ready) {
+                z = &own;
+                if (!msgpack_zone_init(z, MSGPACK_ZONE_CHUNK_SIZE))
+                        return;
+                outer = false;
+        }
+        if (mp_decode_zone(zmq_msg_data(msg), zmq_msg_size(msg), &b->limits, z, &obj, &why) < 0) {
                 b->stats.malformed++;
                 log_debug("bus: malformed message from busd: %s", why);
-                return;
+                goto done;
         }
-        if (bus_msg_decode(&u.data, 0, &m, &e) < 0) {
+        if (outer)
+                b->rx_busy = true;
+        if (bus_msg_decode(&obj, 0, &m, &e) < 0) {
                 /* unknown kinds are ignored (a newer busd), malformed ones counted */
                 if (m.kind != BUS_KIND_NONE || strcmp(e.field, "k")) {
                         b->stats.malformed++;
                         log_debug("bus: malformed message from busd: %s: %s", e.field, e.msg);
                 }
-                msgpack_unpacked_destroy(&u);
-                return;
+                goto out;
         }
         if (m.kind == BUS_KIND_REP) {
                 int64_t id = m.nid;
@@ -295,22 +320,21 @@ static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bu
                          * decode it again from a copy it owns */
                         size_t n = zmq_msg_size(msg);
                         char *copy = malloc(n ? n : 1);
-                        msgpack_unpacked own;
+                        msgpack_unpacked own_u;
 
-                        msgpack_unpacked_destroy(&u);
-                        if (!copy || mp_decode(memcpy(copy, zmq_msg_data(msg), n), n, &b->limits, &own, &why) < 0) {
+                        if (!copy || mp_decode(memcpy(copy, zmq_msg_data(msg), n), n, &b->limits, &own_u, &why) < 0) {
                                 free(copy);
                                 bus_local_reply(ret_rep, -DS_EINTERNAL, "out of memory");
                         } else {
-                                bus_reply_from_msg(ret_rep, &own);
+                                bus_reply_from_msg(ret_rep, &own_u);
                                 ret_rep->buf = copy;
                                 ret_rep->buf_len = n;
                         }
                         *ret_done = true;
-                        return;
+                        goto out;
                 }
-                handle_reply(b, id, &u);
-                return;
+                handle_reply_msg(b, msg, id);
+                goto out;
         }
         if (m.kind == BUS_KIND_REQ) {
                 if (b->dispatch)
@@ -328,7 +352,14 @@ static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bu
                 subs_resend(b);
         }
         /* hb: last_rx already updated; unknown kinds are ignored */
-        msgpack_unpacked_destroy(&u);
+out:
+        if (outer)
+                b->rx_busy = false;
+done:
+        if (z == &own)
+                msgpack_zone_destroy(z);
+        else
+                msgpack_zone_clear(z);
 }
 
 static int check_monitor(bus_t *b)
@@ -433,16 +464,20 @@ int bus_call_sync(bus_t *b, const char *svc, const char *method, const struct mp
 
 int bus_publish(bus_t *b, const char *topic, const struct mpw *data)
 {
-        struct mpw w;
-        int r;
+        struct mpw *w = &b->pub_w;
 
-        mpw_init(&w);
-        bus_enc_pub(&w, &(struct bus_pub_out){ .topic = topic, .ts = ds_now_real_ms(),
-                                               .data = data ? mpw_data(data) : NULL,
-                                               .data_len = data ? mpw_len(data) : 0 });
-        r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
-        mpw_free(&w);
-        return r;
+        /* the writer is kept: no allocation per event once it has grown (a
+         * large event's buffer is let go) */
+        if (!w->pk.data || w->sb.alloc > 256 * 1024) {
+                mpw_free(w);
+                mpw_init(w);
+        } else {
+                mpw_reset(w);
+        }
+        bus_enc_pub(w, &(struct bus_pub_out){ .topic = topic, .ts = ds_now_real_ms(),
+                                              .data = data ? mpw_data(data) : NULL,
+                                              .data_len = data ? mpw_len(data) : 0 });
+        return bus_send_raw(b, mpw_data(w), mpw_len(w));
 }
 
 int bus_wait_event(bus_t *b, int timeout_ms)

@@ -397,16 +397,44 @@ static int dec_req(const msgpack_object *o, unsigned flags, struct bus_msg *q, s
         return 0;
 }
 
+/* One pass over the map (every event goes through here, at busd and at each
+ * subscriber); the first of duplicate keys counts, as with mp_get. */
 static int dec_pub(const msgpack_object *o, struct bus_msg *p, struct ds_err *e)
 {
-        const msgpack_object *ts = mp_get(o, "ts"), *sq = mp_get(o, "seq"), *tg = mp_get(o, "tag"),
-                             *lost = mp_get(o, "lost");
+        const msgpack_object *topic = NULL, *ts = NULL, *src = NULL, *data = NULL, *sq = NULL, *tg = NULL,
+                             *lost = NULL;
 
-        if (mp_strcpy(mp_get(o, "topic"), p->topic, sizeof p->topic) < 0 || !p->topic[0])
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+                const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val, **slot = NULL;
+                const char *ks;
+
+                if (k->type != MSGPACK_OBJECT_STR || k->via.str.size < 2 || k->via.str.size > 5)
+                        continue;
+                ks = k->via.str.ptr;
+#define KEY_IS(lit) (k->via.str.size == sizeof lit - 1 && !memcmp(ks, lit, sizeof lit - 1))
+                if (KEY_IS("topic"))
+                        slot = &topic;
+                else if (KEY_IS("ts"))
+                        slot = &ts;
+                else if (KEY_IS("src"))
+                        slot = &src;
+                else if (KEY_IS("data"))
+                        slot = &data;
+                else if (KEY_IS("seq"))
+                        slot = &sq;
+                else if (KEY_IS("tag"))
+                        slot = &tg;
+                else if (KEY_IS("lost"))
+                        slot = &lost;
+#undef KEY_IS
+                if (slot && !*slot)
+                        *slot = v;
+        }
+        if (mp_strcpy(topic, p->topic, sizeof p->topic) < 0 || !p->topic[0])
                 return ds_err_set(e, -EINVAL, "topic", "must be a topic of at most %d bytes", BUS_TOPIC_MAX);
         p->has_ts = ts && mp_to_int64(ts, &p->ts) == 0;
-        mp_strcpy(mp_get(o, "src"), p->src, sizeof p->src);
-        p->data = mp_get(o, "data");
+        mp_strcpy(src, p->src, sizeof p->src);
+        p->data = data;
         if (is_uint(sq) && is_uint(tg)) {
                 p->seq = sq->via.u64;
                 p->tag = tg->via.u64;

@@ -399,6 +399,11 @@ int mp_peek_value(const void *buf, size_t len, const char *key, const void **ret
                       !memcmp(p + hdr, key, klen);
                 p += hdr + payload;
                 v = p;
+                if (hit && e + 2 == entries) { /* the last value runs to the end */
+                        *ret_p = v;
+                        *ret_n = (size_t)(end - v);
+                        return v < end ? 0 : -ENOENT;
+                }
                 while (skip > 0) { /* iteratively, never recursively */
                         if (item_shape(p, end, &hdr, &payload, &children) < 0 || (uint64_t)(end - p) < hdr + payload)
                                 return -ENOENT;

@@ -90,8 +90,8 @@ int mp_peek_id(const void *buf, size_t len, const void **ret_p, size_t *ret_n);
 
 /* The raw bytes of the value under key at the top level of a map (the first
  * of duplicate keys, as with mp_get), found without recursion or allocation:
- * for passing a value on without re-encoding it. 0 with ret_p and ret_n set,
- * or -ENOENT. */
+ * for passing a value on without re-encoding it. buf must hold exactly one
+ * object (as mp_check() makes sure). 0 with ret_p and ret_n set, or -ENOENT. */
 int mp_peek_value(const void *buf, size_t len, const char *key, const void **ret_p, size_t *ret_n);
 
 /* Accessors on decoded (borrowed) objects. */
