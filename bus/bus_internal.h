@@ -63,6 +63,13 @@ struct bus {
         msgpack_zone rx_zone;
         bool rx_zone_ready, rx_busy;
         struct mpw pub_w;
+        /* batches of events: busd said it takes them (per connection), a
+         * client without a loop asked for them, the batch being filled and
+         * the timer that sends it at the end of the loop iteration */
+        bool busd_batch, pub_hold, pubq_sealed;
+        struct mpw pubq;
+        unsigned pubq_n;
+        int pubq_timer;
 };
 
 int bus_send_raw(bus_t *b, const void *data, size_t len);

@@ -213,6 +213,23 @@ static size_t put_int(uint8_t *o, int64_t v)
         return put_be(o, 0xd3, (uint64_t)v, 8);
 }
 
+/* topic, ts, src (when set) and the key "data": the value is written next */
+static size_t put_ev_fields(uint8_t *o, const struct bus_pub_out *p, size_t tn, size_t sn)
+{
+        size_t h = 0;
+
+        h += put_fixkey(o + h, "topic", 5);
+        h += put_str8(o + h, p->topic, tn);
+        h += put_fixkey(o + h, "ts", 2);
+        h += put_int(o + h, p->ts);
+        if (p->src) {
+                h += put_fixkey(o + h, "src", 3);
+                h += put_str8(o + h, p->src, sn);
+        }
+        h += put_fixkey(o + h, "data", 4);
+        return h;
+}
+
 void bus_enc_pub(struct mpw *w, const struct bus_pub_out *p)
 {
         /* topic and src of at most 255 bytes: header and trailer on the stack */
@@ -244,15 +261,7 @@ void bus_enc_pub(struct mpw *w, const struct bus_pub_out *p)
         h += put_uint(hdr + h, BUS_PROTO_V);
         h += put_fixkey(hdr + h, "k", 1);
         h += put_fixkey(hdr + h, BUS_K_PUB, 3);
-        h += put_fixkey(hdr + h, "topic", 5);
-        h += put_str8(hdr + h, p->topic, tn);
-        h += put_fixkey(hdr + h, "ts", 2);
-        h += put_int(hdr + h, p->ts);
-        if (p->src) {
-                h += put_fixkey(hdr + h, "src", 3);
-                h += put_str8(hdr + h, p->src, sn);
-        }
-        h += put_fixkey(hdr + h, "data", 4);
+        h += put_ev_fields(hdr + h, p, tn, sn);
         if (p->seq) {
                 t += put_fixkey(tail + t, "seq", 3);
                 t += put_uint(tail + t, p->seq);
@@ -270,6 +279,59 @@ void bus_enc_pub(struct mpw *w, const struct bus_pub_out *p)
                 msgpack_sbuffer_write(&w->sb, "\x80", 1);
         if (t)
                 msgpack_sbuffer_write(&w->sb, (const char *)tail, t);
+}
+
+void bus_enc_pubs_begin(struct mpw *w)
+{
+        env(w, BUS_K_PUB);
+        mpw_str(w, "evs");
+        mpw_arr_begin(w);
+}
+
+void bus_enc_pubs_add(struct mpw *w, const struct bus_pub_out *p)
+{
+        uint8_t hdr[576];
+        size_t tn = strlen(p->topic), sn = p->src ? strlen(p->src) : 0, h = 0;
+
+        if (tn > 255 || sn > 255) {
+                mpw_map_begin(w);
+                mpw_kv_str(w, "topic", p->topic);
+                mpw_kv_int(w, "ts", p->ts);
+                if (p->src)
+                        mpw_kv_str(w, "src", p->src);
+                mpw_str(w, "data");
+                mpw_raw(w, p->data && p->data_len ? p->data : "\x80", p->data && p->data_len ? p->data_len : 1);
+                mpw_map_end(w);
+                return;
+        }
+        hdr[h++] = (uint8_t)(0x80 | (3 + (p->src ? 1 : 0)));
+        h += put_ev_fields(hdr + h, p, tn, sn);
+        mpw_raw(w, hdr, h); /* the event is one item of the array */
+        if (p->data && p->data_len)
+                msgpack_sbuffer_write(&w->sb, p->data, p->data_len);
+        else
+                msgpack_sbuffer_write(&w->sb, "\x80", 1);
+}
+
+void bus_enc_pubs_end(struct mpw *w)
+{
+        mpw_arr_end(w);
+        mpw_map_end(w);
+}
+
+void bus_enc_sub_batch(struct mpw *w, const char *prefix)
+{
+        env(w, BUS_K_SUB);
+        mpw_kv_str(w, "prefix", prefix);
+        mpw_kv_bool(w, "batch", true);
+        mpw_map_end(w);
+}
+
+void bus_enc_hb_batch(struct mpw *w)
+{
+        env(w, BUS_K_HB);
+        mpw_kv_bool(w, "batch", true);
+        mpw_map_end(w);
 }
 
 void bus_enc_sub(struct mpw *w, const char *kind, const char *prefix, uint64_t id, const char *tok)
@@ -399,10 +461,10 @@ static int dec_req(const msgpack_object *o, unsigned flags, struct bus_msg *q, s
 
 /* One pass over the map (every event goes through here, at busd and at each
  * subscriber); the first of duplicate keys counts, as with mp_get. */
-static int dec_pub(const msgpack_object *o, struct bus_msg *p, struct ds_err *e)
+static int dec_pub_fields(const msgpack_object *o, struct bus_msg *p, struct ds_err *e, bool batch_ok)
 {
         const msgpack_object *topic = NULL, *ts = NULL, *src = NULL, *data = NULL, *sq = NULL, *tg = NULL,
-                             *lost = NULL;
+                             *lost = NULL, *evs = NULL;
 
         for (uint32_t i = 0; i < o->via.map.size; i++) {
                 const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val, **slot = NULL;
@@ -426,9 +488,19 @@ static int dec_pub(const msgpack_object *o, struct bus_msg *p, struct ds_err *e)
                         slot = &tg;
                 else if (KEY_IS("lost"))
                         slot = &lost;
+                else if (KEY_IS("evs"))
+                        slot = &evs;
 #undef KEY_IS
                 if (slot && !*slot)
                         *slot = v;
+        }
+        if (evs && batch_ok) {
+                /* a batch: its events are decoded one by one (bus_dec_pub_ev) */
+                if (evs->type != MSGPACK_OBJECT_ARRAY || evs->via.array.size == 0 ||
+                    evs->via.array.size > BUS_PUB_BATCH_MAX)
+                        return ds_err_set(e, -EINVAL, "evs", "must be an array of 1 to %d events", BUS_PUB_BATCH_MAX);
+                p->evs = evs;
+                return 0;
         }
         if (mp_strcpy(topic, p->topic, sizeof p->topic) < 0 || !p->topic[0])
                 return ds_err_set(e, -EINVAL, "topic", "must be a topic of at most %d bytes", BUS_TOPIC_MAX);
@@ -441,6 +513,27 @@ static int dec_pub(const msgpack_object *o, struct bus_msg *p, struct ds_err *e)
         }
         if (is_uint(lost))
                 p->lost = lost->via.u64;
+        return 0;
+}
+
+static int dec_pub(const msgpack_object *o, struct bus_msg *p, struct ds_err *e)
+{
+        return dec_pub_fields(o, p, e, true);
+}
+
+int bus_dec_pub_ev(const msgpack_object *ev, struct bus_msg *ret, struct ds_err *e)
+{
+        ret->topic[0] = ret->src[0] = '\0';
+        ret->has_ts = false;
+        ret->ts = 0;
+        ret->data = ret->evs = NULL;
+        ret->seq = ret->tag = ret->lost = 0;
+        if (!ev || ev->type != MSGPACK_OBJECT_MAP)
+                return ds_err_set(e, -EINVAL, "evs", "an event of a batch must be a map");
+        if (dec_pub_fields(ev, ret, e, false) < 0)
+                return ds_err_set(e, -EINVAL, "evs", "an event of a batch needs a topic of at most %d bytes",
+                                  BUS_TOPIC_MAX);
+        ret->seq = ret->tag = ret->lost = 0; /* credit is never batched */
         return 0;
 }
 
@@ -497,6 +590,7 @@ int bus_msg_decode(const msgpack_object *o, unsigned flags, struct bus_msg *ret,
                                           BUS_TOPIC_MAX);
                 ret->sub_tok = mp_get(o, "tok");
                 ret->err = mp_get(o, "err");
+                ret->batch = mp_get_bool(o, "batch", false);
                 return 0;
         case BUS_KIND_ACK: {
                 const msgpack_object *sq = mp_get(o, "seq"), *tg = mp_get(o, "tag");
@@ -512,6 +606,8 @@ int bus_msg_decode(const msgpack_object *o, unsigned flags, struct bus_msg *ret,
         case BUS_KIND_HELLO:
                 return dec_hello(o, ret, e);
         case BUS_KIND_HB:
+                ret->batch = mp_get_bool(o, "batch", false);
+                return 0;
         case BUS_KIND_WHO:
                 return 0;
         case BUS_KIND_NONE:

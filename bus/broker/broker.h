@@ -56,6 +56,8 @@ struct peer {
         struct sub_sess *ss;
         uint64_t ev_seq, ev_acked, ev_lost;
         uint8_t ack_key[crypto_shorthash_KEYBYTES];
+        bool batch;      /* a service that takes events in batches (it said so in a sub) */
+        bool told_batch; /* was told that busd takes batches */
 };
 
 struct service {
@@ -143,6 +145,15 @@ struct busd {
         char (*subscribers)[2 * RID_MAX + 1];
         size_t n_subscribers, subscribers_cap;
         struct mpw pub_out, pub_op;
+        /* while a batch is passed on: the batches being written for the
+         * services that take them (one each, a few services at most) */
+        bool batching;
+        struct batch_out {
+                struct peer *p;
+                struct mpw w;
+                unsigned n;
+        } batch_out[8];
+        size_t n_batch_out;
 };
 
 struct peer_ref {
