@@ -184,7 +184,9 @@ int bus_call(bus_t *b, const char *svc, const char *method, const struct mpw *ar
 int bus_publish(bus_t *b, const char *topic, const struct mpw *data);
 /* For a client without a loop: while held, events published may be queued in
  * batches as in a loop; releasing sends what is queued (bus_destroy() and any
- * other send do too): -EBUSY when the send queue is still full (call again). */
+ * other send do too): -EBUSY when the send queue is still full (call again).
+ * While held and not yet told that busd takes batches, bus_publish() reads
+ * what busd sent meanwhile (events go to their subscriptions from there). */
 int bus_publish_hold(bus_t *b, bool hold);
 /* Subscribes to topics starting with prefix ("" for all the ACL lets through). */
 int bus_subscribe(bus_t *b, const char *prefix, bus_event_fn cb, void *ud);

@@ -535,6 +535,11 @@ int bus_publish(bus_t *b, const char *topic, const struct mpw *data)
         struct mpw *w;
         int r;
 
+        if (!b->busd_batch && b->pub_hold && !b->loop && b->sock && b->stats.sent % 64 == 0) {
+                /* no loop reads for it: busd's word that it takes batches is
+                 * read here (and whatever came before it is handled) */
+                recv_one(b, 0, NULL, NULL);
+        }
         if (!b->busd_batch || !(b->loop || b->pub_hold)) {
                 w = writer_reset(&b->pub_w);
                 bus_enc_pub(w, &ev);
