@@ -105,6 +105,7 @@ struct stats {
         uint64_t dropped_slow, dropped_full, dropped_check;
         uint64_t subs_refused, subs_ended;
         uint64_t log_dropped; /* own records beyond the queue */
+        uint64_t batches_in, batches_out; /* messages carrying several events */
 };
 
 struct busd {

@@ -250,8 +250,13 @@ static void count_sent(struct busd *b, struct peer *p, int r, uint64_t n)
 
 static void batch_send(struct busd *b, struct batch_out *o)
 {
+        int r;
+
         bus_enc_pubs_end(&o->w);
-        count_sent(b, o->p, route_send(b, o->p->rid, o->p->rid_len, mpw_data(&o->w), mpw_len(&o->w)), o->n);
+        r = route_send(b, o->p->rid, o->p->rid_len, mpw_data(&o->w), mpw_len(&o->w));
+        if (r == 0)
+                b->st.batches_out++;
+        count_sent(b, o->p, r, o->n);
         o->n = 0;
 }
 
@@ -372,6 +377,7 @@ static void publish_batch(struct busd *b, struct peer *from, const struct bus_ms
                 b->st.malformed++;
                 return;
         }
+        b->st.batches_in++;
         q = er;
         end = q + en;
         q += array_hdr(q);
