@@ -11,6 +11,7 @@
 
 struct sub {
         char *prefix;
+        size_t prefix_len;
         bus_event_fn cb;
         void *ud;
         char *tok;       /* an operator's session token (secret), NULL for services */
@@ -149,7 +150,7 @@ uint64_t bus_events_lost(const bus_t *b)
 static void deliver_one(bus_t *b, const struct bus_msg *m)
 {
         for (size_t i = 0; i < b->n_subs; i++)
-                if (strncmp(m->topic, b->subs[i].prefix, strlen(b->subs[i].prefix)) == 0)
+                if (strncmp(m->topic, b->subs[i].prefix, b->subs[i].prefix_len) == 0)
                         b->subs[i].cb(b->subs[i].ud, m->topic, m->src, m->has_ts ? m->ts : 0, m->data);
 }
 
@@ -198,6 +199,7 @@ static struct sub *sub_add(bus_t *b, const char *prefix, const char *tok, bus_ev
         s = &b->subs[b->n_subs];
         memset(s, 0, sizeof *s);
         s->prefix = strndup(prefix, len);
+        s->prefix_len = len;
         s->tok = tok ? strdup(tok) : NULL;
         s->cb = cb;
         s->ud = ud;
