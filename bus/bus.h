@@ -175,8 +175,19 @@ int bus_attach(bus_t *b, zloop_t *loop);
  * EUNAVAIL. */
 int bus_call(bus_t *b, const char *svc, const char *method, const struct mpw *args, const char *tok,
              int timeout_ms, bus_reply_fn cb, void *ud);
-/* Publishes an event; data is an encoded map (NULL: empty). */
+/* Publishes an event; data is an encoded map (NULL: empty). 0 when it is
+ * taken (sent, or queued in a batch that will be), -EBUSY when the send queue
+ * is full (try again), -DS_EUNAVAIL without a connection. Once busd has said
+ * it takes batches, the events a loop iteration publishes go in one message,
+ * sent when the iteration ends (or when 64 are queued, or before anything else
+ * is sent); each is still checked and stamped by busd on its own. */
 int bus_publish(bus_t *b, const char *topic, const struct mpw *data);
+/* For a client without a loop: while held, events published may be queued in
+ * batches as in a loop; releasing sends what is queued (bus_destroy() and any
+ * other send do too): -EBUSY when the send queue is still full (call again).
+ * While held and not yet told that busd takes batches, bus_publish() reads
+ * what busd sent meanwhile (events go to their subscriptions from there). */
+int bus_publish_hold(bus_t *b, bool hold);
 /* Subscribes to topics starting with prefix ("" for all the ACL lets through). */
 int bus_subscribe(bus_t *b, const char *prefix, bus_event_fn cb, void *ud);
 /* Subscribes under an operator session (tok) and waits up to timeout_ms for

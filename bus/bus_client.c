@@ -87,8 +87,12 @@ static int open_socket(bus_t *b)
         return 0;
 }
 
+static int pubq_flush(bus_t *b);
+
 static void close_socket(bus_t *b)
 {
+        pubq_flush(b);         /* to the busd that said it takes batches */
+        b->busd_batch = false; /* the next one says it again, or not */
         if (b->sock)
                 zmq_socket_monitor(zsock_resolve(b->sock), NULL, 0);
         zsock_destroy(&b->mon);
@@ -145,6 +149,9 @@ void bus_destroy(bus_t **pb)
         if (!b)
                 return;
         fail_pending(b, -DS_EUNAVAIL, "connection closed");
+        pubq_flush(b); /* linger sends it */
+        if (b->loop && b->pubq_timer > 0)
+                zloop_timer_end(b->loop, b->pubq_timer);
         if (b->loop && b->sock)
                 zloop_reader_end(b->loop, b->sock);
         if (b->loop && b->hb_timer > 0)
@@ -157,11 +164,15 @@ void bus_destroy(bus_t **pb)
         free(b->serve_name);
         free(b->serve_version);
         free(b->endpoint);
+        mpw_free(&b->pubq);
+        if (b->rx_zone_ready)
+                msgpack_zone_destroy(&b->rx_zone);
+        mpw_free(&b->pub_w);
         free(b);
         *pb = NULL;
 }
 
-int bus_send_raw(bus_t *b, const void *data, size_t len)
+static int send_frame(bus_t *b, const void *data, size_t len)
 {
         if (!b->sock)
                 return -DS_EUNAVAIL;
@@ -169,6 +180,34 @@ int bus_send_raw(bus_t *b, const void *data, size_t len)
                 return errno == EAGAIN ? -EBUSY : -DS_EUNAVAIL;
         b->stats.sent++;
         return 0;
+}
+
+/* Sends the batch being filled; when the send queue is full it is kept,
+ * closed, and sent first later. */
+static int pubq_flush(bus_t *b)
+{
+        int r;
+
+        if (!b->pubq_n)
+                return 0;
+        if (!b->pubq_sealed) {
+                bus_enc_pubs_end(&b->pubq);
+                b->pubq_sealed = true;
+        }
+        r = send_frame(b, mpw_data(&b->pubq), mpw_len(&b->pubq));
+        if (r < 0)
+                return r;
+        b->pubq_n = 0;
+        b->pubq_sealed = false;
+        return 0;
+}
+
+int bus_send_raw(bus_t *b, const void *data, size_t len)
+{
+        /* what was published before goes first */
+        if (b->pubq_n && pubq_flush(b) == -EBUSY)
+                return -EBUSY;
+        return send_frame(b, data, len);
 }
 
 static int send_simple(bus_t *b, const char *kind)
@@ -262,31 +301,53 @@ static void handle_reply(bus_t *b, int64_t id, msgpack_unpacked *u)
         free(p);
 }
 
+/* A reply outlives the message: decoded again into an object it owns. */
+static void handle_reply_msg(bus_t *b, zmq_msg_t *msg, int64_t id)
+{
+        msgpack_unpacked u;
+        const char *why;
+
+        if (mp_decode(zmq_msg_data(msg), zmq_msg_size(msg), &b->limits, &u, &why) < 0)
+                return;
+        handle_reply(b, id, &u);
+}
+
 /* Handles one received message; returns the decoded kind for sync waiters
  * (a "rep" for sync_id is handed back through *ret_rep). */
 static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bus_reply *ret_rep,
                            bool *ret_done)
 {
-        msgpack_unpacked u;
+        msgpack_zone own, *z = &b->rx_zone;
+        bool outer = !b->rx_busy;
+        msgpack_object obj;
         const char *why;
         struct bus_msg m;
         struct ds_err e;
 
         b->stats.received++;
         b->last_rx = ds_now_mono_ms();
-        if (mp_decode(zmq_msg_data(msg), zmq_msg_size(msg), &b->limits, &u, &why) < 0) {
+        if (outer && !b->rx_zone_ready)
+                b->rx_zone_ready = msgpack_zone_init(&b->rx_zone, MSGPACK_ZONE_CHUNK_SIZE);
+        if (!outer || !b->rx_zone_ready) {
+                z = &own;
+                if (!msgpack_zone_init(z, MSGPACK_ZONE_CHUNK_SIZE))
+                        return;
+                outer = false;
+        }
+        if (mp_decode_zone(zmq_msg_data(msg), zmq_msg_size(msg), &b->limits, z, &obj, &why) < 0) {
                 b->stats.malformed++;
                 log_debug("bus: malformed message from busd: %s", why);
-                return;
+                goto done;
         }
-        if (bus_msg_decode(&u.data, 0, &m, &e) < 0) {
+        if (outer)
+                b->rx_busy = true;
+        if (bus_msg_decode(&obj, 0, &m, &e) < 0) {
                 /* unknown kinds are ignored (a newer busd), malformed ones counted */
                 if (m.kind != BUS_KIND_NONE || strcmp(e.field, "k")) {
                         b->stats.malformed++;
                         log_debug("bus: malformed message from busd: %s: %s", e.field, e.msg);
                 }
-                msgpack_unpacked_destroy(&u);
-                return;
+                goto out;
         }
         if (m.kind == BUS_KIND_REP) {
                 int64_t id = m.nid;
@@ -295,22 +356,21 @@ static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bu
                          * decode it again from a copy it owns */
                         size_t n = zmq_msg_size(msg);
                         char *copy = malloc(n ? n : 1);
-                        msgpack_unpacked own;
+                        msgpack_unpacked own_u;
 
-                        msgpack_unpacked_destroy(&u);
-                        if (!copy || mp_decode(memcpy(copy, zmq_msg_data(msg), n), n, &b->limits, &own, &why) < 0) {
+                        if (!copy || mp_decode(memcpy(copy, zmq_msg_data(msg), n), n, &b->limits, &own_u, &why) < 0) {
                                 free(copy);
                                 bus_local_reply(ret_rep, -DS_EINTERNAL, "out of memory");
                         } else {
-                                bus_reply_from_msg(ret_rep, &own);
+                                bus_reply_from_msg(ret_rep, &own_u);
                                 ret_rep->buf = copy;
                                 ret_rep->buf_len = n;
                         }
                         *ret_done = true;
-                        return;
+                        goto out;
                 }
-                handle_reply(b, id, &u);
-                return;
+                handle_reply_msg(b, msg, id);
+                goto out;
         }
         if (m.kind == BUS_KIND_REQ) {
                 if (b->dispatch)
@@ -326,9 +386,18 @@ static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bu
         } else if (m.kind == BUS_KIND_WHO) {
                 bus_hello(b);
                 subs_resend(b);
+        } else if (m.kind == BUS_KIND_HB && m.batch) {
+                b->busd_batch = true;
         }
         /* hb: last_rx already updated; unknown kinds are ignored */
-        msgpack_unpacked_destroy(&u);
+out:
+        if (outer)
+                b->rx_busy = false;
+done:
+        if (z == &own)
+                msgpack_zone_destroy(z);
+        else
+                msgpack_zone_clear(z);
 }
 
 static int check_monitor(bus_t *b)
@@ -431,18 +500,70 @@ int bus_call_sync(bus_t *b, const char *svc, const char *method, const struct mp
 
 /* ---- events -------------------------------------------------------------- */
 
+static struct mpw *writer_reset(struct mpw *w)
+{
+        /* kept between events: no allocation per event once it has grown (a
+         * large event's buffer is let go) */
+        if (!w->pk.data || w->sb.alloc > 256 * 1024) {
+                mpw_free(w);
+                mpw_init(w);
+        } else {
+                mpw_reset(w);
+        }
+        return w;
+}
+
+#define PUBQ_MAX_EVENTS 64
+#define PUBQ_MAX_BYTES (64 * 1024)
+
+static int on_pubq_timer(zloop_t *loop, int timer_id, void *arg)
+{
+        bus_t *b = arg;
+
+        (void)timer_id;
+        b->pubq_timer = 0;
+        if (pubq_flush(b) == -EBUSY) /* the send queue is full: again shortly */
+                b->pubq_timer = zloop_timer(loop, 1, 1, on_pubq_timer, b);
+        return 0;
+}
+
 int bus_publish(bus_t *b, const char *topic, const struct mpw *data)
 {
-        struct mpw w;
+        const struct bus_pub_out ev = { .topic = topic, .ts = ds_now_real_ms(),
+                                        .data = data ? mpw_data(data) : NULL,
+                                        .data_len = data ? mpw_len(data) : 0 };
+        struct mpw *w;
         int r;
 
-        mpw_init(&w);
-        bus_enc_pub(&w, &(struct bus_pub_out){ .topic = topic, .ts = ds_now_real_ms(),
-                                               .data = data ? mpw_data(data) : NULL,
-                                               .data_len = data ? mpw_len(data) : 0 });
-        r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
-        mpw_free(&w);
-        return r;
+        if (!b->busd_batch && b->pub_hold && !b->loop && b->sock && b->stats.sent % 64 == 0) {
+                /* no loop reads for it: busd's word that it takes batches is
+                 * read here (and whatever came before it is handled) */
+                recv_one(b, 0, NULL, NULL);
+        }
+        if (!b->busd_batch || !(b->loop || b->pub_hold)) {
+                w = writer_reset(&b->pub_w);
+                bus_enc_pub(w, &ev);
+                return bus_send_raw(b, mpw_data(w), mpw_len(w));
+        }
+        if (b->pubq_sealed && (r = pubq_flush(b)) < 0)
+                return r;
+        if (!b->pubq_n) {
+                bus_enc_pubs_begin(writer_reset(&b->pubq));
+                /* sent when this loop iteration is over */
+                if (b->loop && !b->pubq_timer && (b->pubq_timer = zloop_timer(b->loop, 0, 1, on_pubq_timer, b)) < 0)
+                        b->pubq_timer = 0; /* no timer: sent when full or before anything else */
+        }
+        bus_enc_pubs_add(&b->pubq, &ev);
+        b->pubq_n++;
+        if (b->pubq_n >= PUBQ_MAX_EVENTS || mpw_len(&b->pubq) >= PUBQ_MAX_BYTES)
+                pubq_flush(b); /* the event is taken: a full send queue only delays the batch */
+        return 0;
+}
+
+int bus_publish_hold(bus_t *b, bool hold)
+{
+        b->pub_hold = hold;
+        return hold ? 0 : pubq_flush(b);
 }
 
 int bus_wait_event(bus_t *b, int timeout_ms)

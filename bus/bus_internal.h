@@ -57,6 +57,19 @@ struct bus {
         bus_dispatch_fn dispatch;
         const struct bus_sub_ops *sub_ops;
         struct bus_stats stats;
+        /* the receive path's decode zone, cleared after each message (a
+         * message read while another is handled gets a zone of its own), and
+         * the writer of published events, kept between them */
+        msgpack_zone rx_zone;
+        bool rx_zone_ready, rx_busy;
+        struct mpw pub_w;
+        /* batches of events: busd said it takes them (per connection), a
+         * client without a loop asked for them, the batch being filled and
+         * the timer that sends it at the end of the loop iteration */
+        bool busd_batch, pub_hold, pubq_sealed;
+        struct mpw pubq;
+        unsigned pubq_n;
+        int pubq_timer;
 };
 
 int bus_send_raw(bus_t *b, const void *data, size_t len);

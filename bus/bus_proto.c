@@ -149,26 +149,188 @@ void bus_enc_rep_relay(struct mpw *w, const void *id, size_t id_len, bool ok, co
         mpw_map_end(w);
 }
 
+/* ---- pub: the hot path, written in one pass with minimal headers --------------- */
+
+static size_t put_fixkey(uint8_t *o, const char *k, size_t n)
+{
+        o[0] = (uint8_t)(0xa0 | n);
+        memcpy(o + 1, k, n);
+        return n + 1;
+}
+
+static size_t put_str8(uint8_t *o, const char *s, size_t n)
+{
+        size_t h = 1;
+
+        if (n < 32) {
+                o[0] = (uint8_t)(0xa0 | n);
+        } else {
+                o[0] = 0xd9;
+                o[1] = (uint8_t)n;
+                h = 2;
+        }
+        memcpy(o + h, s, n);
+        return h + n;
+}
+
+static size_t put_be(uint8_t *o, uint8_t tag, uint64_t v, int bytes)
+{
+        o[0] = tag;
+        for (int i = 0; i < bytes; i++)
+                o[1 + i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+        return (size_t)bytes + 1;
+}
+
+static size_t put_uint(uint8_t *o, uint64_t v)
+{
+        if (v < 128) {
+                o[0] = (uint8_t)v;
+                return 1;
+        }
+        if (v <= UINT8_MAX)
+                return put_be(o, 0xcc, v, 1);
+        if (v <= UINT16_MAX)
+                return put_be(o, 0xcd, v, 2);
+        if (v <= UINT32_MAX)
+                return put_be(o, 0xce, v, 4);
+        return put_be(o, 0xcf, v, 8);
+}
+
+static size_t put_int(uint8_t *o, int64_t v)
+{
+        if (v >= 0)
+                return put_uint(o, (uint64_t)v);
+        if (v >= -32) {
+                o[0] = (uint8_t)(int8_t)v;
+                return 1;
+        }
+        if (v >= INT8_MIN)
+                return put_be(o, 0xd0, (uint64_t)v, 1);
+        if (v >= INT16_MIN)
+                return put_be(o, 0xd1, (uint64_t)v, 2);
+        if (v >= INT32_MIN)
+                return put_be(o, 0xd2, (uint64_t)v, 4);
+        return put_be(o, 0xd3, (uint64_t)v, 8);
+}
+
+/* topic, ts, src (when set) and the key "data": the value is written next */
+static size_t put_ev_fields(uint8_t *o, const struct bus_pub_out *p, size_t tn, size_t sn)
+{
+        size_t h = 0;
+
+        h += put_fixkey(o + h, "topic", 5);
+        h += put_str8(o + h, p->topic, tn);
+        h += put_fixkey(o + h, "ts", 2);
+        h += put_int(o + h, p->ts);
+        if (p->src) {
+                h += put_fixkey(o + h, "src", 3);
+                h += put_str8(o + h, p->src, sn);
+        }
+        h += put_fixkey(o + h, "data", 4);
+        return h;
+}
+
 void bus_enc_pub(struct mpw *w, const struct bus_pub_out *p)
 {
-        env(w, BUS_K_PUB);
-        mpw_kv_str(w, "topic", p->topic);
-        mpw_kv_int(w, "ts", p->ts);
-        if (p->src)
-                mpw_kv_str(w, "src", p->src);
-        mpw_str(w, "data");
-        if (p->data && p->data_len) {
-                mpw_raw(w, p->data, p->data_len);
-        } else {
-                mpw_map_begin(w);
+        /* topic and src of at most 255 bytes: header and trailer on the stack */
+        uint8_t hdr[576], tail[64]; /* 551 and 33 bytes at most */
+        size_t tn = strlen(p->topic), sn = p->src ? strlen(p->src) : 0, h = 0, t = 0;
+
+        if (tn > 255 || sn > 255) {
+                env(w, BUS_K_PUB);
+                mpw_kv_str(w, "topic", p->topic);
+                mpw_kv_int(w, "ts", p->ts);
+                if (p->src)
+                        mpw_kv_str(w, "src", p->src);
+                mpw_str(w, "data");
+                if (p->data && p->data_len)
+                        mpw_raw(w, p->data, p->data_len);
+                else
+                        mpw_raw(w, "\x80", 1);
+                if (p->seq) {
+                        mpw_kv_uint(w, "seq", p->seq);
+                        mpw_kv_uint(w, "tag", p->tag);
+                        if (p->lost)
+                                mpw_kv_uint(w, "lost", p->lost);
+                }
                 mpw_map_end(w);
+                return;
         }
+        hdr[h++] = (uint8_t)(0x80 | (5 + (p->src ? 1 : 0) + (p->seq ? (p->lost ? 3 : 2) : 0)));
+        h += put_fixkey(hdr + h, "v", 1);
+        h += put_uint(hdr + h, BUS_PROTO_V);
+        h += put_fixkey(hdr + h, "k", 1);
+        h += put_fixkey(hdr + h, BUS_K_PUB, 3);
+        h += put_ev_fields(hdr + h, p, tn, sn);
         if (p->seq) {
-                mpw_kv_uint(w, "seq", p->seq);
-                mpw_kv_uint(w, "tag", p->tag);
-                if (p->lost)
-                        mpw_kv_uint(w, "lost", p->lost);
+                t += put_fixkey(tail + t, "seq", 3);
+                t += put_uint(tail + t, p->seq);
+                t += put_fixkey(tail + t, "tag", 3);
+                t += put_uint(tail + t, p->tag);
+                if (p->lost) {
+                        t += put_fixkey(tail + t, "lost", 4);
+                        t += put_uint(tail + t, p->lost);
+                }
         }
+        mpw_raw(w, hdr, h);
+        if (p->data && p->data_len)
+                msgpack_sbuffer_write(&w->sb, p->data, p->data_len);
+        else
+                msgpack_sbuffer_write(&w->sb, "\x80", 1);
+        if (t)
+                msgpack_sbuffer_write(&w->sb, (const char *)tail, t);
+}
+
+void bus_enc_pubs_begin(struct mpw *w)
+{
+        env(w, BUS_K_PUB);
+        mpw_str(w, "evs");
+        mpw_arr_begin(w);
+}
+
+void bus_enc_pubs_add(struct mpw *w, const struct bus_pub_out *p)
+{
+        uint8_t hdr[576];
+        size_t tn = strlen(p->topic), sn = p->src ? strlen(p->src) : 0, h = 0;
+
+        if (tn > 255 || sn > 255) {
+                mpw_map_begin(w);
+                mpw_kv_str(w, "topic", p->topic);
+                mpw_kv_int(w, "ts", p->ts);
+                if (p->src)
+                        mpw_kv_str(w, "src", p->src);
+                mpw_str(w, "data");
+                mpw_raw(w, p->data && p->data_len ? p->data : "\x80", p->data && p->data_len ? p->data_len : 1);
+                mpw_map_end(w);
+                return;
+        }
+        hdr[h++] = (uint8_t)(0x80 | (3 + (p->src ? 1 : 0)));
+        h += put_ev_fields(hdr + h, p, tn, sn);
+        mpw_raw(w, hdr, h); /* the event is one item of the array */
+        if (p->data && p->data_len)
+                msgpack_sbuffer_write(&w->sb, p->data, p->data_len);
+        else
+                msgpack_sbuffer_write(&w->sb, "\x80", 1);
+}
+
+void bus_enc_pubs_end(struct mpw *w)
+{
+        mpw_arr_end(w);
+        mpw_map_end(w);
+}
+
+void bus_enc_sub_batch(struct mpw *w, const char *prefix)
+{
+        env(w, BUS_K_SUB);
+        mpw_kv_str(w, "prefix", prefix);
+        mpw_kv_bool(w, "batch", true);
+        mpw_map_end(w);
+}
+
+void bus_enc_hb_batch(struct mpw *w)
+{
+        env(w, BUS_K_HB);
+        mpw_kv_bool(w, "batch", true);
         mpw_map_end(w);
 }
 
@@ -297,22 +459,81 @@ static int dec_req(const msgpack_object *o, unsigned flags, struct bus_msg *q, s
         return 0;
 }
 
-static int dec_pub(const msgpack_object *o, struct bus_msg *p, struct ds_err *e)
+/* One pass over the map (every event goes through here, at busd and at each
+ * subscriber); the first of duplicate keys counts, as with mp_get. */
+static int dec_pub_fields(const msgpack_object *o, struct bus_msg *p, struct ds_err *e, bool batch_ok)
 {
-        const msgpack_object *ts = mp_get(o, "ts"), *sq = mp_get(o, "seq"), *tg = mp_get(o, "tag"),
-                             *lost = mp_get(o, "lost");
+        const msgpack_object *topic = NULL, *ts = NULL, *src = NULL, *data = NULL, *sq = NULL, *tg = NULL,
+                             *lost = NULL, *evs = NULL;
 
-        if (mp_strcpy(mp_get(o, "topic"), p->topic, sizeof p->topic) < 0 || !p->topic[0])
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+                const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val, **slot = NULL;
+                const char *ks;
+
+                if (k->type != MSGPACK_OBJECT_STR || k->via.str.size < 2 || k->via.str.size > 5)
+                        continue;
+                ks = k->via.str.ptr;
+#define KEY_IS(lit) (k->via.str.size == sizeof lit - 1 && !memcmp(ks, lit, sizeof lit - 1))
+                if (KEY_IS("topic"))
+                        slot = &topic;
+                else if (KEY_IS("ts"))
+                        slot = &ts;
+                else if (KEY_IS("src"))
+                        slot = &src;
+                else if (KEY_IS("data"))
+                        slot = &data;
+                else if (KEY_IS("seq"))
+                        slot = &sq;
+                else if (KEY_IS("tag"))
+                        slot = &tg;
+                else if (KEY_IS("lost"))
+                        slot = &lost;
+                else if (KEY_IS("evs"))
+                        slot = &evs;
+#undef KEY_IS
+                if (slot && !*slot)
+                        *slot = v;
+        }
+        if (evs && batch_ok) {
+                /* a batch: its events are decoded one by one (bus_dec_pub_ev) */
+                if (evs->type != MSGPACK_OBJECT_ARRAY || evs->via.array.size == 0 ||
+                    evs->via.array.size > BUS_PUB_BATCH_MAX)
+                        return ds_err_set(e, -EINVAL, "evs", "must be an array of 1 to %d events", BUS_PUB_BATCH_MAX);
+                p->evs = evs;
+                return 0;
+        }
+        if (mp_strcpy(topic, p->topic, sizeof p->topic) < 0 || !p->topic[0])
                 return ds_err_set(e, -EINVAL, "topic", "must be a topic of at most %d bytes", BUS_TOPIC_MAX);
         p->has_ts = ts && mp_to_int64(ts, &p->ts) == 0;
-        mp_strcpy(mp_get(o, "src"), p->src, sizeof p->src);
-        p->data = mp_get(o, "data");
+        mp_strcpy(src, p->src, sizeof p->src);
+        p->data = data;
         if (is_uint(sq) && is_uint(tg)) {
                 p->seq = sq->via.u64;
                 p->tag = tg->via.u64;
         }
         if (is_uint(lost))
                 p->lost = lost->via.u64;
+        return 0;
+}
+
+static int dec_pub(const msgpack_object *o, struct bus_msg *p, struct ds_err *e)
+{
+        return dec_pub_fields(o, p, e, true);
+}
+
+int bus_dec_pub_ev(const msgpack_object *ev, struct bus_msg *ret, struct ds_err *e)
+{
+        ret->topic[0] = ret->src[0] = '\0';
+        ret->has_ts = false;
+        ret->ts = 0;
+        ret->data = ret->evs = NULL;
+        ret->seq = ret->tag = ret->lost = 0;
+        if (!ev || ev->type != MSGPACK_OBJECT_MAP)
+                return ds_err_set(e, -EINVAL, "evs", "an event of a batch must be a map");
+        if (dec_pub_fields(ev, ret, e, false) < 0)
+                return ds_err_set(e, -EINVAL, "evs", "an event of a batch needs a topic of at most %d bytes",
+                                  BUS_TOPIC_MAX);
+        ret->seq = ret->tag = ret->lost = 0; /* credit is never batched */
         return 0;
 }
 
@@ -369,6 +590,7 @@ int bus_msg_decode(const msgpack_object *o, unsigned flags, struct bus_msg *ret,
                                           BUS_TOPIC_MAX);
                 ret->sub_tok = mp_get(o, "tok");
                 ret->err = mp_get(o, "err");
+                ret->batch = mp_get_bool(o, "batch", false);
                 return 0;
         case BUS_KIND_ACK: {
                 const msgpack_object *sq = mp_get(o, "seq"), *tg = mp_get(o, "tag");
@@ -384,6 +606,8 @@ int bus_msg_decode(const msgpack_object *o, unsigned flags, struct bus_msg *ret,
         case BUS_KIND_HELLO:
                 return dec_hello(o, ret, e);
         case BUS_KIND_HB:
+                ret->batch = mp_get_bool(o, "batch", false);
+                return 0;
         case BUS_KIND_WHO:
                 return 0;
         case BUS_KIND_NONE:

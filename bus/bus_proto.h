@@ -7,7 +7,7 @@
 #define BUS_K_HELLO "hello" /* service -> busd: name, ver, pid, methods[{n,auth}], topics */
 #define BUS_K_REQ "req"     /* id, to, m, a, tok, t (timeout ms); busd adds c (caller stamp) */
 #define BUS_K_REP "rep"     /* id, ok, r | err{code,msg,field,reason} */
-#define BUS_K_PUB "pub"     /* topic, ts, src, data */
+#define BUS_K_PUB "pub"     /* topic, ts, src, data; or evs: [{topic, ts, src, data}...] (a batch) */
 #define BUS_K_SUB "sub"     /* prefix; id and tok (an operator's session): answered with a rep */
 #define BUS_K_UNSUB "unsub" /* prefix; busd -> peer also err{code,msg}: the subscription ended */
 #define BUS_K_ACK "ack"     /* subscriber -> busd: seq, tag of the last event read (credit) */
@@ -23,6 +23,9 @@
 #define BUS_MAX_METHODS 256
 #define BUS_MAX_SUBS 64 /* prefixes per peer */
 #define BUS_SUB_QUEUE_DEFAULT 1000 /* events in flight to one operator subscriber */
+/* Events in one batch (a pub with evs): sent only to a busd that said "batch"
+ * in an hb, and by busd only to a service that subscribed with "batch". */
+#define BUS_PUB_BATCH_MAX 256
 
 #define BUS_DEFAULT_TIMEOUT_MS 5000
 #define BUS_MAX_TIMEOUT_MS 120000
@@ -105,8 +108,17 @@ void bus_enc_rep_err(struct mpw *w, const void *id, size_t id_len, int code, con
 void bus_enc_rep_relay(struct mpw *w, const void *id, size_t id_len, bool ok, const msgpack_object *r,
                        const msgpack_object *err);
 void bus_enc_pub(struct mpw *w, const struct bus_pub_out *p);
+/* A batch: begin, one add per event (topic, ts, src and data of p; seq, tag
+ * and lost are not part of a batch), end. */
+void bus_enc_pubs_begin(struct mpw *w);
+void bus_enc_pubs_add(struct mpw *w, const struct bus_pub_out *p);
+void bus_enc_pubs_end(struct mpw *w);
 /* sub/unsub: id 0 and tok NULL are left out. */
 void bus_enc_sub(struct mpw *w, const char *kind, const char *prefix, uint64_t id, const char *tok);
+/* A service's sub that takes batches of events ("batch": true). */
+void bus_enc_sub_batch(struct mpw *w, const char *prefix);
+/* busd -> publisher: an hb saying it takes batches ("batch": true). */
+void bus_enc_hb_batch(struct mpw *w);
 /* busd -> peer: the subscription to prefix ended. */
 void bus_enc_unsub_err(struct mpw *w, const char *prefix, int code, const char *msg);
 void bus_enc_ack(struct mpw *w, uint64_t seq, uint64_t tag);
@@ -135,7 +147,9 @@ struct bus_msg {
         int64_t ts;
         char src[BUS_NAME_MAX + 1];
         const msgpack_object *data;
+        const msgpack_object *evs; /* pub: a batch of 1..BUS_PUB_BATCH_MAX events (bus_dec_pub_ev) */
         uint64_t seq, tag, lost; /* pub (0: absent) and ack */
+        bool batch;              /* sub: the subscriber takes batches; hb: busd takes them */
         /* sub, unsub: prefix; tok left raw (sub: checked for operators only) */
         char prefix[BUS_TOPIC_MAX + 1];
         const msgpack_object *sub_tok;
@@ -153,6 +167,9 @@ struct bus_msg {
  * ("k", ret->kind NONE), or a malformed field of its kind (ret->kind set, and
  * the fields before the bad one filled in). */
 int bus_msg_decode(const msgpack_object *o, unsigned flags, struct bus_msg *ret, struct ds_err *e);
+/* One event of a batch (m->evs->via.array.ptr[i]) into ret: topic, ts, src
+ * and data as for a single pub; -EINVAL (field "evs") when it is not one. */
+int bus_dec_pub_ev(const msgpack_object *ev, struct bus_msg *ret, struct ds_err *e);
 /* A token (req tok, sub tok): NULL or "" is no token (*ret NULL); else it must
  * be a string of at most BUS_TOKEN_MAX bytes. */
 int bus_dec_tok(const msgpack_object *o, const msgpack_object **ret, struct ds_err *e);

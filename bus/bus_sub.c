@@ -11,6 +11,7 @@
 
 struct sub {
         char *prefix;
+        size_t prefix_len;
         bus_event_fn cb;
         void *ud;
         char *tok;       /* an operator's session token (secret), NULL for services */
@@ -74,7 +75,10 @@ static int send_sub(bus_t *b, struct sub *s)
                 s->retry = false;
         }
         mpw_init(&w);
-        bus_enc_sub(&w, BUS_K_SUB, s->prefix, s->tok ? s->req_id : 0, s->tok);
+        if (s->tok)
+                bus_enc_sub(&w, BUS_K_SUB, s->prefix, s->req_id, s->tok);
+        else
+                bus_enc_sub_batch(&w, s->prefix); /* a service takes events in batches */
         r = bus_send_raw(b, mpw_data(&w), mpw_len(&w));
         mpw_wipe(&w);
         return r;
@@ -153,12 +157,32 @@ uint64_t bus_events_lost(const bus_t *b)
         return b->ev_lost;
 }
 
-static void sub_deliver(bus_t *b, const struct bus_msg *m)
+static void deliver_one(bus_t *b, const struct bus_msg *m)
 {
         for (size_t i = 0; i < b->n_subs; i++)
-                if (strncmp(m->topic, b->subs[i].prefix, strlen(b->subs[i].prefix)) == 0)
+                if (strncmp(m->topic, b->subs[i].prefix, b->subs[i].prefix_len) == 0)
                         b->subs[i].cb(b->subs[i].ud, m->topic, m->src, m->has_ts ? m->ts : 0, m->data);
-        credit_event(b, m);
+}
+
+/* An event, or a batch of them (each delivered as if it came alone; a
+ * malformed one is counted and skipped). */
+static void sub_deliver(bus_t *b, const struct bus_msg *m)
+{
+        struct bus_msg ev;
+        struct ds_err e;
+
+        if (!m->evs) {
+                deliver_one(b, m);
+                credit_event(b, m);
+                return;
+        }
+        for (uint32_t i = 0; i < m->evs->via.array.size; i++) {
+                if (bus_dec_pub_ev(&m->evs->via.array.ptr[i], &ev, &e) < 0) {
+                        b->stats.malformed++;
+                        continue;
+                }
+                deliver_one(b, &ev);
+        }
 }
 
 static void sub_resend_all(bus_t *b)
@@ -185,6 +209,7 @@ static struct sub *sub_add(bus_t *b, const char *prefix, const char *tok, bus_ev
         s = &b->subs[b->n_subs];
         memset(s, 0, sizeof *s);
         s->prefix = strndup(prefix, len);
+        s->prefix_len = len;
         s->tok = tok ? strdup(tok) : NULL;
         s->cb = cb;
         s->ud = ud;

@@ -379,6 +379,131 @@ int mp_peek_id(const void *buf, size_t len, const void **ret_p, size_t *ret_n)
         return -ENOENT;
 }
 
+/* The header size, payload size and child items of the object at p (checked
+ * bytes), by its first byte. */
+static int fast_shape(const unsigned char *p, const unsigned char *end, size_t *hdr, uint64_t *payload,
+                      uint64_t *children)
+{
+        unsigned char b;
+
+        if (p >= end)
+                return -EBADMSG;
+        b = *p;
+        *hdr = 1;
+        *payload = 0;
+        *children = 0;
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+                return 0;
+        if (b <= 0x8f) {
+                *children = 2u * (b & 0x0f);
+                return 0;
+        }
+        if (b <= 0x9f) {
+                *children = b & 0x0f;
+                return 0;
+        }
+        if (b <= 0xbf) {
+                *payload = b & 0x1f;
+                return 0;
+        }
+        switch (b) {
+        case 0xcc: case 0xd0: *payload = 1; return 0;
+        case 0xcd: case 0xd1: case 0xd4: *payload = 2; return 0;
+        case 0xd5: *payload = 3; return 0;
+        case 0xca: case 0xce: case 0xd2: *payload = 4; return 0;
+        case 0xd6: *payload = 5; return 0;
+        case 0xcb: case 0xcf: case 0xd3: *payload = 8; return 0;
+        case 0xd7: *payload = 9; return 0;
+        case 0xd8: *payload = 17; return 0;
+        case 0xc4: case 0xd9:
+                if (end - p < 2)
+                        return -EBADMSG;
+                *hdr = 2;
+                *payload = p[1];
+                return 0;
+        case 0xc5: case 0xda: case 0xdc: case 0xde:
+                if (end - p < 3)
+                        return -EBADMSG;
+                *hdr = 3;
+                *payload = (uint64_t)p[1] << 8 | p[2];
+                break;
+        case 0xc6: case 0xdb: case 0xdd: case 0xdf:
+                if (end - p < 5)
+                        return -EBADMSG;
+                *hdr = 5;
+                *payload = (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 8 | p[4];
+                break;
+        default: return item_shape(p, end, hdr, payload, children);
+        }
+        if (b == 0xdc || b == 0xdd) {
+                *children = *payload;
+                *payload = 0;
+        } else if (b == 0xde || b == 0xdf) {
+                *children = 2 * *payload;
+                *payload = 0;
+        }
+        return 0;
+}
+
+int mp_item_len(const void *buf, size_t len, size_t *ret_n)
+{
+        const unsigned char *p = buf, *end = p + len;
+        uint64_t skip = 1, payload, children;
+        size_t hdr;
+
+        while (skip > 0) {
+                if (p >= end || fast_shape(p, end, &hdr, &payload, &children) < 0 ||
+                    (uint64_t)(end - p) < hdr + payload)
+                        return -EBADMSG;
+                p += hdr + payload;
+                skip += children;
+                skip--;
+        }
+        *ret_n = (size_t)(p - (const unsigned char *)buf);
+        return 0;
+}
+
+int mp_peek_value(const void *buf, size_t len, const char *key, const void **ret_p, size_t *ret_n)
+{
+        const unsigned char *p = buf, *end = p + len;
+        uint64_t entries, children, payload;
+        size_t hdr, klen = strlen(key);
+
+        if (fast_shape(p, end, &hdr, &payload, &entries) < 0 || !((*p & 0xf0) == 0x80 || *p == 0xde || *p == 0xdf))
+                return -ENOENT;
+        p += hdr;
+        for (uint64_t e = 0; e < entries; e += 2) {
+                const unsigned char *v;
+                uint64_t skip = 1;
+                bool hit;
+
+                if (fast_shape(p, end, &hdr, &payload, &children) < 0 || (uint64_t)(end - p) < hdr + payload)
+                        return -ENOENT;
+                hit = children == 0 && payload == klen && ((*p & 0xe0) == 0xa0 || *p == 0xd9 || *p == 0xda || *p == 0xdb) &&
+                      !memcmp(p + hdr, key, klen);
+                p += hdr + payload;
+                v = p;
+                if (hit && e + 2 == entries) { /* the last value runs to the end */
+                        *ret_p = v;
+                        *ret_n = (size_t)(end - v);
+                        return v < end ? 0 : -ENOENT;
+                }
+                while (skip > 0) { /* iteratively, never recursively */
+                        if (fast_shape(p, end, &hdr, &payload, &children) < 0 || (uint64_t)(end - p) < hdr + payload)
+                                return -ENOENT;
+                        p += hdr + payload;
+                        skip += children;
+                        skip--;
+                }
+                if (hit) {
+                        *ret_p = v;
+                        *ret_n = (size_t)(p - v);
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
 int mp_decode(const void *buf, size_t len, const struct mp_limits *lim, msgpack_unpacked *ret,
               const char **why)
 {

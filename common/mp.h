@@ -88,6 +88,16 @@ int mp_decode_zone(const void *buf, size_t len, const struct mp_limits *lim, msg
  * still gets an answer. 0 with ret_p and ret_n set, or -ENOENT. */
 int mp_peek_id(const void *buf, size_t len, const void **ret_p, size_t *ret_n);
 
+/* The raw bytes of the value under key at the top level of a map (the first
+ * of duplicate keys, as with mp_get), found without recursion or allocation:
+ * for passing a value on without re-encoding it. buf must hold exactly one
+ * object (as mp_check() makes sure). 0 with ret_p and ret_n set, or -ENOENT. */
+int mp_peek_value(const void *buf, size_t len, const char *key, const void **ret_p, size_t *ret_n);
+
+/* The length in bytes of the first object in buf (checked bytes), walked
+ * without recursion: 0 with ret_n set, or -EBADMSG. */
+int mp_item_len(const void *buf, size_t len, size_t *ret_n);
+
 /* Accessors on decoded (borrowed) objects. */
 const msgpack_object *mp_get(const msgpack_object *map, const char *key);
 bool mp_is_str(const msgpack_object *o);

@@ -56,6 +56,8 @@ struct peer {
         struct sub_sess *ss;
         uint64_t ev_seq, ev_acked, ev_lost;
         uint8_t ack_key[crypto_shorthash_KEYBYTES];
+        bool batch;      /* a service that takes events in batches (it said so in a sub) */
+        bool told_batch; /* was told that busd takes batches */
 };
 
 struct service {
@@ -103,6 +105,7 @@ struct stats {
         uint64_t dropped_slow, dropped_full, dropped_check;
         uint64_t subs_refused, subs_ended;
         uint64_t log_dropped; /* own records beyond the queue */
+        uint64_t batches_in, batches_out; /* messages carrying several events */
 };
 
 struct busd {
@@ -136,6 +139,22 @@ struct busd {
         msgpack_zone zone;
         bool zone_busy;
         struct mpw out;
+        /* events (pubsub.c): the keys of the peers that subscribe, so that
+         * an event visits them and not every peer (a key whose peer is gone
+         * or subscribes no more is dropped at the next event), and the
+         * writers of the events passed on, kept between events */
+        char (*subscribers)[2 * RID_MAX + 1];
+        size_t n_subscribers, subscribers_cap;
+        struct mpw pub_out, pub_op;
+        /* while a batch is passed on: the batches being written for the
+         * services that take them (one each, a few services at most) */
+        bool batching;
+        struct batch_out {
+                struct peer *p;
+                struct mpw w;
+                unsigned n;
+        } batch_out[8];
+        size_t n_batch_out;
 };
 
 struct peer_ref {
@@ -193,7 +212,9 @@ void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, con
 void session_revoked(struct busd *b, const msgpack_object *d);
 void session_redo_checks(struct busd *b, zlist_t **checks);
 void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw);
-void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m);
+/* m decoded from raw: its data is passed on as the publisher encoded it. */
+void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m, const char *raw, size_t raw_len);
+void pubsub_free(struct busd *b);
 void pubsub_ack(struct busd *b, struct peer *p, const struct bus_msg *m);
 void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad, const char *raw,
                 size_t raw_len, bool add);

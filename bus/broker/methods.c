@@ -166,6 +166,8 @@ static int h_bus_stats(void *ctx, struct ds_call *c)
         mpw_kv_uint(r, "events_in", b->st.events_in);
         mpw_kv_uint(r, "events_out", b->st.events_out);
         mpw_kv_uint(r, "events_dropped", b->st.events_dropped);
+        mpw_kv_uint(r, "batches_in", b->st.batches_in);
+        mpw_kv_uint(r, "batches_out", b->st.batches_out);
         mpw_str(r, "dropped"); /* events_dropped by reason */
         mpw_map_begin(r);
         mpw_kv_uint(r, "slow_subscriber", b->st.dropped_slow);

@@ -147,13 +147,56 @@ static void count_drop(struct busd *b, struct peer *p, uint64_t *reason)
         p->ev_lost++;
 }
 
+/* A writer kept between events: emptied, or set up on first use. Grown
+ * beyond what events usually need (a large one), it is let go. */
+static struct mpw *event_writer(struct mpw *w)
+{
+        if (!w->pk.data || w->sb.alloc > 256 * 1024) {
+                mpw_free(w);
+                mpw_init(w);
+        } else {
+                mpw_reset(w);
+        }
+        return w;
+}
+
+void pubsub_free(struct busd *b)
+{
+        free(b->subscribers);
+        b->subscribers = NULL;
+        b->n_subscribers = b->subscribers_cap = 0;
+        mpw_free(&b->pub_out);
+        mpw_free(&b->pub_op);
+        for (size_t i = 0; i < sizeof b->batch_out / sizeof b->batch_out[0]; i++)
+                mpw_free(&b->batch_out[i].w);
+}
+
+/* Remembers that p subscribes (once). */
+static int subscriber_add(struct busd *b, const struct peer *p)
+{
+        for (size_t i = 0; i < b->n_subscribers; i++)
+                if (!strcmp(b->subscribers[i], p->key))
+                        return 0;
+        if (b->n_subscribers == b->subscribers_cap) {
+                size_t cap = b->subscribers_cap ? 2 * b->subscribers_cap : 16;
+                char(*n)[2 * RID_MAX + 1] = realloc(b->subscribers, cap * sizeof *n);
+
+                if (!n)
+                        return -ENOMEM;
+                b->subscribers = n;
+                b->subscribers_cap = cap;
+        }
+        snprintf(b->subscribers[b->n_subscribers++], sizeof b->subscribers[0], "%s", p->key);
+        return 0;
+}
+
 /* An event to an operator subscriber: only what its session may see, and
  * never more than sub_queue_max unacknowledged in flight. */
 static void deliver_operator(struct busd *b, struct peer *p, const char *topic, int64_t ts, const char *src,
-                             const struct mpw *data)
+                             const void *data, size_t data_len)
 {
         uint64_t seq = p->ev_seq + 1;
-        struct mpw w;
+        struct mpw *w;
 
         if (!p->ss || !bus_topic_allowed(topic, p->ss->bits))
                 return;
@@ -172,63 +215,128 @@ static void deliver_operator(struct busd *b, struct peer *p, const char *topic, 
                 }
                 return;
         }
-        mpw_init(&w);
-        bus_enc_pub(&w, &(struct bus_pub_out){.topic = topic,
-                                              .ts = ts,
-                                              .src = src,
-                                              .data = mpw_data(data),
-                                              .data_len = mpw_len(data),
-                                              .seq = seq,
-                                              .tag = ack_tag(p, seq),
-                                              .lost = p->ev_lost});
-        if (route_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
+        w = event_writer(&b->pub_op);
+        bus_enc_pub(w, &(struct bus_pub_out){.topic = topic,
+                                             .ts = ts,
+                                             .src = src,
+                                             .data = data,
+                                             .data_len = data_len,
+                                             .seq = seq,
+                                             .tag = ack_tag(p, seq),
+                                             .lost = p->ev_lost});
+        if (route_send(b, p->rid, p->rid_len, mpw_data(w), mpw_len(w)) < 0) {
                 count_drop(b, p, &b->st.dropped_full);
         } else {
                 p->ev_seq = seq;
                 p->ev_lost = 0;
                 b->st.events_out++;
         }
-        mpw_free(&w);
 }
 
-/* Sends an event from src (encoded data) to every peer subscribed to it. */
-void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw)
+static void count_sent(struct busd *b, struct peer *p, int r, uint64_t n)
 {
-        struct mpw w;
+        if (r < 0) {
+                b->st.events_dropped += n;
+                b->st.dropped_full += n;
+                if (ds_now_mono_ms() - b->last_warn > 5000) {
+                        log_warn("bus: subscriber '%s' is not keeping up: %llu events dropped so far", p->id,
+                                 (unsigned long long)b->st.events_dropped);
+                        b->last_warn = ds_now_mono_ms();
+                }
+        } else {
+                b->st.events_out += n;
+        }
+}
 
-        mpw_init(&w);
-        bus_enc_pub(&w, &(struct bus_pub_out){
-                                .topic = topic, .ts = ts, .src = src, .data = mpw_data(dw), .data_len = mpw_len(dw)});
-        for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers)) {
+static void batch_send(struct busd *b, struct batch_out *o)
+{
+        int r;
+
+        bus_enc_pubs_end(&o->w);
+        r = route_send(b, o->p->rid, o->p->rid_len, mpw_data(&o->w), mpw_len(&o->w));
+        if (r == 0)
+                b->st.batches_out++;
+        count_sent(b, o->p, r, o->n);
+        o->n = 0;
+}
+
+/* While a batch is passed on, an event for a service that takes batches
+ * joins the batch written for it. false: send it on its own. */
+static bool batch_add(struct busd *b, struct peer *p, const struct bus_pub_out *ev)
+{
+        struct batch_out *o = NULL;
+
+        if (!b->batching || !p->batch)
+                return false;
+        for (size_t i = 0; i < b->n_batch_out && !o; i++)
+                if (b->batch_out[i].p == p)
+                        o = &b->batch_out[i];
+        if (!o) {
+                if (b->n_batch_out == sizeof b->batch_out / sizeof b->batch_out[0])
+                        return false;
+                o = &b->batch_out[b->n_batch_out++];
+                o->p = p;
+                o->n = 0;
+        }
+        /* well within the subscriber's message limit */
+        if (o->n && (o->n == BUS_PUB_BATCH_MAX || mpw_len(&o->w) + ev->data_len > b->lim.max_msg / 2))
+                batch_send(b, o);
+        if (!o->n) {
+                event_writer(&o->w);
+                bus_enc_pubs_begin(&o->w);
+        }
+        bus_enc_pubs_add(&o->w, ev);
+        o->n++;
+        return true;
+}
+
+/* Sends an event from src (data: its encoded msgpack) to every peer
+ * subscribed to it. The envelope is written once for every service. */
+static void fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const void *data, size_t data_len)
+{
+        const struct bus_pub_out ev = {.topic = topic, .ts = ts, .src = src, .data = data, .data_len = data_len};
+        struct mpw *w = NULL;
+
+        for (size_t k = 0; k < b->n_subscribers;) {
+                struct peer *p = zhash_lookup(b->peers, b->subscribers[k]);
                 bool match = false;
 
+                if (!p || !p->n_subs) {
+                        /* gone, or subscribes no more: forget it (order does not matter) */
+                        if (k != --b->n_subscribers)
+                                memcpy(b->subscribers[k], b->subscribers[b->n_subscribers], sizeof b->subscribers[k]);
+                        continue;
+                }
+                k++;
                 for (size_t i = 0; i < p->n_subs && !match; i++)
                         match = !strncmp(topic, p->subs[i], strlen(p->subs[i]));
                 if (!match || !bus_acl_may_receive(b->acl, p->id, topic))
                         continue;
                 if (p->operator) {
-                        deliver_operator(b, p, topic, ts, src, dw);
+                        deliver_operator(b, p, topic, ts, src, data, data_len);
                         continue;
                 }
-                if (route_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w)) < 0) {
-                        b->st.events_dropped++;
-                        b->st.dropped_full++;
-                        if (ds_now_mono_ms() - b->last_warn > 5000) {
-                                log_warn("bus: subscriber '%s' is not keeping up: %llu events dropped so far", p->id,
-                                         (unsigned long long)b->st.events_dropped);
-                                b->last_warn = ds_now_mono_ms();
-                        }
-                } else {
-                        b->st.events_out++;
+                if (batch_add(b, p, &ev))
+                        continue;
+                if (!w) {
+                        w = event_writer(&b->pub_out);
+                        bus_enc_pub(w, &ev);
                 }
+                count_sent(b, p, route_send(b, p->rid, p->rid_len, mpw_data(w), mpw_len(w)), 1);
         }
-        mpw_free(&w);
 }
 
-void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m)
+void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw)
+{
+        fanout(b, src, topic, ts, mpw_data(dw), mpw_len(dw));
+}
+
+/* One event from a publisher: the bus ACL, then busd's stamp (src, and its
+ * time when the publisher gave none) on the way to the subscribers. data is
+ * the event's data as the publisher encoded it (NULL: none). */
+static void publish_one(struct busd *b, struct peer *from, const struct bus_msg *m, const void *data, size_t data_len)
 {
         const char *topic = m->topic;
-        struct mpw dw;
 
         b->st.events_in++;
         if (!bus_acl_may_publish(b->acl, from->id, topic)) {
@@ -240,13 +348,88 @@ void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m)
         /* revocations come from authd only */
         if (!strcmp(topic, "auth.session.revoked") && !strcmp(from->id, "authd"))
                 session_revoked(b, m->data);
-        mpw_init(&dw);
+        if (!data) { /* no data: nil, as before */
+                data = "\xc0";
+                data_len = 1;
+        }
+        fanout(b, from->id, topic, m->has_ts ? m->ts : ds_now_real_ms(), data, data_len);
+}
+
+/* The size of an array's header (checked bytes). */
+static size_t array_hdr(const uint8_t *p)
+{
+        return *p == 0xdc ? 3 : *p == 0xdd ? 5 : 1;
+}
+
+/* A batch: each event on its own (ACL, stamp), the services that take
+ * batches getting theirs in one message at the end, the others event by
+ * event as always. A malformed event is counted and skipped. */
+static void publish_batch(struct busd *b, struct peer *from, const struct bus_msg *m, const char *raw, size_t raw_len)
+{
+        const msgpack_object *evs = m->evs;
+        const uint8_t *q, *end;
+        const void *er;
+        size_t en;
+        struct bus_msg ev;
+        struct ds_err e;
+
+        if (mp_peek_value(raw, raw_len, "evs", &er, &en) < 0 || !en) {
+                b->st.malformed++;
+                return;
+        }
+        b->st.batches_in++;
+        q = er;
+        end = q + en;
+        q += array_hdr(q);
+        b->batching = true;
+        b->n_batch_out = 0;
+        for (uint32_t i = 0; i < evs->via.array.size && q < end; i++) {
+                const void *data = NULL;
+                size_t il = 0, data_len = 0;
+
+                if (mp_item_len(q, (size_t)(end - q), &il) < 0)
+                        break;
+                if (bus_dec_pub_ev(&evs->via.array.ptr[i], &ev, &e) < 0) {
+                        b->st.malformed++;
+                        q += il;
+                        continue;
+                }
+                if (ev.data)
+                        mp_peek_value(q, il, "data", &data, &data_len);
+                q += il;
+                publish_one(b, from, &ev, data, data_len);
+        }
+        for (size_t i = 0; i < b->n_batch_out; i++)
+                if (b->batch_out[i].n)
+                        batch_send(b, &b->batch_out[i]);
+        b->n_batch_out = 0;
+        b->batching = false;
+}
+
+void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m, const char *raw, size_t raw_len)
+{
+        const void *data = NULL;
+        size_t data_len = 0;
+
+        if (!from->told_batch) {
+                /* a publisher may send batches from now on (an older busd never says so) */
+                struct mpw w;
+
+                mpw_init(&w);
+                bus_enc_hb_batch(&w);
+                if (route_send(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w)) == 0)
+                        from->told_batch = true;
+                mpw_free(&w);
+        }
+        if (m->evs) {
+                publish_batch(b, from, m, raw, raw_len);
+                return;
+        }
+        /* the data as the publisher encoded it (checked whole by the decoder):
+         * only the envelope is written again, with busd's src and time */
         if (m->data)
-                mpw_obj(&dw, m->data);
-        else
-                mpw_nil(&dw);
-        pubsub_fanout(b, from->id, topic, m->has_ts ? m->ts : ds_now_real_ms(), &dw);
-        mpw_free(&dw);
+                mp_peek_value(raw, raw_len, "data", &data, &data_len);
+        publish_one(b, from, m, data, data_len);
 }
 
 /* ack {seq, tag}: the subscriber has read every event up to seq. */
@@ -398,6 +581,8 @@ void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, cons
                                         "identity '%s' may not subscribe to '%s' (bus ACL)", from->id, prefix);
                 goto out;
         }
+        if (!from->operator && m->batch)
+                from->batch = true;
         if (from->operator) {
                 int r;
 
@@ -431,6 +616,13 @@ void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, cons
                         goto out;
                 }
                 from->subs[from->n_subs++] = dup;
+                if (subscriber_add(b, from) < 0) {
+                        free(from->subs[--from->n_subs]);
+                        if (q.id)
+                                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EINTERNAL, NULL,
+                                                "out of memory");
+                        goto out;
+                }
         }
         if (q.id)
                 sub_reply_ok(b, from, &q, prefix);

@@ -399,7 +399,7 @@ void route_message(struct busd *b, struct peer *from, const char *raw, size_t le
                 break;
         case BUS_KIND_PUB:
                 if (r == 0)
-                        pubsub_publish(b, from, &m);
+                        pubsub_publish(b, from, &m, raw, len);
                 break;
         case BUS_KIND_HB:
                 if (!from->svc && from->n_subs == 0)

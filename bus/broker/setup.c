@@ -206,6 +206,7 @@ void busd_stop(struct busd *b)
         zhash_destroy(&b->disabled);
         msgpack_zone_destroy(&b->zone);
         mpw_wipe(&b->out);
+        pubsub_free(b);
         zmq_socket_monitor(b->router, NULL, 0);
         zmq_close(b->mon);
         zmq_close(b->router);

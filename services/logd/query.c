@@ -17,6 +17,10 @@ static const struct {
 
 int logd_level_severity(const char *level)
 {
+        /* every record asks: the usual spelling first, without case folding */
+        for (size_t i = 0; i < sizeof severities / sizeof *severities; i++)
+                if (!strcmp(level, severities[i].name))
+                        return severities[i].sev;
         for (size_t i = 0; i < sizeof severities / sizeof *severities; i++)
                 if (!strcasecmp(level, severities[i].name))
                         return severities[i].sev;

@@ -5,6 +5,8 @@
 #  - the publisher -> busd alone (nobody subscribed): the ceiling of the whole path;
 #  - the whole path: a publisher -> busd (CURVE, ACL) -> logd -> the store, the
 #    same durability, timed from the first publish to the last stored record;
+#    events in batches (what the publisher queued, up to 64 a message; busd
+#    checks and stamps each), then again one message per event;
 #  - rsyslogd receiving the same records over TCP (octet counting) into a file,
 #    timed from the connect to the last line written;
 #  - verification of the whole store by devctl (log.segments/log.read pages).
@@ -91,6 +93,11 @@ read stored ims < <(echo "$out" | sed -n 's/^stored \([-0-9]*\) records in \([0-
 dropped=$(dc --json log status | python3 -c "import sys,json; print(json.load(sys.stdin)['dropped'])")
 ir=$(rate "${stored:-0}" "${ims:-1}")
 bench logd_ingest "$ir" records/s "${stored:-0} records from a publisher through busd into the store in ${ims:-?} ms (published in ${pub:-?} ms, $dropped dropped by the bounded queue); $(cmp_note "$ir" 0.8)"
+# the same with one message per event (a publisher that does not batch, or an older busd)
+out=$("$B/tests/logd_produce" --no-batch --wait-stored --category security --user alice --prefix "bench record" "$N")
+read ustored uims < <(echo "$out" | sed -n 's/^stored \([-0-9]*\) records in \([0-9]*\) ms/\1 \2/p')
+ur=$(rate "${ustored:-0}" "${uims:-1}")
+bench logd_ingest_unbatched "$ur" records/s "${ustored:-0} records as above, one bus message per event (logd_produce --no-batch) in ${uims:-?} ms; $(cmp_note "$ur" 0.8)"
 read recs bytes < <(dc --json log status | python3 -c "import sys,json; d=json.load(sys.stdin); print(d['records'], d['bytes'])")
 bench logd_store_bytes_per_record "$((bytes / (recs > 0 ? recs : 1)))" bytes "segments with checksums, chain hashes and seals"
 

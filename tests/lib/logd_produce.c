@@ -6,7 +6,8 @@
  * (and a `src` of their own), as a hostile publisher would; --msg-len pads the
  * message to N bytes with a multi-byte UTF-8 character; --wait-stored then polls
  * logd's log.status (token from DEVSEC_TOKEN) until the records are stored and
- * prints the time from the first publish to the last stored record. */
+ * prints the time from the first publish to the last stored record. Events go
+ * in batches once busd has said it takes them, unless --no-batch. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ int main(int argc, char **argv)
 {
         const char *identity = "logprod", *category = "system", *user = "", *prefix = "record", *claim = NULL;
         long long count = -1, rate = 0, pub_ts = 0, msg_len = 0, base = 0;
-        bool wait_stored = false;
+        bool wait_stored = false, batch = true;
         struct ds_paths p;
         struct bus_reply rep;
         struct mpw w;
@@ -83,12 +84,14 @@ int main(int argc, char **argv)
                         msg_len = atoll(argv[++i]);
                 else if (!strcmp(argv[i], "--wait-stored"))
                         wait_stored = true;
+                else if (!strcmp(argv[i], "--no-batch"))
+                        batch = false;
                 else if (!strcmp(argv[i], "--rate") && i + 1 < argc)
                         rate = atoll(argv[++i]);
                 else if (argv[i][0] != '-')
                         count = atoll(argv[i]);
                 else {
-                        fprintf(stderr, "usage: logd_produce [--identity ID] [--category C] [--user U] [--prefix T] [--rate N] [--claim-service S] [--pub-ts MS] [--msg-len N] [--wait-stored] COUNT\n");
+                        fprintf(stderr, "usage: logd_produce [--identity ID] [--category C] [--user U] [--prefix T] [--rate N] [--claim-service S] [--pub-ts MS] [--msg-len N] [--wait-stored] [--no-batch] COUNT\n");
                         return 2;
                 }
         }
@@ -107,6 +110,9 @@ int main(int argc, char **argv)
                 return 1;
         }
         mpw_init(&w);
+        /* like a daemon's loop iteration that publishes many: batches once
+         * busd has said it takes them (--no-batch: one message per event) */
+        bus_publish_hold(b, batch);
         t0 = ds_now_mono_ms();
         char topic[64], *msg = malloc(msg_len > 256 ? (size_t)msg_len + 1 : 257);
         if (!msg)
@@ -141,6 +147,10 @@ int main(int argc, char **argv)
                                 nanosleep(&ts, NULL);
                         }
                 }
+        }
+        while (bus_publish_hold(b, false) == -EBUSY) {
+                struct timespec ts = { 0, 200000 };
+                nanosleep(&ts, NULL);
         }
         /* a call after the records: busd has them all once it answers */
         bus_call_sync(b, "bus", "bus.services", NULL, NULL, 30000, &rep);

@@ -11,7 +11,7 @@
 
 /* The methods' arguments, by their index in the tables below. */
 enum { SLEEP_MS };
-enum { PUB_TOPIC, PUB_COUNT };
+enum { PUB_TOPIC, PUB_COUNT, PUB_ALT };
 enum { CHECK_TOKEN };
 enum { REVOKE_USER, REVOKE_HOLD_MS };
 
@@ -62,18 +62,19 @@ static int h_sleep(void *ctx, struct ds_call *c)
 static int h_publish(void *ctx, struct ds_call *c)
 {
         struct tctx *t = ctx;
-        char topic[BUS_TOPIC_MAX + 1];
+        char topic[BUS_TOPIC_MAX + 1], alt[BUS_TOPIC_MAX + 1] = "";
         int64_t n = ds_tb_int(c, PUB_COUNT, 1);
         struct mpw w;
 
         ds_tb_str(c, PUB_TOPIC, topic, sizeof topic);
+        ds_tb_str(c, PUB_ALT, alt, sizeof alt);
         mpw_init(&w);
         for (int64_t i = 0; i < n; i++) {
                 mpw_reset(&w);
                 mpw_map_begin(&w);
                 mpw_kv_int(&w, "seq", i);
                 mpw_map_end(&w);
-                ds_daemon_publish(t->d, topic, &w);
+                ds_daemon_publish(t->d, alt[0] && i % 2 ? alt : topic, &w);
         }
         mpw_free(&w);
         mpw_kv_int(c->r, "published", n);
@@ -143,6 +144,7 @@ static const struct ds_field sleep_args[] = { [SLEEP_MS] = { "ms", DS_INT, 0, .m
 static const struct ds_field pub_args[] = {
         [PUB_TOPIC] = { "topic", DS_STR, DS_REQUIRED, .max_len = BUS_TOPIC_MAX },
         [PUB_COUNT] = { "count", DS_INT, 0, .min = 1, .max = 1000000 },
+        [PUB_ALT] = { "alt", DS_STR, 0, .max_len = BUS_TOPIC_MAX }, /* every other event's topic */
         { NULL },
 };
 static const struct ds_field check_args[] = { [CHECK_TOKEN] = { "token", DS_STR, DS_REQUIRED, .max_len = 128 }, { NULL } };

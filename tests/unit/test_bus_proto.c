@@ -460,6 +460,239 @@ static void malformed(void **state)
         }
 }
 
+/* ---- batches of events (a pub with evs) ------------------------------------ */
+
+/* A pub whose evs is written by fn: its decode result (d.r, d.e), and
+ * for each event bus_dec_pub_ev's result. */
+static void batch_raw(struct mpw *w, void (*fn)(struct mpw *w, void *ud), void *ud)
+{
+        mpw_init(w);
+        mpw_map_begin(w);
+        mpw_kv_int(w, "v", BUS_PROTO_V);
+        mpw_kv_str(w, "k", BUS_K_PUB);
+        mpw_str(w, "evs");
+        fn(w, ud);
+        mpw_map_end(w);
+}
+
+static void evs_int(struct mpw *w, void *ud) { (void)ud; mpw_int(w, 3); }
+static void evs_empty(struct mpw *w, void *ud) { (void)ud; mpw_arr_begin(w); mpw_arr_end(w); }
+static void evs_many(struct mpw *w, void *ud)
+{
+        (void)ud;
+        mpw_arr_begin(w);
+        for (int i = 0; i <= BUS_PUB_BATCH_MAX; i++) {
+                mpw_map_begin(w);
+                mpw_kv_str(w, "topic", "x.y");
+                mpw_map_end(w);
+        }
+        mpw_arr_end(w);
+}
+
+/* [valid, not a map, no topic, topic too long, topic not a string, empty topic] */
+static void evs_mixed(struct mpw *w, void *ud)
+{
+        char longs[BUS_TOPIC_MAX + 2];
+
+        (void)ud;
+        memset(longs, 'a', sizeof longs - 1);
+        longs[sizeof longs - 1] = '\0';
+        mpw_arr_begin(w);
+        mpw_map_begin(w);
+        mpw_kv_str(w, "topic", "log.system");
+        mpw_kv_int(w, "ts", 7);
+        mpw_kv_str(w, "src", "forged"); /* a publisher's own claim: busd replaces it */
+        mpw_str(w, "data");
+        mpw_map_begin(w);
+        mpw_kv_str(w, "msg", "one");
+        mpw_map_end(w);
+        mpw_map_end(w);
+        mpw_str(w, "not a map");
+        mpw_map_begin(w);
+        mpw_kv_int(w, "ts", 1);
+        mpw_map_end(w);
+        mpw_map_begin(w);
+        mpw_kv_str(w, "topic", longs);
+        mpw_map_end(w);
+        mpw_map_begin(w);
+        mpw_kv_int(w, "topic", 5);
+        mpw_map_end(w);
+        mpw_map_begin(w);
+        mpw_kv_str(w, "topic", "");
+        mpw_map_end(w);
+        mpw_arr_end(w);
+}
+
+static void batches(void **state)
+{
+        static const char data[] = "\x81\xa3msg\xa2hi"; /* {"msg": "hi"} */
+        void (*const bad_shapes[])(struct mpw *, void *) = { evs_int, evs_empty, evs_many };
+        struct bus_msg ev;
+        struct ds_err e;
+        struct mpw w;
+        struct dec d;
+        size_t n;
+        const void *p;
+
+        (void)state;
+        /* what busd writes for a service: every event with its src and time */
+        mpw_init(&w);
+        bus_enc_pubs_begin(&w);
+        bus_enc_pubs_add(&w, &(struct bus_pub_out){ .topic = "log.security", .ts = 1700000000123LL, .src = "authd",
+                                                    .data = data, .data_len = sizeof data - 1 });
+        bus_enc_pubs_add(&w, &(struct bus_pub_out){ .topic = "time.changed", .ts = -5, .src = "timed",
+                                                    .seq = 9, .tag = 9 /* never part of a batch */ });
+        bus_enc_pubs_end(&w);
+        dec(&w, 0, &d);
+        assert_int_equal(d.r, 0);
+        assert_int_equal(d.m.kind, BUS_KIND_PUB);
+        assert_non_null(d.m.evs);
+        assert_int_equal(d.m.evs->via.array.size, 2);
+        assert_int_equal(bus_dec_pub_ev(&d.m.evs->via.array.ptr[0], &ev, &e), 0);
+        assert_string_equal(ev.topic, "log.security");
+        assert_string_equal(ev.src, "authd");
+        assert_true(ev.has_ts);
+        assert_int_equal(ev.ts, 1700000000123LL);
+        assert_true(mp_streq(mp_get(ev.data, "msg"), "hi"));
+        assert_int_equal(bus_dec_pub_ev(&d.m.evs->via.array.ptr[1], &ev, &e), 0);
+        assert_string_equal(ev.topic, "time.changed");
+        assert_int_equal(ev.ts, -5);
+        assert_int_equal(ev.seq, 0);
+        assert_int_equal(ev.data->type, MSGPACK_OBJECT_MAP);
+        /* the raw bytes of each event's data, as busd passes them on */
+        assert_int_equal(mp_peek_value(mpw_data(&w), mpw_len(&w), "evs", &p, &n), 0);
+        {
+                const uint8_t *q = p;
+                size_t il;
+
+                q += 1; /* mpw writes arrays with 32-bit headers */
+                if (*(const uint8_t *)p == 0xdd)
+                        q += 4;
+                assert_int_equal(mp_item_len(q, n - (size_t)(q - (const uint8_t *)p), &il), 0);
+                assert_int_equal(mp_peek_value(q, il, "data", &p, &n), 0);
+                assert_int_equal(n, sizeof data - 1);
+                assert_memory_equal(p, data, n);
+        }
+        dec_free(&d, &w);
+
+        /* evs that is not an array of 1..BUS_PUB_BATCH_MAX: the message is refused */
+        for (size_t i = 0; i < sizeof bad_shapes / sizeof bad_shapes[0]; i++) {
+                batch_raw(&w, bad_shapes[i], NULL);
+                dec(&w, 0, &d);
+                if (d.r != -EINVAL || strcmp(d.e.field, "evs"))
+                        fail_msg("evs shape %zu: r=%d field '%s'", i, d.r, d.e.field);
+                dec_free(&d, &w);
+        }
+        /* bad events: each refused on its own, naming evs; the good one stays */
+        batch_raw(&w, evs_mixed, NULL);
+        dec(&w, 0, &d);
+        assert_int_equal(d.r, 0);
+        assert_int_equal(d.m.evs->via.array.size, 6);
+        assert_int_equal(bus_dec_pub_ev(&d.m.evs->via.array.ptr[0], &ev, &e), 0);
+        assert_string_equal(ev.topic, "log.system");
+        for (uint32_t i = 1; i < 6; i++) {
+                ds_err_clear(&e);
+                if (bus_dec_pub_ev(&d.m.evs->via.array.ptr[i], &ev, &e) != -EINVAL || strcmp(e.field, "evs"))
+                        fail_msg("bad event %u accepted", i);
+        }
+        assert_int_equal(bus_dec_pub_ev(NULL, &ev, &e), -EINVAL);
+        dec_free(&d, &w);
+
+        /* a pub with a topic and evs is a batch; an event's own evs is not nested */
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_int(&w, "v", BUS_PROTO_V);
+        mpw_kv_str(&w, "k", BUS_K_PUB);
+        mpw_kv_str(&w, "topic", "x.y");
+        mpw_str(&w, "evs");
+        mpw_arr_begin(&w);
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "topic", "a.b");
+        mpw_str(&w, "evs");
+        mpw_arr_begin(&w);
+        mpw_arr_end(&w);
+        mpw_map_end(&w);
+        mpw_arr_end(&w);
+        mpw_map_end(&w);
+        dec(&w, 0, &d);
+        assert_int_equal(d.r, 0);
+        assert_non_null(d.m.evs);
+        assert_int_equal(bus_dec_pub_ev(&d.m.evs->via.array.ptr[0], &ev, &e), 0);
+        assert_string_equal(ev.topic, "a.b");
+        assert_null(ev.evs);
+        dec_free(&d, &w);
+
+        /* the words that switch batches on, and their absence */
+        mpw_init(&w);
+        bus_enc_sub_batch(&w, "log.");
+        dec(&w, 0, &d);
+        assert_int_equal(d.r, 0);
+        assert_int_equal(d.m.kind, BUS_KIND_SUB);
+        assert_string_equal(d.m.prefix, "log.");
+        assert_true(d.m.batch);
+        assert_null(d.m.id);
+        dec_free(&d, &w);
+        mpw_init(&w);
+        bus_enc_sub(&w, BUS_K_SUB, "log.", 3, "tok");
+        dec(&w, 0, &d);
+        assert_false(d.m.batch);
+        dec_free(&d, &w);
+        mpw_init(&w);
+        bus_enc_hb_batch(&w);
+        dec(&w, 0, &d);
+        assert_int_equal(d.r, 0);
+        assert_int_equal(d.m.kind, BUS_KIND_HB);
+        assert_true(d.m.batch);
+        dec_free(&d, &w);
+        mpw_init(&w);
+        bus_enc_simple(&w, BUS_K_HB);
+        dec(&w, 0, &d);
+        assert_false(d.m.batch);
+        dec_free(&d, &w);
+}
+
+/* The one-pass pub encoder and decoder against odd values: long topics take
+ * the general path, negative and large times survive, data defaults to {}. */
+static void pub_fast_path(void **state)
+{
+        char topic[300];
+        struct mpw w;
+        struct dec d;
+        const int64_t times[] = { 0, 127, 128, 255, 256, 65535, 65536, 4294967296LL, -1, -32, -33, -129, -40000,
+                                  INT64_MIN, INT64_MAX };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+                mpw_init(&w);
+                bus_enc_pub(&w, &(struct bus_pub_out){ .topic = "a.b", .ts = times[i], .src = "s" });
+                dec(&w, 0, &d);
+                assert_int_equal(d.r, 0);
+                assert_true(d.m.has_ts);
+                assert_true(d.m.ts == times[i]);
+                dec_free(&d, &w);
+        }
+        memset(topic, 't', sizeof topic - 1);
+        topic[sizeof topic - 1] = '\0';
+        mpw_init(&w);
+        bus_enc_pub(&w, &(struct bus_pub_out){ .topic = topic, .ts = 1, .seq = 3, .tag = 4, .lost = 1 });
+        dec(&w, 0, &d);
+        assert_int_equal(d.r, -EINVAL); /* longer than BUS_TOPIC_MAX: written, refused when read */
+        assert_string_equal(d.e.field, "topic");
+        dec_free(&d, &w);
+        topic[40] = '\0'; /* a str8 header */
+        mpw_init(&w);
+        bus_enc_pub(&w, &(struct bus_pub_out){ .topic = topic, .ts = 1, .seq = 3, .tag = 4, .lost = 1 });
+        dec(&w, 0, &d);
+        assert_int_equal(d.r, 0);
+        assert_string_equal(d.m.topic, topic);
+        assert_int_equal(d.m.seq, 3);
+        assert_int_equal(d.m.tag, 4);
+        assert_int_equal(d.m.lost, 1);
+        assert_int_equal(d.m.data->type, MSGPACK_OBJECT_MAP);
+        assert_int_equal(d.m.data->via.map.size, 0);
+        dec_free(&d, &w);
+}
+
 static void tokens(void **state)
 {
         const msgpack_object *t = (void *)1;
@@ -481,6 +714,8 @@ int main(void)
                 cmocka_unit_test(simple_kinds), cmocka_unit_test(hello),       cmocka_unit_test(req_and_stamp),
                 cmocka_unit_test(rep_kinds),    cmocka_unit_test(pub_sub_ack), cmocka_unit_test(malformed),
                 cmocka_unit_test(tokens),
+                cmocka_unit_test(batches),
+                cmocka_unit_test(pub_fast_path),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -129,6 +129,69 @@ static void ints_and_strings(void **state)
         mpw_free(&w);
 }
 
+/* Raw spans: mp_item_len over every shape, mp_peek_value for the first,
+ * middle and last key, duplicates, non-string keys and cut buffers. */
+static void raw_spans(void **state)
+{
+        static const unsigned char shapes[][12] = {
+                { 1, 0x05 }, { 1, 0xc0 }, { 2, 0xcc, 1 }, { 3, 0xcd, 1, 2 }, { 5, 0xce, 0, 0, 0, 1 },
+                { 9, 0xcf, 0, 0, 0, 0, 0, 0, 0, 1 }, { 2, 0xd0, 0xff }, { 9, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0 },
+                { 3, 0xa2, 'h', 'i' }, { 4, 0xd9, 2, 'h', 'i' }, { 5, 0xda, 0, 2, 'h', 'i' },
+                { 4, 0xc4, 2, 1, 2 }, { 3, 0xd4, 1, 2 }, { 4, 0x92, 0x01, 0x91, 0x90 },
+                { 3, 0xdc, 0, 0 }, { 7, 0xdf, 0, 0, 0, 1, 0x01, 0x02 }, { 4, 0x81, 0xa1, 'a', 0x80 },
+        };
+        struct mpw w;
+        const void *p;
+        size_t n;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+                size_t want = shapes[i][0], got = 0;
+                unsigned char buf[16];
+
+                memcpy(buf, shapes[i] + 1, want);
+                buf[want] = 0xc0; /* a next item: never part of this one */
+                assert_int_equal(mp_item_len(buf, want + 1, &got), 0);
+                if (got != want)
+                        fail_msg("shape %zu: %zu bytes, want %zu", i, got, want);
+                if (mp_item_len(buf, want - 1, &got) != -EBADMSG)
+                        fail_msg("shape %zu cut short accepted", i);
+        }
+        assert_int_equal(mp_item_len("", 0, &n), -EBADMSG);
+
+        mpw_init(&w);
+        mpw_map_begin(&w);
+        mpw_kv_str(&w, "a", "first");
+        mpw_int(&w, 7); /* a key that is not a string */
+        mpw_str(&w, "data");
+        mpw_str(&w, "data");
+        mpw_map_begin(&w);
+        mpw_kv_int(&w, "x", 1);
+        mpw_map_end(&w);
+        mpw_kv_str(&w, "data", "second"); /* a duplicate: the first counts */
+        mpw_str(&w, "z");
+        mpw_arr_begin(&w);
+        mpw_int(&w, 1);
+        mpw_int(&w, 2);
+        mpw_arr_end(&w);
+        mpw_map_end(&w);
+        assert_int_equal(mp_peek_value(mpw_data(&w), mpw_len(&w), "a", &p, &n), 0);
+        assert_int_equal(n, 6);
+        assert_memory_equal(p, "\xa5" "first", 6);
+        assert_int_equal(mp_peek_value(mpw_data(&w), mpw_len(&w), "data", &p, &n), 0);
+        assert_int_equal(n, 1 + 4 + 2 + 1); /* the map {"x": 1} with its 32-bit header */
+        assert_int_equal(*(const unsigned char *)p, 0xdf);
+        assert_int_equal(mp_peek_value(mpw_data(&w), mpw_len(&w), "z", &p, &n), 0); /* the last: to the end */
+        assert_int_equal(n, 5 + 2);
+        assert_int_equal(mp_peek_value(mpw_data(&w), mpw_len(&w), "missing", &p, &n), -ENOENT);
+        /* checked bytes only: the last value is taken as it is, not walked */
+        assert_int_equal(mp_peek_value(mpw_data(&w), mpw_len(&w) - 3, "z", &p, &n), 0);
+        assert_int_equal(mp_peek_value(mpw_data(&w), 20, "data", &p, &n), -ENOENT); /* cut inside */
+        assert_int_equal(mp_peek_value("\x93\x01\x02\x03", 4, "a", &p, &n), -ENOENT); /* not a map */
+        assert_int_equal(mp_peek_value("\x81\xa1z", 3, "z", &p, &n), -ENOENT);       /* no value */
+        mpw_free(&w);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -137,6 +200,7 @@ int main(void)
                 cmocka_unit_test(truncated_and_trailing),
                 cmocka_unit_test(limits_depth_items_size),
                 cmocka_unit_test(ints_and_strings),
+                cmocka_unit_test(raw_spans),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
