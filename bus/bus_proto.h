@@ -104,6 +104,9 @@ void bus_enc_rep_err(struct mpw *w, const void *id, size_t id_len, int code, con
 /* A service's answer passed on under the client's id: ok, r and err as they came. */
 void bus_enc_rep_relay(struct mpw *w, const void *id, size_t id_len, bool ok, const msgpack_object *r,
                        const msgpack_object *err);
+/* The same with r and err as encoded bytes (NULL: left out). */
+void bus_enc_rep_relay_raw(struct mpw *w, const void *id, size_t id_len, bool ok, const void *r, size_t r_len,
+                           const void *err, size_t err_len);
 void bus_enc_pub(struct mpw *w, const struct bus_pub_out *p);
 /* sub/unsub: id 0 and tok NULL are left out. */
 void bus_enc_sub(struct mpw *w, const char *kind, const char *prefix, uint64_t id, const char *tok);
@@ -129,6 +132,9 @@ struct bus_msg {
         /* rep */
         bool ok;
         const msgpack_object *r, *err;
+        /* req a, rep r and err as they came (bus_msg_decode_raw), else NULL */
+        const char *a_raw, *r_raw, *err_raw;
+        size_t a_raw_len, r_raw_len, err_raw_len;
         /* pub */
         char topic[BUS_TOPIC_MAX + 1];
         bool has_ts;
@@ -153,6 +159,10 @@ struct bus_msg {
  * ("k", ret->kind NONE), or a malformed field of its kind (ret->kind set, and
  * the fields before the bad one filled in). */
 int bus_msg_decode(const msgpack_object *o, unsigned flags, struct bus_msg *ret, struct ds_err *e);
+/* The same for o decoded from raw by mp_decode_spans() (spans of its
+ * top-level entries): also sets a_raw, r_raw and err_raw. */
+int bus_msg_decode_raw(const msgpack_object *o, const char *raw, const struct mp_span *spans, size_t n_spans,
+                       unsigned flags, struct bus_msg *ret, struct ds_err *e);
 /* A token (req tok, sub tok): NULL or "" is no token (*ret NULL); else it must
  * be a string of at most BUS_TOKEN_MAX bytes. */
 int bus_dec_tok(const msgpack_object *o, const msgpack_object **ret, struct ds_err *e);

@@ -71,12 +71,14 @@ enum inflight_kind { IF_FORWARD, IF_SESSION_CHECK, IF_SUB_RECHECK };
 
 struct inflight {
         uint64_t bid;
+        struct inflight *next; /* in its bucket of the in-flight table */
         enum inflight_kind kind;
         char client_key[2 * RID_MAX + 1];
         uint8_t client_rid[RID_MAX];
         size_t client_rid_len;
-        char *client_id; /* encoded msgpack of the client's id */
+        char *client_id; /* encoded msgpack of the client's id (client_id_in when it fits) */
         size_t client_id_len;
+        char client_id_in[32];
         char svc[BUS_NAME_MAX + 1];
         int64_t deadline;
         /* IF_SESSION_CHECK: the parked request */
@@ -115,7 +117,12 @@ struct busd {
         void *router, *zap, *mon;
         zhash_t *peers;    /* key -> struct peer */
         zhash_t *services; /* name -> struct service */
-        zhash_t *inflight; /* bid -> struct inflight */
+        struct inflight_table {
+                struct inflight **slot; /* by bid & mask, chained */
+                size_t mask, count;
+                struct inflight *spare; /* freed entries kept for reuse (n_spare of them) */
+                size_t n_spare;
+        } inflight;
         zhash_t *sessions; /* token hash -> struct session */
         zhash_t *disabled; /* name -> "1" */
         zlist_t *logq;     /* busd's own records, to publish (struct logrec) */
@@ -136,6 +143,8 @@ struct busd {
         msgpack_zone zone;
         bool zone_busy;
         struct mpw out;
+        /* the peers last seen, by a hash of their routing id (peer_get) */
+        struct peer *pcache[64];
 };
 
 struct peer_ref {
@@ -175,7 +184,18 @@ extern const struct ds_method busd_methods[];
 void session_tok_hash(const msgpack_object *tok, char out[65]);
 struct inflight *inflight_new(struct busd *b, struct peer *from, const struct req *q, enum inflight_kind kind,
                               const char *svc, int64_t timeout);
+/* Takes ownership of f: it is answered, failed or timed out from the table. */
 void inflight_track(struct busd *b, struct inflight *f);
+/* Removes the request bid from the table and returns it (caller owns), or NULL. */
+struct inflight *inflight_take(struct busd *b, uint64_t bid);
+/* inflight_free(), keeping the entry for the next request. */
+void inflight_release(struct busd *b, struct inflight *f);
+/* Takes out the requests of service svc (or, svc NULL, past their deadline
+ * at now) and hands each to fn, which owns it. */
+void inflight_sweep(struct busd *b, const char *svc, int64_t now, void (*fn)(struct busd *, struct inflight *, void *),
+                    void *ud);
+int inflight_init(struct busd *b);
+void inflight_destroy(struct busd *b);
 void session_send_check(struct busd *b, struct service *authd, uint64_t bid, const char *tok, size_t tok_len);
 void session_start_check(struct busd *b, struct peer *from, struct req *q, const char *raw, size_t raw_len,
                          const char *th);

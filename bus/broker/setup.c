@@ -183,7 +183,8 @@ void busd_start(struct busd *b)
         }
         b->peers = zhash_new();
         b->services = zhash_new();
-        b->inflight = zhash_new();
+        if (inflight_init(b) < 0)
+                fatal("out of memory");
         b->sessions = zhash_new();
         b->disabled = zhash_new();
         b->next_bid = 1;
@@ -199,7 +200,7 @@ void busd_stop(struct busd *b)
         log_set_sink(NULL, NULL);
         busd_flush_log(b);
         zlist_destroy(&b->logq);
-        zhash_destroy(&b->inflight);
+        inflight_destroy(b);
         zhash_destroy(&b->sessions);
         zhash_destroy(&b->services);
         zhash_destroy(&b->peers);
