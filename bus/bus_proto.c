@@ -416,6 +416,7 @@ int bus_msg_decode_raw(const msgpack_object *o, const char *raw, const struct mp
         if (!mp_is_str(k))
                 return ds_err_set(e, -EINVAL, "k", "message has no kind");
         ret->id = ix.v[EK_ID];
+        ret->id_raw = raw_of(&ix, EK_ID, raw, spans, n_spans, &ret->id_raw_len);
         if (ret->id && ret->id->type == MSGPACK_OBJECT_POSITIVE_INTEGER && ret->id->via.u64 <= INT64_MAX)
                 ret->nid = (int64_t)ret->id->via.u64;
         if (ix.v[EK_V] && mp_to_int64(ix.v[EK_V], &v) < 0)

@@ -132,9 +132,9 @@ struct bus_msg {
         /* rep */
         bool ok;
         const msgpack_object *r, *err;
-        /* req a, rep r and err as they came (bus_msg_decode_raw), else NULL */
-        const char *a_raw, *r_raw, *err_raw;
-        size_t a_raw_len, r_raw_len, err_raw_len;
+        /* id, req a, rep r and err as they came (bus_msg_decode_raw), else NULL */
+        const char *id_raw, *a_raw, *r_raw, *err_raw;
+        size_t id_raw_len, a_raw_len, r_raw_len, err_raw_len;
         /* pub */
         char topic[BUS_TOPIC_MAX + 1];
         bool has_ts;

@@ -110,22 +110,67 @@ void mpw_map_end(struct mpw *w) { close_container(w, true); }
 void mpw_arr_begin(struct mpw *w) { open_container(w, false); }
 void mpw_arr_end(struct mpw *w) { close_container(w, false); }
 
+/* room for n more bytes without growing the buffer */
+static inline unsigned char *room(struct mpw *w, size_t n)
+{
+        return w->sb.alloc - w->sb.size >= n ? (unsigned char *)w->sb.data + w->sb.size : NULL;
+}
+
 void mpw_strn(struct mpw *w, const char *s, size_t n)
 {
+        unsigned char *p;
+
         item(w);
+        /* a short string straight into the buffer: the bytes msgpack-c writes (fixstr) */
+        if (n < 32 && (p = room(w, n + 1))) {
+                p[0] = (unsigned char)(0xa0 | n);
+                memcpy(p + 1, s, n);
+                w->sb.size += n + 1;
+                return;
+        }
         msgpack_pack_str(&w->pk, n);
         msgpack_pack_str_body(&w->pk, s, n);
 }
 
 void mpw_str(struct mpw *w, const char *s) { mpw_strn(w, s, strlen(s)); }
-void mpw_int(struct mpw *w, int64_t v) { item(w); msgpack_pack_int64(&w->pk, v); }
-void mpw_uint(struct mpw *w, uint64_t v) { item(w); msgpack_pack_uint64(&w->pk, v); }
+void mpw_int(struct mpw *w, int64_t v)
+{
+        unsigned char *p;
+
+        item(w);
+        if (v >= 0 && v < 128 && (p = room(w, 1))) { /* positive fixint */
+                *p = (unsigned char)v;
+                w->sb.size++;
+                return;
+        }
+        msgpack_pack_int64(&w->pk, v);
+}
+
+void mpw_uint(struct mpw *w, uint64_t v)
+{
+        unsigned char *p;
+
+        item(w);
+        if (v < 128 && (p = room(w, 1))) {
+                *p = (unsigned char)v;
+                w->sb.size++;
+                return;
+        }
+        msgpack_pack_uint64(&w->pk, v);
+}
 void mpw_double(struct mpw *w, double v) { item(w); msgpack_pack_double(&w->pk, v); }
 void mpw_nil(struct mpw *w) { item(w); msgpack_pack_nil(&w->pk); }
 
 void mpw_bool(struct mpw *w, bool v)
 {
+        unsigned char *p;
+
         item(w);
+        if ((p = room(w, 1))) {
+                *p = v ? 0xc3 : 0xc2;
+                w->sb.size++;
+                return;
+        }
         if (v)
                 msgpack_pack_true(&w->pk);
         else
@@ -147,7 +192,14 @@ void mpw_obj(struct mpw *w, const msgpack_object *o)
 
 void mpw_raw(struct mpw *w, const void *p, size_t n)
 {
+        unsigned char *d;
+
         item(w);
+        if ((d = room(w, n))) {
+                memcpy(d, p, n);
+                w->sb.size += n;
+                return;
+        }
         msgpack_sbuffer_write(&w->sb, p, n);
 }
 

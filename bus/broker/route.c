@@ -103,9 +103,14 @@ void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const
         const char *auth;
         int64_t t;
 
-        mpw_obj(idw, m->id);
-        q.id = mpw_data(idw);
-        q.id_len = mpw_len(idw);
+        if (m->id_raw) {
+                q.id = m->id_raw;
+                q.id_len = m->id_raw_len;
+        } else {
+                mpw_obj(idw, m->id);
+                q.id = mpw_data(idw);
+                q.id_len = mpw_len(idw);
+        }
         t = m->has_t ? m->t : ds_settings_int(&b->cfg, "default_timeout_ms");
         q.timeout = t < 10 ? 10 : t > BUS_MAX_TIMEOUT_MS ? BUS_MAX_TIMEOUT_MS : t;
         {

@@ -191,6 +191,47 @@ static void one_pass_equals_msgpack_c(void **state)
         msgpack_zone_destroy(&z2);
 }
 
+/* The writer's shortcuts (short strings, small ints, bools, raw bytes
+ * straight into its buffer) write what msgpack-c's packer writes. */
+static void writer_bytes_as_msgpack_c(void **state)
+{
+        static const char s40[] = "0123456789012345678901234567890123456789";
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        struct mpw w;
+
+        (void)state;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        mpw_init(&w);
+        mpw_arr_begin(&w);
+        for (size_t n = 0; n <= 40; n++) {
+                mpw_strn(&w, s40, n);
+                msgpack_pack_str(&pk, n);
+                msgpack_pack_str_body(&pk, s40, n);
+        }
+        for (int64_t v = -40; v <= 300; v += 7) {
+                mpw_int(&w, v);
+                msgpack_pack_int64(&pk, v);
+                if (v >= 0) {
+                        mpw_uint(&w, (uint64_t)v);
+                        msgpack_pack_uint64(&pk, (uint64_t)v);
+                }
+        }
+        mpw_bool(&w, true);
+        mpw_bool(&w, false);
+        msgpack_pack_true(&pk);
+        msgpack_pack_false(&pk);
+        mpw_raw(&w, "\x93\x01\x02\x03", 4);
+        msgpack_sbuffer_write(&sb, "\x93\x01\x02\x03", 4);
+        mpw_arr_end(&w);
+        assert_int_equal(mpw_finish(&w), 0);
+        assert_int_equal(mpw_len(&w), sb.size + 5); /* + the array header */
+        assert_memory_equal(mpw_data(&w) + 5, sb.data, sb.size);
+        mpw_free(&w);
+        msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -200,6 +241,7 @@ int main(void)
                 cmocka_unit_test(limits_depth_items_size),
                 cmocka_unit_test(ints_and_strings),
                 cmocka_unit_test(one_pass_equals_msgpack_c),
+                cmocka_unit_test(writer_bytes_as_msgpack_c),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
