@@ -30,6 +30,22 @@ void route_reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const v
         mpw_free(&w);
 }
 
+/* After a send from the kept writer: zeroed (it may hold secrets), and
+ * given back when one large message grew it, so that a single big request
+ * does not pin its size for the life of busd. */
+#define OUT_KEEP_MAX (64 << 10)
+
+static void out_done(struct mpw *w)
+{
+        if (w->sb.alloc > OUT_KEEP_MAX) {
+                mpw_wipe(w);
+                mpw_init(w);
+                return;
+        }
+        sodium_memzero(w->sb.data, w->sb.size);
+        mpw_reset(w);
+}
+
 static void fail_one(struct busd *b, struct inflight *f, void *ud)
 {
         const char *why = ud;
@@ -83,8 +99,7 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
                                              .args_len = q->msg->a_raw_len,
                                              .c = &stamp});
         r = route_send(b, s->peer->rid, s->peer->rid_len, mpw_data(w), mpw_len(w));
-        sodium_memzero(w->sb.data, w->sb.size);
-        mpw_reset(w);
+        out_done(w);
         if (r < 0) {
                 route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, r == -EAGAIN ? -EBUSY : -DS_EUNAVAIL,
                                 NULL, "%s cannot take requests now", s->name);
@@ -238,8 +253,7 @@ void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m)
                 bus_enc_rep_relay_raw(w, f->client_id, f->client_id_len, m->ok, m->r_raw, m->r_raw_len, m->err_raw,
                                       m->err_raw_len);
         route_send(b, f->client_rid, f->client_rid_len, mpw_data(w), mpw_len(w));
-        sodium_memzero(w->sb.data, w->sb.size);
-        mpw_reset(w);
+        out_done(w);
         inflight_release(b, f);
 }
 
@@ -348,7 +362,7 @@ out:
         b->zone_busy = !outer;
 done:
         if (outer)
-                msgpack_zone_clear(z);
+                msgpack_zone_clear(z); /* keeps its first chunk only: bounded */
         else
                 msgpack_zone_destroy(z);
 }
