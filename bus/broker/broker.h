@@ -143,6 +143,8 @@ struct busd {
         msgpack_zone zone;
         bool zone_busy;
         struct mpw out;
+        void *loop;        /* the zloop (busd.c) */
+        bool more_pending; /* a timer continues a drain cut short */
         /* the peers last seen, by a hash of their routing id (peer_get) */
         struct peer *pcache[64];
 };
@@ -219,7 +221,9 @@ void route_message(struct busd *b, struct peer *from, const char *raw, size_t le
 void peers_on_monitor(struct busd *b);
 void route_on_tick(struct busd *b);
 void peers_on_heartbeat(struct busd *b);
-void route_on_router(struct busd *b);
+/* Handles what the router holds, up to a batch: 0 when it said EAGAIN (its
+ * last operation a receive), 1 when the batch ended first. */
+int route_on_router(struct busd *b);
 /* setup.c */
 extern const struct ds_field busd_settings[];
 int busd_load_config(const char *path, struct ds_settings *ret, struct ds_err *e);

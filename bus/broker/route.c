@@ -367,7 +367,7 @@ done:
                 msgpack_zone_destroy(z);
 }
 
-void route_on_router(struct busd *b)
+int route_on_router(struct busd *b)
 {
         for (int n = 0; n < 1024; n++) {
                 zmq_msg_t rid, payload;
@@ -376,7 +376,7 @@ void route_on_router(struct busd *b)
                 zmq_msg_init(&rid);
                 if (zmq_msg_recv(&rid, b->router, ZMQ_DONTWAIT) < 0) {
                         zmq_msg_close(&rid);
-                        return;
+                        return 0;
                 }
                 zmq_msg_init(&payload);
                 if (!zmq_msg_more(&rid) || zmq_msg_recv(&payload, b->router, 0) < 0) {
@@ -415,4 +415,5 @@ void route_on_router(struct busd *b)
                 zmq_msg_close(&rid);
                 zmq_msg_close(&payload);
         }
+        return 1; /* more may be waiting */
 }
