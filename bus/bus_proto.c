@@ -304,21 +304,27 @@ struct env_ix {
 
 static void env_index(const msgpack_object *o, struct env_ix *ix)
 {
+        static const char ones[] = "kvmtacr"; /* the one-letter keys */
+        static const int ones_x[] = {EK_K, EK_V, EK_M, EK_T, EK_A, EK_C, EK_R};
+
         memset(ix->v, 0, sizeof ix->v);
         for (uint32_t i = 0; i < o->via.map.size; i++) {
                 const msgpack_object *k = &o->via.map.ptr[i].key;
-                const char *s = k->via.str.ptr;
+                const char *s = k->via.str.ptr, *at;
                 int x = -1;
 
                 if (k->type != MSGPACK_OBJECT_STR)
                         continue;
                 switch (k->via.str.size) {
                 case 1:
-                        x = s[0] == 'k' ? EK_K : s[0] == 'v' ? EK_V : s[0] == 'm' ? EK_M : s[0] == 't' ? EK_T
-                            : s[0] == 'a' ? EK_A : s[0] == 'c' ? EK_C : s[0] == 'r' ? EK_R : -1;
+                        at = memchr(ones, s[0], sizeof ones - 1);
+                        x = at ? ones_x[at - ones] : -1;
                         break;
                 case 2:
-                        x = !memcmp(s, "id", 2) ? EK_ID : !memcmp(s, "to", 2) ? EK_TO : !memcmp(s, "ok", 2) ? EK_OK : -1;
+                        x = !memcmp(s, "id", 2)   ? EK_ID
+                            : !memcmp(s, "to", 2) ? EK_TO
+                            : !memcmp(s, "ok", 2) ? EK_OK
+                                                  : -1;
                         break;
                 case 3:
                         x = !memcmp(s, "tok", 3) ? EK_TOK : !memcmp(s, "err", 3) ? EK_ERR : -1;

@@ -195,8 +195,7 @@ int main(int argc, char **argv)
 
         b->loop = loop = zloop_new();
         if (!loop || fd_item(loop, b->zap, on_zap, b) < 0 || fd_item(loop, b->router, on_router, b) < 0 ||
-            fd_item(loop, b->mon, on_mon, b) < 0 ||
-            zloop_timer(loop, 100, 0, on_tick_timer, b) < 0 ||
+            fd_item(loop, b->mon, on_mon, b) < 0 || zloop_timer(loop, 100, 0, on_tick_timer, b) < 0 ||
             zloop_timer(loop, (size_t)b->hb_ms, 0, on_hb_timer, b) < 0 || ds_loop_signals(loop, &sig) < 0 ||
             ds_loop_watchdog(loop) < 0)
                 fatal("out of memory");

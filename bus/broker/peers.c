@@ -70,7 +70,7 @@ static size_t pcache_slot(const uint8_t *rid, size_t n)
 
         for (size_t i = 0; i < n; i++)
                 h = (h ^ rid[i]) * 16777619u;
-        return h % (sizeof ((struct busd *)0)->pcache / sizeof(struct peer *));
+        return h % (sizeof((struct busd *)0)->pcache / sizeof(struct peer *));
 }
 
 /* Every peer leaves through here, so that the cache never holds a freed one. */

@@ -51,13 +51,13 @@ static void fail_one(struct busd *b, struct inflight *f, void *ud)
         const char *why = ud;
 
         if (f->kind == IF_FORWARD)
-                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EUNAVAIL,
-                                NULL, "%s %s", f->svc, why);
+                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EUNAVAIL, NULL,
+                                "%s %s", f->svc, why);
         else if (f->kind == IF_SUB_RECHECK)
                 pubsub_recheck_failed(b, f, why);
         else
-                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EUNAVAIL,
-                                NULL, "authd %s: cannot check the session", why);
+                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EUNAVAIL, NULL,
+                                "authd %s: cannot check the session", why);
         inflight_release(b, f);
 }
 
