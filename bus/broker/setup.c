@@ -139,12 +139,14 @@ void busd_start(struct busd *b)
                 fatal("ZAP handler: %s", zmq_strerror(zmq_errno()));
         b->router = zmq_socket(zctx, ZMQ_ROUTER);
         {
-                int one = 1, hwm = 100000, zero = 0;
+                /* inbound, a peer that sends faster than busd reads waits in its
+                 * own queue: busd holds at most rcvhwm of its messages */
+                int one = 1, hwm = 100000, rcvhwm = 100, zero = 0;
                 int64_t maxmsg = BUS_TRANSPORT_MAX;
 
                 zmq_setsockopt(b->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
                 zmq_setsockopt(b->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
-                zmq_setsockopt(b->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+                zmq_setsockopt(b->router, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
                 zmq_setsockopt(b->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
                 zmq_setsockopt(b->router, ZMQ_LINGER, &zero, sizeof zero);
                 zmq_setsockopt(b->router, ZMQ_CURVE_SERVER, &one, sizeof one);
