@@ -149,6 +149,23 @@ void bus_enc_rep_relay(struct mpw *w, const void *id, size_t id_len, bool ok, co
         mpw_map_end(w);
 }
 
+void bus_enc_rep_relay_raw(struct mpw *w, const void *id, size_t id_len, bool ok, const void *r, size_t r_len,
+                           const void *err, size_t err_len)
+{
+        env(w, BUS_K_REP);
+        put_id(w, id, id_len);
+        mpw_kv_bool(w, "ok", ok);
+        if (r) {
+                mpw_str(w, "r");
+                mpw_raw(w, r, r_len);
+        }
+        if (err) {
+                mpw_str(w, "err");
+                mpw_raw(w, err, err_len);
+        }
+        mpw_map_end(w);
+}
+
 /* ---- pub: the hot path, written in one pass with minimal headers --------------- */
 
 static size_t put_fixkey(uint8_t *o, const char *k, size_t n)
@@ -438,24 +455,77 @@ void bus_dec_stamp(const msgpack_object *c, struct ds_caller *ret)
                                                            az->via.array.ptr[i].via.str.size);
 }
 
-static int dec_req(const msgpack_object *o, unsigned flags, struct bus_msg *q, struct ds_err *e)
+/* The envelope's keys, found in one walk over the top-level map (the first
+ * of a repeated key counts, as with mp_get). */
+enum { EK_K, EK_ID, EK_V, EK_TO, EK_M, EK_TOK, EK_T, EK_A, EK_C, EK_OK, EK_R, EK_ERR, EK_N };
+
+struct env_ix {
+        const msgpack_object *v[EK_N];
+        uint32_t at[EK_N]; /* the entry's index, for its span */
+};
+
+static void env_index(const msgpack_object *o, struct env_ix *ix)
 {
-        const msgpack_object *t;
+        static const char ones[] = "kvmtacr"; /* the one-letter keys */
+        static const int ones_x[] = {EK_K, EK_V, EK_M, EK_T, EK_A, EK_C, EK_R};
+
+        memset(ix->v, 0, sizeof ix->v);
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+                const msgpack_object *k = &o->via.map.ptr[i].key;
+                const char *s = k->via.str.ptr, *at;
+                int x = -1;
+
+                if (k->type != MSGPACK_OBJECT_STR)
+                        continue;
+                switch (k->via.str.size) {
+                case 1:
+                        at = memchr(ones, s[0], sizeof ones - 1);
+                        x = at ? ones_x[at - ones] : -1;
+                        break;
+                case 2:
+                        x = !memcmp(s, "id", 2)   ? EK_ID
+                            : !memcmp(s, "to", 2) ? EK_TO
+                            : !memcmp(s, "ok", 2) ? EK_OK
+                                                  : -1;
+                        break;
+                case 3:
+                        x = !memcmp(s, "tok", 3) ? EK_TOK : !memcmp(s, "err", 3) ? EK_ERR : -1;
+                        break;
+                }
+                if (x >= 0 && !ix->v[x]) {
+                        ix->v[x] = &o->via.map.ptr[i].val;
+                        ix->at[x] = i;
+                }
+        }
+}
+
+/* the raw bytes of entry x's value, when the decoder recorded them */
+static const char *raw_of(const struct env_ix *ix, int x, const char *raw, const struct mp_span *spans, size_t n_spans,
+                          size_t *ret_len)
+{
+        if (!raw || !ix->v[x] || ix->at[x] >= n_spans)
+                return NULL;
+        *ret_len = spans[ix->at[x]].len;
+        return raw + spans[ix->at[x]].off;
+}
+
+static int dec_req(const struct env_ix *ix, unsigned flags, struct bus_msg *q, struct ds_err *e)
+{
+        const msgpack_object *t = ix->v[EK_T];
 
         if (!q->id)
                 return ds_err_set(e, -EINVAL, "id", "request without id");
         if (flags & BUS_DEC_ROUTE) {
-                if (mp_strcpy(mp_get(o, "to"), q->to, sizeof q->to) < 0 || ds_check_name(q->to, strlen(q->to)))
+                if (mp_strcpy(ix->v[EK_TO], q->to, sizeof q->to) < 0 || ds_check_name(q->to, strlen(q->to)))
                         return ds_err_set(e, -EINVAL, "to", "must name a service");
         }
-        if (mp_strcpy(mp_get(o, "m"), q->m, sizeof q->m) < 0 || !strchr(q->m, '.'))
+        if (mp_strcpy(ix->v[EK_M], q->m, sizeof q->m) < 0 || !strchr(q->m, '.'))
                 return ds_err_set(e, -EINVAL, "m", "must name a method (object.verb)");
-        if (bus_dec_tok(mp_get(o, "tok"), &q->tok, e) < 0)
+        if (bus_dec_tok(ix->v[EK_TOK], &q->tok, e) < 0)
                 return e->code;
-        t = mp_get(o, "t");
         q->has_t = t && mp_to_int64(t, &q->t) == 0;
-        q->a = mp_get(o, "a");
-        q->c = mp_get(o, "c");
+        q->a = ix->v[EK_A];
+        q->c = ix->v[EK_C];
         return 0;
 }
 
@@ -554,20 +624,33 @@ static int dec_hello(const msgpack_object *o, struct bus_msg *h, struct ds_err *
 
 int bus_msg_decode(const msgpack_object *o, unsigned flags, struct bus_msg *ret, struct ds_err *e)
 {
-        const msgpack_object *k = mp_get(o, "k");
-        int64_t v;
+        return bus_msg_decode_raw(o, NULL, NULL, 0, flags, ret, e);
+}
+
+int bus_msg_decode_raw(const msgpack_object *o, const char *raw, const struct mp_span *spans, size_t n_spans,
+                       unsigned flags, struct bus_msg *ret, struct ds_err *e)
+{
+        struct env_ix ix;
+        const msgpack_object *k;
+        int64_t v = BUS_PROTO_V;
 
         memset(ret, 0, sizeof *ret);
         ret->nid = -1;
-        if (!o || o->type != MSGPACK_OBJECT_MAP || !mp_is_str(k))
+        if (!o || o->type != MSGPACK_OBJECT_MAP)
                 return ds_err_set(e, -EINVAL, "k", "message has no kind");
-        ret->id = mp_get(o, "id");
+        env_index(o, &ix);
+        k = ix.v[EK_K];
+        if (!mp_is_str(k))
+                return ds_err_set(e, -EINVAL, "k", "message has no kind");
+        ret->id = ix.v[EK_ID];
+        ret->id_raw = raw_of(&ix, EK_ID, raw, spans, n_spans, &ret->id_raw_len);
         if (ret->id && ret->id->type == MSGPACK_OBJECT_POSITIVE_INTEGER && ret->id->via.u64 <= INT64_MAX)
                 ret->nid = (int64_t)ret->id->via.u64;
-        v = mp_get_int(o, "v", BUS_PROTO_V);
+        if (ix.v[EK_V] && mp_to_int64(ix.v[EK_V], &v) < 0)
+                v = BUS_PROTO_V;
         if (v != BUS_PROTO_V)
                 return ds_err_set(e, -EINVAL, "v", "protocol version %lld not supported (this bus speaks %d)",
-                                  (long long)mp_get_int(o, "v", 0), BUS_PROTO_V);
+                                  (long long)v, BUS_PROTO_V);
         for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
                 if (mp_streq(k, kinds[i].name)) {
                         ret->kind = kinds[i].kind;
@@ -575,11 +658,15 @@ int bus_msg_decode(const msgpack_object *o, unsigned flags, struct bus_msg *ret,
                 }
         switch (ret->kind) {
         case BUS_KIND_REQ:
-                return dec_req(o, flags, ret, e);
+                ret->a_raw = raw_of(&ix, EK_A, raw, spans, n_spans, &ret->a_raw_len);
+                return dec_req(&ix, flags, ret, e);
         case BUS_KIND_REP:
-                ret->ok = mp_get_bool(o, "ok", false);
-                ret->r = mp_get(o, "r");
-                ret->err = mp_get(o, "err");
+                if (!ix.v[EK_OK] || mp_to_bool(ix.v[EK_OK], &ret->ok) < 0)
+                        ret->ok = false;
+                ret->r = ix.v[EK_R];
+                ret->err = ix.v[EK_ERR];
+                ret->r_raw = raw_of(&ix, EK_R, raw, spans, n_spans, &ret->r_raw_len);
+                ret->err_raw = raw_of(&ix, EK_ERR, raw, spans, n_spans, &ret->err_raw_len);
                 return 0;
         case BUS_KIND_PUB:
                 return dec_pub(o, ret, e);

@@ -107,6 +107,9 @@ void bus_enc_rep_err(struct mpw *w, const void *id, size_t id_len, int code, con
 /* A service's answer passed on under the client's id: ok, r and err as they came. */
 void bus_enc_rep_relay(struct mpw *w, const void *id, size_t id_len, bool ok, const msgpack_object *r,
                        const msgpack_object *err);
+/* The same with r and err as encoded bytes (NULL: left out). */
+void bus_enc_rep_relay_raw(struct mpw *w, const void *id, size_t id_len, bool ok, const void *r, size_t r_len,
+                           const void *err, size_t err_len);
 void bus_enc_pub(struct mpw *w, const struct bus_pub_out *p);
 /* A batch: begin, one add per event (topic, ts, src and data of p; seq, tag
  * and lost are not part of a batch), end. */
@@ -141,6 +144,9 @@ struct bus_msg {
         /* rep */
         bool ok;
         const msgpack_object *r, *err;
+        /* id, req a, rep r and err as they came (bus_msg_decode_raw), else NULL */
+        const char *id_raw, *a_raw, *r_raw, *err_raw;
+        size_t id_raw_len, a_raw_len, r_raw_len, err_raw_len;
         /* pub */
         char topic[BUS_TOPIC_MAX + 1];
         bool has_ts;
@@ -170,6 +176,10 @@ int bus_msg_decode(const msgpack_object *o, unsigned flags, struct bus_msg *ret,
 /* One event of a batch (m->evs->via.array.ptr[i]) into ret: topic, ts, src
  * and data as for a single pub; -EINVAL (field "evs") when it is not one. */
 int bus_dec_pub_ev(const msgpack_object *ev, struct bus_msg *ret, struct ds_err *e);
+/* The same for o decoded from raw by mp_decode_spans() (spans of its
+ * top-level entries): also sets a_raw, r_raw and err_raw. */
+int bus_msg_decode_raw(const msgpack_object *o, const char *raw, const struct mp_span *spans, size_t n_spans,
+                       unsigned flags, struct bus_msg *ret, struct ds_err *e);
 /* A token (req tok, sub tok): NULL or "" is no token (*ret NULL); else it must
  * be a string of at most BUS_TOKEN_MAX bytes. */
 int bus_dec_tok(const msgpack_object *o, const msgpack_object **ret, struct ds_err *e);

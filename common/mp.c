@@ -110,22 +110,67 @@ void mpw_map_end(struct mpw *w) { close_container(w, true); }
 void mpw_arr_begin(struct mpw *w) { open_container(w, false); }
 void mpw_arr_end(struct mpw *w) { close_container(w, false); }
 
+/* room for n more bytes without growing the buffer */
+static inline unsigned char *room(struct mpw *w, size_t n)
+{
+        return w->sb.alloc - w->sb.size >= n ? (unsigned char *)w->sb.data + w->sb.size : NULL;
+}
+
 void mpw_strn(struct mpw *w, const char *s, size_t n)
 {
+        unsigned char *p;
+
         item(w);
+        /* a short string straight into the buffer: the bytes msgpack-c writes (fixstr) */
+        if (n < 32 && (p = room(w, n + 1))) {
+                p[0] = (unsigned char)(0xa0 | n);
+                memcpy(p + 1, s, n);
+                w->sb.size += n + 1;
+                return;
+        }
         msgpack_pack_str(&w->pk, n);
         msgpack_pack_str_body(&w->pk, s, n);
 }
 
 void mpw_str(struct mpw *w, const char *s) { mpw_strn(w, s, strlen(s)); }
-void mpw_int(struct mpw *w, int64_t v) { item(w); msgpack_pack_int64(&w->pk, v); }
-void mpw_uint(struct mpw *w, uint64_t v) { item(w); msgpack_pack_uint64(&w->pk, v); }
+void mpw_int(struct mpw *w, int64_t v)
+{
+        unsigned char *p;
+
+        item(w);
+        if (v >= 0 && v < 128 && (p = room(w, 1))) { /* positive fixint */
+                *p = (unsigned char)v;
+                w->sb.size++;
+                return;
+        }
+        msgpack_pack_int64(&w->pk, v);
+}
+
+void mpw_uint(struct mpw *w, uint64_t v)
+{
+        unsigned char *p;
+
+        item(w);
+        if (v < 128 && (p = room(w, 1))) {
+                *p = (unsigned char)v;
+                w->sb.size++;
+                return;
+        }
+        msgpack_pack_uint64(&w->pk, v);
+}
 void mpw_double(struct mpw *w, double v) { item(w); msgpack_pack_double(&w->pk, v); }
 void mpw_nil(struct mpw *w) { item(w); msgpack_pack_nil(&w->pk); }
 
 void mpw_bool(struct mpw *w, bool v)
 {
+        unsigned char *p;
+
         item(w);
+        if ((p = room(w, 1))) {
+                *p = v ? 0xc3 : 0xc2;
+                w->sb.size++;
+                return;
+        }
         if (v)
                 msgpack_pack_true(&w->pk);
         else
@@ -147,7 +192,14 @@ void mpw_obj(struct mpw *w, const msgpack_object *o)
 
 void mpw_raw(struct mpw *w, const void *p, size_t n)
 {
+        unsigned char *d;
+
         item(w);
+        if ((d = room(w, n))) {
+                memcpy(d, p, n);
+                w->sb.size += n;
+                return;
+        }
         msgpack_sbuffer_write(&w->sb, p, n);
 }
 
@@ -522,22 +574,281 @@ int mp_decode(const void *buf, size_t len, const struct mp_limits *lim, msgpack_
         return 0;
 }
 
+/* ---- one-pass decoder ------------------------------------------------------
+ * The checks of mp_check() and the objects of msgpack_unpack() in one walk
+ * over the bytes: the same limits and reasons, the same objects (strings,
+ * bins and exts point into buf). */
+
+struct dec {
+        struct walk k;
+        msgpack_zone *z;
+        const unsigned char *base;
+        struct mp_span *spans;
+        size_t n_spans;
+};
+
+static int dec_obj(struct dec *d, msgpack_object *o, unsigned depth);
+
+static int dec_container(struct dec *d, msgpack_object *o, uint64_t n, bool map, unsigned depth)
+{
+        struct walk *k = &d->k;
+        void *ptr = NULL;
+
+        if (depth + 1 > k->lim->max_depth) {
+                k->why = "nesting too deep";
+                return -EMSGSIZE;
+        }
+        if (n > k->lim->max_items) {
+                k->why = map ? "map has too many entries" : "array has too many items";
+                return -EMSGSIZE;
+        }
+        if (n * (map ? 2 : 1) > (uint64_t)(k->end - k->p)) {
+                k->why = "truncated message";
+                return -EBADMSG;
+        }
+        if (n) {
+                ptr = msgpack_zone_malloc(d->z, n * (map ? sizeof(msgpack_object_kv) : sizeof(msgpack_object)));
+                if (!ptr) {
+                        k->why = "out of memory";
+                        return -ENOMEM;
+                }
+        }
+        if (map) {
+                msgpack_object_kv *kv = ptr;
+
+                o->type = MSGPACK_OBJECT_MAP;
+                o->via.map.size = (uint32_t)n;
+                o->via.map.ptr = kv;
+                for (uint64_t i = 0; i < n; i++) {
+                        const unsigned char *v;
+                        int r = dec_obj(d, &kv[i].key, depth + 1);
+
+                        if (r < 0)
+                                return r;
+                        v = k->p;
+                        r = dec_obj(d, &kv[i].val, depth + 1);
+                        if (r < 0)
+                                return r;
+                        if (depth == 0 && i < d->n_spans)
+                                d->spans[i] = (struct mp_span){(uint32_t)(v - d->base), (uint32_t)(k->p - v)};
+                }
+        } else {
+                msgpack_object *a = ptr;
+
+                o->type = MSGPACK_OBJECT_ARRAY;
+                o->via.array.size = (uint32_t)n;
+                o->via.array.ptr = a;
+                for (uint64_t i = 0; i < n; i++) {
+                        int r = dec_obj(d, &a[i], depth + 1);
+
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* n bytes of payload at the cursor, within the string limit */
+static int dec_bytes(struct walk *k, uint64_t n, const char **ret)
+{
+        int r = walk_bytes(k, n);
+
+        if (r < 0)
+                return r;
+        *ret = (const char *)k->p - n;
+        return 0;
+}
+
+static int dec_len(struct walk *k, int l, uint64_t *ret)
+{
+        if (need(k, (size_t)l) < 0)
+                return -EBADMSG;
+        *ret = be(k->p, l);
+        k->p += l;
+        return 0;
+}
+
+static int dec_obj(struct dec *d, msgpack_object *o, unsigned depth)
+{
+        struct walk *k = &d->k;
+        const char *p;
+        unsigned char b;
+        uint64_t n;
+        int r;
+
+        if (need(k, 1) < 0)
+                return -EBADMSG;
+        b = *k->p++;
+        if (b <= 0x7f) {
+                o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+                o->via.u64 = b;
+                return 0;
+        }
+        if (b >= 0xe0) {
+                o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+                o->via.i64 = (int8_t)b;
+                return 0;
+        }
+        if ((b & 0xf0) == 0x80)
+                return dec_container(d, o, b & 0x0f, true, depth);
+        if ((b & 0xf0) == 0x90)
+                return dec_container(d, o, b & 0x0f, false, depth);
+        if ((b & 0xe0) == 0xa0) {
+                n = b & 0x1f;
+                goto str;
+        }
+        switch (b) {
+        case 0xc0:
+                o->type = MSGPACK_OBJECT_NIL;
+                return 0;
+        case 0xc2:
+        case 0xc3:
+                o->type = MSGPACK_OBJECT_BOOLEAN;
+                o->via.boolean = b == 0xc3;
+                return 0;
+        case 0xc4:
+        case 0xc5:
+        case 0xc6:
+                if (dec_len(k, 1 << (b - 0xc4), &n) < 0)
+                        return -EBADMSG;
+                if ((r = dec_bytes(k, n, &p)) < 0)
+                        return r;
+                o->type = MSGPACK_OBJECT_BIN;
+                o->via.bin.ptr = p;
+                o->via.bin.size = (uint32_t)n;
+                return 0;
+        case 0xd9:
+        case 0xda:
+        case 0xdb:
+                if (dec_len(k, 1 << (b - 0xd9), &n) < 0)
+                        return -EBADMSG;
+        str:
+                if ((r = dec_bytes(k, n, &p)) < 0)
+                        return r;
+                o->type = MSGPACK_OBJECT_STR;
+                o->via.str.ptr = p;
+                o->via.str.size = (uint32_t)n;
+                return 0;
+        case 0xc7:
+        case 0xc8:
+        case 0xc9:
+                if (need(k, (size_t)(1 << (b - 0xc7)) + 1) < 0 || dec_len(k, 1 << (b - 0xc7), &n) < 0)
+                        return -EBADMSG;
+                n++; /* the type byte */
+                goto ext;
+        case 0xd4:
+        case 0xd5:
+        case 0xd6:
+        case 0xd7:
+        case 0xd8:
+                n = (1u << (b - 0xd4)) + 1;
+        ext:
+                if ((r = dec_bytes(k, n, &p)) < 0)
+                        return r;
+                o->type = MSGPACK_OBJECT_EXT;
+                o->via.ext.type = (int8_t)p[0];
+                o->via.ext.ptr = p + 1;
+                o->via.ext.size = (uint32_t)(n - 1);
+                return 0;
+        case 0xca:
+        case 0xcb:
+                if ((r = dec_bytes(k, b == 0xca ? 4 : 8, &p)) < 0)
+                        return r;
+                n = be((const unsigned char *)p, b == 0xca ? 4 : 8);
+                if (b == 0xca) {
+                        uint32_t u = (uint32_t)n;
+                        float f;
+
+                        memcpy(&f, &u, sizeof f);
+                        o->type = MSGPACK_OBJECT_FLOAT32;
+                        o->via.f64 = f;
+                } else {
+                        o->type = MSGPACK_OBJECT_FLOAT64;
+                        memcpy(&o->via.f64, &n, sizeof n);
+                }
+                return 0;
+        case 0xcc:
+        case 0xcd:
+        case 0xce:
+        case 0xcf:
+                if ((r = dec_bytes(k, 1u << (b - 0xcc), &p)) < 0)
+                        return r;
+                o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+                o->via.u64 = be((const unsigned char *)p, 1 << (b - 0xcc));
+                return 0;
+        case 0xd0:
+        case 0xd1:
+        case 0xd2:
+        case 0xd3: {
+                int l = 1 << (b - 0xd0);
+                int64_t v;
+
+                if ((r = dec_bytes(k, (uint64_t)l, &p)) < 0)
+                        return r;
+                n = be((const unsigned char *)p, l);
+                /* sign-extend from l bytes */
+                v = l == 8 ? (int64_t)n : (int64_t)(n ^ (1ull << (8 * l - 1))) - (int64_t)(1ull << (8 * l - 1));
+                if (v < 0) {
+                        o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+                        o->via.i64 = v;
+                } else {
+                        o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+                        o->via.u64 = (uint64_t)v;
+                }
+                return 0;
+        }
+        case 0xdc:
+        case 0xde:
+                if (dec_len(k, 2, &n) < 0)
+                        return -EBADMSG;
+                return dec_container(d, o, n, b == 0xde, depth);
+        case 0xdd:
+        case 0xdf:
+                if (dec_len(k, 4, &n) < 0)
+                        return -EBADMSG;
+                return dec_container(d, o, n, b == 0xdf, depth);
+        default: /* 0xc1 is never used */
+                k->why = "invalid type byte";
+                return -EBADMSG;
+        }
+}
+
+int mp_decode_spans(const void *buf, size_t len, const struct mp_limits *lim, msgpack_zone *z, msgpack_object *ret,
+                    struct mp_span *spans, size_t n_spans, const char **why)
+{
+        struct dec d = {.k = {.p = buf, .end = (const unsigned char *)buf + len, .lim = lim ? lim : &mp_limits_default},
+                        .z = z,
+                        .base = buf,
+                        .spans = spans,
+                        .n_spans = n_spans};
+        msgpack_object o;
+        int r;
+
+        if (len == 0) {
+                *why = "empty message";
+                return -EBADMSG;
+        }
+        if (len > d.k.lim->max_msg) {
+                *why = "message too large";
+                return -EMSGSIZE;
+        }
+        r = dec_obj(&d, &o, 0);
+        if (r == 0 && d.k.p != d.k.end) {
+                d.k.why = "trailing bytes after message";
+                r = -EBADMSG;
+        }
+        if (r < 0) {
+                *why = d.k.why;
+                return r;
+        }
+        *ret = o;
+        return 0;
+}
+
 int mp_decode_zone(const void *buf, size_t len, const struct mp_limits *lim, msgpack_zone *z, msgpack_object *ret,
                    const char **why)
 {
-        size_t off = 0;
-        msgpack_unpack_return u;
-        int r;
-
-        r = mp_check(buf, len, lim, why);
-        if (r < 0)
-                return r;
-        u = msgpack_unpack(buf, len, &off, z, ret);
-        if (u != MSGPACK_UNPACK_SUCCESS && u != MSGPACK_UNPACK_EXTRA_BYTES) {
-                *why = "undecodable message";
-                return -EBADMSG;
-        }
-        return 0;
+        return mp_decode_spans(buf, len, lim, z, ret, NULL, 0, why);
 }
 
 /* ---- accessors ---------------------------------------------------------- */

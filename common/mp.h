@@ -82,6 +82,16 @@ int mp_decode(const void *buf, size_t len, const struct mp_limits *lim, msgpack_
  * into buf. */
 int mp_decode_zone(const void *buf, size_t len, const struct mp_limits *lim, msgpack_zone *z, msgpack_object *ret,
                    const char **why);
+/* Where one value lies in the encoded message: buf + off, len bytes. */
+struct mp_span {
+        uint32_t off, len;
+};
+/* mp_decode_zone() in one walk over buf (the checks and the objects
+ * together), also recording in spans[i] the bytes of the value of the
+ * top-level map's entry i, for i < n_spans, so that a value can be copied as
+ * it came instead of being packed again. Errors as mp_check(), and -ENOMEM. */
+int mp_decode_spans(const void *buf, size_t len, const struct mp_limits *lim, msgpack_zone *z, msgpack_object *ret,
+                    struct mp_span *spans, size_t n_spans, const char **why);
 
 /* For a message that failed mp_check(): finds the raw bytes of a scalar "id"
  * at the top level of a map, without recursion or allocation, so the sender

@@ -73,12 +73,14 @@ enum inflight_kind { IF_FORWARD, IF_SESSION_CHECK, IF_SUB_RECHECK };
 
 struct inflight {
         uint64_t bid;
+        struct inflight *next; /* in its bucket of the in-flight table */
         enum inflight_kind kind;
         char client_key[2 * RID_MAX + 1];
         uint8_t client_rid[RID_MAX];
         size_t client_rid_len;
-        char *client_id; /* encoded msgpack of the client's id */
+        char *client_id; /* encoded msgpack of the client's id (client_id_in when it fits) */
         size_t client_id_len;
+        char client_id_in[32];
         char svc[BUS_NAME_MAX + 1];
         int64_t deadline;
         /* IF_SESSION_CHECK: the parked request */
@@ -118,7 +120,12 @@ struct busd {
         void *router, *zap, *mon;
         zhash_t *peers;    /* key -> struct peer */
         zhash_t *services; /* name -> struct service */
-        zhash_t *inflight; /* bid -> struct inflight */
+        struct inflight_table {
+                struct inflight **slot; /* by bid & mask, chained */
+                size_t mask, count;
+                struct inflight *spare; /* freed entries kept for reuse (n_spare of them) */
+                size_t n_spare;
+        } inflight;
         zhash_t *sessions; /* token hash -> struct session */
         zhash_t *disabled; /* name -> "1" */
         zlist_t *logq;     /* busd's own records, to publish (struct logrec) */
@@ -155,6 +162,10 @@ struct busd {
                 unsigned n;
         } batch_out[8];
         size_t n_batch_out;
+        void *loop;        /* the zloop (busd.c) */
+        bool more_pending; /* a timer continues a drain cut short */
+        /* the peers last seen, by a hash of their routing id (peer_get) */
+        struct peer *pcache[64];
 };
 
 struct peer_ref {
@@ -187,7 +198,7 @@ void pubsub_end(struct busd *b, struct peer *p, const char *prefix, int code, co
         __attribute__((format(printf, 5, 6)));
 void pubsub_recheck_failed(struct busd *b, struct inflight *f, const char *why);
 void inflight_fail_of(struct busd *b, const char *svc, const char *why);
-zlist_t *inflight_take_checks(struct busd *b, const char *svc);
+struct inflight *inflight_take_checks(struct busd *b, const char *svc);
 struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload);
 void peers_drop_untrusted(struct busd *b);
 void methods_load_disabled(struct busd *b);
@@ -195,7 +206,18 @@ extern const struct ds_method busd_methods[];
 void session_tok_hash(const msgpack_object *tok, char out[65]);
 struct inflight *inflight_new(struct busd *b, struct peer *from, const struct req *q, enum inflight_kind kind,
                               const char *svc, int64_t timeout);
+/* Takes ownership of f: it is answered, failed or timed out from the table. */
 void inflight_track(struct busd *b, struct inflight *f);
+/* Removes the request bid from the table and returns it (caller owns), or NULL. */
+struct inflight *inflight_take(struct busd *b, uint64_t bid);
+/* inflight_free(), keeping the entry for the next request. */
+void inflight_release(struct busd *b, struct inflight *f);
+/* Takes out the requests of service svc (or, svc NULL, past their deadline
+ * at now) and hands each to fn, which owns it. */
+void inflight_sweep(struct busd *b, const char *svc, int64_t now, void (*fn)(struct busd *, struct inflight *, void *),
+                    void *ud);
+int inflight_init(struct busd *b);
+void inflight_destroy(struct busd *b);
 void session_send_check(struct busd *b, struct service *authd, uint64_t bid, const char *tok, size_t tok_len);
 void session_start_check(struct busd *b, struct peer *from, struct req *q, const char *raw, size_t raw_len,
                          const char *th);
@@ -210,7 +232,7 @@ void pubsub_rechecked(struct busd *b, struct inflight *f, const struct bus_msg *
 void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m);
 void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad);
 void session_revoked(struct busd *b, const msgpack_object *d);
-void session_redo_checks(struct busd *b, zlist_t **checks);
+void session_redo_checks(struct busd *b, struct inflight *checks);
 void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw);
 /* m decoded from raw: its data is passed on as the publisher encoded it. */
 void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m, const char *raw, size_t raw_len);
@@ -222,7 +244,9 @@ void route_message(struct busd *b, struct peer *from, const char *raw, size_t le
 void peers_on_monitor(struct busd *b);
 void route_on_tick(struct busd *b);
 void peers_on_heartbeat(struct busd *b);
-void route_on_router(struct busd *b);
+/* Handles what the router holds, up to a batch: 0 when it said EAGAIN (its
+ * last operation a receive), 1 when the batch ended first. */
+int route_on_router(struct busd *b);
 /* setup.c */
 extern const struct ds_field busd_settings[];
 int busd_load_config(const char *path, struct ds_settings *ret, struct ds_err *e);

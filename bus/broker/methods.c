@@ -186,7 +186,7 @@ static int h_bus_stats(void *ctx, struct ds_call *c)
         mpw_kv_uint(r, "log_dropped", b->st.log_dropped);
         mpw_kv_uint(r, "peers", zhash_size(b->peers));
         mpw_kv_uint(r, "services", zhash_size(b->services));
-        mpw_kv_uint(r, "inflight", zhash_size(b->inflight));
+        mpw_kv_uint(r, "inflight", b->inflight.count);
         mpw_kv_uint(r, "sessions_cached", zhash_size(b->sessions));
         mpw_kv_uint(r, "keys", bus_keys_count(b->keys));
         return 0;

@@ -64,22 +64,49 @@ static void drop_service(struct busd *b, struct service *s, const char *why, boo
         inflight_fail_of(b, name, "went away");
 }
 
+static size_t pcache_slot(const uint8_t *rid, size_t n)
+{
+        uint32_t h = 2166136261u; /* FNV-1a */
+
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ rid[i]) * 16777619u;
+        return h % (sizeof((struct busd *)0)->pcache / sizeof(struct peer *));
+}
+
+/* Every peer leaves through here, so that the cache never holds a freed one. */
+static void forget_peer(struct busd *b, struct peer *p)
+{
+        size_t i = pcache_slot(p->rid, p->rid_len);
+
+        if (b->pcache[i] == p)
+                b->pcache[i] = NULL;
+        zhash_delete(b->peers, p->key);
+}
+
 static void drop_peer(struct busd *b, struct peer *p, const char *why)
 {
         if (p->svc)
                 drop_service(b, p->svc, why, false);
-        zhash_delete(b->peers, p->key);
+        forget_peer(b, p);
 }
 
 struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload)
 {
+        const uint8_t *rid = zmq_msg_data(ridm);
+        size_t n = zmq_msg_size(ridm), slot;
         char key[2 * RID_MAX + 1];
         struct peer *p;
         const char *uid;
+        struct stat st;
+        int fd;
 
-        if (zmq_msg_size(ridm) == 0 || zmq_msg_size(ridm) > RID_MAX)
+        if (n == 0 || n > RID_MAX)
                 return NULL;
-        ds_hex(zmq_msg_data(ridm), zmq_msg_size(ridm), key);
+        slot = pcache_slot(rid, n);
+        p = b->pcache[slot];
+        if (p && p->rid_len == n && !memcmp(p->rid, rid, n))
+                goto found;
+        ds_hex(rid, n, key);
         p = zhash_lookup(b->peers, key);
         if (!p) {
                 p = calloc(1, sizeof *p);
@@ -98,14 +125,12 @@ struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload)
                 zhash_insert(b->peers, key, p);
                 zhash_freefn(b->peers, key, peer_free);
         }
-        {
-                int fd = zmq_msg_get(payload, ZMQ_SRCFD);
-                struct stat st;
-
-                if (fd != p->fd || !p->fd_ino) {
-                        p->fd = fd;
-                        p->fd_ino = fd >= 0 && fstat(fd, &st) == 0 ? st.st_ino : 0;
-                }
+        b->pcache[slot] = p;
+found:
+        fd = zmq_msg_get(payload, ZMQ_SRCFD);
+        if (fd != p->fd || !p->fd_ino) {
+                p->fd = fd;
+                p->fd_ino = fd >= 0 && fstat(fd, &st) == 0 ? st.st_ino : 0;
         }
         p->last_rx = ds_now_mono_ms();
         return p;
@@ -145,7 +170,7 @@ void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, con
         const msgpack_object *ms = m->methods;
         struct service *s, *old;
         bool quiet;
-        zlist_t *redo = NULL;
+        struct inflight *redo = NULL;
 
         if ((bad && !strcmp(bad->field, "name")) || !strcmp(name, BUS_SERVICE_SELF) || !strcmp(name, "busd")) {
                 log_warn("bus: hello from '%s' with a bad service name, ignored", from->id);
@@ -221,7 +246,7 @@ void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, con
                 service_event(b, "bus.service.up", s, NULL);
         /* a new authd may not know the sessions subscribers hold */
         if (redo)
-                session_redo_checks(b, &redo);
+                session_redo_checks(b, redo);
         if (!strcmp(name, "authd"))
                 for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers))
                         if (p->ss)
@@ -272,7 +297,7 @@ void peers_on_heartbeat(struct busd *b)
                         }
                         peers_send_kind(b, p, BUS_K_HB);
                 } else if (now - p->last_rx > 60000) {
-                        zhash_delete(b->peers, k); /* an idle client: forget it */
+                        forget_peer(b, p); /* an idle client */
                 }
         }
         zlist_destroy(&keys);

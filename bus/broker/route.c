@@ -2,41 +2,6 @@
  * table, replies back to the caller, deadlines */
 #include "broker.h"
 
-/* the in-flight table's key: the decimal busd id (sessions.c and pubsub.c
- * track theirs through inflight_track too) */
-static void bid_key(uint64_t bid, char key[24])
-{
-        char t[24];
-        int n = 0, k = 0;
-
-        do
-                t[n++] = (char)('0' + bid % 10);
-        while ((bid /= 10) && n < 23);
-        while (n)
-                key[k++] = t[--n];
-        key[k] = '\0';
-}
-
-static void copy_name(char *dst, size_t size, const char *src)
-{
-        size_t n = strnlen(src, size - 1);
-
-        memcpy(dst, src, n);
-        dst[n] = '\0';
-}
-
-void inflight_free(void *p)
-{
-        struct inflight *f = p;
-
-        free(f->client_id);
-        if (f->parked) {
-                sodium_memzero(f->parked, f->parked_len);
-                free(f->parked);
-        }
-        free(f);
-}
-
 int route_send(struct busd *b, const uint8_t *rid, size_t rid_len, const void *data, size_t len)
 {
         if (zmq_send(b->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
@@ -65,78 +30,64 @@ void route_reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const v
         mpw_free(&w);
 }
 
+/* After a send from the kept writer: zeroed (it may hold secrets), and
+ * given back when one large message grew it, so that a single big request
+ * does not pin its size for the life of busd. */
+#define OUT_KEEP_MAX (64 << 10)
+
+static void out_done(struct mpw *w)
+{
+        if (w->sb.alloc > OUT_KEEP_MAX) {
+                mpw_wipe(w);
+                mpw_init(w);
+                return;
+        }
+        sodium_memzero(w->sb.data, w->sb.size);
+        mpw_reset(w);
+}
+
+static void fail_one(struct busd *b, struct inflight *f, void *ud)
+{
+        const char *why = ud;
+
+        if (f->kind == IF_FORWARD)
+                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EUNAVAIL, NULL,
+                                "%s %s", f->svc, why);
+        else if (f->kind == IF_SUB_RECHECK)
+                pubsub_recheck_failed(b, f, why);
+        else
+                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EUNAVAIL, NULL,
+                                "authd %s: cannot check the session", why);
+        inflight_release(b, f);
+}
+
 void inflight_fail_of(struct busd *b, const char *svc, const char *why)
 {
-        zlist_t *keys = zhash_keys(b->inflight);
-
-        for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
-                struct inflight *f = zhash_lookup(b->inflight, k);
-                if (!f || strcmp(f->svc, svc))
-                        continue;
-                if (f->kind == IF_FORWARD)
-                        route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
-                                        -DS_EUNAVAIL, NULL, "%s %s", svc, why);
-                else if (f->kind == IF_SUB_RECHECK)
-                        pubsub_recheck_failed(b, f, why);
-                else
-                        route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
-                                        -DS_EUNAVAIL, NULL, "authd %s: cannot check the session", why);
-                zhash_delete(b->inflight, k);
-        }
-        zlist_destroy(&keys);
+        inflight_sweep(b, svc, 0, fail_one, (void *)why);
 }
 
-/* Takes the session checks in flight to svc out of the table (an authd being
- * replaced by a new registration): a check is a read, so it is asked again of
- * the new authd rather than failed (session_redo_checks). */
-zlist_t *inflight_take_checks(struct busd *b, const char *svc)
+/* An authd replaced by a new registration: the session checks in flight to
+ * it are taken out (a check is a read, so it is asked again of the new authd
+ * rather than failed: session_redo_checks); forwarded requests stay, failed
+ * when the old authd is dropped. */
+static void take_check(struct busd *b, struct inflight *f, void *ud)
 {
-        zlist_t *keys = zhash_keys(b->inflight), *out = zlist_new();
+        struct inflight **list = ud;
 
-        for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
-                struct inflight *f = zhash_lookup(b->inflight, k);
-                if (!f || strcmp(f->svc, svc) || f->kind == IF_FORWARD)
-                        continue;
-                zhash_freefn(b->inflight, k, NULL);
-                zhash_delete(b->inflight, k);
-                zlist_append(out, f);
+        if (f->kind == IF_FORWARD) {
+                inflight_track(b, f);
+                return;
         }
-        zlist_destroy(&keys);
-        return out;
+        f->next = *list;
+        *list = f;
 }
 
-/* A request in flight, answering the client (from, q) by default. */
-struct inflight *inflight_new(struct busd *b, struct peer *from, const struct req *q, enum inflight_kind kind,
-                              const char *svc, int64_t timeout)
+struct inflight *inflight_take_checks(struct busd *b, const char *svc)
 {
-        struct inflight *f = calloc(1, sizeof *f);
+        struct inflight *list = NULL;
 
-        if (!f)
-                return NULL;
-        f->bid = b->next_bid++;
-        f->kind = kind;
-        memcpy(f->client_rid, from->rid, from->rid_len);
-        f->client_rid_len = from->rid_len;
-        memcpy(f->client_key, from->key, sizeof f->client_key);
-        f->client_id = malloc(q->id_len ? q->id_len : 1);
-        if (!f->client_id) {
-                free(f);
-                return NULL;
-        }
-        memcpy(f->client_id, q->id, q->id_len);
-        f->client_id_len = q->id_len;
-        copy_name(f->svc, sizeof f->svc, svc);
-        f->deadline = ds_now_mono_ms() + timeout;
-        return f;
-}
-
-void inflight_track(struct busd *b, struct inflight *f)
-{
-        char key[24];
-
-        bid_key(f->bid, key);
-        zhash_insert(b->inflight, key, f);
-        zhash_freefn(b->inflight, key, inflight_free);
+        inflight_sweep(b, svc, 0, take_check, &list);
+        return list;
 }
 
 static void forward(struct busd *b, struct peer *from, struct req *q, struct service *s, const struct session *sess,
@@ -163,15 +114,20 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
                 stamp.authz_len = sess->authz_len;
         }
         mpw_reset(w);
-        bus_enc_req(w, &(struct bus_req_out){
-                               .id = f->bid, .m = q->method, .t = q->timeout, .args_obj = q->a, .c = &stamp});
+        /* the arguments as they came when the decoder kept their bytes */
+        bus_enc_req(w, &(struct bus_req_out){.id = f->bid,
+                                             .m = q->method,
+                                             .t = q->timeout,
+                                             .args_obj = q->msg->a_raw ? NULL : q->a,
+                                             .args = q->msg->a_raw,
+                                             .args_len = q->msg->a_raw_len,
+                                             .c = &stamp});
         r = route_send(b, s->peer->rid, s->peer->rid_len, mpw_data(w), mpw_len(w));
-        sodium_memzero(w->sb.data, w->sb.size);
-        mpw_reset(w);
+        out_done(w);
         if (r < 0) {
                 route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, r == -EAGAIN ? -EBUSY : -DS_EUNAVAIL,
                                 NULL, "%s cannot take requests now", s->name);
-                inflight_free(f);
+                inflight_release(b, f);
                 return;
         }
         inflight_track(b, f);
@@ -186,9 +142,14 @@ void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const
         const char *auth;
         int64_t t;
 
-        mpw_obj(idw, m->id);
-        q.id = mpw_data(idw);
-        q.id_len = mpw_len(idw);
+        if (m->id_raw) {
+                q.id = m->id_raw;
+                q.id_len = m->id_raw_len;
+        } else {
+                mpw_obj(idw, m->id);
+                q.id = mpw_data(idw);
+                q.id_len = mpw_len(idw);
+        }
         t = m->has_t ? m->t : ds_settings_int(&b->cfg, "default_timeout_ms");
         q.timeout = t < 10 ? 10 : t > BUS_MAX_TIMEOUT_MS ? BUS_MAX_TIMEOUT_MS : t;
         {
@@ -285,58 +246,57 @@ void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m)
 {
         int64_t bid = m->nid;
         struct inflight *f;
-        char key[24];
         struct mpw *w = &b->out;
 
         if (bid < 0)
                 return;
-        bid_key((uint64_t)bid, key);
-        f = zhash_lookup(b->inflight, key);
-        if (!f || !from->svc || strcmp(from->svc->name, f->svc)) {
-                log_debug("bus: stray reply %s from '%s'", key, from->id);
+        f = inflight_take(b, (uint64_t)bid);
+        if (f && (!from->svc || strcmp(from->svc->name, f->svc))) {
+                inflight_track(b, f); /* not the service it was sent to: not its answer */
+                f = NULL;
+        }
+        if (!f) {
+                log_debug("bus: stray reply %lld from '%s'", (long long)bid, from->id);
                 return;
         }
-        zhash_freefn(b->inflight, key, NULL);
-        zhash_delete(b->inflight, key);
         if (f->kind == IF_SESSION_CHECK) {
                 session_checked(b, f, m);
-                inflight_free(f);
+                inflight_release(b, f);
                 return;
         }
         if (f->kind == IF_SUB_RECHECK) {
                 pubsub_rechecked(b, f, m);
-                inflight_free(f);
+                inflight_release(b, f);
                 return;
         }
         b->st.replies++;
         mpw_reset(w);
-        bus_enc_rep_relay(w, f->client_id, f->client_id_len, m->ok, m->r, m->err);
+        if ((m->r && !m->r_raw) || (m->err && !m->err_raw))
+                bus_enc_rep_relay(w, f->client_id, f->client_id_len, m->ok, m->r, m->err);
+        else
+                bus_enc_rep_relay_raw(w, f->client_id, f->client_id_len, m->ok, m->r_raw, m->r_raw_len, m->err_raw,
+                                      m->err_raw_len);
         route_send(b, f->client_rid, f->client_rid_len, mpw_data(w), mpw_len(w));
-        sodium_memzero(w->sb.data, w->sb.size);
-        mpw_reset(w);
-        inflight_free(f);
+        out_done(w);
+        inflight_release(b, f);
 }
 
+static void time_out(struct busd *b, struct inflight *f, void *ud)
+{
+        (void)ud;
+        b->st.timeouts++;
+        if (f->kind == IF_SUB_RECHECK)
+                pubsub_recheck_failed(b, f, "did not answer in time");
+        else
+                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -ETIMEDOUT, NULL,
+                                "%s did not answer in time", f->svc);
+        inflight_release(b, f);
+}
+
+/* requests past their deadline get ETIMEDOUT, never silence */
 void route_on_tick(struct busd *b)
 {
-        int64_t now = ds_now_mono_ms();
-        zlist_t *keys;
-
-        /* requests past their deadline get ETIMEDOUT, never silence */
-        keys = zhash_keys(b->inflight);
-        for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
-                struct inflight *f = zhash_lookup(b->inflight, k);
-                if (f && f->deadline <= now) {
-                        b->st.timeouts++;
-                        if (f->kind == IF_SUB_RECHECK)
-                                pubsub_recheck_failed(b, f, "did not answer in time");
-                        else
-                                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len,
-                                                -ETIMEDOUT, NULL, "%s did not answer in time", f->svc);
-                        zhash_delete(b->inflight, k);
-                }
-        }
-        zlist_destroy(&keys);
+        inflight_sweep(b, NULL, ds_now_mono_ms(), time_out, NULL);
 }
 
 void route_message(struct busd *b, struct peer *from, const char *raw, size_t len)
@@ -345,6 +305,7 @@ void route_message(struct busd *b, struct peer *from, const char *raw, size_t le
         msgpack_object obj;
         bool outer = !b->zone_busy;
         const char *why;
+        struct mp_span spans[16];
         struct bus_msg m;
         struct ds_err e;
         struct mpw idw;
@@ -355,7 +316,7 @@ void route_message(struct busd *b, struct peer *from, const char *raw, size_t le
                 if (!msgpack_zone_init(z, MSGPACK_ZONE_CHUNK_SIZE))
                         return;
         }
-        r = mp_decode_zone(raw, len, &b->lim, z, &obj, &why);
+        r = mp_decode_spans(raw, len, &b->lim, z, &obj, spans, sizeof spans / sizeof spans[0], &why);
         if (r < 0) {
                 b->st.malformed++;
                 if (ds_now_mono_ms() - b->last_warn > 1000) {
@@ -374,7 +335,7 @@ void route_message(struct busd *b, struct peer *from, const char *raw, size_t le
         }
         b->zone_busy = true;
         mpw_init(&idw);
-        r = bus_msg_decode(&obj, BUS_DEC_ROUTE, &m, &e);
+        r = bus_msg_decode_raw(&obj, raw, spans, sizeof spans / sizeof spans[0], BUS_DEC_ROUTE, &m, &e);
         if (r < 0 && (m.kind == BUS_KIND_NONE || m.kind == BUS_KIND_REQ)) {
                 /* no kind, another version, an unknown kind, a bad request:
                  * answered when it carries an id */
@@ -425,12 +386,12 @@ out:
         b->zone_busy = !outer;
 done:
         if (outer)
-                msgpack_zone_clear(z);
+                msgpack_zone_clear(z); /* keeps its first chunk only: bounded */
         else
                 msgpack_zone_destroy(z);
 }
 
-void route_on_router(struct busd *b)
+int route_on_router(struct busd *b)
 {
         for (int n = 0; n < 1024; n++) {
                 zmq_msg_t rid, payload;
@@ -439,7 +400,7 @@ void route_on_router(struct busd *b)
                 zmq_msg_init(&rid);
                 if (zmq_msg_recv(&rid, b->router, ZMQ_DONTWAIT) < 0) {
                         zmq_msg_close(&rid);
-                        return;
+                        return 0;
                 }
                 zmq_msg_init(&payload);
                 if (!zmq_msg_more(&rid) || zmq_msg_recv(&payload, b->router, 0) < 0) {
@@ -478,4 +439,5 @@ void route_on_router(struct busd *b)
                 zmq_msg_close(&rid);
                 zmq_msg_close(&payload);
         }
+        return 1; /* more may be waiting */
 }

@@ -171,18 +171,19 @@ void session_revoked(struct busd *b, const msgpack_object *d)
  * and is checked again); a subscriber's re-check is left to the re-check of
  * every subscriber that follows authd's registration. A late answer of the old
  * authd finds no table entry and is dropped as stray. */
-void session_redo_checks(struct busd *b, zlist_t **checks)
+void session_redo_checks(struct busd *b, struct inflight *checks)
 {
-        struct inflight *f;
-
-        while ((f = zlist_pop(*checks))) {
+        while (checks) {
+                struct inflight *f = checks;
                 struct peer *p = zhash_lookup(b->peers, f->client_key);
+
+                checks = f->next;
+                f->next = NULL;
                 if (p && f->kind == IF_SUB_RECHECK && p->ss && !strcmp(p->ss->th, f->session_tok_hash))
                         p->ss->checking = false;
                 else if (p && f->kind == IF_SESSION_CHECK)
                         route_message(b, p, f->parked, f->parked_len);
                 b->st.session_checks_redone++;
-                inflight_free(f);
+                inflight_release(b, f);
         }
-        zlist_destroy(checks);
 }

@@ -139,12 +139,14 @@ void busd_start(struct busd *b)
                 fatal("ZAP handler: %s", zmq_strerror(zmq_errno()));
         b->router = zmq_socket(zctx, ZMQ_ROUTER);
         {
-                int one = 1, hwm = 100000, zero = 0;
+                /* inbound, a peer that sends faster than busd reads waits in its
+                 * own queue: busd holds at most rcvhwm of its messages */
+                int one = 1, hwm = 100000, rcvhwm = 100, zero = 0;
                 int64_t maxmsg = BUS_TRANSPORT_MAX;
 
                 zmq_setsockopt(b->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
                 zmq_setsockopt(b->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
-                zmq_setsockopt(b->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+                zmq_setsockopt(b->router, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
                 zmq_setsockopt(b->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
                 zmq_setsockopt(b->router, ZMQ_LINGER, &zero, sizeof zero);
                 zmq_setsockopt(b->router, ZMQ_CURVE_SERVER, &one, sizeof one);
@@ -183,7 +185,8 @@ void busd_start(struct busd *b)
         }
         b->peers = zhash_new();
         b->services = zhash_new();
-        b->inflight = zhash_new();
+        if (inflight_init(b) < 0)
+                fatal("out of memory");
         b->sessions = zhash_new();
         b->disabled = zhash_new();
         b->next_bid = 1;
@@ -199,7 +202,7 @@ void busd_stop(struct busd *b)
         log_set_sink(NULL, NULL);
         busd_flush_log(b);
         zlist_destroy(&b->logq);
-        zhash_destroy(&b->inflight);
+        inflight_destroy(b);
         zhash_destroy(&b->sessions);
         zhash_destroy(&b->services);
         zhash_destroy(&b->peers);

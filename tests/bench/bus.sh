@@ -16,6 +16,9 @@ stack_busd
 bg testsvc "$B/tests/testsvc"; SVC=$LAST_PID
 svc_up testsvc
 pss() { awk '/^Pss:/ {print $2}' /proc/$1/smaps_rollup; }
+# BENCH_CG_ONLY=1: only the callgrind step (deterministic; with KEEP=1 its
+# files stay in the test directory for callgrind_annotate)
+if [ -z "${BENCH_CG_ONLY:-}" ]; then
 sleep 1
 u=$(uss $BUSD_PID); bench "busd idle USS" "$u" KiB "PSS $(pss $BUSD_PID) KiB; target <= 1024: $(verdict "$u" "<=" 1024)"
 u=$(uss $SVC); bench "service idle USS (testsvc)" "$u" KiB "PSS $(pss $SVC) KiB; target <= 1024: $(verdict "$u" "<=" 1024)"
@@ -38,6 +41,7 @@ ev=$("$B/bench/bus_bench" events "${BENCH_EVENTS:-20000}" 4)
 v=$(awk -F'\t' '{print $3}' <<<"$ev")
 echo "$ev" | sed "s/received$/received; target >= 100000: $(verdict "$v" ">=" 100000)/"
 bench "busd events dropped at the high-water mark" "$(dc --json bus stats | sed 's/.*"events_dropped":\([0-9]*\).*/\1/')" events counter
+fi
 
 # ---- callgrind: instructions per forwarded request, busd beside zmq_proxy
 have valgrind || { bench "busd instructions per request" - Ir "skipped: no valgrind (apt-get install valgrind)"; exit 0; }
@@ -82,3 +86,4 @@ busd_ir=$(per_req "$bt" "$it"); own_ir=$(per_req "$((bt - bo))" "$((it - io))");
 bench "busd instructions per request (callgrind)" "$busd_ir" Ir "all threads, $CG_N calls of test.echo minus as long idle"
 bench "busd own instructions per request" "$own_ir" Ir "outside libzmq (CURVE included there); libzmq's share $((busd_ir - own_ir))"
 bench "zmq_proxy instructions per request (callgrind)" "$proxy_ir" Ir "CURVE both hops, the same $CG_N round trips"
+[ -n "${KEEP:-}" ] && echo "# callgrind files in $CG" >&2

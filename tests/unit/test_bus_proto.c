@@ -19,6 +19,61 @@ struct dec {
         int r;
 };
 
+/* raw (a span's bytes) holds exactly the object o */
+static void same_bytes(const char *raw, size_t len, const msgpack_object *o)
+{
+        msgpack_zone z;
+        msgpack_object x;
+        const char *why;
+
+        assert_non_null(o);
+        assert_true(msgpack_zone_init(&z, 256));
+        assert_int_equal(mp_decode_zone(raw, len, NULL, &z, &x, &why), 0);
+        assert_true(msgpack_object_equal(x, *o));
+        msgpack_zone_destroy(&z);
+}
+
+/* busd's way: one walk (mp_decode_spans) and bus_msg_decode_raw() must
+ * come to the same verdict and fields as mp_decode() + bus_msg_decode(),
+ * and the raw bytes it keeps must be the values' */
+static void same_as_raw(const struct mpw *w, unsigned flags, const struct dec *d)
+{
+        struct mp_span sp[16];
+        msgpack_zone z;
+        msgpack_object o;
+        struct bus_msg m;
+        struct ds_err e;
+        const char *why;
+
+        assert_true(msgpack_zone_init(&z, 1024));
+        assert_int_equal(mp_decode_spans(mpw_data(w), mpw_len(w), NULL, &z, &o, sp, 16, &why), 0);
+        ds_err_clear(&e);
+        assert_int_equal(bus_msg_decode_raw(&o, mpw_data(w), sp, 16, flags, &m, &e), d->r);
+        assert_int_equal(m.kind, d->m.kind);
+        assert_int_equal(m.nid, d->m.nid);
+        assert_int_equal(e.code, d->e.code);
+        assert_string_equal(e.field, d->e.field);
+        assert_string_equal(e.msg, d->e.msg);
+        assert_string_equal(m.to, d->m.to);
+        assert_string_equal(m.m, d->m.m);
+        assert_int_equal(m.ok, d->m.ok);
+        assert_int_equal(m.has_t, d->m.has_t);
+        assert_int_equal(m.t, d->m.t);
+        assert_int_equal(!m.tok, !d->m.tok);
+        assert_int_equal(!m.a, !d->m.a);
+        assert_int_equal(!m.r, !d->m.r);
+        assert_int_equal(!m.err, !d->m.err);
+        if (m.id_raw)
+                same_bytes(m.id_raw, m.id_raw_len, d->m.id);
+        if (m.a_raw)
+                same_bytes(m.a_raw, m.a_raw_len, d->m.a);
+        if (m.r_raw)
+                same_bytes(m.r_raw, m.r_raw_len, d->m.r);
+        if (m.err_raw)
+                same_bytes(m.err_raw, m.err_raw_len, d->m.err);
+        msgpack_zone_destroy(&z);
+}
+
 /* Decodes what w holds; the views in d->m live until dec_free(). */
 static void dec(const struct mpw *w, unsigned flags, struct dec *d)
 {
@@ -28,6 +83,7 @@ static void dec(const struct mpw *w, unsigned flags, struct dec *d)
         assert_int_equal(mp_decode(mpw_data(w), mpw_len(w), NULL, &d->u, &why), 0);
         ds_err_clear(&d->e);
         d->r = bus_msg_decode(&d->u.data, flags, &d->m, &d->e);
+        same_as_raw(w, flags, d);
 }
 
 static void dec_free(struct dec *d, struct mpw *w)
@@ -196,8 +252,19 @@ static void rep_kinds(void **state)
                 struct mpw w2;
                 struct dec d2;
 
+                struct mpw w3, ew;
+
                 mpw_init(&w2);
                 bus_enc_rep_relay(&w2, mpw_data(&id), mpw_len(&id), d.m.ok, d.m.r, d.m.err);
+                /* busd copies err's bytes instead: the same message */
+                mpw_init(&ew);
+                mpw_obj(&ew, d.m.err);
+                mpw_init(&w3);
+                bus_enc_rep_relay_raw(&w3, mpw_data(&id), mpw_len(&id), d.m.ok, NULL, 0, mpw_data(&ew), mpw_len(&ew));
+                assert_int_equal(mpw_len(&w3), mpw_len(&w2));
+                assert_memory_equal(mpw_data(&w3), mpw_data(&w2), mpw_len(&w2));
+                mpw_free(&w3);
+                mpw_free(&ew);
                 dec(&w2, 0, &d2);
                 assert_int_equal(d2.r, 0);
                 assert_true(mp_streq(d2.m.id, "client-id"));

@@ -63,10 +63,20 @@ static void check_rejects(const void *buf, size_t len, const struct mp_limits *l
 {
         const char *why = NULL;
         int r = mp_check(buf, len, lim, &why);
+        msgpack_zone z;
+        msgpack_object o;
+        struct mp_span sp[4];
 
         assert_int_equal(r, want);
         assert_non_null(why);
         assert_non_null(strstr(why, why_part));
+        /* the one-pass decoder refuses the same input for the same reason */
+        why = NULL;
+        assert_true(msgpack_zone_init(&z, 256));
+        assert_int_equal(mp_decode_spans(buf, len, lim, &z, &o, sp, 4, &why), want);
+        assert_non_null(why);
+        assert_non_null(strstr(why, why_part));
+        msgpack_zone_destroy(&z);
 }
 
 static void truncated_and_trailing(void **state)
@@ -192,6 +202,99 @@ static void raw_spans(void **state)
         mpw_free(&w);
 }
 
+/* Every msgpack type, decoded in one pass, equals what msgpack-c unpacks;
+ * the spans are the bytes of each top-level value. */
+static void one_pass_equals_msgpack_c(void **state)
+{
+        static const unsigned char msg[] = {
+                0x8f,                                           /* map of 15 */
+                0xa1, 'a', 0x7f,                                /* positive fixint */
+                0xa1, 'b', 0xe0,                                /* negative fixint -32 */
+                0xa1, 'c', 0xd0, 0x05,                          /* int8 5: positive */
+                0xa1, 'd', 0xd1, 0xff, 0x00,                    /* int16 -256 */
+                0xa1, 'e', 0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0,     /* int64 min */
+                0xa1, 'f', 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* uint64 max */
+                0xa1, 'g', 0xca, 0x3f, 0xc0, 0x00, 0x00,        /* float32 1.5 */
+                0xa1, 'h', 0xcb, 0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18, /* float64 pi */
+                0xa1, 'i', 0xc4, 0x02, 0x00, 0x01,              /* bin 8 */
+                0xa1, 'j', 0xd9, 0x03, 'x', 'y', 'z',           /* str 8 */
+                0xa1, 'k', 0xd4, 0x07, 0x2a,                    /* fixext 1 */
+                0xa1, 'l', 0xc7, 0x02, 0x09, 'p', 'q',          /* ext 8 */
+                0xa1, 'm', 0x93, 0xc0, 0xc2, 0xc3,              /* [nil, false, true] */
+                0xa1, 'n', 0xde, 0x00, 0x01, 0x01, 0x90,        /* map16 {1: []} */
+                0xa1, 'o', 0x80,                                /* {} */
+        };
+        msgpack_zone z, z2;
+        msgpack_object o, ref;
+        struct mp_span sp[15];
+        const char *why = NULL;
+        size_t off = 0;
+
+        (void)state;
+        assert_true(msgpack_zone_init(&z, 64) && msgpack_zone_init(&z2, 64));
+        assert_int_equal(mp_decode_spans(msg, sizeof msg, NULL, &z, &o, sp, 15, &why), 0);
+        assert_int_equal(msgpack_unpack((const char *)msg, sizeof msg, &off, &z2, &ref), MSGPACK_UNPACK_SUCCESS);
+        assert_true(msgpack_object_equal(o, ref));
+        for (uint32_t i = 0; i < 15; i++) {
+                const msgpack_object *v = &o.via.map.ptr[i].val, *rv = &ref.via.map.ptr[i].val;
+                msgpack_object one;
+                size_t o1 = 0;
+
+                assert_int_equal(v->type, rv->type);
+                /* the span holds exactly that value */
+                assert_int_equal(msgpack_unpack((const char *)msg + sp[i].off, sp[i].len, &o1, &z2, &one),
+                                 MSGPACK_UNPACK_SUCCESS);
+                assert_true(msgpack_object_equal(one, *rv));
+        }
+        assert_int_equal(o.via.map.ptr[2].val.type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+        assert_int_equal(o.via.map.ptr[4].val.via.i64, INT64_MIN);
+        assert_int_equal(o.via.map.ptr[6].val.type, MSGPACK_OBJECT_FLOAT32);
+        assert_null(o.via.map.ptr[14].val.via.map.ptr);
+        msgpack_zone_destroy(&z);
+        msgpack_zone_destroy(&z2);
+}
+
+/* The writer's shortcuts (short strings, small ints, bools, raw bytes
+ * straight into its buffer) write what msgpack-c's packer writes. */
+static void writer_bytes_as_msgpack_c(void **state)
+{
+        static const char s40[] = "0123456789012345678901234567890123456789";
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        struct mpw w;
+
+        (void)state;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        mpw_init(&w);
+        mpw_arr_begin(&w);
+        for (size_t n = 0; n <= 40; n++) {
+                mpw_strn(&w, s40, n);
+                msgpack_pack_str(&pk, n);
+                msgpack_pack_str_body(&pk, s40, n);
+        }
+        for (int64_t v = -40; v <= 300; v += 7) {
+                mpw_int(&w, v);
+                msgpack_pack_int64(&pk, v);
+                if (v >= 0) {
+                        mpw_uint(&w, (uint64_t)v);
+                        msgpack_pack_uint64(&pk, (uint64_t)v);
+                }
+        }
+        mpw_bool(&w, true);
+        mpw_bool(&w, false);
+        msgpack_pack_true(&pk);
+        msgpack_pack_false(&pk);
+        mpw_raw(&w, "\x93\x01\x02\x03", 4);
+        msgpack_sbuffer_write(&sb, "\x93\x01\x02\x03", 4);
+        mpw_arr_end(&w);
+        assert_int_equal(mpw_finish(&w), 0);
+        assert_int_equal(mpw_len(&w), sb.size + 5); /* + the array header */
+        assert_memory_equal(mpw_data(&w) + 5, sb.data, sb.size);
+        mpw_free(&w);
+        msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -201,6 +304,8 @@ int main(void)
                 cmocka_unit_test(limits_depth_items_size),
                 cmocka_unit_test(ints_and_strings),
                 cmocka_unit_test(raw_spans),
+                cmocka_unit_test(one_pass_equals_msgpack_c),
+                cmocka_unit_test(writer_bytes_as_msgpack_c),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
