@@ -361,7 +361,9 @@ static void up_listed(struct stor_ctx *x)
         }
         if (s.tmp_size >= 0 && x->offset > x->size)
                 x->offset = 0; /* longer than the file: not a prefix of it, start over */
-        if (x->offset == 0 && EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) == 1) {
+        /* the sum of the whole file: SFTP computes it beside the send
+         * whatever the offset; FTPS from what it sends, so from 0 only */
+        if ((x->offset == 0 || x->conf.url.proto == STOR_SFTP) && EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) == 1) {
                 x->md_inline = true;
                 x->md_done = 0;
         }
