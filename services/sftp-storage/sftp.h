@@ -167,7 +167,6 @@ int stor_ssh_op(struct stor_ctx *x, const struct stor_op *op);
  * cancelled (no result) */
 void stor_ssh_close(struct stor_ctx *x);
 void stor_ssh_cancel(struct stor_ctx *x);
-int stor_ssh_init(void);
 void stor_ssh_fini(void);
 int stor_curl_op(struct stor_ctx *x, const struct stor_op *op);
 /* the operation's handle and buffers (no result) */

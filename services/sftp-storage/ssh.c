@@ -555,12 +555,19 @@ static int on_done(zloop_t *loop, zmq_pollitem_t *it, void *ud)
         return 0;
 }
 
+/* libssh2 (and its OpenSSL engines) set up at the first connection, not
+ * at start: an idle daemon, or one uploading over FTPS, does without */
+static bool ssh_ready;
+
 static int job_new(struct stor_ctx *x)
 {
-        struct stor_ssh *j = calloc(1, sizeof *j);
+        struct stor_ssh *j;
         const struct stor_conf *c = &x->conf;
 
-        if (!j)
+        if (!ssh_ready && libssh2_init(0))
+                return -ENOMEM;
+        ssh_ready = true;
+        if (!(j = calloc(1, sizeof *j)))
                 return -ENOMEM;
         j->sock = j->fd = -1;
         j->pipe[0] = j->pipe[1] = -1;
@@ -655,12 +662,9 @@ void stor_ssh_cancel(struct stor_ctx *x)
         job_end(x, true);
 }
 
-int stor_ssh_init(void)
-{
-        return libssh2_init(0) ? -ENOMEM : 0;
-}
-
 void stor_ssh_fini(void)
 {
-        libssh2_exit();
+        if (ssh_ready)
+                libssh2_exit();
+        ssh_ready = false;
 }

@@ -591,7 +591,7 @@ int stor_xfer_init(struct stor_ctx *x)
         x->up_fd = -1;
         x->hash_fd = x->hash_timer = -1;
         x->op_done = op_finished;
-        if (!(x->md = EVP_MD_CTX_new()) || stor_ssh_init() < 0)
+        if (!(x->md = EVP_MD_CTX_new()))
                 return -ENOMEM;
         return 0;
 }
