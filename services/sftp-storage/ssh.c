@@ -181,6 +181,21 @@ static int tcp_connect(struct stor_ssh *j)
         return fd;
 }
 
+/* The MAC over every packet: HMAC-SHA-256 where the CPU has SHA
+ * instructions, else HMAC-SHA-512, which is faster per byte on a 64-bit CPU
+ * without them (openssl speed, 32 KiB blocks, this x86-64: SHA-256 1.50 GB/s
+ * with SHA-NI, 0.34 GB/s with it masked; SHA-512 0.52 GB/s). Both strong;
+ * hmac-sha1 only last, for a server with nothing else. */
+static const char *mac_pref(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_cpu_init();
+        if (!__builtin_cpu_supports("sha"))
+                return "hmac-sha2-512,hmac-sha2-256,hmac-sha1";
+#endif
+        return "hmac-sha2-256,hmac-sha2-512,hmac-sha1";
+}
+
 /* Connects and checks the host key; then (not for the probe) authenticates
  * and starts SFTP. Nothing is sent to an unpinned server. */
 static int session_open(struct stor_ssh *j, bool probe)
@@ -198,10 +213,9 @@ static int session_open(struct stor_ssh *j, bool probe)
         }
         libssh2_session_set_blocking(j->s, 1);
         libssh2_session_set_timeout(j->s, (long)j->timeout_s * 1000);
-        /* AES-CTR first: the fastest of what libssh2 1.10 has with AES-NI;
-         * HMAC-SHA-256 (SHA-NI) before -512 */
+        /* AES-CTR first: the fastest of what libssh2 1.10 has with AES-NI */
         libssh2_session_method_pref(j->s, LIBSSH2_METHOD_CRYPT_CS, "aes128-ctr,aes192-ctr,aes256-ctr");
-        libssh2_session_method_pref(j->s, LIBSSH2_METHOD_MAC_CS, "hmac-sha2-256,hmac-sha2-512,hmac-sha1");
+        libssh2_session_method_pref(j->s, LIBSSH2_METHOD_MAC_CS, mac_pref());
         if (libssh2_session_handshake(j->s, j->fd))
                 return fail(j, "Failure establishing ssh session");
         key = libssh2_session_hostkey(j->s, &klen, &type);
