@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -362,7 +363,9 @@ static int send_from(struct stor_ssh *j, LIBSSH2_SFTP_HANDLE *h, const unsigned 
 
 /* The file's SHA-256 (for its sidecar), all of it whatever the offset, on a
  * thread of its own over the same mapping: it overlaps the send instead of
- * lengthening it (SHA-256 of every byte sent is ~10% of the upload's CPU). */
+ * lengthening it (SHA-256 of every byte sent is ~10% of the upload's CPU).
+ * At the lowest priority: on a busy CPU the send goes first, and the sum,
+ * needed only after the file's rename, takes what is left. */
 struct hash_job {
         EVP_MD_CTX *md;
         const unsigned char *src;
@@ -375,6 +378,8 @@ static void *hash_main(void *ud)
 {
         struct hash_job *h = ud;
 
+        /* Linux: the nice value of this thread alone */
+        setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
         h->ok = true;
         while (h->done < h->size && !h->stop) {
                 size_t n = h->size - h->done > (1u << 20) ? (1u << 20) : (size_t)(h->size - h->done);
