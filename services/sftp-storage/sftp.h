@@ -143,6 +143,9 @@ void stor_tmp_name(const char *final, char *buf, size_t size);
 /* Parses a long ("ls -l") listing; calls fn for each entry (not . and ..). */
 int stor_list_parse(const char *text, size_t len, void (*fn)(void *ud, const char *name, uint64_t size, bool dir),
                     void *ud);
+/* One line of such a listing for a name and its attributes (SFTP's
+ * readdir: the attributes, not the server's own long format); its length. */
+int stor_list_line(char *buf, size_t size, const char *name, size_t name_len, uint64_t file_size, bool dir);
 /* The marker's text for device id, and the device id a marker names (0 or -EINVAL). */
 int stor_marker_text(const char *device_id, char *buf, size_t size);
 int stor_marker_device(const char *text, size_t len, char *buf, size_t size);

@@ -280,10 +280,9 @@ static int op_list(struct stor_ssh *j)
         while ((n = libssh2_sftp_readdir(h, name, sizeof name, &a)) > 0) {
                 bool dir = (a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) && LIBSSH2_SFTP_S_ISDIR(a.permissions);
                 uint64_t sz = a.flags & LIBSSH2_SFTP_ATTR_SIZE ? a.filesize : 0;
-                int l = snprintf(line, sizeof line, "%s 1 - - %" PRIu64 " Jan 1 00:00 %.*s\n",
-                                 dir ? "drwxr-xr-x" : "-rw-r--r--", sz, n, name);
+                int l = stor_list_line(line, sizeof line, name, (size_t)n, sz, dir);
                 char *nb;
-                if (j->buf_len + (size_t)l > STOR_LIST_MAX || !(nb = realloc(j->buf, j->buf_len + (size_t)l + 1))) {
+                if (l < 0 || j->buf_len + (size_t)l > STOR_LIST_MAX || !(nb = realloc(j->buf, j->buf_len + (size_t)l + 1))) {
                         libssh2_sftp_closedir(h);
                         snprintf(j->res.why, sizeof j->res.why, "Failed writing received data to disk/application");
                         return j->res.rc = -1;
