@@ -183,6 +183,13 @@ int stor_list_parse(const char *text, size_t len, void (*fn)(void *ud, const cha
         return 0;
 }
 
+int stor_list_line(char *buf, size_t size, const char *name, size_t name_len, uint64_t file_size, bool dir)
+{
+        int n = snprintf(buf, size, "%s 1 - - %" PRIu64 " Jan 1 00:00 %.*s\n", dir ? "drwxr-xr-x" : "-rw-r--r--",
+                         file_size, (int)name_len, name);
+        return n < 0 || (size_t)n >= size ? -ENOSPC : n;
+}
+
 int stor_marker_text(const char *device_id, char *buf, size_t size)
 {
         int n = snprintf(buf, size, "devsec-storage exclusive directory\ndevice=%s\n", device_id);

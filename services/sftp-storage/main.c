@@ -151,8 +151,6 @@ static int stor_init(struct ds_daemon *d, void *ctx)
         x->tick_timer = -1;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return log_errno(-errno, "PR_SET_NO_NEW_PRIVS: %m");
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return log_errno(-ENOMEM, "libcurl initialisation failed");
         /* the spool default follows the state dir, known only now */
         if (!ds_settings_str(&d->settings, "spool_dir")[0])
                 snprintf(x->conf.spool_dir, sizeof x->conf.spool_dir, "%s/spool", d->statedir);
@@ -205,7 +203,6 @@ static void stor_stop(struct ds_daemon *d, void *ctx)
         dsq_destroy(&x->q);
         ds_free_secret(x->password);
         x->password = NULL;
-        curl_global_cleanup();
 }
 
 static void stor_status(struct ds_daemon *d, void *ctx, struct mpw *w)

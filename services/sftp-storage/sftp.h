@@ -56,6 +56,25 @@ enum stor_phase {
         PH_UP_SUM,              /* the sidecar NAME.sha256 (sha256sum format), temp + rename */
 };
 
+/* one remote operation, on either backend */
+struct stor_op {
+        enum stor_phase ph;
+        const char *name;      /* in the directory; "" the directory (a listing) */
+        bool get;              /* download name into x->buf (else a listing) */
+        const char *mem;       /* upload from memory (marker, sidecar), or */
+        size_t mem_len;
+        const char *file;      /* from this local file, appending from offset */
+        uint64_t offset, size;
+        const char *rename_to; /* after the upload: must not exist */
+        bool del_first;        /* FTPS: delete name first (longer than the file) */
+};
+
+struct stor_op_result {
+        int rc;                /* 0 done, <0 failed */
+        bool peer_refused;     /* SFTP: not the pinned host key; FTPS: certificate */
+        char why[DSQ_ERROR_MAX + 1];
+};
+
 struct stor_ctx {
         struct ds_daemon *d;
         struct stor_conf conf;
@@ -64,7 +83,9 @@ struct stor_ctx {
         char key_path[4096], pub_path[4096];
         char pubkey[256];       /* "ssh-ed25519 AAAA... comment" */
         dsq_t *q;
-        struct ds_curl_loop curl; /* libcurl multi on the daemon's loop */
+        struct ds_curl_loop curl; /* libcurl multi on the daemon's loop (FTPS) */
+        bool curl_on;             /* libcurl initialised: an FTPS operation ran */
+        void (*op_done)(struct stor_ctx *x, const struct stor_op_result *r);
         int tick_timer;
         /* the one operation in progress */
         enum stor_phase phase;
@@ -75,7 +96,7 @@ struct stor_ctx {
         const char *up_mem;     /* upload from memory (marker) */
         size_t up_mem_len, up_mem_off;
         int up_fd;              /* upload from a file */
-        struct stor_ssh *ssh;   /* SFTP upload on libssh2 (ssh.c), NULL none */
+        struct stor_ssh *ssh;   /* the SSH connection (ssh.c), NULL none */
         struct curl_slist *quote, *postquote;
         /* the item in progress */
         char id[DSQ_ID_LEN + 1];
@@ -122,6 +143,9 @@ void stor_tmp_name(const char *final, char *buf, size_t size);
 /* Parses a long ("ls -l") listing; calls fn for each entry (not . and ..). */
 int stor_list_parse(const char *text, size_t len, void (*fn)(void *ud, const char *name, uint64_t size, bool dir),
                     void *ud);
+/* One line of such a listing for a name and its attributes (SFTP's
+ * readdir: the attributes, not the server's own long format); its length. */
+int stor_list_line(char *buf, size_t size, const char *name, size_t name_len, uint64_t file_size, bool dir);
 /* The marker's text for device id, and the device id a marker names (0 or -EINVAL). */
 int stor_marker_text(const char *device_id, char *buf, size_t size);
 int stor_marker_device(const char *text, size_t len, char *buf, size_t size);
@@ -131,29 +155,26 @@ int stor_fingerprint(const void *key, size_t len, char *buf, size_t size);
 /* key.c: the device's Ed25519 client key (OpenSSH format, 0600) */
 int stor_key_ensure(struct stor_ctx *x);
 
-/* xfer.c: libcurl multi in the zloop, one operation at a time */
+/* xfer.c: the order of operations, one at a time */
 int stor_xfer_init(struct stor_ctx *x);
 void stor_xfer_fini(struct stor_ctx *x);
 void stor_kick(struct stor_ctx *x);
 /* The destination changed: the operation in progress ends, its item is retried. */
 void stor_xfer_abort(struct stor_ctx *x, const char *why);
 bool stor_configured(const struct stor_ctx *x);
-/* ssh.c: the SFTP upload of x->tmp from x->offset on libssh2, then the
- * rename to x->final; stor_ssh_done is called on the loop at its end */
-struct stor_ssh_result {
-        int result;             /* 0 sent (renamed or refused: check next), <0 failed */
-        bool hostkey_mismatch;
-        bool md_ok;             /* the inline sum covers md_done bytes */
-        uint64_t md_done, sent;
-        char why[DSQ_ERROR_MAX + 1];
-};
-int stor_ssh_init(void);
-void stor_ssh_fini(void);
-int stor_ssh_put(struct stor_ctx *x, const char *path);
-/* ends an upload in progress at once (no result) */
+
+/* ssh.c and ftps.c: an operation starts (x->phase = op->ph), its end is
+ * reported to x->op_done on the loop; the strings of op are copied */
+int stor_ssh_op(struct stor_ctx *x, const struct stor_op *op);
+/* ends the SSH connection: at once when idle; an operation in progress is
+ * cancelled (no result) */
+void stor_ssh_close(struct stor_ctx *x);
 void stor_ssh_cancel(struct stor_ctx *x);
-/* xfer.c */
-void stor_ssh_done(struct stor_ctx *x, const struct stor_ssh_result *r);
+void stor_ssh_fini(void);
+int stor_curl_op(struct stor_ctx *x, const struct stor_op *op);
+/* the operation's handle and buffers (no result) */
+void stor_curl_clear(struct stor_ctx *x);
+void stor_curl_fini(struct stor_ctx *x);
 
 /* spool.c: files dropped by the media stack -> the queue */
 int stor_spool_scan(struct stor_ctx *x);

@@ -1,12 +1,10 @@
-/* xfer.c - the remote side with libcurl's multi interface in the daemon's
- * zloop, one operation at a time: the host-key probe (trust), the exclusive
- * directory check (list, marker), and per item: list (sizes of its temp and
- * final names), upload appending from the remote temp size and rename to a
- * final name that must not exist, list again (final size check).
- *
- * SFTP: the host key pinned by SHA-256 (CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256),
- * public-key authentication with the device key, a password only when one is
- * configured. FTPES: TLS required (CURLUSESSL_ALL) and verified. */
+/* xfer.c - the remote side, one operation at a time, on the destination's
+ * backend: SFTP on libssh2 (ssh.c, one SSH connection for everything the
+ * queue has to send now), explicit FTPS on libcurl (ftps.c). Here the
+ * order: the host-key probe (trust), the exclusive directory check (list,
+ * marker), and per item: list (sizes of its temp and final names), upload
+ * appending from the remote temp size and rename to a final name that must
+ * not exist, list again (final size check), the SHA-256 sidecar. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -16,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "curl_loop.h"
 #include "log.h"
 #include "sftp.h"
 #include "util.h"
@@ -26,171 +23,37 @@ bool stor_configured(const struct stor_ctx *x)
         return x->conf.configured;
 }
 
-/* ---- zloop <-> curl (as smtp-notifier) ------------------------------- */
-
-static void check_done(struct stor_ctx *x);
-
-/* the curl loop's callback: curl made progress */
-static void on_progress(void *ud)
-{
-        check_done(ud);
-}
-
-/* ---- one operation ---------------------------------------------------- */
-
-static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
-{
-        struct stor_ctx *x = ud;
-        size_t n = size * nmemb;
-        char *nb;
-
-        if (x->buf_len + n > STOR_LIST_MAX)
-                return 0; /* aborts: a listing this large is not ours */
-        if (!(nb = realloc(x->buf, x->buf_len + n + 1)))
-                return 0;
-        x->buf = nb;
-        memcpy(x->buf + x->buf_len, p, n);
-        x->buf_len += n;
-        x->buf[x->buf_len] = 0;
-        return n;
-}
-
-static size_t on_read(char *p, size_t size, size_t nmemb, void *ud)
-{
-        struct stor_ctx *x = ud;
-        size_t n = size * nmemb;
-
-        if (x->up_mem) {
-                size_t left = x->up_mem_len - x->up_mem_off;
-                if (n > left)
-                        n = left;
-                memcpy(p, x->up_mem + x->up_mem_off, n);
-                x->up_mem_off += n;
-                return n;
-        }
-        ssize_t r = read(x->up_fd, p, n);
-        if (r < 0)
-                return CURL_READFUNC_ABORT;
-        if (x->md_inline && r > 0) {
-                if (EVP_DigestUpdate(x->md, p, (size_t)r) == 1)
-                        x->md_done += (uint64_t)r;
-                else
-                        x->md_inline = false;
-        }
-        return (size_t)r;
-}
-
-static int on_seek(void *ud, curl_off_t off, int origin)
-{
-        struct stor_ctx *x = ud;
-
-        if (x->up_mem || origin != SEEK_SET)
-                return CURL_SEEKFUNC_CANTSEEK;
-        if ((uint64_t)off != x->md_done)
-                x->md_inline = false; /* rewound: the sum is read again afterwards */
-        return lseek(x->up_fd, (off_t)off, SEEK_SET) < 0 ? CURL_SEEKFUNC_FAIL : CURL_SEEKFUNC_OK;
-}
-
-static int on_hostkey(void *ud, int keytype, const char *key, size_t len)
-{
-        struct stor_ctx *x = ud;
-
-        (void)keytype;
-        if (stor_fingerprint(key, len, x->offered, sizeof x->offered) < 0)
-                x->offered[0] = 0;
-        /* the probe only learns the key: this connection goes no further */
-        return CURLKHMATCH_MISMATCH;
-}
-
 static void op_clear(struct stor_ctx *x)
 {
-        stor_ssh_cancel(x);
-        if (x->easy) {
-                curl_multi_remove_handle(x->curl.multi, x->easy);
-                curl_easy_cleanup(x->easy);
-                x->easy = NULL;
-        }
+        stor_curl_clear(x);
         free(x->buf);
         x->buf = NULL;
         x->buf_len = 0;
-        x->up_mem = NULL;
-        if (x->up_fd >= 0)
-                close(x->up_fd);
-        x->up_fd = -1;
-        curl_slist_free_all(x->quote);
-        curl_slist_free_all(x->postquote);
-        x->quote = x->postquote = NULL;
-        x->errbuf[0] = 0;
         x->phase = PH_IDLE;
 }
 
-/* path "" = the directory (a listing) */
-static CURL *op_new(struct stor_ctx *x, enum stor_phase ph, const char *path)
+/* one operation on the destination's backend (the probe: always SSH) */
+static int op_start(struct stor_ctx *x, const struct stor_op *op)
 {
-        const struct stor_conf *c = &x->conf;
-        char url[1600];
-        CURL *e;
+        int r;
 
-        snprintf(url, sizeof url, "%s://%s:%ld%s/%s", c->url.proto == STOR_SFTP ? "sftp" : "ftp", c->url.host,
-                 c->url.port, c->url.dir, path);
-        if (!(e = curl_easy_init()))
-                return NULL;
-        x->easy = e;
-        x->phase = ph;
-        curl_easy_setopt(e, CURLOPT_URL, url);
-        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, c->url.proto == STOR_SFTP ? "sftp" : "ftp");
-        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)c->timeout_s);
-        /* a large upload takes long: abort only when it stalls */
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)c->timeout_s);
-        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-        curl_easy_setopt(e, CURLOPT_USERNAME, c->username);
-        if (x->password && x->password[0])
-                curl_easy_setopt(e, CURLOPT_PASSWORD, x->password);
-        if (c->url.proto == STOR_SFTP) {
-                long auth = CURLSSH_AUTH_PUBLICKEY;
-                if (x->password && x->password[0])
-                        auth |= CURLSSH_AUTH_PASSWORD;
-                curl_easy_setopt(e, CURLOPT_SSH_AUTH_TYPES, auth);
-                curl_easy_setopt(e, CURLOPT_SSH_PRIVATE_KEYFILE, x->key_path);
-                curl_easy_setopt(e, CURLOPT_SSH_PUBLIC_KEYFILE, x->pub_path);
-                if (ph == PH_PROBE) {
-                        curl_easy_setopt(e, CURLOPT_SSH_HOSTKEYFUNCTION, on_hostkey);
-                        curl_easy_setopt(e, CURLOPT_SSH_HOSTKEYDATA, x);
-                } else {
-                        curl_easy_setopt(e, CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256, x->pin);
-                }
-        } else {
-                curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-                curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-                curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-                curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-                curl_easy_setopt(e, CURLOPT_FTP_SSL_CCC, (long)CURLFTPSSL_CCC_NONE);
-                if (c->ca_file[0])
-                        curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-                /* the marker and the temporary names are dot files, which an
-                 * FTP server's plain LIST hides (vsftpd, proftpd) */
-                if (!path[0])
-                        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "LIST -a");
-        }
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(e, CURLOPT_READDATA, x);
-        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
-        curl_easy_setopt(e, CURLOPT_SEEKDATA, x);
-        return e;
-}
-
-static int op_go(struct stor_ctx *x)
-{
-        if (curl_multi_add_handle(x->curl.multi, x->easy) != CURLM_OK) {
+        free(x->buf);
+        x->buf = NULL;
+        x->buf_len = 0;
+        if (op->ph == PH_PROBE || x->conf.url.proto == STOR_SFTP)
+                r = stor_ssh_op(x, op);
+        else
+                r = stor_curl_op(x, op);
+        if (r < 0) {
                 op_clear(x);
                 return -ENOMEM;
         }
         return 0;
+}
+
+static int op_list(struct stor_ctx *x, enum stor_phase ph)
+{
+        return op_start(x, &(struct stor_op){ .ph = ph, .name = "" });
 }
 
 static void finish_call(struct ds_call **c, int code, const char *field, const char *fmt, const char *arg)
@@ -262,14 +125,9 @@ static int start_put_marker(struct stor_ctx *x)
         static char text[256];
         int n = stor_marker_text(x->conf.device_id, text, sizeof text);
 
-        if (n < 0 || !op_new(x, PH_PREP_PUT, STOR_MARKER))
+        if (n < 0)
                 return -ENOMEM;
-        x->up_mem = text;
-        x->up_mem_len = (size_t)n;
-        x->up_mem_off = 0;
-        curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)n);
-        return op_go(x);
+        return op_start(x, &(struct stor_op){ .ph = PH_PREP_PUT, .name = STOR_MARKER, .mem = text, .mem_len = (size_t)n });
 }
 
 static void prep_listed(struct stor_ctx *x)
@@ -280,8 +138,8 @@ static void prep_listed(struct stor_ctx *x)
         stor_list_parse(x->buf ? x->buf : "", x->buf_len, scan_one, &s);
         op_clear(x);
         if (s.marker) {
-                if (op_new(x, PH_PREP_GET, STOR_MARKER))
-                        op_go(x);
+                if (op_start(x, &(struct stor_op){ .ph = PH_PREP_GET, .name = STOR_MARKER, .get = true }) < 0)
+                        dir_refuse(x, "out of memory");
                 return;
         }
         if (s.foreign && !x->adopt) {
@@ -394,9 +252,7 @@ static int start_item(struct stor_ctx *x, const struct dsq_item *it)
         stor_tmp_name(x->sum_final, x->sum_tmp, sizeof x->sum_tmp);
         x->dup = false;
         sum_reset(x);
-        if (!op_new(x, PH_UP_LIST, ""))
-                return -ENOMEM;
-        return op_go(x);
+        return op_list(x, PH_UP_LIST);
 }
 
 /* The sidecar: "HEX  NAME\n" as sha256sum writes it, uploaded to a temp
@@ -405,7 +261,7 @@ static void sum_put(struct stor_ctx *x)
 {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int mdl = 0;
-        char hex[2 * 32 + 1], cmd[2600];
+        char hex[2 * 32 + 1];
 
         if (EVP_DigestFinal_ex(x->md, md, &mdl) != 1 || mdl != 32) {
                 item_fail(x, "SHA-256 of the file failed", false);
@@ -414,27 +270,8 @@ static void sum_put(struct stor_ctx *x)
         ds_hex(md, mdl, hex);
         snprintf(x->sum, sizeof x->sum, "%s  %s\n", hex, x->final);
         sum_reset(x);
-        if (!op_new(x, PH_UP_SUM, x->sum_tmp)) {
-                item_fail(x, "out of memory", false);
-                return;
-        }
-        x->up_mem = x->sum;
-        x->up_mem_len = strlen(x->sum);
-        x->up_mem_off = 0;
-        if (x->conf.url.proto == STOR_SFTP) {
-                snprintf(cmd, sizeof cmd, "rename %s/%s %s/%s", x->conf.url.dir, x->sum_tmp, x->conf.url.dir,
-                         x->sum_final);
-                x->postquote = curl_slist_append(NULL, cmd);
-        } else {
-                snprintf(cmd, sizeof cmd, "RNFR %s/%s", x->conf.url.dir, x->sum_tmp);
-                x->postquote = curl_slist_append(NULL, cmd);
-                snprintf(cmd, sizeof cmd, "RNTO %s/%s", x->conf.url.dir, x->sum_final);
-                x->postquote = curl_slist_append(x->postquote, cmd);
-        }
-        curl_easy_setopt(x->easy, CURLOPT_POSTQUOTE, x->postquote);
-        curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->up_mem_len);
-        if (op_go(x) < 0)
+        if (op_start(x, &(struct stor_op){ .ph = PH_UP_SUM, .name = x->sum_tmp, .mem = x->sum,
+                                           .mem_len = strlen(x->sum), .rename_to = x->sum_final }) < 0)
                 item_fail(x, "out of memory", false);
 }
 
@@ -490,7 +327,8 @@ static void up_listed(struct stor_ctx *x)
 {
         struct scan s = { .final = x->final, .tmp = x->tmp, .sum = x->sum_final, .final_size = -1, .tmp_size = -1,
                           .sum_size = -1 };
-        char *path, cmd[2600], why[512];
+        char *path, why[512];
+        int r;
 
         stor_list_parse(x->buf ? x->buf : "", x->buf_len, scan_one, &s);
         op_clear(x);
@@ -516,14 +354,16 @@ static void up_listed(struct stor_ctx *x)
                 return;
         }
         x->offset = s.tmp_size > 0 ? (uint64_t)s.tmp_size : 0;
-        if (!(path = stor_held_path(x, x->name)) || (x->up_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+        if (!(path = stor_held_path(x, x->name)) || access(path, R_OK) < 0) {
                 free(path);
                 item_fail(x, "the spooled file cannot be read", false);
                 return;
         }
         if (s.tmp_size >= 0 && x->offset > x->size)
                 x->offset = 0; /* longer than the file: not a prefix of it, start over */
-        if (x->offset == 0 && EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) == 1) {
+        /* the sum of the whole file: SFTP computes it beside the send
+         * whatever the offset; FTPS from what it sends, so from 0 only */
+        if ((x->offset == 0 || x->conf.url.proto == STOR_SFTP) && EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) == 1) {
                 x->md_inline = true;
                 x->md_done = 0;
         }
@@ -531,41 +371,11 @@ static void up_listed(struct stor_ctx *x)
                 x->resumed++;
                 log_notice("resuming '%s' at %" PRIu64 " of %" PRIu64 " bytes", x->name, x->offset, x->size);
         }
-        if (x->conf.url.proto == STOR_SFTP) {
-                /* libssh2 directly: curl cannot keep its write pipeline full */
-                close(x->up_fd);
-                x->up_fd = -1;
-                if (stor_ssh_put(x, path) < 0)
-                        item_fail(x, "out of memory", false);
-                free(path);
-                return;
-        }
+        r = op_start(x, &(struct stor_op){ .ph = PH_UP_PUT, .name = x->tmp, .file = path, .offset = x->offset,
+                                           .size = x->size, .rename_to = x->final,
+                                           .del_first = s.tmp_size >= 0 && (uint64_t)s.tmp_size > x->size });
         free(path);
-        if (!op_new(x, PH_UP_PUT, x->tmp)) {
-                item_fail(x, "out of memory", false);
-                return;
-        }
-        if (s.tmp_size >= 0 && (uint64_t)s.tmp_size > x->size) {
-                snprintf(cmd, sizeof cmd, "DELE %s/%s", x->conf.url.dir, x->tmp);
-                x->quote = curl_slist_append(NULL, cmd);
-                curl_easy_setopt(x->easy, CURLOPT_QUOTE, x->quote);
-        }
-        if (x->offset) {
-                curl_easy_setopt(x->easy, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)x->offset);
-                curl_easy_setopt(x->easy, CURLOPT_APPEND, 1L);
-        }
-        /* the final name must not exist: RNTO onto an existing name is refused by the final size check */
-        snprintf(cmd, sizeof cmd, "RNFR %s/%s", x->conf.url.dir, x->tmp);
-        x->postquote = curl_slist_append(NULL, cmd);
-        snprintf(cmd, sizeof cmd, "RNTO %s/%s", x->conf.url.dir, x->final);
-        x->postquote = curl_slist_append(x->postquote, cmd);
-        curl_easy_setopt(x->easy, CURLOPT_POSTQUOTE, x->postquote);
-        curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->size);
-        curl_easy_setopt(x->easy, CURLOPT_UPLOAD_BUFFERSIZE, STOR_UPLOAD_BUFFER);
-        if (x->conf.rate_kib_s)
-                curl_easy_setopt(x->easy, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)x->conf.rate_kib_s * 1024);
-        if (op_go(x) < 0)
+        if (r < 0)
                 item_fail(x, "out of memory", false);
 }
 
@@ -612,49 +422,25 @@ static void hostkey_refused(struct stor_ctx *x, char *why, size_t size)
                             "re-trusted (devctl storage trust)");
 }
 
-static void on_error(struct stor_ctx *x, enum stor_phase ph, CURLcode res)
+static void on_error(struct stor_ctx *x, enum stor_phase ph, const struct stor_op_result *r)
 {
         char why[DSQ_ERROR_MAX + 1];
 
-        snprintf(why, sizeof why, "%.60s%s%.120s", curl_easy_strerror(res), x->errbuf[0] ? ": " : "", x->errbuf);
+        snprintf(why, sizeof why, "%s", r->why);
         op_clear(x);
-        if (ph == PH_PROBE)
-                return; /* handled by the caller */
-        if (res == CURLE_PEER_FAILED_VERIFICATION && x->conf.url.proto == STOR_SFTP)
+        if (r->peer_refused && x->conf.url.proto == STOR_SFTP)
                 hostkey_refused(x, why, sizeof why);
-        x->failed_attempts++;        snprintf(x->last_error, sizeof x->last_error, "%s", why);
+        x->failed_attempts++;
+        snprintf(x->last_error, sizeof x->last_error, "%s", why);
         if (ph == PH_PREP_LIST || ph == PH_PREP_GET || ph == PH_PREP_PUT) {
                 x->dir_next_ms = ds_now_mono_ms() + 5000;
-                finish_call(&x->test_call, res == CURLE_PEER_FAILED_VERIFICATION ? -DS_EAUTH : -ETIMEDOUT, "url",
-                            "%s", why);
+                finish_call(&x->test_call, r->peer_refused ? -DS_EAUTH : -ETIMEDOUT, "url", "%s", why);
                 x->adopt = false;
                 log_warn("remote directory check failed: %s", why);
                 return;
         }
         if (x->id[0])
                 item_fail(x, why, false);
-}
-
-/* the libssh2 upload ended (ssh.c): on to the final size check */
-void stor_ssh_done(struct stor_ctx *x, const struct stor_ssh_result *r)
-{
-        char why[DSQ_ERROR_MAX + 1];
-
-        x->phase = PH_IDLE;
-        if (!r->md_ok)
-                x->md_inline = false;
-        else
-                x->md_done = r->md_done;
-        if (r->result < 0) {
-                snprintf(why, sizeof why, "%s", r->why);
-                if (r->hostkey_mismatch)
-                        hostkey_refused(x, why, sizeof why);
-                item_fail(x, why, false);
-        } else if (!op_new(x, PH_UP_CHECK, "") || op_go(x) < 0) {
-                item_fail(x, "out of memory", false);
-        }
-        if (x->phase == PH_IDLE)
-                stor_kick(x);
 }
 
 static void probe_done(struct stor_ctx *x)
@@ -704,63 +490,51 @@ static void probe_done(struct stor_ctx *x)
         x->dir_next_ms = 0;
 }
 
-static void check_done(struct stor_ctx *x)
+/* an operation ended (either backend): on to the next step */
+static void op_finished(struct stor_ctx *x, const struct stor_op_result *r)
 {
-        CURLMsg *m;
-        int left;
+        enum stor_phase ph = x->phase;
 
-        while ((m = curl_multi_info_read(x->curl.multi, &left))) {
-                if (m->msg != CURLMSG_DONE || m->easy_handle != x->easy)
-                        continue;
-                CURLcode res = m->data.result;
-                enum stor_phase ph = x->phase;
-                if (ph == PH_PROBE) {
-                        if (!x->offered[0])
-                                snprintf(x->last_error, sizeof x->last_error, "%.60s: %.120s",
-                                         curl_easy_strerror(res), x->errbuf);
-                        probe_done(x);
-                } else if (res != CURLE_OK && !(ph == PH_UP_PUT && res == CURLE_QUOTE_ERROR)) {
-                        on_error(x, ph, res);
-                } else if (ph == PH_PREP_LIST) {
-                        prep_listed(x);
-                } else if (ph == PH_PREP_GET) {
-                        prep_marker(x);
-                } else if (ph == PH_PREP_PUT) {
-                        op_clear(x);
-                        dir_accept(x, "marker written at first use");
-                } else if (ph == PH_UP_LIST) {
-                        up_listed(x);
-                } else if (ph == PH_UP_PUT) {
-                        /* a refused rename is checked like a success: the final
-                         * name either is ours with the right size or not */
-                        op_clear(x);
-                        if (!op_new(x, PH_UP_CHECK, "") || op_go(x) < 0)
-                                item_fail(x, "out of memory", false);
-                } else if (ph == PH_UP_CHECK) {
-                        up_checked(x);
-                } else if (ph == PH_UP_SUM) {
-                        op_clear(x);
-                        item_done(x, x->dup);
-                }
-                break;
+        if (ph == PH_PROBE) {
+                if (!x->offered[0])
+                        snprintf(x->last_error, sizeof x->last_error, "%s", r->why);
+                probe_done(x);
+        } else if (r->rc < 0) {
+                on_error(x, ph, r);
+        } else if (ph == PH_PREP_LIST) {
+                prep_listed(x);
+        } else if (ph == PH_PREP_GET) {
+                prep_marker(x);
+        } else if (ph == PH_PREP_PUT) {
+                op_clear(x);
+                dir_accept(x, "marker written at first use");
+        } else if (ph == PH_UP_LIST) {
+                up_listed(x);
+        } else if (ph == PH_UP_PUT) {
+                /* a refused rename is checked like a success: the final
+                 * name either is ours with the right size or not */
+                op_clear(x);
+                if (op_list(x, PH_UP_CHECK) < 0)
+                        item_fail(x, "out of memory", false);
+        } else if (ph == PH_UP_CHECK) {
+                up_checked(x);
+        } else if (ph == PH_UP_SUM) {
+                op_clear(x);
+                item_done(x, x->dup);
         }
         if (x->phase == PH_IDLE)
                 stor_kick(x);
 }
 
-void stor_kick(struct stor_ctx *x)
+static void kick(struct stor_ctx *x)
 {
         struct dsq_item it;
 
-        if (!x->curl.multi || !x->q || !x->d || !x->d->loop || x->d->stopping || x->phase != PH_IDLE)
-                return;
         if (x->want_probe) {
                 x->want_probe = false;
                 x->offered[0] = 0;
-                if (!op_new(x, PH_PROBE, "") || op_go(x) < 0) {
+                if (op_start(x, &(struct stor_op){ .ph = PH_PROBE, .name = "" }) < 0)
                         finish_call(&x->trust_call, -ENOMEM, NULL, "%s", "out of memory");
-                        return;
-                }
                 return;
         }
         if (!stor_configured(x) || (x->conf.url.proto == STOR_SFTP && (!x->pin[0] || x->hostkey_mismatch))) {
@@ -774,8 +548,8 @@ void stor_kick(struct stor_ctx *x)
         }
         if (x->want_test || (!x->dir_ok && ds_now_mono_ms() >= x->dir_next_ms)) {
                 x->want_test = false;
-                if (op_new(x, PH_PREP_LIST, ""))
-                        op_go(x);
+                if (op_list(x, PH_PREP_LIST) < 0)
+                        dir_refuse(x, "out of memory");
                 return;
         }
         if (!x->dir_ok)
@@ -784,10 +558,25 @@ void stor_kick(struct stor_ctx *x)
                 start_item(x, &it);
 }
 
+/* the next operation, if there is one; the SSH connection stays open for
+ * as long as there is, and is closed when there is nothing more to send now */
+void stor_kick(struct stor_ctx *x)
+{
+        if (!x->md || !x->q || !x->d || !x->d->loop || x->d->stopping || x->phase != PH_IDLE)
+                return;
+        kick(x);
+        if (x->phase == PH_IDLE)
+                stor_ssh_close(x);
+}
+
 void stor_xfer_abort(struct stor_ctx *x, const char *why)
 {
-        /* an operation for the old destination must not go on with the new one */
-        if (x->phase == PH_IDLE || x->phase == PH_PROBE)
+        /* an operation for the old destination must not go on with the new
+         * one, nor its connection */
+        if (x->phase == PH_PROBE)
+                return;
+        stor_ssh_cancel(x);
+        if (x->phase == PH_IDLE)
                 return;
         op_clear(x);
         if (x->id[0])
@@ -801,19 +590,21 @@ int stor_xfer_init(struct stor_ctx *x)
 {
         x->up_fd = -1;
         x->hash_fd = x->hash_timer = -1;
-        if (!(x->md = EVP_MD_CTX_new()) || stor_ssh_init() < 0)
+        x->op_done = op_finished;
+        if (!(x->md = EVP_MD_CTX_new()))
                 return -ENOMEM;
-        return ds_curl_loop_init(&x->curl, &x->d->loop, on_progress, x);
+        return 0;
 }
 
 void stor_xfer_fini(struct stor_ctx *x)
 {
         /* the item in flight stays queued: resumed at the next start */
+        stor_ssh_cancel(x);
         op_clear(x);
         sum_reset(x);
         EVP_MD_CTX_free(x->md);
         x->md = NULL;
-        ds_curl_loop_fini(&x->curl);
+        stor_curl_fini(x);
         stor_ssh_fini();
         if (x->trust_call)
                 finish_call(&x->trust_call, -DS_EUNAVAIL, NULL, "%s", "stopping");

@@ -39,13 +39,19 @@ first_and_done() {
 : > "$T_DIR/ssh_known"
 echo "put $T_DIR/big.bin /upload/openssh.bin" > "$T_DIR/batch"
 ( first_and_done "$SFTP_CH/upload/openssh.bin" "$SFTP_CH/upload/openssh.bin" > "$T_DIR/t_ssh" ) & W=$!
-sftp -q ${SSH_OPTS:-} -b "$T_DIR/batch" -P "$SFTP_PORT" -i "$T_DIR/state/sftp-storage/id_ed25519" \
+# its CPU time (user + system, ssh included) with time(1) when installed
+TIMED=(); if [ -x /usr/bin/time ]; then TIMED=(/usr/bin/time -f '%U %S' -o "$T_DIR/cpu_ssh"); else echo "- -" > "$T_DIR/cpu_ssh"; fi
+"${TIMED[@]}" sftp -q ${SSH_OPTS:-} -b "$T_DIR/batch" -P "$SFTP_PORT" -i "$T_DIR/state/sftp-storage/id_ed25519" \
         -o StrictHostKeyChecking=no -o UserKnownHostsFile="$T_DIR/ssh_known" "$SFTP_USER@127.0.0.1" >/dev/null 2>&1
 wait $W
-# sftp-storage: the file dropped into the spool
+# sftp-storage: the file dropped into the spool; its CPU time (user + system
+# clock ticks of the whole process) from the drop to the end of the upload
+ticks() { awk '{ print $14 + $15 }' "/proc/$STORD/stat"; }
+k0=$(ticks)
 ( first_and_done "$SFTP_CH/upload/.*-big.bin.part" "$SFTP_CH/upload/*-big.bin" > "$T_DIR/t_ds" ) & W=$!
 cp "$T_DIR/big.bin" "$(SPOOL)/.big.bin.tmp"; mv "$(SPOOL)/.big.bin.tmp" "$(SPOOL)/big.bin"
 wait $W
+k1=$(ticks)
 read -r a b < "$T_DIR/t_ssh"; read -r c d < "$T_DIR/t_ds"
 if [ -z "$a" ] || [ "$b" = 0 ] || [ -z "$c" ] || [ "$d" = 0 ]; then
         bench "sftp-storage upload" "-" "-" "FAIL: an upload did not complete (openssh $a..$b, sftp-storage $c..$d)"; exit 0
@@ -54,7 +60,10 @@ ssh_mibs=$(echo "scale=1; $SIZE_MIB * 1000000000 / ($b - $a)" | bc)
 ds_mibs=$(echo "scale=1; $SIZE_MIB * 1000000000 / ($d - $c)" | bc)
 ratio=$(echo "scale=2; ($b - $a) / ($d - $c)" | bc)
 bench "openssh sftp put ${SIZE_MIB} MiB" "$ssh_mibs" "MiB/s" "loopback, same sshd"
-bench "sftp-storage upload ${SIZE_MIB} MiB" "$ds_mibs" "MiB/s" "libcurl+libssh2, SHA-256 sidecar"
+bench "sftp-storage upload ${SIZE_MIB} MiB" "$ds_mibs" "MiB/s" "libssh2, one connection, SHA-256 sidecar"
+hz=$(getconf CLK_TCK)
+bench "openssh sftp CPU ${SIZE_MIB} MiB" "$(awk '$1 == "-" { print "-"; next } { printf "%.2f", $1 + $2 }' "$T_DIR/cpu_ssh")" "s" "user + system"
+bench "sftp-storage CPU ${SIZE_MIB} MiB" "$(echo "scale=2; ($k1 - $k0) / $hz" | bc)" "s" "user + system, upload and sidecar"
 bench "sftp-storage / openssh sftp" "$ratio" "x" "target >= 0.90: $(echo "$ratio >= 0.9" | bc | sed 's/1/PASS/; s/0/FAIL/')"
 wait_for 30 sh -c "'$B/devctl' storage show | grep -q '^queued: *0'"
 bench "sftp-storage USS after the upload" "$(uss "$STORD")" "KiB" ""
