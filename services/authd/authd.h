@@ -112,6 +112,8 @@ void authd_token_hash(const char *tok, char out[65]);
 #define AUTHD_JOB_NONE (AUTHD_HISTORY_MAX + 1)
 #define AUTHD_JOB_HASH AUTHD_QUESTIONS_MAX
 #define AUTHD_HASH_WORKERS_MAX 64
+/* A hash worker without a job for this long ends (the next job starts one) */
+#define AUTHD_POOL_IDLE_MS 2000
 /* Bounds of the Argon2id cost: the settings', and what an imported hash may use */
 #define AUTHD_HASH_OPS_MIN 1
 #define AUTHD_HASH_OPS_MAX 16
@@ -169,25 +171,31 @@ struct authd_job {
 typedef struct authd_pool authd_pool_t;
 
 struct authd_pool_stats {
-        int workers;
+        int workers; /* the bound */
+        int threads; /* running now: 0 when idle, up to workers under load */
         size_t queued, running, queue_max;
         uint64_t done, full; /* jobs completed, refused because the queue was full */
 };
 
-/* Starts workers threads (lower scheduling priority than the loop) that take
- * jobs from a queue of at most queue_max waiting; completions come back
- * through an eventfd polled by loop. NULL on error (errno set). */
+/* A pool of at most workers threads (lower scheduling priority than the
+ * loop) that take jobs from a queue of at most queue_max waiting; completions
+ * come back through an eventfd polled by loop. Threads start when jobs wait
+ * and none is idle, and end after AUTHD_POOL_IDLE_MS idle. NULL on error
+ * (errno set). */
 authd_pool_t *authd_pool_new(struct authd_ctx *a, zloop_t *loop, int workers, size_t queue_max);
 /* Stops the workers (after the hashes they are on), completes the finished
  * jobs and answers the waiting ones EUNAVAIL. */
 void authd_pool_destroy(authd_pool_t **p);
-/* Changes the worker count and the queue bound (settings reload). */
+/* Changes the worker bound and the queue bound (settings reload). */
 int authd_pool_resize(authd_pool_t *p, int workers, size_t queue_max);
+/* How long an idle worker waits for a job before it ends (tests). */
+void authd_pool_set_idle(authd_pool_t *p, int ms);
 void authd_pool_stats(const authd_pool_t *p, struct authd_pool_stats *ret);
 /* Is there room for one more job? (The loop is the only producer.) */
 bool authd_pool_has_room(const authd_pool_t *p);
-/* Takes ownership of j; the queue must have room. */
-void authd_pool_submit(authd_pool_t *p, struct authd_job *j);
+/* Takes ownership of j, 0; the queue must have room. -errno (j not taken)
+ * when no worker runs and none can be started. */
+int authd_pool_submit(authd_pool_t *p, struct authd_job *j);
 /* The work of a job, on the calling thread. */
 void authd_job_work(struct authd_job *j);
 struct authd_job *authd_job_new(void);

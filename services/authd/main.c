@@ -53,7 +53,8 @@ static void refresh_dummy(struct authd_ctx *a, const struct authd_cost *cost)
                 authd_job_free(&j); /* the next cost change tries again; the old dummy serves */
                 return;
         }
-        authd_pool_submit(a->pool, j);
+        if (authd_pool_submit(a->pool, j) < 0)
+                authd_job_free(&j);
 }
 
 /* What a_apply refuses in a set of settings, without applying any (also a
@@ -342,6 +343,7 @@ static void a_status(struct ds_daemon *d, void *ctx, struct mpw *w)
                 struct authd_pool_stats st;
                 authd_pool_stats(a->pool, &st);
                 mpw_kv_int(w, "hash_workers", st.workers);
+                mpw_kv_int(w, "hash_threads", st.threads);
                 mpw_kv_int(w, "hash_queued", (int64_t)st.queued);
                 mpw_kv_int(w, "hash_running", (int64_t)st.running);
                 mpw_kv_int(w, "hash_queue_max", (int64_t)st.queue_max);
