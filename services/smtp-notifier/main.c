@@ -182,8 +182,6 @@ static int smtp_init(struct ds_daemon *d, void *ctx)
         x->d = d;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return log_errno(-errno, "PR_SET_NO_NEW_PRIVS: %m");
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return log_errno(-ENOMEM, "libcurl initialisation failed");
         if (!(dir = path_join(d->statedir, "outbox")))
                 return -ENOMEM;
         limits_of(x, &d->settings, &lim);
@@ -227,7 +225,6 @@ static void smtp_stop(struct ds_daemon *d, void *ctx)
         dsq_destroy(&x->q);
         ds_free_secret(x->password);
         x->password = NULL;
-        curl_global_cleanup();
 }
 
 static void smtp_status(struct ds_daemon *d, void *ctx, struct mpw *w)
