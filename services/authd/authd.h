@@ -78,9 +78,18 @@ void authd_policy_from(const char *profile, int64_t min_len, int64_t max_len, in
                        int64_t max_age_days, struct authd_policy *ret);
 /* 0 when pw is acceptable for user; else -EINVAL with *ret_rule the rule's
  * name and why a sentence for the operator. pwq NULL skips the dictionary. */
-int authd_policy_check(const struct authd_policy *p, pwquality_settings_t *pwq, const char *user,
+typedef struct authd_dict authd_dict_t;
+int authd_policy_check(const struct authd_policy *p, authd_dict_t *pwq, const char *user,
                        const char *pw, const char **ret_rule, char *why, size_t why_size);
-pwquality_settings_t *authd_pwq_new(void);
+/* dict.c: the dictionary rule, libpwquality loaded for each check only.
+ * NULL (logged) when the library cannot be loaded. */
+authd_dict_t *authd_dict_new(void);
+void authd_dict_free(authd_dict_t **d);
+/* 1 when pw is rejected (why says so; also when the library cannot be
+ * loaded: fail closed), 0 when it passes. */
+int authd_dict_check(authd_dict_t *d, const char *pw, char *why, size_t size);
+/* How many checks loaded the library (tests). */
+int authd_dict_loads(const authd_dict_t *d);
 struct authd_ctx;
 int authd_policy_check_call(struct authd_ctx *a, struct ds_call *c);
 
@@ -332,7 +341,7 @@ struct authd_ctx {
         bool anonymous, password_reset;
         int64_t reset_ttl_ms;
         char *dummy_hash; /* verified for unknown users so that timing stays uniform */
-        pwquality_settings_t *pwq;
+        authd_dict_t *pwq;
         int sweep_timer;
         /* login rate limit, trusted front ends (appended) */
         struct authd_ratecfg ratecfg;

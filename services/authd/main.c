@@ -228,7 +228,7 @@ static int a_init(struct ds_daemon *d, void *ctx)
         a->d = d;
         a->now = now_real;
         a->sessions = zhash_new();
-        a->pwq = authd_pwq_new();
+        a->pwq = authd_dict_new();
         if (!a->sessions || !a->pwq)
                 return -ENOMEM;
         if ((r = a_load(a)) < 0)
@@ -264,7 +264,7 @@ static void a_stop(struct ds_daemon *d, void *ctx)
         authd_store_clear(a);
         free(a->locks);
         free(a->dummy_hash);
-        pwquality_free_settings(a->pwq);
+        authd_dict_free(&a->pwq);
 }
 
 static int a_export(struct ds_daemon *d, void *ctx, struct ds_export *x)
