@@ -75,9 +75,8 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp)
         return 0;
 }
 
-int ds_curl_loop_init(struct ds_curl_loop *c, zloop_t *const *loop, void (*check)(void *ud), void *ud)
+static int open_multi(struct ds_curl_loop *c)
 {
-        *c = (struct ds_curl_loop){ .loop = loop, .timer = -1, .check = check, .ud = ud };
         if (!(c->multi = curl_multi_init()))
                 return -ENOMEM;
         curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_sock);
@@ -87,11 +86,37 @@ int ds_curl_loop_init(struct ds_curl_loop *c, zloop_t *const *loop, void (*check
         return 0;
 }
 
+int ds_curl_loop_init(struct ds_curl_loop *c, zloop_t *const *loop, void (*check)(void *ud), void *ud)
+{
+        *c = (struct ds_curl_loop){ .loop = loop, .timer = -1, .check = check, .ud = ud };
+        return open_multi(c);
+}
+
+void ds_curl_loop_prepare(struct ds_curl_loop *c, zloop_t *const *loop, void (*check)(void *ud), void *ud)
+{
+        *c = (struct ds_curl_loop){ .loop = loop, .timer = -1, .check = check, .ud = ud };
+}
+
+int ds_curl_loop_open(struct ds_curl_loop *c)
+{
+        if (c->multi)
+                return 0;
+        if (!c->global) {
+                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                        return -ENOMEM;
+                c->global = true;
+        }
+        return open_multi(c);
+}
+
 void ds_curl_loop_fini(struct ds_curl_loop *c)
 {
         if (c->multi)
                 curl_multi_cleanup(c->multi);
         c->multi = NULL;
+        if (c->global)
+                curl_global_cleanup();
+        c->global = false;
         if (c->timer >= 0 && c->loop && *c->loop)
                 zloop_timer_end(*c->loop, c->timer);
         c->timer = -1;

@@ -78,9 +78,18 @@ void authd_policy_from(const char *profile, int64_t min_len, int64_t max_len, in
                        int64_t max_age_days, struct authd_policy *ret);
 /* 0 when pw is acceptable for user; else -EINVAL with *ret_rule the rule's
  * name and why a sentence for the operator. pwq NULL skips the dictionary. */
-int authd_policy_check(const struct authd_policy *p, pwquality_settings_t *pwq, const char *user,
+typedef struct authd_dict authd_dict_t;
+int authd_policy_check(const struct authd_policy *p, authd_dict_t *pwq, const char *user,
                        const char *pw, const char **ret_rule, char *why, size_t why_size);
-pwquality_settings_t *authd_pwq_new(void);
+/* dict.c: the dictionary rule, libpwquality loaded for each check only.
+ * NULL (logged) when the library cannot be loaded. */
+authd_dict_t *authd_dict_new(void);
+void authd_dict_free(authd_dict_t **d);
+/* 1 when pw is rejected (why says so; also when the library cannot be
+ * loaded: fail closed), 0 when it passes. */
+int authd_dict_check(authd_dict_t *d, const char *pw, char *why, size_t size);
+/* How many checks loaded the library (tests). */
+int authd_dict_loads(const authd_dict_t *d);
 struct authd_ctx;
 int authd_policy_check_call(struct authd_ctx *a, struct ds_call *c);
 
@@ -112,6 +121,8 @@ void authd_token_hash(const char *tok, char out[65]);
 #define AUTHD_JOB_NONE (AUTHD_HISTORY_MAX + 1)
 #define AUTHD_JOB_HASH AUTHD_QUESTIONS_MAX
 #define AUTHD_HASH_WORKERS_MAX 64
+/* A hash worker without a job for this long ends (the next job starts one) */
+#define AUTHD_POOL_IDLE_MS 2000
 /* Bounds of the Argon2id cost: the settings', and what an imported hash may use */
 #define AUTHD_HASH_OPS_MIN 1
 #define AUTHD_HASH_OPS_MAX 16
@@ -169,25 +180,31 @@ struct authd_job {
 typedef struct authd_pool authd_pool_t;
 
 struct authd_pool_stats {
-        int workers;
+        int workers; /* the bound */
+        int threads; /* running now: 0 when idle, up to workers under load */
         size_t queued, running, queue_max;
         uint64_t done, full; /* jobs completed, refused because the queue was full */
 };
 
-/* Starts workers threads (lower scheduling priority than the loop) that take
- * jobs from a queue of at most queue_max waiting; completions come back
- * through an eventfd polled by loop. NULL on error (errno set). */
+/* A pool of at most workers threads (lower scheduling priority than the
+ * loop) that take jobs from a queue of at most queue_max waiting; completions
+ * come back through an eventfd polled by loop. Threads start when jobs wait
+ * and none is idle, and end after AUTHD_POOL_IDLE_MS idle. NULL on error
+ * (errno set). */
 authd_pool_t *authd_pool_new(struct authd_ctx *a, zloop_t *loop, int workers, size_t queue_max);
 /* Stops the workers (after the hashes they are on), completes the finished
  * jobs and answers the waiting ones EUNAVAIL. */
 void authd_pool_destroy(authd_pool_t **p);
-/* Changes the worker count and the queue bound (settings reload). */
+/* Changes the worker bound and the queue bound (settings reload). */
 int authd_pool_resize(authd_pool_t *p, int workers, size_t queue_max);
+/* How long an idle worker waits for a job before it ends (tests). */
+void authd_pool_set_idle(authd_pool_t *p, int ms);
 void authd_pool_stats(const authd_pool_t *p, struct authd_pool_stats *ret);
 /* Is there room for one more job? (The loop is the only producer.) */
 bool authd_pool_has_room(const authd_pool_t *p);
-/* Takes ownership of j; the queue must have room. */
-void authd_pool_submit(authd_pool_t *p, struct authd_job *j);
+/* Takes ownership of j, 0; the queue must have room. -errno (j not taken)
+ * when no worker runs and none can be started. */
+int authd_pool_submit(authd_pool_t *p, struct authd_job *j);
 /* The work of a job, on the calling thread. */
 void authd_job_work(struct authd_job *j);
 struct authd_job *authd_job_new(void);
@@ -324,7 +341,7 @@ struct authd_ctx {
         bool anonymous, password_reset;
         int64_t reset_ttl_ms;
         char *dummy_hash; /* verified for unknown users so that timing stays uniform */
-        pwquality_settings_t *pwq;
+        authd_dict_t *pwq;
         int sweep_timer;
         /* login rate limit, trusted front ends (appended) */
         struct authd_ratecfg ratecfg;

@@ -54,7 +54,8 @@ static void refresh_dummy(struct authd_ctx *a, const struct authd_cost *cost)
                 authd_job_free(&j); /* the next cost change tries again; the old dummy serves */
                 return;
         }
-        authd_pool_submit(a->pool, j);
+        if (authd_pool_submit(a->pool, j) < 0)
+                authd_job_free(&j);
 }
 
 /* What a_apply refuses in a set of settings, without applying any (also a
@@ -216,7 +217,7 @@ static int a_init(struct ds_daemon *d, void *ctx)
         a->d = d;
         a->now = now_real;
         a->sessions = zhash_new();
-        a->pwq = authd_pwq_new();
+        a->pwq = authd_dict_new();
         if (!a->sessions || !a->pwq)
                 return -ENOMEM;
         if ((r = a_load(a)) < 0)
@@ -252,7 +253,7 @@ static void a_stop(struct ds_daemon *d, void *ctx)
         authd_store_clear(a);
         free(a->locks);
         free(a->dummy_hash);
-        pwquality_free_settings(a->pwq);
+        authd_dict_free(&a->pwq);
 }
 
 static int a_export(struct ds_daemon *d, void *ctx, struct ds_export *x)
@@ -331,6 +332,7 @@ static void a_status(struct ds_daemon *d, void *ctx, struct mpw *w)
                 struct authd_pool_stats st;
                 authd_pool_stats(a->pool, &st);
                 mpw_kv_int(w, "hash_workers", st.workers);
+                mpw_kv_int(w, "hash_threads", st.threads);
                 mpw_kv_int(w, "hash_queued", (int64_t)st.queued);
                 mpw_kv_int(w, "hash_running", (int64_t)st.running);
                 mpw_kv_int(w, "hash_queue_max", (int64_t)st.queue_max);

@@ -50,33 +50,17 @@ void authd_policy_from(const char *profile, int64_t min_len, int64_t max_len, in
                 ret->max_age_days = (int)max_age_days;
 }
 
-static const char *r_dictionary(pwquality_settings_t *pwq, const struct authd_policy *p, const char *pw, char *why,
+static const char *r_dictionary(authd_dict_t *dict, const struct authd_policy *p, const char *pw, char *why,
                                 size_t size)
 {
-        void *aux = NULL;
-        int q;
-
-        if (!p->dictionary || !pwq)
+        if (!p->dictionary || !dict)
                 return NULL;
-        q = pwquality_check(pwq, pw, NULL, NULL, &aux);
-        if (q >= 0)
-                return NULL;
-        if (q == PWQ_ERROR_CRACKLIB_CHECK) {
-                snprintf(why, size, "is in the dictionary of common or breached passwords (%s)",
-                         aux ? (const char *)aux : "cracklib");
-                return why;
-        }
-        if (q == PWQ_ERROR_PALINDROME) {
-                snprintf(why, size, "must not be a palindrome");
-                return why;
-        }
-        /* the other pwquality rules are ours above, tuned off in authd_pwq_new() */
-        return NULL;
+        return authd_dict_check(dict, pw, why, size) ? why : NULL;
 }
 
 /* the pure rules are common/pwrules.c (netcfgd holds its passphrases to them
  * too); the dictionary, which needs libpwquality, is authd's own */
-int authd_policy_check(const struct authd_policy *p, pwquality_settings_t *pwq, const char *user,
+int authd_policy_check(const struct authd_policy *p, authd_dict_t *pwq, const char *user,
                        const char *pw, const char **ret_rule, char *why, size_t why_size)
 {
         struct pw_rules pr = { .min_len = p->min_len, .max_len = p->max_len, .composition = p->composition };
@@ -88,24 +72,6 @@ int authd_policy_check(const struct authd_policy *p, pwquality_settings_t *pwq, 
                 return 0;
         *ret_rule = rule;
         return -EINVAL;
-}
-
-pwquality_settings_t *authd_pwq_new(void)
-{
-        static const int off[][2] = {
-                { PWQ_SETTING_DIFF_OK, 0 },     { PWQ_SETTING_MIN_LENGTH, 6 },  { PWQ_SETTING_DIG_CREDIT, 0 },
-                { PWQ_SETTING_UP_CREDIT, 0 },   { PWQ_SETTING_LOW_CREDIT, 0 },  { PWQ_SETTING_OTH_CREDIT, 0 },
-                { PWQ_SETTING_MIN_CLASS, 0 },   { PWQ_SETTING_MAX_REPEAT, 0 },  { PWQ_SETTING_MAX_CLASS_REPEAT, 0 },
-                { PWQ_SETTING_GECOS_CHECK, 0 }, { PWQ_SETTING_MAX_SEQUENCE, 0 }, { PWQ_SETTING_USER_CHECK, 0 },
-                { PWQ_SETTING_DICT_CHECK, 1 },
-        };
-        pwquality_settings_t *q = pwquality_default_settings();
-
-        if (!q)
-                return NULL;
-        for (size_t i = 0; i < sizeof off / sizeof off[0]; i++)
-                pwquality_set_int_value(q, off[i][0], off[i][1]);
-        return q;
 }
 
 /* policy.check: {ok, rule?, reason?} for a password not stored anywhere; the

@@ -2,7 +2,12 @@
  * scheduling priority take jobs from a bounded queue; finished jobs come back
  * to the loop through an eventfd. The loop is the only producer and the only
  * consumer of finished jobs; the workers never see the account store, the bus
- * or zmq, only the copies a job carries. One mutex guards both lists. */
+ * or zmq, only the copies a job carries. One mutex guards both lists.
+ *
+ * Workers are started when a job finds none idle (never more than the bound)
+ * and end after AUTHD_POOL_IDLE_MS without work: an idle authd keeps no
+ * thread stacks or arenas for hashing nobody asks for. The loop joins the
+ * ended ones when they say so through the same eventfd. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -11,6 +16,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "authd.h"
@@ -22,7 +28,7 @@ struct worker {
         pthread_t t;
         int idx;
         bool live;   /* a thread was started and not joined yet */
-        bool exited; /* it left its loop (stop, or the pool shrank) */
+        bool exited; /* it left its loop (stop, the pool shrank, or idle) */
 };
 
 struct authd_pool {
@@ -34,7 +40,10 @@ struct authd_pool {
         struct authd_job *head, *tail;           /* waiting */
         struct authd_job *done_head, *done_tail; /* finished, for the loop */
         size_t queued, running, queue_max;
-        int target;
+        int target;  /* the bound on workers */
+        int n_live;  /* started and not exited */
+        int n_idle;  /* of those, waiting for a job */
+        int idle_ms; /* an idle worker ends after this long */
         bool stop;
         uint64_t n_done, n_full;
         struct worker w[AUTHD_HASH_WORKERS_MAX];
@@ -159,6 +168,18 @@ static void lower_priority(void)
                 log_debug("hash worker keeps the loop's priority: %m");
 }
 
+/* from + ms on the monotonic clock (the pool's condition variable's) */
+static struct timespec after(struct timespec from, int ms)
+{
+        from.tv_sec += ms / 1000;
+        from.tv_nsec += (long)(ms % 1000) * 1000000L;
+        if (from.tv_nsec >= 1000000000L) {
+                from.tv_sec++;
+                from.tv_nsec -= 1000000000L;
+        }
+        return from;
+}
+
 static void *worker_main(void *arg)
 {
         struct worker *w = arg;
@@ -168,12 +189,20 @@ static void *worker_main(void *arg)
         lower_priority();
         for (;;) {
                 struct authd_job *j;
+                struct timespec since, until;
+                bool idle_out = false;
 
+                clock_gettime(CLOCK_MONOTONIC, &since);
                 pthread_mutex_lock(&p->mu);
-                while (!p->stop && w->idx < p->target && !p->head)
-                        pthread_cond_wait(&p->cv, &p->mu);
-                if (p->stop || w->idx >= p->target) {
+                p->n_idle++;
+                while (!p->stop && w->idx < p->target && !p->head && !idle_out) {
+                        until = after(since, p->idle_ms); /* idle_ms may have changed meanwhile */
+                        idle_out = pthread_cond_timedwait(&p->cv, &p->mu, &until) == ETIMEDOUT && !p->head;
+                }
+                p->n_idle--;
+                if (p->stop || w->idx >= p->target || idle_out) {
                         w->exited = true;
+                        p->n_live--;
                         pthread_mutex_unlock(&p->mu);
                         break;
                 }
@@ -200,20 +229,66 @@ static void *worker_main(void *arg)
                 if (write(p->efd, &one, sizeof one) < 0 && errno != EAGAIN)
                         log_debug("hash worker: eventfd: %m"); /* the counter is full: the loop is woken anyway */
         }
+        /* the loop joins it (a pool without a loop: the next resize or destroy) */
+        if (write(p->efd, &one, sizeof one) < 0 && errno != EAGAIN)
+                log_debug("hash worker: eventfd: %m");
         return NULL;
 }
 
+/* Called with the lock held; the worker slot is free (not live). */
 static int spawn(authd_pool_t *p, int i)
 {
         int r;
 
         p->w[i] = (struct worker){ .p = p, .idx = i, .live = true };
+        p->n_live++;
         r = pthread_create(&p->w[i].t, NULL, worker_main, &p->w[i]);
         if (r != 0) {
                 p->w[i].live = false;
+                p->n_live--;
                 return -r;
         }
         return 0;
+}
+
+/* Joins the workers that have left their loop (joining does not wait for a
+ * hash). Only the loop thread calls it, without the lock. */
+static void reap(authd_pool_t *p)
+{
+        for (int i = 0; i < AUTHD_HASH_WORKERS_MAX; i++) {
+                bool exited;
+
+                pthread_mutex_lock(&p->mu);
+                exited = p->w[i].live && p->w[i].exited;
+                pthread_mutex_unlock(&p->mu);
+                if (exited) {
+                        pthread_join(p->w[i].t, NULL);
+                        p->w[i].live = false;
+                }
+        }
+}
+
+/* With the lock held: one more worker when the waiting jobs outnumber the
+ * idle workers and the bound allows. A slot whose worker has left its loop
+ * is joined here (it is only returning: no wait) and used again. 0, or
+ * -errno when none could be started and none is left to take the jobs. */
+static int grow(authd_pool_t *p)
+{
+        int r = 0;
+
+        if ((size_t)p->n_idle >= p->queued || p->n_live >= p->target)
+                return 0;
+        for (int i = 0; i < p->target; i++) {
+                if (p->w[i].live && p->w[i].exited) {
+                        pthread_join(p->w[i].t, NULL);
+                        p->w[i].live = false;
+                }
+                if (!p->w[i].live) {
+                        r = spawn(p, i);
+                        break;
+                }
+        }
+        return r < 0 && p->n_live == 0 ? r : 0;
 }
 
 static void pending_release(struct authd_ctx *a, const char *name);
@@ -245,6 +320,7 @@ static int on_done(zloop_t *loop, zmq_pollitem_t *item, void *arg)
         (void)item;
         if (read(p->efd, &n, sizeof n) < 0 && errno != EAGAIN)
                 return 0;
+        reap(p);
         pthread_mutex_lock(&p->mu);
         j = p->done_head;
         p->done_head = p->done_tail = NULL;
@@ -260,6 +336,7 @@ static int on_done(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 
 authd_pool_t *authd_pool_new(struct authd_ctx *a, zloop_t *loop, int workers, size_t queue_max)
 {
+        pthread_condattr_t ca;
         authd_pool_t *p = calloc(1, sizeof *p);
         pthread_mutexattr_t ma;
         zmq_pollitem_t it = { NULL, -1, ZMQ_POLLIN, 0 };
@@ -280,7 +357,11 @@ authd_pool_t *authd_pool_new(struct authd_ctx *a, zloop_t *loop, int workers, si
         if (pthread_mutex_init(&p->mu, &ma) != 0)
                 pthread_mutex_init(&p->mu, NULL);
         pthread_mutexattr_destroy(&ma);
-        pthread_cond_init(&p->cv, NULL);
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&p->cv, &ca);
+        pthread_condattr_destroy(&ca);
+        p->idle_ms = AUTHD_POOL_IDLE_MS;
         it.fd = p->efd;
         if (loop && zloop_poller(loop, &it, on_done, p) < 0) {
                 authd_pool_destroy(&p);
@@ -295,9 +376,12 @@ authd_pool_t *authd_pool_new(struct authd_ctx *a, zloop_t *loop, int workers, si
         return p;
 }
 
+/* The workers above the new bound leave after the hash they are on; the
+ * others stay till they are idle. A higher bound starts workers only for
+ * jobs already waiting. */
 int authd_pool_resize(authd_pool_t *p, int workers, size_t queue_max)
 {
-        int r = 0;
+        int r;
 
         if (workers < 1 || workers > AUTHD_HASH_WORKERS_MAX || queue_max < 1)
                 return -EINVAL;
@@ -306,20 +390,19 @@ int authd_pool_resize(authd_pool_t *p, int workers, size_t queue_max)
         p->target = workers;
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
-        for (int i = 0; i < AUTHD_HASH_WORKERS_MAX; i++) {
-                bool exited;
-
-                pthread_mutex_lock(&p->mu);
-                exited = p->w[i].live && p->w[i].exited;
-                pthread_mutex_unlock(&p->mu);
-                if (exited) { /* it has left its loop: joining does not wait for a hash */
-                        pthread_join(p->w[i].t, NULL);
-                        p->w[i].live = false;
-                }
-                if (i < workers && !p->w[i].live && (r = spawn(p, i)) < 0)
-                        break;
-        }
+        reap(p);
+        pthread_mutex_lock(&p->mu);
+        r = grow(p); /* jobs already waiting get the workers the new bound allows */
+        pthread_mutex_unlock(&p->mu);
         return r;
+}
+
+void authd_pool_set_idle(authd_pool_t *p, int ms)
+{
+        pthread_mutex_lock(&p->mu);
+        p->idle_ms = ms < 1 ? 1 : ms;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
 }
 
 void authd_pool_destroy(authd_pool_t **pp)
@@ -376,7 +459,8 @@ void authd_pool_stats(const authd_pool_t *p, struct authd_pool_stats *ret)
         authd_pool_t *m = (authd_pool_t *)p; /* the mutex, not the pool, changes */
 
         pthread_mutex_lock(&m->mu);
-        *ret = (struct authd_pool_stats){ .workers = p->target, .queued = p->queued, .running = p->running,
+        *ret = (struct authd_pool_stats){ .workers = p->target, .threads = p->n_live, .queued = p->queued,
+                                          .running = p->running,
                                           .queue_max = p->queue_max, .done = p->n_done, .full = p->n_full };
         pthread_mutex_unlock(&m->mu);
 }
@@ -394,8 +478,10 @@ bool authd_pool_has_room(const authd_pool_t *p)
         return room;
 }
 
-void authd_pool_submit(authd_pool_t *p, struct authd_job *j)
+int authd_pool_submit(authd_pool_t *p, struct authd_job *j)
 {
+        int r;
+
         j->next = NULL;
         pthread_mutex_lock(&p->mu);
         if (p->tail)
@@ -404,8 +490,21 @@ void authd_pool_submit(authd_pool_t *p, struct authd_job *j)
                 p->head = j;
         p->tail = j;
         p->queued++;
-        pthread_cond_signal(&p->cv);
+        if ((r = grow(p)) < 0) { /* no thread will ever take it: give it back */
+                struct authd_job **q = &p->head;
+
+                while (*q != j)
+                        q = &(*q)->next;
+                *q = NULL;
+                p->tail = p->head == NULL ? NULL : p->tail;
+                for (struct authd_job *t = p->head; t; t = t->next)
+                        p->tail = t;
+                p->queued--;
+        } else {
+                pthread_cond_signal(&p->cv);
+        }
         pthread_mutex_unlock(&p->mu);
+        return r;
 }
 
 /* ---- attempts in flight per lock name ------------------------------------------------ */
@@ -485,7 +584,16 @@ int authd_job_run(struct authd_ctx *a, struct ds_call *c, struct authd_job *j)
         j->call = d;
         if (j->lock_name[0])
                 authd_pending_add(a, j->lock_name);
-        authd_pool_submit(a->pool, j);
+        if ((r = authd_pool_submit(a->pool, j)) < 0) {
+                log_errno(r, "cannot start a hash worker: %m");
+                if (j->lock_name[0])
+                        authd_pending_release(a, j->lock_name);
+                j->call = NULL;
+                authd_job_free(&j);
+                r = ds_call_fail(d, -EBUSY, NULL, "authd is busy checking passwords: try again shortly");
+                ds_call_finish(&d, r);
+                return DS_DEFER;
+        }
         return DS_DEFER;
 }
 

@@ -116,7 +116,7 @@ static int setup(void **state)
         struct authd_ctx *a = test_ctx_new();
 
         a->sessions = zhash_new();
-        a->pwq = authd_pwq_new();
+        a->pwq = authd_dict_new();
         a->cost = (struct authd_cost){ 1, 8192 };
         a->dummy_hash = authd_hash("dummy", &a->cost);
         authd_policy_from("vendor", 0, 0, 0, 0, &a->policy);
@@ -143,7 +143,7 @@ static int teardown(void **state)
         authd_store_clear(a);
         free(a->locks);
         free(a->dummy_hash);
-        pwquality_free_settings(a->pwq);
+        authd_dict_free(&a->pwq);
         free(a);
         return 0;
 }

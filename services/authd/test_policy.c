@@ -9,7 +9,7 @@
 
 #include "authd.h"
 
-static pwquality_settings_t *pwq;
+static authd_dict_t *pwq;
 
 struct pcase {
         const char *profile;
@@ -145,18 +145,50 @@ static void t_no_dictionary_without_pwq(void **state)
         assert_int_equal(authd_policy_check(&p, pwq, "admin", "Password1", &rule, why, sizeof why), -EINVAL);
 }
 
+static bool mapped(const char *lib)
+{
+        char line[512];
+        bool found = false;
+        FILE *f = fopen("/proc/self/maps", "re");
+
+        while (f && !found && fgets(line, sizeof line, f))
+                found = strstr(line, lib) != NULL;
+        if (f)
+                fclose(f);
+        return found;
+}
+
+static void t_dictionary_loaded_per_check(void **state)
+{
+        struct authd_policy p;
+        const char *rule = NULL;
+        char why[128];
+        int n = authd_dict_loads(pwq);
+
+        (void)state;
+        authd_policy_from("vendor", 0, 0, 0, 0, &p);
+        assert_false(mapped("libpwquality")); /* not linked, not loaded between checks */
+        assert_int_equal(authd_policy_check(&p, pwq, "admin", "Password1", &rule, why, sizeof why), -EINVAL);
+        assert_string_equal(rule, "dictionary");
+        assert_int_equal(authd_policy_check(&p, pwq, "admin", "Kq7#vTz9!mW", &rule, why, sizeof why), 0);
+        assert_int_equal(authd_dict_loads(pwq), n + 2);
+        assert_false(mapped("libpwquality")); /* unloaded after each */
+        assert_false(mapped("libcrack"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(t_cases),
                 cmocka_unit_test(t_profiles_only_tighten),
                 cmocka_unit_test(t_no_dictionary_without_pwq),
+                cmocka_unit_test(t_dictionary_loaded_per_check),
         };
         int r;
 
-        pwq = authd_pwq_new();
+        pwq = authd_dict_new();
         assert_non_null(pwq);
         r = cmocka_run_group_tests(tests, NULL, NULL);
-        pwquality_free_settings(pwq);
+        authd_dict_free(&pwq);
         return r;
 }

@@ -1,6 +1,7 @@
 /* test_pool.c - the hash pool without a bus: jobs run on worker threads and
  * complete on the loop (zloop + eventfd); a full queue refuses at once; the
- * must/none/hash program; secrets gone after the work; resize; stop. */
+ * must/none/hash program; secrets gone after the work; resize; stop;
+ * threads start with the jobs and end when idle. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,7 +87,7 @@ static void t_pool_completes_on_loop(void **state)
         assert_non_null(p);
         for (int i = 0; i < want; i++) {
                 assert_true(authd_pool_has_room(p));
-                authd_pool_submit(p, job("Some#pw123", NULL, true));
+                assert_int_equal(authd_pool_submit(p, job("Some#pw123", NULL, true)), 0);
         }
         zloop_timer(loop, 5, 0, on_tick, &want);
         zloop_start(loop);
@@ -100,7 +101,7 @@ static void t_pool_completes_on_loop(void **state)
         assert_int_equal(authd_pool_resize(p, 3, 8), 0);
         want += 3;
         for (int i = 0; i < 3; i++)
-                authd_pool_submit(p, job("Some#pw123", NULL, true));
+                assert_int_equal(authd_pool_submit(p, job("Some#pw123", NULL, true)), 0);
         zloop_start(loop);
         assert_int_equal(completed, want);
         authd_pool_destroy(&p);
@@ -127,7 +128,7 @@ static void t_full_queue(void **state)
                 }
                 struct authd_job *j = job("Some#pw123", NULL, true);
                 j->cost = (struct authd_cost){ 3, 16u << 20 }; /* slow enough to fill the queue */
-                authd_pool_submit(p, j);
+                assert_int_equal(authd_pool_submit(p, j), 0);
         }
         assert_true(refused >= 40); /* at most 1 running + 2 waiting at any time, the rest refused */
         authd_pool_stats(p, &st);
@@ -135,6 +136,58 @@ static void t_full_queue(void **state)
         assert_int_equal(st.full, (uint64_t)refused);
         authd_pool_destroy(&p); /* finished ones complete, waiting ones are dropped */
         assert_true(completed <= 50 - refused);
+}
+
+static int on_tick_idle(zloop_t *loop, int timer_id, void *arg)
+{
+        struct authd_pool_stats st;
+
+        (void)loop;
+        (void)timer_id;
+        authd_pool_stats(arg, &st);
+        return st.threads == 0 ? -1 : 0;
+}
+
+static void t_threads_on_demand(void **state)
+{
+        struct authd_ctx a = { 0 };
+        zloop_t *loop = zloop_new();
+        authd_pool_t *p;
+        struct authd_pool_stats st;
+        int want = 6, t1, t2, t3;
+
+        (void)state;
+        completed = 0;
+        p = authd_pool_new(&a, loop, 3, 64);
+        assert_non_null(p);
+        authd_pool_stats(p, &st);
+        assert_int_equal(st.workers, 3);
+        assert_int_equal(st.threads, 0); /* nothing to hash: no thread */
+        for (int i = 0; i < want; i++)
+                assert_int_equal(authd_pool_submit(p, job("Some#pw123", NULL, true)), 0);
+        authd_pool_stats(p, &st);
+        assert_true(st.threads >= 1 && st.threads <= 3); /* started by the jobs, never over the bound */
+        t1 = zloop_timer(loop, 5, 0, on_tick, &want);
+        zloop_start(loop);
+        assert_int_equal(completed, want);
+        zloop_timer_end(loop, t1);
+        authd_pool_set_idle(p, 20);
+        t2 = zloop_timer(loop, 5, 0, on_tick_idle, p);
+        t3 = zloop_timer(loop, 5000, 1, on_tick, &want); /* the deadline */
+        zloop_start(loop);
+        zloop_timer_end(loop, t2);
+        zloop_timer_end(loop, t3);
+        authd_pool_stats(p, &st);
+        assert_int_equal(st.threads, 0); /* idle: every thread ended */
+        want += 2; /* and new jobs start them again */
+        for (int i = 0; i < 2; i++)
+                assert_int_equal(authd_pool_submit(p, job("Some#pw123", NULL, true)), 0);
+        zloop_timer(loop, 5, 0, on_tick, &want);
+        zloop_start(loop);
+        assert_int_equal(completed, want);
+        authd_pool_destroy(&p);
+        zloop_destroy(&loop);
+        zhash_destroy(&a.pending);
 }
 
 static void t_pending(void **state)
@@ -159,6 +212,7 @@ int main(void)
                 cmocka_unit_test(t_program),
                 cmocka_unit_test(t_pool_completes_on_loop),
                 cmocka_unit_test(t_full_queue),
+                cmocka_unit_test(t_threads_on_demand),
                 cmocka_unit_test(t_pending),
         };
 

@@ -36,7 +36,10 @@ static int dump(int fd, int family, int protocol, struct exp_listeners *ret)
                        .idiag_states = protocol == IPPROTO_TCP ? TCPF_LISTEN_BIT : TCPF_CLOSE_BIT },
         };
         struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-        static char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
+        /* 8 KiB, as libmnl: the kernel sizes a dump's messages to the
+         * largest buffer it has seen (at least a page), so none is cut; a
+         * larger static one stayed dirty in exposured's memory for good */
+        char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
 
         if (sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&sa, sizeof sa) < 0)
                 return -errno;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <errno.h>
 
+#include "child.h"
 #include "log.h"
 #include "netcfgd.h"
 #include "state.h"
@@ -282,8 +283,22 @@ void netcfgd_functions_adopt(struct netcfgd_ctx *x)
 
 /* ---- ports ------------------------------------------------------------------ */
 
+struct create_job {
+        const char *dir;
+        const struct cert_req *req;
+};
+
+static int create_in_child(void *ud, struct ds_err *e)
+{
+        const struct create_job *j = ud;
+
+        return certs_create(j->dir, j->req, e);
+}
+
 /* A device with no server certificate yet gets one from its settings at
- * start-up, so the first boot can already be done over HTTPS. */
+ * start-up, so the first boot can already be done over HTTPS. The key pair
+ * and certificate are made in a child that exits: what OpenSSL allocates on
+ * the way (several hundred KiB of heap) does not stay in netcfgd's. */
 void netcfgd_cert_ensure(struct netcfgd_ctx *x)
 {
         struct ds_settings *st = &x->d->settings;
@@ -295,9 +310,10 @@ void netcfgd_cert_ensure(struct netcfgd_ctx *x)
                 .days = (int)ds_settings_int(st, "cert_days"),
         };
         struct ds_err e = { 0 };
+        struct create_job j = { x->certdir, &req };
 
         if (path && access(path, F_OK) < 0 && errno == ENOENT && dns && ips) {
-                if (certs_create(x->certdir, &req, &e) == 0) {
+                if (ds_child_run(create_in_child, &j, &e) == 0) {
                         log_notice("no server certificate yet: created one for '%s'", req.cn);
                         netcfgd_publish_cert(x, "netcfgd");
                 } else {

@@ -211,9 +211,21 @@ void smtp_kick(struct smtp_ctx *x)
         struct dsq_item it;
 
         /* nothing before the loop exists (apply runs once before it) */
-        if (!x->curl.multi || !x->q || !smtp_configured(x) || !x->d || !x->d->loop || x->d->stopping)
+        if (!x->q || !smtp_configured(x) || !x->d || !x->d->loop || x->d->stopping)
                 return;
         /* a mail that cannot start is failed inside start(): the loop ends */
+        if (!x->curl.multi) { /* libcurl and its TLS only once there is mail to send */
+                struct dsq_stats st;
+                int r;
+
+                dsq_get_stats(x->q, &st);
+                if (!st.items)
+                        return;
+                if ((r = ds_curl_loop_open(&x->curl)) < 0) {
+                        log_errno(r, "libcurl initialisation failed: mail stays in the outbox");
+                        return;
+                }
+        }
         while (x->n_xfer < SMTP_XFER_MAX && dsq_next(x->q, ds_now_real_ms(), &it, NULL) == 0)
                 start(x, &it);
 }
@@ -225,7 +237,8 @@ int smtp_deliver_init(struct smtp_ctx *x)
         if (gethostname(h, sizeof h - 1) < 0 || ds_check_host(h, strlen(h)))
                 snprintf(h, sizeof h, "localhost");
         snprintf(x->ehlo, sizeof x->ehlo, "%s", h);
-        return ds_curl_loop_init(&x->curl, &x->d->loop, on_progress, x);
+        ds_curl_loop_prepare(&x->curl, &x->d->loop, on_progress, x);
+        return 0;
 }
 
 void smtp_deliver_fini(struct smtp_ctx *x)

@@ -3,6 +3,7 @@
  * its hooks; methods.c the mail.* methods; outbox.c what is queued;
  * deliver.c the sending; compose.c and rules.c pure logic. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,34 @@ static int conf_from(const struct ds_settings *s, struct smtp_conf *c, struct ds
         return 0;
 }
 
+/* What conf_from may have written: the fields before the rules and the rules
+ * up to the one it stopped at. The rest of the ~70 KiB is never touched, so it
+ * never becomes resident (in the temporary or in the daemon's own copy). */
+static size_t rules_used(const struct smtp_conf *c)
+{
+        return c->n_rules < SMTP_RULES_MAX ? c->n_rules + 1 : SMTP_RULES_MAX;
+}
+
+static void conf_wipe(struct smtp_conf *c)
+{
+        size_t n = rules_used(c);
+
+        explicit_bzero(c, offsetof(struct smtp_conf, rules));
+        explicit_bzero(c->rules, n * sizeof c->rules[0]);
+        c->n_rules = 0;
+}
+
+/* dst = src, writing only what src uses (dst's old rules are cleared) */
+static void conf_copy(struct smtp_conf *dst, const struct smtp_conf *src)
+{
+        size_t old = rules_used(dst);
+
+        memcpy(dst, src, offsetof(struct smtp_conf, rules));
+        memset(dst->rules, 0, old * sizeof dst->rules[0]);
+        memcpy(dst->rules, src->rules, src->n_rules * sizeof src->rules[0]);
+        dst->n_rules = src->n_rules;
+}
+
 static int smtp_check_settings(struct ds_daemon *d, void *ctx, const struct ds_settings *s, struct ds_err *e)
 {
         struct smtp_conf *c = calloc(1, sizeof *c);
@@ -92,7 +121,7 @@ static int smtp_check_settings(struct ds_daemon *d, void *ctx, const struct ds_s
         if (!c)
                 return ds_err_set(e, -ENOMEM, NULL, "out of memory");
         r = conf_from(s, c, e);
-        explicit_bzero(c, sizeof *c);
+        conf_wipe(c);
         free(c);
         return r;
 }
@@ -121,7 +150,7 @@ static int smtp_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
                 smtp_flush_digests(x, ds_now_mono_ms(), true);
         for (unsigned i = 0; i < x->conf.n_rules; i++)
                 smtp_rule_reset(&x->conf.rules[i]);
-        x->conf = *c;
+        conf_copy(&x->conf, c);
         ds_free_secret(x->password);
         x->password = pw;
         if (x->q) {
@@ -132,7 +161,7 @@ static int smtp_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
                 smtp_subscribe_rules(x);
         smtp_kick(x);
 out:
-        explicit_bzero(c, sizeof *c);
+        conf_wipe(c);
         free(c);
         return r;
 }
@@ -158,8 +187,6 @@ static int smtp_init(struct ds_daemon *d, void *ctx)
         x->d = d;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return log_errno(-errno, "PR_SET_NO_NEW_PRIVS: %m");
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return log_errno(-ENOMEM, "libcurl initialisation failed");
         limits_of(x, &d->settings, &lim);
         if (!(x->q = ds_queue_open(d, "outbox", &lim, &r)))
                 return r;
@@ -194,7 +221,6 @@ static void smtp_stop(struct ds_daemon *d, void *ctx)
         dsq_destroy(&x->q);
         ds_free_secret(x->password);
         x->password = NULL;
-        curl_global_cleanup();
 }
 
 static void smtp_status(struct ds_daemon *d, void *ctx, struct mpw *w)

@@ -421,7 +421,7 @@ static int start_fetch(struct upg_ctx *x, int what)
                 snprintf(url, sizeof url, "%s/targets/%s", x->online_url, o->target);
         else
                 snprintf(url, sizeof url, "%s/metadata/%s.json", x->online_url, tuf_role_names[what - 1]);
-        if (!(c = curl_easy_init())) {
+        if (ds_curl_loop_open(&o->curl) < 0 || !(c = curl_easy_init())) {
                 online_fail(x, -ENOMEM, NULL, "out of memory");
                 return -ENOMEM;
         }
@@ -473,9 +473,9 @@ int upg_online_init(struct upg_ctx *x)
                 json_decref(o);
         }
         free(t);
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return -ENOMEM;
-        return ds_curl_loop_init(&x->on.curl, &x->d->loop, on_curl, x);
+        /* libcurl and its TLS start with the first check: none, none of their memory */
+        ds_curl_loop_prepare(&x->on.curl, &x->d->loop, on_curl, x);
+        return 0;
 }
 
 void upg_online_fini(struct upg_ctx *x)
@@ -492,7 +492,6 @@ void upg_online_fini(struct upg_ctx *x)
         if (x->on.fd >= 0)
                 close(x->on.fd);
         ds_curl_loop_fini(&x->on.curl);
-        curl_global_cleanup();
 }
 
 int upg_online_check(struct upg_ctx *x, struct ds_call *c, const char *actor)

@@ -4,7 +4,12 @@
 # the tree's configuration), a few seconds after the last came up. Targets:
 # <= 1 MiB for the daemons without a TLS library, <= 2 MiB for those with one.
 # A shared library only one daemon maps (libnftables in filterd, GnuTLS in
-# webd) counts in that daemon's USS, as it would on the device.
+# webd) counts in that daemon's USS, as it would on the device; so do the
+# pages of a shared library that only one daemon has touched (libcurl's in
+# the one curl daemon that initialised it). The last line, the stack's PSS
+# (each shared page split among the processes mapping it), is the memory
+# the whole stack takes: a change that moves pages from one daemon's USS to
+# another's shows there as what it is.
 source "$(dirname "$0")/../lib/tap.sh"
 SVCS=()
 for d in "$ROOT_DIR"/services/*/main.c; do n=$(basename "$(dirname "$d")"); [ -x "$B/$n" ] && SVCS+=("$n"); done
@@ -28,3 +33,7 @@ row() {
 }
 row busd "$BUSD_PID"
 for n in "${SVCS[@]}"; do row "$n" "${PID[$n]}"; done
+pss_of() { awk '/^Pss:/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+tot=$(pss_of "$BUSD_PID"); up=1
+for n in "${SVCS[@]}"; do kill -0 "${PID[$n]}" 2>/dev/null || continue; tot=$((tot + $(pss_of "${PID[$n]}"))); up=$((up + 1)); done
+bench "stack idle PSS (all $up processes)" "$tot" "KiB" "the memory the running stack takes"

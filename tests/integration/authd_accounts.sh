@@ -32,6 +32,8 @@ check_out "whoami shows the account authority" 'authorities: .*account' as admin
 # ---- users and policy
 check_out "user add refuses the user name as password" "rule 'username'" sh -c "echo 'Bob12345' | DEVSEC_TOKEN_FILE='$T_DIR/tok.admin' '$B/devctl' user add bob12345 viewer --password-stdin"
 check_out "user add refuses a dictionary password" "rule 'dictionary'" sh -c "echo 'Password1' | DEVSEC_TOKEN_FILE='$T_DIR/tok.admin' '$B/devctl' user add bob viewer --password-stdin"
+check "the dictionary library is loaded only for the check (not mapped after it)" \
+        sh -c "! grep -qE 'libpwquality|libcrack' /proc/$AUTHD_PID/maps"
 check_rc "user add bob (viewer)" 0 sh -c "printf '%s\n' '$BOB_PW' | DEVSEC_TOKEN_FILE='$T_DIR/tok.admin' '$B/devctl' user add bob viewer --password-stdin"
 check_rc "user add dave (operator)" 0 sh -c "printf '%s\n' '$DAVE_PW' | DEVSEC_TOKEN_FILE='$T_DIR/tok.admin' '$B/devctl' user add dave operator --password-stdin"
 check_out "user add names a bad field" 'EINVAL: mac' sh -c "printf '%s\n' 'Qm4!zT7#kW' | DEVSEC_TOKEN_FILE='$T_DIR/tok.admin' '$B/devctl' user add eve viewer mac=zz --password-stdin"

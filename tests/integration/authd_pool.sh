@@ -7,7 +7,9 @@
 # - with one worker and a queue of one, a burst of concurrent logins gets
 #   EBUSY (reason queue-full) at once, not after the hashes before it, and
 #   sys.ping counts them;
-# - hash_workers is validated, naming the field.
+# - hash_workers is validated, naming the field;
+# - the worker threads run only while there is hashing: none when idle, at
+#   most hash_workers during the flood, none again a few seconds after it.
 source "$(dirname "$0")/../lib/tap.sh"
 stack_init authd flood1 flood2 flood3 flood4
 for i in 1 2 3 4; do
@@ -27,6 +29,9 @@ printf '%s\n' "$ADMIN_PW" | dc login -u admin --password-stdin >/dev/null
 F="$B/tests/authd_flood"
 ping_val() { "$F" ping | sed -n "s/^$1=//p"; }
 check_out "sys.ping shows the workers (one per CPU by default)" "^hash_workers=$(nproc)\$" "$F" ping
+threads() { ls "/proc/$AUTHD_PID/task" | wc -l; }
+check_until "an idle authd runs no hash worker (hash_threads=0)" 5 '^hash_threads=0$' "$F" ping
+t_idle=$(threads)
 
 # ---- the flood
 FP=""
@@ -37,6 +42,9 @@ done
 T_PIDS="$T_PIDS $FP"
 busy() { [ "$(ping_val hash_running)" -ge 1 ] 2>/dev/null; }
 check "the flood keeps the workers busy" wait_for 5 busy
+ht=$(ping_val hash_threads); tf=$(threads)
+if [ "${ht:-0}" -ge 1 ] && [ "$ht" -le "$(nproc)" ] && [ "$tf" -gt "$t_idle" ]; then ok "the flood started workers ($ht of at most $(nproc); threads $t_idle -> $tf)"
+else nok "hash_threads=${ht:-?} threads $t_idle -> $tf during the flood"; fi
 t0=$(date +%s%N)
 check_out "whoami (session.check through busd) completes during the flood" 'user: +admin' timeout 5 "$B/devctl" whoami
 t1=$(date +%s%N)
@@ -53,6 +61,8 @@ for i in 1 2 3 4; do
 done
 if [ "$tot" -gt 20 ] && [ $bad = 0 ]; then ok "every flood attempt was hashed and refused ($tot EAUTH, no lock)"
 else nok "flood answers: $tot EAUTH, bad=$bad"; fi
+check_until "the workers end once idle (hash_threads=0)" 10 '^hash_threads=0$' "$F" ping
+check "and so do their threads ($t_idle left)" wait_for 5 sh -c "[ \$(ls /proc/$AUTHD_PID/task | wc -l) -le $t_idle ]"
 
 # ---- a full queue answers EBUSY at once
 check_out "hash_workers is validated, naming the field" 'EINVAL: .*hash_workers: must be between 0 and 64' \
