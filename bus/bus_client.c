@@ -500,18 +500,9 @@ int bus_call_sync(bus_t *b, const char *svc, const char *method, const struct mp
 
 /* ---- events -------------------------------------------------------------- */
 
-static struct mpw *writer_reset(struct mpw *w)
-{
-        /* kept between events: no allocation per event once it has grown (a
-         * large event's buffer is let go) */
-        if (!w->pk.data || w->sb.alloc > 256 * 1024) {
-                mpw_free(w);
-                mpw_init(w);
-        } else {
-                mpw_reset(w);
-        }
-        return w;
-}
+/* kept between events: no allocation per event once grown (a large event's
+ * buffer is let go) */
+#define EVENT_KEEP_MAX (256 << 10)
 
 #define PUBQ_MAX_EVENTS 64
 #define PUBQ_MAX_BYTES (64 * 1024)
@@ -541,14 +532,14 @@ int bus_publish(bus_t *b, const char *topic, const struct mpw *data)
                 recv_one(b, 0, NULL, NULL);
         }
         if (!b->busd_batch || !(b->loop || b->pub_hold)) {
-                w = writer_reset(&b->pub_w);
+                w = mpw_reuse(&b->pub_w, EVENT_KEEP_MAX, false);
                 bus_enc_pub(w, &ev);
                 return bus_send_raw(b, mpw_data(w), mpw_len(w));
         }
         if (b->pubq_sealed && (r = pubq_flush(b)) < 0)
                 return r;
         if (!b->pubq_n) {
-                bus_enc_pubs_begin(writer_reset(&b->pubq));
+                bus_enc_pubs_begin(mpw_reuse(&b->pubq, EVENT_KEEP_MAX, false));
                 /* sent when this loop iteration is over */
                 if (b->loop && !b->pubq_timer && (b->pubq_timer = zloop_timer(b->loop, 0, 1, on_pubq_timer, b)) < 0)
                         b->pubq_timer = 0; /* no timer: sent when full or before anything else */

@@ -55,6 +55,22 @@ void mpw_reset(struct mpw *w)
         w->bad = false;
 }
 
+struct mpw *mpw_reuse(struct mpw *w, size_t keep_max, bool wipe)
+{
+        if (!w->pk.data || w->sb.alloc > keep_max) {
+                if (wipe)
+                        mpw_wipe(w);
+                else
+                        mpw_free(w);
+                mpw_init(w);
+        } else {
+                if (wipe && w->sb.data)
+                        sodium_memzero(w->sb.data, w->sb.size);
+                mpw_reset(w);
+        }
+        return w;
+}
+
 int mpw_finish(const struct mpw *w)
 {
         return (w->bad || w->depth != 0) ? -EINVAL : 0;

@@ -24,6 +24,11 @@ void mpw_free(struct mpw *w);
 /* mpw_free() after zeroing the buffer: for a writer that held a secret. */
 void mpw_wipe(struct mpw *w);
 void mpw_reset(struct mpw *w);
+/* A writer kept between messages, made ready for the next one: emptied (and
+ * zeroed first when wipe: it may have held a secret), or set up on first use
+ * (a zeroed struct); one grown beyond keep_max bytes by a single large message
+ * is let go, so that it does not pin that size. Returns w. */
+struct mpw *mpw_reuse(struct mpw *w, size_t keep_max, bool wipe);
 /* Moves src's contents into dst (dst uninitialised); src is left empty and usable. */
 void mpw_move(struct mpw *dst, struct mpw *src);
 /* 0 when every container was closed and nothing overflowed. */

@@ -18,18 +18,25 @@ int inflight_init(struct busd *b)
         return 0;
 }
 
-void inflight_free(void *p)
+/* What an entry holds beside itself: the client's id when it did not fit
+ * in place, the parked request (zeroed: it may carry a secret). */
+static void entry_clear(struct inflight *f)
 {
-        struct inflight *f = p;
-
-        if (!f)
-                return;
         if (f->client_id != f->client_id_in)
                 free(f->client_id);
         if (f->parked) {
                 sodium_memzero(f->parked, f->parked_len);
                 free(f->parked);
         }
+}
+
+void inflight_free(void *p)
+{
+        struct inflight *f = p;
+
+        if (!f)
+                return;
+        entry_clear(f);
         free(f);
 }
 
@@ -43,12 +50,7 @@ void inflight_release(struct busd *b, struct inflight *f)
                 inflight_free(f);
                 return;
         }
-        if (f->client_id != f->client_id_in)
-                free(f->client_id);
-        if (f->parked) {
-                sodium_memzero(f->parked, f->parked_len);
-                free(f->parked);
-        }
+        entry_clear(f);
         sodium_memzero(f->client_id_in, sizeof f->client_id_in);
         f->next = t->spare;
         t->spare = f;

@@ -147,19 +147,8 @@ static void count_drop(struct busd *b, struct peer *p, uint64_t *reason)
         p->ev_lost++;
 }
 
-/* A writer kept between events: emptied, or set up on first use. Grown
- * beyond what events usually need (a large one), it is let go. */
-static struct mpw *event_writer(struct mpw *w)
-{
-        if (!w->pk.data || w->sb.alloc > 256 * 1024) {
-                mpw_free(w);
-                mpw_init(w);
-        } else {
-                mpw_reset(w);
-        }
-        return w;
-}
-
+/* A writer kept between events (a large event's buffer is let go) */
+#define EVENT_KEEP_MAX (256 << 10)
 void pubsub_free(struct busd *b)
 {
         free(b->subscribers);
@@ -215,7 +204,7 @@ static void deliver_operator(struct busd *b, struct peer *p, const char *topic, 
                 }
                 return;
         }
-        w = event_writer(&b->pub_op);
+        w = mpw_reuse(&b->pub_op, EVENT_KEEP_MAX, false);
         bus_enc_pub(w, &(struct bus_pub_out){.topic = topic,
                                              .ts = ts,
                                              .src = src,
@@ -282,7 +271,7 @@ static bool batch_add(struct busd *b, struct peer *p, const struct bus_pub_out *
         if (o->n && (o->n == BUS_PUB_BATCH_MAX || mpw_len(&o->w) + ev->data_len > b->lim.max_msg / 2))
                 batch_send(b, o);
         if (!o->n) {
-                event_writer(&o->w);
+                mpw_reuse(&o->w, EVENT_KEEP_MAX, false);
                 bus_enc_pubs_begin(&o->w);
         }
         bus_enc_pubs_add(&o->w, ev);
@@ -319,7 +308,7 @@ static void fanout(struct busd *b, const char *src, const char *topic, int64_t t
                 if (batch_add(b, p, &ev))
                         continue;
                 if (!w) {
-                        w = event_writer(&b->pub_out);
+                        w = mpw_reuse(&b->pub_out, EVENT_KEEP_MAX, false);
                         bus_enc_pub(w, &ev);
                 }
                 count_sent(b, p, route_send(b, p->rid, p->rid_len, mpw_data(w), mpw_len(w)), 1);

@@ -30,21 +30,9 @@ void route_reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const v
         mpw_free(&w);
 }
 
-/* After a send from the kept writer: zeroed (it may hold secrets), and
- * given back when one large message grew it, so that a single big request
- * does not pin its size for the life of busd. */
+/* After a send from the kept writer (mpw_reuse): zeroed, since it may hold
+ * secrets, and given back when one large message grew it beyond this. */
 #define OUT_KEEP_MAX (64 << 10)
-
-static void out_done(struct mpw *w)
-{
-        if (w->sb.alloc > OUT_KEEP_MAX) {
-                mpw_wipe(w);
-                mpw_init(w);
-                return;
-        }
-        sodium_memzero(w->sb.data, w->sb.size);
-        mpw_reset(w);
-}
 
 static void fail_one(struct busd *b, struct inflight *f, void *ud)
 {
@@ -123,7 +111,7 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
                                              .args_len = q->msg->a_raw_len,
                                              .c = &stamp});
         r = route_send(b, s->peer->rid, s->peer->rid_len, mpw_data(w), mpw_len(w));
-        out_done(w);
+        mpw_reuse(w, OUT_KEEP_MAX, true);
         if (r < 0) {
                 route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, r == -EAGAIN ? -EBUSY : -DS_EUNAVAIL,
                                 NULL, "%s cannot take requests now", s->name);
@@ -277,7 +265,7 @@ void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m)
                 bus_enc_rep_relay_raw(w, f->client_id, f->client_id_len, m->ok, m->r_raw, m->r_raw_len, m->err_raw,
                                       m->err_raw_len);
         route_send(b, f->client_rid, f->client_rid_len, mpw_data(w), mpw_len(w));
-        out_done(w);
+        mpw_reuse(w, OUT_KEEP_MAX, true);
         inflight_release(b, f);
 }
 
