@@ -433,7 +433,8 @@ int mp_peek_id(const void *buf, size_t len, const void **ret_p, size_t *ret_n)
                 /* key */
                 if (item_shape(p, end, &hdr, &payload, &children) < 0 || (uint64_t)(end - p) < hdr + payload)
                         return -ENOENT;
-                is_id = children == 0 && payload == 2 && (*p & 0xe0) == 0xa0 && !memcmp(p + hdr, "id", 2);
+                is_id = children == 0 && payload == 2 &&
+                        ((*p & 0xe0) == 0xa0 || *p == 0xd9 || *p == 0xda || *p == 0xdb) && !memcmp(p + hdr, "id", 2);
                 p += hdr + payload;
                 /* a key that is a container: its items are part of the key */
                 if (children && skip_items(&p, end, children, item_shape) < 0)

@@ -511,6 +511,47 @@ static int call(const char *svc, const char *method, const char *forged, const c
         return rc;
 }
 
+/* Events whose maps carry a key that is itself an array holding "data"
+ * (msgpack allows any key): the data busd passes on must be the value of the
+ * map's own "data" key. One single pub, then a batch of one. */
+static int pubkey(const char *topic)
+{
+        struct mpw w;
+
+        for (int batch = 0; batch < 2; batch++) {
+                mpw_init(&w);
+                mpw_map_begin(&w);
+                mpw_kv_int(&w, "v", 1);
+                mpw_kv_str(&w, "k", "pub");
+                if (batch) {
+                        mpw_str(&w, "evs");
+                        mpw_arr_begin(&w);
+                        mpw_map_begin(&w);
+                }
+                if (!batch)
+                        mpw_kv_str(&w, "topic", topic);
+                mpw_arr_begin(&w); /* the key ["q", "data"] */
+                mpw_str(&w, "q");
+                mpw_str(&w, "data");
+                mpw_arr_end(&w);
+                mpw_int(&w, 7);
+                if (batch)
+                        mpw_kv_str(&w, "topic", topic);
+                mpw_str(&w, "data");
+                mpw_map_begin(&w);
+                mpw_kv_int(&w, "n", 2 + batch);
+                mpw_map_end(&w);
+                if (batch) {
+                        mpw_map_end(&w);
+                        mpw_arr_end(&w);
+                }
+                mpw_map_end(&w);
+                send_buf(mpw_data(&w), mpw_len(&w));
+                mpw_free(&w);
+        }
+        return 0; /* sent when the socket closes (linger) */
+}
+
 int main(int argc, char **argv)
 {
         int rc;
@@ -518,7 +559,7 @@ int main(int argc, char **argv)
         zsys_handler_set(NULL);
         if (argc > 1 && !strcmp(argv[1], "idle"))
                 rcvhwm = 2;
-        if (argc > 1 && !strcmp(argv[1], "flood"))
+        if (argc > 1 && (!strcmp(argv[1], "flood") || !strcmp(argv[1], "pubkey")))
                 rcvhwm = -1;
         if (argc < 2 || connect_bus(getenv("PROBE_IDENTITY") ? getenv("PROBE_IDENTITY") : "devctl") < 0) {
                 fprintf(stderr, "usage: busprobe malformed N | forge  (keys from DEVSEC_CONFDIR)\n");
@@ -536,6 +577,8 @@ int main(int argc, char **argv)
                 rc = idle(argv[2], argv[3]);
         else if (!strcmp(argv[1], "call") && argc > 3)
                 rc = call(argv[2], argv[3], argc > 4 && argv[4][0] ? argv[4] : NULL, argc > 5 ? argv[5] : NULL);
+        else if (!strcmp(argv[1], "pubkey") && argc > 2)
+                rc = pubkey(argv[2]);
         else if (!strcmp(argv[1], "flood") && argc > 4)
                 rc = flood(atol(argv[2]), atol(argv[3]), argv[4]);
         else

@@ -223,6 +223,8 @@ static void mutate(struct gen *g)
 
 /* ---- the comparison ---- */
 
+static bool memeq(const void *a, const void *b, size_t n) { return n == 0 || !memcmp(a, b, n); }
+
 /* the same object, type for type and bit for bit */
 static bool same(const msgpack_object *a, const msgpack_object *b)
 {
@@ -236,12 +238,12 @@ static bool same(const msgpack_object *a, const msgpack_object *b)
         case MSGPACK_OBJECT_FLOAT32:
         case MSGPACK_OBJECT_FLOAT64: return !memcmp(&a->via.f64, &b->via.f64, sizeof a->via.f64);
         case MSGPACK_OBJECT_STR:
-                return a->via.str.size == b->via.str.size && !memcmp(a->via.str.ptr, b->via.str.ptr, a->via.str.size);
+                return a->via.str.size == b->via.str.size && memeq(a->via.str.ptr, b->via.str.ptr, a->via.str.size);
         case MSGPACK_OBJECT_BIN:
-                return a->via.bin.size == b->via.bin.size && !memcmp(a->via.bin.ptr, b->via.bin.ptr, a->via.bin.size);
+                return a->via.bin.size == b->via.bin.size && memeq(a->via.bin.ptr, b->via.bin.ptr, a->via.bin.size);
         case MSGPACK_OBJECT_EXT:
                 return a->via.ext.type == b->via.ext.type && a->via.ext.size == b->via.ext.size &&
-                       !memcmp(a->via.ext.ptr, b->via.ext.ptr, a->via.ext.size);
+                       memeq(a->via.ext.ptr, b->via.ext.ptr, a->via.ext.size);
         case MSGPACK_OBJECT_ARRAY:
                 if (a->via.array.size != b->via.array.size)
                         return false;
@@ -348,6 +350,20 @@ static void diff_one(const void *buf, size_t len, const struct mp_limits *lim, m
         if (mp_peek_id(buf, len, &idp, &idn) == 0 &&
             ((const char *)idp < (const char *)buf || (const char *)idp + idn > (const char *)buf + len))
                 FAIL_AT("mp_peek_id points outside the message");
+        {
+                /* on a well-formed map, the id peeked is mp_get's scalar id */
+                msgpack_unpacked v;
+                const msgpack_object *id;
+                size_t o = 0;
+
+                msgpack_unpacked_init(&v);
+                if (mp_check(buf, len, NULL, &why_a) == 0 &&
+                    msgpack_unpack_next(&v, buf, len, &o) == MSGPACK_UNPACK_SUCCESS && (id = mp_get(&v.data, "id")) &&
+                    id->type != MSGPACK_OBJECT_ARRAY && id->type != MSGPACK_OBJECT_MAP &&
+                    (mp_peek_id(buf, len, &idp, &idn) < 0 || !raw_is(idp, idn, id)))
+                        FAIL_AT("mp_peek_id disagrees with mp_get");
+                msgpack_unpacked_destroy(&v);
+        }
         ra = mp_decode_spans(buf, len, lim, z, &mine, spans, 16, &why_a);
         rb = mp_check(buf, len, lim, &why_b);
         if (ra != rb && !(ra == -ENOMEM))
@@ -420,7 +436,7 @@ static void differential_fixed_seed(void **state)
 static void differential_edges(void **state)
 {
         static const struct mp_limits lim4 = {.max_msg = 64, .max_depth = 4, .max_items = 4, .max_str = 4};
-        static const uint8_t cases[][12] = {
+        static const uint8_t cases[][20] = {
                 {0xc7, 0x04, 0x01, 'a', 'b', 'c', 'd'},       /* ext8 of exactly max_str bytes */
                 {0xc8, 0x00, 0x04, 0x01, 'a', 'b', 'c', 'd'}, /* ext16 */
                 {0xd6, 0x01, 'a', 'b', 'c', 'd'},             /* fixext4 */
@@ -430,8 +446,12 @@ static void differential_edges(void **state)
                 {0xc8, 0x00},
                 {0xdf, 0x00, 0x00},
                 {0x94, 0x90, 0x90, 0x90, 0x90},
+                /* {["x", "data"]: 1, "data": 2}: a key that is an array */
+                {0x82, 0x92, 0xa1, 'x', 0xa4, 'd', 'a', 't', 'a', 0x01, 0xa4, 'd', 'a', 't', 'a', 0x02},
+                /* {["id"]: 1, "id": 2} */
+                {0x82, 0x91, 0xa2, 'i', 'd', 0x01, 0xa2, 'i', 'd', 0x02},
         };
-        static const size_t lens[] = {7, 8, 6, 6, 8, 1, 2, 3, 5};
+        static const size_t lens[] = {7, 8, 6, 6, 8, 1, 2, 3, 5, 16, 10};
         struct diff_stats st = {0};
         msgpack_zone z;
 
