@@ -552,6 +552,67 @@ static int pubkey(const char *topic)
         return 0; /* sent when the socket closes (linger) */
 }
 
+/* n requests of kb KiB each, every one under a token busd has not seen (so
+ * each is parked while authd is asked), then the answers that come within
+ * a second: "busy=B other=O". */
+static int park(long n, long kb)
+{
+        size_t pad = (size_t)kb << 10;
+        char *big = malloc(pad), tok[64];
+        long busy = 0, other = 0;
+        int64_t deadline;
+
+        if (!big)
+                return 1;
+        memset(big, 'p', pad);
+        for (long i = 0; i < n; i++) {
+                struct mpw w;
+
+                mpw_init(&w);
+                mpw_map_begin(&w);
+                mpw_kv_int(&w, "v", 1);
+                mpw_kv_str(&w, "k", "req");
+                mpw_kv_int(&w, "id", i + 1);
+                mpw_kv_str(&w, "to", "authd");
+                mpw_kv_str(&w, "m", "test.session");
+                snprintf(tok, sizeof tok, "tok:park%ld:viewer:", i);
+                mpw_kv_str(&w, "tok", tok);
+                mpw_str(&w, "a");
+                mpw_map_begin(&w);
+                mpw_str(&w, "text");
+                mpw_strn(&w, big, pad);
+                mpw_map_end(&w);
+                mpw_map_end(&w);
+                send_buf(mpw_data(&w), mpw_len(&w));
+                mpw_free(&w);
+        }
+        free(big);
+        deadline = ds_now_mono_ms() + 1000;
+        while (ds_now_mono_ms() < deadline) {
+                zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+                msgpack_unpacked u;
+                const char *why;
+                zmq_msg_t m;
+
+                if (zmq_poll(&it, 1, (long)(deadline - ds_now_mono_ms())) <= 0)
+                        break;
+                zmq_msg_init(&m);
+                zmq_msg_recv(&m, sock, 0);
+                if (mp_decode(zmq_msg_data(&m), zmq_msg_size(&m), NULL, &u, &why) == 0) {
+                        if (mp_streq(mp_get(&u.data, "k"), "rep")) {
+                                if (mp_streq(mp_get(mp_get(&u.data, "err"), "code"), "EBUSY"))
+                                        busy++;
+                                else
+                                        other++;
+                        }
+                        msgpack_unpacked_destroy(&u);
+                }
+                zmq_msg_close(&m);
+        }
+        printf("busy=%ld other=%ld\n", busy, other);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         int rc;
@@ -577,6 +638,8 @@ int main(int argc, char **argv)
                 rc = idle(argv[2], argv[3]);
         else if (!strcmp(argv[1], "call") && argc > 3)
                 rc = call(argv[2], argv[3], argc > 4 && argv[4][0] ? argv[4] : NULL, argc > 5 ? argv[5] : NULL);
+        else if (!strcmp(argv[1], "park") && argc > 3)
+                rc = park(atol(argv[2]), atol(argv[3]));
         else if (!strcmp(argv[1], "pubkey") && argc > 2)
                 rc = pubkey(argv[2]);
         else if (!strcmp(argv[1], "flood") && argc > 4)
