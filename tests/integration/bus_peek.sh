@@ -20,6 +20,8 @@ wait_for 10 sh -c "[ \$(grep -c '\"topic\":\"test.peek\"' '$L') -ge 2 ]"
 kill $LP 2>/dev/null; wait $LP 2>/dev/null
 check_out "the single event reached the subscriber with its own data" '"data":\{"n":2\}' cat "$L"
 check_out "the batched event too, not the value of a key's item" '"data":\{"n":3\}' cat "$L"
+check_out "the batched event is stamped with its publisher, not the src it claimed" '"src":"pubprobe","data":\{"n":3\}' cat "$L"
+check_out "and the stamp it wrote (c) went nowhere" '^0$' sh -c "grep -c '\"c\"\|\"svc\"' '$L' || true"
 check_out "no other data was passed on" '^0$' sh -c "grep -c '\"data\":7' '$L' || true"
 check "busd is still running" kill -0 $BUSD_PID
 if grep -qE 'ERROR: AddressSanitizer|runtime error' "$T_DIR"/log/*.log; then nok "no sanitizer reports"; else ok "no sanitizer reports"; fi

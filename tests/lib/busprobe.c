@@ -535,8 +535,15 @@ static int pubkey(const char *topic)
                 mpw_str(&w, "data");
                 mpw_arr_end(&w);
                 mpw_int(&w, 7);
-                if (batch)
+                if (batch) {
                         mpw_kv_str(&w, "topic", topic);
+                        mpw_kv_str(&w, "src", "authd"); /* claims busd must replace or drop */
+                        mpw_str(&w, "c");
+                        mpw_map_begin(&w);
+                        mpw_kv_str(&w, "id", "authd");
+                        mpw_kv_bool(&w, "svc", true);
+                        mpw_map_end(&w);
+                }
                 mpw_str(&w, "data");
                 mpw_map_begin(&w);
                 mpw_kv_int(&w, "n", 2 + batch);
