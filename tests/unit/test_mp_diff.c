@@ -29,7 +29,10 @@ static uint32_t rnd(void)
         return (uint32_t)(rng_s >> 11);
 }
 
-static uint32_t below(uint32_t n) { return n ? rnd() % n : 0; }
+static uint32_t below(uint32_t n)
+{
+        return n ? rnd() % n : 0;
+}
 
 /* ---- a generator of envelopes, in every encoding msgpack allows ---- */
 
@@ -49,7 +52,10 @@ static void put(struct gen *g, const void *d, size_t n)
         g->n += n;
 }
 
-static void put1(struct gen *g, uint8_t b) { put(g, &b, 1); }
+static void put1(struct gen *g, uint8_t b)
+{
+        put(g, &b, 1);
+}
 
 static void put_be(struct gen *g, uint64_t v, int bytes)
 {
@@ -60,7 +66,8 @@ static void put_be(struct gen *g, uint64_t v, int bytes)
 /* a header of kind (str, bin, array, map) for n, in a random width that holds n */
 static void put_len_hdr(struct gen *g, int kind, uint32_t n)
 {
-        static const uint8_t w8[] = {0xd9, 0xc4, 0, 0}, w16[] = {0xda, 0xc5, 0xdc, 0xde}, w32[] = {0xdb, 0xc6, 0xdd, 0xdf};
+        static const uint8_t w8[] = {0xd9, 0xc4, 0, 0}, w16[] = {0xda, 0xc5, 0xdc, 0xde},
+                             w32[] = {0xdb, 0xc6, 0xdd, 0xdf};
         uint32_t pick = below(4);
 
         if (kind != 1 && pick == 0 && n < (kind == 0 ? 32u : 16u)) {
@@ -85,11 +92,24 @@ static void put_str(struct gen *g, const char *s, size_t n)
         put(g, s, n);
 }
 
-static const char *const keys[] = {"k",   "v",    "id",  "to",    "m",  "a",   "c",     "tok",   "t",      "ok",
-                                   "r",   "err",  "topic", "ts",  "src", "data", "evs", "seq",   "tag",    "lost",
-                                   "batch", "prefix", "name", "methods", "user", "authz", "svc", "code", "msg", "x"};
-static const char *const words[] = {"req", "rep", "pub", "sub", "hb", "hello", "authd", "logd", "log.event",
-                                    "auth.reset.code", "auth.session.revoked", "user.list", "admin", "", "a.b"};
+static const char *const keys[] = {"k",     "v",      "id",    "to",      "m",    "a",     "c",   "tok",  "t",   "ok",
+                                   "r",     "err",    "topic", "ts",      "src",  "data",  "evs", "seq",  "tag", "lost",
+                                   "batch", "prefix", "name",  "methods", "user", "authz", "svc", "code", "msg", "x"};
+static const char *const words[] = {"req",
+                                    "rep",
+                                    "pub",
+                                    "sub",
+                                    "hb",
+                                    "hello",
+                                    "authd",
+                                    "logd",
+                                    "log.event",
+                                    "auth.reset.code",
+                                    "auth.session.revoked",
+                                    "user.list",
+                                    "admin",
+                                    "",
+                                    "a.b"};
 
 static void gen_value(struct gen *g, unsigned depth);
 
@@ -119,9 +139,15 @@ static void gen_value(struct gen *g, unsigned depth)
         uint32_t n;
 
         switch (t) {
-        case 0: put1(g, (uint8_t)below(0x80)); break;
-        case 1: put1(g, (uint8_t)(0xe0 | below(32))); break;
-        case 2: put1(g, (uint8_t)(0xc0 + (below(3) == 0 ? 0 : 2 + below(2)))); break;
+        case 0:
+                put1(g, (uint8_t)below(0x80));
+                break;
+        case 1:
+                put1(g, (uint8_t)(0xe0 | below(32)));
+                break;
+        case 2:
+                put1(g, (uint8_t)(0xc0 + (below(3) == 0 ? 0 : 2 + below(2))));
+                break;
         case 3: { /* uint / int of every width */
                 static const uint8_t tags[] = {0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3};
                 uint8_t tg = tags[below(8)];
@@ -169,7 +195,9 @@ static void gen_value(struct gen *g, unsigned depth)
                 for (uint32_t i = 0; i < n; i++)
                         put1(g, (uint8_t)rnd());
                 break;
-        case 11: put1(g, (uint8_t)below(0x80)); break;
+        case 11:
+                put1(g, (uint8_t)below(0x80));
+                break;
         case 12:
         case 13:
                 n = below(6);
@@ -177,7 +205,9 @@ static void gen_value(struct gen *g, unsigned depth)
                 for (uint32_t i = 0; i < n; i++)
                         gen_value(g, depth + 1);
                 break;
-        default: gen_map(g, depth, below(6), false); break;
+        default:
+                gen_map(g, depth, below(6), false);
+                break;
         }
 }
 
@@ -197,10 +227,16 @@ static void mutate(struct gen *g)
 
         for (uint32_t j = 0; j <= k && g->n; j++)
                 switch (below(6)) {
-                case 0: g->n = below((uint32_t)g->n); break;                        /* truncated */
-                case 1: g->p[below((uint32_t)g->n)] ^= (uint8_t)(1u << below(8)); break; /* a bit */
-                case 2: g->p[below((uint32_t)g->n)] = (uint8_t)rnd(); break;        /* a byte */
-                case 3: { /* a byte in */
+                case 0:
+                        g->n = below((uint32_t)g->n);
+                        break; /* truncated */
+                case 1:
+                        g->p[below((uint32_t)g->n)] ^= (uint8_t)(1u << below(8));
+                        break; /* a bit */
+                case 2:
+                        g->p[below((uint32_t)g->n)] = (uint8_t)rnd();
+                        break; /* a byte */
+                case 3: {      /* a byte in */
                         size_t at = below((uint32_t)g->n + 1);
                         put1(g, 0);
                         memmove(g->p + at + 1, g->p + at, g->n - at - 1);
@@ -223,7 +259,10 @@ static void mutate(struct gen *g)
 
 /* ---- the comparison ---- */
 
-static bool memeq(const void *a, const void *b, size_t n) { return n == 0 || !memcmp(a, b, n); }
+static bool memeq(const void *a, const void *b, size_t n)
+{
+        return n == 0 || !memcmp(a, b, n);
+}
 
 /* the same object, type for type and bit for bit */
 static bool same(const msgpack_object *a, const msgpack_object *b)
@@ -231,12 +270,17 @@ static bool same(const msgpack_object *a, const msgpack_object *b)
         if (a->type != b->type)
                 return false;
         switch (a->type) {
-        case MSGPACK_OBJECT_NIL: return true;
-        case MSGPACK_OBJECT_BOOLEAN: return a->via.boolean == b->via.boolean;
-        case MSGPACK_OBJECT_POSITIVE_INTEGER: return a->via.u64 == b->via.u64;
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER: return a->via.i64 == b->via.i64;
+        case MSGPACK_OBJECT_NIL:
+                return true;
+        case MSGPACK_OBJECT_BOOLEAN:
+                return a->via.boolean == b->via.boolean;
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+                return a->via.u64 == b->via.u64;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+                return a->via.i64 == b->via.i64;
         case MSGPACK_OBJECT_FLOAT32:
-        case MSGPACK_OBJECT_FLOAT64: return !memcmp(&a->via.f64, &b->via.f64, sizeof a->via.f64);
+        case MSGPACK_OBJECT_FLOAT64:
+                return !memcmp(&a->via.f64, &b->via.f64, sizeof a->via.f64);
         case MSGPACK_OBJECT_STR:
                 return a->via.str.size == b->via.str.size && memeq(a->via.str.ptr, b->via.str.ptr, a->via.str.size);
         case MSGPACK_OBJECT_BIN:
@@ -334,8 +378,7 @@ static void check_envelope(const void *buf, size_t len, const msgpack_object *mi
 }
 
 /* One input: both decoders, then the bus's view. */
-static void diff_one(const void *buf, size_t len, const struct mp_limits *lim, msgpack_zone *z,
-                     struct diff_stats *st)
+static void diff_one(const void *buf, size_t len, const struct mp_limits *lim, msgpack_zone *z, struct diff_stats *st)
 {
         struct mp_span spans[16];
         msgpack_object mine;
