@@ -657,9 +657,13 @@ int bus_msg_decode_raw(const msgpack_object *o, const char *raw, const struct mp
                         break;
                 }
         switch (ret->kind) {
-        case BUS_KIND_REQ:
-                ret->a_raw = raw_of(&ix, EK_A, raw, spans, n_spans, &ret->a_raw_len);
-                return dec_req(&ix, flags, ret, e);
+        case BUS_KIND_REQ: {
+                int r = dec_req(&ix, flags, ret, e);
+
+                if (r == 0) /* with a, as the fields before a bad one */
+                        ret->a_raw = raw_of(&ix, EK_A, raw, spans, n_spans, &ret->a_raw_len);
+                return r;
+        }
         case BUS_KIND_REP:
                 if (!ix.v[EK_OK] || mp_to_bool(ix.v[EK_OK], &ret->ok) < 0)
                         ret->ok = false;

@@ -409,6 +409,30 @@ static int item_shape(const unsigned char *p, const unsigned char *end, size_t *
         }
 }
 
+typedef int shape_fn(const unsigned char *p, const unsigned char *end, size_t *hdr, uint64_t *payload,
+                     uint64_t *children);
+
+/* Moves *pp past n whole items (bounds checked), iteratively. */
+static int skip_items(const unsigned char **pp, const unsigned char *end, uint64_t n, shape_fn *shape)
+{
+        const unsigned char *p = *pp;
+        uint64_t payload, children;
+        size_t hdr;
+
+        while (n > 0) {
+                if (shape(p, end, &hdr, &payload, &children) < 0 || (uint64_t)(end - p) < hdr + payload)
+                        return -EBADMSG;
+                p += hdr + payload;
+                n += children;
+                n--;
+        }
+        *pp = p;
+        return 0;
+}
+
+static int fast_shape(const unsigned char *p, const unsigned char *end, size_t *hdr, uint64_t *payload,
+                      uint64_t *children);
+
 int mp_peek_id(const void *buf, size_t len, const void **ret_p, size_t *ret_n)
 {
         const unsigned char *p = buf, *end = p + len;
@@ -425,8 +449,12 @@ int mp_peek_id(const void *buf, size_t len, const void **ret_p, size_t *ret_n)
                 /* key */
                 if (item_shape(p, end, &hdr, &payload, &children) < 0 || (uint64_t)(end - p) < hdr + payload)
                         return -ENOENT;
-                is_id = children == 0 && payload == 2 && (*p & 0xe0) == 0xa0 && !memcmp(p + hdr, "id", 2);
+                is_id = children == 0 && payload == 2 &&
+                        ((*p & 0xe0) == 0xa0 || *p == 0xd9 || *p == 0xda || *p == 0xdb) && !memcmp(p + hdr, "id", 2);
                 p += hdr + payload;
+                /* a key that is a container: its items are part of the key */
+                if (children && skip_items(&p, end, children, item_shape) < 0)
+                        return -ENOENT;
                 /* value: skip iteratively, never recursively */
                 if (is_id) {
                         if (item_shape(p, end, &hdr, &payload, &children) < 0 || children ||
@@ -550,6 +578,9 @@ int mp_peek_value(const void *buf, size_t len, const char *key, const void **ret
                 hit = children == 0 && payload == klen && ((*p & 0xe0) == 0xa0 || *p == 0xd9 || *p == 0xda || *p == 0xdb) &&
                       !memcmp(p + hdr, key, klen);
                 p += hdr + payload;
+                /* a key that is a container: its items are part of the key */
+                if (children && skip_items(&p, end, children, fast_shape) < 0)
+                        return -ENOENT;
                 v = p;
                 if (hit && e + 2 == entries) { /* the last value runs to the end */
                         *ret_p = v;
@@ -750,17 +781,26 @@ static int dec_obj(struct dec *d, msgpack_object *o, unsigned depth)
         case 0xc9:
                 if (need(k, (size_t)(1 << (b - 0xc7)) + 1) < 0 || dec_len(k, 1 << (b - 0xc7), &n) < 0)
                         return -EBADMSG;
-                n++; /* the type byte */
-                goto ext;
+                /* the limit on the data, as mp_check(); then the type byte with it */
+                if (n > k->lim->max_str) {
+                        k->why = "string too long";
+                        return -EMSGSIZE;
+                }
+                if (need(k, n + 1) < 0)
+                        return -EBADMSG;
+                k->p += n + 1;
+                p = (const char *)k->p - n - 1;
+                n++;
+                goto ext_at;
         case 0xd4:
         case 0xd5:
         case 0xd6:
         case 0xd7:
         case 0xd8:
                 n = (1u << (b - 0xd4)) + 1;
-        ext:
                 if ((r = dec_bytes(k, n, &p)) < 0)
                         return r;
+        ext_at:
                 o->type = MSGPACK_OBJECT_EXT;
                 o->via.ext.type = (int8_t)p[0];
                 o->via.ext.ptr = p + 1;

@@ -26,6 +26,8 @@
 #define RID_MAX 256
 
 #define SESSION_CHECK_TIMEOUT_MS 3000
+/* the bytes of requests parked for a session check, all clients together */
+#define PARKED_BYTES_MAX (16u << 20)
 
 /* The session an operator connection subscribes under (one per connection). */
 struct sub_sess {
@@ -125,6 +127,7 @@ struct busd {
                 size_t mask, count;
                 struct inflight *spare; /* freed entries kept for reuse (n_spare of them) */
                 size_t n_spare;
+                size_t parked_bytes; /* of the entries' parked requests */
         } inflight;
         zhash_t *sessions; /* token hash -> struct session */
         zhash_t *disabled; /* name -> "1" */

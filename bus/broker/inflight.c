@@ -46,6 +46,8 @@ void inflight_release(struct busd *b, struct inflight *f)
 
         if (!f)
                 return;
+        if (f->parked)
+                t->parked_bytes -= f->parked_len;
         if (t->n_spare >= INFLIGHT_SPARE_MAX) {
                 inflight_free(f);
                 return;

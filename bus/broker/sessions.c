@@ -53,6 +53,13 @@ void session_start_check(struct busd *b, struct peer *from, struct req *q, const
                                 "authd is not running: sessions cannot be checked");
                 return;
         }
+        /* a parked request holds its whole message until authd answers:
+         * within a budget, or a client with ever new tokens grows busd */
+        if (b->inflight.parked_bytes + raw_len > PARKED_BYTES_MAX) {
+                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EBUSY, NULL,
+                                "too many requests wait for a session check: try again");
+                return;
+        }
         f = inflight_new(b, from, q, IF_SESSION_CHECK, "authd", SESSION_CHECK_TIMEOUT_MS);
         if (!f)
                 return;
@@ -63,6 +70,7 @@ void session_start_check(struct busd *b, struct peer *from, struct req *q, const
         }
         memcpy(f->parked, raw, raw_len);
         f->parked_len = raw_len;
+        b->inflight.parked_bytes += raw_len;
         memcpy(f->session_tok_hash, th, sizeof f->session_tok_hash);
         session_send_check(b, authd, f->bid, q->tok->via.str.ptr, q->tok->via.str.size);
         inflight_track(b, f);

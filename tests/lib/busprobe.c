@@ -511,6 +511,115 @@ static int call(const char *svc, const char *method, const char *forged, const c
         return rc;
 }
 
+/* Events whose maps carry a key that is itself an array holding "data"
+ * (msgpack allows any key): the data busd passes on must be the value of the
+ * map's own "data" key. One single pub, then a batch of one. */
+static int pubkey(const char *topic)
+{
+        struct mpw w;
+
+        for (int batch = 0; batch < 2; batch++) {
+                mpw_init(&w);
+                mpw_map_begin(&w);
+                mpw_kv_int(&w, "v", 1);
+                mpw_kv_str(&w, "k", "pub");
+                if (batch) {
+                        mpw_str(&w, "evs");
+                        mpw_arr_begin(&w);
+                        mpw_map_begin(&w);
+                }
+                if (!batch)
+                        mpw_kv_str(&w, "topic", topic);
+                mpw_arr_begin(&w); /* the key ["q", "data"] */
+                mpw_str(&w, "q");
+                mpw_str(&w, "data");
+                mpw_arr_end(&w);
+                mpw_int(&w, 7);
+                if (batch) {
+                        mpw_kv_str(&w, "topic", topic);
+                        mpw_kv_str(&w, "src", "authd"); /* claims busd must replace or drop */
+                        mpw_str(&w, "c");
+                        mpw_map_begin(&w);
+                        mpw_kv_str(&w, "id", "authd");
+                        mpw_kv_bool(&w, "svc", true);
+                        mpw_map_end(&w);
+                }
+                mpw_str(&w, "data");
+                mpw_map_begin(&w);
+                mpw_kv_int(&w, "n", 2 + batch);
+                mpw_map_end(&w);
+                if (batch) {
+                        mpw_map_end(&w);
+                        mpw_arr_end(&w);
+                }
+                mpw_map_end(&w);
+                send_buf(mpw_data(&w), mpw_len(&w));
+                mpw_free(&w);
+        }
+        return 0; /* sent when the socket closes (linger) */
+}
+
+/* n requests of kb KiB each, every one under a token busd has not seen (so
+ * each is parked while authd is asked), then the answers that come within
+ * a second: "busy=B other=O". */
+static int park(long n, long kb)
+{
+        size_t pad = (size_t)kb << 10;
+        char *big = malloc(pad), tok[64];
+        long busy = 0, other = 0;
+        int64_t deadline;
+
+        if (!big)
+                return 1;
+        memset(big, 'p', pad);
+        for (long i = 0; i < n; i++) {
+                struct mpw w;
+
+                mpw_init(&w);
+                mpw_map_begin(&w);
+                mpw_kv_int(&w, "v", 1);
+                mpw_kv_str(&w, "k", "req");
+                mpw_kv_int(&w, "id", i + 1);
+                mpw_kv_str(&w, "to", "authd");
+                mpw_kv_str(&w, "m", "test.session");
+                snprintf(tok, sizeof tok, "tok:park%ld:viewer:", i);
+                mpw_kv_str(&w, "tok", tok);
+                mpw_str(&w, "a");
+                mpw_map_begin(&w);
+                mpw_str(&w, "text");
+                mpw_strn(&w, big, pad);
+                mpw_map_end(&w);
+                mpw_map_end(&w);
+                send_buf(mpw_data(&w), mpw_len(&w));
+                mpw_free(&w);
+        }
+        free(big);
+        deadline = ds_now_mono_ms() + 1000;
+        while (ds_now_mono_ms() < deadline) {
+                zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+                msgpack_unpacked u;
+                const char *why;
+                zmq_msg_t m;
+
+                if (zmq_poll(&it, 1, (long)(deadline - ds_now_mono_ms())) <= 0)
+                        break;
+                zmq_msg_init(&m);
+                zmq_msg_recv(&m, sock, 0);
+                if (mp_decode(zmq_msg_data(&m), zmq_msg_size(&m), NULL, &u, &why) == 0) {
+                        if (mp_streq(mp_get(&u.data, "k"), "rep")) {
+                                if (mp_streq(mp_get(mp_get(&u.data, "err"), "code"), "EBUSY"))
+                                        busy++;
+                                else
+                                        other++;
+                        }
+                        msgpack_unpacked_destroy(&u);
+                }
+                zmq_msg_close(&m);
+        }
+        printf("busy=%ld other=%ld\n", busy, other);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         int rc;
@@ -518,7 +627,7 @@ int main(int argc, char **argv)
         zsys_handler_set(NULL);
         if (argc > 1 && !strcmp(argv[1], "idle"))
                 rcvhwm = 2;
-        if (argc > 1 && !strcmp(argv[1], "flood"))
+        if (argc > 1 && (!strcmp(argv[1], "flood") || !strcmp(argv[1], "pubkey")))
                 rcvhwm = -1;
         if (argc < 2 || connect_bus(getenv("PROBE_IDENTITY") ? getenv("PROBE_IDENTITY") : "devctl") < 0) {
                 fprintf(stderr, "usage: busprobe malformed N | forge  (keys from DEVSEC_CONFDIR)\n");
@@ -536,6 +645,10 @@ int main(int argc, char **argv)
                 rc = idle(argv[2], argv[3]);
         else if (!strcmp(argv[1], "call") && argc > 3)
                 rc = call(argv[2], argv[3], argc > 4 && argv[4][0] ? argv[4] : NULL, argc > 5 ? argv[5] : NULL);
+        else if (!strcmp(argv[1], "park") && argc > 3)
+                rc = park(atol(argv[2]), atol(argv[3]));
+        else if (!strcmp(argv[1], "pubkey") && argc > 2)
+                rc = pubkey(argv[2]);
         else if (!strcmp(argv[1], "flood") && argc > 4)
                 rc = flood(atol(argv[2]), atol(argv[3]), argv[4]);
         else
