@@ -572,10 +572,14 @@ void stor_kick(struct stor_ctx *x)
 void stor_xfer_abort(struct stor_ctx *x, const char *why)
 {
         /* an operation for the old destination must not go on with the new
-         * one, nor its connection */
-        if (x->phase == PH_PROBE)
-                return;
+         * one, nor its connection; a probe's key is the old server's: never
+         * pinned for the new one */
         stor_ssh_cancel(x);
+        if (x->phase == PH_PROBE) {
+                op_clear(x);
+                finish_call(&x->trust_call, -DS_EUNAVAIL, "url", "%s", why);
+                return;
+        }
         if (x->phase == PH_IDLE)
                 return;
         op_clear(x);

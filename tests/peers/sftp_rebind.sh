@@ -83,7 +83,7 @@ wait_for 5 sh -c "[ \"\$(grep -c '^accepted' '$T_DIR/log/relay.log')\" -gt $A0 ]
 check_rc "the destination changes while the probe waits" 0 dc storage set url="$URL"
 wait "$TRUST"
 check "the trust of the old destination's key is not pinned" sh -c "! grep -q 'pinned: *yes' '$T_DIR/trust.out'"
-check_out "... and says why" 'destination changed' cat "$T_DIR/trust.out"
+check_out "... and says why" 'destination or its account changed' cat "$T_DIR/trust.out"
 PIN=$(stor_field "['host_key_sha256']")
 if [ "$PIN" = "$PIN1" ]; then ok "the pin is the configured server's still"; else nok "pin '$PIN', was '$PIN1'"; fi
 sftp_drop c.bin 8
