@@ -127,7 +127,10 @@ static int start_put_marker(struct stor_ctx *x)
 
         if (n < 0)
                 return -ENOMEM;
-        return op_start(x, &(struct stor_op){ .ph = PH_PREP_PUT, .name = STOR_MARKER, .mem = text, .mem_len = (size_t)n });
+        /* only where no marker is, unless adopting: another device's may
+         * have appeared since the listing */
+        return op_start(x, &(struct stor_op){ .ph = PH_PREP_PUT, .name = STOR_MARKER, .mem = text, .mem_len = (size_t)n,
+                                              .excl = !x->adopt });
 }
 
 static void prep_listed(struct stor_ctx *x)
