@@ -427,6 +427,14 @@ static int op_put(struct stor_ssh *j)
         } else {
                 q->size = q->mem_len;
         }
+        /* an existing name (temporary, marker) that is not a plain file (a
+         * symlink put there by someone else): never written through */
+        LIBSSH2_SFTP_ATTRIBUTES la;
+        if (!libssh2_sftp_lstat(j->sftp, q->path, &la) && (la.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) &&
+            !LIBSSH2_SFTP_S_ISREG(la.permissions)) {
+                snprintf(j->res.why, sizeof j->res.why, "Upload failed (open): the remote name is not a regular file");
+                goto out;
+        }
         /* 0644: what curl gave the files (CURLOPT_NEW_FILE_PERMS) */
         if (!(h = libssh2_sftp_open_ex(j->sftp, q->path, (unsigned)strlen(q->path), fl, 0644, LIBSSH2_SFTP_OPENFILE))) {
                 sftp_fail(j, "Upload failed (open)");
