@@ -185,9 +185,18 @@ int stor_list_parse(const char *text, size_t len, void (*fn)(void *ud, const cha
 
 int stor_list_line(char *buf, size_t size, const char *name, size_t name_len, uint64_t file_size, bool dir)
 {
-        int n = snprintf(buf, size, "%s 1 - - %" PRIu64 " Jan 1 00:00 %.*s\n", dir ? "drwxr-xr-x" : "-rw-r--r--",
-                         file_size, (int)name_len, name);
-        return n < 0 || (size_t)n >= size ? -ENOSPC : n;
+        int n = snprintf(buf, size, "%s 1 - - %" PRIu64 " Jan 1 00:00 ", dir ? "drwxr-xr-x" : "-rw-r--r--", file_size);
+
+        if (n < 0 || (size_t)n + name_len + 1 >= size)
+                return -ENOSPC;
+        /* the server's bytes: a newline or a NUL in a name would make a line
+         * of its own (a forged entry) or cut the name short; '?' for
+         * control bytes keeps it one foreign entry */
+        for (size_t i = 0; i < name_len; i++)
+                buf[n++] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
+        buf[n++] = '\n';
+        buf[n] = 0;
+        return n;
 }
 
 int stor_marker_text(const char *device_id, char *buf, size_t size)

@@ -187,8 +187,10 @@ int stor_curl_op(struct stor_ctx *x, const struct stor_op *op)
                 if (c->rate_kib_s)
                         curl_easy_setopt(e, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)c->rate_kib_s * 1024);
         }
-        /* the final name must not exist: RNTO onto an existing name is
-         * refused (for the file, its final size check then decides) */
+        /* the final name was absent in the listing just before; RNTO is
+         * rename(2) on most servers (vsftpd): a name created in between is
+         * replaced, unlike SFTP's rename (link + unlink). For the file, its
+         * final size check then decides */
         if (op->rename_to) {
                 x->postquote = rename_cmds(c->url.dir, op->name, op->rename_to);
                 curl_easy_setopt(e, CURLOPT_POSTQUOTE, x->postquote);

@@ -108,12 +108,19 @@ static int stor_apply(struct ds_daemon *d, void *ctx, struct ds_err *e)
         if (!(pw = strdup(ds_settings_str(s, "password"))))
                 return ds_err_set(e, -ENOMEM, NULL, "out of memory");
         x->d = d;
-        if (strcmp(c.url.host, x->conf.url.host) || strcmp(c.url.dir, x->conf.url.dir) || c.url.port != x->conf.url.port ||
-            c.url.proto != x->conf.url.proto || strcmp(c.device_id, x->conf.device_id)) {
+        /* another account sees another directory (its chroot): checked
+         * again; a connection logged in with the old credentials ends */
+        bool dest = strcmp(c.url.host, x->conf.url.host) || strcmp(c.url.dir, x->conf.url.dir) ||
+                    c.url.port != x->conf.url.port || c.url.proto != x->conf.url.proto ||
+                    strcmp(c.device_id, x->conf.device_id) || strcmp(c.username, x->conf.username);
+        if (dest) {
                 x->dir_ok = false;
                 x->dir_next_ms = 0;
+                x->hostkey_mismatch = false; /* the old server's: the next connection checks again */
+        }
+        if (dest || strcmp(pw, x->password ? x->password : "")) {
                 x->conf = c;
-                stor_xfer_abort(x, "the destination changed");
+                stor_xfer_abort(x, dest ? "the destination or its account changed" : "the password changed");
         }
         x->conf = c;
         ds_free_secret(x->password);

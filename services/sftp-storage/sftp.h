@@ -67,6 +67,7 @@ struct stor_op {
         uint64_t offset, size;
         const char *rename_to; /* after the upload: must not exist */
         bool del_first;        /* FTPS: delete name first (longer than the file) */
+        bool excl;             /* SFTP: create name only if it does not exist */
 };
 
 struct stor_op_result {

@@ -58,6 +58,7 @@ struct ssh_req {
         enum { OP_PROBE, OP_LIST, OP_GET, OP_PUT } kind;
         char path[PATH_MAX_REMOTE], rename_to[PATH_MAX_REMOTE];
         bool rename_checked; /* a refused rename is checked by the caller */
+        bool excl;           /* create only: refused if the name exists */
         char mem[512];       /* upload from memory (marker, sidecar) */
         size_t mem_len;
         char file[4096];     /* or from this local file */
@@ -395,7 +396,8 @@ static void *hash_main(void *ud)
 static int op_put(struct stor_ssh *j)
 {
         struct ssh_req *q = &j->req;
-        unsigned long fl = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | (q->offset ? 0 : LIBSSH2_FXF_TRUNC);
+        unsigned long fl = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
+                           (q->excl ? LIBSSH2_FXF_EXCL : q->offset ? 0 : LIBSSH2_FXF_TRUNC);
         const unsigned char *src = (const unsigned char *)q->mem;
         unsigned char *map = MAP_FAILED;
         LIBSSH2_SFTP_HANDLE *h;
@@ -424,6 +426,14 @@ static int op_put(struct stor_ssh *j)
                         q->md = NULL;
         } else {
                 q->size = q->mem_len;
+        }
+        /* an existing name (temporary, marker) that is not a plain file (a
+         * symlink put there by someone else): never written through */
+        LIBSSH2_SFTP_ATTRIBUTES la;
+        if (!libssh2_sftp_lstat(j->sftp, q->path, &la) && (la.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) &&
+            !LIBSSH2_SFTP_S_ISREG(la.permissions)) {
+                snprintf(j->res.why, sizeof j->res.why, "Upload failed (open): the remote name is not a regular file");
+                goto out;
         }
         /* 0644: what curl gave the files (CURLOPT_NEW_FILE_PERMS) */
         if (!(h = libssh2_sftp_open_ex(j->sftp, q->path, (unsigned)strlen(q->path), fl, 0644, LIBSSH2_SFTP_OPENFILE))) {
@@ -630,6 +640,7 @@ int stor_ssh_op(struct stor_ctx *x, const struct stor_op *op)
         if (op->rename_to)
                 snprintf(q->rename_to, sizeof q->rename_to, "%s/%s", j->dir, op->rename_to);
         q->rename_checked = op->file != NULL;
+        q->excl = op->excl;
         if (op->mem) {
                 if (op->mem_len > sizeof q->mem)
                         return -ENOSPC;

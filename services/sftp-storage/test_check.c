@@ -58,6 +58,17 @@ static void test_list_lines_round_trip(void **state)
         n = stor_list_line(line, sizeof line, "abcdef", 3, 1, false);
         assert_string_equal(line, "-rw-r--r-- 1 - - 1 Jan 1 00:00 abc\n");
         assert_int_equal(stor_list_line(line, 16, "abc", 3, 1, false), -ENOSPC);
+        /* a server's name with a newline or a NUL is one entry, never a
+         * line of its own naming our file (a forged size) or a name cut short */
+        static const char forged[] = "x\n-rw-r--r-- 1 - - 47 Jan 1 00:00 .devsec-storage";
+        n = stor_list_line(line, sizeof line, forged, sizeof forged - 1, 1, false);
+        assert_true(n > 0);
+        s.n = 0;
+        assert_int_equal(stor_list_parse(line, (size_t)n, one, &s), 0);
+        assert_int_equal(s.n, 1);
+        assert_true(strncmp(s.name[0], "x?-rw", 5) == 0);
+        n = stor_list_line(line, sizeof line, "abc\0-a.bin", 10, 1, false);
+        assert_string_equal(line, "-rw-r--r-- 1 - - 1 Jan 1 00:00 abc?-a.bin\n");
 }
 
 static void test_marker(void **state)

@@ -127,7 +127,10 @@ static int start_put_marker(struct stor_ctx *x)
 
         if (n < 0)
                 return -ENOMEM;
-        return op_start(x, &(struct stor_op){ .ph = PH_PREP_PUT, .name = STOR_MARKER, .mem = text, .mem_len = (size_t)n });
+        /* only where no marker is, unless adopting: another device's may
+         * have appeared since the listing */
+        return op_start(x, &(struct stor_op){ .ph = PH_PREP_PUT, .name = STOR_MARKER, .mem = text, .mem_len = (size_t)n,
+                                              .excl = !x->adopt });
 }
 
 static void prep_listed(struct stor_ctx *x)
@@ -572,10 +575,14 @@ void stor_kick(struct stor_ctx *x)
 void stor_xfer_abort(struct stor_ctx *x, const char *why)
 {
         /* an operation for the old destination must not go on with the new
-         * one, nor its connection */
-        if (x->phase == PH_PROBE)
-                return;
+         * one, nor its connection; a probe's key is the old server's: never
+         * pinned for the new one */
         stor_ssh_cancel(x);
+        if (x->phase == PH_PROBE) {
+                op_clear(x);
+                finish_call(&x->trust_call, -DS_EUNAVAIL, "url", "%s", why);
+                return;
+        }
         if (x->phase == PH_IDLE)
                 return;
         op_clear(x);
