@@ -42,6 +42,10 @@ void logd_queue_free(struct logd_ctx *x)
 
 static int arena_put(struct logd_ctx *x, const void *p, size_t n, size_t *ret_off)
 {
+        if (n == 0) { /* an empty message: nothing to copy (the arena may not exist yet) */
+                *ret_off = x->a_len;
+                return 0;
+        }
         if (x->a_len + n > x->a_cap) {
                 size_t cap = x->a_cap ? x->a_cap : 64 * 1024;
                 char *na;
