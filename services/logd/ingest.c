@@ -283,7 +283,8 @@ void logd_drain(struct logd_ctx *x)
                 memcpy(rec->level, e->level, sizeof rec->level);
                 memcpy(rec->user, e->user, sizeof rec->user);
                 memcpy(rec->src, e->src, sizeof rec->src);
-                memcpy(rec->msg, x->arena + e->msg_off, e->msg_len);
+                if (e->msg_len) /* an empty message may have no arena behind it */
+                        memcpy(rec->msg, x->arena + e->msg_off, e->msg_len);
                 rec->msg[e->msg_len] = '\0';
                 rec->fields = e->f_len ? x->arena + e->f_off : NULL;
                 rec->fields_len = e->f_len;
