@@ -58,52 +58,6 @@ void webd_req_free(struct webd_req *q)
         free(q);
 }
 
-unsigned webd_http_status(int code)
-{
-        switch (code) {
-        case 0: return MHD_HTTP_OK;
-        case -EINVAL: return MHD_HTTP_BAD_REQUEST;
-        case -DS_EAUTH: return MHD_HTTP_UNAUTHORIZED;
-        case -EPERM: return MHD_HTTP_FORBIDDEN;
-        case -ENOENT: return MHD_HTTP_NOT_FOUND;
-        case -EEXIST: return MHD_HTTP_CONFLICT;
-        case -DS_ELOCKED: return MHD_HTTP_LOCKED;
-        case -EBUSY: return MHD_HTTP_TOO_MANY_REQUESTS;
-        case -DS_EUNAVAIL:
-        case -DS_EDISABLED: return MHD_HTTP_SERVICE_UNAVAILABLE;
-        case -ETIMEDOUT: return MHD_HTTP_GATEWAY_TIMEOUT;
-        default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
-        }
-}
-
-/* {"ok":false,"error":{code,msg,field?,reason?}} from a bus error */
-char *webd_error_json(const struct ds_err *e)
-{
-        struct mpw w;
-        msgpack_unpacked u;
-        char *s = NULL;
-
-        mpw_init(&w);
-        mpw_map_begin(&w);
-        mpw_kv_bool(&w, "ok", false);
-        mpw_str(&w, "error");
-        mpw_map_begin(&w);
-        mpw_kv_str(&w, "code", ds_err_name(e->code));
-        mpw_kv_str(&w, "msg", e->msg[0] ? e->msg : ds_err_default_msg(e->code));
-        if (e->field[0])
-                mpw_kv_str(&w, "field", e->field);
-        if (e->reason[0])
-                mpw_kv_str(&w, "reason", e->reason);
-        mpw_map_end(&w);
-        mpw_map_end(&w);
-        msgpack_unpacked_init(&u);
-        if (msgpack_unpack_next(&u, mpw_data(&w), mpw_len(&w), NULL) == MSGPACK_UNPACK_SUCCESS)
-                s = ds_json_dumps(&u.data);
-        msgpack_unpacked_destroy(&u);
-        mpw_free(&w);
-        return s;
-}
-
 /* The login's answer without the token (it goes only into the cookie), with
  * the CSRF token the page sends back in a header. */
 static char *login_json(const struct webd_ctx *x, const msgpack_object *r, const char *tok)
@@ -134,18 +88,6 @@ static char *login_json(const struct webd_ctx *x, const msgpack_object *r, const
         mpw_free(&w);
         sodium_memzero(csrf, sizeof csrf);
         return s;
-}
-
-void webd_api_finish(struct webd_req *q, unsigned status, char *body)
-{
-        q->status = status;
-        q->reply = body ? body : strdup("{\"ok\":false,\"error\":{\"code\":\"EINTERNAL\",\"msg\":\"out of memory\"}}");
-        q->done = true;
-        if (q->suspended) {
-                q->suspended = false;
-                MHD_resume_connection(q->conn);
-                webd_http_kick(q->x);
-        }
 }
 
 static void on_reply(void *ud, const struct bus_reply *rep)

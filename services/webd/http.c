@@ -1,6 +1,6 @@
 /* http.c - the listeners (libmicrohttpd over GnuTLS, driven from the daemon's
- * zloop through MHD's epoll fd), connection limits, the plain-HTTP redirect,
- * the headers every response carries and the request dispatch. */
+ * zloop through MHD's epoll fd: http_drive.c), connection limits, the
+ * plain-HTTP redirect and the request dispatch (replies: reply.c). */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -25,73 +25,6 @@ struct webd_conn {
         bool in_request; /* the request's headers are complete */
         bool cut;
 };
-
-void webd_add_headers(struct MHD_Response *r, bool api)
-{
-        MHD_add_response_header(r, "Content-Security-Policy",
-                                "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-        MHD_add_response_header(r, "X-Frame-Options", "DENY");
-        MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
-        MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
-        MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
-        if (api)
-                MHD_add_response_header(r, "Cache-Control", "no-store");
-}
-
-enum MHD_Result webd_reply_json(struct MHD_Connection *c, unsigned status, char *body, const char *cookie)
-{
-        struct MHD_Response *r;
-        enum MHD_Result ret;
-
-        if (!body)
-                return MHD_NO;
-        r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-        if (!r) {
-                free(body);
-                return MHD_NO;
-        }
-        webd_add_headers(r, true);
-        MHD_add_response_header(r, "Content-Type", "application/json");
-        if (cookie)
-                MHD_add_response_header(r, "Set-Cookie", cookie);
-        ret = MHD_queue_response(c, status, r);
-        MHD_destroy_response(r);
-        return ret;
-}
-
-/* Escapes s into a JSON string body (no quotes). */
-static void json_esc(char *out, size_t size, const char *s)
-{
-        size_t o = 0;
-
-        for (; s && *s && o + 7 < size; s++) {
-                unsigned char ch = (unsigned char)*s;
-                if (ch == '"' || ch == '\\') {
-                        out[o++] = '\\';
-                        out[o++] = (char)ch;
-                } else if (ch < 0x20) {
-                        o += (size_t)snprintf(out + o, size - o, "\\u%04x", ch);
-                } else {
-                        out[o++] = (char)ch;
-                }
-        }
-        out[o] = 0;
-}
-
-enum MHD_Result webd_reply_error(struct MHD_Connection *c, unsigned status, const char *code, const char *field,
-                                 const char *msg)
-{
-        char m[512], f[128], *body;
-
-        json_esc(m, sizeof m, msg);
-        json_esc(f, sizeof f, field);
-        if (asprintf(&body, "{\"ok\":false,\"error\":{\"code\":\"%s\",\"msg\":\"%s\"%s%s%s}}", code, m,
-                     field ? ",\"field\":\"" : "", field ? f : "", field ? "\"" : "") < 0)
-                return MHD_NO;
-        return webd_reply_json(c, status, body, NULL);
-}
 
 static void source_of(struct MHD_Connection *c, char *buf, size_t size)
 {
@@ -342,60 +275,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
                 log_vmsg(LOG_LVL_DEBUG, fmt, ap);
 }
 
-static void mhd_drive(struct webd_listener *l);
-
-static int on_again(zloop_t *loop, int timer, void *arg)
-{
-        struct webd_listener *l = arg;
-
-        (void)loop;
-        (void)timer;
-        l->again_timer = -1;
-        mhd_drive(l);
-        return 0;
-}
-
-/* MHD's epoll is edge-triggered: one MHD_run() serves each ready connection
- * once (one read), and a connection with more input waiting (a large upload,
- * a TLS record GnuTLS holds) raises no new edge on the daemon's epoll fd. MHD
- * says so with a timeout of 0: run it again at once, a bounded number of
- * times so the bus is not starved, then from a 0 ms timer (the next turn of
- * the loop, after its other sockets). Without this a
- * 2 MiB upload advanced one read per 250 ms tick and a chunked body over the
- * limit was cut off only after the client had given up. */
-static void mhd_drive(struct webd_listener *l)
-{
-        MHD_UNSIGNED_LONG_LONG t;
-
-        for (int i = 0; i < 64; i++) {
-                if (!l->mhd)
-                        return;
-                MHD_run(l->mhd);
-                if (MHD_get_timeout(l->mhd, &t) != MHD_YES || t > 0)
-                        return;
-        }
-        if (l->again_timer < 0)
-                l->again_timer = zloop_timer(l->x->d->loop, 0, 1, on_again, l);
-}
-
-/* After MHD_resume_connection(): MHD picks a resumed connection up on its
- * next run, and nothing on its epoll fd says so. A 0 ms timer (the loop's
- * next turn, not a 1 ms wait: that was most of an API call's round trip), not
- * a run here: a resume may come from inside MHD's own callbacks. */
-void webd_http_kick(struct webd_ctx *x)
-{
-        for (size_t i = 0; i < x->n_lst; i++) {
-                struct webd_listener *l = &x->lst[i];
-                if (l->mhd && l->again_timer < 0)
-                        l->again_timer = zloop_timer(x->d->loop, 0, 1, on_again, l);
-        }
-}
-
 static int on_epoll(zloop_t *loop, zmq_pollitem_t *it, void *arg)
 {
         (void)loop;
         (void)it;
-        mhd_drive(arg);
+        webd_http_drive(arg);
         return 0;
 }
 
@@ -403,7 +287,7 @@ void webd_http_timers(struct webd_ctx *x)
 {
         cut_slow(x);
         for (size_t i = 0; i < x->n_lst; i++)
-                mhd_drive(&x->lst[i]);
+                webd_http_drive(&x->lst[i]);
 }
 
 static int listener_open(struct webd_ctx *x, const char *addr, int port, bool tls)

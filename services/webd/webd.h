@@ -100,12 +100,10 @@ void webd_tls_set_ctx(struct webd_ctx *x);
 int webd_listen_update(struct webd_ctx *x);
 void webd_listen_close(struct webd_ctx *x);
 void webd_http_timers(struct webd_ctx *x);
+
+/* http_drive.c */
+void webd_http_drive(struct webd_listener *l);
 void webd_http_kick(struct webd_ctx *x); /* MHD has a resumed connection to serve */
-/* Queues a JSON reply with the API's headers; takes ownership of body (malloc'd). */
-enum MHD_Result webd_reply_json(struct MHD_Connection *c, unsigned status, char *body, const char *cookie);
-enum MHD_Result webd_reply_error(struct MHD_Connection *c, unsigned status, const char *code, const char *field,
-                                 const char *msg);
-void webd_add_headers(struct MHD_Response *r, bool api);
 
 /* api.c: one request of the API, once its body is read */
 struct webd_req {
@@ -126,16 +124,24 @@ struct webd_req {
 };
 enum MHD_Result webd_api(struct webd_req *q, const char *method, const char *url);
 void webd_req_free(struct webd_req *q);
-/* The answer of a suspended request is here: resumes it with status and body (owned). */
-void webd_api_finish(struct webd_req *q, unsigned status, char *body);
-unsigned webd_http_status(int code);
-char *webd_error_json(const struct ds_err *e);
-/* audit.c: GET /api/v1/audit?level=N, the bus library's sweep under the session */
-enum MHD_Result webd_api_audit(struct webd_req *q, const char *tok, int level);
 /* The CSRF token of a session token: HMAC under a key of this process. */
 void webd_csrf_token(const struct webd_ctx *x, const char *tok, char out[65]);
 /* Session token from the request's cookie into buf; false when none. */
 bool webd_cookie_token(struct MHD_Connection *c, char *buf, size_t size);
+
+/* reply.c */
+/* Queues a JSON reply with the API's headers; takes ownership of body (malloc'd). */
+enum MHD_Result webd_reply_json(struct MHD_Connection *c, unsigned status, char *body, const char *cookie);
+enum MHD_Result webd_reply_error(struct MHD_Connection *c, unsigned status, const char *code, const char *field,
+                                 const char *msg);
+void webd_add_headers(struct MHD_Response *r, bool api);
+/* The answer of a suspended request is here: resumes it with status and body (owned). */
+void webd_api_finish(struct webd_req *q, unsigned status, char *body);
+unsigned webd_http_status(int code);
+char *webd_error_json(const struct ds_err *e);
+
+/* audit.c: GET /api/v1/audit?level=N, the bus library's sweep under the session */
+enum MHD_Result webd_api_audit(struct webd_req *q, const char *tok, int level);
 
 /* static.c */
 enum MHD_Result webd_static(struct webd_ctx *x, struct MHD_Connection *c, const char *url);
