@@ -247,7 +247,7 @@ void filterd_write_ports(struct filterd *f, struct mpw *w);
 /* Bus up: rearms the revert timer of an unconfirmed apply loaded from state,
  * or announces the revert done at start-up. */
 void filterd_resume(struct filterd *f);
-/* Renders cfg with the current ports and bans and loads it (unless dry-run). */
+/* enforce.c: renders cfg with the current ports and bans and loads it (unless dry-run). */
 int filterd_enforce(struct filterd *f, const struct fd_config *cfg, struct ds_err *e);
 void filterd_on_event(void *ud, const char *topic, const char *src, int64_t ts_ms, const msgpack_object *data);
 /* Bans ip until until_ms (a management address is refused, EINVAL naming ip). */

@@ -177,7 +177,8 @@ int stor_curl_op(struct stor_ctx *x, const struct stor_op *op);
 void stor_curl_clear(struct stor_ctx *x);
 void stor_curl_fini(struct stor_ctx *x);
 
-/* spool.c: files dropped by the media stack -> the queue */
+/* spool.c: files dropped by the media stack -> the queue; how many were
+ * queued (the caller kicks the transfers: stor_kick()) */
 int stor_spool_scan(struct stor_ctx *x);
 /* at start: held files without an item queued again; after a purge: deleted */
 int stor_spool_recover(struct stor_ctx *x);

@@ -78,8 +78,6 @@ int stor_spool_scan(struct stor_ctx *x)
                 free(dst);
         }
         closedir(d);
-        if (n)
-                stor_kick(x);
         return n;
 }
 

@@ -40,43 +40,6 @@ static int64_t mono_ns(void)
         return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-int64_t timed_now_ns(const struct timed_ctx *t)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + t->corr_ns;
-}
-
-int timed_split_hostport(const char *s, char *host, size_t hsize, char *port, size_t psize)
-{
-        const char *colon, *end;
-        size_t hl;
-
-        if (s[0] == '[') {
-                end = strchr(s, ']');
-                if (!end)
-                        return -EINVAL;
-                hl = (size_t)(end - s - 1);
-                s++;
-                colon = end[1] == ':' ? end + 1 : NULL;
-                if (end[1] && !colon)
-                        return -EINVAL;
-        } else {
-                colon = strchr(s, ':');
-                if (colon && strchr(colon + 1, ':')) /* a bare IPv6 literal */
-                        colon = NULL;
-                hl = colon ? (size_t)(colon - s) : strlen(s);
-        }
-        if (hl == 0 || hl >= hsize)
-                return -EINVAL;
-        memcpy(host, s, hl);
-        host[hl] = '\0';
-        if (snprintf(port, psize, "%s", colon ? colon + 1 : "123") >= (int)psize || !port[0])
-                return -EINVAL;
-        return 0;
-}
-
 /* ---- sources -------------------------------------------------------------- */
 
 static void source_close(struct timed_ctx *t, struct source *s)
@@ -188,7 +151,7 @@ static int resolve_start(struct timed_ctx *t)
         for (int i = 0; i < t->cfg.n_servers && i < TIMED_MAX_SOURCES; i++) {
                 struct timed_lookup *l = &t->lk[i];
 
-                if (timed_split_hostport(t->cfg.servers[i], host, sizeof host, port, sizeof port) < 0) {
+                if (ntp_split_hostport(t->cfg.servers[i], host, sizeof host, port, sizeof port) < 0) {
                         log_warn("server '%s': not HOST[:PORT]", t->cfg.servers[i]);
                         continue;
                 }

@@ -77,7 +77,7 @@ static int nts_server_entry(const msgpack_object *o, char *buf, size_t size)
 {
         char host[256], port[16], in[256];
 
-        if (mp_strcpy(o, in, sizeof in) < 0 || timed_split_hostport(in, host, sizeof host, port, sizeof port) < 0)
+        if (mp_strcpy(o, in, sizeof in) < 0 || ntp_split_hostport(in, host, sizeof host, port, sizeof port) < 0)
                 return -EINVAL;
         if (!strcmp(port, "123") && !strstr(in, "]:123") && (strchr(host, ':') || !strstr(in, ":123")))
                 snprintf(port, sizeof port, "%s", NTS_KE_PORT);

@@ -1,5 +1,6 @@
-/* ntp.c - RFC 5905 client mode: packets, per-packet checks, clock filter, selection */
+/* ntp.c - RFC 5905 client mode: packets, per-packet checks, clock filter, selection, a server's host and port */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -299,4 +300,33 @@ int ntp_select(struct ntp_cand *c, int n, double *ret_offset, int *ret_best)
         *ret_offset = osum / wsum;
         *ret_best = best;
         return survivors;
+}
+
+int ntp_split_hostport(const char *s, char *host, size_t hsize, char *port, size_t psize)
+{
+        const char *colon, *end;
+        size_t hl;
+
+        if (s[0] == '[') {
+                end = strchr(s, ']');
+                if (!end)
+                        return -EINVAL;
+                hl = (size_t)(end - s - 1);
+                s++;
+                colon = end[1] == ':' ? end + 1 : NULL;
+                if (end[1] && !colon)
+                        return -EINVAL;
+        } else {
+                colon = strchr(s, ':');
+                if (colon && strchr(colon + 1, ':')) /* a bare IPv6 literal */
+                        colon = NULL;
+                hl = colon ? (size_t)(colon - s) : strlen(s);
+        }
+        if (hl == 0 || hl >= hsize)
+                return -EINVAL;
+        memcpy(host, s, hl);
+        host[hl] = '\0';
+        if (snprintf(port, psize, "%s", colon ? colon + 1 : "123") >= (int)psize || !port[0])
+                return -EINVAL;
+        return 0;
 }

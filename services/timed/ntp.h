@@ -1,4 +1,5 @@
-/* ntp.h - RFC 5905 client mode: packets, per-packet checks, clock filter, selection (pure, no I/O) */
+/* ntp.h - RFC 5905 client mode: packets, per-packet checks, clock filter, selection,
+ * a server's host and port (pure, no I/O) */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -83,3 +84,6 @@ struct ntp_cand {
  * (1/rootdist) offset of the survivors in *ret_offset, the index of the one of
  * least root distance in *ret_best. */
 int ntp_select(struct ntp_cand *c, int n, double *ret_offset, int *ret_best);
+
+/* A server: "HOST[:PORT]" or "[V6]:PORT" -> host, port (default 123). */
+int ntp_split_hostport(const char *s, char *host, size_t hsize, char *port, size_t psize);

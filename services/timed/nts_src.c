@@ -426,7 +426,7 @@ int timed_nts_attach(struct timed_ctx *t, struct source *s)
         s->nts = calloc(1, sizeof *s->nts);
         if (!s->nts)
                 return -ENOMEM;
-        if (timed_split_hostport(s->server, s->nts->host, sizeof s->nts->host, port, sizeof port) < 0) {
+        if (ntp_split_hostport(s->server, s->nts->host, sizeof s->nts->host, port, sizeof port) < 0) {
                 free(s->nts);
                 s->nts = NULL;
                 return -EINVAL;

@@ -249,7 +249,7 @@ static void t_hostport(void **st)
 
         (void)st;
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-                assert_int_equal(timed_split_hostport(cases[i].in, h, sizeof h, p, sizeof p), cases[i].r);
+                assert_int_equal(ntp_split_hostport(cases[i].in, h, sizeof h, p, sizeof p), cases[i].r);
                 if (cases[i].host)
                         assert_string_equal(h, cases[i].host);
                 if (cases[i].port)

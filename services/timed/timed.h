@@ -85,8 +85,10 @@ extern const struct ds_method timed_methods[];
 extern const struct ds_field timed_settings[];
 extern const struct ds_audit_item timed_audit[];
 
-/* engine.c */
+/* now.c: the real-time clock plus the dry-run clock's corrections */
 int64_t timed_now_ns(const struct timed_ctx *t);
+
+/* engine.c */
 int timed_engine_apply(struct timed_ctx *t, const struct timed_cfg *old);
 int timed_engine_start(struct timed_ctx *t);
 void timed_engine_stop(struct timed_ctx *t);
@@ -97,8 +99,6 @@ typedef void (*timed_step_fn)(struct timed_ctx *t, void *ud, int code, const str
                               int64_t old_ns, int64_t delta_ns);
 int timed_clock_step(struct timed_ctx *t, int64_t to_ns, const char *reason, timed_step_fn cb, void *ud);
 const char *timed_state_name(enum source_state s);
-/* "HOST[:PORT]" or "[V6]:PORT" -> host, port (default 123). */
-int timed_split_hostport(const char *s, char *host, size_t hsize, char *port, size_t psize);
 
 /* nts_src.c: NTS for a source -- key establishment, cookies, the cache */
 int timed_nts_attach(struct timed_ctx *t, struct source *s);

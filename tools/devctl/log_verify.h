@@ -6,6 +6,7 @@
 
 #define LOG_KEYS_MAX 8
 
+/* log_verify.c */
 int logv_read_key(const char *path, struct seal_vkey *k);
 /* The anchor file: --anchor FILE, else $XDG_STATE_HOME/devsec or ~/.local/state/devsec. */
 int logv_anchor_path(const char *opt, char *dir, size_t dsize, char *name, size_t nsize);
@@ -16,6 +17,6 @@ int logv_anchor_save(const char *dir, const char *name, const char *id, const st
 uint64_t logv_claims(const msgpack_object *r, struct seal_claims *c);
 /* One segment through log.read (caller frees *ret). */
 int logv_fetch_segment(struct devctl *dc, const char *name, uint64_t size, uint64_t page, char **ret, size_t *ret_len);
-/* Verifies each chain of the store on its own, with the key (of keys) that
+/* cmd_logchain.c: verifies each chain of the store on its own, with the key (of keys) that
  * verifies it; prints a line per chain; exit code. */
 int log_verify_chains(struct devctl *dc, const char *const *keys, size_t nkeys, const char *anchor_opt);
