@@ -159,14 +159,19 @@ int h_anr_index(void *ctx, struct ds_call *c);
 int h_anr_read(void *ctx, struct ds_call *c);
 int h_anr_key(void *ctx, struct ds_call *c);
 void anr_camera_status(struct anr_ctx *x, struct mpw *w);
+/* outage.c */
+struct anr_cam *anr_cam_find(struct anr_ctx *x, const char *id);
+/* Saves every camera's record to <state>/intervals; clears x->dirty. */
+int anr_outage_save(struct anr_ctx *x);
+/* Reads it back into the configured cameras: 0 (also when there is none yet) or -errno. */
+int anr_outage_load(struct anr_ctx *x);
+/* The interval's fields into an open map. */
+void anr_outage_write(struct mpw *w, struct anr_cam *c, const struct anr_interval *iv);
+void anr_outage_publish(struct anr_ctx *x, const char *topic, struct anr_cam *c, const struct anr_interval *iv);
 /* nvr.c */
 int anr_nvr_init(struct anr_ctx *x);
 int anr_nvr_start(struct anr_ctx *x);
 void anr_nvr_stop(struct anr_ctx *x);
-int anr_nvr_save(struct anr_ctx *x);
-struct anr_cam *anr_nvr_find(struct anr_ctx *x, const char *id);
-void anr_nvr_publish(struct anr_ctx *x, const char *topic, struct anr_cam *c, const struct anr_interval *iv);
-void anr_nvr_kick(struct anr_ctx *x);
 int h_anr_status(void *ctx, struct ds_call *c);
 int h_anr_intervals(void *ctx, struct ds_call *c);
 int h_anr_retry(void *ctx, struct ds_call *c);
@@ -174,6 +179,8 @@ int h_anr_retry(void *ctx, struct ds_call *c);
 int anr_fetch_start(struct anr_ctx *x, struct anr_cam *c, struct anr_interval *iv);
 void anr_fetch_abort(struct anr_cam *c, const char *why);
 bool anr_fetch_busy(const struct anr_ctx *x, unsigned *ret_n);
+/* Starts the fills due, oldest outage first, as many as parallel allows. */
+void anr_fetch_kick(struct anr_ctx *x);
 /* methods.c */
 extern const struct ds_field anr_settings[];
 extern const struct ds_method anr_methods[];

@@ -3,7 +3,8 @@
  * anr.read into <store>/<camera>/.anr/<segment>.part, resumed from the bytes
  * already there, under the camera's and the global token bucket; verified
  * (size, SHA-256; the entry's Ed25519 signature before any byte is fetched),
- * refetched once on a mismatch, then renamed into <store>/<camera>/<segment>. */
+ * refetched once on a mismatch, then renamed into <store>/<camera>/<segment>;
+ * and the scheduler that starts the fills, oldest outage first. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -148,10 +149,10 @@ static void finish(struct anr_job *j)
         log_notice("camera '%s': outage interval %s: %u segment(s) stored, %u already there, %u failed, %llu bytes%s%s",
                    c->id, iv_stname(iv), iv->segs_done, iv->segs_skipped, iv->segs_failed,
                    (unsigned long long)iv->bytes_done, iv->reason[0] ? "; " : "", iv->reason);
-        anr_nvr_save(x);
-        anr_nvr_publish(x, iv->state == ANR_I_FAILED ? "anr.failed" : "anr.filled", c, iv);
+        anr_outage_save(x);
+        anr_outage_publish(x, iv->state == ANR_I_FAILED ? "anr.failed" : "anr.filled", c, iv);
         job_end(j);
-        anr_nvr_kick(x);
+        anr_fetch_kick(x);
 }
 
 __attribute__((noinline)) static void fail_iv(struct anr_job *j, const char *fmt, const char *arg)
@@ -579,7 +580,7 @@ static void on_index(void *ud, const struct bus_reply *rep)
         j->iv->segs_total = (uint32_t)(j->n_seen + j->iv->segs_failed);
         log_info("camera '%s': %zu segment(s) to fetch for the outage, %llu bytes", c->id, j->n_todo,
                  (unsigned long long)j->iv->bytes_total);
-        anr_nvr_save(j->x);
+        anr_outage_save(j->x);
         next_segment(j);
 }
 
@@ -639,4 +640,36 @@ int anr_fetch_start(struct anr_ctx *x, struct anr_cam *c, struct anr_interval *i
                    (long long)((iv->closed_ms - iv->opened_ms) / 1000), (long long)(x->pre_record_ms / 1000));
         ask_index(j);
         return c->job ? 0 : -EIO;
+}
+
+/* oldest outage first, as many cameras at a time as parallel allows */
+void anr_fetch_kick(struct anr_ctx *x)
+{
+        int64_t now = ds_now_real_ms();
+        unsigned busy;
+
+        anr_fetch_busy(x, &busy);
+        while (busy < x->parallel) {
+                struct anr_cam *best = NULL;
+                struct anr_interval *biv = NULL;
+                for (unsigned i = 0; i < x->n_cams; i++) {
+                        struct anr_cam *c = &x->cams[i];
+                        if (!c->up || c->job || !c->have_pk)
+                                continue;
+                        for (unsigned k = 0; k < c->n_iv; k++) {
+                                struct anr_interval *iv = &c->iv[k];
+                                /* the segments that cover the widened end close after it */
+                                if (iv->state != ANR_I_PENDING || now < iv->closed_ms + x->pre_record_ms + 2000)
+                                        continue;
+                                if (!biv || iv->opened_ms < biv->opened_ms) {
+                                        best = c;
+                                        biv = iv;
+                                }
+                                break;
+                        }
+                }
+                if (!best || anr_fetch_start(x, best, biv) < 0)
+                        return;
+                busy++;
+        }
 }

@@ -1,6 +1,6 @@
 /* anr-d - automatic network resume. main.c: the service, its settings and
- * hooks; camera.c the camera role; nvr.c and fetch.c the NVR role; index.c
- * the pure logic. */
+ * hooks; camera.c the camera role; nvr.c, fetch.c and outage.c (the
+ * intervals' record and events) the NVR role; index.c the pure logic. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

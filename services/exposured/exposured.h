@@ -184,6 +184,7 @@ struct exp_ctx {
         char *child_data; /* the child's answer so far */
         size_t child_len;
         struct exp_upnp_job job;
+        void (*upnp_done)(struct exp_ctx *x); /* the job ended: set by main.c (exp_upnp_done) */
         struct ds_call *waiters[EXP_WAITERS_MAX];
         size_t n_waiters;
         struct ds_call *unmap_call; /* waits for a running check, then runs */
@@ -203,24 +204,31 @@ extern const struct ds_field exp_settings[];
 extern const struct ds_method exp_methods[];
 extern const struct ds_audit_item exp_audit[];
 
-/* methods.c */
+/* exposure.c: the exposure state */
 int exp_settings_apply(struct exp_ctx *x, const struct ds_settings *s, struct ds_err *e);
 /* exp_settings_apply's refusals without its effect */
 int exp_settings_check(const struct ds_settings *s, struct ds_err *e);
-void exp_write_state(struct exp_ctx *x, struct mpw *w);
 /* Rescans the listeners and judges them. */
 void exp_listen_refresh(struct exp_ctx *x);
+/* The verdicts of the two audit items, with their detail. */
+enum ds_audit_result exp_listen_result(struct exp_ctx *x, char *detail, size_t size);
+enum ds_audit_result exp_upnp_result(struct exp_ctx *x, char *detail, size_t size);
+void exp_write_state(struct exp_ctx *x, struct mpw *w);
 /* Publishes net.exposure.changed when the verdicts changed since the last. */
 void exp_publish_if_changed(struct exp_ctx *x, const char *why);
+/* netcfgd's HTTPS port, 443 until it is known */
+int exp_https_port(const struct exp_ctx *x);
+
+/* methods.c */
+/* The job finished (or timed out): answers the waiters; x->upnp_done. */
+void exp_upnp_done(struct exp_ctx *x);
 
 /* upnp.c (loop side) */
-/* Starts a check (or x->job's unmap) in a child unless one runs: 0, -EBUSY, -errno. */
+/* Starts a check (or x->job's unmap) in a child unless one runs: 0, -EBUSY,
+ * -errno. Its end (or timeout) calls x->upnp_done. */
 int exp_upnp_start(struct exp_ctx *x, bool unmap, enum exp_proto proto, int port);
 void exp_upnp_stop(struct exp_ctx *x);
-/* The job finished (or timed out): answers the waiters. */
-void exp_upnp_done(struct exp_ctx *x);
 
 /* netcfg.c */
 int exp_netcfg_start(struct exp_ctx *x);
 void exp_netcfg_refresh(struct exp_ctx *x);
-int exp_https_port(const struct exp_ctx *x);

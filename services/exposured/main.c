@@ -1,9 +1,10 @@
 /* exposured - what the device exposes: the sockets listening on its network
  * addresses judged against netcfgd's enabled functions and ports, and the
  * port mappings the LAN's UPnP IGD makes to it. main.c: the service and its
- * hooks; methods.c the exposure.* methods and audit items; listen.c the
- * sockets (sock_diag); judge.c pure logic; upnp.c the IGD (a child process);
- * netcfg.c what netcfgd says. */
+ * hooks; methods.c the exposure.* methods and audit items; exposure.c the
+ * exposure state (rules, verdicts, the event); listen.c the sockets
+ * (sock_diag); judge.c pure logic; upnp.c the IGD (a child process, its end
+ * reported through x->upnp_done); netcfg.c what netcfgd says. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,7 @@ static int exp_init(struct ds_daemon *d, void *ctx)
         x->child_timer = -1;
         x->tick_timer = -1;
         x->net_timer = -1;
+        x->upnp_done = exp_upnp_done;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return log_errno(-errno, "PR_SET_NO_NEW_PRIVS: %m");
         return 0;

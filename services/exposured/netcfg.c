@@ -115,10 +115,3 @@ int exp_netcfg_start(struct exp_ctx *x)
         exp_netcfg_refresh(x);
         return 0;
 }
-
-int exp_https_port(const struct exp_ctx *x)
-{
-        const struct exp_port *p = exp_net_port(&x->net, "https");
-
-        return p ? p->port : 443;
-}

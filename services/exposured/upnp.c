@@ -334,7 +334,7 @@ static void child_finish(struct exp_ctx *x)
         x->child_len = 0;
         x->igd.checked_ms = ds_now_real_ms();
         x->igd_ms = ds_now_mono_ms();
-        exp_upnp_done(x);
+        x->upnp_done(x);
 }
 
 static int on_child(zloop_t *loop, zmq_pollitem_t *item, void *arg)
@@ -391,7 +391,7 @@ static int on_child_timeout(zloop_t *loop, int timer_id, void *arg)
         snprintf(x->igd.reason, sizeof x->igd.reason, "the UPnP check did not finish within %d s (timeout_s)", t);
         x->igd.checked_ms = ds_now_real_ms();
         x->igd_ms = ds_now_mono_ms();
-        exp_upnp_done(x);
+        x->upnp_done(x);
         return 0;
 }
 

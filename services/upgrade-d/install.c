@@ -160,6 +160,14 @@ void upg_rollback_begin(struct upg_ctx *x, const char *fmt, ...)
         }
 }
 
+void upg_restart_refused(struct upg_ctx *x, const char *why)
+{
+        if (x->job.step == UPG_SWITCHED)
+                upg_rollback_begin(x, "systemd refused the restart: %s", why);
+        else if (x->job.step == UPG_ROLLBACK)
+                upg_restore_done(x, false);
+}
+
 static void unpack_fail(struct upg_ctx *x)
 {
         struct upg_job *j = &x->job;

@@ -118,7 +118,7 @@ static int upg_start(struct ds_daemon *d, void *ctx)
                 log_warn("cannot subscribe to bus.service.up (%s): the gate asks sys.ping alone", strerror(-r));
         x->timer = zloop_timer(d->loop, 500, 0, upg_on_tick, x);
         zloop_timer(d->loop, 60000, 0, on_minute, x);
-        upg_restart_init(x);
+        upg_restart_init(x, upg_restart_refused);
         if ((r = upg_online_init(x)) < 0)
                 return log_errno(r, "online check: libcurl: %m");
         log_info("components in '%s', trust anchors in '%s', restarts through %s", x->components_dir, x->trust_dir,

@@ -11,7 +11,6 @@
 #include "schema.h"
 #include "state.h"
 #include "upgrade.h"
-#include "upgrade_int.h"
 
 #define UPG_SDBUS_USEC (10 * 1000000ull)
 
@@ -27,10 +26,8 @@ static int on_restart_reply(sd_bus_message *m, void *ud, sd_bus_error *ret_error
                 return 0;
         }
         log_err("restart: systemd refused: %s", e->message ? e->message : e->name);
-        if (x->job.step == UPG_SWITCHED)
-                upg_rollback_begin(x, "systemd refused the restart: %s", e->message ? e->message : e->name);
-        else if (x->job.step == UPG_ROLLBACK)
-                upg_restore_done(x, false);
+        if (x->restart_refused)
+                x->restart_refused(x, e->message ? e->message : e->name);
         return 0;
 }
 
@@ -50,11 +47,12 @@ void upg_sdbus_process(struct upg_ctx *x)
         on_sdbus(NULL, NULL, x);
 }
 
-int upg_restart_init(struct upg_ctx *x)
+int upg_restart_init(struct upg_ctx *x, void (*refused)(struct upg_ctx *x, const char *why))
 {
         zmq_pollitem_t it;
         int r;
 
+        x->restart_refused = refused;
         if (!x->systemd)
                 return 0;
         if ((r = sd_bus_open_system(&x->sdbus)) < 0) {

@@ -49,10 +49,12 @@ int upg_policy_check(struct upg_counters *c, const struct bundle_component *b, c
 struct upg_ctx;
 /* Restarts one devsec service: in a build tree through the launcher
  * (<rundir>/svcmgr/NAME.restart), on a device through systemd's
- * RestartUnit on devsec-NAME.service, asynchronously (a refusal rolls the
- * step back when systemd answers). */
+ * RestartUnit on devsec-NAME.service, asynchronously (a refusal is told to
+ * upg_restart_init's refused when systemd answers). */
 int upg_restart(struct upg_ctx *x, const char *name);
-int upg_restart_init(struct upg_ctx *x); /* the system bus on the loop, for systemd */
+/* The system bus on the loop, for systemd; refused(x, why) hears of a
+ * restart systemd would not do. */
+int upg_restart_init(struct upg_ctx *x, void (*refused)(struct upg_ctx *x, const char *why));
 void upg_restart_fini(struct upg_ctx *x);
 void upg_sdbus_process(struct upg_ctx *x);
 /* Writes "rauc": {present, slots: {NAME: {state, bootname, ...}}} (nothing
@@ -127,6 +129,7 @@ struct upg_ctx {
         char svcmgr_dir[4096];
         bool systemd;
         struct sd_bus *sdbus;
+        void (*restart_refused)(struct upg_ctx *x, const char *why); /* upg_restart_init's */
         int64_t health_timeout_ms;
         int audit_level;
         struct upg_counters counters;
@@ -147,6 +150,9 @@ int upg_install_start(struct upg_ctx *x, struct ds_call *c, const char *file, bo
 /* upgrade.verify: the same checks, on the loop in steps; installs nothing. */
 int upg_verify_start(struct upg_ctx *x, struct ds_call *c, const char *file);
 int upg_rollback_start(struct upg_ctx *x, struct ds_call *c, const char *component);
+/* systemd refused the restart a step asked for: that step fails (given to
+ * upg_restart_init). */
+void upg_restart_refused(struct upg_ctx *x, const char *why);
 int upg_online_init(struct upg_ctx *x);
 void upg_online_fini(struct upg_ctx *x);
 /* c NULL: the scheduled check. DS_DEFER, or the failed call's code. */
