@@ -192,7 +192,7 @@ int main(int argc, char **argv)
                 fatal("signals: %s", strerror(-sig.fd));
         zsys_handler_set(NULL);
         busd_start(b);
-        b->reroute = route_message;
+        b->reroute = route_message; /* sessions.c resumes parked requests through it */
 
         b->loop = loop = zloop_new();
         if (!loop || fd_item(loop, b->zap, on_zap, b) < 0 || fd_item(loop, b->router, on_router, b) < 0 ||
