@@ -1,5 +1,5 @@
-/* broker.h - busd's state and what its parts (peers, route, sessions,
- * pubsub, methods) share */
+/* broker.h - busd's state and what its parts (wire, inflight, sessions,
+ * pubsub, unanswered, methods, peers, setup, route) share */
 #pragma once
 #include <czmq.h>
 #include <sodium.h>
@@ -169,6 +169,10 @@ struct busd {
         bool more_pending; /* a timer continues a drain cut short */
         /* the peers last seen, by a hash of their routing id (peer_get) */
         struct peer *pcache[64];
+        /* route_message(), set by the wiring (busd.c): a request parked for a
+         * session check is routed again through it when authd has answered
+         * (sessions.c is below the router that calls it; a rare path) */
+        void (*reroute)(struct busd *b, struct peer *from, const char *raw, size_t len);
 };
 
 struct peer_ref {
@@ -188,25 +192,19 @@ struct req {
         const msgpack_object *tok;
 };
 
-void sub_sess_free(struct sub_sess **pss);
-void inflight_free(void *p);
-int route_send(struct busd *b, const uint8_t *rid, size_t rid_len, const void *data, size_t len);
+/* The parts, lowest first: each calls only the parts before it here
+ * (sessions.c reaches route.c only through b->reroute). */
+
+/* wire.c */
+int wire_send(struct busd *b, const uint8_t *rid, size_t rid_len, const void *data, size_t len);
 /* An error reply to a client; id is its encoded id (NULL: nil). */
-void route_reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const void *id, size_t id_len, int code,
-                     const char *field, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
-void peers_send_kind(struct busd *b, struct peer *p, const char *kind);
-/* Ends peer p's subscription to prefix (NULL: all of them) and tells the
- * peer why with an unsub{prefix, err}. The session goes with the last one. */
-void pubsub_end(struct busd *b, struct peer *p, const char *prefix, int code, const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
-void pubsub_recheck_failed(struct busd *b, struct inflight *f, const char *why);
-void inflight_fail_of(struct busd *b, const char *svc, const char *why);
-struct inflight *inflight_take_checks(struct busd *b, const char *svc);
-struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload);
-void peers_drop_untrusted(struct busd *b);
-void methods_load_disabled(struct busd *b);
-extern const struct ds_method busd_methods[];
-void session_tok_hash(const msgpack_object *tok, char out[65]);
+void wire_reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const void *id, size_t id_len, int code,
+                    const char *field, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+
+/* inflight.c */
+int inflight_init(struct busd *b);
+void inflight_destroy(struct busd *b);
+void inflight_free(void *p);
 struct inflight *inflight_new(struct busd *b, struct peer *from, const struct req *q, enum inflight_kind kind,
                               const char *svc, int64_t timeout);
 /* Takes ownership of f: it is answered, failed or timed out from the table. */
@@ -219,23 +217,28 @@ void inflight_release(struct busd *b, struct inflight *f);
  * at now) and hands each to fn, which owns it. */
 void inflight_sweep(struct busd *b, const char *svc, int64_t now, void (*fn)(struct busd *, struct inflight *, void *),
                     void *ud);
-int inflight_init(struct busd *b);
-void inflight_destroy(struct busd *b);
+struct inflight *inflight_take_checks(struct busd *b, const char *svc);
+
+/* sessions.c */
+void session_tok_hash(const msgpack_object *tok, char out[65]);
 void session_send_check(struct busd *b, struct service *authd, uint64_t bid, const char *tok, size_t tok_len);
 void session_start_check(struct busd *b, struct peer *from, struct req *q, const char *raw, size_t raw_len,
                          const char *th);
-void pubsub_recheck(struct busd *b, struct peer *p);
-void methods_handle(struct busd *b, struct peer *from, struct req *q);
-void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const char *raw, size_t raw_len,
-               struct mpw *idw);
 struct session *session_from_answer(struct busd *b, const msgpack_object *r);
 void session_cache(struct busd *b, const char *th, struct session *s);
 void session_checked(struct busd *b, struct inflight *f, const struct bus_msg *m);
-void pubsub_rechecked(struct busd *b, struct inflight *f, const struct bus_msg *m);
-void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m);
-void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad);
-void session_revoked(struct busd *b, const msgpack_object *d);
+void session_forget(struct busd *b, const char *user);
 void session_redo_checks(struct busd *b, struct inflight *checks);
+
+/* pubsub.c */
+void sub_sess_free(struct sub_sess **pss);
+/* Ends peer p's subscription to prefix (NULL: all of them) and tells the
+ * peer why with an unsub{prefix, err}. The session goes with the last one. */
+void pubsub_end(struct busd *b, struct peer *p, const char *prefix, int code, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+void pubsub_recheck_failed(struct busd *b, struct inflight *f, const char *why);
+void pubsub_recheck(struct busd *b, struct peer *p);
+void pubsub_rechecked(struct busd *b, struct inflight *f, const struct bus_msg *m);
 void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw);
 /* m decoded from raw: its data is passed on as the publisher encoded it. */
 void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m, const char *raw, size_t raw_len);
@@ -243,13 +246,24 @@ void pubsub_free(struct busd *b);
 void pubsub_ack(struct busd *b, struct peer *p, const struct bus_msg *m);
 void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad, const char *raw,
                 size_t raw_len, bool add);
-void route_message(struct busd *b, struct peer *from, const char *raw, size_t len);
+
+/* unanswered.c */
+void unanswered_fail_of(struct busd *b, const char *svc, const char *why);
+void unanswered_on_tick(struct busd *b);
+
+/* methods.c */
+extern const struct ds_method busd_methods[];
+void methods_load_disabled(struct busd *b);
+void methods_handle(struct busd *b, struct peer *from, struct req *q);
+
+/* peers.c */
+void peers_send_kind(struct busd *b, struct peer *p, const char *kind);
+struct peer *peer_get(struct busd *b, zmq_msg_t *ridm, zmq_msg_t *payload);
+void peers_drop_untrusted(struct busd *b);
+void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, const struct ds_err *bad);
 void peers_on_monitor(struct busd *b);
-void route_on_tick(struct busd *b);
 void peers_on_heartbeat(struct busd *b);
-/* Handles what the router holds, up to a batch: 0 when it said EAGAIN (its
- * last operation a receive), 1 when the batch ended first. */
-int route_on_router(struct busd *b);
+
 /* setup.c */
 extern const struct ds_field busd_settings[];
 int busd_load_config(const char *path, struct ds_settings *ret, struct ds_err *e);
@@ -258,3 +272,12 @@ void busd_start(struct busd *b);
 void busd_stop(struct busd *b);
 void busd_log_sink(void *ud, int level, const char *category, const char *user, const char *msg);
 void busd_flush_log(struct busd *b);
+
+/* route.c */
+void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const char *raw, size_t raw_len,
+               struct mpw *idw);
+void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m);
+void route_message(struct busd *b, struct peer *from, const char *raw, size_t len);
+/* Handles what the router holds, up to a batch: 0 when it said EAGAIN (its
+ * last operation a receive), 1 when the batch ended first. */
+int route_on_router(struct busd *b);

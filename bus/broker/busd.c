@@ -76,7 +76,7 @@ static int on_tick_timer(zloop_t *loop, int id, void *arg)
 {
         (void)loop;
         (void)id;
-        route_on_tick(arg);
+        unanswered_on_tick(arg);
         settle(arg);
         return 0;
 }
@@ -192,6 +192,7 @@ int main(int argc, char **argv)
                 fatal("signals: %s", strerror(-sig.fd));
         zsys_handler_set(NULL);
         busd_start(b);
+        b->reroute = route_message; /* sessions.c resumes parked requests through it */
 
         b->loop = loop = zloop_new();
         if (!loop || fd_item(loop, b->zap, on_zap, b) < 0 || fd_item(loop, b->router, on_router, b) < 0 ||

@@ -187,3 +187,27 @@ void inflight_sweep(struct busd *b, const char *svc, int64_t now, void (*fn)(str
                 fn(b, f, ud);
         }
 }
+
+/* An authd replaced by a new registration: the session checks in flight to
+ * it are taken out (a check is a read, so it is asked again of the new authd
+ * rather than failed: session_redo_checks); forwarded requests stay, failed
+ * when the old authd is dropped. */
+static void take_check(struct busd *b, struct inflight *f, void *ud)
+{
+        struct inflight **list = ud;
+
+        if (f->kind == IF_FORWARD) {
+                inflight_track(b, f);
+                return;
+        }
+        f->next = *list;
+        *list = f;
+}
+
+struct inflight *inflight_take_checks(struct busd *b, const char *svc)
+{
+        struct inflight *list = NULL;
+
+        inflight_sweep(b, svc, 0, take_check, &list);
+        return list;
+}

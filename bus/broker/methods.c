@@ -139,7 +139,7 @@ static int set_disabled(struct busd *b, struct ds_call *c, bool dis)
                 zhash_delete(b->disabled, name);
         save_disabled(b);
         if (dis)
-                inflight_fail_of(b, name, "was disabled");
+                unanswered_fail_of(b, name, "was disabled");
         log_audit("operation", LOG_LVL_NOTICE, NULL, "bus: service '%s' %s", name, dis ? "disabled" : "enabled");
         mpw_kv_str(c->r, "service", name);
         mpw_kv_bool(c->r, "disabled", dis);
@@ -222,7 +222,7 @@ static int send_to_peer(void *ud, const void *data, size_t len)
 {
         struct peer_ref *pr = ud;
 
-        return route_send(pr->b, pr->p->rid, pr->p->rid_len, data, len);
+        return wire_send(pr->b, pr->p->rid, pr->p->rid_len, data, len);
 }
 
 /* bus.*: busd's own table through the ordinary dispatcher, under the caller

@@ -26,7 +26,7 @@ void peers_send_kind(struct busd *b, struct peer *p, const char *kind)
 
         mpw_init(&w);
         bus_enc_simple(&w, kind);
-        route_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w));
+        wire_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w));
         mpw_free(&w);
 }
 
@@ -61,7 +61,7 @@ static void drop_service(struct busd *b, struct service *s, const char *why, boo
         if (s->peer)
                 s->peer->svc = NULL;
         zhash_delete(b->services, name);
-        inflight_fail_of(b, name, "went away");
+        unanswered_fail_of(b, name, "went away");
 }
 
 static size_t pcache_slot(const uint8_t *rid, size_t n)
@@ -188,9 +188,8 @@ void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, con
                 mpw_init(&idw);
                 if (id)
                         mpw_obj(&idw, id);
-                route_reply_err(b, from->rid, from->rid_len, id ? mpw_data(&idw) : NULL, mpw_len(&idw), -EINVAL, "name",
-                                "this connection already serves '%s': one service name per connection",
-                                from->svc->name);
+                wire_reply_err(b, from->rid, from->rid_len, id ? mpw_data(&idw) : NULL, mpw_len(&idw), -EINVAL, "name",
+                               "this connection already serves '%s': one service name per connection", from->svc->name);
                 mpw_free(&idw);
                 return;
         }

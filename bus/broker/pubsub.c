@@ -34,7 +34,7 @@ void pubsub_end(struct busd *b, struct peer *p, const char *prefix, int code, co
                 }
                 mpw_init(&w);
                 bus_enc_unsub_err(&w, p->subs[i], code, msg);
-                route_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w));
+                wire_send(b, p->rid, p->rid_len, mpw_data(&w), mpw_len(&w));
                 mpw_free(&w);
                 free(p->subs[i]);
                 p->subs[i] = p->subs[--p->n_subs];
@@ -213,7 +213,7 @@ static void deliver_operator(struct busd *b, struct peer *p, const char *topic, 
                                              .seq = seq,
                                              .tag = ack_tag(p, seq),
                                              .lost = p->ev_lost});
-        if (route_send(b, p->rid, p->rid_len, mpw_data(w), mpw_len(w)) < 0) {
+        if (wire_send(b, p->rid, p->rid_len, mpw_data(w), mpw_len(w)) < 0) {
                 count_drop(b, p, &b->st.dropped_full);
         } else {
                 p->ev_seq = seq;
@@ -242,7 +242,7 @@ static void batch_send(struct busd *b, struct batch_out *o)
         int r;
 
         bus_enc_pubs_end(&o->w);
-        r = route_send(b, o->p->rid, o->p->rid_len, mpw_data(&o->w), mpw_len(&o->w));
+        r = wire_send(b, o->p->rid, o->p->rid_len, mpw_data(&o->w), mpw_len(&o->w));
         if (r == 0)
                 b->st.batches_out++;
         count_sent(b, o->p, r, o->n);
@@ -311,13 +311,35 @@ static void fanout(struct busd *b, const char *src, const char *topic, int64_t t
                         w = mpw_reuse(&b->pub_out, EVENT_KEEP_MAX, false);
                         bus_enc_pub(w, &ev);
                 }
-                count_sent(b, p, route_send(b, p->rid, p->rid_len, mpw_data(w), mpw_len(w)), 1);
+                count_sent(b, p, wire_send(b, p->rid, p->rid_len, mpw_data(w), mpw_len(w)), 1);
         }
 }
 
 void pubsub_fanout(struct busd *b, const char *src, const char *topic, int64_t ts, const struct mpw *dw)
 {
         fanout(b, src, topic, ts, mpw_data(dw), mpw_len(dw));
+}
+
+/* auth.session.revoked {user, sid}: the cache forgets the user's sessions; a
+ * subscriber under the revoked session loses its subscriptions at once, and a
+ * user-wide refresh (no sid: authorities changed) checks them again. */
+static void revoked(struct busd *b, const msgpack_object *d)
+{
+        char user[BUS_NAME_MAX + 1] = "", sid[32] = "";
+
+        mp_strcpy(mp_get(d, "user"), user, sizeof user);
+        mp_strcpy(mp_get(d, "sid"), sid, sizeof sid);
+        session_forget(b, user);
+        for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers)) {
+                if (!p->ss || (user[0] && strcmp(p->ss->user, user)))
+                        continue;
+                if (!sid[0])
+                        pubsub_recheck(b, p);
+                else if (!strcmp(sid, p->ss->sid))
+                        pubsub_end(b, p, NULL, -DS_EAUTH,
+                                   "the session of '%s' ended (logged out, kicked or expired): devctl login",
+                                   p->ss->user);
+        }
 }
 
 /* One event from a publisher: the bus ACL, then busd's stamp (src, and its
@@ -336,7 +358,7 @@ static void publish_one(struct busd *b, struct peer *from, const struct bus_msg 
         }
         /* revocations come from authd only */
         if (!strcmp(topic, "auth.session.revoked") && !strcmp(from->id, "authd"))
-                session_revoked(b, m->data);
+                revoked(b, m->data);
         if (!data) { /* no data: nil, as before */
                 data = "\xc0";
                 data_len = 1;
@@ -406,7 +428,7 @@ void pubsub_publish(struct busd *b, struct peer *from, const struct bus_msg *m, 
 
                 mpw_init(&w);
                 bus_enc_hb_batch(&w);
-                if (route_send(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w)) == 0)
+                if (wire_send(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w)) == 0)
                         from->told_batch = true;
                 mpw_free(&w);
         }
@@ -453,7 +475,7 @@ static void sub_reply_ok(struct busd *b, struct peer *from, const struct req *q,
         mpw_map_end(&r);
         mpw_init(&w);
         bus_enc_rep_ok(&w, q->id, q->id_len, mpw_data(&r), mpw_len(&r));
-        route_send(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
+        wire_send(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
         mpw_free(&r);
         mpw_free(&w);
 }
@@ -472,18 +494,18 @@ static int sub_operator_check(struct busd *b, struct peer *from, struct req *q, 
         struct ds_err e;
 
         if (bus_dec_tok(q->msg->sub_tok, &q->tok, &e) < 0) {
-                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, e.code, e.field, "%s", e.msg);
+                wire_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, e.code, e.field, "%s", e.msg);
                 return -1;
         }
         if (!q->tok) {
-                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EAUTH, NULL,
-                                "login required to receive events (devctl login)");
+                wire_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EAUTH, NULL,
+                               "login required to receive events (devctl login)");
                 return -1;
         }
         session_tok_hash(q->tok, th);
         if (from->ss && strcmp(from->ss->th, th)) {
-                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EINVAL, "tok",
-                                "this connection already subscribes under another session");
+                wire_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EINVAL, "tok",
+                               "this connection already subscribes under another session");
                 return -1;
         }
         sess = zhash_lookup(b->sessions, th);
@@ -499,9 +521,9 @@ static int sub_operator_check(struct busd *b, struct peer *from, struct req *q, 
                 log_audit("security", LOG_LVL_WARNING, sess->user,
                           "bus: user '%s' refused events under '%s': needs authority %s (%s)", sess->user, prefix,
                           missing, rule[0] ? rule : "every other topic");
-                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EPERM, "prefix",
-                                "user '%s' lacks authority %s for events under '%s' (%s)", sess->user, missing, prefix,
-                                rule[0] ? rule : "every other topic");
+                wire_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EPERM, "prefix",
+                               "user '%s' lacks authority %s for events under '%s' (%s)", sess->user, missing, prefix,
+                               rule[0] ? rule : "every other topic");
                 return -1;
         }
         if (!from->ss) {
@@ -510,8 +532,8 @@ static int sub_operator_check(struct busd *b, struct peer *from, struct req *q, 
                         from->ss->tok = strndup(q->tok->via.str.ptr, q->tok->via.str.size);
                 if (!from->ss || !from->ss->tok) {
                         sub_sess_free(&from->ss);
-                        route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL,
-                                        "out of memory");
+                        wire_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL,
+                                       "out of memory");
                         return -1;
                 }
                 memcpy(from->ss->th, th, sizeof from->ss->th);
@@ -540,8 +562,8 @@ void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, cons
         }
         if (bad) {
                 if (q.id)
-                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, bad->code, bad->field, "%s",
-                                        bad->msg);
+                        wire_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, bad->code, bad->field, "%s",
+                                       bad->msg);
                 goto out;
         }
         snprintf(prefix, sizeof prefix, "%s", m->prefix);
@@ -566,8 +588,8 @@ void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, cons
                 log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not subscribe to '%s' (bus ACL)",
                           from->id, prefix);
                 if (q.id)
-                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, "prefix",
-                                        "identity '%s' may not subscribe to '%s' (bus ACL)", from->id, prefix);
+                        wire_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, "prefix",
+                                       "identity '%s' may not subscribe to '%s' (bus ACL)", from->id, prefix);
                 goto out;
         }
         if (!from->operator && m->batch)
@@ -583,7 +605,7 @@ void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, cons
                         mpw_init(&w);
                         bus_enc_unsub_err(&w, prefix, -DS_EAUTH,
                                           "subscribing needs a session token and an id (devctl login)");
-                        route_send(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
+                        wire_send(b, from->rid, from->rid_len, mpw_data(&w), mpw_len(&w));
                         mpw_free(&w);
                         goto out;
                 }
@@ -600,16 +622,16 @@ void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, cons
 
                 if (from->n_subs >= BUS_MAX_SUBS || !(dup = strdup(prefix))) {
                         if (q.id)
-                                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EINVAL, "prefix",
-                                                "too many subscriptions on this connection (limit %d)", BUS_MAX_SUBS);
+                                wire_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EINVAL, "prefix",
+                                               "too many subscriptions on this connection (limit %d)", BUS_MAX_SUBS);
                         goto out;
                 }
                 from->subs[from->n_subs++] = dup;
                 if (subscriber_add(b, from) < 0) {
                         free(from->subs[--from->n_subs]);
                         if (q.id)
-                                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EINTERNAL, NULL,
-                                                "out of memory");
+                                wire_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EINTERNAL, NULL,
+                                               "out of memory");
                         goto out;
                 }
         }

@@ -1,82 +1,11 @@
-/* route.c - requests: ACL, authority and routing to a service, the in-flight
- * table, replies back to the caller, deadlines */
+/* route.c - receiving: each message from the router decoded and handed to
+ * the part its kind is for; requests: ACL, authority and routing to a
+ * service; replies back to the caller */
 #include "broker.h"
-
-int route_send(struct busd *b, const uint8_t *rid, size_t rid_len, const void *data, size_t len)
-{
-        if (zmq_send(b->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(b->router, data, len, ZMQ_DONTWAIT) < 0) {
-                if (errno == EAGAIN)
-                        return -EAGAIN;
-                b->st.unroutable++;
-                return -EHOSTUNREACH;
-        }
-        return 0;
-}
-
-void route_reply_err(struct busd *b, const uint8_t *rid, size_t rid_len, const void *id, size_t id_len, int code,
-                     const char *field, const char *fmt, ...)
-{
-        char msg[384];
-        struct mpw w;
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        mpw_init(&w);
-        bus_enc_rep_err(&w, id, id_len, code, msg, field, NULL);
-        route_send(b, rid, rid_len, mpw_data(&w), mpw_len(&w));
-        mpw_free(&w);
-}
 
 /* After a send from the kept writer (mpw_reuse): zeroed, since it may hold
  * secrets, and given back when one large message grew it beyond this. */
 #define OUT_KEEP_MAX (64 << 10)
-
-static void fail_one(struct busd *b, struct inflight *f, void *ud)
-{
-        const char *why = ud;
-
-        if (f->kind == IF_FORWARD)
-                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EUNAVAIL, NULL,
-                                "%s %s", f->svc, why);
-        else if (f->kind == IF_SUB_RECHECK)
-                pubsub_recheck_failed(b, f, why);
-        else
-                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EUNAVAIL, NULL,
-                                "authd %s: cannot check the session", why);
-        inflight_release(b, f);
-}
-
-void inflight_fail_of(struct busd *b, const char *svc, const char *why)
-{
-        inflight_sweep(b, svc, 0, fail_one, (void *)why);
-}
-
-/* An authd replaced by a new registration: the session checks in flight to
- * it are taken out (a check is a read, so it is asked again of the new authd
- * rather than failed: session_redo_checks); forwarded requests stay, failed
- * when the old authd is dropped. */
-static void take_check(struct busd *b, struct inflight *f, void *ud)
-{
-        struct inflight **list = ud;
-
-        if (f->kind == IF_FORWARD) {
-                inflight_track(b, f);
-                return;
-        }
-        f->next = *list;
-        *list = f;
-}
-
-struct inflight *inflight_take_checks(struct busd *b, const char *svc)
-{
-        struct inflight *list = NULL;
-
-        inflight_sweep(b, svc, 0, take_check, &list);
-        return list;
-}
 
 static void forward(struct busd *b, struct peer *from, struct req *q, struct service *s, const struct session *sess,
                     bool as_service)
@@ -88,7 +17,7 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
 
         f = inflight_new(b, from, q, IF_FORWARD, s->name, q->timeout);
         if (!f) {
-                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL, "out of memory");
+                wire_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EINTERNAL, NULL, "out of memory");
                 return;
         }
         /* the stamp: built here from authentication, never copied from the body */
@@ -110,11 +39,11 @@ static void forward(struct busd *b, struct peer *from, struct req *q, struct ser
                                              .args = q->msg->a_raw,
                                              .args_len = q->msg->a_raw_len,
                                              .c = &stamp});
-        r = route_send(b, s->peer->rid, s->peer->rid_len, mpw_data(w), mpw_len(w));
+        r = wire_send(b, s->peer->rid, s->peer->rid_len, mpw_data(w), mpw_len(w));
         mpw_reuse(w, OUT_KEEP_MAX, true);
         if (r < 0) {
-                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, r == -EAGAIN ? -EBUSY : -DS_EUNAVAIL,
-                                NULL, "%s cannot take requests now", s->name);
+                wire_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, r == -EAGAIN ? -EBUSY : -DS_EUNAVAIL,
+                               NULL, "%s cannot take requests now", s->name);
                 inflight_release(b, f);
                 return;
         }
@@ -153,8 +82,8 @@ void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const
                 b->st.refused++;
                 log_audit("security", LOG_LVL_WARNING, from->id, "bus: '%s' may not call %s (bus ACL)",
                           from->id[0] ? from->id : "?", q.target);
-                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
-                                "identity '%s' may not call %s", from->id, q.target);
+                wire_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
+                               "identity '%s' may not call %s", from->id, q.target);
                 return;
         }
         if (!strcmp(q.to, BUS_SERVICE_SELF)) {
@@ -162,20 +91,20 @@ void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const
                 return;
         }
         if (zhash_lookup(b->disabled, q.to)) {
-                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EDISABLED, NULL,
-                                "%s is disabled on this device", q.to);
+                wire_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EDISABLED, NULL,
+                               "%s is disabled on this device", q.to);
                 return;
         }
         s = zhash_lookup(b->services, q.to);
         if (!s) {
-                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EUNAVAIL, NULL, "%s is not running",
-                                q.to);
+                wire_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EUNAVAIL, NULL, "%s is not running",
+                               q.to);
                 return;
         }
         auth = zhash_lookup(s->methods, q.method);
         if (!auth) {
-                route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -ENOENT, "m", "%s has no method '%s'",
-                                q.to, q.method);
+                wire_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -ENOENT, "m", "%s has no method '%s'", q.to,
+                               q.method);
                 return;
         }
         if (!strcmp(auth, AUTH_PUBLIC)) {
@@ -186,8 +115,8 @@ void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const
         if (!strcmp(auth, AUTH_SERVICE)) {
                 if (from->operator) {
                         b->st.refused++;
-                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
-                                        "%s is for daemons only", q.target);
+                        wire_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
+                                       "%s is for daemons only", q.target);
                         return;
                 }
                 forward(b, from, &q, s, NULL, true);
@@ -195,8 +124,8 @@ void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const
         }
         if (!q.tok) {
                 if (from->operator) {
-                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EAUTH, NULL,
-                                        "login required for %s (devctl login)", q.target);
+                        wire_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -DS_EAUTH, NULL,
+                                       "login required for %s (devctl login)", q.target);
                         return;
                 }
                 forward(b, from, &q, s, NULL, true);
@@ -222,8 +151,8 @@ void route_req(struct busd *b, struct peer *from, const struct bus_msg *m, const
                         b->st.refused++;
                         log_audit("security", LOG_LVL_WARNING, sess->user,
                                   "bus: user '%s' refused %s: needs authority '%s'", sess->user, q.target, auth);
-                        route_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
-                                        "user '%s' lacks authority '%s' for %s", sess->user, auth, q.target);
+                        wire_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, -EPERM, NULL,
+                                       "user '%s' lacks authority '%s' for %s", sess->user, auth, q.target);
                         return;
                 }
                 forward(b, from, &q, s, sess, false);
@@ -264,27 +193,9 @@ void route_rep(struct busd *b, struct peer *from, const struct bus_msg *m)
         else
                 bus_enc_rep_relay_raw(w, f->client_id, f->client_id_len, m->ok, m->r_raw, m->r_raw_len, m->err_raw,
                                       m->err_raw_len);
-        route_send(b, f->client_rid, f->client_rid_len, mpw_data(w), mpw_len(w));
+        wire_send(b, f->client_rid, f->client_rid_len, mpw_data(w), mpw_len(w));
         mpw_reuse(w, OUT_KEEP_MAX, true);
         inflight_release(b, f);
-}
-
-static void time_out(struct busd *b, struct inflight *f, void *ud)
-{
-        (void)ud;
-        b->st.timeouts++;
-        if (f->kind == IF_SUB_RECHECK)
-                pubsub_recheck_failed(b, f, "did not answer in time");
-        else
-                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -ETIMEDOUT, NULL,
-                                "%s did not answer in time", f->svc);
-        inflight_release(b, f);
-}
-
-/* requests past their deadline get ETIMEDOUT, never silence */
-void route_on_tick(struct busd *b)
-{
-        inflight_sweep(b, NULL, ds_now_mono_ms(), time_out, NULL);
 }
 
 void route_message(struct busd *b, struct peer *from, const char *raw, size_t len)
@@ -316,8 +227,8 @@ void route_message(struct busd *b, struct peer *from, const char *raw, size_t le
                         size_t idn = 0;
                         /* answer under the sender's id when one can be found */
                         mp_peek_id(raw, len, &idp, &idn);
-                        route_reply_err(b, from->rid, from->rid_len, idp, idn, -EINVAL, NULL, "malformed message: %s",
-                                        why);
+                        wire_reply_err(b, from->rid, from->rid_len, idp, idn, -EINVAL, NULL, "malformed message: %s",
+                                       why);
                 }
                 goto done;
         }
@@ -334,8 +245,8 @@ void route_message(struct busd *b, struct peer *from, const char *raw, size_t le
                 if (m.id)
                         mpw_obj(&idw, m.id);
                 if (m.id || m.kind != BUS_KIND_NONE || strcmp(e.msg, "unknown kind"))
-                        route_reply_err(b, from->rid, from->rid_len, mpw_len(&idw) ? mpw_data(&idw) : NULL,
-                                        mpw_len(&idw), e.code, e.field, "%s", e.msg);
+                        wire_reply_err(b, from->rid, from->rid_len, mpw_len(&idw) ? mpw_data(&idw) : NULL,
+                                       mpw_len(&idw), e.code, e.field, "%s", e.msg);
                 goto out;
         }
         switch (m.kind) {
@@ -413,9 +324,9 @@ int route_on_router(struct busd *b)
                                 size_t idn = 0;
                                 b->st.malformed++;
                                 mp_peek_id(zmq_msg_data(&payload), zmq_msg_size(&payload), &idp, &idn);
-                                route_reply_err(b, p->rid, p->rid_len, idp, idn, -EINVAL, NULL,
-                                                "message too large (%zu bytes, limit %zu)", zmq_msg_size(&payload),
-                                                b->lim.max_msg);
+                                wire_reply_err(b, p->rid, p->rid_len, idp, idn, -EINVAL, NULL,
+                                               "message too large (%zu bytes, limit %zu)", zmq_msg_size(&payload),
+                                               b->lim.max_msg);
                         } else {
                                 route_message(b, p, zmq_msg_data(&payload), zmq_msg_size(&payload));
                         }

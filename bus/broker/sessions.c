@@ -36,7 +36,7 @@ void session_send_check(struct busd *b, struct service *authd, uint64_t bid, con
                                               .args = mpw_data(&a),
                                               .args_len = mpw_len(&a),
                                               .c = &self});
-        route_send(b, authd->peer->rid, authd->peer->rid_len, mpw_data(&w), mpw_len(&w));
+        wire_send(b, authd->peer->rid, authd->peer->rid_len, mpw_data(&w), mpw_len(&w));
         mpw_wipe(&a);
         mpw_wipe(&w);
         b->st.session_checks++;
@@ -49,15 +49,15 @@ void session_start_check(struct busd *b, struct peer *from, struct req *q, const
         struct inflight *f;
 
         if (!authd || zhash_lookup(b->disabled, "authd")) {
-                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EUNAVAIL, NULL,
-                                "authd is not running: sessions cannot be checked");
+                wire_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -DS_EUNAVAIL, NULL,
+                               "authd is not running: sessions cannot be checked");
                 return;
         }
         /* a parked request holds its whole message until authd answers:
          * within a budget, or a client with ever new tokens grows busd */
         if (b->inflight.parked_bytes + raw_len > PARKED_BYTES_MAX) {
-                route_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EBUSY, NULL,
-                                "too many requests wait for a session check: try again");
+                wire_reply_err(b, from->rid, from->rid_len, q->id, q->id_len, -EBUSY, NULL,
+                               "too many requests wait for a session check: try again");
                 return;
         }
         f = inflight_new(b, from, q, IF_SESSION_CHECK, "authd", SESSION_CHECK_TIMEOUT_MS);
@@ -129,49 +129,35 @@ void session_checked(struct busd *b, struct inflight *f, const struct bus_msg *m
         if (!m->ok) {
                 char msg[256] = "session not valid";
                 mp_strcpy(mp_get(m->err, "msg"), msg, sizeof msg);
-                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EAUTH, NULL,
-                                "%s", msg);
+                wire_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EAUTH, NULL,
+                               "%s", msg);
                 return;
         }
         s = session_from_answer(b, m->r);
         if (!s) {
-                route_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EINTERNAL,
-                                NULL, "authd gave an unusable session answer");
+                wire_reply_err(b, f->client_rid, f->client_rid_len, f->client_id, f->client_id_len, -DS_EINTERNAL, NULL,
+                               "authd gave an unusable session answer");
                 return;
         }
         session_cache(b, f->session_tok_hash, s);
         /* resume the parked request; a zero cache time still serves this one */
         if (ds_settings_int(&b->cfg, "session_cache_ms") == 0)
                 s->expires = ds_now_mono_ms() + 1;
-        route_message(b, client, f->parked, f->parked_len);
+        b->reroute(b, client, f->parked, f->parked_len);
 }
 
-/* auth.session.revoked {user, sid}: the cache forgets the user's sessions; a
- * subscriber under the revoked session loses its subscriptions at once, and a
- * user-wide refresh (no sid: authorities changed) checks them again. */
-void session_revoked(struct busd *b, const msgpack_object *d)
+/* auth.session.revoked: the cache forgets the sessions of user (everyone's
+ * when user is empty); the subscribers under them are pubsub.c's. */
+void session_forget(struct busd *b, const char *user)
 {
-        char user[BUS_NAME_MAX + 1] = "", sid[32] = "";
         zlist_t *keys = zhash_keys(b->sessions);
 
-        mp_strcpy(mp_get(d, "user"), user, sizeof user);
-        mp_strcpy(mp_get(d, "sid"), sid, sizeof sid);
         for (char *k = zlist_first(keys); k; k = zlist_next(keys)) {
                 struct session *s = zhash_lookup(b->sessions, k);
                 if (!user[0] || !strcmp(s->user, user))
                         zhash_delete(b->sessions, k);
         }
         zlist_destroy(&keys);
-        for (struct peer *p = zhash_first(b->peers); p; p = zhash_next(b->peers)) {
-                if (!p->ss || (user[0] && strcmp(p->ss->user, user)))
-                        continue;
-                if (!sid[0])
-                        pubsub_recheck(b, p);
-                else if (!strcmp(sid, p->ss->sid))
-                        pubsub_end(b, p, NULL, -DS_EAUTH,
-                                   "the session of '%s' ended (logged out, kicked or expired): devctl login",
-                                   p->ss->user);
-        }
 }
 
 /* The checks taken from an authd that a new registration replaced, asked again
@@ -190,7 +176,7 @@ void session_redo_checks(struct busd *b, struct inflight *checks)
                 if (p && f->kind == IF_SUB_RECHECK && p->ss && !strcmp(p->ss->th, f->session_tok_hash))
                         p->ss->checking = false;
                 else if (p && f->kind == IF_SESSION_CHECK)
-                        route_message(b, p, f->parked, f->parked_len);
+                        b->reroute(b, p, f->parked, f->parked_len);
                 b->st.session_checks_redone++;
                 inflight_release(b, f);
         }
