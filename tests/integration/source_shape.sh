@@ -20,3 +20,12 @@ for d in services/*/; do
         grep -q 'DS_METHOD' "$d/methods.c" 2>/dev/null || miss="$miss $(basename "$d"):methods.c"
 done
 if [ -z "$miss" ]; then ok "every daemon has its service in main.c and its table in methods.c"; else nok "shape:$miss"; fi
+# no source file over ~800 lines (docs/hacking.md: one file per concern)
+long=$(find common bus services tools tests -name '*.[ch]' -exec wc -l {} + | awk '$2 != "total" && $1 > 820 { print $2 " (" $1 ")" }' | tr '\n' ' ')
+if [ -z "$long" ]; then ok "no source file is over 820 lines"; else nok "source files over 820 lines: $long"; fi
+# no circle between the files of a directory: read off the objects the build made
+if circles=$(python3 "$ROOT_DIR/tests/lib/file_circles.py" "$B" 2>&1); then
+        ok "no circle between files (in every directory, no two files use each other, directly or through others)"
+else
+        nok "circles between files: $(printf '%s' "$circles" | tr '\n' ';')"
+fi
