@@ -174,6 +174,9 @@ struct ds_daemon {
         bool fn_state[DS_FUNCTION_LINKS_MAX]; /* the linked settings as last seen */
         bool fn_following;                    /* a setting is following its function */
         struct svc_txn *txn;                  /* a staged config.import (svc_import.c) */
+        /* after settings are swapped in or put back (svc_settings.c): what follows
+         * them, set by ds_daemon_main (the linked functions, svc_function.c) */
+        void (*on_settings)(struct ds_daemon *d);
         int exit_code;                        /* of ds_daemon_main: DS_EXIT_FACTORY after a factory reset */
 };
 

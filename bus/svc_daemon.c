@@ -1,5 +1,5 @@
 /* svc_daemon.c - the daemon skeleton: options, settings, init, bus, serve,
- * READY, the loop, SIGHUP/SIGTERM; publish/save/load for services */
+ * READY, the loop, SIGHUP/SIGTERM */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,21 +7,6 @@
 #include <unistd.h>
 
 #include "svc_internal.h"
-
-int ds_daemon_publish(struct ds_daemon *d, const char *topic, const struct mpw *data)
-{
-        return d->bus ? bus_publish(d->bus, topic, data) : -DS_EUNAVAIL;
-}
-
-int ds_daemon_save(struct ds_daemon *d, const char *name, const void *data, size_t len)
-{
-        return state_write(d->statedir, name, data, len, 0600);
-}
-
-int ds_daemon_load(struct ds_daemon *d, const char *name, size_t max, char **ret, size_t *ret_len)
-{
-        return state_read(d->statedir, name, max, ret, ret_len);
-}
 
 static void bus_log_sink(void *ud, int level, const char *category, const char *user, const char *msg)
 {
@@ -81,6 +66,7 @@ int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ct
         d->svc = svc;
         d->ctx = ctx;
         d->identity = svc->name;
+        d->on_settings = svc_functions_sync;
         d->argv = calloc((size_t)argc + 1, sizeof *d->argv);
         if (!d->argv)
                 return 1;

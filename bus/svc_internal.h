@@ -41,9 +41,12 @@ int svc_settings_change_prepare(struct ds_daemon *d, const msgpack_object *chang
 int svc_settings_change_commit(struct ds_daemon *d, struct settings_change *sc, const msgpack_object *changes,
                                const char *actor, struct ds_err *e);
 int svc_reset_settings(struct ds_daemon *d, const char *actor, struct ds_err *e);
+/* svc_auth.c: the authority of the settings, of the state; svc_need_auth()
+ * refuses on the record (-EPERM) a caller without need */
 const char *svc_settings_auth(const struct ds_daemon *d);
 const char *svc_state_auth(const struct ds_daemon *d);
 int svc_need_auth(struct ds_call *c, const char *need, const char *what);
+/* svc_methods.c */
 extern const struct ds_method svc_generic_methods[];
 /* svc_import.c: config.import, one-shot or in two phases */
 enum {
@@ -96,4 +99,5 @@ extern const struct ds_field svc_audit_harden_args[HARDEN_N + 1];
 int h_audit_harden(void *ctx, struct ds_call *c);
 /* svc_function.c */
 void svc_functions_start(struct ds_daemon *d);
+/* the settings changed: the linked functions follow (the daemon's on_settings) */
 void svc_functions_sync(struct ds_daemon *d);

@@ -74,6 +74,13 @@ int svc_load_settings(struct ds_daemon *d, struct ds_settings *ret, struct ds_er
         return r;
 }
 
+/* What follows the settings in force, told they changed. */
+static void settings_followed(struct ds_daemon *d)
+{
+        if (d->on_settings)
+                d->on_settings(d);
+}
+
 /* Puts back settings that svc_swap_settings() returned, and applies them again. */
 void svc_restore_settings(struct ds_daemon *d, struct ds_settings *old)
 {
@@ -84,7 +91,7 @@ void svc_restore_settings(struct ds_daemon *d, struct ds_settings *old)
         memset(old, 0, sizeof *old);
         if (d->svc->apply)
                 d->svc->apply(d, d->ctx, &ignore);
-        svc_functions_sync(d);
+        settings_followed(d);
 }
 
 /* Swaps in new settings and applies them; on refusal the old ones stay. With
@@ -108,7 +115,7 @@ int svc_swap_settings(struct ds_daemon *d, struct ds_settings *fresh, struct ds_
                 *ret_old = old;
         else
                 ds_settings_free(&old);
-        svc_functions_sync(d);
+        settings_followed(d);
         return 0;
 }
 
