@@ -627,6 +627,27 @@ int bus_msg_decode(const msgpack_object *o, unsigned flags, struct bus_msg *ret,
         return bus_msg_decode_raw(o, NULL, NULL, 0, flags, ret, e);
 }
 
+/* An id comes back in the answer and busd keeps it while a request is in
+ * flight: a scalar, and a string or bin of at most BUS_ID_MAX bytes. */
+static bool id_ok(const msgpack_object *id)
+{
+        switch (id->type) {
+        case MSGPACK_OBJECT_NIL:
+        case MSGPACK_OBJECT_BOOLEAN:
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:
+                return true;
+        case MSGPACK_OBJECT_STR:
+                return id->via.str.size <= BUS_ID_MAX;
+        case MSGPACK_OBJECT_BIN:
+                return id->via.bin.size <= BUS_ID_MAX;
+        default:
+                return false;
+        }
+}
+
 int bus_msg_decode_raw(const msgpack_object *o, const char *raw, const struct mp_span *spans, size_t n_spans,
                        unsigned flags, struct bus_msg *ret, struct ds_err *e)
 {
@@ -656,6 +677,14 @@ int bus_msg_decode_raw(const msgpack_object *o, const char *raw, const struct mp
                         ret->kind = kinds[i].kind;
                         break;
                 }
+        if (ret->id && !id_ok(ret->id)) {
+                /* never echoed: an answer goes under a nil id */
+                ret->id = NULL;
+                ret->id_raw = NULL;
+                ret->id_raw_len = 0;
+                ret->nid = -1;
+                return ds_err_set(e, -EINVAL, "id", "must be a number or a string of at most %d bytes", BUS_ID_MAX);
+        }
         switch (ret->kind) {
         case BUS_KIND_REQ: {
                 int r = dec_req(&ix, flags, ret, e);

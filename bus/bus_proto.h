@@ -20,6 +20,7 @@
 #define BUS_TOPIC_MAX 128
 #define BUS_METHOD_MAX 64
 #define BUS_TOKEN_MAX 128
+#define BUS_ID_MAX 64 /* a message's id: a scalar; a string or bin of at most this */
 #define BUS_MAX_METHODS 256
 #define BUS_MAX_SUBS 64 /* prefixes per peer */
 #define BUS_SUB_QUEUE_DEFAULT 1000 /* events in flight to one operator subscriber */

@@ -561,7 +561,8 @@ void pubsub_sub(struct busd *b, struct peer *from, const struct bus_msg *m, cons
                 q.id_len = mpw_len(&idw);
         }
         if (bad) {
-                if (q.id)
+                /* a refused id is answered under a nil one: never echoed */
+                if (q.id || !strcmp(bad->field, "id"))
                         wire_reply_err(b, from->rid, from->rid_len, q.id, q.id_len, bad->code, bad->field, "%s",
                                        bad->msg);
                 goto out;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bus_proto.h"
 #include "mp.h"
 #include "paths.h"
 #include "util.h"
@@ -620,6 +621,78 @@ static int park(long n, long kb)
         return 0;
 }
 
+/* Requests to svc's test.echo under string ids of kb KiB each (the service
+ * stopped, so each would stay in flight in busd with its id), then one under
+ * an id of BUS_ID_MAX bytes. Prints how the large ones were answered within a
+ * second (refused: EINVAL field id under a nil id) and whether the last one
+ * came back under its own id. */
+static int ids(const char *svc, long n, long kb)
+{
+        size_t len = (size_t)kb << 10;
+        char *big = malloc(len + 1), small[BUS_ID_MAX + 1];
+        long refused = 0, other = 0;
+        int back = 0;
+        int64_t deadline;
+
+        if (!big)
+                return 1;
+        memset(big, 'i', len);
+        memset(small, 's', BUS_ID_MAX);
+        small[BUS_ID_MAX] = '\0';
+        for (long i = 0; i <= n; i++) {
+                struct mpw w;
+
+                mpw_init(&w);
+                mpw_map_begin(&w);
+                mpw_kv_int(&w, "v", 1);
+                mpw_kv_str(&w, "k", "req");
+                mpw_str(&w, "id");
+                if (i < n) {
+                        big[0] = (char)('a' + i % 26); /* each its own */
+                        mpw_strn(&w, big, len);
+                } else {
+                        mpw_str(&w, small);
+                }
+                mpw_kv_str(&w, "to", svc);
+                mpw_kv_str(&w, "m", "test.echo");
+                mpw_str(&w, "a");
+                mpw_map_begin(&w);
+                mpw_kv_str(&w, "text", "x");
+                mpw_map_end(&w);
+                mpw_map_end(&w);
+                send_buf(mpw_data(&w), mpw_len(&w));
+                mpw_free(&w);
+        }
+        free(big);
+        deadline = ds_now_mono_ms() + (getenv("PROBE_WAIT_MS") ? atol(getenv("PROBE_WAIT_MS")) : 1000);
+        while (ds_now_mono_ms() < deadline) {
+                zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+                msgpack_unpacked u;
+                const char *why;
+                zmq_msg_t m;
+
+                if (zmq_poll(&it, 1, (long)(deadline - ds_now_mono_ms())) <= 0)
+                        break;
+                zmq_msg_init(&m);
+                zmq_msg_recv(&m, sock, 0);
+                if (mp_decode(zmq_msg_data(&m), zmq_msg_size(&m), NULL, &u, &why) == 0) {
+                        const msgpack_object *id = mp_get(&u.data, "id");
+
+                        if (mp_streq(id, small))
+                                back = 1;
+                        else if (id && id->type == MSGPACK_OBJECT_NIL &&
+                                 mp_streq(mp_get(mp_get(&u.data, "err"), "field"), "id"))
+                                refused++;
+                        else
+                                other++;
+                        msgpack_unpacked_destroy(&u);
+                }
+                zmq_msg_close(&m);
+        }
+        printf("refused=%ld other=%ld small_back=%d\n", refused, other, back);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         int rc;
@@ -647,6 +720,8 @@ int main(int argc, char **argv)
                 rc = call(argv[2], argv[3], argc > 4 && argv[4][0] ? argv[4] : NULL, argc > 5 ? argv[5] : NULL);
         else if (!strcmp(argv[1], "park") && argc > 3)
                 rc = park(atol(argv[2]), atol(argv[3]));
+        else if (!strcmp(argv[1], "ids") && argc > 4)
+                rc = ids(argv[2], atol(argv[3]), atol(argv[4]));
         else if (!strcmp(argv[1], "pubkey") && argc > 2)
                 rc = pubkey(argv[2]);
         else if (!strcmp(argv[1], "flood") && argc > 4)

@@ -453,6 +453,9 @@ static void malformed(void **state)
                 { "req", 0, "v", V_INT, "v" },
                 { "nosuchkind", 0, "x", V_NONE, "k" },
                 { "req", 0, "id", V_NONE, "id" },
+                { "req", 0, "id", V_LONG, "id" }, /* over BUS_ID_MAX: busd would keep it while in flight */
+                { "req", 0, "id", V_MAP, "id" },
+                { "req", 0, "id", V_ARR, "id" },
                 { "req", BUS_DEC_ROUTE, "to", V_NONE, "to" },
                 { "req", BUS_DEC_ROUTE, "to", V_INT, "to" },
                 { "req", BUS_DEC_ROUTE, "to", V_BADNAME, "to" },
@@ -494,6 +497,8 @@ static void malformed(void **state)
                 if (d.r != -EINVAL || strcmp(d.e.field, cases[i].field))
                         fail_msg("case %zu (%s %s): r=%d field '%s', want EINVAL '%s'", i,
                                  cases[i].kind ? cases[i].kind : "-", cases[i].key, d.r, d.e.field, cases[i].field);
+                if (!strcmp(cases[i].key, "id") && d.m.id)
+                        fail_msg("case %zu: a refused id is kept (it would be echoed)", i);
                 dec_free(&d, &w);
         }
         /* the valid base messages all decode */
@@ -760,6 +765,39 @@ static void pub_fast_path(void **state)
         dec_free(&d, &w);
 }
 
+/* An id of BUS_ID_MAX bytes is a request's id; one byte more is refused. */
+static void id_limit(void **state)
+{
+        char id[BUS_ID_MAX + 2];
+
+        (void)state;
+        for (size_t n = BUS_ID_MAX; n <= BUS_ID_MAX + 1; n++) {
+                struct mpw w;
+                struct dec d;
+
+                memset(id, 'i', n);
+                id[n] = '\0';
+                mpw_init(&w);
+                mpw_map_begin(&w);
+                mpw_kv_int(&w, "v", BUS_PROTO_V);
+                mpw_kv_str(&w, "k", "req");
+                mpw_kv_str(&w, "id", id);
+                mpw_kv_str(&w, "to", "svc");
+                mpw_kv_str(&w, "m", "a.b");
+                mpw_map_end(&w);
+                dec(&w, BUS_DEC_ROUTE, &d);
+                if (n == BUS_ID_MAX) {
+                        assert_int_equal(d.r, 0);
+                        assert_true(mp_streq(d.m.id, id));
+                } else {
+                        assert_int_equal(d.r, -EINVAL);
+                        assert_string_equal(d.e.field, "id");
+                        assert_null(d.m.id);
+                }
+                dec_free(&d, &w);
+        }
+}
+
 static void tokens(void **state)
 {
         const msgpack_object *t = (void *)1;
@@ -780,7 +818,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(simple_kinds), cmocka_unit_test(hello),       cmocka_unit_test(req_and_stamp),
                 cmocka_unit_test(rep_kinds),    cmocka_unit_test(pub_sub_ack), cmocka_unit_test(malformed),
-                cmocka_unit_test(tokens),
+                cmocka_unit_test(tokens),       cmocka_unit_test(id_limit),
                 cmocka_unit_test(batches),
                 cmocka_unit_test(pub_fast_path),
         };

@@ -1,0 +1,30 @@
+#!/bin/bash
+# A request's id comes back in its answer, so busd keeps it while the request
+# is in flight. A client sending requests under ids of half a MiB to a
+# service that does not answer must not grow busd by what it sends: an id is
+# a scalar of at most 64 bytes (docs/protocol.md); a longer one is refused at
+# once (EINVAL, field id) under a nil id, and a 64-byte id still works.
+source "$(dirname "$0")/../lib/tap.sh"
+stack_init testsvc
+stack_acl testsvc 'testsvc = { serve = ["testsvc"]; call = ["bus.*"]; publish = []; subscribe = []; };'
+stack_busd
+bg testsvc "$B/tests/testsvc"
+SVC=$LAST_PID
+svc_up testsvc
+rss() { awk '/^VmRSS/ {print $2}' /proc/$BUSD_PID/status; }
+
+kill -STOP "$SVC"
+r0=$(rss)
+out=$(PROBE_WAIT_MS=1500 "$B/tests/busprobe" ids testsvc 64 512); echo "# $out"
+r1=$(rss)
+echo "# busd VmRSS ${r0} -> ${r1} kB"
+refused=$(echo "$out" | sed -n 's/^refused=\([0-9]*\) .*/\1/p')
+if [ "${refused:-0}" -eq 64 ]; then ok "requests under 512 KiB ids are refused at once, EINVAL field id, nil id (64 of 64)"
+else nok "requests under 512 KiB ids not refused (${refused:-none} of 64 within 1.5 s): $out"; fi
+if [ $(( r1 - r0 )) -lt 16384 ]; then ok "busd grew by less than the 32 MiB of ids sent ($(( (r1 - r0) / 1024 )) MiB)"
+else nok "busd grew by $(( (r1 - r0) / 1024 )) MiB for 32 MiB of ids in flight"; fi
+kill -CONT "$SVC"
+out=$(PROBE_WAIT_MS=5000 "$B/tests/busprobe" ids testsvc 0 1); echo "# $out"
+check_out "a request under a 64-byte id is answered under it" 'small_back=1' echo "$out"
+check "busd is still running" kill -0 $BUSD_PID
+if grep -qE 'ERROR: AddressSanitizer|runtime error' "$T_DIR"/log/*.log; then nok "no sanitizer reports"; else ok "no sanitizer reports"; fi
