@@ -12,7 +12,6 @@
 # Prints: BENCH<TAB>metric<TAB>value<TAB>unit<TAB>note ("target ...: PASS/FAIL")
 source "$(dirname "$0")/../lib/tap.sh"
 FLOOD_S=${FLOOD_S:-15}
-verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = op == "<=" ? v <= t : v >= t; print ok ? "PASS" : "FAIL" }'; }
 us2ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 stack_init authd authbench flood1 flood2 flood3 flood4
 stack_acl authbench 'authbench = { call = ["authd.*", "bus.*"]; publish = []; subscribe = []; };'

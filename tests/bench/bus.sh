@@ -7,7 +7,6 @@
 source "$(dirname "$0")/../lib/tap.sh"
 N=${BENCH_N:-5000}
 CG_N=${BENCH_CG_N:-2000}
-verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = op == "<=" ? v <= t : v >= t; print ok ? "PASS" : "FAIL" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 median() { awk -F'\t' '/median/ {print $3}'; }
 stack_init testsvc

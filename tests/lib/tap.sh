@@ -142,4 +142,11 @@ test_mkca() {
 # for tests/bench/*.sh: one figure line ("BENCH\tmetric\tvalue\tunit\tnote"),
 # and a process's USS in KiB (Private_Clean + Private_Dirty)
 bench() { printf 'BENCH\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
+# verdict VALUE OP TARGET (OP <= or >=): PASS or FAIL; a figure that was
+# not measured (empty, "-", zero) fails, whatever the direction
+verdict() {
+        awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+                if (v !~ /^[0-9]*\.?[0-9]+$/ || v + 0 <= 0) { print "FAIL (not measured)"; exit }
+                ok = op == "<=" ? v + 0 <= t + 0 : v + 0 >= t + 0; print ok ? "PASS" : "FAIL" }'
+}
 uss() { awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s }' "/proc/$1/smaps_rollup" 2>/dev/null; }
