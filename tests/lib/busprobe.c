@@ -622,8 +622,8 @@ static int park(long n, long kb)
 }
 
 /* Requests to svc's test.echo under string ids of kb KiB each (the service
- * stopped, so each would stay in flight in busd with its id), then one under
- * an id of BUS_ID_MAX bytes. Prints how the large ones were answered within a
+ * stopped, so each would stay in flight in busd with its id), a subscription
+ * under such an id, then a request under an id of BUS_ID_MAX bytes. Prints how the large ones were answered within a
  * second (refused: EINVAL field id under a nil id) and whether the last one
  * came back under its own id. */
 static int ids(const char *svc, long n, long kb)
@@ -659,6 +659,20 @@ static int ids(const char *svc, long n, long kb)
                 mpw_map_begin(&w);
                 mpw_kv_str(&w, "text", "x");
                 mpw_map_end(&w);
+                mpw_map_end(&w);
+                send_buf(mpw_data(&w), mpw_len(&w));
+                mpw_free(&w);
+        }
+        if (n > 0) { /* and a subscription under the same kind of id */
+                struct mpw w;
+
+                mpw_init(&w);
+                mpw_map_begin(&w);
+                mpw_kv_int(&w, "v", 1);
+                mpw_kv_str(&w, "k", "sub");
+                mpw_str(&w, "id");
+                mpw_strn(&w, big, len);
+                mpw_kv_str(&w, "prefix", "test.");
                 mpw_map_end(&w);
                 send_buf(mpw_data(&w), mpw_len(&w));
                 mpw_free(&w);
