@@ -78,8 +78,9 @@ extern const struct mp_limits mp_limits_default;
  * msgpack object within lim. Returns 0 or -EBADMSG/-EMSGSIZE with *why set. */
 int mp_check(const void *buf, size_t len, const struct mp_limits *lim, const char **why);
 
-/* mp_check() then unpack. On success *ret must be released with
- * msgpack_unpacked_destroy(). */
+/* mp_check()'s checks and the objects in one walk (as mp_decode_zone), into
+ * a zone of *ret's own: on success *ret must be released with
+ * msgpack_unpacked_destroy(). The object's strings point into buf. */
 int mp_decode(const void *buf, size_t len, const struct mp_limits *lim, msgpack_unpacked *ret,
               const char **why);
 /* mp_decode() into a zone the caller keeps and clears between messages: no

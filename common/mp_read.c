@@ -389,21 +389,26 @@ int mp_peek_value(const void *buf, size_t len, const char *key, const void **ret
         return -ENOENT;
 }
 
+/* The one-pass decoder below into a zone of the result's own, so that
+ * msgpack_unpacked_destroy() frees it as it would msgpack-c's. */
 int mp_decode(const void *buf, size_t len, const struct mp_limits *lim, msgpack_unpacked *ret,
               const char **why)
 {
-        size_t off = 0;
+        msgpack_zone *z = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+        msgpack_object o;
         int r;
 
-        r = mp_check(buf, len, lim, why);
-        if (r < 0)
-                return r;
-        msgpack_unpacked_init(ret);
-        if (msgpack_unpack_next(ret, buf, len, &off) != MSGPACK_UNPACK_SUCCESS) {
-                msgpack_unpacked_destroy(ret);
-                *why = "undecodable message";
-                return -EBADMSG;
+        if (!z) {
+                *why = "out of memory";
+                return -ENOMEM;
         }
+        r = mp_decode_zone(buf, len, lim, z, &o, why);
+        if (r < 0) {
+                msgpack_zone_free(z);
+                return r;
+        }
+        ret->zone = z;
+        ret->data = o;
         return 0;
 }
 
