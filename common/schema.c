@@ -50,6 +50,16 @@ static bool type_ok(enum ds_type t, const msgpack_object *o)
 static int check_value(const struct ds_field *f, const msgpack_object *o, const char *path,
                        struct ds_err *e);
 
+/* A field's name as errors give it: "name", or "outer.name" inside a map
+ * (written into buf only then: every request goes through here). */
+static const char *field_path(char *buf, size_t size, const char *prefix, const char *name)
+{
+        if (!prefix[0])
+                return name;
+        snprintf(buf, size, "%s.%s", prefix, name);
+        return buf;
+}
+
 static int check_map(const struct ds_field *fields, bool open, const msgpack_object *m,
                      const char *prefix, const msgpack_object **tb, size_t ntb, struct ds_err *e)
 {
@@ -66,14 +76,11 @@ static int check_map(const struct ds_field *fields, bool open, const msgpack_obj
                         return ds_err_set(e, -EINVAL, prefix[0] ? prefix : NULL,
                                           "argument names must be short strings");
                 for (uint32_t j = 0; j < i; j++)
-                        if (mp_streq(&m->via.map.ptr[j].key, kbuf)) {
-                                snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", kbuf);
-                                return ds_err_set(e, -EINVAL, path, "given twice");
-                        }
-                if (!open && !ds_field_find(fields, kbuf)) {
-                        snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", kbuf);
-                        return ds_err_set(e, -EINVAL, path, "unknown argument");
-                }
+                        if (mp_streq(&m->via.map.ptr[j].key, kbuf))
+                                return ds_err_set(e, -EINVAL, field_path(path, sizeof path, prefix, kbuf),
+                                                  "given twice");
+                if (!open && !ds_field_find(fields, kbuf))
+                        return ds_err_set(e, -EINVAL, field_path(path, sizeof path, prefix, kbuf), "unknown argument");
         }
         for (const struct ds_field *f = fields; f && f->name; f++, i++) {
                 const msgpack_object *v = mp_get(m, f->name);
@@ -83,13 +90,13 @@ static int check_map(const struct ds_field *fields, bool open, const msgpack_obj
                 if (tb)
                         tb[i] = v && v->type != MSGPACK_OBJECT_NIL ? v : NULL;
 
-                snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", f->name);
                 if (!v || v->type == MSGPACK_OBJECT_NIL) {
                         if (f->flags & DS_REQUIRED)
-                                return ds_err_set(e, -EINVAL, path, "is required");
+                                return ds_err_set(e, -EINVAL, field_path(path, sizeof path, prefix, f->name),
+                                                  "is required");
                         continue;
                 }
-                r = check_value(f, v, path, e);
+                r = check_value(f, v, field_path(path, sizeof path, prefix, f->name), e);
                 if (r < 0)
                         return r;
         }
