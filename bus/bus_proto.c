@@ -628,7 +628,39 @@ int bus_msg_decode(const msgpack_object *o, unsigned flags, struct bus_msg *ret,
 }
 
 /* An id comes back in the answer and busd keeps it while a request is in
- * flight: a scalar, and a string or bin of at most BUS_ID_MAX bytes. */
+ * flight: a scalar, and a string or bin of at most BUS_ID_MAX bytes. The same
+ * rule for an encoded id (bus_id_bytes_ok) and a decoded one (id_ok). */
+bool bus_id_bytes_ok(const void *p, size_t n)
+{
+        const unsigned char *b = p;
+        uint64_t len;
+
+        if (!n)
+                return false;
+        if (b[0] <= 0x7f || b[0] >= 0xe0 || b[0] == 0xc0 || b[0] == 0xc2 || b[0] == 0xc3 ||
+            (b[0] >= 0xca && b[0] <= 0xd3))
+                return true; /* fixint, nil, bool, float, int */
+        if (b[0] >= 0xa0 && b[0] <= 0xbf)
+                return true; /* fixstr: at most 31 bytes */
+        switch (b[0]) {
+        case 0xd9: /* str8, bin8 */
+        case 0xc4:
+                len = n >= 2 ? b[1] : UINT64_MAX;
+                break;
+        case 0xda: /* str16, bin16 */
+        case 0xc5:
+                len = n >= 3 ? (uint64_t)b[1] << 8 | b[2] : UINT64_MAX;
+                break;
+        case 0xdb: /* str32, bin32 */
+        case 0xc6:
+                len = n >= 5 ? (uint64_t)b[1] << 24 | (uint64_t)b[2] << 16 | (uint64_t)b[3] << 8 | b[4] : UINT64_MAX;
+                break;
+        default:
+                return false; /* a container, an ext */
+        }
+        return len <= BUS_ID_MAX;
+}
+
 static bool id_ok(const msgpack_object *id)
 {
         switch (id->type) {

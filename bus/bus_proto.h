@@ -181,6 +181,10 @@ int bus_dec_pub_ev(const msgpack_object *ev, struct bus_msg *ret, struct ds_err 
  * top-level entries): also sets a_raw, r_raw and err_raw. */
 int bus_msg_decode_raw(const msgpack_object *o, const char *raw, const struct mp_span *spans, size_t n_spans,
                        unsigned flags, struct bus_msg *ret, struct ds_err *e);
+/* Whether the encoded msgpack value p (n bytes, as mp_peek_id finds it) is an
+ * id an answer may carry: a scalar, a string or bin of at most BUS_ID_MAX
+ * bytes (the rule bus_msg_decode applies to a decoded id). */
+bool bus_id_bytes_ok(const void *p, size_t n);
 /* A token (req tok, sub tok): NULL or "" is no token (*ret NULL); else it must
  * be a string of at most BUS_TOKEN_MAX bytes. */
 int bus_dec_tok(const msgpack_object *o, const msgpack_object **ret, struct ds_err *e);

@@ -172,6 +172,10 @@ void peers_hello(struct busd *b, struct peer *from, const struct bus_msg *m, con
         bool quiet;
         struct inflight *redo = NULL;
 
+        if (bad && !strcmp(bad->field, "id")) { /* refused before its fields were read: under a nil id */
+                wire_reply_err(b, from->rid, from->rid_len, NULL, 0, bad->code, "id", "%s", bad->msg);
+                return;
+        }
         if ((bad && !strcmp(bad->field, "name")) || !strcmp(name, BUS_SERVICE_SELF) || !strcmp(name, "busd")) {
                 log_warn("bus: hello from '%s' with a bad service name, ignored", from->id);
                 return;

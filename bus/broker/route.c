@@ -225,8 +225,10 @@ void route_message(struct busd *b, struct peer *from, const char *raw, size_t le
                 {
                         const void *idp = NULL;
                         size_t idn = 0;
-                        /* answer under the sender's id when one can be found */
-                        mp_peek_id(raw, len, &idp, &idn);
+                        /* answer under the sender's id when one can be found
+                         * and is one an answer may carry (never a refused one) */
+                        if (mp_peek_id(raw, len, &idp, &idn) < 0 || !bus_id_bytes_ok(idp, idn))
+                                idp = NULL, idn = 0;
                         wire_reply_err(b, from->rid, from->rid_len, idp, idn, -EINVAL, NULL, "malformed message: %s",
                                        why);
                 }
@@ -235,6 +237,13 @@ void route_message(struct busd *b, struct peer *from, const char *raw, size_t le
         b->zone_busy = true;
         mpw_init(&idw);
         r = bus_msg_decode_raw(&obj, raw, spans, sizeof spans / sizeof spans[0], BUS_DEC_ROUTE, &m, &e);
+        if (r < 0 && !strcmp(e.field, "id")) {
+                b->st.malformed++; /* any kind: answered (nil id) below where its kind is */
+                if (ds_now_mono_ms() - b->last_warn > 1000) {
+                        log_warn("bus: message from '%s' refused: id %s", from->id, e.msg);
+                        b->last_warn = ds_now_mono_ms();
+                }
+        }
         if (r < 0 && (m.kind == BUS_KIND_NONE || m.kind == BUS_KIND_REQ)) {
                 /* no kind, another version, an unknown kind, a bad request:
                  * answered when it carries an id */
@@ -323,7 +332,9 @@ int route_on_router(struct busd *b)
                                 const void *idp = NULL;
                                 size_t idn = 0;
                                 b->st.malformed++;
-                                mp_peek_id(zmq_msg_data(&payload), zmq_msg_size(&payload), &idp, &idn);
+                                if (mp_peek_id(zmq_msg_data(&payload), zmq_msg_size(&payload), &idp, &idn) < 0 ||
+                                    !bus_id_bytes_ok(idp, idn))
+                                        idp = NULL, idn = 0;
                                 wire_reply_err(b, p->rid, p->rid_len, idp, idn, -EINVAL, NULL,
                                                "message too large (%zu bytes, limit %zu)", zmq_msg_size(&payload),
                                                b->lim.max_msg);

@@ -19,8 +19,13 @@ out=$(PROBE_WAIT_MS=1500 "$B/tests/busprobe" ids testsvc 64 512); echo "# $out"
 r1=$(rss)
 echo "# busd VmRSS ${r0} -> ${r1} kB"
 refused=$(echo "$out" | sed -n 's/^refused=\([0-9]*\) .*/\1/p')
-if [ "${refused:-0}" -eq 65 ]; then ok "requests (and a subscription) under 512 KiB ids are refused at once, EINVAL field id, nil id (65 of 65)"
-else nok "requests and a subscription under 512 KiB ids not all refused (${refused:-none} of 65 within 1.5 s): $out"; fi
+malformed=$(echo "$out" | sed -n 's/.* malformed=\([0-9]*\) .*/\1/p')
+other=$(echo "$out" | sed -n 's/.* other=\([0-9]*\) .*/\1/p')
+if [ "${refused:-0}" -eq 66 ]; then ok "requests, a subscription and a hello under 512 KiB ids are refused at once, EINVAL field id, nil id (66 of 66)"
+else nok "requests, a subscription and a hello under 512 KiB ids not all refused (${refused:-none} of 66 within 1.5 s): $out"; fi
+if [ "${malformed:-0}" -eq 2 ] && [ "${other:-1}" -eq 0 ]; then ok "a malformed and a too large message under such an id are answered under a nil id, not echoed"
+else nok "malformed or too large messages with a 512 KiB id: $out"; fi
+check_out "busd counts the refused ids as malformed" '"malformed":(6[89]|[7-9][0-9])' dc --json bus stats
 if [ $(( r1 - r0 )) -lt 16384 ]; then ok "busd grew by less than the 32 MiB of ids sent ($(( (r1 - r0) / 1024 )) MiB)"
 else nok "busd grew by $(( (r1 - r0) / 1024 )) MiB for 32 MiB of ids in flight"; fi
 kill -CONT "$SVC"

@@ -623,14 +623,16 @@ static int park(long n, long kb)
 
 /* Requests to svc's test.echo under string ids of kb KiB each (the service
  * stopped, so each would stay in flight in busd with its id), a subscription
- * under such an id, then a request under an id of BUS_ID_MAX bytes. Prints how the large ones were answered within a
- * second (refused: EINVAL field id under a nil id) and whether the last one
- * came back under its own id. */
+ * and a hello under such an id, a malformed and a too large message under
+ * one, then a request under an id of BUS_ID_MAX bytes. Prints how the large
+ * ones were answered (refused: EINVAL field id under a nil id; malformed:
+ * another error under a nil id; other: anything else, an echo among them)
+ * and whether the last one came back under its own id. */
 static int ids(const char *svc, long n, long kb)
 {
         size_t len = (size_t)kb << 10;
         char *big = malloc(len + 1), small[BUS_ID_MAX + 1];
-        long refused = 0, other = 0;
+        long refused = 0, malformed = 0, other = 0;
         int back = 0;
         int64_t deadline;
 
@@ -663,16 +665,47 @@ static int ids(const char *svc, long n, long kb)
                 send_buf(mpw_data(&w), mpw_len(&w));
                 mpw_free(&w);
         }
-        if (n > 0) { /* and a subscription under the same kind of id */
+        if (n > 0) { /* a subscription and a hello under the same kind of id */
+                static const char *const kinds[] = {"sub", "hello"};
+
+                for (int k = 0; k < 2; k++) {
+                        struct mpw w;
+
+                        mpw_init(&w);
+                        mpw_map_begin(&w);
+                        mpw_kv_int(&w, "v", 1);
+                        mpw_kv_str(&w, "k", kinds[k]);
+                        mpw_str(&w, "id");
+                        mpw_strn(&w, big, len);
+                        mpw_kv_str(&w, k ? "name" : "prefix", k ? "testsvc" : "test.");
+                        mpw_map_end(&w);
+                        send_buf(mpw_data(&w), mpw_len(&w));
+                        mpw_free(&w);
+                }
+        }
+        if (n > 0) { /* malformed (too deep), then too large: never echoed either */
                 struct mpw w;
 
                 mpw_init(&w);
                 mpw_map_begin(&w);
-                mpw_kv_int(&w, "v", 1);
-                mpw_kv_str(&w, "k", "sub");
                 mpw_str(&w, "id");
                 mpw_strn(&w, big, len);
-                mpw_kv_str(&w, "prefix", "test.");
+                mpw_str(&w, "deep");
+                for (int d = 0; d < 40; d++)
+                        mpw_arr_begin(&w);
+                for (int d = 0; d < 40; d++)
+                        mpw_arr_end(&w);
+                mpw_map_end(&w);
+                send_buf(mpw_data(&w), mpw_len(&w));
+                mpw_free(&w);
+                mpw_init(&w);
+                mpw_map_begin(&w);
+                mpw_str(&w, "id");
+                mpw_strn(&w, big, len);
+                mpw_kv_str(&w, "k", "req");
+                mpw_str(&w, "pad");
+                for (int i = 0; i < 3; i++) /* past busd's 1 MiB message limit */
+                        mpw_strn(&w, big, len);
                 mpw_map_end(&w);
                 send_buf(mpw_data(&w), mpw_len(&w));
                 mpw_free(&w);
@@ -697,13 +730,15 @@ static int ids(const char *svc, long n, long kb)
                         else if (id && id->type == MSGPACK_OBJECT_NIL &&
                                  mp_streq(mp_get(mp_get(&u.data, "err"), "field"), "id"))
                                 refused++;
+                        else if (id && id->type == MSGPACK_OBJECT_NIL)
+                                malformed++;
                         else
                                 other++;
                         msgpack_unpacked_destroy(&u);
                 }
                 zmq_msg_close(&m);
         }
-        printf("refused=%ld other=%ld small_back=%d\n", refused, other, back);
+        printf("refused=%ld malformed=%ld other=%ld small_back=%d\n", refused, malformed, other, back);
         return 0;
 }
 
