@@ -253,11 +253,18 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
                 memset(&sc, 0, sizeof sc);
                 r = seg_scan(s, s->n_segs - 1, buf, len, &sc);
                 if (r == -EBADMSG && last && len < SEAL_SEG_HDR_LEN) {
-                        /* a segment whose header was torn: nothing in it, remove */
+                        /* a segment whose header was torn (killed in a rotation):
+                         * nothing in it, remove; the chain goes on from the head
+                         * of the segment before, already in s->head */
                         char *p = seg_path(s, names[i]);
-                        log_warn("store: removing segment '%s' with a torn header", names[i]);
-                        if (p)
-                                unlink(p);
+                        if (p && unlink(p) == 0) {
+                                s->torn_truncated += len;
+                                log_audit("security", LOG_LVL_WARNING, NULL,
+                                          "logd: removed segment '%s' with a torn header (%zu bytes) at start-up",
+                                          names[i], len);
+                        } else {
+                                log_warn("store: cannot remove segment '%s' with a torn header: %m", names[i]);
+                        }
                         free(p);
                         s->n_segs--;
                         free(buf);
@@ -308,10 +315,11 @@ int logd_store_open(const char *dir, const char *keydir, const struct logd_store
                 }
                 if (s->segs[s->n_segs - 1].ts_last > s->last_ts)
                         s->last_ts = s->segs[s->n_segs - 1].ts_last;
-                if (last) {
-                        memcpy(s->head, sc.head, LOGD_HASH_LEN);
+                /* the head of every segment read, so that a last one removed
+                 * above leaves the head of the one before */
+                memcpy(s->head, sc.head, LOGD_HASH_LEN);
+                if (last)
                         have_last = !sc.stop || sc.stop == -EAGAIN;
-                }
                 free(buf);
         }
         r = logd_key_load(s);

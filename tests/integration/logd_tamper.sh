@@ -92,3 +92,19 @@ if [ "$recs" -gt 100 ]; then ok "records written before the crash survive ($recs
 wait_for 10 sh -c "'$B/devctl' log query --text after --limit 1 | grep -q 'after 10\$'"
 check_out "writing continues the chain after the crash" '^OK up to record [0-9]+ ' dc log verify
 check_out "new records are queryable" 'after 10$' dc log query --text after --limit 1
+
+# kill -9 in a rotation, between creating the next segment and writing its
+# header: at start-up the headerless segment is removed and the chain goes on
+# from the one before (not a new chain under the old key, which verification
+# reads as a factory reset with every record before it pruned unrecorded)
+recs=$(dc --json log status | python3 -c 'import sys,json; print(json.load(sys.stdin)["records"])')
+kill -9 "$LOGD"; wait "$LOGD" 2>/dev/null
+headless="$STORE/$(printf 'seg-%020d.log' $((recs + 1)))"
+printf 'torn' > "$headless"
+start_logd
+check_out "a segment torn before its header is removed at start-up, and said so" "removed segment .* with a torn header" cat "$T_DIR"/log/logd$n_logd.log
+check_out "after it the store verifies as one chain" '^OK up to record [0-9]+ ' dc log verify
+"$B/tests/logd_produce" --prefix later 10 >/dev/null
+wait_for 10 sh -c "'$B/devctl' log query --text later --limit 1 | grep -q 'later 10\$'"
+check_out "and new records continue that chain" '^OK up to record [0-9]+ ' dc log verify
+check_out "log.status counts the removed bytes" '"torn_truncated_bytes":[1-9]' dc --json log status
