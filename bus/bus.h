@@ -136,6 +136,14 @@ void ds_call_finish(struct ds_call **c, int code);
  * Replies go to send(send_ud, ...) when set, else to bus. Returns the code
  * answered (DS_DEFER when the handler will answer later). */
 struct bus_msg;
+/* The writers a dispatcher keeps between requests (the id, the result, the
+ * reply), so a request allocates nothing once they have grown; wiped after
+ * each. busy while a request uses them: a request dispatched meanwhile (a
+ * handler waiting in bus_call_sync) takes writers of its own. */
+struct ds_dispatch_bufs {
+        struct mpw id, r, out;
+        bool busy;
+};
 struct ds_dispatch {
         const char *name; /* the service, for messages */
         const struct ds_method *const *tables;
@@ -145,6 +153,7 @@ struct ds_dispatch {
         bus_t *bus;
         int (*send)(void *ud, const void *data, size_t len);
         void *send_ud;
+        struct ds_dispatch_bufs *bufs; /* NULL: writers of the request's own */
 };
 int ds_dispatch(const struct ds_dispatch *dp, const struct bus_msg *q, const struct ds_caller *caller);
 

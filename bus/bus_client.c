@@ -168,6 +168,9 @@ void bus_destroy(bus_t **pb)
         if (b->rx_zone_ready)
                 msgpack_zone_destroy(&b->rx_zone);
         mpw_free(&b->pub_w);
+        mpw_wipe(&b->dbufs.id);
+        mpw_wipe(&b->dbufs.r);
+        mpw_wipe(&b->dbufs.out);
         free(b);
         *pb = NULL;
 }
@@ -232,22 +235,32 @@ static int build_req(struct mpw *w, uint64_t id, const char *svc, const char *me
         return mpw_finish(w);
 }
 
-/* Fills rep from a decoded "rep" envelope (takes ownership of u). */
-void bus_reply_from_msg(struct bus_reply *rep, msgpack_unpacked *u)
+/* rep from the "rep" envelope u (taking ownership of u), its fields m when
+ * already decoded from u->data (else decoded here) */
+static void reply_fill(struct bus_reply *rep, msgpack_unpacked *u, const struct bus_msg *m)
 {
-        struct bus_msg m;
+        struct bus_msg own;
         struct ds_err e;
 
         memset(rep, 0, sizeof *rep);
         rep->u = *u;
         rep->have_u = true;
-        bus_msg_decode(&rep->u.data, 0, &m, &e);
-        if (m.ok) {
+        if (!m) {
+                bus_msg_decode(&rep->u.data, 0, &own, &e);
+                m = &own;
+        }
+        if (m->ok) {
                 rep->code = 0;
-                rep->r = m.r;
+                rep->r = m->r;
                 return;
         }
-        rep->code = bus_dec_rep_err(m.err, &rep->err);
+        rep->code = bus_dec_rep_err(m->err, &rep->err);
+}
+
+/* Fills rep from a decoded "rep" envelope (takes ownership of u). */
+void bus_reply_from_msg(struct bus_reply *rep, msgpack_unpacked *u)
+{
+        reply_fill(rep, u, NULL);
 }
 
 void bus_local_reply(struct bus_reply *rep, int code, const char *fmt, ...)
@@ -281,7 +294,9 @@ static struct pending *take_pending(bus_t *b, uint64_t id)
         return NULL;
 }
 
-static void handle_reply(bus_t *b, int64_t id, msgpack_unpacked *u)
+/* u: the reply (its strings point into the received message, which outlives
+ * this call), m its fields */
+static void handle_reply(bus_t *b, int64_t id, msgpack_unpacked *u, const struct bus_msg *m)
 {
         struct bus_reply rep;
         struct pending *p;
@@ -295,21 +310,10 @@ static void handle_reply(bus_t *b, int64_t id, msgpack_unpacked *u)
         }
         if (b->loop && p->timer > 0)
                 zloop_timer_end(b->loop, p->timer);
-        bus_reply_from_msg(&rep, u);
-        p->cb(p->ud, &rep);
+        reply_fill(&rep, u, m);
+        p->cb(p->ud, &rep); /* the reply is the callback's until it returns */
         bus_reply_free(&rep);
         free(p);
-}
-
-/* A reply outlives the message: decoded again into an object it owns. */
-static void handle_reply_msg(bus_t *b, zmq_msg_t *msg, int64_t id)
-{
-        msgpack_unpacked u;
-        const char *why;
-
-        if (mp_decode(zmq_msg_data(msg), zmq_msg_size(msg), &b->limits, &u, &why) < 0)
-                return;
-        handle_reply(b, id, &u);
 }
 
 /* Handles one received message; returns the decoded kind for sync waiters
@@ -369,7 +373,12 @@ static void handle_message(bus_t *b, zmq_msg_t *msg, uint64_t sync_id, struct bu
                         *ret_done = true;
                         goto out;
                 }
-                handle_reply_msg(b, msg, id);
+                {
+                        /* the objects of the receive zone: the reply is used
+                         * and freed before this message is */
+                        msgpack_unpacked u = {.zone = NULL, .data = obj};
+                        handle_reply(b, id, &u, &m);
+                }
                 goto out;
         }
         if (m.kind == BUS_KIND_REQ) {

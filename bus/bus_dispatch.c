@@ -154,23 +154,23 @@ int ds_methods_selftest(const struct ds_method *methods, struct ds_err *e)
 
 /* ---- requests ------------------------------------------------------------- */
 
-static void send_reply(const struct ds_call *c, const char *id, size_t id_len, int code, const struct mpw *r,
-                       const struct ds_err *err)
-{
-        struct mpw w;
+/* A kept writer grown past this by one large reply is given back. */
+#define DISPATCH_KEEP_MAX (64 << 10)
 
-        mpw_init(&w);
+/* w: an initialised writer, empty; left holding the reply (the caller wipes
+ * it: results may carry secrets meant for this caller only, a new token) */
+static void send_reply(const struct ds_call *c, struct mpw *w, const char *id, size_t id_len, int code,
+                       const struct mpw *r, const struct ds_err *err)
+{
         if (code == 0)
-                bus_enc_rep_ok(&w, id, id_len, mpw_data(r), mpw_len(r));
+                bus_enc_rep_ok(w, id, id_len, mpw_data(r), mpw_len(r));
         else
-                bus_enc_rep_err(&w, id, id_len, code, err ? err->msg : NULL, err ? err->field : NULL,
+                bus_enc_rep_err(w, id, id_len, code, err ? err->msg : NULL, err ? err->field : NULL,
                                 err ? err->reason : NULL);
         if (c->send)
-                c->send(c->send_ud, mpw_data(&w), mpw_len(&w));
+                c->send(c->send_ud, mpw_data(w), mpw_len(w));
         else
-                bus_send_raw(c->bus, mpw_data(&w), mpw_len(&w));
-        /* results may carry secrets meant for this caller only (a new token) */
-        mpw_wipe(&w);
+                bus_send_raw(c->bus, mpw_data(w), mpw_len(w));
 }
 
 struct ds_call *ds_call_detach(struct ds_call *c)
@@ -210,8 +210,14 @@ void ds_call_finish(struct ds_call **pc, int code)
         } else if (!c->err.msg[0]) {
                 ds_call_fail(c, code, NULL, NULL);
         }
-        send_reply(c, c->req_id, c->req_id_len, code, c->r, &c->err);
-        mpw_free(c->r);
+        {
+                struct mpw w;
+
+                mpw_init(&w);
+                send_reply(c, &w, c->req_id, c->req_id_len, code, c->r, &c->err);
+                mpw_wipe(&w);
+        }
+        mpw_wipe(c->r); /* a deferred result is often the one with the secret (a login's token) */
         free(c->r);
         free(c->req_id);
         free(c);
@@ -223,18 +229,22 @@ int ds_dispatch(const struct ds_dispatch *dp, const struct bus_msg *q, const str
         const msgpack_object *idobj = q->id;
         struct ds_call c = { .bus = dp->bus, .ctx = dp->ctx, .daemon = dp->daemon, .send = dp->send,
                              .send_ud = dp->send_ud };
-        struct mpw idw, r;
+        struct ds_dispatch_bufs own, *kb = dp->bufs && !dp->bufs->busy ? dp->bufs : &own;
+        struct mpw *idw, *r;
         int code;
 
-        mpw_init(&idw);
-        mpw_init(&r);
+        if (kb == &own)
+                memset(&own, 0, sizeof own);
+        kb->busy = true;
+        idw = mpw_reuse(&kb->id, DISPATCH_KEEP_MAX, false);
+        r = mpw_reuse(&kb->r, DISPATCH_KEEP_MAX, false);
         if (idobj)
-                mpw_obj(&idw, idobj);
-        c.req_id = idobj ? (char *)mpw_data(&idw) : NULL;
-        c.req_id_len = idobj ? mpw_len(&idw) : 0;
-        c.r = &r;
+                mpw_obj(idw, idobj);
+        c.req_id = idobj ? (char *)mpw_data(idw) : NULL;
+        c.req_id_len = idobj ? mpw_len(idw) : 0;
+        c.r = r;
         c.caller = *caller;
-        mpw_map_begin(&r);
+        mpw_map_begin(r);
         if (!dp->tables) {
                 code = ds_call_fail(&c, -DS_EUNAVAIL, NULL, "this process serves no methods");
                 goto reply;
@@ -272,17 +282,28 @@ reply:
         if (code > 0)
                 code = -DS_EINTERNAL;
         if (code == 0) {
-                mpw_map_end(&r);
-                if (mpw_finish(&r) < 0)
+                mpw_map_end(r);
+                if (mpw_finish(r) < 0)
                         code = ds_call_fail(&c, -DS_EINTERNAL, NULL, "result could not be encoded");
         } else if (!c.err.msg[0]) {
                 ds_call_fail(&c, code, NULL, NULL);
         }
-        if (c.req_id)
-                send_reply(&c, c.req_id, c.req_id_len, code, &r, &c.err);
+        if (c.req_id) {
+                struct mpw *w = mpw_reuse(&kb->out, DISPATCH_KEEP_MAX, false);
+
+                send_reply(&c, w, c.req_id, c.req_id_len, code, r, &c.err);
+                mpw_reuse(w, DISPATCH_KEEP_MAX, true);
+        }
 out:
-        mpw_wipe(&r);
-        mpw_free(&idw);
+        /* a detached call took r's buffer (mpw_move): r is empty then */
+        mpw_reuse(r, DISPATCH_KEEP_MAX, true);
+        mpw_reuse(idw, DISPATCH_KEEP_MAX, false);
+        if (kb == &own) {
+                mpw_wipe(&own.id);
+                mpw_wipe(&own.r);
+                mpw_wipe(&own.out);
+        }
+        kb->busy = false;
         return code;
 }
 
@@ -294,7 +315,8 @@ static void dispatch_request(bus_t *b, const struct bus_msg *q)
                                         .ctx = b->serve_ctx,
                                         .daemon = b->serve_daemon,
                                         .ready = b->serve_ready,
-                                        .bus = b };
+                                        .bus = b,
+                                        .bufs = &b->dbufs };
         struct ds_caller caller;
 
         bus_dec_stamp(q->c, &caller);

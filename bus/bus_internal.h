@@ -63,6 +63,7 @@ struct bus {
         msgpack_zone rx_zone;
         bool rx_zone_ready, rx_busy;
         struct mpw pub_w;
+        struct ds_dispatch_bufs dbufs; /* the served requests' writers (bus_dispatch.c) */
         /* batches of events: busd said it takes them (per connection), a
          * client without a loop asked for them, the batch being filled and
          * the timer that sends it at the end of the loop iteration */
