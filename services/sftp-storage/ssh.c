@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "resolve.h"
 #include "sftp.h"
 #include "util.h"
 
@@ -89,6 +90,15 @@ struct stor_ssh {
         uint64_t md_done, sent;
         bool md_ok;
         char offered[64];
+        /* the server's addresses, looked up on the loop (a lookup there is
+         * cancelled with the job; one in this thread could not be): under mu */
+        ds_resolve_t *rs; /* the loop's */
+        bool resolved;
+        int resolve_err; /* EAI_* */
+        struct sockaddr_storage addr[4];
+        socklen_t addr_len[4];
+        int addr_family[4];
+        int n_addr;
         /* the thread's own */
         LIBSSH2_SESSION *s;
         LIBSSH2_SFTP *sftp;
@@ -138,21 +148,31 @@ static int sftp_fail(struct stor_ssh *j, const char *what)
         return fail(j, what);
 }
 
-/* a TCP connection within timeout_s; the socket is published for cancel */
+/* a TCP connection within timeout_s to the addresses the loop looked up
+ * (waited for here, as long as the lookup's own deadline); the socket is
+ * published for cancel */
 static int tcp_connect(struct stor_ssh *j)
 {
-        struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *a;
-        char port[16];
-        int fd = -1;
+        int fd = -1, n, err;
 
-        snprintf(port, sizeof port, "%ld", j->port);
-        if (getaddrinfo(j->host, port, &hints, &res) != 0) {
+        pthread_mutex_lock(&j->mu);
+        while (!j->resolved && !j->cancel)
+                pthread_cond_wait(&j->cv, &j->mu);
+        n = j->n_addr;
+        err = j->resolve_err;
+        pthread_mutex_unlock(&j->mu);
+        if (cancelled(j)) {
+                snprintf(j->res.why, sizeof j->res.why, "Couldn't resolve host name: cancelled");
+                return -1;
+        }
+        if (err || !n) {
                 snprintf(j->res.why, sizeof j->res.why, "Couldn't resolve host name: Could not resolve host: %.120s",
                          j->host);
                 return -1;
         }
-        for (a = res; a && fd < 0; a = a->ai_next) {
-                if ((fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+        for (int i = 0; i < n && fd < 0; i++) {
+                const struct sockaddr *sa = (const struct sockaddr *)&j->addr[i];
+                if ((fd = socket(j->addr_family[i], SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
                         continue;
                 pthread_mutex_lock(&j->mu);
                 j->sock = fd;
@@ -161,7 +181,7 @@ static int tcp_connect(struct stor_ssh *j)
                 struct pollfd p = { .fd = fd, .events = POLLOUT };
                 int err = 0;
                 socklen_t el = sizeof err;
-                if (c || (connect(fd, a->ai_addr, a->ai_addrlen) < 0 &&
+                if (c || (connect(fd, sa, j->addr_len[i]) < 0 &&
                           (errno != EINPROGRESS || poll(&p, 1, (int)j->timeout_s * 1000) != 1 ||
                            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err))) {
                         pthread_mutex_lock(&j->mu);
@@ -171,7 +191,6 @@ static int tcp_connect(struct stor_ssh *j)
                         fd = -1;
                 }
         }
-        freeaddrinfo(res);
         if (fd < 0) {
                 snprintf(j->res.why, sizeof j->res.why,
                          "Couldn't connect to server: Failed to connect to %.120s port %ld", j->host, j->port);
@@ -530,12 +549,34 @@ static void *ssh_main(void *ud)
         return NULL;
 }
 
+/* the loop's lookup ended: its addresses to the thread */
+static void on_resolved(void *ud, int err, const struct addrinfo *ai)
+{
+        struct stor_ssh *j = ud;
+
+        pthread_mutex_lock(&j->mu);
+        j->rs = NULL; /* over: the handle is gone */
+        j->resolve_err = err;
+        for (const struct addrinfo *a = ai; !err && a && j->n_addr < 4; a = a->ai_next) {
+                if (a->ai_addrlen > sizeof j->addr[0])
+                        continue;
+                memcpy(&j->addr[j->n_addr], a->ai_addr, a->ai_addrlen);
+                j->addr_len[j->n_addr] = a->ai_addrlen;
+                j->addr_family[j->n_addr] = a->ai_family;
+                j->n_addr++;
+        }
+        j->resolved = true;
+        pthread_cond_broadcast(&j->cv);
+        pthread_mutex_unlock(&j->mu);
+}
+
 static void job_free(struct stor_ctx *x)
 {
         struct stor_ssh *j = x->ssh;
 
         if (!j)
                 return;
+        ds_resolve_cancel(&j->rs, false);
         zloop_poller_end(x->d->loop, &(zmq_pollitem_t){ NULL, j->pipe[0], ZMQ_POLLIN, 0 });
         close(j->pipe[0]);
         close(j->pipe[1]);
@@ -619,6 +660,19 @@ static int job_new(struct stor_ctx *x)
                 job_free(x);
                 return -ENOMEM;
         }
+        {
+                struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
+                char port[16];
+                int r;
+
+                snprintf(port, sizeof port, "%ld", j->port);
+                r = ds_resolve_start(x->d->loop, j->host, port, &hints, (int)j->timeout_s * 1000, on_resolved, j,
+                                     &j->rs);
+                if (r < 0) { /* the thread fails its first operation naming the host */
+                        j->resolved = true;
+                        j->resolve_err = EAI_FAIL;
+                }
+        }
         if (pthread_create(&j->th, NULL, ssh_main, j)) {
                 job_free(x);
                 return -ENOMEM;
@@ -671,9 +725,10 @@ static void job_end(struct stor_ctx *x, bool cancel)
 
         if (!j)
                 return;
+        ds_resolve_cancel(&j->rs, false); /* no answer after this: the thread stops waiting for one */
         pthread_mutex_lock(&j->mu);
         j->quit = true;
-        if (cancel || j->busy) {
+        if (cancel || j->busy || !j->resolved) {
                 j->cancel = true;
                 if (j->sock >= 0)
                         shutdown(j->sock, SHUT_RDWR);
