@@ -255,3 +255,16 @@ char *ds_json_dumps(const msgpack_object *o)
         json_decref(j);
         return s;
 }
+
+char *ds_json_dumps_mpw(const struct mpw *w)
+{
+        msgpack_unpacked u;
+        const char *why;
+        char *s;
+
+        if (mpw_finish(w) < 0 || mp_decode(mpw_data(w), mpw_len(w), NULL, &u, &why) < 0)
+                return NULL;
+        s = ds_json_dumps(&u.data);
+        msgpack_unpacked_destroy(&u);
+        return s;
+}

@@ -32,3 +32,5 @@ int ds_json_write(FILE *f, const msgpack_object *o);
 
 /* Same, into a NUL-terminated string; caller owns (free()). NULL on error. */
 char *ds_json_dumps(const msgpack_object *o);
+/* The same of what a writer holds (one finished msgpack value). */
+char *ds_json_dumps_mpw(const struct mpw *w);

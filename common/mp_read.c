@@ -33,10 +33,10 @@ static uint64_t be(const unsigned char *p, int n)
 
 static int walk_obj(struct walk *k, unsigned depth);
 
-static int walk_container(struct walk *k, uint64_t n, bool map, unsigned depth)
+/* The limits of a container of n items (entries when map) at depth, before
+ * descending: the checker's and the decoder's one rule. */
+static int container_ok(struct walk *k, uint64_t n, bool map, unsigned depth)
 {
-        int r;
-
         if (depth + 1 > k->lim->max_depth) {
                 k->why = "nesting too deep";
                 return -EMSGSIZE;
@@ -50,6 +50,15 @@ static int walk_container(struct walk *k, uint64_t n, bool map, unsigned depth)
                 k->why = "truncated message";
                 return -EBADMSG;
         }
+        return 0;
+}
+
+static int walk_container(struct walk *k, uint64_t n, bool map, unsigned depth)
+{
+        int r;
+
+        if ((r = container_ok(k, n, map, depth)) < 0)
+                return r;
         for (uint64_t i = 0; i < n * (map ? 2 : 1); i++) {
                 r = walk_obj(k, depth + 1);
                 if (r < 0)
@@ -431,19 +440,10 @@ static int dec_container(struct dec *d, msgpack_object *o, uint64_t n, bool map,
 {
         struct walk *k = &d->k;
         void *ptr = NULL;
+        int r;
 
-        if (depth + 1 > k->lim->max_depth) {
-                k->why = "nesting too deep";
-                return -EMSGSIZE;
-        }
-        if (n > k->lim->max_items) {
-                k->why = map ? "map has too many entries" : "array has too many items";
-                return -EMSGSIZE;
-        }
-        if (n * (map ? 2 : 1) > (uint64_t)(k->end - k->p)) {
-                k->why = "truncated message";
-                return -EBADMSG;
-        }
+        if ((r = container_ok(k, n, map, depth)) < 0)
+                return r;
         if (n) {
                 ptr = msgpack_zone_malloc(d->z, n * (map ? sizeof(msgpack_object_kv) : sizeof(msgpack_object)));
                 if (!ptr) {
@@ -459,7 +459,7 @@ static int dec_container(struct dec *d, msgpack_object *o, uint64_t n, bool map,
                 o->via.map.ptr = kv;
                 for (uint64_t i = 0; i < n; i++) {
                         const unsigned char *v;
-                        int r = dec_obj(d, &kv[i].key, depth + 1);
+                        r = dec_obj(d, &kv[i].key, depth + 1);
 
                         if (r < 0)
                                 return r;
@@ -477,7 +477,7 @@ static int dec_container(struct dec *d, msgpack_object *o, uint64_t n, bool map,
                 o->via.array.size = (uint32_t)n;
                 o->via.array.ptr = a;
                 for (uint64_t i = 0; i < n; i++) {
-                        int r = dec_obj(d, &a[i], depth + 1);
+                        r = dec_obj(d, &a[i], depth + 1);
 
                         if (r < 0)
                                 return r;

@@ -63,8 +63,7 @@ void webd_req_free(struct webd_req *q)
 static char *login_json(const struct webd_ctx *x, const msgpack_object *r, const char *tok)
 {
         struct mpw w;
-        msgpack_unpacked u;
-        char csrf[65], *s = NULL;
+        char csrf[65], *s;
 
         mpw_init(&w);
         mpw_map_begin(&w);
@@ -81,10 +80,7 @@ static char *login_json(const struct webd_ctx *x, const msgpack_object *r, const
                 mpw_kv_str(&w, "csrf", csrf);
         }
         mpw_map_end(&w);
-        msgpack_unpacked_init(&u);
-        if (msgpack_unpack_next(&u, mpw_data(&w), mpw_len(&w), NULL) == MSGPACK_UNPACK_SUCCESS)
-                s = ds_json_dumps(&u.data);
-        msgpack_unpacked_destroy(&u);
+        s = ds_json_dumps_mpw(&w);
         mpw_free(&w);
         sodium_memzero(csrf, sizeof csrf);
         return s;

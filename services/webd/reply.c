@@ -98,8 +98,7 @@ unsigned webd_http_status(int code)
 char *webd_error_json(const struct ds_err *e)
 {
         struct mpw w;
-        msgpack_unpacked u;
-        char *s = NULL;
+        char *s;
 
         mpw_init(&w);
         mpw_map_begin(&w);
@@ -114,10 +113,7 @@ char *webd_error_json(const struct ds_err *e)
                 mpw_kv_str(&w, "reason", e->reason);
         mpw_map_end(&w);
         mpw_map_end(&w);
-        msgpack_unpacked_init(&u);
-        if (msgpack_unpack_next(&u, mpw_data(&w), mpw_len(&w), NULL) == MSGPACK_UNPACK_SUCCESS)
-                s = ds_json_dumps(&u.data);
-        msgpack_unpacked_destroy(&u);
+        s = ds_json_dumps_mpw(&w);
         mpw_free(&w);
         return s;
 }

@@ -95,6 +95,25 @@ static void send_buf(const void *p, size_t n)
         zmq_send(sock, p, n, 0);
 }
 
+/* The next decodable message before deadline into *u (its strings point into
+ * *m): true, the caller then destroys u and closes m; false at the deadline. */
+static bool next_message(int64_t deadline, zmq_msg_t *m, msgpack_unpacked *u)
+{
+        while (ds_now_mono_ms() < deadline) {
+                zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+                const char *why;
+
+                if (zmq_poll(&it, 1, (long)(deadline - ds_now_mono_ms())) <= 0)
+                        return false;
+                zmq_msg_init(m);
+                zmq_msg_recv(m, sock, 0);
+                if (mp_decode(zmq_msg_data(m), zmq_msg_size(m), NULL, u, &why) == 0)
+                        return true;
+                zmq_msg_close(m);
+        }
+        return false;
+}
+
 /* Opens an envelope map: v, k, id (and to, m when given). */
 static void env_open(struct mpw *w, int v, const char *kind, int64_t id, const char *to, const char *m)
 {
@@ -336,27 +355,20 @@ static int wait_refusal(int ms)
 {
         int64_t deadline = ds_now_mono_ms() + ms;
 
-        while (ds_now_mono_ms() < deadline) {
-                zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
-                zmq_msg_t m;
-                msgpack_unpacked u;
-                const char *why;
+        zmq_msg_t m;
+        msgpack_unpacked u;
+
+        while (next_message(deadline, &m, &u)) {
                 int rc = -1;
 
-                if (zmq_poll(&it, 1, (long)(deadline - ds_now_mono_ms())) <= 0)
-                        break;
-                zmq_msg_init(&m);
-                zmq_msg_recv(&m, sock, 0);
-                if (mp_decode(zmq_msg_data(&m), zmq_msg_size(&m), NULL, &u, &why) == 0) {
-                        if (mp_streq(mp_get(&u.data, "k"), "rep")) {
-                                char code[16] = "", msg[256] = "";
-                                mp_strcpy(mp_get(mp_get(&u.data, "err"), "code"), code, sizeof code);
-                                mp_strcpy(mp_get(mp_get(&u.data, "err"), "msg"), msg, sizeof msg);
-                                printf("refused: %s: %s\n", code, msg);
-                                rc = code[0] ? 0 : 1;
-                        }
-                        msgpack_unpacked_destroy(&u);
+                if (mp_streq(mp_get(&u.data, "k"), "rep")) {
+                        char code[16] = "", msg[256] = "";
+                        mp_strcpy(mp_get(mp_get(&u.data, "err"), "code"), code, sizeof code);
+                        mp_strcpy(mp_get(mp_get(&u.data, "err"), "msg"), msg, sizeof msg);
+                        printf("refused: %s: %s\n", code, msg);
+                        rc = code[0] ? 0 : 1;
                 }
+                msgpack_unpacked_destroy(&u);
                 zmq_msg_close(&m);
                 if (rc >= 0)
                         return rc;
@@ -569,6 +581,7 @@ static int park(long n, long kb)
         char *big = malloc(pad), tok[64];
         long busy = 0, other = 0;
         int64_t deadline;
+        msgpack_unpacked u;
 
         if (!big)
                 return 1;
@@ -596,26 +609,14 @@ static int park(long n, long kb)
         }
         free(big);
         deadline = ds_now_mono_ms() + 1000;
-        while (ds_now_mono_ms() < deadline) {
-                zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-                msgpack_unpacked u;
-                const char *why;
-                zmq_msg_t m;
-
-                if (zmq_poll(&it, 1, (long)(deadline - ds_now_mono_ms())) <= 0)
-                        break;
-                zmq_msg_init(&m);
-                zmq_msg_recv(&m, sock, 0);
-                if (mp_decode(zmq_msg_data(&m), zmq_msg_size(&m), NULL, &u, &why) == 0) {
-                        if (mp_streq(mp_get(&u.data, "k"), "rep")) {
-                                if (mp_streq(mp_get(mp_get(&u.data, "err"), "code"), "EBUSY"))
-                                        busy++;
-                                else
-                                        other++;
-                        }
-                        msgpack_unpacked_destroy(&u);
+        for (zmq_msg_t m; next_message(deadline, &m, &u); zmq_msg_close(&m)) {
+                if (mp_streq(mp_get(&u.data, "k"), "rep")) {
+                        if (mp_streq(mp_get(mp_get(&u.data, "err"), "code"), "EBUSY"))
+                                busy++;
+                        else
+                                other++;
                 }
-                zmq_msg_close(&m);
+                msgpack_unpacked_destroy(&u);
         }
         printf("busy=%ld other=%ld\n", busy, other);
         return 0;
@@ -635,6 +636,7 @@ static int ids(const char *svc, long n, long kb)
         long refused = 0, malformed = 0, other = 0;
         int back = 0;
         int64_t deadline;
+        msgpack_unpacked u;
 
         if (!big)
                 return 1;
@@ -712,31 +714,19 @@ static int ids(const char *svc, long n, long kb)
         }
         free(big);
         deadline = ds_now_mono_ms() + (getenv("PROBE_WAIT_MS") ? atol(getenv("PROBE_WAIT_MS")) : 1000);
-        while (ds_now_mono_ms() < deadline) {
-                zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-                msgpack_unpacked u;
-                const char *why;
-                zmq_msg_t m;
+        for (zmq_msg_t m; next_message(deadline, &m, &u); zmq_msg_close(&m)) {
+                const msgpack_object *id = mp_get(&u.data, "id");
 
-                if (zmq_poll(&it, 1, (long)(deadline - ds_now_mono_ms())) <= 0)
-                        break;
-                zmq_msg_init(&m);
-                zmq_msg_recv(&m, sock, 0);
-                if (mp_decode(zmq_msg_data(&m), zmq_msg_size(&m), NULL, &u, &why) == 0) {
-                        const msgpack_object *id = mp_get(&u.data, "id");
-
-                        if (mp_streq(id, small))
-                                back = 1;
-                        else if (id && id->type == MSGPACK_OBJECT_NIL &&
-                                 mp_streq(mp_get(mp_get(&u.data, "err"), "field"), "id"))
-                                refused++;
-                        else if (id && id->type == MSGPACK_OBJECT_NIL)
-                                malformed++;
-                        else
-                                other++;
-                        msgpack_unpacked_destroy(&u);
-                }
-                zmq_msg_close(&m);
+                if (mp_streq(id, small))
+                        back = 1;
+                else if (id && id->type == MSGPACK_OBJECT_NIL &&
+                         mp_streq(mp_get(mp_get(&u.data, "err"), "field"), "id"))
+                        refused++;
+                else if (id && id->type == MSGPACK_OBJECT_NIL)
+                        malformed++;
+                else
+                        other++;
+                msgpack_unpacked_destroy(&u);
         }
         printf("refused=%ld malformed=%ld other=%ld small_back=%d\n", refused, malformed, other, back);
         return 0;
