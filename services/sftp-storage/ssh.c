@@ -95,9 +95,11 @@ struct stor_ssh {
         ds_resolve_t *rs; /* the loop's */
         bool resolved;
         int resolve_err; /* EAI_* */
-        struct sockaddr_storage addr[4];
-        socklen_t addr_len[4];
-        int addr_family[4];
+        struct ssh_addr {
+                struct sockaddr_storage sa;
+                socklen_t len;
+                int family;
+        } *addr; /* every address the lookup gave, in its order */
         int n_addr;
         /* the thread's own */
         LIBSSH2_SESSION *s;
@@ -171,8 +173,8 @@ static int tcp_connect(struct stor_ssh *j)
                 return -1;
         }
         for (int i = 0; i < n && fd < 0; i++) {
-                const struct sockaddr *sa = (const struct sockaddr *)&j->addr[i];
-                if ((fd = socket(j->addr_family[i], SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+                const struct sockaddr *sa = (const struct sockaddr *)&j->addr[i].sa;
+                if ((fd = socket(j->addr[i].family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
                         continue;
                 pthread_mutex_lock(&j->mu);
                 j->sock = fd;
@@ -181,7 +183,7 @@ static int tcp_connect(struct stor_ssh *j)
                 struct pollfd p = { .fd = fd, .events = POLLOUT };
                 int err = 0;
                 socklen_t el = sizeof err;
-                if (c || (connect(fd, sa, j->addr_len[i]) < 0 &&
+                if (c || (connect(fd, sa, j->addr[i].len) < 0 &&
                           (errno != EINPROGRESS || poll(&p, 1, (int)j->timeout_s * 1000) != 1 ||
                            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err))) {
                         pthread_mutex_lock(&j->mu);
@@ -553,16 +555,21 @@ static void *ssh_main(void *ud)
 static void on_resolved(void *ud, int err, const struct addrinfo *ai)
 {
         struct stor_ssh *j = ud;
+        size_t n = 0;
 
         pthread_mutex_lock(&j->mu);
         j->rs = NULL; /* over: the handle is gone */
         j->resolve_err = err;
-        for (const struct addrinfo *a = ai; !err && a && j->n_addr < 4; a = a->ai_next) {
-                if (a->ai_addrlen > sizeof j->addr[0])
+        for (const struct addrinfo *a = ai; !err && a; a = a->ai_next)
+                n++;
+        if (n && !(j->addr = calloc(n, sizeof *j->addr)))
+                j->resolve_err = EAI_MEMORY;
+        for (const struct addrinfo *a = ai; j->addr && a; a = a->ai_next) {
+                if (a->ai_addrlen > sizeof j->addr[0].sa)
                         continue;
-                memcpy(&j->addr[j->n_addr], a->ai_addr, a->ai_addrlen);
-                j->addr_len[j->n_addr] = a->ai_addrlen;
-                j->addr_family[j->n_addr] = a->ai_family;
+                memcpy(&j->addr[j->n_addr].sa, a->ai_addr, a->ai_addrlen);
+                j->addr[j->n_addr].len = a->ai_addrlen;
+                j->addr[j->n_addr].family = a->ai_family;
                 j->n_addr++;
         }
         j->resolved = true;
@@ -584,6 +591,7 @@ static void job_free(struct stor_ctx *x)
         pthread_cond_destroy(&j->cv);
         ds_free_secret(j->password);
         free(j->buf);
+        free(j->addr);
         free(j);
         x->ssh = NULL;
 }
@@ -725,7 +733,9 @@ static void job_end(struct stor_ctx *x, bool cancel)
 
         if (!j)
                 return;
-        ds_resolve_cancel(&j->rs, false); /* no answer after this: the thread stops waiting for one */
+        /* no answer after this: the thread stops waiting for one (a daemon
+         * stopping awaits a lookup glibc cannot cancel: its loop goes) */
+        ds_resolve_cancel(&j->rs, x->d->stopping);
         pthread_mutex_lock(&j->mu);
         j->quit = true;
         if (cancel || j->busy || !j->resolved) {

@@ -51,3 +51,16 @@ if [ $(( t1 - t0 )) -ge 4000 ] && [ $(( t1 - t0 )) -lt 12000 ]; then ok "after t
 else nok "the lookup took $(( t1 - t0 )) ms (timeout_s is 5 s)"; fi
 check "the name server was asked" grep -q query "$T_DIR/log/dnssink.log"
 check "sftp-storage is still running" kill -0 "$STORD"
+check_rc "the hanging name once more" 0 dc storage set url="sftp://$HANG:22/upload"
+
+# a stop during a lookup: the daemon ends within the 2 s it gives a lookup glibc still runs
+: > "$T_DIR/log/dnssink.log"
+dc --timeout 60000 storage trust > /dev/null 2>&1 &
+TR=$!
+check "a second lookup reached the name server" wait_for 10 grep -q query "$T_DIR/log/dnssink.log"
+t0=$(ms)
+kill -TERM "$STORD"; wait "$STORD" 2>/dev/null
+t1=$(ms)
+if [ $(( t1 - t0 )) -lt 4000 ]; then ok "SIGTERM during the lookup: stopped in $(( t1 - t0 )) ms"
+else nok "SIGTERM during the lookup: stopped in $(( t1 - t0 )) ms"; fi
+wait "$TR" 2>/dev/null
