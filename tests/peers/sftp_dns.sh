@@ -63,4 +63,4 @@ kill -TERM "$STORD"; wait "$STORD" 2>/dev/null
 t1=$(ms)
 if [ $(( t1 - t0 )) -lt 4000 ]; then ok "SIGTERM during the lookup: stopped in $(( t1 - t0 )) ms"
 else nok "SIGTERM during the lookup: stopped in $(( t1 - t0 )) ms"; fi
-wait "$TR" 2>/dev/null
+wait "$TR" 2>/dev/null || true # the trust fails: its daemon stopped
