@@ -170,6 +170,10 @@ bool ds_caller_allowed(const struct ds_caller *c, const char *auth);
  * *ret_err says why (-ENOENT: key missing, -EACCES: key unreadable). */
 bus_t *bus_new(const struct ds_paths *p, const char *identity, int *ret_err);
 void bus_destroy(bus_t **b);
+/* Answers every call still waiting, now, EUNAVAIL with msg (bus_destroy does
+ * too): the daemon skeleton does it when its loop ends, before the service's
+ * stop hook frees what those callbacks use. */
+void bus_cancel_calls(bus_t *b, const char *msg);
 const char *bus_identity(const bus_t *b);
 
 /* Synchronous call, for tools and tests only (never inside a handler): waits

@@ -142,6 +142,12 @@ fail:
 
 static void fail_pending(bus_t *b, int code, const char *msg);
 
+void bus_cancel_calls(bus_t *b, const char *msg)
+{
+        if (b)
+                fail_pending(b, -DS_EUNAVAIL, msg);
+}
+
 void bus_destroy(bus_t **pb)
 {
         bus_t *b = pb ? *pb : NULL;

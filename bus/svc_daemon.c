@@ -184,6 +184,9 @@ int ds_daemon_main(int argc, char **argv, const struct ds_service *svc, void *ct
         zloop_start(d->loop);
         d->stopping = true;
         sd_notify(0, "STOPPING=1");
+        /* the calls still waiting are answered while the service's state is
+         * whole: after its stop hook their callbacks would use freed memory */
+        bus_cancel_calls(d->bus, "the service is stopping");
         if (svc->stop)
                 svc->stop(d, ctx);
         log_set_sink(NULL, NULL);

@@ -101,6 +101,8 @@ static void on_ping(void *ud, const struct bus_reply *rep)
         int64_t now = ds_now_real_ms(), cam_now;
 
         c->ping_inflight = false;
+        if (c->x->d->stopping)
+                return; /* answered by our own stop, not by the camera */
         if (rep->code == -DS_EUNAVAIL || rep->code == -ETIMEDOUT || rep->code == -DS_EDISABLED) {
                 link_down(c, rep->code == -ETIMEDOUT ? "ping timed out" : ds_err_name(rep->code));
                 return;
