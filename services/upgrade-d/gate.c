@@ -48,7 +48,7 @@ static void on_audit(void *ud, const struct bus_reply *rep)
         bool stale = g->gen != gen_of(x) || j->step != UPG_GATE;
 
         free(g);
-        if (stale)
+        if (stale || x->d->stopping) /* our own stop's answer: the journal keeps the step for the next start */
                 return;
         if (rep->code != 0) {
                 upg_rollback_begin(x, "audit.report of the new version failed: %s", rep->err.msg);

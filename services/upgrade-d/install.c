@@ -314,7 +314,7 @@ static void on_baseline(void *ud, const struct bus_reply *rep)
         struct upg_ctx *x = ud;
         const msgpack_object *items = rep->code == 0 ? mp_get(rep->r, "items") : NULL;
 
-        if (x->job.step != UPG_PROBE || !x->job.bundle)
+        if (x->job.step != UPG_PROBE || !x->job.bundle || x->d->stopping)
                 return;
         if (rep->code != 0) {
                 probe_fail(x, rep->code, "component", "its audit report did not answer");
@@ -340,7 +340,7 @@ static void on_probe(void *ud, const struct bus_reply *rep)
         struct ds_err e = { 0 };
         struct mpw args;
 
-        if (j->step != UPG_PROBE || !j->bundle)
+        if (j->step != UPG_PROBE || !j->bundle || x->d->stopping)
                 return;
         bc = &j->bundle->m.comps[0];
 
